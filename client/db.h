@@ -1,0 +1,134 @@
+/*
+ * The grid file: one SQLite database per grid on the field laptop (SPEC §5).
+ * It holds the grid's reference data, the current and earlier versions of
+ * every record, and the change log the sync daemon drains.  Every write of
+ * a record and its change-log entry commit in one transaction, with
+ * synchronous=FULL, and with a rollback journal (journal_mode=TRUNCATE)
+ * unless the linked SQLite is free of the WAL-reset race (>= 3.51.3).
+ */
+#ifndef GB_DB_H
+#define GB_DB_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "record.h"
+#include "validate.h"
+
+struct gb_db; /* opaque */
+
+enum db_open_flags {
+	DB_CREATE = 1 << 0, /* make a new file; refuse if one exists */
+	DB_READONLY = 1 << 1
+};
+
+/*
+ * Opens (or with DB_CREATE creates, mode 0600) the grid file at path and
+ * brings its schema up to date (schema/client, PRAGMA user_version).
+ * On success *out is a handle the caller frees with db_close().
+ */
+int db_open(struct gb_db **out, const char *path, unsigned flags,
+	    struct gb_err *err);
+void db_close(struct gb_db *db);
+/* The underlying connection, for modules of the client that need their own
+ * statements (import, sync).  Borrowed. */
+struct sqlite3 *db_sqlite(struct gb_db *db);
+
+/* Settings kept in the file: "grid", "device", "staff" (who is entering),
+ * "district", "street", and what sync adds.  db_meta_get returns a copy
+ * the caller frees, or NULL when unset. */
+char *db_meta_get(struct gb_db *db, const char *key);
+int db_meta_set(struct gb_db *db, const char *key, const char *value,
+		struct gb_err *err);
+/* Shortcuts for the meta values every command needs; borrowed, "" when
+ * unset; valid until db_close. */
+const char *db_grid(struct gb_db *db);
+const char *db_device(struct gb_db *db);
+const char *db_staff(struct gb_db *db);
+
+/* An explicit transaction (BEGIN IMMEDIATE).  The record writers below
+ * join it when one is open, else run in one of their own. */
+int db_begin(struct gb_db *db, struct gb_err *err);
+int db_commit(struct gb_db *db, struct gb_err *err);
+void db_rollback(struct gb_db *db);
+
+/*
+ * Loads the reference data of grid from the seed directory (see
+ * seeds/README.md): communities, police areas, their communities and the
+ * staff.  Replaces what the file held for that grid.  Fails with
+ * GB_ENOTFOUND when the grid is not in the seeds.
+ */
+int db_load_seeds(struct gb_db *db, const char *dir, const char *grid,
+		  struct gb_err *err);
+
+/* The lookup that validation uses against this file (validate.h). */
+const struct gb_lookup *db_lookup(struct gb_db *db);
+
+/*
+ * Resolves what a person typed for a reference to its code or id: an exact
+ * code or id, a unique id prefix (records), a USCC (enterprises), or a
+ * unique prefix of the name (staff, communities, areas, enterprises;
+ * Chinese too).  Writes the code into out.  Fails with GB_ENOTFOUND or
+ * GB_EAMBIGUOUS (listing a few candidates) naming the input.
+ */
+int db_resolve(struct gb_db *db, enum gb_ref ref, const char *input,
+	       char *out, size_t n, struct gb_err *err);
+/* The display name of a reference ("王建国", "和平社区"), or a copy of the
+ * code when unknown.  Caller frees. */
+char *db_ref_name(struct gb_db *db, enum gb_ref ref, const char *code);
+
+/*
+ * Writes a new record: assigns its id (unless r->id is set), grid, device,
+ * author staff, times and HLC version, and stores it with its change-log
+ * entry.  Does not validate; callers run gb_validate first.
+ */
+int db_record_insert(struct gb_db *db, struct gb_record *r,
+		     struct gb_err *err);
+/* Writes r as a new version of the stored record with the same id: the
+ * old version goes to history, the new one gets a fresh HLC version and
+ * updated_at, and a change-log entry. */
+int db_record_update(struct gb_db *db, struct gb_record *r,
+		     struct gb_err *err);
+/*
+ * Stores a version that came from elsewhere (sync down): kept as it is
+ * when newer than the stored one (HLC, then device id), else put in
+ * history only.  Writes no change-log entry.  *applied is set to 1 when
+ * it became current.
+ */
+int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
+			 int *applied, struct gb_err *err);
+
+/* Loads the current version of the record with this id or unique id
+ * prefix.  kind may be NULL (any kind).  Caller frees *out. */
+int db_record_get(struct gb_db *db, const struct gb_kind *kind,
+		  const char *id, struct gb_record **out, struct gb_err *err);
+
+/* Calls cb for every version of a record, oldest first; the record passed
+ * is borrowed for the call.  cb returns 0 to go on, -1 to stop. */
+int db_record_history(struct gb_db *db, const char *id,
+		      int (*cb)(void *arg, const struct gb_record *r),
+		      void *arg, struct gb_err *err);
+
+struct db_filter {
+	const char *from, *to; /* local dates YYYY-MM-DD, inclusive; or NULL */
+	const char *community; /* code, or NULL */
+	const char *staff;     /* code, or NULL */
+	const char *status;    /* status field value, or NULL */
+	int with_voided;       /* include voided records */
+	long limit;            /* 0 = all */
+};
+
+/* Calls cb for each current record of kind matching f, by date then id.
+ * cb returns 0 to go on, -1 to stop (db_record_list then returns -1 with
+ * err untouched). */
+int db_record_list(struct gb_db *db, const struct gb_kind *kind,
+		   const struct db_filter *f,
+		   int (*cb)(void *arg, const struct gb_record *r), void *arg,
+		   struct gb_err *err);
+
+/* The daily report of officer on date (YYYY-MM-DD), if any: 1 and *id
+ * filled (GB_ID_LEN bytes), 0 when none, -1 on error. */
+int db_daily_report_find(struct gb_db *db, const char *officer,
+			 const char *date, char *id, struct gb_err *err);
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * The ten record kinds of gridbook (SPEC §2) described as data.  Every
+ * generic piece of the program -- flags on the command line, prompts, CSV
+ * columns, JSON keys, list filters, the wire format -- is driven by these
+ * tables, so a field is declared once, here.
+ *
+ * A field's value is always held as text in a canonical form:
+ *   TEXT   UTF-8 text
+ *   INT    a decimal integer ("42")
+ *   MONEY  yuan with at most two decimals, written with two ("1200.50")
+ *   DATE   a local calendar date "YYYY-MM-DD"
+ *   TIME   an instant as decimal milliseconds since 1970 UTC
+ *   ENUM   one of the field's choice codes ("rectify_order")
+ *   REF    the code of a reference unit or the id of another record
+ *   LIST   several REF values joined with ',' in the order given
+ *   USCC   an 18-character unified social credit code, upper case
+ * An empty value is a NULL pointer, never "".
+ */
+#ifndef GB_KINDS_H
+#define GB_KINDS_H
+
+#include <stdint.h>
+
+enum gb_ftype {
+	GB_T_TEXT,
+	GB_T_INT,
+	GB_T_MONEY,
+	GB_T_DATE,
+	GB_T_TIME,
+	GB_T_ENUM,
+	GB_T_REF,
+	GB_T_LIST,
+	GB_T_USCC
+};
+
+/* What a REF or LIST field points at. */
+enum gb_ref {
+	GB_REF_NONE,
+	GB_REF_COMMUNITY,  /* community code, in this grid */
+	GB_REF_AREA,       /* police area code (its police room), in this grid */
+	GB_REF_STAFF,      /* staff code, in this grid */
+	GB_REF_ENTERPRISE, /* id of an enterprise record */
+	GB_REF_CHECK       /* id of a contract_check record */
+};
+
+enum gb_field_flags {
+	GB_F_REQUIRED = 1 << 0, /* must have a value */
+	GB_F_LONG = 1 << 1,     /* free text that may be long (notes) */
+	GB_F_OFFICER = 1 << 2,  /* STAFF ref that must be an officer or chief */
+	GB_F_GUARD = 1 << 3,    /* STAFF ref that must be a security guard */
+	GB_F_COORD = 1 << 4     /* STAFF ref that must be a coordinator */
+};
+
+#define GB_MAX_FIELDS 16
+
+struct gb_field {
+	const char *name;  /* stable key: --flag, CSV column, JSON key, wire */
+	const char *label; /* English label for prompts, marked with N_() */
+	enum gb_ftype type;
+	unsigned flags;
+	enum gb_ref ref;            /* REF and LIST */
+	const char *const *choices; /* ENUM: NULL-terminated codes */
+	/* Default offered when the field is left empty: a literal, or
+	 * "@today", "@now", "@me" (the device's staff member). */
+	const char *dflt;
+	int64_t min, max; /* INT range, inclusive */
+};
+
+enum gb_role { GB_ROLE_LABOUR, GB_ROLE_POLICING };
+
+struct gb_kind {
+	const char *name;  /* "contract_check" */
+	const char *zh;    /* "劳动合同检查" */
+	const char *label; /* English, N_() */
+	enum gb_role role; /* who may write it: coordinators or officers */
+	const struct gb_field *fields;
+	int nfields;
+	/* Names of the fields that list filters and sorting use; NULL when
+	 * the kind has none.  date_field is DATE or TIME. */
+	const char *date_field;
+	const char *community_field;
+	const char *staff_field;
+	const char *status_field;
+	const char *title_field; /* what names a record in a list */
+};
+
+extern const struct gb_kind gb_kinds[];
+extern const int gb_nkinds;
+
+/* Finds a kind by name ("contract_check"; '-' may stand for '_').
+ * Returns NULL when there is none.  The result is static. */
+const struct gb_kind *gb_kind_find(const char *name);
+
+/* The index of a field in its kind, or -1.  '-' may stand for '_'. */
+int gb_kind_field(const struct gb_kind *k, const char *name);
+
+/* The index of code in a NULL-terminated choice list, or -1. */
+int gb_choice_index(const char *const *choices, const char *code);
+
+/* Compares two field names treating '-' and '_' alike.  Returns 1 when
+ * they are the same name. */
+int gb_name_eq(const char *a, const char *b);
+
+extern const char *const gb_type_names[]; /* "text", "int" ... by type */
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * Records in memory: allocation, field access by name, comparison and the
+ * JSON form of the values that the client stores and exports.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "record.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+struct gb_record *gb_record_new(const struct gb_kind *k)
+{
+	struct gb_record *r = xcalloc(1, sizeof(*r));
+
+	r->kind = k;
+	return r;
+}
+
+void gb_record_free(struct gb_record *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < GB_MAX_FIELDS; i++)
+		free(r->val[i]);
+	free(r->void_reason);
+	free(r);
+}
+
+struct gb_record *gb_record_dup(const struct gb_record *r)
+{
+	struct gb_record *c = xmalloc(sizeof(*c));
+
+	*c = *r;
+	c->void_reason = xstrdup(r->void_reason);
+	for (int i = 0; i < GB_MAX_FIELDS; i++)
+		c->val[i] = xstrdup(r->val[i]);
+	return c;
+}
+
+const char *gb_record_get(const struct gb_record *r, const char *field)
+{
+	int i = gb_kind_field(r->kind, field);
+
+	return i < 0 ? NULL : r->val[i];
+}
+
+void gb_record_set(struct gb_record *r, int idx, const char *canon)
+{
+	free(r->val[idx]);
+	r->val[idx] = canon && *canon ? xstrdup(canon) : NULL;
+}
+
+int gb_record_set_name(struct gb_record *r, const char *field,
+		       const char *canon)
+{
+	int i = gb_kind_field(r->kind, field);
+
+	if (i < 0)
+		return -1;
+	gb_record_set(r, i, canon);
+	return 0;
+}
+
+void gb_record_set_void_reason(struct gb_record *r, const char *reason)
+{
+	free(r->void_reason);
+	r->void_reason = reason && *reason ? xstrdup(reason) : NULL;
+}
+
+int gb_record_int(const struct gb_record *r, const char *field, int64_t *out)
+{
+	const char *v = gb_record_get(r, field);
+	char *end;
+	long long n;
+
+	if (!v)
+		return -1;
+	errno = 0;
+	n = strtoll(v, &end, 10);
+	if (errno || end == v || *end)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+int gb_record_same_content(const struct gb_record *a,
+			   const struct gb_record *b)
+{
+	if (a->kind != b->kind || !a->voided != !b->voided ||
+	    !str_eq(a->void_reason, b->void_reason))
+		return 0;
+	for (int i = 0; i < a->kind->nfields; i++)
+		if (!str_eq(a->val[i], b->val[i]))
+			return 0;
+	return 1;
+}
+
+int gb_record_values_json(const struct gb_record *r, struct gb_buf *out,
+			  struct gb_err *err)
+{
+	const struct gb_kind *k = r->kind;
+
+	if (gb_buf_add(out, "{", 1, err))
+		return -1;
+	for (int i = 0; i < k->nfields; i++) {
+		const char *v = r->val[i];
+
+		if ((i && gb_buf_add(out, ",", 1, err)) ||
+		    gb_json_str(out, k->fields[i].name, err) ||
+		    gb_buf_add(out, ":", 1, err))
+			return -1;
+		if (v && k->fields[i].type == GB_T_INT) {
+			if (gb_buf_adds(out, v, err))
+				return -1;
+		} else if (gb_json_str(out, v, err)) {
+			return -1;
+		}
+	}
+	return gb_buf_add(out, "}", 1, err);
+}

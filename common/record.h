@@ -1,0 +1,61 @@
+/*
+ * One version of one field record: the common fields of SPEC §2 and the
+ * kind's values in canonical text form (see kinds.h).
+ */
+#ifndef GB_RECORD_H
+#define GB_RECORD_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "kinds.h"
+
+#define GB_ID_LEN 37   /* a UUID as text plus NUL */
+#define GB_CODE_LEN 32 /* grid, staff and unit codes plus NUL */
+
+struct gb_record {
+	const struct gb_kind *kind; /* static */
+	char id[GB_ID_LEN];         /* UUIDv7, lowercase text */
+	char grid[GB_CODE_LEN];
+	char device[GB_ID_LEN]; /* author device id */
+	char staff[GB_CODE_LEN]; /* author staff code */
+	int64_t created_at;     /* ms UTC, first version */
+	int64_t updated_at;     /* ms UTC, this version */
+	uint64_t version;       /* hybrid logical clock (id.h) */
+	int voided;
+	char *void_reason;            /* owned, NULL unless voided */
+	char *val[GB_MAX_FIELDS];     /* owned, NULL = empty */
+};
+
+/* A new empty record of kind k; caller frees with gb_record_free(). */
+struct gb_record *gb_record_new(const struct gb_kind *k);
+void gb_record_free(struct gb_record *r);
+/* A deep copy; caller frees. */
+struct gb_record *gb_record_dup(const struct gb_record *r);
+
+/* The value of a field by name, or NULL when empty or no such field.
+ * Borrowed. */
+const char *gb_record_get(const struct gb_record *r, const char *field);
+/* Sets field idx to a copy of canon (NULL or "" clears it). */
+void gb_record_set(struct gb_record *r, int idx, const char *canon);
+/* Sets by name; returns -1 when the kind has no such field. */
+int gb_record_set_name(struct gb_record *r, const char *field,
+		       const char *canon);
+/* Sets the void reason (copied); NULL clears it. */
+void gb_record_set_void_reason(struct gb_record *r, const char *reason);
+
+/* Integer value of a field; returns 0 and sets *out, or -1 when the field
+ * is empty or not a number. */
+int gb_record_int(const struct gb_record *r, const char *field, int64_t *out);
+
+/* 1 when the kind's values and the void state of a and b are equal. */
+int gb_record_same_content(const struct gb_record *a,
+			   const struct gb_record *b);
+
+/* Appends the kind's values as one JSON object {"field": value, ...} with
+ * canonical values (INT as numbers, the rest as strings, empty as null). */
+int gb_record_values_json(const struct gb_record *r, struct gb_buf *out,
+			  struct gb_err *err);
+
+#endif

@@ -1,0 +1,14 @@
+/*
+ * The numbered SQL migrations of schema/client and schema/server, built
+ * into the binaries (build/gen/schema.c is made from the .sql files).
+ * Migration i (from 0) brings a database from user_version i to i + 1.
+ */
+#ifndef GB_SCHEMA_H
+#define GB_SCHEMA_H
+
+extern const char *const gb_schema_client[];
+extern const int gb_schema_client_n;
+extern const char *const gb_schema_server[];
+extern const int gb_schema_server_n;
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * Validation of a whole record: required fields, and the rules of SPEC §2
+ * that involve several fields or other records.  Client and server run this
+ * same code; what differs is how they look things up, which they pass in
+ * as a struct gb_lookup.
+ */
+#ifndef GB_VALIDATE_H
+#define GB_VALIDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "record.h"
+
+struct gb_lookup {
+	void *arg;
+	/*
+	 * Looks up the unit or record `key` of type ref in the record's
+	 * grid.  With attr NULL it only asks whether it exists.  With attr
+	 * set it copies that attribute as text into out (size n):
+	 *   GB_REF_STAFF      "role" (coordinator, officer, chief, guard)
+	 *   GB_REF_CHECK      "outcome", "check_date", "deadline"
+	 *   GB_REF_ENTERPRISE "status", "community"
+	 * Returns 1 when found, 0 when not found, -1 on a lookup error
+	 * (with err set).  The lookup may be NULL: references then go
+	 * unchecked.
+	 */
+	int (*find)(void *arg, enum gb_ref ref, const char *key,
+		    const char *attr, char *out, size_t n, struct gb_err *err);
+};
+
+/*
+ * Fills empty fields that have a default: literal defaults, "@today",
+ * "@now", "@me" (me may be NULL), and the request deadline derived from
+ * priority and received_at.  Never overwrites a value.
+ */
+void gb_record_apply_defaults(struct gb_record *r, int64_t now_ms,
+			      const char *me);
+
+/*
+ * Checks r.  Returns 0 when valid, or -1 with err (GB_EINVAL) naming the
+ * field, the value and the rule, for the first rule broken in field
+ * order; a lookup error is returned as is.  now_ms decides what "in the
+ * future" means (a minute of clock skew is allowed).
+ */
+int gb_validate(const struct gb_record *r, const struct gb_lookup *lk,
+		int64_t now_ms, struct gb_err *err);
+
+/* The default deadline of a request received at received_ms: urgent 1 h,
+ * normal 24 h, low 5 working days.  Returns -1 for an unknown priority. */
+int64_t gb_request_deadline(int64_t received_ms, const char *priority);
+
+/* 1 when [start, end) overlaps a night (22:00-06:00 local). */
+int gb_patrol_is_night(int64_t start_ms, int64_t end_ms);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * Allocation that cannot fail: on out-of-memory these print a message and
+ * abort, as tmux does.  Everything else in gridbook returns errors.
+ */
+#ifndef GB_XALLOC_H
+#define GB_XALLOC_H
+
+#include <stddef.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+/* Returns a copy the caller frees; xstrdup(NULL) returns NULL. */
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* A formatted string the caller frees. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
