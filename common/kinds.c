@@ -42,6 +42,7 @@ static const char *const priorities[] = {"urgent", "normal", "low", NULL};
 #define FL(n, l, fl, r) {n, l, GB_T_LIST, fl, r, NULL, NULL, 0, 0}
 
 #define REQ GB_F_REQUIRED
+#define PAST GB_F_PAST
 
 static const struct gb_field enterprise_fields[] = {
 	F("uscc", N_("unified social credit code"), GB_T_USCC, REQ),
@@ -56,7 +57,7 @@ static const struct gb_field enterprise_fields[] = {
 
 static const struct gb_field check_fields[] = {
 	FR("enterprise", N_("enterprise"), REQ, GB_REF_ENTERPRISE, NULL),
-	FD("check_date", N_("check date"), GB_T_DATE, REQ, "@today"),
+	FD("check_date", N_("check date"), GB_T_DATE, REQ | PAST, "@today"),
 	FR("coordinator", N_("coordinator"), REQ | GB_F_COORD, GB_REF_STAFF,
 	   "@me"),
 	FI("employees_total", N_("employees in total"), REQ, NULL, NONNEG),
@@ -73,7 +74,7 @@ static const struct gb_field check_fields[] = {
 
 static const struct gb_field rect_fields[] = {
 	FR("check", N_("contract check"), REQ, GB_REF_CHECK, NULL),
-	FD("date", N_("follow-up date"), GB_T_DATE, REQ, "@today"),
+	FD("date", N_("follow-up date"), GB_T_DATE, REQ | PAST, "@today"),
 	FE("result", N_("result"), REQ, rect_results, NULL),
 	F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
 };
@@ -82,16 +83,16 @@ static const struct gb_field dispute_fields[] = {
 	FR("enterprise", N_("enterprise"), 0, GB_REF_ENTERPRISE, NULL),
 	FI("workers", N_("workers involved"), REQ, "1", 1, BIG),
 	FE("category", N_("category"), REQ, dispute_cats, NULL),
-	FD("received_date", N_("received date"), GB_T_DATE, REQ, "@today"),
+	FD("received_date", N_("received date"), GB_T_DATE, REQ | PAST, "@today"),
 	FE("level", N_("handled at level"), REQ, dispute_levels, "community"),
 	FE("status", N_("status"), REQ, dispute_status, "open"),
-	F("closed_date", N_("closed date"), GB_T_DATE, 0),
+	F("closed_date", N_("closed date"), GB_T_DATE, PAST),
 	F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
 };
 
 static const struct gb_field employment_fields[] = {
 	FR("enterprise", N_("enterprise"), REQ, GB_REF_ENTERPRISE, NULL),
-	FD("date", N_("date"), GB_T_DATE, REQ, "@today"),
+	FD("date", N_("date"), GB_T_DATE, REQ | PAST, "@today"),
 	FI("headcount", N_("headcount"), REQ, NULL, NONNEG),
 	FI("hires", N_("hires"), REQ, "0", NONNEG),
 	FI("separations", N_("separations"), REQ, "0", NONNEG),
@@ -100,8 +101,8 @@ static const struct gb_field employment_fields[] = {
 
 static const struct gb_field patrol_fields[] = {
 	FR("area", N_("police area"), REQ, GB_REF_AREA, NULL),
-	F("start", N_("start time"), GB_T_TIME, REQ),
-	F("end", N_("end time"), GB_T_TIME, REQ),
+	F("start", N_("start time"), GB_T_TIME, REQ | PAST),
+	F("end", N_("end time"), GB_T_TIME, REQ | PAST),
 	FR("leader", N_("leading officer"), REQ | GB_F_OFFICER, GB_REF_STAFF,
 	   "@me"),
 	FL("guards", N_("security guards"), GB_F_GUARD, GB_REF_STAFF),
@@ -113,7 +114,7 @@ static const struct gb_field patrol_fields[] = {
 
 static const struct gb_field handover_fields[] = {
 	FR("area", N_("police area"), REQ, GB_REF_AREA, NULL),
-	FD("time", N_("handover time"), GB_T_TIME, REQ, "@now"),
+	FD("time", N_("handover time"), GB_T_TIME, REQ | PAST, "@now"),
 	FR("from_officer", N_("officer handing over"), REQ | GB_F_OFFICER,
 	   GB_REF_STAFF, "@me"),
 	FR("to_officer", N_("officer taking over"), REQ | GB_F_OFFICER,
@@ -124,7 +125,7 @@ static const struct gb_field handover_fields[] = {
 
 static const struct gb_field daily_fields[] = {
 	FR("officer", N_("officer"), REQ | GB_F_OFFICER, GB_REF_STAFF, "@me"),
-	FD("date", N_("date"), GB_T_DATE, REQ, "@today"),
+	FD("date", N_("date"), GB_T_DATE, REQ | PAST, "@today"),
 	FI("households", N_("households visited"), REQ, "0", NONNEG),
 	FI("resident_checks", N_("resident population checks"), REQ, "0",
 	   NONNEG),
@@ -139,15 +140,15 @@ static const struct gb_field daily_fields[] = {
 static const struct gb_field reception_fields[] = {
 	FR("officer", N_("officer"), REQ | GB_F_OFFICER, GB_REF_STAFF, "@me"),
 	FR("room", N_("police room (area)"), REQ, GB_REF_AREA, NULL),
-	F("start", N_("start time"), GB_T_TIME, REQ),
-	F("end", N_("end time"), GB_T_TIME, REQ),
+	F("start", N_("start time"), GB_T_TIME, REQ | PAST),
+	F("end", N_("end time"), GB_T_TIME, REQ | PAST),
 	FI("visitors", N_("visitors"), REQ, "0", NONNEG),
 	F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
 };
 
 static const struct gb_field request_fields[] = {
 	FR("area", N_("police area"), REQ, GB_REF_AREA, NULL),
-	FD("received_at", N_("received at"), GB_T_TIME, REQ, "@now"),
+	FD("received_at", N_("received at"), GB_T_TIME, REQ | PAST, "@now"),
 	FE("channel", N_("channel"), REQ, channels, "phone"),
 	FE("category", N_("category"), REQ, req_cats, NULL),
 	FE("priority", N_("priority"), REQ, priorities, "normal"),
@@ -156,7 +157,7 @@ static const struct gb_field request_fields[] = {
 	/* Empty means: from priority (urgent 1 h, normal 24 h, low 5
 	 * working days); gb_record_apply_defaults fills it in. */
 	F("deadline", N_("deadline"), GB_T_TIME, 0),
-	F("resolved_at", N_("resolved at"), GB_T_TIME, 0),
+	F("resolved_at", N_("resolved at"), GB_T_TIME, PAST),
 	F("subject", N_("subject"), GB_T_TEXT, 0),
 	F("result", N_("result"), GB_T_TEXT, GB_F_LONG),
 };

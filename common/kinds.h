@@ -48,7 +48,9 @@ enum gb_field_flags {
 	GB_F_LONG = 1 << 1,     /* free text that may be long (notes) */
 	GB_F_OFFICER = 1 << 2,  /* STAFF ref that must be an officer or chief */
 	GB_F_GUARD = 1 << 3,    /* STAFF ref that must be a security guard */
-	GB_F_COORD = 1 << 4     /* STAFF ref that must be a coordinator */
+	GB_F_COORD = 1 << 4,    /* STAFF ref that must be a coordinator */
+	GB_F_PAST = 1 << 5      /* DATE or TIME of something that happened:
+				   may not lie in the future */
 };
 
 #define GB_MAX_FIELDS 16

@@ -1,0 +1,34 @@
+/*
+ * The commands of the gridbook CLI, one cmd_<verb>.c each.  main.c parses
+ * the global options and hands each command its own argv (argv[0] is the
+ * command name).  A command returns the process exit status: 0 ok, 1
+ * failure, 2 usage error; it prints its own messages on stderr.
+ */
+#ifndef GB_CMD_H
+#define GB_CMD_H
+
+#include "kinds.h"
+
+struct gb_cli {
+	const char *prog;    /* "gridbook" */
+	const char *db_path; /* --db or GRIDBOOK_DB; NULL when neither */
+};
+
+int cmd_init(struct gb_cli *cli, int argc, char **argv);
+/* argv[0] is the kind name, argv[1] the verb (add edit void list show
+ * history). */
+int cmd_record(struct gb_cli *cli, const struct gb_kind *kind, int argc,
+	       char **argv);
+int cmd_import(struct gb_cli *cli, int argc, char **argv);
+int cmd_export(struct gb_cli *cli, int argc, char **argv);
+int cmd_ref(struct gb_cli *cli, int argc, char **argv);
+
+/* Prints "gridbook: <msg>" on stderr and returns the exit status of code.
+ * For commands. */
+struct gb_err;
+int cmd_fail(const struct gb_cli *cli, const struct gb_err *err);
+/* Opens the grid file named by --db/GRIDBOOK_DB, reporting on stderr a
+ * missing option or file.  Returns NULL after printing. */
+struct gb_db *cmd_open_db(const struct gb_cli *cli, unsigned flags);
+
+#endif
