@@ -1,0 +1,650 @@
+/*
+ * Whole-record validation (SPEC §2).  A record reaches here from the command
+ * line, from a CSV import, or from another device through the server, so
+ * none of its values is trusted: each is checked again with the rules of
+ * its type (field.c, but strictly: a value from the wire must already be in
+ * canonical form), then against the clock, then against the grid's
+ * reference data and records through the caller's lookup, and last come
+ * the rules that tie several fields together.  The first broken rule is
+ * reported, in field order, so a record gets the same message on the
+ * device and on the server.  Defaults live here too, since the request
+ * deadline is a rule about other fields.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "field.h"
+#include "gbtime.h"
+#include "i18n.h"
+#include "uscc.h"
+#include "utf8.h"
+#include "validate.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+#define HOUR_MS INT64_C(3600000)
+/* A minute of clock skew between devices is not "the future". */
+#define SKEW_MS INT64_C(60000)
+/* Nothing gridbook records is older than 2000 or over two years ahead. */
+#define EPOCH_2000 10957
+#define HORIZON_MS (731 * GB_MS_PER_DAY)
+#define SHOW_LEN 64
+#define ATTR_LEN 64
+
+/* Copies s into out (SHOW_LEN bytes) for a message: cut at a character
+ * boundary with "..." when long, control bytes shown as '?'. */
+static void show(const char *s, char *out)
+{
+	size_t len = strlen(s), n = len, i;
+	int valid = gb_utf8_valid(s, len);
+
+	if (n > SHOW_LEN - 4) {
+		n = SHOW_LEN - 4;
+		while (n > 0 && valid && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || (!valid && c >= 0x80))
+			c = '?';
+		out[i] = (char)c;
+	}
+	if (n < len) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+}
+
+/* Parses a canonical TIME or INT: an optional '-' and decimal digits.
+ * Returns 0, or -1 when s is anything else or out of range. */
+static int parse_num(const char *s, int64_t *out)
+{
+	const char *p = s + (*s == '-');
+	char *end;
+	long long n;
+
+	if (!*p || strspn(p, "0123456789") != strlen(p))
+		return -1;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		return -1;
+	*out = (int64_t)n;
+	return 0;
+}
+
+/* A value by name, with "" taken as empty.  Borrowed. */
+static const char *get(const struct gb_record *r, const char *name)
+{
+	const char *v = gb_record_get(r, name);
+
+	return v && *v ? v : NULL;
+}
+
+/* A TIME field as ms; 0 when set and well formed. */
+static int get_ms(const struct gb_record *r, const char *name, int64_t *ms)
+{
+	const char *v = get(r, name);
+
+	return v ? parse_num(v, ms) : -1;
+}
+
+/* A DATE field as a day number; 0 when set and well formed. */
+static int get_day(const struct gb_record *r, const char *name, int32_t *day)
+{
+	const char *v = get(r, name);
+
+	return v ? gb_date_parse(v, day, NULL) : -1;
+}
+
+/* Local readable text of an instant, for messages (at least 32 bytes). */
+static void when(int64_t ms, char *out)
+{
+	gb_time_format(ms, out);
+}
+
+/*
+ * The checks of the value's type, strictly: what gb_field_parse would
+ * refuse is refused with its message, and a value it would only accept by
+ * rewriting is refused too where the spelling matters (enum codes, dates,
+ * times, credit codes).  *canon receives the parsed form (caller frees),
+ * which LIST lookups walk.
+ */
+static int check_type(const struct gb_field *f, const char *v, char **canon,
+		      struct gb_err *err)
+{
+	char shown[SHOW_LEN], list[160];
+	size_t used = 0;
+	int64_t ms;
+
+	*canon = NULL;
+	switch (f->type) {
+	case GB_T_ENUM:
+		if (gb_choice_index(f->choices, v) >= 0) {
+			*canon = xstrdup(v);
+			return 0;
+		}
+		list[0] = '\0';
+		for (int i = 0; f->choices && f->choices[i]; i++) {
+			int w = snprintf(list + used, sizeof(list) - used,
+					 "%s%s", i ? ", " : "", f->choices[i]);
+
+			if (w < 0 || (size_t)w >= sizeof(list) - used)
+				break;
+			used += (size_t)w;
+		}
+		show(v, shown);
+		return gb_error(err, GB_EINVAL,
+				_("%s: \"%s\" is not one of %s"), f->name,
+				shown, list);
+	case GB_T_TIME:
+		if (parse_num(v, &ms) == 0) {
+			*canon = xstrdup(v);
+			return 0;
+		}
+		show(v, shown);
+		return gb_error(err, GB_EINVAL,
+				_("%s: \"%s\" is not a time (milliseconds "
+				  "since 1970)"),
+				f->name, shown);
+	case GB_T_USCC:
+		if (gb_uscc_check(v, err) < 0) {
+			if (err)
+				err->code = GB_EINVAL;
+			return gb_error_prefix(err, "%s", f->name);
+		}
+		*canon = xstrdup(v);
+		return 0;
+	default:
+		break;
+	}
+	if (gb_field_parse(f, v, canon, err) < 0)
+		return -1;
+	if (f->type == GB_T_DATE && *canon && strcmp(*canon, v) != 0) {
+		free(*canon);
+		*canon = NULL;
+		show(v, shown);
+		return gb_error(err, GB_EINVAL,
+				_("%s: \"%s\" is not a date (YYYY-MM-DD)"),
+				f->name, shown);
+	}
+	return 0;
+}
+
+/*
+ * DATE and TIME values lie between 2000-01-01 and two years from now; those
+ * of things that happened (GB_F_PAST) not after now (a minute of skew
+ * allowed) or, for dates, not after today.
+ */
+static int check_when(const struct gb_field *f, const char *v, int64_t now_ms,
+		      struct gb_err *err)
+{
+	char text[32];
+	int32_t day;
+	int64_t ms;
+
+	if (f->type == GB_T_DATE) {
+		if (gb_date_parse(v, &day, NULL) < 0)
+			return 0;
+		if (day < EPOCH_2000)
+			return gb_error(err, GB_EINVAL,
+					_("%s: %s is before 2000-01-01"),
+					f->name, v);
+		if (day > gb_local_day(now_ms + HORIZON_MS))
+			return gb_error(err, GB_EINVAL,
+					_("%s: %s is more than two years "
+					  "ahead"),
+					f->name, v);
+		if ((f->flags & GB_F_PAST) && day > gb_local_day(now_ms))
+			return gb_error(err, GB_EINVAL,
+					_("%s: %s is in the future"), f->name,
+					v);
+		return 0;
+	}
+	if (parse_num(v, &ms) < 0)
+		return 0;
+	if (ms < gb_day_start(EPOCH_2000)) {
+		when(ms, text);
+		return gb_error(err, GB_EINVAL,
+				_("%s: %s is before 2000-01-01"), f->name,
+				text);
+	}
+	if (ms > now_ms + HORIZON_MS) {
+		when(ms, text);
+		return gb_error(err, GB_EINVAL,
+				_("%s: %s is more than two years ahead"),
+				f->name, text);
+	}
+	if ((f->flags & GB_F_PAST) && ms > now_ms + SKEW_MS) {
+		when(ms, text);
+		return gb_error(err, GB_EINVAL, _("%s: %s is in the future"),
+				f->name, text);
+	}
+	return 0;
+}
+
+static int not_found(const struct gb_field *f, const char *key,
+		     struct gb_err *err)
+{
+	char shown[SHOW_LEN];
+
+	show(key, shown);
+	switch (f->ref) {
+	case GB_REF_COMMUNITY:
+		return gb_error(err, GB_EINVAL,
+				_("%s: no community \"%s\" in this grid"),
+				f->name, shown);
+	case GB_REF_AREA:
+		return gb_error(err, GB_EINVAL,
+				_("%s: no police area \"%s\" in this grid"),
+				f->name, shown);
+	case GB_REF_STAFF:
+		return gb_error(err, GB_EINVAL,
+				_("%s: no staff member \"%s\" in this grid"),
+				f->name, shown);
+	case GB_REF_ENTERPRISE:
+		return gb_error(err, GB_EINVAL,
+				_("%s: no enterprise record \"%s\""), f->name,
+				shown);
+	case GB_REF_CHECK:
+		return gb_error(err, GB_EINVAL,
+				_("%s: no contract check record \"%s\""),
+				f->name, shown);
+	default:
+		return gb_error(err, GB_EINTERNAL, "%s: no reference type",
+				f->name);
+	}
+}
+
+/* Checks that key exists, and for staff fields that the person holds the
+ * role the field asks for. */
+static int check_ref(const struct gb_field *f, const char *key,
+		     const struct gb_lookup *lk, struct gb_err *err)
+{
+	unsigned roles = f->flags & (GB_F_OFFICER | GB_F_GUARD | GB_F_COORD);
+	char role[ATTR_LEN] = "", shown[SHOW_LEN];
+	const char *attr = NULL;
+	int found, ok;
+
+	if (f->ref == GB_REF_STAFF && roles)
+		attr = "role";
+	found = lk->find(lk->arg, f->ref, key, attr, role, sizeof(role), err);
+	if (found < 0)
+		return -1;
+	if (!found)
+		return not_found(f, key, err);
+	if (!attr)
+		return 0;
+	role[sizeof(role) - 1] = '\0';
+	show(key, shown);
+	if (roles & GB_F_OFFICER) {
+		ok = strcmp(role, "officer") == 0 || strcmp(role, "chief") == 0;
+		if (!ok)
+			return gb_error(err, GB_EINVAL,
+					_("%s: %s has the role \"%s\", not "
+					  "officer or chief"),
+					f->name, shown, role);
+	} else if (roles & GB_F_GUARD) {
+		if (strcmp(role, "guard") != 0)
+			return gb_error(err, GB_EINVAL,
+					_("%s: %s has the role \"%s\", not "
+					  "guard"),
+					f->name, shown, role);
+	} else if (strcmp(role, "coordinator") != 0) {
+		return gb_error(err, GB_EINVAL,
+				_("%s: %s has the role \"%s\", not "
+				  "coordinator"),
+				f->name, shown, role);
+	}
+	return 0;
+}
+
+/* Looks up every element of a canonical LIST value in turn. */
+static int check_list_refs(const struct gb_field *f, const char *canon,
+			   const struct gb_lookup *lk, struct gb_err *err)
+{
+	char *copy = xstrdup(canon), *p = copy;
+	int rc = 0;
+
+	while (p && rc == 0) {
+		char *comma = strchr(p, ',');
+
+		if (comma)
+			*comma = '\0';
+		if (*p)
+			rc = check_ref(f, p, lk, err);
+		p = comma ? comma + 1 : NULL;
+	}
+	free(copy);
+	return rc;
+}
+
+/* Every rule that concerns field i alone, in the order required, type,
+ * dates, references. */
+static int check_field(const struct gb_record *r, int i,
+		       const struct gb_lookup *lk, int64_t now_ms,
+		       struct gb_err *err)
+{
+	const struct gb_field *f = &r->kind->fields[i];
+	const char *v = r->val[i];
+	char *canon = NULL;
+	int rc = -1;
+
+	if ((!v || !*v) && !(f->flags & GB_F_REQUIRED))
+		return 0;
+	if (v && *v && check_type(f, v, &canon, err) < 0)
+		goto out;
+	if (!canon) {
+		if (!(f->flags & GB_F_REQUIRED)) {
+			rc = 0;
+			goto out;
+		}
+		gb_error(err, GB_EINVAL, _("%s: required (%s)"), f->name,
+			 _(f->label));
+		goto out;
+	}
+	if ((f->type == GB_T_DATE || f->type == GB_T_TIME) &&
+	    check_when(f, canon, now_ms, err) < 0)
+		goto out;
+	if (lk && lk->find && f->type == GB_T_REF &&
+	    check_ref(f, canon, lk, err) < 0)
+		goto out;
+	if (lk && lk->find && f->type == GB_T_LIST &&
+	    check_list_refs(f, canon, lk, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(canon);
+	return rc;
+}
+
+static int rules_check(const struct gb_record *r, const struct gb_lookup *lk,
+		       struct gb_err *err)
+{
+	static const char *const parts[] = {"contracts_signed", "insured",
+					    "hiring_registered"};
+	const char *outcome = get(r, "outcome");
+	int64_t total, n;
+	int32_t deadline, checked;
+
+	(void)lk;
+	if (gb_record_int(r, "employees_total", &total) == 0)
+		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+			if (gb_record_int(r, parts[i], &n) == 0 && n > total)
+				return gb_error(err, GB_EINVAL,
+						_("%s (%" PRId64
+						  ") exceeds %s (%" PRId64 ")"),
+						parts[i], n, "employees_total",
+						total);
+	if (outcome && strcmp(outcome, "rectify_order") == 0 &&
+	    !get(r, "deadline"))
+		return gb_error(err, GB_EINVAL, _("%s: required when %s is %s"),
+				"deadline", "outcome", "rectify_order");
+	if (get_day(r, "deadline", &deadline) == 0 &&
+	    get_day(r, "check_date", &checked) == 0 && deadline <= checked)
+		return gb_error(err, GB_EINVAL, _("%s: %s is not after %s %s"),
+				"deadline", get(r, "deadline"), "check_date",
+				get(r, "check_date"));
+	return 0;
+}
+
+static int rules_rectification(const struct gb_record *r,
+			       const struct gb_lookup *lk, struct gb_err *err)
+{
+	const char *check = get(r, "check");
+	char attr[ATTR_LEN] = "", shown[SHOW_LEN];
+	int32_t day, checked;
+	int found;
+
+	if (!lk || !lk->find || !check)
+		return 0;
+	show(check, shown);
+	found = lk->find(lk->arg, GB_REF_CHECK, check, "outcome", attr,
+			 sizeof(attr), err);
+	if (found < 0)
+		return -1;
+	attr[sizeof(attr) - 1] = '\0';
+	if (!found)
+		return gb_error(err, GB_EINVAL,
+				_("%s: no contract check record \"%s\""),
+				"check", shown);
+	if (strcmp(attr, "notice") != 0 && strcmp(attr, "rectify_order") != 0)
+		return gb_error(err, GB_EINVAL,
+				_("%s: check %s has the outcome \"%s\"; only "
+				  "notice and rectify_order are followed up"),
+				"check", shown, attr);
+	attr[0] = '\0';
+	found = lk->find(lk->arg, GB_REF_CHECK, check, "check_date", attr,
+			 sizeof(attr), err);
+	if (found < 0)
+		return -1;
+	attr[sizeof(attr) - 1] = '\0';
+	if (found && get_day(r, "date", &day) == 0 &&
+	    gb_date_parse(attr, &checked, NULL) == 0 && day < checked)
+		return gb_error(err, GB_EINVAL,
+				_("%s: %s is before the check's %s %s"), "date",
+				get(r, "date"), "check_date", attr);
+	return 0;
+}
+
+static int rules_dispute(const struct gb_record *r, const struct gb_lookup *lk,
+			 struct gb_err *err)
+{
+	const char *status = get(r, "status"), *closed = get(r, "closed_date");
+	int32_t cday, rday;
+
+	(void)lk;
+	if (get_day(r, "closed_date", &cday) == 0 &&
+	    get_day(r, "received_date", &rday) == 0 && cday < rday)
+		return gb_error(err, GB_EINVAL, _("%s: %s is before %s %s"),
+				"closed_date", closed, "received_date",
+				get(r, "received_date"));
+	if (status && strcmp(status, "closed") == 0 && !closed)
+		return gb_error(err, GB_EINVAL, _("%s: required when %s is %s"),
+				"closed_date", "status", "closed");
+	if (status && strcmp(status, "open") == 0 && closed)
+		return gb_error(err, GB_EINVAL,
+				_("%s: must be empty while %s is %s"),
+				"closed_date", "status", "open");
+	return 0;
+}
+
+/* end after start, and at most 24 hours after it. */
+static int check_span(const struct gb_record *r, struct gb_err *err)
+{
+	char a[32], b[32];
+	int64_t start, end;
+
+	if (get_ms(r, "start", &start) < 0 || get_ms(r, "end", &end) < 0)
+		return 0;
+	when(start, a);
+	when(end, b);
+	if (end <= start)
+		return gb_error(err, GB_EINVAL, _("%s: %s is not after %s %s"),
+				"end", b, "start", a);
+	if (end - start > 24 * HOUR_MS)
+		return gb_error(err, GB_EINVAL,
+				_("%s: %s is more than 24 hours after %s %s"),
+				"end", b, "start", a);
+	return 0;
+}
+
+static int rules_patrol(const struct gb_record *r, const struct gb_lookup *lk,
+			struct gb_err *err)
+{
+	const char *leader = get(r, "leader"), *guards = get(r, "guards");
+	char shown[SHOW_LEN];
+	size_t n;
+
+	(void)lk;
+	if (check_span(r, err) < 0)
+		return -1;
+	if (!leader || !guards)
+		return 0;
+	n = strlen(leader);
+	for (const char *p = guards; p; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
+		if (strncmp(p, leader, n) == 0 && (p[n] == ',' || !p[n])) {
+			show(leader, shown);
+			return gb_error(err, GB_EINVAL,
+					_("%s: %s leads the patrol and cannot "
+					  "also be one of its guards"),
+					"guards", shown);
+		}
+	}
+	return 0;
+}
+
+static int rules_handover(const struct gb_record *r, const struct gb_lookup *lk,
+			  struct gb_err *err)
+{
+	const char *from = get(r, "from_officer"), *to = get(r, "to_officer");
+	char shown[SHOW_LEN];
+
+	(void)lk;
+	if (from && to && strcmp(from, to) == 0) {
+		show(to, shown);
+		return gb_error(err, GB_EINVAL,
+				_("%s: %s is also %s; a handover needs two "
+				  "officers"),
+				"to_officer", shown, "from_officer");
+	}
+	return 0;
+}
+
+static int rules_reception(const struct gb_record *r,
+			   const struct gb_lookup *lk, struct gb_err *err)
+{
+	(void)lk;
+	return check_span(r, err);
+}
+
+static int rules_request(const struct gb_record *r, const struct gb_lookup *lk,
+			 struct gb_err *err)
+{
+	char a[32], b[32];
+	int64_t received, t;
+
+	(void)lk;
+	if (get_ms(r, "received_at", &received) < 0)
+		return 0;
+	when(received, a);
+	if (get_ms(r, "resolved_at", &t) == 0 && t < received) {
+		when(t, b);
+		return gb_error(err, GB_EINVAL, _("%s: %s is before %s %s"),
+				"resolved_at", b, "received_at", a);
+	}
+	if (get_ms(r, "deadline", &t) == 0 && t <= received) {
+		when(t, b);
+		return gb_error(err, GB_EINVAL, _("%s: %s is not after %s %s"),
+				"deadline", b, "received_at", a);
+	}
+	return 0;
+}
+
+static const struct {
+	const char *kind;
+	int (*check)(const struct gb_record *r, const struct gb_lookup *lk,
+		     struct gb_err *err);
+} kind_rules[] = {
+    {"contract_check", rules_check}, {"rectification", rules_rectification},
+    {"dispute", rules_dispute},	     {"patrol", rules_patrol},
+    {"handover", rules_handover},    {"reception", rules_reception},
+    {"request", rules_request},
+};
+
+int gb_validate(const struct gb_record *r, const struct gb_lookup *lk,
+		int64_t now_ms, struct gb_err *err)
+{
+	if (!r || !r->kind)
+		return gb_error(err, GB_EINTERNAL, "record without a kind");
+	for (int i = 0; i < r->kind->nfields; i++)
+		if (check_field(r, i, lk, now_ms, err) < 0)
+			return -1;
+	for (size_t i = 0; i < sizeof(kind_rules) / sizeof(kind_rules[0]); i++)
+		if (strcmp(kind_rules[i].kind, r->kind->name) == 0)
+			return kind_rules[i].check(r, lk, err);
+	return 0;
+}
+
+void gb_record_apply_defaults(struct gb_record *r, int64_t now_ms,
+			      const char *me)
+{
+	const struct gb_kind *k = r->kind;
+	char text[32];
+	int64_t received, deadline;
+	const char *priority;
+	int i;
+
+	for (i = 0; i < k->nfields; i++) {
+		const char *d = k->fields[i].dflt;
+
+		if (!d || (r->val[i] && *r->val[i]))
+			continue;
+		if (strcmp(d, "@today") == 0) {
+			gb_date_format(gb_local_day(now_ms), text);
+			gb_record_set(r, i, text);
+		} else if (strcmp(d, "@now") == 0) {
+			snprintf(text, sizeof(text), "%" PRId64, now_ms);
+			gb_record_set(r, i, text);
+		} else if (strcmp(d, "@me") == 0) {
+			if (me && *me)
+				gb_record_set(r, i, me);
+		} else {
+			gb_record_set(r, i, d);
+		}
+	}
+	if (strcmp(k->name, "request") != 0)
+		return;
+	i = gb_kind_field(k, "deadline");
+	priority = get(r, "priority");
+	if (i < 0 || (r->val[i] && *r->val[i]) || !priority ||
+	    get_ms(r, "received_at", &received) < 0)
+		return;
+	deadline = gb_request_deadline(received, priority);
+	if (deadline < 0)
+		return;
+	snprintf(text, sizeof(text), "%" PRId64, deadline);
+	gb_record_set(r, i, text);
+}
+
+int64_t gb_request_deadline(int64_t received_ms, const char *priority)
+{
+	if (!priority)
+		return -1;
+	if (strcmp(priority, "urgent") == 0)
+		return received_ms + HOUR_MS;
+	if (strcmp(priority, "normal") == 0)
+		return received_ms + 24 * HOUR_MS;
+	if (strcmp(priority, "low") == 0)
+		return gb_add_working_days(received_ms, 5);
+	return -1;
+}
+
+int gb_patrol_is_night(int64_t start_ms, int64_t end_ms)
+{
+	int32_t first, last;
+
+	if (end_ms <= start_ms)
+		return 0;
+	/* Days are 16 hours long (06:00-22:00): anything longer meets a
+	 * night, which also keeps the loop below to a few turns. */
+	if (end_ms - start_ms > 16 * HOUR_MS)
+		return 1;
+	first = gb_local_day(start_ms) - 1;
+	last = gb_local_day(end_ms - 1);
+	for (int32_t d = first; d <= last; d++) {
+		int64_t night = gb_day_start(d) + 22 * HOUR_MS;
+
+		if (start_ms < night + 8 * HOUR_MS && end_ms > night)
+			return 1;
+	}
+	return 0;
+}
