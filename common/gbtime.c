@@ -1,0 +1,484 @@
+/*
+ * Calendar arithmetic for gridbook (see gbtime.h).  China keeps one time
+ * zone with no daylight saving, so local time is UTC plus a fixed offset
+ * and all conversions are integer arithmetic: Howard Hinnant's
+ * days_from_civil / civil_from_days turn a proleptic Gregorian date into a
+ * day count and back.  Nothing here reads the C library's idea of a time
+ * zone (mktime, localtime, the TZ variable), so results never depend on
+ * how the machine is set up, only on GRIDBOOK_TZ.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gbtime.h"
+#include "i18n.h"
+#include "utf8.h"
+
+#include "banned.h"
+
+#define DEFAULT_OFFSET_MIN 480
+#define MIN_YEAR 1900
+#define MAX_YEAR 2999
+#define MS_PER_MIN INT64_C(60000)
+
+/* The arguments of a "%.*s" that shows at most 40 columns of a value
+ * without cutting a character in two. */
+#define SHOWN(s) (int)gb_utf8_prefix((s), 40), (s)
+
+/* Days from 1970-01-01 to y-m-d (m 1..12, d 1..31). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The date of day z counted from 1970-01-01. */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+/* Floor division and its remainder, for instants before 1970. */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	if ((a % b != 0) && ((a < 0) != (b < 0)))
+		q--;
+	return q;
+}
+
+static int64_t floor_mod(int64_t a, int64_t b)
+{
+	return a - floor_div(a, b) * b;
+}
+
+static int is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int month_days(int64_t y, int m)
+{
+	static const int days[12] = {31, 28, 31, 30, 31, 30,
+				     31, 31, 30, 31, 30, 31};
+
+	return m == 2 && is_leap(y) ? 29 : days[m - 1];
+}
+
+static int is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+/* Reads exactly n digits at s into *v.  Returns 0, or -1 if one of them is
+ * not a digit. */
+static int digits(const char *s, int n, int *v)
+{
+	int i, x = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!is_digit(s[i]))
+			return -1;
+		x = x * 10 + (s[i] - '0');
+	}
+	*v = x;
+	return 0;
+}
+
+/*
+ * Reads an offset "+hh:mm", "-hh:mm", "+hhmm" or "+hh" that makes up the
+ * whole of s.  Returns 0 with the offset in minutes, or -1.
+ */
+static int parse_offset(const char *s, int *min)
+{
+	int sign, hh, mm = 0;
+
+	if (*s != '+' && *s != '-')
+		return -1;
+	sign = *s == '-' ? -1 : 1;
+	s++;
+	if (digits(s, 2, &hh))
+		return -1;
+	s += 2;
+	if (*s == ':' || is_digit(*s)) {
+		s += *s == ':';
+		if (digits(s, 2, &mm) || s[2])
+			return -1;
+	} else if (*s) {
+		return -1;
+	}
+	if (hh > 23 || mm > 59)
+		return -1;
+	*min = sign * (hh * 60 + mm);
+	return 0;
+}
+
+/*
+ * GRIDBOOK_TZ is configuration, read on each call so that tests can change
+ * it between calls.  A value we cannot read falls back to Asia/Shanghai,
+ * the zone every deployment uses.
+ */
+int gb_tz_offset_min(void)
+{
+	static const char *const utc_names[] = {"UTC", "Z", "GMT", "Etc/UTC"};
+	static const char *const cst_names[] = {
+		"Asia/Shanghai", "PRC", "Asia/Chongqing", "Asia/Harbin"};
+	const char *tz = getenv("GRIDBOOK_TZ");
+	size_t i;
+	int off;
+
+	if (!tz || !*tz)
+		return DEFAULT_OFFSET_MIN;
+	for (i = 0; i < sizeof(utc_names) / sizeof(utc_names[0]); i++)
+		if (!strcmp(tz, utc_names[i]))
+			return 0;
+	for (i = 0; i < sizeof(cst_names) / sizeof(cst_names[0]); i++)
+		if (!strcmp(tz, cst_names[i]))
+			return DEFAULT_OFFSET_MIN;
+	if (!strncmp(tz, "UTC", 3) && (tz[3] == '+' || tz[3] == '-'))
+		tz += 3;
+	if (parse_offset(tz, &off) == 0)
+		return off;
+	return DEFAULT_OFFSET_MIN;
+}
+
+int64_t gb_now_ms(void)
+{
+	const char *pin = getenv("GRIDBOOK_NOW");
+	struct timespec ts;
+	int64_t ms;
+
+	if (pin && *pin && gb_time_parse(pin, &ms, NULL) == 0)
+		return ms;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int32_t gb_today(void)
+{
+	return gb_local_day(gb_now_ms());
+}
+
+/*
+ * Checks the "YYYY-MM-DD" at the start of s (exactly 10 characters) and
+ * turns it into a day.  Returns 0; -1 when the text does not have the
+ * form; -2 when it has the form but the date does not exist or lies
+ * outside the years we accept, with *why saying which in words.
+ */
+static int date_at(const char *s, int64_t *day, const char **why,
+		   char *whybuf, size_t whylen)
+{
+	int y, m, d;
+
+	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &m) ||
+	    s[7] != '-' || digits(s + 8, 2, &d))
+		return -1;
+	if (m < 1 || m > 12 || d < 1)
+		return -1;
+	if (y < MIN_YEAR || y > MAX_YEAR) {
+		snprintf(whybuf, whylen, _("years %d-%d"), MIN_YEAR, MAX_YEAR);
+		*why = whybuf;
+		return -2;
+	}
+	if (d > month_days(y, m)) {
+		if (d > 31)
+			return -1;
+		snprintf(whybuf, whylen, _("%04d-%02d has %d days"), y, m,
+			 month_days(y, m));
+		*why = whybuf;
+		return -2;
+	}
+	*day = days_from_civil(y, m, d);
+	return 0;
+}
+
+int gb_date_parse(const char *s, int32_t *day, struct gb_err *err)
+{
+	char whybuf[64];
+	const char *why = NULL;
+	int64_t d;
+	int rc;
+
+	if (!s)
+		s = "";
+	rc = strlen(s) == 10 ? date_at(s, &d, &why, whybuf, sizeof(whybuf))
+			     : -1;
+	if (rc == -2)
+		return gb_error(err, GB_EINVAL,
+				_("\"%.*s\" is not a date (%s)"), SHOWN(s),
+				why);
+	if (rc)
+		return gb_error(err, GB_EINVAL,
+				_("\"%.*s\" is not a date (YYYY-MM-DD)"),
+				SHOWN(s));
+	*day = (int32_t)d;
+	return 0;
+}
+
+/* Writes v as n decimal digits at p (v >= 0) and returns the end. */
+static char *put_digits(char *p, int64_t v, int n)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + n;
+}
+
+/*
+ * Writes "YYYY-MM-DD" at p and returns the end.  Years past 0-9999 cannot
+ * come from a parsed date; they are clamped so the text keeps its width.
+ */
+static char *put_date(char *p, int64_t y, int m, int d)
+{
+	if (y < 0)
+		y = 0;
+	if (y > 9999)
+		y = 9999;
+	p = put_digits(p, y, 4);
+	*p++ = '-';
+	p = put_digits(p, m, 2);
+	*p++ = '-';
+	return put_digits(p, d, 2);
+}
+
+void gb_date_format(int32_t day, char *out)
+{
+	int64_t y;
+	int m, d;
+
+	civil_from_days(day, &y, &m, &d);
+	*put_date(out, y, m, d) = '\0';
+}
+
+/*
+ * A bare number of ms is accepted as an instant only inside the same years
+ * as a written date, so that a stray digit string cannot become an absurd
+ * time.
+ */
+static int parse_ms_number(const char *s, int64_t *ms)
+{
+	const char *p = s;
+	char *end;
+	long long v;
+
+	if (*p == '-')
+		p++;
+	if (!is_digit(*p))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	if (v < days_from_civil(MIN_YEAR, 1, 1) * GB_MS_PER_DAY ||
+	    v >= days_from_civil(MAX_YEAR + 1, 1, 1) * GB_MS_PER_DAY)
+		return -1;
+	*ms = v;
+	return 0;
+}
+
+int gb_time_parse(const char *s, int64_t *ms, struct gb_err *err)
+{
+	char whybuf[64];
+	const char *why = NULL, *p;
+	int64_t day = 0, frac = 0;
+	int hh, mm, ss = 0, off, rc, n;
+
+	if (!s)
+		s = "";
+	if (parse_ms_number(s, ms) == 0)
+		return 0;
+	if (strlen(s) < 16)
+		goto bad_form;
+	rc = date_at(s, &day, &why, whybuf, sizeof(whybuf));
+	if (rc == -1)
+		goto bad_form;
+	if (s[10] != ' ' && s[10] != 'T')
+		goto bad_form;
+	if (digits(s + 11, 2, &hh) || s[13] != ':' || digits(s + 14, 2, &mm))
+		goto bad_form;
+	p = s + 16;
+	if (*p == ':') {
+		if (digits(p + 1, 2, &ss))
+			goto bad_form;
+		p += 3;
+		/* Fractions of a second, as in our own UTC form; digits past
+		 * the millisecond are dropped. */
+		if (*p == '.') {
+			p++;
+			for (n = 0; is_digit(p[n]); n++)
+				if (n < 3)
+					frac = frac * 10 + (p[n] - '0');
+			if (n == 0 || n > 9)
+				goto bad_form;
+			for (; n < 3; n++)
+				frac *= 10;
+			while (is_digit(*p))
+				p++;
+		}
+	}
+	if (*p == '\0')
+		off = gb_tz_offset_min();
+	else if (!strcmp(p, "Z"))
+		off = 0;
+	else if (parse_offset(p, &off))
+		goto bad_form;
+	if (rc == -2)
+		return gb_error(err, GB_EINVAL,
+				_("\"%.*s\" is not a time (%s)"), SHOWN(s),
+				why);
+	if (hh > 23 || mm > 59 || ss > 59)
+		return gb_error(err, GB_EINVAL,
+				_("\"%.*s\" is not a time (HH:MM:SS runs "
+				  "from 00:00:00 to 23:59:59)"),
+				SHOWN(s));
+	*ms = day * GB_MS_PER_DAY +
+	      ((int64_t)hh * 3600 + mm * 60 + ss) * 1000 + frac -
+	      off * MS_PER_MIN;
+	return 0;
+
+bad_form:
+	return gb_error(err, GB_EINVAL,
+			_("\"%.*s\" is not a time (YYYY-MM-DD HH:MM[:SS], "
+			  "optionally followed by Z or +hh:mm)"),
+			SHOWN(s));
+}
+
+/* Splits an instant, shifted by off minutes, into date and time of day. */
+static void split(int64_t ms, int off, int64_t *y, int *mo, int *d, int *h,
+		  int *mi, int *s, int *frac)
+{
+	int64_t local = ms + off * MS_PER_MIN;
+	int64_t tod = floor_mod(local, GB_MS_PER_DAY);
+
+	civil_from_days(floor_div(local, GB_MS_PER_DAY), y, mo, d);
+	*h = (int)(tod / 3600000);
+	*mi = (int)(tod / 60000 % 60);
+	*s = (int)(tod / 1000 % 60);
+	*frac = (int)(tod % 1000);
+}
+
+void gb_time_format(int64_t ms, char *out)
+{
+	int64_t y;
+	int mo, d, h, mi, s, frac;
+	char *p;
+
+	split(ms, gb_tz_offset_min(), &y, &mo, &d, &h, &mi, &s, &frac);
+	p = put_date(out, y, mo, d);
+	*p++ = ' ';
+	p = put_digits(p, h, 2);
+	*p++ = ':';
+	p = put_digits(p, mi, 2);
+	if (s) {
+		*p++ = ':';
+		p = put_digits(p, s, 2);
+	}
+	*p = '\0';
+}
+
+void gb_time_format_utc(int64_t ms, char *out)
+{
+	int64_t y;
+	int mo, d, h, mi, s, frac;
+	char *p;
+
+	split(ms, 0, &y, &mo, &d, &h, &mi, &s, &frac);
+	p = put_date(out, y, mo, d);
+	*p++ = 'T';
+	p = put_digits(p, h, 2);
+	*p++ = ':';
+	p = put_digits(p, mi, 2);
+	*p++ = ':';
+	p = put_digits(p, s, 2);
+	*p++ = '.';
+	p = put_digits(p, frac, 3);
+	*p++ = 'Z';
+	*p = '\0';
+}
+
+int32_t gb_local_day(int64_t ms)
+{
+	return (int32_t)floor_div(ms + gb_tz_offset_min() * MS_PER_MIN,
+				  GB_MS_PER_DAY);
+}
+
+int64_t gb_day_start(int32_t day)
+{
+	return (int64_t)day * GB_MS_PER_DAY - gb_tz_offset_min() * MS_PER_MIN;
+}
+
+int gb_weekday(int32_t day)
+{
+	/* 1970-01-01 was a Thursday. */
+	return (int)floor_mod((int64_t)day + 3, 7) + 1;
+}
+
+/*
+ * ISO 8601 weeks begin on Monday and belong to the year that holds their
+ * Thursday, so week 1 is the week with the year's first Thursday.
+ */
+void gb_iso_week(int32_t day, int *year, int *week)
+{
+	int64_t thursday = (int64_t)day - gb_weekday(day) + 4;
+	int64_t y;
+	int m, d;
+
+	civil_from_days(thursday, &y, &m, &d);
+	*year = (int)y;
+	*week = (int)((thursday - days_from_civil(y, 1, 1)) / 7 + 1);
+}
+
+/*
+ * Working days are counted on local dates.  A start on a weekend is first
+ * moved to the neighbouring Friday (counting forwards) or Monday (counting
+ * backwards), which makes Saturday + 1 the following Monday; from a
+ * weekday, every 5 working days are exactly one week.
+ */
+int64_t gb_add_working_days(int64_t ms, int n)
+{
+	int off = gb_tz_offset_min();
+	int64_t local = ms + off * MS_PER_MIN;
+	int64_t day = floor_div(local, GB_MS_PER_DAY);
+	int64_t tod = local - day * GB_MS_PER_DAY;
+	int64_t step = n > 0 ? 1 : -1;
+	int64_t left = n > 0 ? n : -(int64_t)n;
+	int wd;
+
+	if (n == 0)
+		return ms;
+	wd = gb_weekday((int32_t)day);
+	if (wd >= 6)
+		day += n > 0 ? 5 - wd : 8 - wd;
+	day += step * (left / 5) * 7;
+	left %= 5;
+	while (left > 0) {
+		day += step;
+		wd = gb_weekday((int32_t)day);
+		if (wd <= 5)
+			left--;
+	}
+	return day * GB_MS_PER_DAY + tod - off * MS_PER_MIN;
+}

@@ -1,0 +1,153 @@
+/*
+ * Record ids and versions (see id.h).  An id is a UUIDv7 (RFC 9562,
+ * section 5.7) laid out as
+ *
+ *   48 bits  unix_ts_ms, big-endian
+ *    4 bits  version, 0111
+ *   12 bits  rand_a, used as a counter (RFC 9562, section 6.2, method 1)
+ *    2 bits  variant, 10
+ *   62 bits  rand_b, from libsodium
+ *
+ * The counter starts at 0 in each new millisecond and counts the ids made
+ * within it, so the text of the ids sorts in the order they were made.
+ * When the clock reads earlier than the last id's millisecond (an NTP
+ * step, a laptop whose clock was wrong), the generator stays on the last
+ * millisecond; when 4096 ids have been made in one millisecond it moves on
+ * to the next.  Either way ids from one generator only ever increase.
+ *
+ * Versions are a hybrid logical clock packed into a uint64_t: wall-clock
+ * ms in the high 48 bits, a logical counter in the low 16, so comparing
+ * versions is comparing integers.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <sodium.h>
+
+#include "id.h"
+
+#include "banned.h"
+
+#define MAX_MS ((INT64_C(1) << 48) - 1)
+#define MAX_SEQ 0xfff
+
+static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
+
+/* sodium_init() fails only when the system cannot give randomness at all,
+ * and then no id can be trusted to be unique: stop, as xmalloc does. */
+static void sodium_setup(void)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "gridbook: cannot initialise libsodium\n");
+		abort();
+	}
+}
+
+void gb_uuidgen_init(struct gb_uuidgen *g)
+{
+	g->last_ms = -1;
+	g->seq = 0;
+}
+
+void gb_uuid7(struct gb_uuidgen *g, int64_t now_ms, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+	uint64_t ms;
+	int i, o;
+
+	pthread_once(&sodium_once, sodium_setup);
+	if (now_ms < 0)
+		now_ms = 0;
+	if (now_ms > MAX_MS)
+		now_ms = MAX_MS;
+	if (now_ms > g->last_ms) {
+		g->last_ms = now_ms;
+		g->seq = 0;
+	} else if (g->seq < MAX_SEQ) {
+		g->seq++;
+	} else {
+		g->last_ms++;
+		g->seq = 0;
+	}
+	ms = (uint64_t)g->last_ms;
+
+	randombytes_buf(b + 8, 8);
+	for (i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	b[6] = (unsigned char)(0x70 | (g->seq >> 8));
+	b[7] = (unsigned char)(g->seq & 0xff);
+	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+
+	for (i = 0, o = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 0xf];
+	}
+	out[o] = '\0';
+}
+
+static int hex_value(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+int gb_uuid_valid(const char *s)
+{
+	int i;
+
+	if (!s)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (hex_value(s[i]) < 0) {
+			return 0;
+		}
+	}
+	return s[36] == '\0';
+}
+
+int64_t gb_uuid7_ms(const char *s)
+{
+	int64_t ms = 0;
+	int i;
+
+	if (!gb_uuid_valid(s))
+		return -1;
+	for (i = 0; i < 13; i++)
+		if (i != 8)
+			ms = (ms << 4) | hex_value(s[i]);
+	return ms;
+}
+
+uint64_t gb_hlc_next(uint64_t last, int64_t wall_ms)
+{
+	uint64_t wall;
+
+	if (wall_ms < 0)
+		wall_ms = 0;
+	if (wall_ms > MAX_MS)
+		wall_ms = MAX_MS;
+	wall = (uint64_t)wall_ms << 16;
+	return wall > last ? wall : last + 1;
+}
+
+uint64_t gb_hlc_merge(uint64_t local, uint64_t remote)
+{
+	return local > remote ? local : remote;
+}
+
+int64_t gb_hlc_ms(uint64_t v)
+{
+	return (int64_t)(v >> 16);
+}

@@ -1,0 +1,205 @@
+/*
+ * Tests of id.c: UUIDv7 layout, ids that sort in the order they were made
+ * (within one millisecond, across many, and when the clock goes back),
+ * and a hybrid logical clock that never goes backwards.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "id.h"
+
+#include "banned.h"
+
+#define HOUR_MS INT64_C(3600000)
+
+static int is_lower_hex(char ch)
+{
+	return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+}
+
+static int layout_ok(const char *id)
+{
+	int i;
+
+	if (strlen(id) != 36)
+		return 0;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (id[i] != '-')
+				return 0;
+		} else if (!is_lower_hex(id[i])) {
+			return 0;
+		}
+	}
+	/* Version 7, and the variant bits 10 in the top of byte 8. */
+	return id[14] == '7' && strchr("89ab", id[19]) != NULL;
+}
+
+static void test_layout(void)
+{
+	struct gb_uuidgen g;
+	char id[37], other[37];
+	int i, bad = 0;
+
+	gb_uuidgen_init(&g);
+	gb_uuid7(&g, INT64_C(0x0123456789ab), id);
+	CHECK(layout_ok(id));
+	CHECK(strncmp(id, "01234567-89ab-7000-", 19) == 0);
+	CHECK(gb_uuid7_ms(id) == INT64_C(0x0123456789ab));
+	CHECK(gb_uuid_valid(id));
+
+	gb_uuid7(&g, INT64_C(1773102600000), id);
+	CHECK(gb_uuid7_ms(id) == INT64_C(1773102600000));
+	for (i = 0; i < 2000; i++) {
+		gb_uuid7(&g, INT64_C(1773102600000) + i / 3, id);
+		if (!layout_ok(id) || !gb_uuid_valid(id))
+			bad++;
+	}
+	CHECK(bad == 0);
+
+	/* Two generators in the same millisecond still differ: the low 62
+	 * bits are random. */
+	{
+		struct gb_uuidgen g2;
+
+		gb_uuidgen_init(&g);
+		gb_uuidgen_init(&g2);
+		gb_uuid7(&g, INT64_C(1773102600000), id);
+		gb_uuid7(&g2, INT64_C(1773102600000), other);
+		CHECK(strcmp(id, other) != 0);
+		CHECK(strncmp(id, other, 19) == 0);
+	}
+}
+
+static void test_valid(void)
+{
+	CHECK(gb_uuid_valid("0195d2a8-3c4e-7b21-9f3a-6c1d2e4f5a6b"));
+	CHECK(gb_uuid_valid("0195D2A8-3C4E-7B21-9F3A-6C1D2E4F5A6B"));
+	CHECK(!gb_uuid_valid("0195d2a8-3c4e-7b21-9f3a-6c1d2e4f5a6"));
+	CHECK(!gb_uuid_valid("0195d2a8-3c4e-7b21-9f3a-6c1d2e4f5a6b0"));
+	CHECK(!gb_uuid_valid("0195d2a83c4e-7b21-9f3a-6c1d2e4f5a6b0"));
+	CHECK(!gb_uuid_valid("0195d2a8-3c4e-7b21-9f3a-6c1d2e4f5a6g"));
+	CHECK(!gb_uuid_valid("{0195d2a8-3c4e-7b21-9f3a-6c1d2e4f5a6b}"));
+	CHECK(!gb_uuid_valid(""));
+	CHECK(!gb_uuid_valid(NULL));
+	CHECK(gb_uuid7_ms("0195D2A8-3C4E-7B21-9F3A-6C1D2E4F5A6B") ==
+	      INT64_C(0x0195d2a83c4e));
+	CHECK(gb_uuid7_ms("not an id") == -1);
+}
+
+/* Ids in strcmp order, as made: many per millisecond, a clock that jumps
+ * back an hour, and more than 4096 in one millisecond. */
+static void test_order(void)
+{
+	struct gb_uuidgen g;
+	char prev[37], id[37];
+	int64_t now = INT64_C(1773102600000), last_ms = 0;
+	int i, bad = 0, ms_back = 0;
+
+	gb_uuidgen_init(&g);
+	gb_uuid7(&g, now, prev);
+	for (i = 0; i < 30000; i++) {
+		/* Ten ids per millisecond, then a jump back at 10000 and a
+		 * burst in one millisecond from 20000. */
+		if (i < 20000 && i % 10 == 0)
+			now++;
+		if (i == 10000)
+			now -= HOUR_MS;
+		gb_uuid7(&g, now, id);
+		if (strcmp(prev, id) >= 0)
+			bad++;
+		if (gb_uuid7_ms(id) < last_ms)
+			ms_back++;
+		last_ms = gb_uuid7_ms(id);
+		memcpy(prev, id, sizeof(id));
+	}
+	CHECK(bad == 0);
+	CHECK(ms_back == 0);
+	/* The ids made after the clock went back kept the millisecond they
+	 * had reached. */
+	CHECK(last_ms >= INT64_C(1773102600000) + 1000);
+
+	/* Ids made later at a later time sort after, whatever generator
+	 * made them. */
+	{
+		struct gb_uuidgen a, b;
+		char x[37], y[37];
+
+		gb_uuidgen_init(&a);
+		gb_uuidgen_init(&b);
+		for (i = 0; i < 100; i++)
+			gb_uuid7(&a, INT64_C(1773102600000), x);
+		gb_uuid7(&b, INT64_C(1773102600001), y);
+		CHECK(strcmp(x, y) < 0);
+	}
+
+	/* The counter restarts in each new millisecond. */
+	gb_uuidgen_init(&g);
+	gb_uuid7(&g, 5000, id);
+	gb_uuid7(&g, 5000, id);
+	CHECK(g.seq == 1);
+	gb_uuid7(&g, 5001, id);
+	CHECK(g.seq == 0 && g.last_ms == 5001);
+	gb_uuid7(&g, 4000, id);
+	CHECK(g.seq == 1 && g.last_ms == 5001);
+}
+
+static void test_hlc(void)
+{
+	uint64_t v = 0, prev;
+	int64_t wall = INT64_C(1773102600000), max_wall = 0;
+	int i, bad = 0, behind = 0;
+
+	CHECK(gb_hlc_next(0, wall) == (uint64_t)wall << 16);
+	CHECK(gb_hlc_ms(gb_hlc_next(0, wall)) == wall);
+	CHECK(gb_hlc_next((uint64_t)wall << 16, wall) ==
+	      ((uint64_t)wall << 16) + 1);
+	CHECK(gb_hlc_next(((uint64_t)wall << 16) + 5, wall - HOUR_MS) ==
+	      ((uint64_t)wall << 16) + 6);
+	CHECK(gb_hlc_next(((uint64_t)wall << 16) + 5, wall + 1) ==
+	      (uint64_t)(wall + 1) << 16);
+	CHECK(gb_hlc_merge(7, 9) == 9);
+	CHECK(gb_hlc_merge(9, 7) == 9);
+
+	/* A wall clock that steps back an hour, twice, and stands still:
+	 * versions keep rising and never fall below the latest wall time
+	 * seen. */
+	prev = 0;
+	for (i = 0; i < 20000; i++) {
+		if (i == 5000 || i == 12000)
+			wall -= HOUR_MS;
+		else if (i % 3 == 0)
+			wall += 7;
+		if (wall > max_wall)
+			max_wall = wall;
+		v = gb_hlc_next(prev, wall);
+		if (v <= prev)
+			bad++;
+		if (gb_hlc_ms(v) < max_wall)
+			behind++;
+		prev = v;
+	}
+	CHECK(bad == 0);
+	CHECK(behind == 0);
+
+	/* After taking in a version from a device whose clock runs ahead,
+	 * the next local version is newer still. */
+	{
+		uint64_t remote = ((uint64_t)(max_wall + HOUR_MS) << 16) + 3;
+		uint64_t local = gb_hlc_merge(v, remote);
+
+		CHECK(local == remote);
+		CHECK(gb_hlc_next(local, wall) == remote + 1);
+	}
+}
+
+int main(void)
+{
+	test_layout();
+	test_valid();
+	test_order();
+	test_hlc();
+	return check_done();
+}
