@@ -20,7 +20,7 @@
 /* Limits applied when decoding a batch or page. */
 #define WIRE_MAX_BODY (8u << 20)      /* deflated bytes */
 #define WIRE_MAX_INFLATED (64u << 20) /* inflated bytes */
-#define WIRE_MAX_RATIO 200            /* inflated / deflated */
+#define WIRE_MAX_RATIO 200	      /* inflated / deflated */
 
 struct wire_batch_hdr {
 	char device[GB_ID_LEN];
@@ -62,7 +62,7 @@ struct wire_ack_item {
 	uint64_t version;
 	enum wire_status status;
 	char reason_code[32]; /* gb_code_name() of the refusal, or "" */
-	char *reason;         /* owned, NULL when accepted */
+	char *reason;	      /* owned, NULL when accepted */
 };
 
 struct wire_ack {
@@ -73,32 +73,131 @@ struct wire_ack {
 };
 
 /* Converts a record to the packed protobuf Record message (appended to
- * out), and back.  Both fail with GB_EPROTO/GB_EINVAL naming the field. */
+ * out), and back (*out is a new record the caller frees with
+ * gb_record_free).  Values go by the encodings at the top of
+ * proto/gridbook.proto.  Both fail naming the field: GB_EINVAL for a value
+ * that has no wire form or a received value that means nothing (an enum
+ * value past the choices, a date outside 1900-2999), GB_EPROTO for bytes
+ * that are not a Record of this format (bad UTF-8, an id not of 16 bytes,
+ * no body of a known kind), GB_ETOOBIG past the unpacking memory cap. */
 int wire_record_pack(const struct gb_record *r, struct gb_buf *out,
 		     struct gb_err *err);
 int wire_record_unpack(const void *p, size_t n, struct gb_record **out,
 		       struct gb_err *err);
 
-/* Packs and deflates a batch into out (cleared first). */
+/* Packs and deflates a batch into out (cleared first).  Fails naming the
+ * first record that cannot be packed. */
 int wire_batch_encode(const struct wire_batch_hdr *h,
 		      struct gb_record *const *recs, size_t n,
 		      struct gb_buf *out, struct gb_err *err);
-/* Inflates (within the limits above) and unpacks a batch.  Fails as a
- * whole only when the body itself is bad (GB_ETOOBIG, GB_EPROTO); bad
- * records are reported per item.  Release with wire_batch_release. */
+/* Inflates (within the limits above) and unpacks a batch, with at most
+ * four times the inflated size plus 1 MiB of memory for the unpacked
+ * message.  Fails as a whole only when the body itself is bad: GB_ETOOBIG
+ * past a limit, GB_EPROTO for a body that is not a deflated Batch or a
+ * header without protocol 1, a 16-byte device, a grid and a seq (the
+ * message names the field).  Bad records are reported per item.  On
+ * failure out is left empty; on success release it with
+ * wire_batch_release. */
 int wire_batch_decode(const void *body, size_t len, struct wire_batch *out,
 		      struct gb_err *err);
+/* Frees the items and empties b; safe on a batch that failed to decode. */
 void wire_batch_release(struct wire_batch *b);
+
+/* Reference rows of a ChangesPage (proto Community, PoliceArea, Staff).
+ * Codes are held inline; names are owned strings, NULL when not sent. */
+struct wire_community {
+	char code[GB_CODE_LEN];
+	char grid[GB_CODE_LEN];
+	char street[GB_CODE_LEN];
+	char *name;		/* owned */
+	int64_t population;	/* -1 when not sent */
+	int64_t criminal_cases; /* -1 when not sent */
+	int64_t patrol_team;	/* -1 when not sent */
+};
+
+struct wire_area {
+	char code[GB_CODE_LEN];
+	char grid[GB_CODE_LEN];
+	char *name;	    /* owned */
+	char *room;	    /* owned: the police room's name */
+	char **communities; /* owned, each owned: community codes */
+	size_t ncommunities;
+};
+
+struct wire_staff {
+	char code[GB_CODE_LEN];
+	char grid[GB_CODE_LEN];
+	char role[GB_CODE_LEN]; /* coordinator, officer, chief, guard */
+	char area[GB_CODE_LEN]; /* "" when none */
+	char *name;		/* owned */
+};
+
+#define WIRE_CURSOR_LEN 64
+
+/* One page of GET /v1/changes.  Everything it points to is owned and
+ * freed by wire_page_release, except raw/raw_len. */
+struct wire_page {
+	struct gb_record **recs; /* owned, each owned */
+	size_t n;
+	/* Encoding only, optional: when raw[i] is not NULL it is a packed
+	 * Record as received (wire_item.raw) and is sent instead of recs[i],
+	 * so that fields from a newer client reach the other devices;
+	 * recs[i] may then be NULL.  Borrowed, never freed here. */
+	void **raw;
+	size_t *raw_len;
+	/* Decoding only: the records that could not be read, as in a batch
+	 * (rec NULL, code and reason say why). */
+	struct wire_item *refused; /* owned */
+	size_t nrefused;
+	struct wire_community *communities; /* owned */
+	size_t ncommunities;
+	struct wire_area *areas; /* owned */
+	size_t nareas;
+	struct wire_staff *staff; /* owned */
+	size_t nstaff;
+	char next_cursor[WIRE_CURSOR_LEN]; /* "" when not sent */
+	int more;
+};
+
+/* Empties a page (all counts 0, all pointers NULL). */
+void wire_page_init(struct wire_page *p);
+/* Packs and deflates a page into out (cleared first).  Fails naming the
+ * record or row that cannot be encoded. */
+int wire_page_encode(const struct wire_page *p, struct gb_buf *out,
+		     struct gb_err *err);
+/* Inflates and unpacks a page with the limits of a batch.  out is
+ * initialised first; release it with wire_page_release even on failure. */
+int wire_page_decode(const void *body, size_t len, struct wire_page *out,
+		     struct gb_err *err);
+/* Frees everything the page owns and empties it. */
+void wire_page_release(struct wire_page *p);
+
+/* Checks that proto/gridbook.proto and the kind tables of kinds.c agree:
+ * every kind is a member of Record's body, every field of a kind has a
+ * proto field of the same name and a matching type, every ENUM choice is
+ * the proto enum value of the same (upper case) name at index + 1, and no
+ * proto field of a kind is missing from its table.  Returns 0, or -1 with
+ * err (GB_EINTERNAL) naming the kind and field that disagree. */
+int wire_schema_check(struct gb_err *err);
+/* The same check for one kind table. */
+int wire_kind_check(const struct gb_kind *k, struct gb_err *err);
 
 /* Acks travel uncompressed: they are small. */
 int wire_ack_encode(const struct wire_ack *a, struct gb_buf *out,
 		    struct gb_err *err);
+/* Decodes an ack (memory capped like a batch).  An unknown status or a
+ * malformed id fails the whole ack with GB_EPROTO.  Release with
+ * wire_ack_release, also after a failure. */
 int wire_ack_decode(const void *p, size_t n, struct wire_ack *out,
 		    struct gb_err *err);
 void wire_ack_release(struct wire_ack *a);
 
-/* zlib with the preset dictionary; inflate stops at max_out bytes and at
- * WIRE_MAX_RATIO times the input size, with GB_ETOOBIG. */
+/* zlib streams with the preset dictionary of wire.c (its id is in the
+ * stream header; a stream without one inflates too).  wire_deflate appends
+ * to out.  wire_inflate appends to out and stops with GB_ETOOBIG at
+ * max_out bytes or at WIRE_MAX_RATIO times the input size, whichever is
+ * smaller, so it never holds more than that; a corrupt or truncated
+ * stream, trailing bytes or an unknown dictionary give GB_EPROTO. */
 int wire_deflate(const void *in, size_t n, struct gb_buf *out,
 		 struct gb_err *err);
 int wire_inflate(const void *in, size_t n, size_t max_out, struct gb_buf *out,
