@@ -1,0 +1,352 @@
+/*
+ * gridbook export KIND: writes the current records of one kind as CSV or
+ * JSON, for a spreadsheet, for another program, or to be imported into
+ * another grid file.  The CSV form is exactly what `gridbook import`
+ * reads back: a header of "id" and the field names, values in the form a
+ * person types them (local times, codes for references), so an export
+ * imported into an empty grid and exported again gives the same file.
+ * Records stream from the database to the output one at a time; a file
+ * named with -o is written beside its final name and renamed into place,
+ * so a reader never sees half an export.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "csv.h"
+#include "db.h"
+#include "err.h"
+#include "field.h"
+#include "gbtime.h"
+#include "i18n.h"
+#include "json.h"
+#include "kinds.h"
+#include "opts.h"
+#include "record.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+struct export {
+	const struct gb_kind *kind;
+	FILE *out;       /* borrowed */
+	int json;        /* else CSV */
+	int all;         /* voided records too, with their state */
+	long n;          /* records written */
+	struct gb_buf b; /* one row or object, reused */
+	struct gb_err err;
+};
+
+static const char usage_text[] = N_(
+	"usage: gridbook export KIND [--format csv|json] [--from DATE]\n"
+	"                       [--to DATE] [--community C] [--staff S]\n"
+	"                       [--status S] [--all] [-o FILE]\n"
+	"\n"
+	"Writes the current records of one kind, by date then id.\n"
+	"  --format csv    (the default) a header of id and the field names,\n"
+	"                  then one line per record, as 'gridbook import'\n"
+	"                  reads it back; times are local YYYY-MM-DD HH:MM,\n"
+	"                  references are codes and record ids\n"
+	"  --format json   an array of objects with id, kind, version,\n"
+	"                  created_at, updated_at (ms since 1970 UTC),\n"
+	"                  voided, void_reason and values (canonical:\n"
+	"                  times in ms)\n"
+	"  --from, --to    local dates, inclusive, of the kind's date field\n"
+	"  --community, --staff, --status\n"
+	"                  only records of that unit, person or status\n"
+	"  --all           voided records too; the CSV then ends with the\n"
+	"                  columns voided and void_reason, which import\n"
+	"                  honours (a voided line becomes a voided record)\n"
+	"  -o FILE         write to FILE (replaced whole) instead of stdout\n");
+
+/* Appends the CSV line of r to e->b. */
+static int export_csv_row(struct export *e, const struct gb_record *r)
+{
+	const struct gb_kind *k = e->kind;
+	struct gb_err *err = &e->err;
+
+	if (gb_csv_field(&e->b, r->id, err))
+		return -1;
+	for (int i = 0; i < k->nfields; i++) {
+		char *v = gb_field_format(&k->fields[i], r->val[i]);
+		int rc = gb_buf_add(&e->b, ",", 1, err) ||
+			 gb_csv_field(&e->b, v ? v : "", err);
+
+		free(v);
+		if (rc)
+			return -1;
+	}
+	if (e->all &&
+	    (gb_buf_adds(&e->b, r->voided ? ",1," : ",0,", err) ||
+	     gb_csv_field(&e->b, r->void_reason ? r->void_reason : "", err)))
+		return -1;
+	return gb_buf_add(&e->b, "\n", 1, err);
+}
+
+/* Appends the JSON object of r to e->b, after a comma unless first. */
+static int export_json_obj(struct export *e, const struct gb_record *r)
+{
+	struct gb_err *err = &e->err;
+
+	if (gb_buf_adds(&e->b, e->n ? ",\n{\"id\":" : "\n{\"id\":", err) ||
+	    gb_json_str(&e->b, r->id, err) ||
+	    gb_buf_adds(&e->b, ",\"kind\":", err) ||
+	    gb_json_str(&e->b, r->kind->name, err) ||
+	    gb_buf_addf(&e->b, err,
+			",\"version\":%llu,\"created_at\":%lld,"
+			"\"updated_at\":%lld,\"voided\":%s,\"void_reason\":",
+			(unsigned long long)r->version,
+			(long long)r->created_at, (long long)r->updated_at,
+			r->voided ? "true" : "false") ||
+	    gb_json_str(&e->b, r->void_reason, err) ||
+	    gb_buf_adds(&e->b, ",\"values\":", err) ||
+	    gb_record_values_json(r, &e->b, err) ||
+	    gb_buf_add(&e->b, "}", 1, err))
+		return -1;
+	return 0;
+}
+
+static int export_one(void *arg, const struct gb_record *r)
+{
+	struct export *e = arg;
+	int rc;
+
+	gb_buf_reset(&e->b);
+	rc = e->json ? export_json_obj(e, r) : export_csv_row(e, r);
+	if (rc)
+		return -1;
+	if (fwrite(e->b.data, 1, e->b.len, e->out) != e->b.len) {
+		gb_error(&e->err, GB_EIO, _("write failed: %s"),
+			 strerror(errno));
+		return -1;
+	}
+	e->n++;
+	return 0;
+}
+
+/* Writes the CSV header or the opening of the JSON array. */
+static int export_start(struct export *e)
+{
+	const struct gb_kind *k = e->kind;
+	struct gb_err *err = &e->err;
+
+	gb_buf_reset(&e->b);
+	if (e->json) {
+		if (gb_buf_add(&e->b, "[", 1, err))
+			return -1;
+	} else {
+		if (gb_buf_adds(&e->b, "id", err))
+			return -1;
+		for (int i = 0; i < k->nfields; i++)
+			if (gb_buf_add(&e->b, ",", 1, err) ||
+			    gb_csv_field(&e->b, k->fields[i].name, err))
+				return -1;
+		if (e->all && gb_buf_adds(&e->b, ",voided,void_reason", err))
+			return -1;
+		if (gb_buf_add(&e->b, "\n", 1, err))
+			return -1;
+	}
+	if (fwrite(e->b.data, 1, e->b.len, e->out) != e->b.len)
+		return gb_error(err, GB_EIO, _("write failed: %s"),
+				strerror(errno));
+	return 0;
+}
+
+/* Resolves what was typed for a filter (a name or a code) to a code in
+ * out; returns 0, or -1 with err. */
+static int export_filter_ref(struct gb_db *db, enum gb_ref ref,
+			     const char *opt, const char *in, char *out,
+			     size_t n, struct gb_err *err)
+{
+	if (db_resolve(db, ref, in, out, n, err))
+		return gb_error_prefix(err, "--%s", opt);
+	return 0;
+}
+
+int cmd_export(struct gb_cli *cli, int argc, char **argv)
+{
+	const char *format = NULL, *from = NULL, *to = NULL, *community = NULL,
+		   *staff = NULL, *status = NULL, *ofile = NULL;
+	int all = 0;
+	struct opt spec[] = {
+		{"format", 1, &format, NULL},
+		{"from", 1, &from, NULL},
+		{"to", 1, &to, NULL},
+		{"community", 1, &community, NULL},
+		{"staff", 1, &staff, NULL},
+		{"status", 1, &status, NULL},
+		{"all", 0, NULL, &all},
+		{"output", 1, &ofile, NULL},
+	};
+	char community_code[GB_CODE_LEN], staff_code[GB_CODE_LEN];
+	char **args = NULL, *pos[1];
+	struct db_filter f;
+	struct export e;
+	struct gb_db *db = NULL;
+	struct gb_err err;
+	char *tmp = NULL;
+	int npos = 0, help = 0, ret = 1;
+	int32_t day;
+
+	memset(&e, 0, sizeof(e));
+	memset(&f, 0, sizeof(f));
+	gb_buf_init(&e.b, GB_BUF_NOLIMIT);
+	/* opts.h takes long options only; -o is the one short option. */
+	args = xcalloc((size_t)argc + 1, sizeof(*args));
+	for (int i = 0; i < argc; i++)
+		args[i] = !strcmp(argv[i], "-o") ? "--output" : argv[i];
+	if (opts_parse(spec, (int)(sizeof(spec) / sizeof(spec[0])), argc, args,
+		       pos, 1, &npos, &help, &err))
+		goto usage;
+	if (help) {
+		fputs(_(usage_text), stdout);
+		ret = 0;
+		goto out;
+	}
+	if (npos != 1) {
+		gb_error(&err, GB_EUSAGE, _("export needs a record kind"));
+		goto usage;
+	}
+	e.kind = gb_kind_find(pos[0]);
+	if (!e.kind) {
+		gb_error(&err, GB_EUSAGE, _("'%s' is not a record kind"),
+			 pos[0]);
+		goto usage;
+	}
+	if (format && strcmp(format, "csv") && strcmp(format, "json")) {
+		gb_error(&err, GB_EUSAGE,
+			 _("--format: \"%s\" is not csv or json"), format);
+		goto usage;
+	}
+	e.json = format && !strcmp(format, "json");
+	e.all = all;
+	if ((from || to) && !e.kind->date_field) {
+		gb_error(&err, GB_EUSAGE,
+			 _("%s records have no date: --from and --to do not "
+			   "apply"),
+			 e.kind->name);
+		goto usage;
+	}
+	if (from && gb_date_parse(from, &day, &err)) {
+		gb_error_prefix(&err, "--from");
+		goto usage;
+	}
+	if (to && gb_date_parse(to, &day, &err)) {
+		gb_error_prefix(&err, "--to");
+		goto usage;
+	}
+	if (status && e.kind->status_field) {
+		int s = gb_kind_field(e.kind, e.kind->status_field);
+
+		if (gb_choice_index(e.kind->fields[s].choices, status) < 0) {
+			gb_error(&err, GB_EUSAGE,
+				 _("--status: \"%s\" is not a %s of %s"),
+				 status, e.kind->status_field, e.kind->name);
+			goto usage;
+		}
+	} else if (status) {
+		gb_error(&err, GB_EUSAGE, _("%s records have no status"),
+			 e.kind->name);
+		goto usage;
+	}
+	if (community && !e.kind->community_field) {
+		gb_error(&err, GB_EUSAGE, _("%s records have no community"),
+			 e.kind->name);
+		goto usage;
+	}
+	if (staff && !e.kind->staff_field) {
+		gb_error(&err, GB_EUSAGE, _("%s records name no staff"),
+			 e.kind->name);
+		goto usage;
+	}
+
+	db = cmd_open_db(cli, DB_READONLY);
+	if (!db)
+		goto out;
+	if (community &&
+	    export_filter_ref(db, GB_REF_COMMUNITY, "community", community,
+			      community_code, sizeof(community_code), &err))
+		goto fail;
+	if (staff && export_filter_ref(db, GB_REF_STAFF, "staff", staff,
+				       staff_code, sizeof(staff_code), &err))
+		goto fail;
+	f.from = from;
+	f.to = to;
+	f.community = community ? community_code : NULL;
+	f.staff = staff ? staff_code : NULL;
+	f.status = status;
+	f.with_voided = all;
+
+	if (ofile) {
+		tmp = xasprintf("%s.tmp", ofile);
+		e.out = fopen(tmp, "wb");
+		if (!e.out) {
+			gb_error(&err, GB_EIO, _("%s: cannot create: %s"), tmp,
+				 strerror(errno));
+			goto fail;
+		}
+	} else {
+		e.out = stdout;
+	}
+	if (export_start(&e)) {
+		err = e.err;
+		goto fail;
+	}
+	if (db_record_list(db, e.kind, &f, export_one, &e, &err)) {
+		if (e.err.code != GB_OK)
+			err = e.err;
+		goto fail;
+	}
+	if (e.json && fputs(e.n ? "\n]\n" : "]\n", e.out) == EOF) {
+		gb_error(&err, GB_EIO, _("write failed: %s"), strerror(errno));
+		goto fail;
+	}
+	if (fflush(e.out) || (ofile && fsync(fileno(e.out)))) {
+		gb_error(&err, GB_EIO, _("%s: write failed: %s"),
+			 ofile ? tmp : _("standard output"), strerror(errno));
+		goto fail;
+	}
+	if (ofile) {
+		FILE *fp = e.out;
+
+		e.out = NULL;
+		if (fclose(fp)) {
+			gb_error(&err, GB_EIO, _("%s: write failed: %s"), tmp,
+				 strerror(errno));
+			goto fail;
+		}
+		if (rename(tmp, ofile)) {
+			gb_error(&err, GB_EIO, _("%s: cannot rename to %s: %s"),
+				 tmp, ofile, strerror(errno));
+			goto fail;
+		}
+		fprintf(stderr,
+			ngettext("exported %ld %s record to %s\n",
+				 "exported %ld %s records to %s\n",
+				 (unsigned long)e.n),
+			e.n, e.kind->name, ofile);
+	}
+	ret = 0;
+	goto out;
+usage:
+	ret = opts_usage_error("export", &err);
+	goto out;
+fail:
+	ret = cmd_fail(cli, &err);
+	if (!ret)
+		ret = 1;
+out:
+	if (ofile && e.out) {
+		fclose(e.out);
+		unlink(tmp);
+	}
+	free(tmp);
+	free(args);
+	gb_buf_release(&e.b);
+	if (db)
+		db_close(db);
+	return ret;
+}
