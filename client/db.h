@@ -25,7 +25,11 @@ enum db_open_flags {
 /*
  * Opens (or with DB_CREATE creates, mode 0600) the grid file at path and
  * brings its schema up to date (schema/client, PRAGMA user_version).
- * On success *out is a handle the caller frees with db_close().
+ * On success *out is a handle the caller frees with db_close().  Fails
+ * with GB_EEXIST when DB_CREATE finds a file there, GB_ENOTFOUND when
+ * there is no file to open (none is created), and GB_EDB for a file that
+ * is not a grid file or comes from a newer gridbook.  A new file gets its
+ * device id here.  A handle is for one thread.
  */
 int db_open(struct gb_db **out, const char *path, unsigned flags,
 	    struct gb_err *err);
@@ -47,7 +51,9 @@ const char *db_device(struct gb_db *db);
 const char *db_staff(struct gb_db *db);
 
 /* An explicit transaction (BEGIN IMMEDIATE).  The record writers below
- * join it when one is open, else run in one of their own. */
+ * join it when one is open (or one begun with plain SQL on db_sqlite()),
+ * else run in one of their own.  When a writer fails inside the caller's
+ * transaction the caller rolls it back. */
 int db_begin(struct gb_db *db, struct gb_err *err);
 int db_commit(struct gb_db *db, struct gb_err *err);
 void db_rollback(struct gb_db *db);
@@ -55,8 +61,11 @@ void db_rollback(struct gb_db *db);
 /*
  * Loads the reference data of grid from the seed directory (see
  * seeds/README.md): communities, police areas, their communities and the
- * staff.  Replaces what the file held for that grid.  Fails with
- * GB_ENOTFOUND when the grid is not in the seeds.
+ * staff.  Replaces what the file held for that grid and sets the meta
+ * values grid, grid_name, street, street_name, district, district_name.
+ * Fails with GB_ENOTFOUND when the grid is not in the seeds, GB_EINVAL for
+ * a broken seed file (naming file and line) or when the file already
+ * holds records of another grid.
  */
 int db_load_seeds(struct gb_db *db, const char *dir, const char *grid,
 		  struct gb_err *err);
@@ -73,8 +82,9 @@ const struct gb_lookup *db_lookup(struct gb_db *db);
  */
 int db_resolve(struct gb_db *db, enum gb_ref ref, const char *input,
 	       char *out, size_t n, struct gb_err *err);
-/* The display name of a reference ("王建国", "和平社区"), or a copy of the
- * code when unknown.  Caller frees. */
+/* The display name of a reference ("王建国", "和平社区", an enterprise's
+ * name, voided ones too), or a copy of the code when unknown or when the
+ * reference has no name (checks).  NULL for a NULL code.  Caller frees. */
 char *db_ref_name(struct gb_db *db, enum gb_ref ref, const char *code);
 
 /*
@@ -86,7 +96,10 @@ int db_record_insert(struct gb_db *db, struct gb_record *r,
 		     struct gb_err *err);
 /* Writes r as a new version of the stored record with the same id: the
  * old version goes to history, the new one gets a fresh HLC version and
- * updated_at, and a change-log entry. */
+ * updated_at (created_at and grid stay, device and staff become this
+ * device's), and a change-log entry.  Voiding is an update with
+ * r->voided = 1 and the reason set.  GB_ENOTFOUND when there is no such
+ * record, GB_EINVAL when it is of another kind. */
 int db_record_update(struct gb_db *db, struct gb_record *r,
 		     struct gb_err *err);
 /*
@@ -99,20 +112,26 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 			 int *applied, struct gb_err *err);
 
 /* Loads the current version of the record with this id or unique id
- * prefix.  kind may be NULL (any kind).  Caller frees *out. */
+ * prefix (at least 4 characters, any case).  kind may be NULL (any kind);
+ * a record of another kind is GB_ENOTFOUND saying what it is; a prefix
+ * of several records GB_EAMBIGUOUS listing some.  Caller frees *out. */
 int db_record_get(struct gb_db *db, const struct gb_kind *kind,
 		  const char *id, struct gb_record **out, struct gb_err *err);
 
-/* Calls cb for every version of a record, oldest first; the record passed
- * is borrowed for the call.  cb returns 0 to go on, -1 to stop. */
+/* Calls cb for every version of a record (id or unique prefix), oldest
+ * first, the current one last; the record passed is borrowed for the
+ * call.  cb returns 0 to go on, -1 to stop (the result is then -1 with err
+ * untouched). */
 int db_record_history(struct gb_db *db, const char *id,
 		      int (*cb)(void *arg, const struct gb_record *r),
 		      void *arg, struct gb_err *err);
 
 struct db_filter {
-	const char *from, *to; /* local dates YYYY-MM-DD, inclusive; or NULL */
+	/* Local dates YYYY-MM-DD, inclusive, of the kind's date field; or
+	 * NULL.  Kinds without a date field (enterprise) ignore them. */
+	const char *from, *to;
 	const char *community; /* code, or NULL */
-	const char *staff;     /* code, or NULL */
+	const char *staff;     /* code (the kind's staff field), or NULL */
 	const char *status;    /* status field value, or NULL */
 	int with_voided;       /* include voided records */
 	long limit;            /* 0 = all */

@@ -65,7 +65,9 @@ CREATE TABLE record (
 
 CREATE INDEX record_kind_day ON record (kind, day);
 
--- Every earlier version, moved here when a newer one replaces it.
+-- Every earlier version, moved here when a newer one replaces it, and
+-- versions from other devices that arrived after a newer one.  Two devices
+-- may stamp the same HLC value, so the device is part of the key.
 CREATE TABLE record_history (
 	id          TEXT NOT NULL,
 	version     INTEGER NOT NULL,
@@ -76,7 +78,7 @@ CREATE TABLE record_history (
 	voided      INTEGER NOT NULL DEFAULT 0,
 	void_reason TEXT,
 	body        TEXT NOT NULL,
-	PRIMARY KEY (id, version)
+	PRIMARY KEY (id, version, device)
 ) WITHOUT ROWID;
 
 -- The change log: one row per version written on this device, in order,
