@@ -592,7 +592,11 @@ void gb_record_apply_defaults(struct gb_record *r, int64_t now_ms,
 			gb_date_format(gb_local_day(now_ms), text);
 			gb_record_set(r, i, text);
 		} else if (strcmp(d, "@now") == 0) {
-			snprintf(text, sizeof(text), "%" PRId64, now_ms);
+			/* Whole seconds: the readable form (CSV, tables) shows
+			 * no milliseconds, so an exported record imports back
+			 * the same. */
+			snprintf(text, sizeof(text), "%" PRId64,
+				 now_ms - ((now_ms % 1000) + 1000) % 1000);
 			gb_record_set(r, i, text);
 		} else if (strcmp(d, "@me") == 0) {
 			if (me && *me)
