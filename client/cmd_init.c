@@ -1,0 +1,183 @@
+/*
+ * gridbook init --grid G [--staff CODE] [--seeds DIR]: makes the grid file
+ * a laptop works in.  It creates a new file (never overwriting one: a grid
+ * file holds records that may not have reached HQ yet), loads the grid's
+ * reference data from the seed directory, and records who enters records
+ * on this laptop, so that "@me" defaults name the right person.  If any
+ * step fails the half-made file is removed, so a retry starts clean.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "db.h"
+#include "i18n.h"
+#include "opts.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+#ifndef GB_SEEDDIR
+#define GB_SEEDDIR "seeds"
+#endif
+
+static void init_usage(FILE *fp)
+{
+	fprintf(fp,
+		_("usage: gridbook --db FILE init --grid G [--staff CODE] "
+		  "[--seeds DIR]\n\n"
+		  "Creates the grid file FILE (it must not exist yet) and "
+		  "loads the reference\ndata of grid G: communities, police "
+		  "areas and staff.\n\n"
+		  "  --grid G       the grid code, e.g. S01-G1\n"
+		  "  --staff CODE   who enters records on this laptop: a staff "
+		  "code or the\n"
+		  "                 start of a name of the grid's staff\n"
+		  "  --seeds DIR    the reference data (default "
+		  "$GRIDBOOK_SEEDS, else %s)\n"),
+		GB_SEEDDIR);
+}
+
+/* The count a query with one or two text parameters gives, or -1. */
+static long count_rows(struct gb_db *db, const char *sql, const char *grid,
+		       const char *role)
+{
+	sqlite3_stmt *st = NULL;
+	long n = -1;
+
+	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, grid, -1, SQLITE_STATIC);
+	if (role)
+		sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+out:
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Prints what the new file holds. */
+static void print_summary(struct gb_db *db, const char *path,
+			  const char *grid)
+{
+	static const char *const roles[] = {"coordinator", "chief", "officer",
+					    "guard"};
+	static const char *const plural[] = {N_("coordinators"), N_("chiefs"),
+					     N_("officers"), N_("guards")};
+	char *name = db_meta_get(db, "grid_name");
+	char *me = db_meta_get(db, "staff");
+
+	printf(_("created %s for grid %s %s\n"), path, grid, name ? name : "");
+	printf(_("  communities   %ld\n"),
+	       count_rows(db, "SELECT count(*) FROM community WHERE grid = ?",
+			  grid, NULL));
+	printf(_("  police areas  %ld\n"),
+	       count_rows(db,
+			  "SELECT count(*) FROM police_area WHERE grid = ?",
+			  grid, NULL));
+	printf(_("  staff        "));
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		printf("%s %s %ld", i ? "," : "", _(plural[i]),
+		       count_rows(db,
+				  "SELECT count(*) FROM staff WHERE grid = ? "
+				  "AND role = ?",
+				  grid, roles[i]));
+	printf("\n");
+	if (me && *me) {
+		char *who = db_ref_name(db, GB_REF_STAFF, me);
+
+		printf(_("  entering as   %s (%s)\n"), who ? who : me, me);
+		free(who);
+	} else {
+		printf(_("  entering as   nobody yet: records name their staff "
+			 "with --coordinator,\n"
+			 "                --officer and the like (or run init "
+			 "again with --staff)\n"));
+	}
+	free(me);
+	free(name);
+}
+
+/* Removes the file db_open created and what SQLite may have left beside
+ * it. */
+static void remove_grid_file(const char *path)
+{
+	static const char *const ext[] = {"", "-journal", "-wal", "-shm"};
+
+	for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		char *p = xasprintf("%s%s", path, ext[i]);
+
+		unlink(p);
+		free(p);
+	}
+}
+
+int cmd_init(struct gb_cli *cli, int argc, char **argv)
+{
+	const char *grid = NULL, *staff = NULL, *seeds = NULL;
+	int help = 0, npos, status = 1, created = 0;
+	const struct opt spec[] = {
+		{"grid", 1, &grid, NULL},
+		{"staff", 1, &staff, NULL},
+		{"seeds", 1, &seeds, NULL},
+		{"help", 0, NULL, &help},
+	};
+	char code[64], *pos[1];
+	struct gb_db *db = NULL;
+	struct gb_err err;
+
+	if (opts_parse(spec, 4, argc, argv, pos, 0, &npos, &help, &err))
+		return opts_usage_error("init", &err);
+	if (help) {
+		init_usage(stdout);
+		return 0;
+	}
+	if (!grid || !*grid) {
+		gb_error(&err, GB_EUSAGE, _("--grid is required"));
+		return opts_usage_error("init", &err);
+	}
+	if (!cli->db_path) {
+		gb_error(&err, GB_EUSAGE,
+			 _("init needs the file to create: give --db FILE "
+			   "or set GRIDBOOK_DB"));
+		return opts_usage_error("init", &err);
+	}
+	if (!seeds || !*seeds)
+		seeds = getenv("GRIDBOOK_SEEDS");
+	if (!seeds || !*seeds)
+		seeds = GB_SEEDDIR;
+	db = cmd_open_db(cli, DB_CREATE);
+	if (!db)
+		return 1;
+	created = 1;
+	if (db_load_seeds(db, seeds, grid, &err))
+		goto fail;
+	if (!*db_grid(db) && db_meta_set(db, "grid", grid, &err))
+		goto fail;
+	if (staff) {
+		if (db_resolve(db, GB_REF_STAFF, staff, code, sizeof(code),
+			       &err)) {
+			gb_error_prefix(&err, "--staff");
+			goto fail;
+		}
+		if (db_meta_set(db, "staff", code, &err))
+			goto fail;
+	}
+	print_summary(db, cli->db_path, grid);
+	status = 0;
+	goto out;
+fail:
+	status = cmd_fail(cli, &err);
+out:
+	db_close(db);
+	if (status && created)
+		remove_grid_file(cli->db_path);
+	if (fflush(stdout) != 0 && !status)
+		status = 1;
+	return status;
+}

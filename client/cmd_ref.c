@@ -1,0 +1,157 @@
+/*
+ * gridbook ref [communities|areas|staff]: the reference data of the grid
+ * file, as aligned tables, so that a person can look up the codes and
+ * names that record fields take.  Reference data is owned by HQ and only
+ * read here, with the file's own SQLite connection.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "db.h"
+#include "i18n.h"
+#include "opts.h"
+#include "table.h"
+
+#include "banned.h"
+
+struct ref_view {
+	const char *name;  /* what the command line says */
+	const char *title; /* N_() heading */
+	const char *sql;   /* one parameter: the grid */
+	const char *cols[8];
+	int right[8];      /* 1: numbers, aligned right */
+};
+
+static const struct ref_view views[] = {
+	{"communities", N_("communities"),
+	 "SELECT c.code, c.name, c.population, c.criminal_cases,"
+	 " c.patrol_team, coalesce(ac.area, '')"
+	 " FROM community c LEFT JOIN area_community ac"
+	 " ON ac.community = c.code WHERE c.grid = ?1 ORDER BY c.code",
+	 {"code", "name", "population", "criminal_cases", "patrol_team",
+	  "area", NULL},
+	 {0, 0, 1, 1, 1, 0}},
+	{"areas", N_("police areas"),
+	 "SELECT a.code, a.name, a.room,"
+	 " (SELECT group_concat(community, ',') FROM"
+	 "  (SELECT community FROM area_community WHERE area = a.code"
+	 "   ORDER BY community)),"
+	 " (SELECT count(*) FROM staff s WHERE s.area = a.code"
+	 "  AND s.role IN ('officer', 'chief')),"
+	 " (SELECT count(*) FROM staff s WHERE s.area = a.code"
+	 "  AND s.role = 'guard')"
+	 " FROM police_area a WHERE a.grid = ?1 ORDER BY a.code",
+	 {"code", "name", "room", "communities", "officers", "guards", NULL},
+	 {0, 0, 0, 0, 1, 1}},
+	{"staff", N_("staff"),
+	 "SELECT code, name, role, area FROM staff WHERE grid = ?1"
+	 " ORDER BY code",
+	 {"code", "name", "role", "area", NULL},
+	 {0, 0, 0, 0}},
+};
+
+#define NVIEWS ((int)(sizeof(views) / sizeof(views[0])))
+
+static void ref_usage(FILE *fp)
+{
+	fprintf(fp, _("usage: gridbook ref [communities|areas|staff]\n\n"
+		      "Lists the grid's communities, police areas and staff "
+		      "with their codes;\nwith no argument, all three.\n"));
+}
+
+/* Prints one view as a table.  Returns 0 or -1 with err. */
+static int print_view(struct gb_db *db, const struct ref_view *v,
+		      const char *grid, int heading, struct gb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct table t;
+	int ncols = 0, rc, ret = -1;
+
+	while (ncols < 8 && v->cols[ncols])
+		ncols++;
+	table_init(&t, ncols);
+	table_row(&t);
+	for (int c = 0; c < ncols; c++) {
+		table_cell(&t, c, v->cols[c]);
+		table_column(&t, c, 0, v->right[c]);
+	}
+	if (sqlite3_prepare_v2(db_sqlite(db), v->sql, -1, &st, NULL) !=
+	    SQLITE_OK) {
+		gb_error(err, GB_EDB, _("reading %s: %s"), v->name,
+			 sqlite3_errmsg(db_sqlite(db)));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, grid, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		table_row(&t);
+		for (int c = 0; c < ncols; c++)
+			table_cell(&t, c,
+				   (const char *)sqlite3_column_text(st, c));
+	}
+	if (rc != SQLITE_DONE) {
+		gb_error(err, GB_EDB, _("reading %s: %s"), v->name,
+			 sqlite3_errmsg(db_sqlite(db)));
+		goto out;
+	}
+	if (heading)
+		printf("%s (%d)\n", _(v->title), table_body_rows(&t));
+	table_print(&t, stdout);
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	table_release(&t);
+	return ret;
+}
+
+int cmd_ref(struct gb_cli *cli, int argc, char **argv)
+{
+	int help = 0, npos, status = 1, which = -1;
+	const struct opt spec[] = {{"help", 0, NULL, &help}};
+	struct gb_db *db = NULL;
+	char *pos[1];
+	struct gb_err err;
+
+	if (opts_parse(spec, 1, argc, argv, pos, 1, &npos, &help, &err))
+		return opts_usage_error("ref", &err);
+	if (help) {
+		ref_usage(stdout);
+		return 0;
+	}
+	if (npos == 1) {
+		size_t len = strlen(pos[0]);
+
+		/* "community", "area" and other starts of a name do too. */
+		for (int i = 0; i < NVIEWS && len; i++)
+			if (!strncmp(views[i].name, pos[0], len))
+				which = i;
+		if (which < 0) {
+			gb_error(&err, GB_EUSAGE,
+				 _("'%s' is not one of communities, areas, "
+				   "staff"),
+				 pos[0]);
+			return opts_usage_error("ref", &err);
+		}
+	}
+	db = cmd_open_db(cli, DB_READONLY);
+	if (!db)
+		return 1;
+	for (int i = 0; i < NVIEWS; i++) {
+		if (which >= 0 && i != which)
+			continue;
+		if (which < 0 && i > 0)
+			printf("\n");
+		if (print_view(db, &views[i], db_grid(db), which < 0, &err))
+			goto fail;
+	}
+	status = 0;
+	goto out;
+fail:
+	status = cmd_fail(cli, &err);
+out:
+	db_close(db);
+	if (fflush(stdout) != 0 && !status)
+		status = 1;
+	return status;
+}
