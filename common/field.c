@@ -33,34 +33,10 @@
 /* Room for a value quoted in a message: 60 bytes and "...". */
 #define SHOW_LEN 64
 
-/*
- * Copies s into out (SHOW_LEN bytes) for quoting in a message: cut at a
- * character boundary with "..." when long, control characters shown as
- * '?', and every non-ASCII byte shown as '?' when s is not valid UTF-8, so
- * that a message is always printable text of bounded size.
- */
+/* Quotes s for a message (SHOW_LEN bytes of out). */
 static void show(const char *s, char *out)
 {
-	size_t len = strlen(s), n = len, i;
-	int valid = gb_utf8_valid(s, len);
-
-	if (n > SHOW_LEN - 4) {
-		n = SHOW_LEN - 4;
-		while (n > 0 && valid && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7f || (!valid && c >= 0x80))
-			c = '?';
-		out[i] = (char)c;
-	}
-	if (n < len) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
+	gb_utf8_excerpt(s, out, SHOW_LEN);
 }
 
 /* The byte length of the white-space character at p, or 0: ASCII white

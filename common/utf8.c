@@ -211,3 +211,27 @@ size_t gb_utf8_prefix(const char *s, int cols)
 	}
 	return (size_t)(p - s);
 }
+
+void gb_utf8_excerpt(const char *s, char *out, size_t size)
+{
+	size_t len = strlen(s), n = len, i;
+	int valid = gb_utf8_valid(s, len);
+
+	if (n > size - 4) {
+		n = size - 4;
+		while (n > 0 && valid && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch < 0x20 || ch == 0x7f || (!valid && ch >= 0x80))
+			ch = '?';
+		out[i] = (char)ch;
+	}
+	if (n < len) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+}

@@ -17,4 +17,10 @@ int gb_utf8_width(const char *s);
 /* The byte length of the longest prefix of s that fits in cols columns. */
 size_t gb_utf8_prefix(const char *s, int cols);
 
+/* Copies s into out (size bytes, at least 8) for quoting in a message:
+ * cut at a character boundary with "..." when long, control characters
+ * shown as '?', and every non-ASCII byte shown as '?' when s is not valid
+ * UTF-8, so a message is always printable text of bounded size. */
+void gb_utf8_excerpt(const char *s, char *out, size_t size);
+
 #endif

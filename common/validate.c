@@ -35,30 +35,10 @@
 #define SHOW_LEN 64
 #define ATTR_LEN 64
 
-/* Copies s into out (SHOW_LEN bytes) for a message: cut at a character
- * boundary with "..." when long, control bytes shown as '?'. */
+/* Quotes s for a message (SHOW_LEN bytes of out). */
 static void show(const char *s, char *out)
 {
-	size_t len = strlen(s), n = len, i;
-	int valid = gb_utf8_valid(s, len);
-
-	if (n > SHOW_LEN - 4) {
-		n = SHOW_LEN - 4;
-		while (n > 0 && valid && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7f || (!valid && c >= 0x80))
-			c = '?';
-		out[i] = (char)c;
-	}
-	if (n < len) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
+	gb_utf8_excerpt(s, out, SHOW_LEN);
 }
 
 /* Parses a canonical TIME or INT: an optional '-' and decimal digits.
