@@ -1,0 +1,642 @@
+/*
+ * The HTTP server of gridbook-hq: routing, authentication, body limits and
+ * the mapping of errors to statuses.  This is the only file that includes
+ * microhttpd.h.  Work is handed to ingest.c (batches, audit entries) and to
+ * the store's read side (changes); nothing here writes to the store
+ * directly.
+ *
+ * A batch request is checked as soon as its headers are in: an unknown
+ * token (401), a declared Content-Length over the limit (413) or a wrong
+ * content type (415) is answered before the body is read.  A body that
+ * turns out larger than declared, or arrives chunked, is cut off at the
+ * limit: the rest is read and dropped so that the client gets its 413,
+ * and past twice the limit the connection is closed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "gbtime.h"
+#include "http.h"
+#include "i18n.h"
+#include "log.h"
+#include "wire.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+#define CHANGES_LIMIT 500
+#define CHANGES_LIMIT_MAX 2000
+#define CHANGES_MAX_BYTES (4u << 20)
+#define CONN_LIMIT 256
+#define CONN_TIMEOUT_S 120
+#define DROP_MAX (2 * (size_t)WIRE_MAX_BODY)
+#define PEM_MAX (1u << 20)
+/* Batches being received, decoded or applied at once.  Each may hold its
+ * body, its inflated bytes and its records; past this many a device is
+ * told to come back later (503) rather than letting memory grow with the
+ * number of connections. */
+#define BATCHES_MAX 16
+
+struct http_server {
+	struct MHD_Daemon *d;
+	struct store *st;   /* borrowed */
+	struct ingest *ing; /* borrowed */
+	char *cert, *key;   /* PEM text, kept for the daemon's life */
+	atomic_int batches; /* in progress, at most BATCHES_MAX */
+};
+
+enum route_id { R_HEALTH, R_BATCHES, R_CHANGES };
+
+static const struct route {
+	const char *path;
+	const char *method;
+	enum route_id id;
+} routes[] = {
+	{"/healthz", MHD_HTTP_METHOD_GET, R_HEALTH},
+	{"/v1/batches", MHD_HTTP_METHOD_POST, R_BATCHES},
+	{"/v1/changes", MHD_HTTP_METHOD_GET, R_CHANGES},
+	/* GET /v1/reports/NAME and GET / (the dashboard) go here. */
+};
+
+/* The state of one request, kept by MHD between calls. */
+struct request {
+	const struct route *route;
+	struct store_device dev; /* set once authenticated */
+	struct gb_buf body;
+	int too_big;
+	size_t dropped;
+	int counted; /* counts in http_server.batches */
+};
+
+/* ---- answers ---- */
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status,
+			     const char *type, const void *data, size_t len,
+			     const char *const *headers)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, (void *)data,
+					       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	for (; headers && headers[0]; headers += 2)
+		MHD_add_response_header(resp, headers[0], headers[1]);
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status,
+				  const char *msg, const char *const *headers)
+{
+	char line[320];
+
+	snprintf(line, sizeof(line), "%s\n", msg);
+	return reply(c, status, "text/plain; charset=utf-8", line,
+		     strlen(line), headers);
+}
+
+static unsigned err_status(const struct gb_err *err)
+{
+	if (err->code == GB_EINTR)
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	return (unsigned)gb_code_http(err->code);
+}
+
+static void peer(struct MHD_Connection *c, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci;
+	socklen_t len;
+
+	snprintf(out, n, "?");
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (!ci || !ci->client_addr)
+		return;
+	len = ci->client_addr->sa_family == AF_INET6 ?
+		      sizeof(struct sockaddr_in6) :
+		      sizeof(struct sockaddr_in);
+	if (getnameinfo(ci->client_addr, len, out, (socklen_t)n, NULL, 0,
+			NI_NUMERICHOST) != 0)
+		snprintf(out, n, "?");
+}
+
+/* Answers an error; a 401 says how to authenticate, a 403 is written to
+ * the audit log first. */
+static enum MHD_Result reply_err(struct http_server *h,
+				 struct MHD_Connection *c, struct request *r,
+				 const char *action, const struct gb_err *err)
+{
+	static const char *const www_auth[] = {
+		MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer", NULL};
+	unsigned status = err_status(err);
+	char remote[64];
+
+	peer(c, remote, sizeof(remote));
+	if (status == MHD_HTTP_FORBIDDEN) {
+		struct store_audit a = {
+			.at = gb_now_ms(),
+			.device = r->dev.id[0] ? r->dev.id : NULL,
+			.grid = r->dev.grid,
+			.action = action,
+			.status = (int)status,
+			.detail = err->msg,
+			.remote = remote,
+		};
+		struct gb_err aerr;
+
+		if (ingest_audit(h->ing, &a, &aerr) < 0)
+			log_warnx("audit log: %s", aerr.msg);
+	}
+	log_warnx("%s from %s%s%s: %u %s", action, remote,
+		  r->dev.id[0] ? " device " : "", r->dev.id, status, err->msg);
+	return reply_text(c, status, err->msg,
+			  status == MHD_HTTP_UNAUTHORIZED ? www_auth : NULL);
+}
+
+/* ---- routes ---- */
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* 1 when the media type in value (parameters after ';' ignored) is want. */
+static int media_is(const char *value, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (!value)
+		return 0;
+	while (*value == ' ')
+		value++;
+	return strncasecmp(value, want, n) == 0 &&
+	       (value[n] == '\0' || value[n] == ';' || value[n] == ' ');
+}
+
+static const char *const retry_later[] = {MHD_HTTP_HEADER_RETRY_AFTER, "2",
+					   NULL};
+
+/* The checks of a batch that need only the headers. */
+static enum MHD_Result batch_start(struct http_server *h,
+				   struct MHD_Connection *c,
+				   struct request *r)
+{
+	const char *len = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	struct gb_err err;
+	unsigned long long n;
+	char *end;
+
+	if (auth_bearer(h->st, header(c, MHD_HTTP_HEADER_AUTHORIZATION),
+			&r->dev, &err) < 0) {
+		memset(&r->dev, 0, sizeof(r->dev));
+		return reply_err(h, c, r, "batch", &err);
+	}
+	if (len) {
+		errno = 0;
+		n = strtoull(len, &end, 10);
+		if (!errno && end != len && n > WIRE_MAX_BODY) {
+			gb_error(&err, GB_ETOOBIG,
+				 _("body of %llu bytes is over the limit of "
+				   "%u bytes"),
+				 n, WIRE_MAX_BODY);
+			return reply_err(h, c, r, "batch", &err);
+		}
+	}
+	if (!media_is(header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
+		      "application/x-protobuf"))
+		return reply_text(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+				  _("Content-Type must be "
+				    "application/x-protobuf"),
+				  NULL);
+	if (!media_is(header(c, MHD_HTTP_HEADER_CONTENT_ENCODING), "deflate"))
+		return reply_text(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+				  _("Content-Encoding must be deflate"), NULL);
+	r->counted = 1;
+	if (atomic_fetch_add(&h->batches, 1) >= BATCHES_MAX)
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  _("busy: too many batches at once; try "
+				    "again shortly"),
+				  retry_later);
+	return MHD_YES; /* now the body */
+}
+
+static enum MHD_Result batch_finish(struct http_server *h,
+				    struct MHD_Connection *c,
+				    struct request *r)
+{
+	struct wire_batch b;
+	struct gb_buf ack;
+	struct gb_err err;
+	enum MHD_Result ret;
+
+	if (r->too_big) {
+		gb_error(&err, GB_ETOOBIG,
+			 _("body is over the limit of %u bytes"),
+			 WIRE_MAX_BODY);
+		return reply_err(h, c, r, "batch", &err);
+	}
+	if (wire_batch_decode(r->body.data, r->body.len, &b, &err) < 0) {
+		gb_error_prefix(&err, "batch");
+		return reply_err(h, c, r, "batch", &err);
+	}
+	gb_buf_release(&r->body);
+	gb_buf_init(&ack, GB_BUF_NOLIMIT);
+	if (ingest_batch(h->ing, &r->dev, &b, &ack, &err) < 0) {
+		ret = reply_err(h, c, r, "batch", &err);
+	} else {
+		log_info("batch %" PRIu64 " of device %s (%s): %zu records",
+			 b.hdr.seq, r->dev.id, r->dev.grid, b.n);
+		ret = reply(c, MHD_HTTP_OK, "application/x-protobuf",
+			    ack.data ? ack.data : "", ack.len, NULL);
+	}
+	gb_buf_release(&ack);
+	wire_batch_release(&b);
+	return ret;
+}
+
+/* Parses a cursor "REF.SEQ" made by changes(); "" is the start. */
+static int cursor_parse(const char *s, uint64_t *ref, uint64_t *seq)
+{
+	unsigned long long a, b;
+	char *end;
+
+	*ref = 0;
+	*seq = 0;
+	if (!s || !*s)
+		return 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	a = strtoull(s, &end, 10);
+	if (errno || *end != '.' || end[1] < '0' || end[1] > '9')
+		return -1;
+	b = strtoull(end + 1, &end, 10);
+	if (errno || *end)
+		return -1;
+	*ref = a;
+	*seq = b;
+	return 0;
+}
+
+static enum MHD_Result changes(struct http_server *h, struct MHD_Connection *c,
+			       struct request *r)
+{
+	static const char *const deflated[] = {
+		MHD_HTTP_HEADER_CONTENT_ENCODING, "deflate", NULL};
+	const char *since, *lim;
+	struct store_changes ch;
+	uint64_t ref, seq;
+	unsigned long long limit = CHANGES_LIMIT;
+	struct gb_buf out;
+	struct gb_err err;
+	enum MHD_Result ret;
+	char *end;
+
+	if (auth_bearer(h->st, header(c, MHD_HTTP_HEADER_AUTHORIZATION),
+			&r->dev, &err) < 0) {
+		memset(&r->dev, 0, sizeof(r->dev));
+		return reply_err(h, c, r, "changes", &err);
+	}
+	if (auth_may_sync(&r->dev, &err) < 0)
+		return reply_err(h, c, r, "changes", &err);
+	since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+	if (cursor_parse(since, &ref, &seq) < 0) {
+		gb_error(&err, GB_EUSAGE,
+			 _("since: \"%.40s\" is not a cursor given by "
+			   "/v1/changes"),
+			 since);
+		return reply_err(h, c, r, "changes", &err);
+	}
+	lim = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+	if (lim) {
+		errno = 0;
+		limit = strtoull(lim, &end, 10);
+		if (errno || end == lim || *end || limit < 1 ||
+		    limit > CHANGES_LIMIT_MAX) {
+			gb_error(&err, GB_EUSAGE,
+				 _("limit: \"%.20s\" is not a number from 1 "
+				   "to %d"),
+				 lim, CHANGES_LIMIT_MAX);
+			return reply_err(h, c, r, "changes", &err);
+		}
+	}
+	if (h->st->ops->changes(h->st, r->dev.grid, ref, seq, r->dev.id,
+				(size_t)limit, CHANGES_MAX_BYTES, &ch,
+				&err) < 0)
+		return reply_err(h, c, r, "changes", &err);
+	snprintf(ch.page.next_cursor, sizeof(ch.page.next_cursor),
+		 "%" PRIu64 ".%" PRIu64, ch.ref_version, ch.next_seq);
+	gb_buf_init(&out, GB_BUF_NOLIMIT);
+	if (wire_page_encode(&ch.page, &out, &err) < 0)
+		ret = reply_err(h, c, r, "changes", &err);
+	else
+		ret = reply(c, MHD_HTTP_OK, "application/x-protobuf",
+			    out.data ? out.data : "", out.len, deflated);
+	gb_buf_release(&out);
+	store_changes_release(&ch);
+	return ret;
+}
+
+/* ---- the MHD callbacks ---- */
+
+/* Finds the route of a request when its headers are in.  Answers 404 and
+ * 405 at once, and checks a batch's headers before its body is read. */
+static enum MHD_Result start(struct http_server *h, struct MHD_Connection *c,
+			     struct request *r, const char *url,
+			     const char *method)
+{
+	const struct route *path = NULL;
+	const char *allow[3] = {MHD_HTTP_HEADER_ALLOW, NULL, NULL};
+	char msg[160];
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(url, routes[i].path) == 0)
+			path = &routes[i];
+	if (!path) {
+		snprintf(msg, sizeof(msg), _("no such resource: %.100s"), url);
+		return reply_text(c, MHD_HTTP_NOT_FOUND, msg, NULL);
+	}
+	if (strcmp(method, path->method) != 0) {
+		allow[1] = path->method;
+		snprintf(msg, sizeof(msg), _("%s takes %s only"), path->path,
+			 path->method);
+		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, msg, allow);
+	}
+	r->route = path;
+	if (path->id == R_BATCHES)
+		return batch_start(h, c, r);
+	return MHD_YES;
+}
+
+/* Answers a request once it has been received whole.  (Answering a GET
+ * in the first call, before MHD knows the request is complete, would
+ * close the connection after the answer.) */
+static enum MHD_Result finish(struct http_server *h, struct MHD_Connection *c,
+			      struct request *r)
+{
+	switch (r->route->id) {
+	case R_HEALTH:
+		return reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8",
+			     "ok\n", 3, NULL);
+	case R_CHANGES:
+		return changes(h, c, r);
+	case R_BATCHES:
+		return batch_finish(h, c, r);
+	}
+	return MHD_NO;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
+			      const char *url, const char *method,
+			      const char *version, const char *upload,
+			      size_t *upload_size, void **con_cls)
+{
+	struct http_server *h = cls;
+	struct request *r = *con_cls;
+
+	(void)version;
+	if (!r) {
+		r = xcalloc(1, sizeof(*r));
+		gb_buf_init(&r->body, WIRE_MAX_BODY);
+		*con_cls = r;
+		return start(h, c, r, url, method);
+	}
+	if (*upload_size) {
+		if (r->too_big) {
+			r->dropped += *upload_size;
+			if (r->dropped > DROP_MAX)
+				return MHD_NO;
+		} else if (r->route->id != R_BATCHES ||
+			   gb_buf_add(&r->body, upload, *upload_size, NULL) <
+				   0) {
+			/* gb_buf released what it held; a body on a GET is
+			 * not wanted either. */
+			r->too_big = 1;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return finish(h, c, r);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *h = cls;
+	struct request *r = *con_cls;
+
+	(void)c;
+	(void)toe;
+	if (!r)
+		return;
+	if (r->counted)
+		atomic_fetch_sub(&h->batches, 1);
+	gb_buf_release(&r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	log_warnx("http: %s", line);
+}
+
+/* ---- start and stop ---- */
+
+static int resolve(const char *listen, struct sockaddr_storage *ss,
+		   int *loopback, struct gb_err *err)
+{
+	char host[256], port[16];
+	const char *colon;
+	struct addrinfo hints, *res = NULL;
+	size_t hn;
+	int rc;
+
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+
+		if (!close || close[1] != ':')
+			goto bad;
+		hn = (size_t)(close - listen - 1);
+		colon = close + 1;
+		listen++;
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon)
+			goto bad;
+		hn = (size_t)(colon - listen);
+	}
+	if (hn == 0 || hn >= sizeof(host) || strlen(colon + 1) == 0 ||
+	    strlen(colon + 1) >= sizeof(port) ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		goto bad;
+	memcpy(host, listen, hn);
+	host[hn] = '\0';
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0 || !res)
+		return gb_error(err, GB_EUSAGE, _("--listen %s: %s"), listen,
+				gai_strerror(rc));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		*loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		*loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+	} else {
+		*loopback = 0;
+	}
+	return 0;
+bad:
+	return gb_error(err, GB_EUSAGE,
+			_("--listen: \"%s\" is not HOST:PORT or [V6]:PORT"),
+			listen);
+}
+
+/* Reads a PEM file whole into a new string the caller frees. */
+static int read_pem(const char *path, char **out, struct gb_err *err)
+{
+	struct gb_buf b;
+	char chunk[4096];
+	size_t n;
+	int rc = -1;
+	FILE *fp = fopen(path, "r");
+
+	if (!fp)
+		return gb_error(err, GB_EIO, "%s: %s", path, strerror(errno));
+	gb_buf_init(&b, PEM_MAX);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		if (gb_buf_add(&b, chunk, n, err) < 0) {
+			gb_error_prefix(err, "%s", path);
+			goto out;
+		}
+	if (ferror(fp) || b.len == 0) {
+		gb_error(err, GB_EIO, _("%s: empty or unreadable"), path);
+		goto out;
+	}
+	*out = gb_buf_detach(&b, NULL);
+	rc = 0;
+out:
+	sodium_memzero(chunk, sizeof(chunk));
+	gb_buf_release(&b);
+	fclose(fp);
+	return rc;
+}
+
+int http_check(const struct http_config *cfg, struct gb_err *err)
+{
+	struct sockaddr_storage ss;
+	int loopback = 0, tls = cfg->tls_cert || cfg->tls_key;
+
+	if (resolve(cfg->listen, &ss, &loopback, err) < 0)
+		return -1;
+	if (tls && !(cfg->tls_cert && cfg->tls_key))
+		return gb_error(err, GB_EUSAGE,
+				_("TLS needs both --tls-cert and --tls-key"));
+	if (!loopback && !tls)
+		return gb_error(err, GB_EUSAGE,
+				_("--listen %s is not a loopback address: "
+				  "plain HTTP is for loopback only; give "
+				  "--tls-cert and --tls-key"),
+				cfg->listen);
+	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return gb_error(err, GB_EUSAGE,
+				_("this libmicrohttpd was built without TLS"));
+	return 0;
+}
+
+int http_start(struct http_server **out, const struct http_config *cfg,
+	       struct store *st, struct ingest *ing, struct gb_err *err)
+{
+	struct http_server *h = xcalloc(1, sizeof(*h));
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
+			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	int loopback = 0, tls = cfg->tls_cert || cfg->tls_key;
+	struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}};
+
+	gb_err_clear(err);
+	atomic_init(&h->batches, 0);
+	h->st = st;
+	h->ing = ing;
+	if (http_check(cfg, err) < 0 ||
+	    resolve(cfg->listen, &ss, &loopback, err) < 0)
+		goto fail;
+	if (tls) {
+		if (read_pem(cfg->tls_cert, &h->cert, err) < 0 ||
+		    read_pem(cfg->tls_key, &h->key, err) < 0)
+			goto fail;
+		flags |= MHD_USE_TLS;
+		tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT,
+						      0, h->cert};
+		tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY,
+						      0, h->key};
+	}
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->d = MHD_start_daemon(
+		flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR,
+		(struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, completed,
+		h, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_ARRAY,
+		tls_opts, MHD_OPTION_END);
+	if (!h->d) {
+		gb_error(err, GB_EIO,
+			 _("cannot listen on %s (address in use, or a bad "
+			   "certificate or key)"),
+			 cfg->listen);
+		goto fail;
+	}
+	*out = h;
+	return 0;
+fail:
+	http_stop(h);
+	return -1;
+}
+
+void http_stop(struct http_server *h)
+{
+	if (!h)
+		return;
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	if (h->key)
+		sodium_memzero(h->key, strlen(h->key));
+	free(h->key);
+	free(h->cert);
+	free(h);
+}

@@ -1,0 +1,86 @@
+/*
+ * Applying batches from devices (SPEC §4), by group commit.  HTTP threads
+ * authenticate and decode a batch, then hand it to ingest_batch(), which
+ * queues it and waits; one writer thread takes every batch waiting in the
+ * queue, applies them all in one transaction, commits once and wakes each
+ * waiting request with its ack.  A batch already applied (same device and
+ * sequence number) gets the ack it got the first time, byte for byte, and
+ * changes nothing.
+ *
+ * Per record, in batch order:
+ *   not decodable or invalid (gb_validate)         REJECTED, with the reason
+ *   same id, version and device, same content      DUPLICATE
+ *   same id, version and device, other content     CONFLICT (set aside)
+ *   older than the current version (HLC, device)   STALE (history only)
+ *   otherwise                                      ACCEPTED (now current)
+ * A record refused does not stop the rest of its batch.
+ */
+#ifndef GB_INGEST_H
+#define GB_INGEST_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "store.h"
+#include "wire.h"
+
+struct ingest;
+
+/*
+ * One request for the writer: a batch to apply for dev, or (batch NULL)
+ * an audit entry to write.  The inputs are borrowed until the request is
+ * done.  rc and err are the outcome: 0 with the encoded Ack appended to
+ * ack, or -1 with err (GB_ECONFLICT when the device reused a sequence
+ * number for other records; GB_EDB when the store failed).
+ */
+struct ingest_req {
+	const struct store_device *dev;
+	const struct wire_batch *batch;
+	const struct store_audit *audit;
+	struct gb_buf *ack;
+	int rc;
+	struct gb_err err;
+	/* Private to ingest.c. */
+	int done;
+	struct ingest_req *next;
+};
+
+/* Starts the writer thread on st (borrowed; it must outlive the ingest).
+ * On success *out is freed by ingest_stop(). */
+int ingest_start(struct ingest **out, struct store *st, struct gb_err *err);
+/* Lets the writer finish every request already queued, then stops it and
+ * frees ing.  Requests made after the stop began fail with GB_EINTR.
+ * NULL is a no-op. */
+void ingest_stop(struct ingest *ing);
+
+/*
+ * Whether dev may send batch b: the header names dev and its grid, and
+ * every decoded record is of a kind dev's role writes, for dev's grid, by
+ * dev.  Returns 0, or -1 with err (GB_EFORBIDDEN) naming what is not
+ * allowed.
+ */
+int ingest_check(const struct store_device *dev, const struct wire_batch *b,
+		 struct gb_err *err);
+
+/* Checks b (ingest_check), then applies it through the writer and waits.
+ * On success the encoded Ack is appended to ack. */
+int ingest_batch(struct ingest *ing, const struct store_device *dev,
+		 const struct wire_batch *b, struct gb_buf *ack,
+		 struct gb_err *err);
+
+/* Writes an audit entry through the writer and waits. */
+int ingest_audit(struct ingest *ing, const struct store_audit *a,
+		 struct gb_err *err);
+
+/*
+ * The writer's work, also for tests: applies the n requests in one
+ * transaction of st, each batch under its own savepoint, and fills in each
+ * request's rc and err.  Access must have been checked (ingest_check).
+ * Returns 0 when the transaction committed, -1 when it failed as a whole
+ * (then every request failed too, and nothing was stored).
+ */
+int ingest_apply(struct store *st, struct ingest_req *const *reqs, size_t n,
+		 int64_t now_ms, struct gb_err *err);
+
+#endif

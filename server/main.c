@@ -1,0 +1,522 @@
+/*
+ * gridbook-hq: the central server and its administration commands.
+ *   serve                    the HTTP server (ingest, changes)
+ *   seed DIR                 load the reference district
+ *   device enroll|revoke|list
+ *   audit                    the last entries of the audit log
+ * The store comes from --store or GRIDBOOK_HQ_STORE.  Commands print, the
+ * modules below them return errors.  The server stops cleanly on SIGTERM
+ * or SIGINT: no new connections, requests in progress answered, the
+ * writer's queue committed, the store closed.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "gbtime.h"
+#include "http.h"
+#include "i18n.h"
+#include "id.h"
+#include "ingest.h"
+#include "log.h"
+#include "opts.h"
+#include "seed.h"
+#include "store.h"
+#include "utf8.h"
+
+#include "banned.h"
+
+#define PROG "gridbook-hq"
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define DEFAULT_LISTEN "127.0.0.1:8470"
+
+struct hq {
+	const char *store; /* --store or GRIDBOOK_HQ_STORE */
+};
+
+static int fail(const struct gb_err *err)
+{
+	fprintf(stderr, PROG ": %s\n", err->msg);
+	return gb_code_exit(err->code);
+}
+
+static int usage_error(const char *cmd, const struct gb_err *err)
+{
+	fprintf(stderr, PROG ": %s\n", err->msg);
+	fprintf(stderr, _("try '%s %s --help'\n"), PROG, cmd);
+	return 2;
+}
+
+/*
+ * Opens the store named by spec: "sqlite:PATH".  PostgreSQL stores
+ * ("postgresql://...") are planned and refused for now.
+ */
+static int store_open(struct store **out, const char *spec,
+		      enum store_mode mode, struct gb_err *err)
+{
+	if (!spec || !*spec)
+		return gb_error(err, GB_EUSAGE,
+				_("no store: give --store sqlite:PATH or set "
+				  "GRIDBOOK_HQ_STORE"));
+	if (strncmp(spec, "sqlite:", 7) == 0 && spec[7])
+		return store_sqlite_open(out, spec + 7, mode, err);
+	if (strncmp(spec, "postgresql://", 13) == 0 ||
+	    strncmp(spec, "postgres://", 11) == 0)
+		return gb_error(err, GB_EUSAGE,
+				_("--store %s: the PostgreSQL store is not "
+				  "available in this build"),
+				spec);
+	return gb_error(err, GB_EUSAGE,
+			_("--store: \"%s\" is not sqlite:PATH"), spec);
+}
+
+/* Parses a command's options.  Returns 0 to go on, or -1 when the command
+ * is done: help printed or a usage error reported, *status its exit. */
+static int parse(const char *cmd, const struct opt *spec, int nspec,
+		 int argc, char **argv, char **pos, int maxpos, int *npos,
+		 void (*help)(FILE *), int *status)
+{
+	struct gb_err err;
+	int want_help = 0;
+
+	if (opts_parse(spec, nspec, argc, argv, pos, maxpos, npos, &want_help,
+		       &err) < 0) {
+		*status = usage_error(cmd, &err);
+		return -1;
+	}
+	if (want_help) {
+		help(stdout);
+		*status = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- serve ---- */
+
+static void serve_help(FILE *fp)
+{
+	fprintf(fp,
+		_("usage: %s serve [--store sqlite:PATH] [--listen ADDR:PORT]\n"
+		  "                   [--tls-cert FILE --tls-key FILE] "
+		  "[--verbose|--quiet]\n\n"
+		  "Serves POST /v1/batches, GET /v1/changes and GET /healthz "
+		  "until SIGTERM\nor SIGINT.  --listen defaults to %s.  Plain "
+		  "HTTP is served on loopback\naddresses only; any other "
+		  "address needs --tls-cert and --tls-key (PEM\nfiles), and "
+		  "TLS support is new: put a TLS proxy in front for "
+		  "production\nuntil it has been proven.\n"),
+		PROG, DEFAULT_LISTEN);
+}
+
+static int cmd_serve(struct hq *hq, int argc, char **argv)
+{
+	const char *listen = DEFAULT_LISTEN;
+	struct http_config cfg = {NULL, NULL, NULL};
+	int verbose = 0, quiet = 0, npos, status, sig, race_fixed;
+	const char *sqlite_v;
+	const struct opt spec[] = {
+		{"store", 1, &hq->store, NULL},
+		{"listen", 1, &listen, NULL},
+		{"tls-cert", 1, &cfg.tls_cert, NULL},
+		{"tls-key", 1, &cfg.tls_key, NULL},
+		{"verbose", 0, NULL, &verbose},
+		{"quiet", 0, NULL, &quiet},
+	};
+	struct store *st = NULL;
+	struct ingest *ing = NULL;
+	struct http_server *http = NULL;
+	struct gb_err err;
+	sigset_t sigs;
+	char *pos[1];
+
+	if (parse("serve", spec, N(spec), argc, argv, pos, 0, &npos, serve_help,
+		  &status) < 0)
+		return status;
+	cfg.listen = listen;
+	log_init(PROG, verbose ? LOG_LVL_DEBUG :
+		       quiet   ? LOG_LVL_WARN :
+				 LOG_LVL_INFO,
+		 1);
+	/* Signals are taken by sigwait below; every thread started from
+	 * here on inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (http_check(&cfg, &err) < 0)
+		return usage_error("serve", &err);
+	if (auth_init(&err) < 0 ||
+	    store_open(&st, hq->store, STORE_SERVE, &err) < 0)
+		return fail(&err);
+	if (ingest_start(&ing, st, &err) < 0 ||
+	    http_start(&http, &cfg, st, ing, &err) < 0) {
+		ingest_stop(ing);
+		st->ops->close(st);
+		return fail(&err);
+	}
+	log_info("serving %s on %s%s", hq->store, cfg.listen,
+		 cfg.tls_cert ? " with TLS" : "");
+	sqlite_v = store_sqlite_version(&race_fixed);
+	log_info("SQLite %s%s", sqlite_v,
+		 race_fixed ? "" :
+			      ", with the WAL-reset race: one writer "
+			      "connection, which alone checkpoints");
+	if (sigwait(&sigs, &sig) != 0)
+		sig = SIGTERM;
+	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	http_stop(http);
+	ingest_stop(ing);
+	st->ops->close(st);
+	log_info("stopped");
+	return 0;
+}
+
+/* ---- seed ---- */
+
+static void seed_help(FILE *fp)
+{
+	fprintf(fp, _("usage: %s seed DIR [--store sqlite:PATH]\n\n"
+		      "Loads the reference district from the CSV files of DIR "
+		      "(see seeds/README.md).\nLoading again changes only what "
+		      "differs; rows missing from the files stay.\n"),
+		PROG);
+}
+
+static int cmd_seed(struct hq *hq, int argc, char **argv)
+{
+	const struct opt spec[] = {{"store", 1, &hq->store, NULL}};
+	struct seed_stats stats;
+	struct store *st = NULL;
+	struct gb_err err;
+	char *pos[1];
+	int npos, status, rc;
+
+	if (parse("seed", spec, N(spec), argc, argv, pos, 1, &npos, seed_help,
+		  &status) < 0)
+		return status;
+	if (npos != 1) {
+		gb_error(&err, GB_EUSAGE, _("seed: which directory?"));
+		return usage_error("seed", &err);
+	}
+	if (store_open(&st, hq->store, STORE_ADMIN, &err) < 0)
+		return fail(&err);
+	rc = seed_load(st, pos[0], &stats, &err);
+	st->ops->close(st);
+	if (rc < 0)
+		return fail(&err);
+	printf(_("%ld rows read, %ld new or changed\n"), stats.rows,
+	       stats.changed);
+	return 0;
+}
+
+/* ---- device ---- */
+
+static void device_help(FILE *fp)
+{
+	fprintf(fp,
+		_("usage: %s device enroll --grid G --role ROLE [--name TEXT]\n"
+		  "       %s device revoke ID\n"
+		  "       %s device list\n"
+		  "(each also takes --store sqlite:PATH)\n\n"
+		  "enroll makes a device of grid G with role coordinator "
+		  "(labour records),\nofficer (policing records) or viewer "
+		  "(reports only), and prints its id and\ntoken.  The token "
+		  "is shown this once: only its hash is kept.\n"),
+		PROG, PROG, PROG);
+}
+
+/* Enrolls a device and writes the audit entry in one transaction, then
+ * prints its id and token. */
+static int device_enroll(struct store *st, const char *grid,
+			 const char *role, const char *name,
+			 struct gb_err *err)
+{
+	struct store_device d;
+	struct store_audit a;
+	struct gb_uuidgen gen;
+	unsigned char hash[STORE_HASH_LEN];
+	char token[AUTH_TOKEN_LEN], detail[200];
+	int found, rc = -1;
+
+	memset(&d, 0, sizeof(d));
+	gb_uuidgen_init(&gen);
+	d.created_at = gb_now_ms();
+	gb_uuid7(&gen, d.created_at, d.id);
+	snprintf(d.grid, sizeof(d.grid), "%s", grid);
+	snprintf(d.role, sizeof(d.role), "%s", role);
+	snprintf(d.name, sizeof(d.name), "%s", name ? name : "");
+	snprintf(detail, sizeof(detail), "%s %s %s", d.grid, d.role, d.name);
+	memset(&a, 0, sizeof(a));
+	a.at = d.created_at;
+	a.device = d.id;
+	a.grid = d.grid;
+	a.action = "enroll";
+	a.detail = detail;
+	a.remote = "";
+	auth_token_new(token, hash);
+	if (st->ops->begin(st, err) < 0)
+		goto out;
+	found = st->ops->grid_exists(st, grid, err);
+	if (found == 0)
+		gb_error(err, GB_ENOTFOUND,
+			 _("grid %s is not in the store (load the seeds "
+			   "first: %s seed DIR)"),
+			 grid, PROG);
+	if (found <= 0 || st->ops->device_put(st, &d, hash, err) < 0 ||
+	    st->ops->audit_put(st, &a, err) < 0) {
+		st->ops->rollback(st);
+		goto out;
+	}
+	if (st->ops->commit(st, err) < 0)
+		goto out;
+	printf("device: %s\ntoken: %s\n", d.id, token);
+	fflush(stdout);
+	fprintf(stderr, _("%s: the token is shown only this once; put it on "
+			  "the device now\n"),
+		PROG);
+	rc = 0;
+out:
+	auth_wipe(token, sizeof(token));
+	return rc;
+}
+
+static int device_revoke(struct store *st, const char *id,
+			 struct gb_err *err)
+{
+	struct store_audit a = {
+		.at = gb_now_ms(),
+		.device = id,
+		.grid = "",
+		.action = "revoke",
+		.detail = "",
+		.remote = "",
+	};
+
+	if (!gb_uuid_valid(id))
+		return gb_error(err, GB_EUSAGE, _("\"%s\" is not a device id"),
+				id);
+	if (st->ops->begin(st, err) < 0)
+		return -1;
+	if (st->ops->device_revoke(st, id, a.at, err) < 0 ||
+	    st->ops->audit_put(st, &a, err) < 0) {
+		st->ops->rollback(st);
+		return -1;
+	}
+	return st->ops->commit(st, err);
+}
+
+static void when(int64_t ms, char *out)
+{
+	if (ms <= 0)
+		snprintf(out, 20, "-");
+	else
+		gb_time_format(ms, out);
+}
+
+static int device_row(void *arg, const struct store_device *d)
+{
+	char created[32], seen[32];
+
+	(void)arg;
+	when(d->created_at, created);
+	when(d->last_seen, seen);
+	printf("%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d->id, d->grid, d->role,
+	       d->revoked ? "revoked" : "active", created, seen, d->name);
+	return 0;
+}
+
+static int cmd_device(struct hq *hq, int argc, char **argv)
+{
+	const char *grid = NULL, *role = NULL, *name = NULL;
+	const struct opt spec[] = {
+		{"store", 1, &hq->store, NULL},
+		{"grid", 1, &grid, NULL},
+		{"role", 1, &role, NULL},
+		{"name", 1, &name, NULL},
+	};
+	struct store *st = NULL;
+	struct gb_err err;
+	char *pos[2];
+	int npos, status, rc;
+
+	if (parse("device", spec, N(spec), argc, argv, pos, 2, &npos,
+		  device_help, &status) < 0)
+		return status;
+	gb_err_clear(&err);
+	if (npos == 0)
+		gb_error(&err, GB_EUSAGE,
+			 _("device: enroll, revoke or list?"));
+	else if (!strcmp(pos[0], "enroll") &&
+		 (npos != 1 || !grid || !role))
+		gb_error(&err, GB_EUSAGE,
+			 _("device enroll needs --grid G and --role ROLE"));
+	else if (!strcmp(pos[0], "enroll") && !auth_role_valid(role))
+		gb_error(&err, GB_EUSAGE,
+			 _("--role: \"%s\" is not coordinator, officer or "
+			   "viewer"),
+			 role);
+	else if (!strcmp(pos[0], "enroll") && name &&
+		 (strlen(name) >= sizeof(((struct store_device *)0)->name) ||
+		  !gb_utf8_valid(name, strlen(name))))
+		gb_error(&err, GB_EUSAGE,
+			 _("--name: must be valid UTF-8 of at most %zu bytes"),
+			 sizeof(((struct store_device *)0)->name) - 1);
+	else if (!strcmp(pos[0], "revoke") && npos != 2)
+		gb_error(&err, GB_EUSAGE, _("device revoke needs the device "
+					    "id"));
+	else if (!strcmp(pos[0], "list") && npos != 1)
+		gb_error(&err, GB_EUSAGE, _("device list takes no argument"));
+	else if (strcmp(pos[0], "enroll") && strcmp(pos[0], "revoke") &&
+		 strcmp(pos[0], "list"))
+		gb_error(&err, GB_EUSAGE,
+			 _("device: \"%s\" is not enroll, revoke or list"),
+			 pos[0]);
+	if (err.code != GB_OK)
+		return usage_error("device", &err);
+	if (auth_init(&err) < 0 ||
+	    store_open(&st, hq->store, STORE_ADMIN, &err) < 0)
+		return fail(&err);
+	if (!strcmp(pos[0], "enroll"))
+		rc = device_enroll(st, grid, role, name, &err);
+	else if (!strcmp(pos[0], "revoke"))
+		rc = device_revoke(st, pos[1], &err);
+	else
+		rc = st->ops->device_list(st, device_row, NULL, &err);
+	st->ops->close(st);
+	return rc < 0 ? fail(&err) : 0;
+}
+
+/* ---- audit ---- */
+
+static void audit_help(FILE *fp)
+{
+	fprintf(fp, _("usage: %s audit [--limit N] [--store sqlite:PATH]\n\n"
+		      "Prints the last N (default 50) entries of the audit "
+		      "log: refused requests\nand device enrolments and "
+		      "revocations, oldest first, one per line:\ntime, "
+		      "status, action, device, grid, peer, detail.\n"),
+		PROG);
+}
+
+static int audit_row(void *arg, const struct store_audit *a)
+{
+	char at[32];
+
+	(void)arg;
+	gb_time_format(a->at, at);
+	printf("%s\t%d\t%s\t%s\t%s\t%s\t%s\n", at, a->status, a->action,
+	       a->device ? a->device : "-", a->grid && *a->grid ? a->grid : "-",
+	       a->remote && *a->remote ? a->remote : "-",
+	       a->detail ? a->detail : "");
+	return 0;
+}
+
+static int cmd_audit(struct hq *hq, int argc, char **argv)
+{
+	const char *limit_s = NULL;
+	const struct opt spec[] = {
+		{"store", 1, &hq->store, NULL},
+		{"limit", 1, &limit_s, NULL},
+	};
+	struct store *st = NULL;
+	struct gb_err err;
+	char *pos[1], *end;
+	long limit = 50;
+	int npos, status, rc;
+
+	if (parse("audit", spec, N(spec), argc, argv, pos, 0, &npos, audit_help,
+		  &status) < 0)
+		return status;
+	if (limit_s) {
+		limit = strtol(limit_s, &end, 10);
+		if (end == limit_s || *end || limit < 1) {
+			gb_error(&err, GB_EUSAGE,
+				 _("--limit: \"%s\" is not a number of 1 or "
+				   "more"),
+				 limit_s);
+			return usage_error("audit", &err);
+		}
+	}
+	if (store_open(&st, hq->store, STORE_ADMIN, &err) < 0)
+		return fail(&err);
+	rc = st->ops->audit_list(st, limit, audit_row, NULL, &err);
+	st->ops->close(st);
+	return rc < 0 ? fail(&err) : 0;
+}
+
+/* ---- main ---- */
+
+static const struct {
+	const char *name;
+	int (*fn)(struct hq *, int, char **);
+	const char *help;
+} commands[] = {
+	{"serve", cmd_serve, N_("serve devices over HTTP")},
+	{"seed", cmd_seed, N_("load the reference district from a directory")},
+	{"device", cmd_device, N_("enroll, revoke or list devices")},
+	{"audit", cmd_audit, N_("show the last entries of the audit log")},
+};
+
+#define NCOMMANDS N(commands)
+
+static void usage(FILE *fp)
+{
+	fprintf(fp, _("usage: %s [--store sqlite:PATH] <command> [options]\n\n"
+		      "The store comes from --store or GRIDBOOK_HQ_STORE.\n\n"
+		      "commands:\n"),
+		PROG);
+	for (int i = 0; i < NCOMMANDS; i++)
+		fprintf(fp, "  %-10s %s\n", commands[i].name,
+			_(commands[i].help));
+	fprintf(fp, _("\n'%s <command> --help' tells more.\n"), PROG);
+}
+
+int main(int argc, char **argv)
+{
+	struct hq hq = {getenv("GRIDBOOK_HQ_STORE")};
+	int i = 1;
+
+	gb_i18n_init();
+	log_init(PROG, LOG_LVL_INFO, 0);
+	while (i < argc && argv[i][0] == '-') {
+		if (!strcmp(argv[i], "--store") && i + 1 < argc) {
+			hq.store = argv[i + 1];
+			i += 2;
+		} else if (!strncmp(argv[i], "--store=", 8)) {
+			hq.store = argv[i] + 8;
+			i++;
+		} else if (!strcmp(argv[i], "--help") ||
+			   !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf(PROG " 0.1\n");
+			return 0;
+		} else {
+			fprintf(stderr, _("%s: unknown option %s\n"), PROG,
+				argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[i], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (int c = 0; c < NCOMMANDS; c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return commands[c].fn(&hq, argc - i, argv + i);
+	fprintf(stderr, _("%s: '%s' is not a command\n"), PROG, argv[i]);
+	usage(stderr);
+	return 2;
+}

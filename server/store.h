@@ -1,0 +1,254 @@
+/*
+ * The central store of gridbook-hq, as an interface: a table of functions
+ * and the state behind it, so that ingest, auth and the HTTP layer work the
+ * same on the embedded SQLite store (store_sqlite.c) and on a PostgreSQL
+ * store added later.
+ *
+ * Writes happen inside the writer transaction (begin .. commit), which
+ * only the ingest writer thread (or a command) opens; ingest applies a
+ * whole group of batches in one such transaction, each batch under a
+ * savepoint so that a batch that fails leaves no trace.  Lookups made
+ * inside the writer transaction see what it has written so far, so a
+ * record can refer to an enterprise sent earlier in the same group.  The
+ * read functions marked "any thread" may be called from HTTP threads while
+ * the writer works; the others belong to the thread that opened the
+ * transaction.
+ *
+ * Every function returns 0 on success or -1 with err filled; lookups
+ * return 1 found, 0 not found, -1 on error.  Ids are UUID text
+ * (record.h); a store keeps them in whatever form suits it.
+ */
+#ifndef GB_STORE_H
+#define GB_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "kinds.h"
+#include "record.h"
+#include "wire.h"
+
+#define STORE_HASH_LEN 32 /* BLAKE2b-256 */
+
+enum store_mode {
+	/* The server: one writer connection, which alone checkpoints, and
+	 * separate read-only connections for the HTTP threads. */
+	STORE_SERVE,
+	/* A command (seed, device ...): one connection, used by one thread,
+	 * that may write while a server runs on the same store. */
+	STORE_ADMIN
+};
+
+struct store_device {
+	char id[GB_ID_LEN];
+	char grid[GB_CODE_LEN];
+	char role[16]; /* coordinator, officer, viewer */
+	char name[128];
+	int revoked;
+	int64_t created_at;
+	int64_t last_seen; /* 0 when never */
+};
+
+/* What ingest needs to know of a record's current version. */
+struct store_current {
+	char kind[32];
+	char grid[GB_CODE_LEN];
+	uint64_t version;
+	char device[GB_ID_LEN];
+};
+
+/* One version to be written: the record, its bytes as received, and what
+ * ingest derived from it. */
+struct store_version {
+	const struct gb_record *rec;  /* borrowed */
+	const void *raw;              /* borrowed protobuf Record bytes */
+	size_t raw_len;
+	unsigned char hash[STORE_HASH_LEN]; /* of the content */
+	const char *body;             /* JSON of the values; borrowed */
+	/* Report columns (see schema/server); NULL when the kind has none. */
+	const char *day, *community, *person, *status;
+	int64_t received_at;
+};
+
+/* A record refused in a batch. */
+struct store_rejection {
+	const char *device;
+	uint64_t batch_seq;
+	const char *id;
+	uint64_t version;
+	const char *code;   /* gb_code_name() */
+	const char *reason;
+	const void *raw;    /* may be NULL */
+	size_t raw_len;
+	int64_t at;
+};
+
+struct store_audit {
+	int64_t at;
+	const char *device; /* NULL when unknown */
+	const char *grid;   /* "" when unknown */
+	const char *action; /* "batch", "changes", "enroll", "revoke" ... */
+	int status;         /* the HTTP status answered, or 0 */
+	const char *detail;
+	const char *remote; /* the peer address, "" for commands */
+};
+
+/* Reference tables the seed loader fills; cols are the CSV columns of
+ * seeds/README.md in that order. */
+enum store_table {
+	STORE_T_DISTRICT,       /* code, name */
+	STORE_T_STREET,         /* code, name */
+	STORE_T_GRID,           /* code, street, name */
+	STORE_T_COMMUNITY,      /* code, grid, name, population,
+				   criminal_cases, patrol_team */
+	STORE_T_AREA,           /* code, grid, name, room */
+	STORE_T_AREA_COMMUNITY, /* area, community */
+	STORE_T_STAFF           /* code, name, role, grid, area */
+};
+
+/*
+ * A page of /v1/changes as the store answers it.  The records are the
+ * protobuf bytes as received: page.raw[i] (page.raw_len[i]) for i <
+ * page.n, with page.recs[i] NULL; all owned here, like the reference rows
+ * (filled only when with_ref).  The caller sets page.next_cursor from
+ * ref_version and next_seq.
+ */
+struct store_changes {
+	struct wire_page page;
+	int with_ref;         /* the reference data of the grid is in page */
+	uint64_t ref_version; /* of the reference data now */
+	uint64_t next_seq;    /* the last change covered by this page */
+};
+
+/* Frees what a changes query filled in and zeroes it. */
+void store_changes_release(struct store_changes *c);
+
+struct store;
+
+struct store_ops {
+	/* Closes the store and frees it. */
+	void (*close)(struct store *s);
+	/* Brings the schema up to date (schema/server). */
+	int (*migrate)(struct store *s, struct gb_err *err);
+
+	/* The writer transaction, and savepoints inside it. */
+	int (*begin)(struct store *s, struct gb_err *err);
+	int (*commit)(struct store *s, struct gb_err *err);
+	void (*rollback)(struct store *s);
+	int (*savepoint)(struct store *s, struct gb_err *err);
+	int (*release)(struct store *s, struct gb_err *err);
+	/* Undoes the work since the savepoint and drops it.  Returns -1
+	 * when the whole transaction was lost (rolled back by the store). */
+	int (*rollback_to)(struct store *s);
+	/* Housekeeping after a commit, outside any transaction (SQLite: a
+	 * checkpoint when the WAL has grown).  Writer thread only. */
+	int (*checkpoint)(struct store *s, struct gb_err *err);
+
+	/* The batch (device, seq) if applied: its items hash and, appended
+	 * to ack, the ack it got. */
+	int (*batch_get)(struct store *s, const char *device, uint64_t seq,
+			 unsigned char items_hash[STORE_HASH_LEN],
+			 struct gb_buf *ack, struct gb_err *err);
+	int (*batch_put)(struct store *s, const char *device, uint64_t seq,
+			 const unsigned char items_hash[STORE_HASH_LEN],
+			 size_t nrecords, const void *ack, size_t ack_len,
+			 int64_t received_at, struct gb_err *err);
+
+	/* The content hash of version (id, version, device) if held. */
+	int (*version_get)(struct store *s, const char *id, uint64_t version,
+			   const char *device,
+			   unsigned char hash[STORE_HASH_LEN],
+			   struct gb_err *err);
+	/* The current version of id if any. */
+	int (*current_get)(struct store *s, const char *id,
+			   struct store_current *out, struct gb_err *err);
+	/* Adds a version to the history (every version received). */
+	int (*history_put)(struct store *s, const struct store_version *v,
+			   struct gb_err *err);
+	/* Makes v the current version of its record. */
+	int (*current_put)(struct store *s, const struct store_version *v,
+			   struct gb_err *err);
+	/* Sets aside a version that conflicts with the one held. */
+	int (*conflict_put)(struct store *s, const struct store_version *v,
+			    struct gb_err *err);
+	int (*rejection_put)(struct store *s, const struct store_rejection *r,
+			     struct gb_err *err);
+	/*
+	 * The find of struct gb_lookup (validate.h), for the records and
+	 * reference data of grid: communities, police areas and staff of the
+	 * grid; enterprise and contract-check records by id.
+	 */
+	int (*find)(struct store *s, const char *grid, enum gb_ref ref,
+		    const char *key, const char *attr, char *out, size_t n,
+		    struct gb_err *err);
+
+	/* Inserts or updates one reference row; *changed is set to 1 when
+	 * the row is new or differs.  Fails with GB_ENOTFOUND naming a
+	 * parent (street, grid, area, community) that is not there. */
+	int (*ref_put)(struct store *s, enum store_table t,
+		       const char *const *cols, int *changed,
+		       struct gb_err *err);
+	/* Marks the reference data as changed (clients pull it again). */
+	int (*ref_touch)(struct store *s, struct gb_err *err);
+	/* 1 when grid is a known grid code. */
+	int (*grid_exists)(struct store *s, const char *grid,
+			   struct gb_err *err);
+
+	/* Devices.  device_by_token may be called from any thread. */
+	int (*device_put)(struct store *s, const struct store_device *d,
+			  const unsigned char token_hash[STORE_HASH_LEN],
+			  struct gb_err *err);
+	int (*device_by_token)(struct store *s,
+			       const unsigned char token_hash[STORE_HASH_LEN],
+			       struct store_device *out, struct gb_err *err);
+	/* Fails with GB_ENOTFOUND when there is no such device. */
+	int (*device_revoke)(struct store *s, const char *id, int64_t at,
+			     struct gb_err *err);
+	int (*device_seen)(struct store *s, const char *id, int64_t at,
+			   struct gb_err *err);
+	/* Calls cb for each device, oldest first; cb returns 0 to go on. */
+	int (*device_list)(struct store *s,
+			   int (*cb)(void *arg, const struct store_device *d),
+			   void *arg, struct gb_err *err);
+
+	int (*audit_put)(struct store *s, const struct store_audit *a,
+			 struct gb_err *err);
+	/* The last limit entries of the audit log, oldest first. */
+	int (*audit_list)(struct store *s, long limit,
+			  int (*cb)(void *arg, const struct store_audit *a),
+			  void *arg, struct gb_err *err);
+
+	/*
+	 * One page of /v1/changes for grid (any thread): the reference data
+	 * of the grid when ref_version differs from the store's, then the
+	 * versions received after seq from devices other than exclude (may
+	 * be NULL), at most limit of them and about max_bytes.  Fills out,
+	 * which the caller releases with store_changes_release().
+	 */
+	int (*changes)(struct store *s, const char *grid, uint64_t ref_version,
+		       uint64_t seq, const char *exclude, size_t limit,
+		       size_t max_bytes, struct store_changes *out,
+		       struct gb_err *err);
+};
+
+/* The common head of every store; an implementation embeds it first. */
+struct store {
+	const struct store_ops *ops;
+};
+
+/*
+ * Opens the SQLite store at path (created if missing, mode 0600) in the
+ * given mode and brings its schema up to date.  In STORE_SERVE mode it
+ * fails with GB_EEXIST when another server holds the same file.  The
+ * caller closes it with s->ops->close(s).
+ */
+int store_sqlite_open(struct store **out, const char *path,
+		      enum store_mode mode, struct gb_err *err);
+
+/* The version of the linked SQLite; *race_fixed is set to 1 when it is
+ * free of the WAL-reset race (3.51.3 or later). */
+const char *store_sqlite_version(int *race_fixed);
+
+#endif

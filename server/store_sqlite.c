@@ -1,0 +1,1577 @@
+/*
+ * The embedded SQLite store of gridbook-hq (store.h).
+ *
+ * Durability (SPEC §5): the file is in WAL mode with synchronous=FULL, and
+ * the SQLite of Debian 12 (3.40.1) has the WAL-reset race: a checkpoint
+ * running in one connection while another connection commits a
+ * transaction that restarts the WAL can lose pages.  So the server has
+ * exactly one writing connection, which alone checkpoints (automatic
+ * checkpoints are off; the writer checkpoints by hand after a group
+ * commit), and its readers are read-only connections that never
+ * checkpoint, not even on close (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE).
+ *
+ * Commands (seed, device enroll ...) may write while a server runs.  To
+ * keep them out of the race, a lock file beside the store ("PATH-hq.lock")
+ * serialises the two: byte 0 is held by a running server for its life
+ * (a second server on the same file is refused), and byte 1 is held by a
+ * command for the length of each of its write transactions and by the
+ * server for the length of each checkpoint.  A command never checkpoints
+ * while a server holds the file (SQLite checkpoints on close only when the
+ * closing connection is the last one).
+ *
+ * The locks are open file description locks (Linux F_OFD_SETLK): unlike
+ * classic POSIX record locks they belong to the open file, not to the
+ * process, so two stores opened in one process exclude each other too and
+ * closing one does not drop the other's lock.
+ *
+ * The writer keeps its statements prepared for the life of the store;
+ * readers prepare theirs per call.  Ids are kept as 16-byte BLOBs.
+ */
+#define _GNU_SOURCE /* F_OFD_SETLK */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "i18n.h"
+#include "schema.h"
+#include "store.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+#define BUSY_MS 10000
+#define POOL_MAX 8
+/* Checkpoint once the WAL holds this many pages (4 MiB at 4 KiB). */
+#define CKPT_FRAMES 1000
+#define BYTE_SERVER 0
+#define BYTE_WRITE 1
+
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
+	S_BATCH_GET,
+	S_BATCH_PUT,
+	S_VERSION_GET,
+	S_CURRENT_GET,
+	S_HISTORY_PUT,
+	S_CURRENT_PUT,
+	S_CONFLICT_PUT,
+	S_REJECTION_PUT,
+	S_FIND_COMMUNITY,
+	S_FIND_AREA,
+	S_FIND_STAFF,
+	S_FIND_RECORD,
+	S_DEVICE_SEEN,
+	S_AUDIT_PUT,
+	S_COUNT
+};
+
+static const char *const stmt_sql[S_COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_SAVEPOINT] = "SAVEPOINT batch",
+	[S_RELEASE] = "RELEASE batch",
+	[S_ROLLBACK_TO] = "ROLLBACK TO batch",
+	[S_BATCH_GET] = "SELECT items_hash, ack FROM batch "
+			"WHERE device = ?1 AND seq = ?2",
+	[S_BATCH_PUT] = "INSERT INTO batch (device, seq, items_hash, records, "
+			"ack, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_VERSION_GET] = "SELECT content_hash FROM record_history "
+			  "WHERE id = ?1 AND version = ?2 AND device = ?3",
+	[S_CURRENT_GET] = "SELECT kind, version, device, grid "
+			  "FROM record_current WHERE id = ?1",
+	[S_HISTORY_PUT] = "INSERT INTO record_history (id, version, device, "
+			  "kind, grid, content_hash, raw, received_at) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_CURRENT_PUT] =
+		"INSERT OR REPLACE INTO record_current (id, kind, grid, "
+		"device, staff, version, created_at, updated_at, voided, "
+		"void_reason, day, community, person, status, body) VALUES "
+		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+		"?14, ?15)",
+	[S_CONFLICT_PUT] = "INSERT OR IGNORE INTO conflict (id, version, "
+			   "device, kind, grid, content_hash, raw, "
+			   "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+			   "?8)",
+	[S_REJECTION_PUT] = "INSERT INTO rejection (device, batch_seq, id, "
+			    "version, code, reason, raw, received_at) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[S_FIND_COMMUNITY] = "SELECT code FROM community "
+			     "WHERE code = ?1 AND grid = ?2",
+	[S_FIND_AREA] = "SELECT room FROM police_area "
+			"WHERE code = ?1 AND grid = ?2",
+	[S_FIND_STAFF] = "SELECT role FROM staff WHERE code = ?1 AND grid = ?2",
+	[S_FIND_RECORD] = "SELECT json_extract(body, ?4) FROM record_current "
+			  "WHERE id = ?1 AND kind = ?2 AND grid = ?3",
+	[S_DEVICE_SEEN] = "UPDATE device SET last_seen = ?2 WHERE id = ?1",
+	[S_AUDIT_PUT] = "INSERT INTO audit_log (at, device, grid, action, "
+			"status, detail, remote) VALUES (?1, ?2, ?3, ?4, ?5, "
+			"?6, ?7)",
+};
+
+struct sqlite_store {
+	struct store base; /* first: a struct store * is one of these */
+	enum store_mode mode;
+	char *path;
+	sqlite3 *db; /* the writer; in STORE_ADMIN mode the only one */
+	sqlite3_stmt *stmt[S_COUNT];
+	int lock_fd;     /* PATH-hq.lock, or -1 for ":memory:" */
+	int wal_frames;  /* pages in the WAL after the last commit */
+	pthread_mutex_t pool_mu;
+	sqlite3 *pool[POOL_MAX]; /* idle read-only connections */
+	int npool;
+};
+
+static struct sqlite_store *impl(struct store *s)
+{
+	return (struct sqlite_store *)s;
+}
+
+/* what is marked with N_() and translated only here, on failure, so that
+ * the statements of the hot path pay nothing for their messages. */
+static int db_fail(sqlite3 *db, struct gb_err *err, const char *what)
+{
+	return gb_error(err, GB_EDB, _("store: %s: %s"), _(what),
+			sqlite3_errmsg(db));
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* UUID text "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" to 16 bytes.  Returns -1
+ * when s is not a UUID. */
+static int uuid_bin(const char *s, unsigned char out[16])
+{
+	int n = 0, i = 0;
+
+	for (; s[i] && i < 36; i++) {
+		int hi, lo;
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+			continue;
+		}
+		hi = hex_digit(s[i]);
+		lo = hex_digit(s[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+		i++;
+	}
+	return i == 36 && !s[i] && n == 16 ? 0 : -1;
+}
+
+static void uuid_text(const void *blob, int len, char out[GB_ID_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *b = blob;
+	int o = 0;
+
+	if (!b || len != 16) {
+		out[0] = '\0';
+		return;
+	}
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+/* Binds a UUID as 16 bytes; a string that is not a UUID is bound as text,
+ * which then matches no BLOB key. */
+static void bind_uuid(sqlite3_stmt *st, int i, const char *id)
+{
+	unsigned char b[16];
+
+	if (id && uuid_bin(id, b) == 0)
+		sqlite3_bind_blob(st, i, b, 16, SQLITE_TRANSIENT);
+	else if (id)
+		sqlite3_bind_text(st, i, id, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void copy_col(sqlite3_stmt *st, int col, char *out, size_t n)
+{
+	const char *v = (const char *)sqlite3_column_text(st, col);
+
+	snprintf(out, n, "%s", v ? v : "");
+}
+
+static char *dup_col(sqlite3_stmt *st, int col)
+{
+	const char *v = (const char *)sqlite3_column_text(st, col);
+
+	return xstrdup(v ? v : "");
+}
+
+/* The writer's cached statement, reset and unbound, or NULL with err. */
+static sqlite3_stmt *stmt(struct sqlite_store *s, enum stmt_id id,
+			  struct gb_err *err)
+{
+	sqlite3_stmt *st = s->stmt[id];
+
+	if (!st) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+				       SQLITE_PREPARE_PERSISTENT, &s->stmt[id],
+				       NULL) != SQLITE_OK) {
+			db_fail(s->db, err, N_("preparing a statement"));
+			return NULL;
+		}
+		st = s->stmt[id];
+	}
+	return st;
+}
+
+static void stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Runs a statement that returns no rows; resets it. */
+static int run(struct sqlite_store *s, sqlite3_stmt *st, const char *what,
+	       struct gb_err *err)
+{
+	int rc = sqlite3_step(st);
+
+	stmt_done(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s->db, err, what);
+	return 0;
+}
+
+static int lock_byte(int fd, int byte, short type, int wait)
+{
+	struct flock fl;
+	int rc;
+
+	if (fd < 0)
+		return 0;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = byte;
+	fl.l_len = 1;
+	fl.l_pid = 0;
+	do
+		rc = fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl);
+	while (rc < 0 && errno == EINTR && wait);
+	return rc;
+}
+
+/* ---- transactions ---- */
+
+static int sq_begin(struct store *st, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q;
+
+	if (s->mode == STORE_ADMIN &&
+	    lock_byte(s->lock_fd, BYTE_WRITE, F_WRLCK, 1) < 0)
+		return gb_error(err, GB_EIO, _("store: locking %s-hq.lock: %s"),
+				s->path, strerror(errno));
+	q = stmt(s, S_BEGIN, err);
+	if (!q || run(s, q, N_("starting a transaction"), err) < 0) {
+		if (s->mode == STORE_ADMIN)
+			lock_byte(s->lock_fd, BYTE_WRITE, F_UNLCK, 0);
+		return -1;
+	}
+	return 0;
+}
+
+static int sq_commit(struct store *st, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_COMMIT, err);
+	int rc = q ? run(s, q, N_("committing"), err) : -1;
+
+	if (rc < 0 && sqlite3_get_autocommit(s->db) == 0) {
+		/* A failed COMMIT may leave the transaction open. */
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	if (s->mode == STORE_ADMIN)
+		lock_byte(s->lock_fd, BYTE_WRITE, F_UNLCK, 0);
+	return rc;
+}
+
+static void sq_rollback(struct store *st)
+{
+	struct sqlite_store *s = impl(st);
+
+	if (sqlite3_get_autocommit(s->db) == 0)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	if (s->mode == STORE_ADMIN)
+		lock_byte(s->lock_fd, BYTE_WRITE, F_UNLCK, 0);
+}
+
+static int sq_savepoint(struct store *st, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_SAVEPOINT, err);
+
+	return q ? run(s, q, N_("opening a savepoint"), err) : -1;
+}
+
+static int sq_release(struct store *st, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_RELEASE, err);
+
+	return q ? run(s, q, N_("releasing a savepoint"), err) : -1;
+}
+
+static int sq_rollback_to(struct store *st)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q;
+
+	/* Some errors (a full disk, an I/O error) make SQLite roll back the
+	 * whole transaction by itself; then there is nothing to go back to. */
+	if (sqlite3_get_autocommit(s->db))
+		return -1;
+	q = stmt(s, S_ROLLBACK_TO, NULL);
+	if (!q || run(s, q, "rollback to", NULL) < 0)
+		return -1;
+	q = stmt(s, S_RELEASE, NULL);
+	if (!q || run(s, q, "release", NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* ---- the schema ---- */
+
+static int user_version(sqlite3 *db, int *out, struct gb_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		db_fail(db, err, N_("reading the schema version"));
+		goto out;
+	}
+	*out = sqlite3_column_int(st, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int sq_migrate(struct store *st, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	char sql[64];
+	int v;
+
+	if (sq_begin(st, err) < 0)
+		return -1;
+	if (user_version(s->db, &v, err) < 0)
+		goto fail;
+	if (v > gb_schema_server_n) {
+		gb_error(err, GB_EDB,
+			 _("store: %s has schema version %d, newer than this "
+			   "program knows (%d)"),
+			 s->path, v, gb_schema_server_n);
+		goto fail;
+	}
+	for (; v < gb_schema_server_n; v++) {
+		if (sqlite3_exec(s->db, gb_schema_server[v], NULL, NULL,
+				 NULL) != SQLITE_OK) {
+			db_fail(s->db, err, N_("applying the schema"));
+			goto fail;
+		}
+		/* A PRAGMA takes no parameters; v is an int we control. */
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
+		if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			db_fail(s->db, err, N_("applying the schema"));
+			goto fail;
+		}
+	}
+	return sq_commit(st, err);
+fail:
+	sq_rollback(st);
+	return -1;
+}
+
+/* ---- batches and records ---- */
+
+static int sq_batch_get(struct store *st, const char *device, uint64_t seq,
+			unsigned char items_hash[STORE_HASH_LEN],
+			struct gb_buf *ack, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_BATCH_GET, err);
+	int rc;
+
+	if (!q)
+		return -1;
+	bind_uuid(q, 1, device);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		const void *h = sqlite3_column_blob(q, 0);
+		int hn = sqlite3_column_bytes(q, 0);
+
+		memset(items_hash, 0, STORE_HASH_LEN);
+		if (h && hn == STORE_HASH_LEN)
+			memcpy(items_hash, h, STORE_HASH_LEN);
+		if (gb_buf_add(ack, sqlite3_column_blob(q, 1),
+			       (size_t)sqlite3_column_bytes(q, 1), err) < 0) {
+			stmt_done(q);
+			return -1;
+		}
+		stmt_done(q);
+		return 1;
+	}
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_fail(s->db, err, N_("reading a batch"));
+	return 0;
+}
+
+static int sq_batch_put(struct store *st, const char *device, uint64_t seq,
+			const unsigned char items_hash[STORE_HASH_LEN],
+			size_t nrecords, const void *ack, size_t ack_len,
+			int64_t received_at, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_BATCH_PUT, err);
+
+	if (!q)
+		return -1;
+	bind_uuid(q, 1, device);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
+	sqlite3_bind_blob(q, 3, items_hash, STORE_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)nrecords);
+	sqlite3_bind_blob(q, 5, ack ? ack : "", (int)ack_len, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, received_at);
+	return run(s, q, N_("recording a batch"), err);
+}
+
+static int sq_version_get(struct store *st, const char *id, uint64_t version,
+			  const char *device,
+			  unsigned char hash[STORE_HASH_LEN],
+			  struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_VERSION_GET, err);
+	int rc;
+
+	if (!q)
+		return -1;
+	bind_uuid(q, 1, id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)version);
+	bind_uuid(q, 3, device);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		const void *h = sqlite3_column_blob(q, 0);
+
+		memset(hash, 0, STORE_HASH_LEN);
+		if (h && sqlite3_column_bytes(q, 0) == STORE_HASH_LEN)
+			memcpy(hash, h, STORE_HASH_LEN);
+		stmt_done(q);
+		return 1;
+	}
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_fail(s->db, err, N_("reading a record version"));
+	return 0;
+}
+
+static int sq_current_get(struct store *st, const char *id,
+			  struct store_current *out, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_CURRENT_GET, err);
+	int rc;
+
+	if (!q)
+		return -1;
+	bind_uuid(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		copy_col(q, 0, out->kind, sizeof(out->kind));
+		out->version = (uint64_t)sqlite3_column_int64(q, 1);
+		uuid_text(sqlite3_column_blob(q, 2), sqlite3_column_bytes(q, 2),
+			  out->device);
+		copy_col(q, 3, out->grid, sizeof(out->grid));
+		stmt_done(q);
+		return 1;
+	}
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_fail(s->db, err, N_("reading a record"));
+	return 0;
+}
+
+/* Binds the columns history and conflict rows share: id, version, device,
+ * kind, grid, content_hash, raw, received_at. */
+static void bind_version(sqlite3_stmt *q, const struct store_version *v)
+{
+	const struct gb_record *r = v->rec;
+
+	bind_uuid(q, 1, r->id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)r->version);
+	bind_uuid(q, 3, r->device);
+	bind_text(q, 4, r->kind->name);
+	bind_text(q, 5, r->grid);
+	sqlite3_bind_blob(q, 6, v->hash, STORE_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 7, v->raw ? v->raw : "", (int)v->raw_len,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(q, 8, v->received_at);
+}
+
+static int sq_history_put(struct store *st, const struct store_version *v,
+			  struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_HISTORY_PUT, err);
+
+	if (!q)
+		return -1;
+	bind_version(q, v);
+	return run(s, q, N_("storing a record version"), err);
+}
+
+static int sq_conflict_put(struct store *st, const struct store_version *v,
+			   struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_CONFLICT_PUT, err);
+
+	if (!q)
+		return -1;
+	bind_version(q, v);
+	return run(s, q, N_("storing a conflict"), err);
+}
+
+static int sq_current_put(struct store *st, const struct store_version *v,
+			  struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	const struct gb_record *r = v->rec;
+	sqlite3_stmt *q = stmt(s, S_CURRENT_PUT, err);
+
+	if (!q)
+		return -1;
+	bind_uuid(q, 1, r->id);
+	bind_text(q, 2, r->kind->name);
+	bind_text(q, 3, r->grid);
+	bind_uuid(q, 4, r->device);
+	bind_text(q, 5, r->staff);
+	sqlite3_bind_int64(q, 6, (sqlite3_int64)r->version);
+	sqlite3_bind_int64(q, 7, r->created_at);
+	sqlite3_bind_int64(q, 8, r->updated_at);
+	sqlite3_bind_int(q, 9, r->voided ? 1 : 0);
+	bind_text(q, 10, r->void_reason);
+	bind_text(q, 11, v->day);
+	bind_text(q, 12, v->community);
+	bind_text(q, 13, v->person);
+	bind_text(q, 14, v->status);
+	bind_text(q, 15, v->body ? v->body : "{}");
+	return run(s, q, N_("storing the current version"), err);
+}
+
+static int sq_rejection_put(struct store *st, const struct store_rejection *r,
+			    struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_REJECTION_PUT, err);
+
+	if (!q)
+		return -1;
+	bind_uuid(q, 1, r->device);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)r->batch_seq);
+	bind_text(q, 3, r->id ? r->id : "");
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)r->version);
+	bind_text(q, 5, r->code);
+	bind_text(q, 6, r->reason ? r->reason : "");
+	if (r->raw)
+		sqlite3_bind_blob(q, 7, r->raw, (int)r->raw_len, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 8, r->at);
+	return run(s, q, N_("recording a rejection"), err);
+}
+
+/* Attribute names come from validate.c; only plain names are accepted so
+ * that the JSON path built from them means what it says. */
+static int attr_ok(const char *attr)
+{
+	if (!*attr || strlen(attr) > 48)
+		return 0;
+	for (const char *p = attr; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
+			return 0;
+	return 1;
+}
+
+static int sq_find(struct store *st, const char *grid, enum gb_ref ref,
+		   const char *key, const char *attr, char *out, size_t n,
+		   struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	char path[64];
+	const char *kind = NULL;
+	enum stmt_id id;
+	sqlite3_stmt *q;
+	int rc;
+
+	switch (ref) {
+	case GB_REF_COMMUNITY:
+		id = S_FIND_COMMUNITY;
+		break;
+	case GB_REF_AREA:
+		id = S_FIND_AREA;
+		break;
+	case GB_REF_STAFF:
+		id = S_FIND_STAFF;
+		break;
+	case GB_REF_ENTERPRISE:
+		id = S_FIND_RECORD;
+		kind = "enterprise";
+		break;
+	case GB_REF_CHECK:
+		id = S_FIND_RECORD;
+		kind = "contract_check";
+		break;
+	default:
+		return gb_error(err, GB_EINTERNAL,
+				"store: lookup of an unknown reference type");
+	}
+	if (attr && !attr_ok(attr))
+		return gb_error(err, GB_EINTERNAL,
+				"store: lookup of a bad attribute");
+	q = stmt(s, id, err);
+	if (!q)
+		return -1;
+	if (kind) {
+		snprintf(path, sizeof(path), "$.%s", attr ? attr : "id");
+		bind_uuid(q, 1, key);
+		bind_text(q, 2, kind);
+		bind_text(q, 3, grid);
+		sqlite3_bind_text(q, 4, path, -1, SQLITE_TRANSIENT);
+	} else {
+		bind_text(q, 1, key);
+		bind_text(q, 2, grid);
+	}
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		if (attr && out && n)
+			copy_col(q, 0, out, n);
+		stmt_done(q);
+		return 1;
+	}
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_fail(s->db, err, N_("looking up a reference"));
+	return 0;
+}
+
+/* ---- reference data ---- */
+
+struct ref_table {
+	const char *upsert;
+	int ncols;
+	unsigned int_cols; /* bit i: column i is an integer */
+	unsigned null_empty; /* bit i: an empty column i is NULL */
+	/* Parents that must exist: column index, query, what to call it. */
+	struct {
+		int col;
+		const char *sql;
+		const char *what;
+	} parent[2];
+};
+
+#define UPD(c) c " IS NOT excluded." c
+
+static const struct ref_table ref_tables[] = {
+	[STORE_T_DISTRICT] = {
+		"INSERT INTO district (code, name) VALUES (?1, ?2) "
+		"ON CONFLICT (code) DO UPDATE SET name = excluded.name "
+		"WHERE " UPD("name"),
+		2, 0, 0, {{-1, NULL, NULL}, {-1, NULL, NULL}}},
+	[STORE_T_STREET] = {
+		"INSERT INTO street (code, name) VALUES (?1, ?2) "
+		"ON CONFLICT (code) DO UPDATE SET name = excluded.name "
+		"WHERE " UPD("name"),
+		2, 0, 0, {{-1, NULL, NULL}, {-1, NULL, NULL}}},
+	[STORE_T_GRID] = {
+		"INSERT INTO grid (code, street, name) VALUES (?1, ?2, ?3) "
+		"ON CONFLICT (code) DO UPDATE SET street = excluded.street, "
+		"name = excluded.name WHERE " UPD("street") " OR " UPD("name"),
+		3, 0, 0,
+		{{1, "SELECT 1 FROM street WHERE code = ?1", N_("street")},
+		 {-1, NULL, NULL}}},
+	[STORE_T_COMMUNITY] = {
+		"INSERT INTO community (code, grid, name, population, "
+		"criminal_cases, patrol_team) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+		"ON CONFLICT (code) DO UPDATE SET grid = excluded.grid, "
+		"name = excluded.name, population = excluded.population, "
+		"criminal_cases = excluded.criminal_cases, "
+		"patrol_team = excluded.patrol_team WHERE " UPD("grid")
+		" OR " UPD("name") " OR " UPD("population") " OR "
+		UPD("criminal_cases") " OR " UPD("patrol_team"),
+		6, 1u << 3 | 1u << 4 | 1u << 5, 0,
+		{{1, "SELECT 1 FROM grid WHERE code = ?1", N_("grid")},
+		 {-1, NULL, NULL}}},
+	[STORE_T_AREA] = {
+		"INSERT INTO police_area (code, grid, name, room) "
+		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT (code) DO UPDATE SET "
+		"grid = excluded.grid, name = excluded.name, "
+		"room = excluded.room WHERE " UPD("grid") " OR " UPD("name")
+		" OR " UPD("room"),
+		4, 0, 0,
+		{{1, "SELECT 1 FROM grid WHERE code = ?1", N_("grid")},
+		 {-1, NULL, NULL}}},
+	[STORE_T_AREA_COMMUNITY] = {
+		"INSERT OR IGNORE INTO area_community (area, community) "
+		"VALUES (?1, ?2)",
+		2, 0, 0,
+		{{0, "SELECT 1 FROM police_area WHERE code = ?1",
+		  N_("police area")},
+		 {1, "SELECT 1 FROM community WHERE code = ?1",
+		  N_("community")}}},
+	[STORE_T_STAFF] = {
+		"INSERT INTO staff (code, name, role, grid, area) "
+		"VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (code) DO UPDATE SET "
+		"name = excluded.name, role = excluded.role, "
+		"grid = excluded.grid, area = excluded.area WHERE "
+		UPD("name") " OR " UPD("role") " OR " UPD("grid") " OR "
+		UPD("area"),
+		5, 0, 1u << 4,
+		{{3, "SELECT 1 FROM grid WHERE code = ?1", N_("grid")},
+		 {4, "SELECT 1 FROM police_area WHERE code = ?1",
+		  N_("police area")}}},
+};
+
+/* 1 when the one-parameter query finds a row for key. */
+static int exists(sqlite3 *db, const char *sql, const char *key,
+		  struct gb_err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1, step;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
+		db_fail(db, err, N_("preparing a statement"));
+		goto out;
+	}
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	step = sqlite3_step(q);
+	if (step == SQLITE_ROW)
+		rc = 1;
+	else if (step == SQLITE_DONE)
+		rc = 0;
+	else
+		db_fail(db, err, N_("looking up a reference"));
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int sq_ref_put(struct store *st, enum store_table t,
+		      const char *const *cols, int *changed,
+		      struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	const struct ref_table *rt;
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	if ((unsigned)t >= sizeof(ref_tables) / sizeof(ref_tables[0]))
+		return gb_error(err, GB_EINTERNAL, "store: no such table");
+	rt = &ref_tables[t];
+	*changed = 0;
+	for (int p = 0; p < 2; p++) {
+		const char *key;
+		int found;
+
+		if (rt->parent[p].col < 0)
+			continue;
+		key = cols[rt->parent[p].col];
+		if (!key || !*key)
+			continue;
+		found = exists(s->db, rt->parent[p].sql, key, err);
+		if (found < 0)
+			return -1;
+		if (!found)
+			return gb_error(err, GB_ENOTFOUND,
+					_("%s \"%s\" is not known"),
+					_(rt->parent[p].what), key);
+	}
+	if (sqlite3_prepare_v2(s->db, rt->upsert, -1, &q, NULL) != SQLITE_OK) {
+		db_fail(s->db, err, N_("preparing a statement"));
+		goto out;
+	}
+	for (int i = 0; i < rt->ncols; i++) {
+		const char *v = cols[i] ? cols[i] : "";
+
+		if ((rt->null_empty >> i & 1) && !*v)
+			sqlite3_bind_null(q, i + 1);
+		else if (rt->int_cols >> i & 1)
+			sqlite3_bind_int64(q, i + 1, strtoll(v, NULL, 10));
+		else
+			sqlite3_bind_text(q, i + 1, v, -1, SQLITE_STATIC);
+	}
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		db_fail(s->db, err, N_("storing reference data"));
+		goto out;
+	}
+	*changed = sqlite3_changes(s->db) > 0;
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int sq_ref_touch(struct store *st, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+
+	if (sqlite3_exec(s->db,
+			 "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+			 "WHERE key = 'ref_version'",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(s->db, err, N_("marking reference data"));
+	return 0;
+}
+
+static int sq_grid_exists(struct store *st, const char *grid,
+			  struct gb_err *err)
+{
+	return exists(impl(st)->db, "SELECT 1 FROM grid WHERE code = ?1", grid,
+		      err);
+}
+
+/* ---- read connections ---- */
+
+static int reader_get(struct sqlite_store *s, sqlite3 **out,
+		      struct gb_err *err)
+{
+	sqlite3 *db = NULL;
+
+	if (s->mode == STORE_ADMIN) {
+		*out = s->db;
+		return 0;
+	}
+	pthread_mutex_lock(&s->pool_mu);
+	if (s->npool > 0)
+		db = s->pool[--s->npool];
+	pthread_mutex_unlock(&s->pool_mu);
+	if (db) {
+		*out = db;
+		return 0;
+	}
+	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		gb_error(err, GB_EDB, _("store: opening %s to read: %s"),
+			 s->path, db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return -1;
+	}
+	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_busy_timeout(db, BUSY_MS);
+	*out = db;
+	return 0;
+}
+
+static void reader_put(struct sqlite_store *s, sqlite3 *db)
+{
+	if (s->mode == STORE_ADMIN || !db)
+		return;
+	if (sqlite3_get_autocommit(db) == 0)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_lock(&s->pool_mu);
+	if (s->npool < POOL_MAX) {
+		s->pool[s->npool++] = db;
+		db = NULL;
+	}
+	pthread_mutex_unlock(&s->pool_mu);
+	sqlite3_close(db);
+}
+
+/* ---- devices and the audit log ---- */
+
+static int sq_device_put(struct store *st, const struct store_device *d,
+			 const unsigned char token_hash[STORE_HASH_LEN],
+			 struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO device (id, grid, role, name, "
+			       "token_hash, created_at) VALUES (?1, ?2, ?3, "
+			       "?4, ?5, ?6)",
+			       -1, &q, NULL) != SQLITE_OK) {
+		db_fail(s->db, err, N_("preparing a statement"));
+		goto out;
+	}
+	bind_uuid(q, 1, d->id);
+	bind_text(q, 2, d->grid);
+	bind_text(q, 3, d->role);
+	bind_text(q, 4, d->name);
+	sqlite3_bind_blob(q, 5, token_hash, STORE_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, d->created_at);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		db_fail(s->db, err, N_("enrolling a device"));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+#define DEVICE_COLS "id, grid, role, name, revoked, created_at, last_seen"
+
+static void device_row(sqlite3_stmt *q, struct store_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0), d->id);
+	copy_col(q, 1, d->grid, sizeof(d->grid));
+	copy_col(q, 2, d->role, sizeof(d->role));
+	copy_col(q, 3, d->name, sizeof(d->name));
+	d->revoked = sqlite3_column_int(q, 4);
+	d->created_at = sqlite3_column_int64(q, 5);
+	d->last_seen = sqlite3_column_int64(q, 6);
+}
+
+static int sq_device_by_token(struct store *st,
+			      const unsigned char token_hash[STORE_HASH_LEN],
+			      struct store_device *out, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int rc = -1, step;
+
+	if (reader_get(s, &db, err) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT " DEVICE_COLS
+			       " FROM device WHERE token_hash = ?1",
+			       -1, &q, NULL) != SQLITE_OK) {
+		db_fail(db, err, N_("preparing a statement"));
+		goto out;
+	}
+	sqlite3_bind_blob(q, 1, token_hash, STORE_HASH_LEN, SQLITE_STATIC);
+	step = sqlite3_step(q);
+	if (step == SQLITE_ROW) {
+		device_row(q, out);
+		rc = 1;
+	} else if (step == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		db_fail(db, err, N_("looking up a device"));
+	}
+out:
+	sqlite3_finalize(q);
+	reader_put(s, db);
+	return rc;
+}
+
+static int sq_device_revoke(struct store *st, const char *id, int64_t at,
+			    struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "UPDATE device SET revoked = 1, revoked_at = "
+			       "coalesce(revoked_at, ?2) WHERE id = ?1",
+			       -1, &q, NULL) != SQLITE_OK) {
+		db_fail(s->db, err, N_("preparing a statement"));
+		goto out;
+	}
+	bind_uuid(q, 1, id);
+	sqlite3_bind_int64(q, 2, at);
+	if (sqlite3_step(q) != SQLITE_DONE) {
+		db_fail(s->db, err, N_("revoking a device"));
+		goto out;
+	}
+	if (sqlite3_changes(s->db) == 0) {
+		gb_error(err, GB_ENOTFOUND, _("no device %s"), id);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int sq_device_seen(struct store *st, const char *id, int64_t at,
+			  struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_DEVICE_SEEN, err);
+
+	if (!q)
+		return -1;
+	bind_uuid(q, 1, id);
+	sqlite3_bind_int64(q, 2, at);
+	return run(s, q, N_("updating a device"), err);
+}
+
+static int sq_device_list(struct store *st,
+			  int (*cb)(void *arg, const struct store_device *d),
+			  void *arg, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	struct store_device d;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int rc = -1, step;
+
+	if (reader_get(s, &db, err) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT " DEVICE_COLS
+			       " FROM device ORDER BY created_at, id",
+			       -1, &q, NULL) != SQLITE_OK) {
+		db_fail(db, err, N_("preparing a statement"));
+		goto out;
+	}
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		device_row(q, &d);
+		if (cb(arg, &d) != 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		db_fail(db, err, N_("listing devices"));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	reader_put(s, db);
+	return rc;
+}
+
+static int sq_audit_put(struct store *st, const struct store_audit *a,
+			struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_AUDIT_PUT, err);
+
+	if (!q)
+		return -1;
+	sqlite3_bind_int64(q, 1, a->at);
+	bind_uuid(q, 2, a->device);
+	bind_text(q, 3, a->grid ? a->grid : "");
+	bind_text(q, 4, a->action);
+	sqlite3_bind_int(q, 5, a->status);
+	bind_text(q, 6, a->detail ? a->detail : "");
+	bind_text(q, 7, a->remote ? a->remote : "");
+	return run(s, q, N_("writing the audit log"), err);
+}
+
+static int sq_audit_list(struct store *st, long limit,
+			 int (*cb)(void *arg, const struct store_audit *a),
+			 void *arg, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int rc = -1, step;
+
+	if (reader_get(s, &db, err) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT at, device, grid, action, status, "
+			       "detail, remote FROM (SELECT * FROM audit_log "
+			       "ORDER BY seq DESC LIMIT ?1) ORDER BY seq",
+			       -1, &q, NULL) != SQLITE_OK) {
+		db_fail(db, err, N_("preparing a statement"));
+		goto out;
+	}
+	sqlite3_bind_int64(q, 1, limit > 0 ? limit : -1);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		char dev[GB_ID_LEN];
+		struct store_audit a = {
+			sqlite3_column_int64(q, 0),
+			dev,
+			(const char *)sqlite3_column_text(q, 2),
+			(const char *)sqlite3_column_text(q, 3),
+			sqlite3_column_int(q, 4),
+			(const char *)sqlite3_column_text(q, 5),
+			(const char *)sqlite3_column_text(q, 6),
+		};
+
+		uuid_text(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1),
+			  dev);
+		if (!dev[0])
+			a.device = NULL;
+		if (cb(arg, &a) != 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		db_fail(db, err, N_("reading the audit log"));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	reader_put(s, db);
+	return rc;
+}
+
+/* ---- /v1/changes ---- */
+
+void store_changes_release(struct store_changes *c)
+{
+	struct wire_page *p = &c->page;
+
+	for (size_t i = 0; p->raw && i < p->n; i++)
+		free(p->raw[i]);
+	free(p->raw);
+	free(p->raw_len);
+	p->raw = NULL;
+	p->raw_len = NULL;
+	wire_page_release(p);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Grows an array of elements of size sz holding n to room for n + 1. */
+static void *grow(void *p, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 16;
+	return xrealloc(p, *cap * sz);
+}
+
+static int load_ref(sqlite3 *db, const char *grid, struct wire_page *p,
+		    struct gb_err *err)
+{
+	sqlite3_stmt *q = NULL;
+	size_t cap = 0;
+	int rc = -1, step;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT c.code, c.name, g.street, c.grid, "
+			       "c.population, c.criminal_cases, c.patrol_team "
+			       "FROM community c JOIN grid g ON g.code = "
+			       "c.grid WHERE c.grid = ?1 ORDER BY c.code",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		struct wire_community *m;
+
+		p->communities = grow(p->communities, p->ncommunities, &cap,
+				      sizeof(*m));
+		m = &p->communities[p->ncommunities++];
+		memset(m, 0, sizeof(*m));
+		copy_col(q, 0, m->code, sizeof(m->code));
+		m->name = dup_col(q, 1);
+		copy_col(q, 2, m->street, sizeof(m->street));
+		copy_col(q, 3, m->grid, sizeof(m->grid));
+		m->population = sqlite3_column_int64(q, 4);
+		m->criminal_cases = sqlite3_column_int64(q, 5);
+		m->patrol_team = sqlite3_column_int64(q, 6);
+	}
+	if (step != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(q);
+	q = NULL;
+
+	cap = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT code, name, grid, room FROM police_area "
+			       "WHERE grid = ?1 ORDER BY code",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		struct wire_area *a;
+
+		p->areas = grow(p->areas, p->nareas, &cap, sizeof(*a));
+		a = &p->areas[p->nareas++];
+		memset(a, 0, sizeof(*a));
+		copy_col(q, 0, a->code, sizeof(a->code));
+		a->name = dup_col(q, 1);
+		copy_col(q, 2, a->grid, sizeof(a->grid));
+		a->room = dup_col(q, 3);
+	}
+	if (step != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(q);
+	q = NULL;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT ac.area, ac.community FROM "
+			       "area_community ac JOIN police_area a ON "
+			       "a.code = ac.area WHERE a.grid = ?1 "
+			       "ORDER BY ac.area, ac.community",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *area = (const char *)sqlite3_column_text(q, 0);
+
+		for (size_t i = 0; area && i < p->nareas; i++) {
+			struct wire_area *a = &p->areas[i];
+
+			if (strcmp(a->code, area) != 0)
+				continue;
+			a->communities = xrealloc(a->communities,
+						  (a->ncommunities + 1) *
+							  sizeof(char *));
+			a->communities[a->ncommunities++] = dup_col(q, 1);
+			break;
+		}
+	}
+	if (step != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(q);
+	q = NULL;
+
+	cap = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT code, name, role, grid, "
+			       "coalesce(area, '') FROM staff WHERE grid = ?1 "
+			       "ORDER BY code",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		struct wire_staff *m;
+
+		p->staff = grow(p->staff, p->nstaff, &cap, sizeof(*m));
+		m = &p->staff[p->nstaff++];
+		memset(m, 0, sizeof(*m));
+		copy_col(q, 0, m->code, sizeof(m->code));
+		m->name = dup_col(q, 1);
+		copy_col(q, 2, m->role, sizeof(m->role));
+		copy_col(q, 3, m->grid, sizeof(m->grid));
+		copy_col(q, 4, m->area, sizeof(m->area));
+	}
+	if (step != SQLITE_DONE)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	db_fail(db, err, N_("reading reference data"));
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int load_records(sqlite3 *db, const char *grid, uint64_t seq,
+			const char *exclude, size_t limit, size_t max_bytes,
+			struct store_changes *c, struct gb_err *err)
+{
+	struct wire_page *p = &c->page;
+	sqlite3_stmt *q = NULL;
+	size_t cap = 0, bytes = 0;
+	int rc = -1, step;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT seq, raw FROM record_history WHERE "
+			       "grid = ?1 AND seq > ?2 AND device IS NOT ?3 "
+			       "ORDER BY seq LIMIT ?4",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
+	bind_uuid(q, 3, exclude);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)limit + 1);
+	c->next_seq = seq;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(q, 1);
+
+		if (p->n == limit || (p->n > 0 && bytes + n > max_bytes)) {
+			p->more = 1;
+			break;
+		}
+		if (p->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			p->raw = xrealloc(p->raw, cap * sizeof(*p->raw));
+			p->raw_len = xrealloc(p->raw_len,
+					      cap * sizeof(*p->raw_len));
+			/* wire_page_release frees recs[i]: all NULL here. */
+			p->recs = xrealloc(p->recs, cap * sizeof(*p->recs));
+		}
+		p->raw[p->n] = xmalloc(n ? n : 1);
+		if (n)
+			memcpy(p->raw[p->n], sqlite3_column_blob(q, 1), n);
+		p->raw_len[p->n] = n;
+		p->recs[p->n] = NULL;
+		p->n++;
+		bytes += n;
+		c->next_seq = (uint64_t)sqlite3_column_int64(q, 0);
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(q);
+	q = NULL;
+	if (!p->more) {
+		/* What is left are the caller's own versions: move past them
+		 * so they are not scanned again. */
+		if (sqlite3_prepare_v2(db,
+				       "SELECT max(seq) FROM record_history "
+				       "WHERE grid = ?1",
+				       -1, &q, NULL) != SQLITE_OK)
+			goto fail;
+		sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) != SQLITE_ROW)
+			goto fail;
+		if (sqlite3_column_type(q, 0) != SQLITE_NULL &&
+		    (uint64_t)sqlite3_column_int64(q, 0) > c->next_seq)
+			c->next_seq = (uint64_t)sqlite3_column_int64(q, 0);
+	}
+	rc = 0;
+	goto out;
+fail:
+	db_fail(db, err, N_("reading changes"));
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int sq_changes(struct store *st, const char *grid, uint64_t ref_version,
+		      uint64_t seq, const char *exclude, size_t limit,
+		      size_t max_bytes, struct store_changes *out,
+		      struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (reader_get(s, &db, err) < 0)
+		return -1;
+	/* One read transaction, so the page is one consistent snapshot. */
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT CAST(value AS INTEGER) FROM meta "
+			       "WHERE key = 'ref_version'",
+			       -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_ROW) {
+		db_fail(db, err, N_("reading changes"));
+		goto out;
+	}
+	out->ref_version = (uint64_t)sqlite3_column_int64(q, 0);
+	if (out->ref_version != ref_version) {
+		out->with_ref = 1;
+		if (load_ref(db, grid, &out->page, err) < 0)
+			goto out;
+	}
+	if (load_records(db, grid, seq, exclude, limit, max_bytes, out,
+			 err) < 0)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	if (sqlite3_get_autocommit(db) == 0)
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	reader_put(s, db);
+	if (rc < 0)
+		store_changes_release(out);
+	return rc;
+}
+
+/* ---- opening and closing ---- */
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct sqlite_store *s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/*
+ * Checkpoints when the WAL has grown past CKPT_FRAMES pages.  Only the
+ * server's writer calls this, holding the write byte of the lock file so
+ * that no command commits meanwhile.  PASSIVE: readers are never blocked.
+ */
+static int sq_checkpoint(struct store *st, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	int rc;
+
+	if (s->mode != STORE_SERVE || s->wal_frames < CKPT_FRAMES)
+		return 0;
+	if (lock_byte(s->lock_fd, BYTE_WRITE, F_WRLCK, 1) < 0)
+		return gb_error(err, GB_EIO, _("store: locking %s-hq.lock: %s"),
+				s->path, strerror(errno));
+	rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE,
+				       NULL, NULL);
+	lock_byte(s->lock_fd, BYTE_WRITE, F_UNLCK, 0);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return db_fail(s->db, err, N_("checkpointing"));
+	s->wal_frames = 0;
+	return 0;
+}
+
+static void sq_close(struct store *st)
+{
+	struct sqlite_store *s = impl(st);
+
+	if (!s)
+		return;
+	for (int i = 0; i < s->npool; i++)
+		sqlite3_close(s->pool[i]);
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	/* The close may checkpoint (when this is the last connection); do it
+	 * holding the write byte, like every checkpoint. */
+	lock_byte(s->lock_fd, BYTE_WRITE, F_WRLCK, 1);
+	sqlite3_close(s->db);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	pthread_mutex_destroy(&s->pool_mu);
+	free(s->path);
+	free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+	.close = sq_close,
+	.migrate = sq_migrate,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.savepoint = sq_savepoint,
+	.release = sq_release,
+	.rollback_to = sq_rollback_to,
+	.checkpoint = sq_checkpoint,
+	.batch_get = sq_batch_get,
+	.batch_put = sq_batch_put,
+	.version_get = sq_version_get,
+	.current_get = sq_current_get,
+	.history_put = sq_history_put,
+	.current_put = sq_current_put,
+	.conflict_put = sq_conflict_put,
+	.rejection_put = sq_rejection_put,
+	.find = sq_find,
+	.ref_put = sq_ref_put,
+	.ref_touch = sq_ref_touch,
+	.grid_exists = sq_grid_exists,
+	.device_put = sq_device_put,
+	.device_by_token = sq_device_by_token,
+	.device_revoke = sq_device_revoke,
+	.device_seen = sq_device_seen,
+	.device_list = sq_device_list,
+	.audit_put = sq_audit_put,
+	.audit_list = sq_audit_list,
+	.changes = sq_changes,
+};
+
+const char *store_sqlite_version(int *race_fixed)
+{
+	*race_fixed = sqlite3_libversion_number() >= 3051003;
+	return sqlite3_libversion();
+}
+
+static int exec_pragma(sqlite3 *db, const char *sql, struct gb_err *err)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(db, err, sql);
+	return 0;
+}
+
+int store_sqlite_open(struct store **out, const char *path,
+		      enum store_mode mode, struct gb_err *err)
+{
+	struct sqlite_store *s = xcalloc(1, sizeof(*s));
+	int memory = strcmp(path, ":memory:") == 0;
+	char *lock_path = NULL;
+	int fd;
+
+	s->base.ops = &sqlite_ops;
+	s->mode = memory ? STORE_ADMIN : mode;
+	s->path = xstrdup(path);
+	s->lock_fd = -1;
+	pthread_mutex_init(&s->pool_mu, NULL);
+	if (!memory) {
+		lock_path = xasprintf("%s-hq.lock", path);
+		s->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC,
+				  0600);
+		if (s->lock_fd < 0) {
+			gb_error(err, GB_EIO, _("store: opening %s: %s"),
+				 lock_path, strerror(errno));
+			goto fail;
+		}
+		if (mode == STORE_SERVE &&
+		    lock_byte(s->lock_fd, BYTE_SERVER, F_WRLCK, 0) < 0) {
+			gb_error(err, GB_EEXIST,
+				 _("store: %s is in use by another "
+				   "gridbook-hq serve"),
+				 path);
+			goto fail;
+		}
+		/* Create the file 0600 before SQLite opens it. */
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			gb_error(err, GB_EIO, _("store: opening %s: %s"), path,
+				 strerror(errno));
+			goto fail;
+		}
+		close(fd);
+	}
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    NULL) != SQLITE_OK) {
+		gb_error(err, GB_EDB, _("store: opening %s: %s"), path,
+			 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, BUSY_MS);
+	sqlite3_extended_result_codes(s->db, 1);
+	if ((!memory && exec_pragma(s->db, "PRAGMA journal_mode = WAL", err)) ||
+	    exec_pragma(s->db, "PRAGMA synchronous = FULL", err) ||
+	    exec_pragma(s->db, "PRAGMA foreign_keys = ON", err) ||
+	    exec_pragma(s->db, "PRAGMA wal_autocheckpoint = 0", err) ||
+	    exec_pragma(s->db, "PRAGMA cache_size = -65536", err))
+		goto fail;
+	if (mode == STORE_SERVE)
+		sqlite3_wal_hook(s->db, wal_hook, s);
+	if (sq_migrate(&s->base, err) < 0)
+		goto fail;
+	free(lock_path);
+	*out = &s->base;
+	return 0;
+fail:
+	free(lock_path);
+	sq_close(&s->base);
+	return -1;
+}

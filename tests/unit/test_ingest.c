@@ -1,0 +1,654 @@
+/*
+ * The ingest rules through the store interface, on a temporary SQLite
+ * store loaded with the reference district: accepted, duplicate, stale,
+ * conflict and rejected records; a batch applied twice giving the same ack
+ * byte for byte and storing nothing more; a group of batches in one
+ * transaction where a later batch refers to an enterprise sent by an
+ * earlier one; a reused sequence number failing alone; access rules;
+ * change pages; tokens; the writer thread.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "check.h"
+#include "gbtime.h"
+#include "ingest.h"
+#include "seed.h"
+#include "store.h"
+#include "uscc.h"
+#include "wire.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+#define GRID "S01-G1"
+#define DEV_C "01900000-0000-7000-8000-0000000000c1"
+#define DEV_O "01900000-0000-7000-8000-0000000000f1"
+
+/* Enterprise names. */
+#define N_HENGDA "望川区恒达机械有限公司"
+#define N_BADCODE "望川区错码商贸有限公司"
+#define N_OTHER "望川区另一个名字有限公司"
+#define N_HENGDA2 "望川区恒达机械股份有限公司"
+#define N_HENGDA0 "望川区恒达机械旧名有限公司"
+#define N_XINYUAN "望川区鑫源纺织有限公司"
+#define N_REUSED "望川区复用序号有限公司"
+#define N_CHENGUANG "望川区晨光电子有限公司"
+#define N_NODEV "望川区无设备有限公司"
+#define N_PARALLEL "望川区并发测试有限公司"
+
+static char dir[64];
+static char path[128];
+static int64_t now;
+
+static const struct store_device coord = {DEV_C, GRID, "coordinator",
+					  "test", 0, 0, 0};
+static const struct store_device officer = {DEV_O, GRID, "officer", "test",
+					    0, 0, 0};
+
+static void rec_id(int n, char *out)
+{
+	snprintf(out, GB_ID_LEN, "0190a000-0000-7000-8000-%012d", n);
+}
+
+static void common(struct gb_record *r, int n, uint64_t version,
+		   const char *device, const char *staff)
+{
+	rec_id(n, r->id);
+	snprintf(r->grid, sizeof(r->grid), "%s", GRID);
+	snprintf(r->device, sizeof(r->device), "%s", device);
+	snprintf(r->staff, sizeof(r->staff), "%s", staff);
+	r->created_at = now - 3600000;
+	r->updated_at = now - 3600000;
+	r->version = version;
+}
+
+static struct gb_record *enterprise(int n, uint64_t version, const char *name,
+				    int valid_uscc)
+{
+	struct gb_record *r = gb_record_new(gb_kind_find("enterprise"));
+	char uscc[19] = "91330782MA2A0B01Q";
+
+	uscc[17] = valid_uscc ? gb_uscc_check_char(uscc) : '0';
+	if (valid_uscc && uscc[17] == '0')
+		uscc[17] = '1';
+	uscc[18] = '\0';
+	common(r, n, version, DEV_C, "K0001");
+	gb_record_set_name(r, "uscc", uscc);
+	gb_record_set_name(r, "name", name);
+	gb_record_set_name(r, "type", "company");
+	gb_record_set_name(r, "community", "S01-C01");
+	gb_record_set_name(r, "employees", "40");
+	gb_record_set_name(r, "status", "active");
+	return r;
+}
+
+static struct gb_record *check_of(int n, uint64_t version, int ent,
+				  const char *outcome)
+{
+	struct gb_record *r = gb_record_new(gb_kind_find("contract_check"));
+	char eid[GB_ID_LEN];
+
+	rec_id(ent, eid);
+	common(r, n, version, DEV_C, "K0001");
+	gb_record_set_name(r, "enterprise", eid);
+	gb_record_set_name(r, "check_date", "2026-03-10");
+	gb_record_set_name(r, "coordinator", "K0001");
+	gb_record_set_name(r, "employees_total", "40");
+	gb_record_set_name(r, "contracts_signed", "30");
+	gb_record_set_name(r, "insured", "28");
+	gb_record_set_name(r, "hiring_registered", "35");
+	gb_record_set_name(r, "outcome", outcome);
+	if (strcmp(outcome, "rectify_order") == 0)
+		gb_record_set_name(r, "deadline", "2026-04-10");
+	return r;
+}
+
+static struct gb_record *rectification_of(int n, int chk)
+{
+	struct gb_record *r = gb_record_new(gb_kind_find("rectification"));
+	char cid[GB_ID_LEN];
+
+	rec_id(chk, cid);
+	common(r, n, 100, DEV_C, "K0001");
+	gb_record_set_name(r, "check", cid);
+	gb_record_set_name(r, "date", "2026-03-11");
+	gb_record_set_name(r, "result", "rectified");
+	return r;
+}
+
+static void batch_init(struct wire_batch *b, const struct store_device *d,
+		       uint64_t seq)
+{
+	memset(b, 0, sizeof(*b));
+	snprintf(b->hdr.device, sizeof(b->hdr.device), "%s", d->id);
+	snprintf(b->hdr.grid, sizeof(b->hdr.grid), "%s", d->grid);
+	b->hdr.seq = seq;
+}
+
+/* Appends r (taken) with its packed bytes, as wire_batch_decode would. */
+static void batch_add(struct wire_batch *b, struct gb_record *r)
+{
+	struct wire_item *it;
+	struct gb_buf raw;
+	struct gb_err err;
+
+	b->items = xrealloc(b->items, (b->n + 1) * sizeof(*b->items));
+	it = &b->items[b->n++];
+	memset(it, 0, sizeof(*it));
+	gb_buf_init(&raw, GB_BUF_NOLIMIT);
+	CHECK(wire_record_pack(r, &raw, &err) == 0);
+	it->rec = r;
+	snprintf(it->id, sizeof(it->id), "%s", r->id);
+	it->version = r->version;
+	it->raw = gb_buf_detach(&raw, &it->raw_len);
+}
+
+/* Applies batches as one group; returns the group's result. */
+static int apply(struct store *st, struct ingest_req *reqs, size_t n)
+{
+	struct ingest_req *ptrs[8];
+	struct gb_err err;
+
+	for (size_t i = 0; i < n; i++)
+		ptrs[i] = &reqs[i];
+	return ingest_apply(st, ptrs, n, now, &err);
+}
+
+static int apply1(struct store *st, const struct store_device *d,
+		  const struct wire_batch *b, struct gb_buf *ack)
+{
+	struct ingest_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.dev = d;
+	r.batch = b;
+	r.ack = ack;
+	if (apply(st, &r, 1) < 0)
+		return -1;
+	return r.rc;
+}
+
+/* The statuses of an ack as letters: A D S R C. */
+static void statuses(const struct gb_buf *ack, char *out, size_t n)
+{
+	static const char letter[] = "?ADSRC";
+	struct wire_ack a;
+	struct gb_err err;
+	size_t i = 0;
+
+	out[0] = '\0';
+	if (wire_ack_decode(ack->data, ack->len, &a, &err) < 0) {
+		fprintf(stderr, "ack: %s\n", err.msg);
+		snprintf(out, n, "undecodable");
+		wire_ack_release(&a);
+		return;
+	}
+	for (; i < a.n && i + 1 < n; i++)
+		out[i] = letter[a.items[i].status <= 5 ? a.items[i].status : 0];
+	out[i] = '\0';
+	wire_ack_release(&a);
+}
+
+/* The reason_code and reason of ack item i. */
+static void reason(const struct gb_buf *ack, size_t i, char *code,
+		   char *why, size_t n)
+{
+	struct wire_ack a;
+	struct gb_err err;
+
+	code[0] = why[0] = '\0';
+	if (wire_ack_decode(ack->data, ack->len, &a, &err) == 0 && i < a.n) {
+		snprintf(code, 32, "%s", a.items[i].reason_code);
+		snprintf(why, n, "%s", a.items[i].reason ? a.items[i].reason :
+							   "");
+	}
+	wire_ack_release(&a);
+}
+
+static long count(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	long n = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+static void text(const char *sql, char *out, size_t n)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+
+	out[0] = '\0';
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+static void test_rules(struct store *st)
+{
+	struct wire_batch b1, b2, b3, b4, again;
+	struct gb_buf ack, ack2;
+	char s[32], code[32], why[256], name[128];
+
+	gb_buf_init(&ack, GB_BUF_NOLIMIT);
+	gb_buf_init(&ack2, GB_BUF_NOLIMIT);
+
+	/* A new enterprise, one with a bad USCC, and a check of the first
+	 * enterprise in the same batch. */
+	batch_init(&b1, &coord, 1);
+	batch_add(&b1, enterprise(1, 1000, N_HENGDA, 1));
+	batch_add(&b1, enterprise(2, 1000, N_BADCODE, 0));
+	batch_add(&b1, check_of(3, 1000, 1, "compliant"));
+	CHECK(apply1(st, &coord, &b1, &ack) == 0);
+	statuses(&ack, s, sizeof(s));
+	CHECK_STR(s, "ARA");
+	reason(&ack, 1, code, why, sizeof(why));
+	CHECK_STR(code, "invalid");
+	CHECK(strstr(why, "uscc") != NULL);
+	CHECK(count("SELECT count(*) FROM record_current") == 2);
+	CHECK(count("SELECT count(*) FROM record_history") == 2);
+	CHECK(count("SELECT count(*) FROM rejection") == 1);
+	CHECK(count("SELECT count(*) FROM batch") == 1);
+	text("SELECT day || '/' || person || '/' || status FROM "
+	     "record_current WHERE kind = 'contract_check'",
+	     name, sizeof(name));
+	CHECK_STR(name, "2026-03-10/K0001/compliant");
+
+	/* The same batch again: the same ack, byte for byte, and nothing
+	 * stored. */
+	CHECK(apply1(st, &coord, &b1, &ack2) == 0);
+	CHECK(ack.len == ack2.len && memcmp(ack.data, ack2.data, ack.len) == 0);
+	CHECK(count("SELECT count(*) FROM record_history") == 2);
+	CHECK(count("SELECT count(*) FROM rejection") == 1);
+
+	/* Also when it arrives decoded afresh, as a resend would. */
+	batch_init(&again, &coord, 1);
+	batch_add(&again, enterprise(1, 1000, N_HENGDA, 1));
+	batch_add(&again, enterprise(2, 1000, N_BADCODE, 0));
+	batch_add(&again, check_of(3, 1000, 1, "compliant"));
+	CHECK(apply1(st, &coord, &again, &ack2) == 0);
+	CHECK(ack.len == ack2.len && memcmp(ack.data, ack2.data, ack.len) == 0);
+
+	/* Same id and version: same content is a duplicate, other content a
+	 * conflict, set aside and never applied. */
+	batch_init(&b2, &coord, 2);
+	batch_add(&b2, enterprise(1, 1000, N_HENGDA, 1));
+	batch_add(&b2, enterprise(1, 1000, N_OTHER, 1));
+	CHECK(apply1(st, &coord, &b2, &ack) == 0);
+	statuses(&ack, s, sizeof(s));
+	CHECK_STR(s, "DC");
+	reason(&ack, 1, code, why, sizeof(why));
+	CHECK_STR(code, "conflict");
+	CHECK(count("SELECT count(*) FROM conflict") == 1);
+	text("SELECT json_extract(body, '$.name') FROM record_current "
+	     "WHERE kind = 'enterprise'",
+	     name, sizeof(name));
+	CHECK_STR(name, N_HENGDA);
+
+	/* A newer version becomes current; an older one arriving later goes
+	 * to history only. */
+	batch_init(&b3, &coord, 3);
+	batch_add(&b3, enterprise(1, 3000, N_HENGDA2, 1));
+	CHECK(apply1(st, &coord, &b3, &ack) == 0);
+	statuses(&ack, s, sizeof(s));
+	CHECK_STR(s, "A");
+	batch_init(&b4, &coord, 4);
+	batch_add(&b4, enterprise(1, 2000, N_HENGDA0, 1));
+	CHECK(apply1(st, &coord, &b4, &ack) == 0);
+	statuses(&ack, s, sizeof(s));
+	CHECK_STR(s, "S");
+	text("SELECT json_extract(body, '$.name') || '/' || version FROM "
+	     "record_current WHERE kind = 'enterprise'",
+	     name, sizeof(name));
+	CHECK_STR(name, N_HENGDA2 "/3000");
+	CHECK(count("SELECT count(*) FROM record_history WHERE kind = "
+		    "'enterprise'") == 3);
+
+	wire_batch_release(&b1);
+	wire_batch_release(&again);
+	wire_batch_release(&b2);
+	wire_batch_release(&b3);
+	wire_batch_release(&b4);
+	gb_buf_release(&ack);
+	gb_buf_release(&ack2);
+}
+
+static void test_group(struct store *st)
+{
+	struct wire_batch b5, b6, reused, b7, b8;
+	struct gb_buf a5, a6, ar, a7, a8;
+	struct ingest_req reqs[3];
+	struct store_audit audit = {.at = now, .device = DEV_C, .grid = GRID,
+				    .action = "test", .status = 403,
+				    .detail = "细节", .remote = ""};
+	char s[32], code[32], why[256];
+	long hist = count("SELECT count(*) FROM record_history");
+
+	gb_buf_init(&a5, GB_BUF_NOLIMIT);
+	gb_buf_init(&a6, GB_BUF_NOLIMIT);
+	gb_buf_init(&ar, GB_BUF_NOLIMIT);
+	gb_buf_init(&a7, GB_BUF_NOLIMIT);
+	gb_buf_init(&a8, GB_BUF_NOLIMIT);
+
+	/* The check in batch 6 refers to the enterprise of batch 5, both in
+	 * one transaction. */
+	batch_init(&b5, &coord, 5);
+	batch_add(&b5, enterprise(10, 1000, N_XINYUAN, 1));
+	batch_init(&b6, &coord, 6);
+	batch_add(&b6, check_of(11, 1000, 10, "rectify_order"));
+	memset(reqs, 0, sizeof(reqs));
+	reqs[0].dev = reqs[1].dev = &coord;
+	reqs[0].batch = &b5;
+	reqs[0].ack = &a5;
+	reqs[1].batch = &b6;
+	reqs[1].ack = &a6;
+	reqs[2].audit = &audit;
+	CHECK(apply(st, reqs, 3) == 0);
+	CHECK(reqs[0].rc == 0 && reqs[1].rc == 0 && reqs[2].rc == 0);
+	statuses(&a5, s, sizeof(s));
+	CHECK_STR(s, "A");
+	statuses(&a6, s, sizeof(s));
+	CHECK_STR(s, "A");
+	CHECK(count("SELECT count(*) FROM audit_log WHERE action = 'test'") ==
+	      1);
+
+	/* A reused sequence number with other records fails alone; the
+	 * batch beside it in the group commits. */
+	batch_init(&reused, &coord, 1);
+	batch_add(&reused, enterprise(12, 1000, N_REUSED, 1));
+	batch_init(&b7, &coord, 7);
+	batch_add(&b7, rectification_of(13, 11));
+	batch_add(&b7, rectification_of(14, 3));
+	memset(reqs, 0, sizeof(reqs));
+	reqs[0].dev = reqs[1].dev = &coord;
+	reqs[0].batch = &reused;
+	reqs[0].ack = &ar;
+	reqs[1].batch = &b7;
+	reqs[1].ack = &a7;
+	CHECK(apply(st, reqs, 2) == 0);
+	CHECK(reqs[0].rc == -1 && reqs[0].err.code == GB_ECONFLICT);
+	CHECK(ar.len == 0);
+	CHECK(reqs[1].rc == 0);
+	/* A follow-up of the rectify order is accepted; one of a compliant
+	 * check is refused, by a rule that reads the check from the store. */
+	statuses(&a7, s, sizeof(s));
+	CHECK_STR(s, "AR");
+	reason(&a7, 1, code, why, sizeof(why));
+	CHECK(strstr(why, "compliant") != NULL);
+	CHECK(count("SELECT count(*) FROM record_current WHERE id = "
+		    "X'0190a000000070008000000000000012'") == 0);
+	CHECK(count("SELECT count(*) FROM record_history") == hist + 3);
+
+	/* A record that could not be decoded is refused with its reason, and
+	 * one without a device too; the rest of the batch applies. */
+	batch_init(&b8, &coord, 8);
+	batch_add(&b8, enterprise(15, 1000, N_CHENGUANG, 1));
+	b8.items = xrealloc(b8.items, 3 * sizeof(*b8.items));
+	memset(&b8.items[1], 0, sizeof(b8.items[1]));
+	rec_id(16, b8.items[1].id);
+	b8.items[1].version = 5;
+	b8.items[1].code = GB_EPROTO;
+	snprintf(b8.items[1].reason, sizeof(b8.items[1].reason),
+		 "type: unknown value 9");
+	b8.n = 2;
+	batch_add(&b8, enterprise(17, 1000, N_NODEV, 1));
+	b8.items[2].rec->device[0] = '\0';
+	CHECK(apply1(st, &coord, &b8, &a8) == 0);
+	statuses(&a8, s, sizeof(s));
+	CHECK_STR(s, "ARR");
+	reason(&a8, 1, code, why, sizeof(why));
+	CHECK_STR(code, "malformed");
+	CHECK_STR(why, "type: unknown value 9");
+
+	wire_batch_release(&b5);
+	wire_batch_release(&b6);
+	wire_batch_release(&reused);
+	wire_batch_release(&b7);
+	wire_batch_release(&b8);
+	gb_buf_release(&a5);
+	gb_buf_release(&a6);
+	gb_buf_release(&ar);
+	gb_buf_release(&a7);
+	gb_buf_release(&a8);
+}
+
+static void test_access(void)
+{
+	struct store_device viewer = coord, other = coord;
+	struct wire_batch b;
+	struct gb_err err;
+	struct gb_record *r;
+
+	snprintf(viewer.role, sizeof(viewer.role), "viewer");
+	snprintf(other.grid, sizeof(other.grid), "S01-G2");
+
+	batch_init(&b, &coord, 9);
+	batch_add(&b, enterprise(20, 1000, "望川区测试有限公司", 1));
+	CHECK(ingest_check(&coord, &b, &err) == 0);
+	/* An officer's device writes no labour kinds. */
+	snprintf(b.hdr.device, sizeof(b.hdr.device), "%s", DEV_O);
+	CHECK(ingest_check(&officer, &b, &err) == -1 &&
+	      err.code == GB_EFORBIDDEN);
+	/* Another grid. */
+	snprintf(b.hdr.device, sizeof(b.hdr.device), "%s", DEV_C);
+	CHECK(ingest_check(&other, &b, &err) == -1 &&
+	      err.code == GB_EFORBIDDEN);
+	/* A viewer sends nothing. */
+	CHECK(ingest_check(&viewer, &b, &err) == -1 &&
+	      err.code == GB_EFORBIDDEN);
+	/* A record written by another device. */
+	r = b.items[0].rec;
+	snprintf(r->device, sizeof(r->device), "%s", DEV_O);
+	CHECK(ingest_check(&coord, &b, &err) == -1 &&
+	      err.code == GB_EFORBIDDEN);
+	/* A record of another grid in a batch of this grid. */
+	snprintf(r->device, sizeof(r->device), "%s", DEV_C);
+	snprintf(r->grid, sizeof(r->grid), "S01-G2");
+	CHECK(ingest_check(&coord, &b, &err) == -1 &&
+	      err.code == GB_EFORBIDDEN);
+	wire_batch_release(&b);
+}
+
+static void test_changes(struct store *st)
+{
+	struct store_changes ch;
+	struct gb_err err;
+	long hist = count("SELECT count(*) FROM record_history WHERE grid = "
+			  "'" GRID "'");
+	long maxseq = count("SELECT max(seq) FROM record_history");
+	uint64_t ref;
+
+	/* The officer's device gets the grid's reference data and every
+	 * version the coordinator's device sent. */
+	CHECK(st->ops->changes(st, GRID, 0, 0, DEV_O, 500, 1 << 20, &ch,
+			       &err) == 0);
+	CHECK(ch.with_ref == 1);
+	CHECK(ch.page.ncommunities == 5);
+	CHECK(ch.page.nareas == 2);
+	CHECK(ch.page.nareas == 2 && ch.page.areas[0].ncommunities >= 2);
+	CHECK(ch.page.nstaff > 5);
+	CHECK((long)ch.page.n == hist);
+	CHECK(ch.page.more == 0);
+	CHECK((long)ch.next_seq == maxseq);
+	ref = ch.ref_version;
+	store_changes_release(&ch);
+
+	/* From that cursor on: nothing new, no reference data. */
+	CHECK(st->ops->changes(st, GRID, ref, (uint64_t)maxseq, DEV_O, 500,
+			       1 << 20, &ch, &err) == 0);
+	CHECK(ch.with_ref == 0 && ch.page.n == 0 && ch.page.ncommunities == 0);
+	store_changes_release(&ch);
+
+	/* In pages of two. */
+	CHECK(st->ops->changes(st, GRID, ref, 0, DEV_O, 2, 1 << 20, &ch,
+			       &err) == 0);
+	CHECK(ch.page.n == 2 && ch.page.more == 1);
+	CHECK(ch.page.raw && ch.page.raw_len[0] > 0);
+	store_changes_release(&ch);
+
+	/* Its own versions are not sent back to a device, but the cursor
+	 * moves past them. */
+	CHECK(st->ops->changes(st, GRID, ref, 0, DEV_C, 500, 1 << 20, &ch,
+			       &err) == 0);
+	CHECK(ch.page.n == 0 && ch.page.more == 0);
+	CHECK((long)ch.next_seq == maxseq);
+	store_changes_release(&ch);
+
+	/* Another grid sees none of it. */
+	CHECK(st->ops->changes(st, "S01-G2", ref, 0, NULL, 500, 1 << 20, &ch,
+			       &err) == 0);
+	CHECK(ch.page.n == 0);
+	store_changes_release(&ch);
+}
+
+static void test_tokens(struct store *st)
+{
+	struct store_device d = officer, got;
+	unsigned char hash[STORE_HASH_LEN];
+	char token[AUTH_TOKEN_LEN], header[AUTH_TOKEN_LEN + 16];
+	struct gb_err err;
+
+	auth_token_new(token, hash);
+	CHECK(strlen(token) == 43);
+	d.created_at = now;
+	CHECK(st->ops->begin(st, &err) == 0);
+	CHECK(st->ops->device_put(st, &d, hash, &err) == 0);
+	CHECK(st->ops->commit(st, &err) == 0);
+	snprintf(header, sizeof(header), "Bearer %s", token);
+	CHECK(auth_bearer(st, header, &got, &err) == 0);
+	CHECK_STR(got.id, DEV_O);
+	CHECK_STR(got.role, "officer");
+	CHECK(auth_bearer(st, NULL, &got, &err) == -1 &&
+	      err.code == GB_EAUTH);
+	CHECK(auth_bearer(st, "Bearer nonsense", &got, &err) == -1 &&
+	      err.code == GB_EAUTH);
+	header[10] = header[10] == 'A' ? 'B' : 'A';
+	CHECK(auth_bearer(st, header, &got, &err) == -1 &&
+	      err.code == GB_EAUTH);
+	header[10] = token[3];
+	CHECK(st->ops->begin(st, &err) == 0);
+	CHECK(st->ops->device_revoke(st, DEV_O, now, &err) == 0);
+	CHECK(st->ops->commit(st, &err) == 0);
+	CHECK(auth_bearer(st, header, &got, &err) == -1 &&
+	      err.code == GB_EAUTH && strstr(err.msg, "revoked"));
+	CHECK(st->ops->begin(st, &err) == 0);
+	CHECK(st->ops->device_revoke(st, "01900000-0000-7000-8000-00000000dead",
+				     now, &err) == -1 &&
+	      err.code == GB_ENOTFOUND);
+	st->ops->rollback(st);
+}
+
+struct poster {
+	struct ingest *ing;
+	uint64_t seq;
+	int n;
+	int rc;
+	char statuses[8];
+};
+
+static void *post_thread(void *arg)
+{
+	struct poster *p = arg;
+	struct wire_batch b;
+	struct gb_buf ack;
+	struct gb_err err;
+
+	gb_buf_init(&ack, GB_BUF_NOLIMIT);
+	batch_init(&b, &coord, p->seq);
+	batch_add(&b, enterprise(p->n, 1000, N_PARALLEL, 1));
+	p->rc = ingest_batch(p->ing, &coord, &b, &ack, &err);
+	if (p->rc == 0)
+		statuses(&ack, p->statuses, sizeof(p->statuses));
+	wire_batch_release(&b);
+	gb_buf_release(&ack);
+	return NULL;
+}
+
+static void test_writer(struct store *st)
+{
+	struct poster p[4];
+	pthread_t t[4];
+	struct ingest *ing = NULL;
+	struct gb_err err;
+	long hist = count("SELECT count(*) FROM record_history");
+
+	CHECK(ingest_start(&ing, st, &err) == 0);
+	for (int i = 0; i < 4; i++) {
+		memset(&p[i], 0, sizeof(p[i]));
+		p[i].ing = ing;
+		p[i].seq = 100 + (uint64_t)i;
+		p[i].n = 100 + i;
+		pthread_create(&t[i], NULL, post_thread, &p[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(p[i].rc == 0);
+		CHECK_STR(p[i].statuses, "A");
+	}
+	ingest_stop(ing);
+	CHECK(count("SELECT count(*) FROM record_history") == hist + 4);
+}
+
+int main(void)
+{
+	struct store *st = NULL, *second = NULL;
+	struct seed_stats stats;
+	struct gb_err err;
+	char cmd[160];
+
+	CHECK(auth_init(&err) == 0);
+	CHECK(gb_time_parse("2026-03-12 10:00", &now, &err) == 0);
+	snprintf(dir, sizeof(dir), "/tmp/gridbook-ingest.XXXXXX");
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/hq.db", dir);
+
+	CHECK(store_sqlite_open(&st, path, STORE_SERVE, &err) == 0);
+	if (!st) {
+		fprintf(stderr, "%s\n", err.msg);
+		return check_done();
+	}
+	/* One server per store file. */
+	CHECK(store_sqlite_open(&second, path, STORE_SERVE, &err) == -1 &&
+	      err.code == GB_EEXIST);
+	CHECK(seed_load(st, GB_SEEDDIR, &stats, &err) == 0);
+	CHECK(stats.rows > 700 && stats.changed == stats.rows);
+	CHECK(seed_load(st, GB_SEEDDIR, &stats, &err) == 0);
+	CHECK(stats.changed == 0);
+	CHECK(seed_load(st, "/nonexistent", &stats, &err) == -1 &&
+	      err.code == GB_ENOTFOUND);
+
+	test_rules(st);
+	test_group(st);
+	test_access();
+	test_changes(st);
+	test_tokens(st);
+	test_writer(st);
+	st->ops->close(st);
+
+	/* Reopened, the schema is not applied twice. */
+	CHECK(store_sqlite_open(&st, path, STORE_ADMIN, &err) == 0);
+	if (st)
+		st->ops->close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return check_done();
+}
