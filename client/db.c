@@ -665,7 +665,6 @@ static int migrate(struct gb_db *db, struct gb_err *err)
  */
 static int configure(struct gb_db *db, struct gb_err *err)
 {
-	sqlite3_busy_timeout(db->sq, BUSY_TIMEOUT_MS);
 	if (exec(db, "PRAGMA foreign_keys = OFF; PRAGMA synchronous = FULL",
 		 db->path, err))
 		return -1;
@@ -751,6 +750,9 @@ int db_open(struct gb_db **out, const char *path, unsigned flags,
 			gb_error(err, GB_EDB, _("cannot open %s"), path);
 		goto fail;
 	}
+	/* The daemon may be committing right now: wait for it rather than
+	 * fail, from the very first read. */
+	sqlite3_busy_timeout(db->sq, BUSY_TIMEOUT_MS);
 	/* Reading the header first tells a foreign file from a grid file
 	 * before any pragma writes to it. */
 	if (user_version(db, &v, err) || configure(db, err) || migrate(db, err))
