@@ -24,6 +24,7 @@ static const struct {
 	{"import", cmd_import, N_("import records of one kind from a CSV file")},
 	{"export", cmd_export, N_("export records of one kind as CSV or JSON")},
 	{"ref", cmd_ref, N_("list the grid's communities, police areas and staff")},
+	{"sync", cmd_sync, N_("exchange records with HQ; sync status, setup")},
 };
 
 #define NCOMMANDS ((int)(sizeof(commands) / sizeof(commands[0])))

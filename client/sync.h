@@ -1,0 +1,160 @@
+/*
+ * The sync engine (SPEC §4, §5), shared by `gridbook sync` and
+ * gridbook-syncd.  Up: the outbox of the grid file is drained in batches
+ * of bounded record count and size; each batch is numbered and written
+ * down before it is sent, so that after a crash or a kill the same batch
+ * goes again and HQ answers it with the ack it stored, and the ack is
+ * recorded (outbox rows removed, refusals kept for the user) in one
+ * transaction.  Down: pages of /v1/changes bring reference data and the
+ * other devices' records, each page applied with the new cursor in one
+ * transaction.  Nothing is lost and nothing is sent twice as a new batch,
+ * whenever the process dies.
+ *
+ * The engine does no network input/output of its own: it calls a struct
+ * sync_io, which transport.c implements over libcurl and the unit tests
+ * implement in memory.
+ */
+#ifndef GB_SYNC_H
+#define GB_SYNC_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "db.h"
+#include "err.h"
+
+#define SYNC_MAX_RECORDS 500
+#define SYNC_MAX_BYTES (256u << 10)
+
+/*
+ * The two requests of the protocol.  Each appends the answer's body to
+ * resp and returns 0, or -1 with err (GB_EIO when the server could not be
+ * reached or failed, GB_EINTR when stopped, GB_ECONFLICT when HQ holds
+ * another batch under this number, other codes as the server said).
+ */
+struct sync_io {
+	/* POST /v1/batches with a deflated Batch; the answer is an Ack. */
+	int (*post_batch)(void *arg, const void *body, size_t len,
+			  struct gb_buf *resp, struct gb_err *err);
+	/* GET /v1/changes?since=cursor ("" for the start); the answer is a
+	 * deflated ChangesPage. */
+	int (*get_changes)(void *arg, const char *cursor, struct gb_buf *resp,
+			   struct gb_err *err);
+	void *arg;
+};
+
+struct sync_opts {
+	size_t max_records; /* per batch; 0 for SYNC_MAX_RECORDS */
+	size_t max_bytes;   /* packed records per batch; 0 for default */
+	/* Checked between batches and pages; when it becomes non-zero the
+	 * round stops with GB_EINTR.  May be NULL; borrowed. */
+	const volatile sig_atomic_t *stop;
+	/* Called after each acknowledged batch with the records
+	 * acknowledged so far in this round and the number there were to
+	 * send (which grows when records are written meanwhile).  May be
+	 * NULL. */
+	void (*progress)(void *arg, long done, long total);
+	void *progress_arg;
+};
+
+/* What one round did. */
+struct sync_result {
+	long batches;
+	long sent; /* records acknowledged, whatever their status */
+	long accepted, duplicate, stale, rejected, conflict;
+	long received;	 /* records pulled down */
+	long applied;	 /* of those, became the current version here */
+	long refused;	 /* pulled records that could not be read or stored */
+	int ref_updated; /* reference data was replaced */
+};
+
+/*
+ * One round: pushes everything pending, batch after batch, then pulls
+ * every page of changes.  res (zeroed first) says what happened, also
+ * after a failure.  On failure the error is also recorded in the file as
+ * the last error (sync status shows it).  Returns 0 or -1 with err.
+ */
+int sync_round(struct gb_db *db, const struct sync_io *io,
+	       const struct sync_opts *o, struct sync_result *res,
+	       struct gb_err *err);
+
+/* The two halves of a round, for tests and for callers that want one.
+ * sync_push_batch sends one batch: 1 when one was sent and its ack
+ * recorded, 0 when nothing was pending, -1 on error.  Neither records
+ * the last error. */
+int sync_push(struct gb_db *db, const struct sync_io *io,
+	      const struct sync_opts *o, struct sync_result *res,
+	      struct gb_err *err);
+int sync_push_batch(struct gb_db *db, const struct sync_io *io,
+		    const struct sync_opts *o, struct sync_result *res,
+		    struct gb_err *err);
+int sync_pull(struct gb_db *db, const struct sync_io *io,
+	      const struct sync_opts *o, struct sync_result *res,
+	      struct gb_err *err);
+
+/* Records err as the last error, with the time (best effort: a file
+ * that cannot be written is left as it is). */
+void sync_note_error(struct gb_db *db, const struct gb_err *err);
+
+/* Where to sync to, kept in the grid file's meta.  Strings owned, NULL
+ * when unset; release with sync_config_release (which wipes the token). */
+struct sync_config {
+	char *server;
+	char *token;
+	char *cacert;
+};
+
+void sync_config_get(struct gb_db *db, struct sync_config *c);
+void sync_config_release(struct sync_config *c);
+/* Stores the settings that are not NULL ("" clears cacert).  The server
+ * URL is checked (transport_check_url) and a cacert file must be
+ * readable.  Returns 0 or -1 with err. */
+int sync_config_set(struct gb_db *db, const char *server, const char *token,
+		    const char *cacert, struct gb_err *err);
+
+/*
+ * Makes id this file's device id: HQ gives a device its id when an
+ * administrator enrolls it (gridbook-hq device enroll), and accepts only
+ * versions written under that id.  The versions written here under the
+ * old id (current and in history) take the new one, in one transaction,
+ * so that those not sent yet go as the enrolled device's.  Fails with
+ * GB_EUSAGE when id is not a UUID.
+ */
+int sync_device_set(struct gb_db *db, const char *id, struct gb_err *err);
+
+/* A version HQ refused or set aside. */
+struct sync_attention {
+	char id[GB_ID_LEN];
+	uint64_t version;
+	char kind[32];
+	char status[16];      /* "rejected" or "conflict" */
+	char reason_code[32]; /* "invalid", "forbidden" ... */
+	char *reason;	      /* owned */
+	int64_t at;	      /* ms UTC, when the ack came */
+	char *title;	      /* owned: the record's title, or NULL */
+};
+
+struct sync_status {
+	long pending;	   /* outbox rows */
+	int64_t oldest;	   /* ms UTC of the oldest unsent version, 0 */
+	uint64_t next_seq; /* the number of the next new batch */
+	uint64_t inflight; /* the batch sent but not acknowledged, 0 */
+	long inflight_records;
+	int64_t last_ok;	    /* ms UTC, 0 when never */
+	int64_t last_error_at;	    /* ms UTC, 0 when never */
+	char *last_error;	    /* owned, NULL when never */
+	char *server;		    /* owned, NULL when not set up */
+	char *cursor;		    /* owned, NULL before the first pull */
+	struct sync_attention *att; /* owned, newest first */
+	size_t natt;
+};
+
+/* Reads the sync state of the file.  Release with sync_status_release,
+ * also after a failure. */
+int sync_status_get(struct gb_db *db, struct sync_status *st,
+		    struct gb_err *err);
+void sync_status_release(struct sync_status *st);
+
+#endif

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# A record HQ refuses (SPEC §2, §4): HQ moves community S01-C05 to another
+# grid while a laptop, not yet knowing, records an enterprise there.  The
+# sync goes through, the records before and after it in the batch are
+# accepted, and the refused one stays visible in sync status with HQ's
+# reason, in text and JSON; it never blocks the queue.  Edited to a
+# community of the grid, it syncs and leaves the list.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/e2e/lib.sh"
+. "$top/tests/e2e/sync-lib.sh"
+
+G="$T/a.grid"
+hq_seed
+hq_start
+grid_new "$G"
+ok "the device is enrolled" enroll "$G" coordinator
+ok "a first sync" gridbook --db "$G" sync
+
+add() { gridbook --db "$G" enterprise add "$@" 2>>"$T/add.err"; }
+e1=$(add --uscc "$(uscc 11)" --name 东湖纺织有限公司 --community S01-C01 \
+	--employees 60)
+e2=$(add --uscc "$(uscc 12)" --name 木兰茶庄 --type individual \
+	--community S01-C05 --employees 4)
+e3=$(add --uscc "$(uscc 13)" --name 新桥建材有限公司 --community S01-C02 \
+	--employees 22)
+for v in e1 e2 e3; do
+	[ -n "${!v}" ] && pass || fail "$v was not added: $(tail -n 2 "$T/add.err")"
+done
+
+# HQ's reference data changes: S01-C05 now belongs to grid S01-G2.
+cp -r "$top/seeds" "$T/seeds2"
+sed -i 's/^S01-C05,S01-G1,/S01-C05,S01-G2,/' "$T/seeds2/communities.csv"
+ok "HQ loads the changed reference data" hq_seed "$T/seeds2"
+
+ok "the sync goes through" gridbook --db "$G" sync
+has "one was rejected" "$(cat "$T/.out")" "2 accepted, 1 rejected"
+has "the user is told" "$(cat "$T/.err")" "HQ refused 1 record;"
+same "HQ holds the two around it" \
+	"$(hq_sql 'SELECT count(*) FROM record_current')" "2"
+same "nothing is pending" "$(sqlite3 "$G" 'SELECT count(*) FROM outbox')" "0"
+
+ok "sync status" gridbook --db "$G" sync status
+st=$(cat "$T/.out")
+has "status lists the refused record" "$st" "$e2"
+has "status names its kind and status" "$st" "enterprise"
+has "status says rejected" "$st" "rejected"
+has "status gives HQ's reason" "$st" "S01-C05"
+has "status names the record" "$st" "木兰茶庄"
+ok "sync status --format json" gridbook --db "$G" sync status --format json
+js=$(cat "$T/.out")
+same "the JSON parses and holds one refusal" "$(python3 -c '
+import json, sys
+s = json.loads(sys.argv[1])
+a = s["attention"]
+print(len(a), a[0]["kind"], a[0]["id"] == sys.argv[2], a[0]["status"],
+      "S01-C05" in a[0]["reason"], s["pending"])' "$js" "$e2")" \
+	"1 enterprise True rejected True 0"
+has "HQ's log of rejections has it" \
+	"$(hq_sql 'SELECT id, code, reason FROM rejection')" "$e2"
+
+# The laptop learned the new reference data in the same round.
+ref=$(gridbook --db "$G" ref communities)
+has "S01-C04 is still in the grid" "$ref" "S01-C04"
+case "$ref" in *S01-C05*) fail "S01-C05 should have left the grid" ;; *) pass ;; esac
+
+# More records meanwhile are not held up by the refused one.
+e4=$(add --uscc "$(uscc 14)" --name 宏远印刷厂 --community S01-C03 \
+	--employees 31)
+ok "a later record syncs" gridbook --db "$G" sync
+has "the later record is accepted" "$(cat "$T/.out")" "1 accepted"
+has "the refusal is still listed" "$(gridbook --db "$G" sync status)" "$e2"
+
+# Fixed, it syncs and leaves the list.
+ok "the refused record is edited" \
+	gridbook --db "$G" enterprise edit "$e2" --community S01-C04
+ok "the edit syncs" gridbook --db "$G" sync
+has "the new version is accepted" "$(cat "$T/.out")" "1 accepted"
+st=$(gridbook --db "$G" sync status --format json)
+has "the list is empty" "$st" '"attention":[]'
+has "nothing pending" "$st" '"pending":0'
+same "HQ holds all four" "$(hq_sql 'SELECT count(*) FROM record_current')" "4"
+same "HQ holds e2 in S01-C04" \
+	"$(hq_sql "SELECT community FROM record_current WHERE lower(hex(id)) = '$(echo "$e2" | tr -d -)'")" \
+	"S01-C04"

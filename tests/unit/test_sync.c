@@ -1,0 +1,863 @@
+/*
+ * Tests of sync.c against an in-memory HQ behind a fake struct sync_io:
+ * batches bounded by count and size and sent in outbox order; a batch
+ * whose ack was lost, or that never arrived, sent again under the same
+ * number with the same versions, so that HQ holds every version once;
+ * refusals kept in the attention list and cleared by a later accepted
+ * version; a batch renumbered when HQ holds its number for other content;
+ * a stop request; pages of changes applied with their cursor; and the
+ * state sync status reads; the device id HQ assigns taken over by the
+ * versions not sent yet; and the server URLs the transport accepts.  The
+ * grid file lives in a temporary directory.
+ */
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "check.h"
+#include "db.h"
+#include "gbtime.h"
+#include "id.h"
+#include "sync.h"
+#include "transport.h"
+#include "wire.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+#ifndef GB_SEEDDIR
+#define GB_SEEDDIR "seeds"
+#endif
+
+#define MAX_HELD 4096
+#define MAX_BATCHES 256
+
+/* The fake HQ. */
+struct fake {
+	/* Every version held, with how many times it was applied. */
+	struct {
+		char id[GB_ID_LEN];
+		uint64_t version;
+		int times;
+	} held[MAX_HELD];
+	size_t nheld;
+	/* Every batch applied: its number, versions and the ack given. */
+	struct {
+		uint64_t seq;
+		size_t n;
+		char (*ids)[GB_ID_LEN];
+		uint64_t *versions;
+		struct gb_buf ack;
+	} batches[MAX_BATCHES];
+	size_t nbatches;
+	/* What each post carried, in order. */
+	uint64_t post_seq[MAX_BATCHES];
+	size_t post_n[MAX_BATCHES];
+	size_t posts;
+	/* A resend whose versions differ from the first sending. */
+	int resend_differs;
+	/* The next fail_before posts fail before being applied, the next
+	 * fail_after after (the ack is lost). */
+	int fail_before, fail_after;
+	/* Versions of this record are rejected. */
+	char reject[GB_ID_LEN];
+	/* Pages served by get_changes, in turn. */
+	struct gb_buf pages[4];
+	size_t npages, next_page;
+	char cursors[4][WIRE_CURSOR_LEN];
+	/* Set by the fake after the given number of posts. */
+	volatile sig_atomic_t *stop;
+	size_t stop_after;
+	/* Called once, after a batch is applied and before its ack goes
+	 * back: another process at work meanwhile. */
+	void (*meanwhile)(void *ctx);
+	void *ctx;
+};
+
+static int held_find(struct fake *f, const char *id, uint64_t v)
+{
+	for (size_t i = 0; i < f->nheld; i++)
+		if (f->held[i].version == v && strcmp(f->held[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int fake_post(void *arg, const void *body, size_t len,
+		     struct gb_buf *resp, struct gb_err *err)
+{
+	struct fake *f = arg;
+	struct wire_batch b;
+	struct wire_ack a;
+	size_t k;
+	int rc = -1;
+
+	memset(&a, 0, sizeof(a));
+	if (wire_batch_decode(body, len, &b, err))
+		return -1;
+	if (f->posts < MAX_BATCHES) {
+		f->post_seq[f->posts] = b.hdr.seq;
+		f->post_n[f->posts] = b.n;
+	}
+	f->posts++;
+	if (f->stop && f->posts >= f->stop_after)
+		*f->stop = 1;
+	if (f->fail_before > 0) {
+		f->fail_before--;
+		gb_error(err, GB_EIO, "cannot reach hq: connection refused");
+		goto out;
+	}
+	for (k = 0; k < f->nbatches; k++)
+		if (f->batches[k].seq == b.hdr.seq)
+			break;
+	if (k < f->nbatches) {
+		/* A batch seen before: the stored ack, if it is the same
+		 * batch; else the number is taken (409). */
+		int same = f->batches[k].n == b.n;
+
+		for (size_t i = 0; same && i < b.n; i++)
+			same =
+			    b.items[i].version == f->batches[k].versions[i] &&
+			    !strcmp(b.items[i].id, f->batches[k].ids[i]);
+		if (!same) {
+			f->resend_differs++;
+			gb_error(err, GB_ECONFLICT,
+				 "batch %" PRIu64 " was already received "
+				 "with other records",
+				 b.hdr.seq);
+			goto out;
+		}
+		rc = gb_buf_add(resp, f->batches[k].ack.data,
+				f->batches[k].ack.len, err);
+		goto out;
+	}
+	a.seq = b.hdr.seq;
+	a.n = b.n;
+	a.items = xcalloc(b.n + 1, sizeof(*a.items));
+	k = f->nbatches++;
+	f->batches[k].seq = b.hdr.seq;
+	f->batches[k].n = b.n;
+	f->batches[k].ids = xcalloc(b.n + 1, GB_ID_LEN);
+	f->batches[k].versions = xcalloc(b.n + 1, sizeof(uint64_t));
+	for (size_t i = 0; i < b.n; i++) {
+		struct wire_ack_item *it = &a.items[i];
+		int h;
+
+		memcpy(it->id, b.items[i].id, GB_ID_LEN);
+		it->version = b.items[i].version;
+		memcpy(f->batches[k].ids[i], b.items[i].id, GB_ID_LEN);
+		f->batches[k].versions[i] = b.items[i].version;
+		if (!strcmp(b.items[i].id, f->reject)) {
+			it->status = WIRE_REJECTED;
+			snprintf(it->reason_code, sizeof(it->reason_code),
+				 "invalid");
+			it->reason = xstrdup("community S01-C99 is not a "
+					     "community of grid S01-G1");
+			continue;
+		}
+		h = held_find(f, b.items[i].id, b.items[i].version);
+		if (h >= 0) {
+			f->held[h].times++;
+			it->status = WIRE_DUPLICATE;
+			continue;
+		}
+		if (f->nheld < MAX_HELD) {
+			memcpy(f->held[f->nheld].id, b.items[i].id, GB_ID_LEN);
+			f->held[f->nheld].version = b.items[i].version;
+			f->held[f->nheld].times = 1;
+			f->nheld++;
+		}
+		it->status = WIRE_ACCEPTED;
+	}
+	gb_buf_init(&f->batches[k].ack, GB_BUF_NOLIMIT);
+	if (wire_ack_encode(&a, &f->batches[k].ack, err))
+		goto out;
+	if (f->meanwhile) {
+		void (*fn)(void *) = f->meanwhile;
+
+		f->meanwhile = NULL;
+		fn(f->ctx);
+	}
+	if (f->fail_after > 0) {
+		f->fail_after--;
+		gb_error(err, GB_EIO, "cannot reach hq: connection reset");
+		goto out;
+	}
+	rc = gb_buf_add(resp, f->batches[k].ack.data, f->batches[k].ack.len,
+			err);
+out:
+	wire_ack_release(&a);
+	wire_batch_release(&b);
+	return rc;
+}
+
+static int fake_get(void *arg, const char *cursor, struct gb_buf *resp,
+		    struct gb_err *err)
+{
+	struct fake *f = arg;
+	size_t i = f->next_page;
+
+	/* The page after the cursor: the first one for "", else the one
+	 * after the page that gave this cursor. */
+	if (!*cursor) {
+		i = 0;
+	} else {
+		for (i = 0; i < f->npages; i++)
+			if (!strcmp(f->cursors[i], cursor))
+				break;
+		i++;
+	}
+	if (i >= f->npages)
+		i = f->npages - 1;
+	f->next_page = i + 1;
+	return gb_buf_add(resp, f->pages[i].data, f->pages[i].len, err);
+}
+
+static void fake_release(struct fake *f)
+{
+	for (size_t k = 0; k < f->nbatches; k++) {
+		free(f->batches[k].ids);
+		free(f->batches[k].versions);
+		gb_buf_release(&f->batches[k].ack);
+	}
+	for (size_t i = 0; i < f->npages; i++)
+		gb_buf_release(&f->pages[i]);
+	free(f);
+}
+
+static struct fake *fake_new(struct sync_io *io)
+{
+	struct fake *f = xcalloc(1, sizeof(*f));
+
+	io->post_batch = fake_post;
+	io->get_changes = fake_get;
+	io->arg = f;
+	return f;
+}
+
+/* 1 when the fake holds every version once and nothing else. */
+static int held_once(const struct fake *f, size_t want)
+{
+	if (f->nheld != want)
+		return 0;
+	for (size_t i = 0; i < f->nheld; i++)
+		if (f->held[i].times != 1)
+			return 0;
+	return 1;
+}
+
+/* ---- the grid file ---------------------------------------------------- */
+
+static char tmpdir[256];
+
+static struct gb_db *grid_new(const char *name)
+{
+	struct gb_db *db = NULL;
+	struct gb_err err;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	if (db_open(&db, path, DB_CREATE, &err) ||
+	    db_load_seeds(db, GB_SEEDDIR, "S01-G1", &err) ||
+	    (!*db_grid(db) && db_meta_set(db, "grid", "S01-G1", &err)) ||
+	    db_meta_set(db, "staff", "K0001", &err)) {
+		fprintf(stderr, "grid file: %s\n", err.msg);
+		exit(1);
+	}
+	return db;
+}
+
+static void grid_remove(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	char p[512];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(tmpdir);
+}
+
+/* Writes n enterprises (in one transaction); ids into ids when given. */
+static void add_enterprises(struct gb_db *db, int n, char (*ids)[GB_ID_LEN])
+{
+	const struct gb_kind *k = gb_kind_find("enterprise");
+	struct gb_err err;
+
+	if (db_begin(db, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		exit(1);
+	}
+	for (int i = 0; i < n; i++) {
+		struct gb_record *r = gb_record_new(k);
+		char name[64];
+
+		snprintf(name, sizeof(name), "东风五金加工厂%04d", i);
+		gb_record_set_name(r, "uscc", "91110108551385082Q");
+		gb_record_set_name(r, "name", name);
+		gb_record_set_name(r, "type", "company");
+		gb_record_set_name(r, "community", "S01-C01");
+		gb_record_set_name(r, "address", "东风路12号");
+		gb_record_set_name(r, "employees", "35");
+		gb_record_set_name(r, "status", "active");
+		if (db_record_insert(db, r, &err)) {
+			fprintf(stderr, "%s\n", err.msg);
+			exit(1);
+		}
+		if (ids)
+			memcpy(ids[i], r->id, GB_ID_LEN);
+		gb_record_free(r);
+	}
+	if (db_commit(db, &err)) {
+		fprintf(stderr, "%s\n", err.msg);
+		exit(1);
+	}
+}
+
+/* The number a query gives. */
+static long count(struct gb_db *db, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	long n = -1;
+
+	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+/* 1200 records go in three batches of at most 500, numbered 1, 2, 3, in
+ * outbox order, and leave the outbox empty. */
+static void test_push_batches(void)
+{
+	struct gb_db *db = grid_new("push.grid");
+	struct sync_opts o = {0};
+	struct sync_result res = {0};
+	struct sync_status st;
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+
+	add_enterprises(db, 1200, NULL);
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 1200);
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(f->posts == 3);
+	CHECK(f->post_seq[0] == 1 && f->post_seq[1] == 2 &&
+	      f->post_seq[2] == 3);
+	CHECK(f->post_n[0] == 500 && f->post_n[1] == 500 &&
+	      f->post_n[2] == 200);
+	CHECK(res.sent == 1200 && res.accepted == 1200 && res.batches == 3);
+	CHECK(held_once(f, 1200));
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 0);
+	CHECK(count(db, "SELECT count(*) FROM sync_batch") == 0);
+	CHECK(sync_status_get(db, &st, &err) == 0);
+	CHECK(st.pending == 0 && st.next_seq == 4 && st.last_ok > 0 &&
+	      st.inflight == 0 && st.natt == 0);
+	sync_status_release(&st);
+	/* Nothing pending: nothing sent. */
+	CHECK(sync_push_batch(db, &io, &o, &res, &err) == 0);
+	CHECK(f->posts == 3);
+	fake_release(f);
+	db_close(db);
+}
+
+/* The byte bound cuts batches short, but a batch holds at least one
+ * record. */
+static void test_push_bytes(void)
+{
+	struct gb_db *db = grid_new("bytes.grid");
+	struct sync_opts o = {.max_bytes = 1000};
+	struct sync_result res = {0};
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+	int ok = 1;
+
+	add_enterprises(db, 40, NULL);
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(f->posts > 4 && f->posts < 40);
+	for (size_t i = 0; i < f->posts; i++)
+		ok &= f->post_n[i] >= 1 && f->post_n[i] < 20;
+	CHECK(ok);
+	CHECK(held_once(f, 40));
+	/* A record bigger than the bound still goes, alone. */
+	o.max_bytes = 10;
+	add_enterprises(db, 2, NULL);
+	f->posts = 0;
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(f->posts == 2 && f->post_n[0] == 1);
+	CHECK(held_once(f, 42));
+	fake_release(f);
+	db_close(db);
+}
+
+/* A batch whose ack is lost, and one that never arrives, are sent again
+ * under the same number with the same versions; HQ applies each once. */
+static void test_resend(void)
+{
+	struct gb_db *db = grid_new("resend.grid");
+	struct sync_opts o = {.max_records = 10};
+	struct sync_result res = {0};
+	struct sync_status st;
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+
+	add_enterprises(db, 25, NULL);
+	f->fail_after = 1;
+	CHECK(sync_push(db, &io, &o, &res, &err) == -1);
+	CHECK(err.code == GB_EIO);
+	CHECK(f->nheld == 10);
+	/* Still pending, and written down as batch 1. */
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 25);
+	CHECK(sync_status_get(db, &st, &err) == 0);
+	CHECK(st.inflight == 1 && st.inflight_records == 10 &&
+	      st.pending == 25);
+	sync_status_release(&st);
+	/* More records written meanwhile do not join the batch. */
+	add_enterprises(db, 3, NULL);
+	f->fail_before = 1;
+	CHECK(sync_push(db, &io, &o, &res, &err) == -1);
+	CHECK(f->posts == 2 && f->post_seq[1] == 1 && f->post_n[1] == 10);
+	/* Now it goes through: batch 1 again (the stored ack), then 2, 3. */
+	memset(&res, 0, sizeof(res));
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(f->post_seq[2] == 1 && f->post_n[2] == 10);
+	CHECK(f->posts == 5 && f->post_seq[3] == 2 && f->post_seq[4] == 3);
+	CHECK(f->resend_differs == 0);
+	CHECK(res.sent == 28);
+	CHECK(held_once(f, 28));
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 0);
+	/* A new handle on the file (a restarted daemon) finds the batch
+	 * in flight too. */
+	add_enterprises(db, 5, NULL);
+	f->fail_after = 1;
+	CHECK(sync_push(db, &io, &o, &res, &err) == -1);
+	db_close(db);
+	{
+		char path[512];
+
+		snprintf(path, sizeof(path), "%s/resend.grid", tmpdir);
+		CHECK(db_open(&db, path, 0, &err) == 0);
+	}
+	f->posts = 0;
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(f->posts == 1 && f->post_seq[0] == 4 && f->post_n[0] == 5);
+	CHECK(held_once(f, 33));
+	CHECK(f->resend_differs == 0);
+	fake_release(f);
+	db_close(db);
+}
+
+/* A rejected record goes to the attention list with HQ's reason, the
+ * records around it are taken, and its next version, once accepted,
+ * clears the entry. */
+static void test_reject(void)
+{
+	struct gb_db *db = grid_new("reject.grid");
+	struct sync_opts o = {0};
+	struct sync_result res = {0};
+	struct sync_status st;
+	char ids[5][GB_ID_LEN];
+	struct gb_record *r = NULL;
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+
+	add_enterprises(db, 5, ids);
+	memcpy(f->reject, ids[2], GB_ID_LEN);
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(res.accepted == 4 && res.rejected == 1);
+	CHECK(held_once(f, 4));
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 0);
+	CHECK(sync_status_get(db, &st, &err) == 0);
+	CHECK(st.natt == 1);
+	if (st.natt == 1) {
+		CHECK_STR(st.att[0].id, ids[2]);
+		CHECK_STR(st.att[0].kind, "enterprise");
+		CHECK_STR(st.att[0].status, "rejected");
+		CHECK_STR(st.att[0].reason_code, "invalid");
+		CHECK(strstr(st.att[0].reason, "S01-C99") != NULL);
+		CHECK_STR(st.att[0].title, "东风五金加工厂0002");
+	}
+	sync_status_release(&st);
+	/* Edited: the new version is accepted and the entry goes. */
+	f->reject[0] = '\0';
+	CHECK(db_record_get(db, NULL, ids[2], &r, &err) == 0);
+	if (r) {
+		gb_record_set_name(r, "community", "S01-C02");
+		CHECK(db_record_update(db, r, &err) == 0);
+		gb_record_free(r);
+	}
+	memset(&res, 0, sizeof(res));
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(res.accepted == 1);
+	CHECK(count(db, "SELECT count(*) FROM attention") == 0);
+	fake_release(f);
+	db_close(db);
+}
+
+/* HQ holds batch 1 of this device with other records (a grid file
+ * restored from a copy): the batch is renumbered and delivered. */
+static void test_renumber(void)
+{
+	struct gb_db *db = grid_new("renumber.grid");
+	struct sync_opts o = {0};
+	struct sync_result res = {0};
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+
+	f->nbatches = 2;
+	f->batches[0].seq = 1;
+	f->batches[1].seq = 2;
+	gb_buf_init(&f->batches[0].ack, GB_BUF_NOLIMIT);
+	gb_buf_init(&f->batches[1].ack, GB_BUF_NOLIMIT);
+	add_enterprises(db, 3, NULL);
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(f->posts == 3 && f->post_seq[2] == 3);
+	CHECK(res.accepted == 3);
+	CHECK(held_once(f, 3));
+	CHECK(count(db, "SELECT value FROM meta WHERE key = "
+			"'sync_next_seq'") == 4);
+	fake_release(f);
+	db_close(db);
+}
+
+/* A stop request ends the push between batches, with what was sent
+ * recorded and the rest pending. */
+static void test_stop(void)
+{
+	struct gb_db *db = grid_new("stop.grid");
+	volatile sig_atomic_t stop = 0;
+	struct sync_opts o = {.max_records = 10, .stop = &stop};
+	struct sync_result res = {0};
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+
+	add_enterprises(db, 50, NULL);
+	f->stop = &stop;
+	f->stop_after = 2;
+	CHECK(sync_push(db, &io, &o, &res, &err) == -1);
+	CHECK(err.code == GB_EINTR);
+	CHECK(f->posts == 2 && res.sent == 20);
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 30);
+	stop = 0;
+	f->stop = NULL;
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(held_once(f, 50));
+	fake_release(f);
+	db_close(db);
+}
+
+/* Encodes a page into f's next slot. */
+static void page_add(struct fake *f, struct wire_page *p)
+{
+	struct gb_err err;
+
+	snprintf(f->cursors[f->npages], WIRE_CURSOR_LEN, "%s", p->next_cursor);
+	gb_buf_init(&f->pages[f->npages], GB_BUF_NOLIMIT);
+	if (wire_page_encode(p, &f->pages[f->npages], &err)) {
+		fprintf(stderr, "page: %s\n", err.msg);
+		exit(1);
+	}
+	f->npages++;
+}
+
+/* Two pages: reference data and a record of another device, then a newer
+ * version of it; each page's cursor is stored with it. */
+static void test_pull(void)
+{
+	struct gb_db *db = grid_new("pull.grid");
+	const struct gb_kind *k = gb_kind_find("patrol");
+	struct sync_opts o = {0};
+	struct sync_result res = {0};
+	struct wire_community comm[2];
+	struct wire_staff staff[1];
+	struct gb_record *recs[1], *got = NULL;
+	struct wire_page p;
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_uuidgen g;
+	struct gb_err err;
+	char *cur;
+	char id[GB_ID_LEN], dev[GB_ID_LEN];
+
+	gb_uuidgen_init(&g);
+	gb_uuid7(&g, gb_now_ms(), id);
+	gb_uuid7(&g, gb_now_ms(), dev);
+	memset(comm, 0, sizeof(comm));
+	memset(staff, 0, sizeof(staff));
+	snprintf(comm[0].code, GB_CODE_LEN, "S01-C01");
+	snprintf(comm[0].grid, GB_CODE_LEN, "S01-G1");
+	snprintf(comm[0].street, GB_CODE_LEN, "S01");
+	comm[0].name = "东风社区";
+	comm[0].population = 2600;
+	comm[0].criminal_cases = 82;
+	comm[0].patrol_team = 6;
+	snprintf(comm[1].code, GB_CODE_LEN, "S01-C02");
+	snprintf(comm[1].grid, GB_CODE_LEN, "S01-G1");
+	snprintf(comm[1].street, GB_CODE_LEN, "S01");
+	comm[1].name = "新风社区";
+	comm[1].population = 3066;
+	comm[1].criminal_cases = -1;
+	comm[1].patrol_team = -1;
+	snprintf(staff[0].code, GB_CODE_LEN, "K0001");
+	snprintf(staff[0].grid, GB_CODE_LEN, "S01-G1");
+	snprintf(staff[0].role, GB_CODE_LEN, "coordinator");
+	staff[0].name = "冯秀兰";
+
+	recs[0] = gb_record_new(k);
+	memcpy(recs[0]->id, id, GB_ID_LEN);
+	snprintf(recs[0]->grid, GB_CODE_LEN, "S01-G1");
+	memcpy(recs[0]->device, dev, GB_ID_LEN);
+	snprintf(recs[0]->staff, GB_CODE_LEN, "J0002");
+	recs[0]->created_at = gb_now_ms();
+	recs[0]->updated_at = recs[0]->created_at;
+	recs[0]->version = gb_hlc_next(0, recs[0]->created_at);
+	gb_record_set_name(recs[0], "area", "PA-01");
+	gb_record_set_name(recs[0], "start", "1767268800000");
+	gb_record_set_name(recs[0], "end", "1767276000000");
+	gb_record_set_name(recs[0], "leader", "J0002");
+	gb_record_set_name(recs[0], "guards", "B0001,B0002");
+	gb_record_set_name(recs[0], "mode", "foot");
+	gb_record_set_name(recs[0], "incidents", "0");
+
+	wire_page_init(&p);
+	p.communities = comm;
+	p.ncommunities = 2;
+	p.staff = staff;
+	p.nstaff = 1;
+	p.recs = recs;
+	p.n = 1;
+	snprintf(p.next_cursor, WIRE_CURSOR_LEN, "r1.s10");
+	p.more = 1;
+	page_add(f, &p);
+	recs[0]->version++;
+	gb_record_set_name(recs[0], "incidents", "2");
+	wire_page_init(&p);
+	p.recs = recs;
+	p.n = 1;
+	snprintf(p.next_cursor, WIRE_CURSOR_LEN, "r1.s11");
+	page_add(f, &p);
+
+	CHECK(sync_pull(db, &io, &o, &res, &err) == 0);
+	CHECK(res.received == 2 && res.applied == 2 && res.ref_updated);
+	CHECK(count(db, "SELECT count(*) FROM community") == 2);
+	CHECK(count(db, "SELECT population FROM community WHERE code = "
+			"'S01-C01'") == 2600);
+	CHECK(count(db, "SELECT count(*) FROM staff") == 1);
+	CHECK(count(db, "SELECT count(*) FROM police_area") == 0);
+	cur = db_meta_get(db, "sync_cursor");
+	CHECK_STR(cur, "r1.s11");
+	free(cur);
+	CHECK(db_record_get(db, k, id, &got, &err) == 0);
+	if (got) {
+		CHECK_STR(gb_record_get(got, "incidents"), "2");
+		CHECK(got->version == recs[0]->version);
+		gb_record_free(got);
+	}
+	/* Pulled records are not sent back. */
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 0);
+	/* The next pull starts from the stored cursor. */
+	memset(&res, 0, sizeof(res));
+	CHECK(sync_pull(db, &io, &o, &res, &err) == 0);
+	CHECK(f->next_page == 2);
+	gb_record_free(recs[0]);
+	fake_release(f);
+	db_close(db);
+}
+
+/* A failed round is noted as the last error; a good one as success. */
+static void test_round_state(void)
+{
+	struct gb_db *db = grid_new("round.grid");
+	struct sync_opts o = {0};
+	struct sync_result res;
+	struct sync_status st;
+	struct wire_page p;
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+
+	wire_page_init(&p);
+	snprintf(p.next_cursor, WIRE_CURSOR_LEN, "c1");
+	page_add(f, &p);
+	add_enterprises(db, 3, NULL);
+	f->fail_before = 1;
+	CHECK(sync_round(db, &io, &o, &res, &err) == -1);
+	CHECK(sync_status_get(db, &st, &err) == 0);
+	CHECK(st.pending == 3 && st.oldest > 0 && st.last_ok == 0 &&
+	      st.last_error_at > 0);
+	CHECK(st.last_error && strstr(st.last_error, "connection refused"));
+	sync_status_release(&st);
+	CHECK(sync_round(db, &io, &o, &res, &err) == 0);
+	CHECK(res.sent == 3);
+	CHECK(sync_status_get(db, &st, &err) == 0);
+	CHECK(st.pending == 0 && st.last_ok >= st.last_error_at);
+	CHECK_STR(st.cursor, "c1");
+	sync_status_release(&st);
+	fake_release(f);
+	db_close(db);
+}
+
+/* The id HQ gave at enrollment replaces the file's own in the versions
+ * written here, which then go under it. */
+static void test_device_set(void)
+{
+	static const char hq_id[] = "01A21F71-2A9B-7000-BBA9-7717ABE6A438";
+	struct gb_db *db = grid_new("device.grid");
+	struct sync_opts o = {0};
+	struct sync_result res = {0};
+	char ids[2][GB_ID_LEN];
+	struct gb_record *r = NULL;
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+
+	add_enterprises(db, 2, ids);
+	CHECK(db_record_get(db, NULL, ids[0], &r, &err) == 0);
+	if (r) {
+		gb_record_set_name(r, "employees", "36");
+		CHECK(db_record_update(db, r, &err) == 0);
+		gb_record_free(r);
+	}
+	CHECK(sync_device_set(db, "not-a-uuid", &err) == -1);
+	CHECK(err.code == GB_EUSAGE);
+	CHECK(sync_device_set(db, hq_id, &err) == 0);
+	CHECK_STR(db_device(db), "01a21f71-2a9b-7000-bba9-7717abe6a438");
+	CHECK(count(db, "SELECT count(*) FROM record WHERE device = "
+			"'01a21f71-2a9b-7000-bba9-7717abe6a438'") == 2);
+	CHECK(count(db, "SELECT count(*) FROM record_history WHERE device = "
+			"'01a21f71-2a9b-7000-bba9-7717abe6a438'") == 1);
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(res.accepted == 3);
+	CHECK(held_once(f, 3));
+	fake_release(f);
+	db_close(db);
+}
+
+/* https anywhere; http only to this machine; nothing else. */
+static void test_urls(void)
+{
+	static const char *const good[] = {
+	    "https://hq.example.org", "https://hq.example.org:8443/gridbook/",
+	    "http://127.0.0.1:8470",  "http://127.8.9.10:1",
+	    "http://localhost:8470",  "http://[::1]:8470",
+	};
+	static const char *const bad[] = {
+	    "http://hq.example.org",
+	    "http://10.0.0.1:8470",
+	    "http://[::2]:8470",
+	    "ftp://hq.example.org",
+	    "https://user:secret@hq.example.org",
+	    "https://hq.example.org/?a=b",
+	    "hq.example.org",
+	    "",
+	};
+	struct gb_err err;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK(transport_check_url(good[i], &err) == 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err.code = GB_OK;
+		CHECK(transport_check_url(bad[i], &err) == -1);
+		CHECK(err.code == GB_EUSAGE);
+	}
+	CHECK(transport_check_url("http://192.0.2.1", &err) == -1);
+	CHECK(strstr(err.msg, "plain http") != NULL);
+}
+
+/* What the second process does while the first waits for its ack. */
+struct second {
+	struct gb_db *db;
+	const struct sync_io *io;
+	int rc;
+};
+
+/* Sends everything (the same batch first), then writes two records,
+ * which take outbox seq numbers freed by the first ones. */
+static void second_process(void *arg)
+{
+	struct second *p = arg;
+	struct sync_result res = {0};
+	struct gb_err err;
+
+	p->rc = sync_push(p->db, p->io, NULL, &res, &err);
+	add_enterprises(p->db, 2, NULL);
+}
+
+/* gridbook sync and the daemon send the same batch; the one whose ack
+ * comes late finds it recorded and touches nothing, not even the new
+ * outbox rows that reuse the batch's seq numbers. */
+static void test_two_processes(void)
+{
+	struct gb_db *db = grid_new("two.grid"), *db2 = NULL;
+	struct sync_opts o = {0};
+	struct sync_result res = {0};
+	struct second p = {0};
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/two.grid", tmpdir);
+	CHECK(db_open(&db2, path, 0, &err) == 0);
+	add_enterprises(db, 3, NULL);
+	p.db = db2;
+	p.io = &io;
+	f->meanwhile = second_process;
+	f->ctx = &p;
+	CHECK(sync_push_batch(db, &io, &o, &res, &err) == 1);
+	CHECK(p.rc == 0);
+	CHECK(res.sent == 0);
+	CHECK(f->posts == 2 && f->post_seq[1] == 1);
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 2);
+	CHECK(count(db, "SELECT min(seq) FROM outbox") == 1);
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(f->post_seq[2] == 2);
+	CHECK(held_once(f, 5));
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 0);
+	fake_release(f);
+	db_close(db2);
+	db_close(db);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "%s/gridbook-sync-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_push_batches();
+	test_push_bytes();
+	test_resend();
+	test_reject();
+	test_renumber();
+	test_stop();
+	test_pull();
+	test_round_state();
+	test_device_set();
+	test_two_processes();
+	test_urls();
+	grid_remove();
+	return check_done();
+}
