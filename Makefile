@@ -12,7 +12,8 @@ B       := build
 PKGS    := sqlite3 libcurl libprotobuf-c zlib libmicrohttpd libsodium libpq
 DEBS    := libsqlite3-dev libcurl4-openssl-dev libprotobuf-c-dev \
            protobuf-c-compiler protobuf-compiler zlib1g-dev libmicrohttpd-dev \
-           libsodium-dev libpq-dev pkg-config gettext sqlite3 python3
+           libsodium-dev libpq-dev pkg-config gettext sqlite3 python3 \
+           curl openssl
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla
 SEEDDIR := $(abspath seeds)
