@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "i18n.h"
 #include "xalloc.h"
 
 void gb_buf_init(struct gb_buf *b, size_t max)
@@ -41,7 +42,7 @@ static int grow(struct gb_buf *b, size_t extra, struct gb_err *err)
 		size_t max = b->max;
 
 		gb_buf_release(b);
-		return gb_error(err, GB_ETOOBIG, "buffer limit of %zu bytes passed",
+		return gb_error(err, GB_ETOOBIG, _("more than %zu bytes"),
 				max);
 	}
 	need = b->len + extra + 1;
