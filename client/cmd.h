@@ -33,4 +33,16 @@ int cmd_fail(const struct gb_cli *cli, const struct gb_err *err);
  * missing option or file.  Returns NULL after printing. */
 struct gb_db *cmd_open_db(const struct gb_cli *cli, unsigned flags);
 
+/*
+ * Whether records of kind k may be entered in db: the file's staff (meta
+ * "staff") must have a role that writes k (gb_kind_role_allows), so that
+ * a laptop does not collect records its device may not send.  A file
+ * with no staff set, or whose staff is not in its reference data, has
+ * nothing to check.  Returns 0, or -1 with err (GB_EFORBIDDEN naming the
+ * kind, the staff and the role; GB_EDB when the lookup fails).  Defined
+ * in cmd_record.c; import uses it too.
+ */
+int cmd_check_author(struct gb_db *db, const struct gb_kind *k,
+		     struct gb_err *err);
+
 #endif

@@ -171,7 +171,7 @@ int cmd_export(struct gb_cli *cli, int argc, char **argv)
 	const char *format = NULL, *from = NULL, *to = NULL, *community = NULL,
 		   *staff = NULL, *status = NULL, *ofile = NULL;
 	int all = 0;
-	struct opt spec[] = {
+	struct gb_opt spec[] = {
 		{"format", 1, &format, NULL},
 		{"from", 1, &from, NULL},
 		{"to", 1, &to, NULL},
@@ -198,8 +198,8 @@ int cmd_export(struct gb_cli *cli, int argc, char **argv)
 	args = xcalloc((size_t)argc + 1, sizeof(*args));
 	for (int i = 0; i < argc; i++)
 		args[i] = !strcmp(argv[i], "-o") ? "--output" : argv[i];
-	if (opts_parse(spec, (int)(sizeof(spec) / sizeof(spec[0])), argc, args,
-		       pos, 1, &npos, &help, &err))
+	if (gb_opts_parse(spec, (int)(sizeof(spec) / sizeof(spec[0])), argc,
+			  args, pos, 1, &npos, &help, &err))
 		goto usage;
 	if (help) {
 		fputs(_(usage_text), stdout);
@@ -332,7 +332,7 @@ int cmd_export(struct gb_cli *cli, int argc, char **argv)
 	ret = 0;
 	goto out;
 usage:
-	ret = opts_usage_error("export", &err);
+	ret = gb_opts_usage_error(cli->prog, "export", &err);
 	goto out;
 fail:
 	ret = cmd_fail(cli, &err);

@@ -1136,7 +1136,7 @@ static int has_bom(FILE *fp)
 int cmd_import(struct gb_cli *cli, int argc, char **argv)
 {
 	const char *skip = NULL;
-	struct opt spec[] = {{"skip-bad", 1, &skip, NULL}};
+	struct gb_opt spec[] = {{"skip-bad", 1, &skip, NULL}};
 	struct import im;
 	struct gb_err err;
 	char *pos[2];
@@ -1148,7 +1148,7 @@ int cmd_import(struct gb_cli *cli, int argc, char **argv)
 	gb_buf_init(&im.key, GB_BUF_NOLIMIT);
 	gb_buf_init(&im.line, GB_BUF_NOLIMIT);
 	gb_buf_init(&im.arena, GB_BUF_NOLIMIT);
-	if (opts_parse(spec, 1, argc, argv, pos, 2, &npos, &help, &err))
+	if (gb_opts_parse(spec, 1, argc, argv, pos, 2, &npos, &help, &err))
 		goto usage;
 	if (help) {
 		fputs(_(usage_text), stdout);
@@ -1193,6 +1193,8 @@ int cmd_import(struct gb_cli *cli, int argc, char **argv)
 	im.db = cmd_open_db(cli, 0);
 	if (!im.db)
 		goto out;
+	if (cmd_check_author(im.db, im.kind, &err))
+		goto fail;
 	im.now = gb_now_ms();
 	im.me = *db_staff(im.db) ? db_staff(im.db) : NULL;
 	im.dblk = db_lookup(im.db);
@@ -1237,7 +1239,7 @@ int cmd_import(struct gb_cli *cli, int argc, char **argv)
 	ret = 0;
 	goto out;
 usage:
-	ret = opts_usage_error("import", &err);
+	ret = gb_opts_usage_error(cli->prog, "import", &err);
 	goto out;
 fail:
 	ret = cmd_fail(cli, &err);

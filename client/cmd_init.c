@@ -121,7 +121,7 @@ int cmd_init(struct gb_cli *cli, int argc, char **argv)
 {
 	const char *grid = NULL, *staff = NULL, *seeds = NULL;
 	int help = 0, npos, status = 1, created = 0;
-	const struct opt spec[] = {
+	const struct gb_opt spec[] = {
 		{"grid", 1, &grid, NULL},
 		{"staff", 1, &staff, NULL},
 		{"seeds", 1, &seeds, NULL},
@@ -131,21 +131,21 @@ int cmd_init(struct gb_cli *cli, int argc, char **argv)
 	struct gb_db *db = NULL;
 	struct gb_err err;
 
-	if (opts_parse(spec, 4, argc, argv, pos, 0, &npos, &help, &err))
-		return opts_usage_error("init", &err);
+	if (gb_opts_parse(spec, 4, argc, argv, pos, 0, &npos, &help, &err))
+		return gb_opts_usage_error(cli->prog, "init", &err);
 	if (help) {
 		init_usage(stdout);
 		return 0;
 	}
 	if (!grid || !*grid) {
 		gb_error(&err, GB_EUSAGE, _("--grid is required"));
-		return opts_usage_error("init", &err);
+		return gb_opts_usage_error(cli->prog, "init", &err);
 	}
 	if (!cli->db_path) {
 		gb_error(&err, GB_EUSAGE,
 			 _("init needs the file to create: give --db FILE "
 			   "or set GRIDBOOK_DB"));
-		return opts_usage_error("init", &err);
+		return gb_opts_usage_error(cli->prog, "init", &err);
 	}
 	if (!seeds || !*seeds)
 		seeds = getenv("GRIDBOOK_SEEDS");

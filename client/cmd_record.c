@@ -9,6 +9,9 @@
  * with the same code the server runs, and only then written, in one call
  * that commits the record and its change-log entry together.  Nothing is
  * written before the end, so a refused or cancelled entry leaves no trace.
+ * Before anything is asked, the kind is checked against the role of the
+ * file's staff (cmd_check_author): a coordinator's laptop takes no patrol,
+ * since HQ would refuse it from that device.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -135,13 +138,13 @@ static int parse_format(const char *s, enum out_format *out,
 }
 
 /* Reports a usage error of "gridbook KIND verb".  Returns 2. */
-static int usage_error(const struct gb_kind *k, const char *verb,
-		       const struct gb_err *err)
+static int usage_error(const struct gb_cli *cli, const struct gb_kind *k,
+		       const char *verb, const struct gb_err *err)
 {
 	char cmd[64];
 
 	snprintf(cmd, sizeof(cmd), "%s %s", k->name, verb);
-	return opts_usage_error(cmd, err);
+	return gb_opts_usage_error(cli->prog, cmd, err);
 }
 
 /* The staff member entering records on this laptop, or NULL. */
@@ -150,6 +153,55 @@ static const char *me(struct gb_db *db)
 	const char *s = db_staff(db);
 
 	return s && *s ? s : NULL;
+}
+
+/* A staff role with its article, for messages: "a coordinator". */
+static const char *role_phrase(const char *role)
+{
+	static const struct {
+		const char *role, *phrase;
+	} phrases[] = {
+	    {"coordinator", N_("a coordinator")},
+	    {"officer", N_("an officer")},
+	    {"chief", N_("a chief")},
+	    {"guard", N_("a guard")},
+	};
+
+	for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++)
+		if (!strcmp(role, phrases[i].role))
+			return _(phrases[i].phrase);
+	return role;
+}
+
+int cmd_check_author(struct gb_db *db, const struct gb_kind *k,
+		     struct gb_err *err)
+{
+	const struct gb_lookup *lk = db_lookup(db);
+	const char *staff = me(db);
+	char role[32], *name;
+	int found;
+
+	if (!staff || !lk || !lk->find)
+		return 0;
+	found = lk->find(lk->arg, GB_REF_STAFF, staff, "role", role,
+			 sizeof(role), err);
+	if (found < 0)
+		return -1;
+	if (!found || gb_kind_role_allows(k, role))
+		return 0;
+	name = db_ref_name(db, GB_REF_STAFF, staff);
+	if (k->role == GB_ROLE_LABOUR)
+		gb_error(err, GB_EFORBIDDEN,
+			 _("%s records are entered by coordinators; this "
+			   "file's staff %s %s is %s"),
+			 k->name, staff, name ? name : "", role_phrase(role));
+	else
+		gb_error(err, GB_EFORBIDDEN,
+			 _("%s records are entered by officers; this file's "
+			   "staff %s %s is %s"),
+			 k->name, staff, name ? name : "", role_phrase(role));
+	free(name);
+	return -1;
 }
 
 /* -------------------------------------------------------------------- */
@@ -268,7 +320,7 @@ static void add_help(FILE *fp, const struct gb_kind *k, int edit)
 
 /* Fills spec with one option per field of k, storing into vals, and
  * "--help"; returns the number of entries. */
-static int field_opts(const struct gb_kind *k, struct opt *spec,
+static int field_opts(const struct gb_kind *k, struct gb_opt *spec,
 		      const char **vals, int *help)
 {
 	int n = 0;
@@ -495,7 +547,7 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 {
 	const char *vals[GB_MAX_FIELDS] = {0};
 	unsigned char given[GB_MAX_FIELDS] = {0};
-	struct opt spec[GB_MAX_FIELDS + 1];
+	struct gb_opt spec[GB_MAX_FIELDS + 1];
 	struct gb_record *r = NULL, *full = NULL;
 	struct gb_db *db = NULL;
 	struct prompt pr;
@@ -506,8 +558,8 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	int64_t now = gb_now_ms();
 
 	nspec = field_opts(k, spec, vals, &help);
-	if (opts_parse(spec, nspec, argc, argv, pos, 0, &npos, &help, &err))
-		return usage_error(k, "add", &err);
+	if (gb_opts_parse(spec, nspec, argc, argv, pos, 0, &npos, &help, &err))
+		return usage_error(cli, k, "add", &err);
 	if (help) {
 		add_help(stdout, k, 0);
 		return 0;
@@ -515,6 +567,8 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	db = cmd_open_db(cli, 0);
 	if (!db)
 		return 1;
+	if (cmd_check_author(db, k, &err))
+		goto fail;
 	r = gb_record_new(k);
 	if (apply_given(db, r, vals, &err))
 		goto fail;
@@ -632,7 +686,7 @@ static int record_edit(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		       char **argv)
 {
 	const char *vals[GB_MAX_FIELDS] = {0};
-	struct opt spec[GB_MAX_FIELDS + 1];
+	struct gb_opt spec[GB_MAX_FIELDS + 1];
 	struct gb_record *old = NULL, *r = NULL;
 	struct gb_db *db = NULL;
 	int help = 0, npos, nspec, status = 1, any = 0, found;
@@ -640,8 +694,8 @@ static int record_edit(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	struct gb_err err;
 
 	nspec = field_opts(k, spec, vals, &help);
-	if (opts_parse(spec, nspec, argc, argv, pos, 1, &npos, &help, &err))
-		return usage_error(k, "edit", &err);
+	if (gb_opts_parse(spec, nspec, argc, argv, pos, 1, &npos, &help, &err))
+		return usage_error(cli, k, "edit", &err);
 	if (help) {
 		add_help(stdout, k, 1);
 		return 0;
@@ -653,12 +707,13 @@ static int record_edit(struct gb_cli *cli, const struct gb_kind *k, int argc,
 			 npos != 1 ? _("edit needs the id of a record") :
 				     _("nothing to change: give --FIELD "
 				       "VALUE"));
-		return usage_error(k, "edit", &err);
+		return usage_error(cli, k, "edit", &err);
 	}
 	db = cmd_open_db(cli, 0);
 	if (!db)
 		return 1;
-	if (load_for_change(db, k, pos[0], &old, &err))
+	if (cmd_check_author(db, k, &err) ||
+	    load_for_change(db, k, pos[0], &old, &err))
 		goto fail;
 	r = gb_record_dup(old);
 	if (apply_given(db, r, vals, &err) ||
@@ -697,7 +752,7 @@ static int record_void(struct gb_cli *cli, const struct gb_kind *k, int argc,
 {
 	const char *reason = NULL;
 	int help = 0, npos, status = 1;
-	const struct opt spec[] = {
+	const struct gb_opt spec[] = {
 		{"reason", 1, &reason, NULL},
 		{"help", 0, NULL, &help},
 	};
@@ -706,8 +761,8 @@ static int record_void(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	char *pos[1], *why = NULL;
 	struct gb_err err;
 
-	if (opts_parse(spec, 2, argc, argv, pos, 1, &npos, &help, &err))
-		return usage_error(k, "void", &err);
+	if (gb_opts_parse(spec, 2, argc, argv, pos, 1, &npos, &help, &err))
+		return usage_error(cli, k, "void", &err);
 	if (help) {
 		printf(_("usage: gridbook %s void ID --reason TEXT\n\n"
 			 "Marks the record voided, keeping it and every "
@@ -718,7 +773,7 @@ static int record_void(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	}
 	if (npos != 1) {
 		gb_error(&err, GB_EUSAGE, _("void needs the id of a record"));
-		return usage_error(k, "void", &err);
+		return usage_error(cli, k, "void", &err);
 	}
 	why = reason ? xstrdup(reason) : NULL;
 	if (!why || !why[strspn(why, " \t\r\n")]) {
@@ -726,12 +781,13 @@ static int record_void(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		gb_error(&err, GB_EUSAGE,
 			 _("--reason is required: say why the record is "
 			   "voided"));
-		return usage_error(k, "void", &err);
+		return usage_error(cli, k, "void", &err);
 	}
 	db = cmd_open_db(cli, 0);
 	if (!db)
 		goto out;
-	if (load_for_change(db, k, pos[0], &r, &err))
+	if (cmd_check_author(db, k, &err) ||
+	    load_for_change(db, k, pos[0], &r, &err))
 		goto fail;
 	r->voided = 1;
 	gb_record_set_void_reason(r, why);
@@ -950,7 +1006,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	const char *from = NULL, *to = NULL, *community = NULL, *staff = NULL;
 	const char *status_v = NULL, *limit = NULL, *format = NULL;
 	int all = 0, help = 0, npos, status = 1;
-	const struct opt spec[] = {
+	const struct gb_opt spec[] = {
 		{"from", 1, &from, NULL},
 		{"to", 1, &to, NULL},
 		{"community", 1, &community, NULL},
@@ -969,9 +1025,9 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	struct gb_db *db = NULL;
 	struct gb_err err;
 
-	if (opts_parse(spec, (int)(sizeof(spec) / sizeof(spec[0])), argc, argv,
-		       pos, 0, &npos, &help, &err))
-		return usage_error(k, "list", &err);
+	if (gb_opts_parse(spec, (int)(sizeof(spec) / sizeof(spec[0])), argc,
+			  argv, pos, 0, &npos, &help, &err))
+		return usage_error(cli, k, "list", &err);
 	if (help) {
 		printf(_("usage: gridbook %s list [--from DATE] [--to DATE] "
 			 "[--community C]\n"
@@ -1001,12 +1057,12 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	else
 		err.code = GB_OK;
 	if (err.code != GB_OK)
-		return usage_error(k, "list", &err);
+		return usage_error(cli, k, "list", &err);
 	memset(&f, 0, sizeof(f));
 	if (parse_format(format, &fmt, &err) ||
 	    check_date_opt("from", from, &err) ||
 	    check_date_opt("to", to, &err))
-		return usage_error(k, "list", &err);
+		return usage_error(cli, k, "list", &err);
 	if (limit) {
 		char *end;
 
@@ -1017,7 +1073,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 				 _("--limit: \"%s\" is not a positive whole "
 				   "number"),
 				 limit);
-			return usage_error(k, "list", &err);
+			return usage_error(cli, k, "list", &err);
 		}
 	}
 	if (status_v) {
@@ -1026,13 +1082,13 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		if (si < 0) {
 			gb_error(&err, GB_EUSAGE, _("%s has no status"),
 				 k->name);
-			return usage_error(k, "list", &err);
+			return usage_error(cli, k, "list", &err);
 		}
 		if (gb_field_parse(&k->fields[si], status_v, &status_canon,
 				   &err)) {
 			err.code = GB_EUSAGE;
 			gb_error_prefix(&err, "--status");
-			return usage_error(k, "list", &err);
+			return usage_error(cli, k, "list", &err);
 		}
 	}
 	f.from = from;
@@ -1148,7 +1204,7 @@ static int record_show(struct gb_cli *cli, const struct gb_kind *k, int argc,
 {
 	const char *format = NULL;
 	int help = 0, npos, status = 1, nversions = 0;
-	const struct opt spec[] = {
+	const struct gb_opt spec[] = {
 		{"format", 1, &format, NULL},
 		{"help", 0, NULL, &help},
 	};
@@ -1160,8 +1216,8 @@ static int record_show(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	struct gb_err err;
 
 	gb_buf_init(&b, GB_BUF_NOLIMIT);
-	if (opts_parse(spec, 2, argc, argv, pos, 1, &npos, &help, &err))
-		return usage_error(k, "show", &err);
+	if (gb_opts_parse(spec, 2, argc, argv, pos, 1, &npos, &help, &err))
+		return usage_error(cli, k, "show", &err);
 	if (help) {
 		printf(_("usage: gridbook %s show ID [--format table|json]\n\n"
 			 "Shows every field of a record, who entered it, "
@@ -1172,14 +1228,14 @@ static int record_show(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	}
 	if (npos != 1) {
 		gb_error(&err, GB_EUSAGE, _("show needs the id of a record"));
-		return usage_error(k, "show", &err);
+		return usage_error(cli, k, "show", &err);
 	}
 	if (parse_format(format, &fmt, &err))
-		return usage_error(k, "show", &err);
+		return usage_error(cli, k, "show", &err);
 	if (fmt == FMT_CSV) {
 		gb_error(&err, GB_EUSAGE,
 			 _("--format: show writes table or json"));
-		return usage_error(k, "show", &err);
+		return usage_error(cli, k, "show", &err);
 	}
 	db = cmd_open_db(cli, DB_READONLY);
 	if (!db)
@@ -1265,14 +1321,14 @@ static int record_history(struct gb_cli *cli, const struct gb_kind *k,
 			  int argc, char **argv)
 {
 	int help = 0, npos, status = 1;
-	const struct opt spec[] = {{"help", 0, NULL, &help}};
+	const struct gb_opt spec[] = {{"help", 0, NULL, &help}};
 	struct history_ctx h = {NULL, NULL, 0};
 	struct gb_record *r = NULL;
 	char *pos[1];
 	struct gb_err err;
 
-	if (opts_parse(spec, 1, argc, argv, pos, 1, &npos, &help, &err))
-		return usage_error(k, "history", &err);
+	if (gb_opts_parse(spec, 1, argc, argv, pos, 1, &npos, &help, &err))
+		return usage_error(cli, k, "history", &err);
 	if (help) {
 		printf(_("usage: gridbook %s history ID\n\n"
 			 "Shows every version of a record, oldest first: the "
@@ -1284,7 +1340,7 @@ static int record_history(struct gb_cli *cli, const struct gb_kind *k,
 	if (npos != 1) {
 		gb_error(&err, GB_EUSAGE,
 			 _("history needs the id of a record"));
-		return usage_error(k, "history", &err);
+		return usage_error(cli, k, "history", &err);
 	}
 	h.db = cmd_open_db(cli, DB_READONLY);
 	if (!h.db)

@@ -108,13 +108,13 @@ out:
 int cmd_ref(struct gb_cli *cli, int argc, char **argv)
 {
 	int help = 0, npos, status = 1, which = -1;
-	const struct opt spec[] = {{"help", 0, NULL, &help}};
+	const struct gb_opt spec[] = {{"help", 0, NULL, &help}};
 	struct gb_db *db = NULL;
 	char *pos[1];
 	struct gb_err err;
 
-	if (opts_parse(spec, 1, argc, argv, pos, 1, &npos, &help, &err))
-		return opts_usage_error("ref", &err);
+	if (gb_opts_parse(spec, 1, argc, argv, pos, 1, &npos, &help, &err))
+		return gb_opts_usage_error(cli->prog, "ref", &err);
 	if (help) {
 		ref_usage(stdout);
 		return 0;
@@ -131,7 +131,7 @@ int cmd_ref(struct gb_cli *cli, int argc, char **argv)
 				 _("'%s' is not one of communities, areas, "
 				   "staff"),
 				 pos[0]);
-			return opts_usage_error("ref", &err);
+			return gb_opts_usage_error(cli->prog, "ref", &err);
 		}
 	}
 	db = cmd_open_db(cli, DB_READONLY);

@@ -190,7 +190,7 @@ static int cmd_sync_round(struct gb_cli *cli, int argc, char **argv)
 {
 	const char *server = NULL, *token = NULL, *recs = NULL, *bytes = NULL;
 	int help = 0, npos, status = 1, tty = isatty(STDERR_FILENO);
-	const struct opt spec[] = {
+	const struct gb_opt spec[] = {
 	    {"server", 1, &server, NULL},      {"token", 1, &token, NULL},
 	    {"batch-records", 1, &recs, NULL}, {"batch-bytes", 1, &bytes, NULL},
 	    {"help", 0, NULL, &help},
@@ -205,15 +205,15 @@ static int cmd_sync_round(struct gb_cli *cli, int argc, char **argv)
 	struct gb_err err;
 	char *pos[1];
 
-	if (opts_parse(spec, 5, argc, argv, pos, 0, &npos, &help, &err))
-		return opts_usage_error("sync", &err);
+	if (gb_opts_parse(spec, 5, argc, argv, pos, 0, &npos, &help, &err))
+		return gb_opts_usage_error(cli->prog, "sync", &err);
 	if (help) {
 		sync_usage(stdout);
 		return 0;
 	}
 	if (parse_size("batch-records", recs, &so.max_records, &err) ||
 	    parse_size("batch-bytes", bytes, &so.max_bytes, &err))
-		return opts_usage_error("sync", &err);
+		return gb_opts_usage_error(cli->prog, "sync", &err);
 	db = cmd_open_db(cli, 0);
 	if (!db)
 		return 1;
@@ -496,7 +496,7 @@ static int cmd_sync_status(struct gb_cli *cli, int argc, char **argv)
 {
 	const char *format = NULL;
 	int help = 0, npos, status = 1;
-	const struct opt spec[] = {
+	const struct gb_opt spec[] = {
 	    {"format", 1, &format, NULL},
 	    {"help", 0, NULL, &help},
 	};
@@ -505,8 +505,8 @@ static int cmd_sync_status(struct gb_cli *cli, int argc, char **argv)
 	struct gb_err err;
 	char *pos[1];
 
-	if (opts_parse(spec, 2, argc, argv, pos, 0, &npos, &help, &err))
-		return opts_usage_error("sync status", &err);
+	if (gb_opts_parse(spec, 2, argc, argv, pos, 0, &npos, &help, &err))
+		return gb_opts_usage_error(cli->prog, "sync status", &err);
 	if (help) {
 		status_usage(stdout);
 		return 0;
@@ -514,7 +514,7 @@ static int cmd_sync_status(struct gb_cli *cli, int argc, char **argv)
 	if (format && strcmp(format, "text") && strcmp(format, "json")) {
 		gb_error(&err, GB_EUSAGE,
 			 _("--format: \"%s\" is not text or json"), format);
-		return opts_usage_error("sync status", &err);
+		return gb_opts_usage_error(cli->prog, "sync status", &err);
 	}
 	db = cmd_open_db(cli, DB_READONLY);
 	if (!db)
@@ -586,7 +586,7 @@ static int cmd_sync_setup(struct gb_cli *cli, int argc, char **argv)
 	const char *server = NULL, *token = NULL, *cacert = NULL,
 		   *device = NULL;
 	int help = 0, npos, status = 1;
-	const struct opt spec[] = {
+	const struct gb_opt spec[] = {
 	    {"server", 1, &server, NULL}, {"token", 1, &token, NULL},
 	    {"cacert", 1, &cacert, NULL}, {"device", 1, &device, NULL},
 	    {"help", 0, NULL, &help},
@@ -596,8 +596,8 @@ static int cmd_sync_setup(struct gb_cli *cli, int argc, char **argv)
 	char *tok = NULL, *dev = NULL, *pos[1];
 	struct stat sb;
 
-	if (opts_parse(spec, 5, argc, argv, pos, 0, &npos, &help, &err))
-		return opts_usage_error("sync setup", &err);
+	if (gb_opts_parse(spec, 5, argc, argv, pos, 0, &npos, &help, &err))
+		return gb_opts_usage_error(cli->prog, "sync setup", &err);
 	if (help) {
 		setup_usage(stdout);
 		return 0;
@@ -605,7 +605,7 @@ static int cmd_sync_setup(struct gb_cli *cli, int argc, char **argv)
 	if (!server && !token && !cacert && !device) {
 		gb_error(&err, GB_EUSAGE,
 			 _("give --server, --token, --device or --cacert"));
-		return opts_usage_error("sync setup", &err);
+		return gb_opts_usage_error(cli->prog, "sync setup", &err);
 	}
 	if (token && !strcmp(token, "-")) {
 		read_enrollment(&tok, &dev);
@@ -613,7 +613,8 @@ static int cmd_sync_setup(struct gb_cli *cli, int argc, char **argv)
 			free(dev);
 			gb_error(&err, GB_EUSAGE,
 				 _("--token -: no token on standard input"));
-			return opts_usage_error("sync setup", &err);
+			return gb_opts_usage_error(cli->prog, "sync setup",
+						   &err);
 		}
 		token = tok;
 		if (!device)

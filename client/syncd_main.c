@@ -92,9 +92,7 @@ static void usage(FILE *fp)
 
 static int usage_error(const struct gb_err *err)
 {
-	fprintf(stderr, "gridbook-syncd: %s\n", err->msg);
-	fprintf(stderr, _("try 'gridbook-syncd --help'\n"));
-	return 2;
+	return gb_opts_usage_error("gridbook-syncd", NULL, err);
 }
 
 /* Parses seconds (fractions allowed) of at least min. */
@@ -190,7 +188,7 @@ int main(int argc, char **argv)
 		   *token = NULL, *cacert = NULL, *interval_s = NULL,
 		   *backoff_s = NULL, *recs = NULL, *bytes = NULL;
 	int help = 0, once = 0, verbose = 0, npos, status = 1;
-	const struct opt spec[] = {
+	const struct gb_opt spec[] = {
 	    {"db", 1, &db_path, NULL},
 	    {"server", 1, &server, NULL},
 	    {"token", 1, &token, NULL},
@@ -218,8 +216,8 @@ int main(int argc, char **argv)
 
 	gb_i18n_init();
 	log_init("gridbook-syncd", LOG_LVL_INFO, 1);
-	if (opts_parse(spec, (int)(sizeof(spec) / sizeof(spec[0])), argc, argv,
-		       pos, 0, &npos, &help, &err))
+	if (gb_opts_parse(spec, (int)(sizeof(spec) / sizeof(spec[0])), argc,
+			  argv, pos, 0, &npos, &help, &err))
 		return usage_error(&err);
 	if (help) {
 		usage(stdout);

@@ -217,6 +217,15 @@ const struct gb_kind *gb_kind_find(const char *name)
 	return NULL;
 }
 
+int gb_kind_role_allows(const struct gb_kind *k, const char *role)
+{
+	if (!role)
+		return 0;
+	if (k->role == GB_ROLE_LABOUR)
+		return strcmp(role, "coordinator") == 0;
+	return strcmp(role, "officer") == 0 || strcmp(role, "chief") == 0;
+}
+
 int gb_kind_field(const struct gb_kind *k, const char *name)
 {
 	if (!name)

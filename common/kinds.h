@@ -93,6 +93,18 @@ extern const int gb_nkinds;
  * Returns NULL when there is none.  The result is static. */
 const struct gb_kind *gb_kind_find(const char *name);
 
+/*
+ * Whether someone of role may write records of kind k (SPEC §6): a
+ * coordinator writes the labour kinds; an officer or a chief (the chief of
+ * a police area is an officer too) writes the policing kinds; a guard, a
+ * viewer, any other role and NULL write nothing.  Device roles
+ * (coordinator, officer, viewer) and staff roles (coordinator, officer,
+ * chief, guard) share their names, so the client's check of a grid file's
+ * staff and the server's check of a device are this one rule.  Returns 1
+ * when allowed, 0 when not.
+ */
+int gb_kind_role_allows(const struct gb_kind *k, const char *role);
+
 /* The index of a field in its kind, or -1.  '-' may stand for '_'. */
 int gb_kind_field(const struct gb_kind *k, const char *name);
 

@@ -99,6 +99,18 @@ int auth_role_valid(const char *role)
 	       !strcmp(role, "viewer");
 }
 
+/* "a coordinator's device" and the like, for messages. */
+static const char *role_device(const char *role)
+{
+	if (!strcmp(role, "coordinator"))
+		return _("a coordinator's device");
+	if (!strcmp(role, "officer"))
+		return _("an officer's device");
+	if (!strcmp(role, "viewer"))
+		return _("a viewer's device");
+	return _("this device");
+}
+
 int auth_may_write(const struct store_device *dev, const struct gb_kind *k,
 		   const char *grid, struct gb_err *err)
 {
@@ -106,13 +118,10 @@ int auth_may_write(const struct store_device *dev, const struct gb_kind *k,
 		return gb_error(err, GB_EFORBIDDEN,
 				_("device %s belongs to grid %s, not %s"),
 				dev->id, dev->grid, grid);
-	if (!strcmp(dev->role, "coordinator") && k->role == GB_ROLE_LABOUR)
+	if (gb_kind_role_allows(k, dev->role))
 		return 0;
-	if (!strcmp(dev->role, "officer") && k->role == GB_ROLE_POLICING)
-		return 0;
-	return gb_error(err, GB_EFORBIDDEN,
-			_("a %s device may not write %s records"), dev->role,
-			k->name);
+	return gb_error(err, GB_EFORBIDDEN, _("%s may not write %s records"),
+			role_device(dev->role), k->name);
 }
 
 int auth_may_sync(const struct store_device *dev, struct gb_err *err)

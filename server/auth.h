@@ -45,8 +45,10 @@ int auth_bearer(struct store *st, const char *header,
 /* 1 when role is one a device may be enrolled with. */
 int auth_role_valid(const char *role);
 
-/* Whether dev may write records of kind k for grid.  Returns 0, or -1
- * with err (GB_EFORBIDDEN) saying why. */
+/* Whether dev may write records of kind k for grid: grid is dev's and
+ * gb_kind_role_allows(k, dev->role).  Returns 0, or -1 with err
+ * (GB_EFORBIDDEN) saying why ("a coordinator's device may not write
+ * patrol records"). */
 int auth_may_write(const struct store_device *dev, const struct gb_kind *k,
 		   const char *grid, struct gb_err *err);
 

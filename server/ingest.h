@@ -8,7 +8,10 @@
  * changes nothing.
  *
  * Per record, in batch order:
- *   not decodable or invalid (gb_validate)         REJECTED, with the reason
+ *   not decodable, no device or no grid            REJECTED, with the reason
+ *   not the sender's to write: a kind its role     REJECTED as forbidden,
+ *     may not write, another grid, another device    and in the audit log
+ *   invalid (gb_validate)                          REJECTED, with the reason
  *   same id, version and device, same content      DUPLICATE
  *   same id, version and device, other content     CONFLICT (set aside)
  *   older than the current version (HLC, device)   STALE (history only)
@@ -55,10 +58,12 @@ int ingest_start(struct ingest **out, struct store *st, struct gb_err *err);
 void ingest_stop(struct ingest *ing);
 
 /*
- * Whether dev may send batch b: the header names dev and its grid, and
- * every decoded record is of a kind dev's role writes, for dev's grid, by
- * dev.  Returns 0, or -1 with err (GB_EFORBIDDEN) naming what is not
- * allowed.
+ * Whether dev may send batch b at all: dev is not a viewer and the header
+ * names dev and its grid.  Returns 0, or -1 with err (GB_EFORBIDDEN)
+ * naming what is not allowed; the whole batch is then refused (403).
+ * What each record may be (its kind, grid and author device) is checked
+ * when it is applied, and a record that breaks it is refused alone, so
+ * that one such record does not block the device's queue.
  */
 int ingest_check(const struct store_device *dev, const struct wire_batch *b,
 		 struct gb_err *err);

@@ -3,6 +3,8 @@
 # show, edit (history keeps the earlier value), void (gone from list, kept
 # in list --all).  Chinese text round-trips through add, list, show, CSV
 # and JSON; a second daily report of an officer for a date edits the first.
+# Labour kinds are entered in a coordinator's grid file, policing kinds in
+# a police chief's file of the same grid.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 command -v gridbook >/dev/null || export PATH="$top/build:$PATH"
@@ -51,6 +53,7 @@ EOF
 
 ok "init" gridbook init --grid "$G" --staff "$COORD"
 has "init names the grid" "$(cat "$T/.out")" "$G"
+ME=$COORD # the author of what is entered
 
 # add KIND ARGS...: adds a record; its id goes into $ID.
 add() {
@@ -92,7 +95,7 @@ cycle() {
 	has "$kind show gives the full id" "$out" "$id"
 	has "$kind show has the text" "$out" "$text"
 	has "$kind show has the old value" "$out" "$oldshown"
-	has "$kind show has the author" "$out" "$COORD"
+	has "$kind show has the author" "$out" "$ME"
 	ok "$kind csv" gridbook "$kind" list --format csv
 	out=$(cat "$T/.out")
 	has "$kind csv header" "$(head -n 1 "$T/.out")" "id,"
@@ -230,6 +233,12 @@ has "the enterprise named by USCC is shown by name" "$(cat "$T/.out")" \
 	"望川精密机械有限公司"
 cycle employment "$ID" "$E1" 望川精密 headcount 40 42 40 42
 
+# The policing kinds go into the grid file of an officer's laptop: here
+# the chief of the area is its staff.
+export GRIDBOOK_DB="$T/police.db"
+ok "init a chief's file" gridbook init --grid "$G" --staff "$CHIEF"
+ME=$CHIEF
+
 # 6 patrol: the guards as a list of names and codes.
 add patrol --area "$AREA" --start "2026-03-11 22:00" \
 	--end "2026-03-12 02:00" --leader "$CHIEF" \
@@ -289,6 +298,10 @@ has "urgent: the deadline is one hour on" "$(cat "$T/.out")" \
 	"2026-03-11 21:15"
 cycle request "$RQ" 老人走失求助 老人走失求助 subject 老人走失求助 儿童走失求助 \
 	老人走失求助 儿童走失求助
+
+# Back on the coordinator's laptop.
+export GRIDBOOK_DB="$T/grid.db"
+ME=$COORD
 
 # An optional field cleared with an empty value.
 ok "clear a note" gridbook dispute add --workers 2 --category other \

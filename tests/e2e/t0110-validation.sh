@@ -2,7 +2,11 @@
 # Entry is refused when a value breaks a rule of SPEC §2: exit 1, and the
 # message names the field; nothing is written.  Missing required fields
 # without a terminal exit 2 and list every one of them.  init refuses to
-# overwrite a file and makes it private (0600).
+# overwrite a file and makes it private (0600).  A grid file takes only the
+# kinds its staff's role writes (a coordinator labour, an officer or chief
+# policing, a guard none), by add, edit, void and import alike: exit 1,
+# nothing written.  Labour kinds are tried in a coordinator's file,
+# policing kinds in an officer's.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 command -v gridbook >/dev/null || export PATH="$top/build:$PATH"
@@ -27,8 +31,10 @@ OTHER_COMM=$(awk -F, -v g="$G" 'NR > 1 && $2 != g {print $1; exit}' \
 OTHER_STAFF=$(awk -F, -v g="$G" 'NR > 1 && $4 != g && $3 == "officer" \
 	{print $1; exit}' "$S/staff.csv")
 COORD=$(staff_of coordinator | head -n 1)
+COORD_NAME=$(awk -F, -v c="$COORD" '$1 == c {print $2}' "$S/staff.csv")
 CHIEF=$(staff_of chief "$AREA" | head -n 1)
 OFF1=$(staff_of officer "$AREA" | head -n 1)
+OFF1_NAME=$(awk -F, -v c="$OFF1" '$1 == c {print $2}' "$S/staff.csv")
 OFF2=$(staff_of officer "$AREA" | sed -n 2p)
 GUARD1=$(staff_of guard "$AREA" | head -n 1)
 GUARD2=$(staff_of guard "$AREA" | sed -n 2p)
@@ -176,6 +182,11 @@ bad "negative headcount" headcount employment add --enterprise "$E1" \
 	--date 2026-03-01 --headcount -1
 bad "negative vacancies" vacancies employment add --enterprise "$E1" \
 	--date 2026-03-01 --headcount 4 --vacancies -2
+same "nothing was written by refused entries" "$(records)" "$N"
+
+# The policing kinds, in the grid file of an officer's laptop.
+export GRIDBOOK_DB="$T/police.db"
+ok "init an officer's file" gridbook init --grid "$G" --staff "$OFF1"
 bad "a patrol ending before it starts" end patrol add --area "$AREA" \
 	--start "2026-03-11 22:00" --end "2026-03-11 21:00" --leader "$CHIEF"
 bad "a patrol over 24 hours" end patrol add --area "$AREA" \
@@ -208,11 +219,104 @@ bad "a daily report in the future" date daily_report add --officer "$OFF1" \
 	--date 2026-03-13
 bad "a staff member of another grid" officer daily_report add \
 	--officer "$OTHER_STAFF" --date 2026-03-11
-same "nothing was written by refused entries" "$(records)" "$N"
+same "nothing was written by refused policing entries" "$(records)" 0
+fails 2 "an empty patrol" gridbook patrol add </dev/null
+has "patrol fields are listed" "$(cat "$T/.err")" "area, start, end"
+same "nothing was written by an incomplete patrol" "$(records)" 0
+
+# What the file's staff may not write is refused before anything is asked
+# or checked.
+POL=$GRIDBOOK_DB
+export GRIDBOOK_DB="$T/grid.db"
+PATROL_ARGS=(--area "$AREA" --start "2026-03-11 22:00" \
+	--end "2026-03-11 23:00" --leader "$CHIEF" --guards "$GUARD1,$GUARD2" \
+	--mode foot)
+fails 1 "a coordinator's file refuses a patrol" gridbook patrol add \
+	"${PATROL_ARGS[@]}" </dev/null
+same "and says who enters patrols and who this file's staff is" \
+	"$(cat "$T/.err")" \
+	"gridbook: patrol records are entered by officers; this file's staff $COORD $COORD_NAME is a coordinator"
+fails 1 "... also when fields are missing" gridbook patrol add </dev/null
+has "... before asking for them" "$(cat "$T/.err")" "entered by officers"
+fails 1 "a coordinator's file refuses a daily report" gridbook daily_report \
+	add --officer "$OFF1" --date 2026-03-11 </dev/null
+has "the kind is named" "$(cat "$T/.err")" "daily_report records"
+fails 1 "a coordinator's file refuses to edit a patrol" gridbook patrol edit \
+	0123abcd --note 补记
+has "edit says why" "$(cat "$T/.err")" "entered by officers"
+fails 1 "a coordinator's file refuses to void a patrol" gridbook patrol void \
+	0123abcd --reason 误录
+has "void says why" "$(cat "$T/.err")" "entered by officers"
+same "nothing was written by refused kinds" "$(records)" "$N"
+fails 1 "an officer's file refuses a contract check" gridbook --db "$POL" \
+	contract_check add --enterprise "$E1" --check-date 2026-03-10 \
+	--employees-total 40 --contracts-signed 30 --insured 30 \
+	--hiring-registered 30 --outcome notice </dev/null
+same "and says why" "$(cat "$T/.err")" \
+	"gridbook: contract_check records are entered by coordinators; this file's staff $OFF1 $OFF1_NAME is an officer"
+fails 1 "an officer's file refuses an enterprise" gridbook --db "$POL" \
+	enterprise add --uscc "$(uscc 92110105MA0TT7Y3Q)" --name 警务室隔壁商店 \
+	--community "$COMM" --employees 3 </dev/null
+has "enterprise: says why" "$(cat "$T/.err")" "entered by coordinators"
+same "nothing was written in the officer's file" \
+	"$(GRIDBOOK_DB=$POL records)" 0
+
+# Import likewise: the whole file is refused, nothing imported.
+printf 'area,start,end,leader,guards,mode\n%s,2026-03-11 22:00,2026-03-11 23:00,%s,"%s,%s",foot\n' \
+	"$AREA" "$CHIEF" "$GUARD1" "$GUARD2" >"$T/patrols.csv"
+fails 1 "a coordinator's file refuses a patrol import" gridbook import \
+	patrol "$T/patrols.csv"
+same "import says why" "$(cat "$T/.err")" \
+	"gridbook: patrol records are entered by officers; this file's staff $COORD $COORD_NAME is a coordinator"
+ok "the same import in the officer's file" gridbook --db "$POL" import \
+	patrol "$T/patrols.csv"
+printf 'uscc,name,community,employees\n%s,望川区汇通物流有限公司,%s,12\n' \
+	"$(uscc 91110105MA01XQ7K3)" "$COMM" >"$T/ents.csv"
+fails 1 "an officer's file refuses an enterprise import" gridbook --db "$POL" \
+	import enterprise "$T/ents.csv"
+has "import says why" "$(cat "$T/.err")" \
+	"enterprise records are entered by coordinators; this file's staff $OFF1 $OFF1_NAME is an officer"
+ok "the same import in the coordinator's file" gridbook import enterprise \
+	"$T/ents.csv"
+same "one enterprise more" "$(records)" $((N + 1))
+N=$((N + 1))
+same "the officer's file holds only the patrol" \
+	"$(GRIDBOOK_DB=$POL records)" 1
+
+# A guard enters nothing; a chief enters policing kinds; a file with no
+# staff set has nothing to check.
+ok "init a guard's file" gridbook --db "$T/guard.db" init --grid "$G" \
+	--staff "$GUARD1"
+fails 1 "a guard's file refuses a patrol" gridbook --db "$T/guard.db" \
+	patrol add "${PATROL_ARGS[@]}" </dev/null
+has "... saying the staff is a guard" "$(cat "$T/.err")" "is a guard"
+fails 1 "a guard's file refuses a dispute" gridbook --db "$T/guard.db" \
+	dispute add --workers 3 --category wages --received-date 2026-03-05 \
+	</dev/null
+has "... saying so too" "$(cat "$T/.err")" "is a guard"
+ok "init a chief's file" gridbook --db "$T/chief.db" init --grid "$G" \
+	--staff "$CHIEF"
+ok "a chief's file takes a patrol" gridbook --db "$T/chief.db" patrol add \
+	"${PATROL_ARGS[@]}" </dev/null
+fails 1 "a chief's file refuses a dispute" gridbook --db "$T/chief.db" \
+	dispute add --workers 3 --category wages --received-date 2026-03-05 \
+	</dev/null
+has "... saying the staff is a chief" "$(cat "$T/.err")" "is a chief"
+ok "init a file without staff" gridbook --db "$T/nobody.db" init --grid "$G"
+ok "it takes a patrol" gridbook --db "$T/nobody.db" patrol add \
+	"${PATROL_ARGS[@]}" </dev/null
+ok "and a dispute" gridbook --db "$T/nobody.db" dispute add --workers 3 \
+	--category wages --received-date 2026-03-05 </dev/null
 
 # Usage errors: exit 2.
 fails 2 "an unknown option" gridbook patrol add --colour red
-has "the option is named" "$(cat "$T/.err")" "--colour"
+has "the option is named" "$(cat "$T/.err")" "gridbook: unknown option --colour"
+has "the help of the command is pointed to" "$(cat "$T/.err")" \
+	"try 'gridbook patrol add --help'"
+fails 2 "the daemon with an unknown option" gridbook-syncd --colour red
+has "the daemon names itself" "$(cat "$T/.err")" \
+	"gridbook-syncd: unknown option --colour"
+has "... and its help" "$(cat "$T/.err")" "try 'gridbook-syncd --help'"
 fails 2 "an option without its value" gridbook patrol add --area
 fails 2 "an option given twice" gridbook patrol add --area "$AREA" \
 	--area "$AREA"
@@ -242,8 +346,6 @@ fails 2 "a check with fields missing" gridbook contract_check add \
 err=$(cat "$T/.err")
 has "missing fields are listed" "$err" \
 	"missing required fields: employees_total, contracts_signed, insured, hiring_registered"
-fails 2 "an empty patrol" gridbook patrol add </dev/null
-has "patrol fields are listed" "$(cat "$T/.err")" "area, start, end"
 fails 2 "a dispute without its category" gridbook dispute add \
 	--workers 3 </dev/null
 has "a single missing field" "$(cat "$T/.err")" \

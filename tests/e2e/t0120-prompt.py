@@ -198,7 +198,11 @@ def run(tmp):
     check("nothing written after eof", count("dispute") == 0)
 
     # A reference given as the start of a name that fits two people is
-    # asked again with the candidates.
+    # asked again with the candidates.  A handover is entered on an
+    # officer's laptop: a grid file whose staff is the area's chief.
+    os.environ["GRIDBOOK_DB"] = os.path.join(tmp, "police.db")
+    rc, _, err = gb("init", "--grid", "S01-G1", "--staff", "J0004")
+    check("init a chief's file", rc == 0, err)
     s = Session(["handover", "add", "--area", "PA-02", "--from-officer",
                  "J0004", "--open-items", "交接一件待办"])
     check("asks handover time", s.expect(r"\(time\) \[2026-03-12 10:00\]: "))

@@ -240,17 +240,19 @@ has "a NUL byte is named with its line" "$err" "csverr.csv: line 4: a NUL"
 has "an unclosed quote is named" "$err" "line 7: a quoted field"
 has "both counted" "$err" "2 bad lines of 6"
 
-# Daily reports: one per officer and date.
+# Daily reports: one per officer and date.  They are imported on an
+# officer's laptop, in a grid file whose staff is an officer.
+gridbook --db "$T/p.grid" init --grid S01-G1 --staff J0002 >/dev/null
 printf 'officer,date,households,summary\nJ0002,2026-03-10,5,走访\n周春梅,2026-03-10,3,巡查\nJ0002,2026-03-10,4,重复\n' \
 	>"$T/daily.csv"
 fails 1 "two daily reports of one officer and date are refused" \
-	gridbook --db "$T/f.grid" import daily_report "$T/daily.csv"
+	gridbook --db "$T/p.grid" import daily_report "$T/daily.csv"
 has "the second report is named" "$(cat "$T/.err")" "daily.csv:4: date"
 sed -i '$d' "$T/daily.csv"
 ok "distinct daily reports import" \
-	gridbook --db "$T/f.grid" import daily_report "$T/daily.csv"
+	gridbook --db "$T/p.grid" import daily_report "$T/daily.csv"
 fails 1 "a daily report the grid holds already is refused" \
-	gridbook --db "$T/f.grid" import daily_report "$T/daily.csv"
+	gridbook --db "$T/p.grid" import daily_report "$T/daily.csv"
 has "... naming the existing one" "$(cat "$T/.err")" "already"
 
 # Ids: a given id is kept; a bad or repeated id is a bad line.

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # gridbook-hq as an administrator and a hostile network see it: seeding,
 # enrolment, health, and every refusal of SPEC §6 -- no token, a bad or
-# revoked token, a policing record from a coordinator's device, a batch for
-# another grid, a viewer sending records, an oversized body, garbage, a
-# deflate bomb, the wrong media type -- each with a clear message, nothing
-# stored, and the 403s in the audit log.  Then the change feed of the
-# grid, and a clean stop.  Starts its own server on a free loopback port.
+# revoked token, a batch for another grid, a viewer sending records, an
+# oversized body, garbage, a deflate bomb, the wrong media type -- each
+# with a clear message, nothing stored, and the 403s in the audit log.  A
+# policing record from a coordinator's device is refused alone (REJECTED,
+# "forbidden", and in the audit log) while the rest of its batch is
+# stored, so it cannot block the device's queue.  Then the change feed of
+# the grid, and a clean stop.  Starts its own server on a free loopback
+# port.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 S=${GRIDBOOK_SEEDS:-$top/seeds}
@@ -26,6 +29,11 @@ fails 1 "seed with an unknown grid" gridbook-hq seed "$T/badseeds"
 has "seed error names file, line and code" "$(cat "$T/.err")" \
 	'communities.csv: line 143: grid "S09-G9" is not known'
 fails 2 "seed without a directory" gridbook-hq seed
+has "a usage error names the program" "$(cat "$T/.err")" "gridbook-hq: "
+has "... and where the help is" "$(cat "$T/.err")" "try 'gridbook-hq seed --help'"
+fails 2 "an unknown option" gridbook-hq device enroll --colour red
+has "... is named, by gridbook-hq" "$(cat "$T/.err")" \
+	"gridbook-hq: unknown option --colour"
 fails 2 "no store" env -u GRIDBOOK_HQ_STORE gridbook-hq seed "$S"
 fails 2 "a store that is not sqlite:" gridbook-hq --store "$T/x.db" seed "$S"
 
@@ -101,6 +109,7 @@ batch() {
 }
 USCC=$($C uscc 91330782MA2A0B01Q)
 ENT="enterprise { uscc: \"$USCC\" name: \"望川区顺达五金有限公司\" type: COMPANY community: \"S01-C01\" employees: 23 status: ACTIVE }"
+ENT2="enterprise { uscc: \"$($C uscc 91330782MA2A0C02R)\" name: \"望川区晨曦印务有限公司\" type: COMPANY community: \"S01-C02\" employees: 12 status: ACTIVE }"
 PATROL="patrol { area: \"PA-01\" start: $((NOW_MS - 7200000)) end: $((NOW_MS - 3600000)) leader: \"J0002\" guards: \"B0001\" guards: \"B0002\" mode: FOOT incidents: 0 }"
 
 post() { # file token [args] -> status line, body in $T/resp
@@ -123,11 +132,22 @@ same "a coordinator's enterprise is accepted" "$(post "$T/good" "$COORD_TOK")" 2
 has "ack accepted" "$(cat "$T/resp")" "status: ACCEPTED"
 same "one record stored" "$(count 'SELECT count(*) FROM record_current')" 1
 
-batch "$T/patrol" "$COORD" $GRID 2 "$PATROL"
-same "403 for a policing record from a coordinator" \
-	"$(post "$T/patrol" "$COORD_TOK")" 403
-has "403 names the rule" "$(cat "$T/resp")" \
-	"a coordinator device may not write patrol records"
+batch "$T/patrol" "$COORD" $GRID 2 "$PATROL" "$ENT2"
+same "a policing record from a coordinator: the batch gets 200" \
+	"$(post "$T/patrol" "$COORD_TOK")" 200
+ack=$(cat "$T/resp")
+same "the patrol is rejected, the enterprise beside it accepted" \
+	"$(sed -n 's/^ *status: //p' "$T/resp" | tr '\n' ' ')" "REJECTED ACCEPTED "
+has "rejected as forbidden" "$ack" 'reason_code: "forbidden"'
+has "the reason names the record and the rule" "$ack" \
+	"record 019ce0a0-0000-7000-8000-000000000002: a coordinator's device may not write patrol records"
+same "the refusal is logged" \
+	"$(count "SELECT count(*) FROM rejection WHERE code = 'forbidden'")" 1
+same "no patrol stored" \
+	"$(count "SELECT count(*) FROM record_history WHERE kind = 'patrol'")" 0
+same "the same batch again: the same ack" \
+	"$(post "$T/patrol" "$COORD_TOK"; cat "$T/resp" >"$T/resp.again")" 200
+same "byte for byte" "$(cat "$T/resp.again")" "$ack"
 batch "$T/patrol2" "$OFFICER" $GRID 1 "$PATROL"
 same "an officer's patrol is accepted" "$(post "$T/patrol2" "$OFFICER_TOK")" 200
 has "patrol accepted" "$(cat "$T/resp")" "status: ACCEPTED"
@@ -163,14 +183,17 @@ same "415 without Content-Encoding: deflate" \
 	"$(post "$T/good" "$COORD_TOK" --encoding identity)" 415
 same "415 for another content type" \
 	"$(post "$T/good" "$COORD_TOK" --type application/json)" 415
-same "nothing more stored" "$(count 'SELECT count(*) FROM record_history')" 2
-same "no batch recorded for the refusals" "$(count 'SELECT count(*) FROM batch')" 2
+same "nothing more stored" "$(count 'SELECT count(*) FROM record_history')" 3
+same "no batch recorded for the refusals" "$(count 'SELECT count(*) FROM batch')" 3
 
 # The audit log, read while the server runs.
 ok "audit" gridbook-hq audit
 audit=$(cat "$T/.out")
 has "audit: policing record" "$audit" "403	batch	$COORD	$GRID"
-has "audit: the reason" "$audit" "may not write patrol records"
+has "audit: the reason" "$audit" \
+	"batch 2: record 019ce0a0-0000-7000-8000-000000000002: a coordinator's device may not write patrol records"
+same "audit: the forbidden record once, though sent twice" \
+	"$(count "SELECT count(*) FROM audit_log WHERE detail LIKE '%may not write patrol%'")" 1
 has "audit: wrong grid" "$audit" "not S01-G2"
 has "audit: viewer" "$audit" "403	batch	$VIEWER"
 has "audit: peer address" "$audit" "127.0.0.1"

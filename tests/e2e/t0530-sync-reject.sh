@@ -4,7 +4,8 @@
 # sync goes through, the records before and after it in the batch are
 # accepted, and the refused one stays visible in sync status with HQ's
 # reason, in text and JSON; it never blocks the queue.  Edited to a
-# community of the grid, it syncs and leaves the list.
+# community of the grid, it syncs and leaves the list.  A record of a kind
+# the device may not write is refused alone in the same way, and audited.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 . "$top/tests/e2e/sync-lib.sh"
@@ -82,3 +83,40 @@ same "HQ holds all four" "$(hq_sql 'SELECT count(*) FROM record_current')" "4"
 same "HQ holds e2 in S01-C04" \
 	"$(hq_sql "SELECT community FROM record_current WHERE lower(hex(id)) = '$(echo "$e2" | tr -d -)'")" \
 	"S01-C04"
+
+# A record the device may not write is refused alone too (SPEC §6): a
+# laptop whose file names no staff, so that entry checks nothing, enrolled
+# as a coordinator's device, records a patrol between two enterprises.
+# HQ answers the batch, refuses the patrol as forbidden, and the queue
+# moves on.
+B="$T/b.grid"
+gridbook --db "$B" init --grid S01-G1 >/dev/null
+ok "a second device, a coordinator's" enroll "$B" coordinator
+addb() { gridbook --db "$B" "$@" 2>>"$T/add.err"; }
+b1=$(addb enterprise add --uscc "$(uscc 21)" --name 江城五金店 \
+	--type individual --community S01-C01 --employees 3)
+p1=$(addb patrol add --area PA-01 --start "2026-03-11 22:00" \
+	--end "2026-03-11 23:30" --leader J0001 --guards B0001,B0002 \
+	--mode foot)
+b2=$(addb enterprise add --uscc "$(uscc 22)" --name 南岸家政服务部 \
+	--type individual --community S01-C02 --employees 5)
+for v in b1 p1 b2; do
+	[ -n "${!v}" ] && pass || fail "$v was not added: $(tail -n 2 "$T/add.err")"
+done
+ok "its sync goes through" gridbook --db "$B" sync
+has "the patrol alone is rejected" "$(cat "$T/.out")" "2 accepted, 1 rejected"
+same "nothing is pending on it" "$(sqlite3 "$B" 'SELECT count(*) FROM outbox')" "0"
+ok "sync status" gridbook --db "$B" sync status
+has "status lists the patrol" "$(cat "$T/.out")" "$p1"
+has "status gives the rule" "$(cat "$T/.out")" \
+	"a coordinator's device may not write patrol records"
+has "HQ logged it as forbidden" \
+	"$(hq_sql "SELECT code FROM rejection WHERE id = '$p1'")" \
+	"forbidden"
+has "and wrote it to the audit log" \
+	"$(hq_sql "SELECT status, action, detail FROM audit_log")" \
+	"403|batch|batch 1: record $p1: a coordinator's device may not write patrol records"
+b3=$(addb enterprise add --uscc "$(uscc 23)" --name 北门修车铺 \
+	--type individual --community S01-C03 --employees 2)
+ok "a later record syncs" gridbook --db "$B" sync
+has "and is accepted" "$(cat "$T/.out")" "1 accepted"

@@ -4,7 +4,8 @@
  * conflict and rejected records; a batch applied twice giving the same ack
  * byte for byte and storing nothing more; a group of batches in one
  * transaction where a later batch refers to an enterprise sent by an
- * earlier one; a reused sequence number failing alone; access rules;
+ * earlier one; a reused sequence number failing alone; access rules (a
+ * batch refused whole, a record refused alone and audited);
  * change pages; tokens; the writer thread.
  */
 #include <pthread.h>
@@ -430,12 +431,30 @@ static void test_group(struct store *st)
 	gb_buf_release(&a8);
 }
 
-static void test_access(void)
+static struct gb_record *daily_of(int n, const char *device)
+{
+	struct gb_record *r = gb_record_new(gb_kind_find("daily_report"));
+
+	common(r, n, 1000, device, "J0002");
+	gb_record_set_name(r, "officer", "J0002");
+	gb_record_set_name(r, "date", "2026-03-11");
+	gb_record_set_name(r, "households", "12");
+	gb_record_set_name(r, "resident_checks", "5");
+	gb_record_set_name(r, "temporary_checks", "3");
+	gb_record_set_name(r, "key_checks", "1");
+	gb_record_set_name(r, "places", "4");
+	gb_record_set_name(r, "disputes_mediated", "1");
+	gb_record_set_name(r, "summary", "走访和平社区商户，调解邻里纠纷一起");
+	return r;
+}
+
+/* The batch-level checks of ingest_check: a refusal there is a 403 for
+ * the whole batch. */
+static void test_access_batch(void)
 {
 	struct store_device viewer = coord, other = coord;
 	struct wire_batch b;
 	struct gb_err err;
-	struct gb_record *r;
 
 	snprintf(viewer.role, sizeof(viewer.role), "viewer");
 	snprintf(other.grid, sizeof(other.grid), "S01-G2");
@@ -443,28 +462,131 @@ static void test_access(void)
 	batch_init(&b, &coord, 9);
 	batch_add(&b, enterprise(20, 1000, "望川区测试有限公司", 1));
 	CHECK(ingest_check(&coord, &b, &err) == 0);
-	/* An officer's device writes no labour kinds. */
-	snprintf(b.hdr.device, sizeof(b.hdr.device), "%s", DEV_O);
+	/* What a record may be is not checked here any more: a policing
+	 * record in a coordinator's batch is refused alone when applied. */
+	batch_add(&b, daily_of(21, DEV_C));
+	CHECK(ingest_check(&coord, &b, &err) == 0);
+	/* The header names another device than the token's. */
 	CHECK(ingest_check(&officer, &b, &err) == -1 &&
-	      err.code == GB_EFORBIDDEN);
-	/* Another grid. */
-	snprintf(b.hdr.device, sizeof(b.hdr.device), "%s", DEV_C);
+	      err.code == GB_EFORBIDDEN && strstr(err.msg, DEV_C));
+	/* The header's grid is not the device's. */
 	CHECK(ingest_check(&other, &b, &err) == -1 &&
-	      err.code == GB_EFORBIDDEN);
+	      err.code == GB_EFORBIDDEN && strstr(err.msg, "S01-G2"));
 	/* A viewer sends nothing. */
 	CHECK(ingest_check(&viewer, &b, &err) == -1 &&
-	      err.code == GB_EFORBIDDEN);
-	/* A record written by another device. */
-	r = b.items[0].rec;
-	snprintf(r->device, sizeof(r->device), "%s", DEV_O);
-	CHECK(ingest_check(&coord, &b, &err) == -1 &&
-	      err.code == GB_EFORBIDDEN);
-	/* A record of another grid in a batch of this grid. */
-	snprintf(r->device, sizeof(r->device), "%s", DEV_C);
-	snprintf(r->grid, sizeof(r->grid), "S01-G2");
-	CHECK(ingest_check(&coord, &b, &err) == -1 &&
-	      err.code == GB_EFORBIDDEN);
+	      err.code == GB_EFORBIDDEN && strstr(err.msg, "viewer"));
 	wire_batch_release(&b);
+}
+
+/*
+ * Records a device may not write -- a kind of the other role, another
+ * grid, another author device -- are refused one by one, with reason
+ * "forbidden" and an entry in the audit log, and the rest of the batch
+ * applies; so one such record cannot block a device's queue.
+ */
+static void test_access_records(struct store *st)
+{
+	struct wire_batch b, again, bo;
+	struct gb_buf ack, ack2, ao;
+	char s[32], code[32], why[256], id[GB_ID_LEN];
+	struct gb_err err;
+	long audits = count("SELECT count(*) FROM audit_log WHERE action = "
+			    "'batch'");
+	long rejections = count("SELECT count(*) FROM rejection");
+	long current = count("SELECT count(*) FROM record_current");
+
+	gb_buf_init(&ack, GB_BUF_NOLIMIT);
+	gb_buf_init(&ack2, GB_BUF_NOLIMIT);
+	gb_buf_init(&ao, GB_BUF_NOLIMIT);
+
+	batch_init(&b, &coord, 9);
+	batch_add(&b, enterprise(30, 1000, "望川区华美服饰有限公司", 1));
+	batch_add(&b, daily_of(31, DEV_C));
+	batch_add(&b, enterprise(32, 1000, "望川区他机商贸有限公司", 1));
+	snprintf(b.items[2].rec->device, GB_ID_LEN, "%s", DEV_O);
+	batch_add(&b, enterprise(33, 1000, "望川区邻格建材有限公司", 1));
+	snprintf(b.items[3].rec->grid, GB_CODE_LEN, "S01-G2");
+	batch_add(&b, enterprise(34, 1000, "望川区无网格物流有限公司", 1));
+	b.items[4].rec->grid[0] = '\0';
+	batch_add(&b, check_of(35, 1000, 30, "compliant"));
+	CHECK(ingest_check(&coord, &b, &err) == 0);
+	CHECK(apply1(st, &coord, &b, &ack) == 0);
+	statuses(&ack, s, sizeof(s));
+	CHECK_STR(s, "ARRRRA");
+
+	rec_id(31, id);
+	reason(&ack, 1, code, why, sizeof(why));
+	CHECK_STR(code, "forbidden");
+	CHECK(strstr(why, id) != NULL);
+	CHECK(strstr(why, "a coordinator's device may not write daily_report "
+			  "records") != NULL);
+	reason(&ack, 2, code, why, sizeof(why));
+	CHECK_STR(code, "forbidden");
+	CHECK(strstr(why, "written by device " DEV_O) != NULL);
+	reason(&ack, 3, code, why, sizeof(why));
+	CHECK_STR(code, "forbidden");
+	CHECK(strstr(why, "belongs to grid " GRID ", not S01-G2") != NULL);
+	reason(&ack, 4, code, why, sizeof(why));
+	CHECK_STR(code, "malformed");
+	CHECK(strstr(why, "grid") != NULL);
+
+	/* The good records are current, the refused ones logged; each
+	 * forbidden one has its audit entry, naming the record. */
+	CHECK(count("SELECT count(*) FROM record_current") == current + 2);
+	CHECK(count("SELECT count(*) FROM rejection") == rejections + 4);
+	CHECK(count("SELECT count(*) FROM rejection WHERE code = "
+		    "'forbidden'") == 3);
+	CHECK(count("SELECT count(*) FROM audit_log WHERE action = 'batch'") ==
+	      audits + 3);
+	CHECK(count("SELECT count(*) FROM audit_log WHERE action = 'batch' "
+		    "AND status = 403 AND hex(device) = upper(replace('" DEV_C
+		    "', '-', '')) AND detail = 'batch 9: record "
+		    "0190a000-0000-7000-8000-000000000031: a coordinator''s "
+		    "device may not write daily_report records'") == 1);
+
+	/* Sent again, the batch gets the same ack and writes no second
+	 * audit entry. */
+	batch_init(&again, &coord, 9);
+	batch_add(&again, enterprise(30, 1000, "望川区华美服饰有限公司", 1));
+	batch_add(&again, daily_of(31, DEV_C));
+	batch_add(&again, enterprise(32, 1000, "望川区他机商贸有限公司", 1));
+	snprintf(again.items[2].rec->device, GB_ID_LEN, "%s", DEV_O);
+	batch_add(&again, enterprise(33, 1000, "望川区邻格建材有限公司", 1));
+	snprintf(again.items[3].rec->grid, GB_CODE_LEN, "S01-G2");
+	batch_add(&again, enterprise(34, 1000, "望川区无网格物流有限公司", 1));
+	again.items[4].rec->grid[0] = '\0';
+	batch_add(&again, check_of(35, 1000, 30, "compliant"));
+	CHECK(apply1(st, &coord, &again, &ack2) == 0);
+	CHECK(ack.len == ack2.len && memcmp(ack.data, ack2.data, ack.len) == 0);
+	CHECK(count("SELECT count(*) FROM audit_log WHERE action = 'batch'") ==
+	      audits + 3);
+	CHECK(count("SELECT count(*) FROM rejection") == rejections + 4);
+
+	/* An officer's device: its daily report goes in, a labour record
+	 * beside it is refused. */
+	batch_init(&bo, &officer, 1);
+	batch_add(&bo, enterprise(36, 1000, "望川区警送商贸有限公司", 1));
+	snprintf(bo.items[0].rec->device, GB_ID_LEN, "%s", DEV_O);
+	batch_add(&bo, daily_of(37, DEV_O));
+	CHECK(apply1(st, &officer, &bo, &ao) == 0);
+	statuses(&ao, s, sizeof(s));
+	CHECK_STR(s, "RA");
+	reason(&ao, 0, code, why, sizeof(why));
+	CHECK_STR(code, "forbidden");
+	CHECK(strstr(why, "an officer's device may not write enterprise "
+			  "records") != NULL);
+	CHECK(count("SELECT count(*) FROM audit_log WHERE action = 'batch'") ==
+	      audits + 4);
+	CHECK(count("SELECT count(*) FROM audit_log WHERE action = 'batch' "
+		    "AND status = 403 AND grid = '" GRID "' AND hex(device) = "
+		    "upper(replace('" DEV_O "', '-', ''))") == 1);
+
+	wire_batch_release(&b);
+	wire_batch_release(&again);
+	wire_batch_release(&bo);
+	gb_buf_release(&ack);
+	gb_buf_release(&ack2);
+	gb_buf_release(&ao);
 }
 
 static void test_changes(struct store *st)
@@ -637,8 +759,10 @@ int main(void)
 
 	test_rules(st);
 	test_group(st);
-	test_access();
+	test_access_batch();
 	test_changes(st);
+	/* After test_changes, which counts what the coordinator sent. */
+	test_access_records(st);
 	test_tokens(st);
 	test_writer(st);
 	st->ops->close(st);

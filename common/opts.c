@@ -34,9 +34,9 @@ static int is_help(const char *a)
 	return !strcmp(a, "--help") || !strcmp(a, "-h");
 }
 
-int opts_parse(const struct opt *spec, int nspec, int argc, char **argv,
-	       char **pos, int maxpos, int *npos, int *help,
-	       struct gb_err *err)
+int gb_opts_parse(const struct gb_opt *spec, int nspec, int argc, char **argv,
+		  char **pos, int maxpos, int *npos, int *help,
+		  struct gb_err *err)
 {
 	unsigned char seen[128] = {0};
 	int failed = 0, only_pos = 0;
@@ -127,9 +127,13 @@ int opts_parse(const struct opt *spec, int nspec, int argc, char **argv,
 	return failed ? -1 : 0;
 }
 
-int opts_usage_error(const char *cmd, const struct gb_err *err)
+int gb_opts_usage_error(const char *prog, const char *cmd,
+			const struct gb_err *err)
 {
-	fprintf(stderr, "gridbook: %s\n", err->msg);
-	fprintf(stderr, _("try 'gridbook %s --help'\n"), cmd);
+	fprintf(stderr, "%s: %s\n", prog, err->msg);
+	if (cmd)
+		fprintf(stderr, _("try '%s %s --help'\n"), prog, cmd);
+	else
+		fprintf(stderr, _("try '%s --help'\n"), prog);
 	return 2;
 }
