@@ -33,6 +33,7 @@
 #include "http.h"
 #include "i18n.h"
 #include "log.h"
+#include "reports.h"
 #include "wire.h"
 #include "xalloc.h"
 
@@ -59,8 +60,9 @@ struct http_server {
 	atomic_int batches; /* in progress, at most BATCHES_MAX */
 };
 
-enum route_id { R_HEALTH, R_BATCHES, R_CHANGES };
+enum route_id { R_HEALTH, R_BATCHES, R_CHANGES, R_REPORTS };
 
+/* A route whose path ends in '/' takes every path under it. */
 static const struct route {
 	const char *path;
 	const char *method;
@@ -69,7 +71,8 @@ static const struct route {
 	{"/healthz", MHD_HTTP_METHOD_GET, R_HEALTH},
 	{"/v1/batches", MHD_HTTP_METHOD_POST, R_BATCHES},
 	{"/v1/changes", MHD_HTTP_METHOD_GET, R_CHANGES},
-	/* GET /v1/reports/NAME and GET / (the dashboard) go here. */
+	{"/v1/reports/", MHD_HTTP_METHOD_GET, R_REPORTS},
+	/* GET / (the dashboard) goes here. */
 };
 
 /* The state of one request, kept by MHD between calls. */
@@ -354,6 +357,65 @@ static enum MHD_Result changes(struct http_server *h, struct MHD_Connection *c,
 	return ret;
 }
 
+/* 1 when an Accept header value lists text/csv. */
+static int accepts_csv(const char *accept)
+{
+	while (accept && *accept) {
+		if (media_is(accept, "text/csv"))
+			return 1;
+		accept = strchr(accept, ',');
+		if (accept)
+			accept++;
+	}
+	return 0;
+}
+
+/* GET /v1/reports/NAME?level=&from=&to=: the report as JSON, or as CSV
+ * when the client accepts text/csv (or asks with format=csv).  Viewer
+ * devices only; any other token is refused with 403 and audited. */
+static enum MHD_Result report(struct http_server *h, struct MHD_Connection *c,
+			      struct request *r, const char *url)
+{
+	const char *name = url + strlen("/v1/reports/");
+	const char *format =
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+	int csv = accepts_csv(header(c, MHD_HTTP_HEADER_ACCEPT)) ||
+		  (format && !strcmp(format, "csv"));
+	struct report *rep = NULL;
+	struct gb_buf out;
+	struct gb_err err;
+	enum MHD_Result ret;
+
+	if (auth_bearer(h->st, header(c, MHD_HTTP_HEADER_AUTHORIZATION),
+			&r->dev, &err) < 0) {
+		memset(&r->dev, 0, sizeof(r->dev));
+		return reply_err(h, c, r, "report", &err);
+	}
+	if (reports_may_read(&r->dev, &err) < 0)
+		return reply_err(h, c, r, "report", &err);
+	if (report_run(h->st, name,
+		       MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+						   "level"),
+		       MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+						   "from"),
+		       MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+						   "to"),
+		       gb_now_ms(), &rep, &err) < 0)
+		return reply_err(h, c, r, "report", &err);
+	gb_buf_init(&out, GB_BUF_NOLIMIT);
+	if ((csv ? report_write_csv(rep, &out, &err) :
+		   report_write_json(rep, &out, &err)) < 0)
+		ret = reply_err(h, c, r, "report", &err);
+	else
+		ret = reply(c, MHD_HTTP_OK,
+			    csv ? "text/csv; charset=utf-8" :
+				  "application/json; charset=utf-8",
+			    out.data ? out.data : "", out.len, NULL);
+	gb_buf_release(&out);
+	report_free(rep);
+	return ret;
+}
+
 /* ---- the MHD callbacks ---- */
 
 /* Finds the route of a request when its headers are in.  Answers 404 and
@@ -366,9 +428,14 @@ static enum MHD_Result start(struct http_server *h, struct MHD_Connection *c,
 	const char *allow[3] = {MHD_HTTP_HEADER_ALLOW, NULL, NULL};
 	char msg[160];
 
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-		if (strcmp(url, routes[i].path) == 0)
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		size_t n = strlen(routes[i].path);
+
+		if (strcmp(url, routes[i].path) == 0 ||
+		    (routes[i].path[n - 1] == '/' &&
+		     strncmp(url, routes[i].path, n) == 0 && url[n]))
 			path = &routes[i];
+	}
 	if (!path) {
 		snprintf(msg, sizeof(msg), _("no such resource: %.100s"), url);
 		return reply_text(c, MHD_HTTP_NOT_FOUND, msg, NULL);
@@ -389,7 +456,7 @@ static enum MHD_Result start(struct http_server *h, struct MHD_Connection *c,
  * in the first call, before MHD knows the request is complete, would
  * close the connection after the answer.) */
 static enum MHD_Result finish(struct http_server *h, struct MHD_Connection *c,
-			      struct request *r)
+			      struct request *r, const char *url)
 {
 	switch (r->route->id) {
 	case R_HEALTH:
@@ -399,6 +466,8 @@ static enum MHD_Result finish(struct http_server *h, struct MHD_Connection *c,
 		return changes(h, c, r);
 	case R_BATCHES:
 		return batch_finish(h, c, r);
+	case R_REPORTS:
+		return report(h, c, r, url);
 	}
 	return MHD_NO;
 }
@@ -433,7 +502,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	return finish(h, c, r);
+	return finish(h, c, r, url);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,

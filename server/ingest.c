@@ -25,6 +25,7 @@
 #include "i18n.h"
 #include "ingest.h"
 #include "log.h"
+#include "rollup.h"
 #include "validate.h"
 #include "xalloc.h"
 
@@ -68,22 +69,19 @@ static int lookup_find(void *arg, enum gb_ref ref, const char *key,
 }
 
 /*
- * HOOK for the report rollups: called once for each batch newly applied
- * (hence once per grid per batch, a batch being of one grid), inside the
- * writer transaction, after the batch's records are stored and before it
- * commits.  Rollups kept here commit or roll back with the records they
- * count.  Nothing is kept yet.
+ * The report rollups: called once for each batch newly applied (hence
+ * once per grid per batch, a batch being of one grid), inside the writer
+ * transaction, after the batch's records are stored and before it
+ * commits.  The facts kept there (rollup.c) commit or roll back with the
+ * records they count.
  */
-static int rollup_batch_applied(struct store *st, const char *grid,
+static int rollup_batch_applied(struct store *st,
+				const struct store_device *dev,
 				const struct wire_batch *b,
-				const struct wire_ack *ack, struct gb_err *err)
+				const struct wire_ack *ack, int64_t now,
+				struct gb_err *err)
 {
-	(void)st;
-	(void)grid;
-	(void)b;
-	(void)ack;
-	(void)err;
-	return 0;
+	return rollup_batch(st, dev, b, ack, now, err);
 }
 
 /* The hash that tells a resent batch from another batch with the same
@@ -168,14 +166,20 @@ static void ack_set(struct wire_ack_item *out, enum wire_status status,
 	out->reason = reason ? xstrdup(reason) : NULL;
 }
 
-/* Refuses one record: logged in the store and told in the ack. */
+/*
+ * Refuses one record: logged in the store and told in the ack.  A record
+ * the device may not write (GB_EFORBIDDEN) is also written to the audit
+ * log (SPEC §6), in the same transaction, so the entry is there exactly
+ * when the refusal is.
+ */
 static int reject(struct apply *a, const struct wire_item *it,
 		  struct wire_ack_item *out, enum gb_code code,
 		  const char *reason)
 {
 	const struct wire_batch *b = a->req->batch;
+	const struct store_device *dev = a->req->dev;
 	struct store_rejection rj = {
-		.device = a->req->dev->id,
+		.device = dev->id,
 		.batch_seq = b->hdr.seq,
 		.id = out->id,
 		.version = out->version,
@@ -185,9 +189,46 @@ static int reject(struct apply *a, const struct wire_item *it,
 		.raw_len = it->raw_len,
 		.at = a->now,
 	};
+	struct store_audit au = {
+		.at = a->now,
+		.device = dev->id,
+		.grid = dev->grid,
+		.action = "batch",
+		.status = gb_code_http(code),
+		.remote = "",
+	};
+	char *detail;
+	int rc;
 
 	ack_set(out, WIRE_REJECTED, code, reason);
-	return a->st->ops->rejection_put(a->st, &rj, &a->req->err);
+	if (a->st->ops->rejection_put(a->st, &rj, &a->req->err) < 0)
+		return -1;
+	if (code != GB_EFORBIDDEN)
+		return 0;
+	detail = xasprintf("batch %" PRIu64 ": %s", b->hdr.seq, reason);
+	au.detail = detail;
+	rc = a->st->ops->audit_put(a->st, &au, &a->req->err);
+	free(detail);
+	return rc;
+}
+
+/*
+ * Whether the sending device dev may write r: a kind its role writes
+ * (gb_kind_role_allows), for its grid, and r says it was written by dev.
+ * Returns 0, or -1 with err (GB_EFORBIDDEN) naming the record and the
+ * rule.
+ */
+static int may_write(const struct store_device *dev, const struct gb_record *r,
+		     struct gb_err *err)
+{
+	if (auth_may_write(dev, r->kind, r->grid, err) < 0)
+		return gb_error_prefix(err, _("record %s"), r->id);
+	if (strcasecmp(r->device, dev->id) != 0)
+		return gb_error(err, GB_EFORBIDDEN,
+				_("record %s: written by device %s, not by "
+				  "the sending device %s"),
+				r->id, r->device, dev->id);
+	return 0;
 }
 
 /* 1 when version v of device d is newer than the current one (HLC order,
@@ -224,6 +265,14 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 		return reject(a, it, out, GB_EPROTO,
 			      _("device: missing (the id of the device that "
 				"wrote this version)"));
+	if (!r->grid[0])
+		return reject(a, it, out, GB_EPROTO,
+			      _("grid: missing (the grid the record belongs "
+				"to)"));
+	/* Refused alone, so the device's other records still go through
+	 * and its queue is not held up (SPEC §2, §6). */
+	if (may_write(a->req->dev, r, &verr) < 0)
+		return reject(a, it, out, verr.code, verr.msg);
 	gb_buf_init(&body, GB_BUF_NOLIMIT);
 	if (gb_record_values_json(r, &body, err) < 0)
 		goto out;
@@ -337,7 +386,8 @@ static int apply_batch(struct apply *a)
 			       req->ack->data, req->ack->len, a->now,
 			       &req->err) < 0 ||
 	    st->ops->device_seen(st, req->dev->id, a->now, &req->err) < 0 ||
-	    rollup_batch_applied(st, b->hdr.grid, b, &ack, &req->err) < 0)
+	    rollup_batch_applied(st, req->dev, b, &ack, a->now, &req->err) <
+		    0)
 		goto out;
 	rc = 0;
 out:
@@ -519,19 +569,6 @@ int ingest_check(const struct store_device *dev, const struct wire_batch *b,
 		return gb_error(err, GB_EFORBIDDEN,
 				_("device %s belongs to grid %s, not %s"),
 				dev->id, dev->grid, b->hdr.grid);
-	for (size_t i = 0; i < b->n; i++) {
-		const struct gb_record *r = b->items[i].rec;
-
-		if (!r)
-			continue;
-		if (auth_may_write(dev, r->kind, r->grid, err) < 0)
-			return gb_error_prefix(err, _("record %s"), r->id);
-		if (r->device[0] && strcasecmp(r->device, dev->id) != 0)
-			return gb_error(err, GB_EFORBIDDEN,
-					_("record %s: written by device %s, "
-					  "not by the sending device %s"),
-					r->id, r->device, dev->id);
-	}
 	return 0;
 }
 

@@ -1,9 +1,10 @@
 /*
  * gridbook-hq: the central server and its administration commands.
- *   serve                    the HTTP server (ingest, changes)
+ *   serve                    the HTTP server (ingest, changes, reports)
  *   seed DIR                 load the reference district
  *   device enroll|revoke|list
  *   audit                    the last entries of the audit log
+ *   report NAME              a report for headquarters (reports.h)
  * The store comes from --store or GRIDBOOK_HQ_STORE.  Commands print, the
  * modules below them return errors.  The server stops cleanly on SIGTERM
  * or SIGINT: no new connections, requests in progress answered, the
@@ -23,6 +24,8 @@
 #include "ingest.h"
 #include "log.h"
 #include "opts.h"
+#include "reports.h"
+#include "rollup.h"
 #include "seed.h"
 #include "store.h"
 #include "utf8.h"
@@ -45,9 +48,7 @@ static int fail(const struct gb_err *err)
 
 static int usage_error(const char *cmd, const struct gb_err *err)
 {
-	fprintf(stderr, PROG ": %s\n", err->msg);
-	fprintf(stderr, _("try '%s %s --help'\n"), PROG, cmd);
-	return 2;
+	return gb_opts_usage_error(PROG, cmd, err);
 }
 
 /*
@@ -75,15 +76,15 @@ static int store_open(struct store **out, const char *spec,
 
 /* Parses a command's options.  Returns 0 to go on, or -1 when the command
  * is done: help printed or a usage error reported, *status its exit. */
-static int parse(const char *cmd, const struct opt *spec, int nspec,
+static int parse(const char *cmd, const struct gb_opt *spec, int nspec,
 		 int argc, char **argv, char **pos, int maxpos, int *npos,
 		 void (*help)(FILE *), int *status)
 {
 	struct gb_err err;
 	int want_help = 0;
 
-	if (opts_parse(spec, nspec, argc, argv, pos, maxpos, npos, &want_help,
-		       &err) < 0) {
+	if (gb_opts_parse(spec, nspec, argc, argv, pos, maxpos, npos,
+			  &want_help, &err) < 0) {
 		*status = usage_error(cmd, &err);
 		return -1;
 	}
@@ -103,8 +104,9 @@ static void serve_help(FILE *fp)
 		_("usage: %s serve [--store sqlite:PATH] [--listen ADDR:PORT]\n"
 		  "                   [--tls-cert FILE --tls-key FILE] "
 		  "[--verbose|--quiet]\n\n"
-		  "Serves POST /v1/batches, GET /v1/changes and GET /healthz "
-		  "until SIGTERM\nor SIGINT.  --listen defaults to %s.  Plain "
+		  "Serves POST /v1/batches, GET /v1/changes, GET "
+		  "/v1/reports/NAME and GET\n/healthz until SIGTERM or "
+		  "SIGINT.  --listen defaults to %s.  Plain "
 		  "HTTP is served on loopback\naddresses only; any other "
 		  "address needs --tls-cert and --tls-key (PEM\nfiles), and "
 		  "TLS support is new: put a TLS proxy in front for "
@@ -118,7 +120,7 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	struct http_config cfg = {NULL, NULL, NULL};
 	int verbose = 0, quiet = 0, npos, status, sig, race_fixed;
 	const char *sqlite_v;
-	const struct opt spec[] = {
+	const struct gb_opt spec[] = {
 		{"store", 1, &hq->store, NULL},
 		{"listen", 1, &listen, NULL},
 		{"tls-cert", 1, &cfg.tls_cert, NULL},
@@ -154,6 +156,10 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	if (auth_init(&err) < 0 ||
 	    store_open(&st, hq->store, STORE_SERVE, &err) < 0)
 		return fail(&err);
+	if (rollup_ensure(st, &err) < 0) {
+		st->ops->close(st);
+		return fail(&err);
+	}
 	if (ingest_start(&ing, st, &err) < 0 ||
 	    http_start(&http, &cfg, st, ing, &err) < 0) {
 		ingest_stop(ing);
@@ -190,7 +196,7 @@ static void seed_help(FILE *fp)
 
 static int cmd_seed(struct hq *hq, int argc, char **argv)
 {
-	const struct opt spec[] = {{"store", 1, &hq->store, NULL}};
+	const struct gb_opt spec[] = {{"store", 1, &hq->store, NULL}};
 	struct seed_stats stats;
 	struct store *st = NULL;
 	struct gb_err err;
@@ -334,7 +340,7 @@ static int device_row(void *arg, const struct store_device *d)
 static int cmd_device(struct hq *hq, int argc, char **argv)
 {
 	const char *grid = NULL, *role = NULL, *name = NULL;
-	const struct opt spec[] = {
+	const struct gb_opt spec[] = {
 		{"store", 1, &hq->store, NULL},
 		{"grid", 1, &grid, NULL},
 		{"role", 1, &role, NULL},
@@ -420,7 +426,7 @@ static int audit_row(void *arg, const struct store_audit *a)
 static int cmd_audit(struct hq *hq, int argc, char **argv)
 {
 	const char *limit_s = NULL;
-	const struct opt spec[] = {
+	const struct gb_opt spec[] = {
 		{"store", 1, &hq->store, NULL},
 		{"limit", 1, &limit_s, NULL},
 	};
@@ -450,6 +456,93 @@ static int cmd_audit(struct hq *hq, int argc, char **argv)
 	return rc < 0 ? fail(&err) : 0;
 }
 
+/* ---- report ---- */
+
+static void report_help(FILE *fp)
+{
+	fprintf(fp,
+		_("usage: %s report NAME --from YYYY-MM-DD --to YYYY-MM-DD\n"
+		  "                   [--level LEVEL] [--format "
+		  "table|json|csv] [--store sqlite:PATH]\n\n"
+		  "Prints a report for headquarters over the local dates "
+		  "--from..--to (both\nincluded), one row per unit of the "
+		  "level (default district) and a total\nrow, with the "
+		  "drill-down lists and how many grids have synced.  \"As "
+		  "of\"\nis the end of --to, or now when that is earlier.  "
+		  "The same report is served\nas GET /v1/reports/"
+		  "NAME?level=&from=&to= (JSON, or CSV with Accept:\n"
+		  "text/csv) to viewer devices.\n\nreports:\n"),
+		PROG);
+	for (size_t i = 0; i < reports_count(); i++)
+		fprintf(fp, "  %-15s %s\n", reports_name(i),
+			reports_summary(i));
+	fprintf(fp, _("\nlevels: district, street, grid; also area (police "
+		      "area) for staffing,\nnight-patrol, reception, requests, "
+		      "daily-reports and patrol-teams, and\ncommunity for "
+		      "patrol-teams.\n"));
+}
+
+static int cmd_report(struct hq *hq, int argc, char **argv)
+{
+	const char *level = NULL, *from = NULL, *to = NULL, *format = "table";
+	const struct gb_opt spec[] = {
+		{"store", 1, &hq->store, NULL},
+		{"level", 1, &level, NULL},
+		{"from", 1, &from, NULL},
+		{"to", 1, &to, NULL},
+		{"format", 1, &format, NULL},
+	};
+	struct report *rep = NULL;
+	struct store *st = NULL;
+	struct gb_buf out;
+	struct gb_err err;
+	char *pos[1];
+	int npos, status, rc;
+
+	if (parse("report", spec, N(spec), argc, argv, pos, 1, &npos,
+		  report_help, &status) < 0)
+		return status;
+	gb_err_clear(&err);
+	if (npos != 1)
+		gb_error(&err, GB_EUSAGE, _("report: which report?"));
+	else if (!reports_levels(pos[0]))
+		gb_error(&err, GB_EUSAGE,
+			 _("report: no report \"%s\" (see --help)"), pos[0]);
+	else if (!from || !to)
+		gb_error(&err, GB_EUSAGE,
+			 _("report needs --from and --to (YYYY-MM-DD)"));
+	else if (strcmp(format, "table") && strcmp(format, "json") &&
+		 strcmp(format, "csv"))
+		gb_error(&err, GB_EUSAGE,
+			 _("--format: \"%s\" is not table, json or csv"),
+			 format);
+	if (err.code != GB_OK)
+		return usage_error("report", &err);
+	if (store_open(&st, hq->store, STORE_ADMIN, &err) < 0)
+		return fail(&err);
+	gb_buf_init(&out, GB_BUF_NOLIMIT);
+	rc = rollup_ensure(st, &err);
+	if (rc == 0)
+		rc = report_run(st, pos[0], level, from, to, gb_now_ms(), &rep,
+				&err);
+	st->ops->close(st);
+	if (rc == 0)
+		rc = !strcmp(format, "json") ? report_write_json(rep, &out,
+								 &err) :
+		     !strcmp(format, "csv")  ? report_write_csv(rep, &out,
+								&err) :
+					       report_write_table(rep, &out,
+								  &err);
+	report_free(rep);
+	if (rc == 0)
+		fwrite(out.data ? out.data : "", 1, out.len, stdout);
+	gb_buf_release(&out);
+	if (rc < 0)
+		return err.code == GB_EUSAGE ? usage_error("report", &err) :
+					       fail(&err);
+	return 0;
+}
+
 /* ---- main ---- */
 
 static const struct {
@@ -461,6 +554,7 @@ static const struct {
 	{"seed", cmd_seed, N_("load the reference district from a directory")},
 	{"device", cmd_device, N_("enroll, revoke or list devices")},
 	{"audit", cmd_audit, N_("show the last entries of the audit log")},
+	{"report", cmd_report, N_("print a report for headquarters")},
 };
 
 #define NCOMMANDS N(commands)

@@ -251,4 +251,41 @@ int store_sqlite_open(struct store **out, const char *path,
  * free of the WAL-reset race (3.51.3 or later). */
 const char *store_sqlite_version(int *race_fixed);
 
+/*
+ * ---- The SQLite side of the reports ----
+ *
+ * The report facts (schema/server/002_reports.sql) are written by
+ * rollup.c inside the writer transaction and read by reports.c, both in
+ * SQLite's SQL, so those two modules use the connections of a SQLite
+ * store directly through the functions below.  A PostgreSQL store would
+ * bring its own rollup and report queries.
+ */
+struct sqlite3;
+struct sqlite3_stmt;
+
+/* The number of statements store_sqlite_cached keeps per store. */
+#define STORE_SQLITE_CACHE 64
+
+/* The writer connection of s (in STORE_ADMIN mode its only connection),
+ * or NULL when s is not a SQLite store.  Borrowed; for the thread that
+ * owns the writer transaction only. */
+struct sqlite3 *store_sqlite_writer(struct store *s);
+
+/*
+ * A statement on the writer connection, prepared the first time and kept
+ * until the store closes.  sql must be a string constant: its address is
+ * the key.  The statement comes back as the caller left it; callers reset
+ * it after each use.  NULL with err when it cannot be prepared, s is not
+ * a SQLite store or more than STORE_SQLITE_CACHE are asked for.
+ */
+struct sqlite3_stmt *store_sqlite_cached(struct store *s, const char *sql,
+					 struct gb_err *err);
+
+/* A read-only connection for one reader (any thread); give it back with
+ * store_sqlite_reader_done.  In STORE_ADMIN mode this is the one
+ * connection of the store. */
+int store_sqlite_reader(struct store *s, struct sqlite3 **db,
+			struct gb_err *err);
+void store_sqlite_reader_done(struct store *s, struct sqlite3 *db);
+
 #endif

@@ -132,6 +132,10 @@ struct sqlite_store {
 	pthread_mutex_t pool_mu;
 	sqlite3 *pool[POOL_MAX]; /* idle read-only connections */
 	int npool;
+	/* Statements of store_sqlite_cached, keyed by their SQL's address. */
+	const char *cache_sql[STORE_SQLITE_CACHE];
+	sqlite3_stmt *cache[STORE_SQLITE_CACHE];
+	int ncache;
 };
 
 static struct sqlite_store *impl(struct store *s)
@@ -1453,6 +1457,8 @@ static void sq_close(struct store *st)
 		sqlite3_close(s->pool[i]);
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	for (int i = 0; i < s->ncache; i++)
+		sqlite3_finalize(s->cache[i]);
 	/* The close may checkpoint (when this is the last connection); do it
 	 * holding the write byte, like every checkpoint. */
 	lock_byte(s->lock_fd, BYTE_WRITE, F_WRLCK, 1);
@@ -1495,6 +1501,55 @@ static const struct store_ops sqlite_ops = {
 	.audit_list = sq_audit_list,
 	.changes = sq_changes,
 };
+
+/* ---- the SQLite side of the reports (store.h) ---- */
+
+sqlite3 *store_sqlite_writer(struct store *st)
+{
+	return st && st->ops == &sqlite_ops ? impl(st)->db : NULL;
+}
+
+sqlite3_stmt *store_sqlite_cached(struct store *st, const char *sql,
+				  struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = NULL;
+
+	if (!st || st->ops != &sqlite_ops) {
+		gb_error(err, GB_EINTERNAL, "store: not a SQLite store");
+		return NULL;
+	}
+	for (int i = 0; i < s->ncache; i++)
+		if (s->cache_sql[i] == sql)
+			return s->cache[i];
+	if (s->ncache == STORE_SQLITE_CACHE) {
+		gb_error(err, GB_EINTERNAL, "store: statement cache full");
+		return NULL;
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q,
+			       NULL) != SQLITE_OK) {
+		db_fail(s->db, err, N_("preparing a statement"));
+		sqlite3_finalize(q);
+		return NULL;
+	}
+	s->cache_sql[s->ncache] = sql;
+	s->cache[s->ncache++] = q;
+	return q;
+}
+
+int store_sqlite_reader(struct store *st, sqlite3 **db, struct gb_err *err)
+{
+	if (!st || st->ops != &sqlite_ops)
+		return gb_error(err, GB_EINTERNAL,
+				"store: not a SQLite store");
+	return reader_get(impl(st), db, err);
+}
+
+void store_sqlite_reader_done(struct store *st, sqlite3 *db)
+{
+	if (st && st->ops == &sqlite_ops)
+		reader_put(impl(st), db);
+}
 
 const char *store_sqlite_version(int *race_fixed)
 {

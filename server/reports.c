@@ -1,0 +1,2427 @@
+/*
+ * The reports for headquarters (SPEC §3; see reports.h).
+ *
+ * Each report reads the facts of its period (rollup.c keeps them, indexed
+ * by day, night or week) and the reference data, adds them up per unit of
+ * the level asked for and for the whole district, and fills a neutral
+ * result: a table with one row per unit, a total row, drill-down lists and
+ * the completeness of the data.  Nothing here scans the stored records, so
+ * a report costs about the same over ten million records as over one
+ * million; what it costs grows with the length of the period and the
+ * number of units.
+ *
+ * A report is computed in one read transaction, so its numbers are one
+ * consistent snapshot even while the writer applies batches.  Where facts
+ * meet (checks and their enterprises), the facts of the period come first
+ * (CROSS JOIN keeps SQLite to that order) and the other side is looked up
+ * by its key, never scanned once per row.
+ *
+ * The writers at the end (table, JSON, CSV) turn every value into text
+ * with one function, so the three forms show the same digits.
+ */
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+#include "gbtime.h"
+#include "i18n.h"
+#include "json.h"
+#include "reports.h"
+#include "utf8.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+#define HOUR_MS INT64_C(3600000)
+/* The longest period a report takes, in days (about ten years). */
+#define MAX_DAYS 3660
+#define RECEPTION_TARGET_MS (5 * HOUR_MS)
+
+enum level { L_DISTRICT, L_STREET, L_GRID, L_AREA, L_COMMUNITY, L_COUNT };
+
+static const char *const level_names[L_COUNT] = {
+    "district", "street", "grid", "area", "community",
+};
+
+#define LV(l) (1u << (l))
+#define LV_LABOUR (LV(L_DISTRICT) | LV(L_STREET) | LV(L_GRID))
+#define LV_POLICING (LV_LABOUR | LV(L_AREA))
+
+/* ---- reference data ---- */
+
+/* A street, grid or area: parent is the index of the street of a grid,
+ * the grid of an area. */
+struct ref_unit {
+	char code[GB_CODE_LEN]; /* first: the key of find() */
+	char *name;
+	int parent;
+};
+
+struct ref_comm {
+	char code[GB_CODE_LEN];
+	char *name;
+	int grid, area; /* indexes; area -1 when none */
+	int64_t population, cases, team;
+};
+
+struct ref_staff {
+	char code[GB_CODE_LEN];
+	char *name;
+	char role[16];
+	int grid, area; /* indexes; area -1 when none */
+};
+
+struct world {
+	char dcode[GB_CODE_LEN];
+	char *dname;
+	struct ref_unit *streets, *grids, *areas;
+	size_t nstreets, ngrids, nareas;
+	struct ref_comm *comms;
+	size_t ncomms;
+	struct ref_staff *staff;
+	size_t nstaff;
+};
+
+static int code_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, (const char *)elem);
+}
+
+/* The index of code in an array sorted by code whose elements begin with
+ * their code, or -1. */
+static int find(const void *base, size_t n, size_t size, const char *code)
+{
+	const char *p;
+
+	if (!base || !code)
+		return -1;
+	p = bsearch(code, base, n, size, code_cmp);
+	return p ? (int)((size_t)(p - (const char *)base) / size) : -1;
+}
+
+#define FIND(arr, n, code) find((arr), (n), sizeof(*(arr)), (code))
+
+static const char *col_text(sqlite3_stmt *q, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(q, i);
+
+	return s ? s : "";
+}
+
+static void world_free(struct world *w)
+{
+	for (size_t i = 0; i < w->nstreets; i++)
+		free(w->streets[i].name);
+	for (size_t i = 0; i < w->ngrids; i++)
+		free(w->grids[i].name);
+	for (size_t i = 0; i < w->nareas; i++)
+		free(w->areas[i].name);
+	for (size_t i = 0; i < w->ncomms; i++)
+		free(w->comms[i].name);
+	for (size_t i = 0; i < w->nstaff; i++)
+		free(w->staff[i].name);
+	free(w->streets);
+	free(w->grids);
+	free(w->areas);
+	free(w->comms);
+	free(w->staff);
+	free(w->dname);
+	memset(w, 0, sizeof(*w));
+}
+
+static void *grow(void *p, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 32;
+	return xrealloc(p, *cap * size);
+}
+
+/* Loads streets, grids or areas: code, parent code, name, sorted by
+ * code.  parents (sorted) resolve the parent codes; NULL for streets. */
+static int load_units(sqlite3 *db, const char *sql, struct ref_unit **out,
+		      size_t *n, const struct ref_unit *parents,
+		      size_t nparents)
+{
+	sqlite3_stmt *q = NULL;
+	size_t cap = 0;
+	int step;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+		return -1;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		struct ref_unit *u;
+
+		*out = grow(*out, *n, &cap, sizeof(**out));
+		u = &(*out)[(*n)++];
+		snprintf(u->code, sizeof(u->code), "%s", col_text(q, 0));
+		u->parent =
+		    parents ? FIND(parents, nparents, col_text(q, 1)) : -1;
+		u->name = xstrdup(col_text(q, 2));
+	}
+	sqlite3_finalize(q);
+	return step == SQLITE_DONE ? 0 : -1;
+}
+
+static int world_load(sqlite3 *db, struct world *w, struct gb_err *err)
+{
+	sqlite3_stmt *q = NULL;
+	size_t cap = 0;
+	int step;
+
+	memset(w, 0, sizeof(*w));
+	if (sqlite3_prepare_v2(db,
+			       "SELECT code, name FROM district ORDER BY code "
+			       "LIMIT 1",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto fail;
+	step = sqlite3_step(q);
+	snprintf(w->dcode, sizeof(w->dcode), "%s",
+		 step == SQLITE_ROW ? col_text(q, 0) : "district");
+	w->dname = xstrdup(step == SQLITE_ROW ? col_text(q, 1) : "");
+	sqlite3_finalize(q);
+	q = NULL;
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		goto fail;
+	if (load_units(db, "SELECT code, '', name FROM street ORDER BY code",
+		       &w->streets, &w->nstreets, NULL, 0) < 0 ||
+	    load_units(db, "SELECT code, street, name FROM grid ORDER BY code",
+		       &w->grids, &w->ngrids, w->streets, w->nstreets) < 0 ||
+	    load_units(db,
+		       "SELECT code, grid, name FROM police_area "
+		       "ORDER BY code",
+		       &w->areas, &w->nareas, w->grids, w->ngrids) < 0)
+		goto fail;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT c.code, c.grid, c.name, c.population, "
+			       "c.criminal_cases, c.patrol_team, (SELECT "
+			       "min(area) FROM area_community ac WHERE "
+			       "ac.community = c.code) FROM community c "
+			       "ORDER BY c.code",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto fail;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		struct ref_comm *c;
+
+		w->comms = grow(w->comms, w->ncomms, &cap, sizeof(*c));
+		c = &w->comms[w->ncomms++];
+		snprintf(c->code, sizeof(c->code), "%s", col_text(q, 0));
+		c->grid = FIND(w->grids, w->ngrids, col_text(q, 1));
+		c->name = xstrdup(col_text(q, 2));
+		c->population = sqlite3_column_int64(q, 3);
+		c->cases = sqlite3_column_int64(q, 4);
+		c->team = sqlite3_column_int64(q, 5);
+		c->area = FIND(w->areas, w->nareas, col_text(q, 6));
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (step != SQLITE_DONE)
+		goto fail;
+	cap = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT code, name, role, grid, "
+			       "coalesce(area, '') FROM staff ORDER BY code",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto fail;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		struct ref_staff *s;
+
+		w->staff = grow(w->staff, w->nstaff, &cap, sizeof(*s));
+		s = &w->staff[w->nstaff++];
+		snprintf(s->code, sizeof(s->code), "%s", col_text(q, 0));
+		s->name = xstrdup(col_text(q, 1));
+		snprintf(s->role, sizeof(s->role), "%s", col_text(q, 2));
+		s->grid = FIND(w->grids, w->ngrids, col_text(q, 3));
+		s->area = FIND(w->areas, w->nareas, col_text(q, 4));
+	}
+	sqlite3_finalize(q);
+	q = NULL;
+	if (step != SQLITE_DONE)
+		goto fail;
+	return 0;
+fail:
+	gb_error(err, GB_EDB, _("reports: reading reference data: %s"),
+		 sqlite3_errmsg(db));
+	sqlite3_finalize(q);
+	world_free(w);
+	return -1;
+}
+
+/* 1 for the staff who count as officers: officers and chiefs of an area. */
+static int is_officer(const struct ref_staff *s)
+{
+	return s->area >= 0 &&
+	       (!strcmp(s->role, "officer") || !strcmp(s->role, "chief"));
+}
+
+/* ---- values and tables ---- */
+
+static void v_int(struct report_val *v, int64_t i)
+{
+	v->type = RV_INT;
+	v->i = i;
+}
+
+static void v_num(struct report_val *v, double d, int dec)
+{
+	v->type = RV_NUM;
+	v->d = d;
+	v->dec = dec;
+}
+
+static void v_text(struct report_val *v, const char *s)
+{
+	v->type = RV_TEXT;
+	v->s = xstrdup(s ? s : "");
+}
+
+/* num / den as a percentage, or null for an empty denominator. */
+static void v_pct(struct report_val *v, int64_t num, int64_t den)
+{
+	if (den > 0)
+		v_num(v, 100.0 * (double)num / (double)den, 2);
+}
+
+static void v_date(struct report_val *v, int32_t day)
+{
+	char s[16];
+
+	gb_date_format(day, s);
+	v_text(v, s);
+}
+
+static void v_time(struct report_val *v, int64_t ms)
+{
+	char s[32];
+
+	gb_time_format(ms, s);
+	v_text(v, s);
+}
+
+static void v_hours(struct report_val *v, double ms)
+{
+	v_num(v, ms / (double)HOUR_MS, 2);
+}
+
+const char *report_val_text(const struct report_val *v, char *buf, size_t n)
+{
+	double d, scale;
+
+	buf[0] = '\0';
+	switch (v->type) {
+	case RV_NULL:
+		break;
+	case RV_INT:
+		snprintf(buf, n, "%lld", (long long)v->i);
+		break;
+	case RV_NUM:
+		/* Rounded here once, so that a value that rounds to zero is
+		 * never written "-0.00". */
+		scale = pow(10.0, v->dec);
+		d = round(v->d * scale) / scale;
+		if (d == 0.0)
+			d = 0.0;
+		snprintf(buf, n, "%.*f", v->dec, d);
+		if (buf[0] == '-' && strspn(buf + 1, "0.") == strlen(buf + 1))
+			memmove(buf, buf + 1, strlen(buf));
+		break;
+	case RV_TEXT:
+		snprintf(buf, n, "%s", v->s ? v->s : "");
+		break;
+	}
+	return buf;
+}
+
+static void table_init(struct report_table *t, const char *key,
+		       const char *title, const struct report_col *cols,
+		       int ncols)
+{
+	memset(t, 0, sizeof(*t));
+	t->key = key;
+	t->title = title;
+	t->cols = cols;
+	t->ncols = ncols;
+}
+
+/* Appends a row of null values and returns it. */
+static struct report_val *table_add(struct report_table *t)
+{
+	struct report_val *row;
+
+	if (t->nrows == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->cells = xrealloc(t->cells, t->cap * (size_t)t->ncols *
+						  sizeof(*t->cells));
+	}
+	row = &t->cells[t->nrows++ * (size_t)t->ncols];
+	memset(row, 0, (size_t)t->ncols * sizeof(*row));
+	return row;
+}
+
+static void vals_free(struct report_val *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].s);
+}
+
+static void table_release(struct report_table *t)
+{
+	vals_free(t->cells, t->nrows * (size_t)t->ncols);
+	free(t->cells);
+	t->cells = NULL;
+	t->nrows = t->cap = 0;
+}
+
+void report_free(struct report *r)
+{
+	if (!r)
+		return;
+	table_release(&r->main);
+	vals_free(r->total, (size_t)r->main.ncols);
+	free(r->total);
+	for (int i = 0; i < r->ndetails; i++)
+		table_release(&r->details[i]);
+	for (size_t i = 0; i < r->nnot_synced; i++)
+		free(r->not_synced[i]);
+	free(r->not_synced);
+	free(r);
+}
+
+/* ---- one run ---- */
+
+struct run;
+
+struct report_def {
+	const char *name;
+	const char *title;   /* N_() */
+	const char *summary; /* N_(), one line for --help */
+	unsigned levels;
+	const char *role; /* whose devices enter its records, or NULL */
+	const struct report_col *cols;
+	int ncols;
+	int nf; /* counters per unit */
+	int (*gather)(struct run *x);
+	/* Fills the row values after the unit's code and name from the
+	 * counters a of unit u (u == nunits: the total). */
+	void (*fill)(struct run *x, int u, const int64_t *a,
+		     struct report_val *row);
+	/* Frees run.extra; NULL when the report keeps none. */
+	void (*release)(struct run *x);
+	int has_prev; /* compares with the previous period */
+};
+
+struct run {
+	sqlite3 *db;
+	struct world w;
+	const struct report_def *def;
+	struct report *r;
+	enum level level;
+	int nunits;
+	int32_t from, to, ndays;
+	int64_t as_of;
+	int32_t asof_day;  /* the local day as_of falls in */
+	int32_t asof_incl; /* the last local day begun by as_of */
+	int64_t *acc;	   /* (nunits + 1) * def->nf counters */
+	void *extra;	   /* what a report keeps besides counters */
+	struct gb_err *err;
+};
+
+static int db_fail(struct run *x, const char *what)
+{
+	return gb_error(x->err, GB_EDB, _("reports: %s: %s"), what,
+			sqlite3_errmsg(x->db));
+}
+
+static int prepare(struct run *x, const char *sql, sqlite3_stmt **q)
+{
+	if (sqlite3_prepare_v2(x->db, sql, -1, q, NULL) != SQLITE_OK)
+		return db_fail(x, x->def->name);
+	return 0;
+}
+
+/* Ends a query loop: -1 with err unless step is SQLITE_DONE. */
+static int finish(struct run *x, sqlite3_stmt *q, int step)
+{
+	int rc = step == SQLITE_DONE ? 0 : db_fail(x, x->def->name);
+
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int units_at(const struct world *w, enum level l)
+{
+	switch (l) {
+	case L_DISTRICT:
+		return 1;
+	case L_STREET:
+		return (int)w->nstreets;
+	case L_GRID:
+		return (int)w->ngrids;
+	case L_AREA:
+		return (int)w->nareas;
+	case L_COMMUNITY:
+	case L_COUNT:
+		break;
+	}
+	return (int)w->ncomms;
+}
+
+static const char *unit_code(const struct run *x, int u)
+{
+	const struct world *w = &x->w;
+
+	switch (x->level) {
+	case L_DISTRICT:
+		return w->dcode;
+	case L_STREET:
+		return w->streets[u].code;
+	case L_GRID:
+		return w->grids[u].code;
+	case L_AREA:
+		return w->areas[u].code;
+	case L_COMMUNITY:
+	case L_COUNT:
+		break;
+	}
+	return w->comms[u].code;
+}
+
+static const char *unit_name(const struct run *x, int u)
+{
+	const struct world *w = &x->w;
+
+	switch (x->level) {
+	case L_DISTRICT:
+		return w->dname;
+	case L_STREET:
+		return w->streets[u].name;
+	case L_GRID:
+		return w->grids[u].name;
+	case L_AREA:
+		return w->areas[u].name;
+	case L_COMMUNITY:
+	case L_COUNT:
+		break;
+	}
+	return w->comms[u].name;
+}
+
+/* The unit at the run's level of grid gi, area ai or community ci (each
+ * an index, or -1); -1 when it has none at this level. */
+static int unit_of_grid(const struct run *x, int gi)
+{
+	if (gi < 0)
+		return -1;
+	switch (x->level) {
+	case L_DISTRICT:
+		return 0;
+	case L_STREET:
+		return x->w.grids[gi].parent;
+	case L_GRID:
+		return gi;
+	default:
+		return -1;
+	}
+}
+
+static int unit_of_area(const struct run *x, int ai)
+{
+	if (ai < 0)
+		return -1;
+	if (x->level == L_AREA)
+		return ai;
+	return unit_of_grid(x, x->w.areas[ai].parent);
+}
+
+static int unit_of_comm(const struct run *x, int ci)
+{
+	if (ci < 0)
+		return -1;
+	if (x->level == L_COMMUNITY)
+		return ci;
+	if (x->level == L_AREA)
+		return x->w.comms[ci].area;
+	return unit_of_grid(x, x->w.comms[ci].grid);
+}
+
+static int64_t *counters(struct run *x, int u)
+{
+	return &x->acc[(size_t)u * (size_t)x->def->nf];
+}
+
+/* Adds v to counter f of unit u (when u >= 0) and of the total. */
+static void add(struct run *x, int u, int f, int64_t v)
+{
+	if (u >= 0)
+		counters(x, u)[f] += v;
+	counters(x, x->nunits)[f] += v;
+}
+
+static int grid_index(const struct run *x, const char *code)
+{
+	return FIND(x->w.grids, x->w.ngrids, code);
+}
+
+static int area_index(const struct run *x, const char *code)
+{
+	return FIND(x->w.areas, x->w.nareas, code);
+}
+
+static int staff_index(const struct run *x, const char *code)
+{
+	return FIND(x->w.staff, x->w.nstaff, code);
+}
+
+static struct report_table *detail(struct run *x, const char *key,
+				   const char *title,
+				   const struct report_col *cols, int ncols)
+{
+	struct report *r = x->r;
+	struct report_table *t = &r->details[r->ndetails++];
+
+	table_init(t, key, title, cols, ncols);
+	return t;
+}
+
+#define NCOLS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Writes days d0..d0+n-1 whose flag is 0 in miss as date ranges
+ * ("2026-02-03..2026-02-05, 2026-02-10") into v. */
+static void v_ranges(struct report_val *v, int32_t d0, const unsigned char *ok,
+		     int n)
+{
+	struct gb_buf b;
+	char s[16];
+
+	gb_buf_init(&b, GB_BUF_NOLIMIT);
+	for (int i = 0; i < n; i++) {
+		int j = i;
+
+		if (ok[i])
+			continue;
+		while (j + 1 < n && !ok[j + 1])
+			j++;
+		if (b.len)
+			gb_buf_adds(&b, ", ", NULL);
+		gb_date_format(d0 + i, s);
+		gb_buf_adds(&b, s, NULL);
+		if (j > i) {
+			gb_date_format(d0 + j, s);
+			gb_buf_addf(&b, NULL, "..%s", s);
+		}
+		i = j;
+	}
+	v_text(v, gb_buf_str(&b));
+	gb_buf_release(&b);
+}
+
+/* ---- contract-rate ---- */
+
+enum { CR_ENT, CR_TOTAL, CR_SIGNED, CR_PENT, CR_PTOTAL, CR_PSIGNED, CR_NF };
+
+static const struct report_col cr_cols[] = {
+    {"unit", N_("unit")},
+    {"name", N_("name")},
+    {"enterprises", N_("enterprises checked")},
+    {"employees", N_("employees")},
+    {"signed", N_("contracts signed")},
+    {"rate_pct", N_("rate %")},
+    {"prev_rate_pct", N_("previous rate %")},
+    {"delta_pp", N_("change (points)")},
+};
+
+/* The latest check (by date, then version) of each active enterprise
+ * dated in from..to, added to counters off.. of its enterprise's grid. */
+static int cr_period(struct run *x, int32_t from, int32_t to, int off)
+{
+	sqlite3_stmt *q = NULL;
+	unsigned char last[16];
+	int have = 0, step;
+
+	if (prepare(x,
+		    "SELECT e.grid, c.enterprise, c.signed, c.total "
+		    "FROM rf_check c CROSS JOIN rf_enterprise e ON e.id = "
+		    "c.enterprise WHERE c.day BETWEEN ?1 AND ?2 AND e.active "
+		    "= 1 ORDER BY c.enterprise, c.day DESC, c.version DESC, "
+		    "c.id DESC",
+		    &q) < 0)
+		return -1;
+	sqlite3_bind_int(q, 1, from);
+	sqlite3_bind_int(q, 2, to);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		const void *ent = sqlite3_column_blob(q, 1);
+		int u, gi;
+
+		if (!ent || sqlite3_column_bytes(q, 1) != 16)
+			continue;
+		if (have && !memcmp(last, ent, 16))
+			continue; /* an earlier check of the same enterprise */
+		memcpy(last, ent, 16);
+		have = 1;
+		gi = grid_index(x, col_text(q, 0));
+		if (gi < 0)
+			continue;
+		u = unit_of_grid(x, gi);
+		add(x, u, off + CR_ENT, 1);
+		add(x, u, off + CR_TOTAL, sqlite3_column_int64(q, 3));
+		add(x, u, off + CR_SIGNED, sqlite3_column_int64(q, 2));
+	}
+	return finish(x, q, step);
+}
+
+static int cr_gather(struct run *x)
+{
+	if (cr_period(x, x->from, x->to, 0) < 0)
+		return -1;
+	return cr_period(x, x->r->prev_from, x->r->prev_to, CR_PENT);
+}
+
+static void cr_fill(struct run *x, int u, const int64_t *a,
+		    struct report_val *row)
+{
+	(void)x;
+	(void)u;
+	v_int(&row[0], a[CR_ENT]);
+	v_int(&row[1], a[CR_TOTAL]);
+	v_int(&row[2], a[CR_SIGNED]);
+	v_pct(&row[3], a[CR_SIGNED], a[CR_TOTAL]);
+	v_pct(&row[4], a[CR_PSIGNED], a[CR_PTOTAL]);
+	if (a[CR_TOTAL] > 0 && a[CR_PTOTAL] > 0)
+		v_num(&row[5], row[3].d - row[4].d, 2);
+}
+
+/* ---- check-coverage ---- */
+
+enum { CC_ACTIVE, CC_CHECKED, CC_NF };
+
+static const struct report_col cc_cols[] = {
+    {"unit", N_("unit")},
+    {"name", N_("name")},
+    {"active", N_("active enterprises")},
+    {"checked", N_("checked")},
+    {"unchecked", N_("not checked")},
+    {"coverage_pct", N_("coverage %")},
+};
+
+/* Adds the (grid, count) rows of q to counter f. */
+static int add_grid_counts(struct run *x, sqlite3_stmt *q, int f)
+{
+	int step;
+
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int gi = grid_index(x, col_text(q, 0));
+
+		if (gi >= 0)
+			add(x, unit_of_grid(x, gi), f,
+			    sqlite3_column_int64(q, 1));
+	}
+	return finish(x, q, step);
+}
+
+static int cc_gather(struct run *x)
+{
+	sqlite3_stmt *q = NULL;
+
+	if (prepare(x,
+		    "SELECT grid, count(*) FROM rf_enterprise WHERE active = "
+		    "1 GROUP BY grid",
+		    &q) < 0 ||
+	    add_grid_counts(x, q, CC_ACTIVE) < 0)
+		return -1;
+	if (prepare(x,
+		    "SELECT e.grid, count(DISTINCT c.enterprise) FROM "
+		    "rf_check c CROSS JOIN rf_enterprise e ON e.id = "
+		    "c.enterprise "
+		    "WHERE c.day BETWEEN ?1 AND ?2 AND e.active = 1 GROUP BY "
+		    "e.grid",
+		    &q) < 0)
+		return -1;
+	sqlite3_bind_int(q, 1, x->from);
+	sqlite3_bind_int(q, 2, x->to);
+	return add_grid_counts(x, q, CC_CHECKED);
+}
+
+static void cc_fill(struct run *x, int u, const int64_t *a,
+		    struct report_val *row)
+{
+	(void)x;
+	(void)u;
+	v_int(&row[0], a[CC_ACTIVE]);
+	v_int(&row[1], a[CC_CHECKED]);
+	v_int(&row[2], a[CC_ACTIVE] - a[CC_CHECKED]);
+	v_pct(&row[3], a[CC_CHECKED], a[CC_ACTIVE]);
+}
+
+/* ---- rectification ---- */
+
+enum { RE_NOTICES, RE_ORDERS, RE_RECTIFIED, RE_ONTIME, RE_OVERDUE, RE_NF };
+
+static const struct report_col re_cols[] = {
+    {"unit", N_("unit")},
+    {"name", N_("name")},
+    {"notices", N_("notices")},
+    {"orders", N_("orders")},
+    {"issued", N_("issued")},
+    {"rectified", N_("orders rectified")},
+    {"on_time", N_("rectified on time")},
+    {"overdue", N_("overdue")},
+};
+
+static const struct report_col re_overdue_cols[] = {
+    {"grid", N_("grid")},
+    {"enterprise", N_("enterprise")},
+    {"enterprise_id", N_("enterprise id")},
+    {"check_date", N_("check date")},
+    {"deadline", N_("deadline")},
+    {"days_overdue", N_("days overdue")},
+};
+
+static void id_text(const void *blob, int len, char out[GB_ID_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = blob;
+	int o = 0;
+
+	out[0] = '\0';
+	if (!p || len != 16)
+		return;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[p[i] >> 4];
+		out[o++] = hex[p[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+static int re_gather(struct run *x)
+{
+	struct report_table *t =
+	    detail(x, "overdue", N_("overdue rectification orders"),
+		   re_overdue_cols, NCOLS(re_overdue_cols));
+	sqlite3_stmt *q = NULL;
+	int step;
+
+	/* An order is rectified as of as_of when its earliest rectified
+	 * follow-up is dated no later than the last day as_of has begun,
+	 * and on time when that date is no later than its deadline; the
+	 * deadline has passed when the deadline day is over. */
+	if (prepare(x,
+		    "SELECT c.grid, c.outcome, c.day, c.deadline, (SELECT "
+		    "min(r.day) FROM rf_rect r WHERE r.chk = c.id AND "
+		    "r.rectified = 1), e.name, c.enterprise FROM rf_check c "
+		    "LEFT JOIN rf_enterprise e ON e.id = c.enterprise WHERE "
+		    "c.day BETWEEN ?1 AND ?2 AND c.outcome IN ('notice', "
+		    "'rectify_order') ORDER BY c.deadline, c.grid, c.day",
+		    &q) < 0)
+		return -1;
+	sqlite3_bind_int(q, 1, x->from);
+	sqlite3_bind_int(q, 2, x->to);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int gi = grid_index(x, col_text(q, 0));
+		int u = unit_of_grid(x, gi);
+		int has_deadline = sqlite3_column_type(q, 3) != SQLITE_NULL;
+		int has_rect = sqlite3_column_type(q, 4) != SQLITE_NULL;
+		int32_t deadline = sqlite3_column_int(q, 3);
+		int32_t first = sqlite3_column_int(q, 4);
+		struct report_val *row;
+		char id[GB_ID_LEN];
+
+		if (gi < 0)
+			continue;
+		if (strcmp(col_text(q, 1), "rectify_order") != 0) {
+			add(x, u, RE_NOTICES, 1);
+			continue;
+		}
+		add(x, u, RE_ORDERS, 1);
+		if (has_rect && first > x->asof_incl)
+			has_rect = 0; /* not yet, as of as_of */
+		if (has_rect)
+			add(x, u, RE_RECTIFIED, 1);
+		if (has_rect && has_deadline && first <= deadline)
+			add(x, u, RE_ONTIME, 1);
+		if (!has_deadline || deadline >= x->asof_day || has_rect)
+			continue;
+		add(x, u, RE_OVERDUE, 1);
+		id_text(sqlite3_column_blob(q, 6), sqlite3_column_bytes(q, 6),
+			id);
+		row = table_add(t);
+		v_text(&row[0], col_text(q, 0));
+		v_text(&row[1], sqlite3_column_type(q, 5) == SQLITE_NULL
+				    ? id
+				    : col_text(q, 5));
+		v_text(&row[2], id);
+		v_date(&row[3], sqlite3_column_int(q, 2));
+		v_date(&row[4], deadline);
+		v_int(&row[5], x->asof_day - deadline);
+	}
+	return finish(x, q, step);
+}
+
+static void re_fill(struct run *x, int u, const int64_t *a,
+		    struct report_val *row)
+{
+	(void)x;
+	(void)u;
+	v_int(&row[0], a[RE_NOTICES]);
+	v_int(&row[1], a[RE_ORDERS]);
+	v_int(&row[2], a[RE_NOTICES] + a[RE_ORDERS]);
+	v_int(&row[3], a[RE_RECTIFIED]);
+	v_int(&row[4], a[RE_ONTIME]);
+	v_int(&row[5], a[RE_OVERDUE]);
+}
+
+/* ---- disputes ---- */
+
+enum {
+	DI_RECEIVED,
+	DI_LV_COMMUNITY,
+	DI_LV_STREET,
+	DI_LV_DISTRICT,
+	DI_OPEN,
+	DI_MEDIATED,
+	DI_ESCALATED,
+	DI_CLOSED,
+	DI_LOW,
+	DI_NF
+};
+
+static const struct report_col di_cols[] = {
+    {"unit", N_("unit")},
+    {"name", N_("name")},
+    {"received", N_("received")},
+    {"community", N_("at community")},
+    {"street", N_("at street")},
+    {"district", N_("at district")},
+    {"open", N_("open")},
+    {"mediated", N_("mediated")},
+    {"escalated", N_("escalated")},
+    {"closed", N_("closed")},
+    {"not_open", N_("no longer open")},
+    {"closed_low", N_("settled low")},
+    {"closed_low_pct", N_("settled low %")},
+};
+
+static int di_gather(struct run *x)
+{
+	static const char *const levels[] = {"community", "street", "district"};
+	static const char *const statuses[] = {"open", "mediated", "escalated",
+					       "closed"};
+	sqlite3_stmt *q = NULL;
+	int step;
+
+	if (prepare(x,
+		    "SELECT grid, level, status, count(*) FROM rf_dispute "
+		    "WHERE day BETWEEN ?1 AND ?2 GROUP BY grid, level, status",
+		    &q) < 0)
+		return -1;
+	sqlite3_bind_int(q, 1, x->from);
+	sqlite3_bind_int(q, 2, x->to);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int gi = grid_index(x, col_text(q, 0));
+		int u = unit_of_grid(x, gi);
+		const char *level = col_text(q, 1), *status = col_text(q, 2);
+		int64_t n = sqlite3_column_int64(q, 3);
+
+		if (gi < 0)
+			continue;
+		add(x, u, DI_RECEIVED, n);
+		for (int i = 0; i < 3; i++)
+			if (!strcmp(level, levels[i]))
+				add(x, u, DI_LV_COMMUNITY + i, n);
+		for (int i = 0; i < 4; i++)
+			if (!strcmp(status, statuses[i]))
+				add(x, u, DI_OPEN + i, n);
+		if ((!strcmp(status, "mediated") ||
+		     !strcmp(status, "closed")) &&
+		    (!strcmp(level, "community") || !strcmp(level, "street")))
+			add(x, u, DI_LOW, n);
+	}
+	return finish(x, q, step);
+}
+
+static void di_fill(struct run *x, int u, const int64_t *a,
+		    struct report_val *row)
+{
+	int64_t not_open = a[DI_RECEIVED] - a[DI_OPEN];
+
+	(void)x;
+	(void)u;
+	for (int i = 0; i < 8; i++)
+		v_int(&row[i], a[DI_RECEIVED + i]);
+	v_int(&row[8], not_open);
+	v_int(&row[9], a[DI_LOW]);
+	v_pct(&row[10], a[DI_LOW], not_open);
+}
+
+/* ---- staffing ---- */
+
+enum { SF_AREAS, SF_RESIDENTS, SF_OFFICERS, SF_GUARDS, SF_MEETING, SF_NF };
+
+#define SF_MAX_PER_OFFICER 3000
+
+static const struct report_col sf_cols[] = {
+    {"unit", N_("unit")},
+    {"name", N_("name")},
+    {"areas", N_("police areas")},
+    {"residents", N_("residents")},
+    {"officers", N_("officers")},
+    {"guards", N_("guards")},
+    {"per_officer", N_("residents per officer")},
+    {"meeting", N_("areas meeting target")},
+    {"meeting_pct", N_("meeting %")},
+};
+
+static const struct report_col sf_miss_cols[] = {
+    {"area", N_("area")},
+    {"name", N_("name")},
+    {"grid", N_("grid")},
+    {"residents", N_("residents")},
+    {"officers", N_("officers")},
+    {"guards", N_("guards")},
+    {"per_officer", N_("residents per officer")},
+    {"why", N_("why")},
+};
+
+static int sf_gather(struct run *x)
+{
+	const struct world *w = &x->w;
+	struct report_table *t =
+	    detail(x, "not_meeting", N_("police areas below the target"),
+		   sf_miss_cols, NCOLS(sf_miss_cols));
+	int64_t *res = xcalloc(w->nareas + 1, sizeof(*res));
+	int64_t *off = xcalloc(w->nareas + 1, sizeof(*off));
+	int64_t *grd = xcalloc(w->nareas + 1, sizeof(*grd));
+
+	for (size_t i = 0; i < w->ncomms; i++)
+		if (w->comms[i].area >= 0)
+			res[w->comms[i].area] += w->comms[i].population;
+	for (size_t i = 0; i < w->nstaff; i++) {
+		if (w->staff[i].area < 0)
+			continue;
+		if (is_officer(&w->staff[i]))
+			off[w->staff[i].area]++;
+		else if (!strcmp(w->staff[i].role, "guard"))
+			grd[w->staff[i].area]++;
+	}
+	for (size_t a = 0; a < w->nareas; a++) {
+		int u = unit_of_area(x, (int)a);
+		int ok_ratio =
+		    off[a] > 0 && res[a] <= SF_MAX_PER_OFFICER * off[a];
+		int ok_off = off[a] >= 3 && off[a] <= 4;
+		int ok_grd = grd[a] >= 2 && grd[a] <= 3;
+		struct report_val *row;
+		struct gb_buf why;
+
+		add(x, u, SF_AREAS, 1);
+		add(x, u, SF_RESIDENTS, res[a]);
+		add(x, u, SF_OFFICERS, off[a]);
+		add(x, u, SF_GUARDS, grd[a]);
+		if (ok_ratio && ok_off && ok_grd) {
+			add(x, u, SF_MEETING, 1);
+			continue;
+		}
+		gb_buf_init(&why, GB_BUF_NOLIMIT);
+		if (!ok_ratio)
+			gb_buf_addf(&why, NULL,
+				    _("more than %d residents per officer"),
+				    SF_MAX_PER_OFFICER);
+		if (!ok_off)
+			gb_buf_addf(&why, NULL, _("%sofficers: %lld, not 3-4"),
+				    why.len ? "; " : "", (long long)off[a]);
+		if (!ok_grd)
+			gb_buf_addf(&why, NULL, _("%sguards: %lld, not 2-3"),
+				    why.len ? "; " : "", (long long)grd[a]);
+		row = table_add(t);
+		v_text(&row[0], w->areas[a].code);
+		v_text(&row[1], w->areas[a].name);
+		v_text(&row[2], w->areas[a].parent >= 0
+				    ? w->grids[w->areas[a].parent].code
+				    : "");
+		v_int(&row[3], res[a]);
+		v_int(&row[4], off[a]);
+		v_int(&row[5], grd[a]);
+		if (off[a] > 0)
+			v_num(&row[6], (double)res[a] / (double)off[a], 1);
+		v_text(&row[7], gb_buf_str(&why));
+		gb_buf_release(&why);
+	}
+	free(res);
+	free(off);
+	free(grd);
+	return 0;
+}
+
+static void sf_fill(struct run *x, int u, const int64_t *a,
+		    struct report_val *row)
+{
+	(void)x;
+	(void)u;
+	v_int(&row[0], a[SF_AREAS]);
+	v_int(&row[1], a[SF_RESIDENTS]);
+	v_int(&row[2], a[SF_OFFICERS]);
+	v_int(&row[3], a[SF_GUARDS]);
+	if (a[SF_OFFICERS] > 0)
+		v_num(&row[4], (double)a[SF_RESIDENTS] / (double)a[SF_OFFICERS],
+		      1);
+	v_int(&row[5], a[SF_MEETING]);
+	v_pct(&row[6], a[SF_MEETING], a[SF_AREAS]);
+}
+
+/* ---- night-patrol ---- */
+
+enum { NP_AREAS, NP_NIGHTS, NP_OK, NP_NF };
+
+static const struct report_col np_cols[] = {
+    {"unit", N_("unit")},
+    {"name", N_("name")},
+    {"areas", N_("police areas")},
+    {"nights", N_("area-nights")},
+    {"complying", N_("complying")},
+    {"missed", N_("missed")},
+    {"share_pct", N_("complying %")},
+};
+
+static const struct report_col np_miss_cols[] = {
+    {"area", N_("area")},     {"name", N_("name")},
+    {"grid", N_("grid")},     {"missed", N_("nights missed")},
+    {"nights", N_("nights")},
+};
+
+static int np_gather(struct run *x)
+{
+	const struct world *w = &x->w;
+	struct report_table *t =
+	    detail(x, "missed", N_("nights without a complying patrol"),
+		   np_miss_cols, NCOLS(np_miss_cols));
+	size_t n = (size_t)x->ndays;
+	unsigned char *ok = xcalloc(w->nareas * n + 1, 1);
+	sqlite3_stmt *q = NULL;
+	int step, rc = -1;
+
+	if (prepare(x,
+		    "SELECT night, area FROM rr_night WHERE night BETWEEN ?1 "
+		    "AND ?2 AND patrols > 0",
+		    &q) < 0)
+		goto out;
+	sqlite3_bind_int(q, 1, x->from);
+	sqlite3_bind_int(q, 2, x->to);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int ai = area_index(x, col_text(q, 1));
+		int d = sqlite3_column_int(q, 0) - x->from;
+
+		if (ai >= 0 && d >= 0 && (size_t)d < n)
+			ok[(size_t)ai * n + (size_t)d] = 1;
+	}
+	if (finish(x, q, step) < 0)
+		goto out;
+	for (size_t a = 0; a < w->nareas; a++) {
+		const unsigned char *f = &ok[a * n];
+		int u = unit_of_area(x, (int)a);
+		int64_t good = 0;
+		struct report_val *row;
+
+		for (size_t d = 0; d < n; d++)
+			good += f[d];
+		add(x, u, NP_AREAS, 1);
+		add(x, u, NP_NIGHTS, (int64_t)n);
+		add(x, u, NP_OK, good);
+		if (good == (int64_t)n)
+			continue;
+		row = table_add(t);
+		v_text(&row[0], w->areas[a].code);
+		v_text(&row[1], w->areas[a].name);
+		v_text(&row[2], w->areas[a].parent >= 0
+				    ? w->grids[w->areas[a].parent].code
+				    : "");
+		v_int(&row[3], (int64_t)n - good);
+		v_ranges(&row[4], x->from, f, (int)n);
+	}
+	rc = 0;
+out:
+	free(ok);
+	return rc;
+}
+
+static void np_fill(struct run *x, int u, const int64_t *a,
+		    struct report_val *row)
+{
+	(void)x;
+	(void)u;
+	v_int(&row[0], a[NP_AREAS]);
+	v_int(&row[1], a[NP_NIGHTS]);
+	v_int(&row[2], a[NP_OK]);
+	v_int(&row[3], a[NP_NIGHTS] - a[NP_OK]);
+	v_pct(&row[4], a[NP_OK], a[NP_NIGHTS]);
+}
+
+/* ---- reception ---- */
+
+enum { RC_OFFICERS, RC_WEEKS, RC_MS, RC_BELOW, RC_NF };
+
+static const struct report_col rc_cols[] = {
+    {"unit", N_("unit")},
+    {"name", N_("name")},
+    {"officers", N_("officers")},
+    {"weeks", N_("ISO weeks")},
+    {"officer_weeks", N_("officer-weeks")},
+    {"hours", N_("hours")},
+    {"avg_hours", N_("hours per officer-week")},
+    {"below", N_("officer-weeks below 5 h")},
+    {"meeting_pct", N_("meeting %")},
+};
+
+static const struct report_col rc_below_cols[] = {
+    {"officer", N_("officer")}, {"name", N_("name")},	{"area", N_("area")},
+    {"week", N_("week")},	{"hours", N_("hours")},
+};
+
+/* The ISO weeks lying wholly inside the period: the day of the first
+ * Monday and how many. */
+static int whole_weeks(const struct run *x, int32_t *first)
+{
+	int32_t m = x->from + (8 - gb_weekday(x->from)) % 7;
+
+	*first = m;
+	return m + 6 <= x->to ? (x->to - m + 1) / 7 : 0;
+}
+
+static int rc_gather(struct run *x)
+{
+	const struct world *w = &x->w;
+	struct report_table *t =
+	    detail(x, "below_target",
+		   N_("officers below 5 hours of reception in a week"),
+		   rc_below_cols, NCOLS(rc_below_cols));
+	int32_t w0;
+	int nw = whole_weeks(x, &w0);
+	int64_t *ms = xcalloc(w->nstaff * (size_t)nw + 1, sizeof(*ms));
+	sqlite3_stmt *q = NULL;
+	int step, rc = -1;
+
+	if (prepare(x,
+		    "SELECT week, officer, ms FROM rr_reception WHERE week "
+		    "BETWEEN ?1 AND ?2",
+		    &q) < 0)
+		goto out;
+	sqlite3_bind_int(q, 1, w0);
+	sqlite3_bind_int(q, 2, w0 + 7 * (nw - 1));
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int si = staff_index(x, col_text(q, 1));
+		int k = (sqlite3_column_int(q, 0) - w0) / 7;
+
+		if (si >= 0 && k >= 0 && k < nw)
+			ms[(size_t)si * (size_t)nw + (size_t)k] +=
+			    sqlite3_column_int64(q, 2);
+	}
+	if (finish(x, q, step) < 0)
+		goto out;
+	for (size_t s = 0; s < w->nstaff; s++) {
+		const struct ref_staff *p = &w->staff[s];
+		int u = unit_of_area(x, p->area);
+
+		if (!is_officer(p))
+			continue;
+		add(x, u, RC_OFFICERS, 1);
+		add(x, u, RC_WEEKS, nw);
+		for (int k = 0; k < nw; k++) {
+			int64_t v = ms[s * (size_t)nw + (size_t)k];
+			struct report_val *row;
+			char label[16];
+			int y, wk;
+
+			add(x, u, RC_MS, v);
+			if (v >= RECEPTION_TARGET_MS)
+				continue;
+			add(x, u, RC_BELOW, 1);
+			gb_iso_week(w0 + 7 * k, &y, &wk);
+			snprintf(label, sizeof(label), "%04d-W%02d", y, wk);
+			row = table_add(t);
+			v_text(&row[0], p->code);
+			v_text(&row[1], p->name);
+			v_text(&row[2], w->areas[p->area].code);
+			v_text(&row[3], label);
+			v_hours(&row[4], (double)v);
+		}
+	}
+	rc = 0;
+out:
+	free(ms);
+	return rc;
+}
+
+static void rc_fill(struct run *x, int u, const int64_t *a,
+		    struct report_val *row)
+{
+	int32_t w0;
+
+	(void)u;
+	v_int(&row[0], a[RC_OFFICERS]);
+	v_int(&row[1], whole_weeks(x, &w0));
+	v_int(&row[2], a[RC_WEEKS]);
+	v_hours(&row[3], (double)a[RC_MS]);
+	if (a[RC_WEEKS] > 0)
+		v_hours(&row[4], (double)a[RC_MS] / (double)a[RC_WEEKS]);
+	v_int(&row[5], a[RC_BELOW]);
+	v_pct(&row[6], a[RC_WEEKS] - a[RC_BELOW], a[RC_WEEKS]);
+}
+
+/* ---- requests ---- */
+
+enum {
+	RQ_RECEIVED,
+	RQ_ALARM,
+	RQ_HELP,
+	RQ_INQUIRY,
+	RQ_RESOLVED,
+	RQ_ONTIME,
+	RQ_OPEN,
+	RQ_PAST,
+	RQ_NF
+};
+
+static const struct report_col rq_cols[] = {
+    {"unit", N_("unit")},
+    {"name", N_("name")},
+    {"received", N_("received")},
+    {"alarm", N_("alarms")},
+    {"help", N_("help")},
+    {"inquiry", N_("inquiries")},
+    {"resolved", N_("resolved")},
+    {"on_time", N_("on time")},
+    {"late", N_("late")},
+    {"open", N_("open")},
+    {"open_past_deadline", N_("open past deadline")},
+    {"on_time_pct", N_("on time %")},
+    {"median_hours", N_("median hours to resolve")},
+};
+
+static const struct report_col rq_open_cols[] = {
+    {"id", N_("request")},	  {"area", N_("area")},
+    {"category", N_("category")}, {"priority", N_("priority")},
+    {"officer", N_("officer")},	  {"received", N_("received")},
+    {"deadline", N_("deadline")}, {"hours_past", N_("hours past deadline")},
+};
+
+/* Times to resolve (ms) per unit and for the total, for the medians. */
+struct durations {
+	int64_t *v;
+	size_t n, cap;
+};
+
+static void dur_add(struct durations *d, int64_t ms)
+{
+	d->v = grow(d->v, d->n, &d->cap, sizeof(*d->v));
+	d->v[d->n++] = ms;
+}
+
+/* Rearranges v[0..n-1] so that v[k] is the value a sort would put there,
+ * with nothing larger before it (Hoare's selection): linear time, where
+ * sorting a year of requests to find a median would cost more than
+ * reading them. */
+static void select_kth(int64_t *v, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+
+	while (lo < hi) {
+		int64_t pivot = v[lo + (hi - lo) / 2], t;
+		size_t i = lo, j = hi;
+
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
+}
+
+/* The median of v[0..n-1] (n > 0), reordering v. */
+static double median(int64_t *v, size_t n)
+{
+	int64_t below;
+
+	select_kth(v, n, n / 2);
+	if (n % 2)
+		return (double)v[n / 2];
+	below = v[0];
+	for (size_t i = 1; i < n / 2; i++)
+		if (v[i] > below)
+			below = v[i];
+	return ((double)below + (double)v[n / 2]) / 2.0;
+}
+
+/* Orders rows of open requests oldest first: received (local times sort
+ * as text), then id. */
+static int rq_open_cmp(const void *a, const void *b)
+{
+	const struct report_val *x = a, *y = b;
+	int c = strcmp(x[5].s, y[5].s);
+
+	return c ? c : strcmp(x[0].s, y[0].s);
+}
+
+static int rq_gather(struct run *x)
+{
+	struct report_table *t = detail(x, "open_past_deadline",
+					N_("open requests past their deadline"),
+					rq_open_cols, NCOLS(rq_open_cols));
+	struct durations *dur = xcalloc((size_t)x->nunits + 1, sizeof(*dur));
+	static const char *const cats[] = {"alarm", "help", "inquiry"};
+	sqlite3_stmt *q = NULL;
+	int step;
+
+	x->extra = dur;
+	if (prepare(x,
+		    "SELECT area, category, received, deadline, resolved, "
+		    "priority, officer, id FROM rf_request WHERE day BETWEEN "
+		    "?1 AND ?2",
+		    &q) < 0)
+		return -1;
+	sqlite3_bind_int(q, 1, x->from);
+	sqlite3_bind_int(q, 2, x->to);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int ai = area_index(x, col_text(q, 0));
+		int u = unit_of_area(x, ai);
+		int64_t received = sqlite3_column_int64(q, 2);
+		int64_t deadline = sqlite3_column_int64(q, 3);
+		int64_t resolved = sqlite3_column_int64(q, 4);
+		struct report_val *row;
+		char id[GB_ID_LEN];
+
+		if (ai < 0)
+			continue;
+		add(x, u, RQ_RECEIVED, 1);
+		for (int i = 0; i < 3; i++)
+			if (!strcmp(col_text(q, 1), cats[i]))
+				add(x, u, RQ_ALARM + i, 1);
+		if (sqlite3_column_type(q, 4) != SQLITE_NULL &&
+		    resolved <= x->as_of) {
+			add(x, u, RQ_RESOLVED, 1);
+			if (resolved <= deadline)
+				add(x, u, RQ_ONTIME, 1);
+			if (u >= 0)
+				dur_add(&dur[u], resolved - received);
+			dur_add(&dur[x->nunits], resolved - received);
+			continue;
+		}
+		add(x, u, RQ_OPEN, 1);
+		if (deadline >= x->as_of)
+			continue;
+		add(x, u, RQ_PAST, 1);
+		id_text(sqlite3_column_blob(q, 7), sqlite3_column_bytes(q, 7),
+			id);
+		row = table_add(t);
+		v_text(&row[0], id);
+		v_text(&row[1], col_text(q, 0));
+		v_text(&row[2], col_text(q, 1));
+		v_text(&row[3], col_text(q, 5));
+		v_text(&row[4], col_text(q, 6));
+		v_time(&row[5], received);
+		v_time(&row[6], deadline);
+		v_hours(&row[7], (double)(x->as_of - deadline));
+	}
+	if (finish(x, q, step) < 0)
+		return -1;
+	if (t->nrows > 1)
+		qsort(t->cells, t->nrows, (size_t)t->ncols * sizeof(*t->cells),
+		      rq_open_cmp);
+	return 0;
+}
+
+static void rq_fill(struct run *x, int u, const int64_t *a,
+		    struct report_val *row)
+{
+	struct durations *d = &((struct durations *)x->extra)[u];
+
+	for (int i = 0; i < 6; i++)
+		v_int(&row[i], a[RQ_RECEIVED + i]);
+	v_int(&row[6], a[RQ_RESOLVED] - a[RQ_ONTIME]);
+	v_int(&row[7], a[RQ_OPEN]);
+	v_int(&row[8], a[RQ_PAST]);
+	v_pct(&row[9], a[RQ_ONTIME], a[RQ_RESOLVED] + a[RQ_PAST]);
+	if (d->n > 0)
+		v_hours(&row[10], median(d->v, d->n));
+}
+
+static void rq_release(struct run *x)
+{
+	struct durations *d = x->extra;
+
+	for (int u = 0; d && u <= x->nunits; u++)
+		free(d[u].v);
+	free(d);
+	x->extra = NULL;
+}
+
+/* ---- daily-reports ---- */
+
+enum { DR_OFFICERS, DR_DAYS, DR_COVERED, DR_NF };
+
+static const struct report_col dr_cols[] = {
+    {"unit", N_("unit")},
+    {"name", N_("name")},
+    {"officers", N_("officers")},
+    {"days", N_("days")},
+    {"officer_days", N_("officer-days")},
+    {"covered", N_("with a report")},
+    {"missed", N_("without")},
+    {"share_pct", N_("covered %")},
+};
+
+static const struct report_col dr_gap_cols[] = {
+    {"officer", N_("officer")}, {"name", N_("name")},
+    {"area", N_("area")},	{"missed", N_("days without a report")},
+    {"days", N_("days")},
+};
+
+static int dr_gather(struct run *x)
+{
+	const struct world *w = &x->w;
+	struct report_table *t =
+	    detail(x, "gaps", N_("officers with days without a report"),
+		   dr_gap_cols, NCOLS(dr_gap_cols));
+	size_t n = (size_t)x->ndays;
+	unsigned char *ok = xcalloc(w->nstaff * n + 1, 1);
+	sqlite3_stmt *q = NULL;
+	int step, rc = -1;
+
+	if (prepare(x,
+		    "SELECT day, officer FROM rr_daily WHERE day BETWEEN ?1 "
+		    "AND ?2 AND reports > 0",
+		    &q) < 0)
+		goto out;
+	sqlite3_bind_int(q, 1, x->from);
+	sqlite3_bind_int(q, 2, x->to);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int si = staff_index(x, col_text(q, 1));
+		int d = sqlite3_column_int(q, 0) - x->from;
+
+		if (si >= 0 && d >= 0 && (size_t)d < n)
+			ok[(size_t)si * n + (size_t)d] = 1;
+	}
+	if (finish(x, q, step) < 0)
+		goto out;
+	for (size_t s = 0; s < w->nstaff; s++) {
+		const struct ref_staff *p = &w->staff[s];
+		const unsigned char *f = &ok[s * n];
+		int u = unit_of_area(x, p->area);
+		int64_t good = 0;
+		struct report_val *row;
+
+		if (!is_officer(p))
+			continue;
+		for (size_t d = 0; d < n; d++)
+			good += f[d];
+		add(x, u, DR_OFFICERS, 1);
+		add(x, u, DR_DAYS, (int64_t)n);
+		add(x, u, DR_COVERED, good);
+		if (good == (int64_t)n)
+			continue;
+		row = table_add(t);
+		v_text(&row[0], p->code);
+		v_text(&row[1], p->name);
+		v_text(&row[2], w->areas[p->area].code);
+		v_int(&row[3], (int64_t)n - good);
+		v_ranges(&row[4], x->from, f, (int)n);
+	}
+	rc = 0;
+out:
+	free(ok);
+	return rc;
+}
+
+static void dr_fill(struct run *x, int u, const int64_t *a,
+		    struct report_val *row)
+{
+	(void)u;
+	v_int(&row[0], a[DR_OFFICERS]);
+	v_int(&row[1], x->ndays);
+	v_int(&row[2], a[DR_DAYS]);
+	v_int(&row[3], a[DR_COVERED]);
+	v_int(&row[4], a[DR_DAYS] - a[DR_COVERED]);
+	v_pct(&row[5], a[DR_COVERED], a[DR_DAYS]);
+}
+
+/* ---- patrol-teams ---- */
+
+enum { PT_COMMS, PT_MEETING, PT_POP, PT_TEAM, PT_NF };
+
+#define PT_CASES_HIGH 100
+
+static const struct report_col pt_cols[] = {
+    {"unit", N_("unit")},
+    {"name", N_("name")},
+    {"communities", N_("communities")},
+    {"meeting", N_("meeting target")},
+    {"not_meeting", N_("below target")},
+    {"share_pct", N_("meeting %")},
+    {"population", N_("population")},
+    {"team", N_("patrol team")},
+    {"per_mille", N_("team per 1000")},
+};
+
+static const struct report_col pt_miss_cols[] = {
+    {"community", N_("community")},
+    {"name", N_("name")},
+    {"grid", N_("grid")},
+    {"population", N_("population")},
+    {"criminal_cases", N_("criminal cases")},
+    {"team", N_("patrol team")},
+    {"per_mille", N_("team per 1000")},
+    {"target_per_mille", N_("target per 1000")},
+    {"needed", N_("team needed")},
+};
+
+static int pt_gather(struct run *x)
+{
+	const struct world *w = &x->w;
+	struct report_table *t = detail(
+	    x, "below_target", N_("communities below the patrol-team target"),
+	    pt_miss_cols, NCOLS(pt_miss_cols));
+
+	for (size_t i = 0; i < w->ncomms; i++) {
+		const struct ref_comm *c = &w->comms[i];
+		int u = unit_of_comm(x, (int)i);
+		int high = c->cases >= PT_CASES_HIGH;
+		/* In integers: team / pop >= 2/1000 or 1.5/1000. */
+		int meets = high ? c->team * 1000 >= c->population * 2
+				 : c->team * 2000 >= c->population * 3;
+		struct report_val *row;
+
+		if (c->grid < 0)
+			continue;
+		add(x, u, PT_COMMS, 1);
+		add(x, u, PT_MEETING, meets);
+		add(x, u, PT_POP, c->population);
+		add(x, u, PT_TEAM, c->team);
+		if (meets)
+			continue;
+		row = table_add(t);
+		v_text(&row[0], c->code);
+		v_text(&row[1], c->name);
+		v_text(&row[2], w->grids[c->grid].code);
+		v_int(&row[3], c->population);
+		v_int(&row[4], c->cases);
+		v_int(&row[5], c->team);
+		if (c->population > 0)
+			v_num(&row[6],
+			      1000.0 * (double)c->team / (double)c->population,
+			      2);
+		v_num(&row[7], high ? 2.0 : 1.5, 1);
+		v_int(&row[8], high ? (c->population * 2 + 999) / 1000
+				    : (c->population * 3 + 1999) / 2000);
+	}
+	return 0;
+}
+
+static void pt_fill(struct run *x, int u, const int64_t *a,
+		    struct report_val *row)
+{
+	(void)x;
+	(void)u;
+	v_int(&row[0], a[PT_COMMS]);
+	v_int(&row[1], a[PT_MEETING]);
+	v_int(&row[2], a[PT_COMMS] - a[PT_MEETING]);
+	v_pct(&row[3], a[PT_MEETING], a[PT_COMMS]);
+	v_int(&row[4], a[PT_POP]);
+	v_int(&row[5], a[PT_TEAM]);
+	if (a[PT_POP] > 0)
+		v_num(&row[6], 1000.0 * (double)a[PT_TEAM] / (double)a[PT_POP],
+		      2);
+}
+
+/* ---- sync-health ---- */
+
+enum { SH_GRIDS, SH_SYNCED, SH_DEVICES, SH_BATCHES, SH_RECORDS, SH_NF };
+
+static const struct report_col sh_cols[] = {
+    {"unit", N_("unit")},
+    {"name", N_("name")},
+    {"grids", N_("grids")},
+    {"synced", N_("synced")},
+    {"not_synced", N_("not synced")},
+    {"devices", N_("devices")},
+    {"batches", N_("batches")},
+    {"records", N_("records")},
+    {"last_sync", N_("last sync")},
+};
+
+static const struct report_col sh_dev_cols[] = {
+    {"device", N_("device")},	{"grid", N_("grid")},
+    {"role", N_("role")},	{"name", N_("name")},
+    {"status", N_("status")},	{"last_sync", N_("last sync")},
+    {"batches", N_("batches")}, {"records", N_("records")},
+};
+
+static const struct report_col sh_grid_cols[] = {
+    {"grid", N_("grid")},
+    {"name", N_("name")},
+    {"last_sync", N_("last sync")},
+};
+
+/* The latest batch time per unit (and the total), and per grid. */
+struct sync_extra {
+	int64_t *unit_last;
+	int64_t *grid_last;
+};
+
+static int sh_gather(struct run *x)
+{
+	const struct world *w = &x->w;
+	struct report_table *devs = detail(x, "devices", N_("devices"),
+					   sh_dev_cols, NCOLS(sh_dev_cols));
+	struct report_table *ns = detail(
+	    x, "not_synced", N_("grids not synced since the period began"),
+	    sh_grid_cols, NCOLS(sh_grid_cols));
+	struct sync_extra *e = xcalloc(1, sizeof(*e));
+	sqlite3_stmt *q = NULL, *per = NULL, *last = NULL;
+	int step, rc = -1;
+
+	x->extra = e;
+	e->unit_last = xcalloc((size_t)x->nunits + 1, sizeof(int64_t));
+	e->grid_last = xcalloc(w->ngrids + 1, sizeof(int64_t));
+	if (prepare(x,
+		    "SELECT sum(batches), sum(records) FROM rr_sync WHERE "
+		    "device = ?1 AND day BETWEEN ?2 AND ?3",
+		    &per) < 0 ||
+	    prepare(x,
+		    "SELECT last_at FROM rr_sync WHERE device = ?1 ORDER BY "
+		    "day DESC LIMIT 1",
+		    &last) < 0 ||
+	    prepare(x,
+		    "SELECT id, grid, role, name, revoked FROM device WHERE "
+		    "role != 'viewer' ORDER BY grid, created_at, id",
+		    &q) < 0)
+		goto out;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int gi = grid_index(x, col_text(q, 1));
+		int u = unit_of_grid(x, gi);
+		int64_t at = 0;
+		struct report_val *row;
+		char id[GB_ID_LEN];
+
+		if (gi < 0)
+			continue;
+		id_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
+			id);
+		sqlite3_bind_value(per, 1, sqlite3_column_value(q, 0));
+		sqlite3_bind_int(per, 2, x->from);
+		sqlite3_bind_int(per, 3, x->to);
+		sqlite3_bind_value(last, 1, sqlite3_column_value(q, 0));
+		if (sqlite3_step(per) != SQLITE_ROW) {
+			db_fail(x, x->def->name);
+			goto out;
+		}
+		if (sqlite3_step(last) == SQLITE_ROW)
+			at = sqlite3_column_int64(last, 0);
+		add(x, u, SH_DEVICES, 1);
+		add(x, u, SH_BATCHES, sqlite3_column_int64(per, 0));
+		add(x, u, SH_RECORDS, sqlite3_column_int64(per, 1));
+		if (u >= 0 && at > e->unit_last[u])
+			e->unit_last[u] = at;
+		if (at > e->unit_last[x->nunits])
+			e->unit_last[x->nunits] = at;
+		if (at > e->grid_last[gi])
+			e->grid_last[gi] = at;
+		row = table_add(devs);
+		v_text(&row[0], id);
+		v_text(&row[1], col_text(q, 1));
+		v_text(&row[2], col_text(q, 2));
+		v_text(&row[3], col_text(q, 3));
+		v_text(&row[4],
+		       sqlite3_column_int(q, 4) ? "revoked" : "active");
+		if (at > 0)
+			v_time(&row[5], at);
+		v_int(&row[6], sqlite3_column_int64(per, 0));
+		v_int(&row[7], sqlite3_column_int64(per, 1));
+		sqlite3_reset(per);
+		sqlite3_reset(last);
+	}
+	if (step != SQLITE_DONE) {
+		db_fail(x, x->def->name);
+		goto out;
+	}
+	for (size_t g = 0; g < w->ngrids; g++) {
+		int u = unit_of_grid(x, (int)g);
+		int synced = 1;
+		struct report_val *row;
+
+		for (size_t i = 0; i < x->r->nnot_synced; i++)
+			if (!strcmp(x->r->not_synced[i], w->grids[g].code))
+				synced = 0;
+		add(x, u, SH_GRIDS, 1);
+		add(x, u, SH_SYNCED, synced);
+		if (synced)
+			continue;
+		row = table_add(ns);
+		v_text(&row[0], w->grids[g].code);
+		v_text(&row[1], w->grids[g].name);
+		if (e->grid_last[g] > 0)
+			v_time(&row[2], e->grid_last[g]);
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	sqlite3_finalize(per);
+	sqlite3_finalize(last);
+	return rc;
+}
+
+static void sh_fill(struct run *x, int u, const int64_t *a,
+		    struct report_val *row)
+{
+	struct sync_extra *e = x->extra;
+
+	v_int(&row[0], a[SH_GRIDS]);
+	v_int(&row[1], a[SH_SYNCED]);
+	v_int(&row[2], a[SH_GRIDS] - a[SH_SYNCED]);
+	v_int(&row[3], a[SH_DEVICES]);
+	v_int(&row[4], a[SH_BATCHES]);
+	v_int(&row[5], a[SH_RECORDS]);
+	if (e->unit_last[u] > 0)
+		v_time(&row[6], e->unit_last[u]);
+}
+
+static void sh_release(struct run *x)
+{
+	struct sync_extra *e = x->extra;
+
+	if (e) {
+		free(e->unit_last);
+		free(e->grid_last);
+	}
+	free(e);
+	x->extra = NULL;
+}
+
+/* ---- the table of reports ---- */
+
+/* name, title, summary, levels, role, columns, counters per unit, gather,
+ * fill, release, has_prev */
+#define DEF(n, t, s, lv, role, cols, nf, g, f, rel, prev)                      \
+	{                                                                      \
+		n, t, s, lv, role, cols, NCOLS(cols), nf, g, f, rel, prev      \
+	}
+
+static const struct report_def defs[] = {
+    DEF("contract-rate", N_("labour-contract signing rate"),
+	N_("signed / employees over the latest check of each active "
+	   "enterprise, with the change from the previous period"),
+	LV_LABOUR, "coordinator", cr_cols, CR_NF * 2, cr_gather, cr_fill, NULL,
+	1),
+    DEF("check-coverage", N_("check coverage"),
+	N_("active enterprises with at least one check in the period"),
+	LV_LABOUR, "coordinator", cc_cols, CC_NF, cc_gather, cc_fill, NULL, 0),
+    DEF("rectification", N_("rectification"),
+	N_("notices and orders issued, rectified on time, overdue (with "
+	   "the overdue enterprises)"),
+	LV_LABOUR, "coordinator", re_cols, RE_NF, re_gather, re_fill, NULL, 0),
+    DEF("disputes", N_("labour disputes"),
+	N_("disputes received by level and status; share settled at "
+	   "community or street level"),
+	LV_LABOUR, "coordinator", di_cols, DI_NF, di_gather, di_fill, NULL, 0),
+    DEF("staffing", N_("police area staffing"),
+	N_("residents per officer, officers and guards per police area"),
+	LV_POLICING, NULL, sf_cols, SF_NF, sf_gather, sf_fill, NULL, 0),
+    DEF("night-patrol", N_("night patrols"),
+	N_("share of nights with a patrol led by an officer with two or "
+	   "more guards"),
+	LV_POLICING, "officer", np_cols, NP_NF, np_gather, np_fill, NULL, 0),
+    DEF("reception", N_("police room reception"),
+	N_("reception hours per officer per ISO week, officers below "
+	   "5 hours"),
+	LV_POLICING, "officer", rc_cols, RC_NF, rc_gather, rc_fill, NULL, 0),
+    DEF("requests", N_("public requests"),
+	N_("requests by category, resolved by the deadline, median time "
+	   "to resolve, open past deadline"),
+	LV_POLICING, "officer", rq_cols, RQ_NF, rq_gather, rq_fill, rq_release,
+	0),
+    DEF("daily-reports", N_("daily work reports"),
+	N_("share of officer-days with a daily report; officers with "
+	   "gaps"),
+	LV_POLICING, "officer", dr_cols, DR_NF, dr_gather, dr_fill, NULL, 0),
+    DEF("patrol-teams", N_("mass patrol teams"),
+	N_("communities whose patrol team meets 2 per 1000 residents "
+	   "(100+ criminal cases a year) or 1.5"),
+	LV_POLICING | LV(L_COMMUNITY), NULL, pt_cols, PT_NF, pt_gather, pt_fill,
+	NULL, 0),
+    DEF("sync-health", N_("sync health"),
+	N_("per device and grid: last sync, batches and records in the "
+	   "period; grids not synced"),
+	LV_LABOUR, NULL, sh_cols, SH_NF, sh_gather, sh_fill, sh_release, 0),
+};
+
+#define NDEFS (sizeof(defs) / sizeof(defs[0]))
+
+size_t reports_count(void)
+{
+	return NDEFS;
+}
+
+const char *reports_name(size_t i)
+{
+	return i < NDEFS ? defs[i].name : NULL;
+}
+
+const char *reports_summary(size_t i)
+{
+	return i < NDEFS ? _(defs[i].summary) : NULL;
+}
+
+static const struct report_def *def_find(const char *name)
+{
+	for (size_t i = 0; name && i < NDEFS; i++)
+		if (!strcmp(defs[i].name, name))
+			return &defs[i];
+	return NULL;
+}
+
+static void levels_text(unsigned levels, char *out, size_t n)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (int l = 0; l < L_COUNT; l++)
+		if (levels & LV(l))
+			o +=
+			    (size_t)snprintf(out + o, n > o ? n - o : 0, "%s%s",
+					     o ? "|" : "", level_names[l]);
+}
+
+const char *reports_levels(const char *name)
+{
+	static const char *const texts[] = {
+	    "district|street|grid",
+	    "district|street|grid|area",
+	    "district|street|grid|area|community",
+	};
+	const struct report_def *d = def_find(name);
+
+	if (!d)
+		return NULL;
+	if (d->levels & LV(L_COMMUNITY))
+		return texts[2];
+	return d->levels & LV(L_AREA) ? texts[1] : texts[0];
+}
+
+int reports_may_read(const struct store_device *dev, struct gb_err *err)
+{
+	if (strcmp(dev->role, "viewer") != 0)
+		return gb_error(err, GB_EFORBIDDEN,
+				_("a %s device may not read reports (viewer "
+				  "devices only)"),
+				dev->role);
+	return 0;
+}
+
+/* ---- completeness ---- */
+
+static int completeness(struct run *x)
+{
+	struct report *r = x->r;
+	unsigned char *seen = xcalloc(x->w.ngrids + 1, 1);
+	sqlite3_stmt *q = NULL;
+	int step, rc = -1;
+
+	/* A grid counts as synced when a device of the role that enters
+	 * the report's records sent a batch on or after the first day of
+	 * the period: what it entered for the period may then be in. */
+	if (prepare(x,
+		    "SELECT DISTINCT grid FROM rr_sync WHERE day >= ?1 AND "
+		    "(?2 IS NULL OR role = ?2)",
+		    &q) < 0)
+		goto out;
+	sqlite3_bind_int(q, 1, x->from);
+	if (x->def->role)
+		sqlite3_bind_text(q, 2, x->def->role, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int gi = grid_index(x, col_text(q, 0));
+
+		if (gi >= 0)
+			seen[gi] = 1;
+	}
+	if (finish(x, q, step) < 0)
+		goto out;
+	r->synced_role = x->def->role;
+	r->grids = (int)x->w.ngrids;
+	r->not_synced = xcalloc(x->w.ngrids + 1, sizeof(char *));
+	for (size_t g = 0; g < x->w.ngrids; g++) {
+		if (seen[g])
+			r->synced++;
+		else
+			r->not_synced[r->nnot_synced++] =
+			    xstrdup(x->w.grids[g].code);
+	}
+	rc = 0;
+out:
+	free(seen);
+	return rc;
+}
+
+/* ---- running a report ---- */
+
+static int parse_day(const char *what, const char *s, int32_t *day,
+		     struct gb_err *err)
+{
+	if (!s || !*s)
+		return gb_error(err, GB_EUSAGE,
+				_("%s: a date YYYY-MM-DD is needed"), what);
+	if (gb_date_parse(s, day, err) < 0) {
+		err->code = GB_EUSAGE;
+		return gb_error_prefix(err, "%s", what);
+	}
+	return 0;
+}
+
+static int build(struct run *x)
+{
+	struct report *r = x->r;
+	const struct report_def *d = x->def;
+	int rc = -1;
+
+	x->nunits = units_at(&x->w, x->level);
+	x->acc =
+	    xcalloc(((size_t)x->nunits + 1) * (size_t)d->nf, sizeof(*x->acc));
+	if (completeness(x) < 0 || d->gather(x) < 0)
+		goto out;
+	for (int u = 0; u < x->nunits; u++) {
+		struct report_val *row = table_add(&r->main);
+
+		v_text(&row[0], unit_code(x, u));
+		v_text(&row[1], unit_name(x, u));
+		d->fill(x, u, counters(x, u), row + 2);
+	}
+	r->total = xcalloc((size_t)d->ncols, sizeof(*r->total));
+	/* The total is the whole district. */
+	v_text(&r->total[0], "total");
+	v_text(&r->total[1], x->w.dname[0] ? x->w.dname : _("total"));
+	d->fill(x, x->nunits, counters(x, x->nunits), r->total + 2);
+	rc = 0;
+out:
+	if (d->release)
+		d->release(x);
+	free(x->acc);
+	x->acc = NULL;
+	return rc;
+}
+
+int report_run(struct store *st, const char *name, const char *level,
+	       const char *from, const char *to, int64_t now_ms,
+	       struct report **out, struct gb_err *err)
+{
+	struct run x;
+	struct report *r = NULL;
+	char allowed[64];
+	int rc = -1, l;
+
+	memset(&x, 0, sizeof(x));
+	x.err = err;
+	x.def = def_find(name);
+	if (!x.def)
+		return gb_error(err, GB_ENOTFOUND,
+				_("no report \"%s\" (gridbook-hq report --help "
+				  "lists them)"),
+				name ? name : "");
+	levels_text(x.def->levels, allowed, sizeof(allowed));
+	for (l = 0; l < L_COUNT; l++)
+		if (!strcmp(level ? level : "district", level_names[l]))
+			break;
+	if (l == L_COUNT || !(x.def->levels & LV(l)))
+		return gb_error(err, GB_EUSAGE,
+				_("level: \"%s\" is not one of %s for %s"),
+				level, allowed, name);
+	x.level = (enum level)l;
+	if (parse_day("from", from, &x.from, err) < 0 ||
+	    parse_day("to", to, &x.to, err) < 0)
+		return -1;
+	if (x.to < x.from)
+		return gb_error(err, GB_EUSAGE, _("from: %s is after to: %s"),
+				from, to);
+	if (x.to - x.from + 1 > MAX_DAYS)
+		return gb_error(err, GB_EUSAGE,
+				_("the period is longer than %d days"),
+				MAX_DAYS);
+	x.ndays = x.to - x.from + 1;
+	x.as_of = gb_day_start(x.to + 1);
+	if (now_ms < x.as_of)
+		x.as_of = now_ms;
+	x.asof_day = gb_local_day(x.as_of);
+	x.asof_incl = gb_local_day(x.as_of - 1);
+
+	r = xcalloc(1, sizeof(*r));
+	r->name = x.def->name;
+	r->title = x.def->title;
+	snprintf(r->level, sizeof(r->level), "%s", level_names[l]);
+	r->from = x.from;
+	r->to = x.to;
+	r->prev_to = x.from - 1;
+	r->prev_from = x.from - x.ndays;
+	r->has_prev = x.def->has_prev;
+	r->as_of = x.as_of;
+	table_init(&r->main, "rows", x.def->title, x.def->cols, x.def->ncols);
+	x.r = r;
+
+	if (store_sqlite_reader(st, &x.db, err) < 0)
+		goto out;
+	/* One read transaction: the report is one snapshot. */
+	if (sqlite3_exec(x.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(&x, "begin");
+		goto out;
+	}
+	if (world_load(x.db, &x.w, err) < 0 || build(&x) < 0)
+		goto out;
+	*out = r;
+	r = NULL;
+	rc = 0;
+out:
+	if (x.db && sqlite3_get_autocommit(x.db) == 0)
+		sqlite3_exec(x.db, "COMMIT", NULL, NULL, NULL);
+	if (x.db)
+		store_sqlite_reader_done(st, x.db);
+	world_free(&x.w);
+	report_free(r);
+	return rc;
+}
+
+const struct report_val *report_get(const struct report *r, const char *unit,
+				    const char *key)
+{
+	int c;
+
+	for (c = 0; c < r->main.ncols; c++)
+		if (!strcmp(r->main.cols[c].key, key))
+			break;
+	if (c == r->main.ncols)
+		return NULL;
+	if (!strcmp(unit, "total"))
+		return &r->total[c];
+	for (size_t i = 0; i < r->main.nrows; i++) {
+		const struct report_val *row =
+		    &r->main.cells[i * (size_t)r->main.ncols];
+
+		if (row[0].s && !strcmp(row[0].s, unit))
+			return &row[c];
+	}
+	return NULL;
+}
+
+/* ---- writers ---- */
+
+#define VAL_MAX 4096
+
+/* The completeness line: "27 of 32 grids synced (officer devices) since
+ * 2026-02-01; not synced: S01-G3, S02-G1". */
+static int completeness_text(const struct report *r, struct gb_buf *b,
+			     struct gb_err *err)
+{
+	char from[16];
+
+	gb_date_format(r->from, from);
+	if (r->synced_role
+		? gb_buf_addf(b, err,
+			      _("%d of %d grids synced (%s devices) since "
+				"%s"),
+			      r->synced, r->grids, r->synced_role, from)
+		: gb_buf_addf(b, err, _("%d of %d grids synced since %s"),
+			      r->synced, r->grids, from))
+		return -1;
+	for (size_t i = 0; i < r->nnot_synced; i++)
+		if (gb_buf_addf(b, err, "%s%s", i ? ", " : _("; not synced: "),
+				r->not_synced[i]))
+			return -1;
+	return 0;
+}
+
+/* Appends n spaces. */
+static int pad(struct gb_buf *b, int n, struct gb_err *err)
+{
+	for (; n > 0; n--)
+		if (gb_buf_add(b, " ", 1, err))
+			return -1;
+	return 0;
+}
+
+/* Writes rows (nrows of t, then extra when not NULL) as aligned columns
+ * under the translated labels; numbers go right, text left. */
+static int write_aligned(const struct report_table *t,
+			 const struct report_val *extra, struct gb_buf *b,
+			 struct gb_err *err)
+{
+	int nc = t->ncols, rc = -1;
+	size_t nr = t->nrows + (extra ? 1 : 0);
+	int *width = xcalloc((size_t)nc, sizeof(int));
+	unsigned char *left = xcalloc((size_t)nc, 1);
+	char *buf = xmalloc(VAL_MAX);
+
+	for (int c = 0; c < nc; c++)
+		width[c] = gb_utf8_width(_(t->cols[c].label));
+	for (size_t i = 0; i < nr; i++) {
+		const struct report_val *row =
+		    i < t->nrows ? &t->cells[i * (size_t)nc] : extra;
+
+		for (int c = 0; c < nc; c++) {
+			int wd;
+
+			report_val_text(&row[c], buf, VAL_MAX);
+			wd = gb_utf8_width(buf[0] ? buf : "-");
+			if (wd > width[c])
+				width[c] = wd;
+			if (row[c].type == RV_TEXT)
+				left[c] = 1;
+		}
+	}
+	for (int c = 0; c < nc; c++) {
+		const char *l = _(t->cols[c].label);
+		int gap = width[c] - gb_utf8_width(l);
+
+		if ((c && pad(b, 2, err)) || (!left[c] && pad(b, gap, err)) ||
+		    gb_buf_adds(b, l, err) ||
+		    (left[c] && c + 1 < nc && pad(b, gap, err)))
+			goto out;
+	}
+	if (gb_buf_adds(b, "\n", err))
+		goto out;
+	for (size_t i = 0; i < nr; i++) {
+		const struct report_val *row =
+		    i < t->nrows ? &t->cells[i * (size_t)nc] : extra;
+
+		for (int c = 0; c < nc; c++) {
+			const char *s = report_val_text(&row[c], buf, VAL_MAX);
+			int gap;
+
+			if (!s[0])
+				s = "-";
+			gap = width[c] - gb_utf8_width(s);
+			if ((c && pad(b, 2, err)) ||
+			    (!left[c] && pad(b, gap, err)) ||
+			    gb_buf_adds(b, s, err) ||
+			    (left[c] && c + 1 < nc && pad(b, gap, err)))
+				goto out;
+		}
+		if (gb_buf_adds(b, "\n", err))
+			goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	free(left);
+	free(width);
+	return rc;
+}
+
+static void period_text(const struct report *r, char *from, char *to,
+			char *as_of)
+{
+	gb_date_format(r->from, from);
+	gb_date_format(r->to, to);
+	gb_time_format(r->as_of, as_of);
+}
+
+int report_write_table(const struct report *r, struct gb_buf *out,
+		       struct gb_err *err)
+{
+	char from[16], to[16], as_of[32], pf[16], pt[16];
+
+	period_text(r, from, to, as_of);
+	if (gb_buf_addf(out, err, "%s: %s\n", r->name, _(r->title)) ||
+	    gb_buf_addf(out, err, _("period %s..%s, level %s, as of %s\n"),
+			from, to, r->level, as_of))
+		return -1;
+	if (r->has_prev) {
+		gb_date_format(r->prev_from, pf);
+		gb_date_format(r->prev_to, pt);
+		if (gb_buf_addf(out, err, _("previous period %s..%s\n"), pf,
+				pt))
+			return -1;
+	}
+	if (gb_buf_adds(out, "\n", err) ||
+	    write_aligned(&r->main, r->total, out, err))
+		return -1;
+	for (int i = 0; i < r->ndetails; i++) {
+		const struct report_table *t = &r->details[i];
+
+		if (gb_buf_addf(out, err, "\n%s (%zu):\n", _(t->title),
+				t->nrows))
+			return -1;
+		if (t->nrows && write_aligned(t, NULL, out, err))
+			return -1;
+	}
+	if (gb_buf_adds(out, "\n", err) || completeness_text(r, out, err))
+		return -1;
+	return gb_buf_adds(out, "\n", err);
+}
+
+static int json_val(struct gb_buf *b, const struct report_val *v, char *buf,
+		    struct gb_err *err)
+{
+	switch (v->type) {
+	case RV_NULL:
+		return gb_buf_adds(b, "null", err);
+	case RV_TEXT:
+		return gb_json_str(b, v->s ? v->s : "", err);
+	default:
+		return gb_buf_adds(b, report_val_text(v, buf, VAL_MAX), err);
+	}
+}
+
+/* Writes one row as an object of its columns. */
+static int json_row(struct gb_buf *b, const struct report_table *t,
+		    const struct report_val *row, char *buf, struct gb_err *err)
+{
+	if (gb_buf_adds(b, "{", err))
+		return -1;
+	for (int c = 0; c < t->ncols; c++)
+		if ((c && gb_buf_adds(b, ",", err)) ||
+		    gb_json_str(b, t->cols[c].key, err) ||
+		    gb_buf_adds(b, ":", err) || json_val(b, &row[c], buf, err))
+			return -1;
+	return gb_buf_adds(b, "}", err);
+}
+
+static int json_rows(struct gb_buf *b, const struct report_table *t, char *buf,
+		     struct gb_err *err)
+{
+	if (gb_buf_adds(b, "[", err))
+		return -1;
+	for (size_t i = 0; i < t->nrows; i++)
+		if ((i && gb_buf_adds(b, ",\n", err)) ||
+		    json_row(b, t, &t->cells[i * (size_t)t->ncols], buf, err))
+			return -1;
+	return gb_buf_adds(b, "]", err);
+}
+
+static int json_key(struct gb_buf *b, const char *key, const char *text,
+		    struct gb_err *err)
+{
+	if (gb_buf_adds(b, ",\n", err) || gb_json_str(b, key, err) ||
+	    gb_buf_adds(b, ":", err))
+		return -1;
+	return text ? gb_json_str(b, text, err) : 0;
+}
+
+int report_write_json(const struct report *r, struct gb_buf *out,
+		      struct gb_err *err)
+{
+	char from[16], to[16], as_of[32], pf[16], pt[16];
+	char *buf = xmalloc(VAL_MAX);
+	struct gb_buf text;
+	int rc = -1;
+
+	gb_buf_init(&text, GB_BUF_NOLIMIT);
+	period_text(r, from, to, as_of);
+	if (gb_buf_adds(out, "{\"report\":", err) ||
+	    gb_json_str(out, r->name, err) ||
+	    json_key(out, "title", _(r->title), err) ||
+	    json_key(out, "level", r->level, err) ||
+	    json_key(out, "from", from, err) || json_key(out, "to", to, err) ||
+	    json_key(out, "as_of", as_of, err))
+		goto out;
+	if (r->has_prev) {
+		gb_date_format(r->prev_from, pf);
+		gb_date_format(r->prev_to, pt);
+		if (json_key(out, "previous", NULL, err) ||
+		    gb_buf_adds(out, "{\"from\":", err) ||
+		    gb_json_str(out, pf, err) ||
+		    gb_buf_adds(out, ",\"to\":", err) ||
+		    gb_json_str(out, pt, err) || gb_buf_adds(out, "}", err))
+			goto out;
+	}
+	if (json_key(out, "columns", NULL, err) || gb_buf_adds(out, "[", err))
+		goto out;
+	for (int c = 0; c < r->main.ncols; c++)
+		if ((c && gb_buf_adds(out, ",", err)) ||
+		    gb_buf_adds(out, "{\"key\":", err) ||
+		    gb_json_str(out, r->main.cols[c].key, err) ||
+		    gb_buf_adds(out, ",\"label\":", err) ||
+		    gb_json_str(out, _(r->main.cols[c].label), err) ||
+		    gb_buf_adds(out, "}", err))
+			goto out;
+	if (gb_buf_adds(out, "]", err) || json_key(out, "rows", NULL, err) ||
+	    json_rows(out, &r->main, buf, err) ||
+	    json_key(out, "total", NULL, err) ||
+	    json_row(out, &r->main, r->total, buf, err) ||
+	    json_key(out, "details", NULL, err) || gb_buf_adds(out, "{", err))
+		goto out;
+	for (int i = 0; i < r->ndetails; i++)
+		if ((i && gb_buf_adds(out, ",\n", err)) ||
+		    gb_json_str(out, r->details[i].key, err) ||
+		    gb_buf_adds(out, ":", err) ||
+		    json_rows(out, &r->details[i], buf, err))
+			goto out;
+	if (gb_buf_adds(out, "}", err) ||
+	    json_key(out, "completeness", NULL, err) ||
+	    gb_buf_addf(out, err, "{\"grids\":%d,\"synced\":%d,\"role\":",
+			r->grids, r->synced) ||
+	    gb_json_str(out, r->synced_role, err) ||
+	    gb_buf_adds(out, ",\"not_synced\":[", err))
+		goto out;
+	for (size_t i = 0; i < r->nnot_synced; i++)
+		if ((i && gb_buf_adds(out, ",", err)) ||
+		    gb_json_str(out, r->not_synced[i], err))
+			goto out;
+	if (gb_buf_adds(out, "],\"text\":", err) ||
+	    completeness_text(r, &text, err) ||
+	    gb_json_str(out, gb_buf_str(&text), err) ||
+	    gb_buf_adds(out, "}}\n", err))
+		goto out;
+	rc = 0;
+out:
+	gb_buf_release(&text);
+	free(buf);
+	return rc;
+}
+
+static int csv_row(struct gb_buf *b, const struct report_val *row, int nc,
+		   char *buf, struct gb_err *err)
+{
+	for (int c = 0; c < nc; c++)
+		if ((c && gb_buf_adds(b, ",", err)) ||
+		    gb_csv_field(b, report_val_text(&row[c], buf, VAL_MAX),
+				 err))
+			return -1;
+	return gb_buf_adds(b, "\n", err);
+}
+
+int report_write_csv(const struct report *r, struct gb_buf *out,
+		     struct gb_err *err)
+{
+	const struct report_table *t = &r->main;
+	char *buf = xmalloc(VAL_MAX);
+	int rc = -1;
+
+	for (int c = 0; c < t->ncols; c++)
+		if ((c && gb_buf_adds(out, ",", err)) ||
+		    gb_csv_field(out, t->cols[c].key, err))
+			goto out;
+	if (gb_buf_adds(out, "\n", err))
+		goto out;
+	for (size_t i = 0; i < t->nrows; i++)
+		if (csv_row(out, &t->cells[i * (size_t)t->ncols], t->ncols, buf,
+			    err))
+			goto out;
+	if (csv_row(out, r->total, t->ncols, buf, err))
+		goto out;
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,872 @@
+/*
+ * The report facts, kept by ingest (see rollup.h and
+ * schema/server/002_reports.sql).
+ *
+ * Why not triggers, and why not a GROUP BY at report time: a GROUP BY over
+ * ten million stored records takes tens of seconds, and a trigger on
+ * record_current cost almost half the insert rate.  So the writer, once
+ * per applied batch, goes through the records the batch made current and
+ * rewrites their facts with statements prepared once per store: one small
+ * row per record of a kind a report reads (none for handovers and
+ * employment monitoring), plus, for the kinds whose reports count per day,
+ * night or week, a counter per unit and day that the record's old facts
+ * are taken off and its new ones added to.  A report then reads the rows
+ * of its period only, so its time depends on the period and the number of
+ * units, not on how much is stored.
+ *
+ * Facts hold only what does not depend on other records: an enterprise's
+ * status and a check's enterprise are joined when the report runs, so a
+ * closed enterprise or a new follow-up never needs other facts rewritten.
+ */
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gbtime.h"
+#include "i18n.h"
+#include "rollup.h"
+#include "validate.h"
+
+#include "banned.h"
+
+#define HOUR_MS INT64_C(3600000)
+#define ROLLUP_VERSION "1"
+#define MAX_GUARDS 32
+
+/* The statements, each a named constant so that its address is stable
+ * (store_sqlite_cached keys on it). */
+static const char SQL_ENT_PUT[] =
+    "INSERT OR REPLACE INTO rf_enterprise (id, grid, community, name, "
+    "active) VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_ENT_DEL[] = "DELETE FROM rf_enterprise WHERE id = ?1";
+static const char SQL_CHECK_PUT[] =
+    "INSERT OR REPLACE INTO rf_check (id, grid, enterprise, day, version, "
+    "signed, total, outcome, deadline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+    "?8, ?9)";
+static const char SQL_CHECK_DEL[] = "DELETE FROM rf_check WHERE id = ?1";
+static const char SQL_RECT_PUT[] =
+    "INSERT OR REPLACE INTO rf_rect (id, chk, day, rectified) "
+    "VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_RECT_DEL[] = "DELETE FROM rf_rect WHERE id = ?1";
+static const char SQL_DISPUTE_PUT[] =
+    "INSERT OR REPLACE INTO rf_dispute (id, grid, day, level, status) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)";
+static const char SQL_DISPUTE_DEL[] = "DELETE FROM rf_dispute WHERE id = ?1";
+static const char SQL_REQUEST_PUT[] =
+    "INSERT OR REPLACE INTO rf_request (id, area, day, received, "
+    "deadline, resolved, category, priority, officer) VALUES (?1, ?2, ?3, "
+    "?4, ?5, ?6, ?7, ?8, ?9)";
+static const char SQL_REQUEST_DEL[] = "DELETE FROM rf_request WHERE id = ?1";
+
+static const char SQL_PATROL_GET[] =
+    "SELECT area, start_at, end_at FROM rf_patrol WHERE id = ?1";
+static const char SQL_PATROL_DEL[] = "DELETE FROM rf_patrol WHERE id = ?1";
+static const char SQL_PATROL_PUT[] =
+    "INSERT INTO rf_patrol (id, area, start_at, end_at) "
+    "VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_NIGHT_ADD[] =
+    "INSERT INTO rr_night (night, area, patrols) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (night, area) DO UPDATE SET "
+    "patrols = patrols + excluded.patrols";
+static const char SQL_NIGHT_GC[] =
+    "DELETE FROM rr_night WHERE night = ?1 AND area = ?2 AND patrols <= 0";
+
+static const char SQL_DAILY_GET[] =
+    "SELECT officer, day FROM rf_daily WHERE id = ?1";
+static const char SQL_DAILY_DEL[] = "DELETE FROM rf_daily WHERE id = ?1";
+static const char SQL_DAILY_PUT[] =
+    "INSERT INTO rf_daily (id, officer, day) VALUES (?1, ?2, ?3)";
+static const char SQL_DAY_ADD[] =
+    "INSERT INTO rr_daily (day, officer, reports) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (day, officer) DO UPDATE SET "
+    "reports = reports + excluded.reports";
+static const char SQL_DAY_GC[] =
+    "DELETE FROM rr_daily WHERE day = ?1 AND officer = ?2 AND reports <= 0";
+
+static const char SQL_RECEPTION_GET[] =
+    "SELECT officer, start_at, end_at FROM rf_reception WHERE id = ?1";
+static const char SQL_RECEPTION_DEL[] =
+    "DELETE FROM rf_reception WHERE id = ?1";
+static const char SQL_RECEPTION_PUT[] =
+    "INSERT INTO rf_reception (id, officer, start_at, end_at) "
+    "VALUES (?1, ?2, ?3, ?4)";
+static const char SQL_WEEK_ADD[] =
+    "INSERT INTO rr_reception (week, officer, ms) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (week, officer) DO UPDATE SET ms = ms + excluded.ms";
+static const char SQL_WEEK_GC[] =
+    "DELETE FROM rr_reception WHERE week = ?1 AND officer = ?2 AND ms <= 0";
+
+static const char SQL_STAFF_ROLE[] = "SELECT role FROM staff WHERE code = ?1";
+static const char SQL_SYNC_ADD[] =
+    "INSERT INTO rr_sync (device, day, grid, role, batches, records, "
+    "last_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+    "ON CONFLICT (device, day) DO UPDATE SET "
+    "batches = batches + excluded.batches, "
+    "records = records + excluded.records, "
+    "last_at = max(last_at, excluded.last_at), grid = excluded.grid, "
+    "role = excluded.role";
+
+/* What one call needs at hand. */
+struct ctx {
+	struct store *st;
+	sqlite3 *db;
+	struct gb_err *err;
+};
+
+static int fail(struct ctx *c, const char *what)
+{
+	return gb_error(c->err, GB_EDB, _("report facts: %s: %s"), what,
+			sqlite3_errmsg(c->db));
+}
+
+static sqlite3_stmt *prep(struct ctx *c, const char *sql)
+{
+	return store_sqlite_cached(c->st, sql, c->err);
+}
+
+/* Steps a statement that returns no rows, and resets it. */
+static int done(struct ctx *c, sqlite3_stmt *q, const char *what)
+{
+	int rc = sqlite3_step(q);
+
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_DONE)
+		return fail(c, what);
+	return 0;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* A UUID in text form to its 16 bytes.  Returns -1 when s is not one. */
+static int uuid16(const char *s, unsigned char out[16])
+{
+	int n = 0;
+
+	if (!s)
+		return -1;
+	for (int i = 0; s[i]; i++) {
+		int hi, lo;
+
+		if (s[i] == '-')
+			continue;
+		hi = hexval(s[i]);
+		lo = s[i + 1] ? hexval(s[i + 1]) : -1;
+		if (hi < 0 || lo < 0 || n == 16)
+			return -1;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+		i++;
+	}
+	return n == 16 ? 0 : -1;
+}
+
+/* Binds a record id as its 16 bytes (as record_current keeps it). */
+static void bind_id(sqlite3_stmt *q, int i, const char *id)
+{
+	unsigned char b[16];
+
+	if (uuid16(id, b) == 0)
+		sqlite3_bind_blob(q, i, b, 16, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_text(q, i, id ? id : "", -1, SQLITE_TRANSIENT);
+}
+
+static void bind_str(sqlite3_stmt *q, int i, const char *s)
+{
+	sqlite3_bind_text(q, i, s ? s : "", -1, SQLITE_TRANSIENT);
+}
+
+/* An integer field; 0 when empty or not a number. */
+static int64_t num(const struct gb_record *r, const char *field)
+{
+	int64_t v = 0;
+
+	if (gb_record_int(r, field, &v) < 0)
+		return 0;
+	return v;
+}
+
+/* A TIME field (ms text), or -1 when empty or malformed. */
+static int64_t instant(const struct gb_record *r, const char *field)
+{
+	const char *s = gb_record_get(r, field);
+	char *end;
+	long long v;
+
+	if (!s)
+		return -1;
+	v = strtoll(s, &end, 10);
+	return *end || end == s ? -1 : (int64_t)v;
+}
+
+/* A DATE field as a day number; 0 with *ok 0 when empty or malformed. */
+static int32_t date_of(const struct gb_record *r, const char *field, int *ok)
+{
+	const char *s = gb_record_get(r, field);
+	int32_t d = 0;
+
+	*ok = s && gb_date_parse(s, &d, NULL) == 0;
+	return *ok ? d : 0;
+}
+
+/* ---- kinds with one fact row ---- */
+
+static int enterprise_put(struct ctx *c, const struct gb_record *r)
+{
+	const char *status = gb_record_get(r, "status");
+	sqlite3_stmt *q = prep(c, SQL_ENT_PUT);
+
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	bind_str(q, 2, r->grid);
+	bind_str(q, 3, gb_record_get(r, "community"));
+	bind_str(q, 4, gb_record_get(r, "name"));
+	sqlite3_bind_int(q, 5, status && !strcmp(status, "active"));
+	return done(c, q, "enterprise");
+}
+
+static int check_put(struct ctx *c, const struct gb_record *r)
+{
+	sqlite3_stmt *q;
+	int ok, has_deadline;
+	int32_t day = date_of(r, "check_date", &ok);
+	int32_t deadline = date_of(r, "deadline", &has_deadline);
+	unsigned char ent[16];
+
+	/* Validation makes sure of these; a record without them counts in
+	 * no report. */
+	if (!ok || uuid16(gb_record_get(r, "enterprise"), ent) < 0 ||
+	    !gb_record_get(r, "outcome"))
+		return 0;
+	q = prep(c, SQL_CHECK_PUT);
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	bind_str(q, 2, r->grid);
+	sqlite3_bind_blob(q, 3, ent, 16, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 4, day);
+	sqlite3_bind_int64(q, 5, (sqlite3_int64)r->version);
+	sqlite3_bind_int64(q, 6, num(r, "contracts_signed"));
+	sqlite3_bind_int64(q, 7, num(r, "employees_total"));
+	bind_str(q, 8, gb_record_get(r, "outcome"));
+	if (has_deadline)
+		sqlite3_bind_int(q, 9, deadline);
+	else
+		sqlite3_bind_null(q, 9);
+	return done(c, q, "check");
+}
+
+static int rect_put(struct ctx *c, const struct gb_record *r)
+{
+	const char *result = gb_record_get(r, "result");
+	unsigned char chk[16];
+	sqlite3_stmt *q;
+	int ok;
+	int32_t day = date_of(r, "date", &ok);
+
+	if (!ok || uuid16(gb_record_get(r, "check"), chk) < 0)
+		return 0;
+	q = prep(c, SQL_RECT_PUT);
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	sqlite3_bind_blob(q, 2, chk, 16, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, 3, day);
+	sqlite3_bind_int(q, 4, result && !strcmp(result, "rectified"));
+	return done(c, q, "rectification");
+}
+
+static int dispute_put(struct ctx *c, const struct gb_record *r)
+{
+	sqlite3_stmt *q;
+	int ok;
+	int32_t day = date_of(r, "received_date", &ok);
+
+	if (!ok || !gb_record_get(r, "level") || !gb_record_get(r, "status"))
+		return 0;
+	q = prep(c, SQL_DISPUTE_PUT);
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	bind_str(q, 2, r->grid);
+	sqlite3_bind_int(q, 3, day);
+	bind_str(q, 4, gb_record_get(r, "level"));
+	bind_str(q, 5, gb_record_get(r, "status"));
+	return done(c, q, "dispute");
+}
+
+static int request_put(struct ctx *c, const struct gb_record *r)
+{
+	const char *priority = gb_record_get(r, "priority");
+	int64_t received = instant(r, "received_at");
+	int64_t deadline = instant(r, "deadline");
+	int64_t resolved = instant(r, "resolved_at");
+	sqlite3_stmt *q;
+
+	if (deadline < 0 && received >= 0)
+		deadline = gb_request_deadline(received, priority);
+	if (received < 0 || deadline < 0 || !gb_record_get(r, "area") ||
+	    !gb_record_get(r, "category"))
+		return 0;
+	q = prep(c, SQL_REQUEST_PUT);
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	bind_str(q, 2, gb_record_get(r, "area"));
+	sqlite3_bind_int(q, 3, gb_local_day(received));
+	sqlite3_bind_int64(q, 4, received);
+	sqlite3_bind_int64(q, 5, deadline);
+	if (resolved >= 0)
+		sqlite3_bind_int64(q, 6, resolved);
+	else
+		sqlite3_bind_null(q, 6);
+	bind_str(q, 7, gb_record_get(r, "category"));
+	bind_str(q, 8, priority);
+	bind_str(q, 9, gb_record_get(r, "officer"));
+	return done(c, q, "request");
+}
+
+/* ---- counters ---- */
+
+/* Adds delta to the counter (key, code) of a counter table; a counter
+ * that falls to zero goes. */
+static int counter_add(struct ctx *c, const char *add_sql, const char *gc_sql,
+		       int64_t key, const char *code, int64_t delta)
+{
+	sqlite3_stmt *q = prep(c, add_sql);
+
+	if (!q)
+		return -1;
+	sqlite3_bind_int64(q, 1, key);
+	bind_str(q, 2, code);
+	sqlite3_bind_int64(q, 3, delta);
+	if (done(c, q, "counter") < 0)
+		return -1;
+	if (delta >= 0)
+		return 0;
+	q = prep(c, gc_sql);
+	if (!q)
+		return -1;
+	sqlite3_bind_int64(q, 1, key);
+	bind_str(q, 2, code);
+	return done(c, q, "counter");
+}
+
+/* Adds sign to the counter of every night [D 22:00, D+1 06:00) that the
+ * patrol [start, end) of area overlaps. */
+static int nights_add(struct ctx *c, const char *area, int64_t start,
+		      int64_t end, int sign)
+{
+	if (end <= start)
+		return 0;
+	for (int32_t d = gb_local_day(start) - 1; d <= gb_local_day(end - 1);
+	     d++) {
+		int64_t n0 = gb_day_start(d) + 22 * HOUR_MS;
+
+		if (start < n0 + 8 * HOUR_MS && end > n0 &&
+		    counter_add(c, SQL_NIGHT_ADD, SQL_NIGHT_GC, d, area, sign) <
+			0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Adds sign times the overlap of the reception [start, end) with each
+ * ISO week it touches to the officer's counter of that week. */
+static int weeks_add(struct ctx *c, const char *officer, int64_t start,
+		     int64_t end, int sign)
+{
+	int32_t first, last;
+
+	if (end <= start)
+		return 0;
+	first = gb_local_day(start);
+	first -= gb_weekday(first) - 1;
+	last = gb_local_day(end - 1);
+	for (int32_t w = first; w <= last; w += 7) {
+		int64_t w0 = gb_day_start(w), w1 = gb_day_start(w + 7);
+		int64_t lo = start > w0 ? start : w0, hi = end < w1 ? end : w1;
+
+		if (hi > lo && counter_add(c, SQL_WEEK_ADD, SQL_WEEK_GC, w,
+					   officer, sign * (hi - lo)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The role of a staff member into out ("" when unknown). */
+static int staff_role(struct ctx *c, const char *code, char *out, size_t n)
+{
+	sqlite3_stmt *q = prep(c, SQL_STAFF_ROLE);
+	int rc;
+
+	out[0] = '\0';
+	if (!q)
+		return -1;
+	bind_str(q, 1, code);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && sqlite3_column_text(q, 0))
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(q, 0));
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(c, "staff");
+	return 0;
+}
+
+/* The number of distinct codes in a LIST value ("B0001,B0002"). */
+static int distinct_codes(const char *list)
+{
+	const char *seen[MAX_GUARDS];
+	size_t len[MAX_GUARDS];
+	int n = 0;
+
+	while (list && *list) {
+		const char *comma = strchr(list, ',');
+		size_t l = comma ? (size_t)(comma - list) : strlen(list);
+		int dup = l == 0;
+
+		for (int i = 0; i < n && !dup; i++)
+			dup = len[i] == l && !memcmp(seen[i], list, l);
+		if (!dup && n < MAX_GUARDS) {
+			seen[n] = list;
+			len[n++] = l;
+		}
+		list = comma ? comma + 1 : NULL;
+	}
+	return n;
+}
+
+/*
+ * The facts of a patrol: only a patrol that can make a night comply (led
+ * by an officer or chief, at least two distinct guards) is kept, and it
+ * counts for every night it overlaps.
+ */
+static int patrol_replace(struct ctx *c, const struct gb_record *r)
+{
+	sqlite3_stmt *q = prep(c, SQL_PATROL_GET);
+	const char *area = gb_record_get(r, "area");
+	int64_t start = instant(r, "start"), end = instant(r, "end");
+	char old_area[GB_CODE_LEN], role[16];
+	int64_t old_start = 0, old_end = 0;
+	int rc, had;
+
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	rc = sqlite3_step(q);
+	had = rc == SQLITE_ROW;
+	if (had) {
+		snprintf(old_area, sizeof(old_area), "%s",
+			 (const char *)sqlite3_column_text(q, 0));
+		old_start = sqlite3_column_int64(q, 1);
+		old_end = sqlite3_column_int64(q, 2);
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(c, "patrol");
+	if (had) {
+		if (nights_add(c, old_area, old_start, old_end, -1) < 0 ||
+		    !(q = prep(c, SQL_PATROL_DEL)))
+			return -1;
+		bind_id(q, 1, r->id);
+		if (done(c, q, "patrol") < 0)
+			return -1;
+	}
+	if (r->voided || !area || start < 0 || end <= start ||
+	    distinct_codes(gb_record_get(r, "guards")) < 2)
+		return 0;
+	if (staff_role(c, gb_record_get(r, "leader"), role, sizeof(role)) < 0)
+		return -1;
+	if (strcmp(role, "officer") != 0 && strcmp(role, "chief") != 0)
+		return 0;
+	q = prep(c, SQL_PATROL_PUT);
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	bind_str(q, 2, area);
+	sqlite3_bind_int64(q, 3, start);
+	sqlite3_bind_int64(q, 4, end);
+	if (done(c, q, "patrol") < 0)
+		return -1;
+	return nights_add(c, area, start, end, 1);
+}
+
+static int daily_replace(struct ctx *c, const struct gb_record *r)
+{
+	sqlite3_stmt *q = prep(c, SQL_DAILY_GET);
+	const char *officer = gb_record_get(r, "officer");
+	char old_officer[GB_CODE_LEN];
+	int64_t old_day = 0;
+	int32_t day;
+	int rc, had, ok;
+
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	rc = sqlite3_step(q);
+	had = rc == SQLITE_ROW;
+	if (had) {
+		snprintf(old_officer, sizeof(old_officer), "%s",
+			 (const char *)sqlite3_column_text(q, 0));
+		old_day = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(c, "daily report");
+	if (had) {
+		if (counter_add(c, SQL_DAY_ADD, SQL_DAY_GC, old_day,
+				old_officer, -1) < 0 ||
+		    !(q = prep(c, SQL_DAILY_DEL)))
+			return -1;
+		bind_id(q, 1, r->id);
+		if (done(c, q, "daily report") < 0)
+			return -1;
+	}
+	day = date_of(r, "date", &ok);
+	if (r->voided || !officer || !ok)
+		return 0;
+	q = prep(c, SQL_DAILY_PUT);
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	bind_str(q, 2, officer);
+	sqlite3_bind_int(q, 3, day);
+	if (done(c, q, "daily report") < 0)
+		return -1;
+	return counter_add(c, SQL_DAY_ADD, SQL_DAY_GC, day, officer, 1);
+}
+
+static int reception_replace(struct ctx *c, const struct gb_record *r)
+{
+	sqlite3_stmt *q = prep(c, SQL_RECEPTION_GET);
+	const char *officer = gb_record_get(r, "officer");
+	int64_t start = instant(r, "start"), end = instant(r, "end");
+	char old_officer[GB_CODE_LEN];
+	int64_t old_start = 0, old_end = 0;
+	int rc, had;
+
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	rc = sqlite3_step(q);
+	had = rc == SQLITE_ROW;
+	if (had) {
+		snprintf(old_officer, sizeof(old_officer), "%s",
+			 (const char *)sqlite3_column_text(q, 0));
+		old_start = sqlite3_column_int64(q, 1);
+		old_end = sqlite3_column_int64(q, 2);
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(c, "reception");
+	if (had) {
+		if (weeks_add(c, old_officer, old_start, old_end, -1) < 0 ||
+		    !(q = prep(c, SQL_RECEPTION_DEL)))
+			return -1;
+		bind_id(q, 1, r->id);
+		if (done(c, q, "reception") < 0)
+			return -1;
+	}
+	if (r->voided || !officer || start < 0 || end <= start)
+		return 0;
+	q = prep(c, SQL_RECEPTION_PUT);
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	bind_str(q, 2, officer);
+	sqlite3_bind_int64(q, 3, start);
+	sqlite3_bind_int64(q, 4, end);
+	if (done(c, q, "reception") < 0)
+		return -1;
+	return weeks_add(c, officer, start, end, 1);
+}
+
+/* ---- one record ---- */
+
+/* Removes the one fact row of r, then (unless voided) writes it again. */
+static int simple_replace(struct ctx *c, const struct gb_record *r,
+			  const char *del_sql,
+			  int (*put)(struct ctx *, const struct gb_record *))
+{
+	sqlite3_stmt *q = prep(c, del_sql);
+
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	if (done(c, q, r->kind->name) < 0)
+		return -1;
+	return r->voided ? 0 : put(c, r);
+}
+
+static int record_replace(struct ctx *c, const struct gb_record *r)
+{
+	const char *k = r->kind->name;
+
+	if (!strcmp(k, "enterprise"))
+		return simple_replace(c, r, SQL_ENT_DEL, enterprise_put);
+	if (!strcmp(k, "contract_check"))
+		return simple_replace(c, r, SQL_CHECK_DEL, check_put);
+	if (!strcmp(k, "rectification"))
+		return simple_replace(c, r, SQL_RECT_DEL, rect_put);
+	if (!strcmp(k, "dispute"))
+		return simple_replace(c, r, SQL_DISPUTE_DEL, dispute_put);
+	if (!strcmp(k, "request"))
+		return simple_replace(c, r, SQL_REQUEST_DEL, request_put);
+	if (!strcmp(k, "patrol"))
+		return patrol_replace(c, r);
+	if (!strcmp(k, "daily_report"))
+		return daily_replace(c, r);
+	if (!strcmp(k, "reception"))
+		return reception_replace(c, r);
+	return 0; /* handover, employment: no report reads them */
+}
+
+static int ctx_init(struct ctx *c, struct store *st, struct gb_err *err)
+{
+	c->st = st;
+	c->err = err;
+	c->db = store_sqlite_writer(st);
+	if (!c->db)
+		return gb_error(err, GB_EINTERNAL,
+				_("report facts need a SQLite store"));
+	return 0;
+}
+
+int rollup_record(struct store *st, const struct gb_record *r,
+		  struct gb_err *err)
+{
+	struct ctx c;
+
+	if (ctx_init(&c, st, err) < 0)
+		return -1;
+	return record_replace(&c, r);
+}
+
+/* Counts a batch for its device and the local day it arrived. */
+static int sync_add(struct ctx *c, const char *device, const char *grid,
+		    const char *role, int64_t batches, int64_t records,
+		    int64_t at)
+{
+	sqlite3_stmt *q = prep(c, SQL_SYNC_ADD);
+
+	if (!q)
+		return -1;
+	bind_id(q, 1, device);
+	sqlite3_bind_int(q, 2, gb_local_day(at));
+	bind_str(q, 3, grid);
+	bind_str(q, 4, role);
+	sqlite3_bind_int64(q, 5, batches);
+	sqlite3_bind_int64(q, 6, records);
+	sqlite3_bind_int64(q, 7, at);
+	return done(c, q, "sync");
+}
+
+int rollup_batch(struct store *st, const struct store_device *dev,
+		 const struct wire_batch *b, const struct wire_ack *ack,
+		 int64_t now_ms, struct gb_err *err)
+{
+	struct ctx c;
+
+	if (ctx_init(&c, st, err) < 0)
+		return -1;
+	for (size_t i = 0; i < b->n && i < ack->n; i++) {
+		const struct gb_record *r = b->items[i].rec;
+
+		if (r && ack->items[i].status == WIRE_ACCEPTED &&
+		    record_replace(&c, r) < 0)
+			return gb_error_prefix(err, _("record %s"), r->id);
+	}
+	return sync_add(&c, dev->id, b->hdr.grid, dev->role, 1, (int64_t)b->n,
+			now_ms);
+}
+
+/* ---- building everything again ---- */
+
+static const char *const fact_tables[] = {
+    "rf_enterprise", "rf_check",     "rf_rect",	   "rf_dispute",
+    "rf_patrol",     "rr_night",     "rf_daily",   "rr_daily",
+    "rf_reception",  "rr_reception", "rf_request", "rr_sync",
+};
+
+/* The text form of a 16-byte id. */
+static void uuid_text(const void *blob, int len, char out[GB_ID_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = blob;
+	int o = 0;
+
+	out[0] = '\0';
+	if (!p || len != 16)
+		return;
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[p[i] >> 4];
+		out[o++] = hex[p[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+/* Rebuilds the facts of every current record, reading its values back
+ * from the JSON body record_current keeps. */
+static int rebuild_records(struct ctx *c)
+{
+	sqlite3_stmt *q = NULL, *vals = NULL;
+	struct gb_record *r = NULL;
+	int rc = -1, step;
+
+	if (sqlite3_prepare_v2(c->db,
+			       "SELECT id, kind, grid, version, voided, body "
+			       "FROM record_current WHERE voided = 0",
+			       -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "SELECT key, value FROM json_each(?1)",
+			       -1, &vals, NULL) != SQLITE_OK) {
+		fail(c, "reading records");
+		goto out;
+	}
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		const struct gb_kind *k =
+		    gb_kind_find((const char *)sqlite3_column_text(q, 1));
+
+		if (!k)
+			continue;
+		r = gb_record_new(k);
+		uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
+			  r->id);
+		snprintf(r->grid, sizeof(r->grid), "%s",
+			 (const char *)sqlite3_column_text(q, 2));
+		r->version = (uint64_t)sqlite3_column_int64(q, 3);
+		r->voided = sqlite3_column_int(q, 4);
+		sqlite3_bind_text(vals, 1,
+				  (const char *)sqlite3_column_text(q, 5), -1,
+				  SQLITE_TRANSIENT);
+		while ((step = sqlite3_step(vals)) == SQLITE_ROW)
+			if (sqlite3_column_type(vals, 1) != SQLITE_NULL)
+				gb_record_set_name(
+				    r,
+				    (const char *)sqlite3_column_text(vals, 0),
+				    (const char *)sqlite3_column_text(vals, 1));
+		sqlite3_reset(vals);
+		if (step != SQLITE_DONE) {
+			fail(c, "reading a record");
+			goto out;
+		}
+		if (record_replace(c, r) < 0)
+			goto out;
+		gb_record_free(r);
+		r = NULL;
+	}
+	if (step != SQLITE_DONE) {
+		fail(c, "reading records");
+		goto out;
+	}
+	rc = 0;
+out:
+	gb_record_free(r);
+	sqlite3_finalize(vals);
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* Counts again every batch applied, by device and day. */
+static int rebuild_sync(struct ctx *c)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1, step;
+
+	if (sqlite3_prepare_v2(c->db,
+			       "SELECT b.device, d.grid, d.role, b.records, "
+			       "b.received_at FROM batch b JOIN device d ON "
+			       "d.id = b.device",
+			       -1, &q, NULL) != SQLITE_OK) {
+		fail(c, "reading batches");
+		goto out;
+	}
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		char dev[GB_ID_LEN];
+
+		uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
+			  dev);
+		if (sync_add(c, dev, (const char *)sqlite3_column_text(q, 1),
+			     (const char *)sqlite3_column_text(q, 2), 1,
+			     sqlite3_column_int64(q, 3),
+			     sqlite3_column_int64(q, 4)) < 0)
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		fail(c, "reading batches");
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int rollup_rebuild(struct store *st, struct gb_err *err)
+{
+	struct ctx c;
+	char sql[64];
+
+	if (ctx_init(&c, st, err) < 0 || st->ops->begin(st, err) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(fact_tables) / sizeof(fact_tables[0]);
+	     i++) {
+		/* The names are the constants above, not input. */
+		snprintf(sql, sizeof(sql), "DELETE FROM %s", fact_tables[i]);
+		if (sqlite3_exec(c.db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			fail(&c, "clearing");
+			goto fail;
+		}
+	}
+	if (rebuild_records(&c) < 0 || rebuild_sync(&c) < 0)
+		goto fail;
+	if (sqlite3_exec(c.db,
+			 "INSERT OR REPLACE INTO meta (key, value) VALUES "
+			 "('rollup_version', '" ROLLUP_VERSION "')",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		fail(&c, "marking the facts built");
+		goto fail;
+	}
+	return st->ops->commit(st, err);
+fail:
+	st->ops->rollback(st);
+	return -1;
+}
+
+int rollup_ensure(struct store *st, struct gb_err *err)
+{
+	sqlite3 *db = store_sqlite_writer(st);
+	sqlite3_stmt *q = NULL;
+	int built = 0;
+
+	if (!db)
+		return 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT value FROM meta WHERE key = "
+			       "'rollup_version'",
+			       -1, &q, NULL) != SQLITE_OK)
+		return gb_error(err, GB_EDB, _("report facts: %s"),
+				sqlite3_errmsg(db));
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+		built = !strcmp((const char *)sqlite3_column_text(q, 0),
+				ROLLUP_VERSION);
+	sqlite3_finalize(q);
+	return built ? 0 : rollup_rebuild(st, err);
+}
