@@ -48,6 +48,12 @@
  * repetitive input it is ten times slower, and the server deflates every
  * page it sends; level 1 is 15% larger. */
 #define DEFLATE_LEVEL 6
+/* Batches too.  Level 1 deflates a batch of 500 real records (those of
+ * the sync benchmark) in 1.7 us a record against 4.7 at level 6, and still
+ * makes 0.27 of the protobuf size (0.23 at 6); but on the mixed sample
+ * records of test_wire every level below 6 misses the 0.33 target for
+ * 1,000 records (0.37 at 1, 0.33 at 5), so batches stay at 6. */
+#define BATCH_LEVEL DEFLATE_LEVEL
 
 /*
  * The preset dictionary.  A deflate stream starts with an empty window, so
@@ -879,18 +885,78 @@ static void item_release(struct wire_item *it)
 
 /* ---- batches --------------------------------------------------------- */
 
-int wire_batch_encode(const struct wire_batch_hdr *h,
-		      struct gb_record *const *recs, size_t n,
-		      struct gb_buf *out, struct gb_err *err)
+/* A ProtobufCBuffer that appends to a gb_buf, so that a message is packed
+ * straight into the buffer that holds it. */
+struct buf_sink {
+	ProtobufCBuffer base;
+	struct gb_buf *out;
+	struct gb_err *err;
+	int failed;
+};
+
+static void buf_sink_append(ProtobufCBuffer *pb, size_t len,
+			    const uint8_t *data)
+{
+	struct buf_sink *s = (struct buf_sink *)pb;
+
+	if (!s->failed && gb_buf_add(s->out, data, len, s->err))
+		s->failed = 1;
+}
+
+/* Appends a varint. */
+static int varint_add(struct gb_buf *out, uint64_t v, struct gb_err *err)
+{
+	uint8_t p[10];
+	size_t n = 0;
+
+	do {
+		p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	return gb_buf_add(out, p, n, err);
+}
+
+int wire_batch_add(const struct gb_record *r, struct gb_buf *out,
+		   struct gb_err *err)
+{
+	struct buf_sink s = {{NULL}, out, err, 0};
+	Gridbook__Record *m;
+	size_t n;
+	int ret = -1;
+
+	if (record_to_msg(r, &m, err))
+		return -1;
+	s.base.append = buf_sink_append;
+	n = protobuf_c_message_get_packed_size(&m->base);
+	/* Field 5 of Batch, length-delimited: as protobuf-c packs it. */
+	if (varint_add(out, (5u << 3) | 2u, err) || varint_add(out, n, err))
+		goto out;
+	if (protobuf_c_message_pack_to_buffer(&m->base, &s.base) != n ||
+	    s.failed) {
+		if (!s.failed)
+			gb_error(err, GB_EINTERNAL,
+				 _("record %s: packed size changed"), r->id);
+		goto out;
+	}
+	ret = 0;
+out:
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	return ret;
+}
+
+int wire_batch_encode_packed(const struct wire_batch_hdr *h, const void *recs,
+			     size_t len, struct gb_buf *out,
+			     struct gb_err *err)
 {
 	Gridbook__Batch b = GRIDBOOK__BATCH__INIT;
-	Gridbook__Record **ms = xcalloc(n ? n : 1, sizeof(*ms));
 	uint8_t dev[UUID_BYTES];
-	uint8_t *packed = NULL;
-	size_t len;
+	struct gb_buf plain;
+	uint8_t *head = NULL;
+	size_t hlen;
 	int ret = -1;
 
 	gb_buf_reset(out);
+	gb_buf_init(&plain, GB_BUF_NOLIMIT);
 	if (uuid_to_bytes(h->device, dev)) {
 		gb_error(err, GB_EINVAL, _("device: \"%s\" is not a device id"),
 			 h->device);
@@ -908,24 +974,39 @@ int wire_batch_encode(const struct wire_batch_hdr *h,
 	b.grid = (char *)h->grid;
 	b.has_seq = 1;
 	b.seq = h->seq;
+	/* The header fields come first and the records (field 5) after
+	 * them, which is the order protobuf-c packs a whole Batch in. */
+	head = pack_new(&b.base, &hlen);
+	if (gb_buf_add(&plain, head, hlen, err) ||
+	    (len && gb_buf_add(&plain, recs, len, err)) ||
+	    wire_deflate_level(plain.data, plain.len, BATCH_LEVEL, out,
+			       err))
+		goto out;
+	ret = 0;
+out:
+	free(head);
+	gb_buf_release(&plain);
+	return ret;
+}
+
+int wire_batch_encode(const struct wire_batch_hdr *h,
+		      struct gb_record *const *recs, size_t n,
+		      struct gb_buf *out, struct gb_err *err)
+{
+	struct gb_buf packed;
+	int ret = -1;
+
+	gb_buf_reset(out);
+	gb_buf_init(&packed, GB_BUF_NOLIMIT);
 	for (size_t i = 0; i < n; i++) {
-		if (record_to_msg(recs[i], &ms[i], err)) {
+		if (wire_batch_add(recs[i], &packed, err)) {
 			gb_error_prefix(err, _("record %s"), recs[i]->id);
 			goto out;
 		}
 	}
-	b.n_records = n;
-	b.records = ms;
-	packed = pack_new(&b.base, &len);
-	if (wire_deflate(packed, len, out, err))
-		goto out;
-	ret = 0;
+	ret = wire_batch_encode_packed(h, packed.data, packed.len, out, err);
 out:
-	for (size_t i = 0; i < n; i++)
-		if (ms[i])
-			protobuf_c_message_free_unpacked(&ms[i]->base, NULL);
-	free(ms);
-	free(packed);
+	gb_buf_release(&packed);
 	return ret;
 }
 
@@ -1406,8 +1487,8 @@ out:
 
 /* ---- zlib ------------------------------------------------------------ */
 
-int wire_deflate(const void *in, size_t n, struct gb_buf *out,
-		 struct gb_err *err)
+int wire_deflate_level(const void *in, size_t n, int level,
+		       struct gb_buf *out, struct gb_err *err)
 {
 	unsigned char chunk[ZCHUNK];
 	z_stream z;
@@ -1417,7 +1498,9 @@ int wire_deflate(const void *in, size_t n, struct gb_buf *out,
 		return gb_error(err, GB_ETOOBIG,
 				_("%zu bytes are too many to deflate"), n);
 	memset(&z, 0, sizeof(z));
-	if (deflateInit(&z, DEFLATE_LEVEL) != Z_OK)
+	if (level < 1 || level > 9)
+		level = DEFLATE_LEVEL;
+	if (deflateInit(&z, level) != Z_OK)
 		return gb_error(err, GB_EINTERNAL, _("deflate: cannot start"));
 	if (deflateSetDictionary(&z, (const Bytef *)dict, sizeof(dict) - 1) !=
 	    Z_OK) {
@@ -1441,6 +1524,12 @@ int wire_deflate(const void *in, size_t n, struct gb_buf *out,
 out:
 	deflateEnd(&z);
 	return ret;
+}
+
+int wire_deflate(const void *in, size_t n, struct gb_buf *out,
+		 struct gb_err *err)
+{
+	return wire_deflate_level(in, n, DEFLATE_LEVEL, out, err);
 }
 
 int wire_inflate(const void *in, size_t n, size_t max_out, struct gb_buf *out,

@@ -90,6 +90,20 @@ int wire_record_unpack(const void *p, size_t n, struct gb_record **out,
 int wire_batch_encode(const struct wire_batch_hdr *h,
 		      struct gb_record *const *recs, size_t n,
 		      struct gb_buf *out, struct gb_err *err);
+/*
+ * The same in two steps, for a sender that needs each record's size as it
+ * fills a batch and packs every record once: wire_batch_add appends r to
+ * out as one entry of a Batch's records (its field header and the packed
+ * Record; out's growth is the entry's size), and wire_batch_encode_packed
+ * packs the header h before len bytes of such entries and deflates the
+ * whole into out (cleared first), byte for byte what wire_batch_encode
+ * gives for the same records.  Both return 0 or -1 with err as above.
+ */
+int wire_batch_add(const struct gb_record *r, struct gb_buf *out,
+		   struct gb_err *err);
+int wire_batch_encode_packed(const struct wire_batch_hdr *h, const void *recs,
+			     size_t len, struct gb_buf *out,
+			     struct gb_err *err);
 /* Inflates (within the limits above) and unpacks a batch, with at most
  * four times the inflated size plus 1 MiB of memory for the unpacked
  * message.  Fails as a whole only when the body itself is bad: GB_ETOOBIG
@@ -200,6 +214,10 @@ void wire_ack_release(struct wire_ack *a);
  * stream, trailing bytes or an unknown dictionary give GB_EPROTO. */
 int wire_deflate(const void *in, size_t n, struct gb_buf *out,
 		 struct gb_err *err);
+/* wire_deflate at zlib level 1 (fastest) to 9 (smallest); other values
+ * mean the default, 6, at which batches and pages go. */
+int wire_deflate_level(const void *in, size_t n, int level,
+		       struct gb_buf *out, struct gb_err *err);
 int wire_inflate(const void *in, size_t n, size_t max_out, struct gb_buf *out,
 		 struct gb_err *err);
 
