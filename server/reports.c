@@ -725,10 +725,7 @@ static int cc_gather(struct run *x)
 {
 	sqlite3_stmt *q = NULL;
 
-	if (prepare(x,
-		    "SELECT grid, count(*) FROM rf_enterprise WHERE active = "
-		    "1 GROUP BY grid",
-		    &q) < 0 ||
+	if (prepare(x, "SELECT grid, enterprises FROM rr_active", &q) < 0 ||
 	    add_grid_counts(x, q, CC_ACTIVE) < 0)
 		return -1;
 	if (prepare(x,
@@ -1387,7 +1384,8 @@ static int rq_gather(struct run *x)
 	struct durations *dur = xcalloc((size_t)x->nunits + 1, sizeof(*dur));
 	static const char *const cats[] = {"alarm", "help", "inquiry"};
 	sqlite3_stmt *q = NULL;
-	int step;
+	char last[GB_CODE_LEN] = "";
+	int step, ai = -1;
 
 	x->extra = dur;
 	if (prepare(x,
@@ -1399,19 +1397,26 @@ static int rq_gather(struct run *x)
 	sqlite3_bind_int(q, 1, x->from);
 	sqlite3_bind_int(q, 2, x->to);
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		int ai = area_index(x, col_text(q, 0));
-		int u = unit_of_area(x, ai);
+		const char *area = col_text(q, 0), *cat = col_text(q, 1);
 		int64_t received = sqlite3_column_int64(q, 2);
 		int64_t deadline = sqlite3_column_int64(q, 3);
 		int64_t resolved = sqlite3_column_int64(q, 4);
 		struct report_val *row;
 		char id[GB_ID_LEN];
+		int u;
 
+		/* The index gives the rows of a day area by area: look an
+		 * area up only when it changes. */
+		if (strcmp(area, last) != 0) {
+			snprintf(last, sizeof(last), "%s", area);
+			ai = area_index(x, area);
+		}
 		if (ai < 0)
 			continue;
+		u = unit_of_area(x, ai);
 		add(x, u, RQ_RECEIVED, 1);
 		for (int i = 0; i < 3; i++)
-			if (!strcmp(col_text(q, 1), cats[i]))
+			if (!strcmp(cat, cats[i]))
 				add(x, u, RQ_ALARM + i, 1);
 		if (sqlite3_column_type(q, 4) != SQLITE_NULL &&
 		    resolved <= x->as_of) {

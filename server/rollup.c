@@ -41,6 +41,12 @@ static const char SQL_ENT_PUT[] =
     "INSERT OR REPLACE INTO rf_enterprise (id, grid, community, name, "
     "active) VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_ENT_DEL[] = "DELETE FROM rf_enterprise WHERE id = ?1";
+static const char SQL_ENT_GET[] =
+    "SELECT grid, active FROM rf_enterprise WHERE id = ?1";
+static const char SQL_ACTIVE_ADD[] =
+    "INSERT INTO rr_active (grid, enterprises) VALUES (?1, ?2) "
+    "ON CONFLICT (grid) DO UPDATE SET "
+    "enterprises = enterprises + excluded.enterprises";
 static const char SQL_CHECK_PUT[] =
     "INSERT OR REPLACE INTO rf_check (id, grid, enterprise, day, version, "
     "signed, total, outcome, deadline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
@@ -222,19 +228,61 @@ static int32_t date_of(const struct gb_record *r, const char *field, int *ok)
 
 /* ---- kinds with one fact row ---- */
 
-static int enterprise_put(struct ctx *c, const struct gb_record *r)
+/* Adds delta to the count of active enterprises of grid. */
+static int active_add(struct ctx *c, const char *grid, int delta)
 {
-	const char *status = gb_record_get(r, "status");
-	sqlite3_stmt *q = prep(c, SQL_ENT_PUT);
+	sqlite3_stmt *q = prep(c, SQL_ACTIVE_ADD);
 
 	if (!q)
+		return -1;
+	bind_str(q, 1, grid);
+	sqlite3_bind_int(q, 2, delta);
+	return done(c, q, "enterprise");
+}
+
+/* An enterprise's row, and the count of active ones per grid that
+ * check-coverage divides by (kept here so that the report does not count
+ * every enterprise ever entered). */
+static int enterprise_replace(struct ctx *c, const struct gb_record *r)
+{
+	const char *status = gb_record_get(r, "status");
+	int active = status && !strcmp(status, "active");
+	sqlite3_stmt *q = prep(c, SQL_ENT_GET);
+	char old_grid[GB_CODE_LEN];
+	int rc, was_active = 0;
+
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		snprintf(old_grid, sizeof(old_grid), "%s",
+			 (const char *)sqlite3_column_text(q, 0));
+		was_active = sqlite3_column_int(q, 1);
+	}
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return fail(c, "enterprise");
+	if (was_active && active_add(c, old_grid, -1) < 0)
+		return -1;
+	if (!(q = prep(c, SQL_ENT_DEL)))
+		return -1;
+	bind_id(q, 1, r->id);
+	if (done(c, q, "enterprise") < 0)
+		return -1;
+	if (r->voided)
+		return 0;
+	if (!(q = prep(c, SQL_ENT_PUT)))
 		return -1;
 	bind_id(q, 1, r->id);
 	bind_str(q, 2, r->grid);
 	bind_str(q, 3, gb_record_get(r, "community"));
 	bind_str(q, 4, gb_record_get(r, "name"));
-	sqlite3_bind_int(q, 5, status && !strcmp(status, "active"));
-	return done(c, q, "enterprise");
+	sqlite3_bind_int(q, 5, active);
+	if (done(c, q, "enterprise") < 0)
+		return -1;
+	return active ? active_add(c, r->grid, 1) : 0;
 }
 
 static int check_put(struct ctx *c, const struct gb_record *r)
@@ -619,7 +667,7 @@ static int record_replace(struct ctx *c, const struct gb_record *r)
 	const char *k = r->kind->name;
 
 	if (!strcmp(k, "enterprise"))
-		return simple_replace(c, r, SQL_ENT_DEL, enterprise_put);
+		return enterprise_replace(c, r);
 	if (!strcmp(k, "contract_check"))
 		return simple_replace(c, r, SQL_CHECK_DEL, check_put);
 	if (!strcmp(k, "rectification"))
@@ -699,9 +747,9 @@ int rollup_batch(struct store *st, const struct store_device *dev,
 /* ---- building everything again ---- */
 
 static const char *const fact_tables[] = {
-    "rf_enterprise", "rf_check",     "rf_rect",	   "rf_dispute",
-    "rf_patrol",     "rr_night",     "rf_daily",   "rr_daily",
-    "rf_reception",  "rr_reception", "rf_request", "rr_sync",
+    "rf_enterprise", "rr_active",  "rf_check", "rf_rect",  "rf_dispute",
+    "rf_patrol",     "rr_night",   "rf_daily", "rr_daily", "rf_reception",
+    "rr_reception",  "rf_request", "rr_sync",
 };
 
 /* The text form of a 16-byte id. */

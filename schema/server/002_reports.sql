@@ -8,11 +8,12 @@
 --
 -- rf_* tables hold one row per current, non-voided record of a kind, with
 -- the values the reports need; a new version of a record replaces its row
--- and a voided one removes it.  rr_* tables are additive counters by day
--- (or night, or ISO week) that the rf_* rows of patrols, daily reports and
--- receptions feed: a record's old contribution is taken off before its new
--- one is added, and a counter that reaches zero is deleted, so that a row
--- exists exactly when something counts.
+-- and a voided one removes it.  rr_* tables are additive counters: by grid
+-- (active enterprises), and by day, night or ISO week for what patrols,
+-- daily reports and receptions feed, where a record's old contribution is
+-- taken off before its new one is added and a counter that reaches zero
+-- is deleted, so that a row exists exactly when something counts; and
+-- batches by device and day of receipt (rr_sync).
 
 -- Enterprises: the unit of the labour reports, and whether active.
 CREATE TABLE rf_enterprise (
@@ -23,7 +24,12 @@ CREATE TABLE rf_enterprise (
 	active    INTEGER NOT NULL
 ) WITHOUT ROWID;
 
-CREATE INDEX rf_enterprise_active ON rf_enterprise (active, grid);
+-- Active enterprises per grid, kept with rf_enterprise: check-coverage's
+-- denominator, so that the report does not count every enterprise held.
+CREATE TABLE rr_active (
+	grid        TEXT PRIMARY KEY,
+	enterprises INTEGER NOT NULL
+) WITHOUT ROWID;
 
 -- Labour-contract checks.  day is the check date, deadline the
 -- rectification deadline (days) or NULL.  The index covers the period

@@ -2334,14 +2334,15 @@ static void fixture_json(struct store *st, int64_t now, struct gb_buf *out)
 static void test_upgrade(struct store *st, const char *path, int64_t now)
 {
 	static const char *const drop =
-		"DROP TABLE rf_enterprise; DROP TABLE rf_check; "
-		"DROP TABLE rf_rect; DROP TABLE rf_dispute; "
-		"DROP TABLE rf_patrol; DROP TABLE rr_night; "
-		"DROP TABLE rf_daily; DROP TABLE rr_daily; "
-		"DROP TABLE rf_reception; DROP TABLE rr_reception; "
-		"DROP TABLE rf_request; DROP TABLE rr_sync; "
-		"DELETE FROM meta WHERE key = 'rollup_version'; "
-		"PRAGMA user_version = 1;";
+	    "DROP TABLE rf_enterprise; DROP TABLE rr_active; "
+	    "DROP TABLE rf_check; "
+	    "DROP TABLE rf_rect; DROP TABLE rf_dispute; "
+	    "DROP TABLE rf_patrol; DROP TABLE rr_night; "
+	    "DROP TABLE rf_daily; DROP TABLE rr_daily; "
+	    "DROP TABLE rf_reception; DROP TABLE rr_reception; "
+	    "DROP TABLE rf_request; DROP TABLE rr_sync; "
+	    "DELETE FROM meta WHERE key = 'rollup_version'; "
+	    "PRAGMA user_version = 1;";
 	struct gb_buf before, after;
 	struct gb_err err;
 	sqlite3 *db = NULL;
