@@ -17,12 +17,28 @@
  * appended to the outbox with ever larger seq while the batch's last row
  * is still there, so lo..hi keeps meaning the same rows.
  *
+ * The client and HQ work at the same time: while batch N is on the wire
+ * and HQ applies it, batch N+1 is loaded, written down as a second
+ * sync_batch row and deflated.  It is sent as soon as N's ack has come
+ * (never before, so HQ still sees a device's batches one after the other
+ * in order), and N's ack is recorded while HQ applies N+1, in one
+ * transaction with writing down N+2.  So sync_batch holds at most two
+ * rows at a commit, and after a crash they go again, in order, as they
+ * were.  A batch written down behind one whose ack has not come was never
+ * sent, so it may be dropped and built again (when HQ holds N's number
+ * for other content, or N's ack leaves versions out, which must go
+ * first).
+ *
  * `gridbook sync` and the daemon may work on one file at once.  Both then
- * find the same batch in sync_batch and send it; HQ applies it once, and
- * the process whose ack comes second finds the outbox rows gone and
- * leaves everything as it is.  Outbox seq numbers start again from 1 when
- * the outbox empties, so an ack removes a row only when its id and
- * version are still the ones sent, and batch numbers only ever grow.
+ * find the same batches in sync_batch and send them; HQ applies each
+ * once, and the process whose ack comes second finds the batch's row gone
+ * and leaves everything as it is.  The row guards the outbox rows too:
+ * while it is there they are the batch's (outbox seq numbers start again
+ * from 1 only when the outbox empties), so one range DELETE removes them.
+ * Batch numbers only ever grow.
+ *
+ * Loading a batch takes one statement for all its versions; their JSON
+ * bodies are read with SQLite's json_each().
  *
  * Going down, each page of /v1/changes is applied together with the
  * cursor that follows it, so a page is either applied and passed or
@@ -55,14 +71,24 @@
 /* A guard against a server whose pages never end. */
 #define MAX_PAGES 100000
 
-/* The batch being delivered. */
+/* One record of a batch: what its ack is matched against. */
+struct item {
+	int64_t oseq; /* its outbox row */
+	uint64_t version;
+	const struct gb_kind *kind;
+	char id[GB_ID_LEN];
+	long ack; /* the ack item that names it, -1 while none */
+};
+
+/* A batch: its identity as written in sync_batch, its records, and its
+ * body as sent. */
 struct batch {
 	uint64_t seq;
 	int64_t lo, hi;
 	size_t n, alloc;
-	int64_t *oseq;		 /* the outbox row of each record */
-	struct gb_record **recs; /* owned */
-	unsigned char *acked;	 /* 1 once an ack item matched it */
+	struct item *items;   /* owned */
+	struct gb_buf packed; /* the records as Batch entries */
+	struct gb_buf body;   /* the deflated Batch numbered seq */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -102,6 +128,50 @@ static int run(struct gb_db *db, sqlite3_stmt *s, const char *what,
 	return 0;
 }
 
+/* Runs one statement of ours with up to three numbers bound (use the
+ * first n of them) and no rows.  Returns 0 or -1 with err. */
+static int exec_i64(struct gb_db *db, const char *sql, int n, int64_t a,
+		    int64_t b, int64_t c, const char *what, struct gb_err *err)
+{
+	const int64_t v[3] = {a, b, c};
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (prep(db, sql, &s, what, err))
+		return -1;
+	for (int i = 0; i < n && i < 3; i++)
+		sqlite3_bind_int64(s, i + 1, v[i]);
+	rc = run(db, s, what, err);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* The first column of the first row of a query of ours with up to two
+ * numbers bound, as a number; def when there is no row or it is NULL.
+ * Returns 0 or -1 with err. */
+static int query_i64(struct gb_db *db, const char *sql, int n, int64_t a,
+		     int64_t b, int64_t def, int64_t *out, const char *what,
+		     struct gb_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*out = def;
+	if (prep(db, sql, &s, what, err))
+		return -1;
+	if (n > 0)
+		sqlite3_bind_int64(s, 1, a);
+	if (n > 1)
+		sqlite3_bind_int64(s, 2, b);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*out = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_fail(db, what, err);
+	return 0;
+}
+
 static const char *col_text(sqlite3_stmt *s, int i)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
@@ -109,9 +179,15 @@ static const char *col_text(sqlite3_stmt *s, int i)
 	return t ? (const char *)t : "";
 }
 
+/* Copies s (NULL as "") into out of n bytes, cut to fit. */
 static void copy_str(char *out, size_t n, const char *s)
 {
-	snprintf(out, n, "%s", s ? s : "");
+	size_t len = s ? strlen(s) : 0;
+
+	if (len >= n)
+		len = n - 1;
+	memcpy(out, s ? s : "", len);
+	out[len] = '\0';
 }
 
 /* A meta value as an unsigned number; def when unset or not a number. */
@@ -165,28 +241,46 @@ static size_t opt_bytes(const struct sync_opts *o)
 
 /* ---- loading the versions of a batch ----------------------------------- */
 
-/* One version of a record written on this device, from the current row
- * or from history; the record's grid and creation time are the same in
- * every version. */
-static const char version_sql[] =
-    "SELECT id, kind, grid, device, staff, created_at, updated_at, "
-    "version, voided, void_reason, body FROM record WHERE id = ?1 AND "
-    "version = ?2 AND device = ?3 "
-    "UNION ALL "
-    "SELECT h.id, h.kind, r.grid, h.device, h.staff, r.created_at, "
-    "h.updated_at, h.version, h.voided, h.void_reason, h.body FROM "
-    "record_history h JOIN record r ON r.id = h.id WHERE h.id = ?1 AND "
-    "h.version = ?2 AND h.device = ?3 LIMIT 1";
+/*
+ * The outbox rows seq ?1..?2 (at most ?3 of them) with the version each
+ * names as this device (?4) wrote it: the current row when it is that
+ * version, else the row in history, whose record gives the grid and the
+ * creation time (the same in every version).  One statement for the
+ * whole batch; a row whose version the file does not hold has NULL kinds.
+ */
+static const char range_sql[] =
+    "SELECT o.seq, o.id, o.version, r.grid, r.created_at, "
+    "r.version = o.version AND r.device = ?4, "
+    "r.kind, r.device, r.staff, r.updated_at, r.voided, r.void_reason, "
+    "r.body, "
+    "h.kind, h.device, h.staff, h.updated_at, h.voided, h.void_reason, "
+    "h.body "
+    "FROM outbox o LEFT JOIN record r ON r.id = o.id "
+    "LEFT JOIN record_history h ON NOT (r.version = o.version AND "
+    "r.device = ?4) AND h.id = o.id AND h.version = o.version AND "
+    "h.device = ?4 "
+    "WHERE o.seq BETWEEN ?1 AND ?2 ORDER BY o.seq LIMIT ?3";
+
+enum {
+	RC_SEQ,
+	RC_ID,
+	RC_VERSION,
+	RC_GRID,
+	RC_CREATED,
+	RC_CURRENT,
+	RC_CUR, /* kind, device, staff, updated_at, voided, reason, body */
+	RC_HIST = RC_CUR + 7
+};
 
 /* The statements a batch is loaded with, prepared once per batch. */
 struct loader {
-	sqlite3_stmt *version;
+	sqlite3_stmt *range;
 	sqlite3_stmt *json;
 };
 
 static void loader_release(struct loader *l)
 {
-	sqlite3_finalize(l->version);
+	sqlite3_finalize(l->range);
 	sqlite3_finalize(l->json);
 	memset(l, 0, sizeof(*l));
 }
@@ -194,23 +288,23 @@ static void loader_release(struct loader *l)
 static int loader_init(struct gb_db *db, struct loader *l, struct gb_err *err)
 {
 	memset(l, 0, sizeof(*l));
-	if (prep(db, version_sql, &l->version, _("cannot read a version"),
-		 err) ||
-	    prep(db, "SELECT key, value FROM json_each(?1)", &l->json,
-		 _("cannot read a version"), err)) {
+	if (prep(db, range_sql, &l->range, _("cannot read the outbox"), err)) {
 		loader_release(l);
 		return -1;
 	}
 	return 0;
 }
 
-/* Fills the values of r from its stored JSON body; keys the kind does not
- * know are skipped. */
+/* Fills the values of r from its stored JSON body with json_each(); keys
+ * the kind does not know are skipped. */
 static int body_parse(struct gb_db *db, struct loader *l, struct gb_record *r,
 		      const char *body, struct gb_err *err)
 {
 	int rc;
 
+	if (!l->json && prep(db, "SELECT key, value FROM json_each(?1)",
+			     &l->json, _("cannot read a version"), err))
+		return -1;
 	sqlite3_bind_text(l->json, 1, body, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(l->json)) == SQLITE_ROW) {
 		int i = gb_kind_field(r->kind, col_text(l->json, 0));
@@ -229,83 +323,85 @@ static int body_parse(struct gb_db *db, struct loader *l, struct gb_record *r,
 }
 
 /*
- * Loads version v of record id as written by this device.  Returns 1 with
- * *out (caller frees), 0 when the file does not hold it, -1 on error.
+ * The version on the current row of l->range.  Returns 1 with *out
+ * (caller frees), 0 when the file does not hold it (or holds it under a
+ * kind this program does not know), -1 on error.
  */
-static int version_load(struct gb_db *db, struct loader *l, const char *id,
-			uint64_t v, struct gb_record **out, struct gb_err *err)
+static int version_read(struct gb_db *db, struct loader *l,
+			struct gb_record **out, struct gb_err *err)
 {
-	sqlite3_stmt *s = l->version;
+	sqlite3_stmt *s = l->range;
+	int c = sqlite3_column_int(s, RC_CURRENT) ? RC_CUR : RC_HIST;
 	const struct gb_kind *k;
-	struct gb_record *r = NULL;
-	int rc, ret = -1;
+	struct gb_record *r;
 
 	*out = NULL;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)v);
-	sqlite3_bind_text(s, 3, db_device(db), -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		ret = 0;
-		goto out;
-	}
-	if (rc != SQLITE_ROW) {
-		sql_fail(db, _("cannot read a version"), err);
-		goto out;
-	}
-	k = gb_kind_find(col_text(s, 1));
-	if (!k) {
-		ret = 0;
-		goto out;
-	}
+	if (sqlite3_column_type(s, c) == SQLITE_NULL)
+		return 0;
+	k = gb_kind_find(col_text(s, c));
+	if (!k)
+		return 0;
 	r = gb_record_new(k);
-	copy_str(r->id, sizeof(r->id), col_text(s, 0));
-	copy_str(r->grid, sizeof(r->grid), col_text(s, 2));
-	copy_str(r->device, sizeof(r->device), col_text(s, 3));
-	copy_str(r->staff, sizeof(r->staff), col_text(s, 4));
-	r->created_at = sqlite3_column_int64(s, 5);
-	r->updated_at = sqlite3_column_int64(s, 6);
-	r->version = (uint64_t)sqlite3_column_int64(s, 7);
-	r->voided = sqlite3_column_int(s, 8) != 0;
-	if (r->voided && sqlite3_column_type(s, 9) != SQLITE_NULL)
-		gb_record_set_void_reason(r, col_text(s, 9));
-	if (body_parse(db, l, r, col_text(s, 10), err))
-		goto out;
+	copy_str(r->id, sizeof(r->id), col_text(s, RC_ID));
+	copy_str(r->grid, sizeof(r->grid), col_text(s, RC_GRID));
+	copy_str(r->device, sizeof(r->device), col_text(s, c + 1));
+	copy_str(r->staff, sizeof(r->staff), col_text(s, c + 2));
+	r->created_at = sqlite3_column_int64(s, RC_CREATED);
+	r->updated_at = sqlite3_column_int64(s, c + 3);
+	r->version = (uint64_t)sqlite3_column_int64(s, RC_VERSION);
+	r->voided = sqlite3_column_int(s, c + 4) != 0;
+	if (r->voided && sqlite3_column_type(s, c + 5) != SQLITE_NULL)
+		gb_record_set_void_reason(r, col_text(s, c + 5));
+	if (body_parse(db, l, r, col_text(s, c + 6), err)) {
+		gb_record_free(r);
+		return -1;
+	}
 	*out = r;
-	r = NULL;
-	ret = 1;
-out:
-	gb_record_free(r);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	return ret;
+	return 1;
 }
 
 /* ---- the batch ---------------------------------------------------------- */
 
+static void batch_init(struct batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	gb_buf_init(&b->packed, GB_BUF_NOLIMIT);
+	gb_buf_init(&b->body, GB_BUF_NOLIMIT);
+}
+
+/* Empties b for another batch, keeping its memory. */
+static void batch_clear(struct batch *b)
+{
+	b->seq = 0;
+	b->lo = b->hi = 0;
+	b->n = 0;
+	gb_buf_reset(&b->packed);
+	gb_buf_reset(&b->body);
+}
+
 static void batch_release(struct batch *b)
 {
-	for (size_t i = 0; i < b->n; i++)
-		gb_record_free(b->recs[i]);
-	free(b->recs);
-	free(b->oseq);
-	free(b->acked);
+	free(b->items);
+	gb_buf_release(&b->packed);
+	gb_buf_release(&b->body);
 	memset(b, 0, sizeof(*b));
 }
 
-/* Appends a record (taking it) with its outbox row. */
-static void batch_add(struct batch *b, struct gb_record *r, int64_t oseq)
+/* Appends the item of r with its outbox row. */
+static void batch_add(struct batch *b, const struct gb_record *r, int64_t oseq)
 {
+	struct item *it;
+
 	if (b->n == b->alloc) {
 		b->alloc = b->alloc ? 2 * b->alloc : 64;
-		b->recs = xrealloc(b->recs, b->alloc * sizeof(*b->recs));
-		b->oseq = xrealloc(b->oseq, b->alloc * sizeof(*b->oseq));
-		b->acked = xrealloc(b->acked, b->alloc);
+		b->items = xrealloc(b->items, b->alloc * sizeof(*b->items));
 	}
-	b->recs[b->n] = r;
-	b->oseq[b->n] = oseq;
-	b->acked[b->n] = 0;
-	b->n++;
+	it = &b->items[b->n++];
+	it->oseq = oseq;
+	it->version = r->version;
+	it->kind = r->kind;
+	memcpy(it->id, r->id, sizeof(it->id));
+	it->ack = -1;
 }
 
 /*
@@ -321,175 +417,142 @@ static int version_missing(struct gb_db *db, int64_t oseq, const char *id,
 	    "reason_code, reason, batch, at) VALUES (?1, ?2, coalesce("
 	    "(SELECT kind FROM record WHERE id = ?1), ''), 'rejected', "
 	    "'missing', ?3, 0, ?4)";
-	sqlite3_stmt *s = NULL, *d = NULL;
+	sqlite3_stmt *s = NULL;
 	int rc = -1;
 
-	if (prep(db, sql, &s, _("cannot note a missing version"), err) ||
-	    prep(db, "DELETE FROM outbox WHERE seq = ?1", &d,
-		 _("cannot note a missing version"), err))
+	if (prep(db, sql, &s, _("cannot note a missing version"), err))
 		goto out;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)v);
 	sqlite3_bind_text(s, 3, _("this version is missing from the grid file"),
 			  -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(s, 4, gb_now_ms());
-	sqlite3_bind_int64(d, 1, oseq);
 	if (run(db, s, _("cannot note a missing version"), err) ||
-	    run(db, d, _("cannot note a missing version"), err))
+	    exec_i64(db, "DELETE FROM outbox WHERE seq = ?1", 1, oseq, 0, 0,
+		     _("cannot note a missing version"), err))
 		goto out;
 	rc = 0;
 out:
 	sqlite3_finalize(s);
-	sqlite3_finalize(d);
 	return rc;
 }
 
-/* Loads the records of outbox rows lo..hi into b (a batch sent before,
- * being sent again). */
-static int batch_reload(struct gb_db *db, struct batch *b, struct gb_err *err)
-{
-	sqlite3_stmt *s = NULL;
-	struct loader l = {0};
-	int rc, ret = -1;
-
-	if (loader_init(db, &l, err) ||
-	    prep(db,
-		 "SELECT seq, id, version FROM outbox WHERE seq BETWEEN ?1 "
-		 "AND ?2 ORDER BY seq",
-		 &s, _("cannot read the outbox"), err))
-		goto out;
-	sqlite3_bind_int64(s, 1, b->lo);
-	sqlite3_bind_int64(s, 2, b->hi);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct gb_record *r;
-		int found =
-		    version_load(db, &l, col_text(s, 1),
-				 (uint64_t)sqlite3_column_int64(s, 2), &r, err);
-
-		if (found < 0)
-			goto out;
-		/* A missing version is left out here and dealt with when
-		 * the next new batch is built. */
-		if (found)
-			batch_add(b, r, sqlite3_column_int64(s, 0));
-	}
-	if (rc != SQLITE_DONE) {
-		sql_fail(db, _("cannot read the outbox"), err);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(s);
-	loader_release(&l);
-	return ret;
-}
-
 /*
- * Takes the next outbox rows, at most o's record count and packed size
- * (but always at least one), into b.  Returns 0 (b->n may be 0 when the
- * outbox is empty) or -1.
+ * Loads into b the versions of the outbox rows lo..hi, at most max_n of
+ * them and max_bytes of packed records (but always at least one), packing
+ * each as it comes.  A row whose version is missing leaves the outbox
+ * (version_missing).  io->post_poll, when there is one, is called now
+ * and then, so that the batch on the wire meanwhile moves on.  b->lo and
+ * b->hi become the rows taken.  Returns 0 (b->n may be 0) or -1.
  */
-static int batch_build(struct gb_db *db, const struct sync_opts *o,
-		       struct batch *b, struct gb_err *err)
+static int batch_fill(struct gb_db *db, const struct sync_io *io,
+		      struct batch *b, int64_t lo, int64_t hi, size_t max_n,
+		      size_t max_bytes, struct gb_err *err)
 {
-	size_t max_n = opt_records(o), max_bytes = opt_bytes(o), bytes = 0;
-	sqlite3_stmt *s = NULL;
-	struct loader l = {0};
-	struct gb_buf packed;
+	struct loader l;
+	struct gb_buf one;
+	sqlite3_stmt *s;
 	int rc, ret = -1;
 
-	gb_buf_init(&packed, GB_BUF_NOLIMIT);
-	if (loader_init(db, &l, err) ||
-	    prep(db,
-		 "SELECT seq, id, version FROM outbox ORDER BY seq LIMIT ?1",
-		 &s, _("cannot read the outbox"), err))
+	gb_buf_init(&one, GB_BUF_NOLIMIT);
+	if (loader_init(db, &l, err))
 		goto out;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)max_n);
+	s = l.range;
+	sqlite3_bind_int64(s, 1, lo);
+	sqlite3_bind_int64(s, 2, hi);
+	sqlite3_bind_int64(s, 3, max_n > INT64_MAX ? -1 : (sqlite3_int64)max_n);
+	sqlite3_bind_text(s, 4, db_device(db), -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t oseq = sqlite3_column_int64(s, 0);
-		uint64_t v = (uint64_t)sqlite3_column_int64(s, 2);
-		char id[GB_ID_LEN];
+		int64_t oseq = sqlite3_column_int64(s, RC_SEQ);
 		struct gb_record *r;
-		int found;
+		int found = version_read(db, &l, &r, err);
 
-		copy_str(id, sizeof(id), col_text(s, 1));
-		found = version_load(db, &l, id, v, &r, err);
 		if (found < 0)
 			goto out;
 		if (!found) {
-			if (version_missing(db, oseq, id, v, err))
+			char id[GB_ID_LEN];
+
+			copy_str(id, sizeof(id), col_text(s, RC_ID));
+			if (version_missing(
+				db, oseq, id,
+				(uint64_t)sqlite3_column_int64(s, RC_VERSION),
+				err))
 				goto out;
 			continue;
 		}
-		gb_buf_reset(&packed);
-		if (wire_record_pack(r, &packed, err)) {
+		gb_buf_reset(&one);
+		if (wire_batch_add(r, &one, err)) {
 			gb_error_prefix(err, _("record %s"), r->id);
 			gb_record_free(r);
 			goto out;
 		}
-		if (b->n > 0 && bytes + packed.len > max_bytes) {
+		if (b->n > 0 && b->packed.len + one.len > max_bytes) {
 			gb_record_free(r);
 			break;
 		}
-		bytes += packed.len;
+		if (gb_buf_add(&b->packed, one.data, one.len, err)) {
+			gb_record_free(r);
+			goto out;
+		}
 		batch_add(b, r, oseq);
+		gb_record_free(r);
+		if (io && io->post_poll && b->n % 32 == 0)
+			io->post_poll(io->arg);
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		sql_fail(db, _("cannot read the outbox"), err);
 		goto out;
 	}
 	if (b->n) {
-		b->lo = b->oseq[0];
-		b->hi = b->oseq[b->n - 1];
+		b->lo = b->items[0].oseq;
+		b->hi = b->items[b->n - 1].oseq;
 	}
 	ret = 0;
 out:
-	sqlite3_finalize(s);
 	loader_release(&l);
-	gb_buf_release(&packed);
+	gb_buf_release(&one);
 	return ret;
 }
 
-/* Writes down the identity of b before it is sent. */
-static int batch_persist(struct gb_db *db, const struct batch *b,
-			 struct gb_err *err)
+/* Deflates b's records under its number into b->body. */
+static int batch_encode(struct gb_db *db, struct batch *b, struct gb_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	int rc;
+	struct wire_batch_hdr hdr;
 
-	if (prep(db,
-		 "INSERT INTO sync_batch (seq, lo, hi, records, created_at) "
-		 "VALUES (?1, ?2, ?3, ?4, ?5)",
-		 &s, _("cannot record the batch"), err))
-		return -1;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)b->seq);
-	sqlite3_bind_int64(s, 2, b->lo);
-	sqlite3_bind_int64(s, 3, b->hi);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)b->n);
-	sqlite3_bind_int64(s, 5, gb_now_ms());
-	rc = run(db, s, _("cannot record the batch"), err);
-	sqlite3_finalize(s);
-	return rc;
+	memset(&hdr, 0, sizeof(hdr));
+	copy_str(hdr.device, sizeof(hdr.device), db_device(db));
+	copy_str(hdr.grid, sizeof(hdr.grid), db_grid(db));
+	hdr.seq = b->seq;
+	return wire_batch_encode_packed(&hdr, b->packed.data, b->packed.len,
+					&b->body, err);
 }
 
 /*
- * Finds the batch in flight (1) or gives the next one its number and
- * writes it down (1), or finds nothing to send (0).  b is filled in both
- * first cases.  One transaction, so a batch is either fully recorded or
- * not at all.
+ * Takes the batch that goes after batch number after (0: the first one),
+ * in the caller's transaction: the sync_batch row numbered above after,
+ * loaded again with the same versions (it was written down before a
+ * crash, a kill or a lost link, or by the other process); else the next
+ * outbox rows, after those of every written-down batch, under the next
+ * number, written down.  Returns 1 with b filled (not deflated yet), 0
+ * when there is nothing to send, -1.
  */
-static int batch_prepare(struct gb_db *db, const struct sync_opts *o,
-			 struct batch *b, struct gb_err *err)
+static int batch_take(struct gb_db *db, const struct sync_opts *o,
+		      const struct sync_io *io, uint64_t after, struct batch *b,
+		      struct gb_err *err)
 {
+	const char *what = _("cannot read the batch in flight");
 	sqlite3_stmt *s = NULL;
+	int64_t from, top, lo, hi;
+	uint64_t next;
 	int rc, ret = -1;
 
-	memset(b, 0, sizeof(*b));
-	if (db_begin(db, err))
-		return -1;
-	if (prep(db, "SELECT seq, lo, hi FROM sync_batch ORDER BY seq LIMIT 1",
-		 &s, _("cannot read the batch in flight"), err))
+	batch_clear(b);
+	if (prep(db,
+		 "SELECT seq, lo, hi FROM sync_batch WHERE seq > ?1 ORDER BY "
+		 "seq LIMIT 1",
+		 &s, what, err))
 		goto out;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		b->seq = (uint64_t)sqlite3_column_int64(s, 0);
@@ -497,85 +560,144 @@ static int batch_prepare(struct gb_db *db, const struct sync_opts *o,
 		b->hi = sqlite3_column_int64(s, 2);
 		sqlite3_finalize(s);
 		s = NULL;
-		if (batch_reload(db, b, err))
+		lo = b->lo;
+		hi = b->hi;
+		if (batch_fill(db, io, b, lo, hi, SIZE_MAX, SIZE_MAX, err))
 			goto out;
 		if (b->n) {
+			/* As written down, which the ack is recorded
+			 * against, whatever rows of it are left. */
+			b->lo = lo;
+			b->hi = hi;
 			ret = 1;
 			goto out;
 		}
 		/* Nothing of it is left (only a hand-edited file gets
 		 * here): let it go and build a new one. */
-		if (prep(db, "DELETE FROM sync_batch", &s,
-			 _("cannot drop an empty batch"), err) ||
-		    run(db, s, _("cannot drop an empty batch"), err) ||
-		    meta_set_u64(db, "sync_next_seq", b->seq + 1, err))
+		next = meta_u64(db, "sync_next_seq", 1);
+		if (exec_i64(db, "DELETE FROM sync_batch WHERE seq = ?1", 1,
+			     (int64_t)b->seq, 0, 0,
+			     _("cannot drop an empty batch"), err) ||
+		    meta_set_u64(db, "sync_next_seq",
+				 next > b->seq ? next : b->seq + 1, err))
 			goto out;
 	} else if (rc != SQLITE_DONE) {
-		sql_fail(db, _("cannot read the batch in flight"), err);
+		sql_fail(db, what, err);
 		goto out;
 	}
 	sqlite3_finalize(s);
 	s = NULL;
-	batch_release(b);
-	b->seq = meta_u64(db, "sync_next_seq", 1);
+	batch_clear(b);
+	/* A new batch takes the rows after those of the batches written
+	 * down, and a number above theirs. */
+	if (query_i64(db, "SELECT max(hi) FROM sync_batch", 0, 0, 0, 0, &from,
+		      what, err) ||
+	    query_i64(db, "SELECT max(seq) FROM sync_batch", 0, 0, 0, 0, &top,
+		      what, err))
+		goto out;
+	next = meta_u64(db, "sync_next_seq", 1);
+	b->seq = next > (uint64_t)top ? next : (uint64_t)top + 1;
 	if (b->seq == 0)
 		b->seq = 1;
-	if (batch_build(db, o, b, err))
+	if (batch_fill(db, io, b, from + 1, INT64_MAX, opt_records(o),
+		       opt_bytes(o), err))
 		goto out;
 	if (b->n == 0) {
 		ret = 0;
 		goto out;
 	}
-	if (batch_persist(db, b, err))
+	if (prep(db,
+		 "INSERT INTO sync_batch (seq, lo, hi, records, created_at) "
+		 "VALUES (?1, ?2, ?3, ?4, ?5)",
+		 &s, _("cannot record the batch"), err))
+		goto out;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)b->seq);
+	sqlite3_bind_int64(s, 2, b->lo);
+	sqlite3_bind_int64(s, 3, b->hi);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)b->n);
+	sqlite3_bind_int64(s, 5, gb_now_ms());
+	if (run(db, s, _("cannot record the batch"), err))
 		goto out;
 	ret = 1;
 out:
 	sqlite3_finalize(s);
-	if (ret < 0) {
-		db_rollback(db);
-		batch_release(b);
-	} else if (db_commit(db, err)) {
-		batch_release(b);
-		ret = -1;
-	}
+	if (ret <= 0)
+		batch_clear(b);
 	return ret;
+}
+
+/* batch_take in a transaction of its own, so that a batch is either
+ * fully written down or not at all, then deflated outside it.  Returns
+ * as batch_take. */
+static int batch_prepare(struct gb_db *db, const struct sync_opts *o,
+			 const struct sync_io *io, uint64_t after,
+			 struct batch *b, struct gb_err *err)
+{
+	int rc;
+
+	if (db_begin(db, err))
+		return -1;
+	rc = batch_take(db, o, io, after, b, err);
+	if (rc < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	if (db_commit(db, err) || (rc == 1 && batch_encode(db, b, err))) {
+		batch_clear(b);
+		return -1;
+	}
+	return rc;
+}
+
+/*
+ * Forgets batch b, written down but never sent: it is built again later
+ * (from the same rows, under the same number or the next).  Only a batch
+ * that waits behind one in flight is ever dropped, and nothing is sent
+ * after a batch whose ack is not recorded, so HQ has not seen it.
+ */
+static int batch_drop(struct gb_db *db, struct batch *b, struct gb_err *err)
+{
+	int rc = exec_i64(db, "DELETE FROM sync_batch WHERE seq = ?1", 1,
+			  (int64_t)b->seq, 0, 0, _("cannot drop a batch"), err);
+
+	batch_clear(b);
+	return rc;
 }
 
 /*
  * Gives the batch in flight a new number after HQ said that it holds
  * another batch under this one (a grid file restored from a copy sends
- * numbers it already used).  The batch was not applied under the old
- * number, so sending it under a new one loses and repeats nothing.
+ * numbers it already used), and deflates it again.  The batch was not
+ * applied under the old number, so sending it under a new one loses and
+ * repeats nothing.  No batch may wait behind it (see batch_drop).
  */
 static int batch_renumber(struct gb_db *db, struct batch *b, struct gb_err *err)
 {
-	sqlite3_stmt *s = NULL;
+	const char *what = _("cannot renumber the batch");
 	uint64_t next, fresh;
-	int rc = -1;
+	int64_t top;
 
 	if (db_begin(db, err))
 		return -1;
+	if (query_i64(db, "SELECT max(seq) FROM sync_batch", 0, 0, 0, 0, &top,
+		      what, err))
+		goto fail;
 	next = meta_u64(db, "sync_next_seq", 1);
-	fresh = (next > b->seq ? next : b->seq) + 1;
-	if (prep(db, "UPDATE sync_batch SET seq = ?2 WHERE seq = ?1", &s,
-		 _("cannot renumber the batch"), err))
-		goto out;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)b->seq);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)fresh);
-	if (run(db, s, _("cannot renumber the batch"), err) ||
+	fresh = next > b->seq ? next : b->seq;
+	if ((uint64_t)top > fresh)
+		fresh = (uint64_t)top;
+	fresh++;
+	if (exec_i64(db, "UPDATE sync_batch SET seq = ?2 WHERE seq = ?1", 2,
+		     (int64_t)b->seq, (int64_t)fresh, 0, what, err) ||
 	    meta_set_u64(db, "sync_next_seq", fresh, err))
-		goto out;
-	rc = 0;
-out:
-	sqlite3_finalize(s);
-	if (rc) {
-		db_rollback(db);
-		return -1;
-	}
+		goto fail;
 	if (db_commit(db, err))
 		return -1;
 	b->seq = fresh;
-	return 0;
+	return batch_encode(db, b, err);
+fail:
+	db_rollback(db);
+	return -1;
 }
 
 /* ---- the ack ------------------------------------------------------------ */
@@ -585,15 +707,32 @@ out:
 static long batch_find(const struct batch *b, size_t hint,
 		       const struct wire_ack_item *it)
 {
-	if (hint < b->n && !b->acked[hint] &&
-	    b->recs[hint]->version == it->version &&
-	    strcmp(b->recs[hint]->id, it->id) == 0)
+	if (hint < b->n && b->items[hint].ack < 0 &&
+	    b->items[hint].version == it->version &&
+	    strcmp(b->items[hint].id, it->id) == 0)
 		return (long)hint;
 	for (size_t i = 0; i < b->n; i++)
-		if (!b->acked[i] && b->recs[i]->version == it->version &&
-		    strcmp(b->recs[i]->id, it->id) == 0)
+		if (b->items[i].ack < 0 && b->items[i].version == it->version &&
+		    strcmp(b->items[i].id, it->id) == 0)
 			return (long)i;
 	return -1;
+}
+
+/* Marks the versions of b that ack a names.  Returns 1 when it names
+ * them all, 0 when it leaves some out. */
+static int ack_match(struct batch *b, const struct wire_ack *a)
+{
+	size_t matched = 0;
+
+	for (size_t k = 0; k < a->n; k++) {
+		long i = batch_find(b, k, &a->items[k]);
+
+		if (i >= 0) {
+			b->items[i].ack = (long)k;
+			matched++;
+		}
+	}
+	return matched == b->n;
 }
 
 /* 1 when the ack answers batch b: its number (when sent) is b's, and it
@@ -609,92 +748,144 @@ static int ack_matches(const struct batch *b, const struct wire_ack *a)
 }
 
 /* The statements of ack_apply. */
-enum { A_DEL_OUTBOX, A_CLEAR_ATT, A_PUT_ATT, A_DEL_BATCH, A_COUNT };
+enum {
+	A_DEL_BATCH,
+	A_DEL_RANGE,
+	A_DEL_OUTBOX,
+	A_ANY_ATT,
+	A_CLEAR_ATT,
+	A_PUT_ATT,
+	A_COUNT
+};
 
 static const char *const ack_sql[A_COUNT] = {
+    [A_DEL_BATCH] = "DELETE FROM sync_batch WHERE seq = ?1 AND lo = ?2 AND "
+		    "hi = ?3",
+    [A_DEL_RANGE] = "DELETE FROM outbox WHERE seq BETWEEN ?1 AND ?2",
     [A_DEL_OUTBOX] = "DELETE FROM outbox WHERE seq = ?1 AND id = ?2 AND "
 		     "version = ?3",
+    [A_ANY_ATT] = "SELECT EXISTS (SELECT 1 FROM attention)",
     [A_CLEAR_ATT] = "DELETE FROM attention WHERE id = ?1 AND version <= ?2",
     [A_PUT_ATT] = "INSERT OR REPLACE INTO attention (id, version, kind, "
 		  "status, reason_code, reason, batch, at) VALUES (?1, ?2, "
 		  "?3, ?4, ?5, ?6, ?7, ?8)",
-    [A_DEL_BATCH] = "DELETE FROM sync_batch WHERE seq = ?1",
 };
 
 /*
- * Records the ack of batch b in one transaction: the versions HQ took
- * (accepted, duplicate, stale) leave the outbox and clear any refusal of
- * an earlier version of their record; refused ones (rejected, conflict)
- * leave it too and go into the attention list with HQ's reason; versions
- * the ack does not name stay for the next batch.  The batch is done and
- * the next number is set.
+ * Records the ack a of batch b (matched by ack_match), in the caller's
+ * transaction: the versions HQ took (accepted, duplicate, stale) leave
+ * the outbox and clear any refusal of an earlier version of their record;
+ * refused ones (rejected, conflict) leave it too and go into the
+ * attention list with HQ's reason; versions the ack does not name stay
+ * for the next batch.  The batch is done and the next number is set.
+ * What the ack said is added to r.
+ *
+ * The batch's sync_batch row is the guard: while it is there nobody has
+ * recorded this ack, and the outbox rows lo..hi are the batch's own (its
+ * last row is there, so a new row takes a higher seq).  When it is gone,
+ * the other process recorded the ack first and nothing is touched.  With
+ * the guard held and every version named, one range DELETE removes the
+ * batch's rows.
  */
-static int ack_apply(struct gb_db *db, struct batch *b,
-		     const struct wire_ack *a, struct sync_result *res,
-		     struct gb_err *err)
+static int ack_record(struct gb_db *db, const struct batch *b,
+		      const struct wire_ack *a, struct sync_result *r,
+		      struct gb_err *err)
 {
+	const char *what = _("cannot record the ack");
 	sqlite3_stmt *st[A_COUNT] = {NULL};
-	struct sync_result r = {0};
 	int64_t now = gb_now_ms();
+	int whole = 1, att = 0, rc = -1;
 	uint64_t next;
-	int rc = -1;
 
-	if (db_begin(db, err))
-		return -1;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].ack < 0)
+			whole = 0;
 	for (int i = 0; i < A_COUNT; i++)
-		if (prep(db, ack_sql[i], &st[i], _("cannot record the ack"),
-			 err))
+		if (prep(db, ack_sql[i], &st[i], what, err))
 			goto out;
-	for (size_t k = 0; k < a->n; k++) {
-		const struct wire_ack_item *it = &a->items[k];
-		long i = batch_find(b, k, it);
-		const struct gb_record *rec;
+	sqlite3_bind_int64(st[A_DEL_BATCH], 1, (sqlite3_int64)b->seq);
+	sqlite3_bind_int64(st[A_DEL_BATCH], 2, b->lo);
+	sqlite3_bind_int64(st[A_DEL_BATCH], 3, b->hi);
+	if (run(db, st[A_DEL_BATCH], what, err))
+		goto out;
+	/* Gone already: another process (gridbook sync beside the daemon)
+	 * sent this batch too and recorded its ack first.  A row of this
+	 * number with other rows would mean a bug here, and sending the
+	 * batch for ever: stop instead. */
+	if (sqlite3_changes(sq(db)) == 0) {
+		int64_t held;
+
+		if (query_i64(db,
+			      "SELECT count(*) FROM sync_batch WHERE "
+			      "seq = ?1",
+			      1, (int64_t)b->seq, 0, 0, &held, what, err))
+			goto out;
+		if (held) {
+			gb_error(err, GB_EINTERNAL,
+				 _("batch %" PRIu64 " is written down with "
+				   "other outbox rows"),
+				 b->seq);
+			goto out;
+		}
+		goto done;
+	}
+	if (whole) {
+		sqlite3_bind_int64(st[A_DEL_RANGE], 1, b->lo);
+		sqlite3_bind_int64(st[A_DEL_RANGE], 2, b->hi);
+		if (run(db, st[A_DEL_RANGE], what, err))
+			goto out;
+	}
+	if (sqlite3_step(st[A_ANY_ATT]) == SQLITE_ROW)
+		att = sqlite3_column_int(st[A_ANY_ATT], 0);
+	if (run(db, st[A_ANY_ATT], what, err))
+		goto out;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct item *rec = &b->items[i];
+		const struct wire_ack_item *it;
 		const char *status = NULL;
 
-		if (i < 0)
+		if (rec->ack < 0)
 			continue;
-		b->acked[i] = 1;
-		rec = b->recs[i];
-		sqlite3_bind_int64(st[A_DEL_OUTBOX], 1, b->oseq[i]);
-		sqlite3_bind_text(st[A_DEL_OUTBOX], 2, rec->id, -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_int64(st[A_DEL_OUTBOX], 3,
-				   (sqlite3_int64)rec->version);
-		if (run(db, st[A_DEL_OUTBOX], _("cannot record the ack"), err))
-			goto out;
-		/* Gone already: another process (gridbook sync beside the
-		 * daemon) sent this batch too and recorded its ack first.
-		 * Outbox seq numbers are reused once the outbox empties,
-		 * hence the id and version in the condition. */
-		if (sqlite3_changes(sq(db)) == 0)
-			continue;
-		r.sent++;
+		it = &a->items[rec->ack];
+		if (!whole) {
+			sqlite3_stmt *s = st[A_DEL_OUTBOX];
+
+			sqlite3_bind_int64(s, 1, rec->oseq);
+			sqlite3_bind_text(s, 2, rec->id, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 3, (sqlite3_int64)rec->version);
+			if (run(db, s, what, err))
+				goto out;
+		}
+		r->sent++;
 		switch (it->status) {
 		case WIRE_ACCEPTED:
-			r.accepted++;
+			r->accepted++;
 			break;
 		case WIRE_DUPLICATE:
-			r.duplicate++;
+			r->duplicate++;
 			break;
 		case WIRE_STALE:
-			r.stale++;
+			r->stale++;
 			break;
 		case WIRE_REJECTED:
-			r.rejected++;
+			r->rejected++;
 			status = "rejected";
 			break;
 		case WIRE_CONFLICT:
-			r.conflict++;
+			r->conflict++;
 			status = "conflict";
 			break;
 		}
 		if (!status) {
+			/* Nothing to clear when the list is empty, which
+			 * it nearly always is. */
+			if (!att)
+				continue;
 			sqlite3_bind_text(st[A_CLEAR_ATT], 1, rec->id, -1,
 					  SQLITE_STATIC);
 			sqlite3_bind_int64(st[A_CLEAR_ATT], 2,
 					   (sqlite3_int64)rec->version);
-			if (run(db, st[A_CLEAR_ATT], _("cannot record the ack"),
-				err))
+			if (run(db, st[A_CLEAR_ATT], what, err))
 				goto out;
 			continue;
 		}
@@ -711,145 +902,286 @@ static int ack_apply(struct gb_db *db, struct batch *b,
 				  SQLITE_STATIC);
 		sqlite3_bind_int64(st[A_PUT_ATT], 7, (sqlite3_int64)b->seq);
 		sqlite3_bind_int64(st[A_PUT_ATT], 8, now);
-		if (run(db, st[A_PUT_ATT], _("cannot record the ack"), err))
+		if (run(db, st[A_PUT_ATT], what, err))
 			goto out;
+		att = 1;
 	}
-	sqlite3_bind_int64(st[A_DEL_BATCH], 1, (sqlite3_int64)b->seq);
+done:
 	/* Never lower: a `gridbook sync` and the daemon may both have sent
 	 * this batch, and the other may have gone on since. */
 	next = meta_u64(db, "sync_next_seq", 1);
 	if (next < b->seq + 1)
 		next = b->seq + 1;
-	if (run(db, st[A_DEL_BATCH], _("cannot record the ack"), err) ||
-	    meta_set_u64(db, "sync_next_seq", next, err) ||
+	if (meta_set_u64(db, "sync_next_seq", next, err) ||
 	    meta_set_i64(db, "sync_last_ok", now, err))
 		goto out;
 	rc = 0;
 out:
 	for (int i = 0; i < A_COUNT; i++)
 		sqlite3_finalize(st[i]);
-	if (rc) {
+	return rc;
+}
+
+static void result_add(struct sync_result *res, const struct sync_result *r)
+{
+	res->batches++;
+	res->sent += r->sent;
+	res->accepted += r->accepted;
+	res->duplicate += r->duplicate;
+	res->stale += r->stale;
+	res->rejected += r->rejected;
+	res->conflict += r->conflict;
+}
+
+/*
+ * Records the ack of b and, when after is not NULL, takes the batch that
+ * follows the one numbered after_seq into *after (batch_take), in one
+ * transaction: the grid file is written once per batch.  Returns 0 (with
+ * *taken the result of batch_take), or -1 with nothing recorded.
+ */
+static int ack_apply(struct gb_db *db, const struct sync_opts *o,
+		     const struct sync_io *io, const struct batch *b,
+		     const struct wire_ack *a, struct batch *after,
+		     uint64_t after_seq, int *taken, struct sync_result *res,
+		     struct gb_err *err)
+{
+	struct sync_result r = {0};
+	int rc = 0;
+
+	if (taken)
+		*taken = 0;
+	if (db_begin(db, err))
+		return -1;
+	if (ack_record(db, b, a, &r, err) ||
+	    (after &&
+	     (rc = batch_take(db, o, io, after_seq, after, err)) < 0)) {
 		db_rollback(db);
 		return -1;
 	}
-	if (db_commit(db, err))
+	if (db_commit(db, err)) {
+		if (after)
+			batch_clear(after);
 		return -1;
-	res->batches++;
-	res->sent += r.sent;
-	res->accepted += r.accepted;
-	res->duplicate += r.duplicate;
-	res->stale += r.stale;
-	res->rejected += r.rejected;
-	res->conflict += r.conflict;
+	}
+	result_add(res, &r);
+	if (taken)
+		*taken = rc;
+	if (rc == 1 && batch_encode(db, after, err)) {
+		*taken = 0;
+		return -1;
+	}
 	return 0;
 }
 
 /* ---- pushing ------------------------------------------------------------ */
 
-int sync_push_batch(struct gb_db *db, const struct sync_io *io,
-		    const struct sync_opts *o, struct sync_result *res,
-		    struct gb_err *err)
+/* The number of outbox rows, or -1. */
+static long outbox_count(struct gb_db *db, struct gb_err *err)
 {
-	struct wire_batch_hdr hdr;
+	int64_t n;
+
+	if (query_i64(db, "SELECT count(*) FROM outbox", 0, 0, 0, 0, &n,
+		      _("cannot read the outbox"), err))
+		return -1;
+	return (long)n;
+}
+
+/* Renumbers cur, which HQ holds under its number for other content; the
+ * batch waiting behind it, if any, is dropped, to be built again after
+ * it. */
+static int renumber(struct gb_db *db, struct batch *cur, struct batch *next,
+		    int *have_next, struct gb_err *err)
+{
+	if (*have_next) {
+		*have_next = 0;
+		if (batch_drop(db, next, err))
+			return -1;
+	}
+	return batch_renumber(db, cur, err);
+}
+
+/* Tells the caller how far the push is. */
+static void progress(const struct sync_opts *o, const struct sync_result *res,
+		     long start, long total)
+{
+	long done = res->sent - start;
+
+	if (o && o->progress)
+		o->progress(o->progress_arg, done, total > done ? total : done);
+}
+
+/*
+ * Sends batches until the outbox is empty, or only one when one is set.
+ * While batch N is on the wire and HQ applies it, batch N+1 is loaded,
+ * written down and deflated.  N+1 goes on the wire as soon as N's ack has
+ * come and names every version of N, never before, so HQ sees a device's
+ * batches strictly one after the other (a check may name an enterprise of
+ * the batch before, and HQ checks references); N's ack is then recorded
+ * while HQ applies N+1, in one transaction with taking N+2.  A crash
+ * before that transaction leaves N and N+1 written down, after it N+1 and
+ * N+2; either way they go again in order as they were, and HQ answers
+ * those it applied with their stored acks.  An ack that leaves versions
+ * out, or a batch number HQ holds for other content, stops the overlap
+ * for that batch: its ack is recorded first and the batch behind it is
+ * built again.  Returns 1 when at least one ack was recorded, 0 when
+ * nothing was pending, -1 on error.
+ */
+static int push(struct gb_db *db, const struct sync_io *io,
+		const struct sync_opts *o, struct sync_result *res, int one,
+		struct gb_err *err)
+{
+	struct batch bs[3], *cur = &bs[0], *next = &bs[1], *spare = &bs[2];
+	struct gb_err later = {GB_OK, ""}, ignored;
 	struct wire_ack ack;
-	struct gb_buf body, resp;
-	struct batch b;
-	int rc, ret = -1;
+	struct gb_buf resp;
+	long total = 0, start = res->sent;
+	int have_next = 0, failed_later = 0, flying = 0, tries = 0;
+	int rc, ret = 0;
 
 	memset(&ack, 0, sizeof(ack));
-	gb_buf_init(&body, GB_BUF_NOLIMIT);
+	for (int i = 0; i < 3; i++)
+		batch_init(&bs[i]);
 	gb_buf_init(&resp, GB_BUF_NOLIMIT);
-	rc = batch_prepare(db, o, &b, err);
+	if (!one && o && o->progress) {
+		total = outbox_count(db, err);
+		if (total < 0)
+			goto fail;
+	}
+	rc = batch_prepare(db, o, io, 0, cur, err);
 	if (rc <= 0) {
 		ret = rc;
 		goto out;
 	}
-	memset(&hdr, 0, sizeof(hdr));
-	copy_str(hdr.device, sizeof(hdr.device), db_device(db));
-	copy_str(hdr.grid, sizeof(hdr.grid), db_grid(db));
-	for (int tries = 0;; tries++) {
-		if (stopped(o)) {
-			gb_error(err, GB_EINTR, _("stopped"));
-			goto out;
+	for (;;) {
+		int whole;
+
+		if (!flying) {
+			if (stopped(o)) {
+				gb_error(err, GB_EINTR, _("stopped"));
+				goto fail;
+			}
+			if (io->post_start(io->arg, cur->body.data,
+					   cur->body.len, err))
+				goto fail;
+			flying = 1;
 		}
-		hdr.seq = b.seq;
+		if (!one && !have_next && !failed_later) {
+			rc = batch_prepare(db, o, io, cur->seq, next, &later);
+			failed_later = rc < 0;
+			have_next = rc > 0;
+		}
 		gb_buf_reset(&resp);
 		wire_ack_release(&ack);
-		if (wire_batch_encode(&hdr, b.recs, b.n, &body, err))
-			goto out;
-		if (io->post_batch(io->arg, body.data, body.len, &resp, err)) {
+		flying = 0;
+		if (io->post_finish(io->arg, &resp, err)) {
 			if (err->code != GB_ECONFLICT || tries >= MAX_RENUMBER)
-				goto out;
-		} else {
-			if (wire_ack_decode(resp.data, resp.len, &ack, err)) {
-				gb_error_prefix(err, _("ack of batch %" PRIu64),
-						b.seq);
-				goto out;
-			}
-			if (ack_matches(&b, &ack))
-				break;
+				goto fail;
+			/* HQ holds another batch under this number. */
+			tries++;
+			if (renumber(db, cur, next, &have_next, err))
+				goto fail;
+			continue;
+		}
+		if (wire_ack_decode(resp.data, resp.len, &ack, err)) {
+			gb_error_prefix(err, _("ack of batch %" PRIu64),
+					cur->seq);
+			goto fail;
+		}
+		if (!ack_matches(cur, &ack)) {
 			if (tries >= MAX_RENUMBER) {
 				gb_error(err, GB_EPROTO,
 					 _("the server's ack does not answer "
 					   "batch %" PRIu64),
-					 b.seq);
-				goto out;
+					 cur->seq);
+				goto fail;
 			}
+			tries++;
+			if (renumber(db, cur, next, &have_next, err))
+				goto fail;
+			continue;
 		}
-		/* HQ holds another batch under this number. */
-		if (batch_renumber(db, &b, err))
-			goto out;
+		whole = ack_match(cur, &ack);
+		tries = 0;
+		if (!one && have_next && whole && !stopped(o)) {
+			struct batch *t;
+			int taken;
+
+			if (io->post_start(io->arg, next->body.data,
+					   next->body.len, err))
+				goto fail;
+			flying = 1;
+			if (ack_apply(db, o, io, cur, &ack, spare, next->seq,
+				      &taken, res, err))
+				goto fail;
+			ret = 1;
+			progress(o, res, start, total);
+			t = cur;
+			cur = next;
+			next = spare;
+			spare = t;
+			batch_clear(spare);
+			have_next = taken;
+			continue;
+		}
+		if (ack_apply(db, o, io, cur, &ack, NULL, 0, NULL, res, err))
+			goto fail;
+		ret = 1;
+		progress(o, res, start, total);
+		if (failed_later) {
+			*err = later;
+			goto fail;
+		}
+		if (one)
+			break;
+		/* Versions the ack left out go before the batch built
+		 * behind them. */
+		if (!whole && have_next) {
+			have_next = 0;
+			if (batch_drop(db, next, err))
+				goto fail;
+		}
+		if (have_next) {
+			struct batch *t = cur;
+
+			cur = next;
+			next = t;
+			batch_clear(next);
+			have_next = 0;
+			continue;
+		}
+		rc = batch_prepare(db, o, io, 0, cur, err);
+		if (rc < 0)
+			goto fail;
+		if (rc == 0)
+			break;
 	}
-	if (ack_apply(db, &b, &ack, res, err))
-		goto out;
-	ret = 1;
+	goto out;
+fail:
+	ret = -1;
+	/* A request left running is waited for (its batch stays written
+	 * down and goes again). */
+	if (flying)
+		io->post_finish(io->arg, &resp, &ignored);
 out:
 	wire_ack_release(&ack);
-	gb_buf_release(&body);
 	gb_buf_release(&resp);
-	batch_release(&b);
+	for (int i = 0; i < 3; i++)
+		batch_release(&bs[i]);
 	return ret;
 }
 
-/* The number of outbox rows, or -1. */
-static long outbox_count(struct gb_db *db, struct gb_err *err)
+int sync_push_batch(struct gb_db *db, const struct sync_io *io,
+		    const struct sync_opts *o, struct sync_result *res,
+		    struct gb_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	long n = -1;
-
-	if (prep(db, "SELECT count(*) FROM outbox", &s,
-		 _("cannot read the outbox"), err))
-		return -1;
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
-	else
-		sql_fail(db, _("cannot read the outbox"), err);
-	sqlite3_finalize(s);
-	return n;
+	return push(db, io, o, res, 1, err);
 }
 
 int sync_push(struct gb_db *db, const struct sync_io *io,
 	      const struct sync_opts *o, struct sync_result *res,
 	      struct gb_err *err)
 {
-	long total = outbox_count(db, err), start = res->sent;
-	int rc;
-
-	if (total < 0)
-		return -1;
-	for (;;) {
-		if (stopped(o))
-			return gb_error(err, GB_EINTR, _("stopped"));
-		rc = sync_push_batch(db, io, o, res, err);
-		if (rc <= 0)
-			return rc;
-		if (o && o->progress) {
-			long done = res->sent - start;
-
-			o->progress(o->progress_arg, done,
-				    total > done ? total : done);
-		}
-	}
+	return push(db, io, o, res, 0, err) < 0 ? -1 : 0;
 }
 
 /* ---- pulling ------------------------------------------------------------ */

@@ -29,15 +29,26 @@
 #define SYNC_MAX_BYTES (256u << 10)
 
 /*
- * The two requests of the protocol.  Each appends the answer's body to
- * resp and returns 0, or -1 with err (GB_EIO when the server could not be
- * reached or failed, GB_EINTR when stopped, GB_ECONFLICT when HQ holds
- * another batch under this number, other codes as the server said).
+ * The two requests of the protocol.  A batch is posted in three steps so
+ * that the engine can build the next batch while one is on the wire:
+ * post_start begins the request, post_poll lets it move on without
+ * waiting, post_finish waits for its end; one batch is posted at a time.
+ * Answers are appended to resp; the calls that end a request return 0, or
+ * -1 with err (GB_EIO when the server could not be reached or failed,
+ * GB_EINTR when stopped, GB_ECONFLICT when HQ holds another batch under
+ * this number, other codes as the server said).
  */
 struct sync_io {
-	/* POST /v1/batches with a deflated Batch; the answer is an Ack. */
-	int (*post_batch)(void *arg, const void *body, size_t len,
-			  struct gb_buf *resp, struct gb_err *err);
+	/* Begins POST /v1/batches with a deflated Batch; body is borrowed
+	 * until post_finish returns.  Returns 0, or -1 with err when the
+	 * request cannot begin (post_finish is then not called). */
+	int (*post_start)(void *arg, const void *body, size_t len,
+			  struct gb_err *err);
+	/* Moves the request on without blocking.  May be NULL. */
+	void (*post_poll)(void *arg);
+	/* Waits for the request begun by post_start to end; the answer is
+	 * an Ack. */
+	int (*post_finish)(void *arg, struct gb_buf *resp, struct gb_err *err);
 	/* GET /v1/changes?since=cursor ("" for the start); the answer is a
 	 * deflated ChangesPage. */
 	int (*get_changes)(void *arg, const char *cursor, struct gb_buf *resp,
@@ -71,10 +82,11 @@ struct sync_result {
 };
 
 /*
- * One round: pushes everything pending, batch after batch, then pulls
- * every page of changes.  res (zeroed first) says what happened, also
- * after a failure.  On failure the error is also recorded in the file as
- * the last error (sync status shows it).  Returns 0 or -1 with err.
+ * One round: pushes everything pending, batch after batch (building each
+ * while the one before is on the wire), then pulls every page of changes.
+ * res (zeroed first) says what happened, also after a failure.  On
+ * failure the error is also recorded in the file as the last error (sync
+ * status shows it).  Returns 0 or -1 with err.
  */
 int sync_round(struct gb_db *db, const struct sync_io *io,
 	       const struct sync_opts *o, struct sync_result *res,
@@ -140,7 +152,9 @@ struct sync_status {
 	long pending;	   /* outbox rows */
 	int64_t oldest;	   /* ms UTC of the oldest unsent version, 0 */
 	uint64_t next_seq; /* the number of the next new batch */
-	uint64_t inflight; /* the batch sent but not acknowledged, 0 */
+	/* The first batch written down but not acknowledged (sent, or
+	 * about to be), 0 when none; another may wait behind it. */
+	uint64_t inflight;
 	long inflight_records;
 	int64_t last_ok;	    /* ms UTC, 0 when never */
 	int64_t last_error_at;	    /* ms UTC, 0 when never */

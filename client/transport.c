@@ -1,7 +1,11 @@
 /*
  * The HTTP transport of sync (transport.h), over one libcurl easy handle
- * that is kept for the life of the transport so that successive batches
- * and pages reuse one connection (and one TLS session).
+ * driven by a multi handle, both kept for the life of the transport so
+ * that successive batches and pages reuse one connection (and one TLS
+ * session; the connection cache belongs to the multi handle).  The multi
+ * interface lets a request run while the sync engine builds the next
+ * batch: transport_start sends what the socket takes at once, and
+ * transport_poll and transport_finish move the transfer on from there.
  *
  * Every wait is bounded: connecting gives up after 10 s, and a transfer
  * that moves fewer than 100 bytes a second for 30 s is cut off, which is
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <sodium.h>
@@ -37,20 +42,28 @@
 /* How much of an error answer is quoted. */
 #define MAX_QUOTE 160
 
-struct transport {
-	CURL *h;
-	char *base; /* the URL without a trailing slash */
-	struct curl_slist *post_headers;
-	struct curl_slist *get_headers;
-	const volatile sig_atomic_t *stop;
-	char errbuf[CURL_ERROR_SIZE];
-};
-
 /* Where a transfer writes its answer. */
 struct sink {
 	struct gb_buf *buf;
 	size_t start; /* buf->len before the transfer */
 	int over;     /* the answer passed MAX_ANSWER */
+};
+
+struct transport {
+	CURL *h;
+	CURLM *m;
+	char *base; /* the URL without a trailing slash */
+	struct curl_slist *post_headers;
+	struct curl_slist *get_headers;
+	const volatile sig_atomic_t *stop;
+	char errbuf[CURL_ERROR_SIZE];
+	/* The request running: its URL (owned), its answer so far, whether
+	 * it has ended and how. */
+	int busy, done;
+	CURLcode result;
+	char *url;
+	struct gb_buf answer;
+	struct sink sink;
 };
 
 /* 1 when host (as curl gives it, IPv6 in brackets) is this machine. */
@@ -170,8 +183,14 @@ void transport_free(struct transport *t)
 {
 	if (!t)
 		return;
+	if (t->busy)
+		curl_multi_remove_handle(t->m, t->h);
+	if (t->m)
+		curl_multi_cleanup(t->m);
 	if (t->h)
 		curl_easy_cleanup(t->h);
+	free(t->url);
+	gb_buf_release(&t->answer);
 	headers_free(t->post_headers);
 	headers_free(t->get_headers);
 	free(t->base);
@@ -239,10 +258,12 @@ int transport_new(struct transport **out, const struct transport_opts *o,
 	n = strlen(t->base);
 	while (n > 0 && t->base[n - 1] == '/')
 		t->base[--n] = '\0';
+	gb_buf_init(&t->answer, MAX_ANSWER);
 	t->h = curl_easy_init();
+	t->m = curl_multi_init();
 	t->post_headers = headers_make(o->token, 1);
 	t->get_headers = headers_make(o->token, 0);
-	if (!t->h || !t->post_headers || !t->get_headers) {
+	if (!t->h || !t->m || !t->post_headers || !t->get_headers) {
 		transport_free(t);
 		return gb_error(err, GB_EINTERNAL,
 				_("cannot set up the HTTP client"));
@@ -370,19 +391,29 @@ static int status_error(long status, const char *url, const char *answer,
 	return gb_error(err, code, _("%s answered %ld"), url, status);
 }
 
-int transport_request(struct transport *t, const char *path, const void *body,
-		      size_t len, struct gb_buf *resp, struct gb_err *err)
+int transport_start(struct transport *t, const char *path, const void *body,
+		    size_t len, struct gb_err *err)
 {
-	struct sink k = {resp, resp->len, 0};
-	char *url = xasprintf("%s%s", t->base, path);
-	long status = 0;
 	CURLcode c = CURLE_OK;
-	int rc = -1;
+	CURLMcode mc;
+	int running;
 
+	if (t->busy)
+		return gb_error(err, GB_EINTERNAL,
+				_("another request to %s is still running"),
+				t->base);
+	free(t->url);
+	t->url = xasprintf("%s%s", t->base, path);
+	gb_buf_reset(&t->answer);
+	t->sink.buf = &t->answer;
+	t->sink.start = 0;
+	t->sink.over = 0;
 	t->errbuf[0] = '\0';
-	c = curl_easy_setopt(t->h, CURLOPT_URL, url);
+	t->done = 0;
+	t->result = CURLE_OK;
+	c = curl_easy_setopt(t->h, CURLOPT_URL, t->url);
 	if (c == CURLE_OK)
-		c = curl_easy_setopt(t->h, CURLOPT_WRITEDATA, &k);
+		c = curl_easy_setopt(t->h, CURLOPT_WRITEDATA, &t->sink);
 	if (c == CURLE_OK && body) {
 		c = curl_easy_setopt(t->h, CURLOPT_POSTFIELDS, body);
 		if (c == CURLE_OK)
@@ -397,16 +428,93 @@ int transport_request(struct transport *t, const char *path, const void *body,
 			c = curl_easy_setopt(t->h, CURLOPT_HTTPHEADER,
 					     t->get_headers);
 	}
-	if (c == CURLE_OK)
-		c = curl_easy_perform(t->h);
-	switch (c) {
+	if (c != CURLE_OK)
+		return gb_error(err, GB_EINTERNAL,
+				_("cannot set up the request to %s: %s"),
+				t->url, curl_easy_strerror(c));
+	mc = curl_multi_add_handle(t->m, t->h);
+	if (mc != CURLM_OK)
+		return gb_error(err, GB_EINTERNAL,
+				_("cannot set up the request to %s: %s"),
+				t->url, curl_multi_strerror(mc));
+	t->busy = 1;
+	/* Connect, or on a kept connection send the request, now. */
+	mc = curl_multi_perform(t->m, &running);
+	(void)running;
+	if (mc != CURLM_OK) {
+		t->done = 1;
+		t->result = CURLE_FAILED_INIT;
+	}
+	return 0;
+}
+
+/* Lets curl work on the request without waiting, and notes its end. */
+static void drive(struct transport *t)
+{
+	CURLMsg *msg;
+	int running, left;
+
+	if (!t->busy || t->done)
+		return;
+	if (curl_multi_perform(t->m, &running) != CURLM_OK) {
+		t->done = 1;
+		t->result = CURLE_FAILED_INIT;
+		return;
+	}
+	while ((msg = curl_multi_info_read(t->m, &left))) {
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == t->h) {
+			t->done = 1;
+			t->result = msg->data.result;
+		}
+	}
+}
+
+int transport_poll(struct transport *t, int wait_ms)
+{
+	if (!t->busy)
+		return 1;
+	drive(t);
+	if (!t->done && wait_ms > 0) {
+		/* A wait cut short (by a signal) is made up by a short
+		 * sleep, so that the caller's loop never spins. */
+		if (curl_multi_poll(t->m, NULL, 0, wait_ms, NULL) != CURLM_OK) {
+			struct timespec ts = {0, 10 * 1000 * 1000};
+
+			nanosleep(&ts, NULL);
+		}
+		drive(t);
+	}
+	return t->done;
+}
+
+int transport_finish(struct transport *t, struct gb_buf *resp,
+		     struct gb_err *err)
+{
+	const char *url = t->url ? t->url : t->base;
+	long status = 0;
+	int rc = -1;
+
+	if (!t->busy)
+		return gb_error(err, GB_EINTERNAL,
+				_("no request to %s is running"), t->base);
+	while (!transport_poll(t, 200)) {
+		/* The progress callback stops a transfer that moves; this
+		 * stops one that waits for the server. */
+		if (t->stop && *t->stop) {
+			t->done = 1;
+			t->result = CURLE_ABORTED_BY_CALLBACK;
+		}
+	}
+	curl_multi_remove_handle(t->m, t->h);
+	t->busy = 0;
+	switch (t->result) {
 	case CURLE_OK:
 		break;
 	case CURLE_ABORTED_BY_CALLBACK:
 		gb_error(err, GB_EINTR, _("%s: stopped"), url);
 		goto out;
 	case CURLE_WRITE_ERROR:
-		if (k.over) {
+		if (t->sink.over) {
 			gb_error(err, GB_ETOOBIG,
 				 _("%s: the answer is over %zu bytes"), url,
 				 MAX_ANSWER);
@@ -416,27 +524,47 @@ int transport_request(struct transport *t, const char *path, const void *body,
 	case CURLE_OPERATION_TIMEDOUT:
 	default:
 		gb_error(err, GB_EIO, _("cannot reach %s: %s"), url,
-			 t->errbuf[0] ? t->errbuf : curl_easy_strerror(c));
+			 t->errbuf[0] ? t->errbuf
+				      : curl_easy_strerror(t->result));
 		goto out;
 	}
 	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status > 299) {
-		status_error(status, url,
-			     resp->data ? resp->data + k.start : "",
-			     resp->len - k.start, err);
+		status_error(status, url, t->answer.data ? t->answer.data : "",
+			     t->answer.len, err);
 		goto out;
 	}
+	if (t->answer.len &&
+	    gb_buf_add(resp, t->answer.data, t->answer.len, err))
+		goto out;
 	rc = 0;
 out:
-	free(url);
+	gb_buf_reset(&t->answer);
 	return rc;
 }
 
-static int io_post(void *arg, const void *body, size_t len, struct gb_buf *resp,
-		   struct gb_err *err)
+int transport_request(struct transport *t, const char *path, const void *body,
+		      size_t len, struct gb_buf *resp, struct gb_err *err)
 {
-	return transport_request(arg, "/v1/batches", body ? body : "", len,
-				 resp, err);
+	if (transport_start(t, path, body, len, err))
+		return -1;
+	return transport_finish(t, resp, err);
+}
+
+static int io_post_start(void *arg, const void *body, size_t len,
+			 struct gb_err *err)
+{
+	return transport_start(arg, "/v1/batches", body ? body : "", len, err);
+}
+
+static void io_post_poll(void *arg)
+{
+	transport_poll(arg, 0);
+}
+
+static int io_post_finish(void *arg, struct gb_buf *resp, struct gb_err *err)
+{
+	return transport_finish(arg, resp, err);
 }
 
 static int io_get(void *arg, const char *cursor, struct gb_buf *resp,
@@ -458,7 +586,9 @@ static int io_get(void *arg, const char *cursor, struct gb_buf *resp,
 
 void transport_io(struct transport *t, struct sync_io *io)
 {
-	io->post_batch = io_post;
+	io->post_start = io_post_start;
+	io->post_poll = io_post_poll;
+	io->post_finish = io_post_finish;
 	io->get_changes = io_get;
 	io->arg = t;
 }

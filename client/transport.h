@@ -1,7 +1,9 @@
 /*
  * The HTTP transport of sync: the one module of gridbook that talks to
  * libcurl.  It posts batches to and fetches change pages from one HQ
- * server over one reused connection, with the rules of SPEC §6: TLS with
+ * server over one reused connection, one request at a time, which may be
+ * left running while the caller works (transport_start, transport_poll,
+ * transport_finish), with the rules of SPEC §6: TLS with
  * certificate verification (optionally against a given CA file), plain
  * HTTP only to a loopback address, bounded waits so that a stalled link
  * is cut off instead of hanging the daemon, and capped answers.  An HTTP
@@ -64,5 +66,21 @@ void transport_io(struct transport *t, struct sync_io *io);
  */
 int transport_request(struct transport *t, const char *path, const void *body,
 		      size_t len, struct gb_buf *resp, struct gb_err *err);
+
+/*
+ * The same request in three steps, so that the caller can work while it
+ * runs.  transport_start begins it (body is borrowed until
+ * transport_finish returns) and sends what the connection takes at once;
+ * it fails only when the request cannot begin (GB_EINTERNAL, or another
+ * request still running), and then transport_finish must not be called.
+ * transport_poll moves the request on, waiting at most wait_ms for the
+ * network: 1 when it has ended, 0 while it runs.  transport_finish waits
+ * for the end and returns as transport_request does.
+ */
+int transport_start(struct transport *t, const char *path, const void *body,
+		    size_t len, struct gb_err *err);
+int transport_poll(struct transport *t, int wait_ms);
+int transport_finish(struct transport *t, struct gb_buf *resp,
+		     struct gb_err *err);
 
 #endif
