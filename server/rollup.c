@@ -28,6 +28,7 @@
 #include "i18n.h"
 #include "rollup.h"
 #include "validate.h"
+#include "xalloc.h"
 
 #include "banned.h"
 
@@ -114,11 +115,26 @@ static const char SQL_SYNC_ADD[] =
     "last_at = max(last_at, excluded.last_at), grid = excluded.grid, "
     "role = excluded.role";
 
-/* What one call needs at hand. */
+/* A counter change not yet written: delta for (key, code) of the
+ * counter table whose statements are add_sql and gc_sql. */
+struct pending {
+	const char *add_sql, *gc_sql;
+	int64_t key;
+	char *code;
+	int64_t delta;
+};
+
+/* What one call needs at hand.  Counter changes are summed in memory,
+ * per counter, and written once each by ctx_flush: a batch of patrols or
+ * daily reports touches the same few counters over and over. */
 struct ctx {
 	struct store *st;
 	sqlite3 *db;
 	struct gb_err *err;
+	struct pending *pend; /* npend of them */
+	size_t npend, cap;
+	size_t *slot;         /* open-addressing index into pend, 0 = free */
+	size_t nslot;         /* a power of two, or 0 */
 };
 
 static int fail(struct ctx *c, const char *what)
@@ -313,7 +329,7 @@ static int check_put(struct ctx *c, const struct gb_record *r)
 		sqlite3_bind_int(q, 9, deadline);
 	else
 		sqlite3_bind_null(q, 9);
-	return done(c, q, "check");
+	return done(c, q, "check") < 0 ? -1 : 1;
 }
 
 static int rect_put(struct ctx *c, const struct gb_record *r)
@@ -333,7 +349,7 @@ static int rect_put(struct ctx *c, const struct gb_record *r)
 	sqlite3_bind_blob(q, 2, chk, 16, SQLITE_TRANSIENT);
 	sqlite3_bind_int(q, 3, day);
 	sqlite3_bind_int(q, 4, result && !strcmp(result, "rectified"));
-	return done(c, q, "rectification");
+	return done(c, q, "rectification") < 0 ? -1 : 1;
 }
 
 static int dispute_put(struct ctx *c, const struct gb_record *r)
@@ -352,7 +368,7 @@ static int dispute_put(struct ctx *c, const struct gb_record *r)
 	sqlite3_bind_int(q, 3, day);
 	bind_str(q, 4, gb_record_get(r, "level"));
 	bind_str(q, 5, gb_record_get(r, "status"));
-	return done(c, q, "dispute");
+	return done(c, q, "dispute") < 0 ? -1 : 1;
 }
 
 static int request_put(struct ctx *c, const struct gb_record *r)
@@ -383,33 +399,119 @@ static int request_put(struct ctx *c, const struct gb_record *r)
 	bind_str(q, 7, gb_record_get(r, "category"));
 	bind_str(q, 8, priority);
 	bind_str(q, 9, gb_record_get(r, "officer"));
-	return done(c, q, "request");
+	return done(c, q, "request") < 0 ? -1 : 1;
 }
 
 /* ---- counters ---- */
 
-/* Adds delta to the counter (key, code) of a counter table; a counter
+/* Writes delta to the counter (key, code) of a counter table; a counter
  * that falls to zero goes. */
-static int counter_add(struct ctx *c, const char *add_sql, const char *gc_sql,
-		       int64_t key, const char *code, int64_t delta)
+static int counter_write(struct ctx *c, const struct pending *p)
 {
-	sqlite3_stmt *q = prep(c, add_sql);
+	sqlite3_stmt *q = prep(c, p->add_sql);
 
 	if (!q)
 		return -1;
-	sqlite3_bind_int64(q, 1, key);
-	bind_str(q, 2, code);
-	sqlite3_bind_int64(q, 3, delta);
+	sqlite3_bind_int64(q, 1, p->key);
+	bind_str(q, 2, p->code);
+	sqlite3_bind_int64(q, 3, p->delta);
 	if (done(c, q, "counter") < 0)
 		return -1;
-	if (delta >= 0)
+	if (p->delta >= 0)
 		return 0;
-	q = prep(c, gc_sql);
+	q = prep(c, p->gc_sql);
 	if (!q)
 		return -1;
-	sqlite3_bind_int64(q, 1, key);
-	bind_str(q, 2, code);
+	sqlite3_bind_int64(q, 1, p->key);
+	bind_str(q, 2, p->code);
 	return done(c, q, "counter");
+}
+
+static size_t pending_hash(const char *sql, int64_t key, const char *code)
+{
+	uint64_t h = (uint64_t)(uintptr_t)sql * 0x9e3779b97f4a7c15u;
+
+	h ^= (uint64_t)key * 0xff51afd7ed558ccdu;
+	for (const unsigned char *p = (const unsigned char *)code; *p; p++)
+		h = (h ^ *p) * 0x100000001b3u;
+	return (size_t)(h ^ h >> 29);
+}
+
+/* Puts pend[i] into the index. */
+static void pending_index(struct ctx *c, size_t i)
+{
+	const struct pending *p = &c->pend[i];
+	size_t m = c->nslot - 1;
+	size_t h = pending_hash(p->add_sql, p->key, p->code) & m;
+
+	while (c->slot[h])
+		h = (h + 1) & m;
+	c->slot[h] = i + 1;
+}
+
+/* Adds delta to the counter (key, code) of a counter table, in memory
+ * until ctx_flush. */
+static int counter_add(struct ctx *c, const char *add_sql, const char *gc_sql,
+		       int64_t key, const char *code, int64_t delta)
+{
+	size_t m, h;
+
+	if (!code)
+		code = "";
+	if (2 * (c->npend + 1) > c->nslot) {
+		free(c->slot);
+		c->nslot = c->nslot ? 2 * c->nslot : 64;
+		c->slot = xcalloc(c->nslot, sizeof(*c->slot));
+		for (size_t i = 0; i < c->npend; i++)
+			pending_index(c, i);
+	}
+	m = c->nslot - 1;
+	for (h = pending_hash(add_sql, key, code) & m; c->slot[h];
+	     h = (h + 1) & m) {
+		struct pending *p = &c->pend[c->slot[h] - 1];
+
+		if (p->add_sql == add_sql && p->key == key &&
+		    !strcmp(p->code, code)) {
+			p->delta += delta;
+			return 0;
+		}
+	}
+	if (c->npend == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 64;
+		c->pend = xrealloc(c->pend, c->cap * sizeof(*c->pend));
+	}
+	c->pend[c->npend].add_sql = add_sql;
+	c->pend[c->npend].gc_sql = gc_sql;
+	c->pend[c->npend].key = key;
+	c->pend[c->npend].code = xstrdup(code);
+	c->pend[c->npend].delta = delta;
+	c->slot[h] = ++c->npend;
+	return 0;
+}
+
+/* Forgets the counter changes not written. */
+static void ctx_release(struct ctx *c)
+{
+	for (size_t i = 0; i < c->npend; i++)
+		free(c->pend[i].code);
+	free(c->pend);
+	free(c->slot);
+	c->pend = NULL;
+	c->slot = NULL;
+	c->npend = c->cap = c->nslot = 0;
+}
+
+/* Writes the summed counter changes, once per counter (none for a net
+ * change of zero), and releases them. */
+static int ctx_flush(struct ctx *c)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < c->npend && rc == 0; i++)
+		if (c->pend[i].delta != 0)
+			rc = counter_write(c, &c->pend[i]);
+	ctx_release(c);
+	return rc;
 }
 
 /* Adds sign to the counter of every night [D 22:00, D+1 06:00) that the
@@ -647,19 +749,25 @@ static int reception_replace(struct ctx *c, const struct gb_record *r)
 
 /* ---- one record ---- */
 
-/* Removes the one fact row of r, then (unless voided) writes it again. */
+/*
+ * Replaces the one fact row of r: put writes it with INSERT OR REPLACE
+ * (returning 1), or returns 0 when r counts in no report, and only then
+ * is the old row deleted; a voided record's row is deleted.
+ */
 static int simple_replace(struct ctx *c, const struct gb_record *r,
 			  const char *del_sql,
 			  int (*put)(struct ctx *, const struct gb_record *))
 {
-	sqlite3_stmt *q = prep(c, del_sql);
+	sqlite3_stmt *q;
+	int rc = r->voided ? 0 : put(c, r);
 
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	q = prep(c, del_sql);
 	if (!q)
 		return -1;
 	bind_id(q, 1, r->id);
-	if (done(c, q, r->kind->name) < 0)
-		return -1;
-	return r->voided ? 0 : put(c, r);
+	return done(c, q, r->kind->name);
 }
 
 static int record_replace(struct ctx *c, const struct gb_record *r)
@@ -687,6 +795,7 @@ static int record_replace(struct ctx *c, const struct gb_record *r)
 
 static int ctx_init(struct ctx *c, struct store *st, struct gb_err *err)
 {
+	memset(c, 0, sizeof(*c));
 	c->st = st;
 	c->err = err;
 	c->db = store_sqlite_writer(st);
@@ -703,7 +812,11 @@ int rollup_record(struct store *st, const struct gb_record *r,
 
 	if (ctx_init(&c, st, err) < 0)
 		return -1;
-	return record_replace(&c, r);
+	if (record_replace(&c, r) < 0) {
+		ctx_release(&c);
+		return -1;
+	}
+	return ctx_flush(&c);
 }
 
 /* Counts a batch for its device and the local day it arrived. */
@@ -737,9 +850,13 @@ int rollup_batch(struct store *st, const struct store_device *dev,
 		const struct gb_record *r = b->items[i].rec;
 
 		if (r && ack->items[i].status == WIRE_ACCEPTED &&
-		    record_replace(&c, r) < 0)
+		    record_replace(&c, r) < 0) {
+			ctx_release(&c);
 			return gb_error_prefix(err, _("record %s"), r->id);
+		}
 	}
+	if (ctx_flush(&c) < 0)
+		return -1;
 	return sync_add(&c, dev->id, b->hdr.grid, dev->role, 1, (int64_t)b->n,
 			now_ms);
 }
@@ -883,7 +1000,8 @@ int rollup_rebuild(struct store *st, struct gb_err *err)
 			goto fail;
 		}
 	}
-	if (rebuild_records(&c) < 0 || rebuild_sync(&c) < 0)
+	if (rebuild_records(&c) < 0 || ctx_flush(&c) < 0 ||
+	    rebuild_sync(&c) < 0)
 		goto fail;
 	if (sqlite3_exec(c.db,
 			 "INSERT OR REPLACE INTO meta (key, value) VALUES "
@@ -894,6 +1012,7 @@ int rollup_rebuild(struct store *st, struct gb_err *err)
 	}
 	return st->ops->commit(st, err);
 fail:
+	ctx_release(&c);
 	st->ops->rollback(st);
 	return -1;
 }

@@ -178,7 +178,11 @@ struct store_ops {
 	/*
 	 * The find of struct gb_lookup (validate.h), for the records and
 	 * reference data of grid: communities, police areas and staff of the
-	 * grid; enterprise and contract-check records by id.
+	 * grid; enterprise and contract-check records by id.  The SQLite
+	 * store answers the reference data of a grid from memory, checked
+	 * against the ref_version marker once per transaction; records are
+	 * always looked up in the transaction, so they include what it has
+	 * written so far.
 	 */
 	int (*find)(struct store *s, const char *grid, enum gb_ref ref,
 		    const char *key, const char *attr, char *out, size_t n,
@@ -190,7 +194,9 @@ struct store_ops {
 	int (*ref_put)(struct store *s, enum store_table t,
 		       const char *const *cols, int *changed,
 		       struct gb_err *err);
-	/* Marks the reference data as changed (clients pull it again). */
+	/* Marks the reference data as changed (clients pull it again, and
+	 * a server drops the reference data find holds in memory): every
+	 * transaction that changes reference data must call it. */
 	int (*ref_touch)(struct store *s, struct gb_err *err);
 	/* 1 when grid is a known grid code. */
 	int (*grid_exists)(struct store *s, const char *grid,

@@ -48,8 +48,10 @@
 
 #define BUSY_MS 10000
 #define POOL_MAX 8
-/* Checkpoint once the WAL holds this many pages (4 MiB at 4 KiB). */
-#define CKPT_FRAMES 1000
+/* Checkpoint once the WAL holds this many pages (64 MiB at 4 KiB): a
+ * checkpoint copies the hot pages at the end of the B-trees again each
+ * time, so fewer of them cost less per record. */
+#define CKPT_FRAMES 16000
 #define BYTE_SERVER 0
 #define BYTE_WRITE 1
 
@@ -74,6 +76,10 @@ enum stmt_id {
 	S_FIND_RECORD,
 	S_DEVICE_SEEN,
 	S_AUDIT_PUT,
+	S_REF_VERSION,
+	S_REF_COMMUNITY,
+	S_REF_AREA,
+	S_REF_STAFF,
 	S_COUNT
 };
 
@@ -119,6 +125,29 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_AUDIT_PUT] = "INSERT INTO audit_log (at, device, grid, action, "
 			"status, detail, remote) VALUES (?1, ?2, ?3, ?4, ?5, "
 			"?6, ?7)",
+	[S_REF_VERSION] = "SELECT value FROM meta WHERE key = 'ref_version'",
+	/* The reference data of one grid, as S_FIND_* answer it. */
+	[S_REF_COMMUNITY] = "SELECT code, code FROM community WHERE grid = ?1",
+	[S_REF_AREA] = "SELECT code, room FROM police_area WHERE grid = ?1",
+	[S_REF_STAFF] = "SELECT code, role FROM staff WHERE grid = ?1",
+};
+
+/* The reference types a grid's cache holds, in the order of its arrays. */
+enum { REF_COMMUNITY, REF_AREA, REF_STAFF, REF_NTYPES };
+
+/* One unit of the reference data: its code and the attribute a lookup
+ * may ask for (a community's code, an area's room, a staff role). */
+struct ref_unit {
+	char *code;
+	char *attr;
+};
+
+/* The reference data of one grid, each type sorted by code. */
+struct ref_grid {
+	char grid[GB_CODE_LEN];
+	struct ref_unit *unit[REF_NTYPES];
+	size_t n[REF_NTYPES];
+	struct ref_grid *next;
 };
 
 struct sqlite_store {
@@ -136,6 +165,13 @@ struct sqlite_store {
 	const char *cache_sql[STORE_SQLITE_CACHE];
 	sqlite3_stmt *cache[STORE_SQLITE_CACHE];
 	int ncache;
+	/* The reference data of the grids looked up so far (writer only),
+	 * valid for ref_version of meta; ref_fresh is 1 once that version
+	 * was checked in the current transaction. */
+	struct ref_grid *refs;
+	uint64_t ref_version;
+	int ref_fresh;
+	int ref_written; /* this transaction wrote reference data */
 };
 
 static struct sqlite_store *impl(struct store *s)
@@ -313,6 +349,8 @@ static int sq_begin(struct store *st, struct gb_err *err)
 			lock_byte(s->lock_fd, BYTE_WRITE, F_UNLCK, 0);
 		return -1;
 	}
+	s->ref_fresh = 0;
+	s->ref_written = 0;
 	return 0;
 }
 
@@ -326,6 +364,8 @@ static int sq_commit(struct store *st, struct gb_err *err)
 		/* A failed COMMIT may leave the transaction open. */
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	s->ref_fresh = 0;
+	s->ref_written = 0;
 	if (s->mode == STORE_ADMIN)
 		lock_byte(s->lock_fd, BYTE_WRITE, F_UNLCK, 0);
 	return rc;
@@ -337,6 +377,8 @@ static void sq_rollback(struct store *st)
 
 	if (sqlite3_get_autocommit(s->db) == 0)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->ref_fresh = 0;
+	s->ref_written = 0;
 	if (s->mode == STORE_ADMIN)
 		lock_byte(s->lock_fd, BYTE_WRITE, F_UNLCK, 0);
 }
@@ -642,6 +684,139 @@ static int attr_ok(const char *attr)
 	return 1;
 }
 
+/*
+ * The reference data of a grid in memory.  Validation looks up the
+ * communities, police areas and staff a record names, several per
+ * record; one SQL query each was a tenth of the server's work.  So the
+ * writer loads a grid's units once and answers from memory for as long
+ * as the ref_version of meta, which every change of reference data moves
+ * (sq_ref_touch, by seed), stays the same: it is read once per
+ * transaction, under the write lock, so a seed run by a command between
+ * two transactions is seen by the next one.  A transaction that writes
+ * reference data itself bypasses the cache until it ends.
+ */
+static void ref_cache_drop(struct sqlite_store *s)
+{
+	while (s->refs) {
+		struct ref_grid *g = s->refs;
+
+		s->refs = g->next;
+		for (int t = 0; t < REF_NTYPES; t++) {
+			for (size_t i = 0; i < g->n[t]; i++) {
+				free(g->unit[t][i].code);
+				free(g->unit[t][i].attr);
+			}
+			free(g->unit[t]);
+		}
+		free(g);
+	}
+}
+
+static int ref_unit_cmp(const void *a, const void *b)
+{
+	const struct ref_unit *x = a, *y = b;
+
+	return strcmp(x->code, y->code);
+}
+
+/* Reads the units of one type of grid g into g. */
+static int ref_cache_load_type(struct sqlite_store *s, struct ref_grid *g,
+			       int t, enum stmt_id id, struct gb_err *err)
+{
+	sqlite3_stmt *q = stmt(s, id, err);
+	size_t cap = 0;
+	int rc;
+
+	if (!q)
+		return -1;
+	bind_text(q, 1, g->grid);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (g->n[t] == cap) {
+			cap = cap ? 2 * cap : 16;
+			g->unit[t] = xrealloc(g->unit[t],
+					      cap * sizeof(*g->unit[t]));
+		}
+		g->unit[t][g->n[t]].code = dup_col(q, 0);
+		g->unit[t][g->n[t]].attr = dup_col(q, 1);
+		g->n[t]++;
+	}
+	stmt_done(q);
+	if (rc != SQLITE_DONE)
+		return db_fail(s->db, err, N_("looking up a reference"));
+	if (g->n[t])
+		qsort(g->unit[t], g->n[t], sizeof(*g->unit[t]), ref_unit_cmp);
+	return 0;
+}
+
+/* The cached reference data of grid, loaded when missing, or NULL with
+ * err. */
+static struct ref_grid *ref_cache_grid(struct sqlite_store *s,
+				       const char *grid, struct gb_err *err)
+{
+	static const enum stmt_id load[REF_NTYPES] = {
+		[REF_COMMUNITY] = S_REF_COMMUNITY,
+		[REF_AREA] = S_REF_AREA,
+		[REF_STAFF] = S_REF_STAFF,
+	};
+	struct ref_grid *g;
+
+	if (!s->ref_fresh || sqlite3_get_autocommit(s->db)) {
+		sqlite3_stmt *q = stmt(s, S_REF_VERSION, err);
+		uint64_t v = 0;
+		int rc;
+
+		if (!q)
+			return NULL;
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW)
+			v = (uint64_t)sqlite3_column_int64(q, 0);
+		stmt_done(q);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			db_fail(s->db, err, N_("looking up a reference"));
+			return NULL;
+		}
+		if (v != s->ref_version)
+			ref_cache_drop(s);
+		s->ref_version = v;
+		s->ref_fresh = 1;
+	}
+	for (g = s->refs; g; g = g->next)
+		if (!strcmp(g->grid, grid))
+			return g;
+	g = xcalloc(1, sizeof(*g));
+	snprintf(g->grid, sizeof(g->grid), "%s", grid);
+	g->next = s->refs;
+	s->refs = g;
+	for (int t = 0; t < REF_NTYPES; t++)
+		if (ref_cache_load_type(s, g, t, load[t], err) < 0) {
+			ref_cache_drop(s);
+			return NULL;
+		}
+	return g;
+}
+
+/* sq_find for a community, area or staff member of grid, from memory. */
+static int ref_cache_find(struct sqlite_store *s, const char *grid, int t,
+			  const char *key, const char *attr, char *out,
+			  size_t n, struct gb_err *err)
+{
+	struct ref_grid *g = ref_cache_grid(s, grid, err);
+	struct ref_unit k, *u;
+
+	if (!g)
+		return -1;
+	k.code = (char *)key;
+	k.attr = NULL;
+	u = g->n[t] ? bsearch(&k, g->unit[t], g->n[t], sizeof(k),
+			      ref_unit_cmp)
+		    : NULL;
+	if (!u)
+		return 0;
+	if (attr && out && n)
+		snprintf(out, n, "%s", u->attr);
+	return 1;
+}
+
 static int sq_find(struct store *st, const char *grid, enum gb_ref ref,
 		   const char *key, const char *attr, char *out, size_t n,
 		   struct gb_err *err)
@@ -653,6 +828,20 @@ static int sq_find(struct store *st, const char *grid, enum gb_ref ref,
 	sqlite3_stmt *q;
 	int rc;
 
+	if (attr && !attr_ok(attr))
+		return gb_error(err, GB_EINTERNAL,
+				"store: lookup of a bad attribute");
+	if (!s->ref_written && grid && key) {
+		if (ref == GB_REF_COMMUNITY)
+			return ref_cache_find(s, grid, REF_COMMUNITY, key,
+					      attr, out, n, err);
+		if (ref == GB_REF_AREA)
+			return ref_cache_find(s, grid, REF_AREA, key, attr,
+					      out, n, err);
+		if (ref == GB_REF_STAFF)
+			return ref_cache_find(s, grid, REF_STAFF, key, attr,
+					      out, n, err);
+	}
 	switch (ref) {
 	case GB_REF_COMMUNITY:
 		id = S_FIND_COMMUNITY;
@@ -675,9 +864,6 @@ static int sq_find(struct store *st, const char *grid, enum gb_ref ref,
 		return gb_error(err, GB_EINTERNAL,
 				"store: lookup of an unknown reference type");
 	}
-	if (attr && !attr_ok(attr))
-		return gb_error(err, GB_EINTERNAL,
-				"store: lookup of a bad attribute");
 	q = stmt(s, id, err);
 	if (!q)
 		return -1;
@@ -818,6 +1004,8 @@ static int sq_ref_put(struct store *st, enum store_table t,
 		return gb_error(err, GB_EINTERNAL, "store: no such table");
 	rt = &ref_tables[t];
 	*changed = 0;
+	ref_cache_drop(s);
+	s->ref_written = 1;
 	for (int p = 0; p < 2; p++) {
 		const char *key;
 		int found;
@@ -864,6 +1052,8 @@ static int sq_ref_touch(struct store *st, struct gb_err *err)
 {
 	struct sqlite_store *s = impl(st);
 
+	ref_cache_drop(s);
+	s->ref_written = 1;
 	if (sqlite3_exec(s->db,
 			 "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
 			 "WHERE key = 'ref_version'",
@@ -898,7 +1088,8 @@ static int reader_get(struct sqlite_store *s, sqlite3 **out,
 		*out = db;
 		return 0;
 	}
-	if (sqlite3_open_v2(s->path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	if (sqlite3_open_v2(s->path, &db,
+			    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		gb_error(err, GB_EDB, _("store: opening %s to read: %s"),
 			 s->path, db ? sqlite3_errmsg(db) : "out of memory");
@@ -1459,6 +1650,7 @@ static void sq_close(struct store *st)
 		sqlite3_finalize(s->stmt[i]);
 	for (int i = 0; i < s->ncache; i++)
 		sqlite3_finalize(s->cache[i]);
+	ref_cache_drop(s);
 	/* The close may checkpoint (when this is the last connection); do it
 	 * holding the write byte, like every checkpoint. */
 	lock_byte(s->lock_fd, BYTE_WRITE, F_WRLCK, 1);
@@ -1557,6 +1749,21 @@ const char *store_sqlite_version(int *race_fixed)
 	return sqlite3_libversion();
 }
 
+/*
+ * SQLite's own memory statistics take a process-wide mutex on every
+ * allocation, and nothing here reads them: they go, before the first
+ * connection is opened (afterwards the call fails harmlessly).  Every
+ * connection is used by one thread at a time (the writer by the thread
+ * that holds the transaction, a reader by the thread that took it from
+ * the pool), so they are opened without their own mutex too.
+ */
+static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_setup(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int exec_pragma(sqlite3 *db, const char *sql, struct gb_err *err)
 {
 	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -1603,8 +1810,10 @@ int store_sqlite_open(struct store **out, const char *path,
 		}
 		close(fd);
 	}
+	pthread_once(&sqlite_once, sqlite_setup);
 	if (sqlite3_open_v2(path, &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		gb_error(err, GB_EDB, _("store: opening %s: %s"), path,
 			 s->db ? sqlite3_errmsg(s->db) : "out of memory");
