@@ -29,6 +29,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "dashboard.h"
 #include "gbtime.h"
 #include "http.h"
 #include "i18n.h"
@@ -60,9 +61,10 @@ struct http_server {
 	atomic_int batches; /* in progress, at most BATCHES_MAX */
 };
 
-enum route_id { R_HEALTH, R_BATCHES, R_CHANGES, R_REPORTS };
+enum route_id { R_HEALTH, R_BATCHES, R_CHANGES, R_REPORTS, R_DASHBOARD };
 
-/* A route whose path ends in '/' takes every path under it. */
+/* A route whose path ends in '/' takes every path under it, except "/"
+ * itself, which is the dashboard and nothing else. */
 static const struct route {
 	const char *path;
 	const char *method;
@@ -72,7 +74,7 @@ static const struct route {
 	{"/v1/batches", MHD_HTTP_METHOD_POST, R_BATCHES},
 	{"/v1/changes", MHD_HTTP_METHOD_GET, R_CHANGES},
 	{"/v1/reports/", MHD_HTTP_METHOD_GET, R_REPORTS},
-	/* GET / (the dashboard) goes here. */
+	{"/", MHD_HTTP_METHOD_GET, R_DASHBOARD},
 };
 
 /* The state of one request, kept by MHD between calls. */
@@ -416,6 +418,31 @@ static enum MHD_Result report(struct http_server *h, struct MHD_Connection *c,
 	return ret;
 }
 
+/* GET /: the dashboard page.  It holds no data (the reports it shows are
+ * fetched with the viewer token the user types in), so no token is asked
+ * for here. */
+static enum MHD_Result dashboard(struct http_server *h,
+				 struct MHD_Connection *c, struct request *r)
+{
+	static const char *const hdrs[] = {
+	    "Cache-Control", "no-store", "Content-Security-Policy",
+	    "default-src 'none'; style-src 'unsafe-inline'; "
+	    "script-src 'unsafe-inline'; connect-src 'self'",
+	    "X-Content-Type-Options", "nosniff", NULL};
+	struct gb_buf out;
+	struct gb_err err;
+	enum MHD_Result ret;
+
+	gb_buf_init(&out, GB_BUF_NOLIMIT);
+	if (dashboard_page(&out, &err) < 0)
+		ret = reply_err(h, c, r, "dashboard", &err);
+	else
+		ret = reply(c, MHD_HTTP_OK, "text/html; charset=utf-8",
+			    out.data, out.len, hdrs);
+	gb_buf_release(&out);
+	return ret;
+}
+
 /* ---- the MHD callbacks ---- */
 
 /* Finds the route of a request when its headers are in.  Answers 404 and
@@ -432,7 +459,7 @@ static enum MHD_Result start(struct http_server *h, struct MHD_Connection *c,
 		size_t n = strlen(routes[i].path);
 
 		if (strcmp(url, routes[i].path) == 0 ||
-		    (routes[i].path[n - 1] == '/' &&
+		    (n > 1 && routes[i].path[n - 1] == '/' &&
 		     strncmp(url, routes[i].path, n) == 0 && url[n]))
 			path = &routes[i];
 	}
@@ -468,6 +495,8 @@ static enum MHD_Result finish(struct http_server *h, struct MHD_Connection *c,
 		return batch_finish(h, c, r);
 	case R_REPORTS:
 		return report(h, c, r, url);
+	case R_DASHBOARD:
+		return dashboard(h, c, r);
 	}
 	return MHD_NO;
 }
