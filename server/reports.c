@@ -575,6 +575,37 @@ static int staff_index(const struct run *x, const char *code)
 	return FIND(x->w.staff, x->w.nstaff, code);
 }
 
+/*
+ * Loads a day bitmap: one row of ndays bytes for each of nrows keys, a byte
+ * set where the query (which yields day and key code, bound to the report's
+ * first and last day as ?1 and ?2) names that key on that day.  Codes that
+ * key_index() does not know and days outside the range are passed over.  The
+ * bitmap is returned in *out, for the caller to free, even on failure.
+ */
+static int day_bitmap(struct run *x, const char *sql, size_t nrows,
+		      int (*key_index)(const struct run *, const char *),
+		      unsigned char **out)
+{
+	size_t n = (size_t)x->ndays;
+	unsigned char *ok = xcalloc(nrows * n + 1, 1);
+	sqlite3_stmt *q = NULL;
+	int step;
+
+	*out = ok;
+	if (prepare(x, sql, &q) < 0)
+		return -1;
+	sqlite3_bind_int(q, 1, x->from);
+	sqlite3_bind_int(q, 2, x->to);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int ki = key_index(x, col_text(q, 1));
+		int d = sqlite3_column_int(q, 0) - x->from;
+
+		if (ki >= 0 && d >= 0 && (size_t)d < n)
+			ok[(size_t)ki * n + (size_t)d] = 1;
+	}
+	return finish(x, q, step);
+}
+
 static struct report_table *detail(struct run *x, const char *key,
 				   const char *title,
 				   const struct report_col *cols, int ncols)
@@ -1068,6 +1099,31 @@ static void sf_fill(struct run *x, int u, const int64_t *a,
 	v_pct(&row[6], a[SF_MEETING], a[SF_AREAS]);
 }
 
+/*
+ * Counts the days set in the row f of a day bitmap and, when some are not,
+ * adds a row to t that names the key (its code, name and where it belongs)
+ * with the days missed and their ranges.  Returns the days set.
+ */
+static int64_t day_gaps(struct run *x, struct report_table *t,
+			const unsigned char *f, const char *code,
+			const char *name, const char *place)
+{
+	struct report_val *row;
+	int64_t good = 0;
+
+	for (int d = 0; d < x->ndays; d++)
+		good += f[d];
+	if (good == x->ndays)
+		return good;
+	row = table_add(t);
+	v_text(&row[0], code);
+	v_text(&row[1], name);
+	v_text(&row[2], place);
+	v_int(&row[3], x->ndays - good);
+	v_ranges(&row[4], x->from, f, x->ndays);
+	return good;
+}
+
 /* ---- night-patrol ---- */
 
 enum { NP_AREAS, NP_NIGHTS, NP_OK, NP_NF };
@@ -1095,47 +1151,24 @@ static int np_gather(struct run *x)
 	    detail(x, "missed", N_("nights without a complying patrol"),
 		   np_miss_cols, NCOLS(np_miss_cols));
 	size_t n = (size_t)x->ndays;
-	unsigned char *ok = xcalloc(w->nareas * n + 1, 1);
-	sqlite3_stmt *q = NULL;
-	int step, rc = -1;
+	unsigned char *ok;
+	int rc = -1;
 
-	if (prepare(x,
-		    "SELECT night, area FROM rr_night WHERE night BETWEEN ?1 "
-		    "AND ?2 AND patrols > 0",
-		    &q) < 0)
-		goto out;
-	sqlite3_bind_int(q, 1, x->from);
-	sqlite3_bind_int(q, 2, x->to);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		int ai = area_index(x, col_text(q, 1));
-		int d = sqlite3_column_int(q, 0) - x->from;
-
-		if (ai >= 0 && d >= 0 && (size_t)d < n)
-			ok[(size_t)ai * n + (size_t)d] = 1;
-	}
-	if (finish(x, q, step) < 0)
+	if (day_bitmap(x,
+		       "SELECT night, area FROM rr_night WHERE night BETWEEN "
+		       "?1 AND ?2 AND patrols > 0",
+		       w->nareas, area_index, &ok) < 0)
 		goto out;
 	for (size_t a = 0; a < w->nareas; a++) {
-		const unsigned char *f = &ok[a * n];
+		const struct ref_unit *ar = &w->areas[a];
 		int u = unit_of_area(x, (int)a);
-		int64_t good = 0;
-		struct report_val *row;
+		int64_t good = day_gaps(
+		    x, t, &ok[a * n], ar->code, ar->name,
+		    ar->parent >= 0 ? w->grids[ar->parent].code : "");
 
-		for (size_t d = 0; d < n; d++)
-			good += f[d];
 		add(x, u, NP_AREAS, 1);
 		add(x, u, NP_NIGHTS, (int64_t)n);
 		add(x, u, NP_OK, good);
-		if (good == (int64_t)n)
-			continue;
-		row = table_add(t);
-		v_text(&row[0], w->areas[a].code);
-		v_text(&row[1], w->areas[a].name);
-		v_text(&row[2], w->areas[a].parent >= 0
-				    ? w->grids[w->areas[a].parent].code
-				    : "");
-		v_int(&row[3], (int64_t)n - good);
-		v_ranges(&row[4], x->from, f, (int)n);
 	}
 	rc = 0;
 out:
@@ -1505,48 +1538,26 @@ static int dr_gather(struct run *x)
 	    detail(x, "gaps", N_("officers with days without a report"),
 		   dr_gap_cols, NCOLS(dr_gap_cols));
 	size_t n = (size_t)x->ndays;
-	unsigned char *ok = xcalloc(w->nstaff * n + 1, 1);
-	sqlite3_stmt *q = NULL;
-	int step, rc = -1;
+	unsigned char *ok;
+	int rc = -1;
 
-	if (prepare(x,
-		    "SELECT day, officer FROM rr_daily WHERE day BETWEEN ?1 "
-		    "AND ?2 AND reports > 0",
-		    &q) < 0)
-		goto out;
-	sqlite3_bind_int(q, 1, x->from);
-	sqlite3_bind_int(q, 2, x->to);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		int si = staff_index(x, col_text(q, 1));
-		int d = sqlite3_column_int(q, 0) - x->from;
-
-		if (si >= 0 && d >= 0 && (size_t)d < n)
-			ok[(size_t)si * n + (size_t)d] = 1;
-	}
-	if (finish(x, q, step) < 0)
+	if (day_bitmap(x,
+		       "SELECT day, officer FROM rr_daily WHERE day BETWEEN ?1 "
+		       "AND ?2 AND reports > 0",
+		       w->nstaff, staff_index, &ok) < 0)
 		goto out;
 	for (size_t s = 0; s < w->nstaff; s++) {
 		const struct ref_staff *p = &w->staff[s];
-		const unsigned char *f = &ok[s * n];
 		int u = unit_of_area(x, p->area);
-		int64_t good = 0;
-		struct report_val *row;
+		int64_t good;
 
 		if (!is_officer(p))
 			continue;
-		for (size_t d = 0; d < n; d++)
-			good += f[d];
+		good = day_gaps(x, t, &ok[s * n], p->code, p->name,
+				w->areas[p->area].code);
 		add(x, u, DR_OFFICERS, 1);
 		add(x, u, DR_DAYS, (int64_t)n);
 		add(x, u, DR_COVERED, good);
-		if (good == (int64_t)n)
-			continue;
-		row = table_add(t);
-		v_text(&row[0], p->code);
-		v_text(&row[1], p->name);
-		v_text(&row[2], w->areas[p->area].code);
-		v_int(&row[3], (int64_t)n - good);
-		v_ranges(&row[4], x->from, f, (int)n);
 	}
 	rc = 0;
 out:

@@ -259,33 +259,83 @@ static int active_add(struct ctx *c, const char *grid, int delta)
 /* An enterprise's row, and the count of active ones per grid that
  * check-coverage divides by (kept here so that the report does not count
  * every enterprise ever entered). */
-static int enterprise_replace(struct ctx *c, const struct gb_record *r)
+/*
+ * Reads the fact row that get_sql holds for r: its code (column 0) into
+ * code, and its integers (columns 1 and, when b is not NULL, 2) into a and
+ * b.  Returns 1 when there is such a row, 0 when there is none, and -1 on
+ * error.
+ */
+static int fact_get(struct ctx *c, const char *get_sql,
+		    const struct gb_record *r, const char *what, char *code,
+		    size_t size, int64_t *a, int64_t *b)
 {
-	const char *status = gb_record_get(r, "status");
-	int active = status && !strcmp(status, "active");
-	sqlite3_stmt *q = prep(c, SQL_ENT_GET);
-	char old_grid[GB_CODE_LEN];
-	int rc, was_active = 0;
+	sqlite3_stmt *q = prep(c, get_sql);
+	int rc;
 
 	if (!q)
 		return -1;
 	bind_id(q, 1, r->id);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		snprintf(old_grid, sizeof(old_grid), "%s",
+		snprintf(code, size, "%s",
 			 (const char *)sqlite3_column_text(q, 0));
-		was_active = sqlite3_column_int(q, 1);
+		*a = sqlite3_column_int64(q, 1);
+		if (b)
+			*b = sqlite3_column_int64(q, 2);
 	}
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail(c, "enterprise");
-	if (was_active && active_add(c, old_grid, -1) < 0)
-		return -1;
-	if (!(q = prep(c, SQL_ENT_DEL)))
+		return fail(c, what);
+	return rc == SQLITE_ROW;
+}
+
+/* Deletes the fact row that del_sql holds for r, if there is one. */
+static int fact_del(struct ctx *c, const char *del_sql,
+		    const struct gb_record *r, const char *what)
+{
+	sqlite3_stmt *q = prep(c, del_sql);
+
+	if (!q)
 		return -1;
 	bind_id(q, 1, r->id);
-	if (done(c, q, "enterprise") < 0)
+	return done(c, q, what);
+}
+
+/*
+ * Writes the fact row of a record that spans a time: its id, the code it
+ * counts for and its start and end.
+ */
+static int fact_put_span(struct ctx *c, const char *put_sql,
+			 const struct gb_record *r, const char *code,
+			 int64_t start, int64_t end, const char *what)
+{
+	sqlite3_stmt *q = prep(c, put_sql);
+
+	if (!q)
+		return -1;
+	bind_id(q, 1, r->id);
+	bind_str(q, 2, code);
+	sqlite3_bind_int64(q, 3, start);
+	sqlite3_bind_int64(q, 4, end);
+	return done(c, q, what);
+}
+
+static int enterprise_replace(struct ctx *c, const struct gb_record *r)
+{
+	const char *status = gb_record_get(r, "status");
+	int active = status && !strcmp(status, "active");
+	sqlite3_stmt *q;
+	char old_grid[GB_CODE_LEN];
+	int64_t was_active = 0;
+	int had = fact_get(c, SQL_ENT_GET, r, "enterprise", old_grid,
+			   sizeof(old_grid), &was_active, NULL);
+
+	if (had < 0)
+		return -1;
+	if (had && was_active && active_add(c, old_grid, -1) < 0)
+		return -1;
+	if (fact_del(c, SQL_ENT_DEL, r, "enterprise") < 0)
 		return -1;
 	if (r->voided)
 		return 0;
@@ -606,36 +656,18 @@ static int distinct_codes(const char *list)
  */
 static int patrol_replace(struct ctx *c, const struct gb_record *r)
 {
-	sqlite3_stmt *q = prep(c, SQL_PATROL_GET);
 	const char *area = gb_record_get(r, "area");
 	int64_t start = instant(r, "start"), end = instant(r, "end");
 	char old_area[GB_CODE_LEN], role[16];
 	int64_t old_start = 0, old_end = 0;
-	int rc, had;
+	int had = fact_get(c, SQL_PATROL_GET, r, "patrol", old_area,
+			   sizeof(old_area), &old_start, &old_end);
 
-	if (!q)
+	if (had < 0)
 		return -1;
-	bind_id(q, 1, r->id);
-	rc = sqlite3_step(q);
-	had = rc == SQLITE_ROW;
-	if (had) {
-		snprintf(old_area, sizeof(old_area), "%s",
-			 (const char *)sqlite3_column_text(q, 0));
-		old_start = sqlite3_column_int64(q, 1);
-		old_end = sqlite3_column_int64(q, 2);
-	}
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail(c, "patrol");
-	if (had) {
-		if (nights_add(c, old_area, old_start, old_end, -1) < 0 ||
-		    !(q = prep(c, SQL_PATROL_DEL)))
-			return -1;
-		bind_id(q, 1, r->id);
-		if (done(c, q, "patrol") < 0)
-			return -1;
-	}
+	if (had && (nights_add(c, old_area, old_start, old_end, -1) < 0 ||
+		    fact_del(c, SQL_PATROL_DEL, r, "patrol") < 0))
+		return -1;
 	if (r->voided || !area || start < 0 || end <= start ||
 	    distinct_codes(gb_record_get(r, "guards")) < 2)
 		return 0;
@@ -643,50 +675,29 @@ static int patrol_replace(struct ctx *c, const struct gb_record *r)
 		return -1;
 	if (strcmp(role, "officer") != 0 && strcmp(role, "chief") != 0)
 		return 0;
-	q = prep(c, SQL_PATROL_PUT);
-	if (!q)
-		return -1;
-	bind_id(q, 1, r->id);
-	bind_str(q, 2, area);
-	sqlite3_bind_int64(q, 3, start);
-	sqlite3_bind_int64(q, 4, end);
-	if (done(c, q, "patrol") < 0)
+	if (fact_put_span(c, SQL_PATROL_PUT, r, area, start, end,
+			  "patrol") < 0)
 		return -1;
 	return nights_add(c, area, start, end, 1);
 }
 
 static int daily_replace(struct ctx *c, const struct gb_record *r)
 {
-	sqlite3_stmt *q = prep(c, SQL_DAILY_GET);
+	sqlite3_stmt *q;
 	const char *officer = gb_record_get(r, "officer");
 	char old_officer[GB_CODE_LEN];
 	int64_t old_day = 0;
 	int32_t day;
-	int rc, had, ok;
+	int ok;
+	int had = fact_get(c, SQL_DAILY_GET, r, "daily report", old_officer,
+			   sizeof(old_officer), &old_day, NULL);
 
-	if (!q)
+	if (had < 0)
 		return -1;
-	bind_id(q, 1, r->id);
-	rc = sqlite3_step(q);
-	had = rc == SQLITE_ROW;
-	if (had) {
-		snprintf(old_officer, sizeof(old_officer), "%s",
-			 (const char *)sqlite3_column_text(q, 0));
-		old_day = sqlite3_column_int64(q, 1);
-	}
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail(c, "daily report");
-	if (had) {
-		if (counter_add(c, SQL_DAY_ADD, SQL_DAY_GC, old_day,
+	if (had && (counter_add(c, SQL_DAY_ADD, SQL_DAY_GC, old_day,
 				old_officer, -1) < 0 ||
-		    !(q = prep(c, SQL_DAILY_DEL)))
-			return -1;
-		bind_id(q, 1, r->id);
-		if (done(c, q, "daily report") < 0)
-			return -1;
-	}
+		    fact_del(c, SQL_DAILY_DEL, r, "daily report") < 0))
+		return -1;
 	day = date_of(r, "date", &ok);
 	if (r->voided || !officer || !ok)
 		return 0;
@@ -703,46 +714,22 @@ static int daily_replace(struct ctx *c, const struct gb_record *r)
 
 static int reception_replace(struct ctx *c, const struct gb_record *r)
 {
-	sqlite3_stmt *q = prep(c, SQL_RECEPTION_GET);
 	const char *officer = gb_record_get(r, "officer");
 	int64_t start = instant(r, "start"), end = instant(r, "end");
 	char old_officer[GB_CODE_LEN];
 	int64_t old_start = 0, old_end = 0;
-	int rc, had;
+	int had = fact_get(c, SQL_RECEPTION_GET, r, "reception", old_officer,
+			   sizeof(old_officer), &old_start, &old_end);
 
-	if (!q)
+	if (had < 0)
 		return -1;
-	bind_id(q, 1, r->id);
-	rc = sqlite3_step(q);
-	had = rc == SQLITE_ROW;
-	if (had) {
-		snprintf(old_officer, sizeof(old_officer), "%s",
-			 (const char *)sqlite3_column_text(q, 0));
-		old_start = sqlite3_column_int64(q, 1);
-		old_end = sqlite3_column_int64(q, 2);
-	}
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail(c, "reception");
-	if (had) {
-		if (weeks_add(c, old_officer, old_start, old_end, -1) < 0 ||
-		    !(q = prep(c, SQL_RECEPTION_DEL)))
-			return -1;
-		bind_id(q, 1, r->id);
-		if (done(c, q, "reception") < 0)
-			return -1;
-	}
+	if (had && (weeks_add(c, old_officer, old_start, old_end, -1) < 0 ||
+		    fact_del(c, SQL_RECEPTION_DEL, r, "reception") < 0))
+		return -1;
 	if (r->voided || !officer || start < 0 || end <= start)
 		return 0;
-	q = prep(c, SQL_RECEPTION_PUT);
-	if (!q)
-		return -1;
-	bind_id(q, 1, r->id);
-	bind_str(q, 2, officer);
-	sqlite3_bind_int64(q, 3, start);
-	sqlite3_bind_int64(q, 4, end);
-	if (done(c, q, "reception") < 0)
+	if (fact_put_span(c, SQL_RECEPTION_PUT, r, officer, start, end,
+			  "reception") < 0)
 		return -1;
 	return weeks_add(c, officer, start, end, 1);
 }
@@ -758,16 +745,11 @@ static int simple_replace(struct ctx *c, const struct gb_record *r,
 			  const char *del_sql,
 			  int (*put)(struct ctx *, const struct gb_record *))
 {
-	sqlite3_stmt *q;
 	int rc = r->voided ? 0 : put(c, r);
 
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	q = prep(c, del_sql);
-	if (!q)
-		return -1;
-	bind_id(q, 1, r->id);
-	return done(c, q, r->kind->name);
+	return fact_del(c, del_sql, r, r->kind->name);
 }
 
 static int record_replace(struct ctx *c, const struct gb_record *r)
