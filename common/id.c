@@ -52,10 +52,9 @@ void gb_uuidgen_init(struct gb_uuidgen *g)
 
 void gb_uuid7(struct gb_uuidgen *g, int64_t now_ms, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char b[16];
 	uint64_t ms;
-	int i, o;
+	int i;
 
 	pthread_once(&sodium_once, sodium_setup);
 	if (now_ms < 0)
@@ -80,7 +79,20 @@ void gb_uuid7(struct gb_uuidgen *g, int64_t now_ms, char *out)
 	b[7] = (unsigned char)(g->seq & 0xff);
 	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
 
-	for (i = 0, o = 0; i < 16; i++) {
+	gb_uuid_text(b, 16, out);
+}
+
+void gb_uuid_text(const void *blob, int len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *b = blob;
+	int o = 0;
+
+	if (!b || len != 16) {
+		out[0] = '\0';
+		return;
+	}
+	for (int i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
 		out[o++] = hex[b[i] >> 4];
@@ -98,6 +110,22 @@ static int hex_value(char ch)
 	if (ch >= 'A' && ch <= 'F')
 		return ch - 'A' + 10;
 	return -1;
+}
+
+int gb_uuid_bytes(const char *s, unsigned char *out)
+{
+	int n = 0;
+
+	if (!gb_uuid_valid(s))
+		return -1;
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			continue;
+		out[n++] = (unsigned char)(hex_value(s[i]) << 4 |
+					   hex_value(s[i + 1]));
+		i++;
+	}
+	return 0;
 }
 
 int gb_uuid_valid(const char *s)

@@ -24,7 +24,13 @@ void gb_uuidgen_init(struct gb_uuidgen *g);
 void gb_uuid7(struct gb_uuidgen *g, int64_t now_ms, char *out);
 /* 1 when s is a UUID in lowercase or uppercase text form. */
 int gb_uuid_valid(const char *s);
-/* The ms timestamp inside a UUIDv7. */
+/* Writes the lowercase text form of a 16-byte id into out (37 bytes);
+ * "" when blob is NULL or len is not 16. */
+void gb_uuid_text(const void *blob, int len, char *out);
+/* Reads a UUID in text form (either case) into 16 bytes.  Returns 0, or
+ * -1 when s is not a UUID. */
+int gb_uuid_bytes(const char *s, unsigned char *out);
+/* The ms timestamp inside a UUIDv7 (-1 when s is not a UUID). */
 int64_t gb_uuid7_ms(const char *s);
 
 /* The next HLC version after last for a wall clock reading: the larger of

@@ -32,6 +32,7 @@
 #include "gbtime.h"
 #include "gridbook.pb-c.h"
 #include "i18n.h"
+#include "id.h"
 #include "utf8.h"
 #include "wire.h"
 #include "xalloc.h"
@@ -137,58 +138,7 @@ static void *member(const void *msg, unsigned off)
 	return (void *)((const char *)msg + off);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
-/* Parses a UUID in text form into 16 bytes.  Returns 0 or -1. */
-static int uuid_to_bytes(const char *s, uint8_t *out)
-{
-	int j = 0;
-
-	if (strlen(s) != 36)
-		return -1;
-	for (int i = 0; i < 36; i++) {
-		int h;
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		h = hexval((unsigned char)s[i]);
-		if (h < 0)
-			return -1;
-		if (j % 2 == 0)
-			out[j / 2] = (uint8_t)(h << 4);
-		else
-			out[j / 2] |= (uint8_t)h;
-		j++;
-	}
-	return 0;
-}
-
-/* Writes 16 bytes as a lowercase UUID into out (GB_ID_LEN bytes). */
-static void uuid_from_bytes(const uint8_t *b, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	char *p = out;
-
-	for (int i = 0; i < UUID_BYTES; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[b[i] >> 4];
-		*p++ = hex[b[i] & 15];
-	}
-	*p = '\0';
-}
 
 static int parse_i64(const char *s, int64_t *out)
 {
@@ -306,7 +256,7 @@ static int copy_id(char *dst, protobuf_c_boolean has,
 		return gb_error(err, GB_EPROTO,
 				_("%s: not a 16-byte id (%zu bytes)"), name,
 				b->len);
-	uuid_from_bytes(b->data, dst);
+	gb_uuid_text(b->data, UUID_BYTES, dst);
 	return 0;
 }
 
@@ -568,7 +518,7 @@ static int field_pack(ProtobufCMessage *m, const ProtobufCFieldDescriptor *pf,
 		return list_pack(m, pf, f, v, err);
 	case GB_T_REF:
 		if (ref_is_record(f)) {
-			if (uuid_to_bytes(v, id))
+			if (gb_uuid_bytes(v, id))
 				return gb_error(err, GB_EINVAL,
 						_("%s: \"%s\" is not a record "
 						  "id"),
@@ -717,7 +667,7 @@ static int record_to_msg(const struct gb_record *r, Gridbook__Record **out,
 		goto out;
 	}
 	m->id.data = xmalloc(UUID_BYTES);
-	if (uuid_to_bytes(r->id, m->id.data)) {
+	if (gb_uuid_bytes(r->id, m->id.data)) {
 		gb_error(err, GB_EINVAL, _("id: \"%s\" is not a record id"),
 			 r->id);
 		goto out;
@@ -726,7 +676,7 @@ static int record_to_msg(const struct gb_record *r, Gridbook__Record **out,
 	m->has_id = 1;
 	if (r->device[0]) {
 		m->device.data = xmalloc(UUID_BYTES);
-		if (uuid_to_bytes(r->device, m->device.data)) {
+		if (gb_uuid_bytes(r->device, m->device.data)) {
 			gb_error(err, GB_EINVAL,
 				 _("device: \"%s\" is not a device id"),
 				 r->device);
@@ -865,7 +815,7 @@ static void item_read(const Gridbook__Record *m, struct wire_item *it)
 	memset(it, 0, sizeof(*it));
 	it->raw = pack_new(&m->base, &it->raw_len);
 	if (m->has_id && m->id.len == UUID_BYTES)
-		uuid_from_bytes(m->id.data, it->id);
+		gb_uuid_text(m->id.data, UUID_BYTES, it->id);
 	if (m->has_version)
 		it->version = m->version;
 	if (record_from_msg(m, &it->rec, &e)) {
@@ -957,7 +907,7 @@ int wire_batch_encode_packed(const struct wire_batch_hdr *h, const void *recs,
 
 	gb_buf_reset(out);
 	gb_buf_init(&plain, GB_BUF_NOLIMIT);
-	if (uuid_to_bytes(h->device, dev)) {
+	if (gb_uuid_bytes(h->device, dev)) {
 		gb_error(err, GB_EINVAL, _("device: \"%s\" is not a device id"),
 			 h->device);
 		goto out;
@@ -1109,7 +1059,7 @@ int wire_ack_encode(const struct wire_ack *a, struct gb_buf *out,
 
 		gridbook__ack__item__init(it);
 		if (ai->id[0]) {
-			if (uuid_to_bytes(ai->id, ids + i * UUID_BYTES)) {
+			if (gb_uuid_bytes(ai->id, ids + i * UUID_BYTES)) {
 				gb_error(err, GB_EINVAL,
 					 _("ack item %zu: \"%s\" is not a "
 					   "record id"),

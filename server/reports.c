@@ -29,6 +29,7 @@
 #include "gbtime.h"
 #include "i18n.h"
 #include "json.h"
+#include "id.h"
 #include "reports.h"
 #include "utf8.h"
 #include "xalloc.h"
@@ -807,23 +808,6 @@ static const struct report_col re_overdue_cols[] = {
     {"days_overdue", N_("days overdue")},
 };
 
-static void id_text(const void *blob, int len, char out[GB_ID_LEN])
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = blob;
-	int o = 0;
-
-	out[0] = '\0';
-	if (!p || len != 16)
-		return;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[p[i] >> 4];
-		out[o++] = hex[p[i] & 15];
-	}
-	out[o] = '\0';
-}
 
 static int re_gather(struct run *x)
 {
@@ -874,7 +858,7 @@ static int re_gather(struct run *x)
 		if (!has_deadline || deadline >= x->asof_day || has_rect)
 			continue;
 		add(x, u, RE_OVERDUE, 1);
-		id_text(sqlite3_column_blob(q, 6), sqlite3_column_bytes(q, 6),
+		gb_uuid_text(sqlite3_column_blob(q, 6), sqlite3_column_bytes(q, 6),
 			id);
 		row = table_add(t);
 		v_text(&row[0], col_text(q, 0));
@@ -1465,7 +1449,7 @@ static int rq_gather(struct run *x)
 		if (deadline >= x->as_of)
 			continue;
 		add(x, u, RQ_PAST, 1);
-		id_text(sqlite3_column_blob(q, 7), sqlite3_column_bytes(q, 7),
+		gb_uuid_text(sqlite3_column_blob(q, 7), sqlite3_column_bytes(q, 7),
 			id);
 		row = table_add(t);
 		v_text(&row[0], id);
@@ -1737,7 +1721,7 @@ static int sh_gather(struct run *x)
 
 		if (gi < 0)
 			continue;
-		id_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
+		gb_uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
 			id);
 		sqlite3_bind_value(per, 1, sqlite3_column_value(q, 0));
 		sqlite3_bind_int(per, 2, x->from);

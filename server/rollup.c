@@ -26,6 +26,7 @@
 
 #include "gbtime.h"
 #include "i18n.h"
+#include "id.h"
 #include "rollup.h"
 #include "validate.h"
 #include "xalloc.h"
@@ -851,24 +852,6 @@ static const char *const fact_tables[] = {
     "rr_reception",  "rf_request", "rr_sync",
 };
 
-/* The text form of a 16-byte id. */
-static void uuid_text(const void *blob, int len, char out[GB_ID_LEN])
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = blob;
-	int o = 0;
-
-	out[0] = '\0';
-	if (!p || len != 16)
-		return;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[p[i] >> 4];
-		out[o++] = hex[p[i] & 15];
-	}
-	out[o] = '\0';
-}
 
 /* Rebuilds the facts of every current record, reading its values back
  * from the JSON body record_current keeps. */
@@ -894,7 +877,7 @@ static int rebuild_records(struct ctx *c)
 		if (!k)
 			continue;
 		r = gb_record_new(k);
-		uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
+		gb_uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
 			  r->id);
 		snprintf(r->grid, sizeof(r->grid), "%s",
 			 (const char *)sqlite3_column_text(q, 2));
@@ -948,7 +931,7 @@ static int rebuild_sync(struct ctx *c)
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		char dev[GB_ID_LEN];
 
-		uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
+		gb_uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
 			  dev);
 		if (sync_add(c, dev, (const char *)sqlite3_column_text(q, 1),
 			     (const char *)sqlite3_column_text(q, 2), 1,

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "i18n.h"
+#include "id.h"
 #include "schema.h"
 #include "store.h"
 #include "xalloc.h"
@@ -187,59 +188,8 @@ static int db_fail(sqlite3 *db, struct gb_err *err, const char *what)
 			sqlite3_errmsg(db));
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
-/* UUID text "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" to 16 bytes.  Returns -1
- * when s is not a UUID. */
-static int uuid_bin(const char *s, unsigned char out[16])
-{
-	int n = 0, i = 0;
 
-	for (; s[i] && i < 36; i++) {
-		int hi, lo;
-
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			continue;
-		}
-		hi = hex_digit(s[i]);
-		lo = hex_digit(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[n++] = (unsigned char)(hi << 4 | lo);
-		i++;
-	}
-	return i == 36 && !s[i] && n == 16 ? 0 : -1;
-}
-
-static void uuid_text(const void *blob, int len, char out[GB_ID_LEN])
-{
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *b = blob;
-	int o = 0;
-
-	if (!b || len != 16) {
-		out[0] = '\0';
-		return;
-	}
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
-	}
-	out[o] = '\0';
-}
 
 /* Binds a UUID as 16 bytes; a string that is not a UUID is bound as text,
  * which then matches no BLOB key. */
@@ -247,7 +197,7 @@ static void bind_uuid(sqlite3_stmt *st, int i, const char *id)
 {
 	unsigned char b[16];
 
-	if (id && uuid_bin(id, b) == 0)
+	if (id && gb_uuid_bytes(id, b) == 0)
 		sqlite3_bind_blob(st, i, b, 16, SQLITE_TRANSIENT);
 	else if (id)
 		sqlite3_bind_text(st, i, id, -1, SQLITE_TRANSIENT);
@@ -572,7 +522,7 @@ static int sq_current_get(struct store *st, const char *id,
 	if (rc == SQLITE_ROW) {
 		copy_col(q, 0, out->kind, sizeof(out->kind));
 		out->version = (uint64_t)sqlite3_column_int64(q, 1);
-		uuid_text(sqlite3_column_blob(q, 2), sqlite3_column_bytes(q, 2),
+		gb_uuid_text(sqlite3_column_blob(q, 2), sqlite3_column_bytes(q, 2),
 			  out->device);
 		copy_col(q, 3, out->grid, sizeof(out->grid));
 		stmt_done(q);
@@ -1156,7 +1106,7 @@ out:
 static void device_row(sqlite3_stmt *q, struct store_device *d)
 {
 	memset(d, 0, sizeof(*d));
-	uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0), d->id);
+	gb_uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0), d->id);
 	copy_col(q, 1, d->grid, sizeof(d->grid));
 	copy_col(q, 2, d->role, sizeof(d->role));
 	copy_col(q, 3, d->name, sizeof(d->name));
@@ -1327,7 +1277,7 @@ static int sq_audit_list(struct store *st, long limit,
 			(const char *)sqlite3_column_text(q, 6),
 		};
 
-		uuid_text(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1),
+		gb_uuid_text(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1),
 			  dev);
 		if (!dev[0])
 			a.device = NULL;

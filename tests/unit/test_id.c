@@ -195,9 +195,37 @@ static void test_hlc(void)
 	}
 }
 
+/* Text and 16-byte forms of an id convert both ways, upper case reads as
+ * lower, and anything else is refused. */
+static void test_bytes(void)
+{
+	struct gb_uuidgen g;
+	unsigned char b[16];
+	char id[37], back[37];
+
+	gb_uuidgen_init(&g);
+	gb_uuid7(&g, INT64_C(1764201600000), id);
+	CHECK(gb_uuid_bytes(id, b) == 0);
+	gb_uuid_text(b, 16, back);
+	CHECK_STR(back, id);
+	CHECK(b[6] >> 4 == 7);
+	CHECK(gb_uuid_bytes("01A21F7F-0B7E-7000-BE19-A55AB5A83A23", b) == 0);
+	gb_uuid_text(b, 16, back);
+	CHECK_STR(back, "01a21f7f-0b7e-7000-be19-a55ab5a83a23");
+	CHECK(gb_uuid_bytes("01a21f7f-0b7e-7000-be19-a55ab5a83a2", b) == -1);
+	CHECK(gb_uuid_bytes("01a21f7f-0b7e-7000-be19-a55ab5a83a233", b) == -1);
+	CHECK(gb_uuid_bytes("01a21f7f+0b7e-7000-be19-a55ab5a83a23", b) == -1);
+	CHECK(gb_uuid_bytes("01a21f7f-0b7e-7000-be19-a55ab5a83a2g", b) == -1);
+	gb_uuid_text(b, 15, back);
+	CHECK_STR(back, "");
+	gb_uuid_text(NULL, 16, back);
+	CHECK_STR(back, "");
+}
+
 int main(void)
 {
 	test_layout();
+	test_bytes();
 	test_valid();
 	test_order();
 	test_hlc();
