@@ -24,7 +24,7 @@
 
 static int encode(size_t n, struct gb_buf *body, struct gb_err *err)
 {
-	struct wire_batch_hdr h = {SAMPLE_DEVICE, SAMPLE_GRID, 1};
+	struct wire_batch_hdr h = {SAMPLE_DEVICE, SAMPLE_GRID, 1, 0};
 	struct gb_record **recs = xcalloc(n + 1, sizeof(*recs));
 	struct sample s;
 	int rc;

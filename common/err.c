@@ -27,6 +27,7 @@ static const struct {
 	[GB_ETOOBIG] = {"too_big", 1, 413},
 	[GB_EPROTO] = {"malformed", 1, 400},
 	[GB_EINTR] = {"interrupted", 1, 500},
+	[GB_EBUSY] = {"busy", 1, 503},
 	[GB_EINTERNAL] = {"internal", 1, 500},
 };
 

@@ -22,6 +22,7 @@ enum gb_code {
 	GB_ETOOBIG,    /* body or expansion over a limit */
 	GB_EPROTO,     /* malformed wire data */
 	GB_EINTR,      /* interrupted by the user */
+	GB_EBUSY,      /* not now: try again a little later */
 	GB_EINTERNAL
 };
 

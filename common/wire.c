@@ -924,8 +924,12 @@ int wire_batch_encode_packed(const struct wire_batch_hdr *h, const void *recs,
 	b.grid = (char *)h->grid;
 	b.has_seq = 1;
 	b.seq = h->seq;
+	b.has_after = h->after != 0;
+	b.after = h->after;
 	/* The header fields come first and the records (field 5) after
-	 * them, which is the order protobuf-c packs a whole Batch in. */
+	 * them: the order protobuf-c packs a whole Batch in, but for field
+	 * 6 (after), which it would put last; fields may come in any
+	 * order. */
 	head = pack_new(&b.base, &hlen);
 	if (gb_buf_add(&plain, head, hlen, err) ||
 	    (len && gb_buf_add(&plain, recs, len, err)) ||
@@ -981,6 +985,12 @@ static int batch_header(const Gridbook__Batch *b, struct wire_batch_hdr *h,
 		return gb_error(err, GB_EPROTO,
 				_("batch seq: missing (batches count from 1)"));
 	h->seq = b->seq;
+	h->after = b->has_after ? b->after : 0;
+	if (h->after >= h->seq)
+		return gb_error(err, GB_EPROTO,
+				_("batch after: %" PRIu64 " does not come "
+				  "before batch %" PRIu64),
+				h->after, h->seq);
 	return 0;
 }
 

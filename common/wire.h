@@ -26,6 +26,7 @@ struct wire_batch_hdr {
 	char device[GB_ID_LEN];
 	char grid[GB_CODE_LEN];
 	uint64_t seq;
+	uint64_t after; /* the batch HQ must apply first (proto), 0: none */
 };
 
 /* One decoded record of a batch: rec is NULL when it could not be turned

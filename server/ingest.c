@@ -8,6 +8,15 @@
  * batch that fails (a reused sequence number, a store error) is undone
  * alone and the rest of the group commits.
  *
+ * A device may post its next batch before the ack of the one before has
+ * come back (the batch then names that one in hdr.after): the HTTP
+ * threads decode and prepare it while the writer applies the first, and
+ * the writer applies it only once the one it follows is applied, in the
+ * same transaction when both are waiting, so that a device's batches are
+ * still applied in its order (a check may name an enterprise of the batch
+ * before).  A batch whose predecessor does not come within HOLD_MS is
+ * refused with GB_EBUSY (503) and the device sends both again.
+ *
  * Idempotence: a batch is recorded as applied, with the exact ack bytes
  * it was answered with, in the transaction that applies it.  A batch seen
  * before is answered from that record and changes nothing, so delivery
@@ -19,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "auth.h"
 #include "gbtime.h"
@@ -33,6 +43,9 @@
 
 /* At most this many requests go into one transaction. */
 #define GROUP_MAX 256
+/* How long a batch waits for the batch it follows (hdr.after): as long
+ * as a client waits on a transfer that does not move. */
+#define HOLD_MS 30000
 
 struct ingest {
 	struct store *st; /* borrowed */
@@ -41,7 +54,22 @@ struct ingest {
 	pthread_cond_t work; /* the writer waits on it for requests */
 	pthread_cond_t done; /* requesters wait on it for their outcome */
 	struct ingest_req *head, *tail;
+	/* Batches held for the batch they follow, oldest first; the
+	 * writer's own (no lock). */
+	struct ingest_req *held[GROUP_MAX];
+	size_t nheld;
+	int64_t hold_ms; /* HOLD_MS, or what ingest_set_hold set */
 	int stopping;
+};
+
+/* What an HTTP thread works out for one record before the writer takes
+ * it (ingest_prepare): everything that does not need the store. */
+struct ingest_item {
+	struct store_version v; /* rec, raw, body, hash, report columns */
+	struct gb_buf body;	/* the values as JSON (v.body) */
+	char day[11];		/* v.day when the kind keeps a time */
+	enum gb_code code;	/* GB_OK, or why the record is refused */
+	char *reason;		/* owned, with code */
 };
 
 /* What applying one batch needs at hand. */
@@ -239,10 +267,87 @@ static int newer(uint64_t v, const char *d, const struct store_current *cur)
 	       (v == cur->version && strcmp(d, cur->device) > 0);
 }
 
-/* Applies one record of a batch and fills its ack item.  Returns -1 only
- * when the store fails (the batch is then undone). */
+/* Marks item out refused, with code and reason (copied). */
+static void refuse(struct ingest_item *out, enum gb_code code,
+		   const char *reason)
+{
+	out->code = code;
+	out->reason = xstrdup(reason);
+}
+
+/*
+ * Works out out for record it, sent by dev: refused when it could not be
+ * read, names no device or grid, or is not dev's to write (may_write);
+ * else its values as JSON, content hash and report columns.
+ */
+static void prepare_item(const struct store_device *dev,
+			 const struct wire_item *it, struct ingest_item *out)
+{
+	const struct gb_record *r = it->rec;
+	struct gb_err verr = {GB_OK, ""};
+
+	memset(out, 0, sizeof(*out));
+	gb_buf_init(&out->body, GB_BUF_NOLIMIT);
+	if (!r) {
+		refuse(out, it->code ? it->code : GB_EPROTO,
+		       it->reason[0] ? it->reason :
+				       _("the record could not be read"));
+		return;
+	}
+	if (!r->device[0]) {
+		refuse(out, GB_EPROTO,
+		       _("device: missing (the id of the device that wrote "
+			 "this version)"));
+		return;
+	}
+	if (!r->grid[0]) {
+		refuse(out, GB_EPROTO,
+		       _("grid: missing (the grid the record belongs to)"));
+		return;
+	}
+	/* Refused alone, so the device's other records still go through
+	 * and its queue is not held up (SPEC §2, §6). */
+	if (may_write(dev, r, &verr) < 0 ||
+	    gb_record_values_json(r, &out->body, &verr) < 0) {
+		refuse(out, verr.code, verr.msg);
+		return;
+	}
+	out->v.rec = r;
+	out->v.raw = it->raw;
+	out->v.raw_len = it->raw_len;
+	out->v.body = gb_buf_str(&out->body);
+	content_hash(r, out->v.body, out->v.hash);
+	derive(r, &out->v, out->day);
+}
+
+void ingest_prepare(struct ingest_req *r)
+{
+	const struct wire_batch *b = r->batch;
+
+	if (!b || r->items)
+		return;
+	r->items = xcalloc(b->n ? b->n : 1, sizeof(*r->items));
+	for (size_t i = 0; i < b->n; i++)
+		prepare_item(r->dev, &b->items[i], &r->items[i]);
+	items_hash(b, r->items_hash);
+}
+
+void ingest_req_release(struct ingest_req *r)
+{
+	if (!r->items)
+		return;
+	for (size_t i = 0; i < r->batch->n; i++) {
+		gb_buf_release(&r->items[i].body);
+		free(r->items[i].reason);
+	}
+	free(r->items);
+	r->items = NULL;
+}
+
+/* Applies one record of a batch, prepared as pi, and fills its ack item.
+ * Returns -1 only when the store fails (the batch is then undone). */
 static int apply_item(struct apply *a, const struct wire_item *it,
-		      struct wire_ack_item *out)
+		      const struct ingest_item *pi, struct wire_ack_item *out)
 {
 	struct store *st = a->st;
 	struct gb_err *err = &a->req->err;
@@ -251,39 +356,14 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 	struct store_version v;
 	struct store_current cur;
 	struct gb_err verr = {GB_OK, ""};
-	struct gb_buf body;
-	char day[11];
-	int has_cur, found, rc = -1;
+	int has_cur, found;
 
 	snprintf(out->id, sizeof(out->id), "%s", r ? r->id : it->id);
 	out->version = r ? r->version : it->version;
-	if (!r)
-		return reject(a, it, out, it->code ? it->code : GB_EPROTO,
-			      it->reason[0] ? it->reason :
-			      _("the record could not be read"));
-	if (!r->device[0])
-		return reject(a, it, out, GB_EPROTO,
-			      _("device: missing (the id of the device that "
-				"wrote this version)"));
-	if (!r->grid[0])
-		return reject(a, it, out, GB_EPROTO,
-			      _("grid: missing (the grid the record belongs "
-				"to)"));
-	/* Refused alone, so the device's other records still go through
-	 * and its queue is not held up (SPEC §2, §6). */
-	if (may_write(a->req->dev, r, &verr) < 0)
-		return reject(a, it, out, verr.code, verr.msg);
-	gb_buf_init(&body, GB_BUF_NOLIMIT);
-	if (gb_record_values_json(r, &body, err) < 0)
-		goto out;
-	memset(&v, 0, sizeof(v));
-	v.rec = r;
-	v.raw = it->raw;
-	v.raw_len = it->raw_len;
-	v.body = gb_buf_str(&body);
+	if (pi->code != GB_OK)
+		return reject(a, it, out, pi->code, pi->reason);
+	v = pi->v;
 	v.received_at = a->now;
-	content_hash(r, v.body, v.hash);
-	derive(r, &v, day);
 
 	/* A version is only ever held for a record that has a current
 	 * version, so a new record needs no look in the history. */
@@ -293,54 +373,47 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 		found = st->ops->version_get(st, r->id, r->version, r->device,
 					     held, err);
 	if (found < 0)
-		goto out;
+		return -1;
 	if (found) {
 		if (memcmp(held, v.hash, STORE_HASH_LEN) == 0) {
 			ack_set(out, WIRE_DUPLICATE, GB_OK, NULL);
-			rc = 0;
-		} else if (st->ops->conflict_put(st, &v, err) == 0) {
-			ack_set(out, WIRE_CONFLICT, GB_ECONFLICT,
-				_("this id and version were received before "
-				  "with other content; set aside"));
-			rc = 0;
+			return 0;
 		}
-		goto out;
+		if (st->ops->conflict_put(st, &v, err) < 0)
+			return -1;
+		ack_set(out, WIRE_CONFLICT, GB_ECONFLICT,
+			_("this id and version were received before with "
+			  "other content; set aside"));
+		return 0;
 	}
 
 	if (gb_validate(r, &a->lookup, a->now, &verr) < 0) {
 		if (verr.code == GB_EDB) {
 			*err = verr;
-			goto out;
+			return -1;
 		}
-		rc = reject(a, it, out, verr.code, verr.msg);
-		goto out;
+		return reject(a, it, out, verr.code, verr.msg);
 	}
 	if (has_cur && strcmp(cur.kind, r->kind->name) != 0) {
 		gb_error(&verr, GB_EINVAL, _("id %s is already a %s record"),
 			 r->id, cur.kind);
-		rc = reject(a, it, out, verr.code, verr.msg);
-		goto out;
+		return reject(a, it, out, verr.code, verr.msg);
 	}
 	if (has_cur && strcmp(cur.grid, r->grid) != 0) {
 		gb_error(&verr, GB_EFORBIDDEN,
 			 _("record %s belongs to grid %s"), r->id, cur.grid);
-		rc = reject(a, it, out, verr.code, verr.msg);
-		goto out;
+		return reject(a, it, out, verr.code, verr.msg);
 	}
 	if (st->ops->history_put(st, &v, err) < 0)
-		goto out;
+		return -1;
 	if (has_cur && !newer(r->version, r->device, &cur)) {
 		ack_set(out, WIRE_STALE, GB_OK, NULL);
-		rc = 0;
-		goto out;
+		return 0;
 	}
 	if (st->ops->current_put(st, &v, err) < 0)
-		goto out;
+		return -1;
 	ack_set(out, WIRE_ACCEPTED, GB_OK, NULL);
-	rc = 0;
-out:
-	gb_buf_release(&body);
-	return rc;
+	return 0;
 }
 
 /* Applies one batch (inside its savepoint).  Returns -1 with req->err
@@ -350,14 +423,14 @@ static int apply_batch(struct apply *a)
 	struct ingest_req *req = a->req;
 	const struct wire_batch *b = req->batch;
 	struct store *st = a->st;
-	unsigned char ih[STORE_HASH_LEN], held[STORE_HASH_LEN];
+	const unsigned char *ih = req->items_hash;
+	unsigned char held[STORE_HASH_LEN];
 	struct lookup_arg la = {st, b->hdr.grid};
 	struct wire_ack ack;
 	int found, rc = -1;
 
 	memset(&ack, 0, sizeof(ack));
 	gb_buf_reset(req->ack);
-	items_hash(b, ih);
 	found = st->ops->batch_get(st, req->dev->id, b->hdr.seq, held,
 				   req->ack, &req->err);
 	if (found < 0)
@@ -379,7 +452,8 @@ static int apply_batch(struct apply *a)
 	ack.n = b->n;
 	ack.items = xcalloc(b->n ? b->n : 1, sizeof(*ack.items));
 	for (size_t i = 0; i < b->n; i++)
-		if (apply_item(a, &b->items[i], &ack.items[i]) < 0)
+		if (apply_item(a, &b->items[i], &req->items[i],
+			       &ack.items[i]) < 0)
 			goto out;
 	if (wire_ack_encode(&ack, req->ack, &req->err) < 0 ||
 	    st->ops->batch_put(st, req->dev->id, b->hdr.seq, ih, b->n,
@@ -401,6 +475,7 @@ static void fail_all(struct ingest_req *const *reqs, size_t n,
 		     const struct gb_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
+		ingest_req_release(reqs[i]);
 		reqs[i]->rc = -1;
 		reqs[i]->err = *err;
 		if (reqs[i]->ack)
@@ -408,66 +483,189 @@ static void fail_all(struct ingest_req *const *reqs, size_t n,
 	}
 }
 
+/*
+ * Whether r may be applied now: 1 when it is no batch, follows no batch
+ * (hdr.after 0) or follows one applied, in this group (reqs) or before;
+ * 0 when that one is in the group still to do, or neither in it nor in
+ * the store; -1 with r->err when it failed in this group or the store
+ * fails.
+ */
+static int ready(struct store *st, struct ingest_req *const *reqs, size_t n,
+		 struct ingest_req *r)
+{
+	const struct wire_batch *b = r->batch;
+	unsigned char h[STORE_HASH_LEN];
+
+	if (!b || !b->hdr.after)
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		const struct ingest_req *p = reqs[i];
+
+		if (p == r || !p->batch || p->batch->hdr.seq != b->hdr.after ||
+		    strcmp(p->dev->id, r->dev->id) != 0)
+			continue;
+		if (p->rc == 1)
+			return 0;
+		if (p->rc == 0)
+			return 1;
+		return gb_error(&r->err, GB_EBUSY,
+				_("batch %" PRIu64 " follows batch %" PRIu64
+				  ", which failed: send both again"),
+				b->hdr.seq, b->hdr.after);
+	}
+	return st->ops->batch_get(st, r->dev->id, b->hdr.after, h, NULL,
+				  &r->err);
+}
+
 int ingest_apply(struct store *st, struct ingest_req *const *reqs, size_t n,
 		 int64_t now_ms, struct gb_err *err)
 {
 	struct apply a;
+	int progress;
 
+	for (size_t i = 0; i < n; i++) {
+		reqs[i]->rc = 1;
+		gb_err_clear(&reqs[i]->err);
+		ingest_prepare(reqs[i]);
+	}
 	if (st->ops->begin(st, err) < 0) {
 		fail_all(reqs, n, err);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct ingest_req *r = reqs[i];
-		int rc;
+	/* In the order they came, but a batch after the one it follows:
+	 * passes until one does nothing. */
+	do {
+		progress = 0;
+		for (size_t i = 0; i < n; i++) {
+			struct ingest_req *r = reqs[i];
+			int rc;
 
-		r->rc = 0;
-		gb_err_clear(&r->err);
-		memset(&a, 0, sizeof(a));
-		a.st = st;
-		a.req = r;
-		a.now = now_ms;
-		rc = st->ops->savepoint(st, &r->err);
-		if (rc == 0)
-			rc = r->batch ? apply_batch(&a) :
-					st->ops->audit_put(st, r->audit,
-							   &r->err);
-		if (rc == 0)
-			rc = st->ops->release(st, &r->err);
-		if (rc == 0)
-			continue;
-		r->rc = -1;
-		if (st->ops->rollback_to(st) < 0) {
-			/* The store dropped the whole transaction: what the
-			 * group did so far is gone too. */
-			*err = r->err;
-			st->ops->rollback(st);
-			fail_all(reqs, n, err);
-			return -1;
+			if (r->rc != 1)
+				continue;
+			rc = ready(st, reqs, n, r);
+			if (rc == 0)
+				continue;
+			progress = 1;
+			if (rc < 0) {
+				r->rc = -1;
+				continue;
+			}
+			memset(&a, 0, sizeof(a));
+			a.st = st;
+			a.req = r;
+			a.now = now_ms;
+			rc = st->ops->savepoint(st, &r->err);
+			if (rc == 0)
+				rc = r->batch ? apply_batch(&a) :
+						st->ops->audit_put(st, r->audit,
+								   &r->err);
+			if (rc == 0)
+				rc = st->ops->release(st, &r->err);
+			r->rc = rc;
+			if (rc == 0)
+				continue;
+			if (st->ops->rollback_to(st) < 0) {
+				/* The store dropped the whole transaction:
+				 * what the group did so far is gone too. */
+				*err = r->err;
+				st->ops->rollback(st);
+				fail_all(reqs, n, err);
+				return -1;
+			}
 		}
-	}
+	} while (progress);
 	if (st->ops->commit(st, err) < 0) {
 		fail_all(reqs, n, err);
 		return -1;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i]->rc != 1)
+			ingest_req_release(reqs[i]);
 	return 0;
 }
 
 /* ---- the writer thread ---- */
 
+/* Milliseconds of a clock that only goes forward (holds are timed on
+ * it, not on the wall clock, which tests may pin). */
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits on ing->work, with ing->mu held, until a request comes, the
+ * ingest stops, or the first hold ends. */
+static void writer_wait(struct ingest *ing)
+{
+	int64_t until = INT64_MAX;
+	struct timespec ts;
+
+	for (size_t i = 0; i < ing->nheld; i++)
+		if (ing->held[i]->wait_until < until)
+			until = ing->held[i]->wait_until;
+	while (!ing->head && !ing->stopping) {
+		if (until == INT64_MAX) {
+			pthread_cond_wait(&ing->work, &ing->mu);
+			continue;
+		}
+		if (mono_ms() >= until)
+			return;
+		ts.tv_sec = (time_t)(until / 1000);
+		ts.tv_nsec = (long)(until % 1000) * 1000000;
+		pthread_cond_timedwait(&ing->work, &ing->mu, &ts);
+	}
+}
+
+/*
+ * After a group: a request done is handed back; a batch still waiting
+ * for the one it follows is held for the next group, until its hold
+ * ends, the ingest stops, or too many are held: then it is refused
+ * (GB_EBUSY), and the device sends it again.  With ing->mu held.
+ */
+static void writer_settle(struct ingest *ing, struct ingest_req *r,
+			  int64_t now)
+{
+	if (r->rc != 1) {
+		r->done = 1;
+		return;
+	}
+	if (!r->wait_until)
+		r->wait_until = now + ing->hold_ms;
+	if (!ing->stopping && now < r->wait_until &&
+	    ing->nheld < GROUP_MAX) {
+		ing->held[ing->nheld++] = r;
+		return;
+	}
+	r->rc = -1;
+	gb_error(&r->err, GB_EBUSY,
+		 _("batch %" PRIu64 " follows batch %" PRIu64
+		   ", which has not come: send both again"),
+		 r->batch->hdr.seq, r->batch->hdr.after);
+	if (r->ack)
+		gb_buf_reset(r->ack);
+	r->done = 1;
+}
+
 static void *writer_main(void *arg)
 {
 	struct ingest *ing = arg;
-	struct ingest_req *group[GROUP_MAX];
+	struct ingest_req *group[2 * GROUP_MAX];
 	struct gb_err err;
+	int64_t now;
 
 	for (;;) {
 		size_t n = 0;
 
 		pthread_mutex_lock(&ing->mu);
-		while (!ing->head && !ing->stopping)
-			pthread_cond_wait(&ing->work, &ing->mu);
-		while (ing->head && n < GROUP_MAX) {
+		writer_wait(ing);
+		/* The held ones first: they came first. */
+		for (size_t i = 0; i < ing->nheld; i++)
+			group[n++] = ing->held[i];
+		ing->nheld = 0;
+		while (ing->head && n < 2 * GROUP_MAX) {
 			group[n++] = ing->head;
 			ing->head = ing->head->next;
 		}
@@ -480,9 +678,10 @@ static void *writer_main(void *arg)
 		if (ingest_apply(ing->st, group, n, gb_now_ms(), &err) < 0)
 			log_warnx("a group of %zu requests failed: %s", n,
 				  err.msg);
+		now = mono_ms();
 		pthread_mutex_lock(&ing->mu);
 		for (size_t i = 0; i < n; i++)
-			group[i]->done = 1;
+			writer_settle(ing, group[i], now);
 		pthread_cond_broadcast(&ing->done);
 		pthread_mutex_unlock(&ing->mu);
 
@@ -497,9 +696,15 @@ int ingest_start(struct ingest **out, struct store *st, struct gb_err *err)
 	struct ingest *ing = xcalloc(1, sizeof(*ing));
 	int rc;
 
+	pthread_condattr_t ca;
+
 	ing->st = st;
+	ing->hold_ms = HOLD_MS;
 	pthread_mutex_init(&ing->mu, NULL);
-	pthread_cond_init(&ing->work, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ing->work, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&ing->done, NULL);
 	rc = pthread_create(&ing->thread, NULL, writer_main, ing);
 	if (rc != 0) {
@@ -528,6 +733,13 @@ void ingest_stop(struct ingest *ing)
 	pthread_cond_destroy(&ing->work);
 	pthread_mutex_destroy(&ing->mu);
 	free(ing);
+}
+
+void ingest_set_hold(struct ingest *ing, int64_t ms)
+{
+	pthread_mutex_lock(&ing->mu);
+	ing->hold_ms = ms;
+	pthread_mutex_unlock(&ing->mu);
 }
 
 /* Queues r and waits until the writer has done it. */
@@ -580,11 +792,16 @@ int ingest_batch(struct ingest *ing, const struct store_device *dev,
 
 	if (ingest_check(dev, b, err) < 0)
 		return -1;
+	int rc;
+
 	memset(&r, 0, sizeof(r));
 	r.dev = dev;
 	r.batch = b;
 	r.ack = ack;
-	return submit(ing, &r, err);
+	ingest_prepare(&r);
+	rc = submit(ing, &r, err);
+	ingest_req_release(&r);
+	return rc;
 }
 
 int ingest_audit(struct ingest *ing, const struct store_audit *a,

@@ -29,13 +29,15 @@
 #include "wire.h"
 
 struct ingest;
+struct ingest_item;
 
 /*
  * One request for the writer: a batch to apply for dev, or (batch NULL)
  * an audit entry to write.  The inputs are borrowed until the request is
  * done.  rc and err are the outcome: 0 with the encoded Ack appended to
  * ack, or -1 with err (GB_ECONFLICT when the device reused a sequence
- * number for other records; GB_EDB when the store failed).
+ * number for other records; GB_EBUSY when the batch it must follow,
+ * hdr.after, did not come in time; GB_EDB when the store failed).
  */
 struct ingest_req {
 	const struct store_device *dev;
@@ -45,6 +47,9 @@ struct ingest_req {
 	int rc;
 	struct gb_err err;
 	/* Private to ingest.c. */
+	struct ingest_item *items; /* ingest_prepare's work, owned */
+	unsigned char items_hash[STORE_HASH_LEN];
+	int64_t wait_until; /* while held for hdr.after: ms */
 	int done;
 	struct ingest_req *next;
 };
@@ -68,6 +73,10 @@ void ingest_stop(struct ingest *ing);
 int ingest_check(const struct store_device *dev, const struct wire_batch *b,
 		 struct gb_err *err);
 
+/* How long a batch is held for the batch it follows (default 30 s; for
+ * tests). */
+void ingest_set_hold(struct ingest *ing, int64_t ms);
+
 /* Checks b (ingest_check), then applies it through the writer and waits.
  * On success the encoded Ack is appended to ack. */
 int ingest_batch(struct ingest *ing, const struct store_device *dev,
@@ -79,11 +88,27 @@ int ingest_audit(struct ingest *ing, const struct store_audit *a,
 		 struct gb_err *err);
 
 /*
+ * The work on a batch request that needs no store, done by the HTTP
+ * thread before the request is queued so that the writer does less: for
+ * each record, whether the device may write it, its values as JSON, its
+ * content hash and report columns; and the batch's items hash.
+ * ingest_apply does it for a request that comes without it, and frees
+ * it (ingest_req_release) when the request is done.
+ */
+void ingest_prepare(struct ingest_req *r);
+void ingest_req_release(struct ingest_req *r);
+
+/*
  * The writer's work, also for tests: applies the n requests in one
  * transaction of st, each batch under its own savepoint, and fills in each
  * request's rc and err.  Access must have been checked (ingest_check).
- * Returns 0 when the transaction committed, -1 when it failed as a whole
- * (then every request failed too, and nothing was stored).
+ * A batch that names a batch to follow (hdr.after) is applied only after
+ * that one is: in this transaction when it is among the requests
+ * (whatever their order), else when the store holds it.  A batch whose
+ * predecessor is neither is left alone with rc 1 (the writer thread holds
+ * it for a later transaction).  Returns 0 when the transaction committed,
+ * -1 when it failed as a whole (then every request failed too, and
+ * nothing was stored).
  */
 int ingest_apply(struct store *st, struct ingest_req *const *reqs, size_t n,
 		 int64_t now_ms, struct gb_err *err);

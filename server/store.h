@@ -147,7 +147,8 @@ struct store_ops {
 	int (*checkpoint)(struct store *s, struct gb_err *err);
 
 	/* The batch (device, seq) if applied: its items hash and, appended
-	 * to ack, the ack it got. */
+	 * to ack, the ack it got (ack may be NULL: only whether it is
+	 * applied). */
 	int (*batch_get)(struct store *s, const char *device, uint64_t seq,
 			 unsigned char items_hash[STORE_HASH_LEN],
 			 struct gb_buf *ack, struct gb_err *err);

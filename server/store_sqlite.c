@@ -445,7 +445,7 @@ static int sq_batch_get(struct store *st, const char *device, uint64_t seq,
 		memset(items_hash, 0, STORE_HASH_LEN);
 		if (h && hn == STORE_HASH_LEN)
 			memcpy(items_hash, h, STORE_HASH_LEN);
-		if (gb_buf_add(ack, sqlite3_column_blob(q, 1),
+		if (ack && gb_buf_add(ack, sqlite3_column_blob(q, 1),
 			       (size_t)sqlite3_column_bytes(q, 1), err) < 0) {
 			stmt_done(q);
 			return -1;

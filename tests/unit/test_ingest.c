@@ -704,6 +704,173 @@ static void *post_thread(void *arg)
 	return NULL;
 }
 
+/* Batches that name the batch they follow (hdr.after) are applied after
+ * it, whatever order they come in; one whose predecessor is not there
+ * waits (rc 1) and changes nothing. */
+static void test_after(struct store *st)
+{
+	struct wire_batch b20, b21, b22, b23, b24, b24x, b25;
+	struct gb_buf a20, a21, a22, a23, a24, a24x, a25;
+	struct ingest_req reqs[2];
+	char s[32];
+	long hist;
+
+	gb_buf_init(&a20, GB_BUF_NOLIMIT);
+	gb_buf_init(&a21, GB_BUF_NOLIMIT);
+	gb_buf_init(&a22, GB_BUF_NOLIMIT);
+	gb_buf_init(&a23, GB_BUF_NOLIMIT);
+	gb_buf_init(&a24, GB_BUF_NOLIMIT);
+	gb_buf_init(&a24x, GB_BUF_NOLIMIT);
+	gb_buf_init(&a25, GB_BUF_NOLIMIT);
+
+	/* 21 (a check of the enterprise in 20) comes first in the group. */
+	batch_init(&b20, &coord, 20);
+	batch_add(&b20, enterprise(40, 1000, N_XINYUAN "二厂", 1));
+	batch_init(&b21, &coord, 21);
+	b21.hdr.after = 20;
+	batch_add(&b21, check_of(41, 1000, 40, "compliant"));
+	memset(reqs, 0, sizeof(reqs));
+	reqs[0].dev = reqs[1].dev = &coord;
+	reqs[0].batch = &b21;
+	reqs[0].ack = &a21;
+	reqs[1].batch = &b20;
+	reqs[1].ack = &a20;
+	CHECK(apply(st, reqs, 2) == 0);
+	CHECK(reqs[0].rc == 0 && reqs[1].rc == 0);
+	statuses(&a20, s, sizeof(s));
+	CHECK_STR(s, "A");
+	statuses(&a21, s, sizeof(s));
+	CHECK_STR(s, "A");
+
+	/* 23 follows 22, which has not come: it waits, nothing stored. */
+	hist = count("SELECT count(*) FROM record_history");
+	batch_init(&b23, &coord, 23);
+	b23.hdr.after = 22;
+	batch_add(&b23, check_of(43, 1000, 42, "compliant"));
+	memset(reqs, 0, sizeof(reqs));
+	reqs[0].dev = &coord;
+	reqs[0].batch = &b23;
+	reqs[0].ack = &a23;
+	CHECK(apply(st, reqs, 1) == 0);
+	CHECK(reqs[0].rc == 1 && a23.len == 0);
+	CHECK(count("SELECT count(*) FROM record_history") == hist);
+	CHECK(count("SELECT count(*) FROM batch WHERE seq = 23") == 0);
+	/* Held, it goes with 22 in the next group. */
+	batch_init(&b22, &coord, 22);
+	batch_add(&b22, enterprise(42, 1000, N_XINYUAN "三厂", 1));
+	reqs[1].dev = &coord;
+	reqs[1].batch = &b22;
+	reqs[1].ack = &a22;
+	CHECK(apply(st, reqs, 2) == 0);
+	CHECK(reqs[0].rc == 0 && reqs[1].rc == 0);
+	statuses(&a23, s, sizeof(s));
+	CHECK_STR(s, "A");
+	CHECK(count("SELECT count(*) FROM record_history") == hist + 2);
+
+	/* 25 follows 24; the 24 in its group reuses 24's number for other
+	 * records and fails, so 25 fails too (the device sends both
+	 * again). */
+	batch_init(&b24, &coord, 24);
+	batch_add(&b24, enterprise(44, 1000, N_XINYUAN "四厂", 1));
+	CHECK(apply1(st, &coord, &b24, &a24) == 0);
+	batch_init(&b24x, &coord, 24);
+	batch_add(&b24x, enterprise(45, 1000, N_XINYUAN "五厂", 1));
+	batch_init(&b25, &coord, 25);
+	b25.hdr.after = 24;
+	batch_add(&b25, enterprise(46, 1000, N_XINYUAN "六厂", 1));
+	memset(reqs, 0, sizeof(reqs));
+	reqs[0].dev = reqs[1].dev = &coord;
+	reqs[0].batch = &b24x;
+	reqs[0].ack = &a24x;
+	reqs[1].batch = &b25;
+	reqs[1].ack = &a25;
+	CHECK(apply(st, reqs, 2) == 0);
+	CHECK(reqs[0].rc == -1 && reqs[0].err.code == GB_ECONFLICT);
+	CHECK(reqs[1].rc == -1 && reqs[1].err.code == GB_EBUSY);
+	CHECK(a25.len == 0);
+	/* Alone, 25 follows the 24 the store holds. */
+	CHECK(apply1(st, &coord, &b25, &a25) == 0);
+	statuses(&a25, s, sizeof(s));
+	CHECK_STR(s, "A");
+
+	wire_batch_release(&b20);
+	wire_batch_release(&b21);
+	wire_batch_release(&b22);
+	wire_batch_release(&b23);
+	wire_batch_release(&b24);
+	wire_batch_release(&b24x);
+	wire_batch_release(&b25);
+	gb_buf_release(&a20);
+	gb_buf_release(&a21);
+	gb_buf_release(&a22);
+	gb_buf_release(&a23);
+	gb_buf_release(&a24);
+	gb_buf_release(&a24x);
+	gb_buf_release(&a25);
+}
+
+struct follower {
+	struct ingest *ing;
+	uint64_t seq, after;
+	int n;
+	int delay_ms;
+	int rc;
+	enum gb_code code;
+	char statuses[8];
+};
+
+/* Posts one batch of one enterprise after delay_ms. */
+static void *follow_thread(void *arg)
+{
+	struct follower *f = arg;
+	struct wire_batch b;
+	struct gb_buf ack;
+	struct gb_err err = {GB_OK, ""};
+
+	usleep((useconds_t)f->delay_ms * 1000);
+	gb_buf_init(&ack, GB_BUF_NOLIMIT);
+	batch_init(&b, &coord, f->seq);
+	b.hdr.after = f->after;
+	batch_add(&b, enterprise(f->n, 1000, N_PARALLEL "分厂", 1));
+	f->rc = ingest_batch(f->ing, &coord, &b, &ack, &err);
+	f->code = err.code;
+	if (f->rc == 0)
+		statuses(&ack, f->statuses, sizeof(f->statuses));
+	wire_batch_release(&b);
+	gb_buf_release(&ack);
+	return NULL;
+}
+
+/* The writer holds a batch for the one it follows, which comes later from
+ * another connection; one whose predecessor never comes is refused with
+ * GB_EBUSY when its hold ends. */
+static void test_writer_hold(struct store *st)
+{
+	struct follower f[3];
+	pthread_t t[3];
+	struct ingest *ing = NULL;
+	struct gb_err err;
+
+	CHECK(ingest_start(&ing, st, &err) == 0);
+	ingest_set_hold(ing, 2000);
+	memset(f, 0, sizeof(f));
+	f[0] = (struct follower){ing, 111, 110, 111, 0, 0, GB_OK, ""};
+	f[1] = (struct follower){ing, 110, 0, 110, 150, 0, GB_OK, ""};
+	f[2] = (struct follower){ing, 121, 120, 121, 0, 0, GB_OK, ""};
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, follow_thread, &f[i]);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	CHECK(f[0].rc == 0 && f[1].rc == 0);
+	CHECK_STR(f[0].statuses, "A");
+	CHECK_STR(f[1].statuses, "A");
+	CHECK(f[2].rc == -1 && f[2].code == GB_EBUSY);
+	CHECK(count("SELECT count(*) FROM batch WHERE seq IN (110, 111)") ==
+	      2);
+	CHECK(count("SELECT count(*) FROM batch WHERE seq = 121") == 0);
+	ingest_stop(ing);
+}
+
 static void test_writer(struct store *st)
 {
 	struct poster p[4];
@@ -765,6 +932,8 @@ int main(void)
 	test_access_records(st);
 	test_tokens(st);
 	test_writer(st);
+	test_after(st);
+	test_writer_hold(st);
 	st->ops->close(st);
 
 	/* Reopened, the schema is not applied twice. */

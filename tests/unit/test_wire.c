@@ -425,7 +425,7 @@ static void test_refused_items(void)
 
 static void test_batch_round_trip(void)
 {
-	struct wire_batch_hdr h = {SAMPLE_DEVICE, SAMPLE_GRID, 42};
+	struct wire_batch_hdr h = {SAMPLE_DEVICE, SAMPLE_GRID, 42, 0};
 	struct gb_record *recs[30];
 	struct gb_err err = {GB_OK, ""};
 	struct wire_batch wb;
@@ -528,7 +528,7 @@ static void test_batch_header(void)
 
 static void test_garbage(void)
 {
-	struct wire_batch_hdr h = {SAMPLE_DEVICE, SAMPLE_GRID, 1};
+	struct wire_batch_hdr h = {SAMPLE_DEVICE, SAMPLE_GRID, 1, 0};
 	static const uint8_t junk_pb[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
 	struct gb_err err = {GB_OK, ""};
 	struct gb_record *recs[5];
@@ -870,7 +870,7 @@ static void test_page(void)
 
 static double batch_ratio(int n, size_t *wire_len, size_t *raw_len)
 {
-	struct wire_batch_hdr h = {SAMPLE_DEVICE, SAMPLE_GRID, 1};
+	struct wire_batch_hdr h = {SAMPLE_DEVICE, SAMPLE_GRID, 1, 0};
 	struct gb_record **recs = xcalloc((size_t)n, sizeof(*recs));
 	struct gb_err err = {GB_OK, ""};
 	struct gb_buf body, raw;
