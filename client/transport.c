@@ -1,11 +1,15 @@
 /*
- * The HTTP transport of sync (transport.h), over one libcurl easy handle
- * driven by a multi handle, both kept for the life of the transport so
- * that successive batches and pages reuse one connection (and one TLS
- * session; the connection cache belongs to the multi handle).  The multi
- * interface lets a request run while the sync engine builds the next
- * batch: transport_start sends what the socket takes at once, and
- * transport_poll and transport_finish move the transfer on from there.
+ * The HTTP transport of sync (transport.h), over SYNC_WINDOW libcurl easy
+ * handles driven by one multi handle, all kept for the life of the
+ * transport.  Each handle is a slot that runs one request at a time, so
+ * that the sync engine can keep several batches on the wire at once, each
+ * on a connection of its own, while it builds the next; the connections,
+ * TLS handshake done, are kept in the multi handle's cache between
+ * requests, so that successive batches and pages reuse them whichever
+ * slot they take.  transport_start sends what the socket takes at once;
+ * transport_poll and transport_finish move every running transfer on
+ * from there, so that waiting for one request never stalls the others,
+ * and transport_abort drops one, closing its connection.
  *
  * Every wait is bounded: connecting gives up after 10 s, and a transfer
  * that moves fewer than 100 bytes a second for 30 s is cut off, which is
@@ -49,21 +53,29 @@ struct sink {
 	int over;     /* the answer passed MAX_ANSWER */
 };
 
-struct transport {
+/*
+ * One request place: an easy handle kept for the life of the transport,
+ * and the request it runs, if any: its URL (owned), its answer so far,
+ * whether it has ended and how.  busy is set from transport_start until
+ * transport_finish or transport_abort; done once curl says it ended.
+ */
+struct slot {
 	CURL *h;
-	CURLM *m;
-	char *base; /* the URL without a trailing slash */
-	struct curl_slist *post_headers;
-	struct curl_slist *get_headers;
-	const volatile sig_atomic_t *stop;
-	char errbuf[CURL_ERROR_SIZE];
-	/* The request running: its URL (owned), its answer so far, whether
-	 * it has ended and how. */
 	int busy, done;
 	CURLcode result;
 	char *url;
 	struct gb_buf answer;
 	struct sink sink;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct transport {
+	CURLM *m;
+	char *base; /* the URL without a trailing slash */
+	struct curl_slist *post_headers;
+	struct curl_slist *get_headers;
+	const volatile sig_atomic_t *stop;
+	struct slot slot[SYNC_WINDOW];
 };
 
 /* 1 when host (as curl gives it, IPv6 in brackets) is this machine. */
@@ -183,14 +195,19 @@ void transport_free(struct transport *t)
 {
 	if (!t)
 		return;
-	if (t->busy)
-		curl_multi_remove_handle(t->m, t->h);
+	for (size_t i = 0; i < SYNC_WINDOW; i++)
+		if (t->slot[i].busy)
+			curl_multi_remove_handle(t->m, t->slot[i].h);
 	if (t->m)
 		curl_multi_cleanup(t->m);
-	if (t->h)
-		curl_easy_cleanup(t->h);
-	free(t->url);
-	gb_buf_release(&t->answer);
+	for (size_t i = 0; i < SYNC_WINDOW; i++) {
+		struct slot *s = &t->slot[i];
+
+		if (s->h)
+			curl_easy_cleanup(s->h);
+		free(s->url);
+		gb_buf_release(&s->answer);
+	}
 	headers_free(t->post_headers);
 	headers_free(t->get_headers);
 	free(t->base);
@@ -233,16 +250,65 @@ fail:
 	return NULL;
 }
 
-int transport_new(struct transport **out, const struct transport_opts *o,
-		  struct gb_err *err)
+/*
+ * Sets the options every request of s shares: the same for every slot,
+ * so that which slot a request takes makes no difference.  Returns 0 or
+ * -1 with err.
+ */
+static int slot_setup(struct transport *t, struct slot *s,
+		      const struct transport_opts *o, struct gb_err *err)
 {
-	struct transport *t;
 	long ct = o->connect_timeout_ms > 0 ? o->connect_timeout_ms
 					    : CONNECT_TIMEOUT_MS;
 	long lst =
 	    o->low_speed_time_s > 0 ? o->low_speed_time_s : LOW_SPEED_TIME;
-	size_t n;
 	CURLcode c = CURLE_OK;
+
+#define SET(opt, val)                                                          \
+	do {                                                                   \
+		if (c == CURLE_OK)                                             \
+			c = curl_easy_setopt(s->h, opt, val);                  \
+	} while (0)
+	SET(CURLOPT_ERRORBUFFER, s->errbuf);
+	SET(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	/* HQ speaks HTTP/1.1; asking for it also behind a proxy that offers
+	 * HTTP/2 keeps one request to a connection, so that the requests of
+	 * a window go side by side and an abandoned one takes only its own
+	 * connection down. */
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, ct);
+	SET(CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_LIMIT);
+	SET(CURLOPT_LOW_SPEED_TIME, lst);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (o->cacert && *o->cacert)
+		SET(CURLOPT_CAINFO, o->cacert);
+	SET(CURLOPT_USERAGENT, "gridbook/0.1");
+	SET(CURLOPT_WRITEFUNCTION, sink_write);
+	SET(CURLOPT_WRITEDATA, &s->sink);
+	SET(CURLOPT_NOPROGRESS, 0L);
+	SET(CURLOPT_XFERINFOFUNCTION, xfer_check);
+	SET(CURLOPT_XFERINFODATA, t);
+#undef SET
+	if (c != CURLE_OK)
+		return gb_error(err, GB_EINTERNAL,
+				_("cannot set up the HTTP client: %s"),
+				curl_easy_strerror(c));
+	return 0;
+}
+
+int transport_new(struct transport **out, const struct transport_opts *o,
+		  struct gb_err *err)
+{
+	struct transport *t;
+	size_t n;
 
 	*out = NULL;
 	if (!o->url || transport_check_url(o->url, err))
@@ -258,52 +324,28 @@ int transport_new(struct transport **out, const struct transport_opts *o,
 	n = strlen(t->base);
 	while (n > 0 && t->base[n - 1] == '/')
 		t->base[--n] = '\0';
-	gb_buf_init(&t->answer, MAX_ANSWER);
-	t->h = curl_easy_init();
 	t->m = curl_multi_init();
 	t->post_headers = headers_make(o->token, 1);
 	t->get_headers = headers_make(o->token, 0);
-	if (!t->h || !t->m || !t->post_headers || !t->get_headers) {
-		transport_free(t);
-		return gb_error(err, GB_EINTERNAL,
-				_("cannot set up the HTTP client"));
+	for (size_t i = 0; i < SYNC_WINDOW; i++) {
+		gb_buf_init(&t->slot[i].answer, MAX_ANSWER);
+		t->slot[i].h = curl_easy_init();
 	}
-#define SET(opt, val)                                                          \
-	do {                                                                   \
-		if (c == CURLE_OK)                                             \
-			c = curl_easy_setopt(t->h, opt, val);                  \
-	} while (0)
-	SET(CURLOPT_ERRORBUFFER, t->errbuf);
-	SET(CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, ct);
-	SET(CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_LIMIT);
-	SET(CURLOPT_LOW_SPEED_TIME, lst);
-	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (o->cacert && *o->cacert)
-		SET(CURLOPT_CAINFO, o->cacert);
-	SET(CURLOPT_USERAGENT, "gridbook/0.1");
-	SET(CURLOPT_WRITEFUNCTION, sink_write);
-	SET(CURLOPT_NOPROGRESS, 0L);
-	SET(CURLOPT_XFERINFOFUNCTION, xfer_check);
-	SET(CURLOPT_XFERINFODATA, t);
-#undef SET
-	if (c != CURLE_OK) {
-		gb_error(err, GB_EINTERNAL,
-			 _("cannot set up the HTTP client: %s"),
-			 curl_easy_strerror(c));
-		transport_free(t);
-		return -1;
+	for (size_t i = 0; i < SYNC_WINDOW; i++) {
+		if (!t->m || !t->post_headers || !t->get_headers ||
+		    !t->slot[i].h) {
+			gb_error(err, GB_EINTERNAL,
+				 _("cannot set up the HTTP client"));
+			goto fail;
+		}
+		if (slot_setup(t, &t->slot[i], o, err))
+			goto fail;
 	}
 	*out = t;
 	return 0;
+fail:
+	transport_free(t);
+	return -1;
 }
 
 /* The first place where the n bytes of needle occur in p[0..len), or
@@ -382,6 +424,8 @@ static int status_error(long status, const char *url, const char *answer,
 		code = GB_ENOTFOUND;
 	else if (status >= 400 && status < 500)
 		code = GB_EPROTO;
+	else if (status == 503)
+		code = GB_EBUSY;
 	else
 		code = GB_EIO;
 	quote_answer(answer, n, q, sizeof(q));
@@ -391,90 +435,129 @@ static int status_error(long status, const char *url, const char *answer,
 	return gb_error(err, code, _("%s answered %ld"), url, status);
 }
 
-int transport_start(struct transport *t, const char *path, const void *body,
-		    size_t len, struct gb_err *err)
+/* The slot whose easy handle is h, or NULL. */
+static struct slot *slot_of(struct transport *t, CURL *h)
 {
+	for (size_t i = 0; i < SYNC_WINDOW; i++)
+		if (t->slot[i].busy && t->slot[i].h == h)
+			return &t->slot[i];
+	return NULL;
+}
+
+/* The running request in slot, or NULL when slot is out of range or
+ * free. */
+static struct slot *slot_busy(struct transport *t, int slot)
+{
+	if (slot < 0 || slot >= SYNC_WINDOW || !t->slot[slot].busy)
+		return NULL;
+	return &t->slot[slot];
+}
+
+/*
+ * Lets curl work on every running request without waiting, and notes the
+ * ends.  A failure of the multi handle itself (out of memory) ends every
+ * request still running.
+ */
+static void drive(struct transport *t)
+{
+	CURLMsg *msg;
+	int running, left, any = 0;
+
+	for (size_t i = 0; i < SYNC_WINDOW; i++)
+		if (t->slot[i].busy && !t->slot[i].done)
+			any = 1;
+	if (!any)
+		return;
+	if (curl_multi_perform(t->m, &running) != CURLM_OK) {
+		for (size_t i = 0; i < SYNC_WINDOW; i++) {
+			struct slot *s = &t->slot[i];
+
+			if (s->busy && !s->done) {
+				s->done = 1;
+				s->result = CURLE_FAILED_INIT;
+			}
+		}
+		return;
+	}
+	while ((msg = curl_multi_info_read(t->m, &left))) {
+		struct slot *s;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		s = slot_of(t, msg->easy_handle);
+		if (s && !s->done) {
+			s->done = 1;
+			s->result = msg->data.result;
+		}
+	}
+}
+
+int transport_start(struct transport *t, const char *path, const void *body,
+		    size_t len, int *slot, struct gb_err *err)
+{
+	struct slot *s = NULL;
 	CURLcode c = CURLE_OK;
 	CURLMcode mc;
-	int running;
 
-	if (t->busy)
+	int i;
+
+	for (i = 0; i < SYNC_WINDOW; i++)
+		if (!t->slot[i].busy)
+			break;
+	if (i < SYNC_WINDOW)
+		s = &t->slot[i];
+	if (!s)
 		return gb_error(err, GB_EINTERNAL,
-				_("another request to %s is still running"),
-				t->base);
-	free(t->url);
-	t->url = xasprintf("%s%s", t->base, path);
-	gb_buf_reset(&t->answer);
-	t->sink.buf = &t->answer;
-	t->sink.start = 0;
-	t->sink.over = 0;
-	t->errbuf[0] = '\0';
-	t->done = 0;
-	t->result = CURLE_OK;
-	c = curl_easy_setopt(t->h, CURLOPT_URL, t->url);
-	if (c == CURLE_OK)
-		c = curl_easy_setopt(t->h, CURLOPT_WRITEDATA, &t->sink);
+				_("%d requests to %s are already running"),
+				SYNC_WINDOW, t->base);
+	free(s->url);
+	s->url = xasprintf("%s%s", t->base, path);
+	gb_buf_reset(&s->answer);
+	s->sink.buf = &s->answer;
+	s->sink.start = 0;
+	s->sink.over = 0;
+	s->errbuf[0] = '\0';
+	s->done = 0;
+	s->result = CURLE_OK;
+	c = curl_easy_setopt(s->h, CURLOPT_URL, s->url);
 	if (c == CURLE_OK && body) {
-		c = curl_easy_setopt(t->h, CURLOPT_POSTFIELDS, body);
+		c = curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, body);
 		if (c == CURLE_OK)
-			c = curl_easy_setopt(t->h, CURLOPT_POSTFIELDSIZE_LARGE,
+			c = curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE_LARGE,
 					     (curl_off_t)len);
 		if (c == CURLE_OK)
-			c = curl_easy_setopt(t->h, CURLOPT_HTTPHEADER,
+			c = curl_easy_setopt(s->h, CURLOPT_HTTPHEADER,
 					     t->post_headers);
 	} else if (c == CURLE_OK) {
-		c = curl_easy_setopt(t->h, CURLOPT_HTTPGET, 1L);
+		c = curl_easy_setopt(s->h, CURLOPT_HTTPGET, 1L);
 		if (c == CURLE_OK)
-			c = curl_easy_setopt(t->h, CURLOPT_HTTPHEADER,
+			c = curl_easy_setopt(s->h, CURLOPT_HTTPHEADER,
 					     t->get_headers);
 	}
 	if (c != CURLE_OK)
 		return gb_error(err, GB_EINTERNAL,
 				_("cannot set up the request to %s: %s"),
-				t->url, curl_easy_strerror(c));
-	mc = curl_multi_add_handle(t->m, t->h);
+				s->url, curl_easy_strerror(c));
+	mc = curl_multi_add_handle(t->m, s->h);
 	if (mc != CURLM_OK)
 		return gb_error(err, GB_EINTERNAL,
 				_("cannot set up the request to %s: %s"),
-				t->url, curl_multi_strerror(mc));
-	t->busy = 1;
+				s->url, curl_multi_strerror(mc));
+	s->busy = 1;
+	*slot = i;
 	/* Connect, or on a kept connection send the request, now. */
-	mc = curl_multi_perform(t->m, &running);
-	(void)running;
-	if (mc != CURLM_OK) {
-		t->done = 1;
-		t->result = CURLE_FAILED_INIT;
-	}
+	drive(t);
 	return 0;
 }
 
-/* Lets curl work on the request without waiting, and notes its end. */
-static void drive(struct transport *t)
+int transport_poll(struct transport *t, int slot, int wait_ms)
 {
-	CURLMsg *msg;
-	int running, left;
+	struct slot *s = slot_busy(t, slot);
 
-	if (!t->busy || t->done)
-		return;
-	if (curl_multi_perform(t->m, &running) != CURLM_OK) {
-		t->done = 1;
-		t->result = CURLE_FAILED_INIT;
-		return;
-	}
-	while ((msg = curl_multi_info_read(t->m, &left))) {
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == t->h) {
-			t->done = 1;
-			t->result = msg->data.result;
-		}
-	}
-}
-
-int transport_poll(struct transport *t, int wait_ms)
-{
-	if (!t->busy)
+	if (!s)
 		return 1;
 	drive(t);
-	if (!t->done && wait_ms > 0) {
+	if (!s->done && wait_ms > 0) {
 		/* A wait cut short (by a signal) is made up by a short
 		 * sleep, so that the caller's loop never spins. */
 		if (curl_multi_poll(t->m, NULL, 0, wait_ms, NULL) != CURLM_OK) {
@@ -484,37 +567,54 @@ int transport_poll(struct transport *t, int wait_ms)
 		}
 		drive(t);
 	}
-	return t->done;
+	return s->done;
 }
 
-int transport_finish(struct transport *t, struct gb_buf *resp,
+void transport_abort(struct transport *t, int slot)
+{
+	struct slot *s = slot_busy(t, slot);
+
+	if (!s)
+		return;
+	/* A transfer removed before its end takes its connection with it:
+	 * curl closes it rather than keep one in an unknown state. */
+	curl_multi_remove_handle(t->m, s->h);
+	s->busy = 0;
+	s->done = 0;
+	gb_buf_reset(&s->answer);
+}
+
+int transport_finish(struct transport *t, int slot, struct gb_buf *resp,
 		     struct gb_err *err)
 {
-	const char *url = t->url ? t->url : t->base;
+	struct slot *s = slot_busy(t, slot);
+	const char *url;
 	long status = 0;
 	int rc = -1;
 
-	if (!t->busy)
+	if (!s)
 		return gb_error(err, GB_EINTERNAL,
-				_("no request to %s is running"), t->base);
-	while (!transport_poll(t, 200)) {
+				_("request %d to %s is not running"), slot,
+				t->base);
+	url = s->url ? s->url : t->base;
+	while (!transport_poll(t, slot, 200)) {
 		/* The progress callback stops a transfer that moves; this
 		 * stops one that waits for the server. */
 		if (t->stop && *t->stop) {
-			t->done = 1;
-			t->result = CURLE_ABORTED_BY_CALLBACK;
+			s->done = 1;
+			s->result = CURLE_ABORTED_BY_CALLBACK;
 		}
 	}
-	curl_multi_remove_handle(t->m, t->h);
-	t->busy = 0;
-	switch (t->result) {
+	curl_multi_remove_handle(t->m, s->h);
+	s->busy = 0;
+	switch (s->result) {
 	case CURLE_OK:
 		break;
 	case CURLE_ABORTED_BY_CALLBACK:
 		gb_error(err, GB_EINTR, _("%s: stopped"), url);
 		goto out;
 	case CURLE_WRITE_ERROR:
-		if (t->sink.over) {
+		if (s->sink.over) {
 			gb_error(err, GB_ETOOBIG,
 				 _("%s: the answer is over %zu bytes"), url,
 				 MAX_ANSWER);
@@ -524,47 +624,57 @@ int transport_finish(struct transport *t, struct gb_buf *resp,
 	case CURLE_OPERATION_TIMEDOUT:
 	default:
 		gb_error(err, GB_EIO, _("cannot reach %s: %s"), url,
-			 t->errbuf[0] ? t->errbuf
-				      : curl_easy_strerror(t->result));
+			 s->errbuf[0] ? s->errbuf
+				      : curl_easy_strerror(s->result));
 		goto out;
 	}
-	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status > 299) {
-		status_error(status, url, t->answer.data ? t->answer.data : "",
-			     t->answer.len, err);
+		status_error(status, url, s->answer.data ? s->answer.data : "",
+			     s->answer.len, err);
 		goto out;
 	}
-	if (t->answer.len &&
-	    gb_buf_add(resp, t->answer.data, t->answer.len, err))
+	if (s->answer.len &&
+	    gb_buf_add(resp, s->answer.data, s->answer.len, err))
 		goto out;
 	rc = 0;
 out:
-	gb_buf_reset(&t->answer);
+	s->done = 0;
+	gb_buf_reset(&s->answer);
 	return rc;
 }
 
 int transport_request(struct transport *t, const char *path, const void *body,
 		      size_t len, struct gb_buf *resp, struct gb_err *err)
 {
-	if (transport_start(t, path, body, len, err))
+	int slot;
+
+	if (transport_start(t, path, body, len, &slot, err))
 		return -1;
-	return transport_finish(t, resp, err);
+	return transport_finish(t, slot, resp, err);
 }
 
-static int io_post_start(void *arg, const void *body, size_t len,
+static int io_post_start(void *arg, const void *body, size_t len, int *req,
 			 struct gb_err *err)
 {
-	return transport_start(arg, "/v1/batches", body ? body : "", len, err);
+	return transport_start(arg, "/v1/batches", body ? body : "", len, req,
+			       err);
 }
 
 static void io_post_poll(void *arg)
 {
-	transport_poll(arg, 0);
+	drive(arg);
 }
 
-static int io_post_finish(void *arg, struct gb_buf *resp, struct gb_err *err)
+static int io_post_finish(void *arg, int req, struct gb_buf *resp,
+			  struct gb_err *err)
 {
-	return transport_finish(arg, resp, err);
+	return transport_finish(arg, req, resp, err);
+}
+
+static void io_post_abort(void *arg, int req)
+{
+	transport_abort(arg, req);
 }
 
 static int io_get(void *arg, const char *cursor, struct gb_buf *resp,
@@ -574,7 +684,7 @@ static int io_get(void *arg, const char *cursor, struct gb_buf *resp,
 	char *esc, *path;
 	int rc;
 
-	esc = curl_easy_escape(t->h, cursor, 0);
+	esc = curl_easy_escape(t->slot[0].h, cursor, 0);
 	if (!esc)
 		return gb_error(err, GB_EINTERNAL, "out of memory");
 	path = xasprintf("/v1/changes?since=%s", esc);
@@ -589,6 +699,7 @@ void transport_io(struct transport *t, struct sync_io *io)
 	io->post_start = io_post_start;
 	io->post_poll = io_post_poll;
 	io->post_finish = io_post_finish;
+	io->post_abort = io_post_abort;
 	io->get_changes = io_get;
 	io->arg = t;
 }

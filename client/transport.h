@@ -1,9 +1,10 @@
 /*
  * The HTTP transport of sync: the one module of gridbook that talks to
  * libcurl.  It posts batches to and fetches change pages from one HQ
- * server over one reused connection, one request at a time, which may be
+ * server, up to SYNC_WINDOW requests at once, each on a connection of its
+ * own, kept and reused from one request to the next.  A request may be
  * left running while the caller works (transport_start, transport_poll,
- * transport_finish), with the rules of SPEC §6: TLS with
+ * transport_finish, transport_abort), with the rules of SPEC §6: TLS with
  * certificate verification (optionally against a given CA file), plain
  * HTTP only to a loopback address, bounded waits so that a stalled link
  * is cut off instead of hanging the daemon, and capped answers.  An HTTP
@@ -48,10 +49,13 @@ int transport_check_url(const char *url, struct gb_err *err);
  * with transport_free(). */
 int transport_new(struct transport **out, const struct transport_opts *o,
 		  struct gb_err *err);
-/* Closes the connection and wipes the token; NULL is a no-op. */
+/* Closes the connections, abandoning the requests still running, and
+ * wipes the token; NULL is a no-op. */
 void transport_free(struct transport *t);
 
-/* The functions sync.c calls, bound to t (which must outlive io). */
+/* The functions sync.c calls, bound to t (which must outlive io): a post
+ * is a request of its own (its handle is its slot), post_poll moves all
+ * of them on, get_changes is transport_request. */
 void transport_io(struct transport *t, struct sync_io *io);
 
 /*
@@ -59,28 +63,47 @@ void transport_io(struct transport *t, struct sync_io *io);
  * Content-Encoding deflate) when body is not NULL, else GET.  path starts
  * with "/" and is appended to the base URL.  The answer's body is
  * appended to resp (at most WIRE_MAX_BODY bytes).  Returns 0 for a 2xx
- * answer, or -1 with err: GB_EIO for a network failure or a 5xx, the
- * code of the status (401 GB_EAUTH, 403 GB_EFORBIDDEN, 409 GB_ECONFLICT,
- * 413 GB_ETOOBIG, other 4xx GB_EPROTO) with the server's message, or
- * GB_EINTR when stopped.
+ * answer, or -1 with err: GB_EIO for a network failure or a 5xx other
+ * than 503, GB_EBUSY for 503 (the server asks to come back a little
+ * later), the code of the status (401 GB_EAUTH, 403 GB_EFORBIDDEN, 404
+ * GB_ENOTFOUND, 409 GB_ECONFLICT, 413 GB_ETOOBIG, other 4xx GB_EPROTO),
+ * each with the server's message quoted, or GB_EINTR when stopped.  It
+ * takes a free slot (see below), and fails with GB_EINTERNAL when all
+ * SYNC_WINDOW are running.
  */
 int transport_request(struct transport *t, const char *path, const void *body,
 		      size_t len, struct gb_buf *resp, struct gb_err *err);
 
 /*
- * The same request in three steps, so that the caller can work while it
- * runs.  transport_start begins it (body is borrowed until
- * transport_finish returns) and sends what the connection takes at once;
- * it fails only when the request cannot begin (GB_EINTERNAL, or another
- * request still running), and then transport_finish must not be called.
- * transport_poll moves the request on, waiting at most wait_ms for the
- * network: 1 when it has ended, 0 while it runs.  transport_finish waits
- * for the end and returns as transport_request does.
+ * The same request in steps, so that the caller can work while it runs
+ * and run up to SYNC_WINDOW of them at once, each in a slot of its own.
+ *
+ * transport_start begins a request in a free slot and sets *slot to it
+ * (0 .. SYNC_WINDOW - 1); body is borrowed until transport_finish or
+ * transport_abort of that slot returns.  It sends what the connection
+ * takes at once.  It fails only when the request cannot begin (then
+ * *slot is left alone and there is nothing to finish): GB_EINTERNAL when
+ * all SYNC_WINDOW slots run a request, or when curl cannot set it up.
+ *
+ * transport_poll moves every running request on, waiting at most wait_ms
+ * (0: not at all) for the network: 1 when the request in slot has ended
+ * (or none runs there), 0 while it runs.
+ *
+ * transport_finish waits for the end of the request in slot, moving the
+ * others on meanwhile, frees the slot and returns as transport_request
+ * does; when the stop flag becomes set while it waits, it returns
+ * GB_EINTR.  A slot with no request gives GB_EINTERNAL.
+ *
+ * transport_abort abandons the request in slot at once, whatever state
+ * it is in, and frees the slot: its answer is never read, and a transfer
+ * not ended takes its connection down with it (the server may have acted
+ * on the request or not).  A slot with no request is left alone.
  */
 int transport_start(struct transport *t, const char *path, const void *body,
-		    size_t len, struct gb_err *err);
-int transport_poll(struct transport *t, int wait_ms);
-int transport_finish(struct transport *t, struct gb_buf *resp,
+		    size_t len, int *slot, struct gb_err *err);
+int transport_poll(struct transport *t, int slot, int wait_ms);
+int transport_finish(struct transport *t, int slot, struct gb_buf *resp,
 		     struct gb_err *err);
+void transport_abort(struct transport *t, int slot);
 
 #endif
