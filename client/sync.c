@@ -17,17 +17,21 @@
  * appended to the outbox with ever larger seq while the batch's last row
  * is still there, so lo..hi keeps meaning the same rows.
  *
- * The client and HQ work at the same time: while batch N is on the wire
- * and HQ applies it, batch N+1 is loaded, written down as a second
- * sync_batch row and deflated.  It is sent as soon as N's ack has come
- * (never before, so HQ still sees a device's batches one after the other
- * in order), and N's ack is recorded while HQ applies N+1, in one
- * transaction with writing down N+2.  So sync_batch holds at most two
- * rows at a commit, and after a crash they go again, in order, as they
- * were.  A batch written down behind one whose ack has not come was never
- * sent, so it may be dropped and built again (when HQ holds N's number
- * for other content, or N's ack leaves versions out, which must go
- * first).
+ * The client and HQ work at the same time: up to SYNC_WINDOW batches are
+ * on the wire at once, each on its own connection, and one more is loaded,
+ * written down (its own sync_batch row) and deflated meanwhile.  Each
+ * names the batch before it (hdr.after), and HQ applies a batch only once
+ * it holds that one, so a device's batches are still applied in order
+ * (a check may name an enterprise of the batch before) while HQ decodes
+ * one as it applies another.  Acks are recorded in order, each in one
+ * transaction with writing down the next batch, so the grid file is
+ * written once per batch.  After a crash the batches written down go
+ * again, in order, as they were.  A batch written down behind those on
+ * the wire was never sent, so it may be dropped and built again (when an
+ * ack leaves versions out, which must go first).  A push sends one batch
+ * alone until HQ acknowledges one in full, so that a number HQ holds for
+ * other content (a file restored from a copy) is found out with nothing
+ * behind it, and renumbered.
  *
  * `gridbook sync` and the daemon may work on one file at once.  Both then
  * find the same batches in sync_batch and send them; HQ applies each
@@ -84,6 +88,7 @@ struct item {
  * body as sent. */
 struct batch {
 	uint64_t seq;
+	uint64_t after; /* the batch it follows on the wire, 0: none */
 	int64_t lo, hi;
 	size_t n, alloc;
 	struct item *items;   /* owned */
@@ -373,6 +378,7 @@ static void batch_init(struct batch *b)
 static void batch_clear(struct batch *b)
 {
 	b->seq = 0;
+	b->after = 0;
 	b->lo = b->hi = 0;
 	b->n = 0;
 	gb_buf_reset(&b->packed);
@@ -523,6 +529,7 @@ static int batch_encode(struct gb_db *db, struct batch *b, struct gb_err *err)
 	copy_str(hdr.device, sizeof(hdr.device), db_device(db));
 	copy_str(hdr.grid, sizeof(hdr.grid), db_grid(db));
 	hdr.seq = b->seq;
+	hdr.after = b->after;
 	return wire_batch_encode_packed(&hdr, b->packed.data, b->packed.len,
 					&b->body, err);
 }
@@ -533,7 +540,8 @@ static int batch_encode(struct gb_db *db, struct batch *b, struct gb_err *err)
  * loaded again with the same versions (it was written down before a
  * crash, a kill or a lost link, or by the other process); else the next
  * outbox rows, after those of every written-down batch, under the next
- * number, written down.  Returns 1 with b filled (not deflated yet), 0
+ * number, written down.  b->after becomes after: HQ applies b only once
+ * it holds that batch.  Returns 1 with b filled (not deflated yet), 0
  * when there is nothing to send, -1.
  */
 static int batch_take(struct gb_db *db, const struct sync_opts *o,
@@ -623,6 +631,8 @@ out:
 	sqlite3_finalize(s);
 	if (ret <= 0)
 		batch_clear(b);
+	else
+		b->after = after;
 	return ret;
 }
 
@@ -986,20 +996,6 @@ static long outbox_count(struct gb_db *db, struct gb_err *err)
 	return (long)n;
 }
 
-/* Renumbers cur, which HQ holds under its number for other content; the
- * batch waiting behind it, if any, is dropped, to be built again after
- * it. */
-static int renumber(struct gb_db *db, struct batch *cur, struct batch *next,
-		    int *have_next, struct gb_err *err)
-{
-	if (*have_next) {
-		*have_next = 0;
-		if (batch_drop(db, next, err))
-			return -1;
-	}
-	return batch_renumber(db, cur, err);
-}
-
 /* Tells the caller how far the push is. */
 static void progress(const struct sync_opts *o, const struct sync_result *res,
 		     long start, long total)
@@ -1011,162 +1007,237 @@ static void progress(const struct sync_opts *o, const struct sync_result *res,
 }
 
 /*
+ * The batches of a push, in the order they go: q[0..sent) on the wire
+ * (req their requests), q[sent..n) written down and deflated, not sent.
+ * Each names the one before it in hdr.after.
+ */
+struct queue {
+	struct batch *q[SYNC_WINDOW + 1];
+	int req[SYNC_WINDOW + 1];
+	struct batch store[SYNC_WINDOW + 2];
+	size_t n, sent;
+	struct batch *spare;
+};
+
+static void queue_init(struct queue *qu)
+{
+	memset(qu, 0, sizeof(*qu));
+	for (size_t i = 0; i < SYNC_WINDOW + 2; i++)
+		batch_init(&qu->store[i]);
+	for (size_t i = 0; i < SYNC_WINDOW + 1; i++)
+		qu->q[i] = &qu->store[i];
+	qu->spare = &qu->store[SYNC_WINDOW + 1];
+}
+
+static void queue_release(struct queue *qu)
+{
+	for (size_t i = 0; i < SYNC_WINDOW + 2; i++)
+		batch_release(&qu->store[i]);
+}
+
+/* The number of the last batch of the queue, 0 when it is empty. */
+static uint64_t queue_last(const struct queue *qu)
+{
+	return qu->n ? qu->q[qu->n - 1]->seq : 0;
+}
+
+/* Moves the spare batch (just taken) to the end of the queue. */
+static void queue_push(struct queue *qu)
+{
+	struct batch *t = qu->q[qu->n];
+
+	qu->q[qu->n] = qu->spare;
+	qu->req[qu->n] = -1;
+	qu->spare = t;
+	batch_clear(qu->spare);
+	qu->n++;
+}
+
+/* Takes q[0] off the queue (its ack is recorded). */
+static void queue_pop(struct queue *qu)
+{
+	struct batch *t = qu->q[0];
+
+	for (size_t i = 1; i < qu->n; i++) {
+		qu->q[i - 1] = qu->q[i];
+		qu->req[i - 1] = qu->req[i];
+	}
+	qu->n--;
+	qu->sent--;
+	qu->q[qu->n] = t;
+	batch_clear(t);
+}
+
+/* Forgets the batches written down and not sent: they are built again
+ * later, from the same rows (nothing was sent after them). */
+static int queue_drop(struct gb_db *db, struct queue *qu, struct gb_err *err)
+{
+	while (qu->n > qu->sent) {
+		if (batch_drop(db, qu->q[qu->n - 1], err))
+			return -1;
+		qu->n--;
+	}
+	return 0;
+}
+
+/*
  * Sends batches until the outbox is empty, or only one when one is set.
- * While batch N is on the wire and HQ applies it, batch N+1 is loaded,
- * written down and deflated.  N+1 goes on the wire as soon as N's ack has
- * come and names every version of N, never before, so HQ sees a device's
- * batches strictly one after the other (a check may name an enterprise of
- * the batch before, and HQ checks references); N's ack is then recorded
- * while HQ applies N+1, in one transaction with taking N+2.  A crash
- * before that transaction leaves N and N+1 written down, after it N+1 and
- * N+2; either way they go again in order as they were, and HQ answers
- * those it applied with their stored acks.  An ack that leaves versions
- * out, or a batch number HQ holds for other content, stops the overlap
- * for that batch: its ack is recorded first and the batch behind it is
- * built again.  Returns 1 when at least one ack was recorded, 0 when
+ *
+ * Up to SYNC_WINDOW batches are on the wire at once, each on its own
+ * connection, and one more is loaded, written down and deflated while
+ * they are: HQ decodes the next while it applies one, and applies a
+ * device's batches in order because each names the one before it
+ * (hdr.after) and HQ holds it until that one is applied.  Acks are
+ * recorded in order, each in one transaction with taking the next batch.
+ * Every batch sent is written down before, and stays so until its ack
+ * is recorded, so a crash or a failed request leaves batches that go
+ * again, in order, as they were, and HQ answers those it applied with
+ * their stored acks.  One batch goes alone until HQ has acknowledged one
+ * of this push in full: HQ holding a batch's number for other content (a
+ * file restored from a copy) is found out then, and the batch is
+ * renumbered, with nothing sent behind it.  An ack that leaves versions
+ * out puts the push back to one batch at a time and those versions go
+ * next.  When a request fails, those behind it are abandoned and the
+ * push fails.  Returns 1 when at least one ack was recorded, 0 when
  * nothing was pending, -1 on error.
  */
 static int push(struct gb_db *db, const struct sync_io *io,
 		const struct sync_opts *o, struct sync_result *res, int one,
 		struct gb_err *err)
 {
-	struct batch bs[3], *cur = &bs[0], *next = &bs[1], *spare = &bs[2];
-	struct gb_err later = {GB_OK, ""}, ignored;
+	struct queue qu;
+	struct gb_err later = {GB_OK, ""};
 	struct wire_ack ack;
 	struct gb_buf resp;
 	long total = 0, start = res->sent;
-	int have_next = 0, failed_later = 0, flying = 0, tries = 0;
+	size_t window = 1;
+	int failed_later = 0, no_more = 0, tries = 0;
 	int rc, ret = 0;
 
 	memset(&ack, 0, sizeof(ack));
-	for (int i = 0; i < 3; i++)
-		batch_init(&bs[i]);
+	queue_init(&qu);
 	gb_buf_init(&resp, GB_BUF_NOLIMIT);
 	if (!one && o && o->progress) {
 		total = outbox_count(db, err);
 		if (total < 0)
 			goto fail;
 	}
-	rc = batch_prepare(db, o, io, 0, cur, err);
+	rc = batch_prepare(db, o, io, 0, qu.spare, err);
 	if (rc <= 0) {
 		ret = rc;
 		goto out;
 	}
+	queue_push(&qu);
 	for (;;) {
-		int whole;
+		struct batch *take;
+		int whole, taken = 0;
 
-		if (!flying) {
-			if (stopped(o)) {
-				gb_error(err, GB_EINTR, _("stopped"));
+		/* On the wire, in order, as many as the window takes. */
+		while (qu.sent < qu.n && qu.sent < window && !stopped(o)) {
+			struct batch *b = qu.q[qu.sent];
+
+			if (io->post_start(io->arg, b->body.data, b->body.len,
+					   &qu.req[qu.sent], err))
 				goto fail;
-			}
-			if (io->post_start(io->arg, cur->body.data,
-					   cur->body.len, err))
-				goto fail;
-			flying = 1;
+			qu.sent++;
 		}
-		if (!one && !have_next && !failed_later) {
-			rc = batch_prepare(db, o, io, cur->seq, next, &later);
-			failed_later = rc < 0;
-			have_next = rc > 0;
-		}
-		gb_buf_reset(&resp);
-		wire_ack_release(&ack);
-		flying = 0;
-		if (io->post_finish(io->arg, &resp, err)) {
-			if (err->code != GB_ECONFLICT || tries >= MAX_RENUMBER)
-				goto fail;
-			/* HQ holds another batch under this number. */
-			tries++;
-			if (renumber(db, cur, next, &have_next, err))
-				goto fail;
-			continue;
-		}
-		if (wire_ack_decode(resp.data, resp.len, &ack, err)) {
-			gb_error_prefix(err, _("ack of batch %" PRIu64),
-					cur->seq);
+		if (qu.sent == 0) {
+			gb_error(err, GB_EINTR, _("stopped"));
 			goto fail;
 		}
-		if (!ack_matches(cur, &ack)) {
-			if (tries >= MAX_RENUMBER) {
-				gb_error(err, GB_EPROTO,
-					 _("the server's ack does not answer "
-					   "batch %" PRIu64),
-					 cur->seq);
-				goto fail;
-			}
-			tries++;
-			if (renumber(db, cur, next, &have_next, err))
-				goto fail;
+		/* One more written down while they fly. */
+		if (!one && !no_more && !failed_later && qu.n == qu.sent &&
+		    qu.n < SYNC_WINDOW + 1 && !stopped(o)) {
+			rc = batch_prepare(db, o, io, queue_last(&qu), qu.spare,
+					   &later);
+			failed_later = rc < 0;
+			no_more = rc == 0;
+			if (rc > 0)
+				queue_push(&qu);
 			continue;
 		}
-		whole = ack_match(cur, &ack);
-		tries = 0;
-		if (!one && have_next && whole && !stopped(o)) {
-			struct batch *t;
-			int taken;
 
-			if (io->post_start(io->arg, next->body.data,
-					   next->body.len, err))
+		gb_buf_reset(&resp);
+		wire_ack_release(&ack);
+		rc = io->post_finish(io->arg, qu.req[0], &resp, err);
+		qu.req[0] = -1; /* over */
+		if (rc == 0 &&
+		    wire_ack_decode(resp.data, resp.len, &ack, err) < 0) {
+			gb_error_prefix(err, _("ack of batch %" PRIu64),
+					qu.q[0]->seq);
+			goto fail;
+		}
+		if (rc == 0 && !ack_matches(qu.q[0], &ack)) {
+			gb_error(err, GB_ECONFLICT,
+				 _("the server's ack does not answer batch "
+				   "%" PRIu64),
+				 qu.q[0]->seq);
+			rc = -1;
+		}
+		if (rc < 0) {
+			/* HQ holds another batch under this number (it said
+			 * so, or its ack is another batch's): it is
+			 * renumbered, unless batches went behind it. */
+			if (err->code != GB_ECONFLICT || qu.sent > 1 ||
+			    tries >= MAX_RENUMBER)
 				goto fail;
-			flying = 1;
-			if (ack_apply(db, o, io, cur, &ack, spare, next->seq,
-				      &taken, res, err))
+			tries++;
+			if (queue_drop(db, &qu, err) ||
+			    batch_renumber(db, qu.q[0], err))
 				goto fail;
-			ret = 1;
-			progress(o, res, start, total);
-			t = cur;
-			cur = next;
-			next = spare;
-			spare = t;
-			batch_clear(spare);
-			have_next = taken;
+			qu.sent = 0; /* to go again */
+			no_more = 0;
 			continue;
 		}
-		if (ack_apply(db, o, io, cur, &ack, NULL, 0, NULL, res, err))
+		whole = ack_match(qu.q[0], &ack);
+		tries = 0;
+		window = one || !whole ? 1 : SYNC_WINDOW;
+		/* Versions the ack left out go before the batches built
+		 * behind them. */
+		if (!whole && queue_drop(db, &qu, err))
+			goto fail;
+		if (!whole)
+			no_more = 0;
+		take = one || no_more || failed_later || stopped(o) ? NULL
+								   : qu.spare;
+		if (ack_apply(db, o, io, qu.q[0], &ack, take, queue_last(&qu),
+			      &taken, res, err))
 			goto fail;
 		ret = 1;
 		progress(o, res, start, total);
-		if (failed_later) {
-			*err = later;
-			goto fail;
-		}
+		queue_pop(&qu);
+		if (taken)
+			queue_push(&qu);
+		else if (take)
+			no_more = 1;
 		if (one)
 			break;
-		/* Versions the ack left out go before the batch built
-		 * behind them. */
-		if (!whole && have_next) {
-			have_next = 0;
-			if (batch_drop(db, next, err))
+		if (qu.n == 0) {
+			if (failed_later) {
+				*err = later;
 				goto fail;
+			}
+			rc = batch_prepare(db, o, io, 0, qu.spare, err);
+			if (rc < 0)
+				goto fail;
+			if (rc == 0)
+				break;
+			queue_push(&qu);
+			no_more = 0;
 		}
-		if (have_next) {
-			struct batch *t = cur;
-
-			cur = next;
-			next = t;
-			batch_clear(next);
-			have_next = 0;
-			continue;
-		}
-		rc = batch_prepare(db, o, io, 0, cur, err);
-		if (rc < 0)
-			goto fail;
-		if (rc == 0)
-			break;
 	}
 	goto out;
 fail:
 	ret = -1;
-	/* A request left running is waited for (its batch stays written
-	 * down and goes again). */
-	if (flying)
-		io->post_finish(io->arg, &resp, &ignored);
+	/* The requests left running are abandoned (their batches stay
+	 * written down and go again). */
+	for (size_t i = 0; i < qu.sent; i++)
+		if (qu.req[i] >= 0)
+			io->post_abort(io->arg, qu.req[i]);
 out:
 	wire_ack_release(&ack);
 	gb_buf_release(&resp);
-	for (int i = 0; i < 3; i++)
-		batch_release(&bs[i]);
+	queue_release(&qu);
 	return ret;
 }
 

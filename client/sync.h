@@ -28,29 +28,39 @@
 #define SYNC_MAX_RECORDS 500
 #define SYNC_MAX_BYTES (256u << 10)
 
+/* Batches on the wire at once in a push (see sync.c). */
+#define SYNC_WINDOW 3
+
 /*
- * The two requests of the protocol.  A batch is posted in three steps so
- * that the engine can build the next batch while one is on the wire:
- * post_start begins the request, post_poll lets it move on without
- * waiting, post_finish waits for its end; one batch is posted at a time.
+ * The two requests of the protocol.  A batch is posted in steps so that
+ * the engine can build the next batch while batches are on the wire, and
+ * have up to SYNC_WINDOW of them there at once: post_start begins a
+ * request and gives its handle, post_poll lets requests move on without
+ * waiting, post_finish waits for the end of one, post_abort abandons one.
  * Answers are appended to resp; the calls that end a request return 0, or
  * -1 with err (GB_EIO when the server could not be reached or failed,
- * GB_EINTR when stopped, GB_ECONFLICT when HQ holds another batch under
- * this number, other codes as the server said).
+ * GB_EBUSY when HQ said to send again later, GB_EINTR when stopped,
+ * GB_ECONFLICT when HQ holds another batch under this number, other codes
+ * as the server said).
  */
 struct sync_io {
 	/* Begins POST /v1/batches with a deflated Batch; body is borrowed
-	 * until post_finish returns.  Returns 0, or -1 with err when the
-	 * request cannot begin (post_finish is then not called). */
-	int (*post_start)(void *arg, const void *body, size_t len,
+	 * until post_finish or post_abort of the request.  Returns 0 with
+	 * *req its handle (0 .. SYNC_WINDOW - 1, not in use by another
+	 * request), or -1 with err when the request cannot begin (nothing
+	 * is then to finish). */
+	int (*post_start)(void *arg, const void *body, size_t len, int *req,
 			  struct gb_err *err);
-	/* Moves the request on without blocking.  May be NULL. */
+	/* Moves the requests on without blocking.  May be NULL. */
 	void (*post_poll)(void *arg);
-	/* Waits for the request begun by post_start to end; the answer is
-	 * an Ack. */
-	int (*post_finish)(void *arg, struct gb_buf *resp, struct gb_err *err);
+	/* Waits for request req to end; the answer is an Ack. */
+	int (*post_finish)(void *arg, int req, struct gb_buf *resp,
+			   struct gb_err *err);
+	/* Abandons request req at once, whatever state it is in: its
+	 * answer is not read (HQ may have applied it or not). */
+	void (*post_abort)(void *arg, int req);
 	/* GET /v1/changes?since=cursor ("" for the start); the answer is a
-	 * deflated ChangesPage. */
+	 * deflated ChangesPage.  Never while a post is running. */
 	int (*get_changes)(void *arg, const char *cursor, struct gb_buf *resp,
 			   struct gb_err *err);
 	void *arg;

@@ -71,6 +71,8 @@ struct fake {
 	/* The next fail_before posts fail before being applied, the next
 	 * fail_after after (the ack is lost). */
 	int fail_before, fail_after;
+	/* Post number fail_nth (from 1) fails before being applied. */
+	size_t fail_nth;
 	/* Versions of this record are rejected. */
 	char reject[GB_ID_LEN];
 	/* Pages served by get_changes, in turn. */
@@ -91,18 +93,25 @@ struct fake {
 	/* The next batch is applied and acknowledged without its last
 	 * record, as by a server that stopped short. */
 	int short_ack;
-	/* The request begun by fake_start: applied at once, its answer
-	 * given by fake_finish. */
-	int started, result;
-	struct gb_buf answer;
-	struct gb_err error;
-	/* Requests begun while another ran (never, if the engine is
-	 * right), and batch numbers that went backwards. */
-	int overlaps, out_of_order;
+	/* The requests begun by fake_start: each applied at once, its
+	 * answer given by fake_finish. */
+	struct {
+		int started, result;
+		struct gb_buf answer;
+		struct gb_err error;
+	} req[SYNC_WINDOW];
+	int flying, most_flying, aborted;
+	/* Starts beyond the window (never, if the engine is right), batch
+	 * numbers that went backwards, and batches that named a batch to
+	 * follow that was not applied (HQ would hold them and refuse). */
+	int overlaps, out_of_order, not_after;
+	/* What each post named in hdr.after. */
+	uint64_t post_after[MAX_BATCHES];
 	uint64_t last_new_seq;
 	/* When db is set, the sync_batch rows of the file as each post
-	 * finished. */
+	 * finished, in the order they finished. */
 	struct gb_db *db;
+	size_t finishes;
 	long rows_at_finish[MAX_BATCHES];
 	/* Every version applied, in order, as decoded. */
 	struct gb_record *got[MAX_HELD];
@@ -136,14 +145,33 @@ static int fake_post(struct fake *f, const void *body, size_t len,
 	if (f->posts < MAX_BATCHES) {
 		f->post_seq[f->posts] = b.hdr.seq;
 		f->post_n[f->posts] = n;
+		f->post_after[f->posts] = b.hdr.after;
 	}
 	f->posts++;
 	if (f->stop && f->posts >= f->stop_after)
 		*f->stop = 1;
+	if (f->fail_nth && f->posts == f->fail_nth) {
+		f->fail_nth = 0;
+		gb_error(err, GB_EIO, "cannot reach hq: connection refused");
+		goto out;
+	}
 	if (f->fail_before > 0) {
 		f->fail_before--;
 		gb_error(err, GB_EIO, "cannot reach hq: connection refused");
 		goto out;
+	}
+	if (b.hdr.after) {
+		for (k = 0; k < f->nbatches; k++)
+			if (f->batches[k].seq == b.hdr.after)
+				break;
+		if (k == f->nbatches) {
+			f->not_after++;
+			gb_error(err, GB_EBUSY,
+				 "batch %" PRIu64 " follows batch %" PRIu64
+				 ", which has not come",
+				 b.hdr.seq, b.hdr.after);
+			goto out;
+		}
 	}
 	for (k = 0; k < f->nbatches; k++)
 		if (f->batches[k].seq == b.hdr.seq)
@@ -245,36 +273,58 @@ out:
 
 /* The request is applied as soon as it begins, as HQ applies a batch
  * while the client builds the next one. */
-static int fake_start(void *arg, const void *body, size_t len,
+static int fake_start(void *arg, const void *body, size_t len, int *req,
 		      struct gb_err *err)
 {
 	struct fake *f = arg;
+	int i;
 
-	if (f->started) {
+	for (i = 0; i < SYNC_WINDOW && f->req[i].started; i++)
+		;
+	if (i == SYNC_WINDOW) {
 		f->overlaps++;
-		return gb_error(err, GB_EINTERNAL, "a post is running");
+		return gb_error(err, GB_EINTERNAL, "too many posts running");
 	}
-	gb_buf_reset(&f->answer);
-	f->result = fake_post(f, body, len, &f->answer, &f->error);
-	f->started = 1;
+	gb_buf_reset(&f->req[i].answer);
+	f->req[i].result =
+	    fake_post(f, body, len, &f->req[i].answer, &f->req[i].error);
+	f->req[i].started = 1;
+	if (++f->flying > f->most_flying)
+		f->most_flying = f->flying;
+	*req = i;
 	return 0;
 }
 
-static int fake_finish(void *arg, struct gb_buf *resp, struct gb_err *err)
+static int fake_finish(void *arg, int req, struct gb_buf *resp,
+		       struct gb_err *err)
 {
 	struct fake *f = arg;
 
-	if (!f->started)
-		return gb_error(err, GB_EINTERNAL, "no post is running");
-	f->started = 0;
-	if (f->db && f->posts - 1 < MAX_BATCHES)
-		f->rows_at_finish[f->posts - 1] =
+	if (req < 0 || req >= SYNC_WINDOW || !f->req[req].started)
+		return gb_error(err, GB_EINTERNAL, "no such post running");
+	f->req[req].started = 0;
+	f->flying--;
+	if (f->db && f->finishes < MAX_BATCHES)
+		f->rows_at_finish[f->finishes] =
 		    count(f->db, "SELECT count(*) FROM sync_batch");
-	if (f->result) {
-		*err = f->error;
+	f->finishes++;
+	if (f->req[req].result) {
+		*err = f->req[req].error;
 		return -1;
 	}
-	return gb_buf_add(resp, f->answer.data, f->answer.len, err);
+	return gb_buf_add(resp, f->req[req].answer.data,
+			  f->req[req].answer.len, err);
+}
+
+static void fake_abort(void *arg, int req)
+{
+	struct fake *f = arg;
+
+	if (req >= 0 && req < SYNC_WINDOW && f->req[req].started) {
+		f->req[req].started = 0;
+		f->flying--;
+		f->aborted++;
+	}
 }
 
 static int fake_get(void *arg, const char *cursor, struct gb_buf *resp,
@@ -310,7 +360,8 @@ static void fake_release(struct fake *f)
 		gb_buf_release(&f->pages[i]);
 	for (size_t i = 0; i < f->ngot; i++)
 		gb_record_free(f->got[i]);
-	gb_buf_release(&f->answer);
+	for (int i = 0; i < SYNC_WINDOW; i++)
+		gb_buf_release(&f->req[i].answer);
 	free(f);
 }
 
@@ -318,10 +369,12 @@ static struct fake *fake_new(struct sync_io *io)
 {
 	struct fake *f = xcalloc(1, sizeof(*f));
 
-	gb_buf_init(&f->answer, GB_BUF_NOLIMIT);
+	for (int i = 0; i < SYNC_WINDOW; i++)
+		gb_buf_init(&f->req[i].answer, GB_BUF_NOLIMIT);
 	io->post_start = fake_start;
 	io->post_poll = NULL;
 	io->post_finish = fake_finish;
+	io->post_abort = fake_abort;
 	io->get_changes = fake_get;
 	io->arg = f;
 	return f;
@@ -995,11 +1048,79 @@ static void test_overlap(void)
 	      f->post_seq[2] == 3);
 	CHECK(f->rows_at_finish[0] == 2 && f->rows_at_finish[1] == 2 &&
 	      f->rows_at_finish[2] == 1);
-	CHECK(f->overlaps == 0 && f->out_of_order == 0);
+	CHECK(f->overlaps == 0 && f->out_of_order == 0 && f->not_after == 0);
+	/* Batch 1 alone; once its ack is in, 2 and 3 on the wire at once,
+	 * each naming the one before it. */
+	CHECK(f->most_flying == 2);
+	CHECK(f->post_after[0] == 0 && f->post_after[1] == 1 &&
+	      f->post_after[2] == 2);
 	CHECK(res.sent == 1200 && res.batches == 3);
 	CHECK(got_in_order(f, ids, 1200));
 	CHECK(count(db, "SELECT count(*) FROM sync_batch") == 0);
 	CHECK(count(db, "SELECT count(*) FROM outbox") == 0);
+	fake_release(f);
+	db_close(db);
+}
+
+/*
+ * With many batches the window fills: SYNC_WINDOW on the wire at once,
+ * each naming the one before it, HQ applying them in order.  A batch that
+ * never arrives makes HQ refuse those behind it (they name it), the push
+ * fails and abandons them; a lost ack leaves the batches behind it
+ * applied.  Either way the next push sends what is written down again, in
+ * order, and HQ holds every record once, applied in order.
+ */
+static void test_window(void)
+{
+	struct gb_db *db = grid_new("window.grid");
+	struct sync_opts o = {.max_records = 2};
+	struct sync_result res = {0};
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	char ids[60][GB_ID_LEN];
+	struct gb_err err;
+	int chained = 1;
+
+	f->db = db;
+	add_enterprises(db, 20, ids);
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(f->posts == 10 && res.batches == 10 && res.sent == 20);
+	CHECK(f->most_flying == SYNC_WINDOW);
+	CHECK(f->overlaps == 0 && f->out_of_order == 0 && f->not_after == 0);
+	for (size_t i = 1; i < f->posts; i++)
+		chained &= f->post_after[i] == f->post_seq[i - 1];
+	CHECK(chained);
+	CHECK(got_in_order(f, ids, 20));
+	CHECK(count(db, "SELECT count(*) FROM sync_batch") == 0);
+
+	/* Batch 12 (the second of the next push) never arrives; 13, sent
+	 * behind it with the window open, is refused. */
+	add_enterprises(db, 20, ids + 20);
+	f->posts = 0;
+	f->lose_at = 0;
+	f->fail_before = 0;
+	f->fail_nth = 2;
+	memset(&res, 0, sizeof(res));
+	CHECK(sync_push(db, &io, &o, &res, &err) == -1);
+	CHECK(err.code == GB_EIO);
+	CHECK(res.batches == 1);
+	CHECK(f->not_after >= 1);
+	CHECK(f->flying == 0);
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 18);
+	/* The ack of batch 16 is lost; 17 and 18 behind it were applied. */
+	f->posts = 0;
+	f->lose_at = 4;
+	CHECK(sync_push(db, &io, &o, &res, &err) == -1);
+	CHECK(f->flying == 0);
+	memset(&res, 0, sizeof(res));
+	f->lose_at = 0;
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(f->flying == 0 && f->overlaps == 0 && f->out_of_order == 0);
+	CHECK(f->resend_differs == 0);
+	CHECK(held_once(f, 40));
+	CHECK(got_in_order(f, ids, 40));
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 0);
+	CHECK(count(db, "SELECT count(*) FROM sync_batch") == 0);
 	fake_release(f);
 	db_close(db);
 }
@@ -1387,6 +1508,7 @@ int main(void)
 	test_device_set();
 	test_two_processes();
 	test_overlap();
+	test_window();
 	test_crash_two_batches();
 	test_renumber_overlap();
 	test_short_ack();
