@@ -112,20 +112,32 @@ static int hex_value(char ch)
 	return -1;
 }
 
+/* One pass, in the order of the text (a short string ends at its NUL,
+ * which is no hex digit): the server converts every id it binds. */
 int gb_uuid_bytes(const char *s, unsigned char *out)
 {
 	int n = 0;
 
-	if (!gb_uuid_valid(s))
+	if (!s)
 		return -1;
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23)
+	for (int i = 0; i < 36; i += 2) {
+		int hi, lo;
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+			i--;
 			continue;
-		out[n++] = (unsigned char)(hex_value(s[i]) << 4 |
-					   hex_value(s[i + 1]));
-		i++;
+		}
+		hi = hex_value(s[i]);
+		if (hi < 0)
+			return -1;
+		lo = hex_value(s[i + 1]);
+		if (lo < 0)
+			return -1;
+		out[n++] = (unsigned char)(hi << 4 | lo);
 	}
-	return 0;
+	return s[36] == '\0' ? 0 : -1;
 }
 
 int gb_uuid_valid(const char *s)

@@ -216,6 +216,9 @@ static void test_bytes(void)
 	CHECK(gb_uuid_bytes("01a21f7f-0b7e-7000-be19-a55ab5a83a233", b) == -1);
 	CHECK(gb_uuid_bytes("01a21f7f+0b7e-7000-be19-a55ab5a83a23", b) == -1);
 	CHECK(gb_uuid_bytes("01a21f7f-0b7e-7000-be19-a55ab5a83a2g", b) == -1);
+	CHECK(gb_uuid_bytes("01a2", b) == -1);
+	CHECK(gb_uuid_bytes("", b) == -1);
+	CHECK(gb_uuid_bytes(NULL, b) == -1);
 	gb_uuid_text(b, 15, back);
 	CHECK_STR(back, "");
 	gb_uuid_text(NULL, 16, back);
