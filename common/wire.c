@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -404,11 +406,61 @@ static int nchoices(const struct gb_field *f)
 	return n;
 }
 
-/* The member of Record's body oneof that carries kind k, or NULL. */
+/*
+ * The proto fields of every kind, looked up by name once (the codec
+ * packs and unpacks every record by them): the member of Record's body
+ * oneof that carries the kind, and the field of each kind field, NULL
+ * where the proto and the kinds table disagree (test_wire checks they
+ * never do).
+ */
+#define MAX_KINDS 16
+static struct {
+	const ProtobufCFieldDescriptor *body;
+	const ProtobufCFieldDescriptor *field[GB_MAX_FIELDS];
+} wire_kinds[MAX_KINDS];
+static pthread_once_t wire_kinds_once = PTHREAD_ONCE_INIT;
+
+static void wire_kinds_load(void)
+{
+	for (int i = 0; i < gb_nkinds && i < MAX_KINDS; i++) {
+		const struct gb_kind *k = &gb_kinds[i];
+		const ProtobufCFieldDescriptor *bf;
+
+		bf = protobuf_c_message_descriptor_get_field_by_name(
+		    &gridbook__record__descriptor, k->name);
+		if (!bf || bf->type != PROTOBUF_C_TYPE_MESSAGE ||
+		    !(bf->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+			continue;
+		wire_kinds[i].body = bf;
+		for (int j = 0; j < k->nfields && j < GB_MAX_FIELDS; j++) {
+			const ProtobufCFieldDescriptor *pf =
+			    protobuf_c_message_descriptor_get_field_by_name(
+				bf->descriptor, k->fields[j].name);
+
+			if (field_compatible(&k->fields[j], pf))
+				wire_kinds[i].field[j] = pf;
+		}
+	}
+}
+
+/* The index of k in gb_kinds, or -1. */
+static int kind_index(const struct gb_kind *k)
+{
+	ptrdiff_t i = k - gb_kinds;
+
+	pthread_once(&wire_kinds_once, wire_kinds_load);
+	return i >= 0 && i < gb_nkinds && i < MAX_KINDS ? (int)i : -1;
+}
+
+/* The member of Record's body oneof that carries kind k, or NULL; by
+ * name for a kind outside the table (test_wire checks such kinds). */
 static const ProtobufCFieldDescriptor *body_field(const struct gb_kind *k)
 {
 	const ProtobufCFieldDescriptor *bf;
+	int i = kind_index(k);
 
+	if (i >= 0)
+		return wire_kinds[i].body;
 	bf = protobuf_c_message_descriptor_get_field_by_name(
 	    &gridbook__record__descriptor, k->name);
 	if (!bf || bf->type != PROTOBUF_C_TYPE_MESSAGE ||
@@ -417,16 +469,29 @@ static const ProtobufCFieldDescriptor *body_field(const struct gb_kind *k)
 	return bf;
 }
 
+/* The kind whose body is the member bf of the oneof, or NULL. */
+static const struct gb_kind *body_kind(const ProtobufCFieldDescriptor *bf)
+{
+	pthread_once(&wire_kinds_once, wire_kinds_load);
+	for (int i = 0; i < gb_nkinds && i < MAX_KINDS; i++)
+		if (wire_kinds[i].body == bf)
+			return &gb_kinds[i];
+	return NULL;
+}
+
 /* The proto field of a kind field, checked for its type; NULL (with err)
  * when the proto and the table disagree. */
 static const ProtobufCFieldDescriptor *
 kind_field(const ProtobufCMessageDescriptor *bd, const struct gb_kind *k,
 	   const struct gb_field *f, struct gb_err *err)
 {
-	const ProtobufCFieldDescriptor *pf;
+	int i = kind_index(k);
+	const ProtobufCFieldDescriptor *pf = NULL;
 
-	pf = protobuf_c_message_descriptor_get_field_by_name(bd, f->name);
-	if (!field_compatible(f, pf)) {
+	if (i >= 0 && wire_kinds[i].body &&
+	    wire_kinds[i].body->descriptor == bd)
+		pf = wire_kinds[i].field[f - k->fields];
+	if (!pf) {
 		gb_error(err, GB_EINTERNAL,
 			 _("kind %s: field %s does not match the wire format"),
 			 k->name, f->name);
@@ -737,10 +802,10 @@ static int record_from_msg(const Gridbook__Record *m, struct gb_record **out,
 		bf = protobuf_c_message_descriptor_get_field(
 		    &gridbook__record__descriptor, m->body_case);
 	if (bf) {
-		k = gb_kind_find(bf->name);
+		k = body_kind(bf);
 		body = *(ProtobufCMessage *const *)member(m, bf->offset);
 	}
-	if (!k || !body || body_field(k) != bf) {
+	if (!k || !body) {
 		gb_error(err, GB_EPROTO,
 			 _("record has no body of a known kind"));
 		goto out;
