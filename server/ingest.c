@@ -488,13 +488,15 @@ static void fail_all(struct ingest_req *const *reqs, size_t n,
  * (hdr.after 0) or follows one applied, in this group (reqs) or before;
  * 0 when that one is in the group still to do, or neither in it nor in
  * the store; -1 with r->err when it failed in this group or the store
- * fails.
+ * fails.  The group may hold several copies of that batch (one held from
+ * a push the device gave up, one sent since): one applied is enough.
  */
 static int ready(struct store *st, struct ingest_req *const *reqs, size_t n,
 		 struct ingest_req *r)
 {
 	const struct wire_batch *b = r->batch;
 	unsigned char h[STORE_HASH_LEN];
+	int pending = 0, failed = 0, found;
 
 	if (!b || !b->hdr.after)
 		return 1;
@@ -504,17 +506,36 @@ static int ready(struct store *st, struct ingest_req *const *reqs, size_t n,
 		if (p == r || !p->batch || p->batch->hdr.seq != b->hdr.after ||
 		    strcmp(p->dev->id, r->dev->id) != 0)
 			continue;
-		if (p->rc == 1)
-			return 0;
 		if (p->rc == 0)
 			return 1;
+		if (p->rc == 1)
+			pending = 1;
+		else
+			failed = 1;
+	}
+	if (failed && !pending)
 		return gb_error(&r->err, GB_EBUSY,
 				_("batch %" PRIu64 " follows batch %" PRIu64
 				  ", which failed: send both again"),
 				b->hdr.seq, b->hdr.after);
+	found = st->ops->batch_get(st, r->dev->id, b->hdr.after, h, NULL,
+				   &r->err);
+	if (found <= 0 || !pending)
+		return found;
+	/* A copy still to do may wait for a batch that never comes while
+	 * the store holds this one already: then it is a copy of the one
+	 * stored.  One with other records fails (ECONFLICT), and r then
+	 * with it. */
+	for (size_t i = 0; i < n; i++) {
+		const struct ingest_req *p = reqs[i];
+
+		if (p != r && p->batch && p->rc == 1 &&
+		    p->batch->hdr.seq == b->hdr.after &&
+		    strcmp(p->dev->id, r->dev->id) == 0 &&
+		    memcmp(p->items_hash, h, STORE_HASH_LEN) == 0)
+			return 1;
 	}
-	return st->ops->batch_get(st, r->dev->id, b->hdr.after, h, NULL,
-				  &r->err);
+	return 0;
 }
 
 int ingest_apply(struct store *st, struct ingest_req *const *reqs, size_t n,
@@ -597,16 +618,18 @@ static int64_t mono_ms(void)
 }
 
 /* Waits on ing->work, with ing->mu held, until a request comes, the
- * ingest stops, or the first hold ends. */
+ * ingest stops, or the first hold ends (ingest_set_hold may bring it
+ * closer meanwhile). */
 static void writer_wait(struct ingest *ing)
 {
-	int64_t until = INT64_MAX;
 	struct timespec ts;
 
-	for (size_t i = 0; i < ing->nheld; i++)
-		if (ing->held[i]->wait_until < until)
-			until = ing->held[i]->wait_until;
 	while (!ing->head && !ing->stopping) {
+		int64_t until = INT64_MAX;
+
+		for (size_t i = 0; i < ing->nheld; i++)
+			if (ing->held[i]->wait_until < until)
+				until = ing->held[i]->wait_until;
 		if (until == INT64_MAX) {
 			pthread_cond_wait(&ing->work, &ing->mu);
 			continue;
@@ -632,7 +655,9 @@ static void writer_settle(struct ingest *ing, struct ingest_req *r,
 		r->done = 1;
 		return;
 	}
-	if (!r->wait_until)
+	/* The hold may have been cut (ingest_set_hold) while r was in the
+	 * group. */
+	if (!r->wait_until || r->wait_until > now + ing->hold_ms)
 		r->wait_until = now + ing->hold_ms;
 	if (!ing->stopping && now < r->wait_until &&
 	    ing->nheld < GROUP_MAX) {
@@ -737,8 +762,16 @@ void ingest_stop(struct ingest *ing)
 
 void ingest_set_hold(struct ingest *ing, int64_t ms)
 {
+	int64_t until = mono_ms() + ms;
+
 	pthread_mutex_lock(&ing->mu);
 	ing->hold_ms = ms;
+	/* The holds under way end by the new bound too: the writer, woken,
+	 * refuses those that are over. */
+	for (size_t i = 0; i < ing->nheld; i++)
+		if (ing->held[i]->wait_until > until)
+			ing->held[i]->wait_until = until;
+	pthread_cond_signal(&ing->work);
 	pthread_mutex_unlock(&ing->mu);
 }
 

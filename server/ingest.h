@@ -73,8 +73,10 @@ void ingest_stop(struct ingest *ing);
 int ingest_check(const struct store_device *dev, const struct wire_batch *b,
 		 struct gb_err *err);
 
-/* How long a batch is held for the batch it follows (default 30 s; for
- * tests). */
+/* How long a batch is held for the batch it follows (default 30 s).  The
+ * holds under way end by the new bound too: 0, set before the HTTP
+ * server stops (it waits for the requests under way), refuses every
+ * held batch at once with GB_EBUSY. */
 void ingest_set_hold(struct ingest *ing, int64_t ms);
 
 /* Checks b (ingest_check), then applies it through the writer and waits.

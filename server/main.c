@@ -176,6 +176,11 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	if (sigwait(&sigs, &sig) != 0)
 		sig = SIGTERM;
 	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	/* http_stop waits for every request under way, and a batch held
+	 * for the one it follows would keep it waiting up to the whole
+	 * hold: such batches are refused now (503; the device sends them
+	 * again). */
+	ingest_set_hold(ing, 0);
 	http_stop(http);
 	ingest_stop(ing);
 	st->ops->close(st);

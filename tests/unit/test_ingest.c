@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -809,6 +810,129 @@ static void test_after(struct store *st)
 	gb_buf_release(&a25);
 }
 
+/*
+ * Two copies of one batch at HQ: one from a push given up, held for a
+ * batch that never comes (the device built that one again), and one sent
+ * again since, naming a batch HQ holds.  The batch after them waits for
+ * neither once one of them is applied: in an earlier group, or in its
+ * own.
+ */
+static void test_after_copies(struct store *st)
+{
+	struct wire_batch b59, b61, b61old, b62, b70, b72, b72old, b73;
+	struct gb_buf a59, a61, a61old, a62, a70, a72, a72old, a73;
+	struct ingest_req reqs[3];
+	char s[32];
+
+	gb_buf_init(&a59, GB_BUF_NOLIMIT);
+	gb_buf_init(&a61, GB_BUF_NOLIMIT);
+	gb_buf_init(&a61old, GB_BUF_NOLIMIT);
+	gb_buf_init(&a62, GB_BUF_NOLIMIT);
+	gb_buf_init(&a70, GB_BUF_NOLIMIT);
+	gb_buf_init(&a72, GB_BUF_NOLIMIT);
+	gb_buf_init(&a72old, GB_BUF_NOLIMIT);
+	gb_buf_init(&a73, GB_BUF_NOLIMIT);
+
+	/* 61 applied after 59; its old copy (after 60) still held when 62
+	 * comes. */
+	batch_init(&b59, &coord, 59);
+	batch_add(&b59, enterprise(59, 1000, N_PARALLEL "五十九厂", 1));
+	CHECK(apply1(st, &coord, &b59, &a59) == 0);
+	batch_init(&b61, &coord, 61);
+	b61.hdr.after = 59;
+	batch_add(&b61, enterprise(61, 1000, N_PARALLEL "六十一厂", 1));
+	CHECK(apply1(st, &coord, &b61, &a61) == 0);
+	batch_init(&b61old, &coord, 61);
+	b61old.hdr.after = 60;
+	batch_add(&b61old, enterprise(61, 1000, N_PARALLEL "六十一厂", 1));
+	batch_init(&b62, &coord, 62);
+	b62.hdr.after = 61;
+	batch_add(&b62, enterprise(62, 1000, N_PARALLEL "六十二厂", 1));
+	memset(reqs, 0, sizeof(reqs));
+	reqs[0].dev = reqs[1].dev = &coord;
+	reqs[0].batch = &b61old;
+	reqs[0].ack = &a61old;
+	reqs[1].batch = &b62;
+	reqs[1].ack = &a62;
+	CHECK(apply(st, reqs, 2) == 0);
+	CHECK(reqs[0].rc == 1);
+	CHECK(reqs[1].rc == 0);
+	statuses(&a62, s, sizeof(s));
+	CHECK_STR(s, "A");
+	ingest_req_release(&reqs[0]);
+	ingest_req_release(&reqs[1]);
+
+	/* The same with the new copy of 72 in the group. */
+	batch_init(&b70, &coord, 70);
+	batch_add(&b70, enterprise(70, 1000, N_PARALLEL "七十厂", 1));
+	CHECK(apply1(st, &coord, &b70, &a70) == 0);
+	batch_init(&b72old, &coord, 72);
+	b72old.hdr.after = 71;
+	batch_add(&b72old, enterprise(72, 1000, N_PARALLEL "七十二厂", 1));
+	batch_init(&b72, &coord, 72);
+	b72.hdr.after = 70;
+	batch_add(&b72, enterprise(72, 1000, N_PARALLEL "七十二厂", 1));
+	batch_init(&b73, &coord, 73);
+	b73.hdr.after = 72;
+	batch_add(&b73, enterprise(73, 1000, N_PARALLEL "七十三厂", 1));
+	memset(reqs, 0, sizeof(reqs));
+	reqs[0].dev = reqs[1].dev = reqs[2].dev = &coord;
+	reqs[0].batch = &b72old;
+	reqs[0].ack = &a72old;
+	reqs[1].batch = &b72;
+	reqs[1].ack = &a72;
+	reqs[2].batch = &b73;
+	reqs[2].ack = &a73;
+	CHECK(apply(st, reqs, 3) == 0);
+	CHECK(reqs[0].rc == 1);
+	CHECK(reqs[1].rc == 0 && reqs[2].rc == 0);
+	statuses(&a73, s, sizeof(s));
+	CHECK_STR(s, "A");
+	CHECK(count("SELECT count(*) FROM batch WHERE seq IN (72, 73)") == 2);
+	for (int i = 0; i < 3; i++)
+		ingest_req_release(&reqs[i]);
+
+	/* A copy of 72 with other records (a restored file): 74, before
+	 * it in the group, is not applied after the 72 the store holds,
+	 * but refused with it. */
+	wire_batch_release(&b72old);
+	wire_batch_release(&b73);
+	batch_init(&b72old, &coord, 72);
+	batch_add(&b72old, enterprise(75, 1000, N_PARALLEL "七十五厂", 1));
+	batch_init(&b73, &coord, 74);
+	b73.hdr.after = 72;
+	batch_add(&b73, enterprise(74, 1000, N_PARALLEL "七十四厂", 1));
+	gb_buf_reset(&a72old);
+	gb_buf_reset(&a73);
+	memset(reqs, 0, sizeof(reqs));
+	reqs[0].dev = reqs[1].dev = &coord;
+	reqs[0].batch = &b73;
+	reqs[0].ack = &a73;
+	reqs[1].batch = &b72old;
+	reqs[1].ack = &a72old;
+	CHECK(apply(st, reqs, 2) == 0);
+	CHECK(reqs[1].rc == -1 && reqs[1].err.code == GB_ECONFLICT);
+	CHECK(reqs[0].rc == -1 && reqs[0].err.code == GB_EBUSY);
+	CHECK(count("SELECT count(*) FROM batch WHERE seq = 74") == 0);
+
+	wire_batch_release(&b59);
+	wire_batch_release(&b61);
+	wire_batch_release(&b61old);
+	wire_batch_release(&b62);
+	wire_batch_release(&b70);
+	wire_batch_release(&b72);
+	wire_batch_release(&b72old);
+	wire_batch_release(&b73);
+	gb_buf_release(&a59);
+	gb_buf_release(&a61);
+	gb_buf_release(&a61old);
+	gb_buf_release(&a62);
+	gb_buf_release(&a70);
+	gb_buf_release(&a72);
+	gb_buf_release(&a72old);
+	gb_buf_release(&a73);
+}
+
 struct follower {
 	struct ingest *ing;
 	uint64_t seq, after;
@@ -868,6 +992,40 @@ static void test_writer_hold(struct store *st)
 	CHECK(count("SELECT count(*) FROM batch WHERE seq IN (110, 111)") ==
 	      2);
 	CHECK(count("SELECT count(*) FROM batch WHERE seq = 121") == 0);
+	ingest_stop(ing);
+}
+
+/* Milliseconds of the monotonic clock. */
+static int64_t elapsed_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A server about to stop (gridbook-hq serve, before it stops the HTTP
+ * side, which waits for the requests under way) sets the hold to 0: a
+ * batch held already is refused at once, not when its hold would end. */
+static void test_writer_unhold(struct store *st)
+{
+	struct follower f = {NULL, 131, 130, 131, 0, 0, GB_OK, ""};
+	struct ingest *ing = NULL;
+	struct gb_err err;
+	int64_t t0;
+	pthread_t t;
+
+	CHECK(ingest_start(&ing, st, &err) == 0);
+	ingest_set_hold(ing, 20000);
+	f.ing = ing;
+	t0 = elapsed_ms();
+	pthread_create(&t, NULL, follow_thread, &f);
+	usleep(200 * 1000);
+	ingest_set_hold(ing, 0);
+	pthread_join(t, NULL);
+	CHECK(f.rc == -1 && f.code == GB_EBUSY);
+	CHECK(elapsed_ms() - t0 < 5000);
+	CHECK(count("SELECT count(*) FROM batch WHERE seq = 131") == 0);
 	ingest_stop(ing);
 }
 
@@ -933,7 +1091,9 @@ int main(void)
 	test_tokens(st);
 	test_writer(st);
 	test_after(st);
+	test_after_copies(st);
 	test_writer_hold(st);
+	test_writer_unhold(st);
 	st->ops->close(st);
 
 	/* Reopened, the schema is not applied twice. */
