@@ -38,6 +38,7 @@
 #include "i18n.h"
 #include "id.h"
 #include "schema.h"
+#include "wire.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -110,7 +111,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_HIST_ADD] = "INSERT OR IGNORE INTO record_history (id, version, "
 		   "kind, device, staff, updated_at, voided, void_reason, "
 		   "body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [S_OUTBOX_ADD] = "INSERT INTO outbox (id, version) VALUES (?1, ?2)",
+    [S_OUTBOX_ADD] = "INSERT INTO outbox (id, version, wire) VALUES (?1, ?2, "
+		     "?3)",
     [S_ENT_COMMUNITY] = "SELECT community FROM record WHERE id = ?1 AND "
 			"kind = 'enterprise'",
     [S_ENT_DEPENDENTS] = "UPDATE record SET community = ?1 WHERE kind <> "
@@ -153,8 +155,10 @@ struct gb_db {
 	int hlc_dirty;
 	struct gb_uuidgen ids;
 
-	/* The body of the version being written; reused. */
+	/* The body of the version being written, and its Batch entry for
+	 * the outbox; reused. */
 	struct gb_buf body;
+	struct gb_buf wire;
 	/* The communities of enterprises looked up, so that an import of
 	 * many checks asks once per enterprise (see enterprise_community). */
 	struct ent_slot *ent_cache;
@@ -687,6 +691,7 @@ int db_open(struct gb_db **out, const char *path, unsigned flags,
 	db->readonly = !!(flags & DB_READONLY);
 	gb_uuidgen_init(&db->ids);
 	gb_buf_init(&db->body, GB_BUF_NOLIMIT);
+	gb_buf_init(&db->wire, GB_BUF_NOLIMIT);
 	db->ent_cache = xcalloc(ENT_CACHE_SLOTS, sizeof(*db->ent_cache));
 	db->ent_gen = 1;
 	db->cols = xcalloc((size_t)gb_nkinds, sizeof(*db->cols));
@@ -737,7 +742,10 @@ int db_open(struct gb_db **out, const char *path, unsigned flags,
 	}
 	/* No SQLITE_OPEN_CREATE: SQLite must never make the file itself.
 	 * A handle is used by one thread, so the connection needs no
-	 * mutex of its own. */
+	 * mutex of its own; and SQLite's memory statistics, which nothing
+	 * here reads, take a process-wide mutex on every allocation: off,
+	 * before the first connection (later the call fails harmlessly). */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (sqlite3_open_v2(
 		path, &db->sq,
 		(db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
@@ -777,6 +785,7 @@ void db_close(struct gb_db *db)
 		sqlite3_finalize(db->st[i]);
 	sqlite3_close(db->sq);
 	gb_buf_release(&db->body);
+	gb_buf_release(&db->wire);
 	free(db->ent_cache);
 	free(db->cols);
 	free(db->path);
@@ -934,16 +943,25 @@ static int write_current(struct gb_db *db, enum stmt_id which,
 	return 0;
 }
 
-/* Appends the change-log entry of version v of record id. */
-static int outbox_add(struct gb_db *db, const char *id, uint64_t v,
+/* Appends the change-log entry of version r, just written, with its
+ * entry in a Batch (schema/client/003). */
+static int outbox_add(struct gb_db *db, const struct gb_record *r,
 		      struct gb_err *err)
 {
 	sqlite3_stmt *s = stmt(db, S_OUTBOX_ADD, err);
 
 	if (!s)
 		return -1;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)v);
+	gb_buf_reset(&db->wire);
+	if (wire_batch_add(r, &db->wire, err)) {
+		gb_error_prefix(err, _("record %s"), r->id);
+		stmt_done(s);
+		return -1;
+	}
+	sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)r->version);
+	sqlite3_bind_blob(s, 3, db->wire.data, (int)db->wire.len,
+			  SQLITE_STATIC);
 	return step_done(db, s, _("cannot log the change"), err);
 }
 
@@ -1040,7 +1058,7 @@ int db_record_insert(struct gb_db *db, struct gb_record *r, struct gb_err *err)
 	r->updated_at = now;
 	r->version = hlc_next(db, now);
 	if (write_current(db, S_REC_INSERT, r, err) ||
-	    outbox_add(db, r->id, r->version, err))
+	    outbox_add(db, r, err))
 		goto out;
 	if (strcmp(r->kind->name, "enterprise") == 0)
 		db->ent_gen++;
@@ -1083,7 +1101,7 @@ int db_record_update(struct gb_db *db, struct gb_record *r, struct gb_err *err)
 	if (!r->voided)
 		gb_record_set_void_reason(r, NULL);
 	if (write_current(db, S_REC_PUT, r, err) ||
-	    outbox_add(db, r->id, r->version, err))
+	    outbox_add(db, r, err))
 		goto out;
 	if (strcmp(r->kind->name, "enterprise") == 0 &&
 	    enterprise_moved(db, r, o.community, err))

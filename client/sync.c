@@ -41,8 +41,11 @@
  * from 1 only when the outbox empties), so one range DELETE removes them.
  * Batch numbers only ever grow.
  *
- * Loading a batch takes one statement for all its versions; their JSON
- * bodies are read with SQLite's json_each().
+ * Loading a batch reads its outbox rows, each with the version's Batch
+ * entry packed when the version was written (schema/client/003); a row
+ * without one (logged before that, or packed under an old device id) has
+ * its version read back from the file, its JSON body with SQLite's
+ * json_each(), and packed then.
  *
  * Going down, each page of /v1/changes is applied together with the
  * cursor that follows it, so a page is either applied and passed or
@@ -277,14 +280,22 @@ enum {
 	RC_HIST = RC_CUR + 7
 };
 
+/* The outbox rows seq ?1..?2, at most ?3, with the Batch entry each
+ * keeps (schema/client/003; NULL when it must be packed at sending). */
+static const char outbox_sql[] =
+    "SELECT seq, id, version, wire FROM outbox WHERE seq BETWEEN ?1 AND ?2 "
+    "ORDER BY seq LIMIT ?3";
+
 /* The statements a batch is loaded with, prepared once per batch. */
 struct loader {
+	sqlite3_stmt *outbox;
 	sqlite3_stmt *range;
 	sqlite3_stmt *json;
 };
 
 static void loader_release(struct loader *l)
 {
+	sqlite3_finalize(l->outbox);
 	sqlite3_finalize(l->range);
 	sqlite3_finalize(l->json);
 	memset(l, 0, sizeof(*l));
@@ -293,7 +304,9 @@ static void loader_release(struct loader *l)
 static int loader_init(struct gb_db *db, struct loader *l, struct gb_err *err)
 {
 	memset(l, 0, sizeof(*l));
-	if (prep(db, range_sql, &l->range, _("cannot read the outbox"), err)) {
+	if (prep(db, outbox_sql, &l->outbox, _("cannot read the outbox"),
+		 err) ||
+	    prep(db, range_sql, &l->range, _("cannot read the outbox"), err)) {
 		loader_release(l);
 		return -1;
 	}
@@ -393,8 +406,10 @@ static void batch_release(struct batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/* Appends the item of r with its outbox row. */
-static void batch_add(struct batch *b, const struct gb_record *r, int64_t oseq)
+/* Appends the item of version v of record id (of kind k, NULL when not
+ * read) with its outbox row. */
+static void batch_add(struct batch *b, const char *id, uint64_t v,
+		      const struct gb_kind *k, int64_t oseq)
 {
 	struct item *it;
 
@@ -404,9 +419,9 @@ static void batch_add(struct batch *b, const struct gb_record *r, int64_t oseq)
 	}
 	it = &b->items[b->n++];
 	it->oseq = oseq;
-	it->version = r->version;
-	it->kind = r->kind;
-	memcpy(it->id, r->id, sizeof(it->id));
+	it->version = v;
+	it->kind = k;
+	copy_str(it->id, sizeof(it->id), id);
 	it->ack = -1;
 }
 
@@ -444,12 +459,62 @@ out:
 }
 
 /*
+ * The Batch entry of the version outbox row oseq logs, packed from the
+ * version the file holds, into one.  Returns 1, 0 when the file does not
+ * hold it (version_missing has taken the row out of the outbox), -1.
+ */
+static int version_pack(struct gb_db *db, struct loader *l, int64_t oseq,
+			struct gb_buf *one, const struct gb_kind **kind,
+			struct gb_err *err)
+{
+	sqlite3_stmt *s = l->range;
+	struct gb_record *r = NULL;
+	int rc, ret = -1;
+
+	sqlite3_reset(s);
+	sqlite3_bind_int64(s, 1, oseq);
+	sqlite3_bind_int64(s, 2, oseq);
+	sqlite3_bind_int64(s, 3, 1);
+	sqlite3_bind_text(s, 4, db_device(db), -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sql_fail(db, _("cannot read the outbox"), err);
+		goto out;
+	}
+	rc = version_read(db, l, &r, err);
+	if (rc < 0)
+		goto out;
+	if (rc == 0) {
+		char id[GB_ID_LEN];
+
+		copy_str(id, sizeof(id), col_text(s, RC_ID));
+		ret = version_missing(
+			  db, oseq, id,
+			  (uint64_t)sqlite3_column_int64(s, RC_VERSION), err)
+			  ? -1
+			  : 0;
+		goto out;
+	}
+	if (wire_batch_add(r, one, err)) {
+		gb_error_prefix(err, _("record %s"), r->id);
+		goto out;
+	}
+	*kind = r->kind;
+	ret = 1;
+out:
+	gb_record_free(r);
+	sqlite3_reset(s);
+	return ret;
+}
+
+/*
  * Loads into b the versions of the outbox rows lo..hi, at most max_n of
- * them and max_bytes of packed records (but always at least one), packing
- * each as it comes.  A row whose version is missing leaves the outbox
+ * them and max_bytes of packed records (but always at least one): the
+ * Batch entry the row keeps, or one packed from the version the file
+ * holds.  A row whose version is missing leaves the outbox
  * (version_missing).  io->post_poll, when there is one, is called now
- * and then, so that the batch on the wire meanwhile moves on.  b->lo and
- * b->hi become the rows taken.  Returns 0 (b->n may be 0) or -1.
+ * and then, so that the batches on the wire meanwhile move on.  b->lo
+ * and b->hi become the rows taken.  Returns 0 (b->n may be 0) or -1.
  */
 static int batch_fill(struct gb_db *db, const struct sync_io *io,
 		      struct batch *b, int64_t lo, int64_t hi, size_t max_n,
@@ -463,45 +528,34 @@ static int batch_fill(struct gb_db *db, const struct sync_io *io,
 	gb_buf_init(&one, GB_BUF_NOLIMIT);
 	if (loader_init(db, &l, err))
 		goto out;
-	s = l.range;
+	s = l.outbox;
 	sqlite3_bind_int64(s, 1, lo);
 	sqlite3_bind_int64(s, 2, hi);
 	sqlite3_bind_int64(s, 3, max_n > INT64_MAX ? -1 : (sqlite3_int64)max_n);
-	sqlite3_bind_text(s, 4, db_device(db), -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t oseq = sqlite3_column_int64(s, RC_SEQ);
-		struct gb_record *r;
-		int found = version_read(db, &l, &r, err);
+		int64_t oseq = sqlite3_column_int64(s, 0);
+		const void *wire = sqlite3_column_blob(s, 3);
+		size_t len = (size_t)sqlite3_column_bytes(s, 3);
+		const struct gb_kind *kind = NULL;
 
-		if (found < 0)
-			goto out;
-		if (!found) {
-			char id[GB_ID_LEN];
-
-			copy_str(id, sizeof(id), col_text(s, RC_ID));
-			if (version_missing(
-				db, oseq, id,
-				(uint64_t)sqlite3_column_int64(s, RC_VERSION),
-				err))
-				goto out;
-			continue;
-		}
 		gb_buf_reset(&one);
-		if (wire_batch_add(r, &one, err)) {
-			gb_error_prefix(err, _("record %s"), r->id);
-			gb_record_free(r);
-			goto out;
+		if (!wire || !len) {
+			int found;
+
+			found = version_pack(db, &l, oseq, &one, &kind, err);
+			if (found < 0)
+				goto out;
+			if (!found)
+				continue;
+			wire = one.data;
+			len = one.len;
 		}
-		if (b->n > 0 && b->packed.len + one.len > max_bytes) {
-			gb_record_free(r);
+		if (b->n > 0 && b->packed.len + len > max_bytes)
 			break;
-		}
-		if (gb_buf_add(&b->packed, one.data, one.len, err)) {
-			gb_record_free(r);
+		if (gb_buf_add(&b->packed, wire, len, err))
 			goto out;
-		}
-		batch_add(b, r, oseq);
-		gb_record_free(r);
+		batch_add(b, col_text(s, 1),
+			  (uint64_t)sqlite3_column_int64(s, 2), kind, oseq);
 		if (io && io->post_poll && b->n % 32 == 0)
 			io->post_poll(io->arg);
 	}
@@ -778,7 +832,8 @@ static const char *const ack_sql[A_COUNT] = {
     [A_CLEAR_ATT] = "DELETE FROM attention WHERE id = ?1 AND version <= ?2",
     [A_PUT_ATT] = "INSERT OR REPLACE INTO attention (id, version, kind, "
 		  "status, reason_code, reason, batch, at) VALUES (?1, ?2, "
-		  "?3, ?4, ?5, ?6, ?7, ?8)",
+		  "coalesce(?3, (SELECT kind FROM record WHERE id = ?1), "
+		  "''), ?4, ?5, ?6, ?7, ?8)",
 };
 
 /*
@@ -902,8 +957,11 @@ static int ack_record(struct gb_db *db, const struct batch *b,
 		sqlite3_bind_text(st[A_PUT_ATT], 1, rec->id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st[A_PUT_ATT], 2,
 				   (sqlite3_int64)rec->version);
-		sqlite3_bind_text(st[A_PUT_ATT], 3, rec->kind->name, -1,
-				  SQLITE_STATIC);
+		if (rec->kind)
+			sqlite3_bind_text(st[A_PUT_ATT], 3, rec->kind->name, -1,
+					  SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st[A_PUT_ATT], 3);
 		sqlite3_bind_text(st[A_PUT_ATT], 4, status, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st[A_PUT_ATT], 5, it->reason_code, -1,
 				  SQLITE_STATIC);
@@ -1187,6 +1245,10 @@ static int push(struct gb_db *db, const struct sync_io *io,
 				goto fail;
 			qu.sent = 0; /* to go again */
 			no_more = 0;
+			/* Alone again: HQ may hold the new number too (a
+			 * restored file's numbers run on), and a batch sent
+			 * behind it would follow that other batch. */
+			window = 1;
 			continue;
 		}
 		whole = ack_match(qu.q[0], &ack);
@@ -1569,6 +1631,64 @@ out:
 	return rc;
 }
 
+/*
+ * Packs again the Batch entry of every outbox row, from the version the
+ * file holds, in the caller's transaction: the entries name the device,
+ * whose id has just changed (sync_device_set).
+ */
+static int outbox_repack(struct gb_db *db, struct gb_err *err)
+{
+	const char *what = _("cannot change the device id");
+	sqlite3_stmt *q = NULL, *up = NULL;
+	int64_t *seqs = NULL;
+	size_t n = 0, cap = 0;
+	struct loader l;
+	struct gb_buf one;
+	int rc, ret = -1;
+
+	gb_buf_init(&one, GB_BUF_NOLIMIT);
+	memset(&l, 0, sizeof(l));
+	if (loader_init(db, &l, err) ||
+	    prep(db, "SELECT seq FROM outbox ORDER BY seq", &q, what, err) ||
+	    prep(db, "UPDATE outbox SET wire = ?2 WHERE seq = ?1", &up, what,
+		 err))
+		goto out;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			seqs = xrealloc(seqs, cap * sizeof(*seqs));
+		}
+		seqs[n++] = sqlite3_column_int64(q, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		sql_fail(db, what, err);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct gb_kind *kind;
+		int found;
+
+		gb_buf_reset(&one);
+		found = version_pack(db, &l, seqs[i], &one, &kind, err);
+		if (found < 0)
+			goto out;
+		if (!found)
+			continue;
+		sqlite3_bind_int64(up, 1, seqs[i]);
+		sqlite3_bind_blob(up, 2, one.data, (int)one.len, SQLITE_STATIC);
+		if (run(db, up, what, err))
+			goto out;
+	}
+	ret = 0;
+out:
+	free(seqs);
+	sqlite3_finalize(q);
+	sqlite3_finalize(up);
+	loader_release(&l);
+	gb_buf_release(&one);
+	return ret;
+}
+
 int sync_device_set(struct gb_db *db, const char *id, struct gb_err *err)
 {
 	static const char *const sql[] = {
@@ -1602,7 +1722,7 @@ int sync_device_set(struct gb_db *db, const char *id, struct gb_err *err)
 		sqlite3_finalize(s);
 		s = NULL;
 	}
-	if (db_meta_set(db, "device", now, err))
+	if (db_meta_set(db, "device", now, err) || outbox_repack(db, err))
 		goto out;
 	rc = 0;
 out:

@@ -857,6 +857,45 @@ static void test_round_state(void)
 	db_close(db);
 }
 
+/* The number of outbox rows logging a current version whose Batch entry
+ * equals the one packed from the version read back from the file; -1
+ * when one differs. */
+static int outbox_wire_same(struct gb_db *db)
+{
+	sqlite3_stmt *s = NULL;
+	struct gb_buf one;
+	struct gb_err err;
+	int n = 0;
+
+	gb_buf_init(&one, GB_BUF_NOLIMIT);
+	if (sqlite3_prepare_v2(db_sqlite(db),
+			       "SELECT id, version, wire FROM outbox", -1, &s,
+			       NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct gb_record *r = NULL;
+		const char *id = (const char *)sqlite3_column_text(s, 0);
+
+		if (db_record_get(db, NULL, id, &r, &err) || !r)
+			n = -1000;
+		else if (r->version == (uint64_t)sqlite3_column_int64(s, 1)) {
+			gb_buf_reset(&one);
+			if (wire_batch_add(r, &one, &err) ||
+			    one.len != (size_t)sqlite3_column_bytes(s, 2) ||
+			    memcmp(one.data, sqlite3_column_blob(s, 2),
+				   one.len) != 0) {
+				fprintf(stderr, "  entry differs: %s\n", id);
+				n = -1000;
+			}
+			n++;
+		}
+		gb_record_free(r);
+	}
+	sqlite3_finalize(s);
+	gb_buf_release(&one);
+	return n < 0 ? -1 : n;
+}
+
 /* The id HQ gave at enrollment replaces the file's own in the versions
  * written here, which then go under it. */
 static void test_device_set(void)
@@ -886,9 +925,16 @@ static void test_device_set(void)
 			"'01a21f71-2a9b-7000-bba9-7717abe6a438'") == 2);
 	CHECK(count(db, "SELECT count(*) FROM record_history WHERE device = "
 			"'01a21f71-2a9b-7000-bba9-7717abe6a438'") == 1);
+	/* The outbox's Batch entries are packed again under the new id. */
+	CHECK(count(db, "SELECT count(*) FROM outbox WHERE wire IS NULL") ==
+	      0);
+	CHECK(outbox_wire_same(db) == 2);
 	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
 	CHECK(res.accepted == 3);
 	CHECK(held_once(f, 3));
+	for (size_t i = 0; i < f->ngot; i++)
+		CHECK_STR(f->got[i]->device,
+			  "01a21f71-2a9b-7000-bba9-7717abe6a438");
 	fake_release(f);
 	db_close(db);
 }
@@ -1280,6 +1326,90 @@ static void test_short_ack(void)
 	db_close(db);
 }
 
+/* What test_renumber_window's io does besides the fake's. */
+struct writer_io {
+	struct fake *f;
+	struct gb_db *db;
+	size_t at;	/* after this finish (from 1), n records are written */
+	int n;
+	char (*ids)[GB_ID_LEN];
+};
+
+static struct writer_io wio;
+
+static int wio_start(void *arg, const void *body, size_t len, int *req,
+		     struct gb_err *err)
+{
+	(void)arg;
+	return fake_start(wio.f, body, len, req, err);
+}
+
+static int wio_finish(void *arg, int req, struct gb_buf *resp,
+		      struct gb_err *err)
+{
+	int rc;
+
+	(void)arg;
+	rc = fake_finish(wio.f, req, resp, err);
+	if (wio.f->finishes == wio.at)
+		add_enterprises(wio.db, wio.n, wio.ids);
+	return rc;
+}
+
+static void wio_abort(void *arg, int req)
+{
+	(void)arg;
+	fake_abort(wio.f, req);
+}
+
+/*
+ * HQ holds batches 3 and 4 under other content (a grid file restored from
+ * a copy), and the window is open (batches 1 and 2 went through) when 3
+ * comes back refused with nothing behind it.  Records written meanwhile
+ * make a batch to build behind the renumbered one: it waits until HQ has
+ * taken the renumbered batch in full, for its new number (4) may be taken
+ * too.  Sent at once, it would name 4, which HQ holds, and be applied
+ * before the records of 3.
+ */
+static void test_renumber_window(void)
+{
+	struct gb_db *db = grid_new("renumber3.grid");
+	struct sync_opts o = {.max_records = 2};
+	struct sync_result res = {0};
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	char ids[8][GB_ID_LEN];
+	struct gb_err err;
+	int chained = 1;
+
+	f->nbatches = 2;
+	f->batches[0].seq = 3;
+	f->batches[1].seq = 4;
+	gb_buf_init(&f->batches[0].ack, GB_BUF_NOLIMIT);
+	gb_buf_init(&f->batches[1].ack, GB_BUF_NOLIMIT);
+	add_enterprises(db, 6, ids);
+	wio = (struct writer_io){f, db, 3, 2, ids + 6};
+	io.post_start = wio_start;
+	io.post_finish = wio_finish;
+	io.post_abort = wio_abort;
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(res.sent == 8 && res.accepted == 8);
+	CHECK(f->overlaps == 0 && f->flying == 0);
+	/* 1, 2 and 3 once each, 4 twice (refused both times), then the
+	 * records of 3 as 5 and those written meanwhile as 6. */
+	CHECK(f->posts == 6);
+	CHECK(f->post_seq[4] == 5 && f->post_seq[5] == 6);
+	for (size_t i = 5; i < f->posts; i++)
+		chained &= f->post_after[i] == f->post_seq[i - 1];
+	CHECK(chained);
+	CHECK(held_once(f, 8));
+	CHECK(got_in_order(f, ids, 8));
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 0);
+	CHECK(count(db, "SELECT count(*) FROM sync_batch") == 0);
+	fake_release(f);
+	db_close(db);
+}
+
 /* Two versions of one record in one batch: the first rejected, the
  * second accepted, which clears the first's entry in the attention list;
  * the other way round the entry stays. */
@@ -1363,6 +1493,7 @@ static void body_set(struct gb_db *db, const char *id, const char *body)
 	sqlite3_finalize(s);
 }
 
+
 /* The versions sent are the versions stored, as db.c reads them back
  * with json_each(): values with quotes, backslashes, control characters
  * and characters beyond the BMP as db.c writes them, a voided record, and
@@ -1421,6 +1552,14 @@ static void test_bodies(void)
 		CHECK(db_record_update(db, r, &err) == 0);
 		gb_record_free(r);
 	}
+	/* The Batch entry each outbox row keeps is byte for byte the one
+	 * packed from the version as stored. */
+	CHECK(outbox_wire_same(db) == (int)(nn + ne + 1));
+	/* Bodies edited by hand are read back from their JSON: the rows'
+	 * entries go (as after a change of device id) and the versions are
+	 * packed from the file when sent. */
+	CHECK(sqlite3_exec(db_sqlite(db), "UPDATE outbox SET wire = NULL",
+			   NULL, NULL, NULL) == SQLITE_OK);
 	for (size_t i = 0; i < ne; i++)
 		body_set(db, ids[nn + i], edited[i]);
 	r = NULL;
@@ -1477,6 +1616,8 @@ static void test_missing_version(void)
 	snprintf(sql, sizeof(sql), "DELETE FROM record WHERE id = '%s'",
 		 ids[0]);
 	CHECK(sqlite3_exec(db_sqlite(db), sql, NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db_sqlite(db), "UPDATE outbox SET wire = NULL",
+			   NULL, NULL, NULL) == SQLITE_OK);
 	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
 	CHECK(f->post_seq[1] == 1 && f->post_n[1] == 9);
 	CHECK(res.sent == 11);
@@ -1511,6 +1652,7 @@ int main(void)
 	test_window();
 	test_crash_two_batches();
 	test_renumber_overlap();
+	test_renumber_window();
 	test_short_ack();
 	test_reject_then_accept();
 	test_bodies();
