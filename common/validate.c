@@ -554,6 +554,36 @@ int gb_validate(const struct gb_record *r, const struct gb_lookup *lk,
 	return 0;
 }
 
+int gb_validate_refs(const struct gb_record *r, const struct gb_lookup *lk,
+		     struct gb_err *err)
+{
+	if (!r || !r->kind)
+		return gb_error(err, GB_EINTERNAL, "record without a kind");
+	if (!lk || !lk->find)
+		return 0;
+	for (int i = 0; i < r->kind->nfields; i++) {
+		const struct gb_field *f = &r->kind->fields[i];
+		char *canon = NULL;
+		int rc = 0;
+
+		if ((f->type != GB_T_REF && f->type != GB_T_LIST) ||
+		    !r->val[i] || !*r->val[i])
+			continue;
+		if (check_type(f, r->val[i], &canon, err) < 0)
+			return -1;
+		if (canon && f->type == GB_T_REF)
+			rc = check_ref(f, canon, lk, err);
+		else if (canon)
+			rc = check_list_refs(f, canon, lk, err);
+		free(canon);
+		if (rc < 0)
+			return -1;
+	}
+	if (strcmp(r->kind->name, "rectification") == 0)
+		return rules_rectification(r, lk, err);
+	return 0;
+}
+
 void gb_record_apply_defaults(struct gb_record *r, int64_t now_ms,
 			      const char *me)
 {

@@ -47,6 +47,18 @@ void gb_record_apply_defaults(struct gb_record *r, int64_t now_ms,
 int gb_validate(const struct gb_record *r, const struct gb_lookup *lk,
 		int64_t now_ms, struct gb_err *err);
 
+/*
+ * gb_validate in two halves, for HQ, which checks records in its HTTP
+ * threads and looks references up in its writer: gb_validate with lk
+ * NULL checks every rule that needs no lookup, and gb_validate_refs only
+ * those that do (references exist, staff hold the role the field asks
+ * for, a rectification follows up a check that asked for one).  A record
+ * passes both exactly when it passes gb_validate; one that breaks rules
+ * of both halves is named by the first half.
+ */
+int gb_validate_refs(const struct gb_record *r, const struct gb_lookup *lk,
+		     struct gb_err *err);
+
 /* The default deadline of a request received at received_ms: urgent 1 h,
  * normal 24 h, low 5 working days.  Returns -1 for an unknown priority. */
 int64_t gb_request_deadline(int64_t received_ms, const char *priority);

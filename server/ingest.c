@@ -41,8 +41,12 @@
 
 #include "banned.h"
 
-/* At most this many requests go into one transaction. */
+/* Requests taken at once by the writer (held ones and new ones); a
+ * transaction takes at most twice as many. */
 #define GROUP_MAX 256
+/* A transaction takes in requests that come while it is applied until
+ * it holds this many records. */
+#define TXN_RECORDS 2000
 /* How long a batch waits for the batch it follows (hdr.after): as long
  * as a client waits on a transfer that does not move. */
 #define HOLD_MS 30000
@@ -70,6 +74,10 @@ struct ingest_item {
 	char day[11];		/* v.day when the kind keeps a time */
 	enum gb_code code;	/* GB_OK, or why the record is refused */
 	char *reason;		/* owned, with code */
+	/* The rules that need no lookup (gb_validate without one): GB_OK,
+	 * or the rule broken, applied only to a version not held yet. */
+	enum gb_code vcode;
+	char *vreason; /* owned, with vcode */
 };
 
 /* What applying one batch needs at hand. */
@@ -281,7 +289,8 @@ static void refuse(struct ingest_item *out, enum gb_code code,
  * else its values as JSON, content hash and report columns.
  */
 static void prepare_item(const struct store_device *dev,
-			 const struct wire_item *it, struct ingest_item *out)
+			 const struct wire_item *it, int64_t now_ms,
+			 struct ingest_item *out)
 {
 	const struct gb_record *r = it->rec;
 	struct gb_err verr = {GB_OK, ""};
@@ -318,9 +327,13 @@ static void prepare_item(const struct store_device *dev,
 	out->v.body = gb_buf_str(&out->body);
 	content_hash(r, out->v.body, out->v.hash);
 	derive(r, &out->v, out->day);
+	if (gb_validate(r, NULL, now_ms, &verr) < 0) {
+		out->vcode = verr.code;
+		out->vreason = xstrdup(verr.msg);
+	}
 }
 
-void ingest_prepare(struct ingest_req *r)
+void ingest_prepare(struct ingest_req *r, int64_t now_ms)
 {
 	const struct wire_batch *b = r->batch;
 
@@ -328,7 +341,7 @@ void ingest_prepare(struct ingest_req *r)
 		return;
 	r->items = xcalloc(b->n ? b->n : 1, sizeof(*r->items));
 	for (size_t i = 0; i < b->n; i++)
-		prepare_item(r->dev, &b->items[i], &r->items[i]);
+		prepare_item(r->dev, &b->items[i], now_ms, &r->items[i]);
 	items_hash(b, r->items_hash);
 }
 
@@ -339,6 +352,7 @@ void ingest_req_release(struct ingest_req *r)
 	for (size_t i = 0; i < r->batch->n; i++) {
 		gb_buf_release(&r->items[i].body);
 		free(r->items[i].reason);
+		free(r->items[i].vreason);
 	}
 	free(r->items);
 	r->items = NULL;
@@ -387,7 +401,9 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 		return 0;
 	}
 
-	if (gb_validate(r, &a->lookup, a->now, &verr) < 0) {
+	if (pi->vcode != GB_OK)
+		return reject(a, it, out, pi->vcode, pi->vreason);
+	if (gb_validate_refs(r, &a->lookup, &verr) < 0) {
 		if (verr.code == GB_EDB) {
 			*err = verr;
 			return -1;
@@ -538,23 +554,31 @@ static int ready(struct store *st, struct ingest_req *const *reqs, size_t n,
 	return 0;
 }
 
-int ingest_apply(struct store *st, struct ingest_req *const *reqs, size_t n,
-		 int64_t now_ms, struct gb_err *err)
+/* Readies requests reqs[from..n) for a group: not done yet. */
+static void group_add(struct ingest_req *const *reqs, size_t from, size_t n,
+		      int64_t now_ms)
+{
+	for (size_t i = from; i < n; i++) {
+		reqs[i]->rc = 1;
+		gb_err_clear(&reqs[i]->err);
+		ingest_prepare(reqs[i], now_ms);
+	}
+}
+
+/*
+ * Applies what can be applied of reqs[0..n) in the open transaction: in
+ * the order they came, but a batch after the one it follows, in passes
+ * until one does nothing.  Adds the records applied to *records.
+ * Returns 0, or -1 when the store dropped the transaction (every request
+ * has then failed).
+ */
+static int group_run(struct store *st, struct ingest_req *const *reqs,
+		     size_t n, int64_t now_ms, size_t *records,
+		     struct gb_err *err)
 {
 	struct apply a;
 	int progress;
 
-	for (size_t i = 0; i < n; i++) {
-		reqs[i]->rc = 1;
-		gb_err_clear(&reqs[i]->err);
-		ingest_prepare(reqs[i]);
-	}
-	if (st->ops->begin(st, err) < 0) {
-		fail_all(reqs, n, err);
-		return -1;
-	}
-	/* In the order they came, but a batch after the one it follows:
-	 * passes until one does nothing. */
 	do {
 		progress = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -583,8 +607,10 @@ int ingest_apply(struct store *st, struct ingest_req *const *reqs, size_t n,
 			if (rc == 0)
 				rc = st->ops->release(st, &r->err);
 			r->rc = rc;
-			if (rc == 0)
+			if (rc == 0) {
+				*records += r->batch ? r->batch->n : 0;
 				continue;
+			}
 			if (st->ops->rollback_to(st) < 0) {
 				/* The store dropped the whole transaction:
 				 * what the group did so far is gone too. */
@@ -595,6 +621,14 @@ int ingest_apply(struct store *st, struct ingest_req *const *reqs, size_t n,
 			}
 		}
 	} while (progress);
+	return 0;
+}
+
+/* Commits the group; the requests done are freed of their prepared
+ * work. */
+static int group_commit(struct store *st, struct ingest_req *const *reqs,
+			size_t n, struct gb_err *err)
+{
 	if (st->ops->commit(st, err) < 0) {
 		fail_all(reqs, n, err);
 		return -1;
@@ -603,6 +637,21 @@ int ingest_apply(struct store *st, struct ingest_req *const *reqs, size_t n,
 		if (reqs[i]->rc != 1)
 			ingest_req_release(reqs[i]);
 	return 0;
+}
+
+int ingest_apply(struct store *st, struct ingest_req *const *reqs, size_t n,
+		 int64_t now_ms, struct gb_err *err)
+{
+	size_t records = 0;
+
+	group_add(reqs, 0, n, now_ms);
+	if (st->ops->begin(st, err) < 0) {
+		fail_all(reqs, n, err);
+		return -1;
+	}
+	if (group_run(st, reqs, n, now_ms, &records, err) < 0)
+		return -1;
+	return group_commit(st, reqs, n, err);
 }
 
 /* ---- the writer thread ---- */
@@ -674,6 +723,26 @@ static void writer_settle(struct ingest *ing, struct ingest_req *r,
 	r->done = 1;
 }
 
+/* Moves what is queued to group[*n..cap), with ing->mu held. */
+static void writer_take(struct ingest *ing, struct ingest_req **group,
+			size_t *n, size_t cap)
+{
+	while (ing->head && *n < cap) {
+		group[(*n)++] = ing->head;
+		ing->head = ing->head->next;
+	}
+	if (!ing->head)
+		ing->tail = NULL;
+}
+
+/*
+ * The writer: takes the held batches and every request waiting, applies
+ * them in one transaction, and while that goes on and the transaction
+ * holds fewer than TXN_RECORDS records, applies in it the requests that
+ * came meanwhile too, then commits once.  A device with several batches
+ * on the wire thus has them applied under one commit: the pages at the
+ * end of each B-tree are written once for all of them.
+ */
 static void *writer_main(void *arg)
 {
 	struct ingest *ing = arg;
@@ -682,7 +751,9 @@ static void *writer_main(void *arg)
 	int64_t now;
 
 	for (;;) {
-		size_t n = 0;
+		size_t n = 0, done = 0, records = 0;
+		int64_t at;
+		int rc;
 
 		pthread_mutex_lock(&ing->mu);
 		writer_wait(ing);
@@ -690,17 +761,31 @@ static void *writer_main(void *arg)
 		for (size_t i = 0; i < ing->nheld; i++)
 			group[n++] = ing->held[i];
 		ing->nheld = 0;
-		while (ing->head && n < 2 * GROUP_MAX) {
-			group[n++] = ing->head;
-			ing->head = ing->head->next;
-		}
-		if (!ing->head)
-			ing->tail = NULL;
+		writer_take(ing, group, &n, GROUP_MAX);
 		pthread_mutex_unlock(&ing->mu);
 		if (n == 0)
 			break; /* stopping, and nothing left */
 
-		if (ingest_apply(ing->st, group, n, gb_now_ms(), &err) < 0)
+		at = gb_now_ms();
+		group_add(group, 0, n, at);
+		rc = ing->st->ops->begin(ing->st, &err);
+		if (rc < 0)
+			fail_all(group, n, &err);
+		while (rc == 0) {
+			rc = group_run(ing->st, group, n, at, &records, &err);
+			if (rc < 0 || records >= TXN_RECORDS)
+				break;
+			done = n;
+			pthread_mutex_lock(&ing->mu);
+			writer_take(ing, group, &n, 2 * GROUP_MAX);
+			pthread_mutex_unlock(&ing->mu);
+			if (n == done)
+				break;
+			group_add(group, done, n, at);
+		}
+		if (rc == 0)
+			rc = group_commit(ing->st, group, n, &err);
+		if (rc < 0)
 			log_warnx("a group of %zu requests failed: %s", n,
 				  err.msg);
 		now = mono_ms();
@@ -831,7 +916,7 @@ int ingest_batch(struct ingest *ing, const struct store_device *dev,
 	r.dev = dev;
 	r.batch = b;
 	r.ack = ack;
-	ingest_prepare(&r);
+	ingest_prepare(&r, gb_now_ms());
 	rc = submit(ing, &r, err);
 	ingest_req_release(&r);
 	return rc;

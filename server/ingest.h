@@ -93,11 +93,12 @@ int ingest_audit(struct ingest *ing, const struct store_audit *a,
  * The work on a batch request that needs no store, done by the HTTP
  * thread before the request is queued so that the writer does less: for
  * each record, whether the device may write it, its values as JSON, its
- * content hash and report columns; and the batch's items hash.
+ * content hash and report columns, the rules it must keep that need no
+ * lookup (gb_validate, as of now_ms); and the batch's items hash.
  * ingest_apply does it for a request that comes without it, and frees
  * it (ingest_req_release) when the request is done.
  */
-void ingest_prepare(struct ingest_req *r);
+void ingest_prepare(struct ingest_req *r, int64_t now_ms);
 void ingest_req_release(struct ingest_req *r);
 
 /*

@@ -131,6 +131,24 @@ static void valid(int line, const struct gb_record *r,
 	CHECK(rc == 0);
 	if (rc != 0)
 		fprintf(stderr, "line %d: refused: %s\n", line, err.msg);
+	/* HQ's two halves agree. */
+	CHECK(gb_validate(r, NULL, now, &err) == 0);
+	CHECK(gb_validate_refs(r, l, &err) == 0);
+}
+
+/* HQ's two halves refuse what gb_validate refuses, with its message when
+ * the first half passes. */
+static void halves_refuse(int line, const struct gb_record *r,
+			  const struct gb_lookup *l, const char *msg)
+{
+	struct gb_err err = {0};
+
+	if (gb_validate(r, NULL, now, &err) == 0) {
+		CHECK(gb_validate_refs(r, l, &err) == -1);
+		CHECK_STR(err.msg, msg);
+		if (strcmp(err.msg, msg) != 0)
+			fprintf(stderr, "line %d: halves differ\n", line);
+	}
 }
 
 /* Expects a refusal whose message starts with field and contains part. */
@@ -147,6 +165,7 @@ static void refused(int line, const struct gb_record *r,
 	CHECK(rc == -1);
 	CHECK(err.code == GB_EINVAL);
 	CHECK(named);
+	halves_refuse(line, r, l, err.msg);
 	CHECK(strstr(err.msg, part) != NULL);
 	if (rc != -1 || !named || !strstr(err.msg, part))
 		fprintf(stderr, "line %d: got \"%s\", wanted %s ... %s\n", line,
