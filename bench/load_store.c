@@ -14,14 +14,23 @@
  *       decoding are left out, which is what makes ten million records
  *       loadable in minutes rather than hours.
  *
- *   load_store time STORE FROM TO RUNS
+ *   load_store time STORE... FROM TO RUNS
  *       runs every report at district level for the period FROM..TO,
- *       RUNS times each, in process (report_run, then report_write_json:
- *       what GET /v1/reports/NAME does), and prints one line a report
- *       with the median and every run in milliseconds.
+ *       RUNS times each on each STORE, in process (report_run, then
+ *       report_write_json: what GET /v1/reports/NAME does).  With one
+ *       store it prints one line a report with every run and the median
+ *       in milliseconds.  With several, the runs alternate between the
+ *       stores (run k of a report on every store before run k + 1 on
+ *       any), so that whatever else the machine is doing weighs on all of
+ *       them alike, and each line gives, for every store in the order
+ *       named, the median with the fastest and slowest run, then the
+ *       ratio of the last store's median to the first's.
  *
  * Going through ingest rather than writing rows directly keeps the facts
- * the reports read exactly those a real server would hold.
+ * the reports read exactly those a real server would hold, but for one:
+ * every batch is received now, so the sync rollup holds a single day a
+ * device, where a fleet syncing daily leaves a row per device and day;
+ * bench/report_bench.sh rewrites it so after loading.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -275,51 +284,81 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int time_reports(const char *store, const char *from, const char *to,
-			int runs)
+#define MAX_RUNS 64
+#define MAX_STORES 8
+
+/* Runs report name on st once: the milliseconds taken, or -1 on failure. */
+static double time_one(struct store *st, const char *name, const char *from,
+		       const char *to, struct gb_err *err)
 {
-	struct store *st = NULL;
+	struct report *r = NULL;
+	struct gb_buf out;
+	double t0 = now_s(), ms;
+	int bad;
+
+	gb_buf_init(&out, GB_BUF_NOLIMIT);
+	bad = report_run(st, name, "district", from, to, gb_now_ms(), &r, err);
+	if (bad == 0)
+		bad = report_write_json(r, &out, err);
+	ms = (now_s() - t0) * 1000;
+	gb_buf_release(&out);
+	report_free(r);
+	return bad < 0 ? -1 : ms;
+}
+
+static int time_reports(char **stores, int nstores, const char *from,
+			const char *to, int runs)
+{
+	struct store *st[MAX_STORES] = {NULL};
+	double ms[MAX_STORES][MAX_RUNS];
 	struct gb_err err;
-	double ms[64];
 	int rc = 1;
 
-	if (runs < 1 || runs > 64) {
-		fprintf(stderr, "load_store: RUNS is 1..64\n");
+	if (runs < 1 || runs > MAX_RUNS || nstores > MAX_STORES) {
+		fprintf(stderr,
+			"load_store: RUNS is 1..%d, stores at most %d\n",
+			MAX_RUNS, MAX_STORES);
 		return 2;
 	}
-	if (store_sqlite_open(&st, store, STORE_SERVE, &err) < 0)
-		goto out;
+	for (int s = 0; s < nstores; s++)
+		if (store_sqlite_open(&st[s], stores[s], STORE_SERVE, &err) < 0)
+			goto out;
 	for (size_t i = 0; i < reports_count(); i++) {
 		const char *name = reports_name(i);
+		double med[MAX_STORES];
 
-		for (int k = 0; k < runs; k++) {
-			struct report *r = NULL;
-			struct gb_buf out;
-			double t0 = now_s();
-			int bad;
-
-			gb_buf_init(&out, GB_BUF_NOLIMIT);
-			bad = report_run(st, name, "district", from, to,
-					 gb_now_ms(), &r, &err) < 0 ||
-			      report_write_json(r, &out, &err) < 0;
-			ms[k] = (now_s() - t0) * 1000;
-			gb_buf_release(&out);
-			report_free(r);
-			if (bad)
-				goto out;
-		}
-		printf("%-16s", name);
 		for (int k = 0; k < runs; k++)
-			printf(" %8.2f", ms[k]);
-		qsort(ms, (size_t)runs, sizeof(ms[0]), cmp_double);
-		printf("   median %8.2f ms\n", ms[runs / 2]);
+			for (int s = 0; s < nstores; s++) {
+				ms[s][k] =
+				    time_one(st[s], name, from, to, &err);
+				if (ms[s][k] < 0)
+					goto out;
+			}
+		printf("%-16s", name);
+		if (nstores == 1)
+			for (int k = 0; k < runs; k++)
+				printf(" %8.2f", ms[0][k]);
+		for (int s = 0; s < nstores; s++) {
+			qsort(ms[s], (size_t)runs, sizeof(ms[s][0]),
+			      cmp_double);
+			med[s] = ms[s][runs / 2];
+			if (nstores > 1)
+				printf("  %8.2f [%.2f %.2f]", med[s], ms[s][0],
+				       ms[s][runs - 1]);
+		}
+		if (nstores == 1)
+			printf("   median %8.2f ms\n", med[0]);
+		else
+			printf("  %6.2fx\n",
+			       med[0] > 0 ? med[nstores - 1] / med[0] : 0);
 	}
 	rc = 0;
 out:
 	if (rc)
 		fprintf(stderr, "load_store: %s\n", err.msg);
-	if (st)
-		st->ops->close(st);
+	for (int s = 0; s < nstores; s++)
+		if (st[s])
+			st[s]->ops->close(st[s]);
 	return rc;
 }
 
@@ -327,10 +366,11 @@ int main(int argc, char **argv)
 {
 	if (argc >= 5 && !strcmp(argv[1], "load"))
 		return load(argv[2], argv[3], argv + 4, argc - 4);
-	if (argc == 6 && !strcmp(argv[1], "time"))
-		return time_reports(argv[2], argv[3], argv[4],
-				    (int)strtol(argv[5], NULL, 10));
+	if (argc >= 6 && !strcmp(argv[1], "time"))
+		return time_reports(argv + 2, argc - 5, argv[argc - 3],
+				    argv[argc - 2],
+				    (int)strtol(argv[argc - 1], NULL, 10));
 	fprintf(stderr, "usage: load_store load STORE SEEDS GENDIR...\n"
-			"       load_store time STORE FROM TO RUNS\n");
+			"       load_store time STORE... FROM TO RUNS\n");
 	return 2;
 }

@@ -1944,10 +1944,15 @@ static int completeness(struct run *x)
 
 	/* A grid counts as synced when a device of the role that enters
 	 * the report's records sent a batch on or after the first day of
-	 * the period: what it entered for the period may then be in. */
+	 * the period: what it entered for the period may then be in.  It is
+	 * asked device by device, one probe of rr_sync's key each, because
+	 * the rows of every day since the period began are, for a period
+	 * years back, most of rr_sync; a device's grid and role are those
+	 * of its rr_sync rows (ingest refuses a batch for another grid). */
 	if (prepare(x,
-		    "SELECT DISTINCT grid FROM rr_sync WHERE day >= ?1 AND "
-		    "(?2 IS NULL OR role = ?2)",
+		    "SELECT DISTINCT d.grid FROM device d WHERE (?2 IS NULL "
+		    "OR d.role = ?2) AND EXISTS (SELECT 1 FROM rr_sync s "
+		    "WHERE s.device = d.id AND s.day >= ?1)",
 		    &q) < 0)
 		goto out;
 	sqlite3_bind_int(q, 1, x->from);
