@@ -1775,7 +1775,8 @@ int store_sqlite_open(struct store **out, const char *path,
 	    exec_pragma(s->db, "PRAGMA synchronous = FULL", err) ||
 	    exec_pragma(s->db, "PRAGMA foreign_keys = ON", err) ||
 	    exec_pragma(s->db, "PRAGMA wal_autocheckpoint = 0", err) ||
-	    exec_pragma(s->db, "PRAGMA cache_size = -65536", err))
+	    exec_pragma(s->db, "PRAGMA cache_size = -65536", err) ||
+	    exec_pragma(s->db, "PRAGMA temp_store = MEMORY", err))
 		goto fail;
 	if (mode == STORE_SERVE)
 		sqlite3_wal_hook(s->db, wal_hook, s);
