@@ -50,6 +50,9 @@
 /* How long a batch waits for the batch it follows (hdr.after): as long
  * as a client waits on a transfer that does not move. */
 #define HOLD_MS 30000
+/* The writer counts as idle, and checkpoints, when no request has come
+ * this long after its last commit. */
+#define IDLE_MS 100
 
 struct ingest {
 	struct store *st; /* borrowed */
@@ -668,13 +671,14 @@ static int64_t mono_ms(void)
 
 /* Waits on ing->work, with ing->mu held, until a request comes, the
  * ingest stops, or the first hold ends (ingest_set_hold may bring it
- * closer meanwhile). */
-static void writer_wait(struct ingest *ing)
+ * closer meanwhile): returns 0.  Returns 1 when idle_at (a mono_ms
+ * time; 0: none) passes first. */
+static int writer_wait(struct ingest *ing, int64_t idle_at)
 {
 	struct timespec ts;
 
 	while (!ing->head && !ing->stopping) {
-		int64_t until = INT64_MAX;
+		int64_t until = idle_at ? idle_at : INT64_MAX, now;
 
 		for (size_t i = 0; i < ing->nheld; i++)
 			if (ing->held[i]->wait_until < until)
@@ -683,12 +687,16 @@ static void writer_wait(struct ingest *ing)
 			pthread_cond_wait(&ing->work, &ing->mu);
 			continue;
 		}
-		if (mono_ms() >= until)
-			return;
+		now = mono_ms();
+		if (idle_at && now >= idle_at)
+			return 1;
+		if (now >= until)
+			return 0;
 		ts.tv_sec = (time_t)(until / 1000);
 		ts.tv_nsec = (long)(until % 1000) * 1000000;
 		pthread_cond_timedwait(&ing->work, &ing->mu, &ts);
 	}
+	return 0;
 }
 
 /*
@@ -742,13 +750,17 @@ static void writer_take(struct ingest *ing, struct ingest_req **group,
  * came meanwhile too, then commits once.  A device with several batches
  * on the wire thus has them applied under one commit: the pages at the
  * end of each B-tree are written once for all of them.
+ *
+ * The WAL is checkpointed when no request has come for IDLE_MS after a
+ * commit, and on the way out, so that a push is not stopped for it;
+ * between requests only when it nears its bound (store.h, checkpoint).
  */
 static void *writer_main(void *arg)
 {
 	struct ingest *ing = arg;
 	struct ingest_req *group[2 * GROUP_MAX];
 	struct gb_err err;
-	int64_t now;
+	int64_t now, idle_at = 0;
 
 	for (;;) {
 		size_t n = 0, done = 0, records = 0;
@@ -756,7 +768,13 @@ static void *writer_main(void *arg)
 		int rc;
 
 		pthread_mutex_lock(&ing->mu);
-		writer_wait(ing);
+		if (writer_wait(ing, idle_at)) {
+			pthread_mutex_unlock(&ing->mu);
+			idle_at = 0;
+			if (ing->st->ops->checkpoint(ing->st, 1, &err) < 0)
+				log_warnx("%s", err.msg);
+			continue;
+		}
 		/* The held ones first: they came first. */
 		for (size_t i = 0; i < ing->nheld; i++)
 			group[n++] = ing->held[i];
@@ -795,9 +813,12 @@ static void *writer_main(void *arg)
 		pthread_cond_broadcast(&ing->done);
 		pthread_mutex_unlock(&ing->mu);
 
-		if (ing->st->ops->checkpoint(ing->st, &err) < 0)
+		idle_at = now + IDLE_MS;
+		if (ing->st->ops->checkpoint(ing->st, 0, &err) < 0)
 			log_warnx("%s", err.msg);
 	}
+	if (ing->st->ops->checkpoint(ing->st, 1, &err) < 0)
+		log_warnx("%s", err.msg);
 	return NULL;
 }
 

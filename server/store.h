@@ -142,9 +142,11 @@ struct store_ops {
 	/* Undoes the work since the savepoint and drops it.  Returns -1
 	 * when the whole transaction was lost (rolled back by the store). */
 	int (*rollback_to)(struct store *s);
-	/* Housekeeping after a commit, outside any transaction (SQLite: a
-	 * checkpoint when the WAL has grown).  Writer thread only. */
-	int (*checkpoint)(struct store *s, struct gb_err *err);
+	/* Housekeeping outside any transaction (SQLite: a checkpoint when
+	 * the WAL has grown).  idle: nothing is waiting to be written, so a
+	 * smaller WAL is worth the work now; otherwise only a WAL near its
+	 * bound is checkpointed.  Writer thread only. */
+	int (*checkpoint)(struct store *s, int idle, struct gb_err *err);
 
 	/* The batch (device, seq) if applied: its items hash and, appended
 	 * to ack, the ack it got (ack may be NULL: only whether it is

@@ -6,8 +6,8 @@
  * running in one connection while another connection commits a
  * transaction that restarts the WAL can lose pages.  So the server has
  * exactly one writing connection, which alone checkpoints (automatic
- * checkpoints are off; the writer checkpoints by hand after a group
- * commit), and its readers are read-only connections that never
+ * checkpoints are off; the writer checkpoints by hand when it has nothing
+ * else to do, or when the WAL nears its bound), and its readers are read-only connections that never
  * checkpoint, not even on close (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE).
  *
  * Commands (seed, device enroll ...) may write while a server runs.  To
@@ -49,10 +49,16 @@
 
 #define BUSY_MS 10000
 #define POOL_MAX 8
-/* Checkpoint once the WAL holds this many pages (64 MiB at 4 KiB): a
- * checkpoint copies the hot pages at the end of the B-trees again each
- * time, so fewer of them cost less per record. */
-#define CKPT_FRAMES 16000
+/* When the writer is idle, checkpoint once the WAL holds this many pages
+ * (4 MiB at 4 KiB, SQLite's own default), so that a quiet server keeps
+ * its WAL small; while batches keep coming, only once it holds
+ * CKPT_BUSY_FRAMES (64 MiB): a checkpoint copies the hot pages at the end
+ * of the B-trees again each time, so fewer of them cost less per record,
+ * but a longer WAL costs every page read that misses the cache a longer
+ * search of the WAL index (at 1 GiB a push of a million records was no
+ * faster). */
+#define CKPT_IDLE_FRAMES 1000
+#define CKPT_BUSY_FRAMES 16000
 #define BYTE_SERVER 0
 #define BYTE_WRITE 1
 
@@ -1565,16 +1571,18 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 }
 
 /*
- * Checkpoints when the WAL has grown past CKPT_FRAMES pages.  Only the
- * server's writer calls this, holding the write byte of the lock file so
- * that no command commits meanwhile.  PASSIVE: readers are never blocked.
+ * Checkpoints when the WAL has grown past CKPT_IDLE_FRAMES pages (idle)
+ * or CKPT_BUSY_FRAMES.  Only the server's writer calls this, holding the
+ * write byte of the lock file so that no command commits meanwhile.
+ * PASSIVE: readers are never blocked.
  */
-static int sq_checkpoint(struct store *st, struct gb_err *err)
+static int sq_checkpoint(struct store *st, int idle, struct gb_err *err)
 {
 	struct sqlite_store *s = impl(st);
 	int rc;
 
-	if (s->mode != STORE_SERVE || s->wal_frames < CKPT_FRAMES)
+	if (s->mode != STORE_SERVE ||
+	    s->wal_frames < (idle ? CKPT_IDLE_FRAMES : CKPT_BUSY_FRAMES))
 		return 0;
 	if (lock_byte(s->lock_fd, BYTE_WRITE, F_WRLCK, 1) < 0)
 		return gb_error(err, GB_EIO, _("store: locking %s-hq.lock: %s"),

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1054,6 +1055,54 @@ static void test_writer(struct store *st)
 	CHECK(count("SELECT count(*) FROM record_history") == hist + 4);
 }
 
+/* Bytes of the store's main file (pages reach it only by a checkpoint). */
+static long long file_size(void)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* The writer checkpoints when no request has come for a while after a
+ * commit: a push of a few thousand records, one batch after another,
+ * leaves a WAL of more than the idle threshold (1,000 pages) but far
+ * below the busy one, and its pages are in the main file soon after the
+ * last batch, not only when the WAL reaches its bound. */
+static void test_writer_idle(struct store *st)
+{
+	struct ingest *ing = NULL;
+	struct gb_err err;
+	long long before;
+	int ok = 1, n = 200000;
+
+	CHECK(ingest_start(&ing, st, &err) == 0);
+	/* What earlier tests left in the WAL goes in now. */
+	usleep(400 * 1000);
+	before = file_size();
+	for (uint64_t seq = 300; seq < 400 && ok; seq++) {
+		struct wire_batch b;
+		struct gb_buf ack;
+		char s[64];
+
+		gb_buf_init(&ack, GB_BUF_NOLIMIT);
+		batch_init(&b, &coord, seq);
+		for (int i = 0; i < 30; i++, n++)
+			batch_add(&b, enterprise(n, 1000, N_PARALLEL, 1));
+		ok = ingest_batch(ing, &coord, &b, &ack, &err) == 0;
+		if (ok) {
+			statuses(&ack, s, sizeof(s));
+			ok = strspn(s, "A") == 30;
+		}
+		wire_batch_release(&b);
+		gb_buf_release(&ack);
+	}
+	CHECK(ok);
+	for (int i = 0; i < 50 && file_size() <= before; i++)
+		usleep(100 * 1000);
+	CHECK(before > 0 && file_size() > before);
+	ingest_stop(ing);
+}
+
 int main(void)
 {
 	struct store *st = NULL, *second = NULL;
@@ -1094,6 +1143,7 @@ int main(void)
 	test_after_copies(st);
 	test_writer_hold(st);
 	test_writer_unhold(st);
+	test_writer_idle(st);
 	st->ops->close(st);
 
 	/* Reopened, the schema is not applied twice. */
