@@ -29,7 +29,7 @@
 #define SYNC_MAX_BYTES (256u << 10)
 
 /* Batches on the wire at once in a push (see sync.c). */
-#define SYNC_WINDOW 3
+#define SYNC_WINDOW 5
 
 /*
  * The two requests of the protocol.  A batch is posted in steps so that

@@ -46,7 +46,7 @@
 #define GROUP_MAX 256
 /* A transaction takes in requests that come while it is applied until
  * it holds this many records. */
-#define TXN_RECORDS 2000
+#define TXN_RECORDS 2500
 /* How long a batch waits for the batch it follows (hdr.after): as long
  * as a client waits on a transfer that does not move. */
 #define HOLD_MS 30000

@@ -3,14 +3,14 @@
  * thread of the test on 127.0.0.1 (a port the system picks), one thread
  * to a connection, keeping connections open between requests as HQ does.
  * What a request asks of it is in its body: "together ..." is answered
- * only once three such requests are open at the same time (or, after two
- * seconds, with "alone"), so that a transport that ran its requests one
+ * only once SYNC_WINDOW such requests are open at the same time (or, after
+ * two seconds, with "alone"), so that a transport that ran its requests one
  * after the other fails instead of hanging; "busy" gets a 503 with a JSON
  * message, "drop" a connection closed without an answer, "hang" no answer
  * until the client goes away; anything else is echoed, and a GET gets its
- * path back.  Checked: three posts on the wire at once, each finishing
+ * path back.  Checked: SYNC_WINDOW posts on the wire at once, each finishing
  * with its own answer in any order, over kept connections the second
- * time; a fourth start refused while three run; 503 as GB_EBUSY and 401
+ * time; one more start refused while the window is full; 503 as GB_EBUSY and 401
  * as GB_EAUTH with the server's message; a dropped connection as GB_EIO;
  * an abandoned request freeing its slot and closing its connection; the
  * struct sync_io functions; a stop request, also while the server is
@@ -215,7 +215,8 @@ static void answer(int fd, int status, const char *body, size_t n)
 	send_all(fd, body, n);
 }
 
-/* Waits until the "together" requests arrived make a group of three.
+/* Waits until the "together" requests arrived make a group of
+ * SYNC_WINDOW.
  * Returns 1 when they did, 0 when TOGETHER_MS passed first. */
 static int wait_together(struct server *sv)
 {
@@ -226,7 +227,7 @@ static int wait_together(struct server *sv)
 	dl.tv_sec += TOGETHER_MS / 1000;
 	pthread_mutex_lock(&sv->mu);
 	sv->together++;
-	target = (sv->together + 2) / 3 * 3;
+	target = (sv->together + SYNC_WINDOW - 1) / SYNC_WINDOW * SYNC_WINDOW;
 	pthread_cond_broadcast(&sv->cv);
 	while (sv->together < target && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&sv->cv, &sv->mu, &dl);
@@ -400,30 +401,37 @@ static int post(struct transport *t, const char *body, struct gb_buf *resp,
 }
 
 /*
- * Three batches on the wire at once: the server answers none before it
- * holds all three.  The answers are taken in the order 2, 0, 1, after
- * polling until all have ended when by_poll is set, else by waiting in
- * transport_finish for each.
+ * SYNC_WINDOW batches on the wire at once: the server answers none before
+ * it holds all of them.  The answers are taken last first, then from the
+ * first on (2, 0, 1 for three), after polling until all have ended when
+ * by_poll is set, else by waiting in transport_finish for each.
  */
 static void test_window(struct transport *t, int by_poll)
 {
-	static const char *const names[3] = {"李秀英", "王建国", "张丽华"};
-	static const int order[3] = {2, 0, 1};
-	char body[3][64];
-	int s[3] = {-1, -1, -1}, extra = -1, n;
+	static const char *const names[] = {"李秀英", "王建国", "张丽华",
+					    "陈志强", "赵桂兰", "孙海燕",
+					    "周晓东", "吴春梅"};
+	enum { W = SYNC_WINDOW };
+	char body[W][64];
+	int s[W], extra = -1, n;
 	struct gb_buf resp;
 	struct gb_err err;
 	int64_t t0 = now_ms();
 
+	_Static_assert(W <= sizeof(names) / sizeof(names[0]),
+		       "a name for each batch of the window");
 	gb_buf_init(&resp, GB_BUF_NOLIMIT);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < W; i++) {
+		s[i] = -1;
 		snprintf(body[i], sizeof(body[i]), "together %s %d", names[i],
 			 by_poll);
 		CHECK(transport_start(t, "/v1/batches", body[i],
 				      strlen(body[i]), &s[i], &err) == 0);
 		CHECK(s[i] >= 0 && s[i] < SYNC_WINDOW);
 	}
-	CHECK(s[0] != s[1] && s[1] != s[2] && s[0] != s[2]);
+	for (int i = 0; i < W; i++)
+		for (int j = i + 1; j < W; j++)
+			CHECK(s[i] != s[j]);
 	CHECK(transport_start(t, "/v1/batches", "one more", 8, &extra, &err) ==
 	      -1);
 	CHECK(err.code == GB_EINTERNAL);
@@ -431,13 +439,13 @@ static void test_window(struct transport *t, int by_poll)
 	if (by_poll) {
 		do {
 			n = 0;
-			for (int i = 0; i < 3; i++)
+			for (int i = 0; i < W; i++)
 				n += transport_poll(t, s[i], 20);
-		} while (n < 3 && now_ms() - t0 < 3 * TOGETHER_MS);
-		CHECK(n == 3);
+		} while (n < W && now_ms() - t0 < 3 * TOGETHER_MS);
+		CHECK(n == W);
 	}
-	for (int k = 0; k < 3; k++) {
-		int i = order[k];
+	for (int k = 0; k < W; k++) {
+		int i = (k + W - 1) % W;
 
 		gb_buf_reset(&resp);
 		CHECK(transport_finish(t, s[i], &resp, &err) == 0);
@@ -501,7 +509,8 @@ static void test_errors(struct transport *t, const char *url)
 static void test_abort(struct transport *t, struct server *sv)
 {
 	static const char freed[] = "陈静 in a freed slot";
-	int s[3] = {-1, -1, -1}, again = -1, extra = -1;
+	enum { W = SYNC_WINDOW };
+	int s[W], again = -1, extra = -1;
 	int seen0 = server_count(sv, &sv->hangs_seen);
 	int closed0 = server_count(sv, &sv->hangs_closed);
 	struct gb_buf resp;
@@ -509,14 +518,16 @@ static void test_abort(struct transport *t, struct server *sv)
 	int64_t t0 = now_ms();
 
 	gb_buf_init(&resp, GB_BUF_NOLIMIT);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < W; i++) {
+		s[i] = -1;
 		CHECK(transport_start(t, "/v1/batches", "hang", 4, &s[i],
 				      &err) == 0);
-	while (server_count(sv, &sv->hangs_seen) < seen0 + 3 &&
+	}
+	while (server_count(sv, &sv->hangs_seen) < seen0 + W &&
 	       now_ms() - t0 < 2000)
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < W; i++)
 			CHECK(transport_poll(t, s[i], 10) == 0);
-	CHECK(server_count(sv, &sv->hangs_seen) == seen0 + 3);
+	CHECK(server_count(sv, &sv->hangs_seen) == seen0 + W);
 	CHECK(transport_start(t, "/v1/batches", "no room", 7, &extra, &err) ==
 	      -1);
 	CHECK(err.code == GB_EINTERNAL);
@@ -528,14 +539,15 @@ static void test_abort(struct transport *t, struct server *sv)
 	CHECK(again == s[1]);
 	CHECK(transport_finish(t, again, &resp, &err) == 0);
 	CHECK_STR(gb_buf_str(&resp), freed);
-	transport_abort(t, s[0]);
-	transport_abort(t, s[2]);
+	for (int i = 0; i < W; i++)
+		if (i != 1)
+			transport_abort(t, s[i]);
 	t0 = now_ms();
-	while (server_count(sv, &sv->hangs_closed) < closed0 + 3 &&
+	while (server_count(sv, &sv->hangs_closed) < closed0 + W &&
 	       now_ms() - t0 < 2000)
 		sleep_ms(10);
-	CHECK(server_count(sv, &sv->hangs_closed) == closed0 + 3);
-	/* All three slots are free again. */
+	CHECK(server_count(sv, &sv->hangs_closed) == closed0 + W);
+	/* All the slots are free again. */
 	gb_buf_reset(&resp);
 	CHECK(post(t, "after the aborts", &resp, &err) == 0);
 	CHECK_STR(gb_buf_str(&resp), "after the aborts");
@@ -643,10 +655,10 @@ int main(void)
 	CHECK(transport_new(&t, &o, &err) == 0);
 	if (t) {
 		test_window(t, 1);
-		CHECK(server_count(&sv, &sv.accepted) == 3);
-		/* The second time over the same three connections. */
+		CHECK(server_count(&sv, &sv.accepted) == SYNC_WINDOW);
+		/* The second time over the same connections. */
 		test_window(t, 0);
-		CHECK(server_count(&sv, &sv.accepted) == 3);
+		CHECK(server_count(&sv, &sv.accepted) == SYNC_WINDOW);
 		test_errors(t, url);
 		test_abort(t, &sv);
 		test_io(t, &sv);
