@@ -630,8 +630,10 @@ static int cmd_sync_setup(struct gb_cli *cli, int argc, char **argv)
 			 cli->db_path, strerror(errno));
 		goto fail;
 	}
-	if (sync_config_set(db, server, token, cacert, &err) ||
-	    (device && sync_device_set(db, device, &err)))
+	/* The device id first: with the token then, the outbox entries are
+	 * packed once, under the id HQ gave (sync.c, outbox_repack). */
+	if ((device && sync_device_set(db, device, &err)) ||
+	    sync_config_set(db, server, token, cacert, &err))
 		goto fail;
 	if (device)
 		printf(_("device %s\n"), db_device(db));

@@ -144,6 +144,10 @@ struct gb_db {
 	char grid[GB_CODE_LEN];
 	char device[GB_ID_LEN];
 	char staff[GB_CODE_LEN];
+	/* The file holds a sync token: outbox rows carry their Batch entry
+	 * (outbox_add).  Before, the entry would be packed again anyway
+	 * when sync is set up, under the device id HQ gives. */
+	int packs;
 
 	/*
 	 * The transaction state.  in_txn: db_begin is open.  hlc: the last
@@ -315,12 +319,17 @@ static void meta_cache_load(struct gb_db *db)
 	size_t len[] = {sizeof(db->grid), sizeof(db->device),
 			sizeof(db->staff)};
 
+	char *token;
+
 	for (int i = 0; i < 3; i++) {
 		char *v = db_meta_get(db, keys[i]);
 
 		copy_str(dst[i], len[i], v);
 		free(v);
 	}
+	token = db_meta_get(db, "sync_token");
+	db->packs = token && *token;
+	free(token);
 }
 
 int db_meta_set(struct gb_db *db, const char *key, const char *value,
@@ -344,7 +353,7 @@ int db_meta_set(struct gb_db *db, const char *key, const char *value,
 	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
 	if (step_done(db, s, _("cannot save a setting"), err))
 		return -1;
-	if (cap)
+	if (cap || strcmp(key, "sync_token") == 0)
 		meta_cache_load(db);
 	return 0;
 }
@@ -944,7 +953,8 @@ static int write_current(struct gb_db *db, enum stmt_id which,
 }
 
 /* Appends the change-log entry of version r, just written, with its
- * entry in a Batch (schema/client/003). */
+ * entry in a Batch (schema/client/003) once the file can sync (packs);
+ * until then the entry is left out (NULL), and sync setup packs it. */
 static int outbox_add(struct gb_db *db, const struct gb_record *r,
 		      struct gb_err *err)
 {
@@ -953,15 +963,18 @@ static int outbox_add(struct gb_db *db, const struct gb_record *r,
 	if (!s)
 		return -1;
 	gb_buf_reset(&db->wire);
-	if (wire_batch_add(r, &db->wire, err)) {
+	if (db->packs && wire_batch_add(r, &db->wire, err)) {
 		gb_error_prefix(err, _("record %s"), r->id);
 		stmt_done(s);
 		return -1;
 	}
 	sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)r->version);
-	sqlite3_bind_blob(s, 3, db->wire.data, (int)db->wire.len,
-			  SQLITE_STATIC);
+	if (db->packs)
+		sqlite3_bind_blob(s, 3, db->wire.data, (int)db->wire.len,
+				  SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 3);
 	return step_done(db, s, _("cannot log the change"), err);
 }
 

@@ -1587,58 +1587,16 @@ void sync_config_release(struct sync_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-int sync_config_set(struct gb_db *db, const char *server, const char *token,
-		    const char *cacert, struct gb_err *err)
-{
-	char *abs = NULL;
-	int rc = -1;
-
-	if (server && transport_check_url(server, err))
-		return -1;
-	if (token && (!*token || strlen(token) > 1024))
-		return gb_error(err, GB_EUSAGE,
-				_("the token must be given and at most 1024 "
-				  "characters long"));
-	if (token) {
-		for (const char *p = token; *p; p++)
-			if ((unsigned char)*p <= ' ' || *p == 0x7f)
-				return gb_error(err, GB_EUSAGE,
-						_("the token may not contain "
-						  "spaces or control "
-						  "characters"));
-	}
-	if (cacert && *cacert) {
-		abs = realpath(cacert, NULL);
-		if (!abs || access(abs, R_OK) != 0) {
-			gb_error(err, GB_EUSAGE, _("CA file %s: %s"), cacert,
-				 strerror(errno));
-			goto out;
-		}
-	}
-	if (db_begin(db, err))
-		goto out;
-	if ((server && db_meta_set(db, "sync_server", server, err)) ||
-	    (token && db_meta_set(db, "sync_token", token, err)) ||
-	    (cacert && db_meta_set(db, "sync_cacert", abs ? abs : "", err))) {
-		db_rollback(db);
-		goto out;
-	}
-	if (db_commit(db, err))
-		goto out;
-	rc = 0;
-out:
-	free(abs);
-	return rc;
-}
-
 /*
- * Packs again the Batch entry of every outbox row, from the version the
- * file holds, in the caller's transaction: the entries name the device,
- * whose id has just changed (sync_device_set).
+ * Packs the Batch entry of outbox rows from the version the file holds,
+ * in the caller's transaction: of every row when all is set (the entries
+ * name the device, whose id has just changed: sync_device_set), else of
+ * the rows that have none (written before the file could sync, db.c
+ * outbox_add).
  */
-static int outbox_repack(struct gb_db *db, struct gb_err *err)
+static int outbox_repack(struct gb_db *db, int all, const char *what,
+			 struct gb_err *err)
 {
-	const char *what = _("cannot change the device id");
 	sqlite3_stmt *q = NULL, *up = NULL;
 	int64_t *seqs = NULL;
 	size_t n = 0, cap = 0;
@@ -1649,7 +1607,10 @@ static int outbox_repack(struct gb_db *db, struct gb_err *err)
 	gb_buf_init(&one, GB_BUF_NOLIMIT);
 	memset(&l, 0, sizeof(l));
 	if (loader_init(db, &l, err) ||
-	    prep(db, "SELECT seq FROM outbox ORDER BY seq", &q, what, err) ||
+	    prep(db,
+		 all ? "SELECT seq FROM outbox ORDER BY seq"
+		     : "SELECT seq FROM outbox WHERE wire IS NULL ORDER BY seq",
+		 &q, what, err) ||
 	    prep(db, "UPDATE outbox SET wire = ?2 WHERE seq = ?1", &up, what,
 		 err))
 		goto out;
@@ -1689,13 +1650,59 @@ out:
 	return ret;
 }
 
+int sync_config_set(struct gb_db *db, const char *server, const char *token,
+		    const char *cacert, struct gb_err *err)
+{
+	char *abs = NULL;
+	int rc = -1;
+
+	if (server && transport_check_url(server, err))
+		return -1;
+	if (token && (!*token || strlen(token) > 1024))
+		return gb_error(err, GB_EUSAGE,
+				_("the token must be given and at most 1024 "
+				  "characters long"));
+	if (token) {
+		for (const char *p = token; *p; p++)
+			if ((unsigned char)*p <= ' ' || *p == 0x7f)
+				return gb_error(err, GB_EUSAGE,
+						_("the token may not contain "
+						  "spaces or control "
+						  "characters"));
+	}
+	if (cacert && *cacert) {
+		abs = realpath(cacert, NULL);
+		if (!abs || access(abs, R_OK) != 0) {
+			gb_error(err, GB_EUSAGE, _("CA file %s: %s"), cacert,
+				 strerror(errno));
+			goto out;
+		}
+	}
+	if (db_begin(db, err))
+		goto out;
+	if ((server && db_meta_set(db, "sync_server", server, err)) ||
+	    (token && db_meta_set(db, "sync_token", token, err)) ||
+	    (cacert && db_meta_set(db, "sync_cacert", abs ? abs : "", err)) ||
+	    (token && outbox_repack(db, 0, _("cannot set up sync"), err))) {
+		db_rollback(db);
+		goto out;
+	}
+	if (db_commit(db, err))
+		goto out;
+	rc = 0;
+out:
+	free(abs);
+	return rc;
+}
+
 int sync_device_set(struct gb_db *db, const char *id, struct gb_err *err)
 {
 	static const char *const sql[] = {
 	    "UPDATE record SET device = ?2 WHERE device = ?1",
 	    "UPDATE record_history SET device = ?2 WHERE device = ?1",
 	};
-	char old[GB_ID_LEN], now[GB_ID_LEN];
+	const char *what = _("cannot change the device id");
+	char old[GB_ID_LEN], now[GB_ID_LEN], *token = NULL;
 	sqlite3_stmt *s = NULL;
 	size_t i;
 	int rc = -1;
@@ -1713,19 +1720,30 @@ int sync_device_set(struct gb_db *db, const char *id, struct gb_err *err)
 	if (db_begin(db, err))
 		return -1;
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		if (prep(db, sql[i], &s, _("cannot change the device id"), err))
+		if (prep(db, sql[i], &s, what, err))
 			goto out;
 		sqlite3_bind_text(s, 1, old, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC);
-		if (run(db, s, _("cannot change the device id"), err))
+		if (run(db, s, what, err))
 			goto out;
 		sqlite3_finalize(s);
 		s = NULL;
 	}
-	if (db_meta_set(db, "device", now, err) || outbox_repack(db, err))
+	if (db_meta_set(db, "device", now, err))
 		goto out;
+	/* Without a token the file does not pack entries yet: drop those
+	 * under the old id, and sync_config_set packs them with the token. */
+	token = db_meta_get(db, "sync_token");
+	if (token && *token) {
+		if (outbox_repack(db, 1, what, err))
+			goto out;
+	} else if (prep(db, "UPDATE outbox SET wire = NULL", &s, what, err) ||
+		   run(db, s, what, err)) {
+		goto out;
+	}
 	rc = 0;
 out:
+	free(token);
 	sqlite3_finalize(s);
 	if (rc) {
 		db_rollback(db);

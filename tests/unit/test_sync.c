@@ -395,7 +395,8 @@ static int held_once(const struct fake *f, size_t want)
 
 static char tmpdir[256];
 
-static struct gb_db *grid_new(const char *name)
+/* A grid file; one set up to sync (a token stored) when token is set. */
+static struct gb_db *grid_open(const char *name, int token)
 {
 	struct gb_db *db = NULL;
 	struct gb_err err;
@@ -405,11 +406,17 @@ static struct gb_db *grid_new(const char *name)
 	if (db_open(&db, path, DB_CREATE, &err) ||
 	    db_load_seeds(db, GB_SEEDDIR, "S01-G1", &err) ||
 	    (!*db_grid(db) && db_meta_set(db, "grid", "S01-G1", &err)) ||
-	    db_meta_set(db, "staff", "K0001", &err)) {
+	    db_meta_set(db, "staff", "K0001", &err) ||
+	    (token && sync_config_set(db, NULL, "test-token", NULL, &err))) {
 		fprintf(stderr, "grid file: %s\n", err.msg);
 		exit(1);
 	}
 	return db;
+}
+
+static struct gb_db *grid_new(const char *name)
+{
+	return grid_open(name, 1);
 }
 
 static void grid_remove(void)
@@ -897,11 +904,15 @@ static int outbox_wire_same(struct gb_db *db)
 }
 
 /* The id HQ gave at enrollment replaces the file's own in the versions
- * written here, which then go under it. */
+ * written here, which then go under it.  A file packs the Batch entries
+ * of its outbox only once it holds a token (before, sync setup would pack
+ * them again anyway); the token packs those left out, a new device id
+ * every one. */
 static void test_device_set(void)
 {
 	static const char hq_id[] = "01A21F71-2A9B-7000-BBA9-7717ABE6A438";
-	struct gb_db *db = grid_new("device.grid");
+	static const char first_id[] = "01a21f71-0000-7000-8000-000000000001";
+	struct gb_db *db = grid_open("device.grid", 0);
 	struct sync_opts o = {0};
 	struct sync_result res = {0};
 	char ids[2][GB_ID_LEN];
@@ -917,8 +928,18 @@ static void test_device_set(void)
 		CHECK(db_record_update(db, r, &err) == 0);
 		gb_record_free(r);
 	}
+	CHECK(count(db, "SELECT count(*) FROM outbox WHERE wire IS NULL") ==
+	      3);
 	CHECK(sync_device_set(db, "not-a-uuid", &err) == -1);
 	CHECK(err.code == GB_EUSAGE);
+	CHECK(sync_device_set(db, first_id, &err) == 0);
+	CHECK(count(db, "SELECT count(*) FROM outbox WHERE wire IS NULL") ==
+	      3);
+	/* The token: the entries left out are packed. */
+	CHECK(sync_config_set(db, NULL, "test-token", NULL, &err) == 0);
+	CHECK(count(db, "SELECT count(*) FROM outbox WHERE wire IS NULL") ==
+	      0);
+	CHECK(outbox_wire_same(db) == 2);
 	CHECK(sync_device_set(db, hq_id, &err) == 0);
 	CHECK_STR(db_device(db), "01a21f71-2a9b-7000-bba9-7717abe6a438");
 	CHECK(count(db, "SELECT count(*) FROM record WHERE device = "
