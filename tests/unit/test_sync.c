@@ -928,17 +928,14 @@ static void test_device_set(void)
 		CHECK(db_record_update(db, r, &err) == 0);
 		gb_record_free(r);
 	}
-	CHECK(count(db, "SELECT count(*) FROM outbox WHERE wire IS NULL") ==
-	      3);
+	CHECK(count(db, "SELECT count(*) FROM outbox WHERE wire IS NULL") == 3);
 	CHECK(sync_device_set(db, "not-a-uuid", &err) == -1);
 	CHECK(err.code == GB_EUSAGE);
 	CHECK(sync_device_set(db, first_id, &err) == 0);
-	CHECK(count(db, "SELECT count(*) FROM outbox WHERE wire IS NULL") ==
-	      3);
+	CHECK(count(db, "SELECT count(*) FROM outbox WHERE wire IS NULL") == 3);
 	/* The token: the entries left out are packed. */
 	CHECK(sync_config_set(db, NULL, "test-token", NULL, &err) == 0);
-	CHECK(count(db, "SELECT count(*) FROM outbox WHERE wire IS NULL") ==
-	      0);
+	CHECK(count(db, "SELECT count(*) FROM outbox WHERE wire IS NULL") == 0);
 	CHECK(outbox_wire_same(db) == 2);
 	CHECK(sync_device_set(db, hq_id, &err) == 0);
 	CHECK_STR(db_device(db), "01a21f71-2a9b-7000-bba9-7717abe6a438");
@@ -947,8 +944,7 @@ static void test_device_set(void)
 	CHECK(count(db, "SELECT count(*) FROM record_history WHERE device = "
 			"'01a21f71-2a9b-7000-bba9-7717abe6a438'") == 1);
 	/* The outbox's Batch entries are packed again under the new id. */
-	CHECK(count(db, "SELECT count(*) FROM outbox WHERE wire IS NULL") ==
-	      0);
+	CHECK(count(db, "SELECT count(*) FROM outbox WHERE wire IS NULL") == 0);
 	CHECK(outbox_wire_same(db) == 2);
 	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
 	CHECK(res.accepted == 3);

@@ -10,11 +10,10 @@
  * until the client goes away; anything else is echoed, and a GET gets its
  * path back.  Checked: SYNC_WINDOW posts on the wire at once, each finishing
  * with its own answer in any order, over kept connections the second
- * time; one more start refused while the window is full; 503 as GB_EBUSY and 401
- * as GB_EAUTH with the server's message; a dropped connection as GB_EIO;
- * an abandoned request freeing its slot and closing its connection; the
- * struct sync_io functions; a stop request, also while the server is
- * silent.
+ * time; one more start refused while the window is full; 503 as GB_EBUSY and
+ * 401 as GB_EAUTH with the server's message; a dropped connection as GB_EIO; an
+ * abandoned request freeing its slot and closing its connection; the struct
+ * sync_io functions; a stop request, also while the server is silent.
  */
 #include <arpa/inet.h>
 #include <errno.h>
