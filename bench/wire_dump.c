@@ -24,7 +24,8 @@
 
 static int encode(size_t n, struct gb_buf *body, struct gb_err *err)
 {
-	struct wire_batch_hdr h = {SAMPLE_DEVICE, SAMPLE_GRID, 1, 0};
+	struct wire_batch_hdr h = {
+	    .device = SAMPLE_DEVICE, .grid = SAMPLE_GRID, .seq = 1};
 	struct gb_record **recs = xcalloc(n + 1, sizeof(*recs));
 	struct sample s;
 	int rc;

@@ -574,16 +574,32 @@ out:
 	return ret;
 }
 
-/* Deflates b's records under its number into b->body. */
+/* Deflates b's records under its number into b->body, with what the
+ * outbox holds after them: rows are numbered in the order they are
+ * written and leave it only with the ack of their batch (or, missing,
+ * while their batch is loaded), so those after b->hi are the last row's
+ * number less b->hi, each a key look-up. */
 static int batch_encode(struct gb_db *db, struct batch *b, struct gb_err *err)
 {
+	const char *what = _("cannot read the outbox");
 	struct wire_batch_hdr hdr;
+	int64_t top, next;
 
 	memset(&hdr, 0, sizeof(hdr));
 	copy_str(hdr.device, sizeof(hdr.device), db_device(db));
 	copy_str(hdr.grid, sizeof(hdr.grid), db_grid(db));
 	hdr.seq = b->seq;
 	hdr.after = b->after;
+	if (query_i64(db, "SELECT max(seq) FROM outbox", 0, 0, 0, 0, &top, what,
+		      err) ||
+	    query_i64(db,
+		      "SELECT version FROM outbox WHERE seq > ?1 ORDER BY seq "
+		      "LIMIT 1",
+		      1, b->hi, 0, 0, &next, what, err))
+		return -1;
+	hdr.has_pending = 1;
+	hdr.pending = top > b->hi ? (uint64_t)(top - b->hi) : 0;
+	hdr.oldest_pending = next ? gb_hlc_ms((uint64_t)next) : 0;
 	return wire_batch_encode_packed(&hdr, b->packed.data, b->packed.len,
 					&b->body, err);
 }

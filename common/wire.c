@@ -991,9 +991,13 @@ int wire_batch_encode_packed(const struct wire_batch_hdr *h, const void *recs,
 	b.seq = h->seq;
 	b.has_after = h->after != 0;
 	b.after = h->after;
+	b.has_pending = h->has_pending != 0;
+	b.pending = h->pending;
+	b.has_oldest_pending = h->has_pending && h->oldest_pending > 0;
+	b.oldest_pending = h->oldest_pending;
 	/* The header fields come first and the records (field 5) after
-	 * them: the order protobuf-c packs a whole Batch in, but for field
-	 * 6 (after), which it would put last; fields may come in any
+	 * them: the order protobuf-c packs a whole Batch in, but for fields
+	 * 6 to 8, which it would put last; fields may come in any
 	 * order. */
 	head = pack_new(&b.base, &hlen);
 	if (gb_buf_add(&plain, head, hlen, err) ||
@@ -1051,6 +1055,12 @@ static int batch_header(const Gridbook__Batch *b, struct wire_batch_hdr *h,
 				_("batch seq: missing (batches count from 1)"));
 	h->seq = b->seq;
 	h->after = b->has_after ? b->after : 0;
+	h->has_pending = b->has_pending;
+	h->pending = b->has_pending ? b->pending : 0;
+	h->oldest_pending =
+	    b->has_pending && b->has_oldest_pending && b->oldest_pending > 0
+		? b->oldest_pending
+		: 0;
 	if (h->after >= h->seq)
 		return gb_error(err, GB_EPROTO,
 				_("batch after: %" PRIu64 " does not come "

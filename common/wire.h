@@ -27,6 +27,12 @@ struct wire_batch_hdr {
 	char grid[GB_CODE_LEN];
 	uint64_t seq;
 	uint64_t after; /* the batch HQ must apply first (proto), 0: none */
+	/* What the device still had to send besides this batch and those
+	 * before it (proto pending, oldest_pending): has_pending 0 when it
+	 * did not say; oldest_pending 0 when nothing was left. */
+	int has_pending;
+	uint64_t pending;
+	int64_t oldest_pending;
 };
 
 /* One decoded record of a batch: rec is NULL when it could not be turned

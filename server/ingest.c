@@ -478,7 +478,10 @@ static int apply_batch(struct apply *a)
 	    st->ops->batch_put(st, req->dev->id, b->hdr.seq, ih, b->n,
 			       req->ack->data, req->ack->len, a->now,
 			       &req->err) < 0 ||
-	    st->ops->device_seen(st, req->dev->id, a->now, &req->err) < 0 ||
+	    st->ops->device_seen(st, req->dev->id, a->now,
+				 b->hdr.has_pending ? (int64_t)b->hdr.pending
+						    : -1,
+				 b->hdr.oldest_pending, &req->err) < 0 ||
 	    rollup_batch_applied(st, req->dev, b, &ack, a->now, &req->err) <
 		    0)
 		goto out;

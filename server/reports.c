@@ -1651,7 +1651,15 @@ static void pt_fill(struct run *x, int u, const int64_t *a,
 
 /* ---- sync-health ---- */
 
-enum { SH_GRIDS, SH_SYNCED, SH_DEVICES, SH_BATCHES, SH_RECORDS, SH_NF };
+enum {
+	SH_GRIDS,
+	SH_SYNCED,
+	SH_DEVICES,
+	SH_BATCHES,
+	SH_RECORDS,
+	SH_PENDING,
+	SH_NF
+};
 
 static const struct report_col sh_cols[] = {
     {"unit", N_("unit")},
@@ -1663,13 +1671,25 @@ static const struct report_col sh_cols[] = {
     {"batches", N_("batches")},
     {"records", N_("records")},
     {"last_sync", N_("last sync")},
+    {"unsent", N_("unsent")},
+    {"oldest_unsent", N_("oldest unsent")},
 };
 
+/* unsent, oldest_unsent: what the device said it had left to send when
+ * it built its latest batch applied (Batch.pending); unsent_hours: how
+ * long the oldest of those had waited by the end of the period. */
 static const struct report_col sh_dev_cols[] = {
-    {"device", N_("device")},	{"grid", N_("grid")},
-    {"role", N_("role")},	{"name", N_("name")},
-    {"status", N_("status")},	{"last_sync", N_("last sync")},
-    {"batches", N_("batches")}, {"records", N_("records")},
+    {"device", N_("device")},
+    {"grid", N_("grid")},
+    {"role", N_("role")},
+    {"name", N_("name")},
+    {"status", N_("status")},
+    {"last_sync", N_("last sync")},
+    {"batches", N_("batches")},
+    {"records", N_("records")},
+    {"unsent", N_("unsent")},
+    {"oldest_unsent", N_("oldest unsent")},
+    {"unsent_hours", N_("unsent for (h)")},
 };
 
 static const struct report_col sh_grid_cols[] = {
@@ -1678,10 +1698,12 @@ static const struct report_col sh_grid_cols[] = {
     {"last_sync", N_("last sync")},
 };
 
-/* The latest batch time per unit (and the total), and per grid. */
+/* The latest batch time per unit (and the total), and per grid; the
+ * oldest unsent version per unit. */
 struct sync_extra {
 	int64_t *unit_last;
 	int64_t *grid_last;
+	int64_t *unit_oldest;
 };
 
 static int sh_gather(struct run *x)
@@ -1699,6 +1721,7 @@ static int sh_gather(struct run *x)
 	x->extra = e;
 	e->unit_last = xcalloc((size_t)x->nunits + 1, sizeof(int64_t));
 	e->grid_last = xcalloc(w->ngrids + 1, sizeof(int64_t));
+	e->unit_oldest = xcalloc((size_t)x->nunits + 1, sizeof(int64_t));
 	if (prepare(x,
 		    "SELECT sum(batches), sum(records) FROM rr_sync WHERE "
 		    "device = ?1 AND day BETWEEN ?2 AND ?3",
@@ -1708,14 +1731,15 @@ static int sh_gather(struct run *x)
 		    "day DESC LIMIT 1",
 		    &last) < 0 ||
 	    prepare(x,
-		    "SELECT id, grid, role, name, revoked FROM device WHERE "
-		    "role != 'viewer' ORDER BY grid, created_at, id",
+		    "SELECT id, grid, role, name, revoked, pending, "
+		    "oldest_pending FROM device WHERE role != 'viewer' "
+		    "ORDER BY grid, created_at, id",
 		    &q) < 0)
 		goto out;
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		int gi = grid_index(x, col_text(q, 1));
 		int u = unit_of_grid(x, gi);
-		int64_t at = 0;
+		int64_t at = 0, oldest = sqlite3_column_int64(q, 6);
 		struct report_val *row;
 		char id[GB_ID_LEN];
 
@@ -1736,6 +1760,15 @@ static int sh_gather(struct run *x)
 		add(x, u, SH_DEVICES, 1);
 		add(x, u, SH_BATCHES, sqlite3_column_int64(per, 0));
 		add(x, u, SH_RECORDS, sqlite3_column_int64(per, 1));
+		add(x, u, SH_PENDING, sqlite3_column_int64(q, 5));
+		if (oldest > 0) {
+			if (u >= 0 && (!e->unit_oldest[u] ||
+				       oldest < e->unit_oldest[u]))
+				e->unit_oldest[u] = oldest;
+			if (!e->unit_oldest[x->nunits] ||
+			    oldest < e->unit_oldest[x->nunits])
+				e->unit_oldest[x->nunits] = oldest;
+		}
 		if (u >= 0 && at > e->unit_last[u])
 			e->unit_last[u] = at;
 		if (at > e->unit_last[x->nunits])
@@ -1753,6 +1786,14 @@ static int sh_gather(struct run *x)
 			v_time(&row[5], at);
 		v_int(&row[6], sqlite3_column_int64(per, 0));
 		v_int(&row[7], sqlite3_column_int64(per, 1));
+		if (sqlite3_column_type(q, 5) != SQLITE_NULL)
+			v_int(&row[8], sqlite3_column_int64(q, 5));
+		if (oldest > 0) {
+			v_time(&row[9], oldest);
+			v_hours(&row[10], (double)(x->as_of > oldest
+							   ? x->as_of - oldest
+							   : 0));
+		}
 		sqlite3_reset(per);
 		sqlite3_reset(last);
 	}
@@ -1799,6 +1840,9 @@ static void sh_fill(struct run *x, int u, const int64_t *a,
 	v_int(&row[5], a[SH_RECORDS]);
 	if (e->unit_last[u] > 0)
 		v_time(&row[6], e->unit_last[u]);
+	v_int(&row[7], a[SH_PENDING]);
+	if (e->unit_oldest[u] > 0)
+		v_time(&row[8], e->unit_oldest[u]);
 }
 
 static void sh_release(struct run *x)
@@ -1808,6 +1852,7 @@ static void sh_release(struct run *x)
 	if (e) {
 		free(e->unit_last);
 		free(e->grid_last);
+		free(e->unit_oldest);
 	}
 	free(e);
 	x->extra = NULL;
@@ -1866,7 +1911,8 @@ static const struct report_def defs[] = {
 	NULL, 0),
     DEF("sync-health", N_("sync health"),
 	N_("per device and grid: last sync, batches and records in the "
-	   "period; grids not synced"),
+	   "period, versions left unsent at the last sync and the oldest of "
+	   "them; grids not synced"),
 	LV_LABOUR, NULL, sh_cols, SH_NF, sh_gather, sh_fill, sh_release, 0),
 };
 

@@ -215,8 +215,11 @@ struct store_ops {
 	/* Fails with GB_ENOTFOUND when there is no such device. */
 	int (*device_revoke)(struct store *s, const char *id, int64_t at,
 			     struct gb_err *err);
+	/* A batch of the device was applied at at; pending and oldest are
+	 * what it said it had left to send (wire_batch_hdr), pending -1
+	 * when it did not say. */
 	int (*device_seen)(struct store *s, const char *id, int64_t at,
-			   struct gb_err *err);
+			   int64_t pending, int64_t oldest, struct gb_err *err);
 	/* Calls cb for each device, oldest first; cb returns 0 to go on. */
 	int (*device_list)(struct store *s,
 			   int (*cb)(void *arg, const struct store_device *d),

@@ -128,7 +128,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_FIND_STAFF] = "SELECT role FROM staff WHERE code = ?1 AND grid = ?2",
 	[S_FIND_RECORD] = "SELECT json_extract(body, ?4) FROM record_current "
 			  "WHERE id = ?1 AND kind = ?2 AND grid = ?3",
-	[S_DEVICE_SEEN] = "UPDATE device SET last_seen = ?2 WHERE id = ?1",
+	[S_DEVICE_SEEN] = "UPDATE device SET last_seen = ?2, pending = "
+			  "iif(?3 >= 0, ?3, pending), oldest_pending = "
+			  "iif(?3 >= 0, nullif(?4, 0), oldest_pending) "
+			  "WHERE id = ?1",
 	[S_AUDIT_PUT] = "INSERT INTO audit_log (at, device, grid, action, "
 			"status, detail, remote) VALUES (?1, ?2, ?3, ?4, ?5, "
 			"?6, ?7)",
@@ -1186,7 +1189,7 @@ out:
 }
 
 static int sq_device_seen(struct store *st, const char *id, int64_t at,
-			  struct gb_err *err)
+			  int64_t pending, int64_t oldest, struct gb_err *err)
 {
 	struct sqlite_store *s = impl(st);
 	sqlite3_stmt *q = stmt(s, S_DEVICE_SEEN, err);
@@ -1195,6 +1198,8 @@ static int sq_device_seen(struct store *st, const char *id, int64_t at,
 		return -1;
 	bind_uuid(q, 1, id);
 	sqlite3_bind_int64(q, 2, at);
+	sqlite3_bind_int64(q, 3, pending);
+	sqlite3_bind_int64(q, 4, oldest);
 	return run(s, q, N_("updating a device"), err);
 }
 

@@ -146,9 +146,11 @@ def main():
             base, token, raw=zlib.compress(hqclient.encode("Batch", text), 1))
         check("re-deflated: same ack", status == 200 and ack == acks[0])
 
-        # Five copies of another batch at once.
+        # Five copies of another batch at once.  This one says what the
+        # device had left to send: seven versions, the oldest from 08:30.
         text2 = hqclient.batch(device, GRID, 2,
                                records(device, NOW_MS - 3600000))
+        text2 += "pending: 7\noldest_pending: %d\n" % (NOW_MS - 5400000)
         body2 = zlib.compress(hqclient.encode("Batch", text2))
         got = [None] * 5
 
@@ -182,6 +184,26 @@ def main():
               == 6)
         check("two batches recorded",
               count(store, "SELECT count(*) FROM batch") == 2)
+        p = hq(store, "report", "sync-health", "--level", "grid", "--from",
+               "2026-03-12", "--to", "2026-03-12", "--format", "json")
+        check("sync-health", p.returncode == 0, p.stderr.decode())
+        try:
+            import json
+            rep = json.loads(p.stdout.decode())
+            devs = [d for d in rep["details"]["devices"]
+                    if d["device"] == device]
+            row = [r for r in rep["rows"] if r["unit"] == GRID][0]
+        except (ValueError, KeyError, IndexError) as e:
+            devs, row = [], {}
+            check("sync-health JSON", False, "%s: %s" % (e, p.stdout[:300]))
+        check("sync-health: the device's unsent versions",
+              len(devs) == 1 and devs[0].get("unsent") == 7, devs)
+        check("sync-health: the oldest of them",
+              len(devs) == 1 and
+              devs[0].get("oldest_unsent") == "2026-03-12 08:30", devs)
+        check("sync-health: the grid's unsent versions",
+              row.get("unsent") == 7 and
+              row.get("oldest_unsent") == "2026-03-12 08:30", row)
         check("two rejections logged, once each",
               count(store, "SELECT count(*) FROM rejection") == 2)
         check("the check refers to its enterprise",

@@ -156,6 +156,19 @@ gridbook-hq report sync-health --level grid --from $FROM --to $TO >"$T/sh.txt"
 has "sync-health names the grids not synced" "$(cat "$T/sh.txt")" \
 	"2 of 32 grids synced since $FROM; not synced: S01-G2,"
 has "and lists the devices" "$(cat "$T/sh.txt")" "S05-G2 coordinator"
+# Every laptop that synced said, in its last batch, that nothing was left;
+# the ones enrolled since have said nothing yet.
+gridbook-hq report sync-health --level grid --from $FROM --to $TO \
+	--format json >"$T/sh.json"
+python3 - "$T/sh.json" <<'PY' && pass || fail "sync-health: unsent"
+import json, sys
+d = json.load(open(sys.argv[1]))["details"]["devices"]
+synced = [x for x in d if x["last_sync"]]
+assert len(synced) == 4, d
+assert all(x["unsent"] == 0 and x["oldest_unsent"] is None
+           for x in synced), synced
+assert all(x["unsent"] is None for x in d if not x["last_sync"]), d
+PY
 python3 - "$T/r.json" <<'PY' && pass || fail "requests: total is the sum"
 import json, sys
 d = json.load(open(sys.argv[1]))

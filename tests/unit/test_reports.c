@@ -54,6 +54,9 @@ struct dev {
 	struct store_device d;
 	uint64_t seq;
 	long batches, records; /* sent, for sync-health */
+	/* What its batches say it has left to send (Batch.pending); pending
+	 * -1: they say nothing. */
+	int64_t pending, oldest;
 };
 
 static void dev_init(struct store *st, struct dev *v, const char *id,
@@ -64,6 +67,7 @@ static void dev_init(struct store *st, struct dev *v, const char *id,
 	struct gb_err err;
 
 	memset(v, 0, sizeof(*v));
+	v->pending = -1;
 	snprintf(v->d.id, sizeof(v->d.id), "%s", id);
 	snprintf(v->d.grid, sizeof(v->d.grid), "%s", grid);
 	snprintf(v->d.role, sizeof(v->d.role), "%s", role);
@@ -91,6 +95,11 @@ static int send(struct store *st, struct dev *v, int64_t now,
 	snprintf(b.hdr.device, sizeof(b.hdr.device), "%s", v->d.id);
 	snprintf(b.hdr.grid, sizeof(b.hdr.grid), "%s", v->d.grid);
 	b.hdr.seq = ++v->seq;
+	if (v->pending >= 0) {
+		b.hdr.has_pending = 1;
+		b.hdr.pending = (uint64_t)v->pending;
+		b.hdr.oldest_pending = v->oldest;
+	}
 	b.items = xcalloc(n ? n : 1, sizeof(*b.items));
 	b.n = n;
 	for (size_t i = 0; i < n; i++) {
@@ -550,6 +559,10 @@ static void fixture_police(struct store *st, struct dev *dof, int64_t t1,
 	n++;
 	recs[n++] = REQ(7, 300, "PA-02", "normal", "inquiry",
 			"2026-03-06 10:00", "resolved_at=@2026-03-06 20:00");
+	/* The officer's laptop still had three versions to send, the
+	 * oldest written on 03-14 at 18:00. */
+	dof->pending = 3;
+	dof->oldest = at("2026-03-14 18:00");
 	send(st, dof, t2, recs, n, 0);
 #undef DAILY
 #undef PAT
@@ -927,6 +940,23 @@ static void test_fixture(void)
 	CHECK_STR(val(r, "total", "synced"), "1");
 	CHECK_STR(val(r, "total", "devices"), "3");
 	CHECK(ndet(r, "devices") == 3);
+	/* Left unsent: what the officer's latest batch said (3, the oldest
+	 * from 03-14 18:00, 30 hours before the period's end, 03-16 00:00);
+	 * the coordinators' batches said nothing. */
+	CHECK_STR(val(r, "S01-G1", "unsent"), "3");
+	CHECK_STR(val(r, "S01-G1", "oldest_unsent"), "2026-03-14 18:00");
+	CHECK_STR(val(r, "S01-G2", "unsent"), "0");
+	CHECK_STR(val(r, "S01-G2", "oldest_unsent"), "null");
+	CHECK_STR(val(r, "total", "unsent"), "3");
+	for (size_t i = 0; i < ndet(r, "devices"); i++) {
+		int officer = !strcmp(det(r, "devices", i, "role"), "officer");
+
+		CHECK_STR(det(r, "devices", i, "unsent"), officer ? "3" : "");
+		CHECK_STR(det(r, "devices", i, "oldest_unsent"),
+			  officer ? "2026-03-14 18:00" : "");
+		CHECK_STR(det(r, "devices", i, "unsent_hours"),
+			  officer ? "30.00" : "");
+	}
 	CHECK(ndet(r, "not_synced") == 31);
 	CHECK(r && r->synced == 1 && !r->synced_role);
 	report_free(r);
@@ -2327,7 +2357,8 @@ static void fixture_json(struct store *st, int64_t now, struct gb_buf *out)
 
 /*
  * A store that held records before the facts existed: taken back to
- * schema version 1 (the fact tables and their mark dropped), it is
+ * schema version 1 (the fact tables and their mark dropped, and the
+ * device columns of 003), it is
  * migrated when opened, its facts are built from the records it holds by
  * rollup_ensure, and every report comes out as before.  Closes st.
  */
@@ -2342,6 +2373,8 @@ static void test_upgrade(struct store *st, const char *path, int64_t now)
 	    "DROP TABLE rf_reception; DROP TABLE rr_reception; "
 	    "DROP TABLE rf_request; DROP TABLE rr_sync; "
 	    "DELETE FROM meta WHERE key = 'rollup_version'; "
+	    "ALTER TABLE device DROP COLUMN pending; "
+	    "ALTER TABLE device DROP COLUMN oldest_pending; "
 	    "PRAGMA user_version = 1;";
 	struct gb_buf before, after;
 	struct gb_err err;
@@ -2350,6 +2383,11 @@ static void test_upgrade(struct store *st, const char *path, int64_t now)
 
 	gb_buf_init(&before, GB_BUF_NOLIMIT);
 	gb_buf_init(&after, GB_BUF_NOLIMIT);
+	/* Such a store never heard what devices had left to send. */
+	CHECK(sqlite3_exec(store_sqlite_writer(st),
+			   "UPDATE device SET pending = NULL, "
+			   "oldest_pending = NULL",
+			   NULL, NULL, NULL) == SQLITE_OK);
 	fixture_json(st, now, &before);
 	st->ops->close(st);
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK &&

@@ -425,7 +425,8 @@ static void test_refused_items(void)
 
 static void test_batch_round_trip(void)
 {
-	struct wire_batch_hdr h = {SAMPLE_DEVICE, SAMPLE_GRID, 42, 0};
+	struct wire_batch_hdr h = {
+	    .device = SAMPLE_DEVICE, .grid = SAMPLE_GRID, .seq = 42};
 	struct gb_record *recs[30];
 	struct gb_err err = {GB_OK, ""};
 	struct wire_batch wb;
@@ -442,6 +443,8 @@ static void test_batch_round_trip(void)
 	CHECK_STR(wb.hdr.device, SAMPLE_DEVICE);
 	CHECK_STR(wb.hdr.grid, SAMPLE_GRID);
 	CHECK(wb.hdr.seq == 42);
+	CHECK(!wb.hdr.has_pending && wb.hdr.pending == 0 &&
+	      wb.hdr.oldest_pending == 0);
 	CHECK(wb.n == 30);
 	for (size_t i = 0; i < wb.n && i < 30; i++) {
 		struct gb_record *again = NULL;
@@ -463,6 +466,25 @@ static void test_batch_round_trip(void)
 	CHECK(wire_batch_decode(body.data, body.len, &wb, &err) == 0);
 	CHECK(wb.n == 0 && wb.hdr.seq == 42);
 	wire_batch_release(&wb);
+
+	/* What the device has left to send travels in the header; nothing
+	 * left has no oldest time. */
+	h.has_pending = 1;
+	h.pending = 1234;
+	h.oldest_pending = 1772000000123;
+	CHECK(wire_batch_encode(&h, recs, 2, &body, &err) == 0);
+	CHECK(wire_batch_decode(body.data, body.len, &wb, &err) == 0);
+	CHECK(wb.n == 2 && wb.hdr.has_pending && wb.hdr.pending == 1234 &&
+	      wb.hdr.oldest_pending == 1772000000123);
+	wire_batch_release(&wb);
+	h.pending = 0;
+	h.oldest_pending = 0;
+	CHECK(wire_batch_encode(&h, recs, 2, &body, &err) == 0);
+	CHECK(wire_batch_decode(body.data, body.len, &wb, &err) == 0);
+	CHECK(wb.hdr.has_pending && wb.hdr.pending == 0 &&
+	      wb.hdr.oldest_pending == 0);
+	wire_batch_release(&wb);
+	h.has_pending = 0;
 
 	/* A record that cannot be packed fails the encoding, named. */
 	memcpy(recs[3]->id, "nope", 5);
@@ -528,7 +550,8 @@ static void test_batch_header(void)
 
 static void test_garbage(void)
 {
-	struct wire_batch_hdr h = {SAMPLE_DEVICE, SAMPLE_GRID, 1, 0};
+	struct wire_batch_hdr h = {
+	    .device = SAMPLE_DEVICE, .grid = SAMPLE_GRID, .seq = 1};
 	static const uint8_t junk_pb[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
 	struct gb_err err = {GB_OK, ""};
 	struct gb_record *recs[5];
@@ -870,7 +893,8 @@ static void test_page(void)
 
 static double batch_ratio(int n, size_t *wire_len, size_t *raw_len)
 {
-	struct wire_batch_hdr h = {SAMPLE_DEVICE, SAMPLE_GRID, 1, 0};
+	struct wire_batch_hdr h = {
+	    .device = SAMPLE_DEVICE, .grid = SAMPLE_GRID, .seq = 1};
 	struct gb_record **recs = xcalloc((size_t)n, sizeof(*recs));
 	struct gb_err err = {GB_OK, ""};
 	struct gb_buf body, raw;
