@@ -630,9 +630,11 @@ static int cmd_sync_setup(struct gb_cli *cli, int argc, char **argv)
 			 cli->db_path, strerror(errno));
 		goto fail;
 	}
-	/* The device id first: with the token then, the outbox entries are
-	 * packed once, under the id HQ gave (sync.c, outbox_repack). */
-	if ((device && sync_device_set(db, device, &err)) ||
+	/* Every setting is checked before any is stored; then the device id
+	 * first: with the token then, the outbox entries are packed once,
+	 * under the id HQ gave (sync.c, outbox_repack). */
+	if (sync_config_check(server, token, cacert, &err) ||
+	    (device && sync_device_set(db, device, &err)) ||
 	    sync_config_set(db, server, token, cacert, &err))
 		goto fail;
 	if (device)

@@ -93,6 +93,10 @@ struct batch {
 	uint64_t seq;
 	uint64_t after; /* the batch it follows on the wire, 0: none */
 	int64_t lo, hi;
+	/* What the outbox holds after hi, told to HQ (batch_backlog). */
+	int has_backlog;
+	uint64_t backlog;
+	int64_t backlog_oldest; /* Unix ms of the first of them, 0: none */
 	size_t n, alloc;
 	struct item *items;   /* owned */
 	struct gb_buf packed; /* the records as Batch entries */
@@ -393,6 +397,9 @@ static void batch_clear(struct batch *b)
 	b->seq = 0;
 	b->after = 0;
 	b->lo = b->hi = 0;
+	b->has_backlog = 0;
+	b->backlog = 0;
+	b->backlog_oldest = 0;
 	b->n = 0;
 	gb_buf_reset(&b->packed);
 	gb_buf_reset(&b->body);
@@ -574,32 +581,50 @@ out:
 	return ret;
 }
 
-/* Deflates b's records under its number into b->body, with what the
- * outbox holds after them: rows are numbered in the order they are
- * written and leave it only with the ack of their batch (or, missing,
- * while their batch is loaded), so those after b->hi are the last row's
- * number less b->hi, each a key look-up. */
+/*
+ * Notes in b what the outbox holds after it, in the caller's transaction,
+ * for HQ's sync-health: rows are numbered in the order they are written,
+ * so the last number less b->hi counts them, two key look-ups instead of a
+ * count that would grow with the backlog on every batch.  Rows that left
+ * the outbox out of order (a version dropped as missing) still count, so
+ * the figure is an upper bound.  It is a report, not part of the batch:
+ * when it cannot be read the batch goes without it.
+ */
+static void batch_backlog(struct gb_db *db, struct batch *b)
+{
+	struct gb_err ignored;
+	int64_t top, next;
+
+	memset(&ignored, 0, sizeof(ignored));
+	b->has_backlog = 0;
+	if (query_i64(db, "SELECT max(seq) FROM outbox", 0, 0, 0, 0, &top, "",
+		      &ignored) ||
+	    query_i64(db,
+		      "SELECT version FROM outbox WHERE seq > ?1 ORDER BY seq "
+		      "LIMIT 1",
+		      1, b->hi, 0, 0, &next, "", &ignored))
+		return;
+	b->has_backlog = 1;
+	b->backlog = top > b->hi ? (uint64_t)(top - b->hi) : 0;
+	b->backlog_oldest = next > 0 ? gb_hlc_ms((uint64_t)next) : 0;
+	if (!b->backlog_oldest)
+		b->backlog = 0;
+}
+
+/* Deflates b's records under its number into b->body, with the backlog
+ * batch_take noted. */
 static int batch_encode(struct gb_db *db, struct batch *b, struct gb_err *err)
 {
-	const char *what = _("cannot read the outbox");
 	struct wire_batch_hdr hdr;
-	int64_t top, next;
 
 	memset(&hdr, 0, sizeof(hdr));
 	copy_str(hdr.device, sizeof(hdr.device), db_device(db));
 	copy_str(hdr.grid, sizeof(hdr.grid), db_grid(db));
 	hdr.seq = b->seq;
 	hdr.after = b->after;
-	if (query_i64(db, "SELECT max(seq) FROM outbox", 0, 0, 0, 0, &top, what,
-		      err) ||
-	    query_i64(db,
-		      "SELECT version FROM outbox WHERE seq > ?1 ORDER BY seq "
-		      "LIMIT 1",
-		      1, b->hi, 0, 0, &next, what, err))
-		return -1;
-	hdr.has_pending = 1;
-	hdr.pending = top > b->hi ? (uint64_t)(top - b->hi) : 0;
-	hdr.oldest_pending = next ? gb_hlc_ms((uint64_t)next) : 0;
+	hdr.has_pending = b->has_backlog;
+	hdr.pending = b->backlog;
+	hdr.oldest_pending = b->backlog_oldest;
 	return wire_batch_encode_packed(&hdr, b->packed.data, b->packed.len,
 					&b->body, err);
 }
@@ -699,10 +724,12 @@ static int batch_take(struct gb_db *db, const struct sync_opts *o,
 	ret = 1;
 out:
 	sqlite3_finalize(s);
-	if (ret <= 0)
+	if (ret <= 0) {
 		batch_clear(b);
-	else
+	} else {
 		b->after = after;
+		batch_backlog(db, b);
+	}
 	return ret;
 }
 
@@ -1666,12 +1693,9 @@ out:
 	return ret;
 }
 
-int sync_config_set(struct gb_db *db, const char *server, const char *token,
-		    const char *cacert, struct gb_err *err)
+int sync_config_check(const char *server, const char *token, const char *cacert,
+		      struct gb_err *err)
 {
-	char *abs = NULL;
-	int rc = -1;
-
 	if (server && transport_check_url(server, err))
 		return -1;
 	if (token && (!*token || strlen(token) > 1024))
@@ -1686,6 +1710,20 @@ int sync_config_set(struct gb_db *db, const char *server, const char *token,
 						  "spaces or control "
 						  "characters"));
 	}
+	if (cacert && *cacert && access(cacert, R_OK) != 0)
+		return gb_error(err, GB_EUSAGE, _("CA file %s: %s"), cacert,
+				strerror(errno));
+	return 0;
+}
+
+int sync_config_set(struct gb_db *db, const char *server, const char *token,
+		    const char *cacert, struct gb_err *err)
+{
+	char *abs = NULL;
+	int rc = -1;
+
+	if (sync_config_check(server, token, cacert, err))
+		return -1;
 	if (cacert && *cacert) {
 		abs = realpath(cacert, NULL);
 		if (!abs || access(abs, R_OK) != 0) {

@@ -130,9 +130,13 @@ struct sync_config {
 
 void sync_config_get(struct gb_db *db, struct sync_config *c);
 void sync_config_release(struct sync_config *c);
-/* Stores the settings that are not NULL ("" clears cacert).  The server
- * URL is checked (transport_check_url) and a cacert file must be
- * readable.  Returns 0 or -1 with err. */
+/* Checks the settings sync_config_set would store, without the file:
+ * the server URL (transport_check_url), the token's characters and that a
+ * cacert file is readable.  Returns 0 or -1 with err (GB_EUSAGE). */
+int sync_config_check(const char *server, const char *token, const char *cacert,
+		      struct gb_err *err);
+/* Stores the settings that are not NULL ("" clears cacert), checked first
+ * (sync_config_check).  Returns 0 or -1 with err. */
 int sync_config_set(struct gb_db *db, const char *server, const char *token,
 		    const char *cacert, struct gb_err *err);
 

@@ -23,6 +23,11 @@ fails 2 "a URL with a password" \
 	gridbook --db "$G" sync setup --server https://u:p@hq.example.org
 fails 2 "another scheme" gridbook --db "$G" sync setup --server ftp://hq.example.org
 fails 2 "not a URL" gridbook --db "$G" sync setup --server hq
+before=$(sqlite3 "$G" "SELECT value FROM meta WHERE key = 'device'")
+fails 2 "a new device id with a bad server" gridbook --db "$G" sync setup \
+	--device 0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b --server ftp://hq.example.org
+same "a refused setup stores no part of itself" \
+	"$(sqlite3 "$G" "SELECT value FROM meta WHERE key = 'device'")" "$before"
 fails 2 "a CA file that is not there" \
 	gridbook --db "$G" sync setup --cacert "$T/missing.pem"
 ok "http to ::1 is fine" gridbook --db "$G" sync setup --server 'http://[::1]:9'
