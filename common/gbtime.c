@@ -273,6 +273,12 @@ void gb_date_format(int32_t day, char *out)
 	*put_date(out, y, m, d) = '\0';
 }
 
+int gb_time_sane(int64_t ms)
+{
+	return ms >= days_from_civil(MIN_YEAR, 1, 1) * GB_MS_PER_DAY &&
+	       ms < days_from_civil(MAX_YEAR + 1, 1, 1) * GB_MS_PER_DAY;
+}
+
 /*
  * A bare number of ms is accepted as an instant only inside the same years
  * as a written date, so that a stray digit string cannot become an absurd
@@ -292,8 +298,7 @@ static int parse_ms_number(const char *s, int64_t *ms)
 	v = strtoll(s, &end, 10);
 	if (errno || *end)
 		return -1;
-	if (v < days_from_civil(MIN_YEAR, 1, 1) * GB_MS_PER_DAY ||
-	    v >= days_from_civil(MAX_YEAR + 1, 1, 1) * GB_MS_PER_DAY)
+	if (!gb_time_sane(v))
 		return -1;
 	*ms = v;
 	return 0;

@@ -33,6 +33,9 @@ void gb_date_format(int32_t day, char *out);
  * in local time, optionally followed by "Z" or "+hh:mm"/"-hh:mm"; or a
  * bare decimal number of ms since 1970.  Returns 0 or -1 with err. */
 int gb_time_parse(const char *s, int64_t *ms, struct gb_err *err);
+/* 1 when ms falls in the years a date may be written in (1900-2999),
+ * else 0: a time from the wire outside them is refused as absurd. */
+int gb_time_sane(int64_t ms);
 /* Writes local "YYYY-MM-DD HH:MM" (with ":SS" when the seconds are not
  * zero) into out (at least 20 bytes). */
 void gb_time_format(int64_t ms, char *out);

@@ -1061,6 +1061,17 @@ static int batch_header(const Gridbook__Batch *b, struct wire_batch_hdr *h,
 	    b->has_pending && b->has_oldest_pending && b->oldest_pending > 0
 		? b->oldest_pending
 		: 0;
+	if (h->pending > WIRE_MAX_PENDING)
+		return gb_error(err, GB_EPROTO,
+				_("batch pending: %" PRIu64 " is more than "
+				  "a device can hold (at most %" PRIu64 ")"),
+				h->pending, (uint64_t)WIRE_MAX_PENDING);
+	if (b->has_oldest_pending && b->oldest_pending &&
+	    !gb_time_sane(b->oldest_pending))
+		return gb_error(err, GB_EPROTO,
+				_("batch oldest_pending: %" PRId64
+				  " ms is not a time of years 1900-2999"),
+				b->oldest_pending);
 	if (h->after >= h->seq)
 		return gb_error(err, GB_EPROTO,
 				_("batch after: %" PRIu64 " does not come "

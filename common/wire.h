@@ -21,6 +21,8 @@
 #define WIRE_MAX_BODY (8u << 20)      /* deflated bytes */
 #define WIRE_MAX_INFLATED (64u << 20) /* inflated bytes */
 #define WIRE_MAX_RATIO 200	      /* inflated / deflated */
+/* Batch.pending above this is refused: no grid file holds so many. */
+#define WIRE_MAX_PENDING UINT64_C(1000000000)
 
 struct wire_batch_hdr {
 	char device[GB_ID_LEN];
@@ -29,7 +31,9 @@ struct wire_batch_hdr {
 	uint64_t after; /* the batch HQ must apply first (proto), 0: none */
 	/* What the device still had to send besides this batch and those
 	 * before it (proto pending, oldest_pending): has_pending 0 when it
-	 * did not say; oldest_pending 0 when nothing was left. */
+	 * did not say; oldest_pending 0 when nothing was left.  Decoding
+	 * refuses more than WIRE_MAX_PENDING and a time outside
+	 * gb_time_sane. */
 	int has_pending;
 	uint64_t pending;
 	int64_t oldest_pending;

@@ -537,6 +537,28 @@ static void hdr_no_seq(Gridbook__Batch *b)
 	b->has_seq = 0;
 }
 
+static void hdr_pending_huge(Gridbook__Batch *b)
+{
+	b->has_pending = 1;
+	b->pending = UINT64_MAX;
+}
+
+static void hdr_oldest_absurd(Gridbook__Batch *b)
+{
+	b->has_pending = 1;
+	b->pending = 1;
+	b->has_oldest_pending = 1;
+	b->oldest_pending = INT64_MAX;
+}
+
+static void hdr_oldest_before_1900(Gridbook__Batch *b)
+{
+	b->has_pending = 1;
+	b->pending = 1;
+	b->has_oldest_pending = 1;
+	b->oldest_pending = -2300000000000; /* 1897 */
+}
+
 static void test_batch_header(void)
 {
 	check_header(hdr_no_protocol, "protocol: missing");
@@ -544,6 +566,9 @@ static void test_batch_header(void)
 	check_header(hdr_short_device, "device: not a 16-byte id");
 	check_header(hdr_no_grid, "grid: missing");
 	check_header(hdr_no_seq, "seq: missing");
+	check_header(hdr_pending_huge, "pending: 18446744073709551615");
+	check_header(hdr_oldest_absurd, "oldest_pending: 9223372036854775807");
+	check_header(hdr_oldest_before_1900, "oldest_pending: -2300000000000");
 }
 
 /* ---- hostile bodies ------------------------------------------------ */
