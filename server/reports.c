@@ -1658,6 +1658,7 @@ enum {
 	SH_BATCHES,
 	SH_RECORDS,
 	SH_PENDING,
+	SH_TOLD, /* devices that said what they had left (SH_PENDING) */
 	SH_NF
 };
 
@@ -1675,6 +1676,8 @@ static const struct report_col sh_cols[] = {
     {"oldest_unsent", N_("oldest unsent")},
 };
 
+/* unsent, oldest_unsent of a unit: those of its devices that said; null
+ * when none has. */
 /* unsent, oldest_unsent: what the device said it had left to send when
  * it built its latest batch applied (Batch.pending); unsent_hours: how
  * long the oldest of those had waited by the end of the period. */
@@ -1760,7 +1763,10 @@ static int sh_gather(struct run *x)
 		add(x, u, SH_DEVICES, 1);
 		add(x, u, SH_BATCHES, sqlite3_column_int64(per, 0));
 		add(x, u, SH_RECORDS, sqlite3_column_int64(per, 1));
-		add(x, u, SH_PENDING, sqlite3_column_int64(q, 5));
+		if (sqlite3_column_type(q, 5) != SQLITE_NULL) {
+			add(x, u, SH_PENDING, sqlite3_column_int64(q, 5));
+			add(x, u, SH_TOLD, 1);
+		}
 		if (oldest > 0) {
 			if (u >= 0 && (!e->unit_oldest[u] ||
 				       oldest < e->unit_oldest[u]))
@@ -1840,7 +1846,9 @@ static void sh_fill(struct run *x, int u, const int64_t *a,
 	v_int(&row[5], a[SH_RECORDS]);
 	if (e->unit_last[u] > 0)
 		v_time(&row[6], e->unit_last[u]);
-	v_int(&row[7], a[SH_PENDING]);
+	/* None of its devices has said: unknown, not nothing. */
+	if (a[SH_TOLD])
+		v_int(&row[7], a[SH_PENDING]);
 	if (e->unit_oldest[u] > 0)
 		v_time(&row[8], e->unit_oldest[u]);
 }
