@@ -1578,7 +1578,8 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 /*
  * Checkpoints when the WAL has grown past CKPT_IDLE_FRAMES pages (idle)
  * or CKPT_BUSY_FRAMES.  Only the server's writer calls this, holding the
- * write byte of the lock file so that no command commits meanwhile.
+ * write byte of the lock file so that no command commits meanwhile (when
+ * idle it only tries for the byte and otherwise leaves it for later).
  * PASSIVE: readers are never blocked.
  */
 static int sq_checkpoint(struct store *st, int idle, struct gb_err *err)
@@ -1589,9 +1590,14 @@ static int sq_checkpoint(struct store *st, int idle, struct gb_err *err)
 	if (s->mode != STORE_SERVE ||
 	    s->wal_frames < (idle ? CKPT_IDLE_FRAMES : CKPT_BUSY_FRAMES))
 		return 0;
-	if (lock_byte(s->lock_fd, BYTE_WRITE, F_WRLCK, 1) < 0)
+	/* Idle, the writer has nothing to wait for: while a command holds
+	 * the byte the checkpoint waits for the next idle moment. */
+	if (lock_byte(s->lock_fd, BYTE_WRITE, F_WRLCK, !idle) < 0) {
+		if (idle && (errno == EAGAIN || errno == EACCES))
+			return 0;
 		return gb_error(err, GB_EIO, _("store: locking %s-hq.lock: %s"),
 				s->path, strerror(errno));
+	}
 	rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE,
 				       NULL, NULL);
 	lock_byte(s->lock_fd, BYTE_WRITE, F_UNLCK, 0);

@@ -8,6 +8,8 @@
  * batch refused whole, a record refused alone and audited);
  * change pages; tokens; the writer thread.
  */
+#define _GNU_SOURCE /* F_OFD_SETLK */
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -1063,6 +1065,33 @@ static long long file_size(void)
 	return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
 }
 
+/* Pushes batches seq from..to-1 of 30 new enterprises each; 1 when all
+ * were accepted. */
+static int push_run(struct ingest *ing, uint64_t from, uint64_t to, int *n)
+{
+	struct gb_err err;
+	int ok = 1;
+
+	for (uint64_t seq = from; seq < to && ok; seq++) {
+		struct wire_batch b;
+		struct gb_buf ack;
+		char s[64];
+
+		gb_buf_init(&ack, GB_BUF_NOLIMIT);
+		batch_init(&b, &coord, seq);
+		for (int i = 0; i < 30; i++, (*n)++)
+			batch_add(&b, enterprise(*n, 1000, N_PARALLEL, 1));
+		ok = ingest_batch(ing, &coord, &b, &ack, &err) == 0;
+		if (ok) {
+			statuses(&ack, s, sizeof(s));
+			ok = strspn(s, "A") == 30;
+		}
+		wire_batch_release(&b);
+		gb_buf_release(&ack);
+	}
+	return ok;
+}
+
 /* The writer checkpoints when no request has come for a while after a
  * commit: a push of a few thousand records, one batch after another,
  * leaves a WAL of more than the idle threshold (1,000 pages) but far
@@ -1073,33 +1102,57 @@ static void test_writer_idle(struct store *st)
 	struct ingest *ing = NULL;
 	struct gb_err err;
 	long long before;
-	int ok = 1, n = 200000;
+	int n = 200000;
 
 	CHECK(ingest_start(&ing, st, &err) == 0);
-	/* What earlier tests left in the WAL goes in now. */
-	usleep(400 * 1000);
 	before = file_size();
-	for (uint64_t seq = 300; seq < 400 && ok; seq++) {
-		struct wire_batch b;
-		struct gb_buf ack;
-		char s[64];
-
-		gb_buf_init(&ack, GB_BUF_NOLIMIT);
-		batch_init(&b, &coord, seq);
-		for (int i = 0; i < 30; i++, n++)
-			batch_add(&b, enterprise(n, 1000, N_PARALLEL, 1));
-		ok = ingest_batch(ing, &coord, &b, &ack, &err) == 0;
-		if (ok) {
-			statuses(&ack, s, sizeof(s));
-			ok = strspn(s, "A") == 30;
-		}
-		wire_batch_release(&b);
-		gb_buf_release(&ack);
-	}
-	CHECK(ok);
+	CHECK(push_run(ing, 300, 400, &n));
 	for (int i = 0; i < 50 && file_size() <= before; i++)
 		usleep(100 * 1000);
 	CHECK(before > 0 && file_size() > before);
+	ingest_stop(ing);
+}
+
+/* While a command holds the write byte of the lock file, the idle writer
+ * does not wait for it (the next batch would wait behind it): it leaves
+ * the checkpoint for the next idle moment after the byte is free. */
+static void test_writer_idle_locked(struct store *st)
+{
+	struct ingest *ing = NULL;
+	struct flock fl;
+	struct gb_err err;
+	long long before;
+	char lock[sizeof(path) + 16];
+	int fd, n = 300000;
+
+	snprintf(lock, sizeof(lock), "%s-hq.lock", path);
+	fd = open(lock, O_RDWR | O_CLOEXEC);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = 1; /* the write byte (store_sqlite.c) */
+	fl.l_len = 1;
+	CHECK(fcntl(fd, F_OFD_SETLK, &fl) == 0);
+	CHECK(ingest_start(&ing, st, &err) == 0);
+	before = file_size();
+	CHECK(push_run(ing, 400, 500, &n));
+	usleep(500 * 1000);
+	CHECK(file_size() == before);
+	/* The writer is free: another batch goes in at once (a writer
+	 * waiting for the byte would wait for ever: the alarm ends it). */
+	alarm(60);
+	CHECK(push_run(ing, 500, 501, &n));
+	alarm(0);
+	fl.l_type = F_UNLCK;
+	CHECK(fcntl(fd, F_OFD_SETLK, &fl) == 0);
+	close(fd);
+	CHECK(push_run(ing, 501, 502, &n));
+	for (int i = 0; i < 50 && file_size() <= before; i++)
+		usleep(100 * 1000);
+	CHECK(file_size() > before);
 	ingest_stop(ing);
 }
 
@@ -1144,6 +1197,7 @@ int main(void)
 	test_writer_hold(st);
 	test_writer_unhold(st);
 	test_writer_idle(st);
+	test_writer_idle_locked(st);
 	st->ops->close(st);
 
 	/* Reopened, the schema is not applied twice. */
