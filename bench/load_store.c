@@ -98,7 +98,7 @@ static int flush(struct loader *l)
 	/* A checkpoint after each group commit, as ingest's writer thread
 	 * does when it is idle, so that the WAL stays small. */
 	if (ingest_apply(l->st, rp, (size_t)n, gb_now_ms(), &l->err) < 0 ||
-	    l->st->ops->checkpoint(l->st, 1, &l->err) < 0)
+	    l->st->ops->checkpoint(l->st, STORE_CKPT_FINAL, &l->err) < 0)
 		l->failed = 1;
 	for (int i = 0; i < n; i++) {
 		struct wire_ack a;

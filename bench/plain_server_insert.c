@@ -391,7 +391,7 @@ static int insert_all(const struct versions *vs, const char *store_path,
 	if (st->ops->commit(st, err))
 		goto out;
 	t1 = mono_s();
-	if (st->ops->checkpoint(st, 1, err))
+	if (st->ops->checkpoint(st, STORE_CKPT_FINAL, err) < 0)
 		goto out;
 	t2 = mono_s();
 	printf("plain_server_insert: checkpoint after the commit %.3f s\n",

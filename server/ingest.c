@@ -774,8 +774,12 @@ static void *writer_main(void *arg)
 		if (writer_wait(ing, idle_at)) {
 			pthread_mutex_unlock(&ing->mu);
 			idle_at = 0;
-			if (ing->st->ops->checkpoint(ing->st, 1, &err) < 0)
+			rc = ing->st->ops->checkpoint(ing->st, STORE_CKPT_IDLE,
+						      &err);
+			if (rc < 0)
 				log_warnx("%s", err.msg);
+			else if (rc == 1) /* a command holds the store */
+				idle_at = mono_ms() + IDLE_MS;
 			continue;
 		}
 		/* The held ones first: they came first. */
@@ -817,10 +821,11 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&ing->mu);
 
 		idle_at = now + IDLE_MS;
-		if (ing->st->ops->checkpoint(ing->st, 0, &err) < 0)
+		if (ing->st->ops->checkpoint(ing->st, STORE_CKPT_BUSY, &err) <
+		    0)
 			log_warnx("%s", err.msg);
 	}
-	if (ing->st->ops->checkpoint(ing->st, 1, &err) < 0)
+	if (ing->st->ops->checkpoint(ing->st, STORE_CKPT_FINAL, &err) < 0)
 		log_warnx("%s", err.msg);
 	return NULL;
 }

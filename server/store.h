@@ -127,6 +127,12 @@ void store_changes_release(struct store_changes *c);
 
 struct store;
 
+/* Modes of store_ops.checkpoint.  BUSY: requests are coming, only a WAL
+ * near its bound is worth stopping for.  IDLE: nothing is waiting, a
+ * smaller WAL is worth the work now, if no command holds the store.
+ * FINAL: as IDLE, on the way out, waiting for a command to finish. */
+enum { STORE_CKPT_BUSY, STORE_CKPT_IDLE, STORE_CKPT_FINAL };
+
 struct store_ops {
 	/* Closes the store and frees it. */
 	void (*close)(struct store *s);
@@ -143,10 +149,10 @@ struct store_ops {
 	 * when the whole transaction was lost (rolled back by the store). */
 	int (*rollback_to)(struct store *s);
 	/* Housekeeping outside any transaction (SQLite: a checkpoint when
-	 * the WAL has grown).  idle: nothing is waiting to be written, so a
-	 * smaller WAL is worth the work now; otherwise only a WAL near its
-	 * bound is checkpointed.  Writer thread only. */
-	int (*checkpoint)(struct store *s, int idle, struct gb_err *err);
+	 * the WAL has grown), in one of the STORE_CKPT_ modes.  Writer
+	 * thread only.  Returns 0, 1 when an idle checkpoint was put off
+	 * (a command holds the store: try again later), or -1 with err. */
+	int (*checkpoint)(struct store *s, int mode, struct gb_err *err);
 
 	/* The batch (device, seq) if applied: its items hash and, appended
 	 * to ack, the ack it got (ack may be NULL: only whether it is

@@ -1576,25 +1576,25 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 }
 
 /*
- * Checkpoints when the WAL has grown past CKPT_IDLE_FRAMES pages (idle)
- * or CKPT_BUSY_FRAMES.  Only the server's writer calls this, holding the
- * write byte of the lock file so that no command commits meanwhile (when
- * idle it only tries for the byte and otherwise leaves it for later).
- * PASSIVE: readers are never blocked.
+ * Checkpoints when the WAL has grown past CKPT_IDLE_FRAMES pages (idle,
+ * final) or CKPT_BUSY_FRAMES (busy).  Only the server's writer calls this,
+ * holding the write byte of the lock file so that no command commits
+ * meanwhile; idle, it only tries for the byte, and while a command holds
+ * it returns 1 (the writer tries again later).  PASSIVE: readers are never
+ * blocked.
  */
-static int sq_checkpoint(struct store *st, int idle, struct gb_err *err)
+static int sq_checkpoint(struct store *st, int mode, struct gb_err *err)
 {
 	struct sqlite_store *s = impl(st);
-	int rc;
+	int rc, wait = mode != STORE_CKPT_IDLE;
 
 	if (s->mode != STORE_SERVE ||
-	    s->wal_frames < (idle ? CKPT_IDLE_FRAMES : CKPT_BUSY_FRAMES))
+	    s->wal_frames < (mode == STORE_CKPT_BUSY ? CKPT_BUSY_FRAMES
+						     : CKPT_IDLE_FRAMES))
 		return 0;
-	/* Idle, the writer has nothing to wait for: while a command holds
-	 * the byte the checkpoint waits for the next idle moment. */
-	if (lock_byte(s->lock_fd, BYTE_WRITE, F_WRLCK, !idle) < 0) {
-		if (idle && (errno == EAGAIN || errno == EACCES))
-			return 0;
+	if (lock_byte(s->lock_fd, BYTE_WRITE, F_WRLCK, wait) < 0) {
+		if (!wait && (errno == EAGAIN || errno == EACCES))
+			return 1;
 		return gb_error(err, GB_EIO, _("store: locking %s-hq.lock: %s"),
 				s->path, strerror(errno));
 	}
