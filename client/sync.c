@@ -604,11 +604,14 @@ static void batch_backlog(struct gb_db *db, struct batch *b)
 		      "LIMIT 1",
 		      1, b->hi, 0, 0, &next, "", &ignored))
 		return;
-	b->has_backlog = 1;
 	b->backlog = top > b->hi ? (uint64_t)(top - b->hi) : 0;
 	b->backlog_oldest = next > 0 ? gb_hlc_ms((uint64_t)next) : 0;
 	if (!b->backlog_oldest)
 		b->backlog = 0;
+	/* HQ refuses a batch whose figures are absurd (wire.c): a version
+	 * stamped past 2999 must not hold up the push for ever. */
+	b->has_backlog = b->backlog <= WIRE_MAX_PENDING &&
+			 (!b->backlog_oldest || gb_time_sane(b->backlog_oldest));
 }
 
 /* Deflates b's records under its number into b->body, with the backlog
@@ -798,6 +801,7 @@ static int batch_renumber(struct gb_db *db, struct batch *b, struct gb_err *err)
 		     (int64_t)b->seq, (int64_t)fresh, 0, what, err) ||
 	    meta_set_u64(db, "sync_next_seq", fresh, err))
 		goto fail;
+	batch_backlog(db, b);
 	if (db_commit(db, err))
 		return -1;
 	b->seq = fresh;

@@ -1066,7 +1066,7 @@ static int batch_header(const Gridbook__Batch *b, struct wire_batch_hdr *h,
 				_("batch pending: %" PRIu64 " is more than "
 				  "a device can hold (at most %" PRIu64 ")"),
 				h->pending, (uint64_t)WIRE_MAX_PENDING);
-	if (b->has_oldest_pending && b->oldest_pending &&
+	if (b->has_pending && b->has_oldest_pending && b->oldest_pending &&
 	    !gb_time_sane(b->oldest_pending))
 		return gb_error(err, GB_EPROTO,
 				_("batch oldest_pending: %" PRId64

@@ -1676,8 +1676,6 @@ static const struct report_col sh_cols[] = {
     {"oldest_unsent", N_("oldest unsent")},
 };
 
-/* unsent, oldest_unsent of a unit: those of its devices that said; null
- * when none has. */
 /* unsent, oldest_unsent: what the device said it had left to send when
  * it built its latest batch applied (Batch.pending); unsent_hours: how
  * long the oldest of those had waited by the end of the period. */
@@ -1846,7 +1844,8 @@ static void sh_fill(struct run *x, int u, const int64_t *a,
 	v_int(&row[5], a[SH_RECORDS]);
 	if (e->unit_last[u] > 0)
 		v_time(&row[6], e->unit_last[u]);
-	/* None of its devices has said: unknown, not nothing. */
+	/* unsent, oldest_unsent: of those of its devices that said; none
+	 * has said: unknown, not nothing. */
 	if (a[SH_TOLD])
 		v_int(&row[7], a[SH_PENDING]);
 	if (e->unit_oldest[u] > 0)
