@@ -48,6 +48,7 @@ curl -fsS "$URL/healthz" >/dev/null
 
 to=$(python3 -c 'import datetime as d; print((d.datetime.utcnow()+d.timedelta(hours=8)).date()-d.timedelta(days=1))')
 from=$(python3 -c "import datetime as d; print(d.date.fromisoformat('$to')-d.timedelta(days=29))")
+today=$(python3 -c "import datetime as d; print(d.date.fromisoformat('$to')+d.timedelta(days=1))")
 step "generating field work $from .. $to for all 32 grids"
 gridbook-gen --out "$D/grids" --seed 2026 --grids all --from "$from" --to "$to"
 
@@ -81,9 +82,12 @@ if [ -z "$reports" ]; then
 	echo "(gridbook-hq report is not built yet)"
 else
 	for r in $reports; do
+		# The field work ends yesterday; the syncs were just now.
+		rto=$to
+		[ "$r" = sync-health ] && rto=$today
 		echo
 		gridbook-hq --store "$STORE" report "$r" --level district \
-			--from "$from" --to "$to"
+			--from "$from" --to "$rto"
 	done
 fi
 
