@@ -1730,7 +1730,7 @@ int sync_config_set(struct gb_db *db, const char *server, const char *token,
 		return -1;
 	if (cacert && *cacert) {
 		abs = realpath(cacert, NULL);
-		if (!abs || access(abs, R_OK) != 0) {
+		if (!abs) {
 			gb_error(err, GB_EUSAGE, _("CA file %s: %s"), cacert,
 				 strerror(errno));
 			goto out;
