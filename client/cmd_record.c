@@ -259,8 +259,13 @@ static void field_help(FILE *fp, const struct gb_field *f)
 	fputc('\n', fp);
 	if (f->type == GB_T_ENUM && f->choices) {
 		fprintf(fp, "  %-28s", "");
-		for (int c = 0; f->choices[c]; c++)
+		for (int c = 0; f->choices[c]; c++) {
+			const char *w = gb_choice_word(f, f->choices[c]);
+
 			fprintf(fp, "%s%s", c ? " | " : " ", f->choices[c]);
+			if (w != f->choices[c])
+				fprintf(fp, " %s", w);
+		}
 		fputc('\n', fp);
 	}
 }
@@ -961,7 +966,7 @@ static void print_table(struct gb_db *db, const struct gb_kind *k,
 	for (c = 0; c < ncols; c++) {
 		const struct gb_field *f = &k->fields[idx[c]];
 
-		table_cell(&t, c + 1, f->name);
+		table_cell(&t, c + 1, gb_field_heading(f));
 		table_column(&t, c + 1, column_width(f),
 			     f->type == GB_T_INT || f->type == GB_T_MONEY);
 	}
