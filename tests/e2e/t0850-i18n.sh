@@ -95,6 +95,11 @@ has "notice as its code" "$en" "notice"
 ok "the list without the locale installed" bare env LANG=zh_CN.UTF-8 \
 	gridbook contract_check list
 same "the same Chinese list" "$(cat "$T/.out")" "$zh"
+ok "ref staff in Chinese" env LANG=zh_CN.UTF-8 gridbook ref staff
+has "ref headings in Chinese" "$(cat "$T/.out")" "代码   名称    角色"
+has "roles in Chinese" "$(cat "$T/.out")" "K0001  冯秀兰  劳动关系协调员"
+ok "ref staff in English" gridbook ref staff
+has "roles as codes in English" "$(cat "$T/.out")" "K0001  冯秀兰  coordinator"
 ok "syncd help" env LANG=zh_CN.UTF-8 gridbook-syncd --help
 has "gridbook-syncd speaks Chinese" "$(cat "$T/.out")" "用法：gridbook-syncd"
 ok "hq help" env LANG=zh_CN.UTF-8 gridbook-hq --help
