@@ -64,7 +64,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 PO_FILES := $(wildcard po/*.po)
 MO_FILES := $(patsubst po/%.po,$(B)/locale/%/LC_MESSAGES/gridbook.mo,$(PO_FILES))
 
-.PHONY: all deps test unit unit-asan e2e demo bench format clean po
+.PHONY: all deps test unit unit-asan e2e demo bench format clean po FORCE
 .SECONDARY:
 
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS) $(MO_FILES)
@@ -128,6 +128,14 @@ $(B)/unit-asan/%: $(B)/asan/tests/unit/%.o $(B)/libgbasan.a
 $(B)/bench/%: $(B)/o/bench/%.o $(LIBSET)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
+
+# i18n.c has LOCALEDIR compiled in, so it is built again when that changes
+# (make install PREFIX=...).
+$(B)/localedir: FORCE
+	@mkdir -p $(B)
+	@echo '$(LOCALEDIR)' | cmp -s - $@ || echo '$(LOCALEDIR)' > $@
+$(B)/o/common/i18n.o $(B)/asan/common/i18n.o: $(B)/localedir
+FORCE:
 
 $(B)/locale/%/LC_MESSAGES/gridbook.mo: po/%.po
 	@mkdir -p $(dir $@)
