@@ -273,7 +273,10 @@ static void field_help(FILE *fp, const struct gb_field *f)
 static void kind_usage(FILE *fp, const struct gb_kind *k)
 {
 	fprintf(fp, _("usage: gridbook %s <verb> [options]\n\n"), k->name);
-	fprintf(fp, "%s %s (%s)\n\n", k->name, k->zh, _(k->label));
+	if (gb_kind_gloss(k))
+		fprintf(fp, "%s %s (%s)\n\n", k->name, k->zh, gb_kind_gloss(k));
+	else
+		fprintf(fp, "%s %s\n\n", k->name, k->zh);
 	fprintf(fp, _("verbs:\n"
 		      "  add       add a record; missing required fields are "
 		      "asked for\n"

@@ -375,3 +375,10 @@ const char *gb_field_heading(const struct gb_field *f)
 
 	return l == f->label ? f->name : l;
 }
+
+const char *gb_kind_gloss(const struct gb_kind *k)
+{
+	const char *l = _(k->label);
+
+	return strcmp(l, k->zh) == 0 ? NULL : l;
+}

@@ -105,6 +105,11 @@ const struct gb_kind *gb_kind_find(const char *name);
  */
 int gb_kind_role_allows(const struct gb_kind *k, const char *role);
 
+/* What to print beside a kind's Chinese name: its label in the user's
+ * language, or NULL when that is the Chinese name itself.  Static or from
+ * the catalogue. */
+const char *gb_kind_gloss(const struct gb_kind *k);
+
 /* The index of a field in its kind, or -1.  '-' may stand for '_'. */
 int gb_kind_field(const struct gb_kind *k, const char *name);
 

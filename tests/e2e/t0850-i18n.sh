@@ -100,6 +100,10 @@ has "ref headings in Chinese" "$(cat "$T/.out")" "代码   名称    角色"
 has "roles in Chinese" "$(cat "$T/.out")" "K0001  冯秀兰  劳动关系协调员"
 ok "ref staff in English" gridbook ref staff
 has "roles as codes in English" "$(cat "$T/.out")" "K0001  冯秀兰  coordinator"
+ok "help in Chinese" env LANG=zh_CN.UTF-8 gridbook --help
+has "kinds by their Chinese names" "$(cat "$T/.out")" \
+	"  handover         交接班日志
+  daily_report     每日工作报告"
 ok "syncd help" env LANG=zh_CN.UTF-8 gridbook-syncd --help
 has "gridbook-syncd speaks Chinese" "$(cat "$T/.out")" "用法：gridbook-syncd"
 ok "hq help" env LANG=zh_CN.UTF-8 gridbook-hq --help

@@ -181,6 +181,26 @@ static void test_words(locale_t zh, locale_t en)
 	CHECK(strstr(err.msg, "责令") == NULL);
 }
 
+/* A kind's label in Chinese is its Chinese name, so help shows it once;
+ * in English the label is shown beside it. */
+static void test_kind_glosses(locale_t zh)
+{
+	locale_t old;
+
+	for (int k = 0; k < gb_nkinds; k++)
+		CHECK(gb_kind_gloss(&gb_kinds[k]) != NULL);
+	old = uselocale(zh);
+	for (int k = 0; k < gb_nkinds; k++) {
+		const char *g = gb_kind_gloss(&gb_kinds[k]);
+
+		if (g)
+			fprintf(stderr, "%s: label %s, name %s\n",
+				gb_kinds[k].name, g, gb_kinds[k].zh);
+		CHECK(g == NULL);
+	}
+	uselocale(old);
+}
+
 struct worker {
 	locale_t loc;
 	const char *want;
@@ -234,6 +254,7 @@ int main(void)
 	if (zh != (locale_t)0 && en != (locale_t)0) {
 		test_every_choice_has_a_word(zh);
 		test_words(zh, en);
+		test_kind_glosses(zh);
 		test_threads(zh, en);
 	}
 	return check_done();
