@@ -6,6 +6,8 @@
 #   make bench      benchmarks; results go in BENCHMARKS.md by hand
 #   make format     clang-format every C file
 #   make clean      remove build/
+#   make po         make build/po/gridbook.pot from the sources and merge
+#                   it into every po/*.po (new strings come untranslated)
 
 CC      ?= cc
 B       := build
@@ -13,14 +15,16 @@ PKGS    := sqlite3 libcurl libprotobuf-c zlib libmicrohttpd libsodium libpq
 DEBS    := libsqlite3-dev libcurl4-openssl-dev libprotobuf-c-dev \
            protobuf-c-compiler protobuf-compiler zlib1g-dev libmicrohttpd-dev \
            libsodium-dev libpq-dev pkg-config gettext sqlite3 python3 \
-           curl openssl
+           curl openssl locales
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla
 SEEDDIR := $(abspath seeds)
+PREFIX  ?= /usr/local
+LOCALEDIR ?= $(PREFIX)/share/locale
 CFLAGS  ?= -O2 -g
 ALLCFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
            $(CFLAGS) -MMD -MP -Icommon -Iclient -Iserver -I$(B)/gen \
-           -DGB_SEEDDIR='"$(SEEDDIR)"' \
+           -DGB_SEEDDIR='"$(SEEDDIR)"' -DGB_LOCALEDIR='"$(LOCALEDIR)"' \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -54,10 +58,16 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 ASAN_BINS := $(patsubst tests/unit/%.c,$(B)/unit-asan/%,$(UNIT_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test unit unit-asan e2e demo bench format clean
+# Message catalogues: po/LANG.po is compiled into build/locale/, where the
+# programs in build/ find it (common/i18n.c).  po/extract.sh says which
+# sources and marks xgettext reads.
+PO_FILES := $(wildcard po/*.po)
+MO_FILES := $(patsubst po/%.po,$(B)/locale/%/LC_MESSAGES/gridbook.mo,$(PO_FILES))
+
+.PHONY: all deps test unit unit-asan e2e demo bench format clean po FORCE
 .SECONDARY:
 
-all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
+all: $(BINS) $(UNIT_BINS) $(BENCH_BINS) $(MO_FILES)
 
 deps:
 	@missing=""; for p in $(DEBS); do \
@@ -69,6 +79,11 @@ deps:
 	    apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
 	    || { echo "deps: apt-get install failed" >&2; exit 1; }; \
 	fi
+	@# Tests and Chinese users need the zh_CN.UTF-8 locale generated.
+	@locale -a 2>/dev/null | grep -qix 'zh_CN\.utf-\?8' || \
+	  { echo "generating locale zh_CN.UTF-8"; \
+	    localedef -i zh_CN -f UTF-8 zh_CN.UTF-8 \
+	    || { echo "deps: localedef zh_CN.UTF-8 failed" >&2; exit 1; }; }
 
 $(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(B)/gen
@@ -113,6 +128,28 @@ $(B)/unit-asan/%: $(B)/asan/tests/unit/%.o $(B)/libgbasan.a
 $(B)/bench/%: $(B)/o/bench/%.o $(LIBSET)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
+
+# i18n.c has LOCALEDIR compiled in, so it is built again when that changes
+# (make install PREFIX=...).
+$(B)/localedir: FORCE
+	@mkdir -p $(B)
+	@echo '$(LOCALEDIR)' | cmp -s - $@ || echo '$(LOCALEDIR)' > $@
+$(B)/o/common/i18n.o $(B)/asan/common/i18n.o: $(B)/localedir
+FORCE:
+
+$(B)/locale/%/LC_MESSAGES/gridbook.mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check --statistics -o $@.tmp $< && mv $@.tmp $@
+
+# The template is made afresh from the sources each time, so it is not kept
+# in git; po/*.po are.
+po:
+	@mkdir -p $(B)/po
+	po/extract.sh > $(B)/po/gridbook.pot
+	@for po in $(PO_FILES); do \
+	  msgmerge --quiet --update --backup=none --no-wrap \
+	    --no-fuzzy-matching $$po $(B)/po/gridbook.pot || exit 1; \
+	  printf '%s: ' $$po; msgfmt --statistics -o /dev/null $$po; done
 
 test: deps
 	@$(MAKE) --no-print-directory all $(ASAN_BINS)

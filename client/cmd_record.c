@@ -259,8 +259,13 @@ static void field_help(FILE *fp, const struct gb_field *f)
 	fputc('\n', fp);
 	if (f->type == GB_T_ENUM && f->choices) {
 		fprintf(fp, "  %-28s", "");
-		for (int c = 0; f->choices[c]; c++)
+		for (int c = 0; f->choices[c]; c++) {
+			const char *w = gb_choice_word(f, f->choices[c]);
+
 			fprintf(fp, "%s%s", c ? " | " : " ", f->choices[c]);
+			if (w != f->choices[c])
+				fprintf(fp, " %s", w);
+		}
 		fputc('\n', fp);
 	}
 }
@@ -268,7 +273,10 @@ static void field_help(FILE *fp, const struct gb_field *f)
 static void kind_usage(FILE *fp, const struct gb_kind *k)
 {
 	fprintf(fp, _("usage: gridbook %s <verb> [options]\n\n"), k->name);
-	fprintf(fp, "%s %s (%s)\n\n", k->name, k->zh, _(k->label));
+	if (gb_kind_gloss(k))
+		fprintf(fp, "%s %s (%s)\n\n", k->name, k->zh, gb_kind_gloss(k));
+	else
+		fprintf(fp, "%s %s\n\n", k->name, k->zh);
 	fprintf(fp, _("verbs:\n"
 		      "  add       add a record; missing required fields are "
 		      "asked for\n"
@@ -961,7 +969,7 @@ static void print_table(struct gb_db *db, const struct gb_kind *k,
 	for (c = 0; c < ncols; c++) {
 		const struct gb_field *f = &k->fields[idx[c]];
 
-		table_cell(&t, c + 1, f->name);
+		table_cell(&t, c + 1, gb_field_heading(f));
 		table_column(&t, c + 1, column_width(f),
 			     f->type == GB_T_INT || f->type == GB_T_MONEY);
 	}

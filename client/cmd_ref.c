@@ -30,8 +30,8 @@ static const struct ref_view views[] = {
 	 " c.patrol_team, coalesce(ac.area, '')"
 	 " FROM community c LEFT JOIN area_community ac"
 	 " ON ac.community = c.code WHERE c.grid = ?1 ORDER BY c.code",
-	 {"code", "name", "population", "criminal_cases", "patrol_team",
-	  "area", NULL},
+	 {N_("code"), N_("name"), N_("population"), N_("criminal_cases"),
+	  N_("patrol_team"), N_("area"), NULL},
 	 {0, 0, 1, 1, 1, 0}},
 	{"areas", N_("police areas"),
 	 "SELECT a.code, a.name, a.room,"
@@ -43,12 +43,13 @@ static const struct ref_view views[] = {
 	 " (SELECT count(*) FROM staff s WHERE s.area = a.code"
 	 "  AND s.role = 'guard')"
 	 " FROM police_area a WHERE a.grid = ?1 ORDER BY a.code",
-	 {"code", "name", "room", "communities", "officers", "guards", NULL},
+	 {N_("code"), N_("name"), N_("room"), N_("communities"), N_("officers"),
+	  N_("guards"), NULL},
 	 {0, 0, 0, 0, 1, 1}},
 	{"staff", N_("staff"),
 	 "SELECT code, name, role, area FROM staff WHERE grid = ?1"
 	 " ORDER BY code",
-	 {"code", "name", "role", "area", NULL},
+	 {N_("code"), N_("name"), N_("role"), N_("area"), NULL},
 	 {0, 0, 0, 0}},
 };
 
@@ -59,6 +60,28 @@ static void ref_usage(FILE *fp)
 	fprintf(fp, _("usage: gridbook ref [communities|areas|staff]\n\n"
 		      "Lists the grid's communities, police areas and staff "
 		      "with their codes;\nwith no argument, all three.\n"));
+}
+
+/* The staff roles, in the words people read (the codes in English). */
+static const struct {
+	const char *ctx, *code;
+} roles[] = {
+	{NC_("staff role", "coordinator")},
+	{NC_("staff role", "officer")},
+	{NC_("staff role", "chief")},
+	{NC_("staff role", "guard")},
+};
+
+/* What a cell of column col shows for value v: a role as its word, any
+ * other value as it is. */
+static const char *shown(const char *col, const char *v)
+{
+	if (!v || strcmp(col, "role") != 0)
+		return v;
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (strcmp(roles[i].code, v) == 0)
+			return gb_pgettext(roles[i].ctx, v);
+	return v;
 }
 
 /* Prints one view as a table.  Returns 0 or -1 with err. */
@@ -74,7 +97,7 @@ static int print_view(struct gb_db *db, const struct ref_view *v,
 	table_init(&t, ncols);
 	table_row(&t);
 	for (int c = 0; c < ncols; c++) {
-		table_cell(&t, c, v->cols[c]);
+		table_cell(&t, c, _(v->cols[c]));
 		table_column(&t, c, 0, v->right[c]);
 	}
 	if (sqlite3_prepare_v2(db_sqlite(db), v->sql, -1, &st, NULL) !=
@@ -88,7 +111,8 @@ static int print_view(struct gb_db *db, const struct ref_view *v,
 		table_row(&t);
 		for (int c = 0; c < ncols; c++)
 			table_cell(&t, c,
-				   (const char *)sqlite3_column_text(st, c));
+				   shown(v->cols[c], (const char *)
+						     sqlite3_column_text(st, c)));
 	}
 	if (rc != SQLITE_DONE) {
 		gb_error(err, GB_EDB, _("reading %s: %s"), v->name,

@@ -39,9 +39,12 @@ static void usage(FILE *fp)
 			_(commands[i].help));
 	fprintf(fp, _("\nrecord kinds (gridbook KIND add|edit|void|list|show|"
 		      "history):\n"));
-	for (int i = 0; i < gb_nkinds; i++)
-		fprintf(fp, "  %-16s %s %s\n", gb_kinds[i].name, gb_kinds[i].zh,
-			_(gb_kinds[i].label));
+	for (int i = 0; i < gb_nkinds; i++) {
+		const char *gloss = gb_kind_gloss(&gb_kinds[i]);
+
+		fprintf(fp, "  %-16s %s%s%s\n", gb_kinds[i].name,
+			gb_kinds[i].zh, gloss ? " " : "", gloss ? gloss : "");
+	}
 	fprintf(fp, _("\n'gridbook <command> --help' tells more.\n"));
 }
 

@@ -142,7 +142,7 @@ char *prompt_display(struct gb_db *db, const struct gb_field *f,
 	if (f->type == GB_T_REF)
 		return display_ref(db, f->ref, canon, with_code);
 	if (f->type != GB_T_LIST)
-		return gb_field_format(f, canon);
+		return gb_field_show(f, canon);
 	gb_buf_init(&b, GB_BUF_NOLIMIT);
 	while (*p) {
 		size_t n = strcspn(p, ",");

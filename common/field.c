@@ -308,6 +308,11 @@ static void choices_list(const struct gb_field *f, const char *prefix,
 			continue;
 		w = snprintf(out + used, n - used, "%s%s", used ? ", " : "",
 			     f->choices[i]);
+		if (w >= 0 && (size_t)w < n - used &&
+		    gb_choice_word(f, f->choices[i]) != f->choices[i])
+			w += snprintf(out + used + w, n - used - (size_t)w,
+				      " (%s)",
+				      gb_choice_word(f, f->choices[i]));
 		if (w < 0)
 			break;
 		used += (size_t)w;
@@ -316,12 +321,13 @@ static void choices_list(const struct gb_field *f, const char *prefix,
 
 /*
  * An enum code, spelled loosely: any case, '-' or ' ' for '_', or a prefix
- * that only one code starts with ("rect" for rectify_order).
+ * that only one code starts with ("rect" for rectify_order); or the word
+ * of a code in the user's language or in Chinese ("责令改正").
  */
 static int parse_enum(const struct gb_field *f, const char *s, char **out,
 		      struct gb_err *err)
 {
-	char norm[64], shown[SHOW_LEN], list[160];
+	char norm[64], shown[SHOW_LEN], list[400];
 	size_t len = strlen(s);
 	int match = -1, nmatch = 0;
 
@@ -346,6 +352,8 @@ static int parse_enum(const struct gb_field *f, const char *s, char **out,
 			if (strncmp(f->choices[i], norm, len) == 0)
 				match = i;
 	}
+	if (match < 0 && nmatch == 0)
+		match = gb_choice_by_word(f, s);
 	if (match >= 0) {
 		*out = xstrdup(f->choices[match]);
 		return 0;
@@ -529,4 +537,11 @@ char *gb_field_format(const struct gb_field *f, const char *canon)
 		}
 	}
 	return xstrdup(canon);
+}
+
+char *gb_field_show(const struct gb_field *f, const char *canon)
+{
+	if (canon && f->type == GB_T_ENUM)
+		return xstrdup(gb_choice_word(f, canon));
+	return gb_field_format(f, canon);
 }

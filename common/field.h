@@ -24,4 +24,9 @@ int gb_field_parse(const struct gb_field *f, const char *input, char **out,
  * TIME, the value itself otherwise.  Caller frees; NULL for NULL. */
 char *gb_field_format(const struct gb_field *f, const char *canon);
 
+/* The form of a canonical value shown to people in tables and prompts:
+ * gb_field_format's, with a choice code as its word in the user's
+ * language ("责令改正").  Caller frees; NULL for NULL. */
+char *gb_field_show(const struct gb_field *f, const char *canon);
+
 #endif

@@ -2,6 +2,7 @@
  * The field tables of the ten record kinds.  This file is SPEC §2 written
  * as data; validate.c holds the rules that need more than one field.
  */
+#include <locale.h>
 #include <string.h>
 
 #include "i18n.h"
@@ -30,6 +31,57 @@ static const char *const patrol_modes[] = {"foot", "bicycle", "vehicle", NULL};
 static const char *const channels[] = {"phone", "walk_in", "online", NULL};
 static const char *const req_cats[] = {"alarm", "help", "inquiry", NULL};
 static const char *const priorities[] = {"urgent", "normal", "low", NULL};
+
+/*
+ * The words people read for the choice codes, by set: a code is shown in
+ * the user's language and what is typed may be the code or the word.  The
+ * context tells translators (and the catalogue) which set a word is of,
+ * since "closed" of an enterprise and of a dispute are different words.
+ */
+struct choice_word {
+	const char *const *set;
+	const char *ctx;
+	const char *code;
+};
+
+static const struct choice_word choice_words[] = {
+	{ent_types, NC_("enterprise type", "company")},
+	{ent_types, NC_("enterprise type", "individual")},
+	{ent_types, NC_("enterprise type", "non_enterprise")},
+	{ent_status, NC_("enterprise status", "active")},
+	{ent_status, NC_("enterprise status", "closed")},
+	{outcomes, NC_("check outcome", "compliant")},
+	{outcomes, NC_("check outcome", "notice")},
+	{outcomes, NC_("check outcome", "rectify_order")},
+	{outcomes, NC_("check outcome", "referred")},
+	{rect_results, NC_("rectification result", "rectified")},
+	{rect_results, NC_("rectification result", "not_yet")},
+	{rect_results, NC_("rectification result", "escalated")},
+	{dispute_cats, NC_("dispute category", "wages")},
+	{dispute_cats, NC_("dispute category", "contract")},
+	{dispute_cats, NC_("dispute category", "insurance")},
+	{dispute_cats, NC_("dispute category", "dismissal")},
+	{dispute_cats, NC_("dispute category", "other")},
+	{dispute_levels, NC_("dispute level", "community")},
+	{dispute_levels, NC_("dispute level", "street")},
+	{dispute_levels, NC_("dispute level", "district")},
+	{dispute_status, NC_("dispute status", "open")},
+	{dispute_status, NC_("dispute status", "mediated")},
+	{dispute_status, NC_("dispute status", "escalated")},
+	{dispute_status, NC_("dispute status", "closed")},
+	{patrol_modes, NC_("patrol mode", "foot")},
+	{patrol_modes, NC_("patrol mode", "bicycle")},
+	{patrol_modes, NC_("patrol mode", "vehicle")},
+	{channels, NC_("request channel", "phone")},
+	{channels, NC_("request channel", "walk_in")},
+	{channels, NC_("request channel", "online")},
+	{req_cats, NC_("request category", "alarm")},
+	{req_cats, NC_("request category", "help")},
+	{req_cats, NC_("request category", "inquiry")},
+	{priorities, NC_("request priority", "urgent")},
+	{priorities, NC_("request priority", "normal")},
+	{priorities, NC_("request priority", "low")},
+};
 
 #define BIG INT64_C(1000000000)
 #define NONNEG 0, BIG
@@ -244,4 +296,89 @@ int gb_choice_index(const char *const *choices, const char *code)
 		if (strcmp(choices[i], code) == 0)
 			return i;
 	return -1;
+}
+
+/* The row of choice_words for code of set, or NULL. */
+static const struct choice_word *word_row(const char *const *set,
+					  const char *code)
+{
+	for (size_t i = 0; i < sizeof(choice_words) / sizeof(choice_words[0]);
+	     i++)
+		if (choice_words[i].set == set &&
+		    strcmp(choice_words[i].code, code) == 0)
+			return &choice_words[i];
+	return NULL;
+}
+
+const char *gb_choice_word(const struct gb_field *f, const char *code)
+{
+	const struct choice_word *w;
+
+	if (!code || !f->choices)
+		return code;
+	w = word_row(f->choices, code);
+	return w ? gb_pgettext(w->ctx, w->code) : code;
+}
+
+int gb_choice_has_word(const struct gb_field *f, const char *code)
+{
+	return f->choices && code && word_row(f->choices, code) != NULL;
+}
+
+/* The index of the choice of f whose word in this thread's language is s,
+ * or the only one whose word starts with s ("责令" for 责令改正); -1 when
+ * none. */
+static int by_word_here(const struct gb_field *f, const char *s)
+{
+	size_t len = strlen(s);
+	int found = -1, n = 0;
+
+	for (int i = 0; len > 0 && f->choices[i]; i++) {
+		const char *w = gb_choice_word(f, f->choices[i]);
+
+		if (w == f->choices[i])
+			continue;
+		if (strcmp(w, s) == 0)
+			return i;
+		if (strncmp(w, s, len) == 0) {
+			found = i;
+			n++;
+		}
+	}
+	return n == 1 ? found : -1;
+}
+
+int gb_choice_by_word(const struct gb_field *f, const char *s)
+{
+	locale_t zh, old;
+	int i;
+
+	if (!f->choices || !s)
+		return -1;
+	i = by_word_here(f, s);
+	if (i >= 0)
+		return i;
+	/* Chinese words are understood whatever language the user reads:
+	 * a file exported on a Chinese desktop is imported anywhere. */
+	zh = gb_i18n_locale(GB_LANG_ZH);
+	if (zh == (locale_t)0)
+		return -1;
+	old = uselocale(zh);
+	i = by_word_here(f, s);
+	uselocale(old);
+	return i;
+}
+
+const char *gb_field_heading(const struct gb_field *f)
+{
+	const char *l = _(f->label);
+
+	return l == f->label ? f->name : l;
+}
+
+const char *gb_kind_gloss(const struct gb_kind *k)
+{
+	const char *l = _(k->label);
+
+	return strcmp(l, k->zh) == 0 ? NULL : l;
 }

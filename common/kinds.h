@@ -105,11 +105,36 @@ const struct gb_kind *gb_kind_find(const char *name);
  */
 int gb_kind_role_allows(const struct gb_kind *k, const char *role);
 
+/* What to print beside a kind's Chinese name: its label in the user's
+ * language, or NULL when that is the Chinese name itself.  Static or from
+ * the catalogue. */
+const char *gb_kind_gloss(const struct gb_kind *k);
+
 /* The index of a field in its kind, or -1.  '-' may stand for '_'. */
 int gb_kind_field(const struct gb_kind *k, const char *name);
 
 /* The index of code in a NULL-terminated choice list, or -1. */
 int gb_choice_index(const char *const *choices, const char *code);
+
+/* The word people read for choice code of field f: its translation in the
+ * user's language (the code itself in English, where code is the word
+ * typed).  Static or from the catalogue; code itself when f has no word
+ * for it, NULL for NULL. */
+const char *gb_choice_word(const struct gb_field *f, const char *code);
+
+/* Whether the table of words has one for code of f (a test that no
+ * choice is left without).  Returns 1 or 0. */
+int gb_choice_has_word(const struct gb_field *f, const char *code);
+
+/* The index of the choice of f whose word in the user's language, or in
+ * Chinese, is s ("责令改正" for rectify_order); -1 when none.  Codes
+ * themselves are gb_choice_index's. */
+int gb_choice_by_word(const struct gb_field *f, const char *s);
+
+/* The heading of field f's column in a table people read: its label in
+ * the user's language where the catalogue has one, else its name (the
+ * key typed as --FIELD), as in English.  Static or from the catalogue. */
+const char *gb_field_heading(const struct gb_field *f);
 
 /* Compares two field names treating '-' and '_' alike.  Returns 1 when
  * they are the same name. */

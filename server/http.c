@@ -375,8 +375,9 @@ static int accepts_csv(const char *accept)
 /* GET /v1/reports/NAME?level=&from=&to=: the report as JSON, or as CSV
  * when the client accepts text/csv (or asks with format=csv).  Viewer
  * devices only; any other token is refused with 403 and audited. */
-static enum MHD_Result report(struct http_server *h, struct MHD_Connection *c,
-			      struct request *r, const char *url)
+static enum MHD_Result report_in(struct http_server *h,
+				 struct MHD_Connection *c, struct request *r,
+				 const char *url)
 {
 	const char *name = url + strlen("/v1/reports/");
 	const char *format =
@@ -415,6 +416,32 @@ static enum MHD_Result report(struct http_server *h, struct MHD_Connection *c,
 			    out.data ? out.data : "", out.len, NULL);
 	gb_buf_release(&out);
 	report_free(rep);
+	return ret;
+}
+
+/* A report in the language the request asks for: ?lang=, else
+ * Accept-Language, else the server's.  Titles and labels are translated
+ * while the answer is written, so this thread's locale is switched for
+ * that time only. */
+static enum MHD_Result report(struct http_server *h, struct MHD_Connection *c,
+			      struct request *r, const char *url)
+{
+	const char *asked =
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lang");
+	enum gb_lang lang =
+		gb_lang_accept(header(c, MHD_HTTP_HEADER_ACCEPT_LANGUAGE));
+	locale_t loc, old = (locale_t)0;
+	struct gb_err err;
+	enum MHD_Result ret;
+
+	if (asked && gb_lang_parse(asked, &lang, &err) < 0)
+		return reply_err(h, c, r, "report", &err);
+	loc = gb_i18n_locale(lang);
+	if (loc != (locale_t)0)
+		old = uselocale(loc);
+	ret = report_in(h, c, r, url);
+	if (loc != (locale_t)0)
+		uselocale(old);
 	return ret;
 }
 
