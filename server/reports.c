@@ -16,6 +16,16 @@
  * (CROSS JOIN keeps SQLite to that order) and the other side is looked up
  * by its key, never scanned once per row.
  *
+ * What the figures mean follows SPEC §3.  Outcomes (on time, resolved,
+ * the median) use everything known when the report runs; states (overdue,
+ * open past deadline, pending) say where things stood at as-of.  Nights,
+ * officer-days and ISO weeks that have not ended by now are left out of
+ * both sides of a share, and counted as left out.  A grid from which no
+ * device of the report's role has sent a batch since the period began is
+ * unknown: its units show null, and it is left out of the totals above
+ * it.  Every report says which grids are complete (every device synced
+ * after as-of with nothing older unsent) and marks each row.
+ *
  * The writers at the end (table, JSON, CSV) turn every value into text
  * with one function, so the three forms show the same digits.
  */

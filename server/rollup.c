@@ -17,6 +17,12 @@
  * Facts hold only what does not depend on other records: an enterprise's
  * status and a check's enterprise are joined when the report runs, so a
  * closed enterprise or a new follow-up never needs other facts rewritten.
+ * Nor do they hold anything of the reference data: a patrol counts under
+ * its leader, whose role the report reads from the staff table, and
+ * populations, areas and officers are read there too, so that a re-seed
+ * that changes them changes every report at once (SPEC §3: facts always
+ * agree with the current reference data) with no fact to bring up to
+ * date.
  */
 #include <inttypes.h>
 #include <sqlite3.h>
