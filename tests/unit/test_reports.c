@@ -567,6 +567,11 @@ static void fixture_police(struct store *st, struct dev *dof, int64_t t1,
 	n++;
 	recs[n++] = REQ(7, 300, "PA-02", "normal", "inquiry",
 			"2026-03-06 10:00", "resolved_at=@2026-03-06 20:00");
+	/* Q9: low, received on Saturday 03-14 at 10:00, sent with no
+	 * deadline: HQ gives it the default, five working days from Monday
+	 * 03-16 00:00, due 03-23 00:00. */
+	recs[n++] =
+	    REQ(9, 100, "PA-02", "low", "inquiry", "2026-03-14 10:00", NULL);
 	/* The officer's laptop still had three versions to send, the
 	 * oldest written on 03-14 at 18:00. */
 	dof->pending = 3;
@@ -927,24 +932,25 @@ static void test_fixture(void)
 	 * urgent 03-15 20:00, resolved 03-17 10:00, after as-of but known
 	 * now (resolved is an outcome): late (deadline 21:00), 38 h.  Q6
 	 * voided, Q8 received 03-01.  Q7 (PA-02) edited to resolved 03-06
-	 * 20:00, 10 h after: on time.  S01-G1: 6 received (alarm Q1 Q5,
-	 * help Q2 Q4, inquiry Q3 Q7), 4 resolved, 2 on time, 2 late, 2 open:
-	 * Q4 past deadline, Q3 pending; 6 = 2 + 2 + 1 + 1.  On time 2 /
+	 * 20:00, 10 h after: on time.  Q9 (PA-02) low, Saturday 03-14, due
+	 * 03-23 00:00.  S01-G1: 7 received (alarm Q1 Q5, help Q2 Q4,
+	 * inquiry Q3 Q7 Q9), 4 resolved, 2 on time, 2 late, 3 open: Q4 past
+	 * deadline, Q3 and Q9 pending; 7 = 2 + 2 + 1 + 2.  On time 2 /
 	 * (4 + 1) = 40.00 %; median of 1, 10, 26, 38 h = (10 + 26) / 2 =
 	 * 18.00.  PA-01: Q1 Q2 Q5 resolved, 1 on time, Q4 past: 1 / (3 + 1)
 	 * = 25.00 %, median of 1, 26, 38 = 26.00.
 	 */
 	r = run(st, "requests", "grid", F, T, now);
-	CHECK_STR(val(r, "S01-G1", "received"), "6");
+	CHECK_STR(val(r, "S01-G1", "received"), "7");
 	CHECK_STR(val(r, "S01-G1", "alarm"), "2");
 	CHECK_STR(val(r, "S01-G1", "help"), "2");
-	CHECK_STR(val(r, "S01-G1", "inquiry"), "2");
+	CHECK_STR(val(r, "S01-G1", "inquiry"), "3");
 	CHECK_STR(val(r, "S01-G1", "resolved"), "4");
 	CHECK_STR(val(r, "S01-G1", "on_time"), "2");
 	CHECK_STR(val(r, "S01-G1", "late"), "2");
-	CHECK_STR(val(r, "S01-G1", "open"), "2");
+	CHECK_STR(val(r, "S01-G1", "open"), "3");
 	CHECK_STR(val(r, "S01-G1", "open_past_deadline"), "1");
-	CHECK_STR(val(r, "S01-G1", "pending"), "1");
+	CHECK_STR(val(r, "S01-G1", "pending"), "2");
 	CHECK_STR(val(r, "S01-G1", "on_time_pct"), "40.00");
 	CHECK_STR(val(r, "S01-G1", "median_hours"), "18.00");
 	CHECK(ndet(r, "open_past_deadline") == 1);
@@ -959,11 +965,18 @@ static void test_fixture(void)
 	CHECK_STR(val(r, "PA-03", "median_hours"), "null");
 	report_free(r);
 	/* Now earlier than the end of the period: as of 03-15 20:30, Q4
-	 * is 11.5 h past its deadline; Q3 is not yet due (pending). */
+	 * is 11.5 h past its deadline; Q3 and Q9 are not yet due. */
 	r = run(st, "requests", "grid", F, T, at("2026-03-15 20:30"));
 	CHECK_STR(val(r, "S01-G1", "open_past_deadline"), "1");
-	CHECK_STR(val(r, "S01-G1", "pending"), "1");
+	CHECK_STR(val(r, "S01-G1", "pending"), "2");
 	CHECK_STR(det(r, "open_past_deadline", 0, "hours_past"), "11.50");
+	report_free(r);
+	/* As of 03-23 00:00 (the period to 03-22, run on 03-25), Q9 is due
+	 * at that very instant: still pending, not past (counted from its
+	 * own hour, it would have been due Friday 03-20 10:00). */
+	r = run(st, "requests", "area", F, "2026-03-22", at("2026-03-25 10:00"));
+	CHECK_STR(val(r, "PA-02", "open_past_deadline"), "0");
+	CHECK_STR(val(r, "PA-02", "pending"), "1");
 	report_free(r);
 
 	/*
