@@ -2436,8 +2436,8 @@ static const char *reason_text(const char *reason)
 }
 
 /* The completeness line: "1 of 32 grids complete (officer devices) as of
- * 2026-03-16 00:00; incomplete: S01-G2 (never synced), ...; 2 nights not
- * yet ended left out". */
+ * 2026-03-16 00:00; incomplete: S01-G2 (never synced), ...; nights not yet
+ * ended, left out: 2". */
 static int completeness_text(const struct report *r, struct gb_buf *b,
 			     struct gb_err *err)
 {
@@ -2462,13 +2462,14 @@ static int completeness_text(const struct report *r, struct gb_buf *b,
 		return 0;
 	if (!strcmp(r->left_key, "nights"))
 		return gb_buf_addf(b, err,
-				   _("; %lld nights not yet ended left out"),
+				   _("; nights not yet ended, left out: %lld"),
 				   (long long)r->left_out);
 	if (!strcmp(r->left_key, "days"))
 		return gb_buf_addf(b, err,
-				   _("; %lld days not yet ended left out"),
+				   _("; days not yet ended, left out: %lld"),
 				   (long long)r->left_out);
-	return gb_buf_addf(b, err, _("; %lld ISO weeks not yet ended left out"),
+	return gb_buf_addf(b, err,
+			   _("; ISO weeks not yet ended, left out: %lld"),
 			   (long long)r->left_out);
 }
 

@@ -101,7 +101,7 @@ d = json.load(open(sys.argv[1]))
 g = {r["unit"]: r for r in d["rows"]}["S01-G1"]
 assert g["nights"] == 2 * 5 and g["complying"] == 0, g
 assert d["completeness"]["left_out"] == {"nights": 1}, d["completeness"]
-assert "1 nights not yet ended left out" in d["completeness"]["text"]
+assert "nights not yet ended, left out: 1" in d["completeness"]["text"]
 PY
 ok "daily-reports from the command line" gridbook-hq report daily-reports \
 	--level grid --from 2026-03-02 --to 2026-03-07 --format json

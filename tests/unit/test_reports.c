@@ -974,7 +974,8 @@ static void test_fixture(void)
 	/* As of 03-23 00:00 (the period to 03-22, run on 03-25), Q9 is due
 	 * at that very instant: still pending, not past (counted from its
 	 * own hour, it would have been due Friday 03-20 10:00). */
-	r = run(st, "requests", "area", F, "2026-03-22", at("2026-03-25 10:00"));
+	r = run(st, "requests", "area", F, "2026-03-22",
+		at("2026-03-25 10:00"));
 	CHECK_STR(val(r, "PA-02", "open_past_deadline"), "0");
 	CHECK_STR(val(r, "PA-02", "pending"), "1");
 	report_free(r);
@@ -1605,8 +1606,9 @@ static void per_init(struct per *p, const char *from, const char *to)
 	gb_date_format(gb_local_day(p->as_of), p->asof_day);
 	/* Night D ends at D+1 06:00, day D at D+1 00:00: the last of each
 	 * that has, walking back from the end of the period. */
-	for (p->night1 = p->d1; p->night1 >= p->d0 &&
-				ref_now < gb_day_start(p->night1 + 1) + 6 * HOUR;
+	for (p->night1 = p->d1;
+	     p->night1 >= p->d0 &&
+	     ref_now < gb_day_start(p->night1 + 1) + 6 * HOUR;
 	     p->night1--)
 		;
 	for (p->day1 = p->d1;
