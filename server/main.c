@@ -473,7 +473,7 @@ static void report_help(FILE *fp)
 		  "Prints a report for headquarters over the local dates "
 		  "--from..--to (both\nincluded), one row per unit of the "
 		  "level (default district) and a total\nrow, with the "
-		  "drill-down lists and how many grids have synced.  \"As "
+		  "drill-down lists and how many grids are complete.  \"As "
 		  "of\"\nis the end of --to, or now when that is earlier.  "
 		  "The same report is served\nas GET /v1/reports/"
 		  "NAME?level=&from=&to= (JSON, or CSV with Accept:\n"
