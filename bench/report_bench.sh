@@ -42,8 +42,8 @@
 # between the stores so that other work on the machine weighs on all
 # alike; it prints for each report the median [fastest slowest] on each
 # store and the ratio of the largest store's median to the smallest's.
-# Targets: every district report under 100 ms on the largest store, and
-# within 2x of its time on the smallest.
+# Targets: every district report under 10 ms on the largest store, and
+# within 1.5x of its time on the smallest.
 #
 # Making and loading the stores is not part of what is timed (it is
 # printed).  On 2 cores, with the defaults, about 16 minutes in all: the
@@ -161,7 +161,7 @@ rm -rf "$W/recent"
 "$B/bench/load_store" time "${stores[@]}" "$from" "$to" "$RUNS" \
 	>"$W/time.out"
 echo "   median ms [fastest slowest] on store 1..$n, ratio $n / 1" \
-	"(targets: < 100 ms on store $n, <= 2x)"
+	"(targets: < 10 ms on store $n, <= 1.5x)"
 awk -v n="$n" '{ last = $(3 * n - 1); r = $NF + 0
 	print "      " $0 ((n > 1 && (last >= 100 || r > 2)) ? "   MISSED" : "") }' \
 	"$W/time.out"

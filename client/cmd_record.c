@@ -724,8 +724,13 @@ static int record_edit(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	    load_for_change(db, k, pos[0], &old, &err))
 		goto fail;
 	r = gb_record_dup(old);
-	if (apply_given(db, r, vals, &err) ||
-	    gb_validate(r, db_lookup(db), gb_now_ms(), &err) ||
+	if (apply_given(db, r, vals, &err))
+		goto fail;
+	/* A default deadline follows a new priority or received time. */
+	gb_request_deadline_follow(r, old,
+				   gb_kind_field(k, "deadline") >= 0 &&
+				       vals[gb_kind_field(k, "deadline")]);
+	if (gb_validate(r, db_lookup(db), gb_now_ms(), &err) ||
 	    check_uscc_unique(db, r, &err))
 		goto fail;
 	found = daily_twin(db, r, twin, &err);

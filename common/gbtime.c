@@ -133,6 +133,30 @@ static int parse_offset(const char *s, int *min)
 	return 0;
 }
 
+int gb_tz_parse(const char *tz, int *offset_min)
+{
+	static const char *const utc_names[] = {"UTC", "Z", "GMT", "Etc/UTC"};
+	static const char *const cst_names[] = {
+		"Asia/Shanghai", "PRC", "Asia/Chongqing", "Asia/Harbin"};
+	size_t i;
+
+	if (!tz || !*tz)
+		return -1;
+	for (i = 0; i < sizeof(utc_names) / sizeof(utc_names[0]); i++)
+		if (!strcmp(tz, utc_names[i])) {
+			*offset_min = 0;
+			return 0;
+		}
+	for (i = 0; i < sizeof(cst_names) / sizeof(cst_names[0]); i++)
+		if (!strcmp(tz, cst_names[i])) {
+			*offset_min = DEFAULT_OFFSET_MIN;
+			return 0;
+		}
+	if (!strncmp(tz, "UTC", 3) && (tz[3] == '+' || tz[3] == '-'))
+		tz += 3;
+	return parse_offset(tz, offset_min);
+}
+
 /*
  * GRIDBOOK_TZ is configuration, read on each call so that tests can change
  * it between calls.  A value we cannot read falls back to Asia/Shanghai,
@@ -140,24 +164,9 @@ static int parse_offset(const char *s, int *min)
  */
 int gb_tz_offset_min(void)
 {
-	static const char *const utc_names[] = {"UTC", "Z", "GMT", "Etc/UTC"};
-	static const char *const cst_names[] = {
-		"Asia/Shanghai", "PRC", "Asia/Chongqing", "Asia/Harbin"};
-	const char *tz = getenv("GRIDBOOK_TZ");
-	size_t i;
 	int off;
 
-	if (!tz || !*tz)
-		return DEFAULT_OFFSET_MIN;
-	for (i = 0; i < sizeof(utc_names) / sizeof(utc_names[0]); i++)
-		if (!strcmp(tz, utc_names[i]))
-			return 0;
-	for (i = 0; i < sizeof(cst_names) / sizeof(cst_names[0]); i++)
-		if (!strcmp(tz, cst_names[i]))
-			return DEFAULT_OFFSET_MIN;
-	if (!strncmp(tz, "UTC", 3) && (tz[3] == '+' || tz[3] == '-'))
-		tz += 3;
-	if (parse_offset(tz, &off) == 0)
+	if (gb_tz_parse(getenv("GRIDBOOK_TZ"), &off) == 0)
 		return off;
 	return DEFAULT_OFFSET_MIN;
 }

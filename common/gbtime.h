@@ -17,6 +17,9 @@
 
 /* The local offset from UTC in minutes (480 for Asia/Shanghai). */
 int gb_tz_offset_min(void);
+/* The offset of a zone named as GRIDBOOK_TZ names one, into
+ * *offset_min.  Returns 0, or -1 when tz is empty or not a zone. */
+int gb_tz_parse(const char *tz, int *offset_min);
 
 /* Now, in ms UTC: GRIDBOOK_NOW when set, else the real clock. */
 int64_t gb_now_ms(void);

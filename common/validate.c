@@ -637,9 +637,69 @@ int64_t gb_request_deadline(int64_t received_ms, const char *priority)
 		return received_ms + HOUR_MS;
 	if (strcmp(priority, "normal") == 0)
 		return received_ms + 24 * HOUR_MS;
-	if (strcmp(priority, "low") == 0)
+	if (strcmp(priority, "low") == 0) {
+		int32_t day = gb_local_day(received_ms);
+		int wd = gb_weekday(day);
+
+		/* A weekend request starts its five working days at the
+		 * next Monday 00:00 (SPEC §3), not at the hour it came. */
+		if (wd >= 6)
+			return gb_add_working_days(gb_day_start(day + 8 - wd),
+						   5);
 		return gb_add_working_days(received_ms, 5);
+	}
 	return -1;
+}
+
+/* 1 when the deadline text of r is empty or one that the priority and
+ * received time of r give by default (by the rule of today, or by the
+ * earlier one that counted a weekend request's days from its hour). */
+static int deadline_is_default(const struct gb_record *r)
+{
+	const char *dl = get(r, "deadline"), *priority = get(r, "priority");
+	int64_t received, t;
+
+	if (!dl || !*dl)
+		return 1;
+	if (get_ms(r, "deadline", &t) < 0 ||
+	    get_ms(r, "received_at", &received) < 0)
+		return 0;
+	if (t == gb_request_deadline(received, priority))
+		return 1;
+	return priority && strcmp(priority, "low") == 0 &&
+	       t == gb_add_working_days(received, 5);
+}
+
+void gb_request_deadline_follow(struct gb_record *r,
+				const struct gb_record *old, int by_hand)
+{
+	const char *a, *b;
+	int64_t received, deadline;
+	char text[32];
+	int i, changed = 0;
+
+	if (by_hand || !old || strcmp(r->kind->name, "request") != 0 ||
+	    !deadline_is_default(old))
+		return;
+	for (i = 0; i < 2; i++) {
+		const char *f = i ? "priority" : "received_at";
+
+		a = get(old, f);
+		b = get(r, f);
+		changed |= strcmp(a ? a : "", b ? b : "") != 0;
+	}
+	if (!changed)
+		return;
+	i = gb_kind_field(r->kind, "deadline");
+	if (i < 0 || get_ms(r, "received_at", &received) < 0)
+		return;
+	deadline = gb_request_deadline(received, get(r, "priority"));
+	if (deadline < 0) {
+		gb_record_set(r, i, NULL);
+		return;
+	}
+	snprintf(text, sizeof(text), "%" PRId64, deadline);
+	gb_record_set(r, i, text);
 }
 
 int gb_patrol_is_night(int64_t start_ms, int64_t end_ms)

@@ -60,8 +60,21 @@ int gb_validate_refs(const struct gb_record *r, const struct gb_lookup *lk,
 		     struct gb_err *err);
 
 /* The default deadline of a request received at received_ms: urgent 1 h,
- * normal 24 h, low 5 working days.  Returns -1 for an unknown priority. */
+ * normal 24 h, low 5 working days (from the next Monday 00:00 local for a
+ * request received on a Saturday or Sunday).  Returns -1 for an unknown
+ * priority. */
 int64_t gb_request_deadline(int64_t received_ms, const char *priority);
+
+/*
+ * The deadline rule on edit (SPEC §3): the default deadline follows the
+ * priority and received time until a deadline is set by hand.  r is the
+ * edited request, old the version it was made from; by_hand is 1 when the
+ * edit itself gives a deadline.  When the edit changes the priority or
+ * the received time and old's deadline was the default of old's values,
+ * r's deadline becomes the default of its own.  Other kinds are left.
+ */
+void gb_request_deadline_follow(struct gb_record *r,
+				const struct gb_record *old, int by_hand);
 
 /* 1 when [start, end) overlaps a night (22:00-06:00 local). */
 int gb_patrol_is_night(int64_t start_ms, int64_t end_ms);

@@ -373,7 +373,8 @@ static int accepts_csv(const char *accept)
 }
 
 /* GET /v1/reports/NAME?level=&from=&to=: the report as JSON, or as CSV
- * when the client accepts text/csv (or asks with format=csv).  Viewer
+ * when the client accepts text/csv (or asks with format=csv); with
+ * list=NAME, that one drill-down list as CSV.  Viewer
  * devices only; any other token is refused with 403 and audited. */
 static enum MHD_Result report_in(struct http_server *h,
 				 struct MHD_Connection *c, struct request *r,
@@ -382,8 +383,10 @@ static enum MHD_Result report_in(struct http_server *h,
 	const char *name = url + strlen("/v1/reports/");
 	const char *format =
 		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+	const char *list =
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "list");
 	int csv = accepts_csv(header(c, MHD_HTTP_HEADER_ACCEPT)) ||
-		  (format && !strcmp(format, "csv"));
+		  (format && !strcmp(format, "csv")) || list;
 	struct report *rep = NULL;
 	struct gb_buf out;
 	struct gb_err err;
@@ -406,8 +409,9 @@ static enum MHD_Result report_in(struct http_server *h,
 		       gb_now_ms(), &rep, &err) < 0)
 		return reply_err(h, c, r, "report", &err);
 	gb_buf_init(&out, GB_BUF_NOLIMIT);
-	if ((csv ? report_write_csv(rep, &out, &err) :
-		   report_write_json(rep, &out, &err)) < 0)
+	if ((list ? report_write_list_csv(rep, list, &out, &err) :
+	     csv  ? report_write_csv(rep, &out, &err) :
+		    report_write_json(rep, &out, &err)) < 0)
 		ret = reply_err(h, c, r, "report", &err);
 	else
 		ret = reply(c, MHD_HTTP_OK,

@@ -468,15 +468,18 @@ static void report_help(FILE *fp)
 	fprintf(fp,
 		_("usage: %s report NAME --from YYYY-MM-DD --to YYYY-MM-DD\n"
 		  "                   [--level LEVEL] [--format "
-		  "table|json|csv] [--store sqlite:PATH]\n\n"
+		  "table|json|csv] [--list LIST]\n"
+		  "                   [--store sqlite:PATH]\n\n"
 		  "Prints a report for headquarters over the local dates "
 		  "--from..--to (both\nincluded), one row per unit of the "
 		  "level (default district) and a total\nrow, with the "
-		  "drill-down lists and how many grids have synced.  \"As "
+		  "drill-down lists and how many grids are complete.  \"As "
 		  "of\"\nis the end of --to, or now when that is earlier.  "
 		  "The same report is served\nas GET /v1/reports/"
 		  "NAME?level=&from=&to= (JSON, or CSV with Accept:\n"
-		  "text/csv) to viewer devices.\n\nreports:\n"),
+		  "text/csv) to viewer devices.  --list prints one "
+		  "drill-down list as CSV\n(\"incomplete\": the grids whose "
+		  "data is not complete; ?list= over HTTP).\n\nreports:\n"),
 		PROG);
 	for (size_t i = 0; i < reports_count(); i++)
 		fprintf(fp, "  %-15s %s\n", reports_name(i),
@@ -490,12 +493,14 @@ static void report_help(FILE *fp)
 static int cmd_report(struct hq *hq, int argc, char **argv)
 {
 	const char *level = NULL, *from = NULL, *to = NULL, *format = "table";
+	const char *list = NULL;
 	const struct gb_opt spec[] = {
 		{"store", 1, &hq->store, NULL},
 		{"level", 1, &level, NULL},
 		{"from", 1, &from, NULL},
 		{"to", 1, &to, NULL},
 		{"format", 1, &format, NULL},
+		{"list", 1, &list, NULL},
 	};
 	struct report *rep = NULL;
 	struct store *st = NULL;
@@ -531,7 +536,9 @@ static int cmd_report(struct hq *hq, int argc, char **argv)
 		rc = report_run(st, pos[0], level, from, to, gb_now_ms(), &rep,
 				&err);
 	st->ops->close(st);
-	if (rc == 0)
+	if (rc == 0 && list)
+		rc = report_write_list_csv(rep, list, &out, &err);
+	else if (rc == 0)
 		rc = !strcmp(format, "json") ? report_write_json(rep, &out,
 								 &err) :
 		     !strcmp(format, "csv")  ? report_write_csv(rep, &out,

@@ -16,6 +16,16 @@
  * (CROSS JOIN keeps SQLite to that order) and the other side is looked up
  * by its key, never scanned once per row.
  *
+ * What the figures mean follows SPEC §3.  Outcomes (on time, resolved,
+ * the median) use everything known when the report runs; states (overdue,
+ * open past deadline, pending) say where things stood at as-of.  Nights,
+ * officer-days and ISO weeks that have not ended by now are left out of
+ * both sides of a share, and counted as left out.  A grid from which no
+ * device of the report's role has sent a batch since the period began is
+ * unknown: its units show null, and it is left out of the totals above
+ * it.  Every report says which grids are complete (every device synced
+ * after as-of with nothing older unsent) and marks each row.
+ *
  * The writers at the end (table, JSON, CSV) turn every value into text
  * with one function, so the three forms show the same digits.
  */
@@ -332,6 +342,9 @@ const char *report_val_text(const struct report_val *v, char *buf, size_t n)
 	case RV_TEXT:
 		snprintf(buf, n, "%s", v->s ? v->s : "");
 		break;
+	case RV_BOOL:
+		snprintf(buf, n, "%s", v->i ? "true" : "false");
+		break;
 	}
 	return buf;
 }
@@ -388,6 +401,9 @@ void report_free(struct report *r)
 	for (size_t i = 0; i < r->nnot_synced; i++)
 		free(r->not_synced[i]);
 	free(r->not_synced);
+	for (size_t i = 0; i < r->nincomplete; i++)
+		free(r->incomplete[i].name);
+	free(r->incomplete);
 	free(r);
 }
 
@@ -400,7 +416,9 @@ struct report_def {
 	const char *title;   /* N_() */
 	const char *summary; /* N_(), one line for --help */
 	unsigned levels;
-	const char *role; /* whose devices enter its records, or NULL */
+	/* Whose devices enter its records, or NULL for a report of
+	 * reference data and syncs, whose units are never null. */
+	const char *role;
 	const struct report_col *cols;
 	int ncols;
 	int nf; /* counters per unit */
@@ -412,6 +430,9 @@ struct report_def {
 	/* Frees run.extra; NULL when the report keeps none. */
 	void (*release)(struct run *x);
 	int has_prev; /* compares with the previous period */
+	/* What it leaves out while it has not ended: "nights", "days",
+	 * "weeks", or NULL. */
+	const char *left_key;
 };
 
 struct run {
@@ -423,8 +444,13 @@ struct run {
 	int nunits;
 	int32_t from, to, ndays;
 	int64_t as_of;
-	int32_t asof_day;  /* the local day as_of falls in */
-	int32_t asof_incl; /* the last local day begun by as_of */
+	int32_t asof_day; /* the local day as_of falls in */
+	int64_t now;
+	/* Of the period, the leading nights, days and whole ISO weeks that
+	 * had ended by now: only those count (SPEC §3). */
+	int32_t nights_lived, days_lived, weeks_lived, week0;
+	unsigned char *covered;	 /* per grid: sent since the period began */
+	unsigned char *complete; /* per grid */
 	int64_t *acc;	   /* (nunits + 1) * def->nf counters */
 	void *extra;	   /* what a report keeps besides counters */
 	struct gb_err *err;
@@ -566,6 +592,17 @@ static int grid_index(const struct run *x, const char *code)
 	return FIND(x->w.grids, x->w.ngrids, code);
 }
 
+/* 1 when what grid gi's devices sent counts in this report: always for a
+ * report of reference data, else when the grid is covered (a unit none of
+ * whose grids is covered shows null, and the grids not covered are left
+ * out of the totals above them, so that unknown never counts as zero). */
+static int counts(const struct run *x, int gi)
+{
+	if (!x->def->role)
+		return 1;
+	return gi >= 0 && x->covered[gi];
+}
+
 static int area_index(const struct run *x, const char *code)
 {
 	return FIND(x->w.areas, x->w.nareas, code);
@@ -580,11 +617,13 @@ static int staff_index(const struct run *x, const char *code)
  * Loads a day bitmap: one row of ndays bytes for each of nrows keys, a byte
  * set where the query (which yields day and key code, bound to the report's
  * first and last day as ?1 and ?2) names that key on that day.  Codes that
- * key_index() does not know and days outside the range are passed over.  The
- * bitmap is returned in *out, for the caller to free, even on failure.
+ * key_index() does not know, days outside the range and rows that row_ok
+ * (when not NULL) refuses are passed over.  The bitmap is returned in
+ * *out, for the caller to free, even on failure.
  */
 static int day_bitmap(struct run *x, const char *sql, size_t nrows,
 		      int (*key_index)(const struct run *, const char *),
+		      int (*row_ok)(const struct run *, sqlite3_stmt *),
 		      unsigned char **out)
 {
 	size_t n = (size_t)x->ndays;
@@ -601,7 +640,8 @@ static int day_bitmap(struct run *x, const char *sql, size_t nrows,
 		int ki = key_index(x, col_text(q, 1));
 		int d = sqlite3_column_int(q, 0) - x->from;
 
-		if (ki >= 0 && d >= 0 && (size_t)d < n)
+		if (ki >= 0 && d >= 0 && (size_t)d < n &&
+		    (!row_ok || row_ok(x, q)))
 			ok[(size_t)ki * n + (size_t)d] = 1;
 	}
 	return finish(x, q, step);
@@ -663,6 +703,7 @@ static const struct report_col cr_cols[] = {
     {"rate_pct", N_("rate %")},
     {"prev_rate_pct", N_("previous rate %")},
     {"delta_pp", N_("change (points)")},
+    {"complete", N_("complete")},
 };
 
 /* The latest check (by date, then version) of each active enterprise
@@ -694,7 +735,7 @@ static int cr_period(struct run *x, int32_t from, int32_t to, int off)
 		memcpy(last, ent, 16);
 		have = 1;
 		gi = grid_index(x, col_text(q, 0));
-		if (gi < 0)
+		if (!counts(x, gi))
 			continue;
 		u = unit_of_grid(x, gi);
 		add(x, u, off + CR_ENT, 1);
@@ -736,6 +777,7 @@ static const struct report_col cc_cols[] = {
     {"checked", N_("checked")},
     {"unchecked", N_("not checked")},
     {"coverage_pct", N_("coverage %")},
+    {"complete", N_("complete")},
 };
 
 /* Adds the (grid, count) rows of q to counter f. */
@@ -746,7 +788,7 @@ static int add_grid_counts(struct run *x, sqlite3_stmt *q, int f)
 	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
 		int gi = grid_index(x, col_text(q, 0));
 
-		if (gi >= 0)
+		if (counts(x, gi))
 			add(x, unit_of_grid(x, gi), f,
 			    sqlite3_column_int64(q, 1));
 	}
@@ -786,8 +828,19 @@ static void cc_fill(struct run *x, int u, const int64_t *a,
 
 /* ---- rectification ---- */
 
-enum { RE_NOTICES, RE_ORDERS, RE_RECTIFIED, RE_ONTIME, RE_OVERDUE, RE_NF };
+enum {
+	RE_NOTICES,
+	RE_ORDERS,
+	RE_RECTIFIED,
+	RE_ONTIME,
+	RE_LATE,
+	RE_OVERDUE,
+	RE_PENDING,
+	RE_NF
+};
 
+/* orders = on_time + late + overdue + pending: each order counts in one
+ * of them (see re_gather). */
 static const struct report_col re_cols[] = {
     {"unit", N_("unit")},
     {"name", N_("name")},
@@ -796,7 +849,10 @@ static const struct report_col re_cols[] = {
     {"issued", N_("issued")},
     {"rectified", N_("orders rectified")},
     {"on_time", N_("rectified on time")},
+    {"late", N_("rectified late")},
     {"overdue", N_("overdue")},
+    {"pending", N_("pending")},
+    {"complete", N_("complete")},
 };
 
 static const struct report_col re_overdue_cols[] = {
@@ -808,7 +864,15 @@ static const struct report_col re_overdue_cols[] = {
     {"days_overdue", N_("days overdue")},
 };
 
-
+/*
+ * Orders, with F the date of an order's earliest rectified follow-up
+ * (whenever it was entered), D its deadline and A the as-of date.  On time
+ * (an outcome): F <= D.  Otherwise, late: F before A (so after D);
+ * overdue (a state): D < A and not rectified before A; pending (a state):
+ * not yet due at A and not rectified before A.  An order rectified on
+ * time after A counts as on time, not as pending, so that every order
+ * counts once.  Checks of a voided enterprise do not count.
+ */
 static int re_gather(struct run *x)
 {
 	struct report_table *t =
@@ -817,15 +881,11 @@ static int re_gather(struct run *x)
 	sqlite3_stmt *q = NULL;
 	int step;
 
-	/* An order is rectified as of as_of when its earliest rectified
-	 * follow-up is dated no later than the last day as_of has begun,
-	 * and on time when that date is no later than its deadline; the
-	 * deadline has passed when the deadline day is over. */
 	if (prepare(x,
 		    "SELECT c.grid, c.outcome, c.day, c.deadline, (SELECT "
 		    "min(r.day) FROM rf_rect r WHERE r.chk = c.id AND "
 		    "r.rectified = 1), e.name, c.enterprise FROM rf_check c "
-		    "LEFT JOIN rf_enterprise e ON e.id = c.enterprise WHERE "
+		    "CROSS JOIN rf_enterprise e ON e.id = c.enterprise WHERE "
 		    "c.day BETWEEN ?1 AND ?2 AND c.outcome IN ('notice', "
 		    "'rectify_order') ORDER BY c.deadline, c.grid, c.day",
 		    &q) < 0)
@@ -842,29 +902,33 @@ static int re_gather(struct run *x)
 		struct report_val *row;
 		char id[GB_ID_LEN];
 
-		if (gi < 0)
+		if (!counts(x, gi))
 			continue;
 		if (strcmp(col_text(q, 1), "rectify_order") != 0) {
 			add(x, u, RE_NOTICES, 1);
 			continue;
 		}
 		add(x, u, RE_ORDERS, 1);
-		if (has_rect && first > x->asof_incl)
-			has_rect = 0; /* not yet, as of as_of */
 		if (has_rect)
 			add(x, u, RE_RECTIFIED, 1);
-		if (has_rect && has_deadline && first <= deadline)
+		if (has_rect && (!has_deadline || first <= deadline)) {
 			add(x, u, RE_ONTIME, 1);
-		if (!has_deadline || deadline >= x->asof_day || has_rect)
 			continue;
+		}
+		if (has_rect && first < x->asof_day) {
+			add(x, u, RE_LATE, 1);
+			continue;
+		}
+		if (!has_deadline || deadline >= x->asof_day) {
+			add(x, u, RE_PENDING, 1);
+			continue;
+		}
 		add(x, u, RE_OVERDUE, 1);
-		gb_uuid_text(sqlite3_column_blob(q, 6), sqlite3_column_bytes(q, 6),
-			id);
+		gb_uuid_text(sqlite3_column_blob(q, 6),
+			     sqlite3_column_bytes(q, 6), id);
 		row = table_add(t);
 		v_text(&row[0], col_text(q, 0));
-		v_text(&row[1], sqlite3_column_type(q, 5) == SQLITE_NULL
-				    ? id
-				    : col_text(q, 5));
+		v_text(&row[1], col_text(q, 5));
 		v_text(&row[2], id);
 		v_date(&row[3], sqlite3_column_int(q, 2));
 		v_date(&row[4], deadline);
@@ -883,7 +947,9 @@ static void re_fill(struct run *x, int u, const int64_t *a,
 	v_int(&row[2], a[RE_NOTICES] + a[RE_ORDERS]);
 	v_int(&row[3], a[RE_RECTIFIED]);
 	v_int(&row[4], a[RE_ONTIME]);
-	v_int(&row[5], a[RE_OVERDUE]);
+	v_int(&row[5], a[RE_LATE]);
+	v_int(&row[6], a[RE_OVERDUE]);
+	v_int(&row[7], a[RE_PENDING]);
 }
 
 /* ---- disputes ---- */
@@ -915,6 +981,7 @@ static const struct report_col di_cols[] = {
     {"not_open", N_("no longer open")},
     {"closed_low", N_("settled low")},
     {"closed_low_pct", N_("settled low %")},
+    {"complete", N_("complete")},
 };
 
 static int di_gather(struct run *x)
@@ -926,8 +993,10 @@ static int di_gather(struct run *x)
 	int step;
 
 	if (prepare(x,
-		    "SELECT grid, level, status, count(*) FROM rf_dispute "
-		    "WHERE day BETWEEN ?1 AND ?2 GROUP BY grid, level, status",
+		    "SELECT grid, level, status, count(*) FROM rf_dispute d "
+		    "WHERE day BETWEEN ?1 AND ?2 AND (d.enterprise IS NULL "
+		    "OR EXISTS (SELECT 1 FROM rf_enterprise e WHERE e.id = "
+		    "d.enterprise)) GROUP BY grid, level, status",
 		    &q) < 0)
 		return -1;
 	sqlite3_bind_int(q, 1, x->from);
@@ -938,7 +1007,7 @@ static int di_gather(struct run *x)
 		const char *level = col_text(q, 1), *status = col_text(q, 2);
 		int64_t n = sqlite3_column_int64(q, 3);
 
-		if (gi < 0)
+		if (!counts(x, gi))
 			continue;
 		add(x, u, DI_RECEIVED, n);
 		for (int i = 0; i < 3; i++)
@@ -985,6 +1054,7 @@ static const struct report_col sf_cols[] = {
     {"per_officer", N_("residents per officer")},
     {"meeting", N_("areas meeting target")},
     {"meeting_pct", N_("meeting %")},
+    {"complete", N_("complete")},
 };
 
 static const struct report_col sf_miss_cols[] = {
@@ -1084,27 +1154,28 @@ static void sf_fill(struct run *x, int u, const int64_t *a,
 }
 
 /*
- * Counts the days set in the row f of a day bitmap and, when some are not,
- * adds a row to t that names the key (its code, name and where it belongs)
- * with the days missed and their ranges.  Returns the days set.
+ * Counts the days set in the first n of row f of a day bitmap (the days
+ * that have ended) and, when some are not, adds a row to t that names the
+ * key (its code, name and where it belongs) with the days missed and their
+ * ranges.  Returns the days set.
  */
 static int64_t day_gaps(struct run *x, struct report_table *t,
-			const unsigned char *f, const char *code,
+			const unsigned char *f, int n, const char *code,
 			const char *name, const char *place)
 {
 	struct report_val *row;
 	int64_t good = 0;
 
-	for (int d = 0; d < x->ndays; d++)
+	for (int d = 0; d < n; d++)
 		good += f[d];
-	if (good == x->ndays)
+	if (good == n)
 		return good;
 	row = table_add(t);
 	v_text(&row[0], code);
 	v_text(&row[1], name);
 	v_text(&row[2], place);
-	v_int(&row[3], x->ndays - good);
-	v_ranges(&row[4], x->from, f, x->ndays);
+	v_int(&row[3], n - good);
+	v_ranges(&row[4], x->from, f, n);
 	return good;
 }
 
@@ -1120,6 +1191,7 @@ static const struct report_col np_cols[] = {
     {"complying", N_("complying")},
     {"missed", N_("missed")},
     {"share_pct", N_("complying %")},
+    {"complete", N_("complete")},
 };
 
 static const struct report_col np_miss_cols[] = {
@@ -1127,6 +1199,16 @@ static const struct report_col np_miss_cols[] = {
     {"grid", N_("grid")},     {"missed", N_("nights missed")},
     {"nights", N_("nights")},
 };
+
+/* A night's row of rr_night counts when its leader (column 2) is, by the
+ * staff table as it is now, an officer or a chief. */
+static int np_led_by_officer(const struct run *x, sqlite3_stmt *q)
+{
+	int si = staff_index(x, col_text(q, 2));
+
+	return si >= 0 && (!strcmp(x->w.staff[si].role, "officer") ||
+			   !strcmp(x->w.staff[si].role, "chief"));
+}
 
 static int np_gather(struct run *x)
 {
@@ -1139,19 +1221,22 @@ static int np_gather(struct run *x)
 	int rc = -1;
 
 	if (day_bitmap(x,
-		       "SELECT night, area FROM rr_night WHERE night BETWEEN "
-		       "?1 AND ?2 AND patrols > 0",
-		       w->nareas, area_index, &ok) < 0)
+		       "SELECT night, area, leader FROM rr_night WHERE night "
+		       "BETWEEN ?1 AND ?2 AND patrols > 0",
+		       w->nareas, area_index, np_led_by_officer, &ok) < 0)
 		goto out;
 	for (size_t a = 0; a < w->nareas; a++) {
 		const struct ref_unit *ar = &w->areas[a];
 		int u = unit_of_area(x, (int)a);
-		int64_t good = day_gaps(
-		    x, t, &ok[a * n], ar->code, ar->name,
-		    ar->parent >= 0 ? w->grids[ar->parent].code : "");
+		int64_t good;
 
+		if (!counts(x, ar->parent))
+			continue;
+		good = day_gaps(
+		    x, t, &ok[a * n], x->nights_lived, ar->code, ar->name,
+		    ar->parent >= 0 ? w->grids[ar->parent].code : "");
 		add(x, u, NP_AREAS, 1);
-		add(x, u, NP_NIGHTS, (int64_t)n);
+		add(x, u, NP_NIGHTS, x->nights_lived);
 		add(x, u, NP_OK, good);
 	}
 	rc = 0;
@@ -1186,6 +1271,7 @@ static const struct report_col rc_cols[] = {
     {"avg_hours", N_("hours per officer-week")},
     {"below", N_("officer-weeks below 5 h")},
     {"meeting_pct", N_("meeting %")},
+    {"complete", N_("complete")},
 };
 
 static const struct report_col rc_below_cols[] = {
@@ -1195,12 +1281,12 @@ static const struct report_col rc_below_cols[] = {
 
 /* The ISO weeks lying wholly inside the period: the day of the first
  * Monday and how many. */
-static int whole_weeks(const struct run *x, int32_t *first)
+static int whole_weeks(int32_t from, int32_t to, int32_t *first)
 {
-	int32_t m = x->from + (8 - gb_weekday(x->from)) % 7;
+	int32_t m = from + (8 - gb_weekday(from)) % 7;
 
 	*first = m;
-	return m + 6 <= x->to ? (x->to - m + 1) / 7 : 0;
+	return m + 6 <= to ? (to - m + 1) / 7 : 0;
 }
 
 static int rc_gather(struct run *x)
@@ -1210,8 +1296,8 @@ static int rc_gather(struct run *x)
 	    detail(x, "below_target",
 		   N_("officers below 5 hours of reception in a week"),
 		   rc_below_cols, NCOLS(rc_below_cols));
-	int32_t w0;
-	int nw = whole_weeks(x, &w0);
+	int32_t w0 = x->week0;
+	int nw = x->weeks_lived;
 	int64_t *ms = xcalloc(w->nstaff * (size_t)nw + 1, sizeof(*ms));
 	sqlite3_stmt *q = NULL;
 	int step, rc = -1;
@@ -1237,7 +1323,7 @@ static int rc_gather(struct run *x)
 		const struct ref_staff *p = &w->staff[s];
 		int u = unit_of_area(x, p->area);
 
-		if (!is_officer(p))
+		if (!is_officer(p) || !counts(x, w->areas[p->area].parent))
 			continue;
 		add(x, u, RC_OFFICERS, 1);
 		add(x, u, RC_WEEKS, nw);
@@ -1270,11 +1356,9 @@ out:
 static void rc_fill(struct run *x, int u, const int64_t *a,
 		    struct report_val *row)
 {
-	int32_t w0;
-
 	(void)u;
 	v_int(&row[0], a[RC_OFFICERS]);
-	v_int(&row[1], whole_weeks(x, &w0));
+	v_int(&row[1], x->weeks_lived);
 	v_int(&row[2], a[RC_WEEKS]);
 	v_hours(&row[3], (double)a[RC_MS]);
 	if (a[RC_WEEKS] > 0)
@@ -1294,6 +1378,7 @@ enum {
 	RQ_ONTIME,
 	RQ_OPEN,
 	RQ_PAST,
+	RQ_PENDING,
 	RQ_NF
 };
 
@@ -1309,8 +1394,10 @@ static const struct report_col rq_cols[] = {
     {"late", N_("late")},
     {"open", N_("open")},
     {"open_past_deadline", N_("open past deadline")},
+    {"pending", N_("open, not yet due")},
     {"on_time_pct", N_("on time %")},
     {"median_hours", N_("median hours to resolve")},
+    {"complete", N_("complete")},
 };
 
 static const struct report_col rq_open_cols[] = {
@@ -1428,15 +1515,15 @@ static int rq_gather(struct run *x)
 			snprintf(last, sizeof(last), "%s", area);
 			ai = area_index(x, area);
 		}
-		if (ai < 0)
+		if (ai < 0 || !counts(x, x->w.areas[ai].parent))
 			continue;
 		u = unit_of_area(x, ai);
 		add(x, u, RQ_RECEIVED, 1);
 		for (int i = 0; i < 3; i++)
 			if (!strcmp(cat, cats[i]))
 				add(x, u, RQ_ALARM + i, 1);
-		if (sqlite3_column_type(q, 4) != SQLITE_NULL &&
-		    resolved <= x->as_of) {
+		/* Resolved is an outcome: whenever it was entered. */
+		if (sqlite3_column_type(q, 4) != SQLITE_NULL) {
 			add(x, u, RQ_RESOLVED, 1);
 			if (resolved <= deadline)
 				add(x, u, RQ_ONTIME, 1);
@@ -1446,8 +1533,10 @@ static int rq_gather(struct run *x)
 			continue;
 		}
 		add(x, u, RQ_OPEN, 1);
-		if (deadline >= x->as_of)
+		if (deadline >= x->as_of) {
+			add(x, u, RQ_PENDING, 1);
 			continue;
+		}
 		add(x, u, RQ_PAST, 1);
 		gb_uuid_text(sqlite3_column_blob(q, 7), sqlite3_column_bytes(q, 7),
 			id);
@@ -1479,9 +1568,10 @@ static void rq_fill(struct run *x, int u, const int64_t *a,
 	v_int(&row[6], a[RQ_RESOLVED] - a[RQ_ONTIME]);
 	v_int(&row[7], a[RQ_OPEN]);
 	v_int(&row[8], a[RQ_PAST]);
-	v_pct(&row[9], a[RQ_ONTIME], a[RQ_RESOLVED] + a[RQ_PAST]);
+	v_int(&row[9], a[RQ_PENDING]);
+	v_pct(&row[10], a[RQ_ONTIME], a[RQ_RESOLVED] + a[RQ_PAST]);
 	if (d->n > 0)
-		v_hours(&row[10], median(d->v, d->n));
+		v_hours(&row[11], median(d->v, d->n));
 }
 
 static void rq_release(struct run *x)
@@ -1507,6 +1597,7 @@ static const struct report_col dr_cols[] = {
     {"covered", N_("with a report")},
     {"missed", N_("without")},
     {"share_pct", N_("covered %")},
+    {"complete", N_("complete")},
 };
 
 static const struct report_col dr_gap_cols[] = {
@@ -1528,19 +1619,19 @@ static int dr_gather(struct run *x)
 	if (day_bitmap(x,
 		       "SELECT day, officer FROM rr_daily WHERE day BETWEEN ?1 "
 		       "AND ?2 AND reports > 0",
-		       w->nstaff, staff_index, &ok) < 0)
+		       w->nstaff, staff_index, NULL, &ok) < 0)
 		goto out;
 	for (size_t s = 0; s < w->nstaff; s++) {
 		const struct ref_staff *p = &w->staff[s];
 		int u = unit_of_area(x, p->area);
 		int64_t good;
 
-		if (!is_officer(p))
+		if (!is_officer(p) || !counts(x, w->areas[p->area].parent))
 			continue;
-		good = day_gaps(x, t, &ok[s * n], p->code, p->name,
-				w->areas[p->area].code);
+		good = day_gaps(x, t, &ok[s * n], x->days_lived, p->code,
+				p->name, w->areas[p->area].code);
 		add(x, u, DR_OFFICERS, 1);
-		add(x, u, DR_DAYS, (int64_t)n);
+		add(x, u, DR_DAYS, x->days_lived);
 		add(x, u, DR_COVERED, good);
 	}
 	rc = 0;
@@ -1554,7 +1645,7 @@ static void dr_fill(struct run *x, int u, const int64_t *a,
 {
 	(void)u;
 	v_int(&row[0], a[DR_OFFICERS]);
-	v_int(&row[1], x->ndays);
+	v_int(&row[1], x->days_lived);
 	v_int(&row[2], a[DR_DAYS]);
 	v_int(&row[3], a[DR_COVERED]);
 	v_int(&row[4], a[DR_DAYS] - a[DR_COVERED]);
@@ -1577,6 +1668,7 @@ static const struct report_col pt_cols[] = {
     {"population", N_("population")},
     {"team", N_("patrol team")},
     {"per_mille", N_("team per 1000")},
+    {"complete", N_("complete")},
 };
 
 static const struct report_col pt_miss_cols[] = {
@@ -1674,6 +1766,7 @@ static const struct report_col sh_cols[] = {
     {"last_sync", N_("last sync")},
     {"unsent", N_("unsent")},
     {"oldest_unsent", N_("oldest unsent")},
+    {"complete", N_("complete")},
 };
 
 /* unsent, oldest_unsent: what the device said it had left to send when
@@ -1868,10 +1961,11 @@ static void sh_release(struct run *x)
 /* ---- the table of reports ---- */
 
 /* name, title, summary, levels, role, columns, counters per unit, gather,
- * fill, release, has_prev */
-#define DEF(n, t, s, lv, role, cols, nf, g, f, rel, prev)                      \
+ * fill, release, has_prev, left_key */
+#define DEF(n, t, s, lv, role, cols, nf, g, f, rel, prev, left)                \
 	{                                                                      \
-		n, t, s, lv, role, cols, NCOLS(cols), nf, g, f, rel, prev      \
+		n, t, s, lv, role, cols, NCOLS(cols), nf, g, f, rel, prev,     \
+		    left                                                       \
 	}
 
 static const struct report_def defs[] = {
@@ -1879,48 +1973,55 @@ static const struct report_def defs[] = {
 	N_("signed / employees over the latest check of each active "
 	   "enterprise, with the change from the previous period"),
 	LV_LABOUR, "coordinator", cr_cols, CR_NF * 2, cr_gather, cr_fill, NULL,
-	1),
+	1, NULL),
     DEF("check-coverage", N_("check coverage"),
 	N_("active enterprises with at least one check in the period"),
-	LV_LABOUR, "coordinator", cc_cols, CC_NF, cc_gather, cc_fill, NULL, 0),
+	LV_LABOUR, "coordinator", cc_cols, CC_NF, cc_gather, cc_fill, NULL, 0,
+	NULL),
     DEF("rectification", N_("rectification"),
-	N_("notices and orders issued, rectified on time, overdue (with "
-	   "the overdue enterprises)"),
-	LV_LABOUR, "coordinator", re_cols, RE_NF, re_gather, re_fill, NULL, 0),
+	N_("notices and orders issued; orders rectified on time, late, "
+	   "overdue (with the overdue enterprises) and pending"),
+	LV_LABOUR, "coordinator", re_cols, RE_NF, re_gather, re_fill, NULL, 0,
+	NULL),
     DEF("disputes", N_("labour disputes"),
 	N_("disputes received by level and status; share settled at "
 	   "community or street level"),
-	LV_LABOUR, "coordinator", di_cols, DI_NF, di_gather, di_fill, NULL, 0),
+	LV_LABOUR, "coordinator", di_cols, DI_NF, di_gather, di_fill, NULL, 0,
+	NULL),
     DEF("staffing", N_("police area staffing"),
 	N_("residents per officer, officers and guards per police area"),
-	LV_POLICING, NULL, sf_cols, SF_NF, sf_gather, sf_fill, NULL, 0),
+	LV_POLICING, NULL, sf_cols, SF_NF, sf_gather, sf_fill, NULL, 0, NULL),
     DEF("night-patrol", N_("night patrols"),
 	N_("share of nights with a patrol led by an officer with two or "
 	   "more guards"),
-	LV_POLICING, "officer", np_cols, NP_NF, np_gather, np_fill, NULL, 0),
+	LV_POLICING, "officer", np_cols, NP_NF, np_gather, np_fill, NULL, 0,
+	"nights"),
     DEF("reception", N_("police room reception"),
 	N_("reception hours per officer per ISO week, officers below "
 	   "5 hours"),
-	LV_POLICING, "officer", rc_cols, RC_NF, rc_gather, rc_fill, NULL, 0),
+	LV_POLICING, "officer", rc_cols, RC_NF, rc_gather, rc_fill, NULL, 0,
+	"weeks"),
     DEF("requests", N_("public requests"),
 	N_("requests by category, resolved by the deadline, median time "
 	   "to resolve, open past deadline"),
 	LV_POLICING, "officer", rq_cols, RQ_NF, rq_gather, rq_fill, rq_release,
-	0),
+	0, NULL),
     DEF("daily-reports", N_("daily work reports"),
 	N_("share of officer-days with a daily report; officers with "
 	   "gaps"),
-	LV_POLICING, "officer", dr_cols, DR_NF, dr_gather, dr_fill, NULL, 0),
+	LV_POLICING, "officer", dr_cols, DR_NF, dr_gather, dr_fill, NULL, 0,
+	"days"),
     DEF("patrol-teams", N_("mass patrol teams"),
 	N_("communities whose patrol team meets 2 per 1000 residents "
 	   "(100+ criminal cases a year) or 1.5"),
 	LV_POLICING | LV(L_COMMUNITY), NULL, pt_cols, PT_NF, pt_gather, pt_fill,
-	NULL, 0),
+	NULL, 0, NULL),
     DEF("sync-health", N_("sync health"),
 	N_("per device and grid: last sync, batches and records in the "
 	   "period, versions left unsent at the last sync and the oldest of "
 	   "them; grids not synced"),
-	LV_LABOUR, NULL, sh_cols, SH_NF, sh_gather, sh_fill, sh_release, 0),
+	LV_LABOUR, NULL, sh_cols, SH_NF, sh_gather, sh_fill, sh_release, 0,
+	NULL),
 };
 
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
@@ -1988,20 +2089,37 @@ int reports_may_read(const struct store_device *dev, struct gb_err *err)
 
 /* ---- completeness ---- */
 
+/* The reasons a grid is not complete, the worst first (struct
+ * report_incomplete). */
+static const char *const incomplete_reasons[] = {
+    "never_synced", "not_synced_since_end", "unsent_backlog"};
+
+/*
+ * Coverage and completeness, per grid, for devices of the report's role
+ * (any but viewers when it has none).
+ *
+ * A grid is covered when such a device sent a batch on or after the
+ * first day of the period: what it entered for the period may then be
+ * in.  It is asked device by device, one probe of rr_sync's key each,
+ * because the rows of every day since the period began are, for a period
+ * years back, most of rr_sync.
+ *
+ * A grid is complete when each such device that is not revoked sent its
+ * latest batch at or after as-of and said in it that it held nothing
+ * written before as-of unsent (a device that says nothing of its backlog
+ * is taken at its batches).
+ */
 static int completeness(struct run *x)
 {
 	struct report *r = x->r;
-	unsigned char *seen = xcalloc(x->w.ngrids + 1, 1);
+	size_t ng = x->w.ngrids;
+	unsigned char *seen = xcalloc(ng + 1, 1);
+	/* per grid: 0 complete so far, else 1 + the worst reason */
+	unsigned char *why = xcalloc(ng + 1, 1);
+	unsigned char *has_dev = xcalloc(ng + 1, 1);
 	sqlite3_stmt *q = NULL;
 	int step, rc = -1;
 
-	/* A grid counts as synced when a device of the role that enters
-	 * the report's records sent a batch on or after the first day of
-	 * the period: what it entered for the period may then be in.  It is
-	 * asked device by device, one probe of rr_sync's key each, because
-	 * the rows of every day since the period began are, for a period
-	 * years back, most of rr_sync; a device's grid and role are those
-	 * of its rr_sync rows (ingest refuses a batch for another grid). */
 	if (prepare(x,
 		    "SELECT DISTINCT d.grid FROM device d WHERE (?2 IS NULL "
 		    "OR d.role = ?2) AND EXISTS (SELECT 1 FROM rr_sync s "
@@ -2019,20 +2137,123 @@ static int completeness(struct run *x)
 	}
 	if (finish(x, q, step) < 0)
 		goto out;
+	if (prepare(x,
+		    "SELECT grid, last_seen, pending, oldest_pending FROM "
+		    "device WHERE role != 'viewer' AND revoked = 0 AND (?1 IS "
+		    "NULL OR role = ?1)",
+		    &q) < 0)
+		goto out;
+	if (x->def->role)
+		sqlite3_bind_text(q, 1, x->def->role, -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		int gi = grid_index(x, col_text(q, 0));
+		int64_t last = sqlite3_column_int64(q, 1);
+		int64_t oldest = sqlite3_column_int64(q, 3);
+		int told = sqlite3_column_type(q, 2) != SQLITE_NULL;
+		int w = 0;
+
+		if (gi < 0)
+			continue;
+		has_dev[gi] = 1;
+		if (last <= 0)
+			w = 1;
+		else if (last < x->as_of)
+			w = 2;
+		else if (told && sqlite3_column_int64(q, 2) > 0 &&
+			 (oldest <= 0 || oldest < x->as_of))
+			w = 3;
+		if (w && (!why[gi] || w < why[gi]))
+			why[gi] = (unsigned char)w;
+	}
+	if (finish(x, q, step) < 0)
+		goto out;
 	r->synced_role = x->def->role;
-	r->grids = (int)x->w.ngrids;
-	r->not_synced = xcalloc(x->w.ngrids + 1, sizeof(char *));
-	for (size_t g = 0; g < x->w.ngrids; g++) {
-		if (seen[g])
+	r->grids = (int)ng;
+	r->not_synced = xcalloc(ng + 1, sizeof(char *));
+	r->incomplete = xcalloc(ng + 1, sizeof(*r->incomplete));
+	x->covered = seen;
+	x->complete = xcalloc(ng + 1, 1);
+	seen = NULL;
+	for (size_t g = 0; g < ng; g++) {
+		struct report_incomplete *in;
+
+		if (x->covered[g])
 			r->synced++;
 		else
 			r->not_synced[r->nnot_synced++] =
 			    xstrdup(x->w.grids[g].code);
+		if (!has_dev[g])
+			why[g] = 1;
+		if (!why[g]) {
+			x->complete[g] = 1;
+			r->complete++;
+			continue;
+		}
+		in = &r->incomplete[r->nincomplete++];
+		snprintf(in->code, sizeof(in->code), "%s", x->w.grids[g].code);
+		in->name = xstrdup(x->w.grids[g].name);
+		in->reason = incomplete_reasons[why[g] - 1];
 	}
 	rc = 0;
 out:
 	free(seen);
+	free(why);
+	free(has_dev);
 	return rc;
+}
+
+/* Whether unit u at the run's level has a grid covered (*cov) and has
+ * every grid complete (the return). */
+static int unit_state(const struct run *x, int u, int *cov)
+{
+	const struct world *w = &x->w;
+	int all = 1, gi;
+
+	*cov = 0;
+	if (u < x->nunits &&
+	    (x->level == L_AREA || x->level == L_COMMUNITY)) {
+		gi = x->level == L_AREA ? w->areas[u].parent : w->comms[u].grid;
+		*cov = gi >= 0 && x->covered[gi];
+		return gi >= 0 && x->complete[gi];
+	}
+	for (size_t g = 0; g < w->ngrids; g++) {
+		if (u < x->nunits && unit_of_grid(x, (int)g) != u)
+			continue;
+		*cov |= x->covered[g];
+		all &= x->complete[g];
+	}
+	return all;
+}
+
+/*
+ * The nights, days and whole ISO weeks of the period that had ended by
+ * now (the night of D ends at D+1 06:00 local, day D at D+1 00:00, a
+ * week at its next Monday 00:00), and how many the report leaves out.
+ */
+static void lived(struct run *x)
+{
+	const struct report_def *d = x->def;
+	int32_t today = gb_local_day(x->now);
+	int32_t last_night = gb_local_day(x->now - 6 * HOUR_MS) - 1;
+	int32_t n;
+	int nw = whole_weeks(x->from, x->to, &x->week0);
+
+	n = last_night - x->from + 1;
+	x->nights_lived = n < 0 ? 0 : n > x->ndays ? x->ndays : n;
+	n = today - 1 - x->from + 1;
+	x->days_lived = n < 0 ? 0 : n > x->ndays ? x->ndays : n;
+	n = today - x->week0 - 7;
+	n = n < 0 ? 0 : n / 7 + 1;
+	x->weeks_lived = n > nw ? nw : n;
+	x->r->left_key = d->left_key;
+	if (!d->left_key)
+		return;
+	if (!strcmp(d->left_key, "nights"))
+		x->r->left_out = x->ndays - x->nights_lived;
+	else if (!strcmp(d->left_key, "days"))
+		x->r->left_out = x->ndays - x->days_lived;
+	else
+		x->r->left_out = nw - x->weeks_lived;
 }
 
 /* ---- running a report ---- */
@@ -2050,6 +2271,20 @@ static int parse_day(const char *what, const char *s, int32_t *day,
 	return 0;
 }
 
+/* Fills the row of unit u (u == nunits: the total) after its code and
+ * name: null figures when nothing covers it, and whether it is complete
+ * in the last column. */
+static void fill_row(struct run *x, int u, struct report_val *row)
+{
+	const struct report_def *d = x->def;
+	int cov, complete = unit_state(x, u, &cov);
+
+	if (!d->role || cov)
+		d->fill(x, u, counters(x, u), row + 2);
+	row[d->ncols - 1].type = RV_BOOL;
+	row[d->ncols - 1].i = complete;
+}
+
 static int build(struct run *x)
 {
 	struct report *r = x->r;
@@ -2059,6 +2294,7 @@ static int build(struct run *x)
 	x->nunits = units_at(&x->w, x->level);
 	x->acc =
 	    xcalloc(((size_t)x->nunits + 1) * (size_t)d->nf, sizeof(*x->acc));
+	lived(x);
 	if (completeness(x) < 0 || d->gather(x) < 0)
 		goto out;
 	for (int u = 0; u < x->nunits; u++) {
@@ -2066,19 +2302,22 @@ static int build(struct run *x)
 
 		v_text(&row[0], unit_code(x, u));
 		v_text(&row[1], unit_name(x, u));
-		d->fill(x, u, counters(x, u), row + 2);
+		fill_row(x, u, row);
 	}
 	r->total = xcalloc((size_t)d->ncols, sizeof(*r->total));
 	/* The total is the whole district. */
 	v_text(&r->total[0], "total");
 	v_text(&r->total[1], x->w.dname[0] ? x->w.dname : _("total"));
-	d->fill(x, x->nunits, counters(x, x->nunits), r->total + 2);
+	fill_row(x, x->nunits, r->total);
 	rc = 0;
 out:
 	if (d->release)
 		d->release(x);
 	free(x->acc);
+	free(x->covered);
+	free(x->complete);
 	x->acc = NULL;
+	x->covered = x->complete = NULL;
 	return rc;
 }
 
@@ -2123,7 +2362,7 @@ int report_run(struct store *st, const char *name, const char *level,
 	if (now_ms < x.as_of)
 		x.as_of = now_ms;
 	x.asof_day = gb_local_day(x.as_of);
-	x.asof_incl = gb_local_day(x.as_of - 1);
+	x.now = now_ms;
 
 	r = xcalloc(1, sizeof(*r));
 	r->name = x.def->name;
@@ -2186,27 +2425,62 @@ const struct report_val *report_get(const struct report *r, const char *unit,
 
 #define VAL_MAX 4096
 
-/* The completeness line: "27 of 32 grids synced (officer devices) since
- * 2026-02-01; not synced: S01-G3, S02-G1". */
+/* The reason of an incomplete grid, as the text says it. */
+static const char *reason_text(const char *reason)
+{
+	if (!strcmp(reason, "never_synced"))
+		return _("never synced");
+	if (!strcmp(reason, "not_synced_since_end"))
+		return _("not synced since the period ended");
+	return _("older versions unsent");
+}
+
+/* The completeness line: "1 of 32 grids complete (officer devices) as of
+ * 2026-03-16 00:00; incomplete: S01-G2 (never synced), ...; nights not yet
+ * ended, left out: 2". */
 static int completeness_text(const struct report *r, struct gb_buf *b,
 			     struct gb_err *err)
 {
-	char from[16];
+	char as_of[32];
 
-	gb_date_format(r->from, from);
+	gb_time_format(r->as_of, as_of);
 	if (r->synced_role
 		? gb_buf_addf(b, err,
-			      _("%d of %d grids synced (%s devices) since "
+			      _("%d of %d grids complete (%s devices) as of "
 				"%s"),
-			      r->synced, r->grids, r->synced_role, from)
-		: gb_buf_addf(b, err, _("%d of %d grids synced since %s"),
-			      r->synced, r->grids, from))
+			      r->complete, r->grids, r->synced_role, as_of)
+		: gb_buf_addf(b, err, _("%d of %d grids complete as of %s"),
+			      r->complete, r->grids, as_of))
 		return -1;
-	for (size_t i = 0; i < r->nnot_synced; i++)
-		if (gb_buf_addf(b, err, "%s%s", i ? ", " : _("; not synced: "),
-				r->not_synced[i]))
+	for (size_t i = 0; i < r->nincomplete; i++)
+		if (gb_buf_addf(b, err, "%s%s (%s)",
+				i ? ", " : _("; incomplete: "),
+				r->incomplete[i].code,
+				reason_text(r->incomplete[i].reason)))
 			return -1;
-	return 0;
+	if (!r->left_key || !r->left_out)
+		return 0;
+	if (!strcmp(r->left_key, "nights"))
+		return gb_buf_addf(b, err,
+				   _("; nights not yet ended, left out: %lld"),
+				   (long long)r->left_out);
+	if (!strcmp(r->left_key, "days"))
+		return gb_buf_addf(b, err,
+				   _("; days not yet ended, left out: %lld"),
+				   (long long)r->left_out);
+	return gb_buf_addf(b, err,
+			   _("; ISO weeks not yet ended, left out: %lld"),
+			   (long long)r->left_out);
+}
+
+/* A value as the table shows it: yes or no in the user's language. */
+static const char *cell_text(const struct report_val *v, char *buf)
+{
+	if (v->type == RV_BOOL) {
+		snprintf(buf, VAL_MAX, "%s", v->i ? _("yes") : _("no"));
+		return buf;
+	}
+	return report_val_text(v, buf, VAL_MAX);
 }
 
 /* Appends n spaces. */
@@ -2239,7 +2513,7 @@ static int write_aligned(const struct report_table *t,
 		for (int c = 0; c < nc; c++) {
 			int wd;
 
-			report_val_text(&row[c], buf, VAL_MAX);
+			cell_text(&row[c], buf);
 			wd = gb_utf8_width(buf[0] ? buf : "-");
 			if (wd > width[c])
 				width[c] = wd;
@@ -2263,7 +2537,7 @@ static int write_aligned(const struct report_table *t,
 		    i < t->nrows ? &t->cells[i * (size_t)nc] : extra;
 
 		for (int c = 0; c < nc; c++) {
-			const char *s = report_val_text(&row[c], buf, VAL_MAX);
+			const char *s = cell_text(&row[c], buf);
 			int gap;
 
 			if (!s[0])
@@ -2336,6 +2610,8 @@ static int json_val(struct gb_buf *b, const struct report_val *v, char *buf,
 		return gb_buf_adds(b, "null", err);
 	case RV_TEXT:
 		return gb_json_str(b, v->s ? v->s : "", err);
+	case RV_BOOL:
+		return gb_buf_adds(b, v->i ? "true" : "false", err);
 	default:
 		return gb_buf_adds(b, report_val_text(v, buf, VAL_MAX), err);
 	}
@@ -2427,8 +2703,28 @@ int report_write_json(const struct report *r, struct gb_buf *out,
 			goto out;
 	if (gb_buf_adds(out, "}", err) ||
 	    json_key(out, "completeness", NULL, err) ||
-	    gb_buf_addf(out, err, "{\"grids\":%d,\"synced\":%d,\"role\":",
-			r->grids, r->synced) ||
+	    gb_buf_addf(out, err, "{\"grids\":%d,\"complete\":%d,"
+			"\"incomplete\":[",
+			r->grids, r->complete))
+		goto out;
+	for (size_t i = 0; i < r->nincomplete; i++)
+		if ((i && gb_buf_adds(out, ",", err)) ||
+		    gb_buf_adds(out, "{\"code\":", err) ||
+		    gb_json_str(out, r->incomplete[i].code, err) ||
+		    gb_buf_adds(out, ",\"name\":", err) ||
+		    gb_json_str(out, r->incomplete[i].name, err) ||
+		    gb_buf_adds(out, ",\"reason\":", err) ||
+		    gb_json_str(out, r->incomplete[i].reason, err) ||
+		    gb_buf_adds(out, "}", err))
+			goto out;
+	if (gb_buf_adds(out, "],\"left_out\":{", err) ||
+	    (r->left_key &&
+	     (gb_json_str(out, r->left_key, err) ||
+	      gb_buf_addf(out, err, ":%lld", (long long)r->left_out))) ||
+	    gb_buf_adds(out, "},\"text\":", err) ||
+	    completeness_text(r, &text, err) ||
+	    gb_json_str(out, gb_buf_str(&text), err) ||
+	    gb_buf_addf(out, err, ",\"synced\":%d,\"role\":", r->synced) ||
 	    gb_json_str(out, r->synced_role, err) ||
 	    gb_buf_adds(out, ",\"not_synced\":[", err))
 		goto out;
@@ -2436,10 +2732,7 @@ int report_write_json(const struct report *r, struct gb_buf *out,
 		if ((i && gb_buf_adds(out, ",", err)) ||
 		    gb_json_str(out, r->not_synced[i], err))
 			goto out;
-	if (gb_buf_adds(out, "],\"text\":", err) ||
-	    completeness_text(r, &text, err) ||
-	    gb_json_str(out, gb_buf_str(&text), err) ||
-	    gb_buf_adds(out, "}}\n", err))
+	if (gb_buf_adds(out, "]}}\n", err))
 		goto out;
 	rc = 0;
 out:
@@ -2459,27 +2752,128 @@ static int csv_row(struct gb_buf *b, const struct report_val *row, int nc,
 	return gb_buf_adds(b, "\n", err);
 }
 
+/* Writes the header of a table (its column keys), after lead when lead is
+ * not NULL. */
+static int csv_header(struct gb_buf *b, const char *lead,
+		      const struct report_table *t, struct gb_err *err)
+{
+	if (lead && (gb_csv_field(b, lead, err) || gb_buf_adds(b, ",", err)))
+		return -1;
+	for (int c = 0; c < t->ncols; c++)
+		if ((c && gb_buf_adds(b, ",", err)) ||
+		    gb_csv_field(b, t->cols[c].key, err))
+			return -1;
+	return gb_buf_adds(b, "\n", err);
+}
+
+/* Writes the rows of t, each after an empty field when lead is set. */
+static int csv_rows(struct gb_buf *b, int lead, const struct report_table *t,
+		    char *buf, struct gb_err *err)
+{
+	for (size_t i = 0; i < t->nrows; i++)
+		if ((lead && gb_buf_adds(b, ",", err)) ||
+		    csv_row(b, &t->cells[i * (size_t)t->ncols], t->ncols, buf,
+			    err))
+			return -1;
+	return 0;
+}
+
+static const struct report_col incomplete_cols[] = {
+    {"grid", N_("grid")},
+    {"name", N_("name")},
+    {"reason", N_("reason")},
+};
+
+/* The incomplete grids as a table like the drill-down lists (the caller
+ * releases it). */
+static void incomplete_table(const struct report *r, struct report_table *t)
+{
+	table_init(t, "incomplete", N_("incomplete grids"), incomplete_cols,
+		   NCOLS(incomplete_cols));
+	for (size_t i = 0; i < r->nincomplete; i++) {
+		struct report_val *row = table_add(t);
+
+		v_text(&row[0], r->incomplete[i].code);
+		v_text(&row[1], r->incomplete[i].name);
+		v_text(&row[2], r->incomplete[i].reason);
+	}
+}
+
 int report_write_csv(const struct report *r, struct gb_buf *out,
 		     struct gb_err *err)
 {
 	const struct report_table *t = &r->main;
 	char *buf = xmalloc(VAL_MAX);
+	struct report_table inc;
+	struct gb_buf text;
+	char key[32];
 	int rc = -1;
 
-	for (int c = 0; c < t->ncols; c++)
-		if ((c && gb_buf_adds(out, ",", err)) ||
-		    gb_csv_field(out, t->cols[c].key, err))
-			goto out;
-	if (gb_buf_adds(out, "\n", err))
+	gb_buf_init(&text, GB_BUF_NOLIMIT);
+	incomplete_table(r, &inc);
+	if (csv_header(out, NULL, t, err) || csv_rows(out, 0, t, buf, err) ||
+	    csv_row(out, r->total, t->ncols, buf, err))
 		goto out;
-	for (size_t i = 0; i < t->nrows; i++)
-		if (csv_row(out, &t->cells[i * (size_t)t->ncols], t->ncols, buf,
-			    err))
+	/* The completeness, a section of one row. */
+	snprintf(key, sizeof(key), "%s_left_out",
+		 r->left_key ? r->left_key : "");
+	if (completeness_text(r, &text, err) ||
+	    gb_buf_adds(out, "\ncompleteness,grids,complete,", err) ||
+	    (r->left_key && (gb_csv_field(out, key, err) ||
+			     gb_buf_adds(out, ",", err))) ||
+	    gb_buf_addf(out, err, "text\n,%d,%d,", r->grids, r->complete) ||
+	    (r->left_key &&
+	     gb_buf_addf(out, err, "%lld,", (long long)r->left_out)) ||
+	    gb_csv_field(out, gb_buf_str(&text), err) ||
+	    gb_buf_adds(out, "\n\n", err) ||
+	    csv_header(out, inc.key, &inc, err) ||
+	    csv_rows(out, 1, &inc, buf, err))
+		goto out;
+	for (int i = 0; i < r->ndetails; i++)
+		if (gb_buf_adds(out, "\n", err) ||
+		    csv_header(out, r->details[i].key, &r->details[i], err) ||
+		    csv_rows(out, 1, &r->details[i], buf, err))
 			goto out;
-	if (csv_row(out, r->total, t->ncols, buf, err))
+	rc = 0;
+out:
+	table_release(&inc);
+	gb_buf_release(&text);
+	free(buf);
+	return rc;
+}
+
+int report_write_list_csv(const struct report *r, const char *list,
+			  struct gb_buf *out, struct gb_err *err)
+{
+	const struct report_table *t = NULL;
+	struct report_table inc;
+	struct gb_buf names;
+	char *buf = NULL;
+	int rc = -1;
+
+	incomplete_table(r, &inc);
+	gb_buf_init(&names, GB_BUF_NOLIMIT);
+	for (int i = 0; i < r->ndetails; i++)
+		if (list && !strcmp(list, r->details[i].key))
+			t = &r->details[i];
+	if (list && !strcmp(list, inc.key))
+		t = &inc;
+	if (!t) {
+		for (int i = 0; i < r->ndetails; i++)
+			gb_buf_addf(&names, NULL, "%s, ", r->details[i].key);
+		gb_buf_adds(&names, inc.key, NULL);
+		gb_error(err, GB_EUSAGE,
+			 _("list: \"%s\" is not one of the lists of %s (%s)"),
+			 list ? list : "", r->name, gb_buf_str(&names));
+		goto out;
+	}
+	buf = xmalloc(VAL_MAX);
+	if (csv_header(out, NULL, t, err) || csv_rows(out, 0, t, buf, err))
 		goto out;
 	rc = 0;
 out:
 	free(buf);
+	gb_buf_release(&names);
+	table_release(&inc);
 	return rc;
 }

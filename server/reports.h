@@ -25,11 +25,11 @@
 #include "err.h"
 #include "store.h"
 
-enum report_vtype { RV_NULL, RV_INT, RV_NUM, RV_TEXT };
+enum report_vtype { RV_NULL, RV_INT, RV_NUM, RV_TEXT, RV_BOOL };
 
 /* One value: a count, a number shown with dec decimals (rates are
- * percentages, hours are hours), a text, or nothing (an empty
- * denominator). */
+ * percentages, hours are hours), a text, yes or no (RV_BOOL, in i), or
+ * nothing (an empty denominator, or a unit nothing covers). */
 struct report_val {
 	enum report_vtype type;
 	int64_t i;
@@ -55,6 +55,17 @@ struct report_table {
 
 #define REPORT_MAX_DETAILS 3
 
+/* A grid whose data for the period is not complete, and why: one of
+ * "never_synced" (a device of the grid has never sent a batch, or the
+ * grid has no device), "not_synced_since_end" (a device's last batch came
+ * before as-of), "unsent_backlog" (a device said at its last batch that
+ * it still held versions written before as-of). */
+struct report_incomplete {
+	char code[GB_CODE_LEN];
+	char *name; /* owned */
+	const char *reason; /* static */
+};
+
 struct report {
 	const char *name;  /* "contract-rate"; static */
 	const char *title; /* N_() */
@@ -69,13 +80,25 @@ struct report {
 	struct report_val *total; /* owned */
 	struct report_table details[REPORT_MAX_DETAILS];
 	int ndetails;
-	/* Completeness: of the grids in scope, those from which a device of
-	 * the role that enters this report's records (any role when
-	 * synced_role is NULL) has sent a batch since the period began. */
+	/* Coverage: of the grids, those from which a device of the role
+	 * that enters this report's records (any role when synced_role is
+	 * NULL) has sent a batch since the period began.  A unit with no
+	 * such grid shows null figures. */
 	int grids, synced;
 	char **not_synced; /* owned codes */
 	size_t nnot_synced;
 	const char *synced_role; /* static, or NULL */
+	/* Completeness (SPEC §3): the grids every device of which (of that
+	 * role, revoked ones aside) has synced at or after as-of with
+	 * nothing older left unsent; the others, in code order. */
+	int complete;
+	struct report_incomplete *incomplete; /* owned */
+	size_t nincomplete;
+	/* Nights, days or ISO weeks of the period left out because they had
+	 * not ended when the report ran ("nights", "days", "weeks"; NULL for
+	 * a report that counts none). */
+	const char *left_key;
+	int64_t left_out;
 };
 
 /* The reports there are, for --help: name and one line, i < count. */
@@ -101,14 +124,24 @@ void report_free(struct report *r);
 /* The writers: append the report to out.  The table is for a terminal
  * (columns aligned by display width, Chinese names included); JSON is one
  * object {report, title, level, from, to, as_of, [previous,] columns,
- * rows, total, details, completeness}; CSV is the header, the rows and the
- * total row. */
+ * rows, total, details, completeness}, completeness being {grids,
+ * complete, incomplete: [{code, name, reason}], left_out: {nights|days|
+ * weeks}, text, synced, role, not_synced}; every row, the total too, ends
+ * with "complete".  CSV is the header, the rows and the total row, then
+ * after an empty line each a section whose header row starts with its
+ * name and whose rows start with an empty field: the completeness, the
+ * incomplete grids and each drill-down list. */
 int report_write_table(const struct report *r, struct gb_buf *out,
 		       struct gb_err *err);
 int report_write_json(const struct report *r, struct gb_buf *out,
 		      struct gb_err *err);
 int report_write_csv(const struct report *r, struct gb_buf *out,
 		     struct gb_err *err);
+/* One drill-down list (a key of details, or "incomplete": the incomplete
+ * grids) as CSV: its header and rows.  Fails with GB_EUSAGE naming the
+ * lists the report has when it has no list of that name. */
+int report_write_list_csv(const struct report *r, const char *list,
+			  struct gb_buf *out, struct gb_err *err);
 
 /* A value of the main table: the row of unit (its code, or "total") and
  * the column key.  NULL when there is no such row or column.  Borrowed. */

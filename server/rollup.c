@@ -17,6 +17,12 @@
  * Facts hold only what does not depend on other records: an enterprise's
  * status and a check's enterprise are joined when the report runs, so a
  * closed enterprise or a new follow-up never needs other facts rewritten.
+ * Nor do they hold anything of the reference data: a patrol counts under
+ * its leader, whose role the report reads from the staff table, and
+ * populations, areas and officers are read there too, so that a re-seed
+ * that changes them changes every report at once (SPEC §3: facts always
+ * agree with the current reference data) with no fact to bring up to
+ * date.
  */
 #include <inttypes.h>
 #include <sqlite3.h>
@@ -34,7 +40,7 @@
 #include "banned.h"
 
 #define HOUR_MS INT64_C(3600000)
-#define ROLLUP_VERSION "1"
+#define ROLLUP_VERSION "2"
 #define MAX_GUARDS 32
 
 /* The statements, each a named constant so that its address is stable
@@ -59,8 +65,8 @@ static const char SQL_RECT_PUT[] =
     "VALUES (?1, ?2, ?3, ?4)";
 static const char SQL_RECT_DEL[] = "DELETE FROM rf_rect WHERE id = ?1";
 static const char SQL_DISPUTE_PUT[] =
-    "INSERT OR REPLACE INTO rf_dispute (id, grid, day, level, status) "
-    "VALUES (?1, ?2, ?3, ?4, ?5)";
+    "INSERT OR REPLACE INTO rf_dispute (id, grid, day, level, status, "
+    "enterprise) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char SQL_DISPUTE_DEL[] = "DELETE FROM rf_dispute WHERE id = ?1";
 static const char SQL_REQUEST_PUT[] =
     "INSERT OR REPLACE INTO rf_request (id, area, day, received, "
@@ -68,18 +74,26 @@ static const char SQL_REQUEST_PUT[] =
     "?4, ?5, ?6, ?7, ?8, ?9)";
 static const char SQL_REQUEST_DEL[] = "DELETE FROM rf_request WHERE id = ?1";
 
+/* A patrol counts per area and leader: the two travel as one code,
+ * "area<TAB>leader", through the counters and fact_get. */
 static const char SQL_PATROL_GET[] =
-    "SELECT area, start_at, end_at FROM rf_patrol WHERE id = ?1";
+    "SELECT area || char(9) || leader, start_at, end_at FROM rf_patrol "
+    "WHERE id = ?1";
 static const char SQL_PATROL_DEL[] = "DELETE FROM rf_patrol WHERE id = ?1";
 static const char SQL_PATROL_PUT[] =
-    "INSERT INTO rf_patrol (id, area, start_at, end_at) "
-    "VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO rf_patrol (id, area, leader, start_at, end_at) "
+    "VALUES (?1, substr(?2, 1, instr(?2, char(9)) - 1), "
+    "substr(?2, instr(?2, char(9)) + 1), ?3, ?4)";
 static const char SQL_NIGHT_ADD[] =
-    "INSERT INTO rr_night (night, area, patrols) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT (night, area) DO UPDATE SET "
+    "INSERT INTO rr_night (night, area, leader, patrols) VALUES (?1, "
+    "substr(?2, 1, instr(?2, char(9)) - 1), "
+    "substr(?2, instr(?2, char(9)) + 1), ?3) "
+    "ON CONFLICT (night, area, leader) DO UPDATE SET "
     "patrols = patrols + excluded.patrols";
 static const char SQL_NIGHT_GC[] =
-    "DELETE FROM rr_night WHERE night = ?1 AND area = ?2 AND patrols <= 0";
+    "DELETE FROM rr_night WHERE night = ?1 AND "
+    "area = substr(?2, 1, instr(?2, char(9)) - 1) AND "
+    "leader = substr(?2, instr(?2, char(9)) + 1) AND patrols <= 0";
 
 static const char SQL_DAILY_GET[] =
     "SELECT officer, day FROM rf_daily WHERE id = ?1";
@@ -106,7 +120,6 @@ static const char SQL_WEEK_ADD[] =
 static const char SQL_WEEK_GC[] =
     "DELETE FROM rr_reception WHERE week = ?1 AND officer = ?2 AND ms <= 0";
 
-static const char SQL_STAFF_ROLE[] = "SELECT role FROM staff WHERE code = ?1";
 static const char SQL_SYNC_ADD[] =
     "INSERT INTO rr_sync (device, day, grid, role, batches, records, "
     "last_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -405,6 +418,7 @@ static int rect_put(struct ctx *c, const struct gb_record *r)
 
 static int dispute_put(struct ctx *c, const struct gb_record *r)
 {
+	unsigned char ent[16];
 	sqlite3_stmt *q;
 	int ok;
 	int32_t day = date_of(r, "received_date", &ok);
@@ -419,6 +433,10 @@ static int dispute_put(struct ctx *c, const struct gb_record *r)
 	sqlite3_bind_int(q, 3, day);
 	bind_str(q, 4, gb_record_get(r, "level"));
 	bind_str(q, 5, gb_record_get(r, "status"));
+	if (uuid16(gb_record_get(r, "enterprise"), ent) == 0)
+		sqlite3_bind_blob(q, 6, ent, 16, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(q, 6);
 	return done(c, q, "dispute") < 0 ? -1 : 1;
 }
 
@@ -566,7 +584,7 @@ static int ctx_flush(struct ctx *c)
 }
 
 /* Adds sign to the counter of every night [D 22:00, D+1 06:00) that the
- * patrol [start, end) of area overlaps. */
+ * patrol [start, end) overlaps; key is "area<TAB>leader". */
 static int nights_add(struct ctx *c, const char *area, int64_t start,
 		      int64_t end, int sign)
 {
@@ -607,26 +625,6 @@ static int weeks_add(struct ctx *c, const char *officer, int64_t start,
 	return 0;
 }
 
-/* The role of a staff member into out ("" when unknown). */
-static int staff_role(struct ctx *c, const char *code, char *out, size_t n)
-{
-	sqlite3_stmt *q = prep(c, SQL_STAFF_ROLE);
-	int rc;
-
-	out[0] = '\0';
-	if (!q)
-		return -1;
-	bind_str(q, 1, code);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW && sqlite3_column_text(q, 0))
-		snprintf(out, n, "%s", (const char *)sqlite3_column_text(q, 0));
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail(c, "staff");
-	return 0;
-}
-
 /* The number of distinct codes in a LIST value ("B0001,B0002"). */
 static int distinct_codes(const char *list)
 {
@@ -651,35 +649,35 @@ static int distinct_codes(const char *list)
 }
 
 /*
- * The facts of a patrol: only a patrol that can make a night comply (led
- * by an officer or chief, at least two distinct guards) is kept, and it
- * counts for every night it overlaps.
+ * The facts of a patrol: only a patrol that has at least two distinct
+ * guards is kept, and it counts for every night it overlaps, under its
+ * area and its leader.  Whether the leader is an officer is asked of the
+ * staff table when a report runs, so that a re-seed that changes a role
+ * needs no fact rewritten.
  */
 static int patrol_replace(struct ctx *c, const struct gb_record *r)
 {
 	const char *area = gb_record_get(r, "area");
+	const char *leader = gb_record_get(r, "leader");
 	int64_t start = instant(r, "start"), end = instant(r, "end");
-	char old_area[GB_CODE_LEN], role[16];
+	char old_key[2 * GB_CODE_LEN + 2], key[2 * GB_CODE_LEN + 2];
 	int64_t old_start = 0, old_end = 0;
-	int had = fact_get(c, SQL_PATROL_GET, r, "patrol", old_area,
-			   sizeof(old_area), &old_start, &old_end);
+	int had = fact_get(c, SQL_PATROL_GET, r, "patrol", old_key,
+			   sizeof(old_key), &old_start, &old_end);
 
 	if (had < 0)
 		return -1;
-	if (had && (nights_add(c, old_area, old_start, old_end, -1) < 0 ||
+	if (had && (nights_add(c, old_key, old_start, old_end, -1) < 0 ||
 		    fact_del(c, SQL_PATROL_DEL, r, "patrol") < 0))
 		return -1;
-	if (r->voided || !area || start < 0 || end <= start ||
-	    distinct_codes(gb_record_get(r, "guards")) < 2)
+	if (r->voided || !area || !leader || start < 0 || end <= start ||
+	    distinct_codes(gb_record_get(r, "guards")) < 2 ||
+	    strchr(area, '\t') || strchr(leader, '\t'))
 		return 0;
-	if (staff_role(c, gb_record_get(r, "leader"), role, sizeof(role)) < 0)
+	snprintf(key, sizeof(key), "%s\t%s", area, leader);
+	if (fact_put_span(c, SQL_PATROL_PUT, r, key, start, end, "patrol") < 0)
 		return -1;
-	if (strcmp(role, "officer") != 0 && strcmp(role, "chief") != 0)
-		return 0;
-	if (fact_put_span(c, SQL_PATROL_PUT, r, area, start, end,
-			  "patrol") < 0)
-		return -1;
-	return nights_add(c, area, start, end, 1);
+	return nights_add(c, key, start, end, 1);
 }
 
 static int daily_replace(struct ctx *c, const struct gb_record *r)

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gbtime.h"
 #include "i18n.h"
 #include "id.h"
 #include "schema.h"
@@ -1740,6 +1741,88 @@ static int exec_pragma(sqlite3 *db, const char *sql, struct gb_err *err)
 	return 0;
 }
 
+/* Writes the zone of a new store, in a transaction of its own. */
+static int tz_store(struct sqlite_store *s, const char *zone,
+		    struct gb_err *err)
+{
+	sqlite3_stmt *q = NULL;
+	int step = SQLITE_ERROR;
+
+	if (sq_begin(&s->base, err) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO meta (key, value) "
+			       "VALUES ('tz', ?1)",
+			       -1, &q, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(q, 1, zone, -1, SQLITE_STATIC);
+		step = sqlite3_step(q);
+	}
+	sqlite3_finalize(q);
+	if (step != SQLITE_DONE) {
+		db_fail(s->db, err, N_("storing the time zone"));
+		sq_rollback(&s->base);
+		return -1;
+	}
+	return sq_commit(&s->base, err);
+}
+
+/*
+ * The reporting time zone is a property of the store (SPEC §3): the facts
+ * hold local days, so ingest and every report must use the zone they were
+ * made in.  A new store keeps the zone GRIDBOOK_TZ names (Asia/Shanghai
+ * when it names none); a store that has one refuses a GRIDBOOK_TZ that
+ * names another, and when GRIDBOOK_TZ is not set, sets it to the store's
+ * zone for this process (gbtime.c reads it there).
+ */
+static int tz_settle(struct sqlite_store *s, struct gb_err *err)
+{
+	const char *env = getenv("GRIDBOOK_TZ");
+	sqlite3_stmt *q = NULL;
+	char stored[64] = "";
+	int env_off = 0, stored_off, rc, step;
+
+	if (env && *env && gb_tz_parse(env, &env_off) < 0)
+		return gb_error(err, GB_EUSAGE,
+				_("GRIDBOOK_TZ: \"%.40s\" is not a time zone "
+				  "(+hh:mm, UTC or Asia/Shanghai)"),
+				env);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT value FROM meta WHERE key = 'tz'", -1,
+			       &q, NULL) != SQLITE_OK)
+		return db_fail(s->db, err, N_("reading the time zone"));
+	step = sqlite3_step(q);
+	if (step == SQLITE_ROW)
+		copy_col(q, 0, stored, sizeof(stored));
+	sqlite3_finalize(q);
+	q = NULL;
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_fail(s->db, err, N_("reading the time zone"));
+	if (!stored[0]) {
+		snprintf(stored, sizeof(stored), "%s",
+			 env && *env ? env : "Asia/Shanghai");
+		if (tz_store(s, stored, err) < 0)
+			return -1;
+	}
+	if (gb_tz_parse(stored, &stored_off) < 0)
+		return gb_error(err, GB_EDB,
+				_("store: time zone \"%.40s\" is not one this "
+				  "program knows"),
+				stored);
+	if (env && *env && env_off != stored_off)
+		return gb_error(err, GB_EUSAGE,
+				_("GRIDBOOK_TZ: %.40s is not the time zone of "
+				  "this store (%s, set when it was created)"),
+				env, stored);
+	rc = 0;
+	if (!env || !*env)
+		rc = setenv("GRIDBOOK_TZ", stored, 1) == 0
+			 ? 0
+			 : gb_error(err, GB_EINTERNAL,
+				    _("setting GRIDBOOK_TZ: %s"),
+				    strerror(errno));
+	return rc;
+}
+
 int store_sqlite_open(struct store **out, const char *path,
 		      enum store_mode mode, struct gb_err *err)
 {
@@ -1799,7 +1882,7 @@ int store_sqlite_open(struct store **out, const char *path,
 		goto fail;
 	if (mode == STORE_SERVE)
 		sqlite3_wal_hook(s->db, wal_hook, s);
-	if (sq_migrate(&s->base, err) < 0)
+	if (sq_migrate(&s->base, err) < 0 || tz_settle(s, err) < 0)
 		goto fail;
 	free(lock_path);
 	*out = &s->base;

@@ -54,8 +54,6 @@ ok "void a dispute" gridbook --db "$LAB" dispute void "$dis" \
 ok "sync the edits" gridbook --db "$LAB" sync
 
 VIEWER=$(enroll S01-G1 viewer 区指挥中心 | awk '/^token: /{print $2}')
-OFFICER=$(enroll S01-G1 officer 周春梅笔记本 | awk '/^token: /{print $2}')
-COORD=$(enroll S05-G2 coordinator 南苑笔记本 | awk '/^token: /{print $2}')
 same "viewer token" "${#VIEWER}" 43
 
 levels_of() {
@@ -95,7 +93,8 @@ done
 same "eleven reports" "$n" 11
 
 # The rows and the total row of every form, one line each, values joined
-# with '|' and an empty value shown as '-', must be the same; HTTP and CLI
+# with '|' and an empty value shown as '-', must be the same (the complete
+# column is true/false in JSON and CSV, yes/no in the table); HTTP and CLI
 # JSON must be the same text.  One line of output per check.
 python3 - "$T/out" >"$T/compare.txt" <<'PY'
 import csv, glob, io, json, os, re, sys
@@ -108,15 +107,21 @@ def rows(fmt, path):
         j = json.loads(text, parse_float=str, parse_int=str)
         keys = [c["key"] for c in j["columns"]]
         for r in j["rows"] + [j["total"]]:
-            out.append("|".join("-" if r[k] is None else str(r[k])
-                                for k in keys))
+            out.append("|".join(
+                "-" if r[k] is None else
+                ("true" if r[k] else "false") if isinstance(r[k], bool) else
+                str(r[k]) for k in keys))
     elif fmt == "csv":
-        for r in list(csv.reader(io.StringIO(text)))[1:]:
+        # The main table is what comes before the first empty line.
+        main = text.split("\n\n")[0] + "\n"
+        for r in list(csv.reader(io.StringIO(main)))[1:]:
             out.append("|".join(v if v != "" else "-" for v in r))
     else:
         # The table: the block after the first blank line, header first.
         for line in text.split("\n\n")[1].split("\n")[1:]:
-            out.append("|".join(re.split(r" {2,}", line.strip())))
+            v = re.split(r" {2,}", line.strip())
+            v[-1] = {"yes": "true", "no": "false"}.get(v[-1], v[-1])
+            out.append("|".join(v))
     return out
 
 for base in sorted(glob.glob(os.path.join(d, "*.http.json"))):
@@ -150,11 +155,16 @@ has "staffing: 55 of 59 areas meet" "$(cat "$T/s.json")" \
 has "staffing: meeting" "$(cat "$T/s.json")" '"meeting":55,'
 curl -s -H "Authorization: Bearer $VIEWER" \
 	"$URL/v1/reports/requests?level=grid&from=$FROM&to=$TO" >"$T/r.json"
+# Both officer laptops synced on 03-01, after the period, with nothing
+# left: their grids are complete; the other 30 have no officer laptop.
+has "completeness: two grids complete" "$(cat "$T/r.json")" \
+	'"completeness":{"grids":32,"complete":2,"incomplete":[{"code":"S01-G2",'
+has "completeness: why" "$(cat "$T/r.json")" '"reason":"never_synced"}'
 has "completeness: two grids synced" "$(cat "$T/r.json")" \
-	'"completeness":{"grids":32,"synced":2,"role":"officer"'
+	'"synced":2,"role":"officer"'
 gridbook-hq report sync-health --level grid --from $FROM --to $TO >"$T/sh.txt"
 has "sync-health names the grids not synced" "$(cat "$T/sh.txt")" \
-	"2 of 32 grids synced since $FROM; not synced: S01-G2,"
+	"2 of 32 grids complete as of 2026-02-23 00:00; incomplete: S01-G2 (never synced),"
 has "and lists the devices" "$(cat "$T/sh.txt")" "S05-G2 coordinator"
 # Every laptop that synced said, in its last batch, that nothing was left;
 # the ones enrolled since have said nothing yet.
@@ -172,7 +182,12 @@ PY
 python3 - "$T/r.json" <<'PY' && pass || fail "requests: total is the sum"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert sum(r["received"] for r in d["rows"]) == d["total"]["received"] > 50
+assert sum(r["received"] for r in d["rows"] if r["received"] is not None) \
+    == d["total"]["received"] > 50
+# Grids no officer laptop covers show no figure, and are not complete.
+nulls = [r for r in d["rows"] if r["received"] is None]
+assert len(nulls) == 30 and not any(r["complete"] for r in nulls), nulls
+assert all(r["complete"] for r in d["rows"] if r["received"] is not None)
 assert d["as_of"] == "2026-02-23 00:00", d["as_of"]
 PY
 # The closed enterprise and the voided dispute count no more.
@@ -186,6 +201,10 @@ held=$(sqlite3 "$LAB" "SELECT count(*) FROM record WHERE kind =
 	"$active" "$held"
 
 # ---- who may read, and bad requests ----
+# (Enrolled only now: a laptop that has never synced leaves its grid
+# incomplete, which the numbers above do not expect.)
+OFFICER=$(enroll S01-G1 officer 周春梅笔记本 | awk '/^token: /{print $2}')
+COORD=$(enroll S05-G2 coordinator 南苑笔记本 | awk '/^token: /{print $2}')
 status() { curl -s -o "$T/e.txt" -w '%{http_code}' "$@"; }
 Q="level=grid&from=$FROM&to=$TO"
 same "no token: 401" "$(status "$URL/v1/reports/disputes?$Q")" 401

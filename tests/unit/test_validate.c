@@ -615,6 +615,88 @@ static void test_deadline(void)
 	CHECK(gb_request_deadline(t, "low") == want);
 	CHECK(gb_request_deadline(t, "soon") == -1);
 	CHECK(gb_request_deadline(t, NULL) == -1);
+	/* A weekend request of low priority starts its five working days
+	 * at the next Monday 00:00: Saturday 03-07 10:00 and Sunday 03-08
+	 * 23:00 are both due Monday 03-16 00:00 (Monday 03-09 + 5), not
+	 * Friday 03-13 at the hour they came. */
+	CHECK(gb_time_parse("2026-03-07 10:00", &t, NULL) == 0);
+	CHECK(gb_time_parse("2026-03-16 00:00", &want, NULL) == 0);
+	CHECK(gb_request_deadline(t, "low") == want);
+	CHECK(gb_time_parse("2026-03-08 23:00", &t, NULL) == 0);
+	CHECK(gb_request_deadline(t, "low") == want);
+	/* Other priorities count hours, weekend or not. */
+	CHECK(gb_request_deadline(t, "urgent") == t + INT64_C(3600000));
+}
+
+/* The default deadline follows an edited priority or received time until
+ * a deadline is set by hand. */
+static void test_deadline_follow(void)
+{
+	struct gb_record *old, *r;
+
+	/* Normal, received 03-02 08:00, its default 03-03 08:00; raised to
+	 * urgent: 03-02 09:00, not 24 h. */
+	old = mk("request", "priority", "normal", "received_at",
+		 at("2026-03-02 08:00"), "deadline", at("2026-03-03 08:00"),
+		 NULL);
+	r = gb_record_dup(old);
+	gb_record_set_name(r, "priority", "urgent");
+	gb_request_deadline_follow(r, old, 0);
+	CHECK_STR(gb_record_get(r, "deadline"), at("2026-03-02 09:00"));
+	gb_record_free(r);
+	/* The same edit giving a deadline keeps that one. */
+	r = gb_record_dup(old);
+	gb_record_set_name(r, "priority", "urgent");
+	gb_record_set_name(r, "deadline", at("2026-03-02 12:00"));
+	gb_request_deadline_follow(r, old, 1);
+	CHECK_STR(gb_record_get(r, "deadline"), at("2026-03-02 12:00"));
+	gb_record_free(r);
+	/* A new received time moves it too: 03-02 10:00 + 24 h. */
+	r = gb_record_dup(old);
+	gb_record_set_name(r, "received_at", at("2026-03-02 10:00"));
+	gb_request_deadline_follow(r, old, 0);
+	CHECK_STR(gb_record_get(r, "deadline"), at("2026-03-03 10:00"));
+	gb_record_free(r);
+	/* An edit of something else leaves it. */
+	r = gb_record_dup(old);
+	gb_record_set_name(r, "subject", "噪音扰民");
+	gb_request_deadline_follow(r, old, 0);
+	CHECK_STR(gb_record_get(r, "deadline"), at("2026-03-03 08:00"));
+	gb_record_free(r);
+	gb_record_free(old);
+
+	/* Set by hand once (03-05 12:00): a new priority leaves it. */
+	old = mk("request", "priority", "normal", "received_at",
+		 at("2026-03-02 08:00"), "deadline", at("2026-03-05 12:00"),
+		 NULL);
+	r = gb_record_dup(old);
+	gb_record_set_name(r, "priority", "urgent");
+	gb_request_deadline_follow(r, old, 0);
+	CHECK_STR(gb_record_get(r, "deadline"), at("2026-03-05 12:00"));
+	gb_record_free(r);
+	gb_record_free(old);
+
+	/* A Saturday low request entered before the weekend rule, due
+	 * Friday 03-13 10:00 by the old count, is a default too: made
+	 * normal, it is due 03-08 10:00. */
+	old = mk("request", "priority", "low", "received_at",
+		 at("2026-03-07 10:00"), "deadline", at("2026-03-13 10:00"),
+		 NULL);
+	r = gb_record_dup(old);
+	gb_record_set_name(r, "priority", "normal");
+	gb_request_deadline_follow(r, old, 0);
+	CHECK_STR(gb_record_get(r, "deadline"), at("2026-03-08 10:00"));
+	gb_record_free(r);
+	gb_record_free(old);
+
+	/* Other kinds are left alone. */
+	old = mk("patrol", "mode", "foot", NULL);
+	r = gb_record_dup(old);
+	gb_record_set_name(r, "mode", "vehicle");
+	gb_request_deadline_follow(r, old, 0);
+	CHECK_STR(gb_record_get(r, "mode"), "vehicle");
+	gb_record_free(r);
+	gb_record_free(old);
 }
 
 static int night(const char *a, const char *b)
@@ -663,6 +745,7 @@ int main(void)
 	test_request();
 	test_defaults();
 	test_deadline();
+	test_deadline_follow();
 	test_night();
 	return check_done();
 }
