@@ -36,7 +36,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "i18n.h"
@@ -59,6 +62,16 @@
  * faster). */
 #define CKPT_IDLE_FRAMES 1000
 #define CKPT_BUSY_FRAMES 16000
+/* A PASSIVE checkpoint does not wait for readers, so under continuous
+ * load (a viewer polling reports while devices push) it may never
+ * catch up with the end of the WAL, and the WAL never restarts: past
+ * this many pages (256 MiB) the writer waits for the readers (RESTART)
+ * so that it does.  journal_size_limit then cuts the file back. */
+#define CKPT_HARD_FRAMES 65536
+/* The free space on the store's disk below which batches are refused
+ * (store_ops.room), by default; and how often it is looked at. */
+#define MARGIN_DEFAULT ((int64_t)256 << 20)
+#define ROOM_EVERY_MS 1000
 #define BYTE_SERVER 0
 #define BYTE_WRITE 1
 
@@ -182,6 +195,11 @@ struct sqlite_store {
 	uint64_t ref_version;
 	int ref_fresh;
 	int ref_written; /* this transaction wrote reference data */
+	/* The room on the store's disk (sq_room), any thread. */
+	char *dir;		   /* the directory of path */
+	int64_t margin;		   /* bytes */
+	atomic_llong room_at;	   /* ms (monotonic) of the last look */
+	atomic_llong room_free;	   /* bytes free then, -1 when unknown */
 };
 
 static struct sqlite_store *impl(struct store *s)
@@ -193,6 +211,13 @@ static struct sqlite_store *impl(struct store *s)
  * the statements of the hot path pay nothing for their messages. */
 static int db_fail(sqlite3 *db, struct gb_err *err, const char *what)
 {
+	/* A full disk passes (sq_room then refuses batches until there is
+	 * room): GB_EBUSY, a 503 that the device tries again. */
+	if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL)
+		return gb_error(err, GB_EBUSY,
+				_("store: %s: the disk is full; try again "
+				  "later"),
+				_(what));
 	return gb_error(err, GB_EDB, _("store: %s: %s"), _(what),
 			sqlite3_errmsg(db));
 }
@@ -1588,23 +1613,82 @@ static int sq_checkpoint(struct store *st, int mode, struct gb_err *err)
 	struct sqlite_store *s = impl(st);
 	int rc, wait = mode != STORE_CKPT_IDLE;
 
+	int hard = s->wal_frames >= CKPT_HARD_FRAMES;
+
 	if (s->mode != STORE_SERVE ||
 	    s->wal_frames < (mode == STORE_CKPT_BUSY ? CKPT_BUSY_FRAMES
 						     : CKPT_IDLE_FRAMES))
 		return 0;
+	if (hard)
+		wait = 1;
 	if (lock_byte(s->lock_fd, BYTE_WRITE, F_WRLCK, wait) < 0) {
 		if (!wait && (errno == EAGAIN || errno == EACCES))
 			return 1;
 		return gb_error(err, GB_EIO, _("store: locking %s-hq.lock: %s"),
 				s->path, strerror(errno));
 	}
-	rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE,
+	rc = sqlite3_wal_checkpoint_v2(s->db, "main",
+				       hard ? SQLITE_CHECKPOINT_RESTART :
+					      SQLITE_CHECKPOINT_PASSIVE,
 				       NULL, NULL);
 	lock_byte(s->lock_fd, BYTE_WRITE, F_UNLCK, 0);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		return db_fail(s->db, err, N_("checkpointing"));
-	s->wal_frames = 0;
+	/* A RESTART kept from finishing by a reader past the busy timeout
+	 * leaves the count, and the next commit tries again. */
+	if (!(hard && rc == SQLITE_BUSY))
+		s->wal_frames = 0;
 	return 0;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Bytes free to this process on the disk of the store, as last looked
+ * at (at most ROOM_EVERY_MS ago), or -1 when statvfs fails. */
+static int64_t room_free(struct sqlite_store *s)
+{
+	int64_t now = mono_ms(), at = atomic_load(&s->room_at);
+	struct statvfs vfs;
+	int64_t free_b = -1;
+
+	if (at && now - at < ROOM_EVERY_MS)
+		return atomic_load(&s->room_free);
+	if (statvfs(s->dir, &vfs) == 0)
+		free_b = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+	atomic_store(&s->room_free, free_b);
+	atomic_store(&s->room_at, now);
+	return free_b;
+}
+
+static int sq_room(struct store *st, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	int64_t free_b;
+
+	if (!s->dir)
+		return 0; /* ":memory:" */
+	free_b = room_free(s);
+	if (free_b < 0 || free_b >= s->margin)
+		return 0;
+	return gb_error(err, GB_EBUSY,
+			_("store: %" PRId64 " KiB free on the disk of %s, "
+			  "under the margin of %" PRId64 " KiB: batches are "
+			  "refused until there is room"),
+			free_b >> 10, s->path, s->margin >> 10);
+}
+
+static void sq_set_margin(struct store *st, int64_t bytes)
+{
+	struct sqlite_store *s = impl(st);
+
+	s->margin = bytes;
+	atomic_store(&s->room_at, 0); /* look again */
 }
 
 static void sq_close(struct store *st)
@@ -1627,6 +1711,7 @@ static void sq_close(struct store *st)
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	pthread_mutex_destroy(&s->pool_mu);
+	free(s->dir);
 	free(s->path);
 	free(s);
 }
@@ -1641,6 +1726,8 @@ static const struct store_ops sqlite_ops = {
 	.release = sq_release,
 	.rollback_to = sq_rollback_to,
 	.checkpoint = sq_checkpoint,
+	.room = sq_room,
+	.set_margin = sq_set_margin,
 	.batch_get = sq_batch_get,
 	.batch_put = sq_batch_put,
 	.version_get = sq_version_get,
@@ -1752,6 +1839,15 @@ int store_sqlite_open(struct store **out, const char *path,
 	s->mode = memory ? STORE_ADMIN : mode;
 	s->path = xstrdup(path);
 	s->lock_fd = -1;
+	s->margin = MARGIN_DEFAULT;
+	atomic_init(&s->room_at, 0);
+	atomic_init(&s->room_free, -1);
+	if (!memory) {
+		const char *slash = strrchr(path, '/');
+
+		s->dir = slash ? xstrndup(path, (size_t)(slash - path) + 1) :
+				 xstrdup(".");
+	}
 	pthread_mutex_init(&s->pool_mu, NULL);
 	if (!memory) {
 		lock_path = xasprintf("%s-hq.lock", path);
@@ -1794,6 +1890,8 @@ int store_sqlite_open(struct store **out, const char *path,
 	    exec_pragma(s->db, "PRAGMA synchronous = FULL", err) ||
 	    exec_pragma(s->db, "PRAGMA foreign_keys = ON", err) ||
 	    exec_pragma(s->db, "PRAGMA wal_autocheckpoint = 0", err) ||
+	    /* 64 MiB: the WAL file is cut back to this when it restarts. */
+	    exec_pragma(s->db, "PRAGMA journal_size_limit = 67108864", err) ||
 	    exec_pragma(s->db, "PRAGMA cache_size = -65536", err) ||
 	    exec_pragma(s->db, "PRAGMA temp_store = MEMORY", err))
 		goto fail;
