@@ -91,6 +91,7 @@ enum limit_id {
 	L_HEADERS,
 	L_BODY,
 	L_ROOM,
+	L_CLOSED,
 	L_COUNT
 };
 
@@ -104,6 +105,7 @@ static const char *const limit_names[L_COUNT] = {
 	[L_HEADERS] = N_("header deadline"),
 	[L_BODY] = N_("body deadline"),
 	[L_ROOM] = N_("free space on the store's disk"),
+	[L_CLOSED] = N_("connections closed before their request was whole"),
 };
 
 /* One client address's bucket of requests (tokens, refilled at the
@@ -645,10 +647,15 @@ static enum MHD_Result batch_finish(struct http_server *h,
 	gb_buf_init(&ack, GB_BUF_NOLIMIT);
 	if (ingest_batch_watched(h->ing, &r->dev, &b, &ack, &watch, &err) <
 	    0) {
-		ret = err.code == GB_EBUSY ?
-			      reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-					 err.msg, retry_busy) :
-			      reply_err(h, c, r, "batch", &err);
+		if (err.code == GB_EBUSY) {
+			/* Transient: the device sends it again. */
+			log_info("batch %" PRIu64 " of device %s: 503 %s",
+				 b.hdr.seq, r->dev.id, err.msg);
+			ret = reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					 err.msg, retry_busy);
+		} else {
+			ret = reply_err(h, c, r, "batch", &err);
+		}
 	} else {
 		log_info("batch %" PRIu64 " of device %s (%s): %zu records",
 			 b.hdr.seq, r->dev.id, r->dev.grid, b.n);
@@ -991,6 +998,13 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		limit_hit(h, L_CONNECTIONS);
 		return;
 	}
+	/* And for every connection that goes before its request is whole
+	 * (a deadline, a client that gave up): counted too. */
+	if (strstr(line, "closed") &&
+	    (strstr(line, "reading request") || strstr(line, "incomplete"))) {
+		limit_hit(h, L_CLOSED);
+		return;
+	}
 	n = strlen(line);
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
@@ -1172,14 +1186,15 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR,
+		flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, h, MHD_OPTION_SOCK_ADDR,
 		(struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, completed,
 		h, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
 		MHD_OPTION_CONNECTION_LIMIT, h->lim.connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->lim.per_address,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_ARRAY,
+		MHD_OPTION_ARRAY,
 		tls_opts, MHD_OPTION_END);
 	if (!h->d) {
 		gb_error(err, GB_EIO,
