@@ -151,9 +151,9 @@ static void serve_help(FILE *fp)
 		MARGIN_MIB);
 }
 
-/* Parses the value of a numeric option: 1 to max. */
-static int limit_parse(const char *opt, const char *text, unsigned max,
-		       unsigned *out, struct gb_err *err)
+/* Parses the value of a numeric option: min to max. */
+static int number_parse(const char *opt, const char *text, unsigned min,
+			unsigned max, unsigned *out, struct gb_err *err)
 {
 	unsigned long v;
 	char *end;
@@ -162,12 +162,20 @@ static int limit_parse(const char *opt, const char *text, unsigned max,
 		return 0;
 	errno = 0;
 	v = strtoul(text, &end, 10);
-	if (errno || end == text || *end || *text == '-' || v < 1 || v > max)
+	if (errno || end == text || *end || *text == '-' || v < min ||
+	    v > max)
 		return gb_error(err, GB_EUSAGE,
-				_("--%s: \"%s\" is not a number from 1 to %u"),
-				opt, text, max);
+				_("--%s: \"%s\" is not a number from %u to "
+				  "%u"),
+				opt, text, min, max);
 	*out = (unsigned)v;
 	return 0;
+}
+
+static int limit_parse(const char *opt, const char *text, unsigned max,
+		       unsigned *out, struct gb_err *err)
+{
+	return number_parse(opt, text, 1, max, out, err);
 }
 
 /* Each connection holds a socket: the soft limit of open files goes up
@@ -224,8 +232,10 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 		  &status) < 0)
 		return status;
 	cfg.listen = listen;
-	/* The bounds keep the products of these in range; a margin of at
-	 * least 1 MiB keeps a full disk's errors away from the store. */
+	/* The bounds keep the products of these in range.  A margin of 0
+	 * lets the disk fill: a write that fails for it is refused as a
+	 * whole and tried again (503), but the margin spares the store
+	 * running into it. */
 	if (limit_parse("max-connections", o_conn, 100000,
 			&cfg.limits.connections, &err) < 0 ||
 	    limit_parse("max-address-connections", o_addr, 100000,
@@ -244,8 +254,8 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 			&err) < 0 ||
 	    limit_parse("limit-log-interval", o_log, 3600, &cfg.limits.log_s,
 			&err) < 0 ||
-	    limit_parse("free-space-margin", o_margin, 1u << 20, &margin,
-			&err) < 0)
+	    number_parse("free-space-margin", o_margin, 0, 1u << 20, &margin,
+			 &err) < 0)
 		return usage_error("serve", &err);
 	log_init(PROG, verbose ? LOG_LVL_DEBUG :
 		       quiet   ? LOG_LVL_WARN :
@@ -278,6 +288,8 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	}
 	log_info("serving %s on %s%s", hq->store, cfg.listen,
 		 cfg.tls_cert ? " with TLS" : "");
+	if (st->ops->room(st, &err) < 0)
+		log_warnx("%s", err.msg);
 	sqlite_v = store_sqlite_version(&race_fixed);
 	log_info("SQLite %s%s", sqlite_v,
 		 race_fixed ? "" :
