@@ -13,7 +13,9 @@
  * Admission (SPEC §6) is decided before a body is read: requests per
  * second of an address (429), the token and its role (a viewer's batch
  * is refused at its headers), the batches of one device in flight (429),
- * the batches under way in all and the reports computed at once (503),
+ * the batches under way in all (a batch waits a while for one of them
+ * before its body is read, then 503) and the reports computed at once
+ * (503),
  * the room left on the store's disk (503); connections in all and per
  * address are held to their limits when accepted.  Every 429 and 503
  * carries Retry-After (seconds).  A connection that does not finish its
@@ -38,6 +40,8 @@ struct http_limits {
 	unsigned batches;	 /* batches received, decoded or applied at
 				    once (a batch held for the one it follows
 				    is not counted) */
+	unsigned batch_wait_s;	 /* how long a batch waits, before its body
+				    is read, for one of those */
 	unsigned device_batches; /* batches of one device in flight, held
 				    ones too: the client's window */
 	unsigned reports;	 /* reports computed at once */

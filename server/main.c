@@ -129,8 +129,11 @@ static void serve_help(FILE *fp)
 		  "address (%u)\n"
 		  "  --max-address-rate N         requests a second of one "
 		  "address, 429 (%u)\n"
-		  "  --max-batches N              batches under way at once, "
-		  "503 (%u)\n"
+		  "  --max-batches N              batches under way at once "
+		  "(%u)\n"
+		  "  --batch-wait S               seconds a batch waits for "
+		  "one of those, then 503\n"
+		  "                               (%u)\n"
 		  "  --max-device-batches N       batches of one device in "
 		  "flight, 429 (%u)\n"
 		  "  --max-reports N              reports computed at once, "
@@ -147,7 +150,7 @@ static void serve_help(FILE *fp)
 		  "/healthz answers 503 and says why while batches are "
 		  "refused for room.\n"),
 		l.connections, l.per_address, l.rate, l.batches,
-		l.device_batches, l.reports, l.header_s, l.body_s, l.log_s,
+		l.batch_wait_s, l.device_batches, l.reports, l.header_s, l.body_s, l.log_s,
 		MARGIN_MIB);
 }
 
@@ -198,7 +201,7 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	unsigned margin = MARGIN_MIB;
 	const char *sqlite_v;
 	const char *o_conn = NULL, *o_addr = NULL, *o_rate = NULL,
-		   *o_batches = NULL, *o_dev = NULL, *o_reports = NULL,
+		   *o_batches = NULL, *o_wait = NULL, *o_dev = NULL, *o_reports = NULL,
 		   *o_head = NULL, *o_body = NULL, *o_log = NULL,
 		   *o_margin = NULL;
 	const struct gb_opt spec[] = {
@@ -212,6 +215,7 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 		{"max-address-connections", 1, &o_addr, NULL},
 		{"max-address-rate", 1, &o_rate, NULL},
 		{"max-batches", 1, &o_batches, NULL},
+		{"batch-wait", 1, &o_wait, NULL},
 		{"max-device-batches", 1, &o_dev, NULL},
 		{"max-reports", 1, &o_reports, NULL},
 		{"header-timeout", 1, &o_head, NULL},
@@ -243,6 +247,8 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	    limit_parse("max-address-rate", o_rate, 1000000, &cfg.limits.rate,
 			&err) < 0 ||
 	    limit_parse("max-batches", o_batches, 10000, &cfg.limits.batches,
+			&err) < 0 ||
+	    limit_parse("batch-wait", o_wait, 600, &cfg.limits.batch_wait_s,
 			&err) < 0 ||
 	    limit_parse("max-device-batches", o_dev, 1000,
 			&cfg.limits.device_batches, &err) < 0 ||

@@ -7,7 +7,8 @@
 #      device sends its batch again: the held ones are answered 503 at
 #      once.  A held batch whose connection closes is dropped.
 #   2. Sixteen devices holding back their bodies take every batch slot:
-#      a seventeenth gets 503 with Retry-After.
+#      a seventeenth waits for one (--batch-wait), then gets 503 with
+#      Retry-After.
 #   3. A viewer's slow POSTs are refused (403) before their bodies.
 #   4. 300 idle sockets from three addresses, and more from one address
 #      than its limit (refused at accept): a laptop syncs, /healthz ok.
@@ -27,7 +28,7 @@ from hqtest import answer, closed, connect, post_head, wait_for  # noqa
 
 t = hqtest.Test()
 hq = hqtest.HQ(t, t.path("hq.db"), [
-    "--max-batches", "16", "--max-device-batches", "32",
+    "--max-batches", "16", "--batch-wait", "1", "--max-device-batches", "32",
     "--max-address-connections", "100", "--header-timeout", "60",
     "--body-timeout", "60", "--limit-log-interval", "1"])
 t.check("seed", hq.seed())
