@@ -4,7 +4,7 @@
 #
 #   bench/load_bench.sh [BUILD_DIR]
 #       DEVICES=100      laptops syncing at the same moment
-#       DAYS=430         days of field work in each grid file (about 500k
+#       DAYS=510         days of field work in each grid file (about 500k
 #                        versions in all for 100 devices)
 #       RUNS=3           runs, each on fresh copies of the same files
 #       HQ_ARGS=         extra options of gridbook-hq serve
@@ -46,7 +46,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 B=$(cd "${1:-$top/build}" && pwd)
 DEVICES=${DEVICES:-100}
-DAYS=${DAYS:-430}
+DAYS=${DAYS:-510}
 RUNS=${RUNS:-3}
 HQ_ARGS=${HQ_ARGS:-}
 unset GRIDBOOK_DB GRIDBOOK_NOW GRIDBOOK_HQ_STORE

@@ -203,7 +203,7 @@ void http_limits_default(struct http_limits *l)
 	l->per_address = 600;
 	l->rate = 200;
 	l->batches = 32;
-	l->batch_wait_s = 10;
+	l->batch_wait_s = 20; /* under the client's 30 s without progress */
 	l->device_batches = 5; /* SYNC_WINDOW of client/sync.h */
 	l->reports = 8;
 	l->header_s = 10;

@@ -12,12 +12,14 @@
 #   3. A viewer's slow POSTs are refused (403) before their bodies.
 #   4. 300 idle sockets from three addresses, and more from one address
 #      than its limit (refused at accept): a laptop syncs, /healthz ok.
-#   5. Requests over an address's rate get 429 with Retry-After.
-#   6. Slowloris: headers and bodies trickled byte by byte are cut at
+#   5. A laptop killed mid-push syncs again at once and completes.
+#   6. Requests over an address's rate get 429 with Retry-After.
+#   7. Slowloris: headers and bodies trickled byte by byte are cut at
 #      their deadlines while a laptop syncs.
-#   7. Limits reached are logged once per interval, with a count.
+#   8. Limits reached are logged once per interval, with a count.
 # Starts and stops its own servers on one store.
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -159,7 +161,23 @@ t.check("connections over the address's limit are closed",
 for s in idle + over:
     s.close()
 
-# ---- 5. request rate ----
+# ---- 5. a device killed mid-push, started again, completes ----
+e = hqtest.laptop(t, hq, "e", 3000, seed=5, start=4000)
+edev = hqtest.grid_device(e)
+p = subprocess.Popen(["gridbook", "--db", e, "sync", "--batch-records", "50"],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+t.check("the push is under way",
+        wait_for(lambda: hq.log_text().count("of device %s" % edev) >= 5,
+                 60))
+p.kill()
+p.wait()
+rc, out = hqtest.sync(e, "--batch-records", "50")
+t.check("killed mid-push, the next sync exits 0", rc == 0, out[-400:])
+t.check("... and HQ holds all it wrote, once",
+        hq.sql("SELECT count(*) FROM record_current WHERE device = X'%s'" %
+               edev.replace("-", "")) == "3000")
+
+# ---- 6. request rate ----
 hq.stop()
 hq.args = ["--max-address-rate", "20", "--header-timeout", "2",
            "--body-timeout", "2", "--limit-log-interval", "1"]
@@ -179,7 +197,7 @@ t.check("... with Retry-After",
 t.check("... and the first ones were answered",
         limited[0][0] == 401, limited[0][0])
 
-# ---- 6. slowloris ----
+# ---- 7. slowloris ----
 stop = threading.Event()
 loris = [connect(port, "127.0.0.6") for _ in range(40)]
 loris = [s for s in loris if s]
@@ -224,7 +242,7 @@ th.join()
 for s in loris + bodies:
     s.close()
 
-# ---- 7. logged once per interval ----
+# ---- 8. logged once per interval ----
 t.check("the header deadline is logged with a count",
         wait_for(lambda: "limit reached: header deadline" in hq.log_text(),
                  10), hq.log_text()[-600:])
@@ -238,6 +256,6 @@ t.check("not a line per refusal", len(lines) < 20, len(lines))
 # Everything sent once, nothing twice.
 total = hq.sql("SELECT count(*) FROM record_current")
 t.check("HQ holds every laptop's records once",
-        total == str(120 + 80 + 150 + 100 + 1 + 1), total)
+        total == str(120 + 80 + 150 + 3000 + 100 + 1 + 1), total)
 t.check("a clean stop", hq.stop() == 0)
 t.finish()
