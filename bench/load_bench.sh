@@ -40,7 +40,8 @@
 # every grid file in one transaction; see sync_bench.sh) in the same run,
 # and the ratio; batch latency p50/p99 (HQ's log: headers in to ack,
 # held time included); report latency p50/p99 during ingest (the
-# viewer's, whole HTTP request); HQ peak RSS (VmHWM); CPU seconds of HQ
+# viewer's, whole HTTP request); HQ peak RSS (VmHWM); the largest size of
+# the store's WAL seen (once a second); CPU seconds of HQ
 # and of all the sync processes.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -134,6 +135,7 @@ gridbook, url, token, ndev, work, frm, to = sys.argv[1:8]
 ndev = int(ndev)
 stop = threading.Event()
 lat = []
+wal = [0]
 errors = []
 def viewer():
     names = ("contract-rate", "requests", "sync-health")
@@ -152,6 +154,11 @@ def viewer():
             except Exception as e:
                 st = getattr(e, "code", 0)
             lat.append(((time.monotonic() - t0) * 1000.0, st))
+        try:
+            wal[0] = max(wal[0], os.stat(os.path.join(work,
+                                                      "hq.db-wal")).st_size)
+        except OSError:
+            pass
         stop.wait(max(0.0, t_next - time.monotonic()))
 th = threading.Thread(target=viewer)
 th.start()
@@ -178,7 +185,7 @@ th.join()
 import resource
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 json.dump({"rcs": rcs, "wall": wall, "forked": t_forked, "reports": lat,
-           "clients_cpu": ru.ru_utime + ru.ru_stime},
+           "clients_cpu": ru.ru_utime + ru.ru_stime, "wal": wal[0]},
           open(os.path.join(work, "drive.json"), "w"))
 PY
 
@@ -250,11 +257,12 @@ for run in $(seq 1 "$RUNS"); do
 	python3 -c "
 import json
 d = json.load(open('$R/drive.json'))
-print('%.3f %.2f %.1f' % (d['wall'], d['forked'], d['clients_cpu']))
+print('%.3f %.2f %.1f %d' % (d['wall'], d['forked'], d['clients_cpu'],
+                            d['wal'] >> 20))
 open('$R/rep.ms', 'w').write(''.join('%.1f\n' % l for l, s in d['reports']))
 print(sum(1 for l, s in d['reports'] if s != 200), len(d['reports']))" \
 		>"$R/drive.txt"
-	read -r wall forked cl_cpu <<<"$(sed -n 1p "$R/drive.txt")"
+	read -r wall forked cl_cpu wal_mb <<<"$(sed -n 1p "$R/drive.txt")"
 	read -r rep_bad rep_n <<<"$(sed -n 2p "$R/drive.txt")"
 	sed -nE 's/.* records in ([0-9]+) ms$/\1/p' "$R/hq.log" >"$R/batch.ms"
 	nb=$(wc -l <"$R/batch.ms")
@@ -287,7 +295,7 @@ print(sum(1 for l, s in d['reports'] if s != 200), len(d['reports']))" \
 		"$(pct 99 "$R/rep.ms") ms over $rep_n requests, $rep_bad not 200" \
 		"(target p99 < 100)"
 	echo "          HQ peak RSS $((hq_kb / 1024)) MiB (target < 256);" \
-		"$refused refusal lines in HQ's log"
+		"WAL at most $wal_mb MiB; $refused refusal lines in HQ's log"
 	echo "          CPU: HQ $hq_cpu s, the sync processes $cl_cpu s" \
 		"of $(nproc) cpus x $wall s"
 done

@@ -146,7 +146,8 @@ static void serve_help(FILE *fp)
 		  "this often (%u)\n"
 		  "  --free-space-margin MIB      batches are refused, 503, "
 		  "when the store's\n"
-		  "                               disk has less free (%d)\n"
+		  "                               disk has less free; 0: "
+		  "off (%d)\n"
 		  "/healthz answers 503 and says why while batches are "
 		  "refused for room.\n"),
 		l.connections, l.per_address, l.rate, l.batches,

@@ -1714,8 +1714,8 @@ static int sq_room(struct store *st, struct gb_err *err)
 	struct sqlite_store *s = impl(st);
 	int64_t free_b;
 
-	if (!s->dir)
-		return 0; /* ":memory:" */
+	if (!s->dir || s->margin <= 0)
+		return 0; /* ":memory:", or the margin is off */
 	free_b = room_free(s);
 	if (free_b < 0)
 		return 0;
