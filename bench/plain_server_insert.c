@@ -26,8 +26,10 @@
  * plain protobuf Batch size and the deflated body size, from the codec
  * the client uses (wire_batch_encode).
  *
- *     plain_server_insert [--wire N[,N...]] GRID.db STORE.db
+ *     plain_server_insert [--wire N[,N...]] GRID.db... STORE.db
  *
+ * With several grid files (the load benchmark, bench/load_bench.sh) the
+ * versions of all of them go into the one transaction, file after file.
  * STORE.db is a server store (a fresh or seeded one; it is migrated if
  * needed) that no server is using.  The result is the line
  * "plain_server_insert: N rows in S s, R rows/s" on stdout.
@@ -503,9 +505,9 @@ int main(int argc, char **argv)
 		}
 		a += 2;
 	}
-	if (argc - a != 2) {
+	if (argc - a < 2) {
 		fprintf(stderr, "usage: plain_server_insert [--wire N[,N...]] "
-				"GRID.db STORE.db\n");
+				"GRID.db... STORE.db\n");
 		return 2;
 	}
 	if (sodium_init() < 0) {
@@ -513,14 +515,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	t0 = mono_s();
-	if (versions_load(argv[a], &vs, &err) ||
-	    versions_prepare(&vs, gb_now_ms(), &err))
+	for (; a < argc - 1; a++)
+		if (versions_load(argv[a], &vs, &err))
+			goto out;
+	if (versions_prepare(&vs, gb_now_ms(), &err))
 		goto out;
 	printf("plain_server_insert: %zu versions read and prepared in "
 	       "%.1f s (not timed)\n",
 	       vs.n, mono_s() - t0);
 	fflush(stdout);
-	if (insert_all(&vs, argv[a + 1], &err))
+	if (insert_all(&vs, argv[a], &err))
 		goto out;
 	fflush(stdout);
 	for (int i = 0; i < nsizes; i++)

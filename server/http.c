@@ -11,13 +11,29 @@
  * turns out larger than declared, or arrives chunked, is cut off at the
  * limit: the rest is read and dropped so that the client gets its 413,
  * and past twice the limit the connection is closed.
+ *
+ * Admission comes first (http.h): each connection has its own thread,
+ * which costs little while it waits, so hundreds of idle or slow sockets
+ * are held; what they may take is bounded instead.  MHD bounds the
+ * connections in all and per address; a table per address bounds the
+ * rate of requests, a table per device its batches in flight, counters
+ * the batches and reports under way.  MHD's own timeout only closes a
+ * connection that sends nothing at all, so a watchdog thread closes one
+ * that trickles its headers or its body past the deadline (a shutdown
+ * of its socket, which wakes its thread), and logs the limits reached
+ * once per interval.  A batch held by ingest for the one it follows
+ * gives its batch slot back (struct ingest_watch) and is dropped when
+ * its connection closes.
  */
+#define _GNU_SOURCE /* POLLRDHUP */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -26,6 +42,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "auth.h"
 #include "buf.h"
@@ -43,22 +60,100 @@
 #define CHANGES_LIMIT 500
 #define CHANGES_LIMIT_MAX 2000
 #define CHANGES_MAX_BYTES (4u << 20)
-#define CONN_LIMIT 256
-#define CONN_TIMEOUT_S 120
 #define DROP_MAX (2 * (size_t)WIRE_MAX_BODY)
 #define PEM_MAX (1u << 20)
-/* Batches being received, decoded or applied at once.  Each may hold its
- * body, its inflated bytes and its records; past this many a device is
- * told to come back later (503) rather than letting memory grow with the
- * number of connections. */
-#define BATCHES_MAX 16
+/* MHD closes a connection that sends nothing for this long; the header
+ * and body deadlines (http_limits) bound one that sends slowly. */
+#define IDLE_TIMEOUT_S 60
+/* Each connection has a thread: a small stack lets hundreds of them
+ * wait at little cost (the deepest request, a report, needs far less). */
+#define THREAD_STACK (512u << 10)
+/* How often the watchdog looks at the deadlines. */
+#define WATCH_MS 250
+/* The table of request rates per address: slots, and how many a lookup
+ * probes before it takes over the one refilled longest ago. */
+#define RATE_SLOTS 4096
+#define RATE_PROBE 8
+/* Retry-After, seconds: of a refusal by rate or by window, by the
+ * batches or reports under way, and by a disk short of room. */
+#define RETRY_SOON "1"
+#define RETRY_BUSY "2"
+#define RETRY_FULL "10"
+
+/* The limits that are logged when reached, once per interval. */
+enum limit_id {
+	L_CONNECTIONS,
+	L_RATE,
+	L_ROLE,
+	L_DEVICE,
+	L_BATCHES,
+	L_REPORTS,
+	L_HEADERS,
+	L_BODY,
+	L_ROOM,
+	L_CLOSED,
+	L_COUNT
+};
+
+static const char *const limit_names[L_COUNT] = {
+	[L_CONNECTIONS] = N_("connections in all or per address"),
+	[L_RATE] = N_("requests a second per address"),
+	[L_ROLE] = N_("batches refused at the headers for the role"),
+	[L_DEVICE] = N_("batches in flight per device"),
+	[L_BATCHES] = N_("batches under way"),
+	[L_REPORTS] = N_("reports computed at once"),
+	[L_HEADERS] = N_("header deadline"),
+	[L_BODY] = N_("body deadline"),
+	[L_ROOM] = N_("free space on the store's disk"),
+	[L_CLOSED] = N_("connections closed before their request was whole"),
+};
+
+/* One client address's bucket of requests (tokens, refilled at the
+ * rate, up to twice the rate). */
+struct rate_slot {
+	char addr[64]; /* "" when free */
+	double tokens;
+	int64_t at; /* ms of the last refill */
+};
+
+/* The batches of one device in flight. */
+struct device_count {
+	char id[GB_ID_LEN];
+	unsigned n;
+};
+
+/* What a connection is waiting for, against which deadline. */
+enum conn_state { C_HEADERS, C_BODY, C_WORK };
+
+/* One open connection, for the watchdog (MHD's socket context). */
+struct conn {
+	int fd;
+	enum conn_state state;
+	int64_t since; /* ms (CLOCK_MONOTONIC) the state began */
+	struct conn *prev, *next;
+};
 
 struct http_server {
 	struct MHD_Daemon *d;
 	struct store *st;   /* borrowed */
 	struct ingest *ing; /* borrowed */
 	char *cert, *key;   /* PEM text, kept for the daemon's life */
-	atomic_int batches; /* in progress, at most BATCHES_MAX */
+	struct http_limits lim;
+	pthread_mutex_t slot_mu; /* batches, slot_free */
+	unsigned batches;	 /* under way, at most lim.batches */
+	int slots_closed;	 /* stopping: no more waiting for a slot */
+	pthread_cond_t slot_free;
+	atomic_uint reports; /* being computed, at most lim.reports */
+	atomic_uint hits[L_COUNT]; /* limits reached since the last log */
+	pthread_mutex_t mu; /* conns, devices, rates */
+	struct conn *conns;
+	struct device_count *devices;
+	size_t ndevices, devices_cap;
+	struct rate_slot *rates; /* RATE_SLOTS */
+	pthread_t watchdog;
+	int watching; /* the watchdog runs */
+	pthread_cond_t wake; /* with mu: the watchdog stops */
+	int stopping;
 };
 
 enum route_id { R_HEALTH, R_BATCHES, R_CHANGES, R_REPORTS, R_DASHBOARD };
@@ -79,13 +174,307 @@ static const struct route {
 
 /* The state of one request, kept by MHD between calls. */
 struct request {
+	struct http_server *h;
 	const struct route *route;
 	struct store_device dev; /* set once authenticated */
 	struct gb_buf body;
 	int too_big;
 	size_t dropped;
-	int counted; /* counts in http_server.batches */
+	atomic_int counted; /* counts in http_server.batches */
+	int device_counted; /* counts in the device's batches in flight */
+	int report_counted; /* counts in http_server.reports */
+	int fd;		    /* the connection's socket */
+	int64_t started;    /* ms (monotonic) its headers were in */
 };
+
+/* ---- admission ---- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void http_limits_default(struct http_limits *l)
+{
+	l->connections = 2000;
+	l->per_address = 600;
+	l->rate = 200;
+	l->batches = 32;
+	l->batch_wait_s = 20; /* under the client's 30 s without progress */
+	l->device_batches = 5; /* SYNC_WINDOW of client/sync.h */
+	l->reports = 8;
+	l->header_s = 10;
+	l->body_s = 60;
+	l->log_s = 10;
+}
+
+static void limit_hit(struct http_server *h, enum limit_id id)
+{
+	atomic_fetch_add(&h->hits[id], 1);
+}
+
+/* 1 when addr may make one more request now (a token taken from its
+ * bucket), 0 when it is over the rate. */
+static int rate_take(struct http_server *h, const char *addr)
+{
+	uint32_t hash = 2166136261u;
+	struct rate_slot *slot = NULL, *oldest = NULL;
+	int64_t now = mono_ms();
+	double cap = 2.0 * h->lim.rate;
+	int ok;
+
+	for (const char *p = addr; *p; p++)
+		hash = (hash ^ (unsigned char)*p) * 16777619u;
+	pthread_mutex_lock(&h->mu);
+	for (unsigned i = 0; i < RATE_PROBE; i++) {
+		struct rate_slot *sl = &h->rates[(hash + i) % RATE_SLOTS];
+
+		if (!strcmp(sl->addr, addr)) {
+			slot = sl;
+			break;
+		}
+		if (!oldest || !sl->addr[0] || sl->at < oldest->at)
+			oldest = sl;
+	}
+	if (!slot) {
+		/* A new address, or one that has not been seen since its
+		 * slot was taken: a full bucket. */
+		slot = oldest;
+		snprintf(slot->addr, sizeof(slot->addr), "%s", addr);
+		slot->tokens = cap;
+		slot->at = now;
+	}
+	slot->tokens += (double)(now - slot->at) * h->lim.rate / 1000.0;
+	if (slot->tokens > cap)
+		slot->tokens = cap;
+	slot->at = now;
+	ok = slot->tokens >= 1.0;
+	if (ok)
+		slot->tokens -= 1.0;
+	pthread_mutex_unlock(&h->mu);
+	return ok;
+}
+
+/* Counts one more batch in flight of device id: returns 1, or 0 when it
+ * has lim.device_batches already. */
+static int device_take(struct http_server *h, const char *id)
+{
+	struct device_count *d = NULL;
+	int ok = 1;
+
+	pthread_mutex_lock(&h->mu);
+	for (size_t i = 0; i < h->ndevices; i++)
+		if (!strcmp(h->devices[i].id, id))
+			d = &h->devices[i];
+	if (!d) {
+		if (h->ndevices == h->devices_cap) {
+			h->devices_cap = h->devices_cap ? 2 * h->devices_cap
+							: 64;
+			h->devices = xrealloc(h->devices,
+					      h->devices_cap *
+						      sizeof(*h->devices));
+		}
+		d = &h->devices[h->ndevices++];
+		snprintf(d->id, sizeof(d->id), "%s", id);
+		d->n = 0;
+	}
+	/* lim.device_batches is at least 1, so a new entry is taken. */
+	if (d->n >= h->lim.device_batches)
+		ok = 0;
+	else
+		d->n++;
+	pthread_mutex_unlock(&h->mu);
+	return ok;
+}
+
+static void device_give(struct http_server *h, const char *id)
+{
+	pthread_mutex_lock(&h->mu);
+	for (size_t i = 0; i < h->ndevices; i++) {
+		struct device_count *d = &h->devices[i];
+
+		if (strcmp(d->id, id) != 0)
+			continue;
+		if (--d->n == 0)
+			*d = h->devices[--h->ndevices];
+		break;
+	}
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Takes one of the lim.batches batch slots for r, waiting up to
+ * lim.batch_wait_s for one to be given back: returns 1, or 0 when none
+ * came.  The wait is before the body is read, so a waiting batch costs
+ * its connection and no more (TCP holds its body back), and a district
+ * whose laptops all start at once is served in turn, not refused. */
+static int batch_slot_take(struct request *r)
+{
+	struct http_server *h = r->h;
+	int64_t until = mono_ms() + (int64_t)h->lim.batch_wait_s * 1000;
+	struct timespec ts = {(time_t)(until / 1000),
+			      (long)(until % 1000) * 1000000};
+	int ok = 0;
+
+	pthread_mutex_lock(&h->slot_mu);
+	while (h->batches >= h->lim.batches && !h->slots_closed &&
+	       mono_ms() < until)
+		pthread_cond_timedwait(&h->slot_free, &h->slot_mu, &ts);
+	if (h->batches < h->lim.batches && !h->slots_closed) {
+		h->batches++;
+		atomic_store(&r->counted, 1);
+		ok = 1;
+	}
+	pthread_mutex_unlock(&h->slot_mu);
+	return ok;
+}
+
+/* Gives r's batch slot back, once (when ingest holds the batch, or when
+ * the request ends). */
+static void batch_slot_give(struct request *r)
+{
+	struct http_server *h = r->h;
+
+	if (!atomic_exchange(&r->counted, 0))
+		return;
+	pthread_mutex_lock(&h->slot_mu);
+	h->batches--;
+	pthread_cond_signal(&h->slot_free);
+	pthread_mutex_unlock(&h->slot_mu);
+}
+
+/* ingest_watch: the batch waits for the one it follows. */
+static void watch_held(void *arg)
+{
+	batch_slot_give(arg);
+}
+
+/* ingest_watch: 1 when the peer closed r's connection or it failed. */
+static int watch_gone(void *arg)
+{
+	const struct request *r = arg;
+	struct pollfd p = {.fd = r->fd, .events = POLLRDHUP};
+
+	if (r->fd < 0)
+		return 0;
+	if (poll(&p, 1, 0) < 0)
+		return 0;
+	return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+/* Sets the deadline state of connection c. */
+static void conn_state(struct http_server *h, struct MHD_Connection *c,
+		       enum conn_state state)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *cn = ci ? ci->socket_context : NULL;
+
+	if (!cn)
+		return;
+	pthread_mutex_lock(&h->mu);
+	cn->state = state;
+	cn->since = mono_ms();
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *c,
+			      void **socket_context,
+			      enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *h = cls;
+	struct conn *cn = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c,
+					     MHD_CONNECTION_INFO_CONNECTION_FD);
+		cn = xcalloc(1, sizeof(*cn));
+		cn->fd = ci ? ci->connect_fd : -1;
+		cn->state = C_HEADERS;
+		cn->since = mono_ms();
+		pthread_mutex_lock(&h->mu);
+		cn->next = h->conns;
+		if (h->conns)
+			h->conns->prev = cn;
+		h->conns = cn;
+		pthread_mutex_unlock(&h->mu);
+		*socket_context = cn;
+		return;
+	}
+	if (!cn)
+		return;
+	pthread_mutex_lock(&h->mu);
+	if (cn->prev)
+		cn->prev->next = cn->next;
+	else
+		h->conns = cn->next;
+	if (cn->next)
+		cn->next->prev = cn->prev;
+	pthread_mutex_unlock(&h->mu);
+	free(cn);
+	*socket_context = NULL;
+}
+
+/* Closes the connections past their header or body deadline, with h->mu
+ * held.  shutdown(), not close(): the socket stays MHD's, and its
+ * thread, woken, sees the end of the stream and closes it. */
+static void deadlines(struct http_server *h, int64_t now)
+{
+	int64_t head = (int64_t)h->lim.header_s * 1000;
+	int64_t body = (int64_t)h->lim.body_s * 1000;
+
+	for (struct conn *cn = h->conns; cn; cn = cn->next) {
+		int over = (cn->state == C_HEADERS && now - cn->since > head) ||
+			   (cn->state == C_BODY && now - cn->since > body);
+
+		if (!over || cn->fd < 0)
+			continue;
+		shutdown(cn->fd, SHUT_RDWR);
+		limit_hit(h, cn->state == C_HEADERS ? L_HEADERS : L_BODY);
+		cn->state = C_WORK; /* once is enough */
+	}
+}
+
+static void limits_log(struct http_server *h)
+{
+	for (int i = 0; i < L_COUNT; i++) {
+		unsigned n = atomic_exchange(&h->hits[i], 0);
+
+		if (n)
+			log_warnx(_("limit reached: %s, %u times in the "
+				    "last %u s"),
+				  _(limit_names[i]), n, h->lim.log_s);
+	}
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct http_server *h = arg;
+	int64_t next_log = mono_ms() + (int64_t)h->lim.log_s * 1000;
+	struct timespec ts;
+
+	pthread_mutex_lock(&h->mu);
+	while (!h->stopping) {
+		int64_t now = mono_ms(), wake = now + WATCH_MS;
+
+		deadlines(h, now);
+		if (now >= next_log) {
+			pthread_mutex_unlock(&h->mu);
+			limits_log(h);
+			pthread_mutex_lock(&h->mu);
+			next_log = now + (int64_t)h->lim.log_s * 1000;
+		}
+		ts.tv_sec = (time_t)(wake / 1000);
+		ts.tv_nsec = (long)(wake % 1000) * 1000000;
+		pthread_cond_timedwait(&h->wake, &h->mu, &ts);
+	}
+	pthread_mutex_unlock(&h->mu);
+	limits_log(h);
+	return NULL;
+}
 
 /* ---- answers ---- */
 
@@ -195,10 +584,17 @@ static int media_is(const char *value, const char *want)
 	       (value[n] == '\0' || value[n] == ';' || value[n] == ' ');
 }
 
-static const char *const retry_later[] = {MHD_HTTP_HEADER_RETRY_AFTER, "2",
-					   NULL};
+static const char *const retry_soon[] = {MHD_HTTP_HEADER_RETRY_AFTER,
+					  RETRY_SOON, NULL};
+static const char *const retry_busy[] = {MHD_HTTP_HEADER_RETRY_AFTER,
+					  RETRY_BUSY, NULL};
+static const char *const retry_full[] = {MHD_HTTP_HEADER_RETRY_AFTER,
+					  RETRY_FULL, NULL};
 
-/* The checks of a batch that need only the headers. */
+/* The checks of a batch that need only the headers, cheapest and most
+ * telling first: the token and its role, the declared size and types,
+ * the room on the store's disk, then the slots (the device's, then one
+ * of all), each taken only once the checks before it passed. */
 static enum MHD_Result batch_start(struct http_server *h,
 				   struct MHD_Connection *c,
 				   struct request *r)
@@ -206,11 +602,15 @@ static enum MHD_Result batch_start(struct http_server *h,
 	const char *len = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	struct gb_err err;
 	unsigned long long n;
-	char *end;
+	char *end, msg[160];
 
 	if (auth_bearer(h->st, header(c, MHD_HTTP_HEADER_AUTHORIZATION),
 			&r->dev, &err) < 0) {
 		memset(&r->dev, 0, sizeof(r->dev));
+		return reply_err(h, c, r, "batch", &err);
+	}
+	if (auth_may_sync(&r->dev, &err) < 0) {
+		limit_hit(h, L_ROLE);
 		return reply_err(h, c, r, "batch", &err);
 	}
 	if (len) {
@@ -233,12 +633,28 @@ static enum MHD_Result batch_start(struct http_server *h,
 	if (!media_is(header(c, MHD_HTTP_HEADER_CONTENT_ENCODING), "deflate"))
 		return reply_text(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 				  _("Content-Encoding must be deflate"), NULL);
-	r->counted = 1;
-	if (atomic_fetch_add(&h->batches, 1) >= BATCHES_MAX)
+	if (h->st->ops->room(h->st, &err) < 0) {
+		limit_hit(h, L_ROOM);
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, err.msg,
+				  retry_full);
+	}
+	if (!device_take(h, r->dev.id)) {
+		limit_hit(h, L_DEVICE);
+		snprintf(msg, sizeof(msg),
+			 _("device %s has %u batches in flight, the limit: "
+			   "wait for their acks"),
+			 r->dev.id, h->lim.device_batches);
+		return reply_text(c, MHD_HTTP_TOO_MANY_REQUESTS, msg,
+				  retry_soon);
+	}
+	r->device_counted = 1;
+	if (!batch_slot_take(r)) {
+		limit_hit(h, L_BATCHES);
 		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				  _("busy: too many batches at once; try "
 				    "again shortly"),
-				  retry_later);
+				  retry_busy);
+	}
 	return MHD_YES; /* now the body */
 }
 
@@ -246,6 +662,7 @@ static enum MHD_Result batch_finish(struct http_server *h,
 				    struct MHD_Connection *c,
 				    struct request *r)
 {
+	const struct ingest_watch watch = {watch_held, watch_gone, r};
 	struct wire_batch b;
 	struct gb_buf ack;
 	struct gb_err err;
@@ -263,11 +680,24 @@ static enum MHD_Result batch_finish(struct http_server *h,
 	}
 	gb_buf_release(&r->body);
 	gb_buf_init(&ack, GB_BUF_NOLIMIT);
-	if (ingest_batch(h->ing, &r->dev, &b, &ack, &err) < 0) {
-		ret = reply_err(h, c, r, "batch", &err);
+	if (ingest_batch_watched(h->ing, &r->dev, &b, &ack, &watch, &err) <
+	    0) {
+		if (err.code == GB_EBUSY) {
+			/* Transient: the device sends it again. */
+			log_info("batch %" PRIu64 " of device %s: 503 %s",
+				 b.hdr.seq, r->dev.id, err.msg);
+			ret = reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					 err.msg, retry_busy);
+		} else {
+			ret = reply_err(h, c, r, "batch", &err);
+		}
 	} else {
-		log_info("batch %" PRIu64 " of device %s (%s): %zu records",
-			 b.hdr.seq, r->dev.id, r->dev.grid, b.n);
+		/* The time from the headers to the ack, held time and
+		 * all: bench/load_bench.sh reads it. */
+		log_info("batch %" PRIu64 " of device %s (%s): %zu records "
+			 "in %" PRId64 " ms",
+			 b.hdr.seq, r->dev.id, r->dev.grid, b.n,
+			 mono_ms() - r->started);
 		ret = reply(c, MHD_HTTP_OK, "application/x-protobuf",
 			    ack.data ? ack.data : "", ack.len, NULL);
 	}
@@ -399,6 +829,14 @@ static enum MHD_Result report_in(struct http_server *h,
 	}
 	if (reports_may_read(&r->dev, &err) < 0)
 		return reply_err(h, c, r, "report", &err);
+	r->report_counted = 1;
+	if (atomic_fetch_add(&h->reports, 1) >= h->lim.reports) {
+		limit_hit(h, L_REPORTS);
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  _("busy: too many reports at once; try "
+				    "again shortly"),
+				  retry_busy);
+	}
 	if (report_run(h->st, name,
 		       MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
 						   "level"),
@@ -494,6 +932,22 @@ static enum MHD_Result start(struct http_server *h, struct MHD_Connection *c,
 		     strncmp(url, routes[i].path, n) == 0 && url[n]))
 			path = &routes[i];
 	}
+	/* /healthz is left out of the rate, so that a monitor sees a
+	 * flood for what it is. */
+	if (!path || path->id != R_HEALTH) {
+		char addr[64];
+
+		peer(c, addr, sizeof(addr));
+		if (!rate_take(h, addr)) {
+			limit_hit(h, L_RATE);
+			snprintf(msg, sizeof(msg),
+				 _("%s is over the limit of %u requests a "
+				   "second"),
+				 addr, h->lim.rate);
+			return reply_text(c, MHD_HTTP_TOO_MANY_REQUESTS, msg,
+					  retry_soon);
+		}
+	}
 	if (!path) {
 		snprintf(msg, sizeof(msg), _("no such resource: %.100s"), url);
 		return reply_text(c, MHD_HTTP_NOT_FOUND, msg, NULL);
@@ -516,8 +970,16 @@ static enum MHD_Result start(struct http_server *h, struct MHD_Connection *c,
 static enum MHD_Result finish(struct http_server *h, struct MHD_Connection *c,
 			      struct request *r, const char *url)
 {
+	struct gb_err err;
+
+	conn_state(h, c, C_WORK);
 	switch (r->route->id) {
 	case R_HEALTH:
+		/* A store short of room still serves reports and changes,
+		 * but a monitor must see that it refuses batches. */
+		if (h->st->ops->room(h->st, &err) < 0)
+			return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					  err.msg, retry_full);
 		return reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8",
 			     "ok\n", 3, NULL);
 	case R_CHANGES:
@@ -542,9 +1004,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 
 	(void)version;
 	if (!r) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+			c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
 		r = xcalloc(1, sizeof(*r));
+		r->h = h;
+		r->fd = ci ? ci->connect_fd : -1;
+		r->started = mono_ms();
+		atomic_init(&r->counted, 0);
 		gb_buf_init(&r->body, WIRE_MAX_BODY);
 		*con_cls = r;
+		conn_state(h, c, C_BODY);
 		return start(h, c, r, url, method);
 	}
 	if (*upload_size) {
@@ -571,12 +1041,15 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct http_server *h = cls;
 	struct request *r = *con_cls;
 
-	(void)c;
 	(void)toe;
 	if (!r)
 		return;
-	if (r->counted)
-		atomic_fetch_sub(&h->batches, 1);
+	batch_slot_give(r);
+	if (r->device_counted)
+		device_give(h, r->dev.id);
+	if (r->report_counted)
+		atomic_fetch_sub(&h->reports, 1);
+	conn_state(h, c, C_HEADERS); /* the next request on it, if any */
 	gb_buf_release(&r->body);
 	free(r);
 	*con_cls = NULL;
@@ -584,11 +1057,25 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct http_server *h = cls;
 	char line[512];
 	size_t n;
 
-	(void)cls;
 	vsnprintf(line, sizeof(line), fmt, ap);
+	/* MHD says so for every connection refused at a limit: counted,
+	 * and logged once per interval instead. */
+	if (strstr(line, "connection limit") || strstr(line, "per-IP") ||
+	    strstr(line, "per IP")) {
+		limit_hit(h, L_CONNECTIONS);
+		return;
+	}
+	/* And for every connection that goes before its request is whole
+	 * (a deadline, a client that gave up): counted too. */
+	if (strstr(line, "closed") &&
+	    (strstr(line, "reading request") || strstr(line, "incomplete"))) {
+		limit_hit(h, L_CLOSED);
+		return;
+	}
 	n = strlen(line);
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
@@ -704,6 +1191,20 @@ int http_check(const struct http_config *cfg, struct gb_err *err)
 	if (tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
 		return gb_error(err, GB_EUSAGE,
 				_("this libmicrohttpd was built without TLS"));
+	if (!cfg->limits.connections || !cfg->limits.per_address ||
+	    !cfg->limits.rate || !cfg->limits.batches ||
+	    !cfg->limits.batch_wait_s ||
+	    !cfg->limits.device_batches || !cfg->limits.reports ||
+	    !cfg->limits.header_s || !cfg->limits.body_s ||
+	    !cfg->limits.log_s)
+		return gb_error(err, GB_EUSAGE,
+				_("every limit must be 1 or more"));
+	if (cfg->limits.per_address > cfg->limits.connections)
+		return gb_error(err, GB_EUSAGE,
+				_("--max-address-connections (%u) is over "
+				  "--max-connections (%u)"),
+				cfg->limits.per_address,
+				cfg->limits.connections);
 	return 0;
 }
 
@@ -712,15 +1213,36 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 {
 	struct http_server *h = xcalloc(1, sizeof(*h));
 	struct sockaddr_storage ss;
+	/* poll(), not select(): with hundreds of connections their sockets
+	 * are past FD_SETSIZE. */
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-	int loopback = 0, tls = cfg->tls_cert || cfg->tls_key;
+			 MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	int loopback = 0, tls = cfg->tls_cert || cfg->tls_key, rc;
 	struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}};
+	pthread_condattr_t ca;
 
 	gb_err_clear(err);
-	atomic_init(&h->batches, 0);
+	atomic_init(&h->reports, 0);
+	for (int i = 0; i < L_COUNT; i++)
+		atomic_init(&h->hits[i], 0);
 	h->st = st;
 	h->ing = ing;
+	h->lim = cfg->limits;
+	h->rates = xcalloc(RATE_SLOTS, sizeof(*h->rates));
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_mutex_init(&h->slot_mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->wake, &ca);
+	pthread_cond_init(&h->slot_free, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = pthread_create(&h->watchdog, NULL, watchdog_main, h);
+	if (rc != 0) {
+		gb_error(err, GB_EINTERNAL,
+			 _("starting the watchdog thread: %s"), strerror(rc));
+		goto fail;
+	}
+	h->watching = 1;
 	if (http_check(cfg, err) < 0 ||
 	    resolve(cfg->listen, &ss, &loopback, err) < 0)
 		goto fail;
@@ -737,11 +1259,15 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, handle, h, MHD_OPTION_SOCK_ADDR,
+		flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, h, MHD_OPTION_SOCK_ADDR,
 		(struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, completed,
-		h, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_ARRAY,
+		h, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
+		MHD_OPTION_CONNECTION_LIMIT, h->lim.connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->lim.per_address,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
+		MHD_OPTION_ARRAY,
 		tls_opts, MHD_OPTION_END);
 	if (!h->d) {
 		gb_error(err, GB_EIO,
@@ -761,8 +1287,27 @@ void http_stop(struct http_server *h)
 {
 	if (!h)
 		return;
+	/* The batches waiting for a slot are refused (503) rather than
+	 * keeping the stop waiting. */
+	pthread_mutex_lock(&h->slot_mu);
+	h->slots_closed = 1;
+	pthread_cond_broadcast(&h->slot_free);
+	pthread_mutex_unlock(&h->slot_mu);
 	if (h->d)
 		MHD_stop_daemon(h->d);
+	if (h->watching) {
+		pthread_mutex_lock(&h->mu);
+		h->stopping = 1;
+		pthread_cond_signal(&h->wake);
+		pthread_mutex_unlock(&h->mu);
+		pthread_join(h->watchdog, NULL);
+	}
+	pthread_cond_destroy(&h->wake);
+	pthread_cond_destroy(&h->slot_free);
+	pthread_mutex_destroy(&h->slot_mu);
+	pthread_mutex_destroy(&h->mu);
+	free(h->rates);
+	free(h->devices);
 	if (h->key)
 		sodium_memzero(h->key, strlen(h->key));
 	free(h->key);

@@ -9,6 +9,18 @@
  * status of gb_code_http(); every 403 is also written to the audit log.
  * Each connection has its own thread, so a request may wait for the group
  * commit of ingest.c without holding up the others.
+ *
+ * Admission (SPEC §6) is decided before a body is read: requests per
+ * second of an address (429), the token and its role (a viewer's batch
+ * is refused at its headers), the batches of one device in flight (429),
+ * the batches under way in all (a batch waits a while for one of them
+ * before its body is read, then 503) and the reports computed at once
+ * (503),
+ * the room left on the store's disk (503); connections in all and per
+ * address are held to their limits when accepted.  Every 429 and 503
+ * carries Retry-After (seconds).  A connection that does not finish its
+ * headers, or its body, within its deadline is closed.  Reaching a limit
+ * is logged at most once per interval, with a count.
  */
 #ifndef GB_HTTP_H
 #define GB_HTTP_H
@@ -19,10 +31,34 @@
 
 struct http_server;
 
+/* The admission limits; 0 is not a valid value for any of them. */
+struct http_limits {
+	unsigned connections;	 /* open connections in all */
+	unsigned per_address;	 /* open connections of one client address */
+	unsigned rate;		 /* requests a second of one address; a
+				    burst of twice as many is let through */
+	unsigned batches;	 /* batches received, decoded or applied at
+				    once (a batch held for the one it follows
+				    is not counted) */
+	unsigned batch_wait_s;	 /* how long a batch waits, before its body
+				    is read, for one of those */
+	unsigned device_batches; /* batches of one device in flight, held
+				    ones too: the client's window */
+	unsigned reports;	 /* reports computed at once */
+	unsigned header_s;	 /* from a connection's start, or the end of
+				    its last request, to its headers */
+	unsigned body_s;	 /* from the headers to the end of the body */
+	unsigned log_s;		 /* limits reached are logged this often */
+};
+
+/* Fills l with the defaults (shown by gridbook-hq serve --help). */
+void http_limits_default(struct http_limits *l);
+
 struct http_config {
 	const char *listen;   /* "HOST:PORT", "[V6]:PORT" */
 	const char *tls_cert; /* PEM file, or NULL */
 	const char *tls_key;  /* PEM file, or NULL */
+	struct http_limits limits;
 };
 
 /* Checks cfg without starting anything: the listen address parses, and

@@ -17,6 +17,13 @@
  * before).  A batch whose predecessor does not come within HOLD_MS is
  * refused with GB_EBUSY (503) and the device sends both again.
  *
+ * A held batch only waits: it gives its batch slot back to the HTTP
+ * layer at once (struct ingest_watch), so that batches waiting for ones
+ * that will not come cannot keep other devices out.  It is dropped
+ * early, while it waits, when its device's connection is gone or the
+ * device sends the same batch again (it started again from an earlier
+ * batch): nothing waits for a batch that will not come.
+ *
  * Idempotence: a batch is recorded as applied, with the exact ack bytes
  * it was answered with, in the transaction that applies it.  A batch seen
  * before is answered from that record and changes nothing, so delivery
@@ -53,6 +60,9 @@
 /* The writer counts as idle, and checkpoints, when no request has come
  * this long after its last commit. */
 #define IDLE_MS 100
+/* While batches are held, the writer looks this often whether their
+ * connections are still there. */
+#define HELD_POLL_MS 200
 
 struct ingest {
 	struct store *st; /* borrowed */
@@ -672,21 +682,65 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Refuses held request i (GB_EBUSY, why) and takes it off the held
+ * list, with ing->mu held. */
+static void held_drop(struct ingest *ing, size_t i, const char *why)
+{
+	struct ingest_req *r = ing->held[i];
+
+	r->rc = -1;
+	gb_error(&r->err, GB_EBUSY,
+		 _("batch %" PRIu64 " was dropped while it waited for batch "
+		   "%" PRIu64 ": %s; send both again"),
+		 r->batch->hdr.seq, r->batch->hdr.after, why);
+	if (r->ack)
+		gb_buf_reset(r->ack);
+	ingest_req_release(r);
+	r->done = 1;
+	ing->held[i] = ing->held[--ing->nheld];
+}
+
+/* Drops the held batches whose device sent them again or whose
+ * connection is gone, with ing->mu held, and wakes their requesters. */
+static void held_prune(struct ingest *ing)
+{
+	int dropped = 0;
+
+	for (size_t i = 0; i < ing->nheld;) {
+		struct ingest_req *r = ing->held[i];
+
+		if (r->superseded) {
+			held_drop(ing, i, _("the device sent it again"));
+		} else if (r->watch && r->watch->gone &&
+			   r->watch->gone(r->watch->arg)) {
+			held_drop(ing, i, _("its connection is closed"));
+		} else {
+			i++;
+			continue;
+		}
+		dropped = 1;
+	}
+	if (dropped)
+		pthread_cond_broadcast(&ing->done);
+}
+
 /* Waits on ing->work, with ing->mu held, until a request comes, the
  * ingest stops, or the first hold ends (ingest_set_hold may bring it
  * closer meanwhile): returns 0.  Returns 1 when idle_at (a mono_ms
- * time; 0: none) passes first. */
+ * time; 0: none) passes first.  While batches are held it looks every
+ * HELD_POLL_MS whether they are still wanted (held_prune). */
 static int writer_wait(struct ingest *ing, int64_t idle_at)
 {
 	struct timespec ts;
 
 	while (!ing->head && !ing->stopping) {
-		int64_t until = idle_at ? idle_at : INT64_MAX, now;
+		int64_t until = idle_at ? idle_at : INT64_MAX, now, wake;
 
+		held_prune(ing);
 		for (size_t i = 0; i < ing->nheld; i++)
 			if (ing->held[i]->wait_until < until)
 				until = ing->held[i]->wait_until;
-		if (until == INT64_MAX) {
+		if (until == INT64_MAX && ing->nheld == 0) {
 			pthread_cond_wait(&ing->work, &ing->mu);
 			continue;
 		}
@@ -695,10 +749,14 @@ static int writer_wait(struct ingest *ing, int64_t idle_at)
 			return 1;
 		if (now >= until)
 			return 0;
-		ts.tv_sec = (time_t)(until / 1000);
-		ts.tv_nsec = (long)(until % 1000) * 1000000;
+		wake = until;
+		if (ing->nheld && now + HELD_POLL_MS < wake)
+			wake = now + HELD_POLL_MS;
+		ts.tv_sec = (time_t)(wake / 1000);
+		ts.tv_nsec = (long)(wake % 1000) * 1000000;
 		pthread_cond_timedwait(&ing->work, &ing->mu, &ts);
 	}
+	held_prune(ing);
 	return 0;
 }
 
@@ -722,6 +780,9 @@ static void writer_settle(struct ingest *ing, struct ingest_req *r,
 	if (!ing->stopping && now < r->wait_until &&
 	    ing->nheld < GROUP_MAX) {
 		ing->held[ing->nheld++] = r;
+		if (!r->told_held && r->watch && r->watch->held)
+			r->watch->held(r->watch->arg);
+		r->told_held = 1;
 		return;
 	}
 	r->rc = -1;
@@ -889,6 +950,32 @@ void ingest_set_hold(struct ingest *ing, int64_t ms)
 	pthread_mutex_unlock(&ing->mu);
 }
 
+/* A batch of r's device with r's sequence number is held: the device
+ * started again from r, so that one and the later ones held of it are
+ * marked to be dropped (held_prune).  With ing->mu held. */
+static void held_supersede(struct ingest *ing, const struct ingest_req *r)
+{
+	const struct wire_batch *b = r->batch;
+	int again = 0;
+
+	for (size_t i = 0; i < ing->nheld; i++) {
+		const struct ingest_req *h = ing->held[i];
+
+		if (h->batch->hdr.seq == b->hdr.seq &&
+		    strcmp(h->dev->id, r->dev->id) == 0)
+			again = 1;
+	}
+	if (!again)
+		return;
+	for (size_t i = 0; i < ing->nheld; i++) {
+		struct ingest_req *h = ing->held[i];
+
+		if (h->batch->hdr.seq >= b->hdr.seq &&
+		    strcmp(h->dev->id, r->dev->id) == 0)
+			h->superseded = 1;
+	}
+}
+
 /* Queues r and waits until the writer has done it. */
 static int submit(struct ingest *ing, struct ingest_req *r,
 		  struct gb_err *err)
@@ -900,6 +987,8 @@ static int submit(struct ingest *ing, struct ingest_req *r,
 		pthread_mutex_unlock(&ing->mu);
 		return gb_error(err, GB_EINTR, _("the server is stopping"));
 	}
+	if (r->batch)
+		held_supersede(ing, r);
 	if (ing->tail)
 		ing->tail->next = r;
 	else
@@ -935,16 +1024,23 @@ int ingest_batch(struct ingest *ing, const struct store_device *dev,
 		 const struct wire_batch *b, struct gb_buf *ack,
 		 struct gb_err *err)
 {
+	return ingest_batch_watched(ing, dev, b, ack, NULL, err);
+}
+
+int ingest_batch_watched(struct ingest *ing, const struct store_device *dev,
+			 const struct wire_batch *b, struct gb_buf *ack,
+			 const struct ingest_watch *watch, struct gb_err *err)
+{
 	struct ingest_req r;
+	int rc;
 
 	if (ingest_check(dev, b, err) < 0)
 		return -1;
-	int rc;
-
 	memset(&r, 0, sizeof(r));
 	r.dev = dev;
 	r.batch = b;
 	r.ack = ack;
+	r.watch = watch;
 	ingest_prepare(&r, gb_now_ms());
 	rc = submit(ing, &r, err);
 	ingest_req_release(&r);

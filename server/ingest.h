@@ -32,6 +32,23 @@ struct ingest;
 struct ingest_item;
 
 /*
+ * What the HTTP layer lets the writer know of a batch request while the
+ * writer holds it for the batch it follows (hdr.after).  held is called
+ * once, when the batch starts to wait: it gives back the batch slot the
+ * request took, since a held batch only waits.  gone is asked while the
+ * batch waits: 1 when the device's connection is closed, and the batch
+ * is then dropped (GB_EBUSY; the device sends it again in order).  Both
+ * are called by the writer with its lock held, so they must be quick and
+ * take no lock of their own that the HTTP threads hold while they wait
+ * for ingest.  arg is borrowed.
+ */
+struct ingest_watch {
+	void (*held)(void *arg);
+	int (*gone)(void *arg);
+	void *arg;
+};
+
+/*
  * One request for the writer: a batch to apply for dev, or (batch NULL)
  * an audit entry to write.  The inputs are borrowed until the request is
  * done.  rc and err are the outcome: 0 with the encoded Ack appended to
@@ -50,6 +67,9 @@ struct ingest_req {
 	struct ingest_item *items; /* ingest_prepare's work, owned */
 	unsigned char items_hash[STORE_HASH_LEN];
 	int64_t wait_until; /* while held for hdr.after: ms */
+	const struct ingest_watch *watch; /* borrowed, or NULL */
+	int told_held;			  /* watch->held was called */
+	int superseded; /* the device sent this batch again meanwhile */
 	int done;
 	struct ingest_req *next;
 };
@@ -80,10 +100,19 @@ int ingest_check(const struct store_device *dev, const struct wire_batch *b,
 void ingest_set_hold(struct ingest *ing, int64_t ms);
 
 /* Checks b (ingest_check), then applies it through the writer and waits.
- * On success the encoded Ack is appended to ack. */
+ * On success the encoded Ack is appended to ack.  A batch held for the
+ * one it follows is dropped (GB_EBUSY) when the device sends the same
+ * batch again: the device started again from an earlier batch, and
+ * sends the later ones again too, so those held of it are dropped as
+ * well. */
 int ingest_batch(struct ingest *ing, const struct store_device *dev,
 		 const struct wire_batch *b, struct gb_buf *ack,
 		 struct gb_err *err);
+/* ingest_batch, with watch (borrowed, may be NULL) told while the batch
+ * is held. */
+int ingest_batch_watched(struct ingest *ing, const struct store_device *dev,
+			 const struct wire_batch *b, struct gb_buf *ack,
+			 const struct ingest_watch *watch, struct gb_err *err);
 
 /* Writes an audit entry through the writer and waits. */
 int ingest_audit(struct ingest *ing, const struct store_audit *a,

@@ -11,10 +11,12 @@
  * writer's queue committed, the store closed.
  */
 #include <pthread.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "auth.h"
 #include "gbtime.h"
@@ -98,12 +100,18 @@ static int parse(const char *cmd, const struct gb_opt *spec, int nspec,
 
 /* ---- serve ---- */
 
+/* The free-space margin by default, MiB (store_ops.room). */
+#define MARGIN_MIB 256
+
 static void serve_help(FILE *fp)
 {
+	struct http_limits l;
+
+	http_limits_default(&l);
 	fprintf(fp,
 		_("usage: %s serve [--store sqlite:PATH] [--listen ADDR:PORT]\n"
 		  "                   [--tls-cert FILE --tls-key FILE] "
-		  "[--verbose|--quiet]\n\n"
+		  "[--verbose|--quiet] [LIMITS]\n\n"
 		  "Serves POST /v1/batches, GET /v1/changes, GET "
 		  "/v1/reports/NAME and GET\n/healthz until SIGTERM or "
 		  "SIGINT.  --listen defaults to %s.  Plain "
@@ -112,14 +120,91 @@ static void serve_help(FILE *fp)
 		  "TLS support is new: put a TLS proxy in front for "
 		  "production\nuntil it has been proven.\n"),
 		PROG, DEFAULT_LISTEN);
+	fprintf(fp,
+		_("\nLIMITS (decided before a body is read; a 429 or 503 "
+		  "carries Retry-After):\n"
+		  "  --max-connections N          open connections in all "
+		  "(%u)\n"
+		  "  --max-address-connections N  open connections of one "
+		  "address (%u)\n"
+		  "  --max-address-rate N         requests a second of one "
+		  "address, 429 (%u)\n"
+		  "  --max-batches N              batches under way at once "
+		  "(%u)\n"
+		  "  --batch-wait S               seconds a batch waits for "
+		  "one of those, then 503\n"
+		  "                               (%u)\n"
+		  "  --max-device-batches N       batches of one device in "
+		  "flight, 429 (%u)\n"
+		  "  --max-reports N              reports computed at once, "
+		  "503 (%u)\n"
+		  "  --header-timeout S           seconds to send the headers "
+		  "(%u)\n"
+		  "  --body-timeout S             seconds to send the body "
+		  "(%u)\n"
+		  "  --limit-log-interval S       limits reached are logged "
+		  "this often (%u)\n"
+		  "  --free-space-margin MIB      batches are refused, 503, "
+		  "when the store's\n"
+		  "                               disk has less free; 0: "
+		  "off (%d)\n"
+		  "/healthz answers 503 and says why while batches are "
+		  "refused for room.\n"),
+		l.connections, l.per_address, l.rate, l.batches,
+		l.batch_wait_s, l.device_batches, l.reports, l.header_s, l.body_s, l.log_s,
+		MARGIN_MIB);
+}
+
+/* Parses the value of a numeric option: min to max. */
+static int number_parse(const char *opt, const char *text, unsigned min,
+			unsigned max, unsigned *out, struct gb_err *err)
+{
+	unsigned long v;
+	char *end;
+
+	if (!text)
+		return 0;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || end == text || *end || *text == '-' || v < min ||
+	    v > max)
+		return gb_error(err, GB_EUSAGE,
+				_("--%s: \"%s\" is not a number from %u to "
+				  "%u"),
+				opt, text, min, max);
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int limit_parse(const char *opt, const char *text, unsigned max,
+		       unsigned *out, struct gb_err *err)
+{
+	return number_parse(opt, text, 1, max, out, err);
+}
+
+/* Each connection holds a socket: the soft limit of open files goes up
+ * to the hard one, so that --max-connections can be reached. */
+static void files_raise(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static int cmd_serve(struct hq *hq, int argc, char **argv)
 {
 	const char *listen = DEFAULT_LISTEN;
-	struct http_config cfg = {NULL, NULL, NULL};
+	struct http_config cfg;
 	int verbose = 0, quiet = 0, npos, status, sig, race_fixed;
+	unsigned margin = MARGIN_MIB;
 	const char *sqlite_v;
+	const char *o_conn = NULL, *o_addr = NULL, *o_rate = NULL,
+		   *o_batches = NULL, *o_wait = NULL, *o_dev = NULL, *o_reports = NULL,
+		   *o_head = NULL, *o_body = NULL, *o_log = NULL,
+		   *o_margin = NULL;
 	const struct gb_opt spec[] = {
 		{"store", 1, &hq->store, NULL},
 		{"listen", 1, &listen, NULL},
@@ -127,6 +212,17 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 		{"tls-key", 1, &cfg.tls_key, NULL},
 		{"verbose", 0, NULL, &verbose},
 		{"quiet", 0, NULL, &quiet},
+		{"max-connections", 1, &o_conn, NULL},
+		{"max-address-connections", 1, &o_addr, NULL},
+		{"max-address-rate", 1, &o_rate, NULL},
+		{"max-batches", 1, &o_batches, NULL},
+		{"batch-wait", 1, &o_wait, NULL},
+		{"max-device-batches", 1, &o_dev, NULL},
+		{"max-reports", 1, &o_reports, NULL},
+		{"header-timeout", 1, &o_head, NULL},
+		{"body-timeout", 1, &o_body, NULL},
+		{"limit-log-interval", 1, &o_log, NULL},
+		{"free-space-margin", 1, &o_margin, NULL},
 	};
 	struct store *st = NULL;
 	struct ingest *ing = NULL;
@@ -135,10 +231,39 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	sigset_t sigs;
 	char *pos[1];
 
+	memset(&cfg, 0, sizeof(cfg));
+	http_limits_default(&cfg.limits);
 	if (parse("serve", spec, N(spec), argc, argv, pos, 0, &npos, serve_help,
 		  &status) < 0)
 		return status;
 	cfg.listen = listen;
+	/* The bounds keep the products of these in range.  A margin of 0
+	 * lets the disk fill: a write that fails for it is refused as a
+	 * whole and tried again (503), but the margin spares the store
+	 * running into it. */
+	if (limit_parse("max-connections", o_conn, 100000,
+			&cfg.limits.connections, &err) < 0 ||
+	    limit_parse("max-address-connections", o_addr, 100000,
+			&cfg.limits.per_address, &err) < 0 ||
+	    limit_parse("max-address-rate", o_rate, 1000000, &cfg.limits.rate,
+			&err) < 0 ||
+	    limit_parse("max-batches", o_batches, 10000, &cfg.limits.batches,
+			&err) < 0 ||
+	    limit_parse("batch-wait", o_wait, 600, &cfg.limits.batch_wait_s,
+			&err) < 0 ||
+	    limit_parse("max-device-batches", o_dev, 1000,
+			&cfg.limits.device_batches, &err) < 0 ||
+	    limit_parse("max-reports", o_reports, 1000, &cfg.limits.reports,
+			&err) < 0 ||
+	    limit_parse("header-timeout", o_head, 3600, &cfg.limits.header_s,
+			&err) < 0 ||
+	    limit_parse("body-timeout", o_body, 3600, &cfg.limits.body_s,
+			&err) < 0 ||
+	    limit_parse("limit-log-interval", o_log, 3600, &cfg.limits.log_s,
+			&err) < 0 ||
+	    number_parse("free-space-margin", o_margin, 0, 1u << 20, &margin,
+			 &err) < 0)
+		return usage_error("serve", &err);
 	log_init(PROG, verbose ? LOG_LVL_DEBUG :
 		       quiet   ? LOG_LVL_WARN :
 				 LOG_LVL_INFO,
@@ -156,6 +281,8 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	if (auth_init(&err) < 0 ||
 	    store_open(&st, hq->store, STORE_SERVE, &err) < 0)
 		return fail(&err);
+	st->ops->set_margin(st, (int64_t)margin << 20);
+	files_raise();
 	if (rollup_ensure(st, &err) < 0) {
 		st->ops->close(st);
 		return fail(&err);
@@ -168,6 +295,8 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	}
 	log_info("serving %s on %s%s", hq->store, cfg.listen,
 		 cfg.tls_cert ? " with TLS" : "");
+	if (st->ops->room(st, &err) < 0)
+		log_warnx("%s", err.msg);
 	sqlite_v = store_sqlite_version(&race_fixed);
 	log_info("SQLite %s%s", sqlite_v,
 		 race_fixed ? "" :

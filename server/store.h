@@ -153,6 +153,15 @@ struct store_ops {
 	 * thread only.  Returns 0, 1 when an idle checkpoint was put off
 	 * (a command holds the store: try again later), or -1 with err. */
 	int (*checkpoint)(struct store *s, int mode, struct gb_err *err);
+	/* Whether there is room for more batches (any thread): the disk of
+	 * the store has more than the margin (set_margin) free, beyond
+	 * what checkpointing its WAL will take.  Returns 0, or -1 with err
+	 * (GB_EBUSY) saying what is free and the margin.  The disk is
+	 * looked at at most every 100 ms, so it may be called for every
+	 * request. */
+	int (*room)(struct store *s, struct gb_err *err);
+	/* Sets the margin of room, in bytes (before serving). */
+	void (*set_margin)(struct store *s, int64_t bytes);
 
 	/* The batch (device, seq) if applied: its items hash and, appended
 	 * to ack, the ack it got (ack may be NULL: only whether it is

@@ -36,7 +36,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gbtime.h"
@@ -60,6 +63,22 @@
  * faster). */
 #define CKPT_IDLE_FRAMES 1000
 #define CKPT_BUSY_FRAMES 16000
+/* A PASSIVE checkpoint does not wait for readers, so under continuous
+ * load (a viewer polling reports while devices push) it may never
+ * catch up with the end of the WAL, and the WAL never restarts: past
+ * this many pages (256 MiB) the writer waits for the readers (RESTART)
+ * so that it does.  journal_size_limit then cuts the file back. */
+#define CKPT_HARD_FRAMES 65536
+/* The free space on the store's disk below which batches are refused
+ * (store_ops.room), by default; and how often it is looked at. */
+#define MARGIN_DEFAULT ((int64_t)256 << 20)
+#define ROOM_EVERY_MS 100
+/* A server keeps this much of its disk in a file beside the store
+ * ("PATH-hq.reserve") while there is room, and gives it back when it
+ * starts on a disk too full to open the store (its WAL index and a
+ * first transaction need some), so that a store full at start still
+ * starts, refuses batches and says why. */
+#define RESERVE_BYTES ((int64_t)4 << 20)
 #define BYTE_SERVER 0
 #define BYTE_WRITE 1
 
@@ -168,7 +187,10 @@ struct sqlite_store {
 	sqlite3 *db; /* the writer; in STORE_ADMIN mode the only one */
 	sqlite3_stmt *stmt[S_COUNT];
 	int lock_fd;     /* PATH-hq.lock, or -1 for ":memory:" */
-	int wal_frames;  /* pages in the WAL after the last commit */
+	/* Pages in the WAL after the last commit, not yet checkpointed as
+	 * far as the writer knows; read by sq_room in any thread. */
+	atomic_int wal_frames;
+	int page_size;
 	pthread_mutex_t pool_mu;
 	sqlite3 *pool[POOL_MAX]; /* idle read-only connections */
 	int npool;
@@ -183,6 +205,12 @@ struct sqlite_store {
 	uint64_t ref_version;
 	int ref_fresh;
 	int ref_written; /* this transaction wrote reference data */
+	/* The room on the store's disk (sq_room), any thread. */
+	char *dir;		   /* the directory of path */
+	char *reserve;		   /* PATH-hq.reserve (STORE_SERVE) */
+	int64_t margin;		   /* bytes */
+	atomic_llong room_at;	   /* ms (monotonic) of the last look */
+	atomic_llong room_free;	   /* bytes free then, -1 when unknown */
 };
 
 static struct sqlite_store *impl(struct store *s)
@@ -194,6 +222,13 @@ static struct sqlite_store *impl(struct store *s)
  * the statements of the hot path pay nothing for their messages. */
 static int db_fail(sqlite3 *db, struct gb_err *err, const char *what)
 {
+	/* A full disk passes (sq_room then refuses batches until there is
+	 * room): GB_EBUSY, a 503 that the device tries again. */
+	if ((sqlite3_extended_errcode(db) & 0xff) == SQLITE_FULL)
+		return gb_error(err, GB_EBUSY,
+				_("store: %s: the disk is full; try again "
+				  "later"),
+				_(what));
 	return gb_error(err, GB_EDB, _("store: %s: %s"), _(what),
 			sqlite3_errmsg(db));
 }
@@ -1572,7 +1607,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 
 	(void)db;
 	(void)name;
-	s->wal_frames = frames;
+	atomic_store(&s->wal_frames, frames);
 	return SQLITE_OK;
 }
 
@@ -1589,23 +1624,124 @@ static int sq_checkpoint(struct store *st, int mode, struct gb_err *err)
 	struct sqlite_store *s = impl(st);
 	int rc, wait = mode != STORE_CKPT_IDLE;
 
+	int frames = atomic_load(&s->wal_frames), nlog = 0, nckpt = 0;
+	int hard = frames >= CKPT_HARD_FRAMES;
+
 	if (s->mode != STORE_SERVE ||
-	    s->wal_frames < (mode == STORE_CKPT_BUSY ? CKPT_BUSY_FRAMES
+	    frames < (mode == STORE_CKPT_BUSY ? CKPT_BUSY_FRAMES
 						     : CKPT_IDLE_FRAMES))
 		return 0;
+	if (hard)
+		wait = 1;
 	if (lock_byte(s->lock_fd, BYTE_WRITE, F_WRLCK, wait) < 0) {
 		if (!wait && (errno == EAGAIN || errno == EACCES))
 			return 1;
 		return gb_error(err, GB_EIO, _("store: locking %s-hq.lock: %s"),
 				s->path, strerror(errno));
 	}
-	rc = sqlite3_wal_checkpoint_v2(s->db, "main", SQLITE_CHECKPOINT_PASSIVE,
-				       NULL, NULL);
+	rc = sqlite3_wal_checkpoint_v2(s->db, "main",
+				       hard ? SQLITE_CHECKPOINT_RESTART :
+					      SQLITE_CHECKPOINT_PASSIVE,
+				       &nlog, &nckpt);
 	lock_byte(s->lock_fd, BYTE_WRITE, F_UNLCK, 0);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		return db_fail(s->db, err, N_("checkpointing"));
-	s->wal_frames = 0;
+	/* What a reader kept from being copied is still to copy (and, for
+	 * a RESTART kept from finishing, the next commit tries again). */
+	atomic_store(&s->wal_frames, nlog > nckpt ? nlog - nckpt : 0);
 	return 0;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Bytes free on the disk of dir now, or -1. */
+static int64_t disk_free(const char *dir)
+{
+	struct statvfs vfs;
+
+	if (statvfs(dir, &vfs) < 0)
+		return -1;
+	return (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+}
+
+/* Makes the reserve file when it is missing and the disk has room for
+ * it beyond the margin; a failure only leaves it missing. */
+static void reserve_make(struct sqlite_store *s)
+{
+	int64_t free_b = disk_free(s->dir);
+	struct stat sb;
+	int fd;
+
+	if (!s->reserve || stat(s->reserve, &sb) == 0 ||
+	    free_b < s->margin + 2 * RESERVE_BYTES)
+		return;
+	fd = open(s->reserve, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (posix_fallocate(fd, 0, (off_t)RESERVE_BYTES) != 0) {
+		close(fd);
+		unlink(s->reserve);
+		return;
+	}
+	close(fd);
+}
+
+/* Bytes free to this process on the disk of the store, as last looked
+ * at (at most ROOM_EVERY_MS ago), or -1 when statvfs fails. */
+static int64_t room_free(struct sqlite_store *s)
+{
+	int64_t now = mono_ms(), at = atomic_load(&s->room_at);
+	struct statvfs vfs;
+	int64_t free_b = -1;
+
+	if (at && now - at < ROOM_EVERY_MS)
+		return atomic_load(&s->room_free);
+	if (statvfs(s->dir, &vfs) == 0)
+		free_b = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+	atomic_store(&s->room_free, free_b);
+	atomic_store(&s->room_at, now);
+	reserve_make(s); /* when it was given back and room came back */
+	return free_b;
+}
+
+static int sq_room(struct store *st, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	int64_t free_b;
+
+	if (!s->dir || s->margin <= 0)
+		return 0; /* ":memory:", or the margin is off */
+	free_b = room_free(s);
+	if (free_b < 0)
+		return 0;
+	/* The pages in the WAL take as much room again in the store when
+	 * they are checkpointed: that room is not free. */
+	free_b -= (int64_t)atomic_load(&s->wal_frames) * s->page_size;
+	if (free_b >= s->margin)
+		return 0;
+	if (free_b < 0)
+		free_b = 0;
+	return gb_error(err, GB_EBUSY,
+			_("store: %" PRId64 " KiB free on the disk of %s "
+			  "beyond what its WAL needs, under the margin of "
+			  "%" PRId64 " KiB: batches are refused until there "
+			  "is room"),
+			free_b >> 10, s->path, s->margin >> 10);
+}
+
+static void sq_set_margin(struct store *st, int64_t bytes)
+{
+	struct sqlite_store *s = impl(st);
+
+	s->margin = bytes;
+	atomic_store(&s->room_at, 0); /* look again */
+	reserve_make(s);
 }
 
 static void sq_close(struct store *st)
@@ -1628,6 +1764,8 @@ static void sq_close(struct store *st)
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	pthread_mutex_destroy(&s->pool_mu);
+	free(s->reserve);
+	free(s->dir);
 	free(s->path);
 	free(s);
 }
@@ -1642,6 +1780,8 @@ static const struct store_ops sqlite_ops = {
 	.release = sq_release,
 	.rollback_to = sq_rollback_to,
 	.checkpoint = sq_checkpoint,
+	.room = sq_room,
+	.set_margin = sq_set_margin,
 	.batch_get = sq_batch_get,
 	.batch_put = sq_batch_put,
 	.version_get = sq_version_get,
@@ -1732,6 +1872,20 @@ static pthread_once_t sqlite_once = PTHREAD_ONCE_INIT;
 static void sqlite_setup(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+/* The page size of db's main file (4096 when it cannot be read). */
+static int page_size(sqlite3 *db)
+{
+	sqlite3_stmt *q = NULL;
+	int n = 4096;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &q, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	return n > 0 ? n : 4096;
 }
 
 static int exec_pragma(sqlite3 *db, const char *sql, struct gb_err *err)
@@ -1835,6 +1989,16 @@ int store_sqlite_open(struct store **out, const char *path,
 	s->mode = memory ? STORE_ADMIN : mode;
 	s->path = xstrdup(path);
 	s->lock_fd = -1;
+	s->margin = MARGIN_DEFAULT;
+	atomic_init(&s->room_at, 0);
+	atomic_init(&s->room_free, -1);
+	atomic_init(&s->wal_frames, 0);
+	if (!memory) {
+		const char *slash = strrchr(path, '/');
+
+		s->dir = slash ? xstrndup(path, (size_t)(slash - path) + 1) :
+				 xstrdup(".");
+	}
 	pthread_mutex_init(&s->pool_mu, NULL);
 	if (!memory) {
 		lock_path = xasprintf("%s-hq.lock", path);
@@ -1852,6 +2016,11 @@ int store_sqlite_open(struct store **out, const char *path,
 				   "gridbook-hq serve"),
 				 path);
 			goto fail;
+		}
+		if (mode == STORE_SERVE) {
+			s->reserve = xasprintf("%s-hq.reserve", path);
+			if (disk_free(s->dir) < RESERVE_BYTES)
+				unlink(s->reserve);
 		}
 		/* Create the file 0600 before SQLite opens it. */
 		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -1877,11 +2046,14 @@ int store_sqlite_open(struct store **out, const char *path,
 	    exec_pragma(s->db, "PRAGMA synchronous = FULL", err) ||
 	    exec_pragma(s->db, "PRAGMA foreign_keys = ON", err) ||
 	    exec_pragma(s->db, "PRAGMA wal_autocheckpoint = 0", err) ||
+	    /* 64 MiB: the WAL file is cut back to this when it restarts. */
+	    exec_pragma(s->db, "PRAGMA journal_size_limit = 67108864", err) ||
 	    exec_pragma(s->db, "PRAGMA cache_size = -65536", err) ||
 	    exec_pragma(s->db, "PRAGMA temp_store = MEMORY", err))
 		goto fail;
 	if (mode == STORE_SERVE)
 		sqlite3_wal_hook(s->db, wal_hook, s);
+	s->page_size = page_size(s->db);
 	if (sq_migrate(&s->base, err) < 0 || tz_settle(s, err) < 0)
 		goto fail;
 	free(lock_path);

@@ -1032,6 +1032,138 @@ static void test_writer_unhold(struct store *st)
 	ingest_stop(ing);
 }
 
+/* A batch posted with an ingest_watch: how often the writer said it is
+ * held, and whether its connection is to look gone. */
+struct watched {
+	struct ingest *ing;
+	uint64_t seq, after;
+	int n;
+	pthread_mutex_t mu;
+	int held, gone;
+	int rc;
+	enum gb_code code;
+	char msg[256];
+};
+
+static void watched_held(void *arg)
+{
+	struct watched *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->held++;
+	pthread_mutex_unlock(&w->mu);
+}
+
+static int watched_gone(void *arg)
+{
+	struct watched *w = arg;
+	int gone;
+
+	pthread_mutex_lock(&w->mu);
+	gone = w->gone;
+	pthread_mutex_unlock(&w->mu);
+	return gone;
+}
+
+static int watched_get(struct watched *w, int *field)
+{
+	int v;
+
+	pthread_mutex_lock(&w->mu);
+	v = *field;
+	pthread_mutex_unlock(&w->mu);
+	return v;
+}
+
+static void *watched_thread(void *arg)
+{
+	struct watched *w = arg;
+	const struct ingest_watch watch = {watched_held, watched_gone, w};
+	struct wire_batch b;
+	struct gb_buf ack;
+	struct gb_err err = {GB_OK, ""};
+
+	gb_buf_init(&ack, GB_BUF_NOLIMIT);
+	batch_init(&b, &coord, w->seq);
+	b.hdr.after = w->after;
+	batch_add(&b, enterprise(w->n, 1000, N_PARALLEL "分厂", 1));
+	w->rc = ingest_batch_watched(w->ing, &coord, &b, &ack, &watch, &err);
+	w->code = err.code;
+	snprintf(w->msg, sizeof(w->msg), "%s", err.msg);
+	wire_batch_release(&b);
+	gb_buf_release(&ack);
+	return NULL;
+}
+
+/* Waits, up to 5 s, until *field of w is at least want. */
+static int watched_wait(struct watched *w, int *field, int want)
+{
+	for (int i = 0; i < 500; i++) {
+		if (watched_get(w, field) >= want)
+			return 1;
+		usleep(10 * 1000);
+	}
+	return 0;
+}
+
+/* A held batch tells its watch once that it waits (its HTTP slot goes
+ * back); when its connection is gone it is dropped at once, long before
+ * its hold ends; and when its device sends the same batch again, the
+ * copy held and the later batch held of it are dropped. */
+static void test_writer_watch(struct store *st)
+{
+	struct watched w[4];
+	pthread_t t[4];
+	struct ingest *ing = NULL;
+	struct gb_err err;
+	int64_t t0;
+
+	memset(w, 0, sizeof(w));
+	CHECK(ingest_start(&ing, st, &err) == 0);
+	ingest_set_hold(ing, 20000);
+	for (int i = 0; i < 4; i++) {
+		w[i].ing = ing;
+		pthread_mutex_init(&w[i].mu, NULL);
+	}
+	/* Gone. */
+	w[0].seq = 151, w[0].after = 150, w[0].n = 151;
+	t0 = elapsed_ms();
+	pthread_create(&t[0], NULL, watched_thread, &w[0]);
+	CHECK(watched_wait(&w[0], &w[0].held, 1));
+	pthread_mutex_lock(&w[0].mu);
+	w[0].gone = 1;
+	pthread_mutex_unlock(&w[0].mu);
+	pthread_join(t[0], NULL);
+	CHECK(w[0].rc == -1 && w[0].code == GB_EBUSY);
+	CHECK(strstr(w[0].msg, "connection is closed") != NULL);
+	CHECK(w[0].held == 1);
+	CHECK(elapsed_ms() - t0 < 5000);
+	/* Sent again: 161 and 162 held, then 161 again. */
+	w[1].seq = 161, w[1].after = 160, w[1].n = 161;
+	w[2].seq = 162, w[2].after = 161, w[2].n = 162;
+	w[3].seq = 161, w[3].after = 160, w[3].n = 161;
+	pthread_create(&t[1], NULL, watched_thread, &w[1]);
+	pthread_create(&t[2], NULL, watched_thread, &w[2]);
+	CHECK(watched_wait(&w[1], &w[1].held, 1));
+	CHECK(watched_wait(&w[2], &w[2].held, 1));
+	pthread_create(&t[3], NULL, watched_thread, &w[3]);
+	pthread_join(t[1], NULL);
+	pthread_join(t[2], NULL);
+	CHECK(w[1].rc == -1 && w[1].code == GB_EBUSY);
+	CHECK(strstr(w[1].msg, "sent it again") != NULL);
+	CHECK(w[2].rc == -1 && w[2].code == GB_EBUSY);
+	CHECK(watched_wait(&w[3], &w[3].held, 1));
+	ingest_set_hold(ing, 0);
+	pthread_join(t[3], NULL);
+	CHECK(w[3].rc == -1 && w[3].code == GB_EBUSY);
+	CHECK(elapsed_ms() - t0 < 10000);
+	CHECK(count("SELECT count(*) FROM batch WHERE seq IN (151, 161, "
+		    "162)") == 0);
+	for (int i = 0; i < 4; i++)
+		pthread_mutex_destroy(&w[i].mu);
+	ingest_stop(ing);
+}
+
 static void test_writer(struct store *st)
 {
 	struct poster p[4];
@@ -1198,6 +1330,7 @@ int main(void)
 	test_after_copies(st);
 	test_writer_hold(st);
 	test_writer_unhold(st);
+	test_writer_watch(st);
 	test_writer_idle(st);
 	test_writer_idle_locked(st);
 	st->ops->close(st);
