@@ -784,12 +784,13 @@ static void test_unknown_fields(void)
 static void test_ack(void)
 {
 	struct wire_ack_item items[3] = {
-	    {ID1, 11, WIRE_ACCEPTED, "", NULL},
+	    {ID1, 11, WIRE_ACCEPTED, "", NULL, 0},
 	    {ID2, 12, WIRE_REJECTED, "invalid",
-	     "contracts_signed (52) exceeds employees_total (40)"},
-	    {"", 0, WIRE_REJECTED, "malformed", "id: missing"},
+	     "contracts_signed (52) exceeds employees_total (40)", 0},
+	    {"", 0, WIRE_REJECTED, "malformed", "id: missing", 0},
 	};
-	struct wire_ack a = {9, INT64_C(1740960000000), items, 3}, back;
+	struct wire_ack a = {9, INT64_C(1740960000000), items, 3, 0, 0, 0},
+			back;
 	struct gb_err err = {GB_OK, ""};
 	Gridbook__Ack__Item bad_item;
 	Gridbook__Ack__Item *bad_items[1] = {&bad_item};
