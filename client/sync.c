@@ -73,6 +73,7 @@
  * bound on its waiting (sync_opts.retry_for_ms).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -1791,19 +1792,130 @@ out:
 
 /* ---- rounds and state --------------------------------------------------- */
 
+/*
+ * The last error when the grid file cannot take it (its disk is full, the
+ * file fails): a file beside it, FILE-sync-error, of ERRFILE_LEN bytes
+ * made when sync is set up and then only overwritten in place, so that
+ * writing it needs no new space.  It holds "MS\nMESSAGE\n", NUL-padded;
+ * sync status shows it when it is newer than the error in the file.
+ */
+#define ERRFILE_LEN 512
+
+/* The side file's path (caller frees), NULL for a file without a path
+ * (in memory). */
+static char *errfile_path(struct gb_db *db)
+{
+	const char *f = sqlite3_db_filename(sq(db), "main");
+
+	return f && *f ? xasprintf("%s-sync-error", f) : NULL;
+}
+
+/* Makes the side file (ERRFILE_LEN NUL bytes, owner only) unless it is
+ * there already.  Best effort. */
+static void errfile_make(struct gb_db *db)
+{
+	char *path = errfile_path(db), zero[ERRFILE_LEN];
+	int fd;
+
+	if (!path)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		memset(zero, 0, sizeof(zero));
+		if (write(fd, zero, sizeof(zero)) != (ssize_t)sizeof(zero))
+			(void)ftruncate(fd, 0);
+		close(fd);
+	}
+	free(path);
+}
+
+/* Writes err at ms into the side file, in place.  Best effort. */
+static void errfile_write(struct gb_db *db, int64_t ms, const char *msg)
+{
+	char *path = errfile_path(db), buf[ERRFILE_LEN];
+	int fd;
+
+	if (!path)
+		return;
+	memset(buf, 0, sizeof(buf));
+	snprintf(buf, sizeof(buf) - 1, "%" PRId64 "\n%s\n", ms, msg);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (pwrite(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf))
+			(void)fdatasync(fd);
+		close(fd);
+	}
+	free(path);
+}
+
+/* Reads the side file into *ms and *msg (caller frees), when it holds an
+ * error; else leaves them. */
+static void errfile_read(struct gb_db *db, int64_t *ms, char **msg)
+{
+	char *path = errfile_path(db), buf[ERRFILE_LEN + 1], *nl, *end;
+	long long at;
+	ssize_t n;
+	int fd;
+
+	if (!path)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return;
+	n = pread(fd, buf, ERRFILE_LEN, 0);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	errno = 0;
+	at = strtoll(buf, &end, 10);
+	if (errno || end == buf || *end != '\n' || at <= 0)
+		return;
+	nl = strchr(end + 1, '\n');
+	if (nl)
+		*nl = '\0';
+	*ms = at;
+	free(*msg);
+	*msg = xstrdup(end + 1);
+}
+
+/* Takes the side file's error into st when it is newer than the one the
+ * grid file holds (which it could not take). */
+static void errfile_newer(struct gb_db *db, struct sync_status *st)
+{
+	int64_t at = 0;
+	char *msg = NULL;
+
+	errfile_read(db, &at, &msg);
+	if (msg && at > st->last_error_at) {
+		free(st->last_error);
+		st->last_error = msg;
+		st->last_error_at = at;
+		msg = NULL;
+	}
+	free(msg);
+}
+
 void sync_note_error(struct gb_db *db, const struct gb_err *e)
 {
+	const char *msg = e->msg[0] ? e->msg : "?";
+	int64_t now = gb_now_ms();
 	struct gb_err ignored;
 
 	if (db_begin(db, &ignored))
-		return;
-	if (meta_set_i64(db, "sync_last_error_at", gb_now_ms(), &ignored) ||
-	    db_meta_set(db, "sync_last_error", e->msg[0] ? e->msg : "?",
-			&ignored)) {
+		goto side;
+	if (meta_set_i64(db, "sync_last_error_at", now, &ignored) ||
+	    db_meta_set(db, "sync_last_error", msg, &ignored)) {
 		db_rollback(db);
-		return;
+		goto side;
 	}
-	db_commit(db, &ignored);
+	if (db_commit(db, &ignored) == 0)
+		return;
+side:
+	errfile_write(db, now, msg);
 }
 
 /*
@@ -2070,6 +2182,7 @@ int sync_config_set(struct gb_db *db, const char *server, const char *token,
 	}
 	if (db_commit(db, err))
 		goto out;
+	errfile_make(db);
 	rc = 0;
 out:
 	free(abs);
@@ -2255,6 +2368,7 @@ int sync_status_get(struct gb_db *db, struct sync_status *st,
 	st->last_ok = meta_i64(db, "sync_last_ok");
 	st->last_error_at = meta_i64(db, "sync_last_error_at");
 	st->last_error = db_meta_get(db, "sync_last_error");
+	errfile_newer(db, st);
 	st->server = db_meta_get(db, "sync_server");
 	st->cursor = db_meta_get(db, "sync_cursor");
 	st->own_from = meta_u64(db, "sync_own_seq", 0);

@@ -144,8 +144,10 @@ int sync_pull(struct gb_db *db, const struct sync_io *io,
 	      const struct sync_opts *o, struct sync_result *res,
 	      struct gb_err *err);
 
-/* Records err as the last error, with the time (best effort: a file
- * that cannot be written is left as it is). */
+/* Records err as the last error, with the time (best effort): in the
+ * grid file, or when it cannot take it (a full disk) in the small file
+ * beside it that sync setup makes (FILE-sync-error), which
+ * sync_status_get reads too. */
 void sync_note_error(struct gb_db *db, const struct gb_err *err);
 
 /* Where to sync to, kept in the grid file's meta.  Strings owned, NULL
