@@ -1922,8 +1922,8 @@ side:
  * Puts the versions refused for now (sync_retry) back at the end of the
  * outbox, in one transaction, so that this round sends them again: once
  * a round, whatever the round finds, unless they are in the outbox
- * already (queued, their answer not recorded yet).  Their Batch entries are packed when
- * they are sent (outbox.wire NULL).
+ * already (queued, their answer not recorded yet).  Their Batch entries are
+ * packed when they are sent (outbox.wire NULL).
  */
 static int retry_requeue(struct gb_db *db, struct gb_err *err)
 {
@@ -1978,8 +1978,8 @@ static int busy_wait(const struct sync_io *io, const struct sync_opts *o,
 		     int attempt, long *left, struct sync_result *res,
 		     const struct gb_err *err)
 {
-	long cap = 500, ra = io->retry_after_ms ? io->retry_after_ms(io->arg)
-						: -1, wait;
+	long cap = 500, wait;
+	long ra = io->retry_after_ms ? io->retry_after_ms(io->arg) : -1;
 
 	if (err->code != GB_EBUSY || stopped(o) || *left <= 0)
 		return -1;

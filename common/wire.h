@@ -234,9 +234,9 @@ int wire_ack_decode(const void *p, size_t n, struct wire_ack *out,
 void wire_ack_release(struct wire_ack *a);
 /* Turns the full ack a of a batch into the compact form, in place: the
  * accepted items are dropped (their memory freed) and records becomes
- * the number of items there were.  An ack already compact is left as it
- * is.  Fails with GB_ETOOBIG (a) when a batch holds more records than
- * Ack.records counts. */
+ * the number of items there were.  An ack already compact, or of no
+ * record, is left as it is.  Fails with GB_ETOOBIG, a unchanged, for more
+ * records than Ack.records counts. */
 int wire_ack_compact(struct wire_ack *a, struct gb_err *err);
 
 /* zlib streams with the preset dictionary of wire.c (its id is in the

@@ -219,6 +219,39 @@ def new_hq(tmp):
         check("old device: the same refusal, marked transient (ignored)",
               "status: REJECTED" in txt and "transient: true" in txt, txt)
 
+        # References HQ does not hold in any grid (not seeded yet, a
+        # record not received yet): transient; one of another grid: not.
+        ms = NOW_MS - 600000
+        chk = ('contract_check { enterprise: "%s" check_date: %d '
+               'coordinator: "K0001" employees_total: 5 contracts_signed: 5 '
+               'insured: 5 hiring_registered: 5 wage_arrears: 0 '
+               'outcome: COMPLIANT }')
+        good = hqclient.uscc("91330782MA2A0B01Q")
+        ent = ('enterprise { uscc: "%s" name: "望川区新港五金厂" type: COMPANY '
+               'community: "%s" employees: 9 status: ACTIVE }')
+        refs = [
+            hqclient.record(hqclient.uuid7(ms, 1), GRID, device, "K0001",
+                            (ms << 16) + 1, ms,
+                            chk % (hqclient.idbytes(hqclient.uuid7(ms, 9)),
+                                   ms // 86400000)),
+            hqclient.record(hqclient.uuid7(ms, 2), GRID, device, "K0001",
+                            (ms << 16) + 2, ms, ent % (good, "S09-C99")),
+            hqclient.record(hqclient.uuid7(ms, 3), GRID, device, "K0001",
+                            (ms << 16) + 3, ms, ent % (good, "S02-C01")),
+        ]
+        st, _, c = post(base, token, device, 8, refs, features=1)
+        txt = hqclient.decode("Ack", c)
+        items = txt.split("items {")[1:]
+        check("references: three refused", len(items) == 3, txt)
+        if len(items) == 3:
+            check("an enterprise HQ does not hold: transient",
+                  "transient: true" in items[0], items[0])
+            check("a community HQ does not know: transient",
+                  "transient: true" in items[1], items[1])
+            check("a community of another grid: permanent",
+                  "transient" not in items[2] and "S02-C01" in items[2],
+                  items[2])
+
         # The changes feed: own records only below HQ's mark.
         def page(q):
             st, _, body = hqclient.http("GET", base + "/v1/changes" + q,
@@ -227,11 +260,11 @@ def new_hq(tmp):
         st, txt = page("?since=&seq=2&limit=1000")
         check("changes below the mark: own records and the mark",
               st == 200 and txt.count("records {") == 506 and
-              "device_seq: 7" in txt, (st, txt.count("records {")))
-        st, txt = page("?since=&seq=7")
+              "device_seq: 8" in txt, (st, txt.count("records {")))
+        st, txt = page("?since=&seq=8")
         check("changes at the mark: none of its own",
               st == 200 and "records {" not in txt and
-              "device_seq: 7" in txt, txt[:300])
+              "device_seq: 8" in txt, txt[:300])
         st, txt = page("?since=")
         check("changes without seq: as before",
               st == 200 and "records {" not in txt and
