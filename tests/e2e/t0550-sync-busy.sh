@@ -3,9 +3,10 @@
 # front of a real gridbook-hq: HQ saying 503 and 429 with Retry-After does
 # not end a round; one `gridbook sync` waits (at least what HQ asked) and
 # finishes, each record once; with --retry-for 0 it gives up at once and
-# sync status shows why.  A `gridbook sync` and a gridbook-syncd killed
-# with SIGKILL while HQ has applied a batch whose ack never reached them,
-# restarted, complete: nothing lost, nothing applied twice.
+# sync status shows why; a gridbook-syncd round waits and goes on too.  A
+# `gridbook sync` and a gridbook-syncd killed with SIGKILL while HQ has
+# applied a batch whose ack never reached them, restarted, complete:
+# nothing lost, nothing applied twice.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 . "$top/tests/e2e/sync-lib.sh"
@@ -67,6 +68,17 @@ print(len(w), all(x >= 1.0 for x in w))")" "3 True"
 has "429 counts as busy too" "$(cat "$T/.err")" "answered 429"
 versions_once "busy"
 
+# gridbook-syncd likewise: its round waits and goes on.
+ok "20 more imported" import 20 660
+echo 2 >"$P/busy"
+ok "a gridbook-syncd round finishes through a busy HQ" \
+	gridbook-syncd --db "$G" --server "$PROXY" --once --batch-records 10
+has "the daemon logs the wait" "$(cat "$T/.err")" "HQ is busy"
+case "$(cat "$T/.err")" in *"sync failed"*) fail "the round failed" ;;
+*) pass ;; esac
+same "HQ refused five times in all" "$(refusals)" "5"
+versions_once "syncd busy"
+
 # Told not to wait, it gives up at once and says why.
 ok "10 more imported" import 10 300
 echo 1 >"$P/busy"
@@ -112,5 +124,5 @@ SYNC_PID=
 ok "gridbook-syncd, started again, completes its round" \
 	gridbook-syncd --db "$G" --server "$PROXY" --once --batch-records 20
 versions_once "gridbook-syncd killed"
-same "HQ holds all 660" "$(hq_sql 'SELECT count(*) FROM record_current')" \
-	"660"
+same "HQ holds all 680" "$(hq_sql 'SELECT count(*) FROM record_current')" \
+	"680"
