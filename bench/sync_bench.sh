@@ -167,8 +167,8 @@ for run in $(seq 1 "$RUNS"); do
 			/^[0-9]+ +(recvfrom|recvmsg)\(/ && $NF ~ /^[0-9]+$/ { d += $NF }
 			END { print u + 0, d + 0 }' "$W/strace.txt")"
 		wire=$(awk -v u="$up" -v d="$down" -v n="$N" 'BEGIN {
-			printf "client sent %.1f MB (%.1f bytes a record), received %.1f MB",
-				u / 1e6, u / n, d / 1e6 }')
+			printf "client sent %.1f MB (%.1f bytes a record), received %.1f MB (%.2f bytes a record)",
+				u / 1e6, u / n, d / 1e6, d / n }')
 	fi
 
 	rm -f "$W/plain.db" "$W/plain.db-wal" "$W/plain.db-shm" "$W/plain.db-hq.lock"

@@ -35,7 +35,8 @@ static void sync_usage(FILE *fp)
 	fprintf(fp,
 		_("usage: gridbook sync [--server URL] [--token TOKEN] "
 		  "[--batch-records N]\n"
-		  "                     [--batch-bytes N]\n"
+		  "                     [--batch-bytes N] [--retry-for "
+		  "SECONDS]\n"
 		  "       gridbook sync status [--format text|json]\n"
 		  "       gridbook sync setup --server URL [--token TOKEN|-] "
 		  "[--device ID]\n"
@@ -53,8 +54,12 @@ static void sync_usage(FILE *fp)
 		  "  --batch-records N   at most N records a batch "
 		  "(default %d)\n"
 		  "  --batch-bytes N     at most N bytes of records a batch "
-		  "(default %u)\n"),
-		SYNC_MAX_RECORDS, SYNC_MAX_BYTES);
+		  "(default %u)\n"
+		  "  --retry-for SECONDS when HQ is busy, wait and go on for "
+		  "up to SECONDS\n"
+		  "                      in all (default %ld; 0: give up at "
+		  "once)\n"),
+		SYNC_MAX_RECORDS, SYNC_MAX_BYTES, SYNC_RETRY_FOR_MS / 1000);
 }
 
 static void status_usage(FILE *fp)
@@ -140,6 +145,38 @@ static int parse_size(const char *name, const char *v, size_t *out,
 	return 0;
 }
 
+/* Tells the user, on stderr, that HQ is busy and the round waits. */
+static void busy_line(void *arg, long wait_ms, const struct gb_err *why)
+{
+	const char *prog = arg;
+
+	fprintf(stderr, _("%s: HQ is busy (%s); trying again in %.1f s\n"),
+		prog, why->msg, (double)wait_ms / 1000.0);
+	fflush(stderr);
+}
+
+/* Parses --retry-for: seconds (fractions allowed), 0 to never wait, into
+ * ms for sync_opts.retry_for_ms.  Returns 0 or -1 with err. */
+static int parse_retry_for(const char *v, long *out, struct gb_err *err)
+{
+	char *end;
+	double d;
+
+	if (!v)
+		return 0;
+	errno = 0;
+	d = strtod(v, &end);
+	if (errno || end == v || *end || !(d >= 0) || d > 86400.0)
+		return gb_error(err, GB_EUSAGE,
+				_("--retry-for: \"%s\" is not a number of "
+				  "seconds from 0 to 86400"),
+				v);
+	*out = d > 0 ? (long)(d * 1000.0) : -1;
+	if (d > 0 && *out == 0)
+		*out = 1;
+	return 0;
+}
+
 /* Prints what a round did, on stdout. */
 static void print_result(const struct sync_result *r)
 {
@@ -150,6 +187,7 @@ static void print_result(const struct sync_result *r)
 	    {r->accepted, N_("accepted")}, {r->duplicate, N_("duplicate")},
 	    {r->stale, N_("stale")},	   {r->rejected, N_("rejected")},
 	    {r->conflict, N_("conflict")},
+	    {r->waiting, N_("refused for now, sent again later")},
 	};
 	char a[32], b[32];
 	int first = 1;
@@ -188,12 +226,13 @@ static void print_result(const struct sync_result *r)
 
 static int cmd_sync_round(struct gb_cli *cli, int argc, char **argv)
 {
-	const char *server = NULL, *token = NULL, *recs = NULL, *bytes = NULL;
+	const char *server = NULL, *token = NULL, *recs = NULL, *bytes = NULL,
+		   *retry = NULL;
 	int help = 0, npos, status = 1, tty = isatty(STDERR_FILENO);
 	const struct gb_opt spec[] = {
 	    {"server", 1, &server, NULL},      {"token", 1, &token, NULL},
 	    {"batch-records", 1, &recs, NULL}, {"batch-bytes", 1, &bytes, NULL},
-	    {"help", 0, NULL, &help},
+	    {"retry-for", 1, &retry, NULL},    {"help", 0, NULL, &help},
 	};
 	struct transport_opts to = {0};
 	struct sync_opts so = {0};
@@ -205,14 +244,15 @@ static int cmd_sync_round(struct gb_cli *cli, int argc, char **argv)
 	struct gb_err err;
 	char *pos[1];
 
-	if (gb_opts_parse(spec, 5, argc, argv, pos, 0, &npos, &help, &err))
+	if (gb_opts_parse(spec, 6, argc, argv, pos, 0, &npos, &help, &err))
 		return gb_opts_usage_error(cli->prog, "sync", &err);
 	if (help) {
 		sync_usage(stdout);
 		return 0;
 	}
 	if (parse_size("batch-records", recs, &so.max_records, &err) ||
-	    parse_size("batch-bytes", bytes, &so.max_bytes, &err))
+	    parse_size("batch-bytes", bytes, &so.max_bytes, &err) ||
+	    parse_retry_for(retry, &so.retry_for_ms, &err))
 		return gb_opts_usage_error(cli->prog, "sync", &err);
 	db = cmd_open_db(cli, 0);
 	if (!db)
@@ -227,9 +267,14 @@ static int cmd_sync_round(struct gb_cli *cli, int argc, char **argv)
 			   "--token TOKEN, or give --server"));
 		goto fail;
 	}
-	if (transport_new(&t, &to, &err))
+	if (transport_new(&t, &to, &err)) {
+		/* sync status shows it too, as any failed round. */
+		sync_note_error(db, &err);
 		goto fail;
+	}
 	transport_io(t, &io);
+	so.busy = busy_line;
+	so.busy_arg = (void *)cli->prog;
 	if (tty) {
 		so.progress = progress_line;
 		so.progress_arg = NULL;
@@ -322,11 +367,12 @@ static void fmt_when(int64_t ms, int64_t now, char *out, size_t n)
 	snprintf(out, n, _("%s (%s ago)"), t, age);
 }
 
+static void attention_table(const struct sync_attention *att, size_t n);
+
 static void status_text(const struct sync_status *st)
 {
 	int64_t now = gb_now_ms();
 	char w[96], c[32];
-	struct table t;
 
 	printf(_("server        %s\n"),
 	       st->server ? st->server
@@ -367,6 +413,24 @@ static void status_text(const struct sync_status *st)
 	} else {
 		printf(_("last error    none\n"));
 	}
+	if (st->own_from)
+		printf(_("restored      HQ holds batches of this device this "
+			 "file lacks (after batch %" PRIu64 "); its own "
+			 "records come back with the next sync\n"),
+		       st->own_from);
+	if (st->nwait) {
+		fmt_count((long)st->nwait, c, sizeof(c));
+		printf(ngettext("waiting       %s record HQ refused for now; "
+				"it goes again by itself with the next "
+				"sync:\n\n",
+				"waiting       %s records HQ refused for now; "
+				"they go again by themselves with the next "
+				"sync:\n\n",
+				(unsigned long)st->nwait),
+		       c);
+		attention_table(st->wait, st->nwait);
+		printf("\n");
+	}
 	if (!st->natt) {
 		printf(_("refused       none\n"));
 		return;
@@ -378,6 +442,14 @@ static void status_text(const struct sync_status *st)
 			"and sync again:\n\n",
 			(unsigned long)st->natt),
 	       c);
+	attention_table(st->att, st->natt);
+}
+
+/* Prints a list of refused versions as a table. */
+static void attention_table(const struct sync_attention *att, size_t n)
+{
+	struct table t;
+
 	table_init(&t, 5);
 	table_row(&t);
 	table_cell(&t, 0, _("kind"));
@@ -386,8 +458,8 @@ static void status_text(const struct sync_status *st)
 	table_cell(&t, 3, _("record"));
 	table_cell(&t, 4, _("reason"));
 	table_column(&t, 3, 24, 0);
-	for (size_t i = 0; i < st->natt; i++) {
-		const struct sync_attention *a = &st->att[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct sync_attention *a = &att[i];
 
 		table_row(&t);
 		table_cell(&t, 0, a->kind);
@@ -418,6 +490,9 @@ static int json_time(struct gb_buf *b, const char *key, int64_t ms,
 	gb_time_format_utc(ms, t);
 	return gb_json_str(b, t, err);
 }
+
+static int attention_json(struct gb_buf *b, const struct sync_attention *att,
+			  size_t n, struct gb_err *err);
 
 static int status_json(const struct sync_status *st, struct gb_err *err)
 {
@@ -459,37 +534,52 @@ static int status_json(const struct sync_status *st, struct gb_err *err)
 	} else if (gb_buf_adds(&b, "null", err)) {
 		goto out;
 	}
-	if (gb_buf_adds(&b, ",\"attention\":[", err))
-		goto out;
-	for (size_t i = 0; i < st->natt; i++) {
-		const struct sync_attention *a = &st->att[i];
-
-		if ((i && gb_buf_adds(&b, ",", err)) ||
-		    gb_buf_adds(&b, "{\"kind\":", err) ||
-		    gb_json_str(&b, a->kind, err) ||
-		    gb_buf_adds(&b, ",\"id\":", err) ||
-		    gb_json_str(&b, a->id, err) ||
-		    gb_buf_addf(&b, err, ",\"version\":%" PRIu64 ",\"status\":",
-				a->version) ||
-		    gb_json_str(&b, a->status, err) ||
-		    gb_buf_adds(&b, ",\"reason_code\":", err) ||
-		    gb_json_str(&b, a->reason_code, err) ||
-		    gb_buf_adds(&b, ",\"reason\":", err) ||
-		    gb_json_str(&b, a->reason, err) ||
-		    gb_buf_adds(&b, ",\"title\":", err) ||
-		    gb_json_str(&b, a->title, err) ||
-		    gb_buf_adds(&b, ",", err) ||
-		    json_time(&b, "at", a->at, err) ||
-		    gb_buf_adds(&b, "}", err))
-			goto out;
-	}
-	if (gb_buf_adds(&b, "]}\n", err))
+	if (gb_buf_addf(&b, err, ",\"restored_after\":") ||
+	    (st->own_from
+		 ? gb_buf_addf(&b, err, "%" PRIu64, st->own_from)
+		 : gb_buf_adds(&b, "null", err)) ||
+	    gb_buf_adds(&b, ",\"waiting\":", err) ||
+	    attention_json(&b, st->wait, st->nwait, err) ||
+	    gb_buf_adds(&b, ",\"attention\":", err) ||
+	    attention_json(&b, st->att, st->natt, err) ||
+	    gb_buf_adds(&b, "}\n", err))
 		goto out;
 	fwrite(b.data, 1, b.len, stdout);
 	rc = 0;
 out:
 	gb_buf_release(&b);
 	return rc;
+}
+
+/* Appends a list of refused versions as a JSON array. */
+static int attention_json(struct gb_buf *b, const struct sync_attention *att,
+			  size_t n, struct gb_err *err)
+{
+	if (gb_buf_adds(b, "[", err))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct sync_attention *a = &att[i];
+
+		if ((i && gb_buf_adds(b, ",", err)) ||
+		    gb_buf_adds(b, "{\"kind\":", err) ||
+		    gb_json_str(b, a->kind, err) ||
+		    gb_buf_adds(b, ",\"id\":", err) ||
+		    gb_json_str(b, a->id, err) ||
+		    gb_buf_addf(b, err, ",\"version\":%" PRIu64 ",\"status\":",
+				a->version) ||
+		    gb_json_str(b, a->status, err) ||
+		    gb_buf_adds(b, ",\"reason_code\":", err) ||
+		    gb_json_str(b, a->reason_code, err) ||
+		    gb_buf_adds(b, ",\"reason\":", err) ||
+		    gb_json_str(b, a->reason, err) ||
+		    gb_buf_adds(b, ",\"title\":", err) ||
+		    gb_json_str(b, a->title, err) ||
+		    gb_buf_adds(b, ",", err) ||
+		    json_time(b, "at", a->at, err) ||
+		    gb_buf_adds(b, "}", err))
+			return -1;
+	}
+	return gb_buf_adds(b, "]", err);
 }
 
 static int cmd_sync_status(struct gb_cli *cli, int argc, char **argv)

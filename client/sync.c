@@ -50,13 +50,36 @@
  * Going down, each page of /v1/changes is applied together with the
  * cursor that follows it, so a page is either applied and passed or
  * fetched again.
+ *
+ * Batches say that this end reads compact acks (Batch.features): an ack
+ * then names only the versions HQ did not accept, and says HQ's
+ * high-water batch number for the device.  A grid file restored from an
+ * older copy numbers its batches from where the copy stood, below what HQ
+ * holds from the device; HQ answers such a batch "renumber" (never 409),
+ * and any ack or page whose high-water lies above every number this file
+ * gave tells the same.  The file then numbers its batches above HQ's mark
+ * (the batch at hand takes the next number, those built behind it are
+ * built again), and notes the mark it had (meta sync_own_seq), which its
+ * pulls send as seq= until one ends: HQ then serves the device its own
+ * records from the file's cursor too, so the records the copy lacks come
+ * back.  Nothing is applied twice: the versions the copy still held as
+ * unsent go again and come back duplicate.
+ *
+ * A version refused for now (transient: HQ's clock, a reference HQ does
+ * not hold yet) leaves the outbox with its ack into table sync_retry, and
+ * the next round puts it back at the end of the outbox before it pushes.
+ * A round that finds HQ busy (503, 429) waits what HQ asked plus a random
+ * part, and pushes again from the first batch not acknowledged, up to a
+ * bound on its waiting (sync_opts.retry_for_ms).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -78,13 +101,17 @@
 /* A guard against a server whose pages never end. */
 #define MAX_PAGES 100000
 
+/* item.ack of a version a compact ack does not name: accepted. */
+#define ACK_ACCEPTED (-2)
+
 /* One record of a batch: what its ack is matched against. */
 struct item {
 	int64_t oseq; /* its outbox row */
 	uint64_t version;
 	const struct gb_kind *kind;
 	char id[GB_ID_LEN];
-	long ack; /* the ack item that names it, -1 while none */
+	/* The ack item that names it, -1 while none, ACK_ACCEPTED. */
+	long ack;
 };
 
 /* A batch: its identity as written in sync_batch, its records, and its
@@ -628,6 +655,7 @@ static int batch_encode(struct gb_db *db, struct batch *b, struct gb_err *err)
 	hdr.has_pending = b->has_backlog;
 	hdr.pending = b->backlog;
 	hdr.oldest_pending = b->backlog_oldest;
+	hdr.features = WIRE_FEATURE_ACK;
 	return wire_batch_encode_packed(&hdr, b->packed.data, b->packed.len,
 					&b->body, err);
 }
@@ -774,29 +802,77 @@ static int batch_drop(struct gb_db *db, struct batch *b, struct gb_err *err)
 	return rc;
 }
 
+/* The highest batch number this file ever gave, into *out: the next
+ * number less one, or a batch written down above it. */
+static int file_high(struct gb_db *db, uint64_t *out, struct gb_err *err)
+{
+	uint64_t next = meta_u64(db, "sync_next_seq", 1);
+	int64_t top;
+
+	if (query_i64(db, "SELECT max(seq) FROM sync_batch", 0, 0, 0, 0, &top,
+		      _("cannot read the batch in flight"), err))
+		return -1;
+	*out = next > 0 ? next - 1 : 0;
+	if (top > 0 && (uint64_t)top > *out)
+		*out = (uint64_t)top;
+	return 0;
+}
+
+/*
+ * HQ holds batches of this device up to hq, above every number this file
+ * gave (high): the file was restored from an older copy.  In the caller's
+ * transaction, new batches are numbered above hq from now on, and the
+ * file notes its mark (sync_own_seq, unless noted already), which its
+ * pulls send until one ends, so that HQ serves the device its own records
+ * back.  Nothing happens when hq is not above high.
+ */
+static int note_behind(struct gb_db *db, uint64_t high, uint64_t hq,
+		       struct gb_err *err)
+{
+	char *own;
+
+	if (hq <= high)
+		return 0;
+	own = db_meta_get(db, "sync_own_seq");
+	if (!own && meta_set_u64(db, "sync_own_seq", high, err))
+		return -1;
+	free(own);
+	if (meta_u64(db, "sync_next_seq", 1) <= hq)
+		return meta_set_u64(db, "sync_next_seq", hq + 1, err);
+	return 0;
+}
+
 /*
  * Gives the batch in flight a new number after HQ said that it holds
  * another batch under this one (a grid file restored from a copy sends
- * numbers it already used), and deflates it again.  The batch was not
+ * numbers it already used), above hq (HQ's high-water when it said it,
+ * else 0), and deflates it again.  The batch was not
  * applied under the old number, so sending it under a new one loses and
  * repeats nothing.  No batch may wait behind it (see batch_drop).
  */
-static int batch_renumber(struct gb_db *db, struct batch *b, struct gb_err *err)
+static int batch_renumber(struct gb_db *db, struct batch *b, uint64_t hq,
+			  struct gb_err *err)
 {
 	const char *what = _("cannot renumber the batch");
-	uint64_t next, fresh;
+	uint64_t next, fresh, high;
 	int64_t top;
 
 	if (db_begin(db, err))
 		return -1;
-	if (query_i64(db, "SELECT max(seq) FROM sync_batch", 0, 0, 0, 0, &top,
+	if (file_high(db, &high, err) ||
+	    query_i64(db, "SELECT max(seq) FROM sync_batch", 0, 0, 0, 0, &top,
 		      what, err))
 		goto fail;
 	next = meta_u64(db, "sync_next_seq", 1);
 	fresh = next > b->seq ? next : b->seq;
 	if ((uint64_t)top > fresh)
 		fresh = (uint64_t)top;
+	/* Above HQ's mark, when a renumber answer said it. */
+	if (hq > fresh)
+		fresh = hq;
 	fresh++;
+	if (note_behind(db, high, hq, err))
+		goto fail;
 	if (exec_i64(db, "UPDATE sync_batch SET seq = ?2 WHERE seq = ?1", 2,
 		     (int64_t)b->seq, (int64_t)fresh, 0, what, err) ||
 	    meta_set_u64(db, "sync_next_seq", fresh, err))
@@ -829,8 +905,9 @@ static long batch_find(const struct batch *b, size_t hint,
 	return -1;
 }
 
-/* Marks the versions of b that ack a names.  Returns 1 when it names
- * them all, 0 when it leaves some out. */
+/* Marks the versions of b that ack a names; a compact ack accepted the
+ * others (ACK_ACCEPTED).  Returns 1 when it answers them all, 0 when it
+ * leaves some out. */
 static int ack_match(struct batch *b, const struct wire_ack *a)
 {
 	size_t matched = 0;
@@ -843,15 +920,24 @@ static int ack_match(struct batch *b, const struct wire_ack *a)
 			matched++;
 		}
 	}
+	for (size_t i = 0; a->records && i < b->n; i++) {
+		if (b->items[i].ack == -1) {
+			b->items[i].ack = ACK_ACCEPTED;
+			matched++;
+		}
+	}
 	return matched == b->n;
 }
 
 /* 1 when the ack answers batch b: its number (when sent) is b's, and it
- * names at least one of b's versions. */
+ * names at least one of b's versions, or (compact) it counts as many
+ * records as b holds. */
 static int ack_matches(const struct batch *b, const struct wire_ack *a)
 {
 	if (a->seq && a->seq != b->seq)
 		return 0;
+	if (a->records)
+		return a->seq == b->seq && a->records == b->n;
 	for (size_t k = 0; k < a->n; k++)
 		if (batch_find(b, k, &a->items[k]) >= 0)
 			return 1;
@@ -866,6 +952,9 @@ enum {
 	A_ANY_ATT,
 	A_CLEAR_ATT,
 	A_PUT_ATT,
+	A_PUT_RETRY,
+	A_ANY_RETRY,
+	A_DEL_RETRY,
 	A_COUNT
 };
 
@@ -881,6 +970,13 @@ static const char *const ack_sql[A_COUNT] = {
 		  "status, reason_code, reason, batch, at) VALUES (?1, ?2, "
 		  "coalesce(?3, (SELECT kind FROM record WHERE id = ?1), "
 		  "''), ?4, ?5, ?6, ?7, ?8)",
+    [A_PUT_RETRY] = "INSERT OR REPLACE INTO sync_retry (id, version, kind, "
+		    "reason_code, reason, batch, at, tries) VALUES (?1, ?2, "
+		    "coalesce(?3, (SELECT kind FROM record WHERE id = ?1), "
+		    "''), ?4, ?5, ?6, ?7, coalesce((SELECT tries + 1 FROM "
+		    "sync_retry WHERE id = ?1 AND version = ?2), 1))",
+    [A_ANY_RETRY] = "SELECT EXISTS (SELECT 1 FROM sync_retry)",
+    [A_DEL_RETRY] = "DELETE FROM sync_retry WHERE id = ?1 AND version = ?2",
 };
 
 /*
@@ -888,8 +984,9 @@ static const char *const ack_sql[A_COUNT] = {
  * transaction: the versions HQ took (accepted, duplicate, stale) leave
  * the outbox and clear any refusal of an earlier version of their record;
  * refused ones (rejected, conflict) leave it too and go into the
- * attention list with HQ's reason; versions the ack does not name stay
- * for the next batch.  The batch is done and the next number is set.
+ * attention list with HQ's reason, but those refused for now (transient)
+ * into sync_retry, for the next round; versions the ack does not name
+ * stay for the next batch.  The batch is done and the next number is set.
  * What the ack said is added to r.
  *
  * The batch's sync_batch row is the guard: while it is there nobody has
@@ -906,7 +1003,7 @@ static int ack_record(struct gb_db *db, const struct batch *b,
 	const char *what = _("cannot record the ack");
 	sqlite3_stmt *st[A_COUNT] = {NULL};
 	int64_t now = gb_now_ms();
-	int whole = 1, att = 0, rc = -1;
+	int whole = 1, att = 0, retry = 0, rc = -1;
 	uint64_t next;
 
 	for (size_t i = 0; i < b->n; i++)
@@ -951,14 +1048,20 @@ static int ack_record(struct gb_db *db, const struct batch *b,
 		att = sqlite3_column_int(st[A_ANY_ATT], 0);
 	if (run(db, st[A_ANY_ATT], what, err))
 		goto out;
+	if (sqlite3_step(st[A_ANY_RETRY]) == SQLITE_ROW)
+		retry = sqlite3_column_int(st[A_ANY_RETRY], 0);
+	if (run(db, st[A_ANY_RETRY], what, err))
+		goto out;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct item *rec = &b->items[i];
+		static const struct wire_ack_item accepted = {
+		    .status = WIRE_ACCEPTED};
 		const struct wire_ack_item *it;
 		const char *status = NULL;
 
-		if (rec->ack < 0)
+		if (rec->ack == -1)
 			continue;
-		it = &a->items[rec->ack];
+		it = rec->ack >= 0 ? &a->items[rec->ack] : &accepted;
 		if (!whole) {
 			sqlite3_stmt *s = st[A_DEL_OUTBOX];
 
@@ -980,6 +1083,11 @@ static int ack_record(struct gb_db *db, const struct batch *b,
 			r->stale++;
 			break;
 		case WIRE_REJECTED:
+			if (it->transient) {
+				r->waiting++;
+				status = "waiting";
+				break;
+			}
 			r->rejected++;
 			status = "rejected";
 			break;
@@ -987,6 +1095,16 @@ static int ack_record(struct gb_db *db, const struct batch *b,
 			r->conflict++;
 			status = "conflict";
 			break;
+		}
+		/* A version sent again from sync_retry is answered: it
+		 * waits no more, or (below) waits once more. */
+		if (retry && (!status || strcmp(status, "waiting"))) {
+			sqlite3_bind_text(st[A_DEL_RETRY], 1, rec->id, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_int64(st[A_DEL_RETRY], 2,
+					   (sqlite3_int64)rec->version);
+			if (run(db, st[A_DEL_RETRY], what, err))
+				goto out;
 		}
 		if (!status) {
 			/* Nothing to clear when the list is empty, which
@@ -998,6 +1116,26 @@ static int ack_record(struct gb_db *db, const struct batch *b,
 			sqlite3_bind_int64(st[A_CLEAR_ATT], 2,
 					   (sqlite3_int64)rec->version);
 			if (run(db, st[A_CLEAR_ATT], what, err))
+				goto out;
+			continue;
+		}
+		if (!strcmp(status, "waiting")) {
+			sqlite3_stmt *s = st[A_PUT_RETRY];
+
+			sqlite3_bind_text(s, 1, rec->id, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 2, (sqlite3_int64)rec->version);
+			if (rec->kind)
+				sqlite3_bind_text(s, 3, rec->kind->name, -1,
+						  SQLITE_STATIC);
+			else
+				sqlite3_bind_null(s, 3);
+			sqlite3_bind_text(s, 4, it->reason_code, -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_text(s, 5, it->reason ? it->reason : "",
+					  -1, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 6, (sqlite3_int64)b->seq);
+			sqlite3_bind_int64(s, 7, now);
+			if (run(db, s, what, err))
 				goto out;
 			continue;
 		}
@@ -1046,6 +1184,7 @@ static void result_add(struct sync_result *res, const struct sync_result *r)
 	res->stale += r->stale;
 	res->rejected += r->rejected;
 	res->conflict += r->conflict;
+	res->waiting += r->waiting;
 }
 
 /*
@@ -1061,13 +1200,18 @@ static int ack_apply(struct gb_db *db, const struct sync_opts *o,
 		     struct gb_err *err)
 {
 	struct sync_result r = {0};
+	uint64_t high = 0;
 	int rc = 0;
 
 	if (taken)
 		*taken = 0;
 	if (db_begin(db, err))
 		return -1;
-	if (ack_record(db, b, a, &r, err) ||
+	/* HQ's mark above every number given here: a restored file. */
+	if ((a->device_seq &&
+	     (file_high(db, &high, err) ||
+	      note_behind(db, high, a->device_seq, err))) ||
+	    ack_record(db, b, a, &r, err) ||
 	    (after &&
 	     (rc = batch_take(db, o, io, after_seq, after, err)) < 0)) {
 		db_rollback(db);
@@ -1185,6 +1329,19 @@ static int queue_drop(struct gb_db *db, struct queue *qu, struct gb_err *err)
 	return 0;
 }
 
+/* Abandons the requests behind the first one on the wire: their batches
+ * stay written down, to be dropped (queue_drop) or sent again. */
+static void queue_abort_behind(struct queue *qu, const struct sync_io *io)
+{
+	for (size_t i = 1; i < qu->sent; i++) {
+		if (qu->req[i] >= 0)
+			io->post_abort(io->arg, qu->req[i]);
+		qu->req[i] = -1;
+	}
+	if (qu->sent > 1)
+		qu->sent = 1;
+}
+
 /*
  * Sends batches until the outbox is empty, or only one when one is set.
  *
@@ -1216,7 +1373,7 @@ static int push(struct gb_db *db, const struct sync_io *io,
 	struct gb_buf resp;
 	long total = 0, start = res->sent;
 	size_t window = 1;
-	int failed_later = 0, no_more = 0, tries = 0;
+	int failed_later = 0, no_more = 0, tries = 0, behind;
 	int rc, ret = 0;
 
 	memset(&ack, 0, sizeof(ack));
@@ -1272,6 +1429,28 @@ static int push(struct gb_db *db, const struct sync_io *io,
 					qu.q[0]->seq);
 			goto fail;
 		}
+		/* HQ holds batches of this device up to device_seq, this
+		 * number among them for other records (a restored file):
+		 * numbered above them, alone, and those behind built again
+		 * (they follow a batch that HQ did not apply). */
+		if (rc == 0 && ack.renumber) {
+			if (ack.seq != qu.q[0]->seq || tries >= MAX_RENUMBER) {
+				gb_error(err, GB_ECONFLICT,
+					 _("HQ asks to renumber batch "
+					   "%" PRIu64 " again and again"),
+					 qu.q[0]->seq);
+				goto fail;
+			}
+			tries++;
+			queue_abort_behind(&qu, io);
+			if (queue_drop(db, &qu, err) ||
+			    batch_renumber(db, qu.q[0], ack.device_seq, err))
+				goto fail;
+			qu.sent = 0;
+			no_more = 0;
+			window = 1;
+			continue;
+		}
 		if (rc == 0 && !ack_matches(qu.q[0], &ack)) {
 			gb_error(err, GB_ECONFLICT,
 				 _("the server's ack does not answer batch "
@@ -1288,7 +1467,7 @@ static int push(struct gb_db *db, const struct sync_io *io,
 				goto fail;
 			tries++;
 			if (queue_drop(db, &qu, err) ||
-			    batch_renumber(db, qu.q[0], err))
+			    batch_renumber(db, qu.q[0], 0, err))
 				goto fail;
 			qu.sent = 0; /* to go again */
 			no_more = 0;
@@ -1300,12 +1479,24 @@ static int push(struct gb_db *db, const struct sync_io *io,
 		}
 		whole = ack_match(qu.q[0], &ack);
 		tries = 0;
-		window = one || !whole ? 1 : SYNC_WINDOW;
+		/* HQ's mark above this file's: restored (ack_apply notes
+		 * it).  The batches behind were numbered below the mark. */
+		behind = 0;
+		if (ack.device_seq) {
+			uint64_t high;
+
+			if (file_high(db, &high, err))
+				goto fail;
+			behind = ack.device_seq > high;
+		}
+		if (behind)
+			queue_abort_behind(&qu, io);
+		window = one || !whole || behind ? 1 : SYNC_WINDOW;
 		/* Versions the ack left out go before the batches built
 		 * behind them. */
-		if (!whole && queue_drop(db, &qu, err))
+		if ((!whole || behind) && queue_drop(db, &qu, err))
 			goto fail;
-		if (!whole)
+		if (!whole || behind)
 			no_more = 0;
 		take = one || no_more || failed_later || stopped(o) ? NULL
 								   : qu.spare;
@@ -1489,15 +1680,30 @@ out:
 /*
  * Applies one page and stores its cursor, in one transaction.  A record
  * that cannot be stored (another kind under the same id) is counted as
- * refused and skipped; only a failing file fails the page.
+ * refused and skipped; only a failing file fails the page.  asked is the
+ * high-water the page was asked with (seq=): a page whose device_seq is
+ * above it held the device's own records too (a restored file, noted),
+ * and the last page of a pull ends the catching up.
  */
 static int page_apply(struct gb_db *db, const struct wire_page *p,
-		      struct sync_result *res, struct gb_err *err)
+		      uint64_t asked, struct sync_result *res,
+		      struct gb_err *err)
 {
 	struct sync_result r = {0};
+	char *own;
 
 	if (db_begin(db, err))
 		return -1;
+	if (note_behind(db, asked, p->device_seq, err))
+		goto fail;
+	own = db_meta_get(db, "sync_own_seq");
+	if (own && !p->more &&
+	    exec_i64(db, "DELETE FROM meta WHERE key = 'sync_own_seq'", 0, 0,
+		     0, 0, _("cannot store the sync state"), err)) {
+		free(own);
+		goto fail;
+	}
+	free(own);
 	if (p->ncommunities || p->nareas || p->nstaff) {
 		if (ref_replace(db, p, err))
 			goto fail;
@@ -1543,6 +1749,7 @@ int sync_pull(struct gb_db *db, const struct sync_io *io,
 	char *cursor = db_meta_get(db, "sync_cursor");
 	struct wire_page page;
 	struct gb_buf resp;
+	uint64_t high;
 	int ret = -1;
 
 	wire_page_init(&page);
@@ -1552,15 +1759,21 @@ int sync_pull(struct gb_db *db, const struct sync_io *io,
 			gb_error(err, GB_EINTR, _("stopped"));
 			goto out;
 		}
+		/* The own high-water: the one noted while the file catches
+		 * up on its own records, else the highest number given. */
+		high = meta_u64(db, "sync_own_seq", UINT64_MAX);
+		if (high == UINT64_MAX && file_high(db, &high, err))
+			goto out;
 		gb_buf_reset(&resp);
-		if (io->get_changes(io->arg, cursor ? cursor : "", &resp, err))
+		if (io->get_changes(io->arg, cursor ? cursor : "", high, &resp,
+				    err))
 			goto out;
 		wire_page_release(&page);
 		if (wire_page_decode(resp.data, resp.len, &page, err)) {
 			gb_error_prefix(err, _("changes"));
 			goto out;
 		}
-		if (page_apply(db, &page, res, err))
+		if (page_apply(db, &page, high, res, err))
 			goto out;
 		/* Stop unless the server says more and moved the cursor. */
 		if (!page.more || !page.next_cursor[0] ||
@@ -1579,37 +1792,259 @@ out:
 
 /* ---- rounds and state --------------------------------------------------- */
 
+/*
+ * The last error when the grid file cannot take it (its disk is full, the
+ * file fails): a file beside it, FILE-sync-error, of ERRFILE_LEN bytes
+ * made when sync is set up and then only overwritten in place, so that
+ * writing it needs no new space.  It holds "MS\nMESSAGE\n", NUL-padded;
+ * sync status shows it when it is newer than the error in the file.
+ */
+#define ERRFILE_LEN 512
+
+/* The side file's path (caller frees), NULL for a file without a path
+ * (in memory). */
+static char *errfile_path(struct gb_db *db)
+{
+	const char *f = sqlite3_db_filename(sq(db), "main");
+
+	return f && *f ? xasprintf("%s-sync-error", f) : NULL;
+}
+
+/* Makes the side file (ERRFILE_LEN NUL bytes, owner only) unless it is
+ * there already.  Best effort. */
+static void errfile_make(struct gb_db *db)
+{
+	char *path = errfile_path(db), zero[ERRFILE_LEN];
+	int fd;
+
+	if (!path)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		memset(zero, 0, sizeof(zero));
+		if (write(fd, zero, sizeof(zero)) != (ssize_t)sizeof(zero))
+			(void)ftruncate(fd, 0);
+		close(fd);
+	}
+	free(path);
+}
+
+/* Writes err at ms into the side file, in place.  Best effort. */
+static void errfile_write(struct gb_db *db, int64_t ms, const char *msg)
+{
+	char *path = errfile_path(db), buf[ERRFILE_LEN];
+	int fd;
+
+	if (!path)
+		return;
+	memset(buf, 0, sizeof(buf));
+	snprintf(buf, sizeof(buf) - 1, "%" PRId64 "\n%s\n", ms, msg);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (pwrite(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf))
+			(void)fdatasync(fd);
+		close(fd);
+	}
+	free(path);
+}
+
+/* Reads the side file into *ms and *msg (caller frees), when it holds an
+ * error; else leaves them. */
+static void errfile_read(struct gb_db *db, int64_t *ms, char **msg)
+{
+	char *path = errfile_path(db), buf[ERRFILE_LEN + 1], *nl, *end;
+	long long at;
+	ssize_t n;
+	int fd;
+
+	if (!path)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return;
+	n = pread(fd, buf, ERRFILE_LEN, 0);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	errno = 0;
+	at = strtoll(buf, &end, 10);
+	if (errno || end == buf || *end != '\n' || at <= 0)
+		return;
+	nl = strchr(end + 1, '\n');
+	if (nl)
+		*nl = '\0';
+	*ms = at;
+	free(*msg);
+	*msg = xstrdup(end + 1);
+}
+
+/* Takes the side file's error into st when it is newer than the one the
+ * grid file holds (which it could not take). */
+static void errfile_newer(struct gb_db *db, struct sync_status *st)
+{
+	int64_t at = 0;
+	char *msg = NULL;
+
+	errfile_read(db, &at, &msg);
+	if (msg && at > st->last_error_at) {
+		free(st->last_error);
+		st->last_error = msg;
+		st->last_error_at = at;
+		msg = NULL;
+	}
+	free(msg);
+}
+
 void sync_note_error(struct gb_db *db, const struct gb_err *e)
 {
+	const char *msg = e->msg[0] ? e->msg : "?";
+	int64_t now = gb_now_ms();
 	struct gb_err ignored;
 
 	if (db_begin(db, &ignored))
-		return;
-	if (meta_set_i64(db, "sync_last_error_at", gb_now_ms(), &ignored) ||
-	    db_meta_set(db, "sync_last_error", e->msg[0] ? e->msg : "?",
-			&ignored)) {
+		goto side;
+	if (meta_set_i64(db, "sync_last_error_at", now, &ignored) ||
+	    db_meta_set(db, "sync_last_error", msg, &ignored)) {
 		db_rollback(db);
-		return;
+		goto side;
 	}
-	db_commit(db, &ignored);
+	if (db_commit(db, &ignored) == 0)
+		return;
+side:
+	errfile_write(db, now, msg);
+}
+
+/*
+ * Puts the versions refused for now (sync_retry) back at the end of the
+ * outbox, in one transaction, so that this round sends them again: once
+ * a round, whatever the round finds, unless they are in the outbox
+ * already (queued, their answer not recorded yet).  Their Batch entries are
+ * packed when they are sent (outbox.wire NULL).
+ */
+static int retry_requeue(struct gb_db *db, struct gb_err *err)
+{
+	const char *what = _("cannot put back the versions refused for now");
+	int64_t n;
+
+	if (query_i64(db, "SELECT count(*) FROM sync_retry WHERE queued = 0",
+		      0, 0, 0, 0, &n, what, err))
+		return -1;
+	if (n == 0)
+		return 0;
+	if (db_begin(db, err))
+		return -1;
+	if (exec_i64(db,
+		     "INSERT INTO outbox (id, version) SELECT id, version "
+		     "FROM sync_retry WHERE queued = 0 ORDER BY at, batch, id, "
+		     "version",
+		     0, 0, 0, 0, what, err) ||
+	    exec_i64(db, "UPDATE sync_retry SET queued = 1 WHERE queued = 0",
+		     0, 0, 0, 0, what, err)) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db, err);
+}
+
+/* Waits ms on the real clock, a tenth of a second at a time, cut short
+ * when o->stop is set. */
+static void nap_ms(const struct sync_opts *o, long ms)
+{
+	struct timespec ts;
+
+	while (ms > 0 && !stopped(o)) {
+		long step = ms < 100 ? ms : 100;
+
+		ts.tv_sec = 0;
+		ts.tv_nsec = step * 1000000L;
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+}
+
+/*
+ * After HQ said busy (err, GB_EBUSY) for the attempt-th time in a row:
+ * waits what it asked (Retry-After) plus a random part below a cap that
+ * doubles from 500 ms up to SYNC_RETRY_CAP_MS ("full jitter", so that
+ * devices turned away together do not come back together), unless that
+ * would take the round's waiting past its bound (*left ms).  Returns 0
+ * after the wait (go on), -1 when the round must fail with err.
+ */
+static int busy_wait(const struct sync_io *io, const struct sync_opts *o,
+		     int attempt, long *left, struct sync_result *res,
+		     const struct gb_err *err)
+{
+	long cap = 500, wait;
+	long ra = io->retry_after_ms ? io->retry_after_ms(io->arg) : -1;
+
+	if (err->code != GB_EBUSY || stopped(o) || *left <= 0)
+		return -1;
+	for (int i = 0; i < attempt && cap < SYNC_RETRY_CAP_MS; i++)
+		cap *= 2;
+	if (cap > SYNC_RETRY_CAP_MS)
+		cap = SYNC_RETRY_CAP_MS;
+	if (ra < 0)
+		ra = 0;
+	wait = ra + (long)randombytes_uniform((uint32_t)cap + 1);
+	if (ra > *left)
+		return -1;
+	if (wait > *left)
+		wait = *left;
+	*left -= wait;
+	res->busy_waits++;
+	if (o->busy)
+		o->busy(o->busy_arg, wait, err);
+	if (o->sleep_ms)
+		o->sleep_ms(o->busy_arg, wait);
+	else
+		nap_ms(o, wait);
+	return stopped(o) ? -1 : 0;
 }
 
 int sync_round(struct gb_db *db, const struct sync_io *io,
 	       const struct sync_opts *o, struct sync_result *res,
 	       struct gb_err *err)
 {
+	long left = o && o->retry_for_ms ? o->retry_for_ms : SYNC_RETRY_FOR_MS;
+	int attempt = 0, rc;
+
 	memset(res, 0, sizeof(*res));
 	if (!*db_device(db) || !*db_grid(db))
 		return gb_error(err, GB_EINVAL,
 				_("the grid file has no grid or device id; "
 				  "create it with gridbook init"));
-	if (sync_push(db, io, o, res, err) < 0 ||
-	    sync_pull(db, io, o, res, err) < 0) {
-		if (err->code != GB_EINTR)
-			sync_note_error(db, err);
-		return -1;
+	if (retry_requeue(db, err))
+		goto fail;
+	/* Each attempt resumes from the first batch not acknowledged (the
+	 * batches are written down), and the pull from its cursor. */
+	for (long sent = 0;; sent = res->sent) {
+		rc = sync_push(db, io, o, res, err);
+		if (rc == 0)
+			break;
+		/* Batches went through since the last wait: HQ is busy
+		 * again, not still. */
+		if (res->sent > sent)
+			attempt = 0;
+		if (busy_wait(io, o, attempt++, &left, res, err))
+			goto fail;
+	}
+	attempt = 0;
+	for (;;) {
+		rc = sync_pull(db, io, o, res, err);
+		if (rc == 0)
+			break;
+		if (busy_wait(io, o, attempt++, &left, res, err))
+			goto fail;
 	}
 	return 0;
+fail:
+	if (err->code != GB_EINTR)
+		sync_note_error(db, err);
+	return -1;
 }
 
 void sync_config_get(struct gb_db *db, struct sync_config *c)
@@ -1747,6 +2182,7 @@ int sync_config_set(struct gb_db *db, const char *server, const char *token,
 	}
 	if (db_commit(db, err))
 		goto out;
+	errfile_make(db);
 	rc = 0;
 out:
 	free(abs);
@@ -1832,6 +2268,11 @@ void sync_status_release(struct sync_status *st)
 		free(st->att[i].reason);
 		free(st->att[i].title);
 	}
+	for (size_t i = 0; i < st->nwait; i++) {
+		free(st->wait[i].reason);
+		free(st->wait[i].title);
+	}
+	free(st->wait);
 	free(st->att);
 	free(st->last_error);
 	free(st->server);
@@ -1839,8 +2280,11 @@ void sync_status_release(struct sync_status *st)
 	memset(st, 0, sizeof(*st));
 }
 
-/* Reads the attention list into st, newest first. */
-static int attention_read(struct gb_db *db, struct sync_status *st,
+/* Reads the attention list into *list (*n of them), newest first: the
+ * versions HQ refused or set aside (table attention), or when waiting is
+ * set those it refused for now (sync_retry, status "waiting"). */
+static int attention_read(struct gb_db *db, int waiting,
+			  struct sync_attention **list, size_t *n,
 			  struct gb_err *err)
 {
 	sqlite3_stmt *s = NULL;
@@ -1848,19 +2292,25 @@ static int attention_read(struct gb_db *db, struct sync_status *st,
 	int rc;
 
 	if (prep(db,
-		 "SELECT a.id, a.version, a.kind, a.status, a.reason_code, "
-		 "a.reason, a.at, r.title FROM attention a LEFT JOIN record r "
-		 "ON r.id = a.id ORDER BY a.at DESC, a.id, a.version",
+		 waiting
+		     ? "SELECT a.id, a.version, a.kind, 'waiting', "
+		       "a.reason_code, a.reason, a.at, r.title FROM sync_retry "
+		       "a LEFT JOIN record r ON r.id = a.id ORDER BY a.at "
+		       "DESC, a.id, a.version"
+		     : "SELECT a.id, a.version, a.kind, a.status, "
+		       "a.reason_code, a.reason, a.at, r.title FROM attention "
+		       "a LEFT JOIN record r ON r.id = a.id ORDER BY a.at "
+		       "DESC, a.id, a.version",
 		 &s, _("cannot read the attention list"), err))
 		return -1;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct sync_attention *a;
 
-		if (st->natt == alloc) {
+		if (*n == alloc) {
 			alloc = alloc ? 2 * alloc : 16;
-			st->att = xrealloc(st->att, alloc * sizeof(*st->att));
+			*list = xrealloc(*list, alloc * sizeof(**list));
 		}
-		a = &st->att[st->natt++];
+		a = &(*list)[(*n)++];
 		memset(a, 0, sizeof(*a));
 		copy_str(a->id, sizeof(a->id), col_text(s, 0));
 		a->version = (uint64_t)sqlite3_column_int64(s, 1);
@@ -1918,9 +2368,12 @@ int sync_status_get(struct gb_db *db, struct sync_status *st,
 	st->last_ok = meta_i64(db, "sync_last_ok");
 	st->last_error_at = meta_i64(db, "sync_last_error_at");
 	st->last_error = db_meta_get(db, "sync_last_error");
+	errfile_newer(db, st);
 	st->server = db_meta_get(db, "sync_server");
 	st->cursor = db_meta_get(db, "sync_cursor");
-	if (attention_read(db, st, err))
+	st->own_from = meta_u64(db, "sync_own_seq", 0);
+	if (attention_read(db, 0, &st->att, &st->natt, err) ||
+	    attention_read(db, 1, &st->wait, &st->nwait, err))
 		goto out;
 	rc = 0;
 out:

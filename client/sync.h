@@ -28,6 +28,11 @@
 #define SYNC_MAX_RECORDS 500
 #define SYNC_MAX_BYTES (256u << 10)
 
+/* How long one round waits in all, by default, on an HQ that says "busy"
+ * (503 or 429) before it gives up; and the cap of one wait. */
+#define SYNC_RETRY_FOR_MS 300000L
+#define SYNC_RETRY_CAP_MS 30000L
+
 /* Batches on the wire at once in a push (see sync.c). */
 #define SYNC_WINDOW 5
 
@@ -59,10 +64,15 @@ struct sync_io {
 	/* Abandons request req at once, whatever state it is in: its
 	 * answer is not read (HQ may have applied it or not). */
 	void (*post_abort)(void *arg, int req);
-	/* GET /v1/changes?since=cursor ("" for the start); the answer is a
+	/* GET /v1/changes?since=cursor ("" for the start)&seq=seq (the
+	 * device's own high-water batch number, proto Ack); the answer is a
 	 * deflated ChangesPage.  Never while a post is running. */
-	int (*get_changes)(void *arg, const char *cursor, struct gb_buf *resp,
-			   struct gb_err *err);
+	int (*get_changes)(void *arg, const char *cursor, uint64_t seq,
+			   struct gb_buf *resp, struct gb_err *err);
+	/* After a request failed with GB_EBUSY: how long HQ asked to wait
+	 * (its Retry-After, in ms), -1 when it did not say; reading it
+	 * forgets it.  May be NULL. */
+	long (*retry_after_ms)(void *arg);
 	void *arg;
 };
 
@@ -78,6 +88,19 @@ struct sync_opts {
 	 * NULL. */
 	void (*progress)(void *arg, long done, long total);
 	void *progress_arg;
+	/* How long a round may wait in all on an HQ that is busy (GB_EBUSY:
+	 * 503, 429) before it fails: each time it waits what HQ asked
+	 * (Retry-After) plus a random part ("full jitter") below a cap that
+	 * doubles from 500 ms up to SYNC_RETRY_CAP_MS, then resumes from the
+	 * first batch not acknowledged.  0 for SYNC_RETRY_FOR_MS, negative:
+	 * never wait. */
+	long retry_for_ms;
+	/* Called before each such wait with its length and HQ's answer; may
+	 * be NULL.  sleep_ms does the waiting (NULL: the real clock, cut
+	 * short by stop); tests pass their own. */
+	void (*busy)(void *arg, long wait_ms, const struct gb_err *why);
+	void (*sleep_ms)(void *arg, long ms);
+	void *busy_arg;
 };
 
 /* What one round did. */
@@ -85,6 +108,8 @@ struct sync_result {
 	long batches;
 	long sent; /* records acknowledged, whatever their status */
 	long accepted, duplicate, stale, rejected, conflict;
+	long waiting;	 /* of rejected, refused for now: sent again later */
+	long busy_waits; /* times HQ said busy and the round waited */
 	long received;	 /* records pulled down */
 	long applied;	 /* of those, became the current version here */
 	long refused;	 /* pulled records that could not be read or stored */
@@ -92,8 +117,11 @@ struct sync_result {
 };
 
 /*
- * One round: pushes everything pending, batch after batch (building each
- * while the one before is on the wire), then pulls every page of changes.
+ * One round: puts the versions refused for now back into the outbox
+ * (sync_retry), pushes everything pending, batch after batch (building each
+ * while the one before is on the wire), then pulls every page of changes;
+ * an HQ that says busy is waited for and the round goes on (see
+ * sync_opts.retry_for_ms).
  * res (zeroed first) says what happened, also after a failure.  On
  * failure the error is also recorded in the file as the last error (sync
  * status shows it).  Returns 0 or -1 with err.
@@ -116,8 +144,10 @@ int sync_pull(struct gb_db *db, const struct sync_io *io,
 	      const struct sync_opts *o, struct sync_result *res,
 	      struct gb_err *err);
 
-/* Records err as the last error, with the time (best effort: a file
- * that cannot be written is left as it is). */
+/* Records err as the last error, with the time (best effort): in the
+ * grid file, or when it cannot take it (a full disk) in the small file
+ * beside it that sync setup makes (FILE-sync-error), which
+ * sync_status_get reads too. */
 void sync_note_error(struct gb_db *db, const struct gb_err *err);
 
 /* Where to sync to, kept in the grid file's meta.  Strings owned, NULL
@@ -155,7 +185,7 @@ struct sync_attention {
 	char id[GB_ID_LEN];
 	uint64_t version;
 	char kind[32];
-	char status[16];      /* "rejected" or "conflict" */
+	char status[16];      /* "rejected", "conflict" or "waiting" */
 	char reason_code[32]; /* "invalid", "forbidden" ... */
 	char *reason;	      /* owned */
 	int64_t at;	      /* ms UTC, when the ack came */
@@ -164,6 +194,13 @@ struct sync_attention {
 
 struct sync_status {
 	long pending;	   /* outbox rows */
+	/* Versions refused for now, sent again by the next round
+	 * (status "waiting"); owned, newest first. */
+	struct sync_attention *wait;
+	size_t nwait;
+	/* Set while the file pulls its own records back from HQ (restored
+	 * from an older copy): the high-water it had then. */
+	uint64_t own_from;
 	int64_t oldest;	   /* ms UTC of the oldest unsent version, 0 */
 	uint64_t next_seq; /* the number of the next new batch */
 	/* The first batch written down but not acknowledged (sent, or

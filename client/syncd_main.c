@@ -59,7 +59,8 @@ static void usage(FILE *fp)
 	      "                      [--interval SECONDS] [--backoff-max "
 	      "SECONDS] [--once]\n"
 	      "                      [--batch-records N] [--batch-bytes N] "
-	      "[--verbose]\n\n"
+	      "[--retry-for SECONDS]\n"
+	      "                      [--verbose]\n\n"
 	      "Sends the records written in the grid file FILE to HQ and "
 	      "fetches the\ngrid's changes, again and again, until "
 	      "SIGTERM or SIGINT.\n\n"
@@ -84,10 +85,14 @@ static void usage(FILE *fp)
 	      "(default %d)\n"
 	      "  --batch-bytes N       at most N bytes of records a batch "
 	      "(default %u)\n"
+	      "  --retry-for SECONDS   within a round, wait on a busy HQ "
+	      "(503, 429) and go on\n"
+	      "                        for up to SECONDS in all (default "
+	      "%ld; 0: end the round)\n"
 	      "  --verbose             log every round, not only the ones "
 	      "that moved records\n"),
 	    DEFAULT_INTERVAL_S, BACKOFF_MAX_S, BACKOFF_BASE_S, SYNC_MAX_RECORDS,
-	    SYNC_MAX_BYTES);
+	    SYNC_MAX_BYTES, SYNC_RETRY_FOR_MS / 1000);
 }
 
 static int usage_error(const struct gb_err *err)
@@ -161,6 +166,14 @@ static void nap(double seconds)
 	}
 }
 
+/* Logs that HQ is busy and the round waits before it goes on. */
+static void log_busy(void *arg, long wait_ms, const struct gb_err *why)
+{
+	(void)arg;
+	log_info(_("HQ is busy (%s); the round goes on in %.1f s"), why->msg,
+		 (double)wait_ms / 1000.0);
+}
+
 /* Logs what a round moved. */
 static void log_result(const struct sync_result *r, int verbose)
 {
@@ -186,7 +199,8 @@ int main(int argc, char **argv)
 {
 	const char *db_path = getenv("GRIDBOOK_DB"), *server = NULL,
 		   *token = NULL, *cacert = NULL, *interval_s = NULL,
-		   *backoff_s = NULL, *recs = NULL, *bytes = NULL;
+		   *backoff_s = NULL, *recs = NULL, *bytes = NULL,
+		   *retry_s = NULL;
 	int help = 0, once = 0, verbose = 0, npos, status = 1;
 	const struct gb_opt spec[] = {
 	    {"db", 1, &db_path, NULL},
@@ -198,10 +212,12 @@ int main(int argc, char **argv)
 	    {"once", 0, NULL, &once},
 	    {"batch-records", 1, &recs, NULL},
 	    {"batch-bytes", 1, &bytes, NULL},
+	    {"retry-for", 1, &retry_s, NULL},
 	    {"verbose", 0, NULL, &verbose},
 	    {"help", 0, NULL, &help},
 	};
-	double interval = DEFAULT_INTERVAL_S, backoff_max = BACKOFF_MAX_S;
+	double interval = DEFAULT_INTERVAL_S, backoff_max = BACKOFF_MAX_S,
+	       retry_for = -1;
 	struct transport_opts to = {0};
 	struct sync_config cfg = {0};
 	struct sync_opts so = {0};
@@ -226,8 +242,13 @@ int main(int argc, char **argv)
 	if (parse_seconds("interval", interval_s, 0.01, &interval, &err) ||
 	    parse_seconds("backoff-max", backoff_s, 0.01, &backoff_max, &err) ||
 	    parse_count("batch-records", recs, &so.max_records, &err) ||
-	    parse_count("batch-bytes", bytes, &so.max_bytes, &err))
+	    parse_count("batch-bytes", bytes, &so.max_bytes, &err) ||
+	    parse_seconds("retry-for", retry_s, 0, &retry_for, &err))
 		return usage_error(&err);
+	if (retry_s)
+		so.retry_for_ms = retry_for > 0 ? (long)(retry_for * 1000) : -1;
+	if (retry_s && retry_for > 0 && so.retry_for_ms == 0)
+		so.retry_for_ms = 1;
 	if (!db_path || !*db_path) {
 		gb_error(&err, GB_EUSAGE,
 			 _("no grid file: give --db FILE or set GRIDBOOK_DB"));
@@ -264,6 +285,7 @@ int main(int argc, char **argv)
 	}
 	transport_io(t, &io);
 	so.stop = &stop_requested;
+	so.busy = log_busy;
 	rng =
 	    (uint64_t)gb_now_ms() * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
 	if (!rng)

@@ -21,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,8 @@ struct transport {
 	struct curl_slist *post_headers;
 	struct curl_slist *get_headers;
 	const volatile sig_atomic_t *stop;
+	/* The Retry-After of the last 503 or 429, in ms; -1 when none. */
+	long retry_after_ms;
 	struct slot slot[SYNC_WINDOW];
 };
 
@@ -320,6 +323,7 @@ int transport_new(struct transport **out, const struct transport_opts *o,
 				  "from gridbook-hq device enroll)"));
 	t = xcalloc(1, sizeof(*t));
 	t->stop = o->stop;
+	t->retry_after_ms = -1;
 	t->base = xstrdup(o->url);
 	n = strlen(t->base);
 	while (n > 0 && t->base[n - 1] == '/')
@@ -422,10 +426,10 @@ static int status_error(long status, const char *url, const char *answer,
 		code = GB_ETOOBIG;
 	else if (status == 404)
 		code = GB_ENOTFOUND;
+	else if (status == 429 || status == 503)
+		code = GB_EBUSY;
 	else if (status >= 400 && status < 500)
 		code = GB_EPROTO;
-	else if (status == 503)
-		code = GB_EBUSY;
 	else
 		code = GB_EIO;
 	quote_answer(answer, n, q, sizeof(q));
@@ -629,6 +633,19 @@ int transport_finish(struct transport *t, int slot, struct gb_buf *resp,
 		goto out;
 	}
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+	if (status == 429 || status == 503) {
+		curl_off_t ra = -1;
+
+		/* Seconds, from either form of the header (curl reads an
+		 * HTTP date too); capped so that the product stays sane. */
+		if (curl_easy_getinfo(s->h, CURLINFO_RETRY_AFTER, &ra) !=
+			CURLE_OK ||
+		    ra < 0)
+			ra = -1;
+		if (ra > 86400)
+			ra = 86400;
+		t->retry_after_ms = ra < 0 ? -1 : (long)ra * 1000;
+	}
 	if (status < 200 || status > 299) {
 		status_error(status, url, s->answer.data ? s->answer.data : "",
 			     s->answer.len, err);
@@ -677,8 +694,8 @@ static void io_post_abort(void *arg, int req)
 	transport_abort(arg, req);
 }
 
-static int io_get(void *arg, const char *cursor, struct gb_buf *resp,
-		  struct gb_err *err)
+static int io_get(void *arg, const char *cursor, uint64_t seq,
+		  struct gb_buf *resp, struct gb_err *err)
 {
 	struct transport *t = arg;
 	char *esc, *path;
@@ -687,15 +704,25 @@ static int io_get(void *arg, const char *cursor, struct gb_buf *resp,
 	esc = curl_easy_escape(t->slot[0].h, cursor, 0);
 	if (!esc)
 		return gb_error(err, GB_EINTERNAL, "out of memory");
-	path = xasprintf("/v1/changes?since=%s", esc);
+	path = xasprintf("/v1/changes?since=%s&seq=%" PRIu64, esc, seq);
 	curl_free(esc);
 	rc = transport_request(t, path, NULL, 0, resp, err);
 	free(path);
 	return rc;
 }
 
+static long io_retry_after(void *arg)
+{
+	struct transport *t = arg;
+	long ms = t->retry_after_ms;
+
+	t->retry_after_ms = -1;
+	return ms;
+}
+
 void transport_io(struct transport *t, struct sync_io *io)
 {
+	io->retry_after_ms = io_retry_after;
 	io->post_start = io_post_start;
 	io->post_poll = io_post_poll;
 	io->post_finish = io_post_finish;

@@ -64,8 +64,9 @@ void transport_io(struct transport *t, struct sync_io *io);
  * with "/" and is appended to the base URL.  The answer's body is
  * appended to resp (at most WIRE_MAX_BODY bytes).  Returns 0 for a 2xx
  * answer, or -1 with err: GB_EIO for a network failure or a 5xx other
- * than 503, GB_EBUSY for 503 (the server asks to come back a little
- * later), the code of the status (401 GB_EAUTH, 403 GB_EFORBIDDEN, 404
+ * than 503, GB_EBUSY for 503 or 429 (the server asks to come back a
+ * little later; its Retry-After is kept for sync_io.retry_after_ms),
+ * the code of the status (401 GB_EAUTH, 403 GB_EFORBIDDEN, 404
  * GB_ENOTFOUND, 409 GB_ECONFLICT, 413 GB_ETOOBIG, other 4xx GB_EPROTO),
  * each with the server's message quoted, or GB_EINTR when stopped.  It
  * takes a free slot (see below), and fails with GB_EINTERNAL when all

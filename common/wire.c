@@ -995,9 +995,11 @@ int wire_batch_encode_packed(const struct wire_batch_hdr *h, const void *recs,
 	b.pending = h->pending;
 	b.has_oldest_pending = h->has_pending && h->oldest_pending > 0;
 	b.oldest_pending = h->oldest_pending;
+	b.has_features = h->features != 0;
+	b.features = h->features;
 	/* The header fields come first and the records (field 5) after
 	 * them: the order protobuf-c packs a whole Batch in, but for fields
-	 * 6 to 8, which it would put last; fields may come in any
+	 * 6 to 9, which it would put last; fields may come in any
 	 * order. */
 	head = pack_new(&b.base, &hlen);
 	if (gb_buf_add(&plain, head, hlen, err) ||
@@ -1055,6 +1057,8 @@ static int batch_header(const Gridbook__Batch *b, struct wire_batch_hdr *h,
 				_("batch seq: missing (batches count from 1)"));
 	h->seq = b->seq;
 	h->after = b->has_after ? b->after : 0;
+	/* Bits this end does not know are a later device's: ignored. */
+	h->features = b->has_features ? b->features : 0;
 	h->has_pending = b->has_pending;
 	h->pending = b->has_pending ? b->pending : 0;
 	h->oldest_pending =
@@ -1149,6 +1153,12 @@ int wire_ack_encode(const struct wire_ack *a, struct gb_buf *out,
 	m.seq = a->seq;
 	m.has_server_time = 1;
 	m.server_time = a->server_time;
+	m.has_records = a->records != 0;
+	m.records = a->records;
+	m.has_device_seq = a->device_seq != 0;
+	m.device_seq = a->device_seq;
+	m.has_renumber = a->renumber != 0;
+	m.renumber = a->renumber != 0;
 	for (size_t i = 0; i < a->n; i++) {
 		const struct wire_ack_item *ai = &a->items[i];
 		Gridbook__Ack__Item *it = &its[i];
@@ -1172,6 +1182,8 @@ int wire_ack_encode(const struct wire_ack *a, struct gb_buf *out,
 		it->status = (Gridbook__Ack__Status)ai->status;
 		it->reason_code = opt_str(ai->reason_code);
 		it->reason = opt_str(ai->reason);
+		it->has_transient = ai->transient != 0;
+		it->transient = ai->transient != 0;
 		ptrs[i] = it;
 	}
 	m.n_items = a->n;
@@ -1201,6 +1213,8 @@ static int ack_item_read(const Gridbook__Ack__Item *m, size_t i,
 		return gb_error(err, GB_EPROTO, _("%s: unknown status %d"),
 				name, m->has_status ? (int)m->status : 0);
 	it->status = (enum wire_status)m->status;
+	it->transient = m->has_transient && m->transient &&
+			it->status == WIRE_REJECTED;
 	if (copy_code(it->reason_code, sizeof(it->reason_code), m->reason_code,
 		      name, err))
 		return -1;
@@ -1227,6 +1241,17 @@ int wire_ack_decode(const void *p, size_t n, struct wire_ack *out,
 		goto out;
 	out->seq = a->has_seq ? a->seq : 0;
 	out->server_time = a->has_server_time ? a->server_time : 0;
+	out->records = a->has_records ? a->records : 0;
+	out->device_seq = a->has_device_seq ? a->device_seq : 0;
+	out->renumber = a->has_renumber && a->renumber;
+	/* A compact ack names fewer records than the batch held. */
+	if (out->records && a->n_items > out->records) {
+		gb_error(err, GB_EPROTO,
+			 _("ack records: %" PRIu32 " is fewer than its %zu "
+			   "items"),
+			 out->records, a->n_items);
+		goto out;
+	}
 	out->items = xcalloc(a->n_items ? a->n_items : 1, sizeof(*out->items));
 	out->n = a->n_items;
 	for (size_t i = 0; i < a->n_items; i++)
@@ -1248,6 +1273,30 @@ void wire_ack_release(struct wire_ack *a)
 	free(a->items);
 	a->items = NULL;
 	a->n = 0;
+}
+
+int wire_ack_compact(struct wire_ack *a, struct gb_err *err)
+{
+	size_t k = 0;
+
+	if (a->records)
+		return 0;
+	if (a->n > UINT32_MAX)
+		return gb_error(err, GB_ETOOBIG,
+				_("ack of %zu records: a compact ack counts "
+				  "at most %" PRIu32),
+				a->n, UINT32_MAX);
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->items[i].status == WIRE_ACCEPTED) {
+			free(a->items[i].reason);
+			continue;
+		}
+		a->items[k++] = a->items[i];
+	}
+	/* An empty batch stays full: records 0 would mean "full". */
+	a->records = (uint32_t)a->n;
+	a->n = k;
+	return 0;
 }
 
 /* ---- change pages ---------------------------------------------------- */
@@ -1385,6 +1434,8 @@ int wire_page_encode(const struct wire_page *p, struct gb_buf *out,
 	m.next_cursor = opt_str(p->next_cursor);
 	m.has_more = 1;
 	m.more = !!p->more;
+	m.has_device_seq = p->device_seq != 0;
+	m.device_seq = p->device_seq;
 	packed = pack_new(&m.base, &len);
 	if (wire_deflate(packed, len, out, err))
 		goto out;
@@ -1521,6 +1572,7 @@ int wire_page_decode(const void *body, size_t len, struct wire_page *out,
 		      m->next_cursor, "next_cursor", err))
 		goto out;
 	out->more = m->has_more && m->more;
+	out->device_seq = m->has_device_seq ? m->device_seq : 0;
 	ret = 0;
 out:
 	if (m)

@@ -23,6 +23,9 @@
 #define WIRE_MAX_RATIO 200	      /* inflated / deflated */
 /* Batch.pending above this is refused: no grid file holds so many. */
 #define WIRE_MAX_PENDING UINT64_C(1000000000)
+/* Bits of Batch.features (proto/gridbook.proto): the device reads compact
+ * acks, device_seq and renumber answers. */
+#define WIRE_FEATURE_ACK 1u
 
 struct wire_batch_hdr {
 	char device[GB_ID_LEN];
@@ -37,6 +40,7 @@ struct wire_batch_hdr {
 	int has_pending;
 	uint64_t pending;
 	int64_t oldest_pending;
+	uint32_t features; /* WIRE_FEATURE_ bits, 0 when not sent */
 };
 
 /* One decoded record of a batch: rec is NULL when it could not be turned
@@ -74,13 +78,24 @@ struct wire_ack_item {
 	enum wire_status status;
 	char reason_code[32]; /* gb_code_name() of the refusal, or "" */
 	char *reason;	      /* owned, NULL when accepted */
+	int transient;	      /* REJECTED for now only: send it again */
 };
 
+/*
+ * An Ack.  records is 0 for the full form (one item per record of the
+ * batch, in order); in the compact form it is the number of records of
+ * the batch, and items are those not accepted.  device_seq is HQ's
+ * high-water batch number of the device, 0 when not said; renumber set
+ * means the batch was not applied and must go again numbered above it.
+ */
 struct wire_ack {
 	uint64_t seq;
 	int64_t server_time;
 	struct wire_ack_item *items; /* owned */
 	size_t n;
+	uint32_t records;
+	uint64_t device_seq;
+	int renumber;
 };
 
 /* Converts a record to the packed protobuf Record message (appended to
@@ -182,6 +197,7 @@ struct wire_page {
 	size_t nstaff;
 	char next_cursor[WIRE_CURSOR_LEN]; /* "" when not sent */
 	int more;
+	uint64_t device_seq; /* HQ's high-water of the caller, 0: not said */
 };
 
 /* Empties a page (all counts 0, all pointers NULL). */
@@ -216,6 +232,12 @@ int wire_ack_encode(const struct wire_ack *a, struct gb_buf *out,
 int wire_ack_decode(const void *p, size_t n, struct wire_ack *out,
 		    struct gb_err *err);
 void wire_ack_release(struct wire_ack *a);
+/* Turns the full ack a of a batch into the compact form, in place: the
+ * accepted items are dropped (their memory freed) and records becomes
+ * the number of items there were.  An ack already compact, or of no
+ * record, is left as it is.  Fails with GB_ETOOBIG, a unchanged, for more
+ * records than Ack.records counts. */
+int wire_ack_compact(struct wire_ack *a, struct gb_err *err);
 
 /* zlib streams with the preset dictionary of wire.c (its id is in the
  * stream header; a stream without one inflates too).  wire_deflate appends

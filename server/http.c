@@ -735,9 +735,9 @@ static enum MHD_Result changes(struct http_server *h, struct MHD_Connection *c,
 {
 	static const char *const deflated[] = {
 		MHD_HTTP_HEADER_CONTENT_ENCODING, "deflate", NULL};
-	const char *since, *lim;
+	const char *since, *lim, *own, *exclude;
 	struct store_changes ch;
-	uint64_t ref, seq;
+	uint64_t ref, seq, asked = 0, high = 0;
 	unsigned long long limit = CHANGES_LIMIT;
 	struct gb_buf out;
 	struct gb_err err;
@@ -772,10 +772,32 @@ static enum MHD_Result changes(struct http_server *h, struct MHD_Connection *c,
 			return reply_err(h, c, r, "changes", &err);
 		}
 	}
-	if (h->st->ops->changes(h->st, r->dev.grid, ref, seq, r->dev.id,
+	/* seq=N: the device's own high-water batch number.  When HQ holds
+	 * batches of it numbered above that, its file was restored from an
+	 * older copy: its own records come back too (proto Ack).  Serving a
+	 * device its own records grants nothing it could not read anyway. */
+	exclude = r->dev.id;
+	own = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "seq");
+	if (own) {
+		errno = 0;
+		asked = strtoull(own, &end, 10);
+		if (errno || end == own || *end || *own < '0' || *own > '9') {
+			gb_error(&err, GB_EUSAGE,
+				 _("seq: \"%.20s\" is not a batch number"),
+				 own);
+			return reply_err(h, c, r, "changes", &err);
+		}
+		if (h->st->ops->batch_high(h->st, r->dev.id, 1, &high, &err) <
+		    0)
+			return reply_err(h, c, r, "changes", &err);
+		if (high > asked)
+			exclude = NULL;
+	}
+	if (h->st->ops->changes(h->st, r->dev.grid, ref, seq, exclude,
 				(size_t)limit, CHANGES_MAX_BYTES, &ch,
 				&err) < 0)
 		return reply_err(h, c, r, "changes", &err);
+	ch.page.device_seq = high;
 	snprintf(ch.page.next_cursor, sizeof(ch.page.next_cursor),
 		 "%" PRIu64 ".%" PRIu64, ch.ref_version, ch.next_seq);
 	gb_buf_init(&out, GB_BUF_NOLIMIT);

@@ -40,6 +40,7 @@
 #include "auth.h"
 #include "gbtime.h"
 #include "i18n.h"
+#include "id.h"
 #include "ingest.h"
 #include "log.h"
 #include "rollup.h"
@@ -63,6 +64,9 @@
 /* While batches are held, the writer looks this often whether their
  * connections are still there. */
 #define HELD_POLL_MS 200
+/* A version stamped further ahead of HQ's clock than this waits (SPEC
+ * §4, clocks). */
+#define VERSION_AHEAD_MS (24 * INT64_C(3600000))
 
 struct ingest {
 	struct store *st; /* borrowed */
@@ -91,6 +95,7 @@ struct ingest_item {
 	 * or the rule broken, applied only to a version not held yet. */
 	enum gb_code vcode;
 	char *vreason; /* owned, with vcode */
+	int vtransient; /* vcode is HQ's clock's doing (prepare_item) */
 };
 
 /* What applying one batch needs at hand. */
@@ -102,10 +107,13 @@ struct apply {
 };
 
 /* The lookup of validate.h answered by the store, inside the writer
- * transaction, for the grid of the batch. */
+ * transaction, for the grid of the batch.  missing notes that a look-up
+ * found nothing: the refusal that follows is then transient (reference
+ * data not seeded yet, a record HQ does not hold yet). */
 struct lookup_arg {
 	struct store *st;
 	const char *grid;
+	int missing;
 };
 
 static int lookup_find(void *arg, enum gb_ref ref, const char *key,
@@ -113,8 +121,17 @@ static int lookup_find(void *arg, enum gb_ref ref, const char *key,
 		       struct gb_err *err)
 {
 	struct lookup_arg *a = arg;
+	int rc = a->st->ops->find(a->st, a->grid, ref, key, attr, out, n, err),
+	    known = 1;
 
-	return a->st->ops->find(a->st, a->grid, ref, key, attr, out, n, err);
+	/* Known in another grid (moved, or never this grid's) is the
+	 * record's mistake; not known at all may come yet. */
+	if (rc == 0 &&
+	    a->st->ops->ref_known(a->st, ref, key, &known, err) < 0)
+		return -1;
+	if (rc == 0 && !known)
+		a->missing = 1;
+	return rc;
 }
 
 /*
@@ -208,6 +225,7 @@ static void ack_set(struct wire_ack_item *out, enum wire_status status,
 		    enum gb_code code, const char *reason)
 {
 	out->status = status;
+	out->transient = 0;
 	if (code != GB_OK)
 		snprintf(out->reason_code, sizeof(out->reason_code), "%s",
 			 gb_code_name(code));
@@ -216,14 +234,15 @@ static void ack_set(struct wire_ack_item *out, enum wire_status status,
 }
 
 /*
- * Refuses one record: logged in the store and told in the ack.  A record
- * the device may not write (GB_EFORBIDDEN) is also written to the audit
- * log (SPEC §6), in the same transaction, so the entry is there exactly
- * when the refusal is.
+ * Refuses one record: logged in the store and told in the ack, marked
+ * transient when the reason may pass by itself (the device then sends the
+ * same version again later).  A record the device may not write
+ * (GB_EFORBIDDEN) is also written to the audit log (SPEC §6), in the same
+ * transaction, so the entry is there exactly when the refusal is.
  */
 static int reject(struct apply *a, const struct wire_item *it,
 		  struct wire_ack_item *out, enum gb_code code,
-		  const char *reason)
+		  const char *reason, int transient)
 {
 	const struct wire_batch *b = a->req->batch;
 	const struct store_device *dev = a->req->dev;
@@ -250,6 +269,7 @@ static int reject(struct apply *a, const struct wire_item *it,
 	int rc;
 
 	ack_set(out, WIRE_REJECTED, code, reason);
+	out->transient = transient && code != GB_EFORBIDDEN;
 	if (a->st->ops->rejection_put(a->st, &rj, &a->req->err) < 0)
 		return -1;
 	if (code != GB_EFORBIDDEN)
@@ -341,8 +361,30 @@ static void prepare_item(const struct store_device *dev,
 	content_hash(r, out->v.body, out->v.hash);
 	derive(r, &out->v, out->day);
 	if (gb_validate(r, NULL, now_ms, &verr) < 0) {
+		int64_t then = gb_hlc_ms(r->version);
+		struct gb_err e2;
+
 		out->vcode = verr.code;
 		out->vreason = xstrdup(verr.msg);
+		/* Valid as of the time the device wrote the version, which
+		 * is later than HQ's now: only HQ's clock (or the device's)
+		 * is in the way, and the version goes once it is right. */
+		out->vtransient = then > now_ms &&
+				  gb_validate(r, NULL, then, &e2) == 0;
+		return;
+	}
+	if (gb_hlc_ms(r->version) > now_ms + VERSION_AHEAD_MS) {
+		char at[32], hq[32];
+
+		gb_time_format_utc(gb_hlc_ms(r->version), at);
+		gb_time_format_utc(now_ms, hq);
+		gb_error(&verr, GB_EINVAL,
+			 _("version: written at %s, more than 24 h ahead of "
+			   "HQ's clock (%s)"),
+			 at, hq);
+		out->vcode = verr.code;
+		out->vreason = xstrdup(verr.msg);
+		out->vtransient = 1;
 	}
 }
 
@@ -383,12 +425,13 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 	struct store_version v;
 	struct store_current cur;
 	struct gb_err verr = {GB_OK, ""};
+	struct lookup_arg *la;
 	int has_cur, found;
 
 	snprintf(out->id, sizeof(out->id), "%s", r ? r->id : it->id);
 	out->version = r ? r->version : it->version;
 	if (pi->code != GB_OK)
-		return reject(a, it, out, pi->code, pi->reason);
+		return reject(a, it, out, pi->code, pi->reason, 0);
 	v = pi->v;
 	v.received_at = a->now;
 
@@ -415,23 +458,26 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 	}
 
 	if (pi->vcode != GB_OK)
-		return reject(a, it, out, pi->vcode, pi->vreason);
+		return reject(a, it, out, pi->vcode, pi->vreason,
+			      pi->vtransient);
+	la = a->lookup.arg;
+	la->missing = 0;
 	if (gb_validate_refs(r, &a->lookup, &verr) < 0) {
 		if (verr.code == GB_EDB) {
 			*err = verr;
 			return -1;
 		}
-		return reject(a, it, out, verr.code, verr.msg);
+		return reject(a, it, out, verr.code, verr.msg, la->missing);
 	}
 	if (has_cur && strcmp(cur.kind, r->kind->name) != 0) {
 		gb_error(&verr, GB_EINVAL, _("id %s is already a %s record"),
 			 r->id, cur.kind);
-		return reject(a, it, out, verr.code, verr.msg);
+		return reject(a, it, out, verr.code, verr.msg, 0);
 	}
 	if (has_cur && strcmp(cur.grid, r->grid) != 0) {
 		gb_error(&verr, GB_EFORBIDDEN,
 			 _("record %s belongs to grid %s"), r->id, cur.grid);
-		return reject(a, it, out, verr.code, verr.msg);
+		return reject(a, it, out, verr.code, verr.msg, 0);
 	}
 	if (st->ops->history_put(st, &v, err) < 0)
 		return -1;
@@ -445,6 +491,54 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 	return 0;
 }
 
+/*
+ * The answer to a device that reads compact acks (Batch.features): the
+ * full ack a (the one stored) in compact form, with HQ's high-water high
+ * for the device, encoded into req->ack.  Returns 0 or -1 with req->err.
+ */
+static int reply_compact(struct ingest_req *req, struct wire_ack *a,
+			 uint64_t high)
+{
+	if (wire_ack_compact(a, &req->err) < 0)
+		return -1;
+	a->device_seq = high;
+	return wire_ack_encode(a, req->ack, &req->err);
+}
+
+/* The stored ack of a batch resent, in req->ack, made compact as above. */
+static int replay_compact(struct ingest_req *req, uint64_t high)
+{
+	struct wire_ack a;
+	int rc = -1;
+
+	if (wire_ack_decode(req->ack->data, req->ack->len, &a, &req->err) < 0)
+		goto out;
+	rc = reply_compact(req, &a, high);
+out:
+	wire_ack_release(&a);
+	return rc;
+}
+
+/*
+ * The "renumber" answer (proto Ack): batch b is not applied, and the
+ * device is told HQ's high-water for it, above which it numbers the same
+ * records again.  Only to a device that reads it; the batch is then done
+ * without being applied, and a batch that follows it fails (ready).
+ */
+static int reply_renumber(struct ingest_req *req, uint64_t high)
+{
+	struct wire_ack a;
+
+	memset(&a, 0, sizeof(a));
+	a.seq = req->batch->hdr.seq;
+	a.server_time = gb_now_ms();
+	a.device_seq = high;
+	a.renumber = 1;
+	req->renumber = 1;
+	gb_buf_reset(req->ack);
+	return wire_ack_encode(&a, req->ack, &req->err);
+}
+
 /* Applies one batch (inside its savepoint).  Returns -1 with req->err
  * when the batch must be undone. */
 static int apply_batch(struct apply *a)
@@ -454,26 +548,39 @@ static int apply_batch(struct apply *a)
 	struct store *st = a->st;
 	const unsigned char *ih = req->items_hash;
 	unsigned char held[STORE_HASH_LEN];
-	struct lookup_arg la = {st, b->hdr.grid};
+	struct lookup_arg la = {st, b->hdr.grid, 0};
+	int compact = (b->hdr.features & WIRE_FEATURE_ACK) != 0;
 	struct wire_ack ack;
+	uint64_t high = 0;
 	int found, rc = -1;
 
 	memset(&ack, 0, sizeof(ack));
+	req->renumber = 0;
 	gb_buf_reset(req->ack);
 	found = st->ops->batch_get(st, req->dev->id, b->hdr.seq, held,
 				   req->ack, &req->err);
 	if (found < 0)
 		return -1;
+	if (compact &&
+	    st->ops->batch_high(st, req->dev->id, 0, &high, &req->err) < 0)
+		return -1;
 	if (found) {
 		if (memcmp(held, ih, STORE_HASH_LEN) == 0)
-			return 0;
+			return compact ? replay_compact(req, high) : 0;
 		gb_buf_reset(req->ack);
+		if (compact)
+			return reply_renumber(req, high);
 		return gb_error(&req->err, GB_ECONFLICT,
 				_("batch %" PRIu64 " of device %s was applied "
 				  "before with other records; a new batch "
 				  "needs a new sequence number"),
 				b->hdr.seq, req->dev->id);
 	}
+	/* A number at or below the mark that HQ does not hold: the device
+	 * numbers from an older copy of its file.  Its batches are never
+	 * applied under a number below one applied before. */
+	if (compact && b->hdr.seq <= high)
+		return reply_renumber(req, high);
 	a->lookup.arg = &la;
 	a->lookup.find = lookup_find;
 	ack.seq = b->hdr.seq;
@@ -494,6 +601,11 @@ static int apply_batch(struct apply *a)
 				 b->hdr.oldest_pending, &req->err) < 0 ||
 	    rollup_batch_applied(st, req->dev, b, &ack, a->now, &req->err) <
 		    0)
+		goto out;
+	/* Stored in full, for any device that sends this batch again;
+	 * answered compact to one that reads it. */
+	if (compact &&
+	    reply_compact(req, &ack, high > b->hdr.seq ? high : b->hdr.seq) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -538,7 +650,7 @@ static int ready(struct store *st, struct ingest_req *const *reqs, size_t n,
 		if (p == r || !p->batch || p->batch->hdr.seq != b->hdr.after ||
 		    strcmp(p->dev->id, r->dev->id) != 0)
 			continue;
-		if (p->rc == 0)
+		if (p->rc == 0 && !p->renumber)
 			return 1;
 		if (p->rc == 1)
 			pending = 1;

@@ -12,11 +12,22 @@
  *   not the sender's to write: a kind its role     REJECTED as forbidden,
  *     may not write, another grid, another device    and in the audit log
  *   invalid (gb_validate)                          REJECTED, with the reason
+ *   ... only by HQ's clock: valid as of the        REJECTED, transient (sent
+ *     version's own time, or its version more        again later, unedited)
+ *     than 24 h ahead of HQ's clock
+ *   a reference HQ does not hold (yet)             REJECTED, transient
  *   same id, version and device, same content      DUPLICATE
  *   same id, version and device, other content     CONFLICT (set aside)
  *   older than the current version (HLC, device)   STALE (history only)
  *   otherwise                                      ACCEPTED (now current)
  * A record refused does not stop the rest of its batch.
+ *
+ * To a device that says it reads them (Batch.features), the ack goes in
+ * compact form with HQ's high-water batch number for it, and a batch
+ * numbered at or below that mark that is not the one HQ holds under its
+ * number (a grid file restored from an older copy) is answered "renumber"
+ * instead of 409, nothing applied (proto/gridbook.proto, Ack).  What is
+ * stored is always the full ack, which an older device gets.
  */
 #ifndef GB_INGEST_H
 #define GB_INGEST_H
@@ -70,6 +81,7 @@ struct ingest_req {
 	const struct ingest_watch *watch; /* borrowed, or NULL */
 	int told_held;			  /* watch->held was called */
 	int superseded; /* the device sent this batch again meanwhile */
+	int renumber;	    /* answered "renumber": not applied */
 	int done;
 	struct ingest_req *next;
 };

@@ -173,6 +173,11 @@ struct store_ops {
 			 const unsigned char items_hash[STORE_HASH_LEN],
 			 size_t nrecords, const void *ack, size_t ack_len,
 			 int64_t received_at, struct gb_err *err);
+	/* The highest batch number applied from device, 0 when none, into
+	 * *seq: in the writer's transaction (reader 0, writer thread only),
+	 * or as committed (reader 1, any thread). */
+	int (*batch_high)(struct store *s, const char *device, int reader,
+			  uint64_t *seq, struct gb_err *err);
 
 	/* The content hash of version (id, version, device) if held. */
 	int (*version_get)(struct store *s, const char *id, uint64_t version,
@@ -205,6 +210,12 @@ struct store_ops {
 	int (*find)(struct store *s, const char *grid, enum gb_ref ref,
 		    const char *key, const char *attr, char *out, size_t n,
 		    struct gb_err *err);
+	/* Whether HQ holds the reference key (as find, ref) in any grid:
+	 * *known 1 or 0.  A reference find misses that is not known at all
+	 * may come yet (not seeded, a record not received yet); one known in
+	 * another grid will not.  Writer thread. */
+	int (*ref_known)(struct store *s, enum gb_ref ref, const char *key,
+			 int *known, struct gb_err *err);
 
 	/* Inserts or updates one reference row; *changed is set to 1 when
 	 * the row is new or differs.  Fails with GB_ENOTFOUND naming a

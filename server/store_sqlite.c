@@ -91,6 +91,7 @@ enum stmt_id {
 	S_ROLLBACK_TO,
 	S_BATCH_GET,
 	S_BATCH_PUT,
+	S_BATCH_HIGH,
 	S_VERSION_GET,
 	S_CURRENT_GET,
 	S_HISTORY_PUT,
@@ -101,6 +102,10 @@ enum stmt_id {
 	S_FIND_AREA,
 	S_FIND_STAFF,
 	S_FIND_RECORD,
+	S_KNOWN_COMMUNITY,
+	S_KNOWN_AREA,
+	S_KNOWN_STAFF,
+	S_KNOWN_RECORD,
 	S_DEVICE_SEEN,
 	S_AUDIT_PUT,
 	S_REF_VERSION,
@@ -121,6 +126,7 @@ static const char *const stmt_sql[S_COUNT] = {
 			"WHERE device = ?1 AND seq = ?2",
 	[S_BATCH_PUT] = "INSERT INTO batch (device, seq, items_hash, records, "
 			"ack, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_BATCH_HIGH] = "SELECT max(seq) FROM batch WHERE device = ?1",
 	[S_VERSION_GET] = "SELECT content_hash FROM record_history "
 			  "WHERE id = ?1 AND version = ?2 AND device = ?3",
 	[S_CURRENT_GET] = "SELECT kind, version, device, grid "
@@ -148,6 +154,10 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_FIND_STAFF] = "SELECT role FROM staff WHERE code = ?1 AND grid = ?2",
 	[S_FIND_RECORD] = "SELECT json_extract(body, ?4) FROM record_current "
 			  "WHERE id = ?1 AND kind = ?2 AND grid = ?3",
+	[S_KNOWN_COMMUNITY] = "SELECT 1 FROM community WHERE code = ?1",
+	[S_KNOWN_AREA] = "SELECT 1 FROM police_area WHERE code = ?1",
+	[S_KNOWN_STAFF] = "SELECT 1 FROM staff WHERE code = ?1",
+	[S_KNOWN_RECORD] = "SELECT 1 FROM record_current WHERE id = ?1",
 	[S_DEVICE_SEEN] = "UPDATE device SET last_seen = ?2, pending = "
 			  "iif(?3 >= 0, ?3, pending), oldest_pending = "
 			  "iif(?3 >= 0, nullif(?4, 0), oldest_pending) "
@@ -523,6 +533,48 @@ static int sq_batch_put(struct store *st, const char *device, uint64_t seq,
 	return run(s, q, N_("recording a batch"), err);
 }
 
+static int reader_get(struct sqlite_store *s, sqlite3 **out,
+		      struct gb_err *err);
+static void reader_put(struct sqlite_store *s, sqlite3 *db);
+
+static int sq_batch_high(struct store *st, const char *device, int reader,
+			 uint64_t *seq, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = NULL;
+	sqlite3 *db = NULL;
+	int rc;
+
+	*seq = 0;
+	if (!reader) {
+		q = stmt(s, S_BATCH_HIGH, err);
+		if (!q)
+			return -1;
+	} else {
+		if (reader_get(s, &db, err) < 0)
+			return -1;
+		if (sqlite3_prepare_v2(db, stmt_sql[S_BATCH_HIGH], -1, &q,
+				       NULL) != SQLITE_OK) {
+			db_fail(db, err, N_("reading a batch"));
+			reader_put(s, db);
+			return -1;
+		}
+	}
+	bind_uuid(q, 1, device);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL)
+		*seq = (uint64_t)sqlite3_column_int64(q, 0);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_fail(reader ? db : s->db, err, N_("reading a batch"));
+	if (reader) {
+		sqlite3_finalize(q);
+		reader_put(s, db);
+	} else {
+		stmt_done(q);
+	}
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
 static int sq_version_get(struct store *st, const char *id, uint64_t version,
 			  const char *device,
 			  unsigned char hash[STORE_HASH_LEN],
@@ -810,6 +862,48 @@ static int ref_cache_find(struct sqlite_store *s, const char *grid, int t,
 	if (attr && out && n)
 		snprintf(out, n, "%s", u->attr);
 	return 1;
+}
+
+static int sq_ref_known(struct store *st, enum gb_ref ref, const char *key,
+			int *known, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	enum stmt_id id;
+	sqlite3_stmt *q;
+	int rc;
+
+	*known = 0;
+	switch (ref) {
+	case GB_REF_COMMUNITY:
+		id = S_KNOWN_COMMUNITY;
+		break;
+	case GB_REF_AREA:
+		id = S_KNOWN_AREA;
+		break;
+	case GB_REF_STAFF:
+		id = S_KNOWN_STAFF;
+		break;
+	case GB_REF_ENTERPRISE:
+	case GB_REF_CHECK:
+		id = S_KNOWN_RECORD;
+		break;
+	default:
+		return gb_error(err, GB_EINTERNAL,
+				"store: lookup of an unknown reference type");
+	}
+	q = stmt(s, id, err);
+	if (!q)
+		return -1;
+	if (id == S_KNOWN_RECORD)
+		bind_uuid(q, 1, key);
+	else
+		bind_text(q, 1, key);
+	rc = sqlite3_step(q);
+	*known = rc == SQLITE_ROW;
+	stmt_done(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(s->db, err, N_("looking up a reference"));
+	return 0;
 }
 
 static int sq_find(struct store *st, const char *grid, enum gb_ref ref,
@@ -1784,6 +1878,7 @@ static const struct store_ops sqlite_ops = {
 	.set_margin = sq_set_margin,
 	.batch_get = sq_batch_get,
 	.batch_put = sq_batch_put,
+	.batch_high = sq_batch_high,
 	.version_get = sq_version_get,
 	.current_get = sq_current_get,
 	.history_put = sq_history_put,
@@ -1791,6 +1886,7 @@ static const struct store_ops sqlite_ops = {
 	.conflict_put = sq_conflict_put,
 	.rejection_put = sq_rejection_put,
 	.find = sq_find,
+	.ref_known = sq_ref_known,
 	.ref_put = sq_ref_put,
 	.ref_touch = sq_ref_touch,
 	.grid_exists = sq_grid_exists,

@@ -10,6 +10,9 @@
 #   uscc N               a valid unified social credit code, serial N
 #   local_versions FILE  "id|version" of every version in a grid file
 #   hq_versions          the same for everything the server holds
+#   wait_for SECONDS CMD...  runs CMD every 0.1 s until it succeeds, for
+#                        at most SECONDS: a test waits for what it expects,
+#                        never sleeps and then looks
 HQ_STORE="$T/hq.db"
 HQ_PORT=$(free_port)
 HQ_URL="http://127.0.0.1:$HQ_PORT"
@@ -67,4 +70,13 @@ local_versions() {
 hq_versions() {
 	hq_sql "SELECT lower(hex(id)) || '|' || version FROM record_history
 		ORDER BY 1"
+}
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	for _ in $(seq "$n"); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
 }

@@ -116,7 +116,63 @@ struct fake {
 	/* Every version applied, in order, as decoded. */
 	struct gb_record *got[MAX_HELD];
 	size_t ngot;
+	/* The seq= of the last get_changes. */
+	uint64_t get_seq;
+	/* As a newer HQ: compact acks with device_seq to a batch that reads
+	 * them, and "renumber" instead of 409. */
+	int compact;
+	/* Versions of this record are refused for now (transient). */
+	char transient[GB_ID_LEN];
+	/* The next busy posts are refused with GB_EBUSY before being
+	 * applied, HQ asking for retry_after ms (-1: not saying). */
+	int busy;
+	long retry_after;
+	/* The waits the engine asked for, and the size of the last ack. */
+	long waits[16];
+	size_t nwaits;
+	size_t last_ack_len;
 };
+
+/* The highest batch number the fake holds. */
+static uint64_t fake_high(const struct fake *f)
+{
+	uint64_t h = 0;
+
+	for (size_t k = 0; k < f->nbatches; k++)
+		if (f->batches[k].seq > h)
+			h = f->batches[k].seq;
+	return h;
+}
+
+/* The answer the fake gives to batch b for the stored full ack in
+ * stored: as it is, or compact (a newer HQ to a newer device). */
+static int fake_reply(struct fake *f, const struct wire_batch *b,
+		      const struct gb_buf *stored, struct gb_buf *resp,
+		      struct gb_err *err)
+{
+	struct wire_ack a;
+	struct gb_buf out;
+	int rc;
+
+	if (!f->compact || !(b->hdr.features & WIRE_FEATURE_ACK)) {
+		f->last_ack_len = stored->len;
+		return gb_buf_add(resp, stored->data, stored->len, err);
+	}
+	gb_buf_init(&out, GB_BUF_NOLIMIT);
+	rc = wire_ack_decode(stored->data, stored->len, &a, err);
+	if (rc == 0)
+		rc = wire_ack_compact(&a, err);
+	a.device_seq = fake_high(f);
+	if (rc == 0)
+		rc = wire_ack_encode(&a, &out, err);
+	if (rc == 0) {
+		f->last_ack_len = out.len;
+		rc = gb_buf_add(resp, out.data, out.len, err);
+	}
+	wire_ack_release(&a);
+	gb_buf_release(&out);
+	return rc;
+}
 
 static int held_find(struct fake *f, const char *id, uint64_t v)
 {
@@ -160,6 +216,11 @@ static int fake_post(struct fake *f, const void *body, size_t len,
 		gb_error(err, GB_EIO, "cannot reach hq: connection refused");
 		goto out;
 	}
+	if (f->busy > 0) {
+		f->busy--;
+		gb_error(err, GB_EBUSY, "hq answered 503: busy");
+		goto out;
+	}
 	if (b.hdr.after) {
 		for (k = 0; k < f->nbatches; k++)
 			if (f->batches[k].seq == b.hdr.after)
@@ -185,6 +246,21 @@ static int fake_post(struct fake *f, const void *body, size_t len,
 			same =
 			    b.items[i].version == f->batches[k].versions[i] &&
 			    !strcmp(b.items[i].id, f->batches[k].ids[i]);
+		if (!same && f->compact &&
+		    (b.hdr.features & WIRE_FEATURE_ACK)) {
+			struct gb_buf out;
+
+			f->resend_differs++;
+			a.seq = b.hdr.seq;
+			a.device_seq = fake_high(f);
+			a.renumber = 1;
+			gb_buf_init(&out, GB_BUF_NOLIMIT);
+			rc = wire_ack_encode(&a, &out, err);
+			if (rc == 0)
+				rc = gb_buf_add(resp, out.data, out.len, err);
+			gb_buf_release(&out);
+			goto out;
+		}
 		if (!same) {
 			f->resend_differs++;
 			gb_error(err, GB_ECONFLICT,
@@ -193,8 +269,7 @@ static int fake_post(struct fake *f, const void *body, size_t len,
 				 b.hdr.seq);
 			goto out;
 		}
-		rc = gb_buf_add(resp, f->batches[k].ack.data,
-				f->batches[k].ack.len, err);
+		rc = fake_reply(f, &b, &f->batches[k].ack, resp, err);
 		goto out;
 	}
 	if (b.hdr.seq <= f->last_new_seq)
@@ -232,6 +307,15 @@ static int fake_post(struct fake *f, const void *body, size_t len,
 					     "community of grid S01-G1");
 			continue;
 		}
+		if (!strcmp(b.items[i].id, f->transient)) {
+			it->status = WIRE_REJECTED;
+			it->transient = 1;
+			snprintf(it->reason_code, sizeof(it->reason_code),
+				 "invalid");
+			it->reason = xstrdup("version: more than 24 h ahead of "
+					     "HQ's clock");
+			continue;
+		}
 		h = held_find(f, b.items[i].id, b.items[i].version);
 		if (h >= 0) {
 			f->held[h].times++;
@@ -263,8 +347,7 @@ static int fake_post(struct fake *f, const void *body, size_t len,
 		gb_error(err, GB_EIO, "cannot reach hq: connection reset");
 		goto out;
 	}
-	rc = gb_buf_add(resp, f->batches[k].ack.data, f->batches[k].ack.len,
-			err);
+	rc = fake_reply(f, &b, &f->batches[k].ack, resp, err);
 out:
 	wire_ack_release(&a);
 	wire_batch_release(&b);
@@ -327,11 +410,20 @@ static void fake_abort(void *arg, int req)
 	}
 }
 
-static int fake_get(void *arg, const char *cursor, struct gb_buf *resp,
-		    struct gb_err *err)
+static int fake_get(void *arg, const char *cursor, uint64_t seq,
+		    struct gb_buf *resp, struct gb_err *err)
 {
 	struct fake *f = arg;
 	size_t i = f->next_page;
+
+	f->get_seq = seq;
+	if (!f->npages) {
+		/* No pages set: an empty last page. */
+		struct wire_page p;
+
+		wire_page_init(&p);
+		return wire_page_encode(&p, resp, err);
+	}
 
 	/* The page after the cursor: the first one for "", else the one
 	 * after the page that gave this cursor. */
@@ -365,6 +457,21 @@ static void fake_release(struct fake *f)
 	free(f);
 }
 
+static long fake_retry_after(void *arg)
+{
+	struct fake *f = arg;
+
+	return f->retry_after;
+}
+
+static void fake_sleep(void *arg, long ms)
+{
+	struct fake *f = arg;
+
+	if (f->nwaits < sizeof(f->waits) / sizeof(f->waits[0]))
+		f->waits[f->nwaits++] = ms;
+}
+
 static struct fake *fake_new(struct sync_io *io)
 {
 	struct fake *f = xcalloc(1, sizeof(*f));
@@ -376,7 +483,9 @@ static struct fake *fake_new(struct sync_io *io)
 	io->post_finish = fake_finish;
 	io->post_abort = fake_abort;
 	io->get_changes = fake_get;
+	io->retry_after_ms = fake_retry_after;
 	io->arg = f;
+	f->retry_after = -1;
 	return f;
 }
 
@@ -1647,6 +1756,250 @@ static void test_missing_version(void)
 	db_close(db);
 }
 
+
+/* An HQ that reads compact acks answers a batch of 500 accepted records
+ * in a few bytes, naming only the one it refused; the outbox empties and
+ * the refusal is listed as with a full ack.  The batch says it reads
+ * them; an HQ that does not (the fake's default) sends full acks, which
+ * the same engine records (every other test). */
+static void test_compact(void)
+{
+	struct gb_db *db = grid_new("compact.grid");
+	struct sync_opts o = {0};
+	struct sync_result res = {0};
+	struct sync_status st;
+	char ids[600][GB_ID_LEN];
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+
+	f->compact = 1;
+	add_enterprises(db, 600, ids);
+	CHECK(sync_push_batch(db, &io, &o, &res, &err) == 1);
+	CHECK(res.accepted == 500 && res.sent == 500);
+	CHECK(f->last_ack_len > 0 && f->last_ack_len < 32);
+	memcpy(f->reject, ids[550], GB_ID_LEN);
+	memset(&res, 0, sizeof(res));
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(res.accepted == 99 && res.rejected == 1 && res.sent == 100);
+	CHECK(held_once(f, 599));
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 0);
+	CHECK(sync_status_get(db, &st, &err) == 0);
+	CHECK(st.natt == 1 && st.next_seq == 3);
+	if (st.natt == 1)
+		CHECK_STR(st.att[0].id, ids[550]);
+	sync_status_release(&st);
+	fake_release(f);
+	db_close(db);
+}
+
+/* HQ says busy three times, asking for 2 s: one round waits each time
+ * at least that (plus jitter below the cap), then resumes and delivers
+ * everything once.  With a bound below what HQ asks, the round gives up
+ * with the busy error, noted for sync status. */
+static void test_busy(void)
+{
+	struct gb_db *db = grid_new("busy.grid");
+	struct sync_opts o = {.max_records = 100, .sleep_ms = fake_sleep};
+	struct sync_result res = {0};
+	struct sync_status st;
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+	int ok = 1;
+
+	o.busy_arg = f;
+	add_enterprises(db, 300, NULL);
+	f->fail_nth = 0;
+	f->busy = 3;
+	f->retry_after = 2000;
+	CHECK(sync_round(db, &io, &o, &res, &err) == 0);
+	CHECK(res.busy_waits == 3 && f->nwaits == 3);
+	for (size_t i = 0; i < f->nwaits; i++)
+		ok &= f->waits[i] >= 2000 && f->waits[i] <= 2000 + 2000;
+	CHECK(ok);
+	CHECK(res.accepted == 300 && held_once(f, 300));
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 0);
+
+	/* Busy in the middle of a push: the round goes on from there. */
+	add_enterprises(db, 300, NULL);
+	f->busy = 0;
+	f->fail_nth = f->posts + 2;
+	f->nwaits = 0;
+	CHECK(sync_round(db, &io, &o, &res, &err) < 0);
+	CHECK(err.code == GB_EIO);
+	CHECK(sync_round(db, &io, &o, &res, &err) == 0);
+	CHECK(held_once(f, 600));
+
+	/* HQ asks for more than the round may wait. */
+	add_enterprises(db, 10, NULL);
+	f->busy = 100;
+	f->retry_after = 5000;
+	f->nwaits = 0;
+	o.retry_for_ms = 3000;
+	CHECK(sync_round(db, &io, &o, &res, &err) < 0);
+	CHECK(err.code == GB_EBUSY && f->nwaits == 0);
+	CHECK(sync_status_get(db, &st, &err) == 0);
+	CHECK(st.last_error && strstr(st.last_error, "busy"));
+	CHECK(st.pending == 10);
+	sync_status_release(&st);
+	/* No Retry-After: the waits stay under the bound in all. */
+	f->retry_after = -1;
+	f->nwaits = 0;
+	CHECK(sync_round(db, &io, &o, &res, &err) < 0);
+	{
+		long sum = 0;
+
+		for (size_t i = 0; i < f->nwaits; i++)
+			sum += f->waits[i];
+		CHECK(f->nwaits > 0 && sum <= 3000);
+	}
+	/* Never waiting: the first busy ends the round. */
+	o.retry_for_ms = -1;
+	f->nwaits = 0;
+	CHECK(sync_round(db, &io, &o, &res, &err) < 0);
+	CHECK(err.code == GB_EBUSY && f->nwaits == 0);
+	f->busy = 0;
+	CHECK(sync_round(db, &io, &o, &res, &err) == 0);
+	CHECK(held_once(f, 610));
+	fake_release(f);
+	db_close(db);
+}
+
+/* A version refused for now leaves the outbox into sync_retry and is
+ * shown as waiting; the next round sends it again, unedited, and once HQ
+ * takes it nothing waits. */
+static void test_transient(void)
+{
+	struct gb_db *db = grid_new("transient.grid");
+	struct sync_opts o = {0};
+	struct sync_result res = {0};
+	struct sync_status st;
+	char ids[3][GB_ID_LEN];
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+
+	f->compact = 1;
+	add_enterprises(db, 3, ids);
+	memcpy(f->transient, ids[1], GB_ID_LEN);
+	CHECK(sync_round(db, &io, &o, &res, &err) == 0);
+	CHECK(res.accepted == 2 && res.waiting == 1 && res.rejected == 0);
+	CHECK(count(db, "SELECT count(*) FROM outbox") == 0);
+	CHECK(count(db, "SELECT count(*) FROM sync_retry") == 1);
+	CHECK(count(db, "SELECT count(*) FROM attention") == 0);
+	CHECK(sync_status_get(db, &st, &err) == 0);
+	CHECK(st.nwait == 1 && st.natt == 0 && st.pending == 0);
+	if (st.nwait == 1) {
+		CHECK_STR(st.wait[0].id, ids[1]);
+		CHECK_STR(st.wait[0].status, "waiting");
+		CHECK(strstr(st.wait[0].reason, "HQ's clock") != NULL);
+	}
+	sync_status_release(&st);
+	/* Still refused: it waits again, tried twice. */
+	CHECK(sync_round(db, &io, &o, &res, &err) == 0);
+	CHECK(res.waiting == 1 && res.sent == 1);
+	CHECK(count(db, "SELECT tries FROM sync_retry") == 2);
+	/* HQ takes it now. */
+	f->transient[0] = '\0';
+	CHECK(sync_round(db, &io, &o, &res, &err) == 0);
+	CHECK(res.accepted == 1 && res.waiting == 0);
+	CHECK(count(db, "SELECT count(*) FROM sync_retry") == 0);
+	CHECK(held_once(f, 3));
+	fake_release(f);
+	db_close(db);
+}
+
+/* A file behind what HQ holds from the device (restored from a copy): HQ
+ * answers its first batch "renumber" with its high-water 7; the batch goes
+ * again as 8, the next as 9, with no 409; the file notes its own mark (1)
+ * for the pull, which asks with it and ends the catching up. */
+static void test_restored(void)
+{
+	struct gb_db *db = grid_new("restored.grid");
+	struct sync_opts o = {.max_records = 2};
+	struct sync_result res = {0};
+	struct sync_status st;
+	struct wire_page p;
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+
+	f->compact = 1;
+	for (int k = 0; k < 7; k++) {
+		f->batches[k].seq = (uint64_t)k + 1;
+		gb_buf_init(&f->batches[k].ack, GB_BUF_NOLIMIT);
+	}
+	f->nbatches = 7;
+	wire_page_init(&p);
+	p.device_seq = 9;
+	snprintf(p.next_cursor, sizeof(p.next_cursor), "1.5");
+	gb_buf_init(&f->pages[0], GB_BUF_NOLIMIT);
+	CHECK(wire_page_encode(&p, &f->pages[0], &err) == 0);
+	f->npages = 1;
+	add_enterprises(db, 4, NULL);
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(f->posts == 3);
+	CHECK(f->post_seq[0] == 1 && f->post_seq[1] == 8 &&
+	      f->post_seq[2] == 9);
+	CHECK(res.accepted == 4 && held_once(f, 4));
+	/* The file had given number 1 (to the batch HQ did not apply). */
+	CHECK(count(db, "SELECT value FROM meta WHERE key = "
+			"'sync_own_seq'") == 1);
+	CHECK(sync_status_get(db, &st, &err) == 0);
+	CHECK(st.next_seq == 10 && st.own_from == 1);
+	sync_status_release(&st);
+	CHECK(count(db, "SELECT count(*) FROM meta WHERE key = "
+			"'sync_own_seq'") == 1);
+	CHECK(sync_pull(db, &io, &o, &res, &err) == 0);
+	CHECK(f->get_seq == 1);
+	CHECK(count(db, "SELECT count(*) FROM meta WHERE key = "
+			"'sync_own_seq'") == 0);
+	/* Caught up: the next pull asks with the file's own mark. */
+	CHECK(sync_pull(db, &io, &o, &res, &err) == 0);
+	CHECK(f->get_seq == 9);
+	fake_release(f);
+	db_close(db);
+}
+
+/* A file that HQ's ack shows behind (its first batch is one HQ holds, the
+ * same, resent: the stored ack with HQ's high-water 5) numbers the next
+ * batch above 5, never under a number HQ holds. */
+static void test_restored_ack(void)
+{
+	struct gb_db *db = grid_new("restored2.grid");
+	struct sync_opts o = {.max_records = 2};
+	struct sync_result res = {0};
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+
+	f->compact = 1;
+	add_enterprises(db, 2, NULL);
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(f->posts == 1 && f->post_seq[0] == 1);
+	/* Batches 2..5 came from another copy of the file meanwhile. */
+	for (int k = 1; k < 5; k++) {
+		f->batches[k].seq = (uint64_t)k + 1;
+		gb_buf_init(&f->batches[k].ack, GB_BUF_NOLIMIT);
+	}
+	f->nbatches = 5;
+	/* The file is put back to before batch 1 was acknowledged. */
+	CHECK(sqlite3_exec(db_sqlite(db),
+			   "UPDATE meta SET value = '1' WHERE key = "
+			   "'sync_next_seq'",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	add_enterprises(db, 2, NULL);
+	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
+	CHECK(f->posts == 3 && f->post_seq[1] == 1 && f->post_seq[2] == 6);
+	CHECK(f->resend_differs == 1);
+	CHECK(held_once(f, 4));
+	CHECK(count(db, "SELECT value FROM meta WHERE key = "
+			"'sync_next_seq'") == 7);
+	fake_release(f);
+	db_close(db);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "%s/gridbook-sync-XXXXXX",
@@ -1674,6 +2027,11 @@ int main(void)
 	test_reject_then_accept();
 	test_bodies();
 	test_missing_version();
+	test_compact();
+	test_busy();
+	test_transient();
+	test_restored();
+	test_restored_ack();
 	test_urls();
 	grid_remove();
 	return check_done();

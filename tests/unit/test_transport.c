@@ -587,8 +587,9 @@ static void test_io(struct transport *t, struct server *sv)
 	io.post_abort(io.arg, r[0]);
 
 	gb_buf_reset(&resp);
-	CHECK(io.get_changes(io.arg, "17 x/y", &resp, &err) == 0);
-	CHECK_STR(gb_buf_str(&resp), "changes /v1/changes?since=17%20x%2Fy");
+	CHECK(io.get_changes(io.arg, "17 x/y", 42, &resp, &err) == 0);
+	CHECK_STR(gb_buf_str(&resp),
+		  "changes /v1/changes?since=17%20x%2Fy&seq=42");
 	gb_buf_reset(&resp);
 	CHECK(transport_request(t, "/v1/changes?since=", NULL, 0, &resp,
 				&err) == 0);

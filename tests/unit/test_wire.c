@@ -464,8 +464,16 @@ static void test_batch_round_trip(void)
 	/* An empty batch is a batch. */
 	CHECK(wire_batch_encode(&h, NULL, 0, &body, &err) == 0);
 	CHECK(wire_batch_decode(body.data, body.len, &wb, &err) == 0);
-	CHECK(wb.n == 0 && wb.hdr.seq == 42);
+	CHECK(wb.n == 0 && wb.hdr.seq == 42 && wb.hdr.features == 0);
 	wire_batch_release(&wb);
+
+	/* What the device reads in answers travels in the header. */
+	h.features = WIRE_FEATURE_ACK;
+	CHECK(wire_batch_encode(&h, NULL, 0, &body, &err) == 0);
+	CHECK(wire_batch_decode(body.data, body.len, &wb, &err) == 0);
+	CHECK(wb.hdr.features == WIRE_FEATURE_ACK);
+	wire_batch_release(&wb);
+	h.features = 0;
 
 	/* What the device has left to send travels in the header; nothing
 	 * left has no oldest time. */
@@ -784,12 +792,13 @@ static void test_unknown_fields(void)
 static void test_ack(void)
 {
 	struct wire_ack_item items[3] = {
-	    {ID1, 11, WIRE_ACCEPTED, "", NULL},
+	    {ID1, 11, WIRE_ACCEPTED, "", NULL, 0},
 	    {ID2, 12, WIRE_REJECTED, "invalid",
-	     "contracts_signed (52) exceeds employees_total (40)"},
-	    {"", 0, WIRE_REJECTED, "malformed", "id: missing"},
+	     "contracts_signed (52) exceeds employees_total (40)", 0},
+	    {"", 0, WIRE_REJECTED, "malformed", "id: missing", 0},
 	};
-	struct wire_ack a = {9, INT64_C(1740960000000), items, 3}, back;
+	struct wire_ack a = {9, INT64_C(1740960000000), items, 3, 0, 0, 0},
+			back;
 	struct gb_err err = {GB_OK, ""};
 	Gridbook__Ack__Item bad_item;
 	Gridbook__Ack__Item *bad_items[1] = {&bad_item};
@@ -827,6 +836,75 @@ static void test_ack(void)
 	CHECK(err.code == GB_EPROTO && has_text(err.msg, "unknown status 17"));
 	CHECK(wire_ack_decode("\xff\xff", 2, &back, &err) == -1);
 	CHECK(err.code == GB_EPROTO);
+	gb_buf_release(&b);
+}
+
+/* The compact form: only what was not accepted, the records counted,
+ * HQ's high-water and the transient mark kept; an empty batch's ack stays
+ * full; a compact ack naming more items than records is refused; the
+ * renumber answer. */
+static void test_ack_compact(void)
+{
+	struct wire_ack_item items[4] = {
+	    {ID1, 11, WIRE_ACCEPTED, "", NULL, 0},
+	    {ID2, 12, WIRE_REJECTED, "invalid", xstrdup("version: ahead"), 1},
+	    {ID3, 13, WIRE_ACCEPTED, "", NULL, 0},
+	    {ID1, 14, WIRE_DUPLICATE, "", NULL, 0},
+	};
+	struct wire_ack a = {9, 1740960000000, NULL, 4, 0, 0, 0}, back,
+			empty = {3, 1, NULL, 0, 0, 0, 0};
+	struct gb_err err = {GB_OK, ""};
+	Gridbook__Ack bad = GRIDBOOK__ACK__INIT;
+	Gridbook__Ack__Item it1 = GRIDBOOK__ACK__ITEM__INIT,
+			    it2 = GRIDBOOK__ACK__ITEM__INIT;
+	Gridbook__Ack__Item *its[2] = {&it1, &it2};
+	uint8_t pb[64];
+	struct gb_buf b;
+	size_t full;
+
+	a.items = xcalloc(4, sizeof(*a.items));
+	memcpy(a.items, items, sizeof(items));
+	gb_buf_init(&b, GB_BUF_NOLIMIT);
+	CHECK(wire_ack_encode(&a, &b, &err) == 0);
+	full = b.len;
+	CHECK(wire_ack_compact(&a, &err) == 0);
+	CHECK(a.records == 4 && a.n == 2);
+	CHECK(wire_ack_compact(&a, &err) == 0 && a.n == 2);
+	a.device_seq = 77;
+	CHECK(wire_ack_encode(&a, &b, &err) == 0);
+	CHECK(b.len < full);
+	CHECK(wire_ack_decode(b.data, b.len, &back, &err) == 0);
+	CHECK(back.records == 4 && back.n == 2 && back.device_seq == 77 &&
+	      !back.renumber);
+	if (back.n == 2) {
+		CHECK_STR(back.items[0].id, ID2);
+		CHECK(back.items[0].transient == 1);
+		CHECK(back.items[1].status == WIRE_DUPLICATE &&
+		      back.items[1].version == 14 && !back.items[1].transient);
+	}
+	wire_ack_release(&back);
+	wire_ack_release(&a);
+
+	CHECK(wire_ack_compact(&empty, &err) == 0 && empty.records == 0);
+	empty.renumber = 1;
+	empty.device_seq = 5;
+	CHECK(wire_ack_encode(&empty, &b, &err) == 0);
+	CHECK(b.len < 16);
+	CHECK(wire_ack_decode(b.data, b.len, &back, &err) == 0);
+	CHECK(back.renumber && back.device_seq == 5 && back.seq == 3 &&
+	      back.n == 0);
+	wire_ack_release(&back);
+
+	/* One record counted, two items: refused. */
+	bad.has_records = 1;
+	bad.records = 1;
+	it1.has_status = it2.has_status = 1;
+	it1.status = it2.status = GRIDBOOK__ACK__STATUS__DUPLICATE;
+	bad.n_items = 2;
+	bad.items = its;
+	CHECK(wire_ack_decode(pb, gridbook__ack__pack(&bad, pb), &back,
+			      &err) == -1);
+	CHECK(err.code == GB_EPROTO && has_text(err.msg, "ack records"));
 	gb_buf_release(&b);
 }
 
@@ -874,6 +952,7 @@ static void test_page(void)
 	snprintf(pg.staff[0].area, GB_CODE_LEN, "PA-22");
 	pg.staff[0].name = xstrdup("郭磊");
 	snprintf(pg.next_cursor, sizeof(pg.next_cursor), "1740960000000:812");
+	pg.device_seq = 31;
 	pg.more = 1;
 
 	gb_buf_init(&body, GB_BUF_NOLIMIT);
@@ -900,6 +979,7 @@ static void test_page(void)
 		CHECK_STR(back.staff[0].area, "PA-22");
 	}
 	CHECK_STR(back.next_cursor, "1740960000000:812");
+	CHECK(back.device_seq == 31);
 	CHECK(back.more == 1);
 	wire_page_release(&back);
 	CHECK(back.n == 0 && back.recs == NULL);
@@ -974,6 +1054,7 @@ int main(void)
 	test_plain_zlib();
 	test_unknown_fields();
 	test_ack();
+	test_ack_compact();
 	test_page();
 	test_compression();
 	return check_done();
