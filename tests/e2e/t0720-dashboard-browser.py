@@ -334,6 +334,74 @@ def csv_rows(data):
     return [r for r in csv.reader(io.StringIO(text))]
 
 
+def new_shape(p, b, url, viewer):
+    """The completeness the reports are moving to (grids complete, the
+    others named with a reason, what was left out, a flag on each row),
+    put by the browser in place of night-patrol's answer; the old fields
+    beside it name another grid, so the page must read the new first."""
+    q = "%s/v1/reports/night-patrol?level=grid&from=%s&to=%s" % (url, FROM,
+                                                                 TO)
+    req = urllib.request.Request(q, headers={
+        "Authorization": "Bearer " + viewer})
+    text = urllib.request.urlopen(req, timeout=30).read().decode()
+    names = {r["unit"]: r["name"]
+             for r in report(url, viewer, "sync-health", "grid")["rows"]}
+    comp = json.dumps({
+        "grids": 32, "complete": 30, "synced": 31, "not_synced": ["S01-G1"],
+        "incomplete": [
+            {"code": "S03-G4", "name": names["S03-G4"],
+             "reason": "unsent_backlog"},
+            {"code": "S06-G4", "name": names["S06-G4"],
+             "reason": "never_synced"}],
+        "left_out": {"nights": 2, "days": 0, "weeks": 0},
+        "text": "30 of 32 grids complete"}, ensure_ascii=False)
+    i = text.index('"completeness":')
+    body = text[:i] + '"completeness":' + comp + "}\n"
+    for g, ok in (("S01-G1", "true"), ("S03-G4", "false"),
+                  ("S06-G4", "false")):
+        body = body.replace('{"unit":"%s",' % g,
+                            '{"unit":"%s","complete":%s,' % (g, ok))
+    check("the stand-in answer was made", '"complete":false' in body)
+    p.call("Fetch.enable", patterns=[
+        {"urlPattern": "*/v1/reports/night-patrol?level=grid*"}])
+    b.events.clear()
+    p.eval("document.querySelector('#r-night-patrol .levels "
+           "button[data-level=grid]').click()")
+    end = time.monotonic() + 30
+    paused = None
+    while not paused and time.monotonic() < end:
+        paused = next((e for e in b.events
+                       if e.get("method") == "Fetch.requestPaused"), None)
+        if not paused:
+            p.eval("1")  # reads the events that have come
+            time.sleep(0.02)
+    if not check("the page asked for night-patrol by grid", paused):
+        p.call("Fetch.disable")
+        return
+    import base64
+    p.call("Fetch.fulfillRequest", requestId=paused["params"]["requestId"],
+           responseCode=200, responseHeaders=[
+               {"name": "Content-Type",
+                "value": "application/json; charset=utf-8"}],
+           body=base64.b64encode(body.encode()).decode())
+    p.wait("!document.querySelector('section.loading')", "the stand-in")
+    p.call("Fetch.disable")
+    c = json.loads(p.eval(DOM))["cards"]["night-patrol"]
+    grey = sorted(r["unit"] for r in c["main"]["rows"]
+                  if "incomplete" in r["cls"])
+    same("new shape: the rows flagged incomplete are greyed", grey,
+         ["S03-G4", "S06-G4"])
+    same("new shape: the incomplete grids named", c["incomplete"],
+         ["S03-G4", "S06-G4"])
+    for w in ("30 / 32", names["S03-G4"] + "(尚有未发送数据)",
+              names["S06-G4"] + "(从未同步)", "2 晚"):
+        check("new shape: the completeness line says " + w,
+              w in (c["complete"] or ""), c["complete"])
+    bars = {x["unit"]: x["cls"] for x in c["bars"]}
+    check("new shape: greyed bars", "incomplete" in bars.get("S03-G4", "")
+          and "incomplete" not in bars.get("S01-G1", "incomplete"), bars)
+
+
 def setup(tmp):
     store = os.path.join(tmp, "hq.db")
     hq = ["gridbook-hq", "--store", "sqlite:" + store]
@@ -497,6 +565,8 @@ def main():
                  d["cards"][r["name"]]["levels"], lv)
         check("labour reports offer no police area",
               "area" not in d["cards"]["contract-rate"]["levels"])
+
+        new_shape(p, b, url, viewer)
 
         # Print: A4 landscape, nothing cut at the right.
         p.call("Emulation.setEmulatedMedia", media="print")
