@@ -502,6 +502,7 @@ function chart(name, j, g) {
     var rect = sv("rect", {"class": cls, x: L, y: y + 3, width: w.toFixed(2), height: H - 7,
       "data-unit": String(r.unit), "data-value": v.t});
     rect.appendChild(sv("title", {}, (r.name || r.unit) + ": " + v.t + g.unit));
+    rect.addEventListener("click", function () { showRow(svg, String(r.unit)); });
     svg.appendChild(rect);
     /* The figure inside the end of a long bar, clear of the target line;
      * beside a short one. */
@@ -525,6 +526,15 @@ function chart(name, j, g) {
       t("goal_line") + " " + g.goal + g.unit));
   }
   return svg;
+}
+
+/* A bar clicked: its row in the card's table, marked and in view. */
+function showRow(svg, unit) {
+  var sec = svg.closest("section");
+  Array.prototype.forEach.call(sec.querySelectorAll("table[data-list=rows] tr"), function (tr) {
+    tr.classList.toggle("hl", tr.dataset.unit === unit);
+    if (tr.dataset.unit === unit) tr.scrollIntoView({block: "nearest"});
+  });
 }
 
 function legend(g) {
@@ -726,6 +736,7 @@ function authFail(status) {
   var b = $("signin-error");
   b.textContent = t(status === 403 ? "not_viewer" : "bad_token");
   b.hidden = false;
+  $("status").textContent = "";
   $("out").textContent = "";
   $("out").appendChild(el("div", "intro", t("intro")));
   document.body.dataset.state = "signin";

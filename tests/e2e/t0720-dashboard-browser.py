@@ -491,6 +491,8 @@ def main():
             check("it says what is wrong", d["errors"] and
                   want in d["errors"][0], d["errors"])
             same("no report drawn", d["cards"], {})
+            same("and no 'loading' left standing", p.eval(
+                "document.getElementById('status').textContent"), "")
 
         # The viewer's token: every report, every figure.
         submit(p, viewer)
@@ -519,6 +521,15 @@ def main():
             m = d["cards"]["contract-rate"]["main"]
             same("contract-rate CSV = the table shown", csv_rows(data),
                  [m["heads"]] + [r["cells"] for r in m["rows"]])
+
+        # A bar clicked marks its row in the table.
+        p.eval("document.querySelector('#r-contract-rate svg.chart "
+               "rect.bar[data-unit=S03]').dispatchEvent(new MouseEvent("
+               "'click', {bubbles: true}))")
+        same("a bar clicked marks its row", p.eval(
+            "Array.prototype.map.call(document.querySelectorAll("
+            "'#r-contract-rate tr.hl'), function (t) {"
+            " return t.dataset.unit; }).join()"), "S03")
 
         # A drill-down, one click away, and its CSV.
         p.eval("document.querySelector('#r-rectification .drill "
