@@ -309,7 +309,24 @@ function show(v) {
   if (isNum(v)) return v.t;
   if (typeof v === "boolean") return v ? "✓" : "✗";
   var s = String(v);
-  return VALUES[LANG][s] !== undefined ? VALUES[LANG][s] : s;
+  if (VALUES[LANG][s] !== undefined) return VALUES[LANG][s];
+  return LANG === "zh" ? why(s) : s;
+}
+/* The reasons staffing gives for an area below the target, in Chinese
+ * when the server wrote them in English; any other text as it is. */
+var WHY = [
+  [/^more than (\d+) residents per officer$/, "每名民警对应居民超过 $1 人"],
+  [/^officers: (\d+), not 3-4$/, "民警 $1 名,应为 3–4 名"],
+  [/^guards: (\d+), not 2-3$/, "保安 $1 名,应为 2–3 名"]
+];
+function why(s) {
+  var parts = s.split("; ");
+  var out = parts.map(function (p) {
+    for (var i = 0; i < WHY.length; i++)
+      if (WHY[i][0].test(p)) return p.replace(WHY[i][0], WHY[i][1]);
+    return null;
+  });
+  return out.indexOf(null) >= 0 ? s : out.join(";");
 }
 
 /* ---- small DOM helpers ---- */

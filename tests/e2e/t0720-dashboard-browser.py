@@ -113,6 +113,27 @@ ZH_VALUES = {"coordinator": "协调员", "officer": "民警", "viewer": "查看"
 CJK = re.compile("[\u3400-\u9fff]")
 
 
+# The reasons staffing gives, in Chinese (until HQ writes them so).
+ZH_WHY = [(r"^more than (\d+) residents per officer$", r"每名民警对应居民超过 \1 人"),
+          (r"^officers: (\d+), not 3-4$", r"民警 \1 名,应为 3–4 名"),
+          (r"^guards: (\d+), not 2-3$", r"保安 \1 名,应为 2–3 名")]
+zh_why_seen = 0
+
+
+def zh_why(s):
+    global zh_why_seen
+    out = []
+    for part in s.split("; "):
+        for pat, rep in ZH_WHY:
+            if re.match(pat, part):
+                out.append(re.sub(pat, rep, part))
+                break
+        else:
+            return s
+    zh_why_seen += 1
+    return ";".join(out)
+
+
 def shown(v, lang):
     if v is None:
         return "-"
@@ -120,7 +141,9 @@ def shown(v, lang):
         return str(v)
     if v is True or v is False:
         return "✓" if v else "✗"
-    return ZH_VALUES.get(v, v) if lang == "zh" else v
+    if lang != "zh":
+        return v
+    return ZH_VALUES[v] if v in ZH_VALUES else zh_why(v)
 
 
 def incomplete_codes(j):
@@ -503,6 +526,8 @@ def main():
         compare_all(p, url, viewer, "zh", reports)
         check("numbers keep their trailing zeros (some were checked)",
               exact_trailing > 0, exact_trailing)
+        check("staffing's reasons shown in Chinese (some were checked)",
+              zh_why_seen > 0, zh_why_seen)
         p.screenshot(os.path.join(shots, "overview.png"),
                      clip={"x": 0, "y": 0, "width": 1366, "height": 1500})
         box = json.loads(p.eval(
