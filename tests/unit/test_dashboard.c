@@ -45,7 +45,8 @@ int main(void)
 	CHECK(strstr(page, "var REPORTS = [") < strstr(page, "function Num("));
 	CHECK(count(page, "{\"name\":") == reports_count());
 	for (size_t i = 0; i < reports_count(); i++) {
-		snprintf(want, sizeof(want), "{\"name\":\"%s\"", reports_name(i));
+		snprintf(want, sizeof(want), "{\"name\":\"%s\"",
+			 reports_name(i));
 		CHECK(count(page, want) == 1);
 	}
 	CHECK(strstr(page, "\"levels\":\"district|street|grid|area|"
