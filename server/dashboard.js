@@ -617,6 +617,9 @@ function kpi(name, j, tag) {
   return k;
 }
 
+/* Words in brackets, Chinese or English ones. */
+function paren(s) { return LANG === "zh" ? "(" + s + ")" : " (" + s + ")"; }
+
 function completenessLine(j) {
   var c = completeness(j), d = el("div", "complete");
   var inc = c.incomplete || [];
@@ -625,7 +628,7 @@ function completenessLine(j) {
   if (inc.length) {
     d.appendChild(document.createTextNode(" · " + t("incomplete") + " "));
     inc.forEach(function (x) {
-      var s = el("span", "grid", x.code + (x.name ? " " + x.name : "") + "(" + t("r_" + x.reason) + ")");
+      var s = el("span", "grid", x.code + (x.name ? " " + x.name : "") + paren(t("r_" + x.reason)));
       s.dataset.code = x.code;
       s.dataset.reason = x.reason;
       if (!x.name) s.dataset.noname = "1";
@@ -841,7 +844,7 @@ function loadSync(panel) {
     Array.prototype.forEach.call(document.querySelectorAll(".complete .grid[data-noname]"), function (s) {
       var n = GRIDNAMES[s.dataset.code];
       if (n) {
-        s.textContent = s.dataset.code + " " + n + "(" + t("r_" + s.dataset.reason) + ")";
+        s.textContent = s.dataset.code + " " + n + paren(t("r_" + s.dataset.reason));
         s.removeAttribute("data-noname");
       }
     });

@@ -9,8 +9,8 @@
 # grids are greyed and named, each report offers only its levels, a
 # drill-down opens with one click, the CSV downloads equal what is shown,
 # the page switches to English and back, and the print layout fits A4
-# landscape.  Screenshots (overview, one report, print) go to
-# build/dashboard/ for review.
+# landscape.  Screenshots (overview, one report, print, the sign-in
+# error, the overview in English) go to build/dashboard/ for review.
 import csv
 import io
 import json
@@ -516,6 +516,8 @@ def main():
             same("no report drawn", d["cards"], {})
             same("and no 'loading' left standing", p.eval(
                 "document.getElementById('status').textContent"), "")
+        p.screenshot(os.path.join(shots, "signin-error.png"),
+                     clip={"x": 0, "y": 0, "width": 1366, "height": 300})
 
         # The viewer's token: every report, every figure.
         submit(p, viewer)
@@ -633,6 +635,11 @@ def main():
         p.wait("document.documentElement.lang === 'en'", "English")
         wait_ready(p, "the reports in English")
         compare_all(p, url, viewer, "en", reports)
+        p.screenshot(os.path.join(shots, "overview-en.png"),
+                     clip={"x": 0, "y": 0, "width": 1366, "height": 1500})
+        same("the page's title in English",
+             p.eval("document.getElementById('apptitle').textContent"),
+             "grid management HQ")
         same("the controls in English",
              p.eval("document.querySelector('[data-t=period]').textContent"),
              "period")
