@@ -16,6 +16,9 @@ DEBS    := libsqlite3-dev libcurl4-openssl-dev libprotobuf-c-dev \
            protobuf-c-compiler protobuf-compiler zlib1g-dev libmicrohttpd-dev \
            libsodium-dev libpq-dev pkg-config gettext sqlite3 python3 \
            curl openssl locales
+# The dashboard's browser test: headless Chromium and a CJK font to draw
+# the page's Chinese in its screenshots.
+DEBS    += chromium fonts-wqy-microhei
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla
 SEEDDIR := $(abspath seeds)
@@ -37,7 +40,9 @@ GEN_H    := $(GEN_C:.c=.h)
 SCHEMA_SQL := $(sort $(wildcard schema/client/*.sql schema/server/*.sql))
 COMMON_SRC := $(wildcard common/*.c) $(GEN_C) $(B)/gen/schema.c
 CLIENT_SRC := $(filter-out client/main.c client/syncd_main.c,$(wildcard client/*.c))
-SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c)) \
+              $(B)/gen/dashboard_assets.c
+DASH_ASSETS := server/dashboard.html server/dashboard.css server/dashboard.js
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 
@@ -92,6 +97,10 @@ $(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: proto/%.proto
 $(B)/gen/schema.c: $(SCHEMA_SQL) tests/gen-schema.sh
 	@mkdir -p $(B)/gen
 	tests/gen-schema.sh > $@.tmp && mv $@.tmp $@
+
+$(B)/gen/dashboard_assets.c: $(DASH_ASSETS) tests/gen-assets.sh
+	@mkdir -p $(B)/gen
+	tests/gen-assets.sh > $@.tmp && mv $@.tmp $@
 
 # Every object may include generated headers, so they come first.
 $(B)/o/%.o: %.c | $(GEN_H)

@@ -9,8 +9,9 @@
 #include "buf.h"
 #include "err.h"
 
-/* Appends the page (UTF-8 HTML, the current list of reports written into
- * it) to out.  Returns 0, or -1 with err when out is full. */
+/* Appends the page (UTF-8 HTML, the current list of reports and HQ's
+ * local date, gb_today(), written into it) to out.  Returns 0, or -1
+ * with err when out is full. */
 int dashboard_page(struct gb_buf *out, struct gb_err *err);
 
 #endif
