@@ -182,6 +182,7 @@ int cmd_export(struct gb_cli *cli, int argc, char **argv)
 		{"output", 1, &ofile, NULL},
 	};
 	char community_code[GB_CODE_LEN], staff_code[GB_CODE_LEN];
+	char from_buf[16], to_buf[16];
 	char **args = NULL, *pos[1];
 	struct db_filter f;
 	struct export e;
@@ -230,13 +231,21 @@ int cmd_export(struct gb_cli *cli, int argc, char **argv)
 			 e.kind->name);
 		goto usage;
 	}
-	if (from && gb_date_parse(from, &day, &err)) {
+	if (from && gb_date_input(from, &day, &err)) {
 		gb_error_prefix(&err, "--from");
 		goto usage;
 	}
-	if (to && gb_date_parse(to, &day, &err)) {
+	if (from) {
+		gb_date_format(day, from_buf);
+		from = from_buf;
+	}
+	if (to && gb_date_input(to, &day, &err)) {
 		gb_error_prefix(&err, "--to");
 		goto usage;
+	}
+	if (to) {
+		gb_date_format(day, to_buf);
+		to = to_buf;
 	}
 	if (status && e.kind->status_field) {
 		int s = gb_kind_field(e.kind, e.kind->status_field);

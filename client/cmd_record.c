@@ -306,10 +306,10 @@ static void add_help(FILE *fp, const struct gb_kind *k, int edit)
 	for (int i = 0; i < k->nfields; i++)
 		field_help(fp, &k->fields[i]);
 	fprintf(fp,
-		_("\nDATE is YYYY-MM-DD, TIME is 'YYYY-MM-DD HH:MM' local "
-		  "time.  A CODE may also be\nthe start of a name (staff, "
-		  "communities, areas); an enterprise ID may be\nits USCC or "
-		  "the start of its name.\n"));
+		_("\nDATE is 2026-12-01, 2026/12/01, 12-01, 今天 or 昨天; TIME "
+		  "is a DATE and HH:MM[:SS]\nlocal time, or now.  A CODE may "
+		  "also be a part of a name (staff,\ncommunities, areas); an "
+		  "enterprise ID may be its USCC or a part of its\nname.\n"));
 	if (!strcmp(k->name, "daily_report") && !edit)
 		fprintf(fp, _("\nAn officer has one report per date: adding "
 			      "a second one edits the first.\n"));
@@ -990,14 +990,22 @@ static void print_table(struct gb_db *db, const struct gb_kind *k,
 /* -------------------------------------------------------------------- */
 /* list                                                                 */
 
-static int check_date_opt(const char *opt, const char *v, struct gb_err *err)
+/* Reads a --from or --to date as people type it (gbtime.h) and writes
+ * it as YYYY-MM-DD into out (16 bytes); *v then points at out. */
+static int check_date_opt(const char *opt, const char **v, char *out,
+			  struct gb_err *err)
 {
 	int32_t day;
 
-	if (!v || !gb_date_parse(v, &day, err))
+	if (!*v)
 		return 0;
-	err->code = GB_EUSAGE;
-	return gb_error_prefix(err, "--%s", opt);
+	if (gb_date_input(*v, &day, err)) {
+		err->code = GB_EUSAGE;
+		return gb_error_prefix(err, "--%s", opt);
+	}
+	gb_date_format(day, out);
+	*v = out;
+	return 0;
 }
 
 static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
@@ -1018,7 +1026,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		{"help", 0, NULL, &help},
 	};
 	char comm_code[GB_CODE_LEN * 2], staff_code[GB_CODE_LEN * 2], *pos[1];
-	char *status_canon = NULL;
+	char *status_canon = NULL, from_buf[16], to_buf[16];
 	enum out_format fmt;
 	struct db_filter f;
 	struct rec_vec rv = {NULL, 0, 0};
@@ -1060,8 +1068,8 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		return usage_error(cli, k, "list", &err);
 	memset(&f, 0, sizeof(f));
 	if (parse_format(format, &fmt, &err) ||
-	    check_date_opt("from", from, &err) ||
-	    check_date_opt("to", to, &err))
+	    check_date_opt("from", &from, from_buf, &err) ||
+	    check_date_opt("to", &to, to_buf, &err))
 		return usage_error(cli, k, "list", &err);
 	if (limit) {
 		char *end;
