@@ -851,43 +851,26 @@ static int print_json(const struct rec_vec *rv, struct gb_err *err)
 	return 0;
 }
 
-static int print_csv(const struct gb_kind *k, const struct rec_vec *rv,
-		     int with_voided, struct gb_err *err)
+/* The CSV of export (cmd_csv_row), so a listed file imports too. */
+static int print_csv(struct gb_db *db, const struct gb_kind *k,
+		     const struct rec_vec *rv, int with_voided,
+		     struct gb_err *err)
 {
 	struct gb_buf b;
 
 	gb_buf_init(&b, GB_BUF_NOLIMIT);
-	if (gb_buf_adds(&b, "id", err))
-		return -1;
-	for (int i = 0; i < k->nfields; i++)
-		if (gb_buf_adds(&b, ",", err) ||
-		    gb_csv_field(&b, k->fields[i].name, err))
-			return -1;
-	if ((with_voided && gb_buf_adds(&b, ",voided", err)) ||
-	    gb_buf_adds(&b, "\n", err))
-		return -1;
-	for (int n = 0; n < rv->n; n++) {
-		const struct gb_record *r = rv->v[n];
-
-		if (gb_csv_field(&b, r->id, err))
-			return -1;
-		for (int i = 0; i < k->nfields; i++) {
-			char *v = gb_field_format(&k->fields[i], r->val[i]);
-			int rc = gb_buf_adds(&b, ",", err) ||
-				 gb_csv_field(&b, v ? v : "", err);
-
-			free(v);
-			if (rc)
-				return -1;
-		}
-		if ((with_voided &&
-		     gb_buf_adds(&b, r->voided ? ",1" : ",0", err)) ||
-		    gb_buf_adds(&b, "\n", err))
-			return -1;
-	}
+	if (gb_buf_adds(&b, GB_CSV_BOM, err) ||
+	    cmd_csv_header(&b, k, with_voided, err))
+		goto fail;
+	for (int n = 0; n < rv->n; n++)
+		if (cmd_csv_row(db, &b, rv->v[n], with_voided, err))
+			goto fail;
 	fwrite(b.data, 1, b.len, stdout);
 	gb_buf_release(&b);
 	return 0;
+fail:
+	gb_buf_release(&b);
+	return -1;
 }
 
 /*
@@ -1128,7 +1111,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		if (print_json(&rv, &err))
 			goto fail;
 	} else if (fmt == FMT_CSV) {
-		if (print_csv(k, &rv, all, &err))
+		if (print_csv(db, k, &rv, all, &err))
 			goto fail;
 	} else {
 		print_table(db, k, &rv, short_id_len(db, k), all);

@@ -2102,16 +2102,29 @@ static int candidates(struct gb_db *db, const char *sql, const char *input,
 	sqlite3_bind_text(s, 1, input, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *code = col_text(s, 0), *name = col_text(s, 1);
+		const char *shown = code;
 
+		/* A third column, when there is one, is what the list shows
+		 * and the second column the code it shows beside it. */
+		if (sqlite3_column_count(s) > 2) {
+			shown = name;
+			name = col_text(s, 2);
+		}
 		if (count == 0)
 			copy_str(first, n, code);
 		if (count < MAX_CANDIDATES && off < ln) {
 			int w = snprintf(list + off, ln - off, "%s%s%s%s",
-					 count ? ", " : "", code,
-					 *name ? " " : "", name);
+					 count ? "; " : "", shown,
+					 *shown && *name ? " " : "", name);
 
-			if (w > 0)
+			/* Only whole candidates: a cut one could end inside
+			 * a character. */
+			if (w > 0 && (size_t)w < ln - off) {
 				off += (size_t)w;
+			} else {
+				list[off] = '\0';
+				off = ln;
+			}
 		}
 		count++;
 	}
@@ -2126,7 +2139,9 @@ static int candidates(struct gb_db *db, const char *sql, const char *input,
 /*
  * The candidate queries tried in turn for each reference.  ?1 is the
  * input.  Names compare as UTF-8 text: instr() finds a prefix of Chinese
- * names as well as of Latin ones.  Each query returns at most one row
+ * names as well as of Latin ones; a name that starts with the input wins
+ * over one that holds it further in, so "文昌" names 文昌街道 before
+ * 望川市文昌精密机械有限公司.  Each query returns at most one row
  * more than a message lists, so a count above MAX_CANDIDATES reads as
  * "more than".
  */
@@ -2137,6 +2152,8 @@ static const char *const staff_q[] = {
     "SELECT code, name FROM staff WHERE name = ?1 ORDER BY code" LIM,
     "SELECT code, name FROM staff WHERE instr(name, ?1) = 1 "
     "ORDER BY code" LIM,
+    "SELECT code, name FROM staff WHERE instr(name, ?1) > 1 "
+    "ORDER BY code" LIM,
     NULL,
 };
 static const char *const community_q[] = {
@@ -2144,6 +2161,8 @@ static const char *const community_q[] = {
     "SELECT code, name FROM community WHERE code = ?1 COLLATE NOCASE" LIM,
     "SELECT code, name FROM community WHERE name = ?1 ORDER BY code" LIM,
     "SELECT code, name FROM community WHERE instr(name, ?1) = 1 "
+    "ORDER BY code" LIM,
+    "SELECT code, name FROM community WHERE instr(name, ?1) > 1 "
     "ORDER BY code" LIM,
     NULL,
 };
@@ -2154,16 +2173,23 @@ static const char *const area_q[] = {
     "ORDER BY code" LIM,
     "SELECT code, name FROM police_area WHERE instr(name, ?1) = 1 OR "
     "instr(room, ?1) = 1 ORDER BY code" LIM,
+    "SELECT code, name FROM police_area WHERE instr(name, ?1) > 1 OR "
+    "instr(room, ?1) > 1 ORDER BY code" LIM,
     NULL,
 };
+/* Enterprises are listed by name and USCC, what people tell them apart
+ * by; the id would fill the message without helping. */
+#define ENT_SHOWN "'', title || ' ' || coalesce(json_extract(body, '$.uscc'), '')"
 static const char *const enterprise_q[] = {
-    "SELECT id, title FROM record WHERE kind = 'enterprise' AND "
+    "SELECT id, " ENT_SHOWN " FROM record WHERE kind = 'enterprise' AND "
     "voided = 0 AND json_extract(body, '$.uscc') = upper(?1) "
     "ORDER BY id" LIM,
-    "SELECT id, title FROM record WHERE kind = 'enterprise' AND "
+    "SELECT id, " ENT_SHOWN " FROM record WHERE kind = 'enterprise' AND "
     "voided = 0 AND title = ?1 ORDER BY id" LIM,
-    "SELECT id, title FROM record WHERE kind = 'enterprise' AND "
+    "SELECT id, " ENT_SHOWN " FROM record WHERE kind = 'enterprise' AND "
     "voided = 0 AND instr(title, ?1) = 1 ORDER BY title, id" LIM,
+    "SELECT id, " ENT_SHOWN " FROM record WHERE kind = 'enterprise' AND "
+    "voided = 0 AND instr(title, ?1) > 1 ORDER BY title, id" LIM,
     NULL,
 };
 
@@ -2172,7 +2198,8 @@ static int resolve_by(struct gb_db *db, const char *const *q, enum gb_ref ref,
 		      const char *input, char *out, size_t n,
 		      struct gb_err *err)
 {
-	char first[GB_ID_LEN], list[512];
+	/* The list leaves room in a message for the input and the words. */
+	char first[GB_ID_LEN], list[170];
 
 	for (int i = 0; q[i]; i++) {
 		int c = candidates(db, q[i], input, first, sizeof(first), list,
@@ -2184,10 +2211,11 @@ static int resolve_by(struct gb_db *db, const char *const *q, enum gb_ref ref,
 			continue;
 		if (c > 1)
 			return gb_error(err, GB_EAMBIGUOUS,
-					_("\"%s\" matches more than one %s: "
-					  "%s%s"),
+					_("\"%s\" matches more than one %s "
+					  "(%s%s): give more of the name or "
+					  "the code"),
 					input, ref_noun(ref), list,
-					c > MAX_CANDIDATES ? ", ..." : "");
+					c > MAX_CANDIDATES ? "; ..." : "");
 		if (strlen(first) >= n)
 			return gb_error(err, GB_EINTERNAL,
 					"no room for code %s", first);
