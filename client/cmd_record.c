@@ -991,6 +991,44 @@ static int check_date_opt(const char *opt, const char **v, char *out,
 	return 0;
 }
 
+/* The states of list --status that follow from several fields. */
+static const struct {
+	const char *name;
+	enum db_state state;
+} states[] = {
+    {"open", DB_STATE_OPEN},
+    {"resolved", DB_STATE_RESOLVED},
+    {"overdue", DB_STATE_OVERDUE},
+};
+
+static enum db_state state_named(const char *s)
+{
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (gb_name_eq(s, states[i].name))
+			return states[i].state;
+	return DB_STATE_ANY;
+}
+
+/* The states kind k has, "open, resolved, overdue"; static storage. */
+static const char *state_list(const struct gb_kind *k)
+{
+	static char buf[64];
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		int w;
+
+		if (!db_kind_has_state(k, states[i].state))
+			continue;
+		w = snprintf(buf + used, sizeof(buf) - used, "%s%s",
+			     used ? ", " : "", states[i].name);
+		if (w > 0 && (size_t)w < sizeof(buf) - used)
+			used += (size_t)w;
+	}
+	return used ? buf : _("none");
+}
+
 static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		       char **argv)
 {
@@ -1026,7 +1064,11 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 			 "[--format table|csv|json]\n\n"
 			 "Lists the current version of each record, by date. "
 			 " --all includes voided\nrecords; dates are local "
-			 "and inclusive.\n"),
+			 "and inclusive.  --limit N lists the newest N.\n"
+			 "--status takes a value of the kind's status field, "
+			 "or for requests open,\nresolved or overdue (open "
+			 "past the deadline), for contract checks overdue\n"
+			 "(rectification orders past their deadline).\n"),
 		       k->name);
 		return 0;
 	}
@@ -1067,14 +1109,21 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 			return usage_error(cli, k, "list", &err);
 		}
 	}
+	f.state = status_v ? state_named(status_v) : DB_STATE_ANY;
+	f.now = gb_now_ms();
+	if (status_v && f.state && db_kind_has_state(k, f.state)) {
+		status_v = NULL; /* a state, not a value of the status field */
+	} else if (status_v && !k->status_field) {
+		gb_error(&err, GB_EUSAGE,
+			 _("--status: \"%s\" is not a state of %s records "
+			   "(%s)"),
+			 status_v, k->name, state_list(k));
+		return usage_error(cli, k, "list", &err);
+	}
 	if (status_v) {
 		int si = gb_kind_field(k, k->status_field);
 
-		if (si < 0) {
-			gb_error(&err, GB_EUSAGE, _("%s has no status"),
-				 k->name);
-			return usage_error(cli, k, "list", &err);
-		}
+		f.state = DB_STATE_ANY;
 		if (gb_field_parse(&k->fields[si], status_v, &status_canon,
 				   &err)) {
 			err.code = GB_EUSAGE;

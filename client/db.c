@@ -1475,6 +1475,68 @@ out:
 	return rc;
 }
 
+int db_kind_has_state(const struct gb_kind *kind, enum db_state st)
+{
+	if (!strcmp(kind->name, "request"))
+		return st != DB_STATE_ANY;
+	if (!strcmp(kind->name, "contract_check"))
+		return st == DB_STATE_OVERDUE;
+	return 0;
+}
+
+/*
+ * The condition of a derived state; ?8 is now (ms UTC), ?9 today's local
+ * date.  An overdue order is HQ's (server/reports.c, rectification): an
+ * order with a deadline before today and no rectified follow-up dated
+ * today or earlier; an overdue request is open with its deadline before
+ * now (sync-health and the requests report say "open past deadline").
+ */
+static const char *state_cond(const struct gb_kind *kind, enum db_state st)
+{
+	if (!strcmp(kind->name, "contract_check"))
+		return " AND status = 'rectify_order' AND "
+		       "json_extract(body, '$.deadline') < ?9 AND NOT EXISTS "
+		       "(SELECT 1 FROM record f WHERE f.kind = "
+		       "'rectification' AND f.voided = 0 AND f.status = "
+		       "'rectified' AND json_extract(f.body, '$.check') = "
+		       "record.id AND f.day <= ?9)";
+	switch (st) {
+	case DB_STATE_OPEN:
+		return " AND json_extract(body, '$.resolved_at') IS NULL";
+	case DB_STATE_RESOLVED:
+		return " AND json_extract(body, '$.resolved_at') IS NOT NULL";
+	case DB_STATE_OVERDUE:
+		return " AND json_extract(body, '$.resolved_at') IS NULL AND "
+		       "CAST(json_extract(body, '$.deadline') AS INTEGER) < ?8";
+	case DB_STATE_ANY:
+		break;
+	}
+	return "";
+}
+
+int db_count_entered(struct gb_db *db, int64_t from, int64_t to,
+		     void (*cb)(void *arg, const char *kind, long n),
+		     void *arg, struct gb_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->sq,
+			       "SELECT kind, count(*) FROM record WHERE "
+			       "created_at >= ?1 AND created_at < ?2 AND "
+			       "voided = 0 GROUP BY kind ORDER BY kind",
+			       -1, &s, NULL) != SQLITE_OK)
+		return sql_fail(db, _("cannot count records"), err);
+	sqlite3_bind_int64(s, 1, from);
+	sqlite3_bind_int64(s, 2, to);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb(arg, col_text(s, 0), (long)sqlite3_column_int64(s, 1));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(db, _("cannot count records"), err);
+	return 0;
+}
+
 /*
  * The records come in the order of the index on (kind, day) and the id,
  * one at a time; each record's values are read by a second, prepared
@@ -1493,11 +1555,12 @@ int db_record_list(struct gb_db *db, const struct gb_kind *kind,
 	    " AND person = ?5", " AND status = ?6",
 	};
 	const char *vals[5] = {NULL};
-	struct gb_buf sql;
+	struct gb_buf sql, outer;
 	sqlite3_stmt *s = NULL;
 	int rc = -1;
 
 	gb_buf_init(&sql, GB_BUF_NOLIMIT);
+	gb_buf_init(&outer, GB_BUF_NOLIMIT);
 	if (f) {
 		/* A kind without a date field has no day to filter on. */
 		if (kind->date_field) {
@@ -1508,7 +1571,11 @@ int db_record_list(struct gb_db *db, const struct gb_kind *kind,
 		vals[3] = f->staff;
 		vals[4] = f->status;
 	}
-	if (gb_buf_adds(&sql, "SELECT " REC_COLS " FROM record WHERE kind = ?1",
+	/* sort_day, after the columns each_row reads, orders the outer
+	 * query of a limit. */
+	if (gb_buf_adds(&sql,
+			"SELECT " REC_COLS ", day AS sort_day FROM record "
+			"WHERE kind = ?1",
 			err))
 		goto out;
 	for (int i = 0; i < 5; i++)
@@ -1517,8 +1584,25 @@ int db_record_list(struct gb_db *db, const struct gb_kind *kind,
 	if ((!f || !f->with_voided) &&
 	    gb_buf_adds(&sql, " AND voided = 0", err))
 		goto out;
-	if (gb_buf_adds(&sql, " ORDER BY day, id LIMIT ?7", err))
+	if (f && f->state && db_kind_has_state(kind, f->state) &&
+	    gb_buf_adds(&sql, state_cond(kind, f->state), err))
 		goto out;
+	/* A limit keeps the newest records, shown oldest first. */
+	if (f && f->limit > 0) {
+		if (gb_buf_adds(&sql, " ORDER BY day DESC, id DESC LIMIT ?7",
+				err))
+			goto out;
+		gb_buf_reset(&outer);
+		if (gb_buf_adds(&outer, "SELECT * FROM (", err) ||
+		    gb_buf_adds(&outer, gb_buf_str(&sql), err) ||
+		    gb_buf_adds(&outer, ") ORDER BY sort_day, id", err))
+			goto out;
+		gb_buf_reset(&sql);
+		if (gb_buf_adds(&sql, gb_buf_str(&outer), err))
+			goto out;
+	} else if (gb_buf_adds(&sql, " ORDER BY day, id LIMIT ?7", err)) {
+		goto out;
+	}
 	if (sqlite3_prepare_v2(db->sq, gb_buf_str(&sql), -1, &s, NULL) !=
 	    SQLITE_OK) {
 		sql_fail(db, _("cannot list records"), err);
@@ -1529,9 +1613,17 @@ int db_record_list(struct gb_db *db, const struct gb_kind *kind,
 		if (vals[i])
 			sqlite3_bind_text(s, i + 2, vals[i], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 7, f && f->limit > 0 ? f->limit : -1);
+	if (f && f->state) {
+		char today[16];
+
+		gb_date_format(gb_local_day(f->now), today);
+		sqlite3_bind_int64(s, 8, f->now);
+		sqlite3_bind_text(s, 9, today, -1, SQLITE_TRANSIENT);
+	}
 	rc = each_row(db, s, cb, arg, err);
 out:
 	sqlite3_finalize(s);
+	gb_buf_release(&outer);
 	gb_buf_release(&sql);
 	return rc;
 }
