@@ -22,6 +22,8 @@ int cmd_record(struct gb_cli *cli, const struct gb_kind *kind, int argc,
 int cmd_import(struct gb_cli *cli, int argc, char **argv);
 int cmd_export(struct gb_cli *cli, int argc, char **argv);
 int cmd_ref(struct gb_cli *cli, int argc, char **argv);
+/* A consistent copy of the grid file. */
+int cmd_backup(struct gb_cli *cli, int argc, char **argv);
 /* What needs the laptop's user today. */
 int cmd_status(struct gb_cli *cli, int argc, char **argv);
 /* sync, sync status, sync setup. */
