@@ -4,6 +4,8 @@
 #   make test       deps, build, unit tests (plain and ASan+UBSan), e2e tests
 #   make demo       deps, build, a seeded district synced and reported
 #   make bench      benchmarks; results go in BENCHMARKS.md by hand
+#   make install    binaries, catalogues, man pages, completion, systemd
+#                   units under PREFIX (/usr/local), DESTDIR for packages
 #   make format     clang-format every C file
 #   make clean      remove build/
 
@@ -14,6 +16,7 @@ DEBS    := libsqlite3-dev libcurl4-openssl-dev libprotobuf-c-dev \
            protobuf-c-compiler protobuf-compiler zlib1g-dev libmicrohttpd-dev \
            libsodium-dev libpq-dev pkg-config gettext sqlite3 python3 \
            curl openssl
+DEBS    += man-db groff-base
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla
 SEEDDIR := $(abspath seeds)
@@ -54,7 +57,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/unit/%,$(UNIT_SRC))
 ASAN_BINS := $(patsubst tests/unit/%.c,$(B)/unit-asan/%,$(UNIT_SRC))
 BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test unit unit-asan e2e demo bench format clean
+.PHONY: all deps test unit unit-asan e2e demo bench format clean install
 .SECONDARY:
 
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS)
@@ -131,6 +134,36 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run $(B)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR  := $(PREFIX)/bin
+SHARE   := $(PREFIX)/share
+MANS    := $(wildcard man/*.[0-9])
+
+# Catalogues are installed from $(B)/locale/LANG/LC_MESSAGES/gridbook.mo
+# when the build made them.
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHARE)/man/man1 \
+	  $(DESTDIR)$(SHARE)/man/man8 \
+	  $(DESTDIR)$(SHARE)/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/user \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	for m in $(MANS); do \
+	  install -m 644 $$m $(DESTDIR)$(SHARE)/man/man$${m##*.}; done
+	install -m 644 client/gridbook.bash \
+	  $(DESTDIR)$(SHARE)/bash-completion/completions/gridbook
+	ln -sf gridbook $(DESTDIR)$(SHARE)/bash-completion/completions/gridbook-syncd
+	ln -sf gridbook $(DESTDIR)$(SHARE)/bash-completion/completions/gridbook-hq
+	sed 's|@BINDIR@|$(BINDIR)|g' client/gridbook-syncd@.service \
+	  >$(DESTDIR)$(PREFIX)/lib/systemd/user/gridbook-syncd@.service
+	sed 's|@BINDIR@|$(BINDIR)|g' server/gridbook-hq.service \
+	  >$(DESTDIR)$(PREFIX)/lib/systemd/system/gridbook-hq.service
+	@for mo in $(wildcard $(B)/locale/*/LC_MESSAGES/gridbook.mo); do \
+	  d=$(DESTDIR)$(SHARE)/locale/$${mo#$(B)/locale/}; \
+	  install -d $${d%/gridbook.mo} && install -m 644 $$mo $$d; \
+	  echo "install $$mo"; done
 
 format:
 	clang-format -i $(wildcard common/*.[ch] client/*.[ch] server/*.[ch] \
