@@ -447,6 +447,144 @@ static int daily_twin(struct gb_db *db, const struct gb_record *r, char *id,
 /* -------------------------------------------------------------------- */
 /* add                                                                  */
 
+/*
+ * The optional fields a record needs to count in HQ's reports, asked
+ * after the required ones: the guards of a patrol (a night counts with
+ * two or more), the findings and deadline of a check (the deadline makes
+ * an order overdue or rectified on time), the subject of a request, the
+ * enterprise of a dispute.
+ */
+static const struct {
+	const char *kind;
+	const char *fields[3];
+	const char *why;
+} counting[] = {
+    {"patrol", {"guards", NULL},
+     N_("a night patrol counts in HQ's night-patrol report with two or "
+	"more guards")},
+    {"contract_check", {"findings", "deadline", NULL},
+     N_("a notice or rectification order needs its deadline to count as "
+	"overdue or rectified on time")},
+    {"request", {"subject", NULL}, NULL},
+    {"dispute", {"enterprise", NULL}, NULL},
+};
+
+/* The distinct codes of a LIST value "a,b,a". */
+static int distinct_codes(const char *list)
+{
+	char seen[16][GB_CODE_LEN];
+	int n = 0;
+
+	while (list && *list) {
+		size_t len = strcspn(list, ",");
+		int dup = 0;
+
+		for (int i = 0; i < n; i++)
+			if (strlen(seen[i]) == len &&
+			    !strncmp(seen[i], list, len))
+				dup = 1;
+		if (!dup && len && len < GB_CODE_LEN && n < 16) {
+			memcpy(seen[n], list, len);
+			seen[n++][len] = '\0';
+		}
+		list += len + (list[len] == ',');
+	}
+	return n;
+}
+
+/* The instant of a TIME value, 0 when there is none. */
+static int64_t time_val(const struct gb_record *r, const char *field)
+{
+	const char *v = gb_record_get(r, field);
+	char *end;
+	long long ms;
+
+	if (!v)
+		return 0;
+	ms = strtoll(v, &end, 10);
+	return *end ? 0 : (int64_t)ms;
+}
+
+/* Whether [start, end) overlaps a night, 22:00 to 06:00 local time, as
+ * HQ's night-patrol report counts nights. */
+static int at_night(int64_t start, int64_t end)
+{
+	for (int32_t d = gb_local_day(start) - 1; d <= gb_local_day(end);
+	     d++) {
+		int64_t n0 = gb_day_start(d) + 22 * INT64_C(3600000);
+		int64_t n1 = n0 + 8 * INT64_C(3600000);
+
+		if (start < n1 && end > n0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Why r, valid as it is, cannot count in HQ's reports, written into out
+ * (n bytes); 0 when nothing is wrong, 1 with the reason.
+ */
+static int cannot_count(const struct gb_record *r, char *out, size_t n)
+{
+	const char *kind = r->kind->name;
+
+	if (!strcmp(kind, "patrol")) {
+		int64_t s = time_val(r, "start"), e = time_val(r, "end");
+		int g = distinct_codes(gb_record_get(r, "guards"));
+
+		if (s && e && at_night(s, e) && g < 2) {
+			snprintf(out, n,
+				 _("guards: a night patrol with %d guards "
+				   "does not count in HQ's night-patrol "
+				   "report (it needs two or more)"),
+				 g);
+			return 1;
+		}
+	}
+	if (!strcmp(kind, "contract_check")) {
+		const char *o = gb_record_get(r, "outcome");
+
+		if (o && !strcmp(o, "rectify_order") &&
+		    !gb_record_get(r, "deadline")) {
+			snprintf(out, n,
+				 _("deadline: a rectification order without "
+				   "a deadline is never counted overdue or "
+				   "rectified on time"));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Whether the prompt asks field i of r though it is optional: one of the
+ * counting fields of r's kind (a deadline only for a notice or an order,
+ * once the outcome is known).  *why, when not NULL, says what it counts
+ * for.
+ */
+static int counting_field(const struct gb_record *r, int i, const char **why)
+{
+	const char *name = r->kind->fields[i].name;
+
+	for (size_t c = 0; c < sizeof(counting) / sizeof(counting[0]); c++) {
+		if (strcmp(counting[c].kind, r->kind->name))
+			continue;
+		for (int j = 0; counting[c].fields[j]; j++) {
+			const char *o = gb_record_get(r, "outcome");
+
+			if (strcmp(counting[c].fields[j], name))
+				continue;
+			if (!strcmp(name, "deadline") &&
+			    (!o || !strcmp(o, "compliant") ||
+			     !strcmp(o, "referred")))
+				return 0;
+			*why = counting[c].why;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void print_missing(const struct gb_kind *k, const struct gb_record *r)
 {
 	struct gb_buf b;
@@ -553,7 +691,7 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	struct prompt pr;
 	int help = 0, npos, nspec, missing = 0, prompting = 0, status = 1;
 	int found;
-	char *pos[1], twin[GB_ID_LEN];
+	char *pos[1], twin[GB_ID_LEN], why[256];
 	struct gb_err err;
 	int64_t now = gb_now_ms();
 
@@ -607,8 +745,13 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 			  "cancels\n"),
 			k->name, k->zh);
 		for (int i = 0; i < k->nfields; i++) {
-			if (!(k->fields[i].flags & GB_F_REQUIRED) || given[i])
+			const char *counts = NULL;
+
+			if (given[i] || (!(k->fields[i].flags & GB_F_REQUIRED) &&
+					 !counting_field(r, i, &counts)))
 				continue;
+			if (counts)
+				fprintf(stderr, _("  (%s)\n"), _(counts));
 			if (prompt_field(&pr, r, i, full->val[i], NULL, &err))
 				goto fail;
 			given[i] = 1;
@@ -621,6 +764,29 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	}
 	if (validate_or_ask(db, r, prompting ? &pr : NULL, now, &err))
 		goto fail;
+	/* Valid, but HQ's reports would not count it: said before it is
+	 * saved, and at the prompt asked. */
+	if (cannot_count(r, why, sizeof(why))) {
+		fprintf(stderr, _("gridbook: warning: %s\n"), why);
+		if (!prompting && isatty(STDIN_FILENO)) {
+			prompt_begin(&pr, db);
+			prompting = 1;
+		}
+		if (prompting) {
+			int yes = prompt_confirm(&pr, _("save it anyway?"),
+						 &err);
+
+			if (yes < 0)
+				goto fail;
+			if (!yes) {
+				fprintf(stderr,
+					_("gridbook: not saved; add it "
+					  "again with the missing fields\n"));
+				status = 1;
+				goto out;
+			}
+		}
+	}
 	if (prompting) {
 		prompt_end(&pr);
 		prompting = 0;
