@@ -1175,10 +1175,11 @@ static enum db_state state_named(const char *s)
 	return DB_STATE_ANY;
 }
 
-/* The states kind k has, "open, resolved, overdue"; static storage. */
-static const char *state_list(const struct gb_kind *k)
+/* The states kind k has, "open, resolved, overdue", written into buf
+ * (64 bytes); returns buf, or "none" translated. */
+static const char *state_list(const struct gb_kind *k, char *buf)
 {
-	static char buf[64];
+	const size_t size = 64;
 	size_t used = 0;
 
 	buf[0] = '\0';
@@ -1187,9 +1188,9 @@ static const char *state_list(const struct gb_kind *k)
 
 		if (!db_kind_has_state(k, states[i].state))
 			continue;
-		w = snprintf(buf + used, sizeof(buf) - used, "%s%s",
+		w = snprintf(buf + used, size - used, "%s%s",
 			     used ? ", " : "", states[i].name);
-		if (w > 0 && (size_t)w < sizeof(buf) - used)
+		if (w > 0 && (size_t)w < size - used)
 			used += (size_t)w;
 	}
 	return used ? buf : _("none");
@@ -1213,7 +1214,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		{"help", 0, NULL, &help},
 	};
 	char comm_code[GB_CODE_LEN * 2], staff_code[GB_CODE_LEN * 2], *pos[1];
-	char *status_canon = NULL, from_buf[16], to_buf[16];
+	char *status_canon = NULL, from_buf[16], to_buf[16], states_buf[64];
 	enum out_format fmt;
 	struct db_filter f;
 	struct rec_vec rv = {NULL, 0, 0};
@@ -1283,7 +1284,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		gb_error(&err, GB_EUSAGE,
 			 _("--status: \"%s\" is not a state of %s records "
 			   "(%s)"),
-			 status_v, k->name, state_list(k));
+			 status_v, k->name, state_list(k, states_buf));
 		return usage_error(cli, k, "list", &err);
 	}
 	if (status_v) {
