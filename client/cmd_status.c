@@ -25,6 +25,7 @@
 #include "record.h"
 #include "sync.h"
 #include "table.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -179,6 +180,18 @@ static char *when(int64_t ms)
 	return xstrdup(t);
 }
 
+/* Prints a line's label padded to 14 terminal columns, which a
+ * translated (Chinese) label fills two to a character. */
+static void label(const char *s)
+{
+	int w = gb_utf8_width(s);
+
+	fputs(s, stdout);
+	do
+		putchar(' ');
+	while (++w < 14);
+}
+
 static void print_text(const struct status *s)
 {
 	const char *grid = db_grid(s->db), *staff = db_staff(s->db);
@@ -193,7 +206,7 @@ static void print_text(const struct status *s)
 	free(gname);
 	free(sname);
 
-	printf("%-14s", _("entered today"));
+	label(_("entered today"));
 	if (!s->entered.nk)
 		printf(_("nothing yet"));
 	for (int i = 0; i < s->entered.nk; i++) {
@@ -208,7 +221,7 @@ static void print_text(const struct status *s)
 
 	a = when(s->sync.oldest);
 	b = when(s->sync.last_ok);
-	printf("%-14s", _("unsent"));
+	label(_("unsent"));
 	if (!s->sync.server)
 		printf(_("%ld records; sync is not set up  -> gridbook sync "
 			 "setup --server URL --token -\n"),
@@ -221,14 +234,14 @@ static void print_text(const struct status *s)
 		printf(_("none; last sync %s\n"), b);
 	free(a);
 	free(b);
-	printf("%-14s", _("refused"));
+	label(_("refused"));
 	if (s->refused)
 		printf(_("%ld records HQ refused  -> gridbook sync status, "
 			 "then edit or void them\n"),
 		       s->refused);
 	else
 		printf(_("none\n"));
-	printf("%-14s", _("conflicts"));
+	label(_("conflicts"));
 	if (s->conflicts)
 		printf(_("%ld records in conflict  -> gridbook sync status\n"),
 		       s->conflicts);
