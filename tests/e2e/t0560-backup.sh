@@ -13,7 +13,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 export GRIDBOOK_NOW="2026-03-01 10:00"
 export GRIDBOOK_TZ="Asia/Shanghai"
 gen="$(dirname "$(command -v gridbook)")/bench/gridbook-gen"
-FROM=2026-01-26
+FROM=2026-02-16
 TO=2026-02-28
 REPORTS="contract-rate check-coverage rectification disputes staffing
 night-patrol reception requests daily-reports patrol-teams sync-health"
