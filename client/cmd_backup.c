@@ -15,14 +15,14 @@
 
 #include "banned.h"
 
-static const char usage_text[] = N_(
-	"usage: gridbook backup FILE\n"
-	"\n"
-	"Copies the grid file to FILE as it stands at one moment, also while\n"
-	"gridbook-syncd or another command is writing to it, and checks the\n"
-	"copy (integrity_check).  FILE must not exist.  To restore, copy FILE\n"
-	"back in place of the grid file while nothing uses it, or use it as\n"
-	"--db FILE.\n");
+static const char usage_text[] =
+    N_("usage: gridbook backup FILE\n"
+       "\n"
+       "Copies the grid file to FILE as it stands at one moment, also while\n"
+       "gridbook-syncd or another command is writing to it, and checks the\n"
+       "copy (integrity_check).  FILE must not exist.  To restore, copy FILE\n"
+       "back in place of the grid file while nothing uses it, or use it as\n"
+       "--db FILE.\n");
 
 int cmd_backup(struct gb_cli *cli, int argc, char **argv)
 {

@@ -30,14 +30,14 @@
 
 #include "banned.h"
 
-static const char usage_text[] = N_(
-	"usage: gridbook status [--format table|json]\n"
-	"\n"
-	"What needs you today: records entered today by kind, work not yet\n"
-	"sent to HQ and the last sync, records HQ refused or found in\n"
-	"conflict, the grid's rectification orders past their deadline and\n"
-	"its open requests past their deadline (as HQ's reports count them),\n"
-	"each with the command that acts on it.\n");
+static const char usage_text[] =
+    N_("usage: gridbook status [--format table|json]\n"
+       "\n"
+       "What needs you today: records entered today by kind, work not yet\n"
+       "sent to HQ and the last sync, records HQ refused or found in\n"
+       "conflict, the grid's rectification orders past their deadline and\n"
+       "its open requests past their deadline (as HQ's reports count them),\n"
+       "each with the command that acts on it.\n");
 
 /* A growing list of records copied out of db_record_list. */
 struct recs {
@@ -127,8 +127,8 @@ static int status_gather(struct status *s, struct gb_err *err)
 	memset(&f, 0, sizeof(f));
 	f.state = DB_STATE_OVERDUE;
 	f.now = s->now;
-	if (db_record_list(s->db, gb_kind_find("contract_check"), &f,
-			   recs_push, &s->orders, err) ||
+	if (db_record_list(s->db, gb_kind_find("contract_check"), &f, recs_push,
+			   &s->orders, err) ||
 	    db_record_list(s->db, gb_kind_find("request"), &f, recs_push,
 			   &s->requests, err))
 		return -1;
@@ -308,9 +308,9 @@ static void print_text(const struct status *s)
 		table_cell(&t, 3, gb_record_get(r, "subject"));
 		table_cell_take(&t, 4, display(s->db, r, "officer"));
 		table_cell_take(&t, 5, display(s->db, r, "deadline"));
-		table_cell_take(&t, 6,
-				xasprintf("%.1f", (double)(s->now - dl) /
-							  3600000.0));
+		table_cell_take(
+		    &t, 6,
+		    xasprintf("%.1f", (double)(s->now - dl) / 3600000.0));
 	}
 	table_print(&t, stdout);
 	table_release(&t);
@@ -387,7 +387,8 @@ static int print_json(const struct status *s, struct gb_err *err)
 		if (gb_buf_adds(&b, i ? ",{\"id\":" : "{\"id\":", err) ||
 		    gb_json_str(&b, r->id, err) ||
 		    json_kv(&b, "area", gb_record_get(r, "area"), err) ||
-		    json_kv(&b, "priority", gb_record_get(r, "priority"), err) ||
+		    json_kv(&b, "priority", gb_record_get(r, "priority"),
+			    err) ||
 		    json_kv(&b, "officer", gb_record_get(r, "officer"), err) ||
 		    json_time(&b, "received_at", time_of(r, "received_at"),
 			      err) ||

@@ -44,8 +44,8 @@ int gb_sqlite_check(const char *path, struct gb_err *err)
 	}
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		gb_error(err, GB_EDB, _("%s: integrity check failed: %s"),
-			 path, sqlite3_errmsg(db));
+		gb_error(err, GB_EDB, _("%s: integrity check failed: %s"), path,
+			 sqlite3_errmsg(db));
 		goto out;
 	}
 	if (strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
@@ -67,8 +67,7 @@ static int sync_file(const char *path, struct gb_err *err)
 	int rc;
 
 	if (fd < 0)
-		return gb_error(err, GB_EIO, "%s: %s", path,
-				strerror(errno));
+		return gb_error(err, GB_EIO, "%s: %s", path, strerror(errno));
 	rc = fsync(fd);
 	close(fd);
 	if (rc)
@@ -114,8 +113,8 @@ int gb_sqlite_backup(const char *src, const char *dst, long *pages,
 	}
 	bk = sqlite3_backup_init(to, "main", from, "main");
 	if (!bk) {
-		gb_error(err, GB_EDB, _("%s: cannot start the backup: %s"),
-			 src, sqlite3_errmsg(to));
+		gb_error(err, GB_EDB, _("%s: cannot start the backup: %s"), src,
+			 sqlite3_errmsg(to));
 		goto out;
 	}
 	for (;;) {
