@@ -4,6 +4,8 @@
 #   make test       deps, build, unit tests (plain and ASan+UBSan), e2e tests
 #   make demo       deps, build, a seeded district synced and reported
 #   make bench      benchmarks; results go in BENCHMARKS.md by hand
+#   make install    binaries, catalogues, man pages, completion, systemd
+#                   units under PREFIX (/usr/local), DESTDIR for packages
 #   make format     clang-format every C file
 #   make clean      remove build/
 #   make po         make build/po/gridbook.pot from the sources and merge
@@ -19,6 +21,7 @@ DEBS    := libsqlite3-dev libcurl4-openssl-dev libprotobuf-c-dev \
 # The dashboard's browser test: headless Chromium and a CJK font to draw
 # the page's Chinese in its screenshots.
 DEBS    += chromium fonts-wqy-microhei
+DEBS    += man-db groff-base
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla
 SEEDDIR := $(abspath seeds)
@@ -69,7 +72,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 PO_FILES := $(wildcard po/*.po)
 MO_FILES := $(patsubst po/%.po,$(B)/locale/%/LC_MESSAGES/gridbook.mo,$(PO_FILES))
 
-.PHONY: all deps test unit unit-asan e2e demo bench format clean po FORCE
+.PHONY: all deps test unit unit-asan e2e demo bench format clean po install FORCE
 .SECONDARY:
 
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS) $(MO_FILES)
@@ -177,6 +180,36 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run $(B)
+
+DESTDIR ?=
+BINDIR  := $(PREFIX)/bin
+SHARE   := $(PREFIX)/share
+MANS    := $(wildcard man/*.[0-9])
+
+# Catalogues are installed from $(B)/locale/LANG/LC_MESSAGES/gridbook.mo
+# when the build made them.
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHARE)/man/man1 \
+	  $(DESTDIR)$(SHARE)/man/man8 \
+	  $(DESTDIR)$(SHARE)/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/user \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	for m in $(MANS); do \
+	  install -m 644 $$m $(DESTDIR)$(SHARE)/man/man$${m##*.}; done
+	install -m 644 client/gridbook.bash \
+	  $(DESTDIR)$(SHARE)/bash-completion/completions/gridbook
+	ln -sf gridbook $(DESTDIR)$(SHARE)/bash-completion/completions/gridbook-syncd
+	ln -sf gridbook $(DESTDIR)$(SHARE)/bash-completion/completions/gridbook-hq
+	sed 's|@BINDIR@|$(BINDIR)|g' client/gridbook-syncd@.service \
+	  >$(DESTDIR)$(PREFIX)/lib/systemd/user/gridbook-syncd@.service
+	sed 's|@BINDIR@|$(BINDIR)|g' server/gridbook-hq.service \
+	  >$(DESTDIR)$(PREFIX)/lib/systemd/system/gridbook-hq.service
+	@for mo in $(B)/locale/*/LC_MESSAGES/gridbook.mo; do \
+	  [ -f "$$mo" ] || continue; \
+	  d=$(DESTDIR)$(LOCALEDIR)/$${mo#$(B)/locale/}; \
+	  install -d $${d%/gridbook.mo} && install -m 644 $$mo $$d; \
+	  echo "install $$mo"; done
 
 format:
 	clang-format -i $(wildcard common/*.[ch] client/*.[ch] server/*.[ch] \

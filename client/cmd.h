@@ -22,6 +22,10 @@ int cmd_record(struct gb_cli *cli, const struct gb_kind *kind, int argc,
 int cmd_import(struct gb_cli *cli, int argc, char **argv);
 int cmd_export(struct gb_cli *cli, int argc, char **argv);
 int cmd_ref(struct gb_cli *cli, int argc, char **argv);
+/* A consistent copy of the grid file. */
+int cmd_backup(struct gb_cli *cli, int argc, char **argv);
+/* What needs the laptop's user today. */
+int cmd_status(struct gb_cli *cli, int argc, char **argv);
 /* sync, sync status, sync setup. */
 int cmd_sync(struct gb_cli *cli, int argc, char **argv);
 
@@ -44,5 +48,35 @@ struct gb_db *cmd_open_db(const struct gb_cli *cli, unsigned flags);
  */
 int cmd_check_author(struct gb_db *db, const struct gb_kind *k,
 		     struct gb_err *err);
+
+/*
+ * CSV for spreadsheets (SPEC §7), written by export and list --format csv
+ * and read back by import; defined in cmd_export.c.  The header is in the
+ * user's language when a catalogue translates it (the field labels),
+ * else the field names; beside each reference a column holds the names
+ * it stands for; cells that a spreadsheet would run as formulas are
+ * neutralised (gb_csv_cell).  The caller writes GB_CSV_BOM first.
+ */
+struct gb_buf;
+struct gb_record;
+int cmd_csv_labels(void);
+int cmd_csv_header(struct gb_buf *b, const struct gb_kind *k, int all,
+		   struct gb_err *err);
+/* db (borrowed) names the references. */
+int cmd_csv_row(struct gb_db *db, struct gb_buf *b, const struct gb_record *r,
+		int all, struct gb_err *err);
+
+/* What a header cell names, in either language. */
+enum cmd_csv_col {
+	CSV_COL_UNKNOWN,
+	CSV_COL_FIELD,	     /* field *field of the kind */
+	CSV_COL_NAME,	     /* the names beside a reference: ignored */
+	CSV_COL_ID,
+	CSV_COL_VOIDED,
+	CSV_COL_VOID_REASON,
+};
+/* h is the trimmed header cell. */
+enum cmd_csv_col cmd_csv_column(const struct gb_kind *k, const char *h,
+				int *field);
 
 #endif

@@ -25,12 +25,14 @@
 #include "json.h"
 #include "kinds.h"
 #include "opts.h"
+#include "prompt.h"
 #include "record.h"
 #include "xalloc.h"
 
 #include "banned.h"
 
 struct export {
+	struct gb_db *db; /* borrowed: names beside references */
 	const struct gb_kind *kind;
 	FILE *out;       /* borrowed */
 	int json;        /* else CSV */
@@ -46,10 +48,13 @@ static const char usage_text[] = N_(
 	"                       [--status S] [--all] [-o FILE]\n"
 	"\n"
 	"Writes the current records of one kind, by date then id.\n"
-	"  --format csv    (the default) a header of id and the field names,\n"
-	"                  then one line per record, as 'gridbook import'\n"
-	"                  reads it back; times are local YYYY-MM-DD HH:MM,\n"
-	"                  references are codes and record ids\n"
+	"  --format csv    (the default) for Excel and WPS: UTF-8 with a byte\n"
+	"                  order mark, a header in your language (the field\n"
+	"                  names when there is no translation), then one line\n"
+	"                  per record, as 'gridbook import' reads it back;\n"
+	"                  times are local YYYY-MM-DD HH:MM, references are\n"
+	"                  codes and record ids with their names beside them,\n"
+	"                  and a cell starting with = + - @ gets a ' in front\n"
 	"  --format json   an array of objects with id, kind, version,\n"
 	"                  created_at, updated_at (ms since 1970 UTC),\n"
 	"                  voided, void_reason and values (canonical:\n"
@@ -62,28 +67,153 @@ static const char usage_text[] = N_(
 	"                  honours (a voided line becomes a voided record)\n"
 	"  -o FILE         write to FILE (replaced whole) instead of stdout\n");
 
-/* Appends the CSV line of r to e->b. */
-static int export_csv_row(struct export *e, const struct gb_record *r)
-{
-	const struct gb_kind *k = e->kind;
-	struct gb_err *err = &e->err;
+/* The header of the names column beside a reference field. */
+static const char name_col_fmt[] = N_("%s (name)");
 
-	if (gb_csv_field(&e->b, r->id, err))
+/* Whether a field holds references, which get a names column. */
+static int has_names(const struct gb_field *f)
+{
+	return f->type == GB_T_REF || f->type == GB_T_LIST;
+}
+
+/*
+ * Whether the headers are written in the user's language: when gettext
+ * translates a kind's label, a catalogue for the user's language is
+ * there.  Without one the field names are the headers, the English that
+ * programs read.
+ */
+int cmd_csv_labels(void)
+{
+	const char *probe = gb_kinds[0].label;
+
+	return gettext(probe) != probe;
+}
+
+int cmd_csv_header(struct gb_buf *b, const struct gb_kind *k, int all,
+		   struct gb_err *err)
+{
+	int labels = cmd_csv_labels();
+
+	if (gb_csv_cell(b, labels ? _("record id") : "id", err))
 		return -1;
 	for (int i = 0; i < k->nfields; i++) {
-		char *v = gb_field_format(&k->fields[i], r->val[i]);
-		int rc = gb_buf_add(&e->b, ",", 1, err) ||
-			 gb_csv_field(&e->b, v ? v : "", err);
+		const struct gb_field *f = &k->fields[i];
+		char *h;
+		int rc;
 
+		if (gb_buf_add(b, ",", 1, err) ||
+		    gb_csv_cell(b, labels ? _(f->label) : f->name, err))
+			return -1;
+		if (!has_names(f))
+			continue;
+		h = labels ? xasprintf(_(name_col_fmt), _(f->label))
+			   : xasprintf("%s_name", f->name);
+		rc = gb_buf_add(b, ",", 1, err) || gb_csv_cell(b, h, err);
+		free(h);
+		if (rc)
+			return -1;
+	}
+	if (all && (gb_buf_add(b, ",", 1, err) ||
+		    gb_csv_cell(b, labels ? _("voided") : "voided", err) ||
+		    gb_buf_add(b, ",", 1, err) ||
+		    gb_csv_cell(b, labels ? _("void reason") : "void_reason",
+				err)))
+		return -1;
+	return gb_buf_add(b, "\n", 1, err);
+}
+
+int cmd_csv_row(struct gb_db *db, struct gb_buf *b, const struct gb_record *r,
+		int all, struct gb_err *err)
+{
+	const struct gb_kind *k = r->kind;
+
+	if (gb_csv_cell(b, r->id, err))
+		return -1;
+	for (int i = 0; i < k->nfields; i++) {
+		const struct gb_field *f = &k->fields[i];
+		char *v = gb_field_format(f, r->val[i]);
+		char *names = NULL;
+		int rc = gb_buf_add(b, ",", 1, err) ||
+			 gb_csv_cell(b, v ? v : "", err);
+
+		if (!rc && has_names(f)) {
+			names = r->val[i] ? prompt_display(db, f, r->val[i], 0)
+					  : NULL;
+			rc = gb_buf_add(b, ",", 1, err) ||
+			     gb_csv_cell(b, names ? names : "", err);
+		}
+		free(names);
 		free(v);
 		if (rc)
 			return -1;
 	}
-	if (e->all &&
-	    (gb_buf_adds(&e->b, r->voided ? ",1," : ",0,", err) ||
-	     gb_csv_field(&e->b, r->void_reason ? r->void_reason : "", err)))
+	if (all &&
+	    (gb_buf_adds(b, r->voided ? ",1," : ",0,", err) ||
+	     gb_csv_cell(b, r->void_reason ? r->void_reason : "", err)))
 		return -1;
-	return gb_buf_add(&e->b, "\n", 1, err);
+	return gb_buf_add(b, "\n", 1, err);
+}
+
+/* Whether h is s, ignoring ASCII case and '-' for '_'. */
+static int header_is(const char *h, const char *s)
+{
+	for (; *h && *s; h++, s++) {
+		char x = *h >= 'A' && *h <= 'Z' ? (char)(*h - 'A' + 'a') : *h;
+		char y = *s >= 'A' && *s <= 'Z' ? (char)(*s - 'A' + 'a') : *s;
+
+		x = x == '-' ? '_' : x;
+		y = y == '-' ? '_' : y;
+		if (x != y)
+			return 0;
+	}
+	return *h == *s;
+}
+
+/* Whether h is the names column of field f in one of the languages. */
+static int is_name_col(const struct gb_field *f, const char *h)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s_name", f->name);
+	if (header_is(h, buf))
+		return 1;
+	snprintf(buf, sizeof(buf), name_col_fmt, f->label);
+	if (header_is(h, buf))
+		return 1;
+	snprintf(buf, sizeof(buf), _(name_col_fmt), _(f->label));
+	return header_is(h, buf);
+}
+
+enum cmd_csv_col cmd_csv_column(const struct gb_kind *k, const char *h,
+				int *field)
+{
+	static const struct {
+		const char *name, *label;
+		enum cmd_csv_col col;
+	} extra[] = {
+	    {"id", N_("record id"), CSV_COL_ID},
+	    {"voided", N_("voided"), CSV_COL_VOIDED},
+	    {"void_reason", N_("void reason"), CSV_COL_VOID_REASON},
+	};
+
+	for (int i = 0; i < k->nfields; i++) {
+		const struct gb_field *f = &k->fields[i];
+
+		if (header_is(h, f->name) || header_is(h, f->label) ||
+		    header_is(h, _(f->label))) {
+			*field = i;
+			return CSV_COL_FIELD;
+		}
+	}
+	for (int i = 0; i < k->nfields; i++)
+		if (has_names(&k->fields[i]) && is_name_col(&k->fields[i], h))
+			return CSV_COL_NAME;
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		if (header_is(h, extra[i].name) ||
+		    header_is(h, extra[i].label) ||
+		    header_is(h, _(extra[i].label)))
+			return extra[i].col;
+	return CSV_COL_UNKNOWN;
 }
 
 /* Appends the JSON object of r to e->b, after a comma unless first. */
@@ -115,7 +245,8 @@ static int export_one(void *arg, const struct gb_record *r)
 	int rc;
 
 	gb_buf_reset(&e->b);
-	rc = e->json ? export_json_obj(e, r) : export_csv_row(e, r);
+	rc = e->json ? export_json_obj(e, r)
+		     : cmd_csv_row(e->db, &e->b, r, e->all, &e->err);
 	if (rc)
 		return -1;
 	if (fwrite(e->b.data, 1, e->b.len, e->out) != e->b.len) {
@@ -137,17 +268,9 @@ static int export_start(struct export *e)
 	if (e->json) {
 		if (gb_buf_add(&e->b, "[", 1, err))
 			return -1;
-	} else {
-		if (gb_buf_adds(&e->b, "id", err))
-			return -1;
-		for (int i = 0; i < k->nfields; i++)
-			if (gb_buf_add(&e->b, ",", 1, err) ||
-			    gb_csv_field(&e->b, k->fields[i].name, err))
-				return -1;
-		if (e->all && gb_buf_adds(&e->b, ",voided,void_reason", err))
-			return -1;
-		if (gb_buf_add(&e->b, "\n", 1, err))
-			return -1;
+	} else if (gb_buf_adds(&e->b, GB_CSV_BOM, err) ||
+		   cmd_csv_header(&e->b, k, e->all, err)) {
+		return -1;
 	}
 	if (fwrite(e->b.data, 1, e->b.len, e->out) != e->b.len)
 		return gb_error(err, GB_EIO, _("write failed: %s"),
@@ -182,6 +305,7 @@ int cmd_export(struct gb_cli *cli, int argc, char **argv)
 		{"output", 1, &ofile, NULL},
 	};
 	char community_code[GB_CODE_LEN], staff_code[GB_CODE_LEN];
+	char from_buf[16], to_buf[16];
 	char **args = NULL, *pos[1];
 	struct db_filter f;
 	struct export e;
@@ -230,13 +354,21 @@ int cmd_export(struct gb_cli *cli, int argc, char **argv)
 			 e.kind->name);
 		goto usage;
 	}
-	if (from && gb_date_parse(from, &day, &err)) {
+	if (from && gb_date_input(from, &day, &err)) {
 		gb_error_prefix(&err, "--from");
 		goto usage;
 	}
-	if (to && gb_date_parse(to, &day, &err)) {
+	if (from) {
+		gb_date_format(day, from_buf);
+		from = from_buf;
+	}
+	if (to && gb_date_input(to, &day, &err)) {
 		gb_error_prefix(&err, "--to");
 		goto usage;
+	}
+	if (to) {
+		gb_date_format(day, to_buf);
+		to = to_buf;
 	}
 	if (status && e.kind->status_field) {
 		int s = gb_kind_field(e.kind, e.kind->status_field);
@@ -291,6 +423,7 @@ int cmd_export(struct gb_cli *cli, int argc, char **argv)
 	} else {
 		e.out = stdout;
 	}
+	e.db = db;
 	if (export_start(&e)) {
 		err = e.err;
 		goto fail;

@@ -194,8 +194,10 @@ static const char usage_text[] = N_(
 	"usage: gridbook import KIND FILE.csv [--skip-bad REJECTS.csv]\n"
 	"\n"
 	"Imports records of one kind from a CSV file (UTF-8, comma separated,\n"
-	"as Excel or WPS save it; a byte order mark is accepted).  The header\n"
-	"row names the kind's fields ('-' and '_' alike); other columns:\n"
+	"as Excel or WPS save it, with or without a byte order mark; or\n"
+	"GB18030, as Excel saves CSV on a Chinese PC).  The header row names\n"
+	"the kind's fields ('-' and '_' alike), in English or in your\n"
+	"language as export writes them; other columns:\n"
 	"  id            the record id (a UUID); an id the grid holds already\n"
 	"                is refused\n"
 	"  voided, void_reason\n"
@@ -203,6 +205,7 @@ static const char usage_text[] = N_(
 	"                voided 1 is imported as a voided record\n"
 	"  line, reason  written to a reject file: ignored, so a corrected\n"
 	"                reject file imports as it is\n"
+	"  FIELD_name    the names export writes beside references: ignored\n"
 	"Any other column is refused.  Names of communities, staff and\n"
 	"enterprises (or USCC codes) resolve to their codes, as on the\n"
 	"command line; empty cells take the field's default.\n"
@@ -518,6 +521,18 @@ static char *trim_copy(const char *s, char *out, size_t n)
 	return out;
 }
 
+/* The columns import knows by their names alone. */
+static int is_own_column(const char *name)
+{
+	static const char *const own[] = {"id", "voided", "void_reason",
+					  "line", "reason", ""};
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (gb_name_eq(name, own[i]))
+			return 1;
+	return 0;
+}
+
 /*
  * Reads the header row and maps each column.  An unknown or repeated
  * column, or a required field with neither a column nor a default, is an
@@ -550,6 +565,25 @@ static int import_header(struct import *im, struct gb_csv *c,
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p - 'A' + 'a');
 		f = gb_kind_field(k, name);
+		/* The header of an export in the user's language. */
+		if (f < 0 && !is_own_column(name))
+			switch (cmd_csv_column(k, name, &f)) {
+			case CSV_COL_NAME:
+				col->what = COL_IGNORED;
+				continue;
+			case CSV_COL_ID:
+				snprintf(name, sizeof(name), "id");
+				break;
+			case CSV_COL_VOIDED:
+				snprintf(name, sizeof(name), "voided");
+				break;
+			case CSV_COL_VOID_REASON:
+				snprintf(name, sizeof(name), "void_reason");
+				break;
+			case CSV_COL_FIELD:
+			case CSV_COL_UNKNOWN:
+				break;
+			}
 		if (f >= 0) {
 			if (seen[f]++)
 				goto twice;
@@ -778,7 +812,9 @@ static int import_row(struct import *im, struct gb_csv *c,
 	}
 	for (int i = 0; i < im->ncols && i < c->nfields; i++) {
 		const struct col *col = &im->cols[i];
-		const char *cell = c->field[i];
+		/* What export neutralised for spreadsheets reads back as
+		 * it was. */
+		const char *cell = gb_csv_unneutral(c->field[i]);
 		char id[64];
 		char *canon;
 
@@ -1141,8 +1177,8 @@ int cmd_import(struct gb_cli *cli, int argc, char **argv)
 	struct gb_err err;
 	char *pos[2];
 	char a[32], b[32];
-	FILE *fp = NULL;
-	int npos = 0, help = 0, ret = 1;
+	FILE *fp = NULL, *text = NULL;
+	int npos = 0, help = 0, ret = 1, converted = 0;
 
 	memset(&im, 0, sizeof(im));
 	gb_buf_init(&im.key, GB_BUF_NOLIMIT);
@@ -1190,6 +1226,18 @@ int cmd_import(struct gb_cli *cli, int argc, char **argv)
 		}
 		im.bom = has_bom(fp);
 	}
+	/* GB18030 (Excel's "CSV" on a Chinese PC) becomes UTF-8 here. */
+	if (gb_csv_utf8(fp, &text, &converted, &err)) {
+		gb_error_prefix(&err, "%s", im.path);
+		goto fail;
+	}
+	if (text != fp) {
+		if (fp != stdin)
+			fclose(fp);
+		fp = text;
+	}
+	if (converted)
+		im.bom = 1;
 	im.db = cmd_open_db(cli, 0);
 	if (!im.db)
 		goto out;

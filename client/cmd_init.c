@@ -5,6 +5,8 @@
  * reference data from the seed directory, and records who enters records
  * on this laptop, so that "@me" defaults name the right person.  If any
  * step fails the half-made file is removed, so a retry starts clean.
+ * On a file that exists, init --staff only changes who enters records
+ * (the message for a missing --staff says to run it so).
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -34,8 +36,10 @@ static void init_usage(FILE *fp)
 		  "areas and staff.\n\n"
 		  "  --grid G       the grid code, e.g. S01-G1\n"
 		  "  --staff CODE   who enters records on this laptop: a staff "
-		  "code or the\n"
-		  "                 start of a name of the grid's staff\n"
+		  "code or a\n"
+		  "                 part of a name of the grid's staff; on an "
+		  "existing FILE,\n"
+		  "                 init --staff changes only that\n"
 		  "  --seeds DIR    the reference data (default "
 		  "$GRIDBOOK_SEEDS, else %s)\n"),
 		GB_SEEDDIR);
@@ -117,6 +121,43 @@ static void remove_grid_file(const char *path)
 	}
 }
 
+/* init --staff on an existing file: sets who enters records, nothing
+ * else.  A --grid must be the file's grid. */
+static int set_staff(struct gb_cli *cli, const char *grid, const char *staff)
+{
+	struct gb_db *db = cmd_open_db(cli, 0);
+	struct gb_err err;
+	char code[64], *who = NULL;
+	int status = 1;
+
+	if (!db)
+		return 1;
+	if (grid && strcmp(grid, db_grid(db))) {
+		gb_error(&err, GB_EEXIST,
+			 _("%s is the file of grid %s, not %s; give another "
+			   "--db to make a file for %s"),
+			 cli->db_path, db_grid(db), grid, grid);
+		goto fail;
+	}
+	if (db_resolve(db, GB_REF_STAFF, staff, code, sizeof(code), &err)) {
+		gb_error_prefix(&err, "--staff");
+		goto fail;
+	}
+	if (db_meta_set(db, "staff", code, &err))
+		goto fail;
+	who = db_ref_name(db, GB_REF_STAFF, code);
+	printf(_("%s: now entering as %s (%s)\n"), cli->db_path,
+	       who ? who : code, code);
+	status = 0;
+	goto out;
+fail:
+	status = cmd_fail(cli, &err);
+out:
+	free(who);
+	db_close(db);
+	return status;
+}
+
 int cmd_init(struct gb_cli *cli, int argc, char **argv)
 {
 	const char *grid = NULL, *staff = NULL, *seeds = NULL;
@@ -137,6 +178,8 @@ int cmd_init(struct gb_cli *cli, int argc, char **argv)
 		init_usage(stdout);
 		return 0;
 	}
+	if (cli->db_path && staff && access(cli->db_path, F_OK) == 0)
+		return set_staff(cli, grid, staff);
 	if (!grid || !*grid) {
 		gb_error(&err, GB_EUSAGE, _("--grid is required"));
 		return gb_opts_usage_error(cli->prog, "init", &err);

@@ -314,10 +314,10 @@ static void add_help(FILE *fp, const struct gb_kind *k, int edit)
 	for (int i = 0; i < k->nfields; i++)
 		field_help(fp, &k->fields[i]);
 	fprintf(fp,
-		_("\nDATE is YYYY-MM-DD, TIME is 'YYYY-MM-DD HH:MM' local "
-		  "time.  A CODE may also be\nthe start of a name (staff, "
-		  "communities, areas); an enterprise ID may be\nits USCC or "
-		  "the start of its name.\n"));
+		_("\nDATE is 2026-12-01, 2026/12/01, 12-01, 今天 or 昨天; TIME "
+		  "is a DATE and HH:MM[:SS]\nlocal time, or now.  A CODE may "
+		  "also be a part of a name (staff,\ncommunities, areas); an "
+		  "enterprise ID may be its USCC or a part of its\nname.\n"));
 	if (!strcmp(k->name, "daily_report") && !edit)
 		fprintf(fp, _("\nAn officer has one report per date: adding "
 			      "a second one edits the first.\n"));
@@ -455,6 +455,144 @@ static int daily_twin(struct gb_db *db, const struct gb_record *r, char *id,
 /* -------------------------------------------------------------------- */
 /* add                                                                  */
 
+/*
+ * The optional fields a record needs to count in HQ's reports, asked
+ * after the required ones: the guards of a patrol (a night counts with
+ * two or more), the findings and deadline of a check (the deadline makes
+ * an order overdue or rectified on time), the subject of a request, the
+ * enterprise of a dispute.
+ */
+static const struct {
+	const char *kind;
+	const char *fields[3];
+	const char *why;
+} counting[] = {
+    {"patrol", {"guards", NULL},
+     N_("a night patrol counts in HQ's night-patrol report with two or "
+	"more guards")},
+    {"contract_check", {"findings", "deadline", NULL},
+     N_("a notice or rectification order needs its deadline to count as "
+	"overdue or rectified on time")},
+    {"request", {"subject", NULL}, NULL},
+    {"dispute", {"enterprise", NULL}, NULL},
+};
+
+/* The distinct codes of a LIST value "a,b,a". */
+static int distinct_codes(const char *list)
+{
+	char seen[16][GB_CODE_LEN];
+	int n = 0;
+
+	while (list && *list) {
+		size_t len = strcspn(list, ",");
+		int dup = 0;
+
+		for (int i = 0; i < n; i++)
+			if (strlen(seen[i]) == len &&
+			    !strncmp(seen[i], list, len))
+				dup = 1;
+		if (!dup && len && len < GB_CODE_LEN && n < 16) {
+			memcpy(seen[n], list, len);
+			seen[n++][len] = '\0';
+		}
+		list += len + (list[len] == ',');
+	}
+	return n;
+}
+
+/* The instant of a TIME value, 0 when there is none. */
+static int64_t time_val(const struct gb_record *r, const char *field)
+{
+	const char *v = gb_record_get(r, field);
+	char *end;
+	long long ms;
+
+	if (!v)
+		return 0;
+	ms = strtoll(v, &end, 10);
+	return *end ? 0 : (int64_t)ms;
+}
+
+/* Whether [start, end) overlaps a night, 22:00 to 06:00 local time, as
+ * HQ's night-patrol report counts nights. */
+static int at_night(int64_t start, int64_t end)
+{
+	for (int32_t d = gb_local_day(start) - 1; d <= gb_local_day(end);
+	     d++) {
+		int64_t n0 = gb_day_start(d) + 22 * INT64_C(3600000);
+		int64_t n1 = n0 + 8 * INT64_C(3600000);
+
+		if (start < n1 && end > n0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Why r, valid as it is, cannot count in HQ's reports, written into out
+ * (n bytes); 0 when nothing is wrong, 1 with the reason.
+ */
+static int cannot_count(const struct gb_record *r, char *out, size_t n)
+{
+	const char *kind = r->kind->name;
+
+	if (!strcmp(kind, "patrol")) {
+		int64_t s = time_val(r, "start"), e = time_val(r, "end");
+		int g = distinct_codes(gb_record_get(r, "guards"));
+
+		if (s && e && at_night(s, e) && g < 2) {
+			snprintf(out, n,
+				 _("guards: a night patrol with %d guards "
+				   "does not count in HQ's night-patrol "
+				   "report (it needs two or more)"),
+				 g);
+			return 1;
+		}
+	}
+	if (!strcmp(kind, "contract_check")) {
+		const char *o = gb_record_get(r, "outcome");
+
+		if (o && !strcmp(o, "rectify_order") &&
+		    !gb_record_get(r, "deadline")) {
+			snprintf(out, n,
+				 _("deadline: a rectification order without "
+				   "a deadline is never counted overdue or "
+				   "rectified on time"));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Whether the prompt asks field i of r though it is optional: one of the
+ * counting fields of r's kind (a deadline only for a notice or an order,
+ * once the outcome is known).  *why, when not NULL, says what it counts
+ * for.
+ */
+static int counting_field(const struct gb_record *r, int i, const char **why)
+{
+	const char *name = r->kind->fields[i].name;
+
+	for (size_t c = 0; c < sizeof(counting) / sizeof(counting[0]); c++) {
+		if (strcmp(counting[c].kind, r->kind->name))
+			continue;
+		for (int j = 0; counting[c].fields[j]; j++) {
+			const char *o = gb_record_get(r, "outcome");
+
+			if (strcmp(counting[c].fields[j], name))
+				continue;
+			if (!strcmp(name, "deadline") &&
+			    (!o || !strcmp(o, "compliant") ||
+			     !strcmp(o, "referred")))
+				return 0;
+			*why = counting[c].why;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void print_missing(const struct gb_kind *k, const struct gb_record *r)
 {
 	struct gb_buf b;
@@ -561,7 +699,7 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	struct prompt pr;
 	int help = 0, npos, nspec, missing = 0, prompting = 0, status = 1;
 	int found;
-	char *pos[1], twin[GB_ID_LEN];
+	char *pos[1], twin[GB_ID_LEN], why[256];
 	struct gb_err err;
 	int64_t now = gb_now_ms();
 
@@ -615,8 +753,13 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 			  "cancels\n"),
 			k->name, k->zh);
 		for (int i = 0; i < k->nfields; i++) {
-			if (!(k->fields[i].flags & GB_F_REQUIRED) || given[i])
+			const char *counts = NULL;
+
+			if (given[i] || (!(k->fields[i].flags & GB_F_REQUIRED) &&
+					 !counting_field(r, i, &counts)))
 				continue;
+			if (counts)
+				fprintf(stderr, _("  (%s)\n"), _(counts));
 			if (prompt_field(&pr, r, i, full->val[i], NULL, &err))
 				goto fail;
 			given[i] = 1;
@@ -629,6 +772,29 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	}
 	if (validate_or_ask(db, r, prompting ? &pr : NULL, now, &err))
 		goto fail;
+	/* Valid, but HQ's reports would not count it: said before it is
+	 * saved, and at the prompt asked. */
+	if (cannot_count(r, why, sizeof(why))) {
+		fprintf(stderr, _("gridbook: warning: %s\n"), why);
+		if (!prompting && isatty(STDIN_FILENO)) {
+			prompt_begin(&pr, db);
+			prompting = 1;
+		}
+		if (prompting) {
+			int yes = prompt_confirm(&pr, _("save it anyway?"),
+						 &err);
+
+			if (yes < 0)
+				goto fail;
+			if (!yes) {
+				fprintf(stderr,
+					_("gridbook: not saved; add it "
+					  "again with the missing fields\n"));
+				status = 1;
+				goto out;
+			}
+		}
+	}
 	if (prompting) {
 		prompt_end(&pr);
 		prompting = 0;
@@ -864,43 +1030,26 @@ static int print_json(const struct rec_vec *rv, struct gb_err *err)
 	return 0;
 }
 
-static int print_csv(const struct gb_kind *k, const struct rec_vec *rv,
-		     int with_voided, struct gb_err *err)
+/* The CSV of export (cmd_csv_row), so a listed file imports too. */
+static int print_csv(struct gb_db *db, const struct gb_kind *k,
+		     const struct rec_vec *rv, int with_voided,
+		     struct gb_err *err)
 {
 	struct gb_buf b;
 
 	gb_buf_init(&b, GB_BUF_NOLIMIT);
-	if (gb_buf_adds(&b, "id", err))
-		return -1;
-	for (int i = 0; i < k->nfields; i++)
-		if (gb_buf_adds(&b, ",", err) ||
-		    gb_csv_field(&b, k->fields[i].name, err))
-			return -1;
-	if ((with_voided && gb_buf_adds(&b, ",voided", err)) ||
-	    gb_buf_adds(&b, "\n", err))
-		return -1;
-	for (int n = 0; n < rv->n; n++) {
-		const struct gb_record *r = rv->v[n];
-
-		if (gb_csv_field(&b, r->id, err))
-			return -1;
-		for (int i = 0; i < k->nfields; i++) {
-			char *v = gb_field_format(&k->fields[i], r->val[i]);
-			int rc = gb_buf_adds(&b, ",", err) ||
-				 gb_csv_field(&b, v ? v : "", err);
-
-			free(v);
-			if (rc)
-				return -1;
-		}
-		if ((with_voided &&
-		     gb_buf_adds(&b, r->voided ? ",1" : ",0", err)) ||
-		    gb_buf_adds(&b, "\n", err))
-			return -1;
-	}
+	if (gb_buf_adds(&b, GB_CSV_BOM, err) ||
+	    cmd_csv_header(&b, k, with_voided, err))
+		goto fail;
+	for (int n = 0; n < rv->n; n++)
+		if (cmd_csv_row(db, &b, rv->v[n], with_voided, err))
+			goto fail;
 	fwrite(b.data, 1, b.len, stdout);
 	gb_buf_release(&b);
 	return 0;
+fail:
+	gb_buf_release(&b);
+	return -1;
 }
 
 /*
@@ -1003,14 +1152,61 @@ static void print_table(struct gb_db *db, const struct gb_kind *k,
 /* -------------------------------------------------------------------- */
 /* list                                                                 */
 
-static int check_date_opt(const char *opt, const char *v, struct gb_err *err)
+/* Reads a --from or --to date as people type it (gbtime.h) and writes
+ * it as YYYY-MM-DD into out (16 bytes); *v then points at out. */
+static int check_date_opt(const char *opt, const char **v, char *out,
+			  struct gb_err *err)
 {
 	int32_t day;
 
-	if (!v || !gb_date_parse(v, &day, err))
+	if (!*v)
 		return 0;
-	err->code = GB_EUSAGE;
-	return gb_error_prefix(err, "--%s", opt);
+	if (gb_date_input(*v, &day, err)) {
+		err->code = GB_EUSAGE;
+		return gb_error_prefix(err, "--%s", opt);
+	}
+	gb_date_format(day, out);
+	*v = out;
+	return 0;
+}
+
+/* The states of list --status that follow from several fields. */
+static const struct {
+	const char *name;
+	enum db_state state;
+} states[] = {
+    {"open", DB_STATE_OPEN},
+    {"resolved", DB_STATE_RESOLVED},
+    {"overdue", DB_STATE_OVERDUE},
+};
+
+static enum db_state state_named(const char *s)
+{
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (gb_name_eq(s, states[i].name))
+			return states[i].state;
+	return DB_STATE_ANY;
+}
+
+/* The states kind k has, "open, resolved, overdue", written into buf
+ * (64 bytes); returns buf, or "none" translated. */
+static const char *state_list(const struct gb_kind *k, char *buf)
+{
+	const size_t size = 64;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+		int w;
+
+		if (!db_kind_has_state(k, states[i].state))
+			continue;
+		w = snprintf(buf + used, size - used, "%s%s",
+			     used ? ", " : "", states[i].name);
+		if (w > 0 && (size_t)w < size - used)
+			used += (size_t)w;
+	}
+	return used ? buf : _("none");
 }
 
 static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
@@ -1031,7 +1227,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		{"help", 0, NULL, &help},
 	};
 	char comm_code[GB_CODE_LEN * 2], staff_code[GB_CODE_LEN * 2], *pos[1];
-	char *status_canon = NULL;
+	char *status_canon = NULL, from_buf[16], to_buf[16], states_buf[64];
 	enum out_format fmt;
 	struct db_filter f;
 	struct rec_vec rv = {NULL, 0, 0};
@@ -1048,7 +1244,11 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 			 "[--format table|csv|json]\n\n"
 			 "Lists the current version of each record, by date. "
 			 " --all includes voided\nrecords; dates are local "
-			 "and inclusive.\n"),
+			 "and inclusive.  --limit N lists the newest N.\n"
+			 "--status takes a value of the kind's status field, "
+			 "or for requests open,\nresolved or overdue (open "
+			 "past the deadline), for contract checks overdue\n"
+			 "(rectification orders past their deadline).\n"),
 		       k->name);
 		return 0;
 	}
@@ -1073,8 +1273,8 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		return usage_error(cli, k, "list", &err);
 	memset(&f, 0, sizeof(f));
 	if (parse_format(format, &fmt, &err) ||
-	    check_date_opt("from", from, &err) ||
-	    check_date_opt("to", to, &err))
+	    check_date_opt("from", &from, from_buf, &err) ||
+	    check_date_opt("to", &to, to_buf, &err))
 		return usage_error(cli, k, "list", &err);
 	if (limit) {
 		char *end;
@@ -1089,14 +1289,21 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 			return usage_error(cli, k, "list", &err);
 		}
 	}
+	f.state = status_v ? state_named(status_v) : DB_STATE_ANY;
+	f.now = gb_now_ms();
+	if (status_v && f.state && db_kind_has_state(k, f.state)) {
+		status_v = NULL; /* a state, not a value of the status field */
+	} else if (status_v && !k->status_field) {
+		gb_error(&err, GB_EUSAGE,
+			 _("--status: \"%s\" is not a state of %s records "
+			   "(%s)"),
+			 status_v, k->name, state_list(k, states_buf));
+		return usage_error(cli, k, "list", &err);
+	}
 	if (status_v) {
 		int si = gb_kind_field(k, k->status_field);
 
-		if (si < 0) {
-			gb_error(&err, GB_EUSAGE, _("%s has no status"),
-				 k->name);
-			return usage_error(cli, k, "list", &err);
-		}
+		f.state = DB_STATE_ANY;
 		if (gb_field_parse(&k->fields[si], status_v, &status_canon,
 				   &err)) {
 			err.code = GB_EUSAGE;
@@ -1133,7 +1340,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		if (print_json(&rv, &err))
 			goto fail;
 	} else if (fmt == FMT_CSV) {
-		if (print_csv(k, &rv, all, &err))
+		if (print_csv(db, k, &rv, all, &err))
 			goto fail;
 	} else {
 		print_table(db, k, &rv, short_id_len(db, k), all);

@@ -1475,6 +1475,68 @@ out:
 	return rc;
 }
 
+int db_kind_has_state(const struct gb_kind *kind, enum db_state st)
+{
+	if (!strcmp(kind->name, "request"))
+		return st != DB_STATE_ANY;
+	if (!strcmp(kind->name, "contract_check"))
+		return st == DB_STATE_OVERDUE;
+	return 0;
+}
+
+/*
+ * The condition of a derived state; ?8 is now (ms UTC), ?9 today's local
+ * date.  An overdue order is HQ's (server/reports.c, rectification): an
+ * order with a deadline before today and no rectified follow-up dated
+ * today or earlier; an overdue request is open with its deadline before
+ * now (sync-health and the requests report say "open past deadline").
+ */
+static const char *state_cond(const struct gb_kind *kind, enum db_state st)
+{
+	if (!strcmp(kind->name, "contract_check"))
+		return " AND status = 'rectify_order' AND "
+		       "json_extract(body, '$.deadline') < ?9 AND NOT EXISTS "
+		       "(SELECT 1 FROM record f WHERE f.kind = "
+		       "'rectification' AND f.voided = 0 AND f.status = "
+		       "'rectified' AND json_extract(f.body, '$.check') = "
+		       "record.id AND f.day <= ?9)";
+	switch (st) {
+	case DB_STATE_OPEN:
+		return " AND json_extract(body, '$.resolved_at') IS NULL";
+	case DB_STATE_RESOLVED:
+		return " AND json_extract(body, '$.resolved_at') IS NOT NULL";
+	case DB_STATE_OVERDUE:
+		return " AND json_extract(body, '$.resolved_at') IS NULL AND "
+		       "CAST(json_extract(body, '$.deadline') AS INTEGER) < ?8";
+	case DB_STATE_ANY:
+		break;
+	}
+	return "";
+}
+
+int db_count_entered(struct gb_db *db, int64_t from, int64_t to,
+		     void (*cb)(void *arg, const char *kind, long n),
+		     void *arg, struct gb_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->sq,
+			       "SELECT kind, count(*) FROM record WHERE "
+			       "created_at >= ?1 AND created_at < ?2 AND "
+			       "voided = 0 GROUP BY kind ORDER BY kind",
+			       -1, &s, NULL) != SQLITE_OK)
+		return sql_fail(db, _("cannot count records"), err);
+	sqlite3_bind_int64(s, 1, from);
+	sqlite3_bind_int64(s, 2, to);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		cb(arg, col_text(s, 0), (long)sqlite3_column_int64(s, 1));
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(db, _("cannot count records"), err);
+	return 0;
+}
+
 /*
  * The records come in the order of the index on (kind, day) and the id,
  * one at a time; each record's values are read by a second, prepared
@@ -1493,11 +1555,12 @@ int db_record_list(struct gb_db *db, const struct gb_kind *kind,
 	    " AND person = ?5", " AND status = ?6",
 	};
 	const char *vals[5] = {NULL};
-	struct gb_buf sql;
+	struct gb_buf sql, outer;
 	sqlite3_stmt *s = NULL;
 	int rc = -1;
 
 	gb_buf_init(&sql, GB_BUF_NOLIMIT);
+	gb_buf_init(&outer, GB_BUF_NOLIMIT);
 	if (f) {
 		/* A kind without a date field has no day to filter on. */
 		if (kind->date_field) {
@@ -1508,7 +1571,11 @@ int db_record_list(struct gb_db *db, const struct gb_kind *kind,
 		vals[3] = f->staff;
 		vals[4] = f->status;
 	}
-	if (gb_buf_adds(&sql, "SELECT " REC_COLS " FROM record WHERE kind = ?1",
+	/* sort_day, after the columns each_row reads, orders the outer
+	 * query of a limit. */
+	if (gb_buf_adds(&sql,
+			"SELECT " REC_COLS ", day AS sort_day FROM record "
+			"WHERE kind = ?1",
 			err))
 		goto out;
 	for (int i = 0; i < 5; i++)
@@ -1517,8 +1584,25 @@ int db_record_list(struct gb_db *db, const struct gb_kind *kind,
 	if ((!f || !f->with_voided) &&
 	    gb_buf_adds(&sql, " AND voided = 0", err))
 		goto out;
-	if (gb_buf_adds(&sql, " ORDER BY day, id LIMIT ?7", err))
+	if (f && f->state && db_kind_has_state(kind, f->state) &&
+	    gb_buf_adds(&sql, state_cond(kind, f->state), err))
 		goto out;
+	/* A limit keeps the newest records, shown oldest first. */
+	if (f && f->limit > 0) {
+		if (gb_buf_adds(&sql, " ORDER BY day DESC, id DESC LIMIT ?7",
+				err))
+			goto out;
+		gb_buf_reset(&outer);
+		if (gb_buf_adds(&outer, "SELECT * FROM (", err) ||
+		    gb_buf_adds(&outer, gb_buf_str(&sql), err) ||
+		    gb_buf_adds(&outer, ") ORDER BY sort_day, id", err))
+			goto out;
+		gb_buf_reset(&sql);
+		if (gb_buf_adds(&sql, gb_buf_str(&outer), err))
+			goto out;
+	} else if (gb_buf_adds(&sql, " ORDER BY day, id LIMIT ?7", err)) {
+		goto out;
+	}
 	if (sqlite3_prepare_v2(db->sq, gb_buf_str(&sql), -1, &s, NULL) !=
 	    SQLITE_OK) {
 		sql_fail(db, _("cannot list records"), err);
@@ -1529,9 +1613,17 @@ int db_record_list(struct gb_db *db, const struct gb_kind *kind,
 		if (vals[i])
 			sqlite3_bind_text(s, i + 2, vals[i], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 7, f && f->limit > 0 ? f->limit : -1);
+	if (f && f->state) {
+		char today[16];
+
+		gb_date_format(gb_local_day(f->now), today);
+		sqlite3_bind_int64(s, 8, f->now);
+		sqlite3_bind_text(s, 9, today, -1, SQLITE_TRANSIENT);
+	}
 	rc = each_row(db, s, cb, arg, err);
 out:
 	sqlite3_finalize(s);
+	gb_buf_release(&outer);
 	gb_buf_release(&sql);
 	return rc;
 }
@@ -2102,16 +2194,29 @@ static int candidates(struct gb_db *db, const char *sql, const char *input,
 	sqlite3_bind_text(s, 1, input, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *code = col_text(s, 0), *name = col_text(s, 1);
+		const char *shown = code;
 
+		/* A third column, when there is one, is what the list shows
+		 * and the second column the code it shows beside it. */
+		if (sqlite3_column_count(s) > 2) {
+			shown = name;
+			name = col_text(s, 2);
+		}
 		if (count == 0)
 			copy_str(first, n, code);
 		if (count < MAX_CANDIDATES && off < ln) {
 			int w = snprintf(list + off, ln - off, "%s%s%s%s",
-					 count ? ", " : "", code,
-					 *name ? " " : "", name);
+					 count ? "; " : "", shown,
+					 *shown && *name ? " " : "", name);
 
-			if (w > 0)
+			/* Only whole candidates: a cut one could end inside
+			 * a character. */
+			if (w > 0 && (size_t)w < ln - off) {
 				off += (size_t)w;
+			} else {
+				list[off] = '\0';
+				off = ln;
+			}
 		}
 		count++;
 	}
@@ -2126,7 +2231,9 @@ static int candidates(struct gb_db *db, const char *sql, const char *input,
 /*
  * The candidate queries tried in turn for each reference.  ?1 is the
  * input.  Names compare as UTF-8 text: instr() finds a prefix of Chinese
- * names as well as of Latin ones.  Each query returns at most one row
+ * names as well as of Latin ones; a name that starts with the input wins
+ * over one that holds it further in, so "文昌" names 文昌街道 before
+ * 望川市文昌精密机械有限公司.  Each query returns at most one row
  * more than a message lists, so a count above MAX_CANDIDATES reads as
  * "more than".
  */
@@ -2137,6 +2244,8 @@ static const char *const staff_q[] = {
     "SELECT code, name FROM staff WHERE name = ?1 ORDER BY code" LIM,
     "SELECT code, name FROM staff WHERE instr(name, ?1) = 1 "
     "ORDER BY code" LIM,
+    "SELECT code, name FROM staff WHERE instr(name, ?1) > 1 "
+    "ORDER BY code" LIM,
     NULL,
 };
 static const char *const community_q[] = {
@@ -2144,6 +2253,8 @@ static const char *const community_q[] = {
     "SELECT code, name FROM community WHERE code = ?1 COLLATE NOCASE" LIM,
     "SELECT code, name FROM community WHERE name = ?1 ORDER BY code" LIM,
     "SELECT code, name FROM community WHERE instr(name, ?1) = 1 "
+    "ORDER BY code" LIM,
+    "SELECT code, name FROM community WHERE instr(name, ?1) > 1 "
     "ORDER BY code" LIM,
     NULL,
 };
@@ -2154,16 +2265,23 @@ static const char *const area_q[] = {
     "ORDER BY code" LIM,
     "SELECT code, name FROM police_area WHERE instr(name, ?1) = 1 OR "
     "instr(room, ?1) = 1 ORDER BY code" LIM,
+    "SELECT code, name FROM police_area WHERE instr(name, ?1) > 1 OR "
+    "instr(room, ?1) > 1 ORDER BY code" LIM,
     NULL,
 };
+/* Enterprises are listed by name and USCC, what people tell them apart
+ * by; the id would fill the message without helping. */
+#define ENT_SHOWN "'', title || ' ' || coalesce(json_extract(body, '$.uscc'), '')"
 static const char *const enterprise_q[] = {
-    "SELECT id, title FROM record WHERE kind = 'enterprise' AND "
+    "SELECT id, " ENT_SHOWN " FROM record WHERE kind = 'enterprise' AND "
     "voided = 0 AND json_extract(body, '$.uscc') = upper(?1) "
     "ORDER BY id" LIM,
-    "SELECT id, title FROM record WHERE kind = 'enterprise' AND "
+    "SELECT id, " ENT_SHOWN " FROM record WHERE kind = 'enterprise' AND "
     "voided = 0 AND title = ?1 ORDER BY id" LIM,
-    "SELECT id, title FROM record WHERE kind = 'enterprise' AND "
+    "SELECT id, " ENT_SHOWN " FROM record WHERE kind = 'enterprise' AND "
     "voided = 0 AND instr(title, ?1) = 1 ORDER BY title, id" LIM,
+    "SELECT id, " ENT_SHOWN " FROM record WHERE kind = 'enterprise' AND "
+    "voided = 0 AND instr(title, ?1) > 1 ORDER BY title, id" LIM,
     NULL,
 };
 
@@ -2172,7 +2290,8 @@ static int resolve_by(struct gb_db *db, const char *const *q, enum gb_ref ref,
 		      const char *input, char *out, size_t n,
 		      struct gb_err *err)
 {
-	char first[GB_ID_LEN], list[512];
+	/* The list leaves room in a message for the input and the words. */
+	char first[GB_ID_LEN], list[170];
 
 	for (int i = 0; q[i]; i++) {
 		int c = candidates(db, q[i], input, first, sizeof(first), list,
@@ -2184,10 +2303,11 @@ static int resolve_by(struct gb_db *db, const char *const *q, enum gb_ref ref,
 			continue;
 		if (c > 1)
 			return gb_error(err, GB_EAMBIGUOUS,
-					_("\"%s\" matches more than one %s: "
-					  "%s%s"),
+					_("\"%s\" matches more than one %s "
+					  "(%s%s): give more of the name or "
+					  "the code"),
 					input, ref_noun(ref), list,
-					c > MAX_CANDIDATES ? ", ..." : "");
+					c > MAX_CANDIDATES ? "; ..." : "");
 		if (strlen(first) >= n)
 			return gb_error(err, GB_EINTERNAL,
 					"no room for code %s", first);

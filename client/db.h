@@ -126,6 +126,18 @@ int db_record_history(struct gb_db *db, const char *id,
 		      int (*cb)(void *arg, const struct gb_record *r),
 		      void *arg, struct gb_err *err);
 
+/* States that follow from several fields rather than one status field. */
+enum db_state {
+	DB_STATE_ANY = 0,
+	DB_STATE_OPEN,	   /* requests: not resolved */
+	DB_STATE_RESOLVED, /* requests: resolved */
+	/* requests: open past their deadline at f->now; contract checks:
+	 * rectification orders whose deadline day is over at f->now with no
+	 * rectified follow-up dated by then (as HQ's rectification report
+	 * counts them overdue) */
+	DB_STATE_OVERDUE,
+};
+
 struct db_filter {
 	/* Local dates YYYY-MM-DD, inclusive, of the kind's date field; or
 	 * NULL.  Kinds without a date field (enterprise) ignore them. */
@@ -134,10 +146,22 @@ struct db_filter {
 	const char *staff;     /* code (the kind's staff field), or NULL */
 	const char *status;    /* status field value, or NULL */
 	int with_voided;       /* include voided records */
-	long limit;            /* 0 = all */
+	long limit;            /* 0 = all, else the newest limit records */
+	enum db_state state;   /* DB_STATE_ANY, or one the kind has */
+	int64_t now;           /* ms UTC, for DB_STATE_OVERDUE */
 };
 
-/* Calls cb for each current record of kind matching f, by date then id.
+/* Whether kind has state s (db_state above). */
+int db_kind_has_state(const struct gb_kind *kind, enum db_state s);
+
+/* Calls cb(arg, kind, n) for each kind with records entered (created) in
+ * [from, to), ms UTC, not voided.  Returns 0 or -1 with err. */
+int db_count_entered(struct gb_db *db, int64_t from, int64_t to,
+		     void (*cb)(void *arg, const char *kind, long n),
+		     void *arg, struct gb_err *err);
+
+/* Calls cb for each current record of kind matching f, by date then id
+ * (with a limit: the newest that many, still oldest first).
  * cb returns 0 to go on, -1 to stop (db_record_list then returns -1 with
  * err untouched). */
 int db_record_list(struct gb_db *db, const struct gb_kind *kind,

@@ -25,6 +25,10 @@ static const struct {
 	{"export", cmd_export, N_("export records of one kind as CSV or JSON")},
 	{"ref", cmd_ref, N_("list the grid's communities, police areas and staff")},
 	{"sync", cmd_sync, N_("exchange records with HQ; sync status, setup")},
+	{"backup", cmd_backup, N_("copy the grid file while it is in use, "
+				  "checked")},
+	{"status", cmd_status, N_("what needs you today: overdue orders, late "
+				  "requests, unsent and refused records")},
 };
 
 #define NCOMMANDS ((int)(sizeof(commands) / sizeof(commands[0])))

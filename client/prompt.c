@@ -285,3 +285,19 @@ out:
 	free(shown);
 	return ret;
 }
+
+int prompt_confirm(struct prompt *p, const char *question, struct gb_err *err)
+{
+	static const char *const yes[] = {"y", "yes", "Y", "YES", "Yes",
+					  "是", "好", "是的"};
+	const char *ans;
+
+	fprintf(p->out, "%s [y/N]: ", question);
+	ans = read_answer(p);
+	if (!ans)
+		return gb_error(err, GB_EINTR, _("cancelled"));
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!strcmp(ans, yes[i]))
+			return 1;
+	return 0;
+}

@@ -66,4 +66,12 @@ void prompt_end(struct prompt *p);
 int prompt_field(struct prompt *p, struct gb_record *r, int idx,
 		 const char *dflt, const char *problem, struct gb_err *err);
 
+/*
+ * Asks a yes-or-no question (question is shown with " [y/N]: ").  Returns
+ * 1 for yes (y, yes, 是, 好), 0 for no or an empty answer, -1 with err
+ * GB_EINTR when the person pressed Ctrl-C or input ended.
+ */
+int prompt_confirm(struct prompt *p, const char *question,
+		   struct gb_err *err);
+
 #endif

@@ -6,7 +6,16 @@
  * jitter": uniform between zero and a cap that doubles from 1 s up to
  * 5 min), so that a fleet of laptops coming back online does not hit HQ
  * in step.  It runs in the foreground, logging to stderr with
- * timestamps, for systemd or a terminal to look after.
+ * timestamps, for systemd or a terminal to look after; or with --daemon
+ * it detaches, logging to syslog or to --log FILE (SIGHUP reopens it for
+ * logrotate).  Under systemd (Type=notify) it says READY=1 and STOPPING=1
+ * on $NOTIFY_SOCKET, a datagram each: that protocol is one sendto(), so
+ * it is written here rather than linked from libsystemd.
+ *
+ * One daemon per grid file: it holds an flock() on FILE.syncd, which
+ * also names its pid, for as long as it runs; a second one on the same
+ * file is refused at start.  The lock goes with the process however it
+ * ends, so a crash leaves nothing to clean up.
  *
  * SIGTERM and SIGINT ask it to stop: the batch in flight is abandoned
  * (or, between requests, the round simply ends) and it exits 0.  Either
@@ -15,11 +24,17 @@
  * just as safe, only less polite.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,10 +59,134 @@
  */
 static volatile sig_atomic_t stop_requested;
 
+/* Set by SIGHUP: the log file is to be opened again. */
+static volatile sig_atomic_t reopen_requested;
+
 static void on_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reopen_requested = 1;
+}
+
+/*
+ * Takes the lock of one daemon per grid file: an flock() on
+ * "<db_path>.syncd", which then holds our pid for the message a second
+ * daemon gives.  Returns the lock's descriptor (kept open, and inherited
+ * across --daemon's forks), or -1 with err.
+ */
+static int lock_take(const char *db_path, struct gb_err *err)
+{
+	char path[4096], other[32] = "";
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.syncd", db_path) >=
+	    sizeof(path))
+		return gb_error(err, GB_EUSAGE, _("--db: the path is too long"));
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return gb_error(err, GB_EIO, _("%s: cannot open the lock: %s"),
+				path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	n = read(fd, other, sizeof(other) - 1);
+	other[n > 0 ? n : 0] = '\0';
+	other[strcspn(other, "\n")] = '\0';
+	close(fd);
+	if (errno == EWOULDBLOCK || errno == EAGAIN || n >= 0)
+		return gb_error(err, GB_EBUSY,
+				_("%s: another gridbook-syncd (pid %s) is "
+				  "syncing this grid file"),
+				db_path, *other ? other : "?");
+	return gb_error(err, GB_EIO, _("%s: cannot lock: %s"), path,
+			strerror(errno));
+}
+
+/* Writes our pid into the lock file, after any fork. */
+static void lock_note_pid(int fd)
+{
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)n, 0) == n)
+		return;
+	log_warnx(_("cannot write the pid into the lock file: %s"),
+		  strerror(errno));
+}
+
+/*
+ * Detaches from the terminal: fork, a new session, fork again (so the
+ * daemon can never regain a terminal), "/" as working directory and
+ * /dev/null on stdin, stdout and stderr.  The first parent exits 0 once
+ * the daemon is on its way.  Returns 0 in the daemon, -1 with err.
+ */
+static int daemonise(struct gb_err *err)
+{
+	pid_t pid;
+	int fd;
+
+	pid = fork();
+	if (pid < 0)
+		return gb_error(err, GB_EIO, "fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return gb_error(err, GB_EIO, "setsid: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		return gb_error(err, GB_EIO, "fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") < 0)
+		return gb_error(err, GB_EIO, "chdir /: %s", strerror(errno));
+	fd = open("/dev/null", O_RDWR);
+	if (fd < 0)
+		return gb_error(err, GB_EIO, "/dev/null: %s", strerror(errno));
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+/*
+ * Tells systemd how we are (sd_notify's protocol): one datagram with
+ * state ("READY=1") on the AF_UNIX socket $NOTIFY_SOCKET names, a path or
+ * "@" for the abstract namespace.  Nothing happens without the variable.
+ */
+static void notify_systemd(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa;
+	size_t len;
+	socklen_t salen;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@'))
+		return;
+	len = strlen(path);
+	if (len >= sizeof(sa.sun_path))
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, len);
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0';
+	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+		   (struct sockaddr *)&sa, salen) < 0)
+		log_debug("NOTIFY_SOCKET: %s", strerror(errno));
+	close(fd);
 }
 
 static void usage(FILE *fp)
@@ -90,7 +229,15 @@ static void usage(FILE *fp)
 	      "                        for up to SECONDS in all (default "
 	      "%ld; 0: end the round)\n"
 	      "  --verbose             log every round, not only the ones "
-	      "that moved records\n"),
+	      "that moved records\n"
+	      "  --daemon              detach from the terminal; logs go to "
+	      "syslog unless\n"
+	      "                        --log says otherwise\n"
+	      "  --log FILE            log to FILE (appended; SIGHUP opens "
+	      "it again)\n"
+	      "  --syslog              log to syslog (the journal)\n\n"
+	      "One gridbook-syncd per grid file: FILE.syncd holds the lock "
+	      "and the pid.\n"),
 	    DEFAULT_INTERVAL_S, BACKOFF_MAX_S, BACKOFF_BASE_S, SYNC_MAX_RECORDS,
 	    SYNC_MAX_BYTES, SYNC_RETRY_FOR_MS / 1000);
 }
@@ -151,12 +298,22 @@ static double jitter_next(uint64_t *s)
 	return (double)(x >> 11) / 9007199254740992.0; /* 2^53 */
 }
 
-/* Sleeps seconds, waking early when a stop is asked for. */
+/* Sleeps seconds, waking early when a stop is asked for; a SIGHUP
+ * meanwhile reopens the log file. */
 static void nap(double seconds)
 {
 	struct timespec ts;
 
 	while (seconds > 0 && !stop_requested) {
+		if (reopen_requested) {
+			struct gb_err err;
+
+			reopen_requested = 0;
+			if (log_reopen(&err))
+				log_warnx("%s", err.msg);
+			else
+				log_info(_("log reopened"));
+		}
 		double step = seconds < 0.1 ? seconds : 0.1;
 
 		ts.tv_sec = 0;
@@ -200,8 +357,9 @@ int main(int argc, char **argv)
 	const char *db_path = getenv("GRIDBOOK_DB"), *server = NULL,
 		   *token = NULL, *cacert = NULL, *interval_s = NULL,
 		   *backoff_s = NULL, *recs = NULL, *bytes = NULL,
-		   *retry_s = NULL;
+		   *retry_s = NULL, *log_file = NULL;
 	int help = 0, once = 0, verbose = 0, npos, status = 1;
+	int daemon_mode = 0, use_syslog = 0, lock_fd = -1;
 	const struct gb_opt spec[] = {
 	    {"db", 1, &db_path, NULL},
 	    {"server", 1, &server, NULL},
@@ -214,6 +372,9 @@ int main(int argc, char **argv)
 	    {"batch-bytes", 1, &bytes, NULL},
 	    {"retry-for", 1, &retry_s, NULL},
 	    {"verbose", 0, NULL, &verbose},
+	    {"daemon", 0, NULL, &daemon_mode},
+	    {"log", 1, &log_file, NULL},
+	    {"syslog", 0, NULL, &use_syslog},
 	    {"help", 0, NULL, &help},
 	};
 	double interval = DEFAULT_INTERVAL_S, backoff_max = BACKOFF_MAX_S,
@@ -254,8 +415,59 @@ int main(int argc, char **argv)
 			 _("no grid file: give --db FILE or set GRIDBOOK_DB"));
 		return usage_error(&err);
 	}
+	if (log_file && use_syslog) {
+		gb_error(&err, GB_EUSAGE,
+			 _("--log and --syslog: give one of them"));
+		return usage_error(&err);
+	}
 	if (verbose)
 		log_init("gridbook-syncd", LOG_LVL_DEBUG, 1);
+	if (log_file && log_to_file(log_file, &err)) {
+		log_warnx("%s", err.msg);
+		return 1;
+	}
+	/* No lock file beside a grid file that is not there. */
+	if (access(db_path, F_OK) != 0) {
+		log_warnx(_("%s: no such grid file"), db_path);
+		return 1;
+	}
+	lock_fd = lock_take(db_path, &err);
+	if (lock_fd < 0) {
+		log_warnx("%s", err.msg);
+		return 1;
+	}
+	/* A relative --db or --log must still name the same file after the
+	 * daemon's chdir("/"). */
+	if (daemon_mode) {
+		char *abs_db = realpath(db_path, NULL);
+
+		if (abs_db)
+			db_path = abs_db;
+		if (log_file && *log_file != '/') {
+			char *abs_log = realpath(log_file, NULL);
+
+			if (abs_log && log_to_file(abs_log, &err) == 0)
+				log_file = abs_log;
+		}
+		if (!log_file)
+			use_syslog = 1;
+	}
+	if (use_syslog)
+		log_to_syslog();
+	if (daemon_mode && daemonise(&err)) {
+		log_warnx("%s", err.msg);
+		return 1;
+	}
+	lock_note_pid(lock_fd);
+	{
+		struct sigaction hup;
+
+		memset(&hup, 0, sizeof(hup));
+		hup.sa_handler = on_hup;
+		sigemptyset(&hup.sa_mask);
+		hup.sa_flags = SA_RESTART;
+		sigaction(SIGHUP, &hup, NULL);
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -292,6 +504,7 @@ int main(int argc, char **argv)
 		rng = 1;
 	log_info(_("syncing %s (grid %s) with %s every %g s"), db_path,
 		 db_grid(db), to.url, interval);
+	notify_systemd("READY=1");
 
 	while (!stop_requested) {
 		struct sync_result res;
@@ -331,6 +544,7 @@ int main(int argc, char **argv)
 		nap(delay);
 	}
 	if (stop_requested) {
+		notify_systemd("STOPPING=1");
 		log_info(_("stopping"));
 		status = 0;
 	}
@@ -338,5 +552,7 @@ out:
 	transport_free(t);
 	sync_config_release(&cfg);
 	db_close(db);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	return status;
 }

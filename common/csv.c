@@ -15,11 +15,14 @@
  * may report it and go on with the next.
  */
 #include <errno.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "csv.h"
 #include "i18n.h"
+#include "utf8.h"
 
 #include "banned.h"
 
@@ -332,4 +335,149 @@ int gb_csv_field(struct gb_buf *out, const char *s, struct gb_err *err)
 	if (gb_buf_add(out, run, (size_t)(p - run), err))
 		return -1;
 	return gb_buf_add(out, "\"", 1, err);
+}
+
+/* Whether s is a plain decimal number, which a spreadsheet reads as a
+ * number and never as a formula. */
+static int plain_number(const char *s)
+{
+	const char *p = s + (*s == '-' || *s == '+');
+	int digits = 0;
+
+	while (*p >= '0' && *p <= '9') {
+		p++;
+		digits++;
+	}
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return digits > 0 && *p == '\0';
+}
+
+/* Whether s, past its leading apostrophes, starts a formula. */
+static int formula_like(const char *s)
+{
+	while (*s == '\'')
+		s++;
+	return *s && strchr("=+-@\t\r", *s) != NULL;
+}
+
+int gb_csv_cell(struct gb_buf *out, const char *s, struct gb_err *err)
+{
+	struct gb_buf tmp;
+	int rc;
+
+	if (!s || !formula_like(s) || plain_number(s))
+		return gb_csv_field(out, s, err);
+	gb_buf_init(&tmp, GB_BUF_NOLIMIT);
+	rc = gb_buf_add(&tmp, "'", 1, err) || gb_buf_adds(&tmp, s, err) ||
+	     gb_csv_field(out, gb_buf_str(&tmp), err);
+	gb_buf_release(&tmp);
+	return rc ? -1 : 0;
+}
+
+const char *gb_csv_unneutral(const char *s)
+{
+	if (s && s[0] == '\'' && formula_like(s + 1) && !plain_number(s + 1))
+		return s + 1;
+	return s;
+}
+
+/* The physical line (from 1) at byte off of text. */
+static long line_at(const char *text, size_t off)
+{
+	long line = 1;
+
+	for (size_t i = 0; i < off; i++)
+		if (text[i] == '\n')
+			line++;
+	return line;
+}
+
+/* Converts text[0..n) from GB18030 to UTF-8 into fp.  Returns 0, or the
+ * offset + 1 of the first byte that is not GB18030. */
+static size_t gb18030_to(FILE *fp, char *text, size_t n)
+{
+	iconv_t cd = iconv_open("UTF-8", "GB18030");
+	char outb[8192], *in = text;
+	size_t left = n, bad = 0;
+
+	if (cd == (iconv_t)-1)
+		return 1;
+	while (left > 0) {
+		char *o = outb;
+		size_t room = sizeof(outb);
+		size_t r = iconv(cd, &in, &left, &o, &room);
+
+		fwrite(outb, 1, (size_t)(o - outb), fp);
+		if (r == (size_t)-1 && errno != E2BIG) {
+			bad = (size_t)(in - text) + 1;
+			break;
+		}
+	}
+	iconv_close(cd);
+	return bad;
+}
+
+int gb_csv_utf8(FILE *fp, FILE **out, int *converted, struct gb_err *err)
+{
+	struct gb_buf all;
+	struct stat st;
+	char chunk[65536];
+	size_t n, bad;
+	FILE *tmp = NULL;
+	int regular = fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode);
+	int ret = -1;
+
+	*out = NULL;
+	*converted = 0;
+	gb_buf_init(&all, GB_BUF_NOLIMIT);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+		if (gb_buf_add(&all, chunk, n, err))
+			goto out;
+	if (ferror(fp)) {
+		gb_error(err, GB_EIO, _("cannot read the file: %s"),
+			 strerror(errno));
+		goto out;
+	}
+	if (gb_utf8_valid(all.data ? all.data : "", all.len)) {
+		if (regular && fseek(fp, 0, SEEK_SET) == 0) {
+			clearerr(fp);
+			*out = fp;
+			ret = 0;
+			goto out;
+		}
+		tmp = tmpfile();
+		if (!tmp || fwrite(all.data, 1, all.len, tmp) != all.len)
+			goto tmp_fail;
+	} else {
+		tmp = tmpfile();
+		if (!tmp)
+			goto tmp_fail;
+		bad = gb18030_to(tmp, all.data, all.len);
+		if (bad) {
+			gb_error(err, GB_EINVAL,
+				 _("line %ld: the file is neither UTF-8 nor "
+				   "GB18030 text"),
+				 line_at(all.data, bad - 1));
+			goto out;
+		}
+		*converted = 1;
+	}
+	if (fflush(tmp) || fseek(tmp, 0, SEEK_SET))
+		goto tmp_fail;
+	*out = tmp;
+	tmp = NULL;
+	ret = 0;
+	goto out;
+tmp_fail:
+	gb_error(err, GB_EIO, _("cannot write a temporary file: %s"),
+		 strerror(errno));
+out:
+	if (tmp)
+		fclose(tmp);
+	gb_buf_release(&all);
+	return ret;
 }

@@ -229,54 +229,19 @@ bad:
 			f->name, shown);
 }
 
-/* Reads 1 to max digits at *p into *n, advancing *p.  Returns the count. */
-static int read_digits(const char **p, int max, int *n)
-{
-	int k = 0;
-
-	*n = 0;
-	while (k < max && (*p)[0] >= '0' && (*p)[0] <= '9') {
-		*n = *n * 10 + ((*p)[0] - '0');
-		(*p)++;
-		k++;
-	}
-	return k;
-}
-
-/* "YYYY-MM-DD", or with '/' or '.' between the parts, month and day
- * written with one digit or two, as spreadsheets export dates. */
+/* Dates and times as people type them (gbtime.h: slashes, "12-01",
+ * 今天, now ...); the one parser shared with --from and --to. */
 static int parse_date(const struct gb_field *f, const char *s, char **out,
 		      struct gb_err *err)
 {
-	char shown[SHOW_LEN], iso[40], canon[16];
-	const char *p = s;
-	int y, m, d;
-	char sep;
+	char canon[16];
 	int32_t day;
 
-	if (read_digits(&p, 4, &y) != 4)
-		goto bad;
-	sep = *p;
-	if (sep != '-' && sep != '/' && sep != '.')
-		goto bad;
-	p++;
-	if (read_digits(&p, 2, &m) < 1 || *p++ != sep)
-		goto bad;
-	if (read_digits(&p, 2, &d) < 1 || *p)
-		goto bad;
-	/* The form is right: gb_date_parse says what is wrong with the date
-	 * itself ("2026-02 has 28 days"). */
-	snprintf(iso, sizeof(iso), "%04d-%02d-%02d", y, m, d);
-	if (gb_date_parse(iso, &day, err) < 0)
+	if (gb_date_input(s, &day, err) < 0)
 		return gb_error_prefix(err, "%s", f->name);
 	gb_date_format(day, canon);
 	*out = xstrdup(canon);
 	return 0;
-bad:
-	show(s, shown);
-	return gb_error(err, GB_EINVAL,
-			_("%s: \"%s\" is not a date (YYYY-MM-DD)"), f->name,
-			shown);
 }
 
 static int parse_time(const struct gb_field *f, const char *s, char **out,
@@ -284,7 +249,7 @@ static int parse_time(const struct gb_field *f, const char *s, char **out,
 {
 	int64_t ms;
 
-	if (gb_time_parse(s, &ms, err) < 0) {
+	if (gb_time_input(s, &ms, err) < 0) {
 		if (err)
 			err->code = GB_EINVAL;
 		return gb_error_prefix(err, "%s", f->name);

@@ -496,3 +496,220 @@ int64_t gb_add_working_days(int64_t ms, int n)
 	}
 	return day * GB_MS_PER_DAY + tod - off * MS_PER_MIN;
 }
+
+/* ---- input as people type it ------------------------------------------ */
+
+/* The words that name a day relative to today. */
+static const struct {
+	const char *word;
+	int delta;
+} day_words[] = {
+    {"今天", 0},	  {"today", 0},	    {"昨天", -1}, {"yesterday", -1},
+    {"前天", -2},	  {"明天", 1},	    {"tomorrow", 1},
+};
+
+/* Reads 1 to max digits at *p into *v, advancing *p; returns the count. */
+static int some_digits(const char **p, int max, int *v)
+{
+	int k = 0;
+
+	*v = 0;
+	while (k < max && is_digit((*p)[k])) {
+		*v = *v * 10 + ((*p)[k] - '0');
+		k++;
+	}
+	*p += k;
+	return k;
+}
+
+/* Skips a date separator at *p and returns it: '-', '/', '.', or 'Y' for
+ * 年 and 'M' for 月; 0 when there is none. */
+static int date_sep(const char **p)
+{
+	char c = **p;
+
+	if (c == '-' || c == '/' || c == '.') {
+		(*p)++;
+		return c;
+	}
+	if (!strncmp(*p, "年", 3) || !strncmp(*p, "月", 3)) {
+		c = (*p)[2] == '\xb4' ? 'Y' : 'M';
+		*p += 3;
+		return c;
+	}
+	return 0;
+}
+
+/*
+ * Reads the date at the start of s as gb_date_input describes, leaving
+ * *end after it.  Returns 0; -1 when the text has no date form; -2 when
+ * the form is right but the date does not exist, with err filled.
+ */
+static int date_prefix(const char *s, int32_t *day, const char **end,
+		       struct gb_err *err)
+{
+	const char *p = s;
+	char iso[48];
+	int a, b, c, na, nb, nc, sep;
+	int64_t y;
+	int m, d;
+
+	for (size_t i = 0; i < sizeof(day_words) / sizeof(day_words[0]); i++) {
+		size_t n = strlen(day_words[i].word);
+
+		if (!strncmp(s, day_words[i].word, n)) {
+			*day = gb_today() + day_words[i].delta;
+			*end = s + n;
+			return 0;
+		}
+	}
+	na = some_digits(&p, 4, &a);
+	sep = na ? date_sep(&p) : 0;
+	if (!sep)
+		return -1;
+	nb = some_digits(&p, 2, &b);
+	if (nb == 0)
+		return -1;
+	if (na == 4) {
+		/* The same separator twice, or 年 then 月. */
+		if (date_sep(&p) != (sep == 'Y' ? 'M' : sep))
+			return -1;
+		nc = some_digits(&p, 2, &c);
+		if (nc == 0)
+			return -1;
+		if (!strncmp(p, "日", 3))
+			p += 3;
+		y = a;
+		m = b;
+		d = c;
+	} else if (na <= 2) {
+		/* Month and day of this year. */
+		if (!strncmp(p, "日", 3))
+			p += 3;
+		civil_from_days(gb_today(), &y, &m, &d);
+		m = a;
+		d = b;
+	} else {
+		return -1;
+	}
+	if (is_digit(*p))
+		return -1;
+	snprintf(iso, sizeof(iso), "%04d-%02d-%02d", (int)y, m, d);
+	if (m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+	if (gb_date_parse(iso, day, err) < 0)
+		return -2;
+	*end = p;
+	return 0;
+}
+
+/* s without leading and trailing blanks, copied into buf (size n). */
+static const char *trimmed(const char *s, char *buf, size_t n)
+{
+	size_t len;
+
+	if (!s)
+		s = "";
+	while (*s == ' ' || *s == '\t')
+		s++;
+	len = strlen(s);
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' ||
+		       s[len - 1] == '\r' || s[len - 1] == '\n'))
+		len--;
+	if (len >= n)
+		len = n - 1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	return buf;
+}
+
+int gb_date_input(const char *s, int32_t *day, struct gb_err *err)
+{
+	char buf[64];
+	const char *t = trimmed(s, buf, sizeof(buf)), *end = NULL;
+	int32_t d;
+	int rc;
+
+	rc = date_prefix(t, &d, &end, err);
+	if (rc == -2)
+		return -1;
+	if (rc < 0 || *end)
+		return gb_error(err, GB_EINVAL,
+				_("\"%.*s\" is not a date (YYYY-MM-DD, "
+				  "YYYY/MM/DD, MM-DD, 今天 or 昨天)"),
+				SHOWN(t));
+	*day = d;
+	return 0;
+}
+
+/* Reads "H:MM" or "HH:MM[:SS]" making up the whole of p into ms of the
+ * day.  Returns 0, 1 when the form is right but a part is out of range, or
+ * -1. */
+static int time_of_day(const char *p, int64_t *tod)
+{
+	int hh, mm, ss = 0, nh;
+
+	nh = some_digits(&p, 2, &hh);
+	if (nh == 0 || *p++ != ':')
+		return -1;
+	if (some_digits(&p, 2, &mm) != 2)
+		return -1;
+	if (*p == ':') {
+		p++;
+		if (some_digits(&p, 2, &ss) != 2)
+			return -1;
+	}
+	if (*p)
+		return -1;
+	if (hh > 23 || mm > 59 || ss > 59)
+		return 1;
+	*tod = ((int64_t)hh * 3600 + mm * 60 + ss) * 1000;
+	return 0;
+}
+
+int gb_time_input(const char *s, int64_t *ms, struct gb_err *err)
+{
+	char buf[96];
+	const char *t = trimmed(s, buf, sizeof(buf)), *end = NULL;
+	int64_t tod = 0;
+	int32_t day;
+	int rc;
+
+	if (!strcmp(t, "now") || !strcmp(t, "现在")) {
+		*ms = gb_now_ms();
+		return 0;
+	}
+	/* The strict form first: it alone takes offsets and ms numbers. */
+	if (gb_time_parse(t, ms, NULL) == 0)
+		return 0;
+	rc = date_prefix(t, &day, &end, err);
+	if (rc == -2)
+		return -1;
+	if (rc < 0) {
+		/* A time of day alone is today's. */
+		day = gb_today();
+		end = t;
+	} else if (*end == ' ' || *end == 'T') {
+		while (*end == ' ')
+			end++;
+		if (*end == 'T')
+			end++;
+	} else if (*end) {
+		goto bad;
+	}
+	rc = time_of_day(end, &tod);
+	if (rc == 1)
+		return gb_error(err, GB_EINVAL,
+				_("\"%.*s\" is not a time (HH:MM:SS runs "
+				  "from 00:00:00 to 23:59:59)"),
+				SHOWN(t));
+	if (rc < 0)
+		goto bad;
+	*ms = gb_day_start(day) + tod;
+	return 0;
+bad:
+	return gb_error(err, GB_EINVAL,
+			_("\"%.*s\" is not a time (YYYY-MM-DD HH:MM[:SS], "
+			  "now, or 今天/昨天 HH:MM)"),
+			SHOWN(t));
+}

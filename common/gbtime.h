@@ -29,6 +29,23 @@ int32_t gb_today(void);
 /* Parses "YYYY-MM-DD" (a real calendar date, years 1900-2999).  Returns 0,
  * or -1 with err naming the value and the expected form. */
 int gb_date_parse(const char *s, int32_t *day, struct gb_err *err);
+/*
+ * Parses a date as people type it, the one parser for every date a person
+ * gives (record fields, --from/--to, CSV cells): "2026-12-01",
+ * "2026/12/01", "2026.12.1", "2026年12月1日", "12-01" or "12/01" (this
+ * year), "今天"/"today", "昨天"/"yesterday", "前天", "明天"/"tomorrow"
+ * (relative to gb_today()).  Surrounding blanks are ignored.  Returns 0, or
+ * -1 with err naming the value and the forms taken.
+ */
+int gb_date_input(const char *s, int32_t *day, struct gb_err *err);
+/*
+ * Parses an instant as people type it: "now"/"现在"; a date as
+ * gb_date_input takes it, then a blank or 'T' and "HH:MM" or "HH:MM:SS"
+ * (the hour may have one digit); a time of day alone ("09:30", today); or
+ * anything gb_time_parse takes (offsets, ms numbers).  Returns 0 or -1
+ * with err.
+ */
+int gb_time_input(const char *s, int64_t *ms, struct gb_err *err);
 /* Writes "YYYY-MM-DD" into out (at least 11 bytes). */
 void gb_date_format(int32_t day, char *out);
 

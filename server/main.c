@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 
 #include "auth.h"
+#include "backup.h"
 #include "gbtime.h"
 #include "http.h"
 #include "i18n.h"
@@ -684,6 +685,49 @@ static int cmd_report(struct hq *hq, int argc, char **argv)
 	return 0;
 }
 
+/* ---- backup ---- */
+
+static void backup_help(FILE *fp)
+{
+	fprintf(fp,
+		_("usage: %s backup FILE [--store sqlite:PATH]\n\n"
+		  "Copies the store to FILE as it stands at one moment, also "
+		  "while %s serve\nis taking in batches, and checks the copy "
+		  "(integrity_check).  FILE must\nnot exist.  To restore, "
+		  "stop the server and serve --store sqlite:FILE, or\ncopy "
+		  "FILE in place of the store.\n"),
+		PROG, PROG);
+}
+
+static int cmd_backup(struct hq *hq, int argc, char **argv)
+{
+	const struct gb_opt spec[] = {{"store", 1, &hq->store, NULL}};
+	struct gb_err err;
+	char *pos[1];
+	long pages;
+	int npos, status;
+
+	if (parse("backup", spec, N(spec), argc, argv, pos, 1, &npos,
+		  backup_help, &status) < 0)
+		return status;
+	if (npos != 1) {
+		gb_error(&err, GB_EUSAGE, _("backup needs the FILE to write"));
+		return usage_error("backup", &err);
+	}
+	if (!hq->store || strncmp(hq->store, "sqlite:", 7) != 0 ||
+	    !hq->store[7]) {
+		gb_error(&err, GB_EUSAGE,
+			 _("backup: the store must be sqlite:PATH (give "
+			   "--store or set GRIDBOOK_HQ_STORE)"));
+		return usage_error("backup", &err);
+	}
+	if (gb_sqlite_backup(hq->store + 7, pos[0], &pages, &err))
+		return fail(&err);
+	fprintf(stderr, _("backed up %s to %s (%ld pages, integrity ok)\n"),
+		hq->store + 7, pos[0], pages);
+	return 0;
+}
+
 /* ---- main ---- */
 
 static const struct {
@@ -696,6 +740,7 @@ static const struct {
 	{"device", cmd_device, N_("enroll, revoke or list devices")},
 	{"audit", cmd_audit, N_("show the last entries of the audit log")},
 	{"report", cmd_report, N_("print a report for headquarters")},
+	{"backup", cmd_backup, N_("copy the store while serving, checked")},
 };
 
 #define NCOMMANDS N(commands)

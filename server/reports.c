@@ -2746,8 +2746,8 @@ static int csv_row(struct gb_buf *b, const struct report_val *row, int nc,
 {
 	for (int c = 0; c < nc; c++)
 		if ((c && gb_buf_adds(b, ",", err)) ||
-		    gb_csv_field(b, report_val_text(&row[c], buf, VAL_MAX),
-				 err))
+		    gb_csv_cell(b, report_val_text(&row[c], buf, VAL_MAX),
+				err))
 			return -1;
 	return gb_buf_adds(b, "\n", err);
 }

@@ -155,6 +155,10 @@ def run(tmp):
     check("lists outcome choices", got is not None
           and "2) notice" in got and "3) rectify_order" in got, s.buf[-300:])
     s.send("2\r")
+    got = s.expect(r"deadline\): ")
+    check("a notice asks its deadline, saying why", got is not None
+          and "overdue or rectified on time" in got, s.buf[-300:])
+    s.send("2026/3/26\r")
     got = s.expect(r"contracts_signed\) \[45\]: ")
     check("re-asks a field that breaks a rule", got is not None
           and "exceeds employees_total" in got, s.buf[-400:])
@@ -168,7 +172,7 @@ def run(tmp):
     check("record stored", rc == 0 and len(rows) == 2, out + err)
     if len(rows) == 2:
         check("answers stored", ",40,38,30,40," in rows[1]
-              and ",notice," in rows[1] and "两人未签合同" in rows[1]
+              and ",notice,2026-03-26" in rows[1] and "两人未签合同" in rows[1]
               and ent.strip() in rows[1] and "K0001" in rows[1], rows[1])
 
     # Ctrl-C in the middle: nothing written.
@@ -189,6 +193,9 @@ def run(tmp):
 
     # End of input (Ctrl-D) at a question: the same.
     s = Session(["dispute", "add", "--workers", "2"])
+    check("asks the dispute's enterprise, optional",
+          s.expect(r"\(enterprise\): "))
+    s.send("\r")
     got = s.expect(r"category\): ")
     check("asks dispute category", got is not None
           and "1) wages" in got, s.buf[-300:])

@@ -72,7 +72,7 @@ fi
 out=$(python3 - "$T/good.csv" "$T/e1.csv" "$top/seeds/communities.csv" <<'EOF'
 import csv, sys
 src = list(csv.DictReader(open(sys.argv[1], encoding="utf-8")))
-exp = {r["uscc"]: r for r in csv.DictReader(open(sys.argv[2], encoding="utf-8"))}
+exp = {r["uscc"]: r for r in csv.DictReader(open(sys.argv[2], encoding="utf-8-sig"))}
 codes = {r["name"]: r["code"] for r in csv.DictReader(open(sys.argv[3], encoding="utf-8"))}
 bad = 0
 for r in src:
@@ -95,7 +95,7 @@ ok "export json" gridbook --db "$T/a.grid" export enterprise --format json \
 out=$(python3 - "$T/e1.json" "$T/e1.csv" <<'EOF'
 import csv, json, sys
 j = json.load(open(sys.argv[1], encoding="utf-8"))
-c = list(csv.DictReader(open(sys.argv[2], encoding="utf-8")))
+c = list(csv.DictReader(open(sys.argv[2], encoding="utf-8-sig")))
 ok = (len(j) == len(c)
       and [x["values"]["name"] for x in j] == [r["name"] for r in c]
       and [x["id"] for x in j] == [r["id"] for r in c]

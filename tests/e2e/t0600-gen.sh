@@ -40,7 +40,7 @@ import csv, glob, os, sys
 d = sys.argv[1]
 out = []
 def rows(path):
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         return list(csv.DictReader(f))
 for path in sorted(glob.glob(os.path.join(d, "*.enterprise.csv"))):
     base = path[: -len(".enterprise.csv")]

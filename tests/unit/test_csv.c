@@ -421,8 +421,102 @@ static void test_large(void)
 			(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 }
 
+/* One cell through gb_csv_cell, as text. */
+static void expect_cell(const char *in, const char *want)
+{
+	struct gb_buf b;
+	struct gb_err err;
+
+	gb_buf_init(&b, GB_BUF_NOLIMIT);
+	CHECK(gb_csv_cell(&b, in, &err) == 0);
+	CHECK_STR(gb_buf_str(&b), want);
+	gb_buf_release(&b);
+}
+
+/* Formula cells are neutralised, and read back as they were. */
+static void test_neutralise(void)
+{
+	static const char *const round[] = {
+	    "=HYPERLINK(\"http://x\")", "+1+2", "-1+2", "@SUM(A1)",
+	    "\tx", "\rx", "'=x", "''+y", "'", "'plain", "-", "=", "plain",
+	    "-12", "+3.5", "",
+	};
+
+	expect_cell("=1+2", "'=1+2");
+	expect_cell("@cmd", "'@cmd");
+	expect_cell("-1+2", "'-1+2");
+	expect_cell("+86 138", "'+86 138");
+	expect_cell("\tx", "'\tx");
+	expect_cell("'=x", "''=x");
+	expect_cell("=a,b", "\"'=a,b\"");
+	expect_cell("-12", "-12");
+	expect_cell("-3.50", "-3.50");
+	expect_cell("'plain", "'plain");
+	expect_cell("望川市文昌", "望川市文昌");
+	for (size_t i = 0; i < sizeof(round) / sizeof(round[0]); i++) {
+		struct gb_buf b;
+		struct gb_csv c;
+		struct gb_err err;
+		FILE *fp;
+
+		gb_buf_init(&b, GB_BUF_NOLIMIT);
+		CHECK(gb_csv_cell(&b, round[i], &err) == 0);
+		CHECK(gb_buf_adds(&b, ",end\n", &err) == 0);
+		fp = open_str(gb_buf_str(&b));
+		gb_csv_init(&c, fp);
+		CHECK(gb_csv_next(&c, &err) == 1);
+		CHECK(c.nfields == 2);
+		if (c.nfields == 2)
+			CHECK_STR(gb_csv_unneutral(c.field[0]), round[i]);
+		gb_csv_release(&c);
+		fclose(fp);
+		gb_buf_release(&b);
+	}
+}
+
+/* UTF-8 stays as it is; GB18030 is converted; neither is refused. */
+static void test_gb18030(void)
+{
+	/* "名称,人数\n望川,3\n" in GB18030. */
+	static const char gb[] = "\xc3\xfb\xb3\xc6,\xc8\xcb\xca\xfd\n"
+				 "\xcd\xfb\xb4\xa8,3\n";
+	static const char utf[] = "\xef\xbb\xbf名称,人数\n望川,3\n";
+	struct gb_err err;
+	struct gb_csv c;
+	FILE *fp, *out;
+	int conv = -1;
+
+	fp = open_str(utf);
+	CHECK(gb_csv_utf8(fp, &out, &conv, &err) == 0);
+	CHECK(out == fp && conv == 0);
+	gb_csv_init(&c, out);
+	expect_row(&c, 1, "名称|人数");
+	gb_csv_release(&c);
+	fclose(fp);
+
+	fp = open_str(gb);
+	CHECK(gb_csv_utf8(fp, &out, &conv, &err) == 0);
+	CHECK(out != fp && conv == 1);
+	if (out && out != fp) {
+		gb_csv_init(&c, out);
+		expect_row(&c, 1, "名称|人数");
+		expect_row(&c, 2, "望川|3");
+		gb_csv_release(&c);
+		fclose(out);
+	}
+	fclose(fp);
+
+	/* A lone 0x80 and 0xff are GB18030 nowhere. */
+	fp = open_str("a,b\nok,1\n\xff\x80,2\n");
+	CHECK(gb_csv_utf8(fp, &out, &conv, &err) == -1);
+	CHECK(strstr(err.msg, "line 3") != NULL);
+	fclose(fp);
+}
+
 int main(void)
 {
+	test_neutralise();
+	test_gb18030();
 	test_basic();
 	test_bom_and_line_ends();
 	test_quotes();

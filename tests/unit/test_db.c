@@ -947,10 +947,14 @@ static void test_resolve(struct gb_db *db, const char *ent_id)
 	CHECK(db_resolve(db, GB_REF_ENTERPRISE, "0190abcd", out, sizeof(out),
 			 &err) == 0);
 	CHECK_STR(out, "0190abcd-0000-7000-8000-000000000001");
-	CHECK(db_resolve(db, GB_REF_ENTERPRISE, "有限", out, sizeof(out),
+	/* A part of the name further in matches too. */
+	CHECK(db_resolve(db, GB_REF_ENTERPRISE, "机械有限", out, sizeof(out),
+			 &err) == 0);
+	CHECK_STR(out, ent_id);
+	CHECK(db_resolve(db, GB_REF_ENTERPRISE, "无此企业", out, sizeof(out),
 			 &err) == -1);
 	CHECK(err.code == GB_ENOTFOUND);
-	CHECK(strstr(err.msg, "有限") != NULL);
+	CHECK(strstr(err.msg, "无此企业") != NULL);
 	{
 		struct gb_record *e2 =
 		    enterprise("91330100MA2K8QCD2E", "江南纺织厂", "S09-C02");
@@ -961,6 +965,14 @@ static void test_resolve(struct gb_db *db, const char *ent_id)
 		CHECK(err.code == GB_EAMBIGUOUS);
 		CHECK(strstr(err.msg, "江南纺织厂") != NULL);
 		CHECK(strstr(err.msg, "江南机械有限公司") != NULL);
+		/* Candidates by name and USCC, not by id. */
+		CHECK(strstr(err.msg, "91330100MA2K8QCD2E") != NULL);
+		CHECK(strstr(err.msg, e2->id) == NULL);
+		/* A prefix wins over a match further in: "纺织" starts no
+		 * name, so the middle of 江南纺织厂 answers alone. */
+		CHECK(db_resolve(db, GB_REF_ENTERPRISE, "纺织", out,
+				 sizeof(out), &err) == 0);
+		CHECK_STR(out, e2->id);
 		CHECK(db_resolve(db, GB_REF_ENTERPRISE, "江南纺", out,
 				 sizeof(out), &err) == 0);
 		CHECK_STR(out, e2->id);

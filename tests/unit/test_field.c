@@ -203,7 +203,8 @@ static void test_date(void)
 	OK("contract_check", "check_date", "2024/2/29", "2024-02-29");
 	OK("contract_check", "check_date", "2026.3.1", "2026-03-01");
 	msg_is("contract_check", "check_date", "2026-13-01",
-	       "check_date: \"2026-13-01\" is not a date (YYYY-MM-DD)");
+	       "check_date: \"2026-13-01\" is not a date (YYYY-MM-DD, "
+	       "YYYY/MM/DD, MM-DD, 今天 or 昨天)");
 	BAD("contract_check", "check_date", "2026-02-29", "not a date");
 	BAD("contract_check", "check_date", "2026/1-5", "not a date");
 	BAD("contract_check", "check_date", "26/1/5", "not a date");

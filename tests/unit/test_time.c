@@ -425,8 +425,73 @@ static void test_working_days(void)
 	CHECK(gb_add_working_days(fri, 5000) == fri + 7000 * GB_MS_PER_DAY);
 }
 
+/* What people type: every form of gb_date_input and gb_time_input, with
+ * "now" pinned so that 今天 and 12-01 have a known year. */
+static void test_input(void)
+{
+	struct gb_err err;
+	int32_t d = 0;
+	int64_t ms = 0;
+
+	unsetenv("GRIDBOOK_TZ");
+	setenv("GRIDBOOK_NOW", "2026-12-02 00:30", 1);
+	CHECK(gb_date_input("2026-12-01", &d, &err) == 0 &&
+	      d == day_of("2026-12-01"));
+	CHECK(gb_date_input("2026/12/01", &d, &err) == 0 &&
+	      d == day_of("2026-12-01"));
+	CHECK(gb_date_input(" 2026.12.1 ", &d, &err) == 0 &&
+	      d == day_of("2026-12-01"));
+	CHECK(gb_date_input("2026年12月1日", &d, &err) == 0 &&
+	      d == day_of("2026-12-01"));
+	CHECK(gb_date_input("12-01", &d, &err) == 0 &&
+	      d == day_of("2026-12-01"));
+	CHECK(gb_date_input("3/5", &d, &err) == 0 && d == day_of("2026-03-05"));
+	CHECK(gb_date_input("12月1日", &d, &err) == 0 &&
+	      d == day_of("2026-12-01"));
+	CHECK(gb_date_input("今天", &d, &err) == 0 && d == day_of("2026-12-02"));
+	CHECK(gb_date_input("today", &d, &err) == 0 &&
+	      d == day_of("2026-12-02"));
+	CHECK(gb_date_input("昨天", &d, &err) == 0 && d == day_of("2026-12-01"));
+	CHECK(gb_date_input("yesterday", &d, &err) == 0 &&
+	      d == day_of("2026-12-01"));
+	CHECK(gb_date_input("2026/1-5", &d, &err) == -1);
+	CHECK(gb_date_input("2026-02-29", &d, &err) == -1);
+	CHECK_STR(err.msg, "\"2026-02-29\" is not a date (2026-02 has 28 days)");
+	CHECK(gb_date_input("13-01", &d, &err) == -1);
+	CHECK(gb_date_input("2026-12-01 10:00", &d, &err) == -1);
+	CHECK(strstr(err.msg, "MM-DD") != NULL);
+	CHECK(gb_date_input("", &d, &err) == -1);
+	CHECK(gb_date_input(NULL, &d, &err) == -1);
+
+	CHECK(gb_time_input("now", &ms, &err) == 0 &&
+	      ms == ms_of("2026-12-02 00:30"));
+	CHECK(gb_time_input("现在", &ms, &err) == 0 &&
+	      ms == ms_of("2026-12-02 00:30"));
+	CHECK(gb_time_input("2026/12/01 22:10", &ms, &err) == 0 &&
+	      ms == ms_of("2026-12-01 22:10"));
+	CHECK(gb_time_input("2026-12-01 22:10:30", &ms, &err) == 0 &&
+	      ms == ms_of("2026-12-01 22:10:30"));
+	CHECK(gb_time_input("12-01 9:05", &ms, &err) == 0 &&
+	      ms == ms_of("2026-12-01 09:05"));
+	CHECK(gb_time_input("昨天 22:10", &ms, &err) == 0 &&
+	      ms == ms_of("2026-12-01 22:10"));
+	CHECK(gb_time_input("今天 00:10", &ms, &err) == 0 &&
+	      ms == ms_of("2026-12-02 00:10"));
+	CHECK(gb_time_input("08:15", &ms, &err) == 0 &&
+	      ms == ms_of("2026-12-02 08:15"));
+	CHECK(gb_time_input("2026-12-01T22:10+08:00", &ms, &err) == 0 &&
+	      ms == ms_of("2026-12-01 22:10"));
+	CHECK(gb_time_input("2026-12-01 24:00", &ms, &err) == -1);
+	CHECK(strstr(err.msg, "23:59:59") != NULL);
+	CHECK(gb_time_input("2026-12-01", &ms, &err) == -1);
+	CHECK(gb_time_input("yesterday evening", &ms, &err) == -1);
+	CHECK(strstr(err.msg, "is not a time") != NULL);
+	unsetenv("GRIDBOOK_NOW");
+}
+
 int main(void)
 {
+	test_input();
 	test_offsets();
 	test_dates();
 	test_date_sweep();

@@ -1,0 +1,454 @@
+/*
+ * gridbook status: what needs the person at this laptop today, each item
+ * with the command that acts on it.  What was entered today, by kind; what
+ * has not reached HQ yet and when the last sync was; what HQ refused or
+ * set aside as conflicting; the grid's rectification orders past their
+ * deadline and its open requests past theirs.  The last two are the rows
+ * HQ's reports list as overdue for the grid (db_state in db.h holds the
+ * one definition the laptop uses), so a coordinator sees on the laptop
+ * what the district sees at HQ.  Nothing here writes to the file.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cmd.h"
+#include "db.h"
+#include "gbtime.h"
+#include "i18n.h"
+#include "json.h"
+#include "kinds.h"
+#include "opts.h"
+#include "prompt.h"
+#include "record.h"
+#include "sync.h"
+#include "table.h"
+#include "utf8.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+static const char usage_text[] =
+    N_("usage: gridbook status [--format table|json]\n"
+       "\n"
+       "What needs you today: records entered today by kind, work not yet\n"
+       "sent to HQ and the last sync, records HQ refused or found in\n"
+       "conflict, the grid's rectification orders past their deadline and\n"
+       "its open requests past their deadline (as HQ's reports count them),\n"
+       "each with the command that acts on it.\n");
+
+/* A growing list of records copied out of db_record_list. */
+struct recs {
+	struct gb_record **v;
+	int n, alloc;
+};
+
+static int recs_push(void *arg, const struct gb_record *r)
+{
+	struct recs *rs = arg;
+
+	if (rs->n == rs->alloc) {
+		rs->alloc = rs->alloc ? rs->alloc * 2 : 16;
+		rs->v = xrealloc(rs->v, (size_t)rs->alloc * sizeof(*rs->v));
+	}
+	rs->v[rs->n++] = gb_record_dup(r);
+	return 0;
+}
+
+static void recs_release(struct recs *rs)
+{
+	for (int i = 0; i < rs->n; i++)
+		gb_record_free(rs->v[i]);
+	free(rs->v);
+}
+
+/* Room for every kind of kinds.c. */
+#define STATUS_KINDS 16
+
+/* Records entered today, per kind. */
+struct entered {
+	char kind[STATUS_KINDS][32];
+	long n[STATUS_KINDS];
+	int nk;
+	long total;
+};
+
+static void entered_add(void *arg, const char *kind, long n)
+{
+	struct entered *e = arg;
+
+	if (e->nk >= STATUS_KINDS)
+		return;
+	snprintf(e->kind[e->nk], sizeof(e->kind[0]), "%s", kind);
+	e->n[e->nk++] = n;
+	e->total += n;
+}
+
+struct status {
+	struct gb_db *db;
+	int64_t now;
+	int32_t today;
+	struct entered entered;
+	struct sync_status sync;
+	long refused, conflicts;
+	struct recs orders;   /* overdue rectification orders */
+	struct recs requests; /* open requests past deadline */
+};
+
+/*
+ * The records HQ set aside as conflicting.  Today these are the attention
+ * entries HQ marked "conflict"; when the laptop keeps conflicts of its own
+ * (gridbook conflicts), this is the one place that counts them.
+ */
+static long status_conflicts(const struct sync_status *st)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < st->natt; i++)
+		if (!strcmp(st->att[i].status, "conflict"))
+			n++;
+	return n;
+}
+
+static int status_gather(struct status *s, struct gb_err *err)
+{
+	struct db_filter f;
+	int64_t start = gb_day_start(s->today);
+
+	if (db_count_entered(s->db, start, start + GB_MS_PER_DAY, entered_add,
+			     &s->entered, err))
+		return -1;
+	if (sync_status_get(s->db, &s->sync, err))
+		return -1;
+	s->conflicts = status_conflicts(&s->sync);
+	s->refused = (long)s->sync.natt - s->conflicts;
+	memset(&f, 0, sizeof(f));
+	f.state = DB_STATE_OVERDUE;
+	f.now = s->now;
+	if (db_record_list(s->db, gb_kind_find("contract_check"), &f, recs_push,
+			   &s->orders, err) ||
+	    db_record_list(s->db, gb_kind_find("request"), &f, recs_push,
+			   &s->requests, err))
+		return -1;
+	return 0;
+}
+
+/* The whole days an order's deadline lies behind today. */
+static int days_overdue(const struct status *s, const struct gb_record *r)
+{
+	int32_t day;
+
+	if (gb_date_parse(gb_record_get(r, "deadline"), &day, NULL))
+		return 0;
+	return (int)(s->today - day);
+}
+
+/* The instant a TIME field holds, or 0. */
+static int64_t time_of(const struct gb_record *r, const char *field)
+{
+	const char *v = gb_record_get(r, field);
+	char *end;
+	long long ms;
+
+	if (!v)
+		return 0;
+	ms = strtoll(v, &end, 10);
+	return *end ? 0 : (int64_t)ms;
+}
+
+static char *display(struct gb_db *db, const struct gb_record *r,
+		     const char *field)
+{
+	int i = gb_kind_field(r->kind, field);
+	char *s;
+
+	if (i < 0)
+		return NULL;
+	s = prompt_display(db, &r->kind->fields[i], r->val[i], 0);
+	return s;
+}
+
+static char *when(int64_t ms)
+{
+	char t[32];
+
+	if (!ms)
+		return xstrdup(_("never"));
+	gb_time_format(ms, t);
+	return xstrdup(t);
+}
+
+/* Prints a line's label padded to 14 terminal columns, which a
+ * translated (Chinese) label fills two to a character. */
+static void label(const char *s)
+{
+	int w = gb_utf8_width(s);
+
+	fputs(s, stdout);
+	do
+		putchar(' ');
+	while (++w < 14);
+}
+
+static void print_text(const struct status *s)
+{
+	const char *grid = db_grid(s->db), *staff = db_staff(s->db);
+	char *gname = db_meta_get(s->db, "grid_name");
+	char *sname = *staff ? db_ref_name(s->db, GB_REF_STAFF, staff) : NULL;
+	char day[16], *a, *b;
+	struct table t;
+
+	gb_date_format(s->today, day);
+	printf("%s %s  %s (%s)  %s\n\n", grid, gname ? gname : "",
+	       sname ? sname : "", staff, day);
+	free(gname);
+	free(sname);
+
+	label(_("entered today"));
+	if (!s->entered.nk)
+		printf(_("nothing yet"));
+	for (int i = 0; i < s->entered.nk; i++) {
+		const struct gb_kind *k = gb_kind_find(s->entered.kind[i]);
+
+		printf("%s%s %ld", i ? ", " : "", k ? k->zh : "",
+		       s->entered.n[i]);
+		if (k)
+			printf(" (%s)", k->name);
+	}
+	putchar('\n');
+
+	a = when(s->sync.oldest);
+	b = when(s->sync.last_ok);
+	label(_("unsent"));
+	if (!s->sync.server)
+		printf(_("%ld records; sync is not set up  -> gridbook sync "
+			 "setup --server URL --token -\n"),
+		       s->sync.pending);
+	else if (s->sync.pending)
+		printf(_("%ld records, the oldest from %s; last sync %s  -> "
+			 "gridbook sync\n"),
+		       s->sync.pending, a, b);
+	else
+		printf(_("none; last sync %s\n"), b);
+	free(a);
+	free(b);
+	label(_("refused"));
+	if (s->refused)
+		printf(_("%ld records HQ refused  -> gridbook sync status, "
+			 "then edit or void them\n"),
+		       s->refused);
+	else
+		printf(_("none\n"));
+	label(_("conflicts"));
+	if (s->conflicts)
+		printf(_("%ld records in conflict  -> gridbook sync status\n"),
+		       s->conflicts);
+	else
+		printf(_("none\n"));
+
+	putchar('\n');
+	printf(_("overdue rectification orders: %d"), s->orders.n);
+	if (s->orders.n)
+		printf(_("  -> gridbook rectification add --check ID --result "
+			 "rectified"));
+	putchar('\n');
+	if (s->orders.n) {
+		table_init(&t, 5);
+		table_row(&t);
+		table_cell(&t, 0, _("id"));
+		table_cell(&t, 1, _("enterprise"));
+		table_cell(&t, 2, _("check date"));
+		table_cell(&t, 3, _("deadline"));
+		table_cell(&t, 4, _("days overdue"));
+		table_column(&t, 1, 30, 0);
+		table_column(&t, 4, 0, 1);
+		for (int i = 0; i < s->orders.n; i++) {
+			const struct gb_record *r = s->orders.v[i];
+
+			table_row(&t);
+			table_cell(&t, 0, r->id);
+			table_cell_take(&t, 1, display(s->db, r, "enterprise"));
+			table_cell(&t, 2, gb_record_get(r, "check_date"));
+			table_cell(&t, 3, gb_record_get(r, "deadline"));
+			table_cell_take(&t, 4,
+					xasprintf("%d", days_overdue(s, r)));
+		}
+		table_print(&t, stdout);
+		table_release(&t);
+	}
+	putchar('\n');
+	printf(_("open requests past deadline: %d"), s->requests.n);
+	if (s->requests.n)
+		printf(_("  -> gridbook request edit ID --resolved-at now "
+			 "--result TEXT"));
+	putchar('\n');
+	if (!s->requests.n)
+		return;
+	table_init(&t, 7);
+	table_row(&t);
+	table_cell(&t, 0, _("id"));
+	table_cell(&t, 1, _("received"));
+	table_cell(&t, 2, _("priority"));
+	table_cell(&t, 3, _("subject"));
+	table_cell(&t, 4, _("officer"));
+	table_cell(&t, 5, _("deadline"));
+	table_cell(&t, 6, _("hours past"));
+	table_column(&t, 3, 24, 0);
+	table_column(&t, 6, 0, 1);
+	for (int i = 0; i < s->requests.n; i++) {
+		const struct gb_record *r = s->requests.v[i];
+		int64_t dl = time_of(r, "deadline");
+
+		table_row(&t);
+		table_cell(&t, 0, r->id);
+		table_cell_take(&t, 1, display(s->db, r, "received_at"));
+		table_cell(&t, 2, gb_record_get(r, "priority"));
+		table_cell(&t, 3, gb_record_get(r, "subject"));
+		table_cell_take(&t, 4, display(s->db, r, "officer"));
+		table_cell_take(&t, 5, display(s->db, r, "deadline"));
+		table_cell_take(
+		    &t, 6,
+		    xasprintf("%.1f", (double)(s->now - dl) / 3600000.0));
+	}
+	table_print(&t, stdout);
+	table_release(&t);
+}
+
+/* Appends "key":"text" (or null), after a comma. */
+static int json_kv(struct gb_buf *b, const char *key, const char *v,
+		   struct gb_err *err)
+{
+	return gb_buf_addf(b, err, ",\"%s\":", key) || gb_json_str(b, v, err);
+}
+
+static int json_time(struct gb_buf *b, const char *key, int64_t ms,
+		     struct gb_err *err)
+{
+	char t[32];
+
+	if (!ms)
+		return gb_buf_addf(b, err, ",\"%s\":null", key);
+	gb_time_format_utc(ms, t);
+	return json_kv(b, key, t, err);
+}
+
+static int print_json(const struct status *s, struct gb_err *err)
+{
+	struct gb_buf b;
+	char day[16];
+	int rc = -1;
+
+	gb_buf_init(&b, GB_BUF_NOLIMIT);
+	gb_date_format(s->today, day);
+	if (gb_buf_adds(&b, "{\"grid\":", err) ||
+	    gb_json_str(&b, db_grid(s->db), err) ||
+	    json_kv(&b, "staff", db_staff(s->db), err) ||
+	    json_kv(&b, "today", day, err) ||
+	    gb_buf_adds(&b, ",\"entered_today\":{", err))
+		goto out;
+	for (int i = 0; i < s->entered.nk; i++)
+		if (gb_buf_adds(&b, i ? "," : "", err) ||
+		    gb_json_str(&b, s->entered.kind[i], err) ||
+		    gb_buf_addf(&b, err, ":%ld", s->entered.n[i]))
+			goto out;
+	if (gb_buf_addf(&b, err, "},\"unsent\":%ld", s->sync.pending) ||
+	    json_time(&b, "oldest_unsent", s->sync.oldest, err) ||
+	    json_time(&b, "last_sync", s->sync.last_ok, err) ||
+	    gb_buf_addf(&b, err, ",\"refused\":%ld,\"conflicts\":%ld",
+			s->refused, s->conflicts) ||
+	    gb_buf_adds(&b, ",\"overdue_orders\":[", err))
+		goto out;
+	for (int i = 0; i < s->orders.n; i++) {
+		const struct gb_record *r = s->orders.v[i];
+		char *name = display(s->db, r, "enterprise");
+		int bad = gb_buf_adds(&b, i ? ",{\"id\":" : "{\"id\":", err) ||
+			  gb_json_str(&b, r->id, err) ||
+			  json_kv(&b, "enterprise",
+				  gb_record_get(r, "enterprise"), err) ||
+			  json_kv(&b, "enterprise_name", name, err) ||
+			  json_kv(&b, "check_date",
+				  gb_record_get(r, "check_date"), err) ||
+			  json_kv(&b, "deadline", gb_record_get(r, "deadline"),
+				  err) ||
+			  gb_buf_addf(&b, err, ",\"days_overdue\":%d}",
+				      days_overdue(s, r));
+
+		free(name);
+		if (bad)
+			goto out;
+	}
+	if (gb_buf_adds(&b, "],\"late_requests\":[", err))
+		goto out;
+	for (int i = 0; i < s->requests.n; i++) {
+		const struct gb_record *r = s->requests.v[i];
+
+		if (gb_buf_adds(&b, i ? ",{\"id\":" : "{\"id\":", err) ||
+		    gb_json_str(&b, r->id, err) ||
+		    json_kv(&b, "area", gb_record_get(r, "area"), err) ||
+		    json_kv(&b, "priority", gb_record_get(r, "priority"),
+			    err) ||
+		    json_kv(&b, "officer", gb_record_get(r, "officer"), err) ||
+		    json_time(&b, "received_at", time_of(r, "received_at"),
+			      err) ||
+		    json_time(&b, "deadline", time_of(r, "deadline"), err) ||
+		    gb_buf_adds(&b, "}", err))
+			goto out;
+	}
+	if (gb_buf_adds(&b, "]}\n", err))
+		goto out;
+	fwrite(b.data, 1, b.len, stdout);
+	rc = 0;
+out:
+	gb_buf_release(&b);
+	return rc;
+}
+
+int cmd_status(struct gb_cli *cli, int argc, char **argv)
+{
+	const char *format = NULL;
+	int help = 0, npos = 0, ret = 1;
+	const struct gb_opt spec[] = {{"format", 1, &format, NULL}};
+	struct status s;
+	struct gb_err err;
+	char *pos[1];
+
+	memset(&s, 0, sizeof(s));
+	if (gb_opts_parse(spec, 1, argc, argv, pos, 0, &npos, &help, &err))
+		return gb_opts_usage_error(cli->prog, "status", &err);
+	if (help) {
+		fputs(_(usage_text), stdout);
+		return 0;
+	}
+	if (format && strcmp(format, "table") && strcmp(format, "json")) {
+		gb_error(&err, GB_EUSAGE,
+			 _("--format: \"%s\" is not table or json"), format);
+		return gb_opts_usage_error(cli->prog, "status", &err);
+	}
+	s.db = cmd_open_db(cli, DB_READONLY);
+	if (!s.db)
+		return 1;
+	s.now = gb_now_ms();
+	s.today = gb_local_day(s.now);
+	if (status_gather(&s, &err))
+		goto fail;
+	if (format && !strcmp(format, "json")) {
+		if (print_json(&s, &err))
+			goto fail;
+	} else {
+		print_text(&s);
+	}
+	ret = 0;
+	goto out;
+fail:
+	ret = cmd_fail(cli, &err);
+out:
+	recs_release(&s.orders);
+	recs_release(&s.requests);
+	sync_status_release(&s.sync);
+	db_close(s.db);
+	if (fflush(stdout) && !ret)
+		ret = 1;
+	return ret;
+}
