@@ -445,6 +445,10 @@ struct run {
 	int32_t from, to, ndays;
 	int64_t as_of;
 	int32_t asof_day; /* the local day as_of falls in */
+	/* The last day that had begun by as_of: the day before asof_day
+	 * when as_of is its midnight (the end of a past period), else
+	 * asof_day itself (now, today). */
+	int32_t asof_last;
 	int64_t now;
 	/* Of the period, the leading nights, days and whole ISO weeks that
 	 * had ended by now: only those count (SPEC §3). */
@@ -867,9 +871,10 @@ static const struct report_col re_overdue_cols[] = {
 /*
  * Orders, with F the date of an order's earliest rectified follow-up
  * (whenever it was entered), D its deadline and A the as-of date.  On time
- * (an outcome): F <= D.  Otherwise, late: F before A (so after D);
- * overdue (a state): D < A and not rectified before A; pending (a state):
- * not yet due at A and not rectified before A.  An order rectified on
+ * (an outcome): F <= D.  Otherwise, late: F a day begun by the as-of
+ * instant (so after D; a follow-up dated today counts in a period that
+ * ends today); overdue (a state): D < A and not rectified by then;
+ * pending (a state): not yet due at A and not rectified by then.  An order rectified on
  * time after A counts as on time, not as pending, so that every order
  * counts once.  Checks of a voided enterprise do not count.
  */
@@ -915,7 +920,7 @@ static int re_gather(struct run *x)
 			add(x, u, RE_ONTIME, 1);
 			continue;
 		}
-		if (has_rect && first < x->asof_day) {
+		if (has_rect && first <= x->asof_last) {
 			add(x, u, RE_LATE, 1);
 			continue;
 		}
@@ -2362,6 +2367,7 @@ int report_run(struct store *st, const char *name, const char *level,
 	if (now_ms < x.as_of)
 		x.as_of = now_ms;
 	x.asof_day = gb_local_day(x.as_of);
+	x.asof_last = gb_local_day(x.as_of - 1);
 	x.now = now_ms;
 
 	r = xcalloc(1, sizeof(*r));
