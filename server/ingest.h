@@ -43,6 +43,8 @@ struct ingest_req {
 	const struct store_device *dev;
 	const struct wire_batch *batch;
 	const struct store_audit *audit;
+	const char *remote; /* the peer's address, for audit entries; may be
+			       NULL */
 	struct gb_buf *ack;
 	int rc;
 	struct gb_err err;
@@ -84,6 +86,11 @@ void ingest_set_hold(struct ingest *ing, int64_t ms);
 int ingest_batch(struct ingest *ing, const struct store_device *dev,
 		 const struct wire_batch *b, struct gb_buf *ack,
 		 struct gb_err *err);
+/* ingest_batch for a request from the address remote (borrowed), which
+ * the audit entries of its refused records name. */
+int ingest_batch_from(struct ingest *ing, const struct store_device *dev,
+		      const char *remote, const struct wire_batch *b,
+		      struct gb_buf *ack, struct gb_err *err);
 
 /* Writes an audit entry through the writer and waits. */
 int ingest_audit(struct ingest *ing, const struct store_audit *a,
