@@ -242,9 +242,13 @@ static int stopped(const struct sync_opts *o)
 	return o && o->stop && *o->stop;
 }
 
+/* Records a batch: --batch-records, but never more than HQ takes in one
+ * (WIRE_MAX_RECORDS), which would have the batch refused every time. */
 static size_t opt_records(const struct sync_opts *o)
 {
-	return o && o->max_records ? o->max_records : SYNC_MAX_RECORDS;
+	size_t n = o && o->max_records ? o->max_records : SYNC_MAX_RECORDS;
+
+	return n < WIRE_MAX_RECORDS ? n : WIRE_MAX_RECORDS;
 }
 
 static size_t opt_bytes(const struct sync_opts *o)

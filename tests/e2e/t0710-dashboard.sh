@@ -136,7 +136,9 @@ if [ -n "$chrome" ]; then
 		--no-sandbox --window-size=1280,2400 \
 		--screenshot="$T/dashboard.png" "$URL/"
 	[ -s "$T/dashboard.png" ] && pass || fail "no screenshot"
-	[ -n "${DASHBOARD_PNG:-}" ] && cp "$T/dashboard.png" "$DASHBOARD_PNG"
+	if [ -n "${DASHBOARD_PNG:-}" ]; then
+		cp "$T/dashboard.png" "$DASHBOARD_PNG"
+	fi
 else
 	echo "chromium is not installed: no screenshot" >&2
 fi
