@@ -58,8 +58,10 @@ int auth_may_write(const struct store_device *dev, const struct gb_kind *k,
 int auth_may_sync(const struct store_device *dev, struct gb_err *err);
 
 /*
- * Refused tokens (401), counted per address so that the audit log gets
- * one entry per address per interval, with a count, however many come.
+ * Refused tokens (401), counted per address (or any key: HQ counts other
+ * refusals of unknown senders per address and status too) so that the
+ * audit log gets one entry per key per interval, with a count, however
+ * many come.
  * The first 401 of an address writes an entry at once; those after it
  * within the interval are only counted, and the count goes into the
  * entry of the next 401 after the interval, or of auth_fails_flush.
@@ -71,7 +73,7 @@ struct auth_fails {
 	pthread_mutex_t mu;
 	int64_t interval_ms;
 	struct auth_fail_slot {
-		char addr[64];	 /* "" when free */
+		char addr[80];	 /* the key; "" when free */
 		int64_t since;	 /* the first 401 not yet in an entry */
 		int64_t written; /* when the last entry was written */
 		long pending;	 /* 401s not yet in an entry */

@@ -172,37 +172,50 @@ static void audit(struct http_server *h, const struct request *r,
 		log_warnx("audit log: %s", aerr.msg);
 }
 
-/* The audit entry of a 401, when one is due (auth_fails_note). */
-static void audit_401(struct http_server *h, const char *action,
-		      const char *remote, const char *why)
+/*
+ * The audit entry of a refusal before any device is known (a 401, or a
+ * request refused for its framing), when one is due: such refusals cost
+ * nothing to send, so they are counted per address and status
+ * (auth_fails) and written once per interval with their count.
+ */
+static void audit_anonymous(struct http_server *h, const char *action,
+			    unsigned status, const char *remote,
+			    const char *why)
 {
-	char detail[320], since_text[32];
+	char key[80], detail[320], since_text[32];
 	int64_t since;
 	long count;
 
-	if (!auth_fails_note(&h->fails, remote, gb_now_ms(), &count, &since))
+	snprintf(key, sizeof(key), "%s %u", remote, status);
+	if (!auth_fails_note(&h->fails, key, gb_now_ms(), &count, &since))
 		return;
 	gb_time_format(since, since_text);
 	snprintf(detail, sizeof(detail), "%ld refused since %s; last: %s",
 		 count, since_text, why);
-	audit(h, NULL, action, MHD_HTTP_UNAUTHORIZED, detail, remote);
+	audit(h, NULL, action, status, detail, remote);
 }
 
-static void audit_401_flush(void *arg, const char *addr, long count,
-			    int64_t since)
+/* Writes the counts auth_fails still holds ("ADDRESS STATUS" keys). */
+static void audit_anonymous_flush(void *arg, const char *key, long count,
+				  int64_t since)
 {
 	struct http_server *h = arg;
-	char detail[160], since_text[32];
+	char remote[80], detail[160], since_text[32];
+	const char *sp = strrchr(key, ' ');
+	unsigned status = sp ? (unsigned)strtoul(sp + 1, NULL, 10) : 0;
 
+	snprintf(remote, sizeof(remote), "%.*s",
+		 sp ? (int)(sp - key) : (int)strlen(key), key);
 	gb_time_format(since, since_text);
 	snprintf(detail, sizeof(detail), "%ld refused since %s", count,
 		 since_text);
-	audit(h, NULL, "auth", MHD_HTTP_UNAUTHORIZED, detail, addr);
+	audit(h, NULL, "http", status, detail, remote);
 }
 
 /* Answers an error.  Every refusal of a client's request (4xx) is written
- * to the audit log first, a 401 at most once per address per interval
- * (with a count); a 401 says how to authenticate. */
+ * to the audit log first: one entry each when the device is known, else
+ * at most one per address and status per interval, with a count
+ * (audit_anonymous).  A 401 says how to authenticate. */
 static enum MHD_Result reply_err(struct http_server *h,
 				 struct MHD_Connection *c, struct request *r,
 				 const char *action, const struct gb_err *err)
@@ -213,8 +226,9 @@ static enum MHD_Result reply_err(struct http_server *h,
 	char remote[64];
 
 	peer(c, remote, sizeof(remote));
-	if (status == MHD_HTTP_UNAUTHORIZED)
-		audit_401(h, action, remote, err->msg);
+	if (status == MHD_HTTP_UNAUTHORIZED || (status >= 400 && status < 500 &&
+						!r->dev.id[0]))
+		audit_anonymous(h, action, status, remote, err->msg);
 	else if (status >= 400 && status < 500)
 		audit(h, r, action, status, err->msg, remote);
 	log_warnx("%s from %s%s%s: %u %s", action, remote,
@@ -233,7 +247,10 @@ static enum MHD_Result reply_refusal(struct http_server *h,
 	char remote[64];
 
 	peer(c, remote, sizeof(remote));
-	audit(h, r, action, status, msg, remote);
+	if (r->dev.id[0])
+		audit(h, r, action, status, msg, remote);
+	else
+		audit_anonymous(h, action, status, remote, msg);
 	log_warnx("%s from %s: %u %s", action, remote, status, msg);
 	return reply_text(c, status, msg, headers);
 }
@@ -847,9 +864,9 @@ void http_stop(struct http_server *h)
 		return;
 	if (h->d) {
 		MHD_stop_daemon(h->d);
-		/* The 401s counted since their last entry: no request is
-		 * under way now, and the writer still runs. */
-		auth_fails_flush(&h->fails, audit_401_flush, h);
+		/* The refusals counted since their last entry: no request
+		 * is under way now, and the writer still runs. */
+		auth_fails_flush(&h->fails, audit_anonymous_flush, h);
 	}
 	auth_fails_release(&h->fails);
 	if (h->key)

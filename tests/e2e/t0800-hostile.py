@@ -192,13 +192,14 @@ def main():
                           "lower(hex(device)) = ?", dev.replace("-", "")))
 
         def refused_whole(what, status, body, want_status, want_text,
-                          before):
+                          before, entries=1):
             check("%s: %d" % (what, want_status), status == want_status,
                   "%s %s" % (status, body[:300]))
             check("%s: names the limit" % what, want_text in body, body[:300])
             check("%s: changes nothing of the device" % what,
                   mine() == before[0], "%s %s" % (mine(), before[0]))
-            check("%s: one audit entry" % what, audits() == before[1] + 1,
+            check("%s: %d audit entry" % (what, entries),
+                  audits() == before[1] + entries,
                   "%d %d" % (audits(), before[1]))
 
         def snap():
@@ -250,8 +251,10 @@ def main():
             "Content-Length: %d\r\nTransfer-Encoding: chunked\r\nConnection: "
             "close\r\n\r\n%x\r\n" % (len(gbody), len(gbody))).encode(),
             [gbody, b"\r\n0\r\n\r\n"])
+        # Refused before any token is read, so counted with the one
+        # before from this address: its entry comes with the count.
         refused_whole("Content-Length beside chunked", st, body, 400,
-                      "Content-Length: sent beside Transfer-Encoding", b)
+                      "Content-Length: sent beside Transfer-Encoding", b, 0)
 
         # A zip bomb: 32 MiB of zeros in a few kB.
         b = snap()
@@ -380,6 +383,10 @@ def main():
         check("the rest of the 401s counted at stop", count(
             store, "SELECT count(*) FROM audit_log WHERE status = 401 AND "
             "detail LIKE '59 refused since %'") == 1)
+        check("the second framing refusal counted at stop", count(
+            store, "SELECT count(*) FROM audit_log WHERE status = 400 AND "
+            "detail LIKE '1 refused since %' AND detail NOT LIKE "
+            "'%; last: %'") == 1)
         check("every audit entry has an address", count(
             store, "SELECT count(*) FROM audit_log WHERE remote = ''") == 0)
         check("no token in the audit log", count(
