@@ -6,6 +6,7 @@
 #   make bench      benchmarks; results go in BENCHMARKS.md by hand
 #   make install    binaries, catalogues, man pages, completion, systemd
 #                   units under PREFIX (/usr/local), DESTDIR for packages
+#   make fuzz       libFuzzer harnesses of tests/fuzz/ and their seeds (clang)
 #   make format     clang-format every C file
 #   make clean      remove build/
 #   make po         make build/po/gridbook.pot from the sources and merge
@@ -72,7 +73,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 PO_FILES := $(wildcard po/*.po)
 MO_FILES := $(patsubst po/%.po,$(B)/locale/%/LC_MESSAGES/gridbook.mo,$(PO_FILES))
 
-.PHONY: all deps test unit unit-asan e2e demo bench format clean po install FORCE
+.PHONY: all deps test unit unit-asan e2e demo bench format clean po install fuzz fuzz-run FORCE
 .SECONDARY:
 
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS) $(MO_FILES)
@@ -164,7 +165,7 @@ po:
 	  printf '%s: ' $$po; msgfmt --statistics -o /dev/null $$po; done
 
 test: deps
-	@$(MAKE) --no-print-directory all $(ASAN_BINS)
+	@$(MAKE) --no-print-directory all $(ASAN_BINS) $(if $(CLANG),fuzz)
 	@tests/run-all $(B)
 
 unit: all
@@ -210,6 +211,52 @@ install: all
 	  d=$(DESTDIR)$(LOCALEDIR)/$${mo#$(B)/locale/}; \
 	  install -d $${d%/gridbook.mo} && install -m 644 $$mo $$d; \
 	  echo "install $$mo"; done
+
+# ---- fuzzing: libFuzzer harnesses (tests/fuzz/fuzz_*.c) over the code
+# built again with clang, ASan and coverage; their seed corpora are made
+# from real encodings and files at build time (gen_corpus, gen_csv.py).
+# make test runs each for FUZZ_SECONDS (tests/e2e/t0950-fuzz.sh) when
+# clang is there; `make fuzz-run FUZZ_SECONDS=7200` is the long run.
+CLANG       ?= $(shell command -v clang 2>/dev/null)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
+FUZZ_LIBOBJ := $(call obj,$(B)/fuzz/o,$(COMMON_SRC) $(CLIENT_SRC) $(SERVER_SRC))
+FUZZFLAGS    = $(filter-out -Werror -O2,$(ALLCFLAGS)) -O1 -fno-omit-frame-pointer
+FUZZ_SECONDS ?= 20
+
+$(B)/fuzz/o/%.o: %.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZFLAGS) -fsanitize=fuzzer-no-link,address -c $< -o $@
+# The CLI's main.c too, its main renamed, for its command helpers and for
+# harnesses that run a command as gridbook would.
+$(B)/fuzz/o/client/main-lib.o: client/main.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZFLAGS) -fsanitize=fuzzer-no-link,address \
+	  -Dmain=gridbook_main -c $< -o $@
+$(B)/libgbfuzz.a: $(FUZZ_LIBOBJ) $(B)/fuzz/o/client/main-lib.o
+	@rm -f $@; ar rcs $@ $^
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(B)/libgbfuzz.a | $(GEN_H)
+	$(CLANG) $(FUZZFLAGS) -fsanitize=fuzzer,address -o $@ $< \
+	  $(B)/libgbfuzz.a $(LIBS)
+$(B)/o/tests/fuzz/gen_corpus.o: ALLCFLAGS += -Itests/unit
+$(B)/fuzz/gen_corpus: $(B)/o/tests/fuzz/gen_corpus.o $(LIBSET)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
+$(B)/fuzz/corpus/.done: $(B)/fuzz/gen_corpus bench/gen_csv.py
+	@rm -rf $(B)/fuzz/corpus
+	$(B)/fuzz/gen_corpus $(B)/fuzz/corpus
+	@mkdir -p $(B)/fuzz/corpus/csv
+	python3 bench/gen_csv.py --grid S01-G1 --rows 12 $(B)/fuzz/corpus/e.csv
+	python3 bench/gen_csv.py --grid S01-G1 --rows 3 --bad-line 3 --bom \
+	  --crlf $(B)/fuzz/corpus/b.csv
+	{ printf '\000'; cat $(B)/fuzz/corpus/e.csv; } >$(B)/fuzz/corpus/csv/enterprise
+	{ printf '\000'; cat $(B)/fuzz/corpus/b.csv; } >$(B)/fuzz/corpus/csv/bad-bom-crlf
+	@rm -f $(B)/fuzz/corpus/*.csv
+	@touch $@
+
+fuzz: $(FUZZ_BINS) $(B)/fuzz/corpus/.done
+fuzz-run: fuzz
+	@tests/fuzz/run $(B) $(FUZZ_SECONDS)
 
 format:
 	clang-format -i $(wildcard common/*.[ch] client/*.[ch] server/*.[ch] \

@@ -962,6 +962,11 @@ static int record_void(struct gb_cli *cli, const struct gb_kind *k, int argc,
 			   "voided"));
 		return usage_error(cli, k, "void", &err);
 	}
+	if (gb_validate_void_reason(why, &err) < 0) {
+		free(why);
+		err.code = GB_EUSAGE;
+		return usage_error(cli, k, "void", &err);
+	}
 	db = cmd_open_db(cli, 0);
 	if (!db)
 		goto out;

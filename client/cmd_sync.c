@@ -33,14 +33,15 @@
 static void sync_usage(FILE *fp)
 {
 	fprintf(fp,
-		_("usage: gridbook sync [--server URL] [--token TOKEN] "
+		_("usage: gridbook sync [--server URL] [--token -] "
 		  "[--batch-records N]\n"
 		  "                     [--batch-bytes N] [--retry-for "
 		  "SECONDS]\n"
 		  "       gridbook sync status [--format text|json]\n"
-		  "       gridbook sync setup --server URL [--token TOKEN|-] "
+		  "       gridbook sync setup --server URL [--token -] "
 		  "[--device ID]\n"
-		  "                           [--cacert FILE]\n\n"
+		  "                           [--cacert FILE] [--pin "
+		  "sha256//KEY] [--proxy URL]\n\n"
 		  "Sends every record written here that HQ has not "
 		  "acknowledged yet, in\nbatches, then fetches the grid's "
 		  "reference data and the records of the\nother devices of "
@@ -49,8 +50,9 @@ static void sync_usage(FILE *fp)
 		  "edit them and\nsync again.\n\n"
 		  "  --server URL        the HQ server (default: the one "
 		  "given to sync setup)\n"
-		  "  --token TOKEN       the device token (default: the one "
-		  "given to sync setup)\n"
+		  "  --token -           read the device token from standard "
+		  "input (default:\n"
+		  "                      the one given to sync setup)\n"
 		  "  --batch-records N   at most N records a batch "
 		  "(default %d)\n"
 		  "  --batch-bytes N     at most N bytes of records a batch "
@@ -74,25 +76,36 @@ static void setup_usage(FILE *fp)
 {
 	fprintf(
 	    fp,
-	    _("usage: gridbook sync setup --server URL [--token TOKEN|-] "
+	    _("usage: gridbook sync setup --server URL [--token -] "
 	      "[--device ID]\n"
-	      "                           [--cacert FILE]\n\n"
+	      "                           [--cacert FILE] [--pin "
+	      "sha256//KEY] [--proxy URL]\n\n"
 	      "Stores in the grid file (which is kept readable by its "
 	      "owner only)\nwhere to sync to and as which device.\n\n"
 	      "  --server URL    https://..., or http:// to this machine "
 	      "only\n"
-	      "  --token TOKEN   the token gridbook-hq device enroll "
-	      "printed; '-' reads it\n"
-	      "                  from standard input, where the whole "
+	      "  --token -       read the token gridbook-hq device enroll "
+	      "printed from\n"
+	      "                  standard input, where the whole "
 	      "output of device\n"
 	      "                  enroll (device: and token: lines) may be "
-	      "piped\n"
+	      "piped; a token\n"
+	      "                  on the command line is refused (other "
+	      "users see it)\n"
 	      "  --device ID     the device id device enroll printed; the "
 	      "records written\n"
 	      "                  here take it\n"
 	      "  --cacert FILE   trust the CA certificate(s) in FILE (PEM) "
 	      "for the server\n"
-	      "                  instead of the system's; '' to go back\n"));
+	      "                  instead of the system's; '' to go back\n"
+	      "  --pin sha256//KEY  accept only a server whose public key "
+	      "has this\n"
+	      "                  SHA-256 (base64; ';' between several); '' "
+	      "to drop it\n"
+	      "  --proxy URL     send https through this proxy (never plain "
+	      "http); the\n"
+	      "                  proxy variables of the environment are "
+	      "not used\n"));
 }
 
 /* Writes n with a comma every three digits ("4,200") into out. */
@@ -224,6 +237,8 @@ static void print_result(const struct sync_result *r)
 	printf("\n");
 }
 
+static void read_enrollment(char **token, char **device);
+
 static int cmd_sync_round(struct gb_cli *cli, int argc, char **argv)
 {
 	const char *server = NULL, *token = NULL, *recs = NULL, *bytes = NULL,
@@ -242,7 +257,7 @@ static int cmd_sync_round(struct gb_cli *cli, int argc, char **argv)
 	struct gb_db *db = NULL;
 	struct sync_io io;
 	struct gb_err err;
-	char *pos[1];
+	char *pos[1], *tok = NULL;
 
 	if (gb_opts_parse(spec, 6, argc, argv, pos, 0, &npos, &help, &err))
 		return gb_opts_usage_error(cli->prog, "sync", &err);
@@ -252,19 +267,33 @@ static int cmd_sync_round(struct gb_cli *cli, int argc, char **argv)
 	}
 	if (parse_size("batch-records", recs, &so.max_records, &err) ||
 	    parse_size("batch-bytes", bytes, &so.max_bytes, &err) ||
-	    parse_retry_for(retry, &so.retry_for_ms, &err))
+	    parse_retry_for(retry, &so.retry_for_ms, &err) ||
+	    sync_token_arg(token, &err))
 		return gb_opts_usage_error(cli->prog, "sync", &err);
+	if (token) {
+		char *dev = NULL;
+
+		read_enrollment(&tok, &dev);
+		free(dev);
+		if (!tok) {
+			gb_error(&err, GB_EUSAGE,
+				 _("--token -: no token on standard input"));
+			return gb_opts_usage_error(cli->prog, "sync", &err);
+		}
+	}
 	db = cmd_open_db(cli, 0);
 	if (!db)
-		return 1;
+		goto out_tok;
 	sync_config_get(db, &cfg);
 	to.url = server ? server : cfg.server;
-	to.token = token ? token : cfg.token;
+	to.token = tok ? tok : cfg.token;
 	to.cacert = cfg.cacert;
+	to.pin = cfg.pin;
+	to.proxy = cfg.proxy;
 	if (!to.url) {
 		gb_error(&err, GB_EUSAGE,
 			 _("no server: run gridbook sync setup --server URL "
-			   "--token TOKEN, or give --server"));
+			   "--token -, or give --server"));
 		goto fail;
 	}
 	if (transport_new(&t, &to, &err)) {
@@ -334,6 +363,11 @@ out:
 	transport_free(t);
 	sync_config_release(&cfg);
 	db_close(db);
+out_tok:
+	if (tok) {
+		sodium_memzero(tok, strlen(tok));
+		free(tok);
+	}
 	if (fflush(stdout) != 0 && !status)
 		status = 1;
 	return status;
@@ -674,11 +708,12 @@ static void read_enrollment(char **token, char **device)
 static int cmd_sync_setup(struct gb_cli *cli, int argc, char **argv)
 {
 	const char *server = NULL, *token = NULL, *cacert = NULL,
-		   *device = NULL;
+		   *device = NULL, *pin = NULL, *proxy = NULL;
 	int help = 0, npos, status = 1;
 	const struct gb_opt spec[] = {
 	    {"server", 1, &server, NULL}, {"token", 1, &token, NULL},
 	    {"cacert", 1, &cacert, NULL}, {"device", 1, &device, NULL},
+	    {"pin", 1, &pin, NULL},	  {"proxy", 1, &proxy, NULL},
 	    {"help", 0, NULL, &help},
 	};
 	struct gb_db *db = NULL;
@@ -686,18 +721,22 @@ static int cmd_sync_setup(struct gb_cli *cli, int argc, char **argv)
 	char *tok = NULL, *dev = NULL, *pos[1];
 	struct stat sb;
 
-	if (gb_opts_parse(spec, 5, argc, argv, pos, 0, &npos, &help, &err))
+	if (gb_opts_parse(spec, 7, argc, argv, pos, 0, &npos, &help, &err))
 		return gb_opts_usage_error(cli->prog, "sync setup", &err);
 	if (help) {
 		setup_usage(stdout);
 		return 0;
 	}
-	if (!server && !token && !cacert && !device) {
+	if (!server && !token && !cacert && !device && !pin && !proxy) {
 		gb_error(&err, GB_EUSAGE,
-			 _("give --server, --token, --device or --cacert"));
+			 _("give --server, --token, --device, --cacert, --pin "
+			   "or --proxy"));
 		return gb_opts_usage_error(cli->prog, "sync setup", &err);
 	}
-	if (token && !strcmp(token, "-")) {
+	if (sync_token_arg(token, &err) ||
+	    sync_config_check_tls(pin, proxy, &err))
+		return gb_opts_usage_error(cli->prog, "sync setup", &err);
+	if (token) {
 		read_enrollment(&tok, &dev);
 		if (!tok) {
 			free(dev);
@@ -725,7 +764,8 @@ static int cmd_sync_setup(struct gb_cli *cli, int argc, char **argv)
 	 * under the id HQ gave (sync.c, outbox_repack). */
 	if (sync_config_check(server, token, cacert, &err) ||
 	    (device && sync_device_set(db, device, &err)) ||
-	    sync_config_set(db, server, token, cacert, &err))
+	    sync_config_set(db, server, token, cacert, &err) ||
+	    sync_config_set_tls(db, pin, proxy, &err))
 		goto fail;
 	if (device)
 		printf(_("device %s\n"), db_device(db));
@@ -737,6 +777,10 @@ static int cmd_sync_setup(struct gb_cli *cli, int argc, char **argv)
 		printf(_("trusting the CA in %s\n"), cacert);
 	else if (cacert)
 		printf(_("trusting the system's CAs\n"));
+	if (pin && *pin)
+		printf(_("pinning the server's public key\n"));
+	if (proxy && *proxy)
+		printf(_("https through the proxy %s\n"), proxy);
 	status = 0;
 	goto out;
 fail:

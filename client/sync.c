@@ -79,6 +79,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -268,9 +269,13 @@ static int stopped(const struct sync_opts *o)
 	return o && o->stop && *o->stop;
 }
 
+/* Records a batch: --batch-records, but never more than HQ takes in one
+ * (WIRE_MAX_RECORDS), which would have the batch refused every time. */
 static size_t opt_records(const struct sync_opts *o)
 {
-	return o && o->max_records ? o->max_records : SYNC_MAX_RECORDS;
+	size_t n = o && o->max_records ? o->max_records : SYNC_MAX_RECORDS;
+
+	return n < WIRE_MAX_RECORDS ? n : WIRE_MAX_RECORDS;
 }
 
 static size_t opt_bytes(const struct sync_opts *o)
@@ -2056,6 +2061,16 @@ void sync_config_get(struct gb_db *db, struct sync_config *c)
 		free(c->cacert);
 		c->cacert = NULL;
 	}
+	c->pin = db_meta_get(db, "sync_pin");
+	if (c->pin && !*c->pin) {
+		free(c->pin);
+		c->pin = NULL;
+	}
+	c->proxy = db_meta_get(db, "sync_proxy");
+	if (c->proxy && !*c->proxy) {
+		free(c->proxy);
+		c->proxy = NULL;
+	}
 }
 
 void sync_config_release(struct sync_config *c)
@@ -2066,6 +2081,8 @@ void sync_config_release(struct sync_config *c)
 	free(c->server);
 	free(c->token);
 	free(c->cacert);
+	free(c->pin);
+	free(c->proxy);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -2187,6 +2204,72 @@ int sync_config_set(struct gb_db *db, const char *server, const char *token,
 out:
 	free(abs);
 	return rc;
+}
+
+int sync_token_arg(const char *arg, struct gb_err *err)
+{
+	if (!arg || !strcmp(arg, "-"))
+		return 0;
+	return gb_error(err, GB_EUSAGE,
+			_("--token: a token on the command line is seen by "
+			  "every user of this machine (ps, shell history); "
+			  "give --token - and the token on standard input, or "
+			  "store it once with gridbook sync setup --token -"));
+}
+
+int sync_config_check_tls(const char *pin, const char *proxy,
+			  struct gb_err *err)
+{
+	if (pin && *pin) {
+		const char *p = pin;
+
+		/* sha256//BASE64 of 32 bytes, ';' between several. */
+		for (;;) {
+			size_t n;
+
+			if (strncmp(p, "sha256//", 8) != 0)
+				goto bad_pin;
+			p += 8;
+			n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+				      "opqrstuvwxyz0123456789+/=");
+			if (n != 44)
+				goto bad_pin;
+			p += n;
+			if (!*p)
+				break;
+			if (*p++ != ';')
+				goto bad_pin;
+		}
+	}
+	if (proxy && *proxy && strncasecmp(proxy, "http://", 7) != 0 &&
+	    strncasecmp(proxy, "https://", 8) != 0)
+		return gb_error(err, GB_EUSAGE,
+				_("--proxy: \"%.100s\" is not an http:// or "
+				  "https:// URL"),
+				proxy);
+	return 0;
+bad_pin:
+	return gb_error(err, GB_EUSAGE,
+			_("--pin: \"%.100s\" is not sha256// and the base64 "
+			  "SHA-256 of HQ's public key (';' between several)"),
+			pin);
+}
+
+int sync_config_set_tls(struct gb_db *db, const char *pin, const char *proxy,
+			struct gb_err *err)
+{
+	if (sync_config_check_tls(pin, proxy, err))
+		return -1;
+	if (!pin && !proxy)
+		return 0;
+	if (db_begin(db, err))
+		return -1;
+	if ((pin && db_meta_set(db, "sync_pin", pin, err)) ||
+	    (proxy && db_meta_set(db, "sync_proxy", proxy, err))) {
+		db_rollback(db);
+		return -1;
+	}
+	return db_commit(db, err);
 }
 
 int sync_device_set(struct gb_db *db, const char *id, struct gb_err *err)

@@ -156,6 +156,8 @@ struct sync_config {
 	char *server;
 	char *token;
 	char *cacert;
+	char *pin;   /* sha256//... of HQ's public key */
+	char *proxy; /* for https only */
 };
 
 void sync_config_get(struct gb_db *db, struct sync_config *c);
@@ -169,6 +171,19 @@ int sync_config_check(const char *server, const char *token, const char *cacert,
  * (sync_config_check).  Returns 0 or -1 with err. */
 int sync_config_set(struct gb_db *db, const char *server, const char *token,
 		    const char *cacert, struct gb_err *err);
+/* A --token argument: only "-" (read it from standard input) or none;
+ * a token itself is refused, since the command lines of a machine are
+ * visible to all its users.  Returns 0 or -1 with err (GB_EUSAGE). */
+int sync_token_arg(const char *arg, struct gb_err *err);
+/* Checks a public key pin ("sha256//BASE64", ';' between several) and a
+ * proxy URL (http:// or https://); NULL or "" passes.  Returns 0 or -1
+ * with err (GB_EUSAGE) naming the option. */
+int sync_config_check_tls(const char *pin, const char *proxy,
+			  struct gb_err *err);
+/* Stores the pin and proxy that are not NULL ("" clears one), checked
+ * first.  Returns 0 or -1 with err. */
+int sync_config_set_tls(struct gb_db *db, const char *pin, const char *proxy,
+			struct gb_err *err);
 
 /*
  * Makes id this file's device id: HQ gives a device its id when an

@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "db.h"
 #include "err.h"
 #include "gbtime.h"
@@ -193,7 +195,7 @@ static void usage(FILE *fp)
 {
 	fprintf(
 	    fp,
-	    _("usage: gridbook-syncd --db FILE [--server URL] [--token TOKEN] "
+	    _("usage: gridbook-syncd --db FILE [--server URL] [--token -] "
 	      "[--cacert FILE]\n"
 	      "                      [--interval SECONDS] [--backoff-max "
 	      "SECONDS] [--once]\n"
@@ -208,8 +210,10 @@ static void usage(FILE *fp)
 	      "  --server URL          the HQ server (default: the one "
 	      "given to\n"
 	      "                        gridbook sync setup)\n"
-	      "  --token TOKEN         the device token (default: the one "
-	      "given to sync setup)\n"
+	      "  --token -             read the device token from standard "
+	      "input\n"
+	      "                        (default: the one given to sync "
+	      "setup)\n"
 	      "  --cacert FILE         trust the CA certificate(s) in FILE "
 	      "(PEM)\n"
 	      "  --interval SECONDS    pause after a round that went "
@@ -388,7 +392,7 @@ int main(int argc, char **argv)
 	struct sync_io io;
 	struct gb_err err;
 	uint64_t rng;
-	char *pos[1];
+	char *pos[1], *tok = NULL;
 	long failures = 0;
 
 	gb_i18n_init();
@@ -419,6 +423,20 @@ int main(int argc, char **argv)
 		gb_error(&err, GB_EUSAGE,
 			 _("--log and --syslog: give one of them"));
 		return usage_error(&err);
+	}
+	if (sync_token_arg(token, &err))
+		return usage_error(&err);
+	if (token) {
+		size_t cap = 0;
+		ssize_t n = getline(&tok, &cap, stdin);
+
+		while (n > 0 && (tok[n - 1] == '\n' || tok[n - 1] == '\r'))
+			tok[--n] = '\0';
+		if (n <= 0) {
+			gb_error(&err, GB_EUSAGE,
+				 _("--token -: no token on standard input"));
+			return usage_error(&err);
+		}
 	}
 	if (verbose)
 		log_init("gridbook-syncd", LOG_LVL_DEBUG, 1);
@@ -483,8 +501,10 @@ int main(int argc, char **argv)
 	}
 	sync_config_get(db, &cfg);
 	to.url = server ? server : cfg.server;
-	to.token = token ? token : cfg.token;
+	to.token = tok ? tok : cfg.token;
 	to.cacert = cacert ? cacert : cfg.cacert;
+	to.pin = cfg.pin;
+	to.proxy = cfg.proxy;
 	to.stop = &stop_requested;
 	if (!to.url) {
 		log_warnx(_("no server: give --server URL or run gridbook sync "
@@ -554,5 +574,9 @@ out:
 	db_close(db);
 	if (lock_fd >= 0)
 		close(lock_fd);
+	if (tok) {
+		sodium_memzero(tok, strlen(tok));
+		free(tok);
+	}
 	return status;
 }

@@ -291,8 +291,23 @@ static int slot_setup(struct transport *t, struct slot *s,
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (o->cacert && *o->cacert)
+	if (o->cacert && *o->cacert) {
+		/* That CA only: not also every CA in the system's directory,
+		 * which libcurl would search besides the file. */
 		SET(CURLOPT_CAINFO, o->cacert);
+		SET(CURLOPT_CAPATH, NULL);
+	}
+	if (o->pin && *o->pin)
+		SET(CURLOPT_PINNEDPUBLICKEY, o->pin);
+	/* A proxy only when one is named, and never for plain HTTP, which
+	 * would hand it the token in clear: the proxy variables of the
+	 * environment are not looked at. */
+	if (o->proxy && *o->proxy && strncasecmp(t->base, "https://", 8) == 0) {
+		SET(CURLOPT_PROXY, o->proxy);
+	} else {
+		SET(CURLOPT_PROXY, "");
+		SET(CURLOPT_NOPROXY, "*");
+	}
 	SET(CURLOPT_USERAGENT, "gridbook/0.1");
 	SET(CURLOPT_WRITEFUNCTION, sink_write);
 	SET(CURLOPT_WRITEDATA, &s->sink);
@@ -319,7 +334,7 @@ int transport_new(struct transport **out, const struct transport_opts *o,
 	if (!o->token || !*o->token)
 		return gb_error(err, GB_EAUTH,
 				_("no device token: run gridbook sync setup "
-				  "--token TOKEN (an administrator gets one "
+				  "--token - (an administrator gets one "
 				  "from gridbook-hq device enroll)"));
 	t = xcalloc(1, sizeof(*t));
 	t->stop = o->stop;

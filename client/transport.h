@@ -27,6 +27,12 @@ struct transport_opts {
 	const char *token;  /* the device token; copied, wiped on free */
 	const char *cacert; /* a PEM CA file to trust instead of the
 			       system's, or NULL */
+	/* "sha256//BASE64[;sha256//...]": HQ's public key must be one of
+	 * these (CURLOPT_PINNEDPUBLICKEY), or NULL. */
+	const char *pin;
+	/* A proxy for https (never for plain http), or NULL for none: the
+	 * proxy variables of the environment are never used. */
+	const char *proxy;
 	/* Polled during a transfer: when it becomes non-zero the request is
 	 * abandoned with GB_EINTR.  May be NULL; borrowed for the life of
 	 * the transport. */

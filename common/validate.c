@@ -19,6 +19,7 @@
 #include "field.h"
 #include "gbtime.h"
 #include "i18n.h"
+#include "id.h"
 #include "uscc.h"
 #include "utf8.h"
 #include "validate.h"
@@ -34,6 +35,8 @@
 #define HORIZON_MS (731 * GB_MS_PER_DAY)
 #define SHOW_LEN 64
 #define ATTR_LEN 64
+/* A record's own times may lie this far ahead of HQ's clock (SPEC §4). */
+#define AHEAD_MS (24 * HOUR_MS)
 
 /* Quotes s for a message (SHOW_LEN bytes of out). */
 static void show(const char *s, char *out)
@@ -305,6 +308,54 @@ static int check_list_refs(const struct gb_field *f, const char *canon,
 	return rc;
 }
 
+/*
+ * The code point of the first invisible or direction control in s, or 0:
+ * zero-width spaces and joiners, bidi embeddings, overrides and isolates,
+ * the Arabic letter mark and the byte order mark.  In a name they make
+ * two different names look the same, or a name read backwards.  s is
+ * valid UTF-8.
+ */
+static unsigned invisible_at(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		unsigned cp;
+
+		if (p[0] == 0xd8 && p[1] == 0x9c)
+			return 0x061c;
+		if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+			return 0xfeff;
+		if (p[0] != 0xe2 || !p[1] || !p[2])
+			continue;
+		cp = 0x2000u | ((p[1] & 0x3fu) << 6) | (p[2] & 0x3fu);
+		if ((cp >= 0x200b && cp <= 0x200f) ||
+		    (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2060 && cp <= 0x2064) ||
+		    (cp >= 0x2066 && cp <= 0x2069))
+			return cp;
+	}
+	return 0;
+}
+
+/* Refuses an invisible or direction control in one-line text (names,
+ * addresses, subjects); notes may quote anything printable. */
+static int check_invisible(const struct gb_field *f, const char *v,
+			   struct gb_err *err)
+{
+	char shown[SHOW_LEN];
+	unsigned cp;
+
+	if (f->type != GB_T_TEXT || (f->flags & GB_F_LONG))
+		return 0;
+	cp = invisible_at(v);
+	if (!cp)
+		return 0;
+	show(v, shown);
+	return gb_error(err, GB_EINVAL,
+			_("%s: \"%s\" contains the invisible or direction "
+			  "control U+%04X"),
+			f->name, shown, cp);
+}
+
 /* Every rule that concerns field i alone, in the order required, type,
  * dates, references. */
 static int check_field(const struct gb_record *r, int i,
@@ -319,6 +370,8 @@ static int check_field(const struct gb_record *r, int i,
 	if ((!v || !*v) && !(f->flags & GB_F_REQUIRED))
 		return 0;
 	if (v && *v && check_type(f, v, &canon, err) < 0)
+		goto out;
+	if (canon && check_invisible(f, canon, err) < 0)
 		goto out;
 	if (!canon) {
 		if (!(f->flags & GB_F_REQUIRED)) {
@@ -579,9 +632,109 @@ int gb_validate_refs(const struct gb_record *r, const struct gb_lookup *lk,
 		if (rc < 0)
 			return -1;
 	}
+	if (r->staff[0]) {
+		char shown[SHOW_LEN];
+		int found = lk->find(lk->arg, GB_REF_STAFF, r->staff, NULL,
+				     NULL, 0, err);
+
+		if (found < 0)
+			return -1;
+		show(r->staff, shown);
+		if (!found)
+			return gb_error(err, GB_EINVAL,
+					_("staff: the author \"%s\" is no "
+					  "staff member of grid %s"),
+					shown, r->grid);
+	}
 	if (strcmp(r->kind->name, "rectification") == 0)
 		return rules_rectification(r, lk, err);
 	return 0;
+}
+
+/* A record's own time (created_at, updated_at) between 2000-01-01 and a
+ * day after now. */
+static int check_own_time(const char *name, int64_t ms, int64_t now_ms,
+			  struct gb_err *err)
+{
+	char text[32];
+
+	if (ms < gb_day_start(EPOCH_2000)) {
+		if (ms < 0 || !gb_time_sane(ms))
+			return gb_error(err, GB_EINVAL,
+					_("%s: %" PRId64 " ms is before "
+					  "2000-01-01"),
+					name, ms);
+		when(ms, text);
+		return gb_error(err, GB_EINVAL,
+				_("%s: %s is before 2000-01-01"), name, text);
+	}
+	if (ms > now_ms + AHEAD_MS) {
+		if (!gb_time_sane(ms))
+			return gb_error(err, GB_EINVAL,
+					_("%s: %" PRId64 " ms is more than 24 "
+					  "hours ahead of the server's clock"),
+					name, ms);
+		when(ms, text);
+		return gb_error(err, GB_EINVAL,
+				_("%s: %s is more than 24 hours ahead of the "
+				  "server's clock"),
+				name, text);
+	}
+	return 0;
+}
+
+int gb_validate_header(const struct gb_record *r, int64_t now_ms,
+		       struct gb_err *err)
+{
+	char shown[SHOW_LEN];
+
+	show(r->id, shown);
+	if (!gb_uuid_valid(r->id) || r->id[14] != '7' ||
+	    !strchr("89ab", r->id[19]))
+		return gb_error(err, GB_EINVAL,
+				_("id: \"%s\" is not a UUIDv7 (version 7, "
+				  "variant 10)"),
+				shown);
+	if (check_own_time("created_at", r->created_at, now_ms, err) < 0 ||
+	    check_own_time("updated_at", r->updated_at, now_ms, err) < 0)
+		return -1;
+	if (strspn(r->staff, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
+			     "wxyz0123456789-_") != strlen(r->staff)) {
+		show(r->staff, shown);
+		return gb_error(err, GB_EINVAL,
+				_("staff: \"%s\" is not a staff code (letters, "
+				  "digits, '-' and '_')"),
+				shown);
+	}
+	return r->void_reason ? gb_validate_void_reason(r->void_reason, err) :
+				0;
+}
+
+int gb_validate_void_reason(const char *reason, struct gb_err *err)
+{
+	static const struct gb_field void_field = {
+		"void_reason", N_("void reason"), GB_T_TEXT, 0, GB_REF_NONE,
+		NULL, NULL, 0, 0};
+	char shown[SHOW_LEN], *canon = NULL;
+	size_t chars = 0;
+	int rc;
+
+	/* The reason is text like any other: no control characters, no
+	 * more than a name's length, so that the record stays small. */
+	rc = gb_field_parse(&void_field, reason, &canon, err);
+	free(canon);
+	if (rc < 0)
+		return -1;
+	for (const char *p = reason; *p; p++)
+		chars += (*p & 0xc0) != 0x80;
+	if (chars > GB_VOID_REASON_MAX) {
+		show(reason, shown);
+		return gb_error(err, GB_EINVAL,
+				_("void_reason: \"%s\" is longer than %d "
+				  "characters"),
+				shown, GB_VOID_REASON_MAX);
+	}
+	return check_invisible(&void_field, reason, err);
 }
 
 void gb_record_apply_defaults(struct gb_record *r, int64_t now_ms,

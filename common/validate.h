@@ -52,12 +52,30 @@ int gb_validate(const struct gb_record *r, const struct gb_lookup *lk,
  * threads and looks references up in its writer: gb_validate with lk
  * NULL checks every rule that needs no lookup, and gb_validate_refs only
  * those that do (references exist, staff hold the role the field asks
- * for, a rectification follows up a check that asked for one).  A record
+ * for, a rectification follows up a check that asked for one, the
+ * author staff code is one of the grid's).  A record
  * passes both exactly when it passes gb_validate; one that breaks rules
  * of both halves is named by the first half.
  */
 int gb_validate_refs(const struct gb_record *r, const struct gb_lookup *lk,
 		     struct gb_err *err);
+
+/*
+ * The rules of a record's common fields that a device sets itself and HQ
+ * must not take on trust (SPEC §2, §6): the id in UUIDv7 layout, the
+ * created and updated times between 2000-01-01 and 24 hours after now_ms,
+ * an author staff code of code form, and a void reason of plain text
+ * within GB_VOID_REASON_MAX characters.  Returns 0, or -1 with err
+ * (GB_EINVAL) naming the field and the rule.
+ */
+int gb_validate_header(const struct gb_record *r, int64_t now_ms,
+		       struct gb_err *err);
+
+/* The longest void reason, in characters. */
+#define GB_VOID_REASON_MAX 200
+/* Checks a void reason alone (the last rule of gb_validate_header), for
+ * the command that voids.  Returns 0, or -1 with err (GB_EINVAL). */
+int gb_validate_void_reason(const char *reason, struct gb_err *err);
 
 /* The default deadline of a request received at received_ms: urgent 1 h,
  * normal 24 h, low 5 working days (from the next Monday 00:00 local for a

@@ -296,6 +296,18 @@ static void *budget_alloc(void *data, size_t size)
 	return p;
 }
 
+/* Counts n more bytes against the budget, for what is made of the
+ * unpacked message.  Returns 0, or -1 when that would pass it. */
+static int budget_charge(struct budget *b, size_t n)
+{
+	if (n > b->left) {
+		b->over = 1;
+		return -1;
+	}
+	b->left -= n;
+	return 0;
+}
+
 static void budget_free(void *data, void *p)
 {
 	(void)data;
@@ -303,7 +315,8 @@ static void budget_free(void *data, void *p)
 }
 
 /* A budget of four times the packed size plus 1 MiB: a C struct per
- * record and a copy of each string are well within that. */
+ * record and a copy of each string are well within that.  (packed is
+ * at most WIRE_MAX_INFLATED, so this cannot overflow.) */
 static void budget_init(struct budget *b, size_t packed)
 {
 	b->a.alloc = budget_alloc;
@@ -313,6 +326,159 @@ static void budget_init(struct budget *b, size_t packed)
 	b->left = packed > (SIZE_MAX - (1u << 20)) / 4
 		      ? SIZE_MAX
 		      : packed * 4 + (1u << 20);
+}
+
+/* ---- the bytes of each record ---------------------------------------- */
+
+/* Reads a varint at *p (before end).  Returns 0, or -1 when malformed. */
+static int varint_get(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t c = *(*p)++;
+
+		*v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+/* One length-delimited field of a message: where its bytes are. */
+struct span {
+	const uint8_t *p;
+	size_t n;
+};
+
+/*
+ * Walks the top-level fields of message bytes p[0..n): calls fn for each
+ * length-delimited field with its number and bytes.  protobuf-c unpacks
+ * the occurrences of a repeated field in the order they come, so the
+ * k-th field `records` seen here is the k-th record unpacked.  Returns 0,
+ * or -1 on bytes that are not a message (which unpacking would have
+ * refused) or when fn returns non-zero.
+ */
+static int fields_walk(const uint8_t *p, size_t n,
+		       int (*fn)(void *arg, uint32_t field, struct span sp),
+		       void *arg)
+{
+	const uint8_t *end = p + n;
+
+	while (p < end) {
+		uint64_t tag, len;
+
+		if (varint_get(&p, end, &tag))
+			return -1;
+		switch (tag & 7) {
+		case 0:
+			if (varint_get(&p, end, &len))
+				return -1;
+			break;
+		case 1:
+			if ((size_t)(end - p) < 8)
+				return -1;
+			p += 8;
+			break;
+		case 5:
+			if ((size_t)(end - p) < 4)
+				return -1;
+			p += 4;
+			break;
+		case 2:
+			if (varint_get(&p, end, &len) ||
+			    len > (uint64_t)(end - p))
+				return -1;
+			if (fn(arg, (uint32_t)(tag >> 3),
+			       (struct span){p, (size_t)len}))
+				return -1;
+			p += len;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* What strings_walk looks for: the first string field holding a NUL. */
+struct nul_find {
+	const ProtobufCMessageDescriptor *d;
+	int depth;
+	const char *name; /* the field found, or NULL */
+};
+
+static int nul_field(void *arg, uint32_t field, struct span sp)
+{
+	struct nul_find *f = arg;
+	const ProtobufCFieldDescriptor *fd =
+	    protobuf_c_message_descriptor_get_field(f->d, (unsigned)field);
+
+	if (!fd || f->name)
+		return 0;
+	if (fd->type == PROTOBUF_C_TYPE_STRING && memchr(sp.p, 0, sp.n)) {
+		f->name = fd->name;
+		return 1;
+	}
+	if (fd->type == PROTOBUF_C_TYPE_MESSAGE && f->depth < 4) {
+		struct nul_find sub = {fd->descriptor, f->depth + 1, NULL};
+
+		fields_walk(sp.p, sp.n, nul_field, &sub);
+		if (sub.name) {
+			f->name = sub.name;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The name of the first string field of the message of type d in p[0..n)
+ * (its sub-messages included) that holds a NUL byte, or NULL.  protobuf-c
+ * gives strings to C as NUL-terminated, so such a string would be cut
+ * short without a word; it is refused instead.
+ */
+static const char *nul_in_strings(const ProtobufCMessageDescriptor *d,
+				  const void *p, size_t n)
+{
+	struct nul_find f = {d, 0, NULL};
+
+	fields_walk(p, n, nul_field, &f);
+	return f.name;
+}
+
+/* Collects the spans of one repeated message field. */
+struct spans {
+	uint32_t field;
+	struct span *sp;
+	size_t n, cap;
+};
+
+static int span_add(void *arg, uint32_t field, struct span sp)
+{
+	struct spans *s = arg;
+
+	if (field != s->field)
+		return 0;
+	if (s->n == s->cap)
+		return -1;
+	s->sp[s->n++] = sp;
+	return 0;
+}
+
+/* The bytes of each of the nrec occurrences of field in message bytes
+ * p[0..n): a new array the caller frees, or NULL when they do not
+ * match (then the records go unchecked by the rules that need them). */
+static struct span *record_spans(const void *p, size_t n, uint32_t field,
+				 size_t nrec)
+{
+	struct spans s = {field, NULL, 0, nrec};
+
+	s.sp = xcalloc(nrec ? nrec : 1, sizeof(*s.sp));
+	if (fields_walk(p, n, span_add, &s) || s.n != nrec) {
+		free(s.sp);
+		return NULL;
+	}
+	return s.sp;
 }
 
 static ProtobufCMessage *unpack_capped(const ProtobufCMessageDescriptor *d,
@@ -873,16 +1039,39 @@ int wire_record_unpack(const void *p, size_t n, struct gb_record **out,
 /* Fills one item from a received Record: its bytes packed again (unknown
  * fields included), what can be read of its id and version, and the
  * record or the reason it was refused. */
-static void item_read(const Gridbook__Record *m, struct wire_item *it)
+static void item_read(const Gridbook__Record *m, const struct span *sp,
+		      struct wire_item *it)
 {
 	struct gb_err e = {GB_OK, ""};
+	const char *nul;
 
 	memset(it, 0, sizeof(*it));
-	it->raw = pack_new(&m->base, &it->raw_len);
 	if (m->has_id && m->id.len == UUID_BYTES)
 		gb_uuid_text(m->id.data, UUID_BYTES, it->id);
 	if (m->has_version)
 		it->version = m->version;
+	if (sp && sp->n > WIRE_MAX_RECORD) {
+		/* Kept short: a refusal is stored with a prefix only. */
+		it->raw_len = WIRE_MAX_RECORD;
+		it->raw = xmalloc(it->raw_len);
+		memcpy(it->raw, sp->p, it->raw_len);
+		it->code = GB_ETOOBIG;
+		snprintf(it->reason, sizeof(it->reason),
+			 _("record: %zu bytes is over the limit of %u bytes "
+			   "a record"),
+			 sp->n, WIRE_MAX_RECORD);
+		return;
+	}
+	it->raw = pack_new(&m->base, &it->raw_len);
+	nul = sp ? nul_in_strings(&gridbook__record__descriptor, sp->p, sp->n)
+		 : NULL;
+	if (nul) {
+		it->code = GB_EINVAL;
+		snprintf(it->reason, sizeof(it->reason),
+			 _("%s: text contains the control character U+0000"),
+			 nul);
+		return;
+	}
 	if (record_from_msg(m, &it->rec, &e)) {
 		it->code = e.code;
 		memcpy(it->reason, e.msg, sizeof(it->reason));
@@ -1102,6 +1291,7 @@ int wire_batch_decode(const void *body, size_t len, struct wire_batch *out,
 	struct gb_buf raw;
 	struct budget bud;
 	Gridbook__Batch *b = NULL;
+	struct span *spans = NULL;
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -1111,13 +1301,38 @@ int wire_batch_decode(const void *body, size_t len, struct wire_batch *out,
 					     raw.data, raw.len, err);
 	if (!b || batch_header(b, &out->hdr, err))
 		goto out;
+	if (b->n_records > WIRE_MAX_RECORDS) {
+		gb_error(err, GB_ETOOBIG,
+			 _("records: %zu is over the limit of %d records a "
+			   "batch"),
+			 b->n_records, WIRE_MAX_RECORDS);
+		goto out;
+	}
+	/* What is made of the message counts against its budget too, so
+	 * that many small records cannot cost more than a few large ones:
+	 * each item, its record and its bytes. */
+	bud.left += (size_t)b->n_records * 1024;
+	if (budget_charge(&bud, b->n_records * sizeof(*out->items)))
+		goto over;
+	spans = record_spans(raw.data, raw.len, 5, b->n_records);
 	out->items =
 	    xcalloc(b->n_records ? b->n_records : 1, sizeof(*out->items));
-	out->n = b->n_records;
-	for (size_t i = 0; i < b->n_records; i++)
-		item_read(b->records[i], &out->items[i]);
+	for (size_t i = 0; i < b->n_records; i++) {
+		item_read(b->records[i], spans ? &spans[i] : NULL,
+			  &out->items[i]);
+		out->n = i + 1;
+		if (budget_charge(&bud, sizeof(struct gb_record) +
+						2 * out->items[i].raw_len))
+			goto over;
+	}
 	ret = 0;
+	goto out;
+over:
+	gb_error(err, GB_ETOOBIG,
+		 _("batch of %zu bytes needs too much memory to unpack"),
+		 raw.len);
 out:
+	free(spans);
 	if (b)
 		protobuf_c_message_free_unpacked(&b->base, &bud.a);
 	gb_buf_release(&raw);
@@ -1511,16 +1726,18 @@ static int page_staff(const Gridbook__Staff *m, size_t i, struct wire_staff *s,
 /* Moves the records of a received page into p: the readable ones into
  * recs, the others into refused. */
 static void page_take_records(const Gridbook__ChangesPage *m,
-			      struct wire_page *p)
+			      const struct gb_buf *raw, struct wire_page *p)
 {
 	size_t n = m->n_records + 1;
+	struct span *spans =
+	    record_spans(raw->data, raw->len, 1, m->n_records);
 
 	p->recs = xcalloc(n, sizeof(*p->recs));
 	p->refused = xcalloc(n, sizeof(*p->refused));
 	for (size_t i = 0; i < m->n_records; i++) {
 		struct wire_item it;
 
-		item_read(m->records[i], &it);
+		item_read(m->records[i], spans ? &spans[i] : NULL, &it);
 		if (it.rec) {
 			p->recs[p->n++] = it.rec;
 			free(it.raw);
@@ -1528,6 +1745,7 @@ static void page_take_records(const Gridbook__ChangesPage *m,
 			p->refused[p->nrefused++] = it;
 		}
 	}
+	free(spans);
 }
 
 int wire_page_decode(const void *body, size_t len, struct wire_page *out,
@@ -1545,7 +1763,7 @@ int wire_page_decode(const void *body, size_t len, struct wire_page *out,
 	    &gridbook__changes_page__descriptor, &bud, raw.data, raw.len, err);
 	if (!m)
 		goto out;
-	page_take_records(m, out);
+	page_take_records(m, &raw, out);
 	/* Each row is counted before it is read, so that a failure half
 	 * way leaves it for wire_page_release to free. */
 	out->communities =

@@ -19,8 +19,16 @@
 #define WIRE_PROTOCOL 1
 /* Limits applied when decoding a batch or page. */
 #define WIRE_MAX_BODY (8u << 20)      /* deflated bytes */
-#define WIRE_MAX_INFLATED (64u << 20) /* inflated bytes */
+#define WIRE_MAX_INFLATED (16u << 20) /* inflated bytes */
 #define WIRE_MAX_RATIO 200	      /* inflated / deflated */
+/* Records in one batch: the most a sender may be set to put in one
+ * (gridbook sync --batch-records; 500 unless set). */
+#define WIRE_MAX_RECORDS 2000
+/* The packed size of one record.  Every field's own cap (common/field.c,
+ * GB_VOID_REASON_MAX) keeps a valid record well below it, and a changes
+ * page (4 MiB) always has room for one, so that any record accepted can
+ * be served back to every device of its grid. */
+#define WIRE_MAX_RECORD (64u << 10)
 /* Batch.pending above this is refused: no grid file holds so many. */
 #define WIRE_MAX_PENDING UINT64_C(1000000000)
 /* Bits of Batch.features (proto/gridbook.proto): the device reads compact
@@ -44,7 +52,8 @@ struct wire_batch_hdr {
 };
 
 /* One decoded record of a batch: rec is NULL when it could not be turned
- * into a record (unknown enum value, bad UTF-8, wrong sizes); then code
+ * into a record (unknown enum value, bad UTF-8, a NUL inside a string,
+ * over WIRE_MAX_RECORD, wrong sizes); then code
  * and reason say why, and id/version are what could be read.  raw is the
  * record's protobuf bytes as received, unknown fields included, for the
  * server's history. */
@@ -132,8 +141,9 @@ int wire_batch_encode_packed(const struct wire_batch_hdr *h, const void *recs,
 			     struct gb_err *err);
 /* Inflates (within the limits above) and unpacks a batch, with at most
  * four times the inflated size plus 1 MiB of memory for the unpacked
- * message.  Fails as a whole only when the body itself is bad: GB_ETOOBIG
- * past a limit, GB_EPROTO for a body that is not a deflated Batch or a
+ * message and 1 KiB a record more for the items made of it, all counted
+ * against one budget.  Fails as a whole only when the body itself is
+ * bad: GB_ETOOBIG past a limit (WIRE_MAX_RECORDS included), GB_EPROTO for a body that is not a deflated Batch or a
  * header without protocol 1, a 16-byte device, a grid and a seq (the
  * message names the field).  Bad records are reported per item.  On
  * failure out is left empty; on success release it with

@@ -6,6 +6,7 @@
  * the hashes stored.  Raw token bytes are wiped after use.
  */
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -130,4 +131,68 @@ int auth_may_sync(const struct store_device *dev, struct gb_err *err)
 		return gb_error(err, GB_EFORBIDDEN,
 				_("a viewer device reads reports only"));
 	return 0;
+}
+
+void auth_fails_init(struct auth_fails *f, int64_t interval_ms)
+{
+	memset(f, 0, sizeof(*f));
+	pthread_mutex_init(&f->mu, NULL);
+	f->interval_ms = interval_ms > 0 ? interval_ms : AUTH_FAIL_INTERVAL_MS;
+}
+
+void auth_fails_release(struct auth_fails *f)
+{
+	pthread_mutex_destroy(&f->mu);
+}
+
+int auth_fails_note(struct auth_fails *f, const char *addr, int64_t now,
+		    long *count, int64_t *since)
+{
+	struct auth_fail_slot *s = NULL, *oldest = NULL;
+	int due = 0;
+
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < AUTH_FAIL_ADDRS && !s; i++) {
+		struct auth_fail_slot *c = &f->slot[i];
+
+		if (c->addr[0] && strcmp(c->addr, addr) == 0)
+			s = c;
+		else if (!oldest || !c->addr[0] ||
+			 (oldest->addr[0] && c->written < oldest->written))
+			oldest = c;
+	}
+	if (!s) {
+		s = oldest;
+		memset(s, 0, sizeof(*s));
+		snprintf(s->addr, sizeof(s->addr), "%s", addr);
+		s->written = now - f->interval_ms;
+	}
+	if (!s->pending)
+		s->since = now;
+	s->pending++;
+	if (now - s->written >= f->interval_ms) {
+		*count = s->pending;
+		*since = s->since;
+		s->pending = 0;
+		s->written = now;
+		due = 1;
+	}
+	pthread_mutex_unlock(&f->mu);
+	return due;
+}
+
+void auth_fails_flush(struct auth_fails *f,
+		      void (*cb)(void *arg, const char *addr, long count,
+				 int64_t since),
+		      void *arg)
+{
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < AUTH_FAIL_ADDRS; i++) {
+		struct auth_fail_slot *s = &f->slot[i];
+
+		if (s->addr[0] && s->pending)
+			cb(arg, s->addr, s->pending, s->since);
+		s->pending = 0;
+	}
+	pthread_mutex_unlock(&f->mu);
 }

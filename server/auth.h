@@ -8,7 +8,9 @@
 #ifndef GB_AUTH_H
 #define GB_AUTH_H
 
+#include <pthread.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "kinds.h"
@@ -54,5 +56,42 @@ int auth_may_write(const struct store_device *dev, const struct gb_kind *k,
 
 /* Whether dev may read the changes of its grid (not a viewer). */
 int auth_may_sync(const struct store_device *dev, struct gb_err *err);
+
+/*
+ * Refused tokens (401), counted per address (or any key: HQ counts other
+ * refusals of unknown senders per address and status too) so that the
+ * audit log gets one entry per key per interval, with a count, however
+ * many come.
+ * The first 401 of an address writes an entry at once; those after it
+ * within the interval are only counted, and the count goes into the
+ * entry of the next 401 after the interval, or of auth_fails_flush.
+ */
+#define AUTH_FAIL_ADDRS 512
+#define AUTH_FAIL_INTERVAL_MS 60000
+
+struct auth_fails {
+	pthread_mutex_t mu;
+	int64_t interval_ms;
+	struct auth_fail_slot {
+		char addr[80];	 /* the key; "" when free */
+		int64_t since;	 /* the first 401 not yet in an entry */
+		int64_t written; /* when the last entry was written */
+		long pending;	 /* 401s not yet in an entry */
+	} slot[AUTH_FAIL_ADDRS];
+};
+
+void auth_fails_init(struct auth_fails *f, int64_t interval_ms);
+void auth_fails_release(struct auth_fails *f);
+/* Counts one 401 from addr at now.  Returns 1 when an entry is due now:
+ * *count 401s since *since; else 0.  When the table is full the address
+ * seen longest ago is forgotten (its count with it). */
+int auth_fails_note(struct auth_fails *f, const char *addr, int64_t now,
+		    long *count, int64_t *since);
+/* Calls cb for each address with 401s not in an entry yet, and forgets
+ * them. */
+void auth_fails_flush(struct auth_fails *f,
+		      void (*cb)(void *arg, const char *addr, long count,
+				 int64_t since),
+		      void *arg);
 
 #endif

@@ -133,6 +133,14 @@ struct conn {
 	struct conn *prev, *next;
 };
 
+/* What HQ offers over TLS (GnuTLS priorities): TLS 1.2 and 1.3 only,
+ * key exchange by ephemeral elliptic-curve Diffie-Hellman only, so that
+ * a key stolen later opens no recorded session, and AEAD ciphers. */
+#define TLS_PRIORITIES                                                         \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-RSA:"        \
+	"+ECDHE-ECDSA:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"                    \
+	"+CHACHA20-POLY1305:-MAC-ALL:+AEAD"
+
 struct http_server {
 	struct MHD_Daemon *d;
 	struct store *st;   /* borrowed */
@@ -154,6 +162,7 @@ struct http_server {
 	int watching; /* the watchdog runs */
 	pthread_cond_t wake; /* with mu: the watchdog stops */
 	int stopping;
+	struct auth_fails fails; /* 401s, audited per address */
 };
 
 enum route_id { R_HEALTH, R_BATCHES, R_CHANGES, R_REPORTS, R_DASHBOARD };
@@ -531,8 +540,71 @@ static void peer(struct MHD_Connection *c, char *out, size_t n)
 		snprintf(out, n, "?");
 }
 
-/* Answers an error; a 401 says how to authenticate, a 403 is written to
- * the audit log first. */
+/* Writes an audit entry through the writer (best effort: a failure is
+ * logged).  detail must hold no token and no personal data. */
+static void audit(struct http_server *h, const struct request *r,
+		  const char *action, unsigned status, const char *detail,
+		  const char *remote)
+{
+	struct store_audit a = {
+		.at = gb_now_ms(),
+		.device = r && r->dev.id[0] ? r->dev.id : NULL,
+		.grid = r ? r->dev.grid : "",
+		.action = action,
+		.status = (int)status,
+		.detail = detail,
+		.remote = remote,
+	};
+	struct gb_err aerr;
+
+	if (ingest_audit(h->ing, &a, &aerr) < 0)
+		log_warnx("audit log: %s", aerr.msg);
+}
+
+/*
+ * The audit entry of a refusal before any device is known (a 401, or a
+ * request refused for its framing), when one is due: such refusals cost
+ * nothing to send, so they are counted per address and status
+ * (auth_fails) and written once per interval with their count.
+ */
+static void audit_anonymous(struct http_server *h, const char *action,
+			    unsigned status, const char *remote,
+			    const char *why)
+{
+	char key[80], detail[320], since_text[32];
+	int64_t since;
+	long count;
+
+	snprintf(key, sizeof(key), "%s %u", remote, status);
+	if (!auth_fails_note(&h->fails, key, gb_now_ms(), &count, &since))
+		return;
+	gb_time_format(since, since_text);
+	snprintf(detail, sizeof(detail), "%ld refused since %s; last: %s",
+		 count, since_text, why);
+	audit(h, NULL, action, status, detail, remote);
+}
+
+/* Writes the counts auth_fails still holds ("ADDRESS STATUS" keys). */
+static void audit_anonymous_flush(void *arg, const char *key, long count,
+				  int64_t since)
+{
+	struct http_server *h = arg;
+	char remote[80], detail[160], since_text[32];
+	const char *sp = strrchr(key, ' ');
+	unsigned status = sp ? (unsigned)strtoul(sp + 1, NULL, 10) : 0;
+
+	snprintf(remote, sizeof(remote), "%.*s",
+		 sp ? (int)(sp - key) : (int)strlen(key), key);
+	gb_time_format(since, since_text);
+	snprintf(detail, sizeof(detail), "%ld refused since %s", count,
+		 since_text);
+	audit(h, NULL, "http", status, detail, remote);
+}
+
+/* Answers an error.  Every refusal of a client's request (4xx) is written
+ * to the audit log first: one entry each when the device is known, else
+ * at most one per address and status per interval, with a count
+ * (audit_anonymous).  A 401 says how to authenticate. */
 static enum MHD_Result reply_err(struct http_server *h,
 				 struct MHD_Connection *c, struct request *r,
 				 const char *action, const struct gb_err *err)
@@ -543,25 +615,33 @@ static enum MHD_Result reply_err(struct http_server *h,
 	char remote[64];
 
 	peer(c, remote, sizeof(remote));
-	if (status == MHD_HTTP_FORBIDDEN) {
-		struct store_audit a = {
-			.at = gb_now_ms(),
-			.device = r->dev.id[0] ? r->dev.id : NULL,
-			.grid = r->dev.grid,
-			.action = action,
-			.status = (int)status,
-			.detail = err->msg,
-			.remote = remote,
-		};
-		struct gb_err aerr;
-
-		if (ingest_audit(h->ing, &a, &aerr) < 0)
-			log_warnx("audit log: %s", aerr.msg);
-	}
+	if (status == MHD_HTTP_UNAUTHORIZED || (status >= 400 && status < 500 &&
+						!r->dev.id[0]))
+		audit_anonymous(h, action, status, remote, err->msg);
+	else if (status >= 400 && status < 500)
+		audit(h, r, action, status, err->msg, remote);
 	log_warnx("%s from %s%s%s: %u %s", action, remote,
 		  r->dev.id[0] ? " device " : "", r->dev.id, status, err->msg);
 	return reply_text(c, status, err->msg,
 			  status == MHD_HTTP_UNAUTHORIZED ? www_auth : NULL);
+}
+
+/* An answer of status with msg, audited like reply_err's. */
+static enum MHD_Result reply_refusal(struct http_server *h,
+				     struct MHD_Connection *c,
+				     struct request *r, const char *action,
+				     unsigned status, const char *msg,
+				     const char *const *headers)
+{
+	char remote[64];
+
+	peer(c, remote, sizeof(remote));
+	if (r->dev.id[0])
+		audit(h, r, action, status, msg, remote);
+	else
+		audit_anonymous(h, action, status, remote, msg);
+	log_warnx("%s from %s: %u %s", action, remote, status, msg);
+	return reply_text(c, status, msg, headers);
 }
 
 /* ---- routes ---- */
@@ -626,13 +706,16 @@ static enum MHD_Result batch_start(struct http_server *h,
 	}
 	if (!media_is(header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
 		      "application/x-protobuf"))
-		return reply_text(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-				  _("Content-Type must be "
-				    "application/x-protobuf"),
-				  NULL);
+		return reply_refusal(h, c, r, "batch",
+				     MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+				     _("Content-Type must be "
+				       "application/x-protobuf"),
+				     NULL);
 	if (!media_is(header(c, MHD_HTTP_HEADER_CONTENT_ENCODING), "deflate"))
-		return reply_text(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-				  _("Content-Encoding must be deflate"), NULL);
+		return reply_refusal(h, c, r, "batch",
+				     MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+				     _("Content-Encoding must be deflate"),
+				     NULL);
 	if (h->st->ops->room(h->st, &err) < 0) {
 		limit_hit(h, L_ROOM);
 		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, err.msg,
@@ -667,6 +750,7 @@ static enum MHD_Result batch_finish(struct http_server *h,
 	struct gb_buf ack;
 	struct gb_err err;
 	enum MHD_Result ret;
+	char remote[64];
 
 	if (r->too_big) {
 		gb_error(&err, GB_ETOOBIG,
@@ -680,8 +764,9 @@ static enum MHD_Result batch_finish(struct http_server *h,
 	}
 	gb_buf_release(&r->body);
 	gb_buf_init(&ack, GB_BUF_NOLIMIT);
-	if (ingest_batch_watched(h->ing, &r->dev, &b, &ack, &watch, &err) <
-	    0) {
+	peer(c, remote, sizeof(remote));
+	if (ingest_batch_watched(h->ing, &r->dev, remote, &b, &ack, &watch,
+				 &err) < 0) {
 		if (err.code == GB_EBUSY) {
 			/* Transient: the device sends it again. */
 			log_info("batch %" PRIu64 " of device %s: 503 %s",
@@ -936,6 +1021,45 @@ static enum MHD_Result dashboard(struct http_server *h,
 
 /* ---- the MHD callbacks ---- */
 
+/* How a request says where its body ends. */
+struct framing {
+	int content_length;	/* Content-Length headers */
+	int transfer_encoding; /* Transfer-Encoding headers */
+};
+
+static enum MHD_Result framing_count(void *cls, enum MHD_ValueKind kind,
+				     const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	(void)value;
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+		f->content_length++;
+	else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+		f->transfer_encoding++;
+	return MHD_YES;
+}
+
+/* Refuses a request whose body has more than one length: two
+ * Content-Length headers, or one beside Transfer-Encoding.  A proxy in
+ * front of HQ may read such a request as ending elsewhere than HQ does,
+ * and take the rest for another request (request smuggling).  Returns
+ * NULL when the framing is sound, else the message of the 400. */
+static const char *framing_check(struct MHD_Connection *c)
+{
+	struct framing f = {0, 0};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_count, &f);
+	if (f.content_length > 1)
+		return _("Content-Length: sent more than once");
+	if (f.content_length && f.transfer_encoding)
+		return _("Content-Length: sent beside Transfer-Encoding");
+	if (f.transfer_encoding > 1)
+		return _("Transfer-Encoding: sent more than once");
+	return NULL;
+}
+
 /* Finds the route of a request when its headers are in.  Answers 404 and
  * 405 at once, and checks a batch's headers before its body is read. */
 static enum MHD_Result start(struct http_server *h, struct MHD_Connection *c,
@@ -944,7 +1068,12 @@ static enum MHD_Result start(struct http_server *h, struct MHD_Connection *c,
 {
 	const struct route *path = NULL;
 	const char *allow[3] = {MHD_HTTP_HEADER_ALLOW, NULL, NULL};
+	const char *bad = framing_check(c);
 	char msg[160];
+
+	if (bad)
+		return reply_refusal(h, c, r, "http", MHD_HTTP_BAD_REQUEST, bad,
+				     NULL);
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		size_t n = strlen(routes[i].path);
@@ -1240,13 +1369,14 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	int loopback = 0, tls = cfg->tls_cert || cfg->tls_key, rc;
-	struct MHD_OptionItem tls_opts[3] = {{MHD_OPTION_END, 0, NULL}};
+	struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};
 	pthread_condattr_t ca;
 
 	gb_err_clear(err);
 	atomic_init(&h->reports, 0);
 	for (int i = 0; i < L_COUNT; i++)
 		atomic_init(&h->hits[i], 0);
+	auth_fails_init(&h->fails, AUTH_FAIL_INTERVAL_MS);
 	h->st = st;
 	h->ing = ing;
 	h->lim = cfg->limits;
@@ -1277,6 +1407,8 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 						      0, h->cert};
 		tls_opts[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY,
 						      0, h->key};
+		tls_opts[2] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES};
 	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -1315,8 +1447,13 @@ void http_stop(struct http_server *h)
 	h->slots_closed = 1;
 	pthread_cond_broadcast(&h->slot_free);
 	pthread_mutex_unlock(&h->slot_mu);
-	if (h->d)
+	if (h->d) {
 		MHD_stop_daemon(h->d);
+		/* The refusals counted since their last entry: no request
+		 * is under way now, and the writer still runs. */
+		auth_fails_flush(&h->fails, audit_anonymous_flush, h);
+	}
+	auth_fails_release(&h->fails);
 	if (h->watching) {
 		pthread_mutex_lock(&h->mu);
 		h->stopping = 1;

@@ -55,6 +55,9 @@
 /* A transaction takes in requests that come while it is applied until
  * it holds this many records. */
 #define TXN_RECORDS 2500
+/* A refused record is kept as its id, reason and this many of its first
+ * bytes, enough to see what it was, not enough to store anything. */
+#define REJECT_RAW_MAX 1024
 /* How long a batch waits for the batch it follows (hdr.after): as long
  * as a client waits on a transfer that does not move. */
 #define HOLD_MS 30000
@@ -254,7 +257,8 @@ static int reject(struct apply *a, const struct wire_item *it,
 		.code = gb_code_name(code),
 		.reason = reason,
 		.raw = it->raw,
-		.raw_len = it->raw_len,
+		.raw_len = it->raw_len < REJECT_RAW_MAX ? it->raw_len
+							: REJECT_RAW_MAX,
 		.at = a->now,
 	};
 	struct store_audit au = {
@@ -263,7 +267,7 @@ static int reject(struct apply *a, const struct wire_item *it,
 		.grid = dev->grid,
 		.action = "batch",
 		.status = gb_code_http(code),
-		.remote = "",
+		.remote = a->req->remote ? a->req->remote : "",
 	};
 	char *detail;
 	int rc;
@@ -350,6 +354,7 @@ static void prepare_item(const struct store_device *dev,
 	/* Refused alone, so the device's other records still go through
 	 * and its queue is not held up (SPEC §2, §6). */
 	if (may_write(dev, r, &verr) < 0 ||
+	    gb_validate_header(r, now_ms, &verr) < 0 ||
 	    gb_record_values_json(r, &out->body, &verr) < 0) {
 		refuse(out, verr.code, verr.msg);
 		return;
@@ -1136,12 +1141,20 @@ int ingest_batch(struct ingest *ing, const struct store_device *dev,
 		 const struct wire_batch *b, struct gb_buf *ack,
 		 struct gb_err *err)
 {
-	return ingest_batch_watched(ing, dev, b, ack, NULL, err);
+	return ingest_batch_watched(ing, dev, NULL, b, ack, NULL, err);
+}
+
+int ingest_batch_from(struct ingest *ing, const struct store_device *dev,
+		      const char *remote, const struct wire_batch *b,
+		      struct gb_buf *ack, struct gb_err *err)
+{
+	return ingest_batch_watched(ing, dev, remote, b, ack, NULL, err);
 }
 
 int ingest_batch_watched(struct ingest *ing, const struct store_device *dev,
-			 const struct wire_batch *b, struct gb_buf *ack,
-			 const struct ingest_watch *watch, struct gb_err *err)
+			 const char *remote, const struct wire_batch *b,
+			 struct gb_buf *ack, const struct ingest_watch *watch,
+			 struct gb_err *err)
 {
 	struct ingest_req r;
 	int rc;
@@ -1149,6 +1162,7 @@ int ingest_batch_watched(struct ingest *ing, const struct store_device *dev,
 	if (ingest_check(dev, b, err) < 0)
 		return -1;
 	memset(&r, 0, sizeof(r));
+	r.remote = remote;
 	r.dev = dev;
 	r.batch = b;
 	r.ack = ack;

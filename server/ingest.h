@@ -71,6 +71,8 @@ struct ingest_req {
 	const struct store_device *dev;
 	const struct wire_batch *batch;
 	const struct store_audit *audit;
+	const char *remote; /* the peer's address, for audit entries; may be
+			       NULL */
 	struct gb_buf *ack;
 	int rc;
 	struct gb_err err;
@@ -120,11 +122,17 @@ void ingest_set_hold(struct ingest *ing, int64_t ms);
 int ingest_batch(struct ingest *ing, const struct store_device *dev,
 		 const struct wire_batch *b, struct gb_buf *ack,
 		 struct gb_err *err);
-/* ingest_batch, with watch (borrowed, may be NULL) told while the batch
- * is held. */
+/* ingest_batch for a request from the address remote (borrowed), which
+ * the audit entries of its refused records name. */
+int ingest_batch_from(struct ingest *ing, const struct store_device *dev,
+		      const char *remote, const struct wire_batch *b,
+		      struct gb_buf *ack, struct gb_err *err);
+/* ingest_batch_from, with watch (borrowed, may be NULL) told while the
+ * batch is held. */
 int ingest_batch_watched(struct ingest *ing, const struct store_device *dev,
-			 const struct wire_batch *b, struct gb_buf *ack,
-			 const struct ingest_watch *watch, struct gb_err *err);
+			 const char *remote, const struct wire_batch *b,
+			 struct gb_buf *ack, const struct ingest_watch *watch,
+			 struct gb_err *err);
 
 /* Writes an audit entry through the writer and waits. */
 int ingest_audit(struct ingest *ing, const struct store_audit *a,

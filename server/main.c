@@ -392,14 +392,15 @@ static int device_enroll(struct store *st, const char *grid,
 	snprintf(d.grid, sizeof(d.grid), "%s", grid);
 	snprintf(d.role, sizeof(d.role), "%s", role);
 	snprintf(d.name, sizeof(d.name), "%s", name ? name : "");
-	snprintf(detail, sizeof(detail), "%s %s %s", d.grid, d.role, d.name);
+	/* The device's name may be a person's: the audit log holds none. */
+	snprintf(detail, sizeof(detail), "%s %s", d.grid, d.role);
 	memset(&a, 0, sizeof(a));
 	a.at = d.created_at;
 	a.device = d.id;
 	a.grid = d.grid;
 	a.action = "enroll";
 	a.detail = detail;
-	a.remote = "";
+	a.remote = "local";
 	auth_token_new(token, hash);
 	if (st->ops->begin(st, err) < 0)
 		goto out;
@@ -436,7 +437,7 @@ static int device_revoke(struct store *st, const char *id,
 		.grid = "",
 		.action = "revoke",
 		.detail = "",
-		.remote = "",
+		.remote = "local",
 	};
 
 	if (!gb_uuid_valid(id))
@@ -543,6 +544,14 @@ static void audit_help(FILE *fp)
 		      "revocations, oldest first, one per line:\ntime, "
 		      "status, action, device, grid, peer, detail.\n"),
 		PROG);
+	fprintf(fp, _("\n       %s audit verify [--store sqlite:PATH]\n\n"
+		      "Checks the hash chain of the audit log from its first "
+		      "entry and names the\nfirst entry that does not check "
+		      "out (edited, deleted, or not holding the\nhash of the "
+		      "one before it); exits 1 then.  Prints the hash of the "
+		      "last\nentry: kept elsewhere, it shows later that no "
+		      "entry was cut off the end.\n"),
+		PROG);
 }
 
 static int audit_row(void *arg, const struct store_audit *a)
@@ -555,6 +564,28 @@ static int audit_row(void *arg, const struct store_audit *a)
 	       a->device ? a->device : "-", a->grid && *a->grid ? a->grid : "-",
 	       a->remote && *a->remote ? a->remote : "-",
 	       a->detail ? a->detail : "");
+	return 0;
+}
+
+/* audit verify: the chain checked, its length and head printed. */
+static int audit_verify(struct hq *hq)
+{
+	struct store *st = NULL;
+	struct gb_err err;
+	char head[2 * 32 + 1] = "";
+	long n = 0;
+	int rc;
+
+	if (store_open(&st, hq->store, STORE_ADMIN, &err) < 0)
+		return fail(&err);
+	rc = st->ops->audit_verify(st, &n, head, sizeof(head), &err);
+	st->ops->close(st);
+	if (rc != 0)
+		return fail(&err);
+	printf(ngettext("audit log: %ld entry checks out; last hash %s\n",
+			"audit log: %ld entries check out; last hash %s\n",
+			(unsigned long)n),
+	       n, head);
 	return 0;
 }
 
@@ -571,9 +602,17 @@ static int cmd_audit(struct hq *hq, int argc, char **argv)
 	long limit = 50;
 	int npos, status, rc;
 
-	if (parse("audit", spec, N(spec), argc, argv, pos, 0, &npos, audit_help,
+	if (parse("audit", spec, N(spec), argc, argv, pos, 1, &npos, audit_help,
 		  &status) < 0)
 		return status;
+	if (npos == 1 && strcmp(pos[0], "verify") != 0) {
+		gb_error(&err, GB_EUSAGE,
+			 _("audit: \"%s\" is not a subcommand (verify)"),
+			 pos[0]);
+		return usage_error("audit", &err);
+	}
+	if (npos == 1)
+		return audit_verify(hq);
 	if (limit_s) {
 		limit = strtol(limit_s, &end, 10);
 		if (end == limit_s || *end || limit < 1) {
@@ -738,7 +777,8 @@ static const struct {
 	{"serve", cmd_serve, N_("serve devices over HTTP")},
 	{"seed", cmd_seed, N_("load the reference district from a directory")},
 	{"device", cmd_device, N_("enroll, revoke or list devices")},
-	{"audit", cmd_audit, N_("show the last entries of the audit log")},
+	{"audit", cmd_audit,
+	 N_("show the last entries of the audit log, or verify its chain")},
 	{"report", cmd_report, N_("print a report for headquarters")},
 	{"backup", cmd_backup, N_("copy the store while serving, checked")},
 };

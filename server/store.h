@@ -253,6 +253,16 @@ struct store_ops {
 
 	int (*audit_put)(struct store *s, const struct store_audit *a,
 			 struct gb_err *err);
+	/*
+	 * Walks the audit log's hash chain from its first entry (any
+	 * thread).  Returns 0 when every entry checks out: *n entries, and
+	 * the hash of the last one in hex in head (at least 65 bytes) for
+	 * the record; 1 with err (GB_EINVAL) naming the first entry that
+	 * does not (deleted, edited, or not holding the hash before it);
+	 * -1 with err when the store fails.
+	 */
+	int (*audit_verify)(struct store *s, long *n, char *head,
+			    size_t head_len, struct gb_err *err);
 	/* The last limit entries of the audit log, oldest first. */
 	int (*audit_list)(struct store *s, long limit,
 			  int (*cb)(void *arg, const struct store_audit *a),

@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,7 @@
 #include "gbtime.h"
 #include "i18n.h"
 #include "id.h"
+#include "log.h"
 #include "schema.h"
 #include "store.h"
 #include "xalloc.h"
@@ -108,6 +110,8 @@ enum stmt_id {
 	S_KNOWN_RECORD,
 	S_DEVICE_SEEN,
 	S_AUDIT_PUT,
+	S_AUDIT_LAST,
+	S_AUDIT_CHAIN,
 	S_REF_VERSION,
 	S_REF_COMMUNITY,
 	S_REF_AREA,
@@ -163,8 +167,12 @@ static const char *const stmt_sql[S_COUNT] = {
 			  "iif(?3 >= 0, nullif(?4, 0), oldest_pending) "
 			  "WHERE id = ?1",
 	[S_AUDIT_PUT] = "INSERT INTO audit_log (at, device, grid, action, "
-			"status, detail, remote) VALUES (?1, ?2, ?3, ?4, ?5, "
-			"?6, ?7)",
+			"status, detail, remote, seq) VALUES (?1, ?2, ?3, ?4, "
+			"?5, ?6, ?7, ?8)",
+	[S_AUDIT_CHAIN] = "INSERT INTO audit_chain (seq, prev, hash) VALUES "
+			  "(?1, ?2, ?3)",
+	[S_AUDIT_LAST] = "SELECT l.seq, c.hash FROM audit_log l LEFT JOIN "
+			 "audit_chain c USING (seq) ORDER BY l.seq DESC LIMIT 1",
 	[S_REF_VERSION] = "SELECT value FROM meta WHERE key = 'ref_version'",
 	/* The reference data of one grid, as S_FIND_* answer it. */
 	[S_REF_COMMUNITY] = "SELECT code, code FROM community WHERE grid = ?1",
@@ -442,6 +450,8 @@ out:
 	return rc;
 }
 
+static int audit_chain_fill(struct sqlite_store *s, struct gb_err *err);
+
 static int sq_migrate(struct store *st, struct gb_err *err)
 {
 	struct sqlite_store *s = impl(st);
@@ -472,6 +482,8 @@ static int sq_migrate(struct store *st, struct gb_err *err)
 			goto fail;
 		}
 	}
+	if (audit_chain_fill(s, err) < 0)
+		goto fail;
 	return sq_commit(st, err);
 fail:
 	sq_rollback(st);
@@ -1368,22 +1380,297 @@ out:
 	return rc;
 }
 
+/* ---- the audit log's hash chain ---- */
+
+#define AUDIT_HASH_LEN 32
+
+/* One entry as the chain hashes it: the column values as stored. */
+struct audit_row {
+	int64_t seq, at;
+	const void *device; /* blob (16 bytes) or text as stored; may be NULL */
+	size_t device_len;
+	const char *grid, *action, *detail, *remote;
+	int status;
+};
+
+static void hash_i64(crypto_generichash_state *h, int64_t v)
+{
+	unsigned char b[8];
+
+	for (int k = 0; k < 8; k++)
+		b[k] = (unsigned char)((uint64_t)v >> (56 - 8 * k));
+	crypto_generichash_update(h, b, sizeof(b));
+}
+
+/* A length, then the bytes, so that no two entries hash alike by moving
+ * bytes from one field to the next. */
+static void hash_bytes(crypto_generichash_state *h, const void *p, size_t n)
+{
+	hash_i64(h, (int64_t)n);
+	if (n)
+		crypto_generichash_update(h, p, n);
+}
+
+static void hash_str(crypto_generichash_state *h, const char *s)
+{
+	hash_bytes(h, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* BLAKE2b-256 of prev and the entry, into out. */
+static void audit_hash(const unsigned char prev[AUDIT_HASH_LEN],
+		       const struct audit_row *r,
+		       unsigned char out[AUDIT_HASH_LEN])
+{
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, NULL, 0, AUDIT_HASH_LEN);
+	crypto_generichash_update(&h, (const unsigned char *)"gridbook audit 1",
+				  16);
+	crypto_generichash_update(&h, prev, AUDIT_HASH_LEN);
+	hash_i64(&h, r->seq);
+	hash_i64(&h, r->at);
+	hash_bytes(&h, r->device, r->device ? r->device_len : 0);
+	hash_str(&h, r->grid);
+	hash_str(&h, r->action);
+	hash_i64(&h, r->status);
+	hash_str(&h, r->detail);
+	hash_str(&h, r->remote);
+	crypto_generichash_final(&h, out, AUDIT_HASH_LEN);
+}
+
+/* Reads the entry of a row of "SELECT seq, at, device, grid, action,
+ * status, detail, remote, prev, hash" (borrowed from the statement). */
+static void audit_row_read(sqlite3_stmt *q, struct audit_row *r)
+{
+	r->seq = sqlite3_column_int64(q, 0);
+	r->at = sqlite3_column_int64(q, 1);
+	r->device = sqlite3_column_blob(q, 2);
+	r->device_len = (size_t)sqlite3_column_bytes(q, 2);
+	r->grid = (const char *)sqlite3_column_text(q, 3);
+	r->action = (const char *)sqlite3_column_text(q, 4);
+	r->status = sqlite3_column_int(q, 5);
+	r->detail = (const char *)sqlite3_column_text(q, 6);
+	r->remote = (const char *)sqlite3_column_text(q, 7);
+}
+
+#define AUDIT_COLS                                                             \
+	"l.seq, l.at, l.device, l.grid, l.action, l.status, l.detail, "      \
+	"l.remote, c.prev, c.hash FROM audit_log l LEFT JOIN audit_chain c "  \
+	"USING (seq)"
+
+/* Gives the entries that have no hash yet (written before the chain,
+ * schema/server/005) theirs, in order, in the open transaction. */
+static int audit_chain_fill(struct sqlite_store *s, struct gb_err *err)
+{
+	unsigned char prev[AUDIT_HASH_LEN] = {0}, h[AUDIT_HASH_LEN];
+	sqlite3_stmt *q = NULL, *up = NULL;
+	int rc = -1, step, any = 0;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT EXISTS (SELECT 1 FROM audit_log l WHERE "
+			       "NOT EXISTS (SELECT 1 FROM audit_chain c WHERE "
+			       "c.seq = l.seq))",
+			       -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_ROW)
+		goto fail;
+	any = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (!any)
+		return 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT " AUDIT_COLS " ORDER BY l.seq", -1, &q,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT INTO audit_chain (seq, prev, hash) "
+			       "VALUES (?1, ?2, ?3)",
+			       -1, &up, NULL) != SQLITE_OK)
+		goto fail;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		struct audit_row r;
+
+		if (sqlite3_column_type(q, 9) != SQLITE_NULL &&
+		    sqlite3_column_bytes(q, 9) == AUDIT_HASH_LEN) {
+			memcpy(prev, sqlite3_column_blob(q, 9), AUDIT_HASH_LEN);
+			continue;
+		}
+		audit_row_read(q, &r);
+		audit_hash(prev, &r, h);
+		sqlite3_bind_int64(up, 1, r.seq);
+		sqlite3_bind_blob(up, 2, prev, AUDIT_HASH_LEN, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(up, 3, h, AUDIT_HASH_LEN, SQLITE_TRANSIENT);
+		if (sqlite3_step(up) != SQLITE_DONE)
+			goto fail;
+		sqlite3_reset(up);
+		memcpy(prev, h, AUDIT_HASH_LEN);
+	}
+	if (step != SQLITE_DONE)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	db_fail(s->db, err, N_("sealing the audit log"));
+out:
+	sqlite3_finalize(q);
+	sqlite3_finalize(up);
+	return rc;
+}
+
 static int sq_audit_put(struct store *st, const struct store_audit *a,
 			struct gb_err *err)
 {
 	struct sqlite_store *s = impl(st);
-	sqlite3_stmt *q = stmt(s, S_AUDIT_PUT, err);
+	sqlite3_stmt *last = stmt(s, S_AUDIT_LAST, err);
+	sqlite3_stmt *q;
+	unsigned char prev[AUDIT_HASH_LEN] = {0}, h[AUDIT_HASH_LEN], dev[16];
+	struct audit_row r = {
+		.at = a->at,
+		.grid = a->grid ? a->grid : "",
+		.action = a->action,
+		.status = a->status,
+		.detail = a->detail ? a->detail : "",
+		.remote = a->remote ? a->remote : "",
+	};
+	int step;
 
+	if (!last)
+		return -1;
+	step = sqlite3_step(last);
+	if (step == SQLITE_ROW) {
+		r.seq = sqlite3_column_int64(last, 0) + 1;
+		if (sqlite3_column_bytes(last, 1) == AUDIT_HASH_LEN)
+			memcpy(prev, sqlite3_column_blob(last, 1),
+			       AUDIT_HASH_LEN);
+	} else {
+		r.seq = 1;
+	}
+	stmt_done(last);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_fail(s->db, err, N_("writing the audit log"));
+	/* The device as bind_uuid stores it. */
+	if (a->device && gb_uuid_bytes(a->device, dev) == 0) {
+		r.device = dev;
+		r.device_len = sizeof(dev);
+	} else if (a->device) {
+		r.device = a->device;
+		r.device_len = strlen(a->device);
+	}
+	audit_hash(prev, &r, h);
+	q = stmt(s, S_AUDIT_PUT, err);
 	if (!q)
 		return -1;
 	sqlite3_bind_int64(q, 1, a->at);
 	bind_uuid(q, 2, a->device);
-	bind_text(q, 3, a->grid ? a->grid : "");
+	bind_text(q, 3, r.grid);
 	bind_text(q, 4, a->action);
 	sqlite3_bind_int(q, 5, a->status);
-	bind_text(q, 6, a->detail ? a->detail : "");
-	bind_text(q, 7, a->remote ? a->remote : "");
+	bind_text(q, 6, r.detail);
+	bind_text(q, 7, r.remote);
+	sqlite3_bind_int64(q, 8, r.seq);
+	if (run(s, q, N_("writing the audit log"), err) < 0)
+		return -1;
+	q = stmt(s, S_AUDIT_CHAIN, err);
+	if (!q)
+		return -1;
+	sqlite3_bind_int64(q, 1, r.seq);
+	sqlite3_bind_blob(q, 2, prev, AUDIT_HASH_LEN, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(q, 3, h, AUDIT_HASH_LEN, SQLITE_TRANSIENT);
 	return run(s, q, N_("writing the audit log"), err);
+}
+
+static int sq_audit_verify(struct store *st, long *n, char *head,
+			   size_t head_len, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	unsigned char prev[AUDIT_HASH_LEN] = {0}, h[AUDIT_HASH_LEN];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int64_t last = 0;
+	int rc = -1, step;
+
+	*n = 0;
+	if (reader_get(s, &db, err) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT " AUDIT_COLS " ORDER BY l.seq", -1,
+			       &q, NULL) != SQLITE_OK) {
+		db_fail(db, err, N_("reading the audit log"));
+		goto out;
+	}
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		struct audit_row r;
+
+		audit_row_read(q, &r);
+		if (r.seq != last + 1 && last == 0) {
+			gb_error(err, GB_EINVAL,
+				 _("audit entry %" PRId64 ": is the first; the "
+				   "entries before it were deleted"),
+				 r.seq);
+			rc = 1;
+			goto out;
+		}
+		if (r.seq != last + 1) {
+			gb_error(err, GB_EINVAL,
+				 _("audit entry %" PRId64 ": follows entry "
+				   "%" PRId64 "; the entries between were "
+				   "deleted"),
+				 r.seq, last);
+			rc = 1;
+			goto out;
+		}
+		if (sqlite3_column_bytes(q, 8) != AUDIT_HASH_LEN ||
+		    memcmp(sqlite3_column_blob(q, 8), prev, AUDIT_HASH_LEN)) {
+			gb_error(err, GB_EINVAL,
+				 _("audit entry %" PRId64 ": does not hold the "
+				   "hash of entry %" PRId64 " before it; an "
+				   "entry was deleted or rewritten"),
+				 r.seq, last);
+			rc = 1;
+			goto out;
+		}
+		audit_hash(prev, &r, h);
+		if (sqlite3_column_bytes(q, 9) != AUDIT_HASH_LEN ||
+		    memcmp(sqlite3_column_blob(q, 9), h, AUDIT_HASH_LEN)) {
+			gb_error(err, GB_EINVAL,
+				 _("audit entry %" PRId64 ": its content does "
+				   "not match its hash; it was edited"),
+				 r.seq);
+			rc = 1;
+			goto out;
+		}
+		memcpy(prev, h, AUDIT_HASH_LEN);
+		last = r.seq;
+		(*n)++;
+	}
+	if (step != SQLITE_DONE) {
+		db_fail(db, err, N_("reading the audit log"));
+		goto out;
+	}
+	/* A chain entry past the last entry: the end was cut off. */
+	sqlite3_finalize(q);
+	if (sqlite3_prepare_v2(db,
+			       "SELECT min(seq) FROM audit_chain WHERE seq > ?1",
+			       -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(q, 1, last) != SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_ROW) {
+		db_fail(db, err, N_("reading the audit log"));
+		goto out;
+	}
+	if (sqlite3_column_type(q, 0) != SQLITE_NULL) {
+		gb_error(err, GB_EINVAL,
+			 _("audit entry %" PRId64 ": deleted (its hash is "
+			   "still in the chain)"),
+			 (int64_t)sqlite3_column_int64(q, 0));
+		rc = 1;
+		goto out;
+	}
+	sodium_bin2hex(head, head_len, prev,
+		       head_len / 2 < AUDIT_HASH_LEN ? head_len / 2 :
+						       AUDIT_HASH_LEN);
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	reader_put(s, db);
+	return rc;
 }
 
 static int sq_audit_list(struct store *st, long limit,
@@ -1584,7 +1871,7 @@ static int load_records(sqlite3 *db, const char *grid, uint64_t seq,
 {
 	struct wire_page *p = &c->page;
 	sqlite3_stmt *q = NULL;
-	size_t cap = 0, bytes = 0;
+	size_t cap = 0, bytes = 0, rows = 0;
 	int rc = -1, step;
 
 	if (sqlite3_prepare_v2(db,
@@ -1605,6 +1892,19 @@ static int load_records(sqlite3 *db, const char *grid, uint64_t seq,
 			p->more = 1;
 			break;
 		}
+		rows++;
+		if (n > WIRE_MAX_RECORD) {
+			/* Taken in before records had a size cap: no device
+			 * could read a page holding it, so the grid's pull
+			 * would stop here for good.  It is passed over, and
+			 * the cursor moves on. */
+			c->next_seq = (uint64_t)sqlite3_column_int64(q, 0);
+			log_warnx("changes of grid %s: the version at change "
+				  "%" PRIu64 " is %zu bytes, over the limit "
+				  "of %u bytes a record; skipped",
+				  grid, c->next_seq, n, WIRE_MAX_RECORD);
+			continue;
+		}
 		if (p->n == cap) {
 			cap = cap ? cap * 2 : 16;
 			p->raw = xrealloc(p->raw, cap * sizeof(*p->raw));
@@ -1624,6 +1924,10 @@ static int load_records(sqlite3 *db, const char *grid, uint64_t seq,
 	}
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		goto fail;
+	/* Every row the query gave was read, some of them skipped: there
+	 * may be more after them. */
+	if (rows > limit)
+		p->more = 1;
 	sqlite3_finalize(q);
 	q = NULL;
 	if (!p->more) {
@@ -1897,6 +2201,7 @@ static const struct store_ops sqlite_ops = {
 	.device_list = sq_device_list,
 	.audit_put = sq_audit_put,
 	.audit_list = sq_audit_list,
+	.audit_verify = sq_audit_verify,
 	.changes = sq_changes,
 };
 

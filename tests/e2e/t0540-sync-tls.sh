@@ -69,8 +69,18 @@ same "HQ holds it" "$(hq_sql 'SELECT count(*) FROM record_current')" "1"
 # A wrong token: 401 with the server's words; the record waits.
 gridbook --db "$G" enterprise add --uscc "$(uscc 22)" --name 南苑服装厂 \
 	--community S01-C02 --employees 18 >/dev/null
-fails 1 "a wrong token is refused" \
+fails 2 "a token on the command line is refused" \
 	gridbook --db "$G" sync --token AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+has "the refusal says where to give it" "$(cat "$T/.err")" "--token -"
+fails 2 "sync setup refuses one too" \
+	gridbook --db "$G" sync setup --token AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+fails 2 "so does the daemon" gridbook-syncd --db "$G" --once \
+	--token AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+wrong_token() {
+	echo AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA |
+		gridbook --db "$G" sync --token -
+}
+fails 1 "a wrong token is refused" wrong_token
 has "the refusal says 401" "$(cat "$T/.err")" "answered 401"
 same "the second record waits" \
 	"$(sqlite3 "$G" 'SELECT count(*) FROM outbox')" "1"

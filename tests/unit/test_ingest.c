@@ -1087,7 +1087,7 @@ static void *watched_thread(void *arg)
 	batch_init(&b, &coord, w->seq);
 	b.hdr.after = w->after;
 	batch_add(&b, enterprise(w->n, 1000, N_PARALLEL "分厂", 1));
-	w->rc = ingest_batch_watched(w->ing, &coord, &b, &ack, &watch, &err);
+	w->rc = ingest_batch_watched(w->ing, &coord, NULL, &b, &ack, &watch, &err);
 	w->code = err.code;
 	snprintf(w->msg, sizeof(w->msg), "%s", err.msg);
 	wire_batch_release(&b);

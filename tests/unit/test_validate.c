@@ -728,6 +728,101 @@ static void test_night(void)
 	setenv("GRIDBOOK_TZ", "Asia/Shanghai", 1);
 }
 
+/* Expects gb_validate_header to refuse r naming field, with part in the
+ * message. */
+static void header_refused(int line, const struct gb_record *r,
+			   const char *field, const char *part)
+{
+	struct gb_err err = {0};
+	int rc = gb_validate_header(r, now, &err);
+
+	CHECK(rc == -1 && err.code == GB_EINVAL);
+	CHECK(strncmp(err.msg, field, strlen(field)) == 0);
+	CHECK(strstr(err.msg, part) != NULL);
+	if (rc != -1 || strncmp(err.msg, field, strlen(field)) ||
+	    !strstr(err.msg, part))
+		fprintf(stderr, "line %d: got \"%s\", wanted %s ... %s\n",
+			line, err.msg, field, part);
+}
+
+#define HEADER_REFUSED(r, f, part) header_refused(__LINE__, r, f, part)
+
+/* The common fields a device sets itself, as HQ checks them (issue of
+ * records from 1900, from 10^7 ms, with ids not of UUIDv7 layout, with an
+ * author of another grid, with controls in text). */
+static void test_header(void)
+{
+	struct gb_record *r = mk("enterprise", "uscc", "91350100M000100Y43",
+				 "name", "望川市东风印刷有限公司", "community",
+				 "S03-C07", "employees", "12", "type", "company",
+				 "status", "active", NULL);
+	struct gb_err err = {0};
+	char longer[3 * (GB_VOID_REASON_MAX + 1) + 1] = "";
+
+	snprintf(r->id, sizeof(r->id), "%s", ENT);
+	snprintf(r->staff, sizeof(r->staff), "W01");
+	r->created_at = now - 3600000;
+	r->updated_at = now;
+	CHECK(gb_validate_header(r, now, &err) == 0);
+	CHECK(gb_validate_refs(r, lk, &err) == 0);
+
+	snprintf(r->id, sizeof(r->id), "019c8a10-7e2f-4a3b-9c41-2d5e6f708192");
+	HEADER_REFUSED(r, "id", "UUIDv7");
+	snprintf(r->id, sizeof(r->id), "019c8a10-7e2f-7a3b-cc41-2d5e6f708192");
+	HEADER_REFUSED(r, "id", "UUIDv7");
+	snprintf(r->id, sizeof(r->id), "%s", ENT);
+
+	/* 1900-01-01 UTC, 10^7 ms, a day and a minute ahead, 10^15. */
+	r->created_at = INT64_C(-2208988800000);
+	HEADER_REFUSED(r, "created_at", "before 2000-01-01");
+	r->created_at = INT64_C(10000000);
+	HEADER_REFUSED(r, "created_at", "before 2000-01-01");
+	r->created_at = now;
+	r->updated_at = now + 24 * 3600000 + 60000;
+	HEADER_REFUSED(r, "updated_at", "24 hours ahead");
+	r->updated_at = INT64_C(1000000000000000);
+	HEADER_REFUSED(r, "updated_at", "24 hours ahead");
+	r->updated_at = now + 23 * 3600000;
+	CHECK(gb_validate_header(r, now, &err) == 0);
+
+	snprintf(r->staff, sizeof(r->staff), "W0\x01");
+	HEADER_REFUSED(r, "staff", "not a staff code");
+	/* An author of another grid is not found in this one. */
+	snprintf(r->staff, sizeof(r->staff), "K0001");
+	CHECK(gb_validate_header(r, now, &err) == 0);
+	CHECK(gb_validate_refs(r, lk, &err) == -1);
+	CHECK(strstr(err.msg, "staff") == err.msg && strstr(err.msg, "K0001"));
+	snprintf(r->staff, sizeof(r->staff), "W01");
+
+	r->voided = 1;
+	gb_record_set_void_reason(r, "重复录入");
+	CHECK(gb_validate_header(r, now, &err) == 0);
+	gb_record_set_void_reason(r, "重复\x1b[31m录入");
+	HEADER_REFUSED(r, "void_reason", "control character");
+	gb_record_set_void_reason(r, "重复\xe2\x80\xae录入");
+	HEADER_REFUSED(r, "void_reason", "U+202E");
+	for (int i = 0; i <= GB_VOID_REASON_MAX; i++)
+		memcpy(longer + 3 * i, "废", 4);
+	gb_record_set_void_reason(r, longer);
+	HEADER_REFUSED(r, "void_reason", "longer than");
+	CHECK(gb_validate_void_reason(longer, &err) == -1);
+	gb_record_set_void_reason(r, NULL);
+	r->voided = 0;
+
+	/* Bidi and zero-width controls in a name; plain text passes. */
+	set(r, "name", "望川市\xe2\x80\x8b东风印刷有限公司");
+	REFUSED(r, "name", "U+200B");
+	set(r, "name", "\xe2\x80\xae司公限有刷印风东");
+	REFUSED(r, "name", "U+202E");
+	set(r, "name", "东风\xef\xbb\xbf印刷");
+	REFUSED(r, "name", "U+FEFF");
+	set(r, "name", "东风\xe2\x81\xa6印刷");
+	REFUSED(r, "name", "U+2066");
+	set(r, "name", "望川市东风印刷有限公司");
+	VALID(r);
+	gb_record_free(r);
+}
+
 int main(void)
 {
 	setenv("GRIDBOOK_TZ", "Asia/Shanghai", 1);
@@ -747,5 +842,6 @@ int main(void)
 	test_deadline();
 	test_deadline_follow();
 	test_night();
+	test_header();
 	return check_done();
 }

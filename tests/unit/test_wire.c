@@ -410,8 +410,111 @@ static void check_refused(void (*edit)(Gridbook__Record *), enum gb_code code,
 	wire_batch_release(&wb);
 }
 
+static void edit_oversize(Gridbook__Record *m)
+{
+	size_t n = WIRE_MAX_RECORD + 100;
+	char *a = xmalloc(n + 1);
+	uint64_t x = 88172645463325252ull;
+
+	/* Letters that do not compress much, so that only the record's own
+	 * cap can refuse it. */
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		a[i] = (char)('a' + x % 26);
+	}
+	a[n] = '\0';
+	free(m->enterprise->address);
+	m->enterprise->address = a;
+}
+
+/* A NUL inside a string: protobuf-c would hand C the text cut short at
+ * it.  The batch is packed with a marker, which becomes "AB\0DE". */
+static void test_nul_in_text(void)
+{
+	struct gb_record *r = make_record(gb_kind_find("enterprise"), 1);
+	struct gb_err err = {GB_OK, ""};
+	Gridbook__Record *ms[2];
+	Gridbook__Batch bt;
+	struct wire_batch wb;
+	struct gb_buf body;
+	uint8_t *p, *hit = NULL;
+	size_t n;
+
+	memcpy(r->id, ID1, GB_ID_LEN);
+	ms[0] = record_msg(r);
+	memcpy(r->id, ID2, GB_ID_LEN);
+	ms[1] = record_msg(r);
+	free(ms[1]->enterprise->name);
+	ms[1]->enterprise->name = xstrdup("望川ABXDE纸业");
+	batch_init(&bt);
+	bt.n_records = 2;
+	bt.records = ms;
+	n = gridbook__batch__get_packed_size(&bt);
+	p = xmalloc(n);
+	gridbook__batch__pack(&bt, p);
+	for (size_t i = 0; i + 5 <= n && !hit; i++)
+		if (!memcmp(p + i, "ABXDE", 5))
+			hit = p + i;
+	CHECK(hit != NULL);
+	if (hit)
+		hit[2] = 0;
+	gb_buf_init(&body, GB_BUF_NOLIMIT);
+	CHECK(wire_deflate(p, n, &body, NULL) == 0);
+	CHECK(wire_batch_decode(body.data, body.len, &wb, &err) == 0);
+	CHECK(wb.n == 2);
+	if (wb.n == 2) {
+		CHECK(wb.items[0].rec != NULL);
+		CHECK(wb.items[1].rec == NULL);
+		CHECK(wb.items[1].code == GB_EINVAL);
+		CHECK(has_text(wb.items[1].reason, "name: text contains the "
+						   "control character U+0000"));
+		CHECK_STR(wb.items[1].id, ID2);
+	}
+	wire_batch_release(&wb);
+	gb_buf_release(&body);
+	free(p);
+	gridbook__record__free_unpacked(ms[0], NULL);
+	gridbook__record__free_unpacked(ms[1], NULL);
+	gb_record_free(r);
+}
+
+/* More records than a batch may hold: the batch is refused as a whole,
+ * before anything is made of its records. */
+static void test_record_count(void)
+{
+	struct wire_batch_hdr h = {
+	    .device = SAMPLE_DEVICE, .grid = SAMPLE_GRID, .seq = 9};
+	size_t n = WIRE_MAX_RECORDS + 1;
+	struct gb_record **recs = xcalloc(n, sizeof(*recs));
+	struct gb_err err = {GB_OK, ""};
+	struct wire_batch wb;
+	struct gb_buf body;
+	struct sample sm;
+
+	sample_init(&sm);
+	for (size_t i = 0; i < n; i++)
+		recs[i] = sample_next(&sm);
+	gb_buf_init(&body, GB_BUF_NOLIMIT);
+	CHECK(wire_batch_encode(&h, recs, n - 1, &body, &err) == 0);
+	CHECK(wire_batch_decode(body.data, body.len, &wb, &err) == 0);
+	CHECK(wb.n == WIRE_MAX_RECORDS);
+	wire_batch_release(&wb);
+	CHECK(wire_batch_encode(&h, recs, n, &body, &err) == 0);
+	CHECK(wire_batch_decode(body.data, body.len, &wb, &err) == -1);
+	CHECK(err.code == GB_ETOOBIG);
+	CHECK(has_text(err.msg, "records: 2001 is over the limit of 2000"));
+	CHECK(wb.n == 0 && wb.items == NULL);
+	gb_buf_release(&body);
+	for (size_t i = 0; i < n; i++)
+		gb_record_free(recs[i]);
+	free(recs);
+}
+
 static void test_refused_items(void)
 {
+	check_refused(edit_oversize, GB_ETOOBIG, "over the limit of 65536");
 	check_refused(edit_enum, GB_EINVAL, "type: unknown value 9");
 	check_refused(edit_utf8, GB_EPROTO, "name: not valid UTF-8");
 	check_refused(edit_date, GB_EINVAL, "check_date: day 2000000");
@@ -419,6 +522,8 @@ static void test_refused_items(void)
 		      "enterprise: not a 16-byte id");
 	check_refused(edit_no_body, GB_EPROTO, "no body");
 	check_refused(edit_list, GB_EPROTO, "guards: item 2");
+	test_nul_in_text();
+	test_record_count();
 }
 
 /* ---- batch round trip and header --------------------------------- */
