@@ -1060,6 +1060,22 @@ static const char *framing_check(struct MHD_Connection *c)
 	return NULL;
 }
 
+/* GET /healthz when all is well: "ok", and in headers for a monitor
+ * (and the tests) the batches under way and those held. */
+static enum MHD_Result health(struct http_server *h, struct MHD_Connection *c)
+{
+	char under[16], held[24];
+	const char *hdrs[] = {"X-Batches-Under-Way", under, "X-Batches-Held",
+			      held, NULL};
+
+	pthread_mutex_lock(&h->slot_mu);
+	snprintf(under, sizeof(under), "%u", h->batches);
+	pthread_mutex_unlock(&h->slot_mu);
+	snprintf(held, sizeof(held), "%zu", ingest_held(h->ing));
+	return reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n", 3,
+		     hdrs);
+}
+
 /* Finds the route of a request when its headers are in.  Answers 404 and
  * 405 at once, and checks a batch's headers before its body is read. */
 static enum MHD_Result start(struct http_server *h, struct MHD_Connection *c,
@@ -1131,8 +1147,7 @@ static enum MHD_Result finish(struct http_server *h, struct MHD_Connection *c,
 		if (h->st->ops->room(h->st, &err) < 0)
 			return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
 					  err.msg, retry_full);
-		return reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8",
-			     "ok\n", 3, NULL);
+		return health(h, c);
 	case R_CHANGES:
 		return changes(h, c, r);
 	case R_BATCHES:

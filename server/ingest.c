@@ -1173,6 +1173,16 @@ int ingest_batch_watched(struct ingest *ing, const struct store_device *dev,
 	return rc;
 }
 
+size_t ingest_held(struct ingest *ing)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ing->mu);
+	n = ing->nheld;
+	pthread_mutex_unlock(&ing->mu);
+	return n;
+}
+
 int ingest_audit(struct ingest *ing, const struct store_audit *a,
 		 struct gb_err *err)
 {

@@ -134,6 +134,10 @@ int ingest_batch_watched(struct ingest *ing, const struct store_device *dev,
 			 struct gb_buf *ack, const struct ingest_watch *watch,
 			 struct gb_err *err);
 
+/* How many batches the writer holds for the batches they follow now
+ * (any thread). */
+size_t ingest_held(struct ingest *ing);
+
 /* Writes an audit entry through the writer and waits. */
 int ingest_audit(struct ingest *ing, const struct store_audit *a,
 		 struct gb_err *err);

@@ -113,6 +113,16 @@ class HQ:
         except OSError as e:
             return 0, str(e)
 
+    def counts(self):
+        """(batches under way, batches held) from /healthz's headers."""
+        try:
+            st, h, _ = hqclient.http("GET", self.url + "/healthz", timeout=5)
+            h = {k.lower(): v for k, v in h.items()}
+            return (int(h.get("x-batches-under-way", -1)),
+                    int(h.get("x-batches-held", -1)))
+        except (OSError, ValueError):
+            return -1, -1
+
     def start(self, wait_ok=True):
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
