@@ -20,6 +20,7 @@
  * phase 2 reads back into one reused record.
  */
 #include <errno.h>
+#include <locale.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -534,6 +535,29 @@ static int is_own_column(const char *name)
 }
 
 /*
+ * cmd_csv_column, in the user's language first and then in each language
+ * of the catalogues, so that a file exported in Chinese imports in an
+ * English session and the other way round (SPEC §7).
+ */
+static enum cmd_csv_col csv_column_any(const struct gb_kind *k,
+				       const char *h, int *f)
+{
+	enum cmd_csv_col c = cmd_csv_column(k, h, f);
+	static const enum gb_lang langs[] = {GB_LANG_ZH, GB_LANG_EN};
+
+	for (size_t i = 0; c == CSV_COL_UNKNOWN && i < 2; i++) {
+		locale_t loc = gb_i18n_locale(langs[i]), old;
+
+		if (!loc)
+			continue;
+		old = uselocale(loc);
+		c = cmd_csv_column(k, h, f);
+		uselocale(old);
+	}
+	return c;
+}
+
+/*
  * Reads the header row and maps each column.  An unknown or repeated
  * column, or a required field with neither a column nor a default, is an
  * error of the whole file.  Returns 0 or -1 with err.
@@ -567,7 +591,7 @@ static int import_header(struct import *im, struct gb_csv *c,
 		f = gb_kind_field(k, name);
 		/* The header of an export in the user's language. */
 		if (f < 0 && !is_own_column(name))
-			switch (cmd_csv_column(k, name, &f)) {
+			switch (csv_column_any(k, name, &f)) {
 			case CSV_COL_NAME:
 				col->what = COL_IGNORED;
 				continue;

@@ -330,7 +330,7 @@ static void prepare_item(const struct store_device *dev,
 			 struct ingest_item *out)
 {
 	const struct gb_record *r = it->rec;
-	struct gb_err verr = {GB_OK, ""};
+	struct gb_err verr = {GB_OK, ""}, hdr = {GB_OK, ""};
 
 	memset(out, 0, sizeof(*out));
 	gb_buf_init(&out->body, GB_BUF_NOLIMIT);
@@ -353,12 +353,21 @@ static void prepare_item(const struct store_device *dev,
 	}
 	/* Refused alone, so the device's other records still go through
 	 * and its queue is not held up (SPEC §2, §6). */
-	if (may_write(dev, r, &verr) < 0 ||
-	    gb_validate_header(r, now_ms, &verr) < 0 ||
-	    gb_record_values_json(r, &out->body, &verr) < 0) {
-		refuse(out, verr.code, verr.msg);
-		return;
+	if (may_write(dev, r, &verr) < 0)
+		goto refused;
+	if (gb_validate_header(r, now_ms, &verr) < 0) {
+		int64_t then = gb_hlc_ms(r->version);
+		struct gb_err e2;
+
+		/* Times ahead of HQ's clock but not of the version's: HQ's
+		 * clock is behind (SPEC §4), a transient refusal. */
+		if (!(then > now_ms &&
+		      gb_validate_header(r, then, &e2) == 0))
+			goto refused;
+		hdr = verr;
 	}
+	if (gb_record_values_json(r, &out->body, &verr) < 0)
+		goto refused;
 	out->v.rec = r;
 	out->v.raw = it->raw;
 	out->v.raw_len = it->raw_len;
@@ -378,6 +387,15 @@ static void prepare_item(const struct store_device *dev,
 				  gb_validate(r, NULL, then, &e2) == 0;
 		return;
 	}
+	if (hdr.code != GB_OK) {
+		char hq[32];
+
+		gb_time_format_utc(now_ms, hq);
+		out->vcode = hdr.code;
+		out->vreason = xasprintf(_("%s (HQ's clock: %s)"), hdr.msg, hq);
+		out->vtransient = 1;
+		return;
+	}
 	if (gb_hlc_ms(r->version) > now_ms + VERSION_AHEAD_MS) {
 		char at[32], hq[32];
 
@@ -391,6 +409,9 @@ static void prepare_item(const struct store_device *dev,
 		out->vreason = xstrdup(verr.msg);
 		out->vtransient = 1;
 	}
+	return;
+refused:
+	refuse(out, verr.code, verr.msg);
 }
 
 void ingest_prepare(struct ingest_req *r, int64_t now_ms)

@@ -48,7 +48,7 @@ EOF
 msgfmt -o "$T/locale/zh_CN/LC_MESSAGES/gridbook.mo" "$T/zh.po"
 zh() { GRIDBOOK_LOCALEDIR="$T/locale" LANG=C.UTF-8 LANGUAGE=zh_CN "$@"; }
 
-for f in a b c; do
+for f in a b c e; do
 	gridbook --db "$T/$f.db" init --grid S01-G1 --staff K0001 >/dev/null
 done
 A="--db $T/a.db"
@@ -95,6 +95,13 @@ same "no cell of the export starts a formula" "$nform" 0
 ok "import the enterprises" zh gridbook --db "$T/b.db" import enterprise "$T/ent.csv"
 ok "import the Chinese checks" zh gridbook --db "$T/b.db" import contract_check "$T/cc.csv"
 ok "export them again" zh gridbook --db "$T/b.db" export contract_check -o "$T/cc2.csv"
+# The same Chinese files in an English session (SPEC §7: either language).
+ok "Chinese headers import in English: enterprises" env GRIDBOOK_LOCALEDIR="$T/locale" \
+	LANG=C.UTF-8 LANGUAGE= gridbook --db "$T/e.db" import enterprise "$T/ent.csv"
+ok "Chinese headers import in English: checks" env GRIDBOOK_LOCALEDIR="$T/locale" \
+	LANG=C.UTF-8 LANGUAGE= gridbook --db "$T/e.db" import contract_check "$T/cc.csv"
+ok "and export as the Chinese session's" zh gridbook --db "$T/e.db" export contract_check -o "$T/cc3.csv"
+same "the English session's import is the same" "$(cmp "$T/cc.csv" "$T/cc3.csv" && echo same)" same
 same "the round trip gives the same file" "$(cmp "$T/cc.csv" "$T/cc2.csv" && echo same)" same
 ok "the formula text is stored as typed" gridbook --db "$T/b.db" contract_check list --format json
 has "stored findings" "$(cat "$T/.out")" '"findings":"=HYPERLINK('

@@ -351,15 +351,16 @@ def old_hq(tmp):
     url = "http://127.0.0.1:%d" % srv.server_address[1]
     db = os.path.join(tmp, "old.grid")
 
-    def gb(*args):
+    def gb(*args, stdin=b""):
         return subprocess.run(["gridbook", "--db", db] + list(args),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              input=b"")
+                              input=stdin)
 
     try:
         p = gb("init", "--grid", GRID, "--staff", "K0001", "--seeds", SEEDS)
         check("old HQ: init", p.returncode == 0, p.stderr.decode())
-        p = gb("sync", "setup", "--server", url, "--token", "x" * 43)
+        p = gb("sync", "setup", "--server", url, "--token", "-",
+               stdin=b"x" * 43 + b"\n")
         check("old HQ: setup", p.returncode == 0, p.stderr.decode())
         for i, name in enumerate(("望川区石桥五金厂", "望川区南门纸业有限公司",
                                   "望川区东湖印刷厂")):
