@@ -756,8 +756,11 @@ static int group_run(struct store *st, struct ingest_req *const *reqs,
 			rc = st->ops->savepoint(st, &r->err);
 			if (rc == 0)
 				rc = r->batch ? apply_batch(&a) :
-						st->ops->audit_put(st, r->audit,
-								   &r->err);
+				     r->audit ? st->ops->audit_put(st, r->audit,
+								   &r->err) :
+						st->ops->device_seen(st, r->seen,
+								     now_ms, 0, 0,
+								     &r->err);
 			if (rc == 0)
 				rc = st->ops->release(st, &r->err);
 			r->rc = rc;
@@ -1202,6 +1205,15 @@ size_t ingest_held(struct ingest *ing)
 	n = ing->nheld;
 	pthread_mutex_unlock(&ing->mu);
 	return n;
+}
+
+int ingest_seen(struct ingest *ing, const char *device, struct gb_err *err)
+{
+	struct ingest_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.seen = device;
+	return submit(ing, &r, err);
 }
 
 int ingest_audit(struct ingest *ing, const struct store_audit *a,

@@ -151,3 +151,23 @@ GRIDBOOK_TZ=UTC fails 2 "another time zone" gridbook-hq report requests \
 has "says which" "$(cat "$T/.err")" "GRIDBOOK_TZ: UTC is not the time zone of this store (Asia/Shanghai"
 GRIDBOOK_TZ=+08:00 ok "the same zone by another name" gridbook-hq report \
 	requests --from 2026-03-02 --to 2026-03-07
+
+# An idle laptop: its last batch came on 03-07, before the week 03-02..03-08
+# ended.  On Monday 03-09 it syncs with nothing to send: the pull that
+# catches it up is its sync after the period, so the grid is complete.
+ok "stop HQ" hq_stop
+GRIDBOOK_NOW="2026-03-09 12:00" ok "HQ on Monday" hq_start
+grid_reason() {
+	curl -s -H "Authorization: Bearer $VIEWER" \
+		"$HQ_URL/v1/reports/requests?level=grid&from=2026-03-02&to=2026-03-08" |
+		python3 -c 'import json,sys
+d = json.load(sys.stdin)
+print(next((i["reason"] for i in d["completeness"]["incomplete"]
+            if i["code"] == "S01-G1"), "complete"))'
+}
+same "before: not synced since the period ended" "$(grid_reason)" \
+	not_synced_since_end
+GRIDBOOK_NOW="2026-03-09 12:00" ok "a sync with nothing to send" \
+	gridbook --db "$DB" sync
+has "... sent nothing" "$(cat "$T/.out" "$T/.err")" "0"
+same "after: the grid is complete" "$(grid_reason)" complete
