@@ -6,6 +6,12 @@
 # binaries, and the catalogues the build made are installed.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
+# The build directory is where the gridbook on PATH lives (tests/run-all
+# puts it first); without one the install would build into the sources.
+if ! command -v gridbook >/dev/null 2>&1; then
+	fail "no gridbook on PATH: run through tests/run-all or make test"
+	exit 1
+fi
 B=$(dirname "$(command -v gridbook)")
 P="$T/prefix"
 
