@@ -36,7 +36,7 @@
 /* The pseudo field index of the void (voided and its reason). */
 #define GB_MERGE_VOID GB_MAX_FIELDS
 /* The most bases one version names (a laptop names the heads it saw). */
-#define GB_MERGE_MAX_BASE 8
+#define GB_MERGE_MAX_BASE GB_MAX_BASE
 /* The most versions of one record merged at once. */
 #define GB_MERGE_MAX_VERSIONS 4096
 

@@ -13,6 +13,10 @@
 
 #define GB_ID_LEN 37   /* a UUID as text plus NUL */
 #define GB_CODE_LEN 32 /* grid, staff and unit codes plus NUL */
+/* The most versions one version names as its bases (SPEC §4). */
+#define GB_MAX_BASE 8
+/* The bit of gb_record.resolves that stands for the void. */
+#define GB_RESOLVES_VOID (1u << GB_MAX_FIELDS)
 
 struct gb_record {
 	const struct gb_kind *kind; /* static */
@@ -26,6 +30,14 @@ struct gb_record {
 	int voided;
 	char *void_reason;            /* owned, NULL unless voided */
 	char *val[GB_MAX_FIELDS];     /* owned, NULL = empty */
+	/* The versions this one was made from, as its device held them
+	 * (SPEC §4); nbase 0 for a new record and from devices that send
+	 * none, which the merge takes as having seen every lower version. */
+	uint64_t base[GB_MAX_BASE];
+	int nbase;
+	/* Fields whose conflict this version resolves: bit i for field i,
+	 * GB_RESOLVES_VOID for the void. */
+	uint32_t resolves;
 };
 
 /* A new empty record of kind k; caller frees with gb_record_free(). */

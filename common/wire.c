@@ -927,6 +927,15 @@ static int record_to_msg(const struct gb_record *r, Gridbook__Record **out,
 		m->voided = 1;
 	}
 	m->void_reason = xstrdup(r->void_reason);
+	if (r->nbase > 0) {
+		m->n_bases = (size_t)r->nbase;
+		m->bases = xmalloc(m->n_bases * sizeof(*m->bases));
+		memcpy(m->bases, r->base, m->n_bases * sizeof(*m->bases));
+	}
+	if (r->resolves) {
+		m->has_resolves = 1;
+		m->resolves = r->resolves;
+	}
 
 	bd = bf->descriptor;
 	body = xcalloc(1, bd->sizeof_message);
@@ -987,6 +996,23 @@ static int record_from_msg(const Gridbook__Record *m, struct gb_record **out,
 	r->updated_at = m->has_updated_at ? m->updated_at : 0;
 	r->version = m->has_version ? m->version : 0;
 	r->voided = m->has_voided && m->voided;
+	if (m->n_bases > GB_MAX_BASE) {
+		gb_error(err, GB_EINVAL,
+			 _("base: %zu versions named, over the limit of %d"),
+			 m->n_bases, GB_MAX_BASE);
+		goto out;
+	}
+	for (size_t i = 0; i < m->n_bases; i++)
+		r->base[i] = m->bases[i];
+	r->nbase = (int)m->n_bases;
+	if (m->has_resolves &&
+	    (m->resolves & ~(GB_RESOLVES_VOID | ((1u << k->nfields) - 1)))) {
+		gb_error(err, GB_EINVAL,
+			 _("resolves: bits 0x%x name no field of a %s"),
+			 (unsigned)m->resolves, k->name);
+		goto out;
+	}
+	r->resolves = m->has_resolves ? m->resolves : 0;
 	for (int i = 0; i < k->nfields; i++) {
 		const struct gb_field *f = &k->fields[i];
 		const ProtobufCFieldDescriptor *pf;

@@ -480,6 +480,72 @@ static void test_nul_in_text(void)
 	gb_record_free(r);
 }
 
+/* The bases and resolved fields of a version (SPEC §4) go over the wire
+ * and come back as sent; more bases than GB_MAX_BASE, or a resolved bit
+ * that names no field of the kind, refuse that record alone. */
+static void test_bases(void)
+{
+	struct gb_record *r = make_record(gb_kind_find("enterprise"), 1);
+	struct gb_record *back = NULL;
+	struct gb_err err = {GB_OK, ""};
+	Gridbook__Record *ms[3];
+	Gridbook__Batch bt;
+	struct wire_batch wb;
+	struct gb_buf buf, body;
+	uint8_t *p;
+	size_t n;
+
+	r->base[0] = UINT64_C(0x0195a3c27b100001);
+	r->base[1] = UINT64_C(0x0195a3c27b100002);
+	r->nbase = 2;
+	r->resolves = 1u << 4 | GB_RESOLVES_VOID;
+	gb_buf_init(&buf, GB_BUF_NOLIMIT);
+	CHECK(wire_record_pack(r, &buf, &err) == 0);
+	CHECK(wire_record_unpack(buf.data, buf.len, &back, &err) == 0);
+	if (back) {
+		CHECK(back->nbase == 2);
+		CHECK(back->base[0] == r->base[0]);
+		CHECK(back->base[1] == r->base[1]);
+		CHECK(back->resolves == r->resolves);
+	}
+	gb_record_free(back);
+	gb_buf_release(&buf);
+
+	memcpy(r->id, ID1, GB_ID_LEN);
+	ms[0] = record_msg(r);
+	memcpy(r->id, ID2, GB_ID_LEN);
+	ms[1] = record_msg(r);
+	free(ms[1]->bases);
+	ms[1]->n_bases = GB_MAX_BASE + 1;
+	ms[1]->bases = xcalloc(ms[1]->n_bases, sizeof(*ms[1]->bases));
+	memcpy(r->id, ID3, GB_ID_LEN);
+	ms[2] = record_msg(r);
+	ms[2]->resolves = 1u << 15;
+	batch_init(&bt);
+	bt.n_records = 3;
+	bt.records = ms;
+	n = gridbook__batch__get_packed_size(&bt);
+	p = xmalloc(n);
+	gridbook__batch__pack(&bt, p);
+	gb_buf_init(&body, GB_BUF_NOLIMIT);
+	CHECK(wire_deflate(p, n, &body, NULL) == 0);
+	CHECK(wire_batch_decode(body.data, body.len, &wb, &err) == 0);
+	CHECK(wb.n == 3);
+	if (wb.n == 3) {
+		CHECK(wb.items[0].rec != NULL);
+		CHECK(wb.items[1].rec == NULL);
+		CHECK(has_text(wb.items[1].reason, "base: 9 versions named"));
+		CHECK(wb.items[2].rec == NULL);
+		CHECK(has_text(wb.items[2].reason, "resolves: bits 0x8000"));
+	}
+	wire_batch_release(&wb);
+	gb_buf_release(&body);
+	free(p);
+	for (int i = 0; i < 3; i++)
+		gridbook__record__free_unpacked(ms[i], NULL);
+	gb_record_free(r);
+}
+
 /* More records than a batch may hold: the batch is refused as a whole,
  * before anything is made of its records. */
 static void test_record_count(void)
@@ -523,6 +589,7 @@ static void test_refused_items(void)
 	check_refused(edit_no_body, GB_EPROTO, "no body");
 	check_refused(edit_list, GB_EPROTO, "guards: item 2");
 	test_nul_in_text();
+	test_bases();
 	test_record_count();
 }
 
