@@ -18,12 +18,18 @@
  * RENUMBER_BELOW (those of the seeds and most mutations) are replaced by
  * a fresh one of the device's, and its `after` by the one before it;
  * numbers at or above it are kept, and reach the replay and reuse paths.
+ * Every batch taken in adds to the store (its ack, its versions, its
+ * refused records' prefixes), so after RESET_EVERY of them the store is
+ * made again from the seeds: a 2-hour run would otherwise leave
+ * gigabytes, and slow down as they grow.  The store's directory is
+ * removed at exit.
  */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "gbtime.h"
@@ -39,10 +45,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define RENUMBER_BELOW 1000
+/* Batches taken in between two fresh stores: a batch of the corpus's
+ * mutations adds some 10 KiB, and a fresh store costs about 0.1 s, so
+ * the store stays near 10 MiB for about 1% of the time. */
+#define RESET_EVERY 1000
 /* Fresh batch numbers start here, above every kept one. */
 #define FRESH_SEQ (UINT64_C(1) << 40)
 
+static char dir[] = "/tmp/gridbook-fuzz.XXXXXX";
 static struct store *st;
+static unsigned applied; /* since the store was made */
 /* SAMPLE_DEVICE of tests/unit/wire_sample.h, and gen_corpus.c's
  * second device. */
 static const struct store_device devs[2] = {
@@ -83,16 +95,32 @@ static void show_ack(const struct store_device *dev,
 	wire_ack_release(&a);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+/* Removes the files of the store (closed) and, when all is set, its
+ * directory. */
+static void store_remove(int all)
 {
-	static char dir[] = "/tmp/gridbook-fuzz.XXXXXX";
-	char path[64];
+	static const char *const tails[] = {"", "-wal", "-shm", "-journal",
+					    "-hq.lock"};
+	char path[96];
+
+	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		snprintf(path, sizeof(path), "%s/hq.db%s", dir, tails[i]);
+		unlink(path);
+	}
+	if (all)
+		rmdir(dir);
+}
+
+/* Closes the store, if open, and makes it again from the seeds. */
+static void store_fresh(void)
+{
+	char path[96];
 	struct gb_err err;
 
-	(void)argc;
-	(void)argv;
-	if (auth_init(&err) < 0 || !mkdtemp(dir))
-		abort();
+	if (st)
+		st->ops->close(st);
+	st = NULL;
+	store_remove(0);
 	snprintf(path, sizeof(path), "%s/hq.db", dir);
 	if (store_sqlite_open(&st, path, STORE_SERVE, &err) < 0 ||
 	    seed_load(st, GB_SEEDDIR, NULL, &err) < 0 ||
@@ -100,6 +128,27 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		fprintf(stderr, "fuzz_batch: %s\n", err.msg);
 		abort();
 	}
+	applied = 0;
+}
+
+static void at_exit(void)
+{
+	if (st)
+		st->ops->close(st);
+	st = NULL;
+	store_remove(1);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	struct gb_err err;
+
+	(void)argc;
+	(void)argv;
+	if (auth_init(&err) < 0 || !mkdtemp(dir))
+		abort();
+	store_fresh();
+	atexit(at_exit);
 	/* The day of the seed corpus's records, so that they are not in
 	 * the future. */
 	now = INT64_C(1741046400000);
@@ -127,6 +176,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		b.hdr.seq = ++next_seq[d];
 	}
 	if (ingest_check(dev, &b, &err) == 0) {
+		if (++applied > RESET_EVERY)
+			store_fresh();
 		gb_buf_init(&ack, GB_BUF_NOLIMIT);
 		memset(&r, 0, sizeof(r));
 		r.dev = dev;

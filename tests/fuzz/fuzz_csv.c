@@ -25,6 +25,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char dir[] = "/tmp/gridbook-fuzz-csv.XXXXXX";
 static char db[64], csv[64];
 
+/* Removes the grid file, the CSV file and their directory. */
+static void at_exit(void)
+{
+	static const char *const tails[] = {"", "-wal", "-shm", "-journal"};
+	char path[96];
+
+	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", db, tails[i]);
+		unlink(path);
+	}
+	unlink(csv);
+	rmdir(dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char *init[] = {"gridbook", "--db",	 db,	  "init",
@@ -36,6 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	snprintf(db, sizeof(db), "%s/grid.db", dir);
 	snprintf(csv, sizeof(csv), "%s/in.csv", dir);
+	atexit(at_exit);
 	if (gridbook_main(8, init) != 0)
 		abort();
 	return 0;
