@@ -11,8 +11,10 @@
 #      Expect: 100-continue the 413 comes instead of "100 Continue", so
 #      the body is never sent; without it the 413 comes after the
 #      headers alone.
-#   3. A chunked body past the limit that never ends, sent as fast as
-#      HQ reads it or trickled, is cut off at the body deadline.
+#   3. Chunked bodies past the limit that never end, sent as fast as HQ
+#      reads them or trickled, hold no batch slot once past it (a second
+#      laptop syncs meanwhile without waiting for one), and are cut off
+#      at the body deadline.
 # Starts and stops its own server.
 import os
 import socket
@@ -27,11 +29,12 @@ from hqtest import answer, closed, connect, wait_for  # noqa: E402
 
 MIB = 1 << 20
 LIMIT = "8388608"
-BODY_S = 4
+BODY_S = 8
 
 t = hqtest.Test()
 hq = hqtest.HQ(t, t.path("hq.db"), [
-    "--body-timeout", str(BODY_S), "--limit-log-interval", "1"])
+    "--body-timeout", str(BODY_S), "--max-batches", "3", "--batch-wait", "5",
+    "--limit-log-interval", "1"])
 t.check("seed", hq.seed())
 hq.start()
 port = hq.port
@@ -161,35 +164,69 @@ t.check("declared lengths: an audit entry each", audits() == a1 + 2,
 t.check("declared lengths: nothing stored", stored() == before)
 
 # ---- 3. past the limit, and never ending ----
+# Four bodies past the limit go on, one as fast as HQ reads it, three
+# trickled: past the limit they hold no batch slot, so a second laptop
+# syncs meanwhile without waiting for one (with --max-batches 3 the
+# trickled three would otherwise keep it waiting past --batch-wait, and
+# --retry-for 0 takes the 503 as a failure); each is cut off at the body
+# deadline, not before.
+lap2 = hqtest.laptop(t, hq, "lap2", 100, seed=8, start=400)
+cut = [None] * 4
+past = threading.Barrier(5)
 
 
-def endless(pause):
-    """A chunked body of 9 MiB, then more chunks every pause seconds
-    until HQ closes the connection or 6 body deadlines have passed:
-    returns the seconds it lasted, or None when it was never cut off."""
-    s = connect(port, "127.0.0.30", timeout=5)
+def endless(i):
+    """A chunked body of 9 MiB, then more chunks (64 KiB ones at once for
+    i == 0, one byte every 0.2 s for the others) until HQ closes the
+    connection or 6 body deadlines have passed; cut[i] is set to the
+    seconds it lasted when it was cut off."""
+    s = connect(port, "127.0.0.%d" % (30 + i), timeout=5)
     t0 = time.monotonic()
     try:
         s.sendall(head("Transfer-Encoding: chunked\r\n"))
         for _ in range(9 * 16):
             s.sendall(PIECE)
+        past.wait(30)
         while time.monotonic() - t0 < 6 * BODY_S:
-            s.sendall(PIECE if not pause else b"1\r\nx\r\n")
-            if pause:
-                time.sleep(pause)
-    except OSError:
-        return time.monotonic() - t0
+            s.sendall(PIECE if i == 0 else b"1\r\nx\r\n")
+            if i:
+                time.sleep(0.2)
+    except (OSError, threading.BrokenBarrierError):
+        cut[i] = time.monotonic() - t0
+        past.abort()  # cut off before the others were past the limit
     finally:
         s.close()
-    return None
 
 
-fast = endless(0)
+ths = [threading.Thread(target=endless, args=(i,)) for i in range(4)]
+for th in ths:
+    th.start()
+try:
+    past.wait(60)
+except threading.BrokenBarrierError:
+    pass
+
+
+def slots():
+    """"cut" once one of the four has been cut off, "free" when none
+    holds a batch slot, else None."""
+    if any(c is not None for c in cut):
+        return "cut"
+    return "free" if hq.counts()[0] == 0 else None
+
+
+state = wait_for(slots, 10)
+t.check("four bodies past the limit hold no batch slot, and go on",
+        state == "free", (state, hq.counts(), cut))
+rc, out = hqtest.sync(lap2, "--batch-records", "20", "--retry-for", "0")
+t.check("a laptop syncs while they go on, no slot waited for", rc == 0,
+        out[-400:])
+for th in ths:
+    th.join()
 t.check("an endless chunked body sent fast is cut off at the deadline",
-        fast is not None, fast)
-slow = endless(0.2)
-t.check("an endless chunked body trickled is cut off at the deadline",
-        slow is not None, slow)
+        cut[0] is not None, cut)
+t.check("endless chunked bodies trickled are cut off at the deadline",
+        all(c is not None for c in cut[1:]), cut)
 t.check("the body deadline is logged",
         wait_for(lambda: "limit reached: body deadline" in hq.log_text(),
                  10), hq.log_text()[-600:])
@@ -203,8 +240,8 @@ except subprocess.TimeoutExpired:
     out, _ = laptop.communicate()
 t.check("the laptop's sync went through", laptop.returncode == 0,
         out.decode()[-400:])
-t.check("HQ holds the laptop's 400",
-        hq.sql("SELECT count(*) FROM record_current") == "400")
+t.check("HQ holds the laptops' 500",
+        hq.sql("SELECT count(*) FROM record_current") == "500")
 t.check("/healthz after it all", hq.health()[0] == 200)
 rss = rss_kib()
 print("HQ peak RSS: %d KiB" % rss)
