@@ -215,14 +215,16 @@ install: all
 # ---- fuzzing: libFuzzer harnesses (tests/fuzz/fuzz_*.c) over the code
 # built again with clang, ASan and coverage; their seed corpora are made
 # from real encodings and files at build time (gen_corpus, gen_csv.py).
-# make test runs each for FUZZ_SECONDS (tests/e2e/t0950-fuzz.sh) when
-# clang is there; `make fuzz-run FUZZ_SECONDS=7200` is the long run.
+# make test runs each for FUZZ_SECONDS, FUZZ_JOBS at a time
+# (tests/e2e/t0950-fuzz.sh), when clang is there; `make fuzz-run
+# FUZZ_SECONDS=7200` is the long run.
 CLANG       ?= $(shell command -v clang 2>/dev/null)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 FUZZ_LIBOBJ := $(call obj,$(B)/fuzz/o,$(COMMON_SRC) $(CLIENT_SRC) $(SERVER_SRC))
 FUZZFLAGS    = $(filter-out -Werror -O2,$(ALLCFLAGS)) -O1 -fno-omit-frame-pointer
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
 
 $(B)/fuzz/o/%.o: %.c | $(GEN_H)
 	@mkdir -p $(dir $@)
@@ -256,7 +258,7 @@ $(B)/fuzz/corpus/.done: $(B)/fuzz/gen_corpus bench/gen_csv.py
 
 fuzz: $(FUZZ_BINS) $(B)/fuzz/corpus/.done
 fuzz-run: fuzz
-	@tests/fuzz/run $(B) $(FUZZ_SECONDS)
+	@tests/fuzz/run $(B) $(FUZZ_SECONDS) $(FUZZ_JOBS)
 
 format:
 	clang-format -i $(wildcard common/*.[ch] client/*.[ch] server/*.[ch] \
