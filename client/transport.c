@@ -498,7 +498,10 @@ static void drive(struct transport *t)
 		}
 		return;
 	}
-	while ((msg = curl_multi_info_read(t->m, &left))) {
+	for (;;) {
+		msg = curl_multi_info_read(t->m, &left);
+		if (!msg)
+			break;
 		struct slot *s;
 
 		if (msg->msg != CURLMSG_DONE)

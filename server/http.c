@@ -1325,11 +1325,15 @@ static int read_pem(const char *path, char **out, struct gb_err *err)
 	if (!fp)
 		return gb_error(err, GB_EIO, "%s: %s", path, strerror(errno));
 	gb_buf_init(&b, PEM_MAX);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+	for (;;) {
+		n = fread(chunk, 1, sizeof(chunk), fp);
+		if (n == 0)
+			break;
 		if (gb_buf_add(&b, chunk, n, err) < 0) {
 			gb_error_prefix(err, "%s", path);
 			goto out;
 		}
+	}
 	if (ferror(fp) || b.len == 0) {
 		gb_error(err, GB_EIO, _("%s: empty or unreadable"), path);
 		goto out;

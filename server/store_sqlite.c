@@ -789,7 +789,10 @@ static int ref_cache_load_type(struct sqlite_store *s, struct ref_grid *g,
 	if (!q)
 		return -1;
 	bind_text(q, 1, g->grid);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(q);
+		if (rc != SQLITE_ROW)
+			break;
 		if (g->n[t] == cap) {
 			cap = cap ? 2 * cap : 16;
 			g->unit[t] = xrealloc(g->unit[t],
@@ -1364,7 +1367,10 @@ static int sq_device_list(struct store *st,
 		db_fail(db, err, N_("preparing a statement"));
 		goto out;
 	}
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		device_row(q, &d);
 		if (cb(arg, &d) != 0)
 			break;
@@ -1486,7 +1492,10 @@ static int audit_chain_fill(struct sqlite_store *s, struct gb_err *err)
 			       "VALUES (?1, ?2, ?3)",
 			       -1, &up, NULL) != SQLITE_OK)
 		goto fail;
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct audit_row r;
 
 		if (sqlite3_column_type(q, 9) != SQLITE_NULL &&
@@ -1596,7 +1605,10 @@ static int sq_audit_verify(struct store *st, long *n, char *head,
 		db_fail(db, err, N_("reading the audit log"));
 		goto out;
 	}
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct audit_row r;
 
 		audit_row_read(q, &r);
@@ -1693,7 +1705,10 @@ static int sq_audit_list(struct store *st, long limit,
 		goto out;
 	}
 	sqlite3_bind_int64(q, 1, limit > 0 ? limit : -1);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		char dev[GB_ID_LEN];
 		struct store_audit a = {
 			sqlite3_column_int64(q, 0),
@@ -1763,7 +1778,10 @@ static int load_ref(sqlite3 *db, const char *grid, struct wire_page *p,
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct wire_community *m;
 
 		p->communities = grow(p->communities, p->ncommunities, &cap,
@@ -1790,7 +1808,10 @@ static int load_ref(sqlite3 *db, const char *grid, struct wire_page *p,
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct wire_area *a;
 
 		p->areas = grow(p->areas, p->nareas, &cap, sizeof(*a));
@@ -1814,7 +1835,10 @@ static int load_ref(sqlite3 *db, const char *grid, struct wire_page *p,
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		const char *area = (const char *)sqlite3_column_text(q, 0);
 
 		for (size_t i = 0; area && i < p->nareas; i++) {
@@ -1842,7 +1866,10 @@ static int load_ref(sqlite3 *db, const char *grid, struct wire_page *p,
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct wire_staff *m;
 
 		p->staff = grow(p->staff, p->nstaff, &cap, sizeof(*m));
@@ -1885,7 +1912,10 @@ static int load_records(sqlite3 *db, const char *grid, uint64_t seq,
 	bind_uuid(q, 3, exclude);
 	sqlite3_bind_int64(q, 4, (sqlite3_int64)limit + 1);
 	c->next_seq = seq;
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		size_t n = (size_t)sqlite3_column_bytes(q, 1);
 
 		if (p->n == limit || (p->n > 0 && bytes + n > max_bytes)) {
