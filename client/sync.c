@@ -83,9 +83,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
 #include <sqlite3.h>
 
+#include "crypto.h"
 #include "gbtime.h"
 #include "i18n.h"
 #include "id.h"
@@ -2002,7 +2002,7 @@ static int busy_wait(const struct sync_io *io, const struct sync_opts *o,
 		cap = SYNC_RETRY_CAP_MS;
 	if (ra < 0)
 		ra = 0;
-	wait = ra + (long)randombytes_uniform((uint32_t)cap + 1);
+	wait = ra + (long)gb_random_uniform((uint32_t)cap + 1);
 	if (ra > *left)
 		return -1;
 	if (wait > *left)
@@ -2085,7 +2085,7 @@ void sync_config_release(struct sync_config *c)
 {
 	/* The token must not linger in freed memory. */
 	if (c->token)
-		sodium_memzero(c->token, strlen(c->token));
+		gb_wipe(c->token, strlen(c->token));
 	free(c->server);
 	free(c->token);
 	free(c->cacert);

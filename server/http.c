@@ -34,7 +34,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,6 +45,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "crypto.h"
 #include "dashboard.h"
 #include "gbtime.h"
 #include "http.h"
@@ -1341,7 +1341,7 @@ static int read_pem(const char *path, char **out, struct gb_err *err)
 	*out = gb_buf_detach(&b, NULL);
 	rc = 0;
 out:
-	sodium_memzero(chunk, sizeof(chunk));
+	gb_wipe(chunk, sizeof(chunk));
 	gb_buf_release(&b);
 	fclose(fp);
 	return rc;
@@ -1492,7 +1492,7 @@ void http_stop(struct http_server *h)
 	free(h->rates);
 	free(h->devices);
 	if (h->key)
-		sodium_memzero(h->key, strlen(h->key));
+		gb_wipe(h->key, strlen(h->key));
 	free(h->key);
 	free(h->cert);
 	free(h);

@@ -32,7 +32,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "gbtime.h"
 #include "i18n.h"
 #include "id.h"
@@ -1399,25 +1399,25 @@ struct audit_row {
 	int status;
 };
 
-static void hash_i64(crypto_generichash_state *h, int64_t v)
+static void hash_i64(struct gb_hash *h, int64_t v)
 {
 	unsigned char b[8];
 
 	for (int k = 0; k < 8; k++)
 		b[k] = (unsigned char)((uint64_t)v >> (56 - 8 * k));
-	crypto_generichash_update(h, b, sizeof(b));
+	gb_hash_update(h, b, sizeof(b));
 }
 
 /* A length, then the bytes, so that no two entries hash alike by moving
  * bytes from one field to the next. */
-static void hash_bytes(crypto_generichash_state *h, const void *p, size_t n)
+static void hash_bytes(struct gb_hash *h, const void *p, size_t n)
 {
 	hash_i64(h, (int64_t)n);
 	if (n)
-		crypto_generichash_update(h, p, n);
+		gb_hash_update(h, p, n);
 }
 
-static void hash_str(crypto_generichash_state *h, const char *s)
+static void hash_str(struct gb_hash *h, const char *s)
 {
 	hash_bytes(h, s ? s : "", s ? strlen(s) : 0);
 }
@@ -1427,12 +1427,12 @@ static void audit_hash(const unsigned char prev[AUDIT_HASH_LEN],
 		       const struct audit_row *r,
 		       unsigned char out[AUDIT_HASH_LEN])
 {
-	crypto_generichash_state h;
+	struct gb_hash h;
 
-	crypto_generichash_init(&h, NULL, 0, AUDIT_HASH_LEN);
-	crypto_generichash_update(&h, (const unsigned char *)"gridbook audit 1",
+	gb_hash_init(&h, AUDIT_HASH_LEN);
+	gb_hash_update(&h, (const unsigned char *)"gridbook audit 1",
 				  16);
-	crypto_generichash_update(&h, prev, AUDIT_HASH_LEN);
+	gb_hash_update(&h, prev, AUDIT_HASH_LEN);
 	hash_i64(&h, r->seq);
 	hash_i64(&h, r->at);
 	hash_bytes(&h, r->device, r->device ? r->device_len : 0);
@@ -1441,7 +1441,7 @@ static void audit_hash(const unsigned char prev[AUDIT_HASH_LEN],
 	hash_i64(&h, r->status);
 	hash_str(&h, r->detail);
 	hash_str(&h, r->remote);
-	crypto_generichash_final(&h, out, AUDIT_HASH_LEN);
+	gb_hash_final(&h, out);
 }
 
 /* Reads the entry of a row of "SELECT seq, at, device, grid, action,
@@ -1675,7 +1675,7 @@ static int sq_audit_verify(struct store *st, long *n, char *head,
 		rc = 1;
 		goto out;
 	}
-	sodium_bin2hex(head, head_len, prev,
+	gb_hex(head, head_len, prev,
 		       head_len / 2 < AUDIT_HASH_LEN ? head_len / 2 :
 						       AUDIT_HASH_LEN);
 	rc = 0;
