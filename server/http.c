@@ -38,7 +38,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -50,6 +49,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "crypto.h"
 #include "dashboard.h"
 #include "gbtime.h"
 #include "http.h"
@@ -1340,11 +1340,15 @@ static int read_pem(const char *path, char **out, struct gb_err *err)
 	if (!fp)
 		return gb_error(err, GB_EIO, "%s: %s", path, strerror(errno));
 	gb_buf_init(&b, PEM_MAX);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+	for (;;) {
+		n = fread(chunk, 1, sizeof(chunk), fp);
+		if (n == 0)
+			break;
 		if (gb_buf_add(&b, chunk, n, err) < 0) {
 			gb_error_prefix(err, "%s", path);
 			goto out;
 		}
+	}
 	if (ferror(fp) || b.len == 0) {
 		gb_error(err, GB_EIO, _("%s: empty or unreadable"), path);
 		goto out;
@@ -1352,7 +1356,7 @@ static int read_pem(const char *path, char **out, struct gb_err *err)
 	*out = gb_buf_detach(&b, NULL);
 	rc = 0;
 out:
-	sodium_memzero(chunk, sizeof(chunk));
+	gb_wipe(chunk, sizeof(chunk));
 	gb_buf_release(&b);
 	fclose(fp);
 	return rc;
@@ -1503,7 +1507,7 @@ void http_stop(struct http_server *h)
 	free(h->rates);
 	free(h->devices);
 	if (h->key)
-		sodium_memzero(h->key, strlen(h->key));
+		gb_wipe(h->key, strlen(h->key));
 	free(h->key);
 	free(h->cert);
 	free(h);
