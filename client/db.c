@@ -423,12 +423,49 @@ static int hlc_store(struct gb_db *db, struct gb_err *err)
 	return 0;
 }
 
-/* The next version for a write made at now_ms. */
-static uint64_t hlc_next(struct gb_db *db, int64_t now_ms)
+/*
+ * The next version for a write made at now_ms, into *v.  Returns 0, or -1
+ * with err when there is none within the bounds of this laptop's clock
+ * (gb_hlc_bounds): the clock never wraps, and a version HQ can only
+ * refuse is not written.  The grid file's clock runs ahead of the
+ * laptop's when the laptop's clock was set back from a time far ahead;
+ * `gridbook sync` re-stamps the records written then (sync.c) and sets
+ * it back, once HQ's clock says the laptop's is right.
+ */
+static int hlc_next(struct gb_db *db, int64_t now_ms, uint64_t *v,
+		    struct gb_err *err)
 {
-	db->hlc = gb_hlc_next(db->hlc, now_ms);
+	uint64_t next = gb_hlc_next(db->hlc, now_ms);
+	char at[32], wall[32];
+
+	if (next == 0)
+		return gb_error(err, GB_EINVAL,
+				_("cannot write: the clock of this grid file "
+				  "is at %" PRIu64 ", its last version (a "
+				  "version stays below 2^63); see `gridbook "
+				  "check`"),
+				db->hlc);
+	gb_time_format_utc(now_ms, wall);
+	if (now_ms < GB_HLC_MIN_MS)
+		return gb_error(err, GB_EINVAL,
+				_("cannot write: this laptop's clock reads "
+				  "%s, before 2000-01-01; set the clock "
+				  "right"),
+				wall);
+	if (gb_hlc_bounds(next, now_ms) != GB_HLC_IN_BOUNDS) {
+		gb_time_format_utc(gb_hlc_ms(next), at);
+		return gb_error(err, GB_EINVAL,
+				_("cannot write: the clock of this grid file "
+				  "is at %s, more than 24 h ahead of this "
+				  "laptop's clock (%s); if the laptop's clock "
+				  "is right, `gridbook sync` re-stamps the "
+				  "records written ahead and sets it back"),
+				at, wall);
+	}
+	db->hlc = next;
 	db->hlc_dirty = 1;
-	return db->hlc;
+	*v = next;
+	return 0;
 }
 
 int db_begin(struct gb_db *db, struct gb_err *err)
@@ -1069,8 +1106,8 @@ int db_record_insert(struct gb_db *db, struct gb_record *r, struct gb_err *err)
 	copy_str(r->staff, sizeof(r->staff), db->staff);
 	r->created_at = now;
 	r->updated_at = now;
-	r->version = hlc_next(db, now);
-	if (write_current(db, S_REC_INSERT, r, err) ||
+	if (hlc_next(db, now, &r->version, err) ||
+	    write_current(db, S_REC_INSERT, r, err) ||
 	    outbox_add(db, r, err))
 		goto out;
 	if (strcmp(r->kind->name, "enterprise") == 0)
@@ -1102,15 +1139,15 @@ int db_record_update(struct gb_db *db, struct gb_record *r, struct gb_err *err)
 			 r->id, o.kind, r->kind->name);
 		goto out;
 	}
-	if (history_move(db, r->id, err))
-		goto out;
 	now = gb_now_ms();
+	if (hlc_next(db, now, &r->version, err) ||
+	    history_move(db, r->id, err))
+		goto out;
 	copy_str(r->grid, sizeof(r->grid), o.grid);
 	copy_str(r->device, sizeof(r->device), db->device);
 	copy_str(r->staff, sizeof(r->staff), db->staff);
 	r->created_at = o.created_at;
 	r->updated_at = now;
-	r->version = hlc_next(db, now);
 	if (!r->voided)
 		gb_record_set_void_reason(r, NULL);
 	if (write_current(db, S_REC_PUT, r, err) ||
@@ -1161,6 +1198,13 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 	if (!gb_uuid_valid(r->id))
 		return gb_error(err, GB_EPROTO, _("bad record id \"%s\""),
 				r->id);
+	/* Stored, it would turn negative (SQLite INTEGER is signed) and
+	 * sort before every version: not taken, and counted as refused. */
+	if (r->version > (uint64_t)GB_HLC_MAX)
+		return gb_error(err, GB_EINVAL,
+				_("record %s: version %" PRIu64 " is 2^63 or "
+				  "more (a version stays below %" PRIu64 ")"),
+				r->id, r->version, (uint64_t)GB_HLC_MAX + 1);
 	if (txn_enter(db, &mode, err))
 		return -1;
 	if (old_row_get(db, r->id, &o, err))
@@ -1185,10 +1229,19 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 		if (history_add(db, r, err))
 			goto out;
 	}
-	/* Later local edits must be newer than anything seen. */
-	if (gb_hlc_merge(db->hlc, r->version) != db->hlc) {
-		db->hlc = gb_hlc_merge(db->hlc, r->version);
-		db->hlc_dirty = 1;
+	/* Later local edits must be newer than anything seen, but a
+	 * version out of the bounds of this laptop's clock is kept without
+	 * moving the clock (gb_hlc_merge): it is HQ's to hold and `gridbook
+	 * check` names it, while one clock far ahead must not carry every
+	 * laptop of the grid along. */
+	{
+		uint64_t merged = gb_hlc_merge(db->hlc, r->version,
+					       gb_now_ms());
+
+		if (merged != db->hlc) {
+			db->hlc = merged;
+			db->hlc_dirty = 1;
+		}
 	}
 	rc = 0;
 out:
