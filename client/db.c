@@ -2474,3 +2474,144 @@ char *db_ref_name(struct gb_db *db, enum gb_ref ref, const char *code)
 	}
 	return xstrdup(rc == 1 && name[0] ? name : code);
 }
+
+/* ---- clock bounds ------------------------------------------------------- */
+
+/* The largest version whose time part is at most ms (ms >= 0). */
+static uint64_t version_ceiling(int64_t ms)
+{
+	if (ms >= INT64_C(1) << 47)
+		return (uint64_t)GB_HLC_MAX;
+	return ((uint64_t)(ms + 1) << 16) - 1;
+}
+
+int db_versions_out_of_bounds(struct gb_db *db, int64_t now_ms,
+			      struct db_bad_version **out, size_t *n,
+			      struct gb_err *err)
+{
+	/* Stored negative is 2^63 or more, written before the bounds. */
+	static const char sql[] =
+	    "SELECT id, device, version, 1 FROM record "
+	    "WHERE version < ?1 OR version > ?2 "
+	    "UNION ALL SELECT id, device, version, 0 FROM record_history "
+	    "WHERE version < ?1 OR version > ?2 ORDER BY 1, 3";
+	sqlite3_stmt *s = NULL;
+	size_t alloc = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(db->sq, sql, -1, &s, NULL) != SQLITE_OK)
+		return sql_fail(db, _("cannot read the versions"), err);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)(GB_HLC_MIN_MS << 16));
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)version_ceiling(
+				     now_ms < 0 ? 0 : now_ms + GB_HLC_AHEAD_MS));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct db_bad_version *b;
+
+		if (*n == alloc) {
+			alloc = alloc ? 2 * alloc : 16;
+			*out = xrealloc(*out, alloc * sizeof(**out));
+		}
+		b = &(*out)[(*n)++];
+		copy_str(b->id, sizeof(b->id), col_text(s, 0));
+		copy_str(b->device, sizeof(b->device), col_text(s, 1));
+		b->version = (uint64_t)sqlite3_column_int64(s, 2);
+		b->current = sqlite3_column_int(s, 3);
+		b->bound = gb_hlc_bounds(b->version, now_ms);
+	}
+	if (rc != SQLITE_DONE) {
+		sql_fail(db, _("cannot read the versions"), err);
+		sqlite3_finalize(s);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int db_clock_rewind(struct gb_db *db, int64_t limit_ms, struct gb_err *err)
+{
+	static const char sql[] =
+	    "SELECT max(v) FROM (SELECT max(version) AS v FROM record "
+	    "WHERE version BETWEEN 0 AND ?1 UNION ALL SELECT max(version) "
+	    "FROM record_history WHERE version BETWEEN 0 AND ?1)";
+	uint64_t ceiling = version_ceiling(limit_ms < 0 ? 0 : limit_ms);
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (!db->in_txn)
+		return gb_error(err, GB_EINTERNAL, "no transaction is open");
+	if (db->hlc <= ceiling)
+		return 0;
+	if (sqlite3_prepare_v2(db->sq, sql, -1, &s, NULL) != SQLITE_OK)
+		return sql_fail(db, _("cannot read the clock"), err);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ceiling);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sql_fail(db, _("cannot read the clock"), err);
+		sqlite3_finalize(s);
+		return -1;
+	}
+	db->hlc = (uint64_t)sqlite3_column_int64(s, 0);
+	db->hlc_dirty = 1;
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int db_record_restamp(struct gb_db *db, const char *id, uint64_t old,
+		      int64_t limit_ms, uint64_t *version, struct gb_err *err)
+{
+	/* The current version, or an earlier one in history; then the
+	 * record's created_at when the wrong clock gave it too. */
+	static const char *const sql[] = {
+	    "UPDATE record SET version = ?1, updated_at = ?2 "
+	    "WHERE id = ?3 AND version = ?4 AND device = ?5",
+	    "UPDATE record_history SET version = ?1, updated_at = ?2 "
+	    "WHERE id = ?3 AND version = ?4 AND device = ?5",
+	    "UPDATE record SET created_at = ?2 WHERE id = ?3 AND "
+	    "created_at > ?6",
+	};
+	const char *what = _("cannot re-stamp a record");
+	int64_t now = gb_now_ms();
+	uint64_t v;
+	int changed = 0;
+
+	if (!db->in_txn)
+		return gb_error(err, GB_EINTERNAL, "no transaction is open");
+	if (hlc_next(db, now, &v, err))
+		return -1;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *s = NULL;
+		int rc;
+
+		if (i == 1 && changed)
+			continue;
+		if (i == 2 && !changed)
+			break;
+		if (sqlite3_prepare_v2(db->sq, sql[i], -1, &s, NULL) !=
+		    SQLITE_OK)
+			return sql_fail(db, what, err);
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)v);
+		sqlite3_bind_int64(s, 2, now);
+		sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)old);
+		sqlite3_bind_text(s, 5, db->device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 6, limit_ms);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_DONE) {
+			sql_fail(db, what, err);
+			sqlite3_finalize(s);
+			return -1;
+		}
+		if (i < 2)
+			changed |= sqlite3_changes(db->sq) > 0;
+		sqlite3_finalize(s);
+	}
+	if (!changed)
+		return 1;
+	*version = v;
+	return 0;
+}

@@ -35,6 +35,10 @@
 
 /* Batches on the wire at once in a push (see sync.c). */
 #define SYNC_WINDOW 5
+/* A laptop's clock further off HQ's than this is told so at sync, and its
+ * versions written too far ahead are re-stamped only once it is nearer
+ * (SPEC §4, clocks). */
+#define SYNC_CLOCK_OFF_MS (5 * 60000L)
 
 /*
  * The two requests of the protocol.  A batch is posted in steps so that
@@ -114,6 +118,11 @@ struct sync_result {
 	long applied;	 /* of those, became the current version here */
 	long refused;	 /* pulled records that could not be read or stored */
 	int ref_updated; /* reference data was replaced */
+	/* HQ's clock (Ack.server_time) at the last ack of the round, 0 when
+	 * no ack came, and how far it was ahead of this laptop's. */
+	int64_t hq_time;
+	int64_t hq_skew;
+	long restamped; /* waiting versions given a version HQ takes */
 };
 
 /*
@@ -229,6 +238,10 @@ struct sync_status {
 	char *cursor;		    /* owned, NULL before the first pull */
 	struct sync_attention *att; /* owned, newest first */
 	size_t natt;
+	/* HQ's clock at the last ack, 0 when none came yet, and how far it
+	 * was ahead of this laptop's then (negative: behind). */
+	int64_t hq_time;
+	int64_t hq_skew;
 };
 
 /* Reads the sync state of the file.  Release with sync_status_release,
