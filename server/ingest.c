@@ -379,6 +379,7 @@ static void prepare_item(const struct store_device *dev,
 {
 	const struct gb_record *r = it->rec;
 	struct gb_err verr = {GB_OK, ""}, hdr = {GB_OK, ""};
+	int ahead;
 
 	memset(out, 0, sizeof(*out));
 	gb_buf_init(&out->body, GB_BUF_NOLIMIT);
@@ -441,9 +442,21 @@ static void prepare_item(const struct store_device *dev,
 		 * is in the way, and the version goes once it is right. */
 		out->vtransient = then > now_ms &&
 				  gb_validate(r, NULL, then, &e2) == 0;
+		if (!out->vtransient)
+			return;
+		/* Then the version says why, naming both clocks, when it
+		 * lies beyond HQ's bound itself. */
+		if (version_bounds(r->version, now_ms, &ahead, &e2) < 0) {
+			free(out->vreason);
+			out->vreason = xstrdup(e2.msg);
+		}
 		return;
 	}
-	if (hdr.code != GB_OK) {
+	/* A time of the header ahead of HQ's clock while the version is
+	 * not: that time is what is told.  With the version ahead too, the
+	 * version is (below). */
+	if (hdr.code != GB_OK &&
+	    version_bounds(r->version, now_ms, &ahead, &verr) == 0) {
 		char hq[32];
 
 		gb_time_format_utc(now_ms, hq);
