@@ -2576,11 +2576,13 @@ int db_record_restamp(struct gb_db *db, const char *id, uint64_t old,
 	};
 	const char *what = _("cannot re-stamp a record");
 	int64_t now = gb_now_ms();
-	uint64_t v;
-	int changed = 0;
+	uint64_t v, saved;
+	int changed = 0, saved_dirty;
 
 	if (!db->in_txn)
 		return gb_error(err, GB_EINTERNAL, "no transaction is open");
+	saved = db->hlc;
+	saved_dirty = db->hlc_dirty;
 	if (hlc_next(db, now, &v, err))
 		return -1;
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
@@ -2610,8 +2612,12 @@ int db_record_restamp(struct gb_db *db, const char *id, uint64_t old,
 			changed |= sqlite3_changes(db->sq) > 0;
 		sqlite3_finalize(s);
 	}
-	if (!changed)
+	if (!changed) {
+		/* Nothing was stamped: the clock stays where it was. */
+		db->hlc = saved;
+		db->hlc_dirty = saved_dirty;
 		return 1;
+	}
 	*version = v;
 	return 0;
 }
