@@ -249,7 +249,8 @@ static int clock_off(int64_t hq_time, int64_t skew, char *out, size_t n)
 	char age[32], hq[32];
 
 	out[0] = '\0';
-	if (!hq_time || (skew <= SYNC_CLOCK_OFF_MS && skew >= -SYNC_CLOCK_OFF_MS))
+	if (!hq_time ||
+	    (skew <= SYNC_CLOCK_OFF_MS && skew >= -SYNC_CLOCK_OFF_MS))
 		return 0;
 	fmt_age(skew < 0 ? -skew : skew, age, sizeof(age));
 	gb_time_format_utc(hq_time, hq);
@@ -645,14 +646,14 @@ static int status_json(const struct sync_status *st, struct gb_err *err)
 	}
 	if (gb_buf_adds(&b, ",\"hq_clock\":", err) ||
 	    (st->hq_time
-		 ? gb_buf_addf(&b, err,
-			       "{\"at\":%" PRId64 ",\"ahead_of_this_ms\":%" PRId64
-			       ",\"off\":%s}",
-			       st->hq_time, st->hq_skew,
-			       clock_off(st->hq_time, st->hq_skew, w2,
-					 sizeof(w2))
-				   ? "true"
-				   : "false")
+		 ? gb_buf_addf(
+		       &b, err,
+		       "{\"at\":%" PRId64 ",\"ahead_of_this_ms\":%" PRId64
+		       ",\"off\":%s}",
+		       st->hq_time, st->hq_skew,
+		       clock_off(st->hq_time, st->hq_skew, w2, sizeof(w2))
+			   ? "true"
+			   : "false")
 		 : gb_buf_adds(&b, "null", err)))
 		goto out;
 	if (gb_buf_addf(&b, err, ",\"restored_after\":") ||

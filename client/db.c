@@ -1107,8 +1107,7 @@ int db_record_insert(struct gb_db *db, struct gb_record *r, struct gb_err *err)
 	r->created_at = now;
 	r->updated_at = now;
 	if (hlc_next(db, now, &r->version, err) ||
-	    write_current(db, S_REC_INSERT, r, err) ||
-	    outbox_add(db, r, err))
+	    write_current(db, S_REC_INSERT, r, err) || outbox_add(db, r, err))
 		goto out;
 	if (strcmp(r->kind->name, "enterprise") == 0)
 		db->ent_gen++;
@@ -1140,8 +1139,7 @@ int db_record_update(struct gb_db *db, struct gb_record *r, struct gb_err *err)
 		goto out;
 	}
 	now = gb_now_ms();
-	if (hlc_next(db, now, &r->version, err) ||
-	    history_move(db, r->id, err))
+	if (hlc_next(db, now, &r->version, err) || history_move(db, r->id, err))
 		goto out;
 	copy_str(r->grid, sizeof(r->grid), o.grid);
 	copy_str(r->device, sizeof(r->device), db->device);
@@ -1235,8 +1233,8 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 	 * check` names it, while one clock far ahead must not carry every
 	 * laptop of the grid along. */
 	{
-		uint64_t merged = gb_hlc_merge(db->hlc, r->version,
-					       gb_now_ms());
+		uint64_t merged =
+		    gb_hlc_merge(db->hlc, r->version, gb_now_ms());
 
 		if (merged != db->hlc) {
 			db->hlc = merged;
@@ -2504,8 +2502,9 @@ int db_versions_out_of_bounds(struct gb_db *db, int64_t now_ms,
 	if (sqlite3_prepare_v2(db->sq, sql, -1, &s, NULL) != SQLITE_OK)
 		return sql_fail(db, _("cannot read the versions"), err);
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)(GB_HLC_MIN_MS << 16));
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)version_ceiling(
-				     now_ms < 0 ? 0 : now_ms + GB_HLC_AHEAD_MS));
+	sqlite3_bind_int64(s, 2,
+			   (sqlite3_int64)version_ceiling(
+			       now_ms < 0 ? 0 : now_ms + GB_HLC_AHEAD_MS));
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct db_bad_version *b;
 

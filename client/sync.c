@@ -2084,20 +2084,20 @@ static int retry_restamp(struct gb_db *db, int64_t hq_time, long *n,
 		goto fail;
 	for (size_t i = 0; i < nrows; i++) {
 		uint64_t v;
-
 		int gone;
 
-		gone = db_record_restamp(db, rows[i].id, rows[i].version,
-					 limit, &v, err);
+		gone = db_record_restamp(db, rows[i].id, rows[i].version, limit,
+					 &v, err);
 		if (gone < 0)
 			goto fail;
 		/* The row goes; a version the file no longer holds (voided
 		 * and purged by hand) has nothing to send. */
 		if (prep(db,
-			 gone ? "DELETE FROM sync_retry WHERE id = ?1 AND "
-				"version = ?2"
-			      : "UPDATE sync_retry SET version = ?3, queued = 1 "
-				"WHERE id = ?1 AND version = ?2",
+			 gone
+			     ? "DELETE FROM sync_retry WHERE id = ?1 AND "
+			       "version = ?2"
+			     : "UPDATE sync_retry SET version = ?3, queued = 1 "
+			       "WHERE id = ?1 AND version = ?2",
 			 &s, what, err))
 			goto fail;
 		sqlite3_bind_text(s, 1, rows[i].id, -1, SQLITE_STATIC);

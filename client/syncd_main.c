@@ -354,8 +354,8 @@ static void log_result(const struct sync_result *r, int verbose)
 		log_warnx(_("%ld records from HQ could not be read or stored "
 			    "here and were skipped"),
 			  r->refused);
-	if (r->hq_time && (r->hq_skew > SYNC_CLOCK_OFF_MS ||
-			   r->hq_skew < -SYNC_CLOCK_OFF_MS))
+	if (r->hq_time &&
+	    (r->hq_skew > SYNC_CLOCK_OFF_MS || r->hq_skew < -SYNC_CLOCK_OFF_MS))
 		log_warnx(_("this laptop's clock is %" PRId64 " s off HQ's "
 			    "(HQ's minus this one's); see gridbook sync "
 			    "status"),

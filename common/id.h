@@ -40,16 +40,16 @@ int64_t gb_uuid7_ms(const char *s);
  * between 2000-01-01T00:00Z and 24 h after the clock it is checked
  * against (HQ's at HQ, the laptop's own when it writes or pulls).
  */
-#define GB_HLC_MAX INT64_MAX /* 2^63 - 1, the largest version */
+#define GB_HLC_MAX INT64_MAX		    /* 2^63 - 1, the largest version */
 #define GB_HLC_MIN_MS INT64_C(946684800000) /* 2000-01-01T00:00Z */
 #define GB_HLC_AHEAD_MS (24 * INT64_C(3600000))
 
 /* Which bound a version breaks, GB_HLC_IN_BOUNDS (0) when none. */
 enum gb_hlc_bound {
 	GB_HLC_IN_BOUNDS = 0,
-	GB_HLC_TOO_BIG,	 /* >= 2^63 */
+	GB_HLC_TOO_BIG,	    /* >= 2^63 */
 	GB_HLC_BEFORE_2000, /* time part before 2000-01-01T00:00Z */
-	GB_HLC_AHEAD,	 /* time part more than 24 h after now_ms */
+	GB_HLC_AHEAD,	    /* time part more than 24 h after now_ms */
 };
 
 /* Whether version v is in bounds for a clock reading now_ms: the first

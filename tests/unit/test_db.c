@@ -1105,7 +1105,8 @@ static void test_hlc_bounds(void)
 	v = r->version;
 
 	x = enterprise("91330100MA2K8QAB2E", "远方贸易有限公司", "S09-C02");
-	snprintf(x->id, GB_ID_LEN, "%s", "0190abcd-0000-7000-8000-0000000000f1");
+	snprintf(x->id, GB_ID_LEN, "%s",
+		 "0190abcd-0000-7000-8000-0000000000f1");
 	snprintf(x->grid, GB_CODE_LEN, "S09-G1");
 	snprintf(x->device, GB_ID_LEN, "%s", other);
 	x->created_at = x->updated_at = now;
@@ -1151,11 +1152,13 @@ static void test_hlc_bounds(void)
 				&err) == 1);
 	CHECK(db_commit(a, &err) == 0);
 	CHECK(gb_hlc_ms(v) == now + 60000);
-	CHECK(sql_int(a, "SELECT count(*) FROM record WHERE id = ?1 AND "
-			 "json_extract(body, '$.households') = 14",
+	CHECK(sql_int(a,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "json_extract(body, '$.households') = 14",
 		      r->id) == 1);
-	CHECK(sql_int(a, "SELECT max(version) >> 16 FROM record_history WHERE "
-			 "id = ?1",
+	CHECK(sql_int(a,
+		      "SELECT max(version) >> 16 FROM record_history WHERE "
+		      "id = ?1",
 		      r->id) <= now);
 	gb_record_set_name(r, "households", "15");
 	CHECK(db_record_update(a, r, &err) == 0);

@@ -295,8 +295,7 @@ static void test_hlc_bounded(void)
 	CHECK(gb_hlc_merge(local, UINT64_MAX, NOW_MS) == local);
 	CHECK(gb_hlc_merge(local, UINT64_C(0x8000000000000000), NOW_MS) ==
 	      local);
-	CHECK(gb_hlc_merge(local, V(INT64_C(32472144000000)), NOW_MS) ==
-	      local);
+	CHECK(gb_hlc_merge(local, V(INT64_C(32472144000000)), NOW_MS) == local);
 	CHECK(gb_hlc_merge(local, V(NOW_MS + 24 * HOUR_MS + 1), NOW_MS) ==
 	      local);
 	CHECK(gb_hlc_merge(local, V(NOW_MS + 24 * HOUR_MS), NOW_MS) ==
