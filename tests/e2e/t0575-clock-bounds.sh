@@ -146,7 +146,8 @@ same "B's clock is still not ahead" \
 	"$([ "$b_hlc" -le "$(now_ms)" ] && echo yes)" yes
 
 # A store kept from before the bounds: a version 2^64 - 1 as SQLite
-# stored it (negative).
+# stored it (negative), in a grid file without the mark of a file known
+# clean (one written before the bounds has none).
 ok "HQ check: nothing out of bounds" gridbook-hq check \
 	--store "sqlite:$HQ_STORE"
 has "says so" "$(cat "$T/.out")" "no version out of bounds (HQ's clock: "
@@ -164,12 +165,15 @@ same "HQ check changed nothing" \
 	"$held"
 sqlite3 "$B" "INSERT INTO record_history (id, version, kind, device, staff,
 	updated_at, body) SELECT id, -1, kind, device, staff, updated_at, body
-	FROM record LIMIT 1"
+	FROM record LIMIT 1; DELETE FROM meta WHERE key = 'sync_bounds_clean'"
 fails 1 "gridbook check on B finds it" gridbook --db "$B" check
 has "as 2^63 or more" "$(cat "$T/.out")" "18446744073709551615"
 hq_start
 ok "B's sync" gridbook --db "$B" sync
 has "says the file holds it" "$(cat "$T/.err")" \
+	"this grid file holds 1 version out of the bounds of this laptop's clock"
+ok "B's next sync, nothing new" gridbook --db "$B" sync
+has "says so again" "$(cat "$T/.err")" \
 	"this grid file holds 1 version out of the bounds of this laptop's clock"
 ok "B still writes" gridbook --db "$B" enterprise edit \
 	"$(sqlite3 "$B" "SELECT id FROM record WHERE
