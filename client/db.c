@@ -423,12 +423,49 @@ static int hlc_store(struct gb_db *db, struct gb_err *err)
 	return 0;
 }
 
-/* The next version for a write made at now_ms. */
-static uint64_t hlc_next(struct gb_db *db, int64_t now_ms)
+/*
+ * The next version for a write made at now_ms, into *v.  Returns 0, or -1
+ * with err when there is none within the bounds of this laptop's clock
+ * (gb_hlc_bounds): the clock never wraps, and a version HQ can only
+ * refuse is not written.  The grid file's clock runs ahead of the
+ * laptop's when the laptop's clock was set back from a time far ahead;
+ * `gridbook sync` re-stamps the records written then (sync.c) and sets
+ * it back, once HQ's clock says the laptop's is right.
+ */
+static int hlc_next(struct gb_db *db, int64_t now_ms, uint64_t *v,
+		    struct gb_err *err)
 {
-	db->hlc = gb_hlc_next(db->hlc, now_ms);
+	uint64_t next = gb_hlc_next(db->hlc, now_ms);
+	char at[32], wall[32];
+
+	if (next == 0)
+		return gb_error(err, GB_EINVAL,
+				_("cannot write: the clock of this grid file "
+				  "is at %" PRIu64 ", its last version (a "
+				  "version stays below 2^63); see `gridbook "
+				  "check`"),
+				db->hlc);
+	gb_time_format_utc(now_ms, wall);
+	if (now_ms < GB_HLC_MIN_MS)
+		return gb_error(err, GB_EINVAL,
+				_("cannot write: this laptop's clock reads "
+				  "%s, before 2000-01-01; set the clock "
+				  "right"),
+				wall);
+	if (gb_hlc_bounds(next, now_ms) != GB_HLC_IN_BOUNDS) {
+		gb_time_format_utc(gb_hlc_ms(next), at);
+		return gb_error(err, GB_EINVAL,
+				_("cannot write: the clock of this grid file "
+				  "is at %s, more than 24 h ahead of this "
+				  "laptop's clock (%s); if the laptop's clock "
+				  "is right, `gridbook sync` re-stamps the "
+				  "records written ahead and sets it back"),
+				at, wall);
+	}
+	db->hlc = next;
 	db->hlc_dirty = 1;
-	return db->hlc;
+	*v = next;
+	return 0;
 }
 
 int db_begin(struct gb_db *db, struct gb_err *err)
@@ -1069,9 +1106,8 @@ int db_record_insert(struct gb_db *db, struct gb_record *r, struct gb_err *err)
 	copy_str(r->staff, sizeof(r->staff), db->staff);
 	r->created_at = now;
 	r->updated_at = now;
-	r->version = hlc_next(db, now);
-	if (write_current(db, S_REC_INSERT, r, err) ||
-	    outbox_add(db, r, err))
+	if (hlc_next(db, now, &r->version, err) ||
+	    write_current(db, S_REC_INSERT, r, err) || outbox_add(db, r, err))
 		goto out;
 	if (strcmp(r->kind->name, "enterprise") == 0)
 		db->ent_gen++;
@@ -1102,15 +1138,14 @@ int db_record_update(struct gb_db *db, struct gb_record *r, struct gb_err *err)
 			 r->id, o.kind, r->kind->name);
 		goto out;
 	}
-	if (history_move(db, r->id, err))
-		goto out;
 	now = gb_now_ms();
+	if (hlc_next(db, now, &r->version, err) || history_move(db, r->id, err))
+		goto out;
 	copy_str(r->grid, sizeof(r->grid), o.grid);
 	copy_str(r->device, sizeof(r->device), db->device);
 	copy_str(r->staff, sizeof(r->staff), db->staff);
 	r->created_at = o.created_at;
 	r->updated_at = now;
-	r->version = hlc_next(db, now);
 	if (!r->voided)
 		gb_record_set_void_reason(r, NULL);
 	if (write_current(db, S_REC_PUT, r, err) ||
@@ -1161,6 +1196,13 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 	if (!gb_uuid_valid(r->id))
 		return gb_error(err, GB_EPROTO, _("bad record id \"%s\""),
 				r->id);
+	/* Stored, it would turn negative (SQLite INTEGER is signed) and
+	 * sort before every version: not taken, and counted as refused. */
+	if (r->version > (uint64_t)GB_HLC_MAX)
+		return gb_error(err, GB_EINVAL,
+				_("record %s: version %" PRIu64 " is 2^63 or "
+				  "more (a version stays below %" PRIu64 ")"),
+				r->id, r->version, (uint64_t)GB_HLC_MAX + 1);
 	if (txn_enter(db, &mode, err))
 		return -1;
 	if (old_row_get(db, r->id, &o, err))
@@ -1185,10 +1227,19 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 		if (history_add(db, r, err))
 			goto out;
 	}
-	/* Later local edits must be newer than anything seen. */
-	if (gb_hlc_merge(db->hlc, r->version) != db->hlc) {
-		db->hlc = gb_hlc_merge(db->hlc, r->version);
-		db->hlc_dirty = 1;
+	/* Later local edits must be newer than anything seen, but a
+	 * version out of the bounds of this laptop's clock is kept without
+	 * moving the clock (gb_hlc_merge): it is HQ's to hold and `gridbook
+	 * check` names it, while one clock far ahead must not carry every
+	 * laptop of the grid along. */
+	{
+		uint64_t merged =
+		    gb_hlc_merge(db->hlc, r->version, gb_now_ms());
+
+		if (merged != db->hlc) {
+			db->hlc = merged;
+			db->hlc_dirty = 1;
+		}
 	}
 	rc = 0;
 out:
@@ -2442,4 +2493,152 @@ char *db_ref_name(struct gb_db *db, enum gb_ref ref, const char *code)
 		break;
 	}
 	return xstrdup(rc == 1 && name[0] ? name : code);
+}
+
+/* ---- clock bounds ------------------------------------------------------- */
+
+/* The largest version whose time part is at most ms (ms >= 0). */
+static uint64_t version_ceiling(int64_t ms)
+{
+	if (ms >= INT64_C(1) << 47)
+		return (uint64_t)GB_HLC_MAX;
+	return ((uint64_t)(ms + 1) << 16) - 1;
+}
+
+int db_versions_out_of_bounds(struct gb_db *db, int64_t now_ms,
+			      struct db_bad_version **out, size_t *n,
+			      struct gb_err *err)
+{
+	/* Stored negative is 2^63 or more, written before the bounds. */
+	static const char sql[] =
+	    "SELECT id, device, version, 1 FROM record "
+	    "WHERE version < ?1 OR version > ?2 "
+	    "UNION ALL SELECT id, device, version, 0 FROM record_history "
+	    "WHERE version < ?1 OR version > ?2 ORDER BY 1, 3";
+	sqlite3_stmt *s = NULL;
+	size_t alloc = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(db->sq, sql, -1, &s, NULL) != SQLITE_OK)
+		return sql_fail(db, _("cannot read the versions"), err);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)(GB_HLC_MIN_MS << 16));
+	sqlite3_bind_int64(s, 2,
+			   (sqlite3_int64)version_ceiling(
+			       now_ms < 0 ? 0 : now_ms + GB_HLC_AHEAD_MS));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct db_bad_version *b;
+
+		if (*n == alloc) {
+			alloc = alloc ? 2 * alloc : 16;
+			*out = xrealloc(*out, alloc * sizeof(**out));
+		}
+		b = &(*out)[(*n)++];
+		copy_str(b->id, sizeof(b->id), col_text(s, 0));
+		copy_str(b->device, sizeof(b->device), col_text(s, 1));
+		b->version = (uint64_t)sqlite3_column_int64(s, 2);
+		b->current = sqlite3_column_int(s, 3);
+		b->bound = gb_hlc_bounds(b->version, now_ms);
+	}
+	if (rc != SQLITE_DONE) {
+		sql_fail(db, _("cannot read the versions"), err);
+		sqlite3_finalize(s);
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int db_clock_rewind(struct gb_db *db, int64_t limit_ms, struct gb_err *err)
+{
+	static const char sql[] =
+	    "SELECT max(v) FROM (SELECT max(version) AS v FROM record "
+	    "WHERE version BETWEEN 0 AND ?1 UNION ALL SELECT max(version) "
+	    "FROM record_history WHERE version BETWEEN 0 AND ?1)";
+	uint64_t ceiling = version_ceiling(limit_ms < 0 ? 0 : limit_ms);
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	if (!db->in_txn)
+		return gb_error(err, GB_EINTERNAL, "no transaction is open");
+	if (db->hlc <= ceiling)
+		return 0;
+	if (sqlite3_prepare_v2(db->sq, sql, -1, &s, NULL) != SQLITE_OK)
+		return sql_fail(db, _("cannot read the clock"), err);
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ceiling);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sql_fail(db, _("cannot read the clock"), err);
+		sqlite3_finalize(s);
+		return -1;
+	}
+	db->hlc = (uint64_t)sqlite3_column_int64(s, 0);
+	db->hlc_dirty = 1;
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int db_record_restamp(struct gb_db *db, const char *id, uint64_t old,
+		      int64_t limit_ms, uint64_t *version, struct gb_err *err)
+{
+	/* The current version, or an earlier one in history; then the
+	 * record's created_at when the wrong clock gave it too. */
+	static const char *const sql[] = {
+	    "UPDATE record SET version = ?1, updated_at = ?2 "
+	    "WHERE id = ?3 AND version = ?4 AND device = ?5",
+	    "UPDATE record_history SET version = ?1, updated_at = ?2 "
+	    "WHERE id = ?3 AND version = ?4 AND device = ?5",
+	    "UPDATE record SET created_at = ?2 WHERE id = ?3 AND "
+	    "created_at > ?6",
+	};
+	const char *what = _("cannot re-stamp a record");
+	int64_t now = gb_now_ms();
+	uint64_t v, saved;
+	int changed = 0, saved_dirty;
+
+	if (!db->in_txn)
+		return gb_error(err, GB_EINTERNAL, "no transaction is open");
+	saved = db->hlc;
+	saved_dirty = db->hlc_dirty;
+	if (hlc_next(db, now, &v, err))
+		return -1;
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *s = NULL;
+		int rc;
+
+		if (i == 1 && changed)
+			continue;
+		if (i == 2 && !changed)
+			break;
+		if (sqlite3_prepare_v2(db->sq, sql[i], -1, &s, NULL) !=
+		    SQLITE_OK)
+			return sql_fail(db, what, err);
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)v);
+		sqlite3_bind_int64(s, 2, now);
+		sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)old);
+		sqlite3_bind_text(s, 5, db->device, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 6, limit_ms);
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_DONE) {
+			sql_fail(db, what, err);
+			sqlite3_finalize(s);
+			return -1;
+		}
+		if (i < 2)
+			changed |= sqlite3_changes(db->sq) > 0;
+		sqlite3_finalize(s);
+	}
+	if (!changed) {
+		/* Nothing was stamped: the clock stays where it was. */
+		db->hlc = saved;
+		db->hlc_dirty = saved_dirty;
+		return 1;
+	}
+	*version = v;
+	return 0;
 }

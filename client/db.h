@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "id.h"
 #include "record.h"
 #include "validate.h"
 
@@ -173,5 +174,42 @@ int db_record_list(struct gb_db *db, const struct gb_kind *kind,
  * filled (GB_ID_LEN bytes), 0 when none, -1 on error. */
 int db_daily_report_find(struct gb_db *db, const char *officer,
 			 const char *date, char *id, struct gb_err *err);
+
+/* ---- clock bounds (SPEC §4) --------------------------------------------- */
+
+/* A version held out of the bounds of a clock (gb_hlc_bounds). */
+struct db_bad_version {
+	char id[GB_ID_LEN];
+	char device[GB_ID_LEN];
+	uint64_t version; /* as stored; one stored negative reads >= 2^63 */
+	int current;	  /* 1: the current version, 0: one in history */
+	enum gb_hlc_bound bound;
+};
+
+/*
+ * The versions this file holds out of the bounds of a clock reading
+ * now_ms, current and earlier ones, by id: in *out (caller frees), their
+ * number in *n.  Changes nothing.  Returns 0 or -1 with err.
+ */
+int db_versions_out_of_bounds(struct gb_db *db, int64_t now_ms,
+			      struct db_bad_version **out, size_t *n,
+			      struct gb_err *err);
+
+/*
+ * Re-stamping the versions written while this laptop's clock ran ahead
+ * (sync.c, once HQ's clock says it is right), in the caller's
+ * transaction (db_begin).  db_clock_rewind sets the file's clock back to
+ * the newest version held whose time part is at most limit_ms, when it
+ * stands above that: the versions above are the ones about to be
+ * re-stamped, or other devices' ones that never moved it.
+ * db_record_restamp gives version old of record id, written on this
+ * device, the next version of the clock, with updated_at now and
+ * created_at now when it lay after limit_ms: same id, same values, only
+ * the times the wrong clock gave.  *version is the new one.  Returns 0,
+ * 1 when the file holds no such version (nothing done), -1 with err.
+ */
+int db_clock_rewind(struct gb_db *db, int64_t limit_ms, struct gb_err *err);
+int db_record_restamp(struct gb_db *db, const char *id, uint64_t old,
+		      int64_t limit_ms, uint64_t *version, struct gb_err *err);
 
 #endif

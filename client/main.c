@@ -25,6 +25,8 @@ static const struct {
 	{"export", cmd_export, N_("export records of one kind as CSV or JSON")},
 	{"ref", cmd_ref, N_("list the grid's communities, police areas and staff")},
 	{"sync", cmd_sync, N_("exchange records with HQ; sync status, setup")},
+	{"check", cmd_check, N_("list the versions held out of bounds (a clock "
+				"that was wrong)")},
 	{"backup", cmd_backup, N_("copy the grid file while it is in use, "
 				  "checked")},
 	{"status", cmd_status, N_("what needs you today: overdue orders, late "

@@ -1171,6 +1171,16 @@ static int ack_record(struct gb_db *db, const struct batch *b,
 		att = 1;
 	}
 done:
+	/* HQ's clock, for the warning of a clock far off and for
+	 * re-stamping (retry_restamp); one outside the years a date may be
+	 * written in is no clock. */
+	if (a->server_time && gb_time_sane(a->server_time)) {
+		r->hq_time = a->server_time;
+		r->hq_skew = a->server_time - now;
+		if (meta_set_i64(db, "sync_hq_time", r->hq_time, err) ||
+		    meta_set_i64(db, "sync_hq_skew", r->hq_skew, err))
+			goto out;
+	}
 	/* Never lower: a `gridbook sync` and the daemon may both have sent
 	 * this batch, and the other may have gone on since. */
 	next = meta_u64(db, "sync_next_seq", 1);
@@ -1196,6 +1206,10 @@ static void result_add(struct sync_result *res, const struct sync_result *r)
 	res->rejected += r->rejected;
 	res->conflict += r->conflict;
 	res->waiting += r->waiting;
+	if (r->hq_time) {
+		res->hq_time = r->hq_time;
+		res->hq_skew = r->hq_skew;
+	}
 }
 
 /*
@@ -2018,6 +2032,135 @@ static int busy_wait(const struct sync_io *io, const struct sync_opts *o,
 	return stopped(o) ? -1 : 0;
 }
 
+/*
+ * Re-stamps the versions waiting because they lie more than 24 h ahead
+ * of HQ's clock hq_time (those written while this laptop's clock ran
+ * ahead), once this laptop's clock is within SYNC_CLOCK_OFF_MS of HQ's:
+ * waiting longer would not help them, and with the clock right a new
+ * version is one HQ takes.  In one transaction the file's clock is set
+ * back to the newest version HQ could hold (db_clock_rewind), then each
+ * of them, oldest first, gets the next version with the same id and
+ * values (db_record_restamp) and goes back into the outbox.  Their old
+ * versions never reached HQ or any other laptop (HQ refused them), so
+ * they are replaced, not kept.  *n says how many.  Returns 0 or -1.
+ */
+static int retry_restamp(struct gb_db *db, int64_t hq_time, long *n,
+			 struct gb_err *err)
+{
+	const char *what = _("cannot re-stamp the waiting records");
+	int64_t limit = hq_time + GB_HLC_AHEAD_MS, skew = hq_time - gb_now_ms();
+	uint64_t ceiling = ((uint64_t)(limit + 1) << 16) - 1;
+	struct {
+		char id[GB_ID_LEN];
+		uint64_t version;
+	} *rows = NULL;
+	size_t nrows = 0, alloc = 0;
+	sqlite3_stmt *s = NULL;
+	int rc;
+
+	*n = 0;
+	if (skew > SYNC_CLOCK_OFF_MS || skew < -SYNC_CLOCK_OFF_MS)
+		return 0;
+	if (prep(db,
+		 "SELECT id, version FROM sync_retry WHERE queued = 0 AND "
+		 "(version > ?1 OR version < 0) ORDER BY version",
+		 &s, what, err))
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ceiling);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (nrows == alloc) {
+			alloc = alloc ? 2 * alloc : 16;
+			rows = xrealloc(rows, alloc * sizeof(*rows));
+		}
+		copy_str(rows[nrows].id, sizeof(rows[nrows].id),
+			 col_text(s, 0));
+		rows[nrows++].version = (uint64_t)sqlite3_column_int64(s, 1);
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc != SQLITE_DONE) {
+		free(rows);
+		return sql_fail(db, what, err);
+	}
+	if (nrows == 0)
+		return 0;
+	if (db_begin(db, err)) {
+		free(rows);
+		return -1;
+	}
+	if (db_clock_rewind(db, limit, err))
+		goto fail;
+	for (size_t i = 0; i < nrows; i++) {
+		uint64_t v;
+		int gone;
+
+		gone = db_record_restamp(db, rows[i].id, rows[i].version, limit,
+					 &v, err);
+		if (gone < 0)
+			goto fail;
+		/* The row goes; a version the file no longer holds (voided
+		 * and purged by hand) has nothing to send. */
+		if (prep(db,
+			 gone
+			     ? "DELETE FROM sync_retry WHERE id = ?1 AND "
+			       "version = ?2"
+			     : "UPDATE sync_retry SET version = ?3, queued = 1 "
+			       "WHERE id = ?1 AND version = ?2",
+			 &s, what, err))
+			goto fail;
+		sqlite3_bind_text(s, 1, rows[i].id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)rows[i].version);
+		if (!gone)
+			sqlite3_bind_int64(s, 3, (sqlite3_int64)v);
+		rc = run(db, s, what, err);
+		sqlite3_finalize(s);
+		s = NULL;
+		if (rc)
+			goto fail;
+		if (gone)
+			continue;
+		if (prep(db, "INSERT INTO outbox (id, version) VALUES (?1, ?2)",
+			 &s, what, err))
+			goto fail;
+		sqlite3_bind_text(s, 1, rows[i].id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)v);
+		rc = run(db, s, what, err);
+		sqlite3_finalize(s);
+		s = NULL;
+		if (rc)
+			goto fail;
+		(*n)++;
+	}
+	free(rows);
+	return db_commit(db, err);
+fail:
+	free(rows);
+	db_rollback(db);
+	*n = 0;
+	return -1;
+}
+
+/* Pushes everything pending, waiting for a busy HQ within *left ms. */
+static int push_all(struct gb_db *db, const struct sync_io *io,
+		    const struct sync_opts *o, struct sync_result *res,
+		    long *left, struct gb_err *err)
+{
+	int attempt = 0;
+
+	/* Each attempt resumes from the first batch not acknowledged (the
+	 * batches are written down). */
+	for (long sent = res->sent;; sent = res->sent) {
+		if (sync_push(db, io, o, res, err) == 0)
+			return 0;
+		/* Batches went through since the last wait: HQ is busy
+		 * again, not still. */
+		if (res->sent > sent)
+			attempt = 0;
+		if (busy_wait(io, o, attempt++, left, res, err))
+			return -1;
+	}
+}
+
 int sync_round(struct gb_db *db, const struct sync_io *io,
 	       const struct sync_opts *o, struct sync_result *res,
 	       struct gb_err *err)
@@ -2030,22 +2173,22 @@ int sync_round(struct gb_db *db, const struct sync_io *io,
 		return gb_error(err, GB_EINVAL,
 				_("the grid file has no grid or device id; "
 				  "create it with gridbook init"));
-	if (retry_requeue(db, err))
+	if (retry_requeue(db, err) || push_all(db, io, o, res, &left, err))
 		goto fail;
-	/* Each attempt resumes from the first batch not acknowledged (the
-	 * batches are written down), and the pull from its cursor. */
-	for (long sent = 0;; sent = res->sent) {
-		rc = sync_push(db, io, o, res, err);
-		if (rc == 0)
-			break;
-		/* Batches went through since the last wait: HQ is busy
-		 * again, not still. */
-		if (res->sent > sent)
-			attempt = 0;
-		if (busy_wait(io, o, attempt++, &left, res, err))
+	/* HQ answered, and refused versions for now that waiting will not
+	 * help: re-stamped, they go in this round. */
+	if (res->waiting && res->hq_time) {
+		if (retry_restamp(db, res->hq_time, &res->restamped, err))
 			goto fail;
+		if (res->restamped) {
+			/* Counted once, by the answer to their new version. */
+			res->waiting -= res->restamped;
+			res->sent -= res->restamped;
+			if (push_all(db, io, o, res, &left, err))
+				goto fail;
+		}
 	}
-	attempt = 0;
+	/* The pull resumes from its cursor. */
 	for (;;) {
 		rc = sync_pull(db, io, o, res, err);
 		if (rc == 0)
@@ -2469,6 +2612,8 @@ int sync_status_get(struct gb_db *db, struct sync_status *st,
 	st->server = db_meta_get(db, "sync_server");
 	st->cursor = db_meta_get(db, "sync_cursor");
 	st->own_from = meta_u64(db, "sync_own_seq", 0);
+	st->hq_time = meta_i64(db, "sync_hq_time");
+	st->hq_skew = meta_i64(db, "sync_hq_skew");
 	if (attention_read(db, 0, &st->att, &st->natt, err) ||
 	    attention_read(db, 1, &st->wait, &st->nwait, err))
 		goto out;

@@ -34,6 +34,11 @@
 #define SYNC_RETRY_FOR_MS 300000L
 #define SYNC_RETRY_CAP_MS 30000L
 
+/* A laptop's clock further off HQ's than this is told so at sync, and its
+ * versions written too far ahead are re-stamped only once it is nearer
+ * (SPEC §4, clocks). */
+#define SYNC_CLOCK_OFF_MS (5 * 60000L)
+
 struct sync_opts {
 	size_t max_records; /* per batch; 0 for SYNC_MAX_RECORDS */
 	size_t max_bytes;   /* packed records per batch; 0 for default */
@@ -72,6 +77,11 @@ struct sync_result {
 	long applied;	 /* of those, became the current version here */
 	long refused;	 /* pulled records that could not be read or stored */
 	int ref_updated; /* reference data was replaced */
+	/* HQ's clock (Ack.server_time) at the last ack of the round, 0 when
+	 * no ack came, and how far it was ahead of this laptop's. */
+	int64_t hq_time;
+	int64_t hq_skew;
+	long restamped; /* waiting versions given a version HQ takes */
 };
 
 /*
@@ -187,6 +197,10 @@ struct sync_status {
 	char *cursor;		    /* owned, NULL before the first pull */
 	struct sync_attention *att; /* owned, newest first */
 	size_t natt;
+	/* HQ's clock at the last ack, 0 when none came yet, and how far it
+	 * was ahead of this laptop's then (negative: behind). */
+	int64_t hq_time;
+	int64_t hq_skew;
 };
 
 /* Reads the sync state of the file.  Release with sync_status_release,

@@ -354,6 +354,16 @@ static void log_result(const struct sync_result *r, int verbose)
 		log_warnx(_("%ld records from HQ could not be read or stored "
 			    "here and were skipped"),
 			  r->refused);
+	if (r->hq_time &&
+	    (r->hq_skew > SYNC_CLOCK_OFF_MS || r->hq_skew < -SYNC_CLOCK_OFF_MS))
+		log_warnx(_("this laptop's clock is %" PRId64 " s off HQ's "
+			    "(HQ's minus this one's); see gridbook sync "
+			    "status"),
+			  r->hq_skew / 1000);
+	if (r->restamped)
+		log_info(_("%ld records written while this laptop's clock was "
+			   "ahead were re-stamped and sent again"),
+			 r->restamped);
 }
 
 int main(int argc, char **argv)

@@ -17,7 +17,10 @@
  *
  * Versions are a hybrid logical clock packed into a uint64_t: wall-clock
  * ms in the high 48 bits, a logical counter in the low 16, so comparing
- * versions is comparing integers.
+ * versions is comparing integers.  Versions stay below 2^63 so that SQLite
+ * (signed INTEGER) orders them as C does, and gb_hlc_bounds is the one
+ * check of a version against a clock, used by HQ on what it is sent and
+ * by the laptop on what it writes and pulls.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,20 +159,44 @@ int64_t gb_uuid7_ms(const char *s)
 	return ms;
 }
 
+enum gb_hlc_bound gb_hlc_bounds(uint64_t v, int64_t now_ms)
+{
+	int64_t ms;
+
+	if (v > (uint64_t)GB_HLC_MAX)
+		return GB_HLC_TOO_BIG;
+	ms = gb_hlc_ms(v);
+	if (ms < GB_HLC_MIN_MS)
+		return GB_HLC_BEFORE_2000;
+	/* now_ms + 24 h cannot overflow for any clock in 48 bits; a clock
+	 * reading beyond that is clamped as gb_hlc_next clamps it. */
+	if (now_ms > MAX_MS)
+		now_ms = MAX_MS;
+	if (ms > now_ms + GB_HLC_AHEAD_MS)
+		return GB_HLC_AHEAD;
+	return GB_HLC_IN_BOUNDS;
+}
+
 uint64_t gb_hlc_next(uint64_t last, int64_t wall_ms)
 {
-	uint64_t wall;
+	uint64_t wall, next;
 
 	if (wall_ms < 0)
 		wall_ms = 0;
 	if (wall_ms > MAX_MS)
 		wall_ms = MAX_MS;
 	wall = (uint64_t)wall_ms << 16;
-	return wall > last ? wall : last + 1;
+	next = wall > last ? wall : last + 1;
+	/* last + 1 wraps to 0 at 2^64 - 1; either way past the bound. */
+	if (next > (uint64_t)GB_HLC_MAX || next == 0)
+		return 0;
+	return next;
 }
 
-uint64_t gb_hlc_merge(uint64_t local, uint64_t remote)
+uint64_t gb_hlc_merge(uint64_t local, uint64_t remote, int64_t now_ms)
 {
+	if (gb_hlc_bounds(remote, now_ms) != GB_HLC_IN_BOUNDS)
+		return local;
 	return local > remote ? local : remote;
 }
 

@@ -33,11 +33,38 @@ int gb_uuid_bytes(const char *s, unsigned char *out);
 /* The ms timestamp inside a UUIDv7 (-1 when s is not a UUID). */
 int64_t gb_uuid7_ms(const char *s);
 
+/*
+ * The bounds of a version (SPEC §4, clocks).  Versions are stored as
+ * SQLite INTEGER, which is signed: one at or above 2^63 would be stored
+ * negative and sort before every other.  A version's time part lies
+ * between 2000-01-01T00:00Z and 24 h after the clock it is checked
+ * against (HQ's at HQ, the laptop's own when it writes or pulls).
+ */
+#define GB_HLC_MAX INT64_MAX		    /* 2^63 - 1, the largest version */
+#define GB_HLC_MIN_MS INT64_C(946684800000) /* 2000-01-01T00:00Z */
+#define GB_HLC_AHEAD_MS (24 * INT64_C(3600000))
+
+/* Which bound a version breaks, GB_HLC_IN_BOUNDS (0) when none. */
+enum gb_hlc_bound {
+	GB_HLC_IN_BOUNDS = 0,
+	GB_HLC_TOO_BIG,	    /* >= 2^63 */
+	GB_HLC_BEFORE_2000, /* time part before 2000-01-01T00:00Z */
+	GB_HLC_AHEAD,	    /* time part more than 24 h after now_ms */
+};
+
+/* Whether version v is in bounds for a clock reading now_ms: the first
+ * bound it breaks, in the order of the enum, or GB_HLC_IN_BOUNDS.  The
+ * one check of versions, on both sides. */
+enum gb_hlc_bound gb_hlc_bounds(uint64_t v, int64_t now_ms);
+
 /* The next HLC version after last for a wall clock reading: the larger of
- * (wall_ms << 16) and last + 1. */
+ * (wall_ms << 16) and last + 1, or 0 (no version) when that would be
+ * 2^63 or more: the clock never wraps, and the caller refuses to write. */
 uint64_t gb_hlc_next(uint64_t last, int64_t wall_ms);
-/* Merges a remote version into the local clock: the larger of both. */
-uint64_t gb_hlc_merge(uint64_t local, uint64_t remote);
+/* Merges a remote version into the local clock: the larger of both, but
+ * local alone when remote is out of bounds for now_ms (gb_hlc_bounds), so
+ * a version from a clock far ahead never drags this one along. */
+uint64_t gb_hlc_merge(uint64_t local, uint64_t remote, int64_t now_ms);
 /* The ms part of a version. */
 int64_t gb_hlc_ms(uint64_t v);
 

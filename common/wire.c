@@ -1270,6 +1270,12 @@ static int batch_header(const Gridbook__Batch *b, struct wire_batch_hdr *h,
 	if (!b->has_seq || b->seq == 0)
 		return gb_error(err, GB_EPROTO,
 				_("batch seq: missing (batches count from 1)"));
+	/* Batch numbers are stored as SQLite INTEGER, which is signed. */
+	if (b->seq > INT64_MAX)
+		return gb_error(err, GB_EPROTO,
+				_("batch seq: %" PRIu64 " is 2^63 or more "
+				  "(a batch number stays below %" PRIu64 ")"),
+				b->seq, (uint64_t)INT64_MAX + 1);
 	h->seq = b->seq;
 	h->after = b->has_after ? b->after : 0;
 	/* Bits this end does not know are a later device's: ignored. */

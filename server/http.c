@@ -823,7 +823,9 @@ static int cursor_parse(const char *s, uint64_t *ref, uint64_t *seq)
 	if (errno || *end != '.' || end[1] < '0' || end[1] > '9')
 		return -1;
 	b = strtoull(end + 1, &end, 10);
-	if (errno || *end)
+	/* Both halves are bound as SQLite INTEGER, which is signed: a
+	 * cursor HQ gave never reaches 2^63. */
+	if (errno || *end || a > INT64_MAX || b > INT64_MAX)
 		return -1;
 	*ref = a;
 	*seq = b;

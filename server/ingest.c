@@ -68,9 +68,6 @@
 /* While batches are held, the writer looks this often whether their
  * connections are still there. */
 #define HELD_POLL_MS 200
-/* A version stamped further ahead of HQ's clock than this waits (SPEC
- * §4, clocks). */
-#define VERSION_AHEAD_MS (24 * INT64_C(3600000))
 
 struct ingest {
 	struct store *st; /* borrowed */
@@ -95,6 +92,7 @@ struct ingest_item {
 	char day[11];		/* v.day when the kind keeps a time */
 	enum gb_code code;	/* GB_OK, or why the record is refused */
 	char *reason;		/* owned, with code */
+	int transient;		/* code may pass by itself (version_bounds) */
 	/* The rules that need no lookup (gb_validate without one): GB_OK,
 	 * or the rule broken, applied only to a version not held yet. */
 	enum gb_code vcode;
@@ -254,7 +252,11 @@ static int reject(struct apply *a, const struct wire_item *it,
 		.device = dev->id,
 		.batch_seq = b->hdr.seq,
 		.id = out->id,
-		.version = out->version,
+		/* The version as sent is in the ack and the raw bytes; the
+		 * row keeps only one SQLite can hold as it is (version_bounds
+		 * says why one of 2^63 or more is refused). */
+		.version = out->version <= (uint64_t)GB_HLC_MAX ? out->version
+							      : 0,
 		.code = gb_code_name(code),
 		.reason = reason,
 		.raw = it->raw,
@@ -322,6 +324,52 @@ static void refuse(struct ingest_item *out, enum gb_code code,
 }
 
 /*
+ * Checks version v against HQ's clock now_ms (gb_hlc_bounds, the one
+ * check of versions).  Returns 0 when it is in bounds, else -1 with err
+ * naming the field, the bound and, for the bound that is HQ's clock, that
+ * clock; *transient is then 1 when the refusal may pass by itself.
+ *
+ * Only the 24 h ahead of HQ's clock is transient (SPEC §4: HQ's clock):
+ * HQ's clock may be behind, or the device's ahead and set right later
+ * (the device then re-stamps the version).  A version of 2^63 or more,
+ * or one whose time lies before 2000, never becomes valid by waiting,
+ * whatever either clock does, so it is permanent: a transient refusal
+ * would only make the device send it again at every sync, for ever.
+ * It is the device's to write again, which gives a version in bounds.
+ */
+static int version_bounds(uint64_t v, int64_t now_ms, int *transient,
+			  struct gb_err *err)
+{
+	char at[32], hq[32];
+
+	*transient = 0;
+	switch (gb_hlc_bounds(v, now_ms)) {
+	case GB_HLC_IN_BOUNDS:
+		return 0;
+	case GB_HLC_TOO_BIG:
+		return gb_error(err, GB_EINVAL,
+				_("version: %" PRIu64 " is 2^63 or more "
+				  "(a version stays below %" PRIu64 ")"),
+				v, (uint64_t)GB_HLC_MAX + 1);
+	case GB_HLC_BEFORE_2000:
+		gb_time_format_utc(gb_hlc_ms(v), at);
+		return gb_error(err, GB_EINVAL,
+				_("version: %" PRIu64 " was written at %s, "
+				  "before 2000-01-01T00:00Z"),
+				v, at);
+	case GB_HLC_AHEAD:
+		break;
+	}
+	gb_time_format_utc(gb_hlc_ms(v), at);
+	gb_time_format_utc(now_ms, hq);
+	*transient = 1;
+	return gb_error(err, GB_EINVAL,
+			_("version: written at %s, more than 24 h ahead of "
+			  "HQ's clock (%s)"),
+			at, hq);
+}
+
+/*
  * Works out out for record it, sent by dev: refused when it could not be
  * read, names no device or grid, or is not dev's to write (may_write);
  * else its values as JSON, content hash and report columns.
@@ -332,6 +380,7 @@ static void prepare_item(const struct store_device *dev,
 {
 	const struct gb_record *r = it->rec;
 	struct gb_err verr = {GB_OK, ""}, hdr = {GB_OK, ""};
+	int ahead;
 
 	memset(out, 0, sizeof(*out));
 	gb_buf_init(&out->body, GB_BUF_NOLIMIT);
@@ -356,6 +405,14 @@ static void prepare_item(const struct store_device *dev,
 	 * and its queue is not held up (SPEC §2, §6). */
 	if (may_write(dev, r, &verr) < 0)
 		goto refused;
+	/* A version that can never be valid is refused before anything
+	 * looks it up: none of 2^63 or more reaches a bind (SQLite INTEGER
+	 * is signed).  One ahead of HQ's clock is refused below, after the
+	 * rules that may say more about a device whose clock is ahead. */
+	if (version_bounds(r->version, now_ms, &out->transient, &verr) < 0 &&
+	    !out->transient)
+		goto refused;
+	out->transient = 0;
 	if (gb_validate_header(r, now_ms, &verr) < 0) {
 		int64_t then = gb_hlc_ms(r->version);
 		struct gb_err e2;
@@ -386,9 +443,21 @@ static void prepare_item(const struct store_device *dev,
 		 * is in the way, and the version goes once it is right. */
 		out->vtransient = then > now_ms &&
 				  gb_validate(r, NULL, then, &e2) == 0;
+		if (!out->vtransient)
+			return;
+		/* Then the version says why, naming both clocks, when it
+		 * lies beyond HQ's bound itself. */
+		if (version_bounds(r->version, now_ms, &ahead, &e2) < 0) {
+			free(out->vreason);
+			out->vreason = xstrdup(e2.msg);
+		}
 		return;
 	}
-	if (hdr.code != GB_OK) {
+	/* A time of the header ahead of HQ's clock while the version is
+	 * not: that time is what is told.  With the version ahead too, the
+	 * version is (below). */
+	if (hdr.code != GB_OK &&
+	    version_bounds(r->version, now_ms, &ahead, &verr) == 0) {
 		char hq[32];
 
 		gb_time_format_utc(now_ms, hq);
@@ -397,18 +466,9 @@ static void prepare_item(const struct store_device *dev,
 		out->vtransient = 1;
 		return;
 	}
-	if (gb_hlc_ms(r->version) > now_ms + VERSION_AHEAD_MS) {
-		char at[32], hq[32];
-
-		gb_time_format_utc(gb_hlc_ms(r->version), at);
-		gb_time_format_utc(now_ms, hq);
-		gb_error(&verr, GB_EINVAL,
-			 _("version: written at %s, more than 24 h ahead of "
-			   "HQ's clock (%s)"),
-			 at, hq);
+	if (version_bounds(r->version, now_ms, &out->vtransient, &verr) < 0) {
 		out->vcode = verr.code;
 		out->vreason = xstrdup(verr.msg);
-		out->vtransient = 1;
 	}
 	return;
 refused:
@@ -458,7 +518,7 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 	snprintf(out->id, sizeof(out->id), "%s", r ? r->id : it->id);
 	out->version = r ? r->version : it->version;
 	if (pi->code != GB_OK)
-		return reject(a, it, out, pi->code, pi->reason, 0);
+		return reject(a, it, out, pi->code, pi->reason, pi->transient);
 	v = pi->v;
 	v.received_at = a->now;
 

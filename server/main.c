@@ -12,6 +12,7 @@
  */
 #include <pthread.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -767,6 +768,93 @@ static int cmd_backup(struct hq *hq, int argc, char **argv)
 	return 0;
 }
 
+/* ---- check ---- */
+
+static void check_help(FILE *fp)
+{
+	fprintf(fp,
+		_("usage: %s check [--store sqlite:PATH]\n\n"
+		  "Lists the record versions the store holds out of bounds: "
+		  "2^63 or more,\nwritten before 2000-01-01, or more than 24 h "
+		  "ahead of HQ's clock, taken\nbefore HQ refused them.  "
+		  "Changes nothing.  Exit status 1 when there are any.\n"),
+		PROG);
+}
+
+struct check_arg {
+	int64_t now;
+	long n;
+};
+
+static int check_row(void *arg, const char *grid, const char *id,
+		     const char *device, uint64_t version, int current)
+{
+	struct check_arg *c = arg;
+	char at[32], why[128];
+
+	switch (gb_hlc_bounds(version, c->now)) {
+	case GB_HLC_TOO_BIG:
+		snprintf(why, sizeof(why), "%s", _("2^63 or more"));
+		break;
+	case GB_HLC_BEFORE_2000:
+		gb_time_format_utc(gb_hlc_ms(version), at);
+		snprintf(why, sizeof(why), _("written at %s, before 2000-01-01"),
+			 at);
+		break;
+	case GB_HLC_AHEAD:
+		gb_time_format_utc(gb_hlc_ms(version), at);
+		snprintf(why, sizeof(why),
+			 _("written at %s, more than 24 h ahead of HQ's clock"),
+			 at);
+		break;
+	case GB_HLC_IN_BOUNDS:
+		return 0;
+	}
+	c->n++;
+	printf("%s  %s  %s  %-20" PRIu64 "  %s  %s\n", grid ? grid : "", id,
+	       current ? _("current") : _("earlier"), version, device, why);
+	return 0;
+}
+
+static int cmd_check(struct hq *hq, int argc, char **argv)
+{
+	const struct gb_opt spec[] = {{"store", 1, &hq->store, NULL}};
+	struct check_arg c = {gb_now_ms(), 0};
+	struct store *st = NULL;
+	struct gb_err err;
+	char *pos[1], clock[32];
+	int64_t hi_ms;
+	int npos, status, rc;
+
+	if (parse("check", spec, N(spec), argc, argv, pos, 0, &npos,
+		  check_help, &status) < 0)
+		return status;
+	if (store_open(&st, hq->store, STORE_ADMIN, &err) < 0)
+		return fail(&err);
+	/* The store picks those outside the bounds of now; check_row says
+	 * which bound each breaks. */
+	hi_ms = c.now + GB_HLC_AHEAD_MS;
+	rc = st->ops->versions_outside(
+	    st, (uint64_t)GB_HLC_MIN_MS << 16,
+	    hi_ms >= INT64_C(1) << 47 ? (uint64_t)GB_HLC_MAX
+				      : ((uint64_t)(hi_ms + 1) << 16) - 1,
+	    check_row, &c, &err);
+	st->ops->close(st);
+	if (rc < 0)
+		return fail(&err);
+	gb_time_format_utc(c.now, clock);
+	if (c.n == 0) {
+		printf(_("no version out of bounds (HQ's clock: %s)\n"), clock);
+		return 0;
+	}
+	fprintf(stderr,
+		ngettext("%s: %ld version out of bounds (HQ's clock: %s)\n",
+			 "%s: %ld versions out of bounds (HQ's clock: %s)\n",
+			 (unsigned long)c.n),
+		PROG, c.n, clock);
+	return 1;
+}
+
 /* ---- main ---- */
 
 static const struct {
@@ -781,6 +869,8 @@ static const struct {
 	 N_("show the last entries of the audit log, or verify its chain")},
 	{"report", cmd_report, N_("print a report for headquarters")},
 	{"backup", cmd_backup, N_("copy the store while serving, checked")},
+	{"check", cmd_check,
+	 N_("list the record versions held out of bounds")},
 };
 
 #define NCOMMANDS N(commands)

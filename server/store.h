@@ -279,6 +279,19 @@ struct store_ops {
 		       uint64_t seq, const char *exclude, size_t limit,
 		       size_t max_bytes, struct store_changes *out,
 		       struct gb_err *err);
+
+	/*
+	 * Calls cb for every version held (current or in history) outside
+	 * lo..hi, by grid and id: those written before the bounds were kept
+	 * (gridbook-hq check).  A version stored negative (2^63 or more)
+	 * comes as it was sent.  current is 1 for the current version.
+	 * Changes nothing.  cb returns 0 to go on, else the walk stops.
+	 */
+	int (*versions_outside)(struct store *s, uint64_t lo, uint64_t hi,
+				int (*cb)(void *arg, const char *grid,
+					  const char *id, const char *device,
+					  uint64_t version, int current),
+				void *arg, struct gb_err *err);
 };
 
 /* The common head of every store; an implementation embeds it first. */

@@ -1738,6 +1738,58 @@ out:
 	return rc;
 }
 
+static int sq_versions_outside(struct store *st, uint64_t lo, uint64_t hi,
+			       int (*cb)(void *arg, const char *grid,
+					 const char *id, const char *device,
+					 uint64_t version, int current),
+			       void *arg, struct gb_err *err)
+{
+	/* ?1 and ?2 are below 2^63; a version stored negative is below ?1. */
+	static const char sql[] =
+	    "SELECT c.grid, c.id, c.device, c.version, 1 FROM record_current c "
+	    "WHERE c.version < ?1 OR c.version > ?2 UNION ALL "
+	    "SELECT h.grid, h.id, h.device, h.version, 0 FROM record_history h "
+	    "WHERE (h.version < ?1 OR h.version > ?2) AND NOT EXISTS (SELECT 1 "
+	    "FROM record_current c WHERE c.id = h.id AND c.version = h.version "
+	    "AND c.device = h.device) ORDER BY 1, 2, 4";
+	struct sqlite_store *s = impl(st);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int rc = -1, step;
+
+	if (lo > (uint64_t)INT64_MAX || hi > (uint64_t)INT64_MAX)
+		return gb_error(err, GB_EINTERNAL, "bounds of 2^63 or more");
+	if (reader_get(s, &db, err) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
+		db_fail(db, err, N_("preparing a statement"));
+		goto out;
+	}
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)lo);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)hi);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		char id[GB_ID_LEN], dev[GB_ID_LEN];
+
+		gb_uuid_text(sqlite3_column_blob(q, 1),
+			     sqlite3_column_bytes(q, 1), id);
+		gb_uuid_text(sqlite3_column_blob(q, 2),
+			     sqlite3_column_bytes(q, 2), dev);
+		if (cb(arg, (const char *)sqlite3_column_text(q, 0), id, dev,
+		       (uint64_t)sqlite3_column_int64(q, 3),
+		       sqlite3_column_int(q, 4)) != 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		db_fail(db, err, N_("reading the record versions"));
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(q);
+	reader_put(s, db);
+	return rc;
+}
+
 /* ---- /v1/changes ---- */
 
 void store_changes_release(struct store_changes *c)
@@ -2233,6 +2285,7 @@ static const struct store_ops sqlite_ops = {
 	.audit_list = sq_audit_list,
 	.audit_verify = sq_audit_verify,
 	.changes = sq_changes,
+	.versions_outside = sq_versions_outside,
 };
 
 /* ---- the SQLite side of the reports (store.h) ---- */

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Refusals for now (SPEC §4): HQ's clock runs two days behind (GRIDBOOK_NOW,
 # common/gbtime.c).  An enterprise written now has a version more than 24 h
-# ahead of HQ's clock, and a contract check dated today is "in the future"
-# for HQ: both are refused as transient, not as the record's fault.  They
+# ahead of HQ's clock, and so has a contract check dated today, which is
+# also "in the future" for HQ: both are refused as transient, not as the
+# record's fault, and the reason of both names the version and HQ's clock
+# (the cause), not the check's date (a consequence).  They
 # wait, listed as waiting in sync status, not as refused; a second sync
 # sends them again by itself and they wait again.  Once HQ's clock is
 # right, the next sync delivers them as they were written, unedited.
@@ -40,15 +42,17 @@ same "nothing is left in the outbox" \
 ok "sync status" gridbook --db "$G" sync status
 has "status lists them as waiting" "$(cat "$T/.out")" "waiting       2 records"
 has "with HQ's reason" "$(cat "$T/.out")" "HQ's clock"
-has "the check's reason" "$(cat "$T/.out")" "in the future"
 has "nothing is listed as refused" "$(cat "$T/.out")" "refused       none"
 ok "sync status --format json" gridbook --db "$G" sync status --format json
 same "the JSON says two waiting, none refused" "$(python3 -c '
 import json, sys
 s = json.loads(sys.argv[1])
 print(len(s["waiting"]), sorted(w["kind"] for w in s["waiting"]),
-      all(w["status"] == "waiting" for w in s["waiting"]), s["attention"])
-' "$(cat "$T/.out")")" "2 ['contract_check', 'enterprise'] True []"
+      all(w["status"] == "waiting" for w in s["waiting"]), s["attention"],
+      all(w["reason"].startswith("version: written at") and
+          "more than 24 h ahead of HQ\x27s clock (" in w["reason"]
+          for w in s["waiting"]))
+' "$(cat "$T/.out")")" "2 ['contract_check', 'enterprise'] True [] True"
 
 ok "a second sync, HQ still behind" gridbook --db "$G" sync
 has "they went again and wait again" "$(cat "$T/.out")" \

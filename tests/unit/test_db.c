@@ -1077,6 +1077,102 @@ static void test_lookup(struct gb_db *db, const char *ent_id)
 	}
 }
 
+/*
+ * The clock of a file never wraps and is never dragged out of bounds
+ * (SPEC §4): a pulled version of 2^64 - 1 is not taken, one two years
+ * ahead is kept without moving the clock, a file whose clock stands at
+ * the last version refuses to write, and one whose clock is two years
+ * ahead of the laptop's refuses until db_clock_rewind sets it back and
+ * db_record_restamp gives the version written ahead a new one, same id,
+ * same values.  db_versions_out_of_bounds names what is out of bounds.
+ */
+static void test_hlc_bounds(void)
+{
+	static const char other[] = "0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeeef";
+	struct gb_db *a = open_new("bounds.grid");
+	struct gb_record *r = new_rec("daily_report"), *x;
+	struct db_bad_version *bad = NULL;
+	struct gb_err err;
+	int64_t now, ahead;
+	uint64_t v, old;
+	size_t n = 0;
+	int applied = -1;
+
+	setenv("GRIDBOOK_NOW", "2026-12-03 16:50", 1);
+	now = gb_now_ms();
+	ahead = now + 730 * INT64_C(86400000);
+	gb_record_set_name(r, "officer", "J0902");
+	gb_record_set_name(r, "date", "2026-12-03");
+	gb_record_set_name(r, "households", "12");
+	CHECK(db_record_insert(a, r, &err) == 0);
+	v = r->version;
+
+	x = enterprise("91330100MA2K8QAB2E", "远方贸易有限公司", "S09-C02");
+	snprintf(x->id, GB_ID_LEN, "%s",
+		 "0190abcd-0000-7000-8000-0000000000f1");
+	snprintf(x->grid, GB_CODE_LEN, "S09-G1");
+	snprintf(x->device, GB_ID_LEN, "%s", other);
+	x->created_at = x->updated_at = now;
+	x->version = UINT64_MAX;
+	CHECK(db_record_put_remote(a, x, &applied, &err) == -1);
+	CHECK(err.code == GB_EINVAL && strstr(err.msg, "2^63") != NULL);
+	CHECK(applied == 0);
+	CHECK(sql_int(a, "SELECT count(*) FROM record WHERE id = ?1", x->id) ==
+	      0);
+	x->version = (uint64_t)ahead << 16;
+	CHECK(db_record_put_remote(a, x, &applied, &err) == 0);
+	CHECK(applied == 1);
+	gb_record_set_name(r, "households", "13");
+	CHECK(db_record_update(a, r, &err) == 0);
+	CHECK(r->version == v + 1);
+	CHECK(gb_hlc_ms(r->version) == now);
+	CHECK(db_versions_out_of_bounds(a, now, &bad, &n, &err) == 0);
+	CHECK(n == 1 && bad && strcmp(bad[0].id, x->id) == 0 &&
+	      bad[0].bound == GB_HLC_AHEAD && bad[0].current == 1);
+	free(bad);
+
+	/* The last version: no next one. */
+	CHECK(db_meta_set(a, "hlc", "9223372036854775807", &err) == 0);
+	gb_record_set_name(r, "households", "14");
+	CHECK(db_record_update(a, r, &err) == -1);
+	CHECK(strstr(err.msg, "2^63") != NULL);
+
+	/* Written two years ahead, then the laptop's clock is set right. */
+	CHECK(db_meta_set(a, "hlc", "0", &err) == 0);
+	setenv("GRIDBOOK_NOW", "2028-12-02 16:50", 1);
+	CHECK(db_record_update(a, r, &err) == 0);
+	old = r->version;
+	CHECK(gb_hlc_ms(old) == ahead);
+	setenv("GRIDBOOK_NOW", "2026-12-03 16:51", 1);
+	gb_record_set_name(r, "households", "15");
+	CHECK(db_record_update(a, r, &err) == -1);
+	CHECK(strstr(err.msg, "24 h ahead of this laptop's clock") != NULL);
+	CHECK(db_begin(a, &err) == 0);
+	CHECK(db_clock_rewind(a, now + 60000 + 86400000, &err) == 0);
+	CHECK(db_record_restamp(a, r->id, old, now + 60000 + 86400000, &v,
+				&err) == 0);
+	CHECK(db_record_restamp(a, r->id, old, now + 60000 + 86400000, &v,
+				&err) == 1);
+	CHECK(db_commit(a, &err) == 0);
+	CHECK(gb_hlc_ms(v) == now + 60000);
+	CHECK(sql_int(a,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "json_extract(body, '$.households') = 14",
+		      r->id) == 1);
+	CHECK(sql_int(a,
+		      "SELECT max(version) >> 16 FROM record_history WHERE "
+		      "id = ?1",
+		      r->id) <= now);
+	gb_record_set_name(r, "households", "15");
+	CHECK(db_record_update(a, r, &err) == 0);
+	CHECK(r->version == v + 1);
+	db_close(a);
+	/* The clock test_hlc left, which the tests after it go on with. */
+	setenv("GRIDBOOK_NOW", "2024-03-01 15:00", 1);
+	gb_record_free(x);
+	gb_record_free(r);
+}
+
 int main(void)
 {
 	char seeds[512], ent_id[GB_ID_LEN];
@@ -1101,6 +1197,7 @@ int main(void)
 	test_write(db, ent_id);
 	test_get_prefix(db, ent_id);
 	test_hlc();
+	test_hlc_bounds();
 	test_rollback(db);
 	test_remote(db);
 	test_list(db);

@@ -1,7 +1,8 @@
 /*
  * Tests of id.c: UUIDv7 layout, ids that sort in the order they were made
  * (within one millisecond, across many, and when the clock goes back),
- * and a hybrid logical clock that never goes backwards.
+ * a hybrid logical clock that never goes backwards and never wraps, and
+ * the bounds of a version (SPEC §4, clocks) at each of their edges.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -160,8 +161,10 @@ static void test_hlc(void)
 	      ((uint64_t)wall << 16) + 6);
 	CHECK(gb_hlc_next(((uint64_t)wall << 16) + 5, wall + 1) ==
 	      (uint64_t)(wall + 1) << 16);
-	CHECK(gb_hlc_merge(7, 9) == 9);
-	CHECK(gb_hlc_merge(9, 7) == 9);
+	CHECK(gb_hlc_merge((uint64_t)wall << 16, ((uint64_t)wall << 16) + 9,
+			   wall) == ((uint64_t)wall << 16) + 9);
+	CHECK(gb_hlc_merge(((uint64_t)wall << 16) + 9, (uint64_t)wall << 16,
+			   wall) == ((uint64_t)wall << 16) + 9);
 
 	/* A wall clock that steps back an hour, twice, and stands still:
 	 * versions keep rising and never fall below the latest wall time
@@ -188,7 +191,7 @@ static void test_hlc(void)
 	 * the next local version is newer still. */
 	{
 		uint64_t remote = ((uint64_t)(max_wall + HOUR_MS) << 16) + 3;
-		uint64_t local = gb_hlc_merge(v, remote);
+		uint64_t local = gb_hlc_merge(v, remote, wall);
 
 		CHECK(local == remote);
 		CHECK(gb_hlc_next(local, wall) == remote + 1);
@@ -225,6 +228,86 @@ static void test_bytes(void)
 	CHECK_STR(back, "");
 }
 
+/* 2026-12-03T08:50:00Z, the clock the bounds are checked against. */
+#define NOW_MS INT64_C(1796287800000)
+#define V(ms) ((uint64_t)(ms) << 16)
+
+/* Each bound at its edge: the last version in and the first out. */
+static void test_bounds(void)
+{
+	CHECK(gb_hlc_bounds(V(NOW_MS), NOW_MS) == GB_HLC_IN_BOUNDS);
+	/* 2^63 - 1 is the largest version, yet its time part (year 6429)
+	 * is far ahead of any clock; 2^63 and 2^64 - 1 break the first
+	 * bound, whatever the clock. */
+	CHECK(gb_hlc_bounds(UINT64_C(0x7fffffffffffffff), NOW_MS) ==
+	      GB_HLC_AHEAD);
+	CHECK(gb_hlc_bounds(UINT64_C(0x7fffffffffffffff), INT64_MAX) ==
+	      GB_HLC_IN_BOUNDS);
+	CHECK(gb_hlc_bounds(UINT64_C(0x8000000000000000), NOW_MS) ==
+	      GB_HLC_TOO_BIG);
+	CHECK(gb_hlc_bounds(UINT64_C(0x8000000000000000), INT64_MAX) ==
+	      GB_HLC_TOO_BIG);
+	CHECK(gb_hlc_bounds(UINT64_MAX, NOW_MS) == GB_HLC_TOO_BIG);
+	CHECK(gb_hlc_bounds(0, NOW_MS) == GB_HLC_BEFORE_2000);
+	CHECK(gb_hlc_bounds(1, NOW_MS) == GB_HLC_BEFORE_2000);
+	/* 1999-12-31T23:59:59.999Z, with the largest logical counter, and
+	 * 2000-01-01T00:00:00.000Z with the smallest. */
+	CHECK(gb_hlc_bounds(V(INT64_C(946684799999)) | 0xffff, NOW_MS) ==
+	      GB_HLC_BEFORE_2000);
+	CHECK(gb_hlc_bounds(V(INT64_C(946684800000)), NOW_MS) ==
+	      GB_HLC_IN_BOUNDS);
+	CHECK(GB_HLC_MIN_MS == INT64_C(946684800000));
+	/* Now + 24 h exactly is in, a millisecond more is out. */
+	CHECK(gb_hlc_bounds(V(NOW_MS + 24 * HOUR_MS) | 0xffff, NOW_MS) ==
+	      GB_HLC_IN_BOUNDS);
+	CHECK(gb_hlc_bounds(V(NOW_MS + 24 * HOUR_MS + 1), NOW_MS) ==
+	      GB_HLC_AHEAD);
+	/* 2999-01-01T00:00Z, the hostile year. */
+	CHECK(gb_hlc_bounds(V(INT64_C(32472144000000)), NOW_MS) ==
+	      GB_HLC_AHEAD);
+	/* A clock before 2000 holds every version back, and one far out
+	 * of range does not overflow. */
+	CHECK(gb_hlc_bounds(V(NOW_MS), 0) == GB_HLC_AHEAD);
+	CHECK(gb_hlc_bounds(V(NOW_MS), INT64_MAX) == GB_HLC_IN_BOUNDS);
+	CHECK(gb_hlc_bounds(V(NOW_MS), INT64_MIN) == GB_HLC_AHEAD);
+}
+
+/* The clock never wraps: from the largest version, or from one already
+ * beyond it (a store written before the bounds), there is no next one;
+ * and a version out of bounds never moves the clock. */
+static void test_hlc_bounded(void)
+{
+	uint64_t local = V(NOW_MS) + 3;
+
+	CHECK(gb_hlc_next(UINT64_C(0x7ffffffffffffffe), NOW_MS) ==
+	      UINT64_C(0x7fffffffffffffff));
+	CHECK(gb_hlc_next(UINT64_C(0x7fffffffffffffff), NOW_MS) == 0);
+	CHECK(gb_hlc_next(UINT64_C(0x8000000000000000), NOW_MS) == 0);
+	CHECK(gb_hlc_next(UINT64_MAX, NOW_MS) == 0);
+	CHECK(gb_hlc_next(UINT64_MAX, INT64_MAX) == 0);
+	/* A wall clock past 2^47 ms (the year 6429) gives no version
+	 * either: its time part alone would reach 2^63. */
+	CHECK(gb_hlc_next(0, (INT64_C(1) << 47) - 1) ==
+	      V((INT64_C(1) << 47) - 1));
+	CHECK(gb_hlc_next(0, INT64_C(1) << 47) == 0);
+	CHECK(gb_hlc_next(0, INT64_MAX) == 0);
+
+	CHECK(gb_hlc_merge(local, UINT64_MAX, NOW_MS) == local);
+	CHECK(gb_hlc_merge(local, UINT64_C(0x8000000000000000), NOW_MS) ==
+	      local);
+	CHECK(gb_hlc_merge(local, V(INT64_C(32472144000000)), NOW_MS) == local);
+	CHECK(gb_hlc_merge(local, V(NOW_MS + 24 * HOUR_MS + 1), NOW_MS) ==
+	      local);
+	CHECK(gb_hlc_merge(local, V(NOW_MS + 24 * HOUR_MS), NOW_MS) ==
+	      V(NOW_MS + 24 * HOUR_MS));
+	CHECK(gb_hlc_merge(local, 0, NOW_MS) == local);
+	CHECK(gb_hlc_merge(0, 1, NOW_MS) == 0);
+	/* After refusing 2^64 - 1, the next local version is an ordinary
+	 * one, not 0. */
+	CHECK(gb_hlc_next(gb_hlc_merge(local, UINT64_MAX, NOW_MS), NOW_MS) ==
+	      local + 1);
+}
+
 int main(void)
 {
 	test_layout();
@@ -232,5 +315,7 @@ int main(void)
 	test_valid();
 	test_order();
 	test_hlc();
+	test_bounds();
+	test_hlc_bounded();
 	return check_done();
 }
