@@ -757,6 +757,379 @@ static void test_remote(struct gb_db *db)
 	gb_record_free(r);
 }
 
+/* ---- the field merge on the laptop (schema/client/005) ---- */
+
+/* A laptop of the grid: a new file of its own (its own device id). */
+static struct gb_db *laptop(const char *name, const char *seeds,
+			    const char *staff)
+{
+	struct gb_db *db = open_new(name);
+	struct gb_err err;
+
+	CHECK(db_load_seeds(db, seeds, "S09-G1", &err) == 0);
+	CHECK(db_meta_set(db, "staff", staff, &err) == 0);
+	return db;
+}
+
+/* Version v, just written on one laptop, arriving on another (sync). */
+static void ship(struct gb_db *to, const struct gb_record *v)
+{
+	struct gb_err err;
+	int applied;
+
+	CHECK(db_record_put_remote(to, v, &applied, &err) == 0);
+}
+
+/* Edits the record id on db at the time now: field = value (or voids it
+ * when field is NULL).  Returns the version written; caller frees. */
+static struct gb_record *edit_at(struct gb_db *db, const char *id,
+				 const char *now, const char *field,
+				 const char *value)
+{
+	struct gb_record *r = NULL;
+	struct gb_err err;
+
+	setenv("GRIDBOOK_NOW", now, 1);
+	CHECK(db_record_get(db, NULL, id, &r, &err) == 0);
+	if (!r)
+		exit(1);
+	if (field) {
+		gb_record_set_name(r, field, value);
+	} else {
+		r->voided = 1;
+		gb_record_set_void_reason(r, value);
+	}
+	CHECK(db_record_update(db, r, &err) == 0);
+	return r;
+}
+
+/* The current record id on db; caller frees. */
+static struct gb_record *current(struct gb_db *db, const char *id)
+{
+	struct gb_record *r = NULL;
+	struct gb_err err;
+
+	CHECK(db_record_get(db, NULL, id, &r, &err) == 0);
+	if (!r)
+		exit(1);
+	return r;
+}
+
+/* Whether the two laptops show record id alike: values, void, version,
+ * device, and the same conflicts. */
+static int same_on_both(struct gb_db *a, struct gb_db *b, const char *id)
+{
+	struct gb_record *x = current(a, id), *y = current(b, id);
+	static const char q[] =
+	    "SELECT group_concat(field || ':' || kept_version || ':' || "
+	    "coalesce(kept_value, '-') || ':' || lost_version || ':' || "
+	    "coalesce(lost_value, '-'), ',') FROM (SELECT * FROM "
+	    "field_conflict WHERE id = ?1 ORDER BY field, lost_version)";
+	sqlite3_stmt *s;
+	char ca[512] = "", cb[512] = "";
+	int same = gb_record_same_content(x, y) && x->version == y->version &&
+		   strcmp(x->device, y->device) == 0;
+
+	for (int i = 0; i < 2; i++) {
+		struct gb_db *d = i ? b : a;
+		char *out = i ? cb : ca;
+
+		if (sqlite3_prepare_v2(db_sqlite(d), q, -1, &s, NULL) !=
+		    SQLITE_OK)
+			return 0;
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+			snprintf(out, 512, "%s",
+				 (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+	}
+	gb_record_free(x);
+	gb_record_free(y);
+	return same && strcmp(ca, cb) == 0;
+}
+
+struct conflicts {
+	int n;
+	char field[4][32];
+	char kept[4][64], lost[4][64];
+	char lost_device[4][GB_ID_LEN];
+};
+
+static int conflicts_cb(void *arg, const struct db_conflict *c)
+{
+	struct conflicts *cs = arg;
+
+	if (cs->n < 4) {
+		snprintf(cs->field[cs->n], 32, "%s", c->field_name);
+		snprintf(cs->kept[cs->n], 64, "%s",
+			 c->kept.value ? c->kept.value : "(none)");
+		snprintf(cs->lost[cs->n], 64, "%s",
+			 c->lost.value ? c->lost.value : "(none)");
+		snprintf(cs->lost_device[cs->n], GB_ID_LEN, "%s",
+			 c->lost.device);
+	}
+	cs->n++;
+	return 0;
+}
+
+static long conflict_count(struct gb_db *db)
+{
+	struct gb_err err;
+	long n = -1;
+
+	CHECK(db_conflict_count(db, &n, &err) == 0);
+	return n;
+}
+
+/* A new enterprise on a, arrived on b: the base both edit from. */
+static void shared_enterprise(struct gb_db *a, struct gb_db *b,
+			      const char *uscc, char *id)
+{
+	struct gb_record *e = enterprise(uscc, "和顺五金加工厂", "S09-C01");
+	struct gb_err err;
+
+	setenv("GRIDBOOK_NOW", "2024-05-06 09:00", 1);
+	CHECK(db_record_insert(a, e, &err) == 0);
+	CHECK(e->nbase == 0);
+	ship(b, e);
+	snprintf(id, GB_ID_LEN, "%s", e->id);
+	gb_record_free(e);
+}
+
+/* An edit names as its base the version it was made from, and after a
+ * merge the heads the merged record rests on; a new record none. */
+static void test_merge_bases(struct gb_db *a, struct gb_db *b)
+{
+	char id[GB_ID_LEN];
+	struct gb_record *v0, *v1, *va, *vb, *v2;
+
+	shared_enterprise(a, b, "91330100MA2K8QAC1A", id);
+	v0 = current(a, id);
+	CHECK(v0->nbase == 0);
+	v1 = edit_at(a, id, "2024-05-06 09:10", "address", "解放路12号");
+	CHECK(v1->nbase == 1 && v1->base[0] == v0->version);
+	/* The base goes out with the version. */
+	CHECK(sql_int(a, "SELECT count(*) FROM record WHERE id = ?1 AND "
+			 "bases IS NOT NULL AND heads IS NULL",
+		      id) == 1);
+	ship(b, v1);
+	va = edit_at(a, id, "2024-05-06 10:00", "address", "解放路14号");
+	vb = edit_at(b, id, "2024-05-06 10:05", "employees", "45");
+	CHECK(va->nbase == 1 && va->base[0] == v1->version);
+	CHECK(vb->nbase == 1 && vb->base[0] == v1->version);
+	ship(a, vb);
+	/* Two heads now: the next edit names both. */
+	CHECK(sql_int(a, "SELECT count(*) FROM record WHERE id = ?1 AND "
+			 "heads IS NOT NULL",
+		      id) == 1);
+	v2 = edit_at(a, id, "2024-05-06 10:30", "industry", "制造业");
+	CHECK(v2->nbase == 2);
+	CHECK(v2->base[0] == va->version && v2->base[1] == vb->version);
+	/* It saw both, so it is the record again, on both laptops. */
+	CHECK(sql_int(a, "SELECT count(*) FROM record WHERE id = ?1 AND "
+			 "heads IS NULL",
+		      id) == 1);
+	ship(b, va);
+	ship(b, v2);
+	CHECK(sql_int(b, "SELECT count(*) FROM record WHERE id = ?1 AND "
+			 "heads IS NULL",
+		      id) == 1);
+	CHECK(same_on_both(a, b, id));
+	gb_record_free(v0);
+	gb_record_free(v1);
+	gb_record_free(va);
+	gb_record_free(vb);
+	gb_record_free(v2);
+}
+
+/* A sets the address, B the headcount, from the same base, offline:
+ * after both arrive everywhere, both changes stand, without conflict. */
+static void test_merge_disjoint(struct gb_db *a, struct gb_db *b)
+{
+	char id[GB_ID_LEN];
+	struct gb_record *va, *vb, *r;
+	struct collect col = {0};
+	struct gb_err err;
+
+	shared_enterprise(a, b, "91330100MA2K8QAD1B", id);
+	va = edit_at(a, id, "2024-05-07 09:00", "address", "人民路88号");
+	vb = edit_at(b, id, "2024-05-07 09:30", "employees", "52");
+	ship(a, vb);
+	ship(b, va);
+	for (int i = 0; i < 2; i++) {
+		r = current(i ? b : a, id);
+		CHECK_STR(gb_record_get(r, "address"), "人民路88号");
+		CHECK_STR(gb_record_get(r, "employees"), "52");
+		/* The newest version names the merged record. */
+		CHECK(r->version == vb->version);
+		gb_record_free(r);
+	}
+	CHECK(conflict_count(a) == 0 && conflict_count(b) == 0);
+	CHECK(same_on_both(a, b, id));
+	/* Delivered again: nothing changes. */
+	ship(a, vb);
+	ship(a, va);
+	CHECK(same_on_both(a, b, id));
+	/* History keeps every version, each as it was written. */
+	col.field = "address";
+	CHECK(db_record_history(a, id, collect_cb, &col, &err) == 0);
+	CHECK(col.n == 3);
+	CHECK_STR(col.vals[1], "人民路88号");
+	CHECK_STR(col.vals[2], "");
+	gb_record_free(va);
+	gb_record_free(vb);
+}
+
+/* Both change the headcount: the newer value stands, on both laptops,
+ * with a conflict keeping both; resolving it on one laptop ends it on
+ * the other too. */
+static void test_merge_same_field(struct gb_db *a, struct gb_db *b)
+{
+	char id[GB_ID_LEN];
+	struct gb_record *va, *vb, *r, *vr;
+	struct conflicts ca = {0}, cb = {0};
+	struct gb_err err;
+
+	shared_enterprise(a, b, "91330100MA2K8QAE1C", id);
+	va = edit_at(a, id, "2024-05-08 09:00", "employees", "60");
+	vb = edit_at(b, id, "2024-05-08 09:20", "employees", "58");
+	ship(b, va);
+	ship(a, vb);
+	CHECK(conflict_count(a) == 1 && conflict_count(b) == 1);
+	CHECK(db_conflict_list(a, id, NULL, conflicts_cb, &ca, &err) == 0);
+	CHECK(db_conflict_list(b, NULL, "employees", conflicts_cb, &cb, &err) ==
+	      0);
+	CHECK(ca.n == 1 && cb.n >= 1);
+	CHECK_STR(ca.field[0], "employees");
+	CHECK_STR(ca.kept[0], "58");
+	CHECK_STR(ca.lost[0], "60");
+	CHECK_STR(ca.lost_device[0], db_device(a));
+	r = current(a, id);
+	CHECK_STR(gb_record_get(r, "employees"), "58");
+	gb_record_free(r);
+	CHECK(same_on_both(a, b, id));
+	/* An edit of another field leaves the conflict as it is. */
+	gb_record_free(edit_at(b, id, "2024-05-08 10:00", "industry", "零售"));
+	CHECK(conflict_count(b) == 1);
+	/* A keeps B's value ("theirs"): the version says it resolves the
+	 * field and names both sides as bases. */
+	setenv("GRIDBOOK_NOW", "2024-05-08 11:00", 1);
+	vr = current(a, id);
+	gb_record_set_name(vr, "employees", "58");
+	CHECK(db_record_resolve(a, vr, 0, &err) == -1);
+	CHECK(db_record_resolve(a, vr,
+				1u << gb_kind_field(vr->kind, "employees"),
+				&err) == 0);
+	CHECK(vr->nbase == 2);
+	CHECK(conflict_count(a) == 0);
+	ship(b, vr);
+	/* B's own edit of the industry was not on A yet: B still merges,
+	 * but the headcount conflict is over there too. */
+	CHECK(conflict_count(b) == 0);
+	r = current(b, id);
+	CHECK_STR(gb_record_get(r, "employees"), "58");
+	CHECK_STR(gb_record_get(r, "industry"), "零售");
+	gb_record_free(r);
+	gb_record_free(va);
+	gb_record_free(vb);
+	gb_record_free(vr);
+}
+
+/* A patrol voided on A, edited on B later without seeing the void: the
+ * void stands on both, flagged as a conflict. */
+static void test_merge_void(struct gb_db *a, struct gb_db *b)
+{
+	struct gb_record *p = new_rec("patrol"), *va, *vb, *r;
+	struct conflicts c = {0};
+	struct gb_err err;
+	char id[GB_ID_LEN];
+
+	setenv("GRIDBOOK_NOW", "2024-05-09 20:00", 1);
+	gb_record_set_name(p, "area", "PA-91");
+	gb_record_set_name(p, "start", "1715256000000");
+	gb_record_set_name(p, "end", "1715263200000");
+	gb_record_set_name(p, "leader", "J0902");
+	gb_record_set_name(p, "mode", "foot");
+	CHECK(db_record_insert(a, p, &err) == 0);
+	ship(b, p);
+	snprintf(id, GB_ID_LEN, "%s", p->id);
+	va = edit_at(a, id, "2024-05-09 21:00", NULL, "重复录入");
+	vb = edit_at(b, id, "2024-05-09 22:00", "incidents", "2");
+	ship(a, vb);
+	ship(b, va);
+	for (int i = 0; i < 2; i++) {
+		r = current(i ? b : a, id);
+		CHECK(r->voided);
+		CHECK_STR(r->void_reason, "重复录入");
+		/* B's change is kept beside the void. */
+		CHECK_STR(gb_record_get(r, "incidents"), "2");
+		gb_record_free(r);
+	}
+	CHECK(same_on_both(a, b, id));
+	CHECK(db_conflict_list(a, id, DB_FIELD_VOID, conflicts_cb, &c, &err) ==
+	      0);
+	CHECK(c.n == 1);
+	CHECK_STR(c.kept[0], "重复录入");
+	CHECK_STR(c.lost[0], "(none)");
+	/* Voided lists leave it out on both. */
+	CHECK(sql_int(b, "SELECT voided FROM record WHERE id = ?1", id) == 1);
+	gb_record_free(p);
+	gb_record_free(va);
+	gb_record_free(vb);
+}
+
+/* A's edit is not sent yet when B's arrives: the record is merged over
+ * both, and A's version stays as it was written, ready to go. */
+static void test_merge_unsent(struct gb_db *a, struct gb_db *b)
+{
+	char id[GB_ID_LEN];
+	struct gb_record *va, *vb, *r;
+	struct collect col = {0};
+	struct gb_err err;
+
+	shared_enterprise(a, b, "91330100MA2K8QAF1D", id);
+	va = edit_at(a, id, "2024-05-10 09:30", "employees", "70");
+	vb = edit_at(b, id, "2024-05-10 09:00", "address", "建设路3号");
+	CHECK(sql_int(a, "SELECT count(*) FROM outbox WHERE id = ?1", id) == 2);
+	ship(a, vb);
+	r = current(a, id);
+	CHECK_STR(gb_record_get(r, "employees"), "70");
+	CHECK_STR(gb_record_get(r, "address"), "建设路3号");
+	/* The newest is A's own, yet the row is a merge, not A's version. */
+	CHECK(r->version == va->version);
+	CHECK(r->nbase == 0);
+	gb_record_free(r);
+	/* A's version is in history as written: its address is empty. */
+	CHECK(sql_int(a, "SELECT count(*) FROM record_history WHERE id = ?1 "
+			 "AND bases IS NOT NULL AND json_extract(body, "
+			 "'$.address') IS NULL AND json_extract(body, "
+			 "'$.employees') = 70",
+		      id) == 1);
+	col.field = "employees";
+	CHECK(db_record_history(a, id, collect_cb, &col, &err) == 0);
+	CHECK(col.n == 3);
+	ship(b, va);
+	CHECK(same_on_both(a, b, id));
+	gb_record_free(va);
+	gb_record_free(vb);
+}
+
+static void test_merge(const char *seeds)
+{
+	struct gb_db *a = laptop("merge-a.grid", seeds, "K0901");
+	struct gb_db *b = laptop("merge-b.grid", seeds, "K0902");
+
+	CHECK(strcmp(db_device(a), db_device(b)) != 0);
+	test_merge_bases(a, b);
+	test_merge_disjoint(a, b);
+	test_merge_same_field(a, b);
+	test_merge_void(a, b);
+	test_merge_unsent(a, b);
+	db_close(b);
+	db_close(a);
+	unsetenv("GRIDBOOK_NOW");
+}
+
 static void add_patrol(struct gb_db *db, const char *start, const char *end,
 		       const char *leader)
 {
@@ -1104,6 +1477,7 @@ int main(void)
 	test_daily(db);
 	test_resolve(db, ent_id);
 	test_lookup(db, ent_id);
+	test_merge(seeds);
 	/* A file with records is not loaded with another grid's seeds. */
 	CHECK(db_load_seeds(db, seeds, "S09-G2", &err) == -1);
 	CHECK(err.code == GB_EINVAL);
