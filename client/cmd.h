@@ -28,6 +28,8 @@ int cmd_backup(struct gb_cli *cli, int argc, char **argv);
 int cmd_status(struct gb_cli *cli, int argc, char **argv);
 /* sync, sync status, sync setup. */
 int cmd_sync(struct gb_cli *cli, int argc, char **argv);
+/* The fields two laptops changed at once: list, resolve. */
+int cmd_conflicts(struct gb_cli *cli, int argc, char **argv);
 
 /* Prints "gridbook: <msg>" on stderr and returns the exit status of code.
  * For commands. */

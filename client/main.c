@@ -25,6 +25,8 @@ static const struct {
 	{"export", cmd_export, N_("export records of one kind as CSV or JSON")},
 	{"ref", cmd_ref, N_("list the grid's communities, police areas and staff")},
 	{"sync", cmd_sync, N_("exchange records with HQ; sync status, setup")},
+	{"conflicts", cmd_conflicts, N_("fields two laptops changed at once: "
+					"list them, keep one")},
 	{"backup", cmd_backup, N_("copy the grid file while it is in use, "
 				  "checked")},
 	{"status", cmd_status, N_("what needs you today: overdue orders, late "
