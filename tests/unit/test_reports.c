@@ -2782,6 +2782,9 @@ static void test_upgrade(struct store *st, const char *path, int64_t now)
 	    "DELETE FROM meta WHERE key = 'rollup_version'; "
 	    "ALTER TABLE device DROP COLUMN pending; "
 	    "ALTER TABLE device DROP COLUMN oldest_pending; "
+	    "DROP TABLE field_conflict; DROP TABLE rf_conflict; "
+	    "ALTER TABLE record_current DROP COLUMN heads; "
+	    "ALTER TABLE record_current DROP COLUMN conflicts; "
 	    "PRAGMA user_version = 1;";
 	struct gb_buf before, after;
 	struct gb_err err;
