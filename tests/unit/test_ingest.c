@@ -23,6 +23,7 @@
 #include "check.h"
 #include "gbtime.h"
 #include "ingest.h"
+#include "reports.h"
 #include "seed.h"
 #include "store.h"
 #include "uscc.h"
@@ -1514,6 +1515,31 @@ static void test_merge(struct store *st)
 	about(9006, "SELECT count(*) FROM record_history WHERE id = rid", s,
 	      sizeof(s));
 	CHECK_STR(s, "3");
+
+	/* The reports that read enterprises say how many of the unit's
+	 * records hold a conflict: the two voided ones above. */
+	{
+		struct report *rep = NULL;
+		struct gb_err err;
+		const struct report_val *v;
+
+		CHECK(report_run(st, "check-coverage", "grid", "2026-03-01",
+				 "2026-03-12", now, &rep, &err) == 0);
+		v = rep ? report_get(rep, GRID, "conflicts") : NULL;
+		CHECK(v && v->type == RV_INT && v->i == 2);
+		v = rep ? report_get(rep, "S01-G2", "conflicts") : NULL;
+		CHECK(v && v->type == RV_INT && v->i == 0);
+		v = rep ? report_get(rep, "total", "conflicts") : NULL;
+		CHECK(v && v->type == RV_INT && v->i == 2);
+		report_free(rep);
+		rep = NULL;
+		/* Not those that read no enterprise. */
+		CHECK(report_run(st, "disputes", "district", "2026-03-01",
+				 "2026-03-12", now, &rep, &err) == 0);
+		v = rep ? report_get(rep, "total", "conflicts") : NULL;
+		CHECK(v && v->type == RV_INT && v->i == 0);
+		report_free(rep);
+	}
 }
 
 int main(void)
