@@ -43,7 +43,7 @@ static const char usage_text[] =
        "\n"
        "With a record and a field, resolves that conflict: --keep mine or\n"
        "--keep theirs keeps that value, --keep VALUE sets another one.  FIELD\n"
-       "is a field name, or \"voided\" for a void made without seeing an edit\n"
+       "is a field name, or \"void\" for a void made without seeing an edit\n"
        "(keep the void, or keep the edited record).  The choice goes to HQ\n"
        "and every laptop of the grid with the next sync and ends the conflict\n"
        "there too.\n");
@@ -335,7 +335,7 @@ static int conflicts_resolve(struct gb_cli *cli, const char *id,
 	l.db = db;
 	if (db_record_get(db, NULL, id, &r, &err))
 		goto fail;
-	if (!strcmp(field, DB_FIELD_VOID) || !strcmp(field, "void")) {
+	if (!strcmp(field, DB_FIELD_VOID) || !strcmp(field, "voided")) {
 		f = GB_MAX_FIELDS;
 		bit = GB_RESOLVES_VOID;
 	} else {
@@ -343,7 +343,7 @@ static int conflicts_resolve(struct gb_cli *cli, const char *id,
 		if (f < 0) {
 			gb_error(&err, GB_EUSAGE,
 				 _("a %s has no field %s (and a void is "
-				   "\"voided\")"),
+				   "\"void\")"),
 				 r->kind->name, field);
 			ret = gb_opts_usage_error(cli->prog, "conflicts", &err);
 			goto out;

@@ -1212,7 +1212,7 @@ static void bases_pick(struct gb_record *r, const struct old_row *o,
 	r->nbase = (int)n;
 }
 
-/* The name field_conflict gives field f of kind k (the void: "voided"). */
+/* The name field_conflict gives field f of kind k (the void: "void"). */
 static const char *conflict_field(const struct gb_kind *k, int f)
 {
 	return f < GB_MERGE_VOID ? k->fields[f].name : DB_FIELD_VOID;

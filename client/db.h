@@ -132,7 +132,7 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
  * with db_record_resolve ends the conflicts of the fields it names, here
  * and wherever the version goes.
  */
-#define DB_FIELD_VOID "voided" /* the field name of the void */
+#define DB_FIELD_VOID "void" /* the field name of the void */
 
 struct db_conflict_side {
 	uint64_t version;

@@ -23,7 +23,7 @@ ALTER TABLE record_history ADD COLUMN resolves INTEGER NOT NULL DEFAULT 0;
 -- having seen the other, as the merge of the versions held finds them:
 -- the version whose value stands (kept) and each one whose value does
 -- not (lost), with the value, the author and the time of each.  field is
--- the kind's field name, or 'voided' for the void, whose value is the
+-- the kind's field name, or 'void' for the void, whose value is the
 -- void reason of a voided version and NULL for one not voided.  Written
 -- again each time a version of the record is merged; `gridbook
 -- conflicts` lists and resolves them, `gridbook sync status` counts them.
