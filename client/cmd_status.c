@@ -286,8 +286,11 @@ static void print_text(const struct status *s)
 		printf(_("none\n"));
 	label(_("conflicts"));
 	if (s->fields.n)
-		printf(_("%d fields changed on two laptops at once  -> "
-			 "gridbook conflicts\n"),
+		printf(ngettext("%d field changed on two laptops at once  -> "
+				"gridbook conflicts\n",
+				"%d fields changed on two laptops at once  -> "
+				"gridbook conflicts\n",
+				(unsigned long)s->fields.n),
 		       s->fields.n);
 	if (s->conflicts) {
 		if (s->fields.n)
