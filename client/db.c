@@ -150,9 +150,10 @@ static const char *const stmt_sql[S_COUNT] = {
 		   "version = ?2 AND device = ?3",
     [S_HIST_DEL] = "DELETE FROM record_history WHERE id = ?1 AND "
 		   "version = ?2 AND device = ?3",
+    /* The newest GB_MERGE_MAX_VERSIONS, as HQ merges them. */
     [S_HIST_ALL] = "SELECT version, device, staff, updated_at, voided, "
 		   "void_reason, body, bases, resolves FROM record_history "
-		   "WHERE id = ?1",
+		   "WHERE id = ?1 ORDER BY version DESC, device DESC LIMIT ?2",
     [S_CONF_ANY] = "SELECT EXISTS (SELECT 1 FROM field_conflict WHERE "
 		   "id = ?1)",
     [S_CONF_DEL] = "DELETE FROM field_conflict WHERE id = ?1",
@@ -1341,7 +1342,10 @@ static void vset_release(struct vset *vs)
 static int body_parse(struct gb_db *db, struct gb_record *r, const char *body,
 		      struct gb_err *err);
 
-/* Reads every version of record id (of kind k, row o) from history. */
+/* Reads the versions of record id (of kind k, row o) from history: every
+ * one, or for a record edited more often than GB_MERGE_MAX_VERSIONS the
+ * newest that many, which HQ merges too and which stand for what the
+ * older ones could add. */
 static int versions_load(struct gb_db *db, const struct gb_kind *k,
 			 const char *id, const struct old_row *o,
 			 struct vset *vs, struct gb_err *err)
@@ -1352,6 +1356,7 @@ static int versions_load(struct gb_db *db, const struct gb_kind *k,
 	if (!s)
 		return -1;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, GB_MERGE_MAX_VERSIONS);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct gb_record *r = gb_record_new(k);
 		uint64_t *b;

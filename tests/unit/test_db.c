@@ -1114,6 +1114,54 @@ static void test_merge_unsent(struct gb_db *a, struct gb_db *b)
 	gb_record_free(vb);
 }
 
+/* Nine laptops edit one record at once, so it has more heads than a
+ * version may name: the next edit names the newest GB_MAX_BASE, and the
+ * one left out keeps its change, with no conflict made up. */
+static void test_merge_many_heads(struct gb_db *a, struct gb_db *b)
+{
+	char id[GB_ID_LEN];
+	struct gb_record *base, *v, *r;
+	uint64_t oldest = 0;
+
+	shared_enterprise(a, b, "91330100MA2K8QAG1E", id);
+	base = current(a, id);
+	for (int i = 0; i < GB_MAX_BASE + 1; i++) {
+		v = gb_record_dup(base);
+		snprintf(v->device, GB_ID_LEN,
+			 "0190aaaa-bbbb-7ccc-8ddd-%012d", i + 1);
+		v->version = base->version + 1000 * (uint64_t)(i + 1);
+		v->base[0] = base->version;
+		v->nbase = 1;
+		if (i == 0) {
+			gb_record_set_name(v, "address", "滨江路1号");
+			oldest = v->version;
+		} else {
+			gb_record_set_name(v, "industry", "制造业");
+		}
+		ship(a, v);
+		gb_record_free(v);
+	}
+	CHECK(sql_int(a, "SELECT length(heads) - length(replace(heads, ' ', "
+			 "'')) + 1 FROM record WHERE id = ?1",
+		      id) == GB_MAX_BASE + 1);
+	v = edit_at(a, id, "2024-05-11 09:00", "employees", "66");
+	CHECK(v->nbase == GB_MAX_BASE);
+	CHECK(v->base[0] != oldest);
+	r = current(a, id);
+	CHECK_STR(gb_record_get(r, "address"), "滨江路1号");
+	CHECK_STR(gb_record_get(r, "industry"), "制造业");
+	CHECK_STR(gb_record_get(r, "employees"), "66");
+	gb_record_free(r);
+	CHECK(sql_int(a, "SELECT count(*) FROM field_conflict WHERE id = ?1",
+		      id) == 0);
+	/* The one left out is still a head beside the edit. */
+	CHECK(sql_int(a, "SELECT length(heads) - length(replace(heads, ' ', "
+			 "'')) + 1 FROM record WHERE id = ?1",
+		      id) == 2);
+	gb_record_free(v);
+	gb_record_free(base);
+}
+
 static void test_merge(const char *seeds)
 {
 	struct gb_db *a = laptop("merge-a.grid", seeds, "K0901");
@@ -1125,6 +1173,7 @@ static void test_merge(const char *seeds)
 	test_merge_same_field(a, b);
 	test_merge_void(a, b);
 	test_merge_unsent(a, b);
+	test_merge_many_heads(a, b);
 	db_close(b);
 	db_close(a);
 	unsetenv("GRIDBOOK_NOW");
