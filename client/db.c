@@ -1496,11 +1496,17 @@ static int record_merge(struct gb_db *db, const struct gb_record *v,
 		*changed = o->merged || h->version != o->version ||
 			   strcmp(h->device, o->device) != 0;
 	} else {
-		for (size_t i = 0; i < m.nheads; i++)
+		/* In HLC order; two heads of one version (two devices) are
+		 * one base, as a base names a version only. */
+		for (size_t i = 0; i < m.nheads; i++) {
+			uint64_t hv = vs.rec[m.heads[i]]->version;
+
+			if (i && hv == vs.rec[m.heads[i - 1]]->version)
+				continue;
 			if (gb_buf_addf(&heads, err, "%s%" PRIu64,
-					i ? " " : "",
-					vs.rec[m.heads[i]]->version))
+					i ? " " : "", hv))
 				goto out;
+		}
 		if (write_current(db, S_REC_PUT, m.rec, gb_buf_str(&heads),
 				  err))
 			goto out;

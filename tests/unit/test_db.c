@@ -21,6 +21,8 @@
 #include "gbtime.h"
 #include "id.h"
 #include "schema.h"
+#include "sync.h"
+#include "wire.h"
 
 #include "banned.h"
 
@@ -1108,6 +1110,33 @@ static void test_merge_unsent(struct gb_db *a, struct gb_db *b)
 	col.field = "employees";
 	CHECK(db_record_history(a, id, collect_cb, &col, &err) == 0);
 	CHECK(col.n == 3);
+	/* The file gets its token only now, so its outbox entries are
+	 * packed from what it holds: A's version as written, with its
+	 * base, not the merged record. */
+	CHECK(sql_int(a, "SELECT count(*) FROM outbox WHERE wire IS NULL",
+		      NULL) > 0);
+	CHECK(sync_config_set(a, NULL, "test-token", NULL, &err) == 0);
+	{
+		struct gb_buf want;
+		sqlite3_stmt *s = NULL;
+		char v[24];
+
+		gb_buf_init(&want, GB_BUF_NOLIMIT);
+		CHECK(wire_batch_add(va, &want, &err) == 0);
+		snprintf(v, sizeof(v), "%" PRIu64, va->version);
+		CHECK(sqlite3_prepare_v2(db_sqlite(a),
+					 "SELECT wire FROM outbox WHERE id = ?1 "
+					 "AND version = ?2",
+					 -1, &s, NULL) == SQLITE_OK);
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, v, -1, SQLITE_STATIC);
+		CHECK(sqlite3_step(s) == SQLITE_ROW);
+		CHECK((size_t)sqlite3_column_bytes(s, 0) == want.len &&
+		      memcmp(sqlite3_column_blob(s, 0), want.data, want.len) ==
+			  0);
+		sqlite3_finalize(s);
+		gb_buf_release(&want);
+	}
 	ship(b, va);
 	CHECK(same_on_both(a, b, id));
 	gb_record_free(va);
