@@ -1692,11 +1692,17 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 			 o.kind, r->kind->name);
 		goto out;
 	}
-	/* A version held already (delivered twice) changes nothing. */
+	/* A version held already (delivered twice) changes nothing.  One
+	 * newer than every head is not held: a version held is a head or
+	 * was seen by one, and a version sees only lower ones. */
 	if (o.found) {
+		int newest = 1;
+
+		for (size_t i = 0; i < o.nheads && newest; i++)
+			newest = r->version > o.heads[i];
 		held = !o.merged && r->version == o.version &&
 		       strcmp(r->device, o.device) == 0;
-		if (!held) {
+		if (!held && !newest) {
 			held = history_one(db, S_HIST_HAS, r, err);
 			if (held < 0)
 				goto out;
