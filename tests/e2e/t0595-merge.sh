@@ -53,6 +53,7 @@ local_conflicts() { # FILE ID: the same on a laptop
 		ORDER BY 1"
 }
 show() { gridbook --db "$1" "$2" show "$3" 2>&1; }
+body() { sqlite3 "$1" "SELECT body FROM record WHERE id = '$2'"; }
 json_of() { gridbook --db "$1" "$2" show "$3" --format json 2>&1; }
 
 # ---- (a) disjoint fields --------------------------------------------------
@@ -79,6 +80,7 @@ same "both laptops show the same enterprise" "$(show "$A" enterprise "$E")" \
 has "HQ keeps the address" "$(hq_body "$E")" '"address":"砖桥路88号"'
 has "HQ keeps the headcount" "$(hq_body "$E")" '"employees":82'
 same "no conflict at HQ" "$(hq_conflicts "$E")" ""
+same "HQ's record is A's, byte for byte" "$(hq_body "$E")" "$(body "$A" "$E")"
 ok "gridbook conflicts with none" gridbook --db "$A" conflicts
 same "... says so" "$(cat "$T/.out")" "no conflicts"
 
@@ -168,6 +170,7 @@ same "HQ keeps the void" "$(hq_sql "SELECT voided FROM record_current WHERE lowe
 same "HQ flags it" "$(hq_conflicts "$P")" "void|重复录入|-"
 same "P1 and P2 show the same patrol" "$(show "$P1" patrol "$P")" \
 	"$(show "$P2" patrol "$P")"
+same "HQ's patrol is P2's" "$(hq_body "$P")" "$(body "$P2" "$P")"
 
 # ---- (d) three officers, one patrol ---------------------------------------
 Q=$(gridbook --db "$P1" patrol add --area PA-01 --start "2026-12-01 08:00" \
@@ -205,3 +208,18 @@ same "HQ's current version is the laptops'" \
 same "every laptop holds every version HQ holds" \
 	"$(local_versions "$P3" | grep "$(hexid "$Q")")" \
 	"$(hq_versions | grep "$(hexid "$Q")")"
+same "HQ's patrol is P2's, byte for byte" "$(hq_body "$Q")" "$(body "$P2" "$Q")"
+
+# One of the three sets the note anew: the conflict ends on all three.
+ok "P2 resolves the note with a value of its own" gridbook --db "$P2" \
+	conflicts "$Q" note --keep 巡逻正常，发现可疑人员已盘查
+syncs "$P2" "$P1" "$P3"
+for f in "$P1" "$P2" "$P3"; do
+	n=$(basename "$f")
+	same "$n: no conflict left" "$(local_conflicts "$f" "$Q")" ""
+	has "$n: the note chosen" "$(json_of "$f" patrol "$Q")" \
+		'"note":"巡逻正常，发现可疑人员已盘查"'
+done
+same "none at HQ" "$(hq_conflicts "$Q")" ""
+same "P3 shows what P1 shows, again" "$(show "$P3" patrol "$Q")" \
+	"$(show "$P1" patrol "$Q")"
