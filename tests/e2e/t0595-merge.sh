@@ -106,6 +106,8 @@ for f in "$A" "$B"; do
 	has "$n: who wrote theirs" "$(cat "$T/.out")" "冯秀兰"
 	has "$n: gridbook status lists it" "$(gridbook --db "$f" status)" \
 		"gridbook conflicts"
+	has "$n: show names it" "$(show "$f" enterprise "$E")" \
+		"employees  -> gridbook conflicts"
 	same "$n: kept and lost as HQ keeps them" "$(local_conflicts "$f" "$E")" \
 		"employees|95|90"
 done
