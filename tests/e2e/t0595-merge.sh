@@ -9,8 +9,10 @@
 # value, and after syncs the conflict is gone on A, at HQ and on B.
 # (c) A patrol voided on one officer's laptop and edited on another's
 # without seeing the void: the void stands everywhere, flagged as a
-# conflict.  (d) Three officers of one police area edit one patrol at
-# once: every laptop shows the same record, as HQ does.
+# conflict, until one of them keeps the edit, which then holds everywhere.
+# (d) Three officers of one police area edit one patrol at once: every
+# laptop shows the same record, as HQ does, and a value one of them
+# chooses ends the conflict on all three.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 . "$top/tests/e2e/sync-lib.sh"
@@ -173,6 +175,22 @@ same "HQ flags it" "$(hq_conflicts "$P")" "void|重复录入|-"
 same "P1 and P2 show the same patrol" "$(show "$P1" patrol "$P")" \
 	"$(show "$P2" patrol "$P")"
 same "HQ's patrol is P2's" "$(hq_body "$P")" "$(body "$P2" "$P")"
+fails 2 "a void is not resolved with a value" gridbook --db "$P2" conflicts \
+	"$P" void --keep 3
+# P2 keeps its edit: the record is no longer voided, by a choice made
+# once, and everywhere.
+ok "P2 keeps its edit over the void" gridbook --db "$P2" conflicts "$P" void \
+	--keep mine
+syncs "$P2" "$P1"
+for f in "$P1" "$P2"; do
+	n=$(basename "$f")
+	same "$n: no longer voided" \
+		"$(sqlite3 "$f" "SELECT voided FROM record WHERE id = '$P'")" 0
+	same "$n: no conflict left" "$(local_conflicts "$f" "$P")" ""
+	has "$n: the edit stands" "$(json_of "$f" patrol "$P")" '"incidents":2'
+done
+same "HQ: no longer voided" "$(hq_sql "SELECT voided FROM record_current WHERE lower(hex(id)) = '$(hexid "$P")'")" 0
+same "HQ: no conflict left" "$(hq_conflicts "$P")" ""
 
 # ---- (d) three officers, one patrol ---------------------------------------
 Q=$(gridbook --db "$P1" patrol add --area PA-01 --start "2026-12-01 08:00" \
