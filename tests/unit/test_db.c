@@ -3,8 +3,10 @@
  * refusals), loading a grid's reference data from a small seed directory,
  * writing records with their change log and history, the clock that never
  * goes backwards, remote versions, lists and filters, resolving what
- * people type, and the lookup validation uses.  Every file lives in a
- * temporary directory removed at the end.
+ * people type, the lookup validation uses, and the field merge of what
+ * two laptops wrote apart (bases, merged pulls, conflicts and their
+ * resolution, and any order of arrival giving the merge of all).  Every
+ * file lives in a temporary directory removed at the end.
  */
 #include <dirent.h>
 #include <inttypes.h>
@@ -20,6 +22,7 @@
 #include "db.h"
 #include "gbtime.h"
 #include "id.h"
+#include "merge.h"
 #include "schema.h"
 #include "sync.h"
 #include "wire.h"
@@ -1191,6 +1194,216 @@ static void test_merge_many_heads(struct gb_db *a, struct gb_db *b)
 	gb_record_free(base);
 }
 
+/* A small deterministic generator (xorshift), so a failure repeats. */
+static uint64_t rnd_state = 88172645463325252ull;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned)(rnd_state % n);
+}
+
+#define PROP_DEVS 3
+#define PROP_EDITS 12
+
+/* The merge of the versions v[i] for which set[i] is 1; *m released by
+ * the caller. */
+static void merge_of(struct gb_record **v, const int *set, int n,
+		     struct gb_merge *m)
+{
+	struct gb_version gv[PROP_EDITS + 1];
+	struct gb_err err;
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!set[i])
+			continue;
+		gv[k].rec = v[i];
+		gv[k].base = v[i]->base;
+		gv[k].nbase = (size_t)v[i]->nbase;
+		gv[k].base_known = v[i]->nbase > 0;
+		gv[k].resolves = v[i]->resolves;
+		k++;
+	}
+	CHECK(gb_merge(gv, (size_t)k, m, &err) == 0);
+}
+
+/* The conflicts of m over the versions of set, as "field:kept:lost"
+ * sorted, into out; or those field_conflict holds for id on db. */
+static void conflicts_text(struct gb_db *db, const char *id,
+			   const struct gb_merge *m, struct gb_record **v,
+			   const int *set, int n, char *out, size_t cap)
+{
+	char lines[64][64];
+	int nl = 0;
+	size_t off = 0;
+
+	if (db) {
+		sqlite3_stmt *s;
+
+		sqlite3_prepare_v2(db_sqlite(db),
+				   "SELECT field || ':' || kept_version || ':' "
+				   "|| lost_version FROM field_conflict WHERE "
+				   "id = ?1",
+				   -1, &s, NULL);
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		while (sqlite3_step(s) == SQLITE_ROW && nl < 64)
+			snprintf(lines[nl++], 64, "%s",
+				 (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+	} else {
+		int idx[PROP_EDITS + 1], k = 0;
+
+		for (int i = 0; i < n; i++)
+			if (set[i])
+				idx[k++] = i;
+		for (size_t i = 0; i < m->nconf && nl < 64; i++) {
+			const struct gb_conflict *c = &m->conf[i];
+			const struct gb_record *kept = v[idx[c->kept]];
+			const char *f =
+			    c->field < GB_MAX_FIELDS
+				? kept->kind->fields[c->field].name
+				: DB_FIELD_VOID;
+			char line[64];
+			int dup = 0;
+
+			snprintf(line, sizeof(line), "%s:%" PRIu64 ":%" PRIu64,
+				 f, kept->version, v[idx[c->lost]]->version);
+			for (int j = 0; j < nl && !dup; j++)
+				dup = !strcmp(lines[j], line);
+			if (!dup)
+				snprintf(lines[nl++], 64, "%s", line);
+		}
+	}
+	qsort(lines, (size_t)nl, sizeof(lines[0]),
+	      (int (*)(const void *, const void *))strcmp);
+	out[0] = '\0';
+	for (int i = 0; i < nl && off < cap; i++)
+		off += (size_t)snprintf(out + off, cap - off, "%s;", lines[i]);
+}
+
+/*
+ * Three devices edit one enterprise, each from what it has received so
+ * far, and the versions reach a laptop file in random orders (an edit
+ * even before the version it was made from): it ends with the record
+ * and the conflicts the merge gives over all the versions, whichever way
+ * each version was stored (as the new row, or merged).
+ */
+static void test_merge_property(struct gb_db *db)
+{
+	static const char *const fields[] = {"address", "industry",
+					     "employees"};
+	static const char *const vals[] = {"一", "二", "三", "四"};
+	struct gb_record *v[PROP_EDITS + 1];
+	int known[PROP_DEVS][PROP_EDITS + 1], all[PROP_EDITS + 1];
+	char dev[PROP_DEVS][GB_ID_LEN];
+	struct gb_merge truth;
+	char want[4096], got[4096];
+	struct gb_err err;
+	static int nrecs;
+	int n = 1;
+
+	for (int d = 0; d < PROP_DEVS; d++)
+		snprintf(dev[d], GB_ID_LEN, "0190cccc-bbbb-7ccc-8ddd-%012d",
+			 d + 1);
+	v[0] = enterprise("91330100MA2K8QAH1F", "和平印刷厂", "S09-C01");
+	snprintf(v[0]->id, GB_ID_LEN, "0190dddd-0000-7000-8000-000000000001");
+	snprintf(v[0]->grid, GB_CODE_LEN, "S09-G1");
+	snprintf(v[0]->device, GB_ID_LEN, "%s", dev[0]);
+	v[0]->created_at = v[0]->updated_at = 1714000000000;
+	v[0]->version = (uint64_t)v[0]->created_at << 16;
+	memset(known, 0, sizeof(known));
+	for (int d = 0; d < PROP_DEVS; d++)
+		known[d][0] = 1;
+	for (; n <= PROP_EDITS; n++) {
+		int d = (int)rnd(PROP_DEVS), f;
+		struct gb_merge m;
+		uint64_t top = 0;
+		struct gb_record *e;
+
+		/* It first hears of a few versions of the others. */
+		for (int i = 1; i < n; i++)
+			if (!known[d][i] && rnd(2) == 0)
+				known[d][i] = 1;
+		merge_of(v, known[d], n, &m);
+		e = gb_record_dup(m.rec);
+		e->nbase = 0;
+		for (size_t h = 0; h < m.nheads && e->nbase < GB_MAX_BASE;
+		     h++) {
+			int idx[PROP_EDITS + 1], k = 0;
+
+			for (int i = 0; i < n; i++)
+				if (known[d][i])
+					idx[k++] = i;
+			e->base[e->nbase++] = v[idx[m.heads[h]]]->version;
+		}
+		for (int i = 0; i < n; i++)
+			if (known[d][i] && v[i]->version > top)
+				top = v[i]->version;
+		e->version = top + 1000 * (1 + rnd(4)) + (uint64_t)d;
+		e->updated_at = (int64_t)(e->version >> 16);
+		snprintf(e->device, GB_ID_LEN, "%s", dev[d]);
+		e->resolves = 0;
+		f = (int)rnd(4);
+		if (f == 3 && rnd(8) == 0) {
+			e->voided = 1;
+			gb_record_set_void_reason(e, "重复录入");
+		} else {
+			gb_record_set_name(e, fields[f % 3],
+					   f % 3 == 2 ? (rnd(2) ? "50" : "60")
+						      : vals[rnd(4)]);
+		}
+		gb_merge_release(&m);
+		v[n] = e;
+		known[d][n] = 1;
+	}
+	for (int i = 0; i < n; i++)
+		all[i] = 1;
+	merge_of(v, all, n, &truth);
+	conflicts_text(NULL, NULL, &truth, v, all, n, want, sizeof(want));
+	for (int run = 0; run < 8; run++) {
+		int order[PROP_EDITS + 1];
+		struct gb_record *r;
+		char id[GB_ID_LEN];
+
+		for (int i = 0; i < n; i++)
+			order[i] = i;
+		for (int i = n - 1; i > 0; i--) {
+			int j = (int)rnd((unsigned)i + 1), t = order[i];
+
+			order[i] = order[j];
+			order[j] = t;
+		}
+		/* Each order is another record of the one file, as if on
+		 * another laptop; one transaction, as the file's fsyncs are
+		 * not what is tested. */
+		snprintf(id, sizeof(id), "0190dddd-%04x-7000-8000-%012d",
+			 (unsigned)(nrecs / 100), nrecs % 100);
+		nrecs++;
+		CHECK(db_begin(db, &err) == 0);
+		for (int i = 0; i < n; i++) {
+			struct gb_record *c = gb_record_dup(v[order[i]]);
+
+			snprintf(c->id, GB_ID_LEN, "%s", id);
+			ship(db, c);
+			gb_record_free(c);
+		}
+		CHECK(db_commit(db, &err) == 0);
+		r = current(db, id);
+		CHECK(gb_record_same_content(r, truth.rec));
+		CHECK(r->version == truth.rec->version);
+		CHECK_STR(r->device, truth.rec->device);
+		conflicts_text(db, id, NULL, NULL, NULL, 0, got, sizeof(got));
+		CHECK_STR(got, want);
+		gb_record_free(r);
+	}
+	gb_merge_release(&truth);
+	for (int i = 0; i < n; i++)
+		gb_record_free(v[i]);
+}
+
 static void test_merge(const char *seeds)
 {
 	struct gb_db *a = laptop("merge-a.grid", seeds, "K0901");
@@ -1203,6 +1416,10 @@ static void test_merge(const char *seeds)
 	test_merge_void(a, b);
 	test_merge_unsent(a, b);
 	test_merge_many_heads(a, b);
+	db_close(b);
+	b = open_new("merge-property.grid");
+	for (int i = 0; i < 20; i++)
+		test_merge_property(b);
 	db_close(b);
 	db_close(a);
 	unsetenv("GRIDBOOK_NOW");
