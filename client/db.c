@@ -1457,9 +1457,25 @@ static int conflicts_store(struct gb_db *db, const char *id,
  * (heads NULL) and it leaves history.  *changed is 0 when the row is what
  * it was.
  */
+static int record_remerge(struct gb_db *db, const struct gb_kind *k,
+			  const char *id, const struct old_row *o, int *changed,
+			  struct gb_err *err);
+
 static int record_merge(struct gb_db *db, const struct gb_record *v,
 			const struct old_row *o, int *changed,
 			struct gb_err *err)
+{
+	*changed = 0;
+	if (history_move(db, v->id, err) || history_add(db, v, err))
+		return -1;
+	return record_remerge(db, v->kind, v->id, o, changed, err);
+}
+
+/* record_merge once the versions are all in history: the current row of
+ * record id (of kind k, row o) made anew from them. */
+static int record_remerge(struct gb_db *db, const struct gb_kind *k,
+			  const char *id, const struct old_row *o, int *changed,
+			  struct gb_err *err)
 {
 	struct vset vs = {0};
 	struct gb_version *gv = NULL;
@@ -1470,8 +1486,7 @@ static int record_merge(struct gb_db *db, const struct gb_record *v,
 	memset(&m, 0, sizeof(m));
 	gb_buf_init(&heads, GB_BUF_NOLIMIT);
 	*changed = 0;
-	if (history_move(db, v->id, err) || history_add(db, v, err) ||
-	    versions_load(db, v->kind, v->id, o, &vs, err))
+	if (versions_load(db, k, id, o, &vs, err))
 		goto out;
 	gv = xcalloc(vs.n ? vs.n : 1, sizeof(*gv));
 	for (size_t i = 0; i < vs.n; i++) {
@@ -1482,7 +1497,7 @@ static int record_merge(struct gb_db *db, const struct gb_record *v,
 		gv[i].resolves = vs.rec[i]->resolves;
 	}
 	if (gb_merge(gv, vs.n, &m, err)) {
-		gb_error_prefix(err, _("record %s"), v->id);
+		gb_error_prefix(err, _("record %s"), id);
 		goto out;
 	}
 	if (m.nheads == 1 && m.nconf == 0) {
@@ -1512,9 +1527,9 @@ static int record_merge(struct gb_db *db, const struct gb_record *v,
 			goto out;
 		*changed = 1;
 	}
-	if (conflicts_store(db, v->id, &vs, &m, err))
+	if (conflicts_store(db, id, &vs, &m, err))
 		goto out;
-	if (*changed && strcmp(v->kind->name, "enterprise") == 0 &&
+	if (*changed && strcmp(k->name, "enterprise") == 0 &&
 	    enterprise_moved(db, m.rec, o->community, err))
 		goto out;
 	rc = 0;
@@ -1721,6 +1736,150 @@ out:
 	if (rc)
 		*applied = 0;
 	return txn_leave(db, mode, rc, err);
+}
+
+/*
+ * Replaces version old by new in the bases of every version of record id
+ * that names it: the rows of history and the current row when it is one
+ * version.
+ */
+static int bases_renumber(struct gb_db *db, const char *id, uint64_t old,
+			  uint64_t new, struct gb_err *err)
+{
+	static const char *const sel[] = {
+	    "SELECT version, device, bases FROM record_history WHERE id = ?1 "
+	    "AND bases IS NOT NULL",
+	    "SELECT version, device, bases FROM record WHERE id = ?1 AND "
+	    "bases IS NOT NULL AND heads IS NULL",
+	};
+	static const char *const upd[] = {
+	    "UPDATE record_history SET bases = ?4 WHERE id = ?1 AND "
+	    "version = ?2 AND device = ?3",
+	    "UPDATE record SET bases = ?4 WHERE id = ?1 AND version = ?2 AND "
+	    "device = ?3",
+	};
+	const char *what = _("cannot re-stamp a record");
+	sqlite3_stmt *s = NULL, *u = NULL;
+	int rc = -1, step;
+
+	for (int t = 0; t < 2; t++) {
+		if (sqlite3_prepare_v2(db->sq, sel[t], -1, &s, NULL) !=
+			SQLITE_OK ||
+		    sqlite3_prepare_v2(db->sq, upd[t], -1, &u, NULL) !=
+			SQLITE_OK) {
+			sql_fail(db, what, err);
+			goto out;
+		}
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+			char text[BASES_TEXT_LEN];
+			uint64_t *b;
+			size_t nb;
+			int hit = 0;
+
+			versions_parse(col_text(s, 2), &b, &nb);
+			for (size_t i = 0; i < nb; i++)
+				if (b[i] == old) {
+					b[i] = new;
+					hit = 1;
+				}
+			if (hit) {
+				qsort(b, nb, sizeof(*b), cmp_u64);
+				versions_text(b, nb < GB_MAX_BASE ? nb
+								  : GB_MAX_BASE,
+					      text, sizeof(text));
+				sqlite3_bind_text(u, 1, id, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(u, 2,
+						   sqlite3_column_int64(s, 0));
+				sqlite3_bind_text(u, 3, col_text(s, 1), -1,
+						  SQLITE_STATIC);
+				sqlite3_bind_text(u, 4, text, -1,
+						  SQLITE_STATIC);
+				step = sqlite3_step(u);
+				sqlite3_reset(u);
+				sqlite3_clear_bindings(u);
+			}
+			free(b);
+			if (hit && step != SQLITE_DONE) {
+				sql_fail(db, what, err);
+				goto out;
+			}
+		}
+		if (step != SQLITE_DONE) {
+			sql_fail(db, what, err);
+			goto out;
+		}
+		sqlite3_finalize(s);
+		sqlite3_finalize(u);
+		s = u = NULL;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	sqlite3_finalize(u);
+	return rc;
+}
+
+int db_version_renumber(struct gb_db *db, const char *id, uint64_t old,
+			uint64_t new, int64_t updated_at, struct gb_err *err)
+{
+	static const char *const sql[] = {
+	    "UPDATE record SET version = ?1, updated_at = ?2 WHERE id = ?3 "
+	    "AND version = ?4 AND device = ?5 AND heads IS NULL",
+	    "UPDATE record_history SET version = ?1, updated_at = ?2 WHERE "
+	    "id = ?3 AND version = ?4 AND device = ?5",
+	};
+	const char *what = _("cannot re-stamp a record");
+	const struct gb_kind *k;
+	struct old_row o;
+	enum txn_mode mode;
+	int rc = -1, found = 0, changed;
+
+	memset(&o, 0, sizeof(o));
+	if (txn_enter(db, &mode, err))
+		return -1;
+	for (size_t i = 0; i < 2 && !found; i++) {
+		sqlite3_stmt *s = NULL;
+
+		if (sqlite3_prepare_v2(db->sq, sql[i], -1, &s, NULL) !=
+		    SQLITE_OK) {
+			sql_fail(db, what, err);
+			goto out;
+		}
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)new);
+		sqlite3_bind_int64(s, 2, updated_at);
+		sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)old);
+		sqlite3_bind_text(s, 5, db->device, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			sql_fail(db, what, err);
+			sqlite3_finalize(s);
+			goto out;
+		}
+		found = sqlite3_changes(db->sq) > 0;
+		sqlite3_finalize(s);
+	}
+	if (!found) {
+		rc = 1;
+		goto out;
+	}
+	/* The versions made from it name it anew, and the record is merged
+	 * again: its heads, its order and its conflicts follow. */
+	if (bases_renumber(db, id, old, new, err) ||
+	    old_row_get(db, id, &o, err))
+		goto out;
+	k = gb_kind_find(o.kind);
+	if (!o.found || !k) {
+		gb_error(err, GB_EDB, _("no record with id %s"), id);
+		goto out;
+	}
+	if (history_move(db, id, err) ||
+	    record_remerge(db, k, id, &o, &changed, err))
+		goto out;
+	rc = 0;
+out:
+	old_row_release(&o);
+	return txn_leave(db, mode, rc < 0 ? -1 : 0, err) < 0 ? -1 : rc;
 }
 
 /* ---- reading records ---------------------------------------------------- */

@@ -162,6 +162,21 @@ int db_conflict_list(struct gb_db *db, const char *id, const char *field,
 		     int (*cb)(void *arg, const struct db_conflict *c),
 		     void *arg, struct gb_err *err);
 
+/*
+ * Gives version old of record id, written on this device, the number new
+ * and the time updated_at (re-stamping what a clock far ahead wrote,
+ * SPEC §4), keeping the merge whole: the versions made from it name new
+ * as their base, and the record is merged again, so its heads and
+ * conflicts follow.  The caller gives every re-stamped version of a
+ * record a number above those of the versions before it, in their
+ * order.  Joins the caller's transaction.  Returns 0, 1 when the file
+ * holds no such version (nothing done), or -1 with err.  The outbox
+ * entries of the record's unsent versions name the old numbers: the
+ * caller packs them again.
+ */
+int db_version_renumber(struct gb_db *db, const char *id, uint64_t old,
+			uint64_t new, int64_t updated_at, struct gb_err *err);
+
 /* Loads the current version of the record with this id or unique id
  * prefix (at least 4 characters, any case).  kind may be NULL (any kind);
  * a record of another kind is GB_ENOTFOUND saying what it is; a prefix

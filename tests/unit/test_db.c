@@ -1194,6 +1194,72 @@ static void test_merge_many_heads(struct gb_db *a, struct gb_db *b)
 	gb_record_free(base);
 }
 
+/* Versions written here re-stamped in order (a clock that ran ahead):
+ * the record stays what it was, the later version names the new number
+ * as its base, and a laptop that receives the re-stamped versions shows
+ * the same record. */
+static void test_merge_renumber(struct gb_db *a, struct gb_db *b)
+{
+	char id[GB_ID_LEN];
+	struct gb_record *va1, *va2, *vb, *before, *after, *x;
+	struct gb_err err;
+	uint64_t n1, n2;
+
+	shared_enterprise(a, b, "91330100MA2K8QAJ1G", id);
+	va1 = edit_at(a, id, "2024-05-12 09:00", "employees", "44");
+	va2 = edit_at(a, id, "2024-05-12 09:10", "address", "中山路9号");
+	vb = edit_at(b, id, "2024-05-12 09:05", "industry", "印刷");
+	ship(a, vb);
+	before = current(a, id);
+	n1 = va2->version + 100000;
+	n2 = n1 + 100000;
+	CHECK(db_begin(a, &err) == 0);
+	CHECK(db_version_renumber(a, id, va1->version, n1, 1715500000000,
+				  &err) == 0);
+	CHECK(db_version_renumber(a, id, va2->version, n2, 1715500000001,
+				  &err) == 0);
+	CHECK(db_version_renumber(a, id, 12345, n2 + 1, 0, &err) == 1);
+	CHECK(db_commit(a, &err) == 0);
+	after = current(a, id);
+	CHECK(gb_record_same_content(before, after));
+	CHECK(after->version == n2);
+	{
+		char q[256];
+
+		snprintf(q, sizeof(q),
+			 "SELECT count(*) FROM record_history WHERE id = ?1 "
+			 "AND version = %" PRIu64 " AND bases = '%" PRIu64
+			 "'",
+			 n2, n1);
+		CHECK(sql_int(a, q, id) == 1);
+		snprintf(q, sizeof(q),
+			 "SELECT count(*) FROM record_history WHERE id = ?1 "
+			 "AND version IN (%" PRIu64 ", %" PRIu64 ")",
+			 va1->version, va2->version);
+		CHECK(sql_int(a, q, id) == 0);
+	}
+	CHECK(sql_int(a, "SELECT count(*) FROM field_conflict WHERE id = ?1",
+		      id) == 0);
+	/* B receives them as re-stamped. */
+	x = gb_record_dup(va1);
+	x->version = n1;
+	x->updated_at = 1715500000000;
+	ship(b, x);
+	gb_record_free(x);
+	x = gb_record_dup(va2);
+	x->version = n2;
+	x->updated_at = 1715500000001;
+	x->base[0] = n1;
+	ship(b, x);
+	gb_record_free(x);
+	CHECK(same_on_both(a, b, id));
+	gb_record_free(before);
+	gb_record_free(after);
+	gb_record_free(va1);
+	gb_record_free(va2);
+	gb_record_free(vb);
+}
+
 /* A small deterministic generator (xorshift), so a failure repeats. */
 static uint64_t rnd_state = 88172645463325252ull;
 
@@ -1416,6 +1482,7 @@ static void test_merge(const char *seeds)
 	test_merge_void(a, b);
 	test_merge_unsent(a, b);
 	test_merge_many_heads(a, b);
+	test_merge_renumber(a, b);
 	db_close(b);
 	b = open_new("merge-property.grid");
 	for (int i = 0; i < 20; i++)
