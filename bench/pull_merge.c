@@ -86,12 +86,14 @@ int main(int argc, char **argv)
 			snprintf(r->device, GB_ID_LEN,
 				 "0190aaaa-bbbb-7ccc-8ddd-%012d",
 				 pass == 2 ? 2 : 1);
-			r->version = v0 + (uint64_t)pass * 10000000 + (uint64_t)i;
+			r->version =
+			    v0 + (uint64_t)pass * 10000000 + (uint64_t)i;
 			/* Pass 1 edits the new version, pass 2 the same one
 			 * again, not having seen pass 1's. */
 			r->nbase = pass ? 1 : 0;
 			r->base[0] = v0 + (uint64_t)i;
-			gb_record_set_name(r, "employees", pass == 1 ? "41" : "40");
+			gb_record_set_name(r, "employees",
+					   pass == 1 ? "41" : "40");
 			gb_record_set_name(r, "address",
 					   pass == 2 ? "人民路1号" : NULL);
 			if (db_record_put_remote(db, r, &applied, &err))

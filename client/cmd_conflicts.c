@@ -130,8 +130,8 @@ static char *side_text(struct gb_db *db, const struct conflict *c,
 
 static char *staff_name(struct gb_db *db, const char *code)
 {
-	struct gb_field f = {"staff", "", GB_T_REF, 0, GB_REF_STAFF,
-			     NULL, NULL, 0, 0};
+	struct gb_field f = {"staff", "",   GB_T_REF, 0, GB_REF_STAFF,
+			     NULL,    NULL, 0,	      0};
 
 	return code[0] ? prompt_display(db, &f, code, 1) : xstrdup("");
 }
@@ -175,9 +175,8 @@ static void print_table(struct gb_db *db, const struct clist *l)
 		table_cell(&t, 0, c->kind->name);
 		table_cell(&t, 1, c->id);
 		table_cell(&t, 2, c->title);
-		table_cell_take(&t, 3,
-				xasprintf("%s (%s)", c->field_name,
-					  field_label(c)));
+		table_cell_take(
+		    &t, 3, xasprintf("%s (%s)", c->field_name, field_label(c)));
 		table_cell_take(&t, 4, side_text(db, c, &c->mine));
 		table_cell_take(&t, 5, side_text(db, c, &c->theirs));
 		table_cell_take(&t, 6, staff_name(db, c->theirs.staff));
@@ -351,9 +350,9 @@ static int conflicts_resolve(struct gb_cli *cli, const char *id,
 		bit = 1u << f;
 	}
 	if (cmd_check_author(db, r->kind, &err) ||
-	    db_conflict_list(db, r->id, f == GB_MAX_FIELDS
-					    ? DB_FIELD_VOID
-					    : r->kind->fields[f].name,
+	    db_conflict_list(db, r->id,
+			     f == GB_MAX_FIELDS ? DB_FIELD_VOID
+						: r->kind->fields[f].name,
 			     clist_push, &l, &err))
 		goto fail;
 	if (!l.n) {
@@ -414,8 +413,8 @@ int cmd_conflicts(struct gb_cli *cli, int argc, char **argv)
 	const char *format = NULL, *keep = NULL;
 	int help = 0, npos = 0, ret;
 	const struct gb_opt spec[] = {
-		{"format", 1, &format, NULL},
-		{"keep", 1, &keep, NULL},
+	    {"format", 1, &format, NULL},
+	    {"keep", 1, &keep, NULL},
 	};
 	struct gb_err err;
 	char *pos[2];

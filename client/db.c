@@ -1518,8 +1518,8 @@ static int record_remerge(struct gb_db *db, const struct gb_kind *k,
 
 			if (i && hv == vs.rec[m.heads[i - 1]]->version)
 				continue;
-			if (gb_buf_addf(&heads, err, "%s%" PRIu64,
-					i ? " " : "", hv))
+			if (gb_buf_addf(&heads, err, "%s%" PRIu64, i ? " " : "",
+					hv))
 				goto out;
 		}
 		if (write_current(db, S_REC_PUT, m.rec, gb_buf_str(&heads),
@@ -1618,8 +1618,8 @@ out:
 
 /* db_record_update and db_record_resolve: r resolves the conflicts of the
  * fields of resolves. */
-static int record_edit(struct gb_db *db, struct gb_record *r,
-		       uint32_t resolves, struct gb_err *err)
+static int record_edit(struct gb_db *db, struct gb_record *r, uint32_t resolves,
+		       struct gb_err *err)
 {
 	uint64_t must[GB_MAX_BASE];
 	struct old_row o;
@@ -1739,12 +1739,12 @@ out:
 }
 
 /*
- * Replaces version old by new in the bases of every version of record id
- * that names it: the rows of history and the current row when it is one
- * version.
+ * Replaces version old by the number to in the bases of every version of
+ * record id that names it: the rows of history and the current row when
+ * it is one version.
  */
 static int bases_renumber(struct gb_db *db, const char *id, uint64_t old,
-			  uint64_t new, struct gb_err *err)
+			  uint64_t to, struct gb_err *err)
 {
 	static const char *const sel[] = {
 	    "SELECT version, device, bases FROM record_history WHERE id = ?1 "
@@ -1780,14 +1780,14 @@ static int bases_renumber(struct gb_db *db, const char *id, uint64_t old,
 			versions_parse(col_text(s, 2), &b, &nb);
 			for (size_t i = 0; i < nb; i++)
 				if (b[i] == old) {
-					b[i] = new;
+					b[i] = to;
 					hit = 1;
 				}
 			if (hit) {
 				qsort(b, nb, sizeof(*b), cmp_u64);
-				versions_text(b, nb < GB_MAX_BASE ? nb
-								  : GB_MAX_BASE,
-					      text, sizeof(text));
+				versions_text(
+				    b, nb < GB_MAX_BASE ? nb : GB_MAX_BASE,
+				    text, sizeof(text));
 				sqlite3_bind_text(u, 1, id, -1, SQLITE_STATIC);
 				sqlite3_bind_int64(u, 2,
 						   sqlite3_column_int64(s, 0));
@@ -1821,7 +1821,7 @@ out:
 }
 
 int db_version_renumber(struct gb_db *db, const char *id, uint64_t old,
-			uint64_t new, int64_t updated_at, struct gb_err *err)
+			uint64_t to, int64_t updated_at, struct gb_err *err)
 {
 	static const char *const sql[] = {
 	    "UPDATE record SET version = ?1, updated_at = ?2 WHERE id = ?3 "
@@ -1846,7 +1846,7 @@ int db_version_renumber(struct gb_db *db, const char *id, uint64_t old,
 			sql_fail(db, what, err);
 			goto out;
 		}
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)new);
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)to);
 		sqlite3_bind_int64(s, 2, updated_at);
 		sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 4, (sqlite3_int64)old);
@@ -1865,7 +1865,7 @@ int db_version_renumber(struct gb_db *db, const char *id, uint64_t old,
 	}
 	/* The versions made from it name it anew, and the record is merged
 	 * again: its heads, its order and its conflicts follow. */
-	if (bases_renumber(db, id, old, new, err) ||
+	if (bases_renumber(db, id, old, to, err) ||
 	    old_row_get(db, id, &o, err))
 		goto out;
 	k = gb_kind_find(o.kind);

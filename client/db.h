@@ -163,10 +163,10 @@ int db_conflict_list(struct gb_db *db, const char *id, const char *field,
 		     void *arg, struct gb_err *err);
 
 /*
- * Gives version old of record id, written on this device, the number new
+ * Gives version old of record id, written on this device, the number to
  * and the time updated_at (re-stamping what a clock far ahead wrote,
- * SPEC §4), keeping the merge whole: the versions made from it name new
- * as their base, and the record is merged again, so its heads and
+ * SPEC §4), keeping the merge whole: the versions made from it name the
+ * new number as their base, and the record is merged again, so its heads and
  * conflicts follow.  The caller gives every re-stamped version of a
  * record a number above those of the versions before it, in their
  * order.  Joins the caller's transaction.  Returns 0, 1 when the file
@@ -175,7 +175,7 @@ int db_conflict_list(struct gb_db *db, const char *id, const char *field,
  * caller packs them again.
  */
 int db_version_renumber(struct gb_db *db, const char *id, uint64_t old,
-			uint64_t new, int64_t updated_at, struct gb_err *err);
+			uint64_t to, int64_t updated_at, struct gb_err *err);
 
 /* Loads the current version of the record with this id or unique id
  * prefix (at least 4 characters, any case).  kind may be NULL (any kind);

@@ -914,8 +914,9 @@ static void test_merge_bases(struct gb_db *a, struct gb_db *b)
 	v1 = edit_at(a, id, "2024-05-06 09:10", "address", "解放路12号");
 	CHECK(v1->nbase == 1 && v1->base[0] == v0->version);
 	/* The base goes out with the version. */
-	CHECK(sql_int(a, "SELECT count(*) FROM record WHERE id = ?1 AND "
-			 "bases IS NOT NULL AND heads IS NULL",
+	CHECK(sql_int(a,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "bases IS NOT NULL AND heads IS NULL",
 		      id) == 1);
 	ship(b, v1);
 	va = edit_at(a, id, "2024-05-06 10:00", "address", "解放路14号");
@@ -924,20 +925,23 @@ static void test_merge_bases(struct gb_db *a, struct gb_db *b)
 	CHECK(vb->nbase == 1 && vb->base[0] == v1->version);
 	ship(a, vb);
 	/* Two heads now: the next edit names both. */
-	CHECK(sql_int(a, "SELECT count(*) FROM record WHERE id = ?1 AND "
-			 "heads IS NOT NULL",
+	CHECK(sql_int(a,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "heads IS NOT NULL",
 		      id) == 1);
 	v2 = edit_at(a, id, "2024-05-06 10:30", "industry", "制造业");
 	CHECK(v2->nbase == 2);
 	CHECK(v2->base[0] == va->version && v2->base[1] == vb->version);
 	/* It saw both, so it is the record again, on both laptops. */
-	CHECK(sql_int(a, "SELECT count(*) FROM record WHERE id = ?1 AND "
-			 "heads IS NULL",
+	CHECK(sql_int(a,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "heads IS NULL",
 		      id) == 1);
 	ship(b, va);
 	ship(b, v2);
-	CHECK(sql_int(b, "SELECT count(*) FROM record WHERE id = ?1 AND "
-			 "heads IS NULL",
+	CHECK(sql_int(b,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "heads IS NULL",
 		      id) == 1);
 	CHECK(same_on_both(a, b, id));
 	gb_record_free(v0);
@@ -1105,10 +1109,11 @@ static void test_merge_unsent(struct gb_db *a, struct gb_db *b)
 	CHECK(r->nbase == 0);
 	gb_record_free(r);
 	/* A's version is in history as written: its address is empty. */
-	CHECK(sql_int(a, "SELECT count(*) FROM record_history WHERE id = ?1 "
-			 "AND bases IS NOT NULL AND json_extract(body, "
-			 "'$.address') IS NULL AND json_extract(body, "
-			 "'$.employees') = 70",
+	CHECK(sql_int(a,
+		      "SELECT count(*) FROM record_history WHERE id = ?1 "
+		      "AND bases IS NOT NULL AND json_extract(body, "
+		      "'$.address') IS NULL AND json_extract(body, "
+		      "'$.employees') = 70",
 		      id) == 1);
 	col.field = "employees";
 	CHECK(db_record_history(a, id, collect_cb, &col, &err) == 0);
@@ -1127,10 +1132,11 @@ static void test_merge_unsent(struct gb_db *a, struct gb_db *b)
 		gb_buf_init(&want, GB_BUF_NOLIMIT);
 		CHECK(wire_batch_add(va, &want, &err) == 0);
 		snprintf(v, sizeof(v), "%" PRIu64, va->version);
-		CHECK(sqlite3_prepare_v2(db_sqlite(a),
-					 "SELECT wire FROM outbox WHERE id = ?1 "
-					 "AND version = ?2",
-					 -1, &s, NULL) == SQLITE_OK);
+		CHECK(
+		    sqlite3_prepare_v2(db_sqlite(a),
+				       "SELECT wire FROM outbox WHERE id = ?1 "
+				       "AND version = ?2",
+				       -1, &s, NULL) == SQLITE_OK);
 		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, v, -1, SQLITE_STATIC);
 		CHECK(sqlite3_step(s) == SQLITE_ROW);
@@ -1159,8 +1165,8 @@ static void test_merge_many_heads(struct gb_db *a, struct gb_db *b)
 	base = current(a, id);
 	for (int i = 0; i < GB_MAX_BASE + 1; i++) {
 		v = gb_record_dup(base);
-		snprintf(v->device, GB_ID_LEN,
-			 "0190aaaa-bbbb-7ccc-8ddd-%012d", i + 1);
+		snprintf(v->device, GB_ID_LEN, "0190aaaa-bbbb-7ccc-8ddd-%012d",
+			 i + 1);
 		v->version = base->version + 1000 * (uint64_t)(i + 1);
 		v->base[0] = base->version;
 		v->nbase = 1;
@@ -1173,8 +1179,9 @@ static void test_merge_many_heads(struct gb_db *a, struct gb_db *b)
 		ship(a, v);
 		gb_record_free(v);
 	}
-	CHECK(sql_int(a, "SELECT length(heads) - length(replace(heads, ' ', "
-			 "'')) + 1 FROM record WHERE id = ?1",
+	CHECK(sql_int(a,
+		      "SELECT length(heads) - length(replace(heads, ' ', "
+		      "'')) + 1 FROM record WHERE id = ?1",
 		      id) == GB_MAX_BASE + 1);
 	v = edit_at(a, id, "2024-05-11 09:00", "employees", "66");
 	CHECK(v->nbase == GB_MAX_BASE);
@@ -1187,8 +1194,9 @@ static void test_merge_many_heads(struct gb_db *a, struct gb_db *b)
 	CHECK(sql_int(a, "SELECT count(*) FROM field_conflict WHERE id = ?1",
 		      id) == 0);
 	/* The one left out is still a head beside the edit. */
-	CHECK(sql_int(a, "SELECT length(heads) - length(replace(heads, ' ', "
-			 "'')) + 1 FROM record WHERE id = ?1",
+	CHECK(sql_int(a,
+		      "SELECT length(heads) - length(replace(heads, ' ', "
+		      "'')) + 1 FROM record WHERE id = ?1",
 		      id) == 2);
 	gb_record_free(v);
 	gb_record_free(base);
@@ -1228,8 +1236,7 @@ static void test_merge_renumber(struct gb_db *a, struct gb_db *b)
 
 		snprintf(q, sizeof(q),
 			 "SELECT count(*) FROM record_history WHERE id = ?1 "
-			 "AND version = %" PRIu64 " AND bases = '%" PRIu64
-			 "'",
+			 "AND version = %" PRIu64 " AND bases = '%" PRIu64 "'",
 			 n2, n1);
 		CHECK(sql_int(a, q, id) == 1);
 		snprintf(q, sizeof(q),
@@ -1328,10 +1335,9 @@ static void conflicts_text(struct gb_db *db, const char *id,
 		for (size_t i = 0; i < m->nconf && nl < 64; i++) {
 			const struct gb_conflict *c = &m->conf[i];
 			const struct gb_record *kept = v[idx[c->kept]];
-			const char *f =
-			    c->field < GB_MAX_FIELDS
-				? kept->kind->fields[c->field].name
-				: DB_FIELD_VOID;
+			const char *f = c->field < GB_MAX_FIELDS
+					    ? kept->kind->fields[c->field].name
+					    : DB_FIELD_VOID;
 			char line[64];
 			int dup = 0;
 
