@@ -44,8 +44,9 @@ struct rows {
 };
 
 static const char *const col_label[NCOL] = {
-    N_("record"),   N_("kind"),	    N_("field"),    N_("kept"),
-    N_("other"),    N_("kept by"),  N_("other by"), N_("detected"),
+    N_("record"),      N_("kind"),    N_("field"),
+    N_("kept value"),  N_("other value"), N_("kept by"),
+    N_("other by"),    N_("detected"),
 };
 
 int conflicts_format_parse(const char *s, enum conflicts_format *out,
