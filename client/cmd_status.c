@@ -86,6 +86,10 @@ static void entered_add(void *arg, const char *kind, long n)
 	e->total += n;
 }
 
+/* The most fields in conflict the text lists (gridbook conflicts lists
+ * them all). */
+#define STATUS_CONFLICTS 10
+
 /* The fields in conflict on this laptop, one per record and field. */
 struct fields {
 	struct field_item {
@@ -308,7 +312,7 @@ static void print_text(const struct status *s)
 		table_cell(&t, 2, _("name"));
 		table_cell(&t, 3, _("field"));
 		table_column(&t, 2, 30, 0);
-		for (int i = 0; i < s->fields.n; i++) {
+		for (int i = 0; i < s->fields.n && i < STATUS_CONFLICTS; i++) {
 			const struct field_item *it = &s->fields.v[i];
 
 			table_row(&t);
@@ -319,6 +323,10 @@ static void print_text(const struct status *s)
 		}
 		table_print(&t, stdout);
 		table_release(&t);
+		if (s->fields.n > STATUS_CONFLICTS)
+			printf(_("... and %d more: gridbook conflicts lists "
+				 "them all\n"),
+			       s->fields.n - STATUS_CONFLICTS);
 	}
 
 	putchar('\n');
