@@ -30,6 +30,8 @@ int cmd_status(struct gb_cli *cli, int argc, char **argv);
 int cmd_sync(struct gb_cli *cli, int argc, char **argv);
 /* cmd_check.c: the versions held out of bounds, changing nothing. */
 int cmd_check(struct gb_cli *cli, int argc, char **argv);
+/* The fields two laptops changed at once: list, resolve. */
+int cmd_conflicts(struct gb_cli *cli, int argc, char **argv);
 
 /* Prints "gridbook: <msg>" on stderr and returns the exit status of code.
  * For commands. */

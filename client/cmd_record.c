@@ -1396,10 +1396,25 @@ static void show_line(struct table *t, const char *name, const char *label,
 	table_cell_take(t, 2, value);
 }
 
+/* Appends to the buffer arg each field in conflict once, comma
+ * separated (db_conflict_list lists them by field). */
+static int conflict_field_add(void *arg, const struct db_conflict *c)
+{
+	struct gb_buf *b = arg;
+	const char *last = b->len ? strrchr(gb_buf_str(b), ' ') : NULL;
+
+	last = last ? last + 1 : gb_buf_str(b);
+	if (b->len && !strcmp(last, c->field_name))
+		return 0;
+	return gb_buf_addf(b, NULL, "%s%s", b->len ? ", " : "",
+			   c->field_name) ? -1 : 0;
+}
+
 static void show_table(struct gb_db *db, const struct gb_record *r,
 		       int nversions)
 {
 	const struct gb_kind *k = r->kind;
+	struct gb_buf conf;
 	struct table t;
 
 	printf("%s %s  %s\n", k->name, k->zh, r->id);
@@ -1420,6 +1435,14 @@ static void show_table(struct gb_db *db, const struct gb_record *r,
 				    r->void_reason ? r->void_reason : ""));
 	else
 		show_line(&t, "voided", _("voided"), xstrdup(_("no")));
+	gb_buf_init(&conf, GB_BUF_NOLIMIT);
+	if (db_conflict_list(db, r->id, NULL, conflict_field_add, &conf,
+			     NULL) == 0 &&
+	    conf.len)
+		show_line(&t, "conflicts", _("conflicts"),
+			  xasprintf(_("%s  -> gridbook conflicts"),
+				    gb_buf_str(&conf)));
+	gb_buf_release(&conf);
 	table_print(&t, stdout);
 	table_release(&t);
 }

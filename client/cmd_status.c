@@ -86,6 +86,50 @@ static void entered_add(void *arg, const char *kind, long n)
 	e->total += n;
 }
 
+/* The most fields in conflict the text lists (gridbook conflicts lists
+ * them all). */
+#define STATUS_CONFLICTS 10
+
+/* The fields in conflict on this laptop, one per record and field. */
+struct fields {
+	struct field_item {
+		char id[GB_ID_LEN];
+		const struct gb_kind *kind;
+		char *title; /* owned */
+		const char *field;
+	} * v;
+	int n, alloc;
+};
+
+static int fields_push(void *arg, const struct db_conflict *c)
+{
+	struct fields *fs = arg;
+	struct field_item *it;
+
+	/* Several versions may disagree on one field: listed once. */
+	if (fs->n && !strcmp(fs->v[fs->n - 1].id, c->id) &&
+	    !strcmp(fs->v[fs->n - 1].field, c->field_name))
+		return 0;
+	if (fs->n == fs->alloc) {
+		fs->alloc = fs->alloc ? fs->alloc * 2 : 8;
+		fs->v = xrealloc(fs->v, (size_t)fs->alloc * sizeof(*fs->v));
+	}
+	it = &fs->v[fs->n++];
+	snprintf(it->id, sizeof(it->id), "%s", c->id);
+	it->kind = c->kind;
+	it->title = c->title ? xstrdup(c->title) : NULL;
+	it->field = c->field_name;
+	return 0;
+}
+
+static void fields_release(struct fields *fs)
+{
+	for (int i = 0; i < fs->n; i++)
+		free(fs->v[i].title);
+	free(fs->v);
+	memset(fs, 0, sizeof(*fs));
+}
+
 struct status {
 	struct gb_db *db;
 	int64_t now;
@@ -93,14 +137,15 @@ struct status {
 	struct entered entered;
 	struct sync_status sync;
 	long refused, conflicts;
+	struct fields fields; /* fields in conflict here (gridbook conflicts) */
 	struct recs orders;   /* overdue rectification orders */
 	struct recs requests; /* open requests past deadline */
 };
 
 /*
- * The records HQ set aside as conflicting.  Today these are the attention
- * entries HQ marked "conflict"; when the laptop keeps conflicts of its own
- * (gridbook conflicts), this is the one place that counts them.
+ * The records HQ set aside as conflicting: the attention entries HQ
+ * marked "conflict".  The fields in conflict that the merge on this
+ * laptop found (gridbook conflicts) are counted beside them.
  */
 static long status_conflicts(const struct sync_status *st)
 {
@@ -124,6 +169,8 @@ static int status_gather(struct status *s, struct gb_err *err)
 		return -1;
 	s->conflicts = status_conflicts(&s->sync);
 	s->refused = (long)s->sync.natt - s->conflicts;
+	if (db_conflict_list(s->db, NULL, NULL, fields_push, &s->fields, err))
+		return -1;
 	memset(&f, 0, sizeof(f));
 	f.state = DB_STATE_OVERDUE;
 	f.now = s->now;
@@ -242,11 +289,45 @@ static void print_text(const struct status *s)
 	else
 		printf(_("none\n"));
 	label(_("conflicts"));
-	if (s->conflicts)
+	if (s->fields.n)
+		printf(ngettext("%d field changed on two laptops at once  -> "
+				"gridbook conflicts\n",
+				"%d fields changed on two laptops at once  -> "
+				"gridbook conflicts\n",
+				(unsigned long)s->fields.n),
+		       s->fields.n);
+	if (s->conflicts) {
+		if (s->fields.n)
+			label("");
 		printf(_("%ld records in conflict  -> gridbook sync status\n"),
 		       s->conflicts);
-	else
+	}
+	if (!s->fields.n && !s->conflicts)
 		printf(_("none\n"));
+	if (s->fields.n) {
+		table_init(&t, 4);
+		table_row(&t);
+		table_cell(&t, 0, _("kind"));
+		table_cell(&t, 1, _("id"));
+		table_cell(&t, 2, _("name"));
+		table_cell(&t, 3, _("field"));
+		table_column(&t, 2, 30, 0);
+		for (int i = 0; i < s->fields.n && i < STATUS_CONFLICTS; i++) {
+			const struct field_item *it = &s->fields.v[i];
+
+			table_row(&t);
+			table_cell(&t, 0, it->kind->name);
+			table_cell(&t, 1, it->id);
+			table_cell(&t, 2, it->title);
+			table_cell(&t, 3, it->field);
+		}
+		table_print(&t, stdout);
+		table_release(&t);
+		if (s->fields.n > STATUS_CONFLICTS)
+			printf(_("... and %d more: gridbook conflicts lists "
+				 "them all\n"),
+			       s->fields.n - STATUS_CONFLICTS);
+	}
 
 	putchar('\n');
 	printf(_("overdue rectification orders: %d"), s->orders.n);
@@ -317,6 +398,28 @@ static void print_text(const struct status *s)
 }
 
 /* Appends "key":"text" (or null), after a comma. */
+/* Appends ,"fields_in_conflict":[{"kind","id","title","field"}...]. */
+static int fields_json(struct gb_buf *b, const struct fields *fs,
+		       struct gb_err *err)
+{
+	if (gb_buf_adds(b, ",\"fields_in_conflict\":[", err))
+		return -1;
+	for (int i = 0; i < fs->n; i++) {
+		const struct field_item *it = &fs->v[i];
+
+		if (gb_buf_adds(b, i ? ",{\"kind\":" : "{\"kind\":", err) ||
+		    gb_json_str(b, it->kind->name, err) ||
+		    gb_buf_adds(b, ",\"id\":", err) ||
+		    gb_json_str(b, it->id, err) ||
+		    gb_buf_adds(b, ",\"title\":", err) ||
+		    gb_json_str(b, it->title ? it->title : "", err) ||
+		    gb_buf_adds(b, ",\"field\":", err) ||
+		    gb_json_str(b, it->field, err) || gb_buf_adds(b, "}", err))
+			return -1;
+	}
+	return gb_buf_adds(b, "]", err);
+}
+
 static int json_kv(struct gb_buf *b, const char *key, const char *v,
 		   struct gb_err *err)
 {
@@ -358,6 +461,7 @@ static int print_json(const struct status *s, struct gb_err *err)
 	    json_time(&b, "last_sync", s->sync.last_ok, err) ||
 	    gb_buf_addf(&b, err, ",\"refused\":%ld,\"conflicts\":%ld",
 			s->refused, s->conflicts) ||
+	    fields_json(&b, &s->fields, err) ||
 	    gb_buf_adds(&b, ",\"overdue_orders\":[", err))
 		goto out;
 	for (int i = 0; i < s->orders.n; i++) {
@@ -444,6 +548,7 @@ int cmd_status(struct gb_cli *cli, int argc, char **argv)
 fail:
 	ret = cmd_fail(cli, &err);
 out:
+	fields_release(&s.fields);
 	recs_release(&s.orders);
 	recs_release(&s.requests);
 	sync_status_release(&s.sync);

@@ -190,6 +190,27 @@ static int parse_retry_for(const char *v, long *out, struct gb_err *err)
 	return 0;
 }
 
+/*
+ * After a round: the fields of records in conflict here, counted on
+ * stderr with the command that lists them.  A file that cannot be read
+ * for it is left to sync status: the round itself went well.
+ */
+static void conflicts_note(const struct gb_cli *cli, struct gb_db *db)
+{
+	struct gb_err err;
+	long n;
+	char c[32];
+
+	if (db_conflict_count(db, &n, &err) || !n)
+		return;
+	fmt_count(n, c, sizeof(c));
+	fprintf(stderr,
+		ngettext("%s: %s conflict: run gridbook conflicts\n",
+			 "%s: %s conflicts: run gridbook conflicts\n",
+			 (unsigned long)n),
+		cli->prog, c);
+}
+
 /* Prints what a round did, on stdout. */
 static void print_result(const struct sync_result *r)
 {
@@ -429,6 +450,7 @@ static int cmd_sync_round(struct gb_cli *cli, int argc, char **argv)
 				 (unsigned long)(res.rejected + res.conflict)),
 			cli->prog, n);
 	}
+	conflicts_note(cli, db);
 	if (res.refused > 0) {
 		char n[32];
 
@@ -489,7 +511,7 @@ static void fmt_when(int64_t ms, int64_t now, char *out, size_t n)
 
 static void attention_table(const struct sync_attention *att, size_t n);
 
-static void status_text(const struct sync_status *st)
+static void status_text(const struct sync_status *st, long conflicts)
 {
 	int64_t now = gb_now_ms();
 	char w[96], c[32], w2[512];
@@ -540,6 +562,17 @@ static void status_text(const struct sync_status *st)
 			 "file lacks (after batch %" PRIu64 "); its own "
 			 "records come back with the next sync\n"),
 		       st->own_from);
+	if (conflicts) {
+		fmt_count(conflicts, c, sizeof(c));
+		printf(ngettext("conflicts     %s conflict: run gridbook "
+				"conflicts\n",
+				"conflicts     %s conflicts: run gridbook "
+				"conflicts\n",
+				(unsigned long)conflicts),
+		       c);
+	} else {
+		printf(_("conflicts     none\n"));
+	}
 	if (st->nwait) {
 		fmt_count((long)st->nwait, c, sizeof(c));
 		printf(ngettext("waiting       %s record HQ refused for now; "
@@ -616,7 +649,8 @@ static int json_time(struct gb_buf *b, const char *key, int64_t ms,
 static int attention_json(struct gb_buf *b, const struct sync_attention *att,
 			  size_t n, struct gb_err *err);
 
-static int status_json(const struct sync_status *st, struct gb_err *err)
+static int status_json(const struct sync_status *st, long conflicts,
+		       struct gb_err *err)
 {
 	int64_t now = gb_now_ms();
 	char w2[512];
@@ -673,6 +707,7 @@ static int status_json(const struct sync_status *st, struct gb_err *err)
 	    (st->own_from
 		 ? gb_buf_addf(&b, err, "%" PRIu64, st->own_from)
 		 : gb_buf_adds(&b, "null", err)) ||
+	    gb_buf_addf(&b, err, ",\"conflicts\":%ld", conflicts) ||
 	    gb_buf_adds(&b, ",\"waiting\":", err) ||
 	    attention_json(&b, st->wait, st->nwait, err) ||
 	    gb_buf_adds(&b, ",\"attention\":", err) ||
@@ -729,6 +764,7 @@ static int cmd_sync_status(struct gb_cli *cli, int argc, char **argv)
 	struct gb_db *db = NULL;
 	struct gb_err err;
 	char *pos[1];
+	long conflicts = 0;
 
 	if (gb_opts_parse(spec, 2, argc, argv, pos, 0, &npos, &help, &err))
 		return gb_opts_usage_error(cli->prog, "sync status", &err);
@@ -744,13 +780,14 @@ static int cmd_sync_status(struct gb_cli *cli, int argc, char **argv)
 	db = cmd_open_db(cli, DB_READONLY);
 	if (!db)
 		return 1;
-	if (sync_status_get(db, &st, &err))
+	if (sync_status_get(db, &st, &err) ||
+	    db_conflict_count(db, &conflicts, &err))
 		goto fail;
 	if (format && !strcmp(format, "json")) {
-		if (status_json(&st, &err))
+		if (status_json(&st, conflicts, &err))
 			goto fail;
 	} else {
-		status_text(&st);
+		status_text(&st, conflicts);
 	}
 	status = 0;
 	goto out;

@@ -37,6 +37,7 @@
 #include "gbtime.h"
 #include "i18n.h"
 #include "id.h"
+#include "merge.h"
 #include "schema.h"
 #include "wire.h"
 #include "xalloc.h"
@@ -78,12 +79,19 @@ enum stmt_id {
 	S_COMMUNITY_GET,
 	S_AREA_GET,
 	S_REC_ATTR,
+	S_HIST_HAS,
+	S_HIST_DEL,
+	S_HIST_ALL,
+	S_CONF_ANY,
+	S_CONF_DEL,
+	S_CONF_ADD,
+	S_CONF_OF,
 	S_COUNT
 };
 
 #define REC_COLS                                                               \
 	"id, kind, grid, device, staff, created_at, updated_at, version, "     \
-	"voided, void_reason, body"
+	"voided, void_reason, body, bases, resolves"
 
 static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -93,24 +101,30 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
     [S_REC_INSERT] = "INSERT INTO record (id, kind, grid, device, staff, "
 		     "created_at, updated_at, version, voided, void_reason, "
-		     "day, community, person, status, title, body) VALUES "
-		     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-		     "?13, ?14, ?15, ?16)",
+		     "day, community, person, status, title, body, bases, "
+		     "resolves, heads) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		     "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+		     "?19)",
     [S_REC_PUT] = "INSERT OR REPLACE INTO record (id, kind, grid, device, "
 		  "staff, created_at, updated_at, version, voided, "
 		  "void_reason, day, community, person, status, title, "
-		  "body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-		  "?11, ?12, ?13, ?14, ?15, ?16)",
+		  "body, bases, resolves, heads) VALUES (?1, ?2, ?3, ?4, "
+		  "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+		  "?17, ?18, ?19)",
     [S_REC_OLD] = "SELECT kind, grid, created_at, version, device, "
-		  "community FROM record WHERE id = ?1",
+		  "community, heads FROM record WHERE id = ?1",
+    /* Only a row that is one version (heads NULL) goes to history: a
+     * merged row's versions are all there already. */
     [S_HIST_MOVE] = "INSERT OR IGNORE INTO record_history (id, version, "
 		    "kind, device, staff, updated_at, voided, void_reason, "
-		    "body) SELECT id, version, kind, device, staff, "
-		    "updated_at, voided, void_reason, body FROM record "
-		    "WHERE id = ?1",
+		    "body, bases, resolves) SELECT id, version, kind, "
+		    "device, staff, updated_at, voided, void_reason, body, "
+		    "bases, resolves FROM record WHERE id = ?1 AND heads IS "
+		    "NULL",
     [S_HIST_ADD] = "INSERT OR IGNORE INTO record_history (id, version, "
 		   "kind, device, staff, updated_at, voided, void_reason, "
-		   "body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		   "body, bases, resolves) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+		   "?7, ?8, ?9, ?10, ?11)",
     [S_OUTBOX_ADD] = "INSERT INTO outbox (id, version, wire) VALUES (?1, ?2, "
 		     "?3)",
     [S_ENT_COMMUNITY] = "SELECT community FROM record WHERE id = ?1 AND "
@@ -132,6 +146,24 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_REC_ATTR] = "SELECT CASE WHEN ?3 IS NULL THEN NULL ELSE "
 		   "json_extract(body, ?3) END, voided, status, community, "
 		   "title, day FROM record WHERE id = ?1 AND kind = ?2",
+    [S_HIST_HAS] = "SELECT 1 FROM record_history WHERE id = ?1 AND "
+		   "version = ?2 AND device = ?3",
+    [S_HIST_DEL] = "DELETE FROM record_history WHERE id = ?1 AND "
+		   "version = ?2 AND device = ?3",
+    /* The newest GB_MERGE_MAX_VERSIONS, as HQ merges them. */
+    [S_HIST_ALL] = "SELECT version, device, staff, updated_at, voided, "
+		   "void_reason, body, bases, resolves FROM record_history "
+		   "WHERE id = ?1 ORDER BY version DESC, device DESC LIMIT ?2",
+    [S_CONF_ANY] = "SELECT EXISTS (SELECT 1 FROM field_conflict WHERE "
+		   "id = ?1)",
+    [S_CONF_DEL] = "DELETE FROM field_conflict WHERE id = ?1",
+    [S_CONF_ADD] = "INSERT OR REPLACE INTO field_conflict (id, field, "
+		   "kept_version, kept_device, kept_staff, kept_at, "
+		   "kept_value, lost_version, lost_device, lost_staff, "
+		   "lost_at, lost_value) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+		   "?7, ?8, ?9, ?10, ?11, ?12)",
+    [S_CONF_OF] = "SELECT kept_version, lost_version FROM field_conflict "
+		  "WHERE id = ?1 AND field = ?2",
 };
 
 struct gb_db {
@@ -939,14 +971,65 @@ static int make_body(struct gb_db *db, const struct gb_record *r,
 	return gb_record_values_json(r, &db->body, err);
 }
 
+/* The longest text of GB_MAX_BASE versions (versions_text). */
+#define BASES_TEXT_LEN (GB_MAX_BASE * 21)
+
 /*
- * Stores r as the current version with statement which (S_REC_INSERT or
- * S_REC_PUT).  A duplicate id on insert fails with GB_EEXIST.
+ * Writes n versions as decimal numbers separated by spaces into out (cap
+ * bytes, room for every one: 21 bytes a version).  "" for none.
+ */
+static void versions_text(const uint64_t *v, size_t n, char *out, size_t cap)
+{
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && off < cap; i++)
+		off += (size_t)snprintf(out + off, cap - off, "%s%" PRIu64,
+					i ? " " : "", v[i]);
+}
+
+/*
+ * Reads the versions of text s (versions_text) into *out, which the
+ * caller frees; *n of them.  A NULL or empty s gives none.  What is not
+ * a number ends the list: only this file writes these columns.
+ */
+static void versions_parse(const char *s, uint64_t **out, size_t *n)
+{
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	while (s && *s) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno || end == s)
+			break;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[(*n)++] = (uint64_t)v;
+		s = end;
+		while (*s == ' ')
+			s++;
+	}
+}
+
+/*
+ * Stores r as the current row with statement which (S_REC_INSERT or
+ * S_REC_PUT).  heads NULL: the row is the version r itself, with its
+ * bases; else it is the merge of the record's versions, whose heads are
+ * given as versions_text writes them (schema/client/005).  A duplicate
+ * id on insert fails with GB_EEXIST.
  */
 static int write_current(struct gb_db *db, enum stmt_id which,
-			 const struct gb_record *r, struct gb_err *err)
+			 const struct gb_record *r, const char *heads,
+			 struct gb_err *err)
 {
-	char ent_comm[GB_CODE_LEN];
+	char ent_comm[GB_CODE_LEN], bases[BASES_TEXT_LEN];
 	struct derived d;
 	sqlite3_stmt *s;
 	int rc;
@@ -956,6 +1039,8 @@ static int write_current(struct gb_db *db, enum stmt_id which,
 	s = stmt(db, which, err);
 	if (!s)
 		return -1;
+	versions_text(r->base, heads ? 0 : (size_t)r->nbase, bases,
+		      sizeof(bases));
 	sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, r->kind->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, r->grid, -1, SQLITE_STATIC);
@@ -973,6 +1058,12 @@ static int write_current(struct gb_db *db, enum stmt_id which,
 	bind_text(s, 15, d.title);
 	sqlite3_bind_text(s, 16, gb_buf_str(&db->body), (int)db->body.len,
 			  SQLITE_STATIC);
+	bind_text(s, 17, bases);
+	sqlite3_bind_int64(s, 18, heads ? 0 : (sqlite3_int64)r->resolves);
+	if (heads)
+		sqlite3_bind_text(s, 19, heads, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 19);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE) {
 		if ((sqlite3_extended_errcode(db->sq) & 0xff) ==
@@ -1049,7 +1140,7 @@ static int enterprise_moved(struct gb_db *db, const struct gb_record *r,
 			 err);
 }
 
-/* What is stored of the current version of a record, for writers. */
+/* What is stored of the current row of a record, for writers. */
 struct old_row {
 	int found;
 	char kind[32];
@@ -1058,8 +1149,23 @@ struct old_row {
 	uint64_t version;
 	char device[GB_ID_LEN];
 	char community[GB_CODE_LEN];
+	/* merged 0: the row is one version, its own head; 1: it is the
+	 * merge of versions all kept in history (schema/client/005).  heads
+	 * are the versions no other one saw, in HLC order; owned. */
+	int merged;
+	uint64_t *heads;
+	size_t nheads;
 };
 
+static void old_row_release(struct old_row *o)
+{
+	free(o->heads);
+	o->heads = NULL;
+	o->nheads = 0;
+}
+
+/* Reads the current row of id into o, which the caller releases with
+ * old_row_release() (also when it fails). */
 static int old_row_get(struct gb_db *db, const char *id, struct old_row *o,
 		       struct gb_err *err)
 {
@@ -1079,12 +1185,439 @@ static int old_row_get(struct gb_db *db, const char *id, struct old_row *o,
 		o->version = (uint64_t)sqlite3_column_int64(s, 3);
 		copy_str(o->device, sizeof(o->device), col_text(s, 4));
 		copy_str(o->community, sizeof(o->community), col_text(s, 5));
+		if (sqlite3_column_type(s, 6) != SQLITE_NULL)
+			versions_parse(col_text(s, 6), &o->heads, &o->nheads);
+		o->merged = o->nheads > 0;
+		if (!o->merged) {
+			o->heads = xmalloc(sizeof(*o->heads));
+			o->heads[0] = o->version;
+			o->nheads = 1;
+		}
 	} else if (rc != SQLITE_DONE) {
 		sql_fail(db, _("cannot read the record"), err);
 		stmt_done(s);
 		return -1;
 	}
 	stmt_done(s);
+	return 0;
+}
+
+static int cmp_u64(const void *pa, const void *pb)
+{
+	uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Whether v is among the n versions of set. */
+static int has_version(const uint64_t *set, size_t n, uint64_t v)
+{
+	for (size_t i = 0; i < n; i++)
+		if (set[i] == v)
+			return 1;
+	return 0;
+}
+
+/*
+ * Sets the bases of r, a new version of record o, to the heads of o: the
+ * versions its merged state rests on (common/merge.h).  A version names
+ * at most GB_MAX_BASE of them; with more heads than that (as many
+ * laptops editing one record at once), it names the versions of must
+ * (nmust, the two sides of the conflicts it resolves) and the newest
+ * heads.  Leaving a head out is safe: the merge then takes the new
+ * version not to have seen it, so what that head changed stays where
+ * nobody else changed it, the new version agrees with it on every field
+ * it shows, and a conflict it is part of stays a conflict; nothing is
+ * lost and nothing wins silently.
+ */
+static void bases_pick(struct gb_record *r, const struct old_row *o,
+		       const uint64_t *must, size_t nmust)
+{
+	size_t n = 0;
+
+	if (o->nheads <= GB_MAX_BASE) {
+		for (size_t i = 0; i < o->nheads; i++)
+			r->base[n++] = o->heads[i];
+	} else {
+		for (size_t i = 0; i < nmust && n < GB_MAX_BASE; i++)
+			if (!has_version(r->base, n, must[i]))
+				r->base[n++] = must[i];
+		for (size_t i = o->nheads; i-- > 0 && n < GB_MAX_BASE;)
+			if (!has_version(r->base, n, o->heads[i]))
+				r->base[n++] = o->heads[i];
+	}
+	qsort(r->base, n, sizeof(r->base[0]), cmp_u64);
+	r->nbase = (int)n;
+}
+
+/* The name field_conflict gives field f of kind k (the void: "void"). */
+static const char *conflict_field(const struct gb_kind *k, int f)
+{
+	return f < GB_MERGE_VOID ? k->fields[f].name : DB_FIELD_VOID;
+}
+
+/*
+ * The versions of the conflicts of record id on the fields r->resolves
+ * names, into must (room for GB_MAX_BASE); *n of them.
+ */
+static int resolved_versions(struct gb_db *db, const struct gb_record *r,
+			     uint64_t *must, size_t *n, struct gb_err *err)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	if (!r->resolves)
+		return 0;
+	s = stmt(db, S_CONF_OF, err);
+	if (!s)
+		return -1;
+	for (int f = 0; f <= GB_MERGE_VOID; f++) {
+		if (!((r->resolves >> f) & 1) ||
+		    (f < GB_MERGE_VOID && f >= r->kind->nfields))
+			continue;
+		sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, conflict_field(r->kind, f), -1,
+				  SQLITE_STATIC);
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			for (int c = 0; c < 2; c++) {
+				uint64_t v =
+				    (uint64_t)sqlite3_column_int64(s, c);
+
+				if (*n < GB_MAX_BASE &&
+				    !has_version(must, *n, v))
+					must[(*n)++] = v;
+			}
+		stmt_done(s);
+		if (rc != SQLITE_DONE)
+			return sql_fail(db, _("cannot read the conflicts"),
+					err);
+	}
+	return 0;
+}
+
+/* Puts version r into history. */
+static int history_add(struct gb_db *db, const struct gb_record *r,
+		       struct gb_err *err)
+{
+	char bases[BASES_TEXT_LEN];
+	sqlite3_stmt *s;
+
+	if (make_body(db, r, err))
+		return -1;
+	s = stmt(db, S_HIST_ADD, err);
+	if (!s)
+		return -1;
+	versions_text(r->base, (size_t)r->nbase, bases, sizeof(bases));
+	sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)r->version);
+	sqlite3_bind_text(s, 3, r->kind->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, r->device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, r->staff, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, r->updated_at);
+	sqlite3_bind_int(s, 7, r->voided ? 1 : 0);
+	bind_text(s, 8, r->voided ? r->void_reason : NULL);
+	sqlite3_bind_text(s, 9, gb_buf_str(&db->body), (int)db->body.len,
+			  SQLITE_STATIC);
+	bind_text(s, 10, bases);
+	sqlite3_bind_int64(s, 11, (sqlite3_int64)r->resolves);
+	return step_done(db, s, _("cannot keep the earlier version"), err);
+}
+
+/* Runs S_HIST_HAS or S_HIST_DEL for version r->version by r->device of
+ * r->id.  For S_HIST_HAS returns 1 when history holds it, else 0. */
+static int history_one(struct gb_db *db, enum stmt_id which,
+		       const struct gb_record *r, struct gb_err *err)
+{
+	sqlite3_stmt *s = stmt(db, which, err);
+	int rc;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)r->version);
+	sqlite3_bind_text(s, 3, r->device, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	stmt_done(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_fail(db, _("cannot read the history"), err);
+	return rc == SQLITE_ROW;
+}
+
+/* 1 when the record id has conflicts in field_conflict, else 0. */
+static int has_conflicts(struct gb_db *db, const char *id, struct gb_err *err)
+{
+	sqlite3_stmt *s = stmt(db, S_CONF_ANY, err);
+	int rc, any = 0;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		any = sqlite3_column_int(s, 0);
+	stmt_done(s);
+	if (rc != SQLITE_ROW)
+		return sql_fail(db, _("cannot read the conflicts"), err);
+	return any;
+}
+
+/* The versions of one record read back for the merge; owned. */
+struct vset {
+	struct gb_record **rec;
+	size_t n, cap;
+};
+
+static void vset_release(struct vset *vs)
+{
+	for (size_t i = 0; i < vs->n; i++)
+		gb_record_free(vs->rec[i]);
+	free(vs->rec);
+	memset(vs, 0, sizeof(*vs));
+}
+
+static int body_parse(struct gb_db *db, struct gb_record *r, const char *body,
+		      struct gb_err *err);
+
+/* Reads the versions of record id (of kind k, row o) from history: every
+ * one, or for a record edited more often than GB_MERGE_MAX_VERSIONS the
+ * newest that many, which HQ merges too and which stand for what the
+ * older ones could add. */
+static int versions_load(struct gb_db *db, const struct gb_kind *k,
+			 const char *id, const struct old_row *o,
+			 struct vset *vs, struct gb_err *err)
+{
+	sqlite3_stmt *s = stmt(db, S_HIST_ALL, err);
+	int rc;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, GB_MERGE_MAX_VERSIONS);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct gb_record *r = gb_record_new(k);
+		uint64_t *b;
+		size_t nb;
+
+		if (vs->n == vs->cap) {
+			vs->cap = vs->cap ? vs->cap * 2 : 8;
+			vs->rec = xrealloc(vs->rec, vs->cap * sizeof(*vs->rec));
+		}
+		vs->rec[vs->n++] = r;
+		copy_str(r->id, sizeof(r->id), id);
+		copy_str(r->grid, sizeof(r->grid), o->grid);
+		r->created_at = o->created_at;
+		r->version = (uint64_t)sqlite3_column_int64(s, 0);
+		copy_str(r->device, sizeof(r->device), col_text(s, 1));
+		copy_str(r->staff, sizeof(r->staff), col_text(s, 2));
+		r->updated_at = sqlite3_column_int64(s, 3);
+		r->voided = sqlite3_column_int(s, 4) != 0;
+		if (r->voided && sqlite3_column_type(s, 5) != SQLITE_NULL)
+			gb_record_set_void_reason(r, col_text(s, 5));
+		versions_parse(col_text(s, 7), &b, &nb);
+		for (size_t i = 0; i < nb && i < GB_MAX_BASE; i++)
+			r->base[r->nbase++] = b[i];
+		free(b);
+		r->resolves = (uint32_t)sqlite3_column_int64(s, 8);
+		if (body_parse(db, r, col_text(s, 6), err)) {
+			stmt_done(s);
+			return -1;
+		}
+	}
+	stmt_done(s);
+	if (rc != SQLITE_DONE)
+		return sql_fail(db, _("cannot read the history"), err);
+	return 0;
+}
+
+/* What field_conflict keeps as the value of field f of r (merge.h). */
+static const char *side_value(const struct gb_record *r, int f)
+{
+	if (f < GB_MERGE_VOID)
+		return r->val[f];
+	if (!r->voided)
+		return NULL;
+	return r->void_reason ? r->void_reason : "";
+}
+
+static void bind_side(sqlite3_stmt *s, int i, const struct gb_record *r, int f)
+{
+	const char *v = side_value(r, f);
+
+	sqlite3_bind_int64(s, i, (sqlite3_int64)r->version);
+	sqlite3_bind_text(s, i + 1, r->device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, i + 2, r->staff, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, i + 3, r->updated_at);
+	if (v)
+		sqlite3_bind_text(s, i + 4, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i + 4);
+}
+
+/* Writes the conflicts of merge m over the versions vs of record id
+ * anew. */
+static int conflicts_store(struct gb_db *db, const char *id,
+			   const struct vset *vs, const struct gb_merge *m,
+			   struct gb_err *err)
+{
+	sqlite3_stmt *s = stmt(db, S_CONF_DEL, err);
+
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (step_done(db, s, _("cannot save the conflicts"), err))
+		return -1;
+	for (size_t i = 0; i < m->nconf; i++) {
+		const struct gb_conflict *c = &m->conf[i];
+		const struct gb_record *kept = vs->rec[c->kept];
+
+		s = stmt(db, S_CONF_ADD, err);
+		if (!s)
+			return -1;
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, conflict_field(kept->kind, c->field),
+				  -1, SQLITE_STATIC);
+		bind_side(s, 3, kept, c->field);
+		bind_side(s, 8, vs->rec[c->lost], c->field);
+		if (step_done(db, s, _("cannot save the conflicts"), err))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Makes the current row of record o (found) the merge of every version
+ * held, v (new, just stamped) among them: the row moves to history when
+ * it is one version, v goes there too, and common/merge.c computes the
+ * record, its heads and its conflicts from all of them.  When one version
+ * saw every other and no conflict is left, the row is that version again
+ * (heads NULL) and it leaves history.  *changed is 0 when the row is what
+ * it was.
+ */
+static int record_remerge(struct gb_db *db, const struct gb_kind *k,
+			  const char *id, const struct old_row *o, int *changed,
+			  struct gb_err *err);
+
+static int record_merge(struct gb_db *db, const struct gb_record *v,
+			const struct old_row *o, int *changed,
+			struct gb_err *err)
+{
+	*changed = 0;
+	if (history_move(db, v->id, err) || history_add(db, v, err))
+		return -1;
+	return record_remerge(db, v->kind, v->id, o, changed, err);
+}
+
+/* record_merge once the versions are all in history: the current row of
+ * record id (of kind k, row o) made anew from them. */
+static int record_remerge(struct gb_db *db, const struct gb_kind *k,
+			  const char *id, const struct old_row *o, int *changed,
+			  struct gb_err *err)
+{
+	struct vset vs = {0};
+	struct gb_version *gv = NULL;
+	struct gb_merge m;
+	struct gb_buf heads;
+	int rc = -1;
+
+	memset(&m, 0, sizeof(m));
+	gb_buf_init(&heads, GB_BUF_NOLIMIT);
+	*changed = 0;
+	if (versions_load(db, k, id, o, &vs, err))
+		goto out;
+	gv = xcalloc(vs.n ? vs.n : 1, sizeof(*gv));
+	for (size_t i = 0; i < vs.n; i++) {
+		gv[i].rec = vs.rec[i];
+		gv[i].base = vs.rec[i]->base;
+		gv[i].nbase = (size_t)vs.rec[i]->nbase;
+		gv[i].base_known = vs.rec[i]->nbase > 0;
+		gv[i].resolves = vs.rec[i]->resolves;
+	}
+	if (gb_merge(gv, vs.n, &m, err)) {
+		gb_error_prefix(err, _("record %s"), id);
+		goto out;
+	}
+	if (m.nheads == 1 && m.nconf == 0) {
+		/* One version saw all the others: it is the record.  The
+		 * merged copy is that version with its bases. */
+		const struct gb_record *h = vs.rec[m.heads[0]];
+
+		if (write_current(db, S_REC_PUT, m.rec, NULL, err) ||
+		    history_one(db, S_HIST_DEL, h, err) < 0)
+			goto out;
+		*changed = o->merged || h->version != o->version ||
+			   strcmp(h->device, o->device) != 0;
+	} else {
+		/* In HLC order; two heads of one version (two devices) are
+		 * one base, as a base names a version only. */
+		for (size_t i = 0; i < m.nheads; i++) {
+			uint64_t hv = vs.rec[m.heads[i]]->version;
+
+			if (i && hv == vs.rec[m.heads[i - 1]]->version)
+				continue;
+			if (gb_buf_addf(&heads, err, "%s%" PRIu64, i ? " " : "",
+					hv))
+				goto out;
+		}
+		if (write_current(db, S_REC_PUT, m.rec, gb_buf_str(&heads),
+				  err))
+			goto out;
+		*changed = 1;
+	}
+	if (conflicts_store(db, id, &vs, &m, err))
+		goto out;
+	if (*changed && strcmp(k->name, "enterprise") == 0 &&
+	    enterprise_moved(db, m.rec, o->community, err))
+		goto out;
+	rc = 0;
+out:
+	gb_buf_release(&heads);
+	gb_merge_release(&m);
+	free(gv);
+	vset_release(&vs);
+	return rc;
+}
+
+/*
+ * Makes v, a new version of the record whose row is o (found or not),
+ * part of the grid file; writes no change-log entry.  The quick way,
+ * which is what the merge gives then: a version that saw every head (it
+ * names them all as bases, or names none and is newer than all) and is
+ * newer than them, of a record with no conflict, simply becomes the row.
+ * Anything else is merged (record_merge).  *changed is 1 when the row was
+ * written anew.
+ */
+static int version_settle(struct gb_db *db, const struct gb_record *v,
+			  const struct old_row *o, int *changed,
+			  struct gb_err *err)
+{
+	int quick = 1;
+
+	*changed = 0;
+	if (o->found) {
+		for (size_t i = 0; i < o->nheads && quick; i++)
+			quick = o->heads[i] < v->version &&
+				(v->nbase == 0 ||
+				 has_version(v->base, (size_t)v->nbase,
+					     o->heads[i]));
+		if (quick && o->merged) {
+			int any = has_conflicts(db, v->id, err);
+
+			if (any < 0)
+				return -1;
+			quick = !any;
+		}
+		if (!quick)
+			return record_merge(db, v, o, changed, err);
+		if (history_move(db, v->id, err))
+			return -1;
+	}
+	if (write_current(db, S_REC_PUT, v, NULL, err))
+		return -1;
+	*changed = 1;
+	if (strcmp(v->kind->name, "enterprise") == 0 &&
+	    enterprise_moved(db, v, o->community, err))
+		return -1;
 	return 0;
 }
 
@@ -1106,8 +1639,13 @@ int db_record_insert(struct gb_db *db, struct gb_record *r, struct gb_err *err)
 	copy_str(r->staff, sizeof(r->staff), db->staff);
 	r->created_at = now;
 	r->updated_at = now;
-	if (hlc_next(db, now, &r->version, err) ||
-	    write_current(db, S_REC_INSERT, r, err) || outbox_add(db, r, err))
+	if (hlc_next(db, now, &r->version, err))
+		goto out;
+	/* A new record rests on nothing. */
+	r->nbase = 0;
+	r->resolves = 0;
+	if (write_current(db, S_REC_INSERT, r, NULL, err) ||
+	    outbox_add(db, r, err))
 		goto out;
 	if (strcmp(r->kind->name, "enterprise") == 0)
 		db->ent_gen++;
@@ -1116,12 +1654,17 @@ out:
 	return txn_leave(db, mode, rc, err);
 }
 
-int db_record_update(struct gb_db *db, struct gb_record *r, struct gb_err *err)
+/* db_record_update and db_record_resolve: r resolves the conflicts of the
+ * fields of resolves. */
+static int record_edit(struct gb_db *db, struct gb_record *r, uint32_t resolves,
+		       struct gb_err *err)
 {
+	uint64_t must[GB_MAX_BASE];
 	struct old_row o;
 	enum txn_mode mode;
+	size_t nmust;
 	int64_t now;
-	int rc = -1;
+	int rc = -1, changed;
 
 	if (!r->kind)
 		return gb_error(err, GB_EINTERNAL, "record without a kind");
@@ -1138,8 +1681,12 @@ int db_record_update(struct gb_db *db, struct gb_record *r, struct gb_err *err)
 			 r->id, o.kind, r->kind->name);
 		goto out;
 	}
+	r->resolves = resolves;
+	if (resolved_versions(db, r, must, &nmust, err))
+		goto out;
+	bases_pick(r, &o, must, nmust);
 	now = gb_now_ms();
-	if (hlc_next(db, now, &r->version, err) || history_move(db, r->id, err))
+	if (hlc_next(db, now, &r->version, err))
 		goto out;
 	copy_str(r->grid, sizeof(r->grid), o.grid);
 	copy_str(r->device, sizeof(r->device), db->device);
@@ -1148,39 +1695,31 @@ int db_record_update(struct gb_db *db, struct gb_record *r, struct gb_err *err)
 	r->updated_at = now;
 	if (!r->voided)
 		gb_record_set_void_reason(r, NULL);
-	if (write_current(db, S_REC_PUT, r, err) ||
-	    outbox_add(db, r, err))
-		goto out;
-	if (strcmp(r->kind->name, "enterprise") == 0 &&
-	    enterprise_moved(db, r, o.community, err))
+	if (version_settle(db, r, &o, &changed, err) || outbox_add(db, r, err))
 		goto out;
 	rc = 0;
 out:
+	old_row_release(&o);
 	return txn_leave(db, mode, rc, err);
 }
 
-/* Puts r into history only (an older version that arrived late). */
-static int history_add(struct gb_db *db, const struct gb_record *r,
-		       struct gb_err *err)
+int db_record_update(struct gb_db *db, struct gb_record *r, struct gb_err *err)
 {
-	sqlite3_stmt *s;
+	return record_edit(db, r, 0, err);
+}
 
-	if (make_body(db, r, err))
-		return -1;
-	s = stmt(db, S_HIST_ADD, err);
-	if (!s)
-		return -1;
-	sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)r->version);
-	sqlite3_bind_text(s, 3, r->kind->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, r->device, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, r->staff, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, r->updated_at);
-	sqlite3_bind_int(s, 7, r->voided ? 1 : 0);
-	bind_text(s, 8, r->voided ? r->void_reason : NULL);
-	sqlite3_bind_text(s, 9, gb_buf_str(&db->body), (int)db->body.len,
-			  SQLITE_STATIC);
-	return step_done(db, s, _("cannot keep the earlier version"), err);
+int db_record_resolve(struct gb_db *db, struct gb_record *r, uint32_t resolves,
+		      struct gb_err *err)
+{
+	uint32_t known = GB_RESOLVES_VOID;
+
+	if (r->kind)
+		known |= (1u << r->kind->nfields) - 1;
+	if (!resolves || (resolves & ~known))
+		return gb_error(err, GB_EUSAGE,
+				"resolves 0x%x names no field of the record",
+				(unsigned)resolves);
+	return record_edit(db, r, resolves, err);
 }
 
 int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
@@ -1188,9 +1727,10 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 {
 	struct old_row o;
 	enum txn_mode mode;
-	int rc = -1, newer;
+	int rc = -1, held = 0;
 
 	*applied = 0;
+	memset(&o, 0, sizeof(o));
 	if (!r->kind)
 		return gb_error(err, GB_EINTERNAL, "record without a kind");
 	if (!gb_uuid_valid(r->id))
@@ -1213,20 +1753,24 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 			 o.kind, r->kind->name);
 		goto out;
 	}
-	newer = !o.found || r->version > o.version ||
-		(r->version == o.version && strcmp(r->device, o.device) > 0);
-	if (newer) {
-		if ((o.found && history_move(db, r->id, err)) ||
-		    write_current(db, S_REC_PUT, r, err))
-			goto out;
-		if (strcmp(r->kind->name, "enterprise") == 0 &&
-		    enterprise_moved(db, r, o.community, err))
-			goto out;
-		*applied = 1;
-	} else if (r->version != o.version || strcmp(r->device, o.device)) {
-		if (history_add(db, r, err))
-			goto out;
+	/* A version held already (delivered twice) changes nothing.  One
+	 * newer than every head is not held: a version held is a head or
+	 * was seen by one, and a version sees only lower ones. */
+	if (o.found) {
+		int newest = 1;
+
+		for (size_t i = 0; i < o.nheads && newest; i++)
+			newest = r->version > o.heads[i];
+		held = !o.merged && r->version == o.version &&
+		       strcmp(r->device, o.device) == 0;
+		if (!held && !newest) {
+			held = history_one(db, S_HIST_HAS, r, err);
+			if (held < 0)
+				goto out;
+		}
 	}
+	if (!held && version_settle(db, r, &o, applied, err))
+		goto out;
 	/* Later local edits must be newer than anything seen, but a
 	 * version out of the bounds of this laptop's clock is kept without
 	 * moving the clock (gb_hlc_merge): it is HQ's to hold and `gridbook
@@ -1243,9 +1787,154 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 	}
 	rc = 0;
 out:
+	old_row_release(&o);
 	if (rc)
 		*applied = 0;
 	return txn_leave(db, mode, rc, err);
+}
+
+/*
+ * Replaces version old by the number to in the bases of every version of
+ * record id that names it: the rows of history and the current row when
+ * it is one version.
+ */
+static int bases_renumber(struct gb_db *db, const char *id, uint64_t old,
+			  uint64_t to, struct gb_err *err)
+{
+	static const char *const sel[] = {
+	    "SELECT version, device, bases FROM record_history WHERE id = ?1 "
+	    "AND bases IS NOT NULL",
+	    "SELECT version, device, bases FROM record WHERE id = ?1 AND "
+	    "bases IS NOT NULL AND heads IS NULL",
+	};
+	static const char *const upd[] = {
+	    "UPDATE record_history SET bases = ?4 WHERE id = ?1 AND "
+	    "version = ?2 AND device = ?3",
+	    "UPDATE record SET bases = ?4 WHERE id = ?1 AND version = ?2 AND "
+	    "device = ?3",
+	};
+	const char *what = _("cannot re-stamp a record");
+	sqlite3_stmt *s = NULL, *u = NULL;
+	int rc = -1, step;
+
+	for (int t = 0; t < 2; t++) {
+		if (sqlite3_prepare_v2(db->sq, sel[t], -1, &s, NULL) !=
+			SQLITE_OK ||
+		    sqlite3_prepare_v2(db->sq, upd[t], -1, &u, NULL) !=
+			SQLITE_OK) {
+			sql_fail(db, what, err);
+			goto out;
+		}
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+			char text[BASES_TEXT_LEN];
+			uint64_t *b;
+			size_t nb;
+			int hit = 0;
+
+			versions_parse(col_text(s, 2), &b, &nb);
+			for (size_t i = 0; i < nb; i++)
+				if (b[i] == old) {
+					b[i] = to;
+					hit = 1;
+				}
+			if (hit) {
+				qsort(b, nb, sizeof(*b), cmp_u64);
+				versions_text(
+				    b, nb < GB_MAX_BASE ? nb : GB_MAX_BASE,
+				    text, sizeof(text));
+				sqlite3_bind_text(u, 1, id, -1, SQLITE_STATIC);
+				sqlite3_bind_int64(u, 2,
+						   sqlite3_column_int64(s, 0));
+				sqlite3_bind_text(u, 3, col_text(s, 1), -1,
+						  SQLITE_STATIC);
+				sqlite3_bind_text(u, 4, text, -1,
+						  SQLITE_STATIC);
+				step = sqlite3_step(u);
+				sqlite3_reset(u);
+				sqlite3_clear_bindings(u);
+			}
+			free(b);
+			if (hit && step != SQLITE_DONE) {
+				sql_fail(db, what, err);
+				goto out;
+			}
+		}
+		if (step != SQLITE_DONE) {
+			sql_fail(db, what, err);
+			goto out;
+		}
+		sqlite3_finalize(s);
+		sqlite3_finalize(u);
+		s = u = NULL;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	sqlite3_finalize(u);
+	return rc;
+}
+
+int db_version_renumber(struct gb_db *db, const char *id, uint64_t old,
+			uint64_t to, int64_t updated_at, struct gb_err *err)
+{
+	static const char *const sql[] = {
+	    "UPDATE record SET version = ?1, updated_at = ?2 WHERE id = ?3 "
+	    "AND version = ?4 AND device = ?5 AND heads IS NULL",
+	    "UPDATE record_history SET version = ?1, updated_at = ?2 WHERE "
+	    "id = ?3 AND version = ?4 AND device = ?5",
+	};
+	const char *what = _("cannot re-stamp a record");
+	const struct gb_kind *k;
+	struct old_row o;
+	enum txn_mode mode;
+	int rc = -1, found = 0, changed;
+
+	memset(&o, 0, sizeof(o));
+	if (txn_enter(db, &mode, err))
+		return -1;
+	for (size_t i = 0; i < 2 && !found; i++) {
+		sqlite3_stmt *s = NULL;
+
+		if (sqlite3_prepare_v2(db->sq, sql[i], -1, &s, NULL) !=
+		    SQLITE_OK) {
+			sql_fail(db, what, err);
+			goto out;
+		}
+		sqlite3_bind_int64(s, 1, (sqlite3_int64)to);
+		sqlite3_bind_int64(s, 2, updated_at);
+		sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)old);
+		sqlite3_bind_text(s, 5, db->device, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			sql_fail(db, what, err);
+			sqlite3_finalize(s);
+			goto out;
+		}
+		found = sqlite3_changes(db->sq) > 0;
+		sqlite3_finalize(s);
+	}
+	if (!found) {
+		rc = 1;
+		goto out;
+	}
+	/* The versions made from it name it anew, and the record is merged
+	 * again: its heads, its order and its conflicts follow. */
+	if (bases_renumber(db, id, old, to, err) ||
+	    old_row_get(db, id, &o, err))
+		goto out;
+	k = gb_kind_find(o.kind);
+	if (!o.found || !k) {
+		gb_error(err, GB_EDB, _("no record with id %s"), id);
+		goto out;
+	}
+	if (history_move(db, id, err) ||
+	    record_remerge(db, k, id, &o, &changed, err))
+		goto out;
+	rc = 0;
+out:
+	old_row_release(&o);
+	return txn_leave(db, mode, rc < 0 ? -1 : 0, err) < 0 ? -1 : rc;
 }
 
 /* ---- reading records ---------------------------------------------------- */
@@ -1318,12 +2007,16 @@ static int row_header(sqlite3_stmt *s, struct gb_record **out,
 }
 
 /*
- * Makes a record of the current row of s, whose columns are REC_COLS.
- * Caller frees *out.
+ * Makes a record of the current row of s, whose columns are REC_COLS:
+ * its values, and the bases and resolves of the version it is (none for
+ * a merged row).  Caller frees *out.
  */
 static int row_record(struct gb_db *db, sqlite3_stmt *s, struct gb_record **out,
 		      struct gb_err *err)
 {
+	uint64_t *b;
+	size_t nb;
+
 	if (row_header(s, out, err))
 		return -1;
 	if (body_parse(db, *out, col_text(s, 10), err)) {
@@ -1331,6 +2024,11 @@ static int row_record(struct gb_db *db, sqlite3_stmt *s, struct gb_record **out,
 		*out = NULL;
 		return -1;
 	}
+	versions_parse(col_text(s, 11), &b, &nb);
+	for (size_t i = 0; i < nb && i < GB_MAX_BASE; i++)
+		(*out)->base[(*out)->nbase++] = b[i];
+	free(b);
+	(*out)->resolves = (uint32_t)sqlite3_column_int64(s, 12);
 	return 0;
 }
 
@@ -1506,10 +2204,12 @@ int db_record_history(struct gb_db *db, const char *id,
 	static const char hist_sql[] =
 	    "SELECT h.id, h.kind, r.grid, h.device, h.staff, "
 	    "r.created_at, h.updated_at, h.version, h.voided, "
-	    "h.void_reason, h.body FROM record_history h JOIN record r "
+	    "h.void_reason, h.body, h.bases, h.resolves FROM "
+	    "record_history h JOIN record r "
 	    "ON r.id = h.id WHERE h.id = ?1 ORDER BY h.version, h.device";
+	/* A merged row is no version: its versions are all in history. */
 	static const char cur_sql[] =
-	    "SELECT " REC_COLS " FROM record WHERE id = ?1";
+	    "SELECT " REC_COLS " FROM record WHERE id = ?1 AND heads IS NULL";
 	const char *sqls[] = {hist_sql, cur_sql};
 	char full[GB_ID_LEN];
 	sqlite3_stmt *s = NULL;
@@ -1712,6 +2412,97 @@ int db_daily_report_find(struct gb_db *db, const char *officer,
 		rc = sql_fail(db, _("cannot look up daily reports"), err);
 	}
 	stmt_done(s);
+	return rc;
+}
+
+/* ---- conflicts ---------------------------------------------------------- */
+
+int db_conflict_count(struct gb_db *db, long *n, struct gb_err *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(db->sq,
+			       "SELECT count(*) FROM (SELECT DISTINCT id, "
+			       "field FROM field_conflict)",
+			       -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		sql_fail(db, _("cannot read the conflicts"), err);
+		goto out;
+	}
+	*n = (long)sqlite3_column_int64(s, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Side c of a conflict from columns i..i+4 of s (borrowed from s). */
+static void conflict_side(sqlite3_stmt *s, int i, struct db_conflict_side *c)
+{
+	c->version = (uint64_t)sqlite3_column_int64(s, i);
+	copy_str(c->device, sizeof(c->device), col_text(s, i + 1));
+	copy_str(c->staff, sizeof(c->staff), col_text(s, i + 2));
+	c->at = sqlite3_column_int64(s, i + 3);
+	c->value = sqlite3_column_type(s, i + 4) == SQLITE_NULL
+		       ? NULL
+		       : col_text(s, i + 4);
+}
+
+int db_conflict_list(struct gb_db *db, const char *id, const char *field,
+		     int (*cb)(void *arg, const struct db_conflict *c),
+		     void *arg, struct gb_err *err)
+{
+	static const char sql[] =
+	    "SELECT c.id, r.kind, r.title, c.field, c.kept_version, "
+	    "c.kept_device, c.kept_staff, c.kept_at, c.kept_value, "
+	    "c.lost_version, c.lost_device, c.lost_staff, c.lost_at, "
+	    "c.lost_value FROM field_conflict c JOIN record r ON r.id = c.id "
+	    "WHERE (?1 IS NULL OR c.id = ?1) AND (?2 IS NULL OR c.field = ?2) "
+	    "ORDER BY c.id, c.field, c.lost_version, c.lost_device";
+	sqlite3_stmt *s = NULL;
+	int rc = -1, step;
+
+	if (sqlite3_prepare_v2(db->sq, sql, -1, &s, NULL) != SQLITE_OK) {
+		sql_fail(db, _("cannot read the conflicts"), err);
+		goto out;
+	}
+	bind_text(s, 1, id);
+	bind_text(s, 2, field);
+	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		struct db_conflict c;
+		const char *fname = col_text(s, 3);
+
+		memset(&c, 0, sizeof(c));
+		copy_str(c.id, sizeof(c.id), col_text(s, 0));
+		c.kind = gb_kind_find(col_text(s, 1));
+		if (!c.kind)
+			continue;
+		c.title = sqlite3_column_type(s, 2) == SQLITE_NULL
+			      ? NULL
+			      : col_text(s, 2);
+		if (strcmp(fname, DB_FIELD_VOID) == 0) {
+			c.field = GB_MERGE_VOID;
+			c.field_name = DB_FIELD_VOID;
+		} else {
+			c.field = gb_kind_field(c.kind, fname);
+			if (c.field < 0)
+				continue;
+			c.field_name = c.kind->fields[c.field].name;
+		}
+		conflict_side(s, 4, &c.kept);
+		conflict_side(s, 9, &c.lost);
+		if (cb(arg, &c))
+			goto out;
+	}
+	if (step != SQLITE_DONE) {
+		sql_fail(db, _("cannot read the conflicts"), err);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(s);
 	return rc;
 }
 
@@ -2585,20 +3376,20 @@ int db_clock_rewind(struct gb_db *db, int64_t limit_ms, struct gb_err *err)
 int db_record_restamp(struct gb_db *db, const char *id, uint64_t old,
 		      int64_t limit_ms, uint64_t *version, struct gb_err *err)
 {
-	/* The current version, or an earlier one in history; then the
-	 * record's created_at when the wrong clock gave it too. */
+	/* After the version itself (db_version_renumber, which renumbers
+	 * the bases that name it and merges the record again): the
+	 * record's created_at when the wrong clock gave it too, and the
+	 * packed outbox entries of the record, whose bases may name the
+	 * old number, are packed again when sent. */
 	static const char *const sql[] = {
-	    "UPDATE record SET version = ?1, updated_at = ?2 "
-	    "WHERE id = ?3 AND version = ?4 AND device = ?5",
-	    "UPDATE record_history SET version = ?1, updated_at = ?2 "
-	    "WHERE id = ?3 AND version = ?4 AND device = ?5",
 	    "UPDATE record SET created_at = ?2 WHERE id = ?3 AND "
 	    "created_at > ?6",
+	    "UPDATE outbox SET wire = NULL WHERE id = ?3",
 	};
 	const char *what = _("cannot re-stamp a record");
 	int64_t now = gb_now_ms();
 	uint64_t v, saved;
-	int changed = 0, saved_dirty;
+	int found, saved_dirty;
 
 	if (!db->in_txn)
 		return gb_error(err, GB_EINTERNAL, "no transaction is open");
@@ -2606,38 +3397,30 @@ int db_record_restamp(struct gb_db *db, const char *id, uint64_t old,
 	saved_dirty = db->hlc_dirty;
 	if (hlc_next(db, now, &v, err))
 		return -1;
-	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		sqlite3_stmt *s = NULL;
-		int rc;
-
-		if (i == 1 && changed)
-			continue;
-		if (i == 2 && !changed)
-			break;
-		if (sqlite3_prepare_v2(db->sq, sql[i], -1, &s, NULL) !=
-		    SQLITE_OK)
-			return sql_fail(db, what, err);
-		sqlite3_bind_int64(s, 1, (sqlite3_int64)v);
-		sqlite3_bind_int64(s, 2, now);
-		sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 4, (sqlite3_int64)old);
-		sqlite3_bind_text(s, 5, db->device, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 6, limit_ms);
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_DONE) {
-			sql_fail(db, what, err);
-			sqlite3_finalize(s);
-			return -1;
-		}
-		if (i < 2)
-			changed |= sqlite3_changes(db->sq) > 0;
-		sqlite3_finalize(s);
-	}
-	if (!changed) {
+	found = db_version_renumber(db, id, old, v, now, err);
+	if (found < 0)
+		return -1;
+	if (found > 0) {
 		/* Nothing was stamped: the clock stays where it was. */
 		db->hlc = saved;
 		db->hlc_dirty = saved_dirty;
 		return 1;
+	}
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *s = NULL;
+		int rc;
+
+		if (sqlite3_prepare_v2(db->sq, sql[i], -1, &s, NULL) !=
+		    SQLITE_OK)
+			return sql_fail(db, what, err);
+		sqlite3_bind_int64(s, 2, now);
+		sqlite3_bind_text(s, 3, id, -1, SQLITE_STATIC);
+		if (i == 0)
+			sqlite3_bind_int64(s, 6, limit_ms);
+		rc = sqlite3_step(s);
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE)
+			return sql_fail(db, what, err);
 	}
 	*version = v;
 	return 0;

@@ -98,19 +98,85 @@ int db_record_insert(struct gb_db *db, struct gb_record *r,
 /* Writes r as a new version of the stored record with the same id: the
  * old version goes to history, the new one gets a fresh HLC version and
  * updated_at (created_at and grid stay, device and staff become this
- * device's), and a change-log entry.  Voiding is an update with
- * r->voided = 1 and the reason set.  GB_ENOTFOUND when there is no such
- * record, GB_EINVAL when it is of another kind. */
+ * device's), as its bases the heads the current record rests on (see
+ * Conflicts below; r->base and r->resolves are set here), and a
+ * change-log entry.  Voiding is an update with r->voided = 1 and the
+ * reason set.  GB_ENOTFOUND when there is no such record, GB_EINVAL when
+ * it is of another kind. */
 int db_record_update(struct gb_db *db, struct gb_record *r,
 		     struct gb_err *err);
+/* db_record_update for a version that resolves the conflicts of the
+ * fields of resolves (bit i for field i, GB_RESOLVES_VOID for the void):
+ * its bases then name the versions of those conflicts too.  GB_EUSAGE
+ * when resolves names no field of the kind. */
+int db_record_resolve(struct gb_db *db, struct gb_record *r, uint32_t resolves,
+		      struct gb_err *err);
 /*
- * Stores a version that came from elsewhere (sync down): kept as it is
- * when newer than the stored one (HLC, then device id), else put in
- * history only.  Writes no change-log entry.  *applied is set to 1 when
- * it became current.
+ * Stores a version that came from elsewhere (sync down).  One that saw
+ * every head of the record and is newer than them becomes the current
+ * record as it is; any other is merged with every version the file holds
+ * (common/merge.h), its own unsent ones too, and the merge gives the
+ * current record, its heads and its conflicts.  A version held already
+ * changes nothing.  Writes no change-log entry.  *applied is set to 1
+ * when the current record was written anew.
  */
 int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 			 int *applied, struct gb_err *err);
+
+/*
+ * Conflicts (SPEC §4, schema/client/005): fields on which two versions of
+ * a record disagree without either having seen the other.  The writers
+ * above merge every version held (common/merge.h) whenever one arrives
+ * that did not see them all, and keep what the merge finds; the row of
+ * the record then shows the value that stands (the newer, or the void).
+ * An edit names the heads it was made from as its bases; one written
+ * with db_record_resolve ends the conflicts of the fields it names, here
+ * and wherever the version goes.
+ */
+#define DB_FIELD_VOID "void" /* the field name of the void */
+
+struct db_conflict_side {
+	uint64_t version;
+	char device[GB_ID_LEN];
+	char staff[GB_CODE_LEN];
+	int64_t at;	   /* its updated_at, ms UTC */
+	const char *value; /* borrowed for the call; NULL: empty, or for
+			    * the void not voided (else the reason) */
+};
+
+struct db_conflict {
+	char id[GB_ID_LEN];
+	const struct gb_kind *kind; /* static */
+	const char *title;	    /* the record's title value; borrowed */
+	int field;		    /* index, or GB_MAX_FIELDS for the void */
+	const char *field_name;	    /* static */
+	struct db_conflict_side kept, lost;
+};
+
+/* The number of fields in conflict (a record and a field count once,
+ * however many versions disagree on it). */
+int db_conflict_count(struct gb_db *db, long *n, struct gb_err *err);
+/* Calls cb for each conflict, by record then field, of the record id
+ * (full id) and field name when given (NULL: all).  cb returns 0 to go
+ * on, -1 to stop (the result is then -1 with err untouched). */
+int db_conflict_list(struct gb_db *db, const char *id, const char *field,
+		     int (*cb)(void *arg, const struct db_conflict *c),
+		     void *arg, struct gb_err *err);
+
+/*
+ * Gives version old of record id, written on this device, the number to
+ * and the time updated_at (re-stamping what a clock far ahead wrote,
+ * SPEC §4), keeping the merge whole: the versions made from it name the
+ * new number as their base, and the record is merged again, so its heads and
+ * conflicts follow.  The caller gives every re-stamped version of a
+ * record a number above those of the versions before it, in their
+ * order.  Joins the caller's transaction.  Returns 0, 1 when the file
+ * holds no such version (nothing done), or -1 with err.  The outbox
+ * entries of the record's unsent versions name the old numbers: the
+ * caller packs them again.
+ */
+int db_version_renumber(struct gb_db *db, const char *id, uint64_t old,
+			uint64_t to, int64_t updated_at, struct gb_err *err);
 
 /* Loads the current version of the record with this id or unique id
  * prefix (at least 4 characters, any case).  kind may be NULL (any kind);

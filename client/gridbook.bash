@@ -20,6 +20,9 @@ _gridbook() {
 	--db|-o|--output|--log|--cacert|--tls-cert|--tls-key)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
+	--keep)
+		COMPREPLY=($(compgen -W "mine theirs" -- "$cur"))
+		return ;;
 	esac
 	# The words before the cursor that are not options or their values.
 	while [ $i -lt "$COMP_CWORD" ]; do
@@ -49,6 +52,15 @@ _gridbook() {
 	fi
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_gridbook_opts "$prog" "${words[@]}")" -- "$cur"))
+		return
+	fi
+	# gridbook conflicts RECORD-ID FIELD: the records and fields in conflict.
+	if [ "$prog" = gridbook ] && [ "${words[0]}" = conflicts ]; then
+		local key=id
+		[ ${#words[@]} -eq 2 ] && key=field
+		[ ${#words[@]} -le 2 ] && COMPREPLY=($(compgen -W "$(gridbook conflicts \
+			--format json 2>/dev/null | grep -o "\"$key\":\"[^\"]*\"" |
+			cut -d'"' -f4 | sort -u)" -- "$cur"))
 		return
 	fi
 	COMPREPLY=($(compgen -f -- "$cur"))

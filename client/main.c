@@ -27,6 +27,8 @@ static const struct {
 	{"sync", cmd_sync, N_("exchange records with HQ; sync status, setup")},
 	{"check", cmd_check, N_("list the versions held out of bounds (a clock "
 				"that was wrong)")},
+	{"conflicts", cmd_conflicts, N_("fields two laptops changed at once: "
+					"list them, keep one")},
 	{"backup", cmd_backup, N_("copy the grid file while it is in use, "
 				  "checked")},
 	{"status", cmd_status, N_("what needs you today: overdue orders, late "

@@ -288,21 +288,22 @@ static size_t opt_bytes(const struct sync_opts *o)
 /*
  * The outbox rows seq ?1..?2 (at most ?3 of them) with the version each
  * names as this device (?4) wrote it: the current row when it is that
- * version, else the row in history, whose record gives the grid and the
- * creation time (the same in every version).  One statement for the
- * whole batch; a row whose version the file does not hold has NULL kinds.
+ * version (and not a merge of several, schema/client/005), else the row
+ * in history, whose record gives the grid and the creation time (the
+ * same in every version).  One statement for the whole batch; a row
+ * whose version the file does not hold has NULL kinds.
  */
 static const char range_sql[] =
     "SELECT o.seq, o.id, o.version, r.grid, r.created_at, "
-    "r.version = o.version AND r.device = ?4, "
+    "r.version = o.version AND r.device = ?4 AND r.heads IS NULL, "
     "r.kind, r.device, r.staff, r.updated_at, r.voided, r.void_reason, "
-    "r.body, "
+    "r.body, r.bases, r.resolves, "
     "h.kind, h.device, h.staff, h.updated_at, h.voided, h.void_reason, "
-    "h.body "
+    "h.body, h.bases, h.resolves "
     "FROM outbox o LEFT JOIN record r ON r.id = o.id "
     "LEFT JOIN record_history h ON NOT (r.version = o.version AND "
-    "r.device = ?4) AND h.id = o.id AND h.version = o.version AND "
-    "h.device = ?4 "
+    "r.device = ?4 AND r.heads IS NULL) AND h.id = o.id AND "
+    "h.version = o.version AND h.device = ?4 "
     "WHERE o.seq BETWEEN ?1 AND ?2 ORDER BY o.seq LIMIT ?3";
 
 enum {
@@ -312,8 +313,10 @@ enum {
 	RC_GRID,
 	RC_CREATED,
 	RC_CURRENT,
-	RC_CUR, /* kind, device, staff, updated_at, voided, reason, body */
-	RC_HIST = RC_CUR + 7
+	/* kind, device, staff, updated_at, voided, reason, body, bases,
+	 * resolves */
+	RC_CUR,
+	RC_HIST = RC_CUR + 9
 };
 
 /* The outbox rows seq ?1..?2, at most ?3, with the Batch entry each
@@ -379,6 +382,26 @@ static int body_parse(struct gb_db *db, struct loader *l, struct gb_record *r,
 	return 0;
 }
 
+/* Fills r->base from the bases column (versions separated by spaces,
+ * schema/client/005), at most GB_MAX_BASE of them. */
+static void bases_parse(struct gb_record *r, const char *s)
+{
+	r->nbase = 0;
+	while (*s && r->nbase < GB_MAX_BASE) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno || end == s)
+			break;
+		r->base[r->nbase++] = (uint64_t)v;
+		s = end;
+		while (*s == ' ')
+			s++;
+	}
+}
+
 /*
  * The version on the current row of l->range.  Returns 1 with *out
  * (caller frees), 0 when the file does not hold it (or holds it under a
@@ -413,6 +436,8 @@ static int version_read(struct gb_db *db, struct loader *l,
 		gb_record_free(r);
 		return -1;
 	}
+	bases_parse(r, col_text(s, c + 7));
+	r->resolves = (uint32_t)sqlite3_column_int64(s, c + 8);
 	*out = r;
 	return 1;
 }
@@ -2431,6 +2456,10 @@ int sync_device_set(struct gb_db *db, const char *id, struct gb_err *err)
 	static const char *const sql[] = {
 	    "UPDATE record SET device = ?2 WHERE device = ?1",
 	    "UPDATE record_history SET device = ?2 WHERE device = ?1",
+	    "UPDATE field_conflict SET kept_device = ?2 WHERE "
+	    "kept_device = ?1",
+	    "UPDATE field_conflict SET lost_device = ?2 WHERE "
+	    "lost_device = ?1",
 	};
 	const char *what = _("cannot change the device id");
 	char old[GB_ID_LEN], now[GB_ID_LEN], *token = NULL;

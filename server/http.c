@@ -48,6 +48,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "conflicts.h"
 #include "buf.h"
 #include "crypto.h"
 #include "dashboard.h"
@@ -168,7 +169,14 @@ struct http_server {
 	struct auth_fails fails; /* 401s, audited per address */
 };
 
-enum route_id { R_HEALTH, R_BATCHES, R_CHANGES, R_REPORTS, R_DASHBOARD };
+enum route_id {
+	R_HEALTH,
+	R_BATCHES,
+	R_CHANGES,
+	R_REPORTS,
+	R_CONFLICTS,
+	R_DASHBOARD
+};
 
 /* A route whose path ends in '/' takes every path under it, except "/"
  * itself, which is the dashboard and nothing else. */
@@ -181,6 +189,7 @@ static const struct route {
 	{"/v1/batches", MHD_HTTP_METHOD_POST, R_BATCHES},
 	{"/v1/changes", MHD_HTTP_METHOD_GET, R_CHANGES},
 	{"/v1/reports/", MHD_HTTP_METHOD_GET, R_REPORTS},
+	{"/v1/conflicts", MHD_HTTP_METHOD_GET, R_CONFLICTS},
 	{"/", MHD_HTTP_METHOD_GET, R_DASHBOARD},
 };
 
@@ -1016,6 +1025,36 @@ static enum MHD_Result report(struct http_server *h, struct MHD_Connection *c,
 	return ret;
 }
 
+/* GET /v1/conflicts[?grid=G]: the field conflicts held, as JSON
+ * (conflicts.h): of every grid or of G for a viewer device; of its own
+ * grid for a field device, and 403 (audited) for another grid. */
+static enum MHD_Result conflicts(struct http_server *h,
+				 struct MHD_Connection *c, struct request *r)
+{
+	const char *grid =
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "grid");
+	const char *use = NULL;
+	struct gb_buf out;
+	struct gb_err err;
+	enum MHD_Result ret;
+
+	if (auth_bearer(h->st, header(c, MHD_HTTP_HEADER_AUTHORIZATION),
+			&r->dev, &err) < 0) {
+		memset(&r->dev, 0, sizeof(r->dev));
+		return reply_err(h, c, r, "conflicts", &err);
+	}
+	if (conflicts_may_read(&r->dev, grid, &use, &err) < 0)
+		return reply_err(h, c, r, "conflicts", &err);
+	gb_buf_init(&out, GB_BUF_NOLIMIT);
+	if (conflicts_write(h->st, use, CONFLICTS_JSON, &out, &err) < 0)
+		ret = reply_err(h, c, r, "conflicts", &err);
+	else
+		ret = reply(c, MHD_HTTP_OK, "application/json; charset=utf-8",
+			    out.data ? out.data : "", out.len, NULL);
+	gb_buf_release(&out);
+	return ret;
+}
+
 /* GET /: the dashboard page.  It holds no data (the reports it shows are
  * fetched with the viewer token the user types in), so no token is asked
  * for here. */
@@ -1176,6 +1215,8 @@ static enum MHD_Result finish(struct http_server *h, struct MHD_Connection *c,
 		return batch_finish(h, c, r);
 	case R_REPORTS:
 		return report(h, c, r, url);
+	case R_CONFLICTS:
+		return conflicts(h, c, r);
 	case R_DASHBOARD:
 		return dashboard(h, c, r);
 	}

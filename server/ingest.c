@@ -44,6 +44,7 @@
 #include "id.h"
 #include "ingest.h"
 #include "log.h"
+#include "merge.h"
 #include "rollup.h"
 #include "validate.h"
 #include "xalloc.h"
@@ -106,6 +107,10 @@ struct apply {
 	struct ingest_req *req;
 	int64_t now;
 	struct gb_lookup lookup;
+	/* Per item of the batch, what it made of its record's current
+	 * version, for the report facts (rollup.h); the records merged are
+	 * owned here. */
+	struct rollup_item *done;
 };
 
 /* The lookup of validate.h answered by the store, inside the writer
@@ -146,10 +151,10 @@ static int lookup_find(void *arg, enum gb_ref ref, const char *key,
 static int rollup_batch_applied(struct store *st,
 				const struct store_device *dev,
 				const struct wire_batch *b,
-				const struct wire_ack *ack, int64_t now,
+				const struct rollup_item *done, int64_t now,
 				struct gb_err *err)
 {
-	return rollup_batch(st, dev, b, ack, now, err);
+	return rollup_batch(st, dev, b, done, now, err);
 }
 
 /* The hash that tells a resent batch from another batch with the same
@@ -500,10 +505,222 @@ void ingest_req_release(struct ingest_req *r)
 	r->items = NULL;
 }
 
+/*
+ * Whether r is a sequential edit of the record whose current version is
+ * cur: newer than every head, made from all of them (or sent without
+ * bases, by an older client: it saw every lower version), with no field
+ * conflict open that it would have to carry.  The merge of the versions
+ * held is then r itself, so the history need not be read.
+ */
+static int sequential(const struct gb_record *r,
+		      const struct store_current *cur)
+{
+	if (cur->conflicts || cur->nheads < 0 ||
+	    !newer(r->version, r->device, cur))
+		return 0;
+	for (int h = 0; h < cur->nheads && r->nbase > 0; h++) {
+		int seen = 0;
+
+		for (int b = 0; b < r->nbase && !seen; b++)
+			seen = r->base[b] == cur->heads[h];
+		if (!seen)
+			return 0;
+	}
+	return 1;
+}
+
+/* The versions of one record read back from the history. */
+struct held {
+	struct gb_record **recs; /* owned */
+	int64_t *received;
+	size_t n, cap;
+};
+
+static int held_add(void *arg, const void *raw, size_t n, int64_t received,
+		    struct gb_err *err)
+{
+	struct held *h = arg;
+	struct gb_record *r;
+	struct gb_err e;
+
+	(void)err;
+	/* Every version in the history was read once already; one that no
+	 * longer reads (a format dropped since) is left out of the merge
+	 * rather than blocking the record for good. */
+	if (wire_record_unpack(raw, n, &r, &e) < 0) {
+		log_warnx("a stored version no longer reads: %s", e.msg);
+		return 0;
+	}
+	if (h->n == h->cap) {
+		h->cap = h->cap ? 2 * h->cap : 8;
+		h->recs = xrealloc(h->recs, h->cap * sizeof(*h->recs));
+		h->received =
+		    xrealloc(h->received, h->cap * sizeof(*h->received));
+	}
+	h->recs[h->n] = r;
+	h->received[h->n++] = received;
+	return 0;
+}
+
+static void held_release(struct held *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		gb_record_free(h->recs[i]);
+	free(h->recs);
+	free(h->received);
+	memset(h, 0, sizeof(*h));
+}
+
+/* The value field f (or GB_MERGE_VOID) has in r, as field_conflict
+ * keeps it: the void reason ("" for none) when voided, NULL when not. */
+static const char *conflict_value(const struct gb_record *r, int f)
+{
+	if (f < GB_MERGE_VOID)
+		return r->val[f];
+	if (!r->voided)
+		return NULL;
+	return r->void_reason ? r->void_reason : "";
+}
+
+/* The field conflicts of m over the versions of h, one per field and
+ * pair of versions, into c (m->nconf places); returns how many. */
+static size_t conflicts_of(const struct gb_merge *m, const struct held *h,
+			   struct store_field_conflict *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nconf; i++) {
+		const struct gb_conflict *g = &m->conf[i];
+		const struct gb_record *k = h->recs[g->kept],
+				       *l = h->recs[g->lost];
+		int again = 0;
+
+		for (size_t j = 0; j < i && !again; j++)
+			again = m->conf[j].field == g->field &&
+				m->conf[j].kept == g->kept &&
+				m->conf[j].lost == g->lost;
+		if (again)
+			continue;
+		c[n].id = k->id;
+		c[n].grid = k->grid;
+		c[n].kind = k->kind->name;
+		c[n].field = g->field < GB_MERGE_VOID ?
+				     k->kind->fields[g->field].name :
+				     "void";
+		c[n].kept_version = k->version;
+		c[n].kept_device = k->device;
+		c[n].kept_staff = k->staff;
+		c[n].kept_value = conflict_value(k, g->field);
+		c[n].lost_version = l->version;
+		c[n].lost_device = l->device;
+		c[n].lost_staff = l->staff;
+		c[n].lost_value = conflict_value(l, g->field);
+		c[n].detected = h->received[g->kept] > h->received[g->lost] ?
+					h->received[g->kept] :
+					h->received[g->lost];
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Merges r, just added to the history, with the versions of its record
+ * held (merge.h) and makes the merge the current version: its values,
+ * void, newest version and device, its heads and its field conflicts.
+ * The ack: accepted when r is a head of the merge (it counts in the
+ * record as it stands, even when lower than the current version), stale
+ * when a version merged before saw it.  Returns -1 only when the store
+ * fails.
+ */
+static int merge_item(struct apply *a, const struct gb_record *r,
+		      struct wire_ack_item *out, struct rollup_item *done)
+{
+	struct store *st = a->st;
+	struct gb_err *err = &a->req->err;
+	struct held h;
+	struct gb_version *gv = NULL;
+	struct store_field_conflict *fc = NULL;
+	struct store_version cv;
+	struct gb_merge m;
+	struct gb_buf body;
+	uint64_t *heads = NULL;
+	size_t self = SIZE_MAX, nh = 0, nfc;
+	char day[11];
+	int head = 0, rc = -1;
+
+	memset(&h, 0, sizeof(h));
+	memset(&m, 0, sizeof(m));
+	gb_buf_init(&body, GB_BUF_NOLIMIT);
+	/* The newest GB_MERGE_MAX_VERSIONS: a record edited more often
+	 * than that merges over its latest versions. */
+	if (st->ops->history_each(st, r->id, GB_MERGE_MAX_VERSIONS, held_add,
+				  &h, err) < 0)
+		goto out;
+	gv = xcalloc(h.n ? h.n : 1, sizeof(*gv));
+	for (size_t i = 0; i < h.n; i++) {
+		const struct gb_record *v = h.recs[i];
+
+		gv[i].rec = v;
+		gv[i].base = v->base;
+		gv[i].nbase = (size_t)v->nbase;
+		gv[i].base_known = v->nbase > 0;
+		gv[i].resolves = v->resolves;
+		if (v->version == r->version && !strcmp(v->device, r->device))
+			self = i;
+	}
+	if (self == SIZE_MAX || gb_merge(gv, h.n, &m, err) < 0) {
+		/* r is older than the newest GB_MERGE_MAX_VERSIONS, which
+		 * stand for what it could add. */
+		if (self == SIZE_MAX)
+			ack_set(out, WIRE_STALE, GB_OK, NULL);
+		rc = self == SIZE_MAX ? 0 : -1;
+		goto out;
+	}
+	heads = xcalloc(m.nheads ? m.nheads : 1, sizeof(*heads));
+	for (size_t i = 0; i < m.nheads; i++) {
+		uint64_t ver = h.recs[m.heads[i]]->version;
+
+		head |= m.heads[i] == self;
+		/* In HLC order: two heads of one version are one base. */
+		if (nh == 0 || heads[nh - 1] != ver)
+			heads[nh++] = ver;
+	}
+	fc = xcalloc(m.nconf ? m.nconf : 1, sizeof(*fc));
+	nfc = conflicts_of(&m, &h, fc);
+	memset(&cv, 0, sizeof(cv));
+	if (gb_record_values_json(m.rec, &body, err) < 0)
+		goto out;
+	cv.rec = m.rec;
+	cv.body = gb_buf_str(&body);
+	derive(m.rec, &cv, day);
+	cv.received_at = a->now;
+	cv.heads = heads;
+	cv.nheads = nh;
+	cv.conflicts = (int)nfc;
+	if (st->ops->current_put(st, &cv, err) < 0 ||
+	    st->ops->field_conflicts_put(st, r->id, fc, nfc, err) < 0)
+		goto out;
+	done->cur = done->merged = m.rec;
+	done->conflicts = (int)nfc;
+	done->remerged = 1;
+	m.rec = NULL;
+	ack_set(out, head ? WIRE_ACCEPTED : WIRE_STALE, GB_OK, NULL);
+	rc = 0;
+out:
+	gb_buf_release(&body);
+	free(fc);
+	free(heads);
+	gb_merge_release(&m);
+	free(gv);
+	held_release(&h);
+	return rc;
+}
+
 /* Applies one record of a batch, prepared as pi, and fills its ack item.
  * Returns -1 only when the store fails (the batch is then undone). */
 static int apply_item(struct apply *a, const struct wire_item *it,
-		      const struct ingest_item *pi, struct wire_ack_item *out)
+		      const struct ingest_item *pi, struct wire_ack_item *out,
+		      struct rollup_item *done)
 {
 	struct store *st = a->st;
 	struct gb_err *err = &a->req->err;
@@ -568,12 +785,14 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 	}
 	if (st->ops->history_put(st, &v, err) < 0)
 		return -1;
-	if (has_cur && !newer(r->version, r->device, &cur)) {
-		ack_set(out, WIRE_STALE, GB_OK, NULL);
-		return 0;
-	}
+	if (has_cur && !sequential(r, &cur))
+		return merge_item(a, r, out, done);
+	/* A new record, or an edit made from every head and newer than
+	 * all of them: the merge of what is held is this version itself
+	 * (merge.h), with nothing to read. */
 	if (st->ops->current_put(st, &v, err) < 0)
 		return -1;
+	done->cur = r;
 	ack_set(out, WIRE_ACCEPTED, GB_OK, NULL);
 	return 0;
 }
@@ -674,9 +893,10 @@ static int apply_batch(struct apply *a)
 	ack.server_time = a->now;
 	ack.n = b->n;
 	ack.items = xcalloc(b->n ? b->n : 1, sizeof(*ack.items));
+	a->done = xcalloc(b->n ? b->n : 1, sizeof(*a->done));
 	for (size_t i = 0; i < b->n; i++)
 		if (apply_item(a, &b->items[i], &req->items[i],
-			       &ack.items[i]) < 0)
+			       &ack.items[i], &a->done[i]) < 0)
 			goto out;
 	if (wire_ack_encode(&ack, req->ack, &req->err) < 0 ||
 	    st->ops->batch_put(st, req->dev->id, b->hdr.seq, ih, b->n,
@@ -686,8 +906,8 @@ static int apply_batch(struct apply *a)
 				 b->hdr.has_pending ? (int64_t)b->hdr.pending
 						    : -1,
 				 b->hdr.oldest_pending, &req->err) < 0 ||
-	    rollup_batch_applied(st, req->dev, b, &ack, a->now, &req->err) <
-		    0)
+	    rollup_batch_applied(st, req->dev, b, a->done, a->now,
+				 &req->err) < 0)
 		goto out;
 	/* Stored in full, for any device that sends this batch again;
 	 * answered compact to one that reads it. */
@@ -696,6 +916,10 @@ static int apply_batch(struct apply *a)
 		goto out;
 	rc = 0;
 out:
+	for (size_t i = 0; a->done && i < b->n; i++)
+		gb_record_free(a->done[i].merged);
+	free(a->done);
+	a->done = NULL;
 	wire_ack_release(&ack);
 	if (rc < 0)
 		gb_buf_reset(req->ack);

@@ -18,9 +18,18 @@
  *   a reference HQ does not hold (yet)             REJECTED, transient
  *   same id, version and device, same content      DUPLICATE
  *   same id, version and device, other content     CONFLICT (set aside)
- *   older than the current version (HLC, device)   STALE (history only)
- *   otherwise                                      ACCEPTED (now current)
+ *   seen by a version already merged (an ancestor  STALE (history only)
+ *     of a head of the record, merge.h)
+ *   otherwise                                      ACCEPTED (merged in)
  * A record refused does not stop the rest of its batch.
+ *
+ * The current record is the merge (common/merge.h) of the versions held,
+ * with its heads and field conflicts beside it (schema/server/006).  An
+ * edit made from every head and newer than all of them, on a record with
+ * no conflict open, is that merge by itself and costs no read of the
+ * history; any other version is merged with the versions held.  So a
+ * version lower than the current one but made without seeing it is
+ * accepted, and its changes count.
  *
  * To a device that says it reads them (Batch.features), the ack goes in
  * compact form with HQ's high-water batch number for it, and a batch

@@ -5,6 +5,7 @@
  *   device enroll|revoke|list
  *   audit                    the last entries of the audit log
  *   report NAME              a report for headquarters (reports.h)
+ *   conflicts                the field conflicts held (conflicts.h)
  * The store comes from --store or GRIDBOOK_HQ_STORE.  Commands print, the
  * modules below them return errors.  The server stops cleanly on SIGTERM
  * or SIGINT: no new connections, requests in progress answered, the
@@ -21,6 +22,7 @@
 
 #include "auth.h"
 #include "backup.h"
+#include "conflicts.h"
 #include "gbtime.h"
 #include "http.h"
 #include "i18n.h"
@@ -725,6 +727,62 @@ static int cmd_report(struct hq *hq, int argc, char **argv)
 	return 0;
 }
 
+/* ---- conflicts ---- */
+
+static void conflicts_help(FILE *fp)
+{
+	fprintf(fp,
+		_("usage: %s conflicts [--grid G] [--format table|json|csv]\n"
+		  "                      [--store sqlite:PATH]\n\n"
+		  "Lists the field conflicts HQ holds: a field of a record "
+		  "that two devices\nchanged without seeing each other's "
+		  "change, or a void and an edit made\napart.  Each row "
+		  "shows the record, the field, the value kept (the newer\n"
+		  "one; a void stands), the other value, who wrote each "
+		  "(staff and device)\nand when HQ received the later.  A "
+		  "conflict goes once a device sends an\nedit made from both "
+		  "that resolves it.  The same list is served as\nGET "
+		  "/v1/conflicts?grid=G (JSON) to viewer devices, and to a "
+		  "field device for\nits own grid.\n"),
+		PROG);
+}
+
+static int cmd_conflicts(struct hq *hq, int argc, char **argv)
+{
+	const char *grid = NULL, *format = NULL;
+	const struct gb_opt spec[] = {
+		{"store", 1, &hq->store, NULL},
+		{"grid", 1, &grid, NULL},
+		{"format", 1, &format, NULL},
+	};
+	enum conflicts_format f;
+	struct store *st = NULL;
+	struct gb_buf out;
+	struct gb_err err;
+	char *pos[1];
+	int npos, status, rc;
+
+	if (parse("conflicts", spec, N(spec), argc, argv, pos, 0, &npos,
+		  conflicts_help, &status) < 0)
+		return status;
+	if (conflicts_format_parse(format, &f, &err) < 0)
+		return usage_error("conflicts", &err);
+	if (store_open(&st, hq->store, STORE_ADMIN, &err) < 0)
+		return fail(&err);
+	if (grid && st->ops->grid_exists(st, grid, &err) == 0) {
+		st->ops->close(st);
+		gb_error(&err, GB_EUSAGE, _("--grid: no grid %s"), grid);
+		return usage_error("conflicts", &err);
+	}
+	gb_buf_init(&out, GB_BUF_NOLIMIT);
+	rc = conflicts_write(st, grid, f, &out, &err);
+	st->ops->close(st);
+	if (rc == 0)
+		fwrite(out.data ? out.data : "", 1, out.len, stdout);
+	gb_buf_release(&out);
+	return rc < 0 ? fail(&err) : 0;
+}
+
 /* ---- backup ---- */
 
 static void backup_help(FILE *fp)
@@ -868,6 +926,8 @@ static const struct {
 	{"audit", cmd_audit,
 	 N_("show the last entries of the audit log, or verify its chain")},
 	{"report", cmd_report, N_("print a report for headquarters")},
+	{"conflicts", cmd_conflicts,
+	 N_("list the field conflicts of a grid or of all")},
 	{"backup", cmd_backup, N_("copy the store while serving, checked")},
 	{"check", cmd_check,
 	 N_("list the record versions held out of bounds")},

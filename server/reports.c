@@ -413,6 +413,7 @@ void report_free(struct report *r)
 	for (size_t i = 0; i < r->nincomplete; i++)
 		free(r->incomplete[i].name);
 	free(r->incomplete);
+	free(r->cols);
 	free(r);
 }
 
@@ -465,6 +466,7 @@ struct run {
 	unsigned char *covered;	 /* per grid: sent since the period began */
 	unsigned char *complete; /* per grid */
 	int64_t *acc;	   /* (nunits + 1) * def->nf counters */
+	int64_t *conf;	   /* nunits + 1: records in conflict */
 	void *extra;	   /* what a report keeps besides counters */
 	struct gb_err *err;
 };
@@ -2315,9 +2317,83 @@ static int parse_day(const char *what, const char *s, int32_t *day,
 	return 0;
 }
 
+/* The kinds whose records each report reads, for its conflicts column;
+ * a report not named reads reference data or syncs only. */
+static const struct {
+	const char *report, *kinds;
+} report_kinds[] = {
+    {"contract-rate", "enterprise contract_check"},
+    {"check-coverage", "enterprise contract_check"},
+    {"rectification", "contract_check rectification"},
+    {"disputes", "dispute"},
+    {"night-patrol", "patrol"},
+    {"reception", "reception"},
+    {"requests", "request"},
+    {"daily-reports", "daily_report"},
+};
+
+/*
+ * Counts per unit the records of the report's kinds that hold a field
+ * conflict not yet resolved (SPEC §4), from the conflict facts that
+ * ingest keeps (rf_conflict, a row per such record): those dated in the
+ * period (from the previous one's start for a report that compares
+ * with it) and those of a kind without a date.  A record is placed by
+ * its area, else its officer's area, at the area level, and by its grid
+ * above; the total counts them all.
+ */
+static int conflicts_gather(struct run *x)
+{
+	const char *kinds = NULL;
+	sqlite3_stmt *q = NULL;
+	int32_t from = x->def->has_prev ? x->r->prev_from : x->from;
+	int step = SQLITE_DONE;
+
+	for (size_t i = 0; i < sizeof(report_kinds) / sizeof(report_kinds[0]);
+	     i++)
+		if (!strcmp(report_kinds[i].report, x->def->name))
+			kinds = report_kinds[i].kinds;
+	if (!kinds)
+		return 0;
+	if (prepare(x,
+		    "SELECT grid, area, person FROM rf_conflict WHERE kind = "
+		    "?1 AND (day IS NULL OR day BETWEEN ?2 AND ?3)",
+		    &q) < 0)
+		return -1;
+	while (*kinds) {
+		size_t len = strcspn(kinds, " ");
+
+		sqlite3_bind_text(q, 1, kinds, (int)len, SQLITE_STATIC);
+		sqlite3_bind_int(q, 2, from);
+		sqlite3_bind_int(q, 3, x->to);
+		while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+			const char *area = col_text(q, 1);
+			const char *person = col_text(q, 2);
+			int ai = *area ? area_index(x, area) : -1, u;
+
+			if (ai < 0 && *person) {
+				int si = staff_index(x, person);
+
+				ai = si >= 0 ? x->w.staff[si].area : -1;
+			}
+			u = x->level == L_AREA || x->level == L_COMMUNITY ?
+				    unit_of_area(x, ai) :
+				    unit_of_grid(x, grid_index(x, col_text(q, 0)));
+			if (u >= 0)
+				x->conf[u]++;
+			x->conf[x->nunits]++;
+		}
+		sqlite3_reset(q);
+		if (step != SQLITE_DONE)
+			break;
+		kinds += len;
+		kinds += *kinds == ' ';
+	}
+	return finish(x, q, step);
+}
+
 /* Fills the row of unit u (u == nunits: the total) after its code and
- * name: null figures when nothing covers it, and whether it is complete
- * in the last column. */
+ * name: null figures when nothing covers it, then the records in
+ * conflict, and whether it is complete in the last column. */
 static void fill_row(struct run *x, int u, struct report_val *row)
 {
 	const struct report_def *d = x->def;
@@ -2325,8 +2401,9 @@ static void fill_row(struct run *x, int u, struct report_val *row)
 
 	if (!d->role || cov)
 		d->fill(x, u, counters(x, u), row + 2);
-	row[d->ncols - 1].type = RV_BOOL;
-	row[d->ncols - 1].i = complete;
+	v_int(&row[d->ncols - 1], x->conf[u]);
+	row[d->ncols].type = RV_BOOL;
+	row[d->ncols].i = complete;
 }
 
 static int build(struct run *x)
@@ -2338,8 +2415,9 @@ static int build(struct run *x)
 	x->nunits = units_at(&x->w, x->level);
 	x->acc =
 	    xcalloc(((size_t)x->nunits + 1) * (size_t)d->nf, sizeof(*x->acc));
+	x->conf = xcalloc((size_t)x->nunits + 1, sizeof(*x->conf));
 	lived(x);
-	if (completeness(x) < 0 || d->gather(x) < 0)
+	if (completeness(x) < 0 || d->gather(x) < 0 || conflicts_gather(x) < 0)
 		goto out;
 	for (int u = 0; u < x->nunits; u++) {
 		struct report_val *row = table_add(&r->main);
@@ -2348,7 +2426,7 @@ static int build(struct run *x)
 		v_text(&row[1], unit_name(x, u));
 		fill_row(x, u, row);
 	}
-	r->total = xcalloc((size_t)d->ncols, sizeof(*r->total));
+	r->total = xcalloc((size_t)r->main.ncols, sizeof(*r->total));
 	/* The total is the whole district. */
 	v_text(&r->total[0], "total");
 	v_text(&r->total[1], x->w.dname[0] ? x->w.dname : _("total"));
@@ -2358,6 +2436,8 @@ out:
 	if (d->release)
 		d->release(x);
 	free(x->acc);
+	free(x->conf);
+	x->conf = NULL;
 	free(x->covered);
 	free(x->complete);
 	x->acc = NULL;
@@ -2419,7 +2499,15 @@ int report_run(struct store *st, const char *name, const char *level,
 	r->prev_from = x.from - x.ndays;
 	r->has_prev = x.def->has_prev;
 	r->as_of = x.as_of;
-	table_init(&r->main, "rows", x.def->title, x.def->cols, x.def->ncols);
+	/* The report's columns, and the records in conflict before the
+	 * last (complete). */
+	r->cols = xcalloc((size_t)x.def->ncols + 1, sizeof(*r->cols));
+	memcpy(r->cols, x.def->cols,
+	       (size_t)(x.def->ncols - 1) * sizeof(*r->cols));
+	r->cols[x.def->ncols - 1].key = "conflicts";
+	r->cols[x.def->ncols - 1].label = N_("conflicts");
+	r->cols[x.def->ncols] = x.def->cols[x.def->ncols - 1];
+	table_init(&r->main, "rows", x.def->title, r->cols, x.def->ncols + 1);
 	x.r = r;
 
 	if (store_sqlite_reader(st, &x.db, err) < 0)

@@ -78,6 +78,10 @@ struct report {
 	 * name.  total has main.ncols values, the code being "total". */
 	struct report_table main;
 	struct report_val *total; /* owned */
+	/* The columns of main (owned): the report's own, then before the
+	 * last ("complete") "conflicts", the records of its kinds in the
+	 * unit that hold a field conflict not yet resolved (SPEC §4). */
+	struct report_col *cols;
 	struct report_table details[REPORT_MAX_DETAILS];
 	int ndetails;
 	/* Coverage: of the grids, those from which a device of the role

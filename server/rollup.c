@@ -120,6 +120,11 @@ static const char SQL_WEEK_ADD[] =
 static const char SQL_WEEK_GC[] =
     "DELETE FROM rr_reception WHERE week = ?1 AND officer = ?2 AND ms <= 0";
 
+static const char SQL_CONFLICT_PUT[] =
+    "INSERT OR REPLACE INTO rf_conflict (id, kind, grid, area, person, day, "
+    "conflicts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char SQL_CONFLICT_DEL[] = "DELETE FROM rf_conflict WHERE id = ?1";
+
 static const char SQL_SYNC_ADD[] =
     "INSERT INTO rr_sync (device, day, grid, role, batches, records, "
     "last_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -734,6 +739,46 @@ static int reception_replace(struct ctx *c, const struct gb_record *r)
 	return weeks_add(c, officer, start, end, 1);
 }
 
+/*
+ * The conflict fact of r, which the merge left with n field conflicts
+ * open: a row while n > 0, placed by its grid, its area field and its
+ * officer (or staff) field, and dated by its date field, for the
+ * conflicts column of every report (reports.c).
+ */
+static int conflict_replace(struct ctx *c, const struct gb_record *r, int n)
+{
+	const struct gb_kind *k = r->kind;
+	const char *person = gb_record_get(r, "officer");
+	sqlite3_stmt *q;
+	int i = k->date_field ? gb_kind_field(k, k->date_field) : -1;
+
+	if (n <= 0)
+		return fact_del(c, SQL_CONFLICT_DEL, r, "conflict");
+	if (!person && k->staff_field)
+		person = gb_record_get(r, k->staff_field);
+	if (!(q = prep(c, SQL_CONFLICT_PUT)))
+		return -1;
+	bind_id(q, 1, r->id);
+	bind_str(q, 2, k->name);
+	bind_str(q, 3, r->grid);
+	bind_str(q, 4, gb_record_get(r, "area"));
+	bind_str(q, 5, person);
+	if (i >= 0 && r->val[i] && k->fields[i].type == GB_T_DATE) {
+		int ok;
+
+		sqlite3_bind_int(q, 6, date_of(r, k->date_field, &ok));
+		if (!ok)
+			sqlite3_bind_null(q, 6);
+	} else if (i >= 0 && r->val[i]) {
+		int64_t ms = instant(r, k->date_field);
+
+		if (ms >= 0)
+			sqlite3_bind_int(q, 6, gb_local_day(ms));
+	}
+	sqlite3_bind_int(q, 7, n);
+	return done(c, q, "conflict");
+}
+
 /* ---- one record ---- */
 
 /*
@@ -821,18 +866,19 @@ static int sync_add(struct ctx *c, const char *device, const char *grid,
 }
 
 int rollup_batch(struct store *st, const struct store_device *dev,
-		 const struct wire_batch *b, const struct wire_ack *ack,
+		 const struct wire_batch *b, const struct rollup_item *items,
 		 int64_t now_ms, struct gb_err *err)
 {
 	struct ctx c;
 
 	if (ctx_init(&c, st, err) < 0)
 		return -1;
-	for (size_t i = 0; i < b->n && i < ack->n; i++) {
-		const struct gb_record *r = b->items[i].rec;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct gb_record *r = items[i].cur;
 
-		if (r && ack->items[i].status == WIRE_ACCEPTED &&
-		    record_replace(&c, r) < 0) {
+		if (r && (record_replace(&c, r) < 0 ||
+			  (items[i].remerged &&
+			   conflict_replace(&c, r, items[i].conflicts) < 0))) {
 			ctx_release(&c);
 			return gb_error_prefix(err, _("record %s"), r->id);
 		}
@@ -848,7 +894,7 @@ int rollup_batch(struct store *st, const struct store_device *dev,
 static const char *const fact_tables[] = {
     "rf_enterprise", "rr_active",  "rf_check", "rf_rect",  "rf_dispute",
     "rf_patrol",     "rr_night",   "rf_daily", "rr_daily", "rf_reception",
-    "rr_reception",  "rf_request", "rr_sync",
+    "rr_reception",  "rf_request", "rr_sync",    "rf_conflict",
 };
 
 
@@ -861,8 +907,9 @@ static int rebuild_records(struct ctx *c)
 	int rc = -1, step;
 
 	if (sqlite3_prepare_v2(c->db,
-			       "SELECT id, kind, grid, version, voided, body "
-			       "FROM record_current WHERE voided = 0",
+			       "SELECT id, kind, grid, version, voided, body, "
+			       "conflicts FROM record_current "
+			       "WHERE voided = 0 OR conflicts > 0",
 			       -1, &q, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(c->db, "SELECT key, value FROM json_each(?1)",
 			       -1, &vals, NULL) != SQLITE_OK) {
@@ -903,7 +950,9 @@ static int rebuild_records(struct ctx *c)
 			fail(c, "reading a record");
 			goto out;
 		}
-		if (record_replace(c, r) < 0)
+		if ((!r->voided && record_replace(c, r) < 0) ||
+		    (sqlite3_column_int(q, 6) > 0 &&
+		     conflict_replace(c, r, sqlite3_column_int(q, 6)) < 0))
 			goto out;
 		gb_record_free(r);
 		r = NULL;

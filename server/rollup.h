@@ -16,14 +16,29 @@
 #include "store.h"
 #include "wire.h"
 
+/* What applying one item of a batch made of its record's current
+ * version (ingest.c). */
+struct rollup_item {
+	/* The record as it now stands (the item's own version, or the
+	 * merge of the versions held), or NULL when the item left it as it
+	 * was (a duplicate, a refusal).  Borrowed. */
+	const struct gb_record *cur;
+	/* Owned by ingest: cur when it is a merge, else NULL. */
+	struct gb_record *merged;
+	/* 1 when the record went through the merge: its conflict fact is
+	 * written again, from conflicts (the field conflicts left open). */
+	int remerged;
+	int conflicts;
+};
+
 /*
- * Brings the facts up to date after batch b of device dev was applied
- * with ack (items in the order of b) at now_ms: every item acked
- * ACCEPTED is now the current version of its record.  Called by the
- * writer inside its transaction.  Returns 0, or -1 with err (GB_EDB).
+ * Brings the facts up to date after batch b of device dev was applied at
+ * now_ms, done[i] saying what item i made of its record (rollup_item).
+ * Called by the writer inside its transaction.  Returns 0, or -1 with
+ * err (GB_EDB).
  */
 int rollup_batch(struct store *st, const struct store_device *dev,
-		 const struct wire_batch *b, const struct wire_ack *ack,
+		 const struct wire_batch *b, const struct rollup_item *done,
 		 int64_t now_ms, struct gb_err *err);
 
 /*

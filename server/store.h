@@ -51,12 +51,18 @@ struct store_device {
 	int64_t last_seen; /* 0 when never */
 };
 
-/* What ingest needs to know of a record's current version. */
+/* What ingest needs to know of a record's current version: the newest
+ * version held, the heads of the merge (merge.h; nheads -1 when there
+ * are more than GB_MAX_BASE, which no single edit can have seen) and how
+ * many field conflicts it left open. */
 struct store_current {
 	char kind[32];
 	char grid[GB_CODE_LEN];
 	uint64_t version;
 	char device[GB_ID_LEN];
+	uint64_t heads[GB_MAX_BASE];
+	int nheads;
+	int conflicts;
 };
 
 /* One version to be written: the record, its bytes as received, and what
@@ -70,6 +76,23 @@ struct store_version {
 	/* Report columns (see schema/server); NULL when the kind has none. */
 	const char *day, *community, *person, *status;
 	int64_t received_at;
+	/* For current_put: the heads of the merge (borrowed; nheads 0 means
+	 * rec->version alone) and the field conflicts it left open. */
+	const uint64_t *heads;
+	size_t nheads;
+	int conflicts;
+};
+
+/* One field on which two versions of a record disagree (merge.h), as
+ * HQ keeps and lists it.  All borrowed.  field is a field name or
+ * "void"; a value is NULL when empty (for the void: not voided). */
+struct store_field_conflict {
+	const char *id, *grid, *kind, *field;
+	uint64_t kept_version, lost_version;
+	const char *kept_device, *lost_device;
+	const char *kept_staff, *lost_staff;
+	const char *kept_value, *lost_value;
+	int64_t detected; /* ms UTC: the later of the two was received */
 };
 
 /* A record refused in a batch. */
@@ -193,6 +216,28 @@ struct store_ops {
 	/* Makes v the current version of its record. */
 	int (*current_put)(struct store *s, const struct store_version *v,
 			   struct gb_err *err);
+	/*
+	 * Calls cb for each version of record id in the history, newest
+	 * first, at most limit of them: its protobuf bytes as received
+	 * (borrowed for the call) and when they were received.  cb returns
+	 * 0 to go on, -1 (with err) to stop with an error.  Writer thread.
+	 */
+	int (*history_each)(struct store *s, const char *id, size_t limit,
+			    int (*cb)(void *arg, const void *raw, size_t n,
+				      int64_t received_at,
+				      struct gb_err *err),
+			    void *arg, struct gb_err *err);
+	/* Replaces the field conflicts of record id by the n of c (n may be
+	 * 0: the record has none left).  Writer thread. */
+	int (*field_conflicts_put)(struct store *s, const char *id,
+				   const struct store_field_conflict *c,
+				   size_t n, struct gb_err *err);
+	/* Calls cb for each field conflict of grid (NULL: every grid),
+	 * oldest detected first (any thread); cb returns 0 to go on. */
+	int (*field_conflict_list)(
+	    struct store *s, const char *grid,
+	    int (*cb)(void *arg, const struct store_field_conflict *c),
+	    void *arg, struct gb_err *err);
 	/* Sets aside a version that conflicts with the one held. */
 	int (*conflict_put)(struct store *s, const struct store_version *v,
 			    struct gb_err *err);

@@ -99,6 +99,9 @@ enum stmt_id {
 	S_HISTORY_PUT,
 	S_CURRENT_PUT,
 	S_CONFLICT_PUT,
+	S_HISTORY_EACH,
+	S_FCONF_DEL,
+	S_FCONF_PUT,
 	S_REJECTION_PUT,
 	S_FIND_COMMUNITY,
 	S_FIND_AREA,
@@ -133,21 +136,29 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_BATCH_HIGH] = "SELECT max(seq) FROM batch WHERE device = ?1",
 	[S_VERSION_GET] = "SELECT content_hash FROM record_history "
 			  "WHERE id = ?1 AND version = ?2 AND device = ?3",
-	[S_CURRENT_GET] = "SELECT kind, version, device, grid "
-			  "FROM record_current WHERE id = ?1",
+	[S_CURRENT_GET] = "SELECT kind, version, device, grid, heads, "
+			  "conflicts FROM record_current WHERE id = ?1",
 	[S_HISTORY_PUT] = "INSERT INTO record_history (id, version, device, "
 			  "kind, grid, content_hash, raw, received_at) "
 			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[S_CURRENT_PUT] =
 		"INSERT OR REPLACE INTO record_current (id, kind, grid, "
 		"device, staff, version, created_at, updated_at, voided, "
-		"void_reason, day, community, person, status, body) VALUES "
-		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-		"?14, ?15)",
+		"void_reason, day, community, person, status, body, heads, "
+		"conflicts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+		"?11, ?12, ?13, ?14, ?15, ?16, ?17)",
 	[S_CONFLICT_PUT] = "INSERT OR IGNORE INTO conflict (id, version, "
 			   "device, kind, grid, content_hash, raw, "
 			   "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 			   "?8)",
+	[S_HISTORY_EACH] = "SELECT raw, received_at FROM record_history "
+			   "WHERE id = ?1 ORDER BY version DESC LIMIT ?2",
+	[S_FCONF_DEL] = "DELETE FROM field_conflict WHERE id = ?1",
+	[S_FCONF_PUT] = "INSERT OR IGNORE INTO field_conflict (id, field, "
+			"kind, grid, kept_version, kept_device, kept_staff, "
+			"kept_value, lost_version, lost_device, lost_staff, "
+			"lost_value, detected) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+			"?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[S_REJECTION_PUT] = "INSERT INTO rejection (device, batch_seq, id, "
 			    "version, code, reason, raw, received_at) "
 			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -617,6 +628,33 @@ static int sq_version_get(struct store *st, const char *id, uint64_t version,
 	return 0;
 }
 
+/* The heads column (decimal versions separated by commas) into out;
+ * NULL, from before the merge, is the one version ver. */
+static void heads_parse(const char *text, uint64_t ver,
+			struct store_current *out)
+{
+	const char *p = text;
+
+	out->nheads = 0;
+	if (!p || !*p) {
+		out->heads[out->nheads++] = ver;
+		return;
+	}
+	while (*p) {
+		char *end;
+		unsigned long long h = strtoull(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (out->nheads == GB_MAX_BASE) {
+			out->nheads = -1;
+			return;
+		}
+		out->heads[out->nheads++] = (uint64_t)h;
+		p = *end == ',' ? end + 1 : end;
+	}
+}
+
 static int sq_current_get(struct store *st, const char *id,
 			  struct store_current *out, struct gb_err *err)
 {
@@ -634,6 +672,9 @@ static int sq_current_get(struct store *st, const char *id,
 		gb_uuid_text(sqlite3_column_blob(q, 2), sqlite3_column_bytes(q, 2),
 			  out->device);
 		copy_col(q, 3, out->grid, sizeof(out->grid));
+		heads_parse((const char *)sqlite3_column_text(q, 4),
+			    out->version, out);
+		out->conflicts = sqlite3_column_int(q, 5);
 		stmt_done(q);
 		return 1;
 	}
@@ -708,7 +749,144 @@ static int sq_current_put(struct store *st, const struct store_version *v,
 	bind_text(q, 13, v->person);
 	bind_text(q, 14, v->status);
 	bind_text(q, 15, v->body ? v->body : "{}");
+	if (v->nheads > 1) {
+		struct gb_buf b;
+		int rc;
+
+		gb_buf_init(&b, GB_BUF_NOLIMIT);
+		for (size_t i = 0; i < v->nheads; i++)
+			gb_buf_addf(&b, NULL, "%s%" PRIu64, i ? "," : "",
+				    v->heads[i]);
+		sqlite3_bind_text(q, 16, gb_buf_str(&b), -1,
+				  SQLITE_TRANSIENT);
+		sqlite3_bind_int(q, 17, v->conflicts);
+		rc = run(s, q, N_("storing the current version"), err);
+		gb_buf_release(&b);
+		return rc;
+	}
+	/* One head: the version itself, as NULL says (heads_parse). */
+	if (v->nheads == 1 && v->heads[0] != r->version)
+		sqlite3_bind_int64(q, 16, (sqlite3_int64)v->heads[0]);
+	sqlite3_bind_int(q, 17, v->conflicts);
 	return run(s, q, N_("storing the current version"), err);
+}
+
+static int sq_history_each(struct store *st, const char *id, size_t limit,
+			   int (*cb)(void *arg, const void *raw, size_t n,
+				     int64_t received_at, struct gb_err *err),
+			   void *arg, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_HISTORY_EACH, err);
+	int step, rc = 0;
+
+	if (!q)
+		return -1;
+	bind_uuid(q, 1, id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
+	while ((step = sqlite3_step(q)) == SQLITE_ROW && rc == 0)
+		rc = cb(arg, sqlite3_column_blob(q, 0),
+			(size_t)sqlite3_column_bytes(q, 0),
+			sqlite3_column_int64(q, 1), err);
+	stmt_done(q);
+	if (rc < 0)
+		return -1;
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_fail(s->db, err, N_("reading a record's versions"));
+	return 0;
+}
+
+static int sq_field_conflicts_put(struct store *st, const char *id,
+				  const struct store_field_conflict *c,
+				  size_t n, struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3_stmt *q = stmt(s, S_FCONF_DEL, err);
+
+	if (!q)
+		return -1;
+	bind_uuid(q, 1, id);
+	if (run(s, q, N_("storing field conflicts"), err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!(q = stmt(s, S_FCONF_PUT, err)))
+			return -1;
+		bind_uuid(q, 1, c[i].id);
+		bind_text(q, 2, c[i].field);
+		bind_text(q, 3, c[i].kind);
+		bind_text(q, 4, c[i].grid);
+		sqlite3_bind_int64(q, 5, (sqlite3_int64)c[i].kept_version);
+		bind_uuid(q, 6, c[i].kept_device);
+		bind_text(q, 7, c[i].kept_staff ? c[i].kept_staff : "");
+		bind_text(q, 8, c[i].kept_value);
+		sqlite3_bind_int64(q, 9, (sqlite3_int64)c[i].lost_version);
+		bind_uuid(q, 10, c[i].lost_device);
+		bind_text(q, 11, c[i].lost_staff ? c[i].lost_staff : "");
+		bind_text(q, 12, c[i].lost_value);
+		sqlite3_bind_int64(q, 13, c[i].detected);
+		if (run(s, q, N_("storing field conflicts"), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int sq_field_conflict_list(
+    struct store *st, const char *grid,
+    int (*cb)(void *arg, const struct store_field_conflict *c), void *arg,
+    struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int rc = -1, step = SQLITE_DONE, stop = 0;
+
+	if (reader_get(s, &db, err) < 0)
+		return -1;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT id, field, kind, grid, kept_version, "
+			       "kept_device, kept_staff, kept_value, "
+			       "lost_version, lost_device, lost_staff, "
+			       "lost_value, detected FROM field_conflict "
+			       "WHERE ?1 IS NULL OR grid = ?1 "
+			       "ORDER BY detected, id, field",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto fail;
+	bind_text(q, 1, grid);
+	while (!stop && (step = sqlite3_step(q)) == SQLITE_ROW) {
+		struct store_field_conflict c;
+		char id[GB_ID_LEN], kd[GB_ID_LEN], ld[GB_ID_LEN];
+
+		gb_uuid_text(sqlite3_column_blob(q, 0),
+			     sqlite3_column_bytes(q, 0), id);
+		gb_uuid_text(sqlite3_column_blob(q, 5),
+			     sqlite3_column_bytes(q, 5), kd);
+		gb_uuid_text(sqlite3_column_blob(q, 9),
+			     sqlite3_column_bytes(q, 9), ld);
+		c.id = id;
+		c.field = (const char *)sqlite3_column_text(q, 1);
+		c.kind = (const char *)sqlite3_column_text(q, 2);
+		c.grid = (const char *)sqlite3_column_text(q, 3);
+		c.kept_version = (uint64_t)sqlite3_column_int64(q, 4);
+		c.kept_device = kd;
+		c.kept_staff = (const char *)sqlite3_column_text(q, 6);
+		c.kept_value = (const char *)sqlite3_column_text(q, 7);
+		c.lost_version = (uint64_t)sqlite3_column_int64(q, 8);
+		c.lost_device = ld;
+		c.lost_staff = (const char *)sqlite3_column_text(q, 10);
+		c.lost_value = (const char *)sqlite3_column_text(q, 11);
+		c.detected = sqlite3_column_int64(q, 12);
+		stop = cb(arg, &c) != 0;
+	}
+	if (!stop && step != SQLITE_DONE)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	db_fail(db, err, N_("reading field conflicts"));
+out:
+	sqlite3_finalize(q);
+	reader_put(s, db);
+	return rc;
 }
 
 static int sq_rejection_put(struct store *st, const struct store_rejection *r,
@@ -2270,6 +2448,9 @@ static const struct store_ops sqlite_ops = {
 	.history_put = sq_history_put,
 	.current_put = sq_current_put,
 	.conflict_put = sq_conflict_put,
+	.history_each = sq_history_each,
+	.field_conflicts_put = sq_field_conflicts_put,
+	.field_conflict_list = sq_field_conflict_list,
 	.rejection_put = sq_rejection_put,
 	.find = sq_find,
 	.ref_known = sq_ref_known,

@@ -111,8 +111,8 @@ has "one day left out" "$(cat "$T/.out")" '"left_out":{"days":1}'
 curl -s -H "Accept: text/csv" -H "Authorization: Bearer $VIEWER" \
 	"$HQ_URL/v1/reports/requests?$Q" >"$T/rq.csv"
 has "CSV: complete column" "$(head -n 1 "$T/rq.csv")" ",pending,"
-has "CSV: S01-G1 complete" "$(cat "$T/rq.csv")" ",true
-S01-G2,文昌街道第二网格,,,,,,,,,,,,,false"
+has "CSV: S01-G1 complete" "$(cat "$T/rq.csv")" ",0,true
+S01-G2,文昌街道第二网格,,,,,,,,,,,,,0,false"
 has "CSV: completeness" "$(cat "$T/rq.csv")" "
 completeness,grids,complete,text
 ,32,1,"

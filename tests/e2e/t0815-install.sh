@@ -47,6 +47,9 @@ same "a command" "$(complete_words gridbook stat)" status
 same "a kind" "$(complete_words gridbook pat)" patrol
 has "the verbs of a kind" "$(complete_words gridbook patrol "")" history
 same "an option of list" "$(complete_words gridbook patrol list --lim)" --limit
+same "an option of conflicts" "$(complete_words gridbook conflicts --ke)" --keep
+same "what --keep takes" "$(complete_words gridbook conflicts 0190 note --keep th)" \
+	theirs
 same "an option of syncd" "$(complete_words gridbook-syncd --dae)" --daemon
 same "a command of hq" "$(complete_words gridbook-hq back)" backup
 [ -L "$P/share/bash-completion/completions/gridbook-hq" ] && pass ||

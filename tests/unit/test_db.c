@@ -3,8 +3,10 @@
  * refusals), loading a grid's reference data from a small seed directory,
  * writing records with their change log and history, the clock that never
  * goes backwards, remote versions, lists and filters, resolving what
- * people type, and the lookup validation uses.  Every file lives in a
- * temporary directory removed at the end.
+ * people type, the lookup validation uses, and the field merge of what
+ * two laptops wrote apart (bases, merged pulls, conflicts and their
+ * resolution, and any order of arrival giving the merge of all).  Every
+ * file lives in a temporary directory removed at the end.
  */
 #include <dirent.h>
 #include <inttypes.h>
@@ -20,7 +22,10 @@
 #include "db.h"
 #include "gbtime.h"
 #include "id.h"
+#include "merge.h"
 #include "schema.h"
+#include "sync.h"
+#include "wire.h"
 
 #include "banned.h"
 
@@ -760,6 +765,742 @@ static void test_remote(struct gb_db *db)
 	gb_record_free(r);
 }
 
+/* ---- the field merge on the laptop (schema/client/005) ---- */
+
+/* A laptop of the grid: a new file of its own (its own device id). */
+static struct gb_db *laptop(const char *name, const char *seeds,
+			    const char *staff)
+{
+	struct gb_db *db = open_new(name);
+	struct gb_err err;
+
+	CHECK(db_load_seeds(db, seeds, "S09-G1", &err) == 0);
+	CHECK(db_meta_set(db, "staff", staff, &err) == 0);
+	return db;
+}
+
+/* Version v, just written on one laptop, arriving on another (sync). */
+static void ship(struct gb_db *to, const struct gb_record *v)
+{
+	struct gb_err err;
+	int applied;
+
+	CHECK(db_record_put_remote(to, v, &applied, &err) == 0);
+}
+
+/* Edits the record id on db at the time now: field = value (or voids it
+ * when field is NULL).  Returns the version written; caller frees. */
+static struct gb_record *edit_at(struct gb_db *db, const char *id,
+				 const char *now, const char *field,
+				 const char *value)
+{
+	struct gb_record *r = NULL;
+	struct gb_err err;
+
+	setenv("GRIDBOOK_NOW", now, 1);
+	CHECK(db_record_get(db, NULL, id, &r, &err) == 0);
+	if (!r)
+		exit(1);
+	if (field) {
+		gb_record_set_name(r, field, value);
+	} else {
+		r->voided = 1;
+		gb_record_set_void_reason(r, value);
+	}
+	CHECK(db_record_update(db, r, &err) == 0);
+	return r;
+}
+
+/* The current record id on db; caller frees. */
+static struct gb_record *current(struct gb_db *db, const char *id)
+{
+	struct gb_record *r = NULL;
+	struct gb_err err;
+
+	CHECK(db_record_get(db, NULL, id, &r, &err) == 0);
+	if (!r)
+		exit(1);
+	return r;
+}
+
+/* Whether the two laptops show record id alike: values, void, version,
+ * device, and the same conflicts. */
+static int same_on_both(struct gb_db *a, struct gb_db *b, const char *id)
+{
+	struct gb_record *x = current(a, id), *y = current(b, id);
+	static const char q[] =
+	    "SELECT group_concat(field || ':' || kept_version || ':' || "
+	    "coalesce(kept_value, '-') || ':' || lost_version || ':' || "
+	    "coalesce(lost_value, '-'), ',') FROM (SELECT * FROM "
+	    "field_conflict WHERE id = ?1 ORDER BY field, lost_version)";
+	sqlite3_stmt *s;
+	char ca[512] = "", cb[512] = "";
+	int same = gb_record_same_content(x, y) && x->version == y->version &&
+		   strcmp(x->device, y->device) == 0;
+
+	for (int i = 0; i < 2; i++) {
+		struct gb_db *d = i ? b : a;
+		char *out = i ? cb : ca;
+
+		if (sqlite3_prepare_v2(db_sqlite(d), q, -1, &s, NULL) !=
+		    SQLITE_OK)
+			return 0;
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+			snprintf(out, 512, "%s",
+				 (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+	}
+	gb_record_free(x);
+	gb_record_free(y);
+	return same && strcmp(ca, cb) == 0;
+}
+
+struct conflicts {
+	int n;
+	char field[4][32];
+	char kept[4][64], lost[4][64];
+	char lost_device[4][GB_ID_LEN];
+};
+
+static int conflicts_cb(void *arg, const struct db_conflict *c)
+{
+	struct conflicts *cs = arg;
+
+	if (cs->n < 4) {
+		snprintf(cs->field[cs->n], 32, "%s", c->field_name);
+		snprintf(cs->kept[cs->n], 64, "%s",
+			 c->kept.value ? c->kept.value : "(none)");
+		snprintf(cs->lost[cs->n], 64, "%s",
+			 c->lost.value ? c->lost.value : "(none)");
+		snprintf(cs->lost_device[cs->n], GB_ID_LEN, "%s",
+			 c->lost.device);
+	}
+	cs->n++;
+	return 0;
+}
+
+static long conflict_count(struct gb_db *db)
+{
+	struct gb_err err;
+	long n = -1;
+
+	CHECK(db_conflict_count(db, &n, &err) == 0);
+	return n;
+}
+
+/* A new enterprise on a, arrived on b: the base both edit from. */
+static void shared_enterprise(struct gb_db *a, struct gb_db *b,
+			      const char *uscc, char *id)
+{
+	struct gb_record *e = enterprise(uscc, "和顺五金加工厂", "S09-C01");
+	struct gb_err err;
+
+	setenv("GRIDBOOK_NOW", "2024-05-06 09:00", 1);
+	CHECK(db_record_insert(a, e, &err) == 0);
+	CHECK(e->nbase == 0);
+	ship(b, e);
+	snprintf(id, GB_ID_LEN, "%s", e->id);
+	gb_record_free(e);
+}
+
+/* An edit names as its base the version it was made from, and after a
+ * merge the heads the merged record rests on; a new record none. */
+static void test_merge_bases(struct gb_db *a, struct gb_db *b)
+{
+	char id[GB_ID_LEN];
+	struct gb_record *v0, *v1, *va, *vb, *v2;
+
+	shared_enterprise(a, b, "91330100MA2K8QAC1A", id);
+	v0 = current(a, id);
+	CHECK(v0->nbase == 0);
+	v1 = edit_at(a, id, "2024-05-06 09:10", "address", "解放路12号");
+	CHECK(v1->nbase == 1 && v1->base[0] == v0->version);
+	/* The base goes out with the version. */
+	CHECK(sql_int(a,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "bases IS NOT NULL AND heads IS NULL",
+		      id) == 1);
+	ship(b, v1);
+	va = edit_at(a, id, "2024-05-06 10:00", "address", "解放路14号");
+	vb = edit_at(b, id, "2024-05-06 10:05", "employees", "45");
+	CHECK(va->nbase == 1 && va->base[0] == v1->version);
+	CHECK(vb->nbase == 1 && vb->base[0] == v1->version);
+	ship(a, vb);
+	/* Two heads now: the next edit names both. */
+	CHECK(sql_int(a,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "heads IS NOT NULL",
+		      id) == 1);
+	v2 = edit_at(a, id, "2024-05-06 10:30", "industry", "制造业");
+	CHECK(v2->nbase == 2);
+	CHECK(v2->base[0] == va->version && v2->base[1] == vb->version);
+	/* It saw both, so it is the record again, on both laptops. */
+	CHECK(sql_int(a,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "heads IS NULL",
+		      id) == 1);
+	ship(b, va);
+	ship(b, v2);
+	CHECK(sql_int(b,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "heads IS NULL",
+		      id) == 1);
+	CHECK(same_on_both(a, b, id));
+	gb_record_free(v0);
+	gb_record_free(v1);
+	gb_record_free(va);
+	gb_record_free(vb);
+	gb_record_free(v2);
+}
+
+/* A sets the address, B the headcount, from the same base, offline:
+ * after both arrive everywhere, both changes stand, without conflict. */
+static void test_merge_disjoint(struct gb_db *a, struct gb_db *b)
+{
+	char id[GB_ID_LEN];
+	struct gb_record *va, *vb, *r;
+	struct collect col = {0};
+	struct gb_err err;
+
+	shared_enterprise(a, b, "91330100MA2K8QAD1B", id);
+	va = edit_at(a, id, "2024-05-07 09:00", "address", "人民路88号");
+	vb = edit_at(b, id, "2024-05-07 09:30", "employees", "52");
+	ship(a, vb);
+	ship(b, va);
+	for (int i = 0; i < 2; i++) {
+		r = current(i ? b : a, id);
+		CHECK_STR(gb_record_get(r, "address"), "人民路88号");
+		CHECK_STR(gb_record_get(r, "employees"), "52");
+		/* The newest version names the merged record. */
+		CHECK(r->version == vb->version);
+		gb_record_free(r);
+	}
+	CHECK(conflict_count(a) == 0 && conflict_count(b) == 0);
+	CHECK(same_on_both(a, b, id));
+	/* Delivered again: nothing changes. */
+	ship(a, vb);
+	ship(a, va);
+	CHECK(same_on_both(a, b, id));
+	/* History keeps every version, each as it was written. */
+	col.field = "address";
+	CHECK(db_record_history(a, id, collect_cb, &col, &err) == 0);
+	CHECK(col.n == 3);
+	CHECK_STR(col.vals[1], "人民路88号");
+	CHECK_STR(col.vals[2], "");
+	gb_record_free(va);
+	gb_record_free(vb);
+}
+
+/* Both change the headcount: the newer value stands, on both laptops,
+ * with a conflict keeping both; resolving it on one laptop ends it on
+ * the other too. */
+static void test_merge_same_field(struct gb_db *a, struct gb_db *b)
+{
+	char id[GB_ID_LEN];
+	struct gb_record *va, *vb, *r, *vr;
+	struct conflicts ca = {0}, cb = {0};
+	struct gb_err err;
+
+	shared_enterprise(a, b, "91330100MA2K8QAE1C", id);
+	va = edit_at(a, id, "2024-05-08 09:00", "employees", "60");
+	vb = edit_at(b, id, "2024-05-08 09:20", "employees", "58");
+	ship(b, va);
+	ship(a, vb);
+	CHECK(conflict_count(a) == 1 && conflict_count(b) == 1);
+	CHECK(db_conflict_list(a, id, NULL, conflicts_cb, &ca, &err) == 0);
+	CHECK(db_conflict_list(b, NULL, "employees", conflicts_cb, &cb, &err) ==
+	      0);
+	CHECK(ca.n == 1 && cb.n >= 1);
+	CHECK_STR(ca.field[0], "employees");
+	CHECK_STR(ca.kept[0], "58");
+	CHECK_STR(ca.lost[0], "60");
+	CHECK_STR(ca.lost_device[0], db_device(a));
+	r = current(a, id);
+	CHECK_STR(gb_record_get(r, "employees"), "58");
+	gb_record_free(r);
+	CHECK(same_on_both(a, b, id));
+	/* An edit of another field leaves the conflict as it is. */
+	gb_record_free(edit_at(b, id, "2024-05-08 10:00", "industry", "零售"));
+	CHECK(conflict_count(b) == 1);
+	/* A keeps B's value ("theirs"): the version says it resolves the
+	 * field and names both sides as bases. */
+	setenv("GRIDBOOK_NOW", "2024-05-08 11:00", 1);
+	vr = current(a, id);
+	gb_record_set_name(vr, "employees", "58");
+	CHECK(db_record_resolve(a, vr, 0, &err) == -1);
+	CHECK(db_record_resolve(a, vr,
+				1u << gb_kind_field(vr->kind, "employees"),
+				&err) == 0);
+	CHECK(vr->nbase == 2);
+	CHECK(conflict_count(a) == 0);
+	ship(b, vr);
+	/* B's own edit of the industry was not on A yet: B still merges,
+	 * but the headcount conflict is over there too. */
+	CHECK(conflict_count(b) == 0);
+	r = current(b, id);
+	CHECK_STR(gb_record_get(r, "employees"), "58");
+	CHECK_STR(gb_record_get(r, "industry"), "零售");
+	gb_record_free(r);
+	gb_record_free(va);
+	gb_record_free(vb);
+	gb_record_free(vr);
+}
+
+/* A patrol voided on A, edited on B later without seeing the void: the
+ * void stands on both, flagged as a conflict. */
+static void test_merge_void(struct gb_db *a, struct gb_db *b)
+{
+	struct gb_record *p = new_rec("patrol"), *va, *vb, *r;
+	struct conflicts c = {0};
+	struct gb_err err;
+	char id[GB_ID_LEN];
+
+	setenv("GRIDBOOK_NOW", "2024-05-09 20:00", 1);
+	gb_record_set_name(p, "area", "PA-91");
+	gb_record_set_name(p, "start", "1715256000000");
+	gb_record_set_name(p, "end", "1715263200000");
+	gb_record_set_name(p, "leader", "J0902");
+	gb_record_set_name(p, "mode", "foot");
+	CHECK(db_record_insert(a, p, &err) == 0);
+	ship(b, p);
+	snprintf(id, GB_ID_LEN, "%s", p->id);
+	va = edit_at(a, id, "2024-05-09 21:00", NULL, "重复录入");
+	vb = edit_at(b, id, "2024-05-09 22:00", "incidents", "2");
+	ship(a, vb);
+	ship(b, va);
+	for (int i = 0; i < 2; i++) {
+		r = current(i ? b : a, id);
+		CHECK(r->voided);
+		CHECK_STR(r->void_reason, "重复录入");
+		/* B's change is kept beside the void. */
+		CHECK_STR(gb_record_get(r, "incidents"), "2");
+		gb_record_free(r);
+	}
+	CHECK(same_on_both(a, b, id));
+	CHECK(db_conflict_list(a, id, DB_FIELD_VOID, conflicts_cb, &c, &err) ==
+	      0);
+	CHECK(c.n == 1);
+	CHECK_STR(c.kept[0], "重复录入");
+	CHECK_STR(c.lost[0], "(none)");
+	/* Voided lists leave it out on both. */
+	CHECK(sql_int(b, "SELECT voided FROM record WHERE id = ?1", id) == 1);
+	gb_record_free(p);
+	gb_record_free(va);
+	gb_record_free(vb);
+}
+
+/* A's edit is not sent yet when B's arrives: the record is merged over
+ * both, and A's version stays as it was written, ready to go. */
+static void test_merge_unsent(struct gb_db *a, struct gb_db *b)
+{
+	char id[GB_ID_LEN];
+	struct gb_record *va, *vb, *r;
+	struct collect col = {0};
+	struct gb_err err;
+
+	shared_enterprise(a, b, "91330100MA2K8QAF1D", id);
+	va = edit_at(a, id, "2024-05-10 09:30", "employees", "70");
+	vb = edit_at(b, id, "2024-05-10 09:00", "address", "建设路3号");
+	CHECK(sql_int(a, "SELECT count(*) FROM outbox WHERE id = ?1", id) == 2);
+	ship(a, vb);
+	r = current(a, id);
+	CHECK_STR(gb_record_get(r, "employees"), "70");
+	CHECK_STR(gb_record_get(r, "address"), "建设路3号");
+	/* The newest is A's own, yet the row is a merge, not A's version. */
+	CHECK(r->version == va->version);
+	CHECK(r->nbase == 0);
+	gb_record_free(r);
+	/* A's version is in history as written: its address is empty. */
+	CHECK(sql_int(a,
+		      "SELECT count(*) FROM record_history WHERE id = ?1 "
+		      "AND bases IS NOT NULL AND json_extract(body, "
+		      "'$.address') IS NULL AND json_extract(body, "
+		      "'$.employees') = 70",
+		      id) == 1);
+	col.field = "employees";
+	CHECK(db_record_history(a, id, collect_cb, &col, &err) == 0);
+	CHECK(col.n == 3);
+	/* The file gets its token only now, so its outbox entries are
+	 * packed from what it holds: A's version as written, with its
+	 * base, not the merged record. */
+	CHECK(sql_int(a, "SELECT count(*) FROM outbox WHERE wire IS NULL",
+		      NULL) > 0);
+	CHECK(sync_config_set(a, NULL, "test-token", NULL, &err) == 0);
+	{
+		struct gb_buf want;
+		sqlite3_stmt *s = NULL;
+		char v[24];
+
+		gb_buf_init(&want, GB_BUF_NOLIMIT);
+		CHECK(wire_batch_add(va, &want, &err) == 0);
+		snprintf(v, sizeof(v), "%" PRIu64, va->version);
+		CHECK(
+		    sqlite3_prepare_v2(db_sqlite(a),
+				       "SELECT wire FROM outbox WHERE id = ?1 "
+				       "AND version = ?2",
+				       -1, &s, NULL) == SQLITE_OK);
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, v, -1, SQLITE_STATIC);
+		CHECK(sqlite3_step(s) == SQLITE_ROW);
+		CHECK((size_t)sqlite3_column_bytes(s, 0) == want.len &&
+		      memcmp(sqlite3_column_blob(s, 0), want.data, want.len) ==
+			  0);
+		sqlite3_finalize(s);
+		gb_buf_release(&want);
+	}
+	ship(b, va);
+	CHECK(same_on_both(a, b, id));
+	gb_record_free(va);
+	gb_record_free(vb);
+}
+
+/* Nine laptops edit one record at once, so it has more heads than a
+ * version may name: the next edit names the newest GB_MAX_BASE, and the
+ * one left out keeps its change, with no conflict made up. */
+static void test_merge_many_heads(struct gb_db *a, struct gb_db *b)
+{
+	char id[GB_ID_LEN];
+	struct gb_record *base, *v, *r;
+	uint64_t oldest = 0;
+
+	shared_enterprise(a, b, "91330100MA2K8QAG1E", id);
+	base = current(a, id);
+	for (int i = 0; i < GB_MAX_BASE + 1; i++) {
+		v = gb_record_dup(base);
+		snprintf(v->device, GB_ID_LEN, "0190aaaa-bbbb-7ccc-8ddd-%012d",
+			 i + 1);
+		v->version = base->version + 1000 * (uint64_t)(i + 1);
+		v->base[0] = base->version;
+		v->nbase = 1;
+		if (i == 0) {
+			gb_record_set_name(v, "address", "滨江路1号");
+			oldest = v->version;
+		} else {
+			gb_record_set_name(v, "industry", "制造业");
+		}
+		ship(a, v);
+		gb_record_free(v);
+	}
+	CHECK(sql_int(a,
+		      "SELECT length(heads) - length(replace(heads, ' ', "
+		      "'')) + 1 FROM record WHERE id = ?1",
+		      id) == GB_MAX_BASE + 1);
+	v = edit_at(a, id, "2024-05-11 09:00", "employees", "66");
+	CHECK(v->nbase == GB_MAX_BASE);
+	CHECK(v->base[0] != oldest);
+	r = current(a, id);
+	CHECK_STR(gb_record_get(r, "address"), "滨江路1号");
+	CHECK_STR(gb_record_get(r, "industry"), "制造业");
+	CHECK_STR(gb_record_get(r, "employees"), "66");
+	gb_record_free(r);
+	CHECK(sql_int(a, "SELECT count(*) FROM field_conflict WHERE id = ?1",
+		      id) == 0);
+	/* The one left out is still a head beside the edit. */
+	CHECK(sql_int(a,
+		      "SELECT length(heads) - length(replace(heads, ' ', "
+		      "'')) + 1 FROM record WHERE id = ?1",
+		      id) == 2);
+	gb_record_free(v);
+	gb_record_free(base);
+}
+
+/* Versions written here re-stamped in order (a clock that ran ahead):
+ * the record stays what it was, the later version names the new number
+ * as its base, and a laptop that receives the re-stamped versions shows
+ * the same record. */
+static void test_merge_renumber(struct gb_db *a, struct gb_db *b)
+{
+	char id[GB_ID_LEN];
+	struct gb_record *va1, *va2, *vb, *before, *after, *x;
+	struct gb_err err;
+	uint64_t n1, n2;
+
+	shared_enterprise(a, b, "91330100MA2K8QAJ1G", id);
+	va1 = edit_at(a, id, "2024-05-12 09:00", "employees", "44");
+	va2 = edit_at(a, id, "2024-05-12 09:10", "address", "中山路9号");
+	vb = edit_at(b, id, "2024-05-12 09:05", "industry", "印刷");
+	ship(a, vb);
+	before = current(a, id);
+	n1 = va2->version + 100000;
+	n2 = n1 + 100000;
+	CHECK(db_begin(a, &err) == 0);
+	CHECK(db_version_renumber(a, id, va1->version, n1, 1715500000000,
+				  &err) == 0);
+	CHECK(db_version_renumber(a, id, va2->version, n2, 1715500000001,
+				  &err) == 0);
+	CHECK(db_version_renumber(a, id, 12345, n2 + 1, 0, &err) == 1);
+	CHECK(db_commit(a, &err) == 0);
+	after = current(a, id);
+	CHECK(gb_record_same_content(before, after));
+	CHECK(after->version == n2);
+	{
+		char q[256];
+
+		snprintf(q, sizeof(q),
+			 "SELECT count(*) FROM record_history WHERE id = ?1 "
+			 "AND version = %" PRIu64 " AND bases = '%" PRIu64 "'",
+			 n2, n1);
+		CHECK(sql_int(a, q, id) == 1);
+		snprintf(q, sizeof(q),
+			 "SELECT count(*) FROM record_history WHERE id = ?1 "
+			 "AND version IN (%" PRIu64 ", %" PRIu64 ")",
+			 va1->version, va2->version);
+		CHECK(sql_int(a, q, id) == 0);
+	}
+	CHECK(sql_int(a, "SELECT count(*) FROM field_conflict WHERE id = ?1",
+		      id) == 0);
+	/* B receives them as re-stamped. */
+	x = gb_record_dup(va1);
+	x->version = n1;
+	x->updated_at = 1715500000000;
+	ship(b, x);
+	gb_record_free(x);
+	x = gb_record_dup(va2);
+	x->version = n2;
+	x->updated_at = 1715500000001;
+	x->base[0] = n1;
+	ship(b, x);
+	gb_record_free(x);
+	CHECK(same_on_both(a, b, id));
+	gb_record_free(before);
+	gb_record_free(after);
+	gb_record_free(va1);
+	gb_record_free(va2);
+	gb_record_free(vb);
+}
+
+/* A small deterministic generator (xorshift), so a failure repeats. */
+static uint64_t rnd_state = 88172645463325252ull;
+
+static unsigned rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned)(rnd_state % n);
+}
+
+#define PROP_DEVS 3
+#define PROP_EDITS 12
+
+/* The merge of the versions v[i] for which set[i] is 1; *m released by
+ * the caller. */
+static void merge_of(struct gb_record **v, const int *set, int n,
+		     struct gb_merge *m)
+{
+	struct gb_version gv[PROP_EDITS + 1];
+	struct gb_err err;
+	int k = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!set[i])
+			continue;
+		gv[k].rec = v[i];
+		gv[k].base = v[i]->base;
+		gv[k].nbase = (size_t)v[i]->nbase;
+		gv[k].base_known = v[i]->nbase > 0;
+		gv[k].resolves = v[i]->resolves;
+		k++;
+	}
+	CHECK(gb_merge(gv, (size_t)k, m, &err) == 0);
+}
+
+/* The conflicts of m over the versions of set, as "field:kept:lost"
+ * sorted, into out; or those field_conflict holds for id on db. */
+static void conflicts_text(struct gb_db *db, const char *id,
+			   const struct gb_merge *m, struct gb_record **v,
+			   const int *set, int n, char *out, size_t cap)
+{
+	char lines[64][64];
+	int nl = 0;
+	size_t off = 0;
+
+	if (db) {
+		sqlite3_stmt *s;
+
+		sqlite3_prepare_v2(db_sqlite(db),
+				   "SELECT field || ':' || kept_version || ':' "
+				   "|| lost_version FROM field_conflict WHERE "
+				   "id = ?1",
+				   -1, &s, NULL);
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+		while (sqlite3_step(s) == SQLITE_ROW && nl < 64)
+			snprintf(lines[nl++], 64, "%s",
+				 (const char *)sqlite3_column_text(s, 0));
+		sqlite3_finalize(s);
+	} else {
+		int idx[PROP_EDITS + 1], k = 0;
+
+		for (int i = 0; i < n; i++)
+			if (set[i])
+				idx[k++] = i;
+		for (size_t i = 0; i < m->nconf && nl < 64; i++) {
+			const struct gb_conflict *c = &m->conf[i];
+			const struct gb_record *kept = v[idx[c->kept]];
+			const char *f = c->field < GB_MAX_FIELDS
+					    ? kept->kind->fields[c->field].name
+					    : DB_FIELD_VOID;
+			char line[64];
+			int dup = 0;
+
+			snprintf(line, sizeof(line), "%s:%" PRIu64 ":%" PRIu64,
+				 f, kept->version, v[idx[c->lost]]->version);
+			for (int j = 0; j < nl && !dup; j++)
+				dup = !strcmp(lines[j], line);
+			if (!dup)
+				snprintf(lines[nl++], 64, "%s", line);
+		}
+	}
+	qsort(lines, (size_t)nl, sizeof(lines[0]),
+	      (int (*)(const void *, const void *))strcmp);
+	out[0] = '\0';
+	for (int i = 0; i < nl && off < cap; i++)
+		off += (size_t)snprintf(out + off, cap - off, "%s;", lines[i]);
+}
+
+/*
+ * Three devices edit one enterprise, each from what it has received so
+ * far, and the versions reach a laptop file in random orders (an edit
+ * even before the version it was made from): it ends with the record
+ * and the conflicts the merge gives over all the versions, whichever way
+ * each version was stored (as the new row, or merged).
+ */
+static void test_merge_property(struct gb_db *db)
+{
+	static const char *const fields[] = {"address", "industry",
+					     "employees"};
+	static const char *const vals[] = {"一", "二", "三", "四"};
+	struct gb_record *v[PROP_EDITS + 1];
+	int known[PROP_DEVS][PROP_EDITS + 1], all[PROP_EDITS + 1];
+	char dev[PROP_DEVS][GB_ID_LEN];
+	struct gb_merge truth;
+	char want[4096], got[4096];
+	struct gb_err err;
+	static int nrecs;
+	int n = 1;
+
+	for (int d = 0; d < PROP_DEVS; d++)
+		snprintf(dev[d], GB_ID_LEN, "0190cccc-bbbb-7ccc-8ddd-%012d",
+			 d + 1);
+	v[0] = enterprise("91330100MA2K8QAH1F", "和平印刷厂", "S09-C01");
+	snprintf(v[0]->id, GB_ID_LEN, "0190dddd-0000-7000-8000-000000000001");
+	snprintf(v[0]->grid, GB_CODE_LEN, "S09-G1");
+	snprintf(v[0]->device, GB_ID_LEN, "%s", dev[0]);
+	v[0]->created_at = v[0]->updated_at = 1714000000000;
+	v[0]->version = (uint64_t)v[0]->created_at << 16;
+	memset(known, 0, sizeof(known));
+	for (int d = 0; d < PROP_DEVS; d++)
+		known[d][0] = 1;
+	for (; n <= PROP_EDITS; n++) {
+		int d = (int)rnd(PROP_DEVS), f;
+		struct gb_merge m;
+		uint64_t top = 0;
+		struct gb_record *e;
+
+		/* It first hears of a few versions of the others. */
+		for (int i = 1; i < n; i++)
+			if (!known[d][i] && rnd(2) == 0)
+				known[d][i] = 1;
+		merge_of(v, known[d], n, &m);
+		e = gb_record_dup(m.rec);
+		e->nbase = 0;
+		for (size_t h = 0; h < m.nheads && e->nbase < GB_MAX_BASE;
+		     h++) {
+			int idx[PROP_EDITS + 1], k = 0;
+
+			for (int i = 0; i < n; i++)
+				if (known[d][i])
+					idx[k++] = i;
+			e->base[e->nbase++] = v[idx[m.heads[h]]]->version;
+		}
+		for (int i = 0; i < n; i++)
+			if (known[d][i] && v[i]->version > top)
+				top = v[i]->version;
+		e->version = top + 1000 * (1 + rnd(4)) + (uint64_t)d;
+		e->updated_at = (int64_t)(e->version >> 16);
+		snprintf(e->device, GB_ID_LEN, "%s", dev[d]);
+		e->resolves = 0;
+		f = (int)rnd(4);
+		if (f == 3 && rnd(8) == 0) {
+			e->voided = 1;
+			gb_record_set_void_reason(e, "重复录入");
+		} else {
+			gb_record_set_name(e, fields[f % 3],
+					   f % 3 == 2 ? (rnd(2) ? "50" : "60")
+						      : vals[rnd(4)]);
+		}
+		gb_merge_release(&m);
+		v[n] = e;
+		known[d][n] = 1;
+	}
+	for (int i = 0; i < n; i++)
+		all[i] = 1;
+	merge_of(v, all, n, &truth);
+	conflicts_text(NULL, NULL, &truth, v, all, n, want, sizeof(want));
+	for (int run = 0; run < 8; run++) {
+		int order[PROP_EDITS + 1];
+		struct gb_record *r;
+		char id[GB_ID_LEN];
+
+		for (int i = 0; i < n; i++)
+			order[i] = i;
+		for (int i = n - 1; i > 0; i--) {
+			int j = (int)rnd((unsigned)i + 1), t = order[i];
+
+			order[i] = order[j];
+			order[j] = t;
+		}
+		/* Each order is another record of the one file, as if on
+		 * another laptop; one transaction, as the file's fsyncs are
+		 * not what is tested. */
+		snprintf(id, sizeof(id), "0190dddd-%04x-7000-8000-%012d",
+			 (unsigned)(nrecs / 100), nrecs % 100);
+		nrecs++;
+		CHECK(db_begin(db, &err) == 0);
+		for (int i = 0; i < n; i++) {
+			struct gb_record *c = gb_record_dup(v[order[i]]);
+
+			snprintf(c->id, GB_ID_LEN, "%s", id);
+			ship(db, c);
+			gb_record_free(c);
+		}
+		CHECK(db_commit(db, &err) == 0);
+		r = current(db, id);
+		CHECK(gb_record_same_content(r, truth.rec));
+		CHECK(r->version == truth.rec->version);
+		CHECK_STR(r->device, truth.rec->device);
+		conflicts_text(db, id, NULL, NULL, NULL, 0, got, sizeof(got));
+		CHECK_STR(got, want);
+		gb_record_free(r);
+	}
+	gb_merge_release(&truth);
+	for (int i = 0; i < n; i++)
+		gb_record_free(v[i]);
+}
+
+static void test_merge(const char *seeds)
+{
+	struct gb_db *a = laptop("merge-a.grid", seeds, "K0901");
+	struct gb_db *b = laptop("merge-b.grid", seeds, "K0902");
+
+	CHECK(strcmp(db_device(a), db_device(b)) != 0);
+	test_merge_bases(a, b);
+	test_merge_disjoint(a, b);
+	test_merge_same_field(a, b);
+	test_merge_void(a, b);
+	test_merge_unsent(a, b);
+	test_merge_many_heads(a, b);
+	test_merge_renumber(a, b);
+	db_close(b);
+	b = open_new("merge-property.grid");
+	for (int i = 0; i < 20; i++)
+		test_merge_property(b);
+	db_close(b);
+	db_close(a);
+	unsetenv("GRIDBOOK_NOW");
+}
+
 static void add_patrol(struct gb_db *db, const char *start, const char *end,
 		       const char *leader)
 {
@@ -1204,6 +1945,7 @@ int main(void)
 	test_daily(db);
 	test_resolve(db, ent_id);
 	test_lookup(db, ent_id);
+	test_merge(seeds);
 	/* A file with records is not loaded with another grid's seeds. */
 	CHECK(db_load_seeds(db, seeds, "S09-G2", &err) == -1);
 	CHECK(err.code == GB_EINVAL);

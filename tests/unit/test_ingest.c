@@ -23,6 +23,7 @@
 #include "check.h"
 #include "gbtime.h"
 #include "ingest.h"
+#include "reports.h"
 #include "seed.h"
 #include "store.h"
 #include "uscc.h"
@@ -34,6 +35,8 @@
 #define GRID "S01-G1"
 #define DEV_C "01900000-0000-7000-8000-0000000000c1"
 #define DEV_O "01900000-0000-7000-8000-0000000000f1"
+/* A second laptop of the grid's coordinator. */
+#define DEV_C2 "01900000-0000-7000-8000-0000000000c2"
 
 /* Enterprise names. */
 #define N_HENGDA "望川区恒达机械有限公司"
@@ -59,6 +62,8 @@ static const struct store_device coord = {DEV_C, GRID, "coordinator",
 					  "test", 0, 0, 0};
 static const struct store_device officer = {DEV_O, GRID, "officer", "test",
 					    0, 0, 0};
+static const struct store_device coord2 = {DEV_C2, GRID, "coordinator",
+					   "test", 0, 0, 0};
 
 static void rec_id(int n, char *out)
 {
@@ -1294,6 +1299,253 @@ static void test_writer_idle_locked(struct store *st)
 	ingest_stop(ing);
 }
 
+/* ---- the field merge (SPEC §4, edits) ---- */
+
+/* Version ver of enterprise n written on device d from the versions in
+ * base (nbase of them; 0: an older client that sends none), with field
+ * set to value (NULL: as created). */
+static struct gb_record *ent_edit(int n, uint64_t ver, const char *d,
+				  const uint64_t *base, int nbase,
+				  const char *field, const char *value)
+{
+	struct gb_record *r = enterprise(n, ver, N_HENGDA, 1);
+
+	snprintf(r->device, sizeof(r->device), "%s", d);
+	for (int i = 0; i < nbase; i++)
+		r->base[i] = base[i];
+	r->nbase = nbase;
+	if (field)
+		gb_record_set_name(r, field, value);
+	return r;
+}
+
+static uint64_t merge_seq = 100000;
+
+/* Sends r (taken) alone in a batch of device d; returns its status
+ * letter. */
+static char send1(struct store *st, const struct store_device *d,
+		  struct gb_record *r)
+{
+	struct wire_batch b;
+	struct gb_buf ack;
+	char s[8] = "";
+
+	gb_buf_init(&ack, GB_BUF_NOLIMIT);
+	batch_init(&b, d, merge_seq++);
+	batch_add(&b, r);
+	if (apply1(st, d, &b, &ack) == 0)
+		statuses(&ack, s, sizeof(s));
+	wire_batch_release(&b);
+	gb_buf_release(&ack);
+	return s[0] ? s[0] : '-';
+}
+
+/* The answer of sql about record n (?1 in sql is its id, as text). */
+static void about(int n, const char *sql, char *out, size_t size)
+{
+	char id[GB_ID_LEN], hex[33], q[768];
+	size_t k = 0;
+
+	rec_id(n, id);
+	for (const char *p = id; *p && k < 32; p++)
+		if (*p != '-')
+			hex[k++] = *p;
+	hex[k] = '\0';
+	/* The id is ours, in hex: writing it into the test's own SQL is
+	 * safe. */
+	snprintf(q, sizeof(q), "SELECT (%s) FROM (SELECT x'%s' AS rid)", sql,
+		 hex);
+	text(q, out, size);
+}
+
+static void test_merge(struct store *st)
+{
+	const uint64_t b1000[] = {1000}, b1900_2000[] = {1900, 2000},
+		       b2000[] = {2000};
+	char s[256];
+
+	/* Disjoint fields from the same base: both changes are kept, the
+	 * record has two heads and no conflict. */
+	CHECK(send1(st, &coord, ent_edit(9001, 1000, DEV_C, NULL, 0, NULL,
+					 NULL)) == 'A');
+	CHECK(send1(st, &coord2, ent_edit(9001, 2000, DEV_C2, b1000, 1,
+					  "employees", "50")) == 'A');
+	CHECK(send1(st, &coord, ent_edit(9001, 2100, DEV_C, b1000, 1,
+					 "name", N_XINYUAN)) == 'A');
+	about(9001,
+	      "SELECT json_extract(body, '$.name') || '/' || "
+	      "json_extract(body, '$.employees') || '/' || version || '/' || "
+	      "heads || '/' || conflicts FROM record_current WHERE id = rid",
+	      s, sizeof(s));
+	CHECK_STR(s, N_XINYUAN "/50/2100/2000,2100/0");
+	about(9001, "SELECT count(*) FROM field_conflict WHERE id = rid", s,
+	      sizeof(s));
+	CHECK_STR(s, "0");
+
+	/* The same field: the newer version wins it, the other is kept as
+	 * the conflict's lost value; a version lower than the current one
+	 * but made without seeing it is accepted and merged. */
+	CHECK(send1(st, &coord, ent_edit(9002, 1000, DEV_C, NULL, 0, NULL,
+					 NULL)) == 'A');
+	CHECK(send1(st, &coord2, ent_edit(9002, 2000, DEV_C2, b1000, 1,
+					  "employees", "50")) == 'A');
+	CHECK(send1(st, &coord, ent_edit(9002, 1900, DEV_C, b1000, 1,
+					 "employees", "60")) == 'A');
+	about(9002,
+	      "SELECT json_extract(body, '$.employees') || '/' || version || "
+	      "'/' || heads || '/' || conflicts FROM record_current WHERE id "
+	      "= rid",
+	      s, sizeof(s));
+	CHECK_STR(s, "50/2000/1900,2000/1");
+	about(9002,
+	      "SELECT group_concat(field || ':' || kept_value || '@' || "
+	      "kept_version || ':' || lost_value || '@' || lost_version || "
+	      "':' || kept_staff || ':' || kind || ':' || grid) FROM "
+	      "field_conflict WHERE id = rid",
+	      s, sizeof(s));
+	CHECK_STR(s, "employees:50@2000:60@1900:K0001:enterprise:" GRID);
+	about(9002,
+	      "SELECT kind || '/' || grid || '/' || conflicts FROM rf_conflict "
+	      "WHERE id = rid",
+	      s, sizeof(s));
+	CHECK_STR(s, "enterprise/" GRID "/1");
+
+	/* Delivered again, in a batch of its own: a duplicate, nothing
+	 * changes. */
+	CHECK(send1(st, &coord, ent_edit(9002, 1900, DEV_C, b1000, 1,
+					 "employees", "60")) == 'D');
+	about(9002, "SELECT count(*) FROM field_conflict WHERE id = rid", s,
+	      sizeof(s));
+	CHECK_STR(s, "1");
+
+	/* A version that saw both and says it resolves the field clears
+	 * the conflict, here keeping the value that lost. */
+	{
+		struct gb_record *r = ent_edit(9002, 2500, DEV_C, b1900_2000,
+					       2, "employees", "60");
+
+		r->resolves = 1u << gb_kind_field(r->kind, "employees");
+		CHECK(send1(st, &coord, r) == 'A');
+	}
+	about(9002,
+	      "SELECT json_extract(body, '$.employees') || '/' || "
+	      "ifnull(heads, 'one') || '/' || conflicts FROM record_current "
+	      "WHERE id = rid",
+	      s, sizeof(s));
+	CHECK_STR(s, "60/one/0");
+	about(9002,
+	      "SELECT count(*) FROM field_conflict WHERE id = rid) + (SELECT "
+	      "count(*) FROM rf_conflict WHERE id = rid",
+	      s, sizeof(s));
+	CHECK_STR(s, "0");
+
+	/* A void and an edit that did not see each other, in both orders:
+	 * the void stands and the record is in conflict on the void. */
+	for (int order = 0; order < 2; order++) {
+		int n = 9003 + order;
+		struct gb_record *v = ent_edit(n, order ? 1900 : 2000, DEV_C,
+					       b1000, 1, NULL, NULL);
+		struct gb_record *e = ent_edit(n, order ? 2000 : 2100, DEV_C2,
+					       b1000, 1, "employees", "45");
+
+		v->voided = 1;
+		gb_record_set_void_reason(v, "重复录入");
+		CHECK(send1(st, &coord, ent_edit(n, 1000, DEV_C, NULL, 0, NULL,
+						 NULL)) == 'A');
+		if (order) {
+			CHECK(send1(st, &coord2, e) == 'A');
+			CHECK(send1(st, &coord, v) == 'A');
+		} else {
+			CHECK(send1(st, &coord, v) == 'A');
+			CHECK(send1(st, &coord2, e) == 'A');
+		}
+		about(n,
+		      "SELECT voided || '/' || void_reason || '/' || "
+		      "json_extract(body, '$.employees') || '/' || conflicts "
+		      "FROM record_current WHERE id = rid",
+		      s, sizeof(s));
+		CHECK_STR(s, "1/重复录入/45/1");
+		about(n,
+		      "SELECT field || ':' || kept_value || ':' || "
+		      "ifnull(lost_value, 'not voided') FROM field_conflict "
+		      "WHERE id = rid",
+		      s, sizeof(s));
+		CHECK_STR(s, "void:重复录入:not voided");
+		/* A voided record counts in no report, but its conflict
+		 * does. */
+		about(n,
+		      "SELECT (SELECT count(*) FROM rf_enterprise WHERE id = "
+		      "rid) || '/' || (SELECT count(*) FROM rf_conflict WHERE "
+		      "id = rid)",
+		      s, sizeof(s));
+		CHECK_STR(s, "0/1");
+	}
+
+	/* Versions from an older client, with no bases: last writer wins,
+	 * as before, and no conflict. */
+	CHECK(send1(st, &coord, ent_edit(9005, 1000, DEV_C, NULL, 0, NULL,
+					 NULL)) == 'A');
+	CHECK(send1(st, &coord2, ent_edit(9005, 3000, DEV_C2, NULL, 0,
+					  "employees", "50")) == 'A');
+	CHECK(send1(st, &coord, ent_edit(9005, 2000, DEV_C, NULL, 0,
+					 "employees", "60")) == 'S');
+	about(9005,
+	      "SELECT json_extract(body, '$.employees') || '/' || version || "
+	      "'/' || ifnull(heads, 'one') || '/' || conflicts FROM "
+	      "record_current WHERE id = rid",
+	      s, sizeof(s));
+	CHECK_STR(s, "50/3000/one/0");
+
+	/* A true ancestor arriving after the version made from it: stale,
+	 * and the record is as that version made it. */
+	CHECK(send1(st, &coord, ent_edit(9006, 1000, DEV_C, NULL, 0, NULL,
+					 NULL)) == 'A');
+	{
+		struct gb_record *r = ent_edit(9006, 3000, DEV_C, b2000, 1,
+					       "name", N_CHENGUANG);
+
+		gb_record_set_name(r, "employees", "50");
+		CHECK(send1(st, &coord, r) == 'A');
+	}
+	CHECK(send1(st, &coord2, ent_edit(9006, 2000, DEV_C2, b1000, 1,
+					  "employees", "50")) == 'S');
+	about(9006,
+	      "SELECT json_extract(body, '$.name') || '/' || "
+	      "json_extract(body, '$.employees') || '/' || version || '/' || "
+	      "ifnull(heads, 'one') || '/' || conflicts FROM record_current "
+	      "WHERE id = rid",
+	      s, sizeof(s));
+	CHECK_STR(s, N_CHENGUANG "/50/3000/one/0");
+	about(9006, "SELECT count(*) FROM record_history WHERE id = rid", s,
+	      sizeof(s));
+	CHECK_STR(s, "3");
+
+	/* The reports that read enterprises say how many of the unit's
+	 * records hold a conflict: the two voided ones above. */
+	{
+		struct report *rep = NULL;
+		struct gb_err err;
+		const struct report_val *v;
+
+		CHECK(report_run(st, "check-coverage", "grid", "2026-03-01",
+				 "2026-03-12", now, &rep, &err) == 0);
+		v = rep ? report_get(rep, GRID, "conflicts") : NULL;
+		CHECK(v && v->type == RV_INT && v->i == 2);
+		v = rep ? report_get(rep, "S01-G2", "conflicts") : NULL;
+		CHECK(v && v->type == RV_INT && v->i == 0);
+		v = rep ? report_get(rep, "total", "conflicts") : NULL;
+		CHECK(v && v->type == RV_INT && v->i == 2);
+		report_free(rep);
+		rep = NULL;
+		/* Not those that read no enterprise. */
+		CHECK(report_run(st, "disputes", "district", "2026-03-01",
+				 "2026-03-12", now, &rep, &err) == 0);
+		v = rep ? report_get(rep, "total", "conflicts") : NULL;
+		CHECK(v && v->type == RV_INT && v->i == 0);
+		report_free(rep);
+	}
+}
+
 int main(void)
 {
 	struct store *st = NULL, *second = NULL;
@@ -1328,6 +1580,7 @@ int main(void)
 	test_changes(st);
 	/* After test_changes, which counts what the coordinator sent. */
 	test_access_records(st);
+	test_merge(st);
 	test_tokens(st);
 	test_writer(st);
 	test_after(st);

@@ -2630,13 +2630,14 @@ static void test_writers(struct store *st)
 				     "\"employees\":50,\"signed\":44,"
 				     "\"rate_pct\":88.00,"
 				     "\"prev_rate_pct\":76.67,"
-				     "\"delta_pp\":11.33,\"complete\":true}"));
+				     "\"delta_pp\":11.33,\"conflicts\":0,"
+				     "\"complete\":true}"));
 	CHECK(strstr(gb_buf_str(&j), "\"rate_pct\":null"));
 	CHECK(strstr(gb_buf_str(&j),
 		     "{\"unit\":\"S01-G2\",\"name\":\"文昌街道第二网格\","
 		     "\"enterprises\":null,\"employees\":null,\"signed\":"
 		     "null,\"rate_pct\":null,\"prev_rate_pct\":null,"
-		     "\"delta_pp\":null,\"complete\":false}"));
+		     "\"delta_pp\":null,\"conflicts\":0,\"complete\":false}"));
 	CHECK(strstr(gb_buf_str(&j),
 		     "\"completeness\":{\"grids\":32,\"complete\":1,"
 		     "\"incomplete\":[{\"code\":\"S01-G2\",\"name\":"
@@ -2656,13 +2657,14 @@ static void test_writers(struct store *st)
 	CHECK(p && lines(gb_buf_str(&c)) - lines(p + 1) == 1 + 32 + 1);
 	CHECK(strncmp(gb_buf_str(&c),
 		      "unit,name,enterprises,employees,signed,rate_pct,"
-		      "prev_rate_pct,delta_pp,complete\n",
+		      "prev_rate_pct,delta_pp,conflicts,complete\n",
 		      strlen("unit,name,enterprises,employees,signed,rate_pct,"
-			     "prev_rate_pct,delta_pp,complete\n")) == 0);
+			     "prev_rate_pct,delta_pp,conflicts,complete\n")) ==
+	      0);
 	CHECK(strstr(gb_buf_str(&c), "\nS01-G1,文昌街道第一网格,3,50,44,88.00,"
-				     "76.67,11.33,true\n"));
+				     "76.67,11.33,0,true\n"));
 	CHECK(strstr(gb_buf_str(&c),
-		     "\nS01-G2,文昌街道第二网格,,,,,,,false\n"));
+		     "\nS01-G2,文昌街道第二网格,,,,,,,0,false\n"));
 	CHECK(strstr(gb_buf_str(&c), "\ntotal,"));
 	CHECK(strstr(gb_buf_str(&c), "\n\ncompleteness,grids,complete,text\n"
 				     ",32,1,\"1 of 32 grids complete"));
@@ -2789,6 +2791,9 @@ static void test_upgrade(struct store *st, const char *path, int64_t now)
 	    "DELETE FROM meta WHERE key = 'rollup_version'; "
 	    "ALTER TABLE device DROP COLUMN pending; "
 	    "ALTER TABLE device DROP COLUMN oldest_pending; "
+	    "DROP TABLE field_conflict; DROP TABLE rf_conflict; "
+	    "ALTER TABLE record_current DROP COLUMN heads; "
+	    "ALTER TABLE record_current DROP COLUMN conflicts; "
 	    "PRAGMA user_version = 1;";
 	struct gb_buf before, after;
 	struct gb_err err;
