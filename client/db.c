@@ -3418,9 +3418,12 @@ int db_record_restamp(struct gb_db *db, const char *id, uint64_t old,
 		if (i == 0)
 			sqlite3_bind_int64(s, 6, limit_ms);
 		rc = sqlite3_step(s);
+		if (rc != SQLITE_DONE) {
+			sql_fail(db, what, err);
+			sqlite3_finalize(s);
+			return -1;
+		}
 		sqlite3_finalize(s);
-		if (rc != SQLITE_DONE)
-			return sql_fail(db, what, err);
 	}
 	*version = v;
 	return 0;
