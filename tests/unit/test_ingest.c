@@ -1312,7 +1312,7 @@ static struct gb_record *ent_edit(int n, uint64_t ver, const char *d,
 
 	snprintf(r->device, sizeof(r->device), "%s", d);
 	for (int i = 0; i < nbase; i++)
-		r->base[i] = base[i];
+		r->base[i] = VBASE + base[i];
 	r->nbase = nbase;
 	if (field)
 		gb_record_set_name(r, field, value);
@@ -1340,6 +1340,35 @@ static char send1(struct store *st, const struct store_device *d,
 	return s[0] ? s[0] : '-';
 }
 
+/* Writes every number of out that is a version (VBASE or more) as what
+ * it adds to VBASE, the way the tests name versions. */
+static void versions_short(char *out, size_t size)
+{
+	char tmp[768];
+	size_t k = 0;
+
+	for (const char *p = out; *p && k + 24 < sizeof(tmp);) {
+		if (*p >= '0' && *p <= '9') {
+			char *end;
+			unsigned long long v = strtoull(p, &end, 10);
+
+			if (v >= VBASE)
+				k += (size_t)snprintf(tmp + k, sizeof(tmp) - k,
+						      "%llu", v - VBASE);
+			else
+				k += (size_t)snprintf(tmp + k, sizeof(tmp) - k,
+						      "%.*s", (int)(end - p), p);
+			p = end;
+		} else {
+			tmp[k++] = *p++;
+		}
+	}
+	if (k > size - 1)
+		k = size - 1;
+	memcpy(out, tmp, k);
+	out[k] = '\0';
+}
+
 /* The answer of sql about record n (?1 in sql is its id, as text). */
 static void about(int n, const char *sql, char *out, size_t size)
 {
@@ -1356,6 +1385,7 @@ static void about(int n, const char *sql, char *out, size_t size)
 	snprintf(q, sizeof(q), "SELECT (%s) FROM (SELECT x'%s' AS rid)", sql,
 		 hex);
 	text(q, out, size);
+	versions_short(out, size);
 }
 
 static void test_merge(struct store *st)
