@@ -23,6 +23,9 @@ DEBS    := libsqlite3-dev libcurl4-openssl-dev libprotobuf-c-dev \
 # the page's Chinese in its screenshots.
 DEBS    += chromium fonts-wqy-microhei
 DEBS    += man-db groff-base
+# The tests of the PostgreSQL store start a throwaway cluster of their own
+# (tests/e2e/pglib.py); psql comes with it (postgresql-client).
+DEBS    += postgresql
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla
 SEEDDIR := $(abspath seeds)
