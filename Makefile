@@ -44,7 +44,8 @@ PROTOS   := $(wildcard proto/*.proto)
 GEN_C    := $(patsubst proto/%.proto,$(B)/gen/%.pb-c.c,$(PROTOS))
 GEN_H    := $(GEN_C:.c=.h)
 
-SCHEMA_SQL := $(sort $(wildcard schema/client/*.sql schema/server/*.sql))
+SCHEMA_SQL := $(sort $(wildcard schema/client/*.sql schema/server/*.sql \
+              schema/pg/*.sql))
 COMMON_SRC := $(wildcard common/*.c) $(GEN_C) $(B)/gen/schema.c
 CLIENT_SRC := $(filter-out client/main.c client/syncd_main.c,$(wildcard client/*.c))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c)) \
