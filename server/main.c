@@ -31,6 +31,7 @@
 #include "rollup.h"
 #include "seed.h"
 #include "store.h"
+#include "store_pg.h"
 #include "utf8.h"
 
 #include "banned.h"
@@ -55,8 +56,9 @@ static int usage_error(const char *cmd, const struct gb_err *err)
 }
 
 /*
- * Opens the store named by spec: "sqlite:PATH".  PostgreSQL stores
- * ("postgresql://...") are planned and refused for now.
+ * Opens the store named by spec: "sqlite:PATH", or a PostgreSQL database
+ * by its libpq URI ("postgresql://USER@HOST:PORT/DB", or "postgres://"),
+ * which serves the commands so far (store_pg.h).
  */
 static int store_open(struct store **out, const char *spec,
 		      enum store_mode mode, struct gb_err *err)
@@ -69,12 +71,11 @@ static int store_open(struct store **out, const char *spec,
 		return store_sqlite_open(out, spec + 7, mode, err);
 	if (strncmp(spec, "postgresql://", 13) == 0 ||
 	    strncmp(spec, "postgres://", 11) == 0)
-		return gb_error(err, GB_EUSAGE,
-				_("--store %s: the PostgreSQL store is not "
-				  "available in this build"),
-				spec);
+		return store_pg_open(out, spec, mode, err);
 	return gb_error(err, GB_EUSAGE,
-			_("--store: \"%s\" is not sqlite:PATH"), spec);
+			_("--store: \"%s\" is not sqlite:PATH or "
+			  "postgresql://..."),
+			spec);
 }
 
 /* Parses a command's options.  Returns 0 to go on, or -1 when the command

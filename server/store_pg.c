@@ -1,0 +1,1313 @@
+/*
+ * The PostgreSQL store of gridbook-hq (store.h, store_pg.h), through
+ * libpq; no other file includes libpq-fe.h.  The schema is schema/pg/,
+ * compiled in (gb_schema_pg), keyed by grid for Citus (docs/citus.md).
+ *
+ * Several gridbook-hq programs may share one database, so nothing here
+ * relies on being the only writer: the schema is brought up to date under
+ * an advisory lock (programs starting at once migrate one after the
+ * other), reference data are written with INSERT .. ON CONFLICT, and the
+ * audit log's entries, each holding the hash of the one before
+ * (audit_chain.h), are appended under a second advisory lock held to the
+ * end of the transaction, so that two writers never chain from the same
+ * entry.
+ *
+ * So far the store serves the commands: seed, device, audit.  The
+ * operations of a running server (batches, records, /v1/changes) answer
+ * GB_EUSAGE "not yet on PostgreSQL: <op>", and STORE_SERVE is refused at
+ * open.  A store has one connection, used by one thread at a time (the
+ * "any thread" functions of store.h then need a pool of their own, which
+ * serving will bring).
+ *
+ * Statements are always bound (PQexecParams); bytea parameters and every
+ * result come in binary, so ids and hashes travel as their bytes and
+ * integers as 8-byte big-endian bigints: every integer column of
+ * schema/pg is a bigint.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit_chain.h"
+#include "gbtime.h"
+#include "i18n.h"
+#include "id.h"
+#include "schema.h"
+#include "store.h"
+#include "store_pg.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+/* Advisory lock keys (pg_advisory_xact_lock): the schema's migration and
+ * the end of the audit chain.  Any two fixed numbers would do; these
+ * spell "gbmigr" and "gbaudi". */
+#define LOCK_MIGRATE "110165334796658"
+#define LOCK_AUDIT "110165332567401"
+/* Entries of the audit log read per query by audit_verify. */
+#define AUDIT_PAGE 5000
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define PARAM_MAX 10
+
+struct pg_store {
+	struct store base; /* first: a struct store * is one of these */
+	enum store_mode mode;
+	PGconn *conn;
+	char *name; /* postgresql://HOST:PORT/DB, without user or password */
+	int64_t margin;
+};
+
+static struct pg_store *impl(struct store *s)
+{
+	return (struct pg_store *)s;
+}
+
+/* ---- statements ---- */
+
+/* The parameters of one statement, held here (numbers and ids are
+ * converted into the struct, strings and bytes borrowed). */
+struct params {
+	int n;
+	const char *v[PARAM_MAX];
+	int len[PARAM_MAX];
+	int fmt[PARAM_MAX];
+	char num[PARAM_MAX][24];
+	unsigned char uuid[PARAM_MAX][16];
+};
+
+/* A text parameter; NULL is SQL NULL. */
+static void p_text(struct params *p, const char *s)
+{
+	assert(p->n < PARAM_MAX);
+	p->v[p->n] = s;
+	p->len[p->n] = 0;
+	p->fmt[p->n] = 0;
+	p->n++;
+}
+
+static void p_i64(struct params *p, int64_t v)
+{
+	assert(p->n < PARAM_MAX);
+	snprintf(p->num[p->n], sizeof(p->num[0]), "%" PRId64, v);
+	p_text(p, p->num[p->n]);
+}
+
+static void p_bytes(struct params *p, const void *b, size_t n)
+{
+	assert(p->n < PARAM_MAX && n <= INT32_MAX);
+	p->v[p->n] = b;
+	p->len[p->n] = (int)n;
+	p->fmt[p->n] = 1;
+	p->n++;
+}
+
+/* A UUID as its 16 bytes; text that is not a UUID as its bytes, which
+ * then match no id (as the SQLite store binds it). */
+static void p_uuid(struct params *p, const char *id)
+{
+	assert(p->n < PARAM_MAX);
+	if (id && gb_uuid_bytes(id, p->uuid[p->n]) == 0)
+		p_bytes(p, p->uuid[p->n], 16);
+	else if (id)
+		p_bytes(p, id, strlen(id));
+	else
+		p_text(p, NULL);
+}
+
+/* The first line of a libpq message, into out. */
+static void first_line(const char *msg, char *out, size_t n)
+{
+	size_t k = msg ? strcspn(msg, "\n") : 0;
+
+	snprintf(out, n, "%.*s", (int)k, msg ? msg : "");
+}
+
+/*
+ * Fills err for a failed statement (res may be NULL) and returns -1.
+ * What PostgreSQL says is passing (out of disk or memory, a serialization
+ * failure or deadlock, a server shutting down) is GB_EBUSY, which a
+ * device tries again; the rest GB_EDB.  what is marked with N_().
+ */
+static int pg_fail(struct pg_store *s, PGresult *res, struct gb_err *err,
+		   const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+				: NULL;
+	const char *primary =
+		res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	char msg[200];
+
+	first_line(primary ? primary : PQerrorMessage(s->conn), msg,
+		   sizeof(msg));
+	if (state && (!strncmp(state, "53", 2) || !strcmp(state, "40001") ||
+		      !strcmp(state, "40P01") || !strncmp(state, "57P", 3)))
+		return gb_error(err, GB_EBUSY, _("store: %s: %s"), _(what),
+				msg);
+	return gb_error(err, GB_EDB, _("store: %s: %s"), _(what), msg);
+}
+
+/*
+ * Runs sql with the parameters p (may be NULL), results in binary.
+ * Returns the result, which the caller frees with PQclear, or NULL with
+ * err when the statement failed.
+ */
+static PGresult *run(struct pg_store *s, const char *sql,
+		     const struct params *p, const char *what,
+		     struct gb_err *err)
+{
+	PGresult *res = PQexecParams(s->conn, sql, p ? p->n : 0, NULL,
+				     p ? p->v : NULL, p ? p->len : NULL,
+				     p ? p->fmt : NULL, 1);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		pg_fail(s, res, err, what);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* Runs a statement whose result is not needed. */
+static int exec(struct pg_store *s, const char *sql, const struct params *p,
+		const char *what, struct gb_err *err)
+{
+	PGresult *res = run(s, sql, p, what, err);
+
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* The rows a statement touched. */
+static long affected(PGresult *res)
+{
+	return strtol(PQcmdTuples(res), NULL, 10);
+}
+
+/* A bigint (or int, smallint, boolean) column of a binary result; 0 when
+ * NULL. */
+static int64_t col_i64(const PGresult *r, int row, int col)
+{
+	const unsigned char *b;
+	uint64_t v = 0;
+	int n;
+
+	if (PQgetisnull(r, row, col))
+		return 0;
+	b = (const unsigned char *)PQgetvalue(r, row, col);
+	n = PQgetlength(r, row, col);
+	if (n != 1 && n != 2 && n != 4 && n != 8)
+		return 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | b[i];
+	if (n < 8 && (b[0] & 0x80)) /* sign-extend */
+		v |= ~(uint64_t)0 << (8 * n);
+	return (int64_t)v;
+}
+
+/* A text column into out; "" when NULL. */
+static void col_text(const PGresult *r, int row, int col, char *out,
+		     size_t n)
+{
+	snprintf(out, n, "%s",
+		 PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+/* A text column, borrowed from r; NULL when NULL. */
+static const char *col_str(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+static int not_yet(struct gb_err *err, const char *op)
+{
+	return gb_error(err, GB_EUSAGE, _("not yet on PostgreSQL: %s"), op);
+}
+
+/* ---- transactions ---- */
+
+static int pg_begin(struct store *st, struct gb_err *err)
+{
+	return exec(impl(st), "BEGIN", NULL, N_("starting a transaction"),
+		    err);
+}
+
+static int pg_commit(struct store *st, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	PGresult *res = run(s, "COMMIT", NULL, N_("committing"), err);
+	int rc = -1;
+
+	if (!res)
+		goto out;
+	/* COMMIT of a transaction that failed rolls it back, and says so
+	 * only in its tag. */
+	if (!strcmp(PQcmdStatus(res), "ROLLBACK")) {
+		gb_error(err, GB_EDB, _("store: %s: %s"), _("committing"),
+			 _("the transaction had failed and was rolled back"));
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(s->conn, "ROLLBACK"));
+	return rc;
+}
+
+static void pg_rollback(struct store *st)
+{
+	struct pg_store *s = impl(st);
+
+	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(s->conn, "ROLLBACK"));
+}
+
+static int pg_savepoint(struct store *st, struct gb_err *err)
+{
+	return exec(impl(st), "SAVEPOINT batch", NULL,
+		    N_("opening a savepoint"), err);
+}
+
+static int pg_release(struct store *st, struct gb_err *err)
+{
+	return exec(impl(st), "RELEASE SAVEPOINT batch", NULL,
+		    N_("releasing a savepoint"), err);
+}
+
+static int pg_rollback_to(struct store *st)
+{
+	struct pg_store *s = impl(st);
+
+	if (PQtransactionStatus(s->conn) == PQTRANS_IDLE)
+		return -1;
+	if (exec(s, "ROLLBACK TO SAVEPOINT batch", NULL, "rollback to",
+		 NULL) < 0 ||
+	    exec(s, "RELEASE SAVEPOINT batch", NULL, "release", NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* PostgreSQL checkpoints by itself. */
+static int pg_checkpoint(struct store *st, int mode, struct gb_err *err)
+{
+	(void)st;
+	(void)mode;
+	(void)err;
+	return 0;
+}
+
+/* The disk of a PostgreSQL server is not this program's to look at; a
+ * full one fails the transaction with GB_EBUSY (pg_fail). */
+static int pg_room(struct store *st, struct gb_err *err)
+{
+	(void)st;
+	(void)err;
+	return 0;
+}
+
+static void pg_set_margin(struct store *st, int64_t bytes)
+{
+	impl(st)->margin = bytes;
+}
+
+/* ---- the schema ---- */
+
+/* The schema version of the store: the schema_version of meta, 0 when
+ * there is no meta yet (a new database).  Returns 0 or -1 with err. */
+static int schema_version(struct pg_store *s, int *v, struct gb_err *err)
+{
+	PGresult *res = run(s, "SELECT to_regclass('meta') IS NOT NULL", NULL,
+			    N_("reading the schema version"), err);
+	int have_meta;
+
+	if (!res)
+		return -1;
+	have_meta = col_i64(res, 0, 0) != 0;
+	PQclear(res);
+	*v = 0;
+	if (!have_meta)
+		return 0;
+	res = run(s,
+		  "SELECT value::bigint FROM meta WHERE key = 'schema_version'",
+		  NULL, N_("reading the schema version"), err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 1)
+		*v = (int)col_i64(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+/* Under the advisory lock, so that programs starting at once on a new
+ * database migrate one after the other, the second finding it done. */
+static int pg_migrate(struct store *st, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	struct params p;
+	PGresult *res = NULL;
+	char num[16];
+	int v;
+
+	if (pg_begin(st, err) < 0)
+		return -1;
+	if (exec(s, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")", NULL,
+		 N_("applying the schema"), err) < 0 ||
+	    schema_version(s, &v, err) < 0)
+		goto fail;
+	if (v > gb_schema_pg_n) {
+		gb_error(err, GB_EDB,
+			 _("store: %s has schema version %d, newer than this "
+			   "program knows (%d)"),
+			 s->name, v, gb_schema_pg_n);
+		goto fail;
+	}
+	for (; v < gb_schema_pg_n; v++) {
+		/* Several statements and no parameters: the simple query
+		 * protocol, inside the transaction. */
+		res = PQexec(s->conn, gb_schema_pg[v]);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		    PQresultStatus(res) != PGRES_TUPLES_OK) {
+			pg_fail(s, res, err, N_("applying the schema"));
+			goto fail;
+		}
+		PQclear(res);
+		res = NULL;
+		snprintf(num, sizeof(num), "%d", v + 1);
+		memset(&p, 0, sizeof(p));
+		p_text(&p, num);
+		if (exec(s,
+			 "INSERT INTO meta (key, value) VALUES "
+			 "('schema_version', $1) ON CONFLICT (key) DO UPDATE "
+			 "SET value = excluded.value",
+			 &p, N_("applying the schema"), err) < 0)
+			goto fail;
+	}
+	return pg_commit(st, err);
+fail:
+	PQclear(res);
+	pg_rollback(st);
+	return -1;
+}
+
+/* Reads the time zone of the store into out ("" when it has none). */
+static int tz_read(struct pg_store *s, char *out, size_t n,
+		   struct gb_err *err)
+{
+	PGresult *res = run(s, "SELECT value FROM meta WHERE key = 'tz'", NULL,
+			    N_("reading the time zone"), err);
+
+	if (!res)
+		return -1;
+	out[0] = '\0';
+	if (PQntuples(res) == 1)
+		col_text(res, 0, 0, out, n);
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * The reporting time zone is a property of the store (SPEC §3), as in the
+ * SQLite store: a new store keeps the zone GRIDBOOK_TZ names
+ * (Asia/Shanghai when it names none); a store that has one refuses a
+ * GRIDBOOK_TZ that names another, and when GRIDBOOK_TZ is not set, sets it
+ * to the store's zone for this process.  Of programs making the store at
+ * once, the first one's zone is kept (ON CONFLICT DO NOTHING).
+ */
+static int tz_settle(struct pg_store *s, struct gb_err *err)
+{
+	const char *env = getenv("GRIDBOOK_TZ");
+	char stored[64] = "";
+	int env_off = 0, stored_off;
+	struct params p;
+
+	if (env && *env && gb_tz_parse(env, &env_off) < 0)
+		return gb_error(err, GB_EUSAGE,
+				_("GRIDBOOK_TZ: \"%.40s\" is not a time zone "
+				  "(+hh:mm, UTC or Asia/Shanghai)"),
+				env);
+	if (tz_read(s, stored, sizeof(stored), err) < 0)
+		return -1;
+	if (!stored[0]) {
+		memset(&p, 0, sizeof(p));
+		p_text(&p, env && *env ? env : "Asia/Shanghai");
+		if (exec(s,
+			 "INSERT INTO meta (key, value) VALUES ('tz', $1) "
+			 "ON CONFLICT (key) DO NOTHING",
+			 &p, N_("storing the time zone"), err) < 0 ||
+		    tz_read(s, stored, sizeof(stored), err) < 0)
+			return -1;
+	}
+	if (gb_tz_parse(stored, &stored_off) < 0)
+		return gb_error(err, GB_EDB,
+				_("store: time zone \"%.40s\" is not one this "
+				  "program knows"),
+				stored);
+	if (env && *env && env_off != stored_off)
+		return gb_error(err, GB_EUSAGE,
+				_("GRIDBOOK_TZ: %.40s is not the time zone of "
+				  "this store (%s, set when it was created)"),
+				env, stored);
+	if ((!env || !*env) && setenv("GRIDBOOK_TZ", stored, 1) != 0)
+		return gb_error(err, GB_EINTERNAL, _("setting GRIDBOOK_TZ: %s"),
+				strerror(errno));
+	return 0;
+}
+
+/* ---- what a running server does: not yet ---- */
+
+static int pg_batch_get(struct store *st, const char *device, uint64_t seq,
+			unsigned char items_hash[STORE_HASH_LEN],
+			struct gb_buf *ack, struct gb_err *err)
+{
+	(void)st, (void)device, (void)seq, (void)items_hash, (void)ack;
+	return not_yet(err, "batch_get");
+}
+
+static int pg_batch_put(struct store *st, const char *device, uint64_t seq,
+			const unsigned char items_hash[STORE_HASH_LEN],
+			size_t nrecords, const void *ack, size_t ack_len,
+			int64_t received_at, struct gb_err *err)
+{
+	(void)st, (void)device, (void)seq, (void)items_hash, (void)nrecords;
+	(void)ack, (void)ack_len, (void)received_at;
+	return not_yet(err, "batch_put");
+}
+
+static int pg_batch_high(struct store *st, const char *device, int reader,
+			 uint64_t *seq, struct gb_err *err)
+{
+	(void)st, (void)device, (void)reader, (void)seq;
+	return not_yet(err, "batch_high");
+}
+
+static int pg_version_get(struct store *st, const char *id, uint64_t version,
+			  const char *device,
+			  unsigned char hash[STORE_HASH_LEN], struct gb_err *err)
+{
+	(void)st, (void)id, (void)version, (void)device, (void)hash;
+	return not_yet(err, "version_get");
+}
+
+static int pg_current_get(struct store *st, const char *id,
+			  struct store_current *out, struct gb_err *err)
+{
+	(void)st, (void)id, (void)out;
+	return not_yet(err, "current_get");
+}
+
+static int pg_history_put(struct store *st, const struct store_version *v,
+			  struct gb_err *err)
+{
+	(void)st, (void)v;
+	return not_yet(err, "history_put");
+}
+
+static int pg_current_put(struct store *st, const struct store_version *v,
+			  struct gb_err *err)
+{
+	(void)st, (void)v;
+	return not_yet(err, "current_put");
+}
+
+static int pg_conflict_put(struct store *st, const struct store_version *v,
+			   struct gb_err *err)
+{
+	(void)st, (void)v;
+	return not_yet(err, "conflict_put");
+}
+
+static int pg_rejection_put(struct store *st, const struct store_rejection *r,
+			    struct gb_err *err)
+{
+	(void)st, (void)r;
+	return not_yet(err, "rejection_put");
+}
+
+static int pg_changes(struct store *st, const char *grid,
+		      uint64_t ref_version, uint64_t seq, const char *exclude,
+		      size_t limit, size_t max_bytes, struct store_changes *out,
+		      struct gb_err *err)
+{
+	(void)st, (void)grid, (void)ref_version, (void)seq, (void)exclude;
+	(void)limit, (void)max_bytes, (void)out;
+	return not_yet(err, "changes");
+}
+
+/* ---- reference data and lookups ---- */
+
+/* Attribute names come from validate.c; only plain names are accepted so
+ * that the JSON key built from them means what it says. */
+static int attr_ok(const char *attr)
+{
+	if (!*attr || strlen(attr) > 48)
+		return 0;
+	for (const char *p = attr; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
+			return 0;
+	return 1;
+}
+
+/* 1 when the query with the one parameter key finds a row, 0 when not,
+ * -1 with err. */
+static int exists(struct pg_store *s, const char *sql, const char *key,
+		  int key_is_id, struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	int found;
+
+	memset(&p, 0, sizeof(p));
+	if (key_is_id)
+		p_uuid(&p, key);
+	else
+		p_text(&p, key);
+	res = run(s, sql, &p, N_("looking up a reference"), err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	PQclear(res);
+	return found;
+}
+
+static int pg_ref_known(struct store *st, enum gb_ref ref, const char *key,
+			int *known, struct gb_err *err)
+{
+	const char *sql;
+	int found;
+
+	*known = 0;
+	switch (ref) {
+	case GB_REF_COMMUNITY:
+		sql = "SELECT 1 FROM community WHERE code = $1";
+		break;
+	case GB_REF_AREA:
+		sql = "SELECT 1 FROM police_area WHERE code = $1";
+		break;
+	case GB_REF_STAFF:
+		sql = "SELECT 1 FROM staff WHERE code = $1";
+		break;
+	case GB_REF_ENTERPRISE:
+	case GB_REF_CHECK:
+		sql = "SELECT 1 FROM record_current WHERE id = $1";
+		break;
+	default:
+		return gb_error(err, GB_EINTERNAL,
+				"store: lookup of an unknown reference type");
+	}
+	found = exists(impl(st), sql, key,
+		       ref == GB_REF_ENTERPRISE || ref == GB_REF_CHECK, err);
+	if (found < 0)
+		return -1;
+	*known = found;
+	return 0;
+}
+
+/* The reference data are looked up in the database each time: unlike the
+ * SQLite store's writer, a program here is not the only one that may
+ * change them, and a cache checked against ref_version per transaction
+ * can come when batches do. */
+static int pg_find(struct store *st, const char *grid, enum gb_ref ref,
+		   const char *key, const char *attr, char *out, size_t n,
+		   struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	const char *sql, *kind = NULL;
+	struct params p;
+	PGresult *res;
+	int found;
+
+	if (attr && !attr_ok(attr))
+		return gb_error(err, GB_EINTERNAL,
+				"store: lookup of a bad attribute");
+	switch (ref) {
+	case GB_REF_COMMUNITY:
+		sql = "SELECT code FROM community WHERE code = $1 AND grid = $2";
+		break;
+	case GB_REF_AREA:
+		sql = "SELECT room FROM police_area WHERE code = $1 AND "
+		      "grid = $2";
+		break;
+	case GB_REF_STAFF:
+		sql = "SELECT role FROM staff WHERE code = $1 AND grid = $2";
+		break;
+	case GB_REF_ENTERPRISE:
+		kind = "enterprise";
+		sql = "SELECT body::jsonb ->> $4 FROM record_current "
+		      "WHERE id = $1 AND kind = $2 AND grid = $3";
+		break;
+	case GB_REF_CHECK:
+		kind = "contract_check";
+		sql = "SELECT body::jsonb ->> $4 FROM record_current "
+		      "WHERE id = $1 AND kind = $2 AND grid = $3";
+		break;
+	default:
+		return gb_error(err, GB_EINTERNAL,
+				"store: lookup of an unknown reference type");
+	}
+	memset(&p, 0, sizeof(p));
+	if (kind) {
+		p_uuid(&p, key);
+		p_text(&p, kind);
+		p_text(&p, grid);
+		p_text(&p, attr ? attr : "id");
+	} else {
+		p_text(&p, key);
+		p_text(&p, grid);
+	}
+	res = run(s, sql, &p, N_("looking up a reference"), err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found && attr && out && n)
+		col_text(res, 0, 0, out, n);
+	PQclear(res);
+	return found;
+}
+
+struct ref_table {
+	const char *upsert;
+	int ncols;
+	unsigned int_cols;   /* bit i: column i is an integer */
+	unsigned null_empty; /* bit i: an empty column i is NULL */
+	/* Parents that must exist: column index, query, what to call it. */
+	struct {
+		int col;
+		const char *sql;
+		const char *what;
+	} parent[2];
+};
+
+/* A column of the row held (t) differs from the one offered. */
+#define UPD(c) "t." c " IS DISTINCT FROM excluded." c
+
+static const struct ref_table ref_tables[] = {
+	[STORE_T_DISTRICT] = {
+		"INSERT INTO district AS t (code, name) VALUES ($1, $2) "
+		"ON CONFLICT (code) DO UPDATE SET name = excluded.name "
+		"WHERE " UPD("name"),
+		2, 0, 0, {{-1, NULL, NULL}, {-1, NULL, NULL}}},
+	[STORE_T_STREET] = {
+		"INSERT INTO street AS t (code, name) VALUES ($1, $2) "
+		"ON CONFLICT (code) DO UPDATE SET name = excluded.name "
+		"WHERE " UPD("name"),
+		2, 0, 0, {{-1, NULL, NULL}, {-1, NULL, NULL}}},
+	[STORE_T_GRID] = {
+		"INSERT INTO grid AS t (code, street, name) VALUES ($1, $2, $3) "
+		"ON CONFLICT (code) DO UPDATE SET street = excluded.street, "
+		"name = excluded.name WHERE " UPD("street") " OR " UPD("name"),
+		3, 0, 0,
+		{{1, "SELECT 1 FROM street WHERE code = $1", N_("street")},
+		 {-1, NULL, NULL}}},
+	[STORE_T_COMMUNITY] = {
+		"INSERT INTO community AS t (code, grid, name, population, "
+		"criminal_cases, patrol_team) VALUES ($1, $2, $3, $4, $5, $6) "
+		"ON CONFLICT (code) DO UPDATE SET grid = excluded.grid, "
+		"name = excluded.name, population = excluded.population, "
+		"criminal_cases = excluded.criminal_cases, "
+		"patrol_team = excluded.patrol_team WHERE " UPD("grid")
+		" OR " UPD("name") " OR " UPD("population") " OR "
+		UPD("criminal_cases") " OR " UPD("patrol_team"),
+		6, 1u << 3 | 1u << 4 | 1u << 5, 0,
+		{{1, "SELECT 1 FROM grid WHERE code = $1", N_("grid")},
+		 {-1, NULL, NULL}}},
+	[STORE_T_AREA] = {
+		"INSERT INTO police_area AS t (code, grid, name, room) "
+		"VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO UPDATE SET "
+		"grid = excluded.grid, name = excluded.name, "
+		"room = excluded.room WHERE " UPD("grid") " OR " UPD("name")
+		" OR " UPD("room"),
+		4, 0, 0,
+		{{1, "SELECT 1 FROM grid WHERE code = $1", N_("grid")},
+		 {-1, NULL, NULL}}},
+	[STORE_T_AREA_COMMUNITY] = {
+		"INSERT INTO area_community (area, community) "
+		"VALUES ($1, $2) ON CONFLICT DO NOTHING",
+		2, 0, 0,
+		{{0, "SELECT 1 FROM police_area WHERE code = $1",
+		  N_("police area")},
+		 {1, "SELECT 1 FROM community WHERE code = $1",
+		  N_("community")}}},
+	[STORE_T_STAFF] = {
+		"INSERT INTO staff AS t (code, name, role, grid, area) "
+		"VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO UPDATE SET "
+		"name = excluded.name, role = excluded.role, "
+		"grid = excluded.grid, area = excluded.area WHERE "
+		UPD("name") " OR " UPD("role") " OR " UPD("grid") " OR "
+		UPD("area"),
+		5, 0, 1u << 4,
+		{{3, "SELECT 1 FROM grid WHERE code = $1", N_("grid")},
+		 {4, "SELECT 1 FROM police_area WHERE code = $1",
+		  N_("police area")}}},
+};
+
+static int pg_ref_put(struct store *st, enum store_table t,
+		      const char *const *cols, int *changed,
+		      struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	const struct ref_table *rt;
+	struct params p;
+	PGresult *res;
+
+	*changed = 0;
+	if ((unsigned)t >= sizeof(ref_tables) / sizeof(ref_tables[0]))
+		return gb_error(err, GB_EINTERNAL, "store: no such table");
+	rt = &ref_tables[t];
+	for (int k = 0; k < 2; k++) {
+		const char *key;
+		int found;
+
+		if (rt->parent[k].col < 0)
+			continue;
+		key = cols[rt->parent[k].col];
+		if (!key || !*key)
+			continue;
+		found = exists(s, rt->parent[k].sql, key, 0, err);
+		if (found < 0)
+			return -1;
+		if (!found)
+			return gb_error(err, GB_ENOTFOUND,
+					_("%s \"%s\" is not known"),
+					_(rt->parent[k].what), key);
+	}
+	memset(&p, 0, sizeof(p));
+	for (int i = 0; i < rt->ncols; i++) {
+		const char *v = cols[i] ? cols[i] : "";
+
+		if ((rt->null_empty >> i & 1) && !*v)
+			p_text(&p, NULL);
+		else if (rt->int_cols >> i & 1)
+			p_i64(&p, strtoll(v, NULL, 10));
+		else
+			p_text(&p, v);
+	}
+	res = run(s, rt->upsert, &p, N_("storing reference data"), err);
+	if (!res)
+		return -1;
+	*changed = affected(res) > 0;
+	PQclear(res);
+	return 0;
+}
+
+static int pg_ref_touch(struct store *st, struct gb_err *err)
+{
+	return exec(impl(st),
+		    "UPDATE meta SET value = (value::bigint + 1)::text "
+		    "WHERE key = 'ref_version'",
+		    NULL, N_("marking reference data"), err);
+}
+
+static int pg_grid_exists(struct store *st, const char *grid,
+			  struct gb_err *err)
+{
+	return exists(impl(st), "SELECT 1 FROM grid WHERE code = $1", grid, 0,
+		      err);
+}
+
+/* ---- devices ---- */
+
+static int pg_device_put(struct store *st, const struct store_device *d,
+			 const unsigned char token_hash[STORE_HASH_LEN],
+			 struct gb_err *err)
+{
+	struct params p;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, d->id);
+	p_text(&p, d->grid);
+	p_text(&p, d->role);
+	p_text(&p, d->name);
+	p_bytes(&p, token_hash, STORE_HASH_LEN);
+	p_i64(&p, d->created_at);
+	return exec(impl(st),
+		    "INSERT INTO device (id, grid, role, name, token_hash, "
+		    "created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+		    &p, N_("enrolling a device"), err);
+}
+
+/* A device with when it was last seen (device_sync, per grid). */
+#define DEVICE_SELECT                                                         \
+	"SELECT d.id, d.grid, d.role, d.name, d.revoked, d.created_at, "     \
+	"s.last_seen FROM device d LEFT JOIN device_sync s ON "              \
+	"s.device = d.id AND s.grid = d.grid "
+
+static void device_row(const PGresult *r, int row, struct store_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	gb_uuid_text(PQgetvalue(r, row, 0), PQgetlength(r, row, 0), d->id);
+	col_text(r, row, 1, d->grid, sizeof(d->grid));
+	col_text(r, row, 2, d->role, sizeof(d->role));
+	col_text(r, row, 3, d->name, sizeof(d->name));
+	d->revoked = (int)col_i64(r, row, 4);
+	d->created_at = col_i64(r, row, 5);
+	d->last_seen = col_i64(r, row, 6);
+}
+
+static int pg_device_by_token(struct store *st,
+			      const unsigned char token_hash[STORE_HASH_LEN],
+			      struct store_device *out, struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	int found;
+
+	memset(&p, 0, sizeof(p));
+	p_bytes(&p, token_hash, STORE_HASH_LEN);
+	res = run(impl(st), DEVICE_SELECT "WHERE d.token_hash = $1", &p,
+		  N_("looking up a device"), err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found)
+		device_row(res, 0, out);
+	PQclear(res);
+	return found;
+}
+
+static int pg_device_revoke(struct store *st, const char *id, int64_t at,
+			    struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	long n;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, id);
+	p_i64(&p, at);
+	res = run(impl(st),
+		  "UPDATE device SET revoked = 1, revoked_at = "
+		  "coalesce(revoked_at, $2) WHERE id = $1",
+		  &p, N_("revoking a device"), err);
+	if (!res)
+		return -1;
+	n = affected(res);
+	PQclear(res);
+	if (n == 0)
+		return gb_error(err, GB_ENOTFOUND, _("no device %s"), id);
+	return 0;
+}
+
+/* What a batch changes of its device goes to device_sync, per grid, so
+ * that no batch writes the reference table device (docs/citus.md). */
+static int pg_device_seen(struct store *st, const char *id, int64_t at,
+			  int64_t pending, int64_t oldest, struct gb_err *err)
+{
+	struct params p;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, id);
+	p_i64(&p, at);
+	p_i64(&p, pending);
+	p_i64(&p, oldest);
+	return exec(impl(st),
+		    "INSERT INTO device_sync AS t (device, grid, last_seen, "
+		    "pending, oldest_pending) SELECT id, grid, $2::bigint, "
+		    "CASE WHEN $3::bigint >= 0 THEN $3::bigint END, "
+		    "CASE WHEN $3::bigint >= 0 THEN nullif($4::bigint, 0) END "
+		    "FROM device WHERE id = $1 "
+		    "ON CONFLICT (device, grid) DO UPDATE SET "
+		    "last_seen = excluded.last_seen, pending = CASE WHEN "
+		    "$3::bigint >= 0 THEN excluded.pending ELSE t.pending END, "
+		    "oldest_pending = CASE WHEN $3::bigint >= 0 THEN "
+		    "excluded.oldest_pending ELSE t.oldest_pending END",
+		    &p, N_("updating a device"), err);
+}
+
+static int pg_device_list(struct store *st,
+			  int (*cb)(void *arg, const struct store_device *d),
+			  void *arg, struct gb_err *err)
+{
+	struct store_device d;
+	PGresult *res = run(impl(st), DEVICE_SELECT "ORDER BY d.created_at, d.id",
+			    NULL, N_("listing devices"), err);
+
+	if (!res)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		device_row(res, i, &d);
+		if (cb(arg, &d) != 0)
+			break;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* ---- the audit log and its hash chain ---- */
+
+/* Reads the entry of a row of AUDIT_SELECT (borrowed from r). */
+static void audit_row(const PGresult *r, int row, struct audit_chain_entry *e)
+{
+	e->seq = col_i64(r, row, 0);
+	e->at = col_i64(r, row, 1);
+	e->device = PQgetisnull(r, row, 2) ? NULL : PQgetvalue(r, row, 2);
+	e->device_len = (size_t)PQgetlength(r, row, 2);
+	e->grid = col_str(r, row, 3);
+	e->action = col_str(r, row, 4);
+	e->status = (int)col_i64(r, row, 5);
+	e->detail = col_str(r, row, 6);
+	e->remote = col_str(r, row, 7);
+}
+
+#define AUDIT_SELECT                                                           \
+	"SELECT l.seq, l.at, l.device, l.grid, l.action, l.status, l.detail, " \
+	"l.remote, c.prev, c.hash FROM audit_log l LEFT JOIN audit_chain c "  \
+	"USING (seq) "
+
+/* Appends the entry, chained to the last one, in the open transaction. */
+static int audit_append(struct pg_store *s, const struct store_audit *a,
+			struct gb_err *err)
+{
+	unsigned char prev[AUDIT_CHAIN_HASH_LEN] = {0};
+	unsigned char h[AUDIT_CHAIN_HASH_LEN], dev[16];
+	struct audit_chain_entry e = {
+		.seq = 1,
+		.at = a->at,
+		.grid = a->grid ? a->grid : "",
+		.action = a->action,
+		.status = a->status,
+		.detail = a->detail ? a->detail : "",
+		.remote = a->remote ? a->remote : "",
+	};
+	struct params p;
+	PGresult *res;
+
+	/* Held to the end of the transaction: the next writer chains from
+	 * this entry, not from the one before it. */
+	if (exec(s, "SELECT pg_advisory_xact_lock(" LOCK_AUDIT ")", NULL,
+		 N_("writing the audit log"), err) < 0)
+		return -1;
+	res = run(s,
+		  "SELECT l.seq, c.hash FROM audit_log l LEFT JOIN audit_chain "
+		  "c USING (seq) ORDER BY l.seq DESC LIMIT 1",
+		  NULL, N_("writing the audit log"), err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 1) {
+		e.seq = col_i64(res, 0, 0) + 1;
+		if (PQgetlength(res, 0, 1) == AUDIT_CHAIN_HASH_LEN)
+			memcpy(prev, PQgetvalue(res, 0, 1),
+			       AUDIT_CHAIN_HASH_LEN);
+	}
+	PQclear(res);
+	audit_chain_device(&e, a->device, dev);
+	audit_chain_hash(prev, &e, h);
+	memset(&p, 0, sizeof(p));
+	p_i64(&p, e.seq);
+	p_i64(&p, a->at);
+	if (e.device)
+		p_bytes(&p, e.device, e.device_len);
+	else
+		p_text(&p, NULL);
+	p_text(&p, e.grid);
+	p_text(&p, a->action);
+	p_i64(&p, a->status);
+	p_text(&p, e.detail);
+	p_text(&p, e.remote);
+	if (exec(s,
+		 "INSERT INTO audit_log (seq, at, device, grid, action, status, "
+		 "detail, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		 &p, N_("writing the audit log"), err) < 0)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	p_i64(&p, e.seq);
+	p_bytes(&p, prev, AUDIT_CHAIN_HASH_LEN);
+	p_bytes(&p, h, AUDIT_CHAIN_HASH_LEN);
+	return exec(s,
+		    "INSERT INTO audit_chain (seq, prev, hash) VALUES ($1, $2, "
+		    "$3)",
+		    &p, N_("writing the audit log"), err);
+}
+
+/* In the caller's transaction, or in one of its own when there is none
+ * (the lock of the chain lasts as long as a transaction). */
+static int pg_audit_put(struct store *st, const struct store_audit *a,
+			struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	int own = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
+
+	if (own && pg_begin(st, err) < 0)
+		return -1;
+	if (audit_append(s, a, err) < 0) {
+		if (own)
+			pg_rollback(st);
+		return -1;
+	}
+	return own ? pg_commit(st, err) : 0;
+}
+
+/* Checks one page of the chain from the entry after *last; *more is set
+ * when the page was full.  Returns 0, 1 with err at the first entry that
+ * does not check out, -1 with err. */
+static int audit_verify_page(struct pg_store *s, int64_t *last,
+			     unsigned char prev[AUDIT_CHAIN_HASH_LEN],
+			     long *n, int *more, struct gb_err *err)
+{
+	unsigned char h[AUDIT_CHAIN_HASH_LEN];
+	struct params p;
+	PGresult *res;
+	int rc = 0, rows;
+
+	memset(&p, 0, sizeof(p));
+	p_i64(&p, *last);
+	res = run(s,
+		  AUDIT_SELECT "WHERE l.seq > $1 ORDER BY l.seq "
+			       "LIMIT " STR(AUDIT_PAGE),
+		  &p, N_("reading the audit log"), err);
+	if (!res)
+		return -1;
+	rows = PQntuples(res);
+	*more = rows == AUDIT_PAGE;
+	for (int i = 0; i < rows; i++) {
+		struct audit_chain_entry e;
+
+		audit_row(res, i, &e);
+		if (e.seq != *last + 1 && *last == 0) {
+			gb_error(err, GB_EINVAL,
+				 _("audit entry %" PRId64 ": is the first; the "
+				   "entries before it were deleted"),
+				 e.seq);
+			rc = 1;
+			break;
+		}
+		if (e.seq != *last + 1) {
+			gb_error(err, GB_EINVAL,
+				 _("audit entry %" PRId64 ": follows entry "
+				   "%" PRId64 "; the entries between were "
+				   "deleted"),
+				 e.seq, *last);
+			rc = 1;
+			break;
+		}
+		if (PQgetlength(res, i, 8) != AUDIT_CHAIN_HASH_LEN ||
+		    memcmp(PQgetvalue(res, i, 8), prev, AUDIT_CHAIN_HASH_LEN)) {
+			gb_error(err, GB_EINVAL,
+				 _("audit entry %" PRId64 ": does not hold the "
+				   "hash of entry %" PRId64 " before it; an "
+				   "entry was deleted or rewritten"),
+				 e.seq, *last);
+			rc = 1;
+			break;
+		}
+		audit_chain_hash(prev, &e, h);
+		if (PQgetlength(res, i, 9) != AUDIT_CHAIN_HASH_LEN ||
+		    memcmp(PQgetvalue(res, i, 9), h, AUDIT_CHAIN_HASH_LEN)) {
+			gb_error(err, GB_EINVAL,
+				 _("audit entry %" PRId64 ": its content does "
+				   "not match its hash; it was edited"),
+				 e.seq);
+			rc = 1;
+			break;
+		}
+		memcpy(prev, h, AUDIT_CHAIN_HASH_LEN);
+		*last = e.seq;
+		(*n)++;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* The chain is read in one snapshot (REPEATABLE READ), in pages. */
+static int pg_audit_verify(struct store *st, long *n, char *head,
+			   size_t head_len, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	unsigned char prev[AUDIT_CHAIN_HASH_LEN] = {0};
+	int own = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
+	int64_t last = 0;
+	struct params p;
+	PGresult *res = NULL;
+	int rc = -1, more = 1;
+
+	*n = 0;
+	if (own && exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+			NULL, N_("reading the audit log"), err) < 0)
+		return -1;
+	while (more) {
+		rc = audit_verify_page(s, &last, prev, n, &more, err);
+		if (rc != 0)
+			goto out;
+	}
+	rc = -1;
+	/* A chain entry past the last entry: the end was cut off. */
+	memset(&p, 0, sizeof(p));
+	p_i64(&p, last);
+	res = run(s, "SELECT min(seq) FROM audit_chain WHERE seq > $1", &p,
+		  N_("reading the audit log"), err);
+	if (!res)
+		goto out;
+	if (!PQgetisnull(res, 0, 0)) {
+		gb_error(err, GB_EINVAL,
+			 _("audit entry %" PRId64 ": deleted (its hash is "
+			   "still in the chain)"),
+			 col_i64(res, 0, 0));
+		rc = 1;
+		goto out;
+	}
+	sodium_bin2hex(head, head_len, prev,
+		       head_len / 2 < AUDIT_CHAIN_HASH_LEN
+			       ? head_len / 2
+			       : AUDIT_CHAIN_HASH_LEN);
+	rc = 0;
+out:
+	PQclear(res);
+	if (own)
+		pg_rollback(st);
+	return rc;
+}
+
+static int pg_audit_list(struct store *st, long limit,
+			 int (*cb)(void *arg, const struct store_audit *a),
+			 void *arg, struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+
+	memset(&p, 0, sizeof(p));
+	if (limit > 0)
+		p_i64(&p, limit);
+	else
+		p_text(&p, NULL); /* LIMIT NULL: all */
+	res = run(impl(st),
+		  "SELECT at, device, grid, action, status, detail, remote "
+		  "FROM (SELECT * FROM audit_log ORDER BY seq DESC LIMIT "
+		  "$1::bigint) l ORDER BY seq",
+		  &p, N_("reading the audit log"), err);
+	if (!res)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++) {
+		char dev[GB_ID_LEN];
+		struct store_audit a = {
+			col_i64(res, i, 0),
+			dev,
+			col_str(res, i, 2),
+			col_str(res, i, 3),
+			(int)col_i64(res, i, 4),
+			col_str(res, i, 5),
+			col_str(res, i, 6),
+		};
+
+		gb_uuid_text(PQgetisnull(res, i, 1) ? NULL
+						    : PQgetvalue(res, i, 1),
+			     PQgetlength(res, i, 1), dev);
+		if (!dev[0])
+			a.device = NULL;
+		if (cb(arg, &a) != 0)
+			break;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* ---- opening and closing ---- */
+
+static void pg_close(struct store *st)
+{
+	struct pg_store *s = impl(st);
+
+	if (!s)
+		return;
+	PQfinish(s->conn);
+	free(s->name);
+	free(s);
+}
+
+static const struct store_ops pg_ops = {
+	.close = pg_close,
+	.migrate = pg_migrate,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.savepoint = pg_savepoint,
+	.release = pg_release,
+	.rollback_to = pg_rollback_to,
+	.checkpoint = pg_checkpoint,
+	.room = pg_room,
+	.set_margin = pg_set_margin,
+	.batch_get = pg_batch_get,
+	.batch_put = pg_batch_put,
+	.batch_high = pg_batch_high,
+	.version_get = pg_version_get,
+	.current_get = pg_current_get,
+	.history_put = pg_history_put,
+	.current_put = pg_current_put,
+	.conflict_put = pg_conflict_put,
+	.rejection_put = pg_rejection_put,
+	.find = pg_find,
+	.ref_known = pg_ref_known,
+	.ref_put = pg_ref_put,
+	.ref_touch = pg_ref_touch,
+	.grid_exists = pg_grid_exists,
+	.device_put = pg_device_put,
+	.device_by_token = pg_device_by_token,
+	.device_revoke = pg_device_revoke,
+	.device_seen = pg_device_seen,
+	.device_list = pg_device_list,
+	.audit_put = pg_audit_put,
+	.audit_list = pg_audit_list,
+	.audit_verify = pg_audit_verify,
+	.changes = pg_changes,
+};
+
+/* Notices (a table that exists already ...) are PostgreSQL talking to a
+ * person at a terminal; errors come back with each statement.  libpq
+ * would print them on stderr, and only main prints. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+int store_pg_open(struct store **out, const char *url, enum store_mode mode,
+		  struct gb_err *err)
+{
+	static const char *const keys[] = {"dbname", "application_name",
+					   "client_encoding",
+					   "connect_timeout", NULL};
+	const char *vals[] = {url, "gridbook-hq", "UTF8", "10", NULL};
+	struct pg_store *s;
+	char msg[200];
+
+	*out = NULL;
+	if (mode == STORE_SERVE)
+		return not_yet(err, "serve");
+	if (sodium_init() < 0)
+		return gb_error(err, GB_EINTERNAL, "libsodium: init failed");
+	s = xcalloc(1, sizeof(*s));
+	s->base.ops = &pg_ops;
+	s->mode = mode;
+	s->conn = PQconnectdbParams(keys, vals, 1);
+	if (!s->conn) {
+		gb_error(err, GB_EDB, _("store: connecting to %s: %s"),
+			 "PostgreSQL", "out of memory");
+		goto fail;
+	}
+	/* Named without the user and password the URL may hold. */
+	s->name = xasprintf("postgresql://%s:%s/%s",
+			    PQhost(s->conn) ? PQhost(s->conn) : "",
+			    PQport(s->conn) ? PQport(s->conn) : "",
+			    PQdb(s->conn) ? PQdb(s->conn) : "");
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		first_line(PQerrorMessage(s->conn), msg, sizeof(msg));
+		gb_error(err, GB_EDB, _("store: connecting to %s: %s"),
+			 s->name, msg);
+		goto fail;
+	}
+	PQsetNoticeProcessor(s->conn, quiet, NULL);
+	if (pg_migrate(&s->base, err) < 0 || tz_settle(s, err) < 0)
+		goto fail;
+	*out = &s->base;
+	return 0;
+fail:
+	pg_close(&s->base);
+	return -1;
+}
