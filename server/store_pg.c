@@ -12,12 +12,16 @@
  * end of the transaction, so that two writers never chain from the same
  * entry.
  *
- * So far the store serves the commands: seed, device, audit.  The
- * operations of a running server (batches, records, /v1/changes) answer
- * GB_EUSAGE "not yet on PostgreSQL: <op>", and STORE_SERVE is refused at
- * open.  A store has one connection, used by one thread at a time (the
- * "any thread" functions of store.h then need a pool of their own, which
- * serving will bring).
+ * Batches and record versions are written as ingest asks (the same
+ * answers as the SQLite store: tests/unit/test_store.c), with the change
+ * sequence of each grid taken from its row of change_seq; a batch or
+ * version applied by two servers at once costs the second a GB_EBUSY
+ * (race_or_fail), never a second copy.  Not yet: /v1/changes (answers
+ * GB_EUSAGE "not yet on PostgreSQL: changes"), and serving at all
+ * (STORE_SERVE is refused at open), since ingest's report facts and the
+ * reports are still SQLite's (rollup.c, reports.c).  A store has one
+ * connection, used by one thread at a time; the "any thread" functions
+ * of store.h will need a pool of their own when it serves.
  *
  * Statements are always bound (PQexecParams); bytea parameters and every
  * result come in binary, so ids and hashes travel as their bytes and
@@ -184,6 +188,28 @@ static int exec(struct pg_store *s, const char *sql, const struct params *p,
 		return -1;
 	PQclear(res);
 	return 0;
+}
+
+/* As exec, with the parameters of p followed by those of q. */
+static int exec2(struct pg_store *s, const char *sql, const struct params *p,
+		 const struct params *q, const char *what, struct gb_err *err)
+{
+	const char *v[2 * PARAM_MAX];
+	int len[2 * PARAM_MAX], fmt[2 * PARAM_MAX], n = 0;
+	PGresult *res;
+	int rc = 0;
+
+	for (const struct params *x = p; x; x = x == p ? q : NULL)
+		for (int i = 0; i < x->n; i++, n++) {
+			v[n] = x->v[i];
+			len[n] = x->len[i];
+			fmt[n] = x->fmt[i];
+		}
+	res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 1);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = pg_fail(s, res, err, what);
+	PQclear(res);
+	return rc;
 }
 
 /* The rows a statement touched. */
@@ -462,75 +488,308 @@ static int tz_settle(struct pg_store *s, struct gb_err *err)
 	return 0;
 }
 
-/* ---- what a running server does: not yet ---- */
+/* ---- batches and records ---- */
+
+/*
+ * Several gridbook-hq instances may apply the same batch or the same
+ * version at once (a device that tried again elsewhere).  Both look it up
+ * first and find nothing; the second insert then waits on the key until
+ * the first commits, and fails.  That is not an error of the store but a
+ * race that the device wins by trying again, when the answer is the one
+ * stored: GB_EBUSY.
+ */
+static int race_or_fail(struct pg_store *s, PGresult *res, struct gb_err *err,
+			const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+				: NULL;
+
+	if (state && !strcmp(state, "23505"))
+		return gb_error(err, GB_EBUSY,
+				_("store: %s: written at the same time by "
+				  "another server; try again"),
+				_(what));
+	return pg_fail(s, res, err, what);
+}
+
+/* As run, for an insert that may lose a race (race_or_fail). */
+static int exec_insert(struct pg_store *s, const char *sql,
+		       const struct params *p, const char *what,
+		       struct gb_err *err)
+{
+	PGresult *res = PQexecParams(s->conn, sql, p->n, NULL, p->v, p->len,
+				     p->fmt, 1);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = race_or_fail(s, res, err, what);
+	PQclear(res);
+	return rc;
+}
+
+static void copy_hash(const PGresult *r, int row, int col,
+		      unsigned char out[STORE_HASH_LEN])
+{
+	memset(out, 0, STORE_HASH_LEN);
+	if (!PQgetisnull(r, row, col) &&
+	    PQgetlength(r, row, col) == STORE_HASH_LEN)
+		memcpy(out, PQgetvalue(r, row, col), STORE_HASH_LEN);
+}
 
 static int pg_batch_get(struct store *st, const char *device, uint64_t seq,
 			unsigned char items_hash[STORE_HASH_LEN],
 			struct gb_buf *ack, struct gb_err *err)
 {
-	(void)st, (void)device, (void)seq, (void)items_hash, (void)ack;
-	return not_yet(err, "batch_get");
+	struct params p;
+	PGresult *res;
+	int rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, device);
+	p_i64(&p, (int64_t)seq);
+	res = run(impl(st),
+		  "SELECT items_hash, ack FROM batch WHERE device = $1 AND "
+		  "seq = $2",
+		  &p, N_("reading a batch"), err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) > 0) {
+		copy_hash(res, 0, 0, items_hash);
+		rc = 1;
+		if (ack && gb_buf_add(ack, PQgetvalue(res, 0, 1),
+				      (size_t)PQgetlength(res, 0, 1), err) < 0)
+			rc = -1;
+	}
+	PQclear(res);
+	return rc;
 }
 
+/* The batch is of its device's grid, taken from device. */
 static int pg_batch_put(struct store *st, const char *device, uint64_t seq,
 			const unsigned char items_hash[STORE_HASH_LEN],
 			size_t nrecords, const void *ack, size_t ack_len,
 			int64_t received_at, struct gb_err *err)
 {
-	(void)st, (void)device, (void)seq, (void)items_hash, (void)nrecords;
-	(void)ack, (void)ack_len, (void)received_at;
-	return not_yet(err, "batch_put");
+	struct pg_store *s = impl(st);
+	struct params p;
+	PGresult *res;
+	long n;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, device);
+	p_i64(&p, (int64_t)seq);
+	p_bytes(&p, items_hash, STORE_HASH_LEN);
+	p_i64(&p, (int64_t)nrecords);
+	p_bytes(&p, ack ? ack : "", ack_len);
+	p_i64(&p, received_at);
+	res = PQexecParams(s->conn,
+			   "INSERT INTO batch (device, seq, grid, items_hash, "
+			   "records, ack, received_at) SELECT $1, $2, grid, $3, "
+			   "$4, $5, $6 FROM device WHERE id = $1",
+			   p.n, NULL, p.v, p.len, p.fmt, 1);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		race_or_fail(s, res, err, N_("recording a batch"));
+		PQclear(res);
+		return -1;
+	}
+	n = affected(res);
+	PQclear(res);
+	if (n == 0)
+		return gb_error(err, GB_ENOTFOUND, _("no device %s"), device);
+	return 0;
 }
 
+/* On the one connection of the store: as committed only outside a
+ * transaction (readers of their own come with serving). */
 static int pg_batch_high(struct store *st, const char *device, int reader,
 			 uint64_t *seq, struct gb_err *err)
 {
-	(void)st, (void)device, (void)reader, (void)seq;
-	return not_yet(err, "batch_high");
+	struct params p;
+	PGresult *res;
+
+	(void)reader;
+	*seq = 0;
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, device);
+	res = run(impl(st), "SELECT max(seq) FROM batch WHERE device = $1", &p,
+		  N_("reading a batch"), err);
+	if (!res)
+		return -1;
+	*seq = (uint64_t)col_i64(res, 0, 0);
+	PQclear(res);
+	return 0;
 }
 
 static int pg_version_get(struct store *st, const char *id, uint64_t version,
 			  const char *device,
 			  unsigned char hash[STORE_HASH_LEN], struct gb_err *err)
 {
-	(void)st, (void)id, (void)version, (void)device, (void)hash;
-	return not_yet(err, "version_get");
+	struct params p;
+	PGresult *res;
+	int found;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, id);
+	p_i64(&p, (int64_t)version);
+	p_uuid(&p, device);
+	res = run(impl(st),
+		  "SELECT content_hash FROM record_history WHERE id = $1 AND "
+		  "version = $2 AND device = $3",
+		  &p, N_("reading a record version"), err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found)
+		copy_hash(res, 0, 0, hash);
+	PQclear(res);
+	return found;
 }
 
 static int pg_current_get(struct store *st, const char *id,
 			  struct store_current *out, struct gb_err *err)
 {
-	(void)st, (void)id, (void)out;
-	return not_yet(err, "current_get");
+	struct params p;
+	PGresult *res;
+	int found;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, id);
+	res = run(impl(st),
+		  "SELECT kind, version, device, grid FROM record_current "
+		  "WHERE id = $1 LIMIT 1",
+		  &p, N_("reading a record"), err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found) {
+		col_text(res, 0, 0, out->kind, sizeof(out->kind));
+		out->version = (uint64_t)col_i64(res, 0, 1);
+		gb_uuid_text(PQgetvalue(res, 0, 2), PQgetlength(res, 0, 2),
+			     out->device);
+		col_text(res, 0, 3, out->grid, sizeof(out->grid));
+	}
+	PQclear(res);
+	return found;
 }
 
+/* The parameters history and conflict rows share: $1 id, $2 version,
+ * $3 device, $4 kind, $5 grid, $6 content_hash, $7 raw, $8 received_at. */
+static void version_params(struct params *p, const struct store_version *v)
+{
+	const struct gb_record *r = v->rec;
+
+	memset(p, 0, sizeof(*p));
+	p_uuid(p, r->id);
+	p_i64(p, (int64_t)r->version);
+	p_uuid(p, r->device);
+	p_text(p, r->kind->name);
+	p_text(p, r->grid);
+	p_bytes(p, v->hash, STORE_HASH_LEN);
+	p_bytes(p, v->raw ? v->raw : "", v->raw_len);
+	p_i64(p, v->received_at);
+}
+
+/* The change sequence of the version is the next of its grid
+ * (change_seq), whose row stays locked until the transaction ends: the
+ * versions of a grid are committed in the order of their numbers. */
 static int pg_history_put(struct store *st, const struct store_version *v,
 			  struct gb_err *err)
 {
-	(void)st, (void)v;
-	return not_yet(err, "history_put");
-}
+	struct params p;
 
-static int pg_current_put(struct store *st, const struct store_version *v,
-			  struct gb_err *err)
-{
-	(void)st, (void)v;
-	return not_yet(err, "current_put");
+	version_params(&p, v);
+	return exec_insert(
+		impl(st),
+		"WITH n AS (INSERT INTO change_seq AS c (grid, seq) VALUES "
+		"($5, 1) ON CONFLICT (grid) DO UPDATE SET seq = c.seq + 1 "
+		"RETURNING seq) INSERT INTO record_history (seq, id, version, "
+		"device, kind, grid, content_hash, raw, received_at) SELECT "
+		"n.seq, $1, $2, $3, $4, $5, $6, $7, $8 FROM n",
+		&p, N_("storing a record version"), err);
 }
 
 static int pg_conflict_put(struct store *st, const struct store_version *v,
 			   struct gb_err *err)
 {
-	(void)st, (void)v;
-	return not_yet(err, "conflict_put");
+	struct params p;
+
+	version_params(&p, v);
+	return exec(impl(st),
+		    "INSERT INTO conflict (id, version, device, kind, grid, "
+		    "content_hash, raw, received_at) VALUES ($1, $2, $3, $4, "
+		    "$5, $6, $7, $8) ON CONFLICT DO NOTHING",
+		    &p, N_("storing a conflict"), err);
 }
 
+static int pg_current_put(struct store *st, const struct store_version *v,
+			  struct gb_err *err)
+{
+	const struct gb_record *r = v->rec;
+	struct params p, q;
+	const char *sql =
+		"INSERT INTO record_current (id, kind, grid, device, staff, "
+		"version, created_at, updated_at, voided, void_reason, day, "
+		"community, person, status, body) VALUES ($1, $2, $3, $4, $5, "
+		"$6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+		"ON CONFLICT (id, grid) DO UPDATE SET kind = excluded.kind, "
+		"device = excluded.device, staff = excluded.staff, "
+		"version = excluded.version, created_at = excluded.created_at, "
+		"updated_at = excluded.updated_at, voided = excluded.voided, "
+		"void_reason = excluded.void_reason, day = excluded.day, "
+		"community = excluded.community, person = excluded.person, "
+		"status = excluded.status, body = excluded.body";
+
+	/* Fifteen parameters: in two halves, so that each stays within the
+	 * struct (PARAM_MAX), then joined. */
+	memset(&p, 0, sizeof(p));
+	memset(&q, 0, sizeof(q));
+	p_uuid(&p, r->id);
+	p_text(&p, r->kind->name);
+	p_text(&p, r->grid);
+	p_uuid(&p, r->device);
+	p_text(&p, r->staff);
+	p_i64(&p, (int64_t)r->version);
+	p_i64(&p, r->created_at);
+	p_i64(&p, r->updated_at);
+	p_i64(&q, r->voided ? 1 : 0);
+	p_text(&q, r->void_reason);
+	p_text(&q, v->day);
+	p_text(&q, v->community);
+	p_text(&q, v->person);
+	p_text(&q, v->status);
+	p_text(&q, v->body ? v->body : "{}");
+	return exec2(impl(st), sql, &p, &q, N_("storing the current version"),
+		     err);
+}
+
+/* The rejection is of the batch's grid: its device's. */
 static int pg_rejection_put(struct store *st, const struct store_rejection *r,
 			    struct gb_err *err)
 {
-	(void)st, (void)r;
-	return not_yet(err, "rejection_put");
+	struct params p;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, r->device);
+	p_i64(&p, (int64_t)r->batch_seq);
+	p_text(&p, r->id ? r->id : "");
+	p_i64(&p, (int64_t)r->version);
+	p_text(&p, r->code);
+	p_text(&p, r->reason ? r->reason : "");
+	if (r->raw)
+		p_bytes(&p, r->raw, r->raw_len);
+	else
+		p_text(&p, NULL);
+	p_i64(&p, r->at);
+	return exec(impl(st),
+		    "INSERT INTO rejection (device, grid, batch_seq, id, "
+		    "version, code, reason, raw, received_at) VALUES ($1, "
+		    "coalesce((SELECT grid FROM device WHERE id = $1), ''), $2, "
+		    "$3, $4, $5, $6, $7::bytea, $8)",
+		    &p, N_("recording a rejection"), err);
 }
+
+/* ---- what a running server does: not yet ---- */
 
 static int pg_changes(struct store *st, const char *grid,
 		      uint64_t ref_version, uint64_t seq, const char *exclude,
