@@ -16,10 +16,11 @@
  * answers as the SQLite store: tests/unit/test_store.c), with the change
  * sequence of each grid taken from its row of change_seq; a batch or
  * version applied by two servers at once costs the second a GB_EBUSY
- * (race_or_fail), never a second copy.  Not yet: /v1/changes (answers
- * GB_EUSAGE "not yet on PostgreSQL: changes"), and serving at all
- * (STORE_SERVE is refused at open), since ingest's report facts and the
- * reports are still SQLite's (rollup.c, reports.c).  A store has one
+ * (race_or_fail), never a second copy.  /v1/changes pages through a
+ * grid's change sequence in one snapshot.  Not yet: serving at all
+ * (STORE_SERVE is refused at open, "not yet on PostgreSQL: serve"), since
+ * ingest's report facts and the reports are still SQLite's (rollup.c,
+ * reports.c).  A store has one
  * connection, used by one thread at a time; the "any thread" functions
  * of store.h will need a pool of their own when it serves.
  *
@@ -41,6 +42,7 @@
 #include "gbtime.h"
 #include "i18n.h"
 #include "id.h"
+#include "log.h"
 #include "schema.h"
 #include "store.h"
 #include "store_pg.h"
@@ -789,16 +791,244 @@ static int pg_rejection_put(struct store *st, const struct store_rejection *r,
 		    &p, N_("recording a rejection"), err);
 }
 
-/* ---- what a running server does: not yet ---- */
+/* ---- /v1/changes ---- */
 
+/* Grows an array of elements of size sz holding n to room for n + 1. */
+static void *grow(void *p, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 16;
+	return xrealloc(p, *cap * sz);
+}
+
+/* The reference data of grid into p, as the SQLite store gives them. */
+static int load_ref(struct pg_store *s, const char *grid, struct wire_page *p,
+		    struct gb_err *err)
+{
+	struct params k;
+	PGresult *res;
+	size_t cap = 0;
+	int n;
+
+	memset(&k, 0, sizeof(k));
+	p_text(&k, grid);
+	res = run(s,
+		  "SELECT c.code, c.name, g.street, c.grid, c.population, "
+		  "c.criminal_cases, c.patrol_team FROM community c JOIN grid "
+		  "g ON g.code = c.grid WHERE c.grid = $1 ORDER BY c.code",
+		  &k, N_("reading reference data"), err);
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		struct wire_community *m;
+
+		p->communities = grow(p->communities, p->ncommunities, &cap,
+				      sizeof(*m));
+		m = &p->communities[p->ncommunities++];
+		memset(m, 0, sizeof(*m));
+		col_text(res, i, 0, m->code, sizeof(m->code));
+		m->name = xstrdup(PQgetvalue(res, i, 1));
+		col_text(res, i, 2, m->street, sizeof(m->street));
+		col_text(res, i, 3, m->grid, sizeof(m->grid));
+		m->population = col_i64(res, i, 4);
+		m->criminal_cases = col_i64(res, i, 5);
+		m->patrol_team = col_i64(res, i, 6);
+	}
+	PQclear(res);
+
+	cap = 0;
+	res = run(s,
+		  "SELECT code, name, grid, room FROM police_area WHERE grid = "
+		  "$1 ORDER BY code",
+		  &k, N_("reading reference data"), err);
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		struct wire_area *ar;
+
+		p->areas = grow(p->areas, p->nareas, &cap, sizeof(*ar));
+		ar = &p->areas[p->nareas++];
+		memset(ar, 0, sizeof(*ar));
+		col_text(res, i, 0, ar->code, sizeof(ar->code));
+		ar->name = xstrdup(PQgetvalue(res, i, 1));
+		col_text(res, i, 2, ar->grid, sizeof(ar->grid));
+		ar->room = xstrdup(PQgetvalue(res, i, 3));
+	}
+	PQclear(res);
+
+	res = run(s,
+		  "SELECT ac.area, ac.community FROM area_community ac JOIN "
+		  "police_area a ON a.code = ac.area WHERE a.grid = $1 "
+		  "ORDER BY ac.area, ac.community",
+		  &k, N_("reading reference data"), err);
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		const char *area = PQgetvalue(res, i, 0);
+
+		for (size_t j = 0; j < p->nareas; j++) {
+			struct wire_area *ar = &p->areas[j];
+
+			if (strcmp(ar->code, area) != 0)
+				continue;
+			ar->communities = xrealloc(ar->communities,
+						   (ar->ncommunities + 1) *
+							   sizeof(char *));
+			ar->communities[ar->ncommunities++] =
+				xstrdup(PQgetvalue(res, i, 1));
+			break;
+		}
+	}
+	PQclear(res);
+
+	cap = 0;
+	res = run(s,
+		  "SELECT code, name, role, grid, coalesce(area, '') FROM "
+		  "staff WHERE grid = $1 ORDER BY code",
+		  &k, N_("reading reference data"), err);
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		struct wire_staff *m;
+
+		p->staff = grow(p->staff, p->nstaff, &cap, sizeof(*m));
+		m = &p->staff[p->nstaff++];
+		memset(m, 0, sizeof(*m));
+		col_text(res, i, 0, m->code, sizeof(m->code));
+		m->name = xstrdup(PQgetvalue(res, i, 1));
+		col_text(res, i, 2, m->role, sizeof(m->role));
+		col_text(res, i, 3, m->grid, sizeof(m->grid));
+		col_text(res, i, 4, m->area, sizeof(m->area));
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* The versions of grid after seq from devices other than exclude, paged
+ * as the SQLite store pages them (its load_records says why each step):
+ * at most limit and about max_bytes, a version over the record limit
+ * passed over, and the cursor moved past the caller's own versions when
+ * nothing else is left. */
+static int load_records(struct pg_store *s, const char *grid, uint64_t seq,
+			const char *exclude, size_t limit, size_t max_bytes,
+			struct store_changes *c, struct gb_err *err)
+{
+	struct wire_page *p = &c->page;
+	size_t cap = 0, bytes = 0, rows = 0;
+	struct params k;
+	PGresult *res;
+	int nrows;
+
+	memset(&k, 0, sizeof(k));
+	p_text(&k, grid);
+	p_i64(&k, (int64_t)seq);
+	p_uuid(&k, exclude);
+	p_i64(&k, (int64_t)limit + 1);
+	res = run(s,
+		  "SELECT seq, raw FROM record_history WHERE grid = $1 AND "
+		  "seq > $2 AND device IS DISTINCT FROM $3::bytea "
+		  "ORDER BY seq LIMIT $4",
+		  &k, N_("reading changes"), err);
+	if (!res)
+		return -1;
+	c->next_seq = seq;
+	nrows = PQntuples(res);
+	for (int i = 0; i < nrows; i++) {
+		size_t n = (size_t)PQgetlength(res, i, 1);
+
+		if (p->n == limit || (p->n > 0 && bytes + n > max_bytes)) {
+			p->more = 1;
+			break;
+		}
+		rows++;
+		if (n > WIRE_MAX_RECORD) {
+			c->next_seq = (uint64_t)col_i64(res, i, 0);
+			log_warnx("changes of grid %s: the version at change "
+				  "%" PRIu64 " is %zu bytes, over the limit "
+				  "of %u bytes a record; skipped",
+				  grid, c->next_seq, n, WIRE_MAX_RECORD);
+			continue;
+		}
+		if (p->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			p->raw = xrealloc(p->raw, cap * sizeof(*p->raw));
+			p->raw_len = xrealloc(p->raw_len,
+					      cap * sizeof(*p->raw_len));
+			/* wire_page_release frees recs[i]: all NULL here. */
+			p->recs = xrealloc(p->recs, cap * sizeof(*p->recs));
+		}
+		p->raw[p->n] = xmalloc(n ? n : 1);
+		if (n)
+			memcpy(p->raw[p->n], PQgetvalue(res, i, 1), n);
+		p->raw_len[p->n] = n;
+		p->recs[p->n] = NULL;
+		p->n++;
+		bytes += n;
+		c->next_seq = (uint64_t)col_i64(res, i, 0);
+	}
+	PQclear(res);
+	if (rows > limit)
+		p->more = 1;
+	if (!p->more) {
+		memset(&k, 0, sizeof(k));
+		p_text(&k, grid);
+		res = run(s,
+			  "SELECT max(seq) FROM record_history WHERE grid = $1",
+			  &k, N_("reading changes"), err);
+		if (!res)
+			return -1;
+		if (!PQgetisnull(res, 0, 0) &&
+		    (uint64_t)col_i64(res, 0, 0) > c->next_seq)
+			c->next_seq = (uint64_t)col_i64(res, 0, 0);
+		PQclear(res);
+	}
+	return 0;
+}
+
+/* In one snapshot (REPEATABLE READ) when no transaction is open.  The
+ * change sequence of a grid is given out in commit order (change_seq),
+ * so a cursor past seq N never skips a version committed later. */
 static int pg_changes(struct store *st, const char *grid,
 		      uint64_t ref_version, uint64_t seq, const char *exclude,
 		      size_t limit, size_t max_bytes, struct store_changes *out,
 		      struct gb_err *err)
 {
-	(void)st, (void)grid, (void)ref_version, (void)seq, (void)exclude;
-	(void)limit, (void)max_bytes, (void)out;
-	return not_yet(err, "changes");
+	struct pg_store *s = impl(st);
+	int own = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
+	PGresult *res;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (own && exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+			NULL, N_("reading changes"), err) < 0)
+		return -1;
+	res = run(s,
+		  "SELECT value::bigint FROM meta WHERE key = 'ref_version'",
+		  NULL, N_("reading changes"), err);
+	if (!res)
+		goto out;
+	out->ref_version = (uint64_t)col_i64(res, 0, 0);
+	PQclear(res);
+	if (out->ref_version != ref_version) {
+		out->with_ref = 1;
+		if (load_ref(s, grid, &out->page, err) < 0)
+			goto out;
+	}
+	if (load_records(s, grid, seq, exclude, limit, max_bytes, out, err) <
+	    0)
+		goto out;
+	rc = 0;
+out:
+	if (own)
+		pg_rollback(st);
+	if (rc < 0)
+		store_changes_release(out);
+	return rc;
 }
 
 /* ---- reference data and lookups ---- */

@@ -5,7 +5,8 @@
  * tests/e2e/t0866-pg-conformance.sh does with a throwaway one), so that a
  * unit run needs no server.  Reference data (changed or not, parents
  * that must exist, lookups in and out of the grid), devices, batches and
- * record versions, savepoints that undo, and the audit chain.
+ * record versions, savepoints that undo, the pages of /v1/changes, and
+ * the audit chain.
  */
 #include <sodium.h>
 #include <stdint.h>
@@ -281,6 +282,59 @@ static void test_records(struct store *st)
 	gb_record_free(r2);
 }
 
+/* /v1/changes of the grid after test_records: the reference data when
+ * the caller's version differs, the two versions in order, pages by
+ * limit, the caller's own versions left out and moved past, nothing for
+ * another grid. */
+static void test_changes(struct store *st)
+{
+	struct store_changes c;
+	struct gb_err err;
+	uint64_t ref, next;
+
+	CHECK_S(st->ops->changes(st, "S01-G1", 0, 0, NULL, 100, 1 << 20, &c,
+				 &err) == 0);
+	ref = c.ref_version;
+	next = c.next_seq;
+	CHECK_S(c.with_ref && ref == 2);
+	CHECK_S(c.page.ncommunities == 1 && c.page.nareas == 1 &&
+		c.page.nstaff == 2);
+	CHECK_S(c.page.ncommunities == 1 &&
+		!strcmp(c.page.communities[0].code, "S01-C01") &&
+		!strcmp(c.page.communities[0].street, "S01") &&
+		c.page.communities[0].population == 3300);
+	CHECK_S(c.page.nareas == 1 && c.page.areas[0].ncommunities == 1 &&
+		!strcmp(c.page.areas[0].room, "101"));
+	CHECK_S(c.page.nstaff == 2 && !strcmp(c.page.staff[0].code, "S01-M01") &&
+		!strcmp(c.page.staff[0].area, "S01-P1") &&
+		!strcmp(c.page.staff[1].area, ""));
+	CHECK_S(c.page.n == 2 && !c.page.more && next > 0);
+	CHECK_S(c.page.n == 2 && c.page.raw_len[0] == 5 &&
+		!memcmp(c.page.raw[0], "raw-1", 5) &&
+		!memcmp(c.page.raw[1], "raw-2", 5));
+	store_changes_release(&c);
+
+	CHECK_S(st->ops->changes(st, "S01-G1", ref, next, NULL, 100, 1 << 20,
+				 &c, &err) == 0);
+	CHECK_S(!c.with_ref && c.page.n == 0 && c.next_seq == next);
+	store_changes_release(&c);
+
+	CHECK_S(st->ops->changes(st, "S01-G1", ref, 0, NULL, 1, 1 << 20, &c,
+				 &err) == 0);
+	CHECK_S(c.page.n == 1 && c.page.more && c.next_seq < next);
+	store_changes_release(&c);
+
+	CHECK_S(st->ops->changes(st, "S01-G1", ref, 0, DEV_A, 100, 1 << 20,
+				 &c, &err) == 0);
+	CHECK_S(c.page.n == 0 && !c.page.more && c.next_seq == next);
+	store_changes_release(&c);
+
+	CHECK_S(st->ops->changes(st, "S01-G2", 0, 0, NULL, 100, 1 << 20, &c,
+				 &err) == 0);
+	CHECK_S(c.with_ref && c.page.ncommunities == 0 && c.page.n == 0);
+	store_changes_release(&c);
+}
+
 struct audit_seen {
 	int n;
 	char actions[64];
@@ -334,6 +388,7 @@ static void run_all(struct store *st, const char *name)
 	test_reference(st);
 	test_devices(st);
 	test_records(st);
+	test_changes(st);
 	test_audit(st);
 }
 
