@@ -6,8 +6,10 @@
  * unit run needs no server.  Reference data (changed or not, parents
  * that must exist, lookups in and out of the grid), devices, batches and
  * record versions, savepoints that undo, the pages of /v1/changes, and
- * the audit chain.
+ * the audit chain; and on PostgreSQL, two servers applying the same
+ * batch at once.
  */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -382,6 +384,77 @@ static void test_audit(struct store *st)
 	CHECK_S(seen.n == 2 && !strcmp(seen.actions, "batch,revoke"));
 }
 
+/* Another server's connection, in a thread: the same batch and version as
+ * the main connection's open transaction. */
+struct racer {
+	struct store *st;
+	const struct store_version *v;
+	int batch_rc, batch_code, version_rc, version_code;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	unsigned char h[STORE_HASH_LEN];
+	struct gb_err err;
+
+	memset(h, 0x33, sizeof(h));
+	r->batch_rc = r->version_rc = 99;
+	if (r->st->ops->begin(r->st, &err) < 0)
+		return NULL;
+	r->batch_rc = r->st->ops->batch_put(r->st, DEV_A, 7, h, 1, "ack-7b", 6,
+					    1764750070000, &err);
+	r->batch_code = err.code;
+	r->st->ops->rollback(r->st);
+	if (r->st->ops->begin(r->st, &err) < 0)
+		return NULL;
+	r->version_rc = r->st->ops->history_put(r->st, r->v, &err);
+	r->version_code = err.code;
+	r->st->ops->rollback(r->st);
+	return NULL;
+}
+
+/*
+ * Two servers on one PostgreSQL apply the same batch and version: the
+ * second waits for the first (or comes after it) and is told GB_EBUSY,
+ * to try again, and the first one's ack is what is stored.  Whichever
+ * way the two interleave, the outcome is the same.
+ */
+static void test_race(struct store *st, const char *url)
+{
+	struct gb_record *r = enterprise(700);
+	struct store_version v = {r, "raw-7", 5, {0}, "{}", NULL, NULL, NULL,
+				  NULL, 1764750070000};
+	struct racer rc = {NULL, &v, 0, 0, 0, 0};
+	unsigned char h[STORE_HASH_LEN], got[STORE_HASH_LEN];
+	struct gb_buf ack;
+	struct gb_err err;
+	pthread_t t;
+
+	memset(h, 0x77, sizeof(h));
+	memcpy(v.hash, h, sizeof(h));
+	gb_buf_init(&ack, 1 << 16);
+	CHECK_S(store_pg_open(&rc.st, url, STORE_ADMIN, &err) == 0);
+	if (!rc.st)
+		goto out;
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->batch_put(st, DEV_A, 7, h, 1, "ack-7a", 6,
+				   1764750070000, &err) == 0);
+	CHECK_S(st->ops->history_put(st, &v, &err) == 0);
+	CHECK_S(pthread_create(&t, NULL, race, &rc) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	pthread_join(t, NULL);
+	CHECK_S(rc.batch_rc == -1 && rc.batch_code == GB_EBUSY);
+	CHECK_S(rc.version_rc == -1 && rc.version_code == GB_EBUSY);
+	CHECK_S(st->ops->batch_get(st, DEV_A, 7, got, &ack, &err) == 1);
+	CHECK_S(!memcmp(got, h, sizeof(h)) && ack.len == 6 &&
+		!memcmp(ack.data, "ack-7a", 6));
+	rc.st->ops->close(rc.st);
+out:
+	gb_buf_release(&ack);
+	gb_record_free(r);
+}
+
 static void run_all(struct store *st, const char *name)
 {
 	which = name;
@@ -413,6 +486,7 @@ int main(void)
 			fprintf(stderr, "%s\n", err.msg);
 		if (st) {
 			run_all(st, "PostgreSQL");
+			test_race(st, pg);
 			st->ops->close(st);
 		}
 	}
