@@ -1759,10 +1759,12 @@ static void quiet(void *arg, const char *message)
 int store_pg_open(struct store **out, const char *url, enum store_mode mode,
 		  struct gb_err *err)
 {
-	static const char *const keys[] = {"dbname", "application_name",
-					   "client_encoding",
-					   "connect_timeout", NULL};
-	const char *vals[] = {url, "gridbook-hq", "UTF8", "10", NULL};
+	/* Defaults the URL may override, the URL, then what it may not
+	 * (libpq takes the last value given for each keyword). */
+	static const char *const keys[] = {"application_name",
+					   "connect_timeout", "dbname",
+					   "client_encoding", NULL};
+	const char *vals[] = {"gridbook-hq", "10", url, "UTF8", NULL};
 	struct pg_store *s;
 	char msg[200];
 
