@@ -58,7 +58,7 @@ static int usage_error(const char *cmd, const struct gb_err *err)
 /*
  * Opens the store named by spec: "sqlite:PATH", or a PostgreSQL database
  * by its libpq URI ("postgresql://USER@HOST:PORT/DB", or "postgres://"),
- * which serves the commands so far (store_pg.h).
+ * which serves the commands so far, not serve (store_pg.h).
  */
 static int store_open(struct store **out, const char *spec,
 		      enum store_mode mode, struct gb_err *err)
@@ -69,6 +69,12 @@ static int store_open(struct store **out, const char *spec,
 				  "GRIDBOOK_HQ_STORE"));
 	if (strncmp(spec, "sqlite:", 7) == 0 && spec[7])
 		return store_sqlite_open(out, spec + 7, mode, err);
+	/* The report facts of ingest are SQLite's still (rollup.c). */
+	if ((strncmp(spec, "postgresql://", 13) == 0 ||
+	     strncmp(spec, "postgres://", 11) == 0) &&
+	    mode == STORE_SERVE)
+		return gb_error(err, GB_EUSAGE, _("not yet on PostgreSQL: %s"),
+				"serve");
 	if (strncmp(spec, "postgresql://", 13) == 0 ||
 	    strncmp(spec, "postgres://", 11) == 0)
 		return store_pg_open(out, spec, mode, err);

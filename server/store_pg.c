@@ -17,12 +17,15 @@
  * sequence of each grid taken from its row of change_seq; a batch or
  * version applied by two servers at once costs the second a GB_EBUSY
  * (race_or_fail), never a second copy.  /v1/changes pages through a
- * grid's change sequence in one snapshot.  Not yet: serving at all
- * (STORE_SERVE is refused at open, "not yet on PostgreSQL: serve"), since
- * ingest's report facts and the reports are still SQLite's (rollup.c,
- * reports.c).  A store has one
- * connection, used by one thread at a time; the "any thread" functions
- * of store.h will need a pool of their own when it serves.
+ * grid's change sequence in one snapshot.
+ *
+ * Connections: the writer's, used by the thread that holds the writer
+ * transaction (in STORE_ADMIN mode the only one), and in STORE_SERVE
+ * mode a pool of readers for the functions store.h lets any thread call,
+ * each seeing only what is committed, as the SQLite store's read-only
+ * connections do.  gridbook-hq does not serve on PostgreSQL yet (main.c
+ * refuses it): ingest's report facts and the reports are still SQLite's
+ * (rollup.c, reports.c).
  *
  * Statements are always bound (PQexecParams); bytea parameters and every
  * result come in binary, so ids and hashes travel as their bytes and
@@ -33,6 +36,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,13 +64,19 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define PARAM_MAX 10
+/* Idle reader connections kept (STORE_SERVE). */
+#define POOL_MAX 8
 
 struct pg_store {
 	struct store base; /* first: a struct store * is one of these */
 	enum store_mode mode;
-	PGconn *conn;
+	PGconn *conn; /* the writer; in STORE_ADMIN mode the only one */
+	char *url;    /* for the readers' connections */
 	char *name; /* postgresql://HOST:PORT/DB, without user or password */
 	int64_t margin;
+	pthread_mutex_t pool_mu;
+	PGconn *pool[POOL_MAX]; /* idle readers (STORE_SERVE) */
+	int npool;
 };
 
 static struct pg_store *impl(struct store *s)
@@ -140,7 +150,7 @@ static void first_line(const char *msg, char *out, size_t n)
  * failure or deadlock, a server shutting down) is GB_EBUSY, which a
  * device tries again; the rest GB_EDB.  what is marked with N_().
  */
-static int pg_fail(struct pg_store *s, PGresult *res, struct gb_err *err,
+static int pg_fail(PGconn *c, PGresult *res, struct gb_err *err,
 		   const char *what)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
@@ -149,7 +159,7 @@ static int pg_fail(struct pg_store *s, PGresult *res, struct gb_err *err,
 		res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	char msg[200];
 
-	first_line(primary ? primary : PQerrorMessage(s->conn), msg,
+	first_line(primary ? primary : PQerrorMessage(c), msg,
 		   sizeof(msg));
 	if (state && (!strncmp(state, "53", 2) || !strcmp(state, "40001") ||
 		      !strcmp(state, "40P01") || !strncmp(state, "57P", 3)))
@@ -163,17 +173,17 @@ static int pg_fail(struct pg_store *s, PGresult *res, struct gb_err *err,
  * Returns the result, which the caller frees with PQclear, or NULL with
  * err when the statement failed.
  */
-static PGresult *run(struct pg_store *s, const char *sql,
+static PGresult *run(PGconn *c, const char *sql,
 		     const struct params *p, const char *what,
 		     struct gb_err *err)
 {
-	PGresult *res = PQexecParams(s->conn, sql, p ? p->n : 0, NULL,
+	PGresult *res = PQexecParams(c, sql, p ? p->n : 0, NULL,
 				     p ? p->v : NULL, p ? p->len : NULL,
 				     p ? p->fmt : NULL, 1);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		pg_fail(s, res, err, what);
+		pg_fail(c, res, err, what);
 		PQclear(res);
 		return NULL;
 	}
@@ -181,10 +191,10 @@ static PGresult *run(struct pg_store *s, const char *sql,
 }
 
 /* Runs a statement whose result is not needed. */
-static int exec(struct pg_store *s, const char *sql, const struct params *p,
+static int exec(PGconn *c, const char *sql, const struct params *p,
 		const char *what, struct gb_err *err)
 {
-	PGresult *res = run(s, sql, p, what, err);
+	PGresult *res = run(c, sql, p, what, err);
 
 	if (!res)
 		return -1;
@@ -193,7 +203,7 @@ static int exec(struct pg_store *s, const char *sql, const struct params *p,
 }
 
 /* As exec, with the parameters of p followed by those of q. */
-static int exec2(struct pg_store *s, const char *sql, const struct params *p,
+static int exec2(PGconn *c, const char *sql, const struct params *p,
 		 const struct params *q, const char *what, struct gb_err *err)
 {
 	const char *v[2 * PARAM_MAX];
@@ -207,9 +217,9 @@ static int exec2(struct pg_store *s, const char *sql, const struct params *p,
 			len[n] = x->len[i];
 			fmt[n] = x->fmt[i];
 		}
-	res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 1);
+	res = PQexecParams(c, sql, n, NULL, v, len, fmt, 1);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = pg_fail(s, res, err, what);
+		rc = pg_fail(c, res, err, what);
 	PQclear(res);
 	return rc;
 }
@@ -255,23 +265,138 @@ static const char *col_str(const PGresult *r, int row, int col)
 	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
 
-static int not_yet(struct gb_err *err, const char *op)
+/* ---- connections ---- */
+
+/* Notices (a table that exists already ...) are PostgreSQL talking to a
+ * person at a terminal; errors come back with each statement.  libpq
+ * would print them on stderr, and only main prints. */
+static void quiet(void *arg, const char *message)
 {
-	return gb_error(err, GB_EUSAGE, _("not yet on PostgreSQL: %s"), op);
+	(void)arg;
+	(void)message;
+}
+
+/* A new connection to s->url, or NULL with err.  The first one names the
+ * store (s->name) without the user and password the URL may hold, from
+ * what libpq made of it, connected or not. */
+static PGconn *connect_db(struct pg_store *s, struct gb_err *err)
+{
+	/* Defaults the URL may override, the URL, then what it may not
+	 * (libpq takes the last value given for each keyword). */
+	static const char *const keys[] = {"application_name",
+					   "connect_timeout", "dbname",
+					   "client_encoding", NULL};
+	const char *vals[] = {"gridbook-hq", "10", s->url, "UTF8", NULL};
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	char msg[200];
+
+	if (!c) {
+		gb_error(err, GB_EDB, _("store: connecting to %s: %s"),
+			 "PostgreSQL", "out of memory");
+		return NULL;
+	}
+	if (!s->name)
+		s->name = xasprintf("postgresql://%s:%s/%s",
+				    PQhost(c) ? PQhost(c) : "",
+				    PQport(c) ? PQport(c) : "",
+				    PQdb(c) ? PQdb(c) : "");
+	if (PQstatus(c) != CONNECTION_OK) {
+		first_line(PQerrorMessage(c), msg, sizeof(msg));
+		gb_error(err, GB_EDB, _("store: connecting to %s: %s"),
+			 s->name, msg);
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, quiet, NULL);
+	return c;
+}
+
+/*
+ * A connection for one reader, any thread: in STORE_SERVE mode one of
+ * the pool (or a new one), which sees only what is committed; in
+ * STORE_ADMIN mode the one connection of the store.  Give it back with
+ * reader_put.
+ */
+static int reader_get(struct pg_store *s, PGconn **out, struct gb_err *err)
+{
+	PGconn *c = NULL;
+
+	if (s->mode == STORE_ADMIN) {
+		*out = s->conn;
+		return 0;
+	}
+	pthread_mutex_lock(&s->pool_mu);
+	if (s->npool > 0)
+		c = s->pool[--s->npool];
+	pthread_mutex_unlock(&s->pool_mu);
+	if (!c)
+		c = connect_db(s, err);
+	*out = c;
+	return c ? 0 : -1;
+}
+
+/* Takes the connection back, idle: one that broke is closed. */
+static void reader_put(struct pg_store *s, PGconn *c)
+{
+	if (s->mode == STORE_ADMIN || !c)
+		return;
+	if (PQstatus(c) == CONNECTION_OK &&
+	    PQtransactionStatus(c) != PQTRANS_IDLE)
+		PQclear(PQexec(c, "ROLLBACK"));
+	if (PQstatus(c) == CONNECTION_OK &&
+	    PQtransactionStatus(c) == PQTRANS_IDLE) {
+		pthread_mutex_lock(&s->pool_mu);
+		if (s->npool < POOL_MAX) {
+			s->pool[s->npool++] = c;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&s->pool_mu);
+	}
+	PQfinish(c);
+}
+
+/* Opens a read-only snapshot on c unless c is in a transaction already
+ * (the one connection of STORE_ADMIN in a command's transaction); *own
+ * says whether to end it (read_end). */
+static int read_begin(PGconn *c, int *own, const char *what,
+		      struct gb_err *err)
+{
+	*own = PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (*own && exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+			 NULL, what, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void read_end(PGconn *c, int own)
+{
+	if (own && PQtransactionStatus(c) != PQTRANS_IDLE)
+		PQclear(PQexec(c, "ROLLBACK"));
 }
 
 /* ---- transactions ---- */
 
+/* A writer whose connection broke (PostgreSQL restarted) connects again
+ * here, between transactions. */
 static int pg_begin(struct store *st, struct gb_err *err)
 {
-	return exec(impl(st), "BEGIN", NULL, N_("starting a transaction"),
+	struct pg_store *s = impl(st);
+
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		PQreset(s->conn);
+		if (PQstatus(s->conn) != CONNECTION_OK)
+			return pg_fail(s->conn, NULL, err,
+				       N_("starting a transaction"));
+		PQsetNoticeProcessor(s->conn, quiet, NULL);
+	}
+	return exec(s->conn, "BEGIN", NULL, N_("starting a transaction"),
 		    err);
 }
 
 static int pg_commit(struct store *st, struct gb_err *err)
 {
 	struct pg_store *s = impl(st);
-	PGresult *res = run(s, "COMMIT", NULL, N_("committing"), err);
+	PGresult *res = run(s->conn, "COMMIT", NULL, N_("committing"), err);
 	int rc = -1;
 
 	if (!res)
@@ -301,13 +426,13 @@ static void pg_rollback(struct store *st)
 
 static int pg_savepoint(struct store *st, struct gb_err *err)
 {
-	return exec(impl(st), "SAVEPOINT batch", NULL,
+	return exec(impl(st)->conn, "SAVEPOINT batch", NULL,
 		    N_("opening a savepoint"), err);
 }
 
 static int pg_release(struct store *st, struct gb_err *err)
 {
-	return exec(impl(st), "RELEASE SAVEPOINT batch", NULL,
+	return exec(impl(st)->conn, "RELEASE SAVEPOINT batch", NULL,
 		    N_("releasing a savepoint"), err);
 }
 
@@ -317,9 +442,9 @@ static int pg_rollback_to(struct store *st)
 
 	if (PQtransactionStatus(s->conn) == PQTRANS_IDLE)
 		return -1;
-	if (exec(s, "ROLLBACK TO SAVEPOINT batch", NULL, "rollback to",
+	if (exec(s->conn, "ROLLBACK TO SAVEPOINT batch", NULL, "rollback to",
 		 NULL) < 0 ||
-	    exec(s, "RELEASE SAVEPOINT batch", NULL, "release", NULL) < 0)
+	    exec(s->conn, "RELEASE SAVEPOINT batch", NULL, "release", NULL) < 0)
 		return -1;
 	return 0;
 }
@@ -353,7 +478,7 @@ static void pg_set_margin(struct store *st, int64_t bytes)
  * there is no meta yet (a new database).  Returns 0 or -1 with err. */
 static int schema_version(struct pg_store *s, int *v, struct gb_err *err)
 {
-	PGresult *res = run(s, "SELECT to_regclass('meta') IS NOT NULL", NULL,
+	PGresult *res = run(s->conn, "SELECT to_regclass('meta') IS NOT NULL", NULL,
 			    N_("reading the schema version"), err);
 	int have_meta;
 
@@ -364,7 +489,7 @@ static int schema_version(struct pg_store *s, int *v, struct gb_err *err)
 	*v = 0;
 	if (!have_meta)
 		return 0;
-	res = run(s,
+	res = run(s->conn,
 		  "SELECT value::bigint FROM meta WHERE key = 'schema_version'",
 		  NULL, N_("reading the schema version"), err);
 	if (!res)
@@ -387,7 +512,7 @@ static int pg_migrate(struct store *st, struct gb_err *err)
 
 	if (pg_begin(st, err) < 0)
 		return -1;
-	if (exec(s, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")", NULL,
+	if (exec(s->conn, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")", NULL,
 		 N_("applying the schema"), err) < 0 ||
 	    schema_version(s, &v, err) < 0)
 		goto fail;
@@ -404,7 +529,7 @@ static int pg_migrate(struct store *st, struct gb_err *err)
 		res = PQexec(s->conn, gb_schema_pg[v]);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 		    PQresultStatus(res) != PGRES_TUPLES_OK) {
-			pg_fail(s, res, err, N_("applying the schema"));
+			pg_fail(s->conn, res, err, N_("applying the schema"));
 			goto fail;
 		}
 		PQclear(res);
@@ -412,7 +537,7 @@ static int pg_migrate(struct store *st, struct gb_err *err)
 		snprintf(num, sizeof(num), "%d", v + 1);
 		memset(&p, 0, sizeof(p));
 		p_text(&p, num);
-		if (exec(s,
+		if (exec(s->conn,
 			 "INSERT INTO meta (key, value) VALUES "
 			 "('schema_version', $1) ON CONFLICT (key) DO UPDATE "
 			 "SET value = excluded.value",
@@ -430,7 +555,7 @@ fail:
 static int tz_read(struct pg_store *s, char *out, size_t n,
 		   struct gb_err *err)
 {
-	PGresult *res = run(s, "SELECT value FROM meta WHERE key = 'tz'", NULL,
+	PGresult *res = run(s->conn, "SELECT value FROM meta WHERE key = 'tz'", NULL,
 			    N_("reading the time zone"), err);
 
 	if (!res)
@@ -467,7 +592,7 @@ static int tz_settle(struct pg_store *s, struct gb_err *err)
 	if (!stored[0]) {
 		memset(&p, 0, sizeof(p));
 		p_text(&p, env && *env ? env : "Asia/Shanghai");
-		if (exec(s,
+		if (exec(s->conn,
 			 "INSERT INTO meta (key, value) VALUES ('tz', $1) "
 			 "ON CONFLICT (key) DO NOTHING",
 			 &p, N_("storing the time zone"), err) < 0 ||
@@ -500,7 +625,7 @@ static int tz_settle(struct pg_store *s, struct gb_err *err)
  * race that the device wins by trying again, when the answer is the one
  * stored: GB_EBUSY.
  */
-static int race_or_fail(struct pg_store *s, PGresult *res, struct gb_err *err,
+static int race_or_fail(PGconn *c, PGresult *res, struct gb_err *err,
 			const char *what)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
@@ -511,21 +636,21 @@ static int race_or_fail(struct pg_store *s, PGresult *res, struct gb_err *err,
 				_("store: %s: written at the same time by "
 				  "another server; try again"),
 				_(what));
-	return pg_fail(s, res, err, what);
+	return pg_fail(c, res, err, what);
 }
 
 /* As run, for an insert that may lose a race (race_or_fail). */
-static int exec_insert(struct pg_store *s, const char *sql,
+static int exec_insert(PGconn *c, const char *sql,
 		       const struct params *p, const char *what,
 		       struct gb_err *err)
 {
-	PGresult *res = PQexecParams(s->conn, sql, p->n, NULL, p->v, p->len,
+	PGresult *res = PQexecParams(c, sql, p->n, NULL, p->v, p->len,
 				     p->fmt, 1);
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = race_or_fail(s, res, err, what);
+		rc = race_or_fail(c, res, err, what);
 	PQclear(res);
 	return rc;
 }
@@ -550,7 +675,7 @@ static int pg_batch_get(struct store *st, const char *device, uint64_t seq,
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, device);
 	p_i64(&p, (int64_t)seq);
-	res = run(impl(st),
+	res = run(impl(st)->conn,
 		  "SELECT items_hash, ack FROM batch WHERE device = $1 AND "
 		  "seq = $2",
 		  &p, N_("reading a batch"), err);
@@ -591,7 +716,7 @@ static int pg_batch_put(struct store *st, const char *device, uint64_t seq,
 			   "$4, $5, $6 FROM device WHERE id = $1",
 			   p.n, NULL, p.v, p.len, p.fmt, 1);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		race_or_fail(s, res, err, N_("recording a batch"));
+		race_or_fail(s->conn, res, err, N_("recording a batch"));
 		PQclear(res);
 		return -1;
 	}
@@ -602,25 +727,27 @@ static int pg_batch_put(struct store *st, const char *device, uint64_t seq,
 	return 0;
 }
 
-/* On the one connection of the store: as committed only outside a
- * transaction (readers of their own come with serving). */
 static int pg_batch_high(struct store *st, const char *device, int reader,
 			 uint64_t *seq, struct gb_err *err)
 {
+	struct pg_store *s = impl(st);
+	PGconn *c = s->conn;
 	struct params p;
 	PGresult *res;
 
-	(void)reader;
 	*seq = 0;
+	if (reader && reader_get(s, &c, err) < 0)
+		return -1;
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, device);
-	res = run(impl(st), "SELECT max(seq) FROM batch WHERE device = $1", &p,
+	res = run(c, "SELECT max(seq) FROM batch WHERE device = $1", &p,
 		  N_("reading a batch"), err);
-	if (!res)
-		return -1;
-	*seq = (uint64_t)col_i64(res, 0, 0);
+	if (res)
+		*seq = (uint64_t)col_i64(res, 0, 0);
 	PQclear(res);
-	return 0;
+	if (reader)
+		reader_put(s, c);
+	return res ? 0 : -1;
 }
 
 static int pg_version_get(struct store *st, const char *id, uint64_t version,
@@ -635,7 +762,7 @@ static int pg_version_get(struct store *st, const char *id, uint64_t version,
 	p_uuid(&p, id);
 	p_i64(&p, (int64_t)version);
 	p_uuid(&p, device);
-	res = run(impl(st),
+	res = run(impl(st)->conn,
 		  "SELECT content_hash FROM record_history WHERE id = $1 AND "
 		  "version = $2 AND device = $3",
 		  &p, N_("reading a record version"), err);
@@ -657,7 +784,7 @@ static int pg_current_get(struct store *st, const char *id,
 
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, id);
-	res = run(impl(st),
+	res = run(impl(st)->conn,
 		  "SELECT kind, version, device, grid FROM record_current "
 		  "WHERE id = $1 LIMIT 1",
 		  &p, N_("reading a record"), err);
@@ -702,7 +829,7 @@ static int pg_history_put(struct store *st, const struct store_version *v,
 
 	version_params(&p, v);
 	return exec_insert(
-		impl(st),
+		impl(st)->conn,
 		"WITH n AS (INSERT INTO change_seq AS c (grid, seq) VALUES "
 		"($5, 1) ON CONFLICT (grid) DO UPDATE SET seq = c.seq + 1 "
 		"RETURNING seq) INSERT INTO record_history (seq, id, version, "
@@ -717,7 +844,7 @@ static int pg_conflict_put(struct store *st, const struct store_version *v,
 	struct params p;
 
 	version_params(&p, v);
-	return exec(impl(st),
+	return exec(impl(st)->conn,
 		    "INSERT INTO conflict (id, version, device, kind, grid, "
 		    "content_hash, raw, received_at) VALUES ($1, $2, $3, $4, "
 		    "$5, $6, $7, $8) ON CONFLICT DO NOTHING",
@@ -761,7 +888,7 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 	p_text(&q, v->person);
 	p_text(&q, v->status);
 	p_text(&q, v->body ? v->body : "{}");
-	return exec2(impl(st), sql, &p, &q, N_("storing the current version"),
+	return exec2(impl(st)->conn, sql, &p, &q, N_("storing the current version"),
 		     err);
 }
 
@@ -783,7 +910,7 @@ static int pg_rejection_put(struct store *st, const struct store_rejection *r,
 	else
 		p_text(&p, NULL);
 	p_i64(&p, r->at);
-	return exec(impl(st),
+	return exec(impl(st)->conn,
 		    "INSERT INTO rejection (device, grid, batch_seq, id, "
 		    "version, code, reason, raw, received_at) VALUES ($1, "
 		    "coalesce((SELECT grid FROM device WHERE id = $1), ''), $2, "
@@ -803,7 +930,7 @@ static void *grow(void *p, size_t n, size_t *cap, size_t sz)
 }
 
 /* The reference data of grid into p, as the SQLite store gives them. */
-static int load_ref(struct pg_store *s, const char *grid, struct wire_page *p,
+static int load_ref(PGconn *c, const char *grid, struct wire_page *p,
 		    struct gb_err *err)
 {
 	struct params k;
@@ -813,7 +940,7 @@ static int load_ref(struct pg_store *s, const char *grid, struct wire_page *p,
 
 	memset(&k, 0, sizeof(k));
 	p_text(&k, grid);
-	res = run(s,
+	res = run(c,
 		  "SELECT c.code, c.name, g.street, c.grid, c.population, "
 		  "c.criminal_cases, c.patrol_team FROM community c JOIN grid "
 		  "g ON g.code = c.grid WHERE c.grid = $1 ORDER BY c.code",
@@ -839,7 +966,7 @@ static int load_ref(struct pg_store *s, const char *grid, struct wire_page *p,
 	PQclear(res);
 
 	cap = 0;
-	res = run(s,
+	res = run(c,
 		  "SELECT code, name, grid, room FROM police_area WHERE grid = "
 		  "$1 ORDER BY code",
 		  &k, N_("reading reference data"), err);
@@ -859,7 +986,7 @@ static int load_ref(struct pg_store *s, const char *grid, struct wire_page *p,
 	}
 	PQclear(res);
 
-	res = run(s,
+	res = run(c,
 		  "SELECT ac.area, ac.community FROM area_community ac JOIN "
 		  "police_area a ON a.code = ac.area WHERE a.grid = $1 "
 		  "ORDER BY ac.area, ac.community",
@@ -886,7 +1013,7 @@ static int load_ref(struct pg_store *s, const char *grid, struct wire_page *p,
 	PQclear(res);
 
 	cap = 0;
-	res = run(s,
+	res = run(c,
 		  "SELECT code, name, role, grid, coalesce(area, '') FROM "
 		  "staff WHERE grid = $1 ORDER BY code",
 		  &k, N_("reading reference data"), err);
@@ -914,7 +1041,7 @@ static int load_ref(struct pg_store *s, const char *grid, struct wire_page *p,
  * at most limit and about max_bytes, a version over the record limit
  * passed over, and the cursor moved past the caller's own versions when
  * nothing else is left. */
-static int load_records(struct pg_store *s, const char *grid, uint64_t seq,
+static int load_records(PGconn *db, const char *grid, uint64_t seq,
 			const char *exclude, size_t limit, size_t max_bytes,
 			struct store_changes *c, struct gb_err *err)
 {
@@ -929,7 +1056,7 @@ static int load_records(struct pg_store *s, const char *grid, uint64_t seq,
 	p_i64(&k, (int64_t)seq);
 	p_uuid(&k, exclude);
 	p_i64(&k, (int64_t)limit + 1);
-	res = run(s,
+	res = run(db,
 		  "SELECT seq, raw FROM record_history WHERE grid = $1 AND "
 		  "seq > $2 AND device IS DISTINCT FROM $3::bytea "
 		  "ORDER BY seq LIMIT $4",
@@ -977,7 +1104,7 @@ static int load_records(struct pg_store *s, const char *grid, uint64_t seq,
 	if (!p->more) {
 		memset(&k, 0, sizeof(k));
 		p_text(&k, grid);
-		res = run(s,
+		res = run(db,
 			  "SELECT max(seq) FROM record_history WHERE grid = $1",
 			  &k, N_("reading changes"), err);
 		if (!res)
@@ -999,15 +1126,16 @@ static int pg_changes(struct store *st, const char *grid,
 		      struct gb_err *err)
 {
 	struct pg_store *s = impl(st);
-	int own = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
+	PGconn *c = NULL;
 	PGresult *res;
-	int rc = -1;
+	int rc = -1, own = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (own && exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-			NULL, N_("reading changes"), err) < 0)
+	if (reader_get(s, &c, err) < 0)
 		return -1;
-	res = run(s,
+	if (read_begin(c, &own, N_("reading changes"), err) < 0)
+		goto out;
+	res = run(c,
 		  "SELECT value::bigint FROM meta WHERE key = 'ref_version'",
 		  NULL, N_("reading changes"), err);
 	if (!res)
@@ -1016,16 +1144,16 @@ static int pg_changes(struct store *st, const char *grid,
 	PQclear(res);
 	if (out->ref_version != ref_version) {
 		out->with_ref = 1;
-		if (load_ref(s, grid, &out->page, err) < 0)
+		if (load_ref(c, grid, &out->page, err) < 0)
 			goto out;
 	}
-	if (load_records(s, grid, seq, exclude, limit, max_bytes, out, err) <
+	if (load_records(c, grid, seq, exclude, limit, max_bytes, out, err) <
 	    0)
 		goto out;
 	rc = 0;
 out:
-	if (own)
-		pg_rollback(st);
+	read_end(c, own);
+	reader_put(s, c);
 	if (rc < 0)
 		store_changes_release(out);
 	return rc;
@@ -1059,7 +1187,7 @@ static int exists(struct pg_store *s, const char *sql, const char *key,
 		p_uuid(&p, key);
 	else
 		p_text(&p, key);
-	res = run(s, sql, &p, N_("looking up a reference"), err);
+	res = run(s->conn, sql, &p, N_("looking up a reference"), err);
 	if (!res)
 		return -1;
 	found = PQntuples(res) > 0;
@@ -1152,7 +1280,7 @@ static int pg_find(struct store *st, const char *grid, enum gb_ref ref,
 		p_text(&p, key);
 		p_text(&p, grid);
 	}
-	res = run(s, sql, &p, N_("looking up a reference"), err);
+	res = run(s->conn, sql, &p, N_("looking up a reference"), err);
 	if (!res)
 		return -1;
 	found = PQntuples(res) > 0;
@@ -1279,7 +1407,7 @@ static int pg_ref_put(struct store *st, enum store_table t,
 		else
 			p_text(&p, v);
 	}
-	res = run(s, rt->upsert, &p, N_("storing reference data"), err);
+	res = run(s->conn, rt->upsert, &p, N_("storing reference data"), err);
 	if (!res)
 		return -1;
 	*changed = affected(res) > 0;
@@ -1289,7 +1417,7 @@ static int pg_ref_put(struct store *st, enum store_table t,
 
 static int pg_ref_touch(struct store *st, struct gb_err *err)
 {
-	return exec(impl(st),
+	return exec(impl(st)->conn,
 		    "UPDATE meta SET value = (value::bigint + 1)::text "
 		    "WHERE key = 'ref_version'",
 		    NULL, N_("marking reference data"), err);
@@ -1317,7 +1445,7 @@ static int pg_device_put(struct store *st, const struct store_device *d,
 	p_text(&p, d->name);
 	p_bytes(&p, token_hash, STORE_HASH_LEN);
 	p_i64(&p, d->created_at);
-	return exec(impl(st),
+	return exec(impl(st)->conn,
 		    "INSERT INTO device (id, grid, role, name, token_hash, "
 		    "created_at) VALUES ($1, $2, $3, $4, $5, $6)",
 		    &p, N_("enrolling a device"), err);
@@ -1345,20 +1473,25 @@ static int pg_device_by_token(struct store *st,
 			      const unsigned char token_hash[STORE_HASH_LEN],
 			      struct store_device *out, struct gb_err *err)
 {
+	struct pg_store *s = impl(st);
+	PGconn *c = NULL;
 	struct params p;
 	PGresult *res;
-	int found;
+	int found = -1;
 
+	if (reader_get(s, &c, err) < 0)
+		return -1;
 	memset(&p, 0, sizeof(p));
 	p_bytes(&p, token_hash, STORE_HASH_LEN);
-	res = run(impl(st), DEVICE_SELECT "WHERE d.token_hash = $1", &p,
+	res = run(c, DEVICE_SELECT "WHERE d.token_hash = $1", &p,
 		  N_("looking up a device"), err);
-	if (!res)
-		return -1;
-	found = PQntuples(res) > 0;
-	if (found)
-		device_row(res, 0, out);
+	if (res) {
+		found = PQntuples(res) > 0;
+		if (found)
+			device_row(res, 0, out);
+	}
 	PQclear(res);
+	reader_put(s, c);
 	return found;
 }
 
@@ -1372,7 +1505,7 @@ static int pg_device_revoke(struct store *st, const char *id, int64_t at,
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, id);
 	p_i64(&p, at);
-	res = run(impl(st),
+	res = run(impl(st)->conn,
 		  "UPDATE device SET revoked = 1, revoked_at = "
 		  "coalesce(revoked_at, $2) WHERE id = $1",
 		  &p, N_("revoking a device"), err);
@@ -1397,7 +1530,7 @@ static int pg_device_seen(struct store *st, const char *id, int64_t at,
 	p_i64(&p, at);
 	p_i64(&p, pending);
 	p_i64(&p, oldest);
-	return exec(impl(st),
+	return exec(impl(st)->conn,
 		    "INSERT INTO device_sync AS t (device, grid, last_seen, "
 		    "pending, oldest_pending) SELECT id, grid, $2::bigint, "
 		    "CASE WHEN $3::bigint >= 0 THEN $3::bigint END, "
@@ -1415,19 +1548,23 @@ static int pg_device_list(struct store *st,
 			  int (*cb)(void *arg, const struct store_device *d),
 			  void *arg, struct gb_err *err)
 {
+	struct pg_store *s = impl(st);
 	struct store_device d;
-	PGresult *res = run(impl(st), DEVICE_SELECT "ORDER BY d.created_at, d.id",
-			    NULL, N_("listing devices"), err);
+	PGconn *c = NULL;
+	PGresult *res;
 
-	if (!res)
+	if (reader_get(s, &c, err) < 0)
 		return -1;
-	for (int i = 0; i < PQntuples(res); i++) {
+	res = run(c, DEVICE_SELECT "ORDER BY d.created_at, d.id", NULL,
+		  N_("listing devices"), err);
+	for (int i = 0; res && i < PQntuples(res); i++) {
 		device_row(res, i, &d);
 		if (cb(arg, &d) != 0)
 			break;
 	}
 	PQclear(res);
-	return 0;
+	reader_put(s, c);
+	return res ? 0 : -1;
 }
 
 /* ---- the audit log and its hash chain ---- */
@@ -1471,10 +1608,10 @@ static int audit_append(struct pg_store *s, const struct store_audit *a,
 
 	/* Held to the end of the transaction: the next writer chains from
 	 * this entry, not from the one before it. */
-	if (exec(s, "SELECT pg_advisory_xact_lock(" LOCK_AUDIT ")", NULL,
+	if (exec(s->conn, "SELECT pg_advisory_xact_lock(" LOCK_AUDIT ")", NULL,
 		 N_("writing the audit log"), err) < 0)
 		return -1;
-	res = run(s,
+	res = run(s->conn,
 		  "SELECT l.seq, c.hash FROM audit_log l LEFT JOIN audit_chain "
 		  "c USING (seq) ORDER BY l.seq DESC LIMIT 1",
 		  NULL, N_("writing the audit log"), err);
@@ -1501,7 +1638,7 @@ static int audit_append(struct pg_store *s, const struct store_audit *a,
 	p_i64(&p, a->status);
 	p_text(&p, e.detail);
 	p_text(&p, e.remote);
-	if (exec(s,
+	if (exec(s->conn,
 		 "INSERT INTO audit_log (seq, at, device, grid, action, status, "
 		 "detail, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 		 &p, N_("writing the audit log"), err) < 0)
@@ -1510,7 +1647,7 @@ static int audit_append(struct pg_store *s, const struct store_audit *a,
 	p_i64(&p, e.seq);
 	p_bytes(&p, prev, AUDIT_CHAIN_HASH_LEN);
 	p_bytes(&p, h, AUDIT_CHAIN_HASH_LEN);
-	return exec(s,
+	return exec(s->conn,
 		    "INSERT INTO audit_chain (seq, prev, hash) VALUES ($1, $2, "
 		    "$3)",
 		    &p, N_("writing the audit log"), err);
@@ -1537,7 +1674,7 @@ static int pg_audit_put(struct store *st, const struct store_audit *a,
 /* Checks one page of the chain from the entry after *last; *more is set
  * when the page was full.  Returns 0, 1 with err at the first entry that
  * does not check out, -1 with err. */
-static int audit_verify_page(struct pg_store *s, int64_t *last,
+static int audit_verify_page(PGconn *c, int64_t *last,
 			     unsigned char prev[AUDIT_CHAIN_HASH_LEN],
 			     long *n, int *more, struct gb_err *err)
 {
@@ -1548,7 +1685,7 @@ static int audit_verify_page(struct pg_store *s, int64_t *last,
 
 	memset(&p, 0, sizeof(p));
 	p_i64(&p, *last);
-	res = run(s,
+	res = run(c,
 		  AUDIT_SELECT "WHERE l.seq > $1 ORDER BY l.seq "
 			       "LIMIT " STR(AUDIT_PAGE),
 		  &p, N_("reading the audit log"), err);
@@ -1611,18 +1748,19 @@ static int pg_audit_verify(struct store *st, long *n, char *head,
 {
 	struct pg_store *s = impl(st);
 	unsigned char prev[AUDIT_CHAIN_HASH_LEN] = {0};
-	int own = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
 	int64_t last = 0;
 	struct params p;
+	PGconn *c = NULL;
 	PGresult *res = NULL;
-	int rc = -1, more = 1;
+	int rc = -1, more = 1, own = 0;
 
 	*n = 0;
-	if (own && exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-			NULL, N_("reading the audit log"), err) < 0)
+	if (reader_get(s, &c, err) < 0)
 		return -1;
+	if (read_begin(c, &own, N_("reading the audit log"), err) < 0)
+		goto out;
 	while (more) {
-		rc = audit_verify_page(s, &last, prev, n, &more, err);
+		rc = audit_verify_page(c, &last, prev, n, &more, err);
 		if (rc != 0)
 			goto out;
 	}
@@ -1630,7 +1768,7 @@ static int pg_audit_verify(struct store *st, long *n, char *head,
 	/* A chain entry past the last entry: the end was cut off. */
 	memset(&p, 0, sizeof(p));
 	p_i64(&p, last);
-	res = run(s, "SELECT min(seq) FROM audit_chain WHERE seq > $1", &p,
+	res = run(c, "SELECT min(seq) FROM audit_chain WHERE seq > $1", &p,
 		  N_("reading the audit log"), err);
 	if (!res)
 		goto out;
@@ -1649,8 +1787,8 @@ static int pg_audit_verify(struct store *st, long *n, char *head,
 	rc = 0;
 out:
 	PQclear(res);
-	if (own)
-		pg_rollback(st);
+	read_end(c, own);
+	reader_put(s, c);
 	return rc;
 }
 
@@ -1658,22 +1796,24 @@ static int pg_audit_list(struct store *st, long limit,
 			 int (*cb)(void *arg, const struct store_audit *a),
 			 void *arg, struct gb_err *err)
 {
+	struct pg_store *s = impl(st);
+	PGconn *c = NULL;
 	struct params p;
 	PGresult *res;
 
+	if (reader_get(s, &c, err) < 0)
+		return -1;
 	memset(&p, 0, sizeof(p));
 	if (limit > 0)
 		p_i64(&p, limit);
 	else
 		p_text(&p, NULL); /* LIMIT NULL: all */
-	res = run(impl(st),
+	res = run(c,
 		  "SELECT at, device, grid, action, status, detail, remote "
 		  "FROM (SELECT * FROM audit_log ORDER BY seq DESC LIMIT "
 		  "$1::bigint) l ORDER BY seq",
 		  &p, N_("reading the audit log"), err);
-	if (!res)
-		return -1;
-	for (int i = 0; i < PQntuples(res); i++) {
+	for (int i = 0; res && i < PQntuples(res); i++) {
 		char dev[GB_ID_LEN];
 		struct store_audit a = {
 			col_i64(res, i, 0),
@@ -1694,7 +1834,8 @@ static int pg_audit_list(struct store *st, long limit,
 			break;
 	}
 	PQclear(res);
-	return 0;
+	reader_put(s, c);
+	return res ? 0 : -1;
 }
 
 /* ---- opening and closing ---- */
@@ -1705,7 +1846,11 @@ static void pg_close(struct store *st)
 
 	if (!s)
 		return;
+	for (int i = 0; i < s->npool; i++)
+		PQfinish(s->pool[i]);
 	PQfinish(s->conn);
+	pthread_mutex_destroy(&s->pool_mu);
+	free(s->url);
 	free(s->name);
 	free(s);
 }
@@ -1747,54 +1892,21 @@ static const struct store_ops pg_ops = {
 	.changes = pg_changes,
 };
 
-/* Notices (a table that exists already ...) are PostgreSQL talking to a
- * person at a terminal; errors come back with each statement.  libpq
- * would print them on stderr, and only main prints. */
-static void quiet(void *arg, const char *message)
-{
-	(void)arg;
-	(void)message;
-}
-
 int store_pg_open(struct store **out, const char *url, enum store_mode mode,
 		  struct gb_err *err)
 {
-	/* Defaults the URL may override, the URL, then what it may not
-	 * (libpq takes the last value given for each keyword). */
-	static const char *const keys[] = {"application_name",
-					   "connect_timeout", "dbname",
-					   "client_encoding", NULL};
-	const char *vals[] = {"gridbook-hq", "10", url, "UTF8", NULL};
 	struct pg_store *s;
-	char msg[200];
 
 	*out = NULL;
-	if (mode == STORE_SERVE)
-		return not_yet(err, "serve");
 	if (sodium_init() < 0)
 		return gb_error(err, GB_EINTERNAL, "libsodium: init failed");
 	s = xcalloc(1, sizeof(*s));
 	s->base.ops = &pg_ops;
 	s->mode = mode;
-	s->conn = PQconnectdbParams(keys, vals, 1);
-	if (!s->conn) {
-		gb_error(err, GB_EDB, _("store: connecting to %s: %s"),
-			 "PostgreSQL", "out of memory");
-		goto fail;
-	}
-	/* Named without the user and password the URL may hold. */
-	s->name = xasprintf("postgresql://%s:%s/%s",
-			    PQhost(s->conn) ? PQhost(s->conn) : "",
-			    PQport(s->conn) ? PQport(s->conn) : "",
-			    PQdb(s->conn) ? PQdb(s->conn) : "");
-	if (PQstatus(s->conn) != CONNECTION_OK) {
-		first_line(PQerrorMessage(s->conn), msg, sizeof(msg));
-		gb_error(err, GB_EDB, _("store: connecting to %s: %s"),
-			 s->name, msg);
-		goto fail;
-	}
-	PQsetNoticeProcessor(s->conn, quiet, NULL);
-	if (pg_migrate(&s->base, err) < 0 || tz_settle(s, err) < 0)
+	s->url = xstrdup(url);
+	pthread_mutex_init(&s->pool_mu, NULL);
+	s->conn = connect_db(s, err);
+	if (!s->conn || pg_migrate(&s->base, err) < 0 || tz_settle(s, err) < 0)
 		goto fail;
 	*out = &s->base;
 	return 0;

@@ -13,9 +13,9 @@
  * Connects to the PostgreSQL database named by url (a libpq connection
  * URI, "postgresql://USER@HOST:PORT/DB"; a password may come from
  * ~/.pgpass or PGPASSWORD) and brings its schema up to date, several
- * programs starting at once included.  Only STORE_ADMIN for now:
- * STORE_SERVE answers GB_EUSAGE "not yet on PostgreSQL: serve".  The
- * caller closes it with s->ops->close(s).
+ * programs starting at once included.  In STORE_SERVE mode the functions
+ * store.h marks "any thread" use connections of their own.  The caller
+ * closes it with s->ops->close(s).
  */
 int store_pg_open(struct store **out, const char *url, enum store_mode mode,
 		  struct gb_err *err);

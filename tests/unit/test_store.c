@@ -7,7 +7,7 @@
  * that must exist, lookups in and out of the grid), devices, batches and
  * record versions, savepoints that undo, the pages of /v1/changes, and
  * the audit chain; and on PostgreSQL, two servers applying the same
- * batch at once.
+ * batch at once, and the readers of a serving store.
  */
 #include <pthread.h>
 #include <sodium.h>
@@ -455,6 +455,86 @@ out:
 	gb_record_free(r);
 }
 
+struct reader_arg {
+	struct store *st;
+	int ok;
+};
+
+/* An HTTP thread's work: authenticate and page through changes. */
+static void *reader(void *arg)
+{
+	struct reader_arg *a = arg;
+	unsigned char ta[STORE_HASH_LEN];
+	struct store_device d;
+	struct store_changes c;
+	struct gb_err err;
+
+	memset(ta, 0xa1, sizeof(ta));
+	for (int i = 0; i < 40; i++) {
+		if (a->st->ops->device_by_token(a->st, ta, &d, &err) != 1 ||
+		    strcmp(d.id, DEV_A) != 0)
+			return NULL;
+		if (a->st->ops->changes(a->st, "S01-G1", 0, 0, NULL, 100,
+					1 << 20, &c, &err) < 0)
+			return NULL;
+		store_changes_release(&c);
+	}
+	a->ok = 1;
+	return NULL;
+}
+
+/*
+ * A serving store on PostgreSQL: what any thread may call uses
+ * connections of its own, which see what is committed and not what the
+ * writer's open transaction holds, and several threads at once each get
+ * their own.
+ */
+static void test_serve_readers(const char *url)
+{
+	struct store_device e = {"0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a05",
+				 "S01-G1", "viewer", "", 0, 1764750080000, 0};
+	struct reader_arg ra[4];
+	unsigned char te[STORE_HASH_LEN], h[STORE_HASH_LEN];
+	struct store_device got;
+	struct store *st = NULL;
+	struct gb_err err;
+	uint64_t high = 0;
+	pthread_t t[4];
+	int started = 0;
+
+	memset(te, 0xe5, sizeof(te));
+	memset(h, 0x88, sizeof(h));
+	CHECK_S(store_pg_open(&st, url, STORE_SERVE, &err) == 0);
+	if (!st)
+		return;
+	for (int i = 0; i < 4; i++) {
+		ra[i].st = st;
+		ra[i].ok = 0;
+		if (pthread_create(&t[i], NULL, reader, &ra[i]) == 0)
+			started++;
+	}
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->device_put(st, &e, te, &err) == 0);
+	CHECK_S(st->ops->batch_put(st, DEV_A, 8, h, 0, "ack-8", 5,
+				   1764750080000, &err) == 0);
+	CHECK_S(st->ops->device_by_token(st, te, &got, &err) == 0);
+	CHECK_S(st->ops->batch_high(st, DEV_A, 1, &high, &err) == 0 &&
+		high == 7);
+	CHECK_S(st->ops->batch_high(st, DEV_A, 0, &high, &err) == 0 &&
+		high == 8);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->device_by_token(st, te, &got, &err) == 1 &&
+		!strcmp(got.role, "viewer"));
+	CHECK_S(st->ops->batch_high(st, DEV_A, 1, &high, &err) == 0 &&
+		high == 8);
+	for (int i = 0; i < started; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_S(ra[i].ok);
+	}
+	CHECK_S(started == 4);
+	st->ops->close(st);
+}
+
 static void run_all(struct store *st, const char *name)
 {
 	which = name;
@@ -488,6 +568,7 @@ int main(void)
 			run_all(st, "PostgreSQL");
 			test_race(st, pg);
 			st->ops->close(st);
+			test_serve_readers(pg);
 		}
 	}
 	return check_done();
