@@ -8,13 +8,24 @@
 #                   units under PREFIX (/usr/local), DESTDIR for packages
 #   make fuzz       libFuzzer harnesses of tests/fuzz/ and their seeds (clang)
 #   make format     clang-format every C file
+#   make check      the house rules: format, banned.h, no assignment in a
+#                   condition (tests/check/style.py); make test runs it
+#   make graph      draw the include and link graph to build/graph/ and
+#                   check its walls, layers and circles (tests/check/graph.py)
 #   make clean      remove build/
 #   make po         make build/po/gridbook.pot from the sources and merge
 #                   it into every po/*.po (new strings come untranslated)
 
 CC      ?= cc
 B       := build
-PKGS    := sqlite3 libcurl libprotobuf-c zlib libmicrohttpd libsodium libpq
+# Each side sees its own headers and links its own libraries (STYLE.md,
+# "one owner"): common/ builds with common/ only; the client never sees a
+# server header nor libmicrohttpd or libpq; the server never sees a
+# client header nor libcurl.  Tests, benchmarks and fuzzers see all.
+COMMON_PKGS := sqlite3 libprotobuf-c zlib libsodium
+CLIENT_PKGS := $(COMMON_PKGS) libcurl
+SERVER_PKGS := $(COMMON_PKGS) libmicrohttpd libpq
+PKGS    := $(COMMON_PKGS) libcurl libmicrohttpd libpq
 DEBS    := libsqlite3-dev libcurl4-openssl-dev libprotobuf-c-dev \
            protobuf-c-compiler protobuf-compiler zlib1g-dev libmicrohttpd-dev \
            libsodium-dev libpq-dev pkg-config gettext sqlite3 python3 \
@@ -23,6 +34,8 @@ DEBS    := libsqlite3-dev libcurl4-openssl-dev libprotobuf-c-dev \
 # the page's Chinese in its screenshots.
 DEBS    += chromium fonts-wqy-microhei
 DEBS    += man-db groff-base
+# make check and make graph: the formatter and Graphviz.
+DEBS    += clang-format graphviz
 # The tests of the PostgreSQL store start a throwaway cluster of their own
 # (tests/e2e/pglib.py); psql comes with it (postgresql-client).
 DEBS    += postgresql
@@ -32,11 +45,30 @@ SEEDDIR := $(abspath seeds)
 PREFIX  ?= /usr/local
 LOCALEDIR ?= $(PREFIX)/share/locale
 CFLAGS  ?= -O2 -g
+# pkg-config is asked once, and what it says is shown: a missing library
+# stops the build with pkg-config's own message, not later with a
+# missing header.  Goals that build nothing, or that install the packages
+# first and then build in a sub-make (test, demo, bench), do not ask.
+NOPKG_GOALS := deps test demo bench clean po format check
+ifneq ($(filter-out $(NOPKG_GOALS),$(or $(MAKECMDGOALS),all)),)
+PKG_ERR := $(shell pkg-config --exists --print-errors $(PKGS) 2>&1)
+ifneq ($(strip $(PKG_ERR)),)
+$(error pkg-config: $(PKG_ERR) (`make deps` installs what is missing))
+endif
+COMMON_CF := $(shell pkg-config --cflags $(COMMON_PKGS))
+CLIENT_CF := $(shell pkg-config --cflags $(CLIENT_PKGS))
+SERVER_CF := $(shell pkg-config --cflags $(SERVER_PKGS))
+ALL_CF    := $(shell pkg-config --cflags $(PKGS))
+CLIENT_LIBS := $(shell pkg-config --libs $(CLIENT_PKGS)) -lm -lpthread
+SERVER_LIBS := $(shell pkg-config --libs $(SERVER_PKGS)) -lm -lpthread
+LIBS        := $(shell pkg-config --libs $(PKGS)) -lm -lpthread
+endif
+# The include path and library flags of an object's side, set per
+# directory below; everything else (tests, bench, fuzz) sees all.
+SIDE    = -Icommon -Iclient -Iserver -I$(B)/gen $(ALL_CF)
 ALLCFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
-           $(CFLAGS) -MMD -MP -Icommon -Iclient -Iserver -I$(B)/gen \
-           -DGB_SEEDDIR='"$(SEEDDIR)"' -DGB_LOCALEDIR='"$(LOCALEDIR)"' \
-           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+           $(CFLAGS) -MMD -MP $(SIDE) \
+           -DGB_SEEDDIR='"$(SEEDDIR)"' -DGB_LOCALEDIR='"$(LOCALEDIR)"'
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
            -fno-omit-frame-pointer
 
@@ -77,7 +109,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 PO_FILES := $(wildcard po/*.po)
 MO_FILES := $(patsubst po/%.po,$(B)/locale/%/LC_MESSAGES/gridbook.mo,$(PO_FILES))
 
-.PHONY: all deps test unit unit-asan e2e demo bench format clean po install fuzz fuzz-run FORCE
+.PHONY: all deps test unit unit-asan e2e demo bench format check graph clean po install fuzz fuzz-run FORCE
 .SECONDARY:
 
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS) $(MO_FILES)
@@ -110,6 +142,14 @@ $(B)/gen/dashboard_assets.c: $(DASH_ASSETS) tests/gen-assets.sh
 	@mkdir -p $(B)/gen
 	tests/gen-assets.sh > $@.tmp && mv $@.tmp $@
 
+$(B)/o/common/%.o $(B)/asan/common/%.o $(B)/o/build/gen/%.o \
+$(B)/asan/build/gen/%.o: SIDE = -Icommon -I$(B)/gen $(COMMON_CF)
+$(B)/o/client/%.o $(B)/asan/client/%.o: \
+  SIDE = -Icommon -Iclient -I$(B)/gen $(CLIENT_CF)
+$(B)/o/server/%.o $(B)/asan/server/%.o $(B)/o/build/gen/dashboard_assets.o \
+$(B)/asan/build/gen/dashboard_assets.o: \
+  SIDE = -Icommon -Iserver -I$(B)/gen $(SERVER_CF)
+
 # Every object may include generated headers, so they come first.
 $(B)/o/%.o: %.c | $(GEN_H)
 	@mkdir -p $(dir $@)
@@ -130,12 +170,15 @@ $(B)/libgbasan.a: $(ASAN_LIBOBJ)
 
 LIBSET := $(B)/libgbclient.a $(B)/libgbserver.a $(B)/libgbcommon.a
 
-$(B)/gridbook: $(B)/o/client/main.o $(LIBSET)
-	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
-$(B)/gridbook-syncd: $(B)/o/client/syncd_main.o $(LIBSET)
-	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
-$(B)/gridbook-hq: $(B)/o/server/main.o $(LIBSET)
-	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
+# A program links its side and common/ only: a call across the wall is
+# an undefined reference, not a habit.
+$(B)/gridbook: $(B)/o/client/main.o $(B)/libgbclient.a $(B)/libgbcommon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(CLIENT_LIBS)
+$(B)/gridbook-syncd: $(B)/o/client/syncd_main.o $(B)/libgbclient.a \
+  $(B)/libgbcommon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(CLIENT_LIBS)
+$(B)/gridbook-hq: $(B)/o/server/main.o $(B)/libgbserver.a $(B)/libgbcommon.a
+	$(CC) $(CFLAGS) -o $@ $^ $(SERVER_LIBS)
 $(B)/unit/%: $(B)/o/tests/unit/%.o $(LIBSET)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLCFLAGS) -o $@ $^ $(LIBS)
@@ -219,14 +262,16 @@ install: all
 # ---- fuzzing: libFuzzer harnesses (tests/fuzz/fuzz_*.c) over the code
 # built again with clang, ASan and coverage; their seed corpora are made
 # from real encodings and files at build time (gen_corpus, gen_csv.py).
-# make test runs each for FUZZ_SECONDS (tests/e2e/t0950-fuzz.sh) when
-# clang is there; `make fuzz-run FUZZ_SECONDS=7200` is the long run.
+# make test runs each for FUZZ_SECONDS, FUZZ_JOBS at a time
+# (tests/e2e/t0950-fuzz.sh), when clang is there; `make fuzz-run
+# FUZZ_SECONDS=7200` is the long run.
 CLANG       ?= $(shell command -v clang 2>/dev/null)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRC))
 FUZZ_LIBOBJ := $(call obj,$(B)/fuzz/o,$(COMMON_SRC) $(CLIENT_SRC) $(SERVER_SRC))
 FUZZFLAGS    = $(filter-out -Werror -O2,$(ALLCFLAGS)) -O1 -fno-omit-frame-pointer
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
 
 $(B)/fuzz/o/%.o: %.c | $(GEN_H)
 	@mkdir -p $(dir $@)
@@ -260,11 +305,23 @@ $(B)/fuzz/corpus/.done: $(B)/fuzz/gen_corpus bench/gen_csv.py
 
 fuzz: $(FUZZ_BINS) $(B)/fuzz/corpus/.done
 fuzz-run: fuzz
-	@tests/fuzz/run $(B) $(FUZZ_SECONDS)
+	@tests/fuzz/run $(B) $(FUZZ_SECONDS) $(FUZZ_JOBS)
 
+FORMAT_SRC = $(wildcard common/*.[ch] client/*.[ch] server/*.[ch] \
+	  tests/unit/*.[ch] tests/fuzz/*.[ch] bench/*.[ch])
 format:
-	clang-format -i $(wildcard common/*.[ch] client/*.[ch] server/*.[ch] \
-	  tests/unit/*.[ch] bench/*.[ch])
+	clang-format -i $(FORMAT_SRC)
+
+check:
+	@tests/check/style.py
+
+# The graph is read from the sources and from the objects of the build
+# (nm), so it is drawn after one.
+graph: all
+	@mkdir -p $(B)/graph
+	@tests/check/graph.py --build $(B) --dot $(B)/graph/gridbook.dot; \
+	  rc=$$?; dot -Tsvg $(B)/graph/gridbook.dot -o $(B)/graph/gridbook.svg \
+	  && echo "drawn: $(B)/graph/gridbook.svg"; exit $$rc
 
 clean:
 	rm -rf $(B)

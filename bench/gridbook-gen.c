@@ -430,9 +430,13 @@ static int query(sqlite3 *sq, const char *sql, const char *param,
 		goto out;
 	}
 	sqlite3_bind_text(s, 1, param, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW)
+	for (;;) {
+		step = sqlite3_step(s);
+		if (step != SQLITE_ROW)
+			break;
 		if (row(arg, s, err))
 			goto out;
+	}
 	if (step != SQLITE_DONE) {
 		gb_error(err, GB_EDB, "%s", sqlite3_errmsg(sq));
 		goto out;
@@ -1956,7 +1960,10 @@ static char **read_grids(const char *dir, struct gb_err *err)
 		return NULL;
 	}
 	gb_csv_init(&c, fp);
-	while ((row = gb_csv_next(&c, err)) == 1) {
+	for (;;) {
+		row = gb_csv_next(&c, err);
+		if (row != 1)
+			break;
 		if (first) {
 			for (int i = 0; i < c.nfields; i++)
 				if (strcmp(c.field[i], "code") == 0)
@@ -2114,7 +2121,10 @@ static int parse_args(int argc, char **argv, struct opts *o,
 	o->scale = 1.0;
 	*grids_spec = "all";
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	for (;;) {
+		ch = getopt_long(argc, argv, "h", longopts, NULL);
+		if (ch == -1)
+			break;
 		switch (ch) {
 		case 'o':
 			o->out = optarg;

@@ -214,7 +214,10 @@ static int load_dir(struct loader *l, const char *dir, long *files)
 		gb_error(&l->err, GB_EIO, "%s: cannot open", dir);
 		return -1;
 	}
-	while ((e = readdir(d))) {
+	for (;;) {
+		e = readdir(d);
+		if (!e)
+			break;
 		size_t len = strlen(e->d_name);
 
 		if (len < 4 || strcmp(e->d_name + len - 3, ".db"))

@@ -178,7 +178,10 @@ static int run(const char *csvpath, const char *dbpath, struct gb_err *err)
 	gb_uuid7(&gen, wall_ms(), device);
 	if (exec(db, "BEGIN IMMEDIATE", err))
 		goto out;
-	while ((rc = gb_csv_next(&c, err)) > 0) {
+	for (;;) {
+		rc = gb_csv_next(&c, err);
+		if (rc <= 0)
+			break;
 		int64_t now = wall_ms();
 
 		if (row_json(&c, names, ncols, col_emp, &body, err))

@@ -147,9 +147,13 @@ static int each_row(struct gb_db *db, const char *sql,
 		gb_error(err, GB_EDB, "%s", sqlite3_errmsg(h));
 		goto out;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
 		if (cb(arg, st) < 0)
 			goto out;
+	}
 	if (rc != SQLITE_DONE) {
 		gb_error(err, GB_EDB, "%s", sqlite3_errmsg(h));
 		goto out;

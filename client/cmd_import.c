@@ -338,7 +338,10 @@ static int import_load_ent_ids(struct import *im, struct gb_err *err)
 			       "voided = 0",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
 		const char *u = (const char *)sqlite3_column_text(st, 0);
 		const char *id = (const char *)sqlite3_column_text(st, 1);
 		struct smap_ent *e;
@@ -688,7 +691,10 @@ static int import_load_usccs(struct import *im, struct gb_err *err)
 			       " WHERE kind = 'enterprise' AND voided = 0",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
 		const char *u = (const char *)sqlite3_column_text(st, 0);
 
 		if (u)
@@ -1060,8 +1066,12 @@ static void import_count(struct import *im, FILE *fp)
 	if (fseek(fp, 0, SEEK_SET))
 		return;
 	gb_csv_init(&c, fp);
-	while ((rc = gb_csv_next(&c, &err)) > 0)
+	for (;;) {
+		rc = gb_csv_next(&c, &err);
+		if (rc <= 0)
+			break;
 		n++;
+	}
 	gb_csv_release(&c);
 	if (rc == 0 && n > 0)
 		im->total = n;

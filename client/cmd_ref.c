@@ -107,7 +107,10 @@ static int print_view(struct gb_db *db, const struct ref_view *v,
 		goto out;
 	}
 	sqlite3_bind_text(st, 1, grid, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
 		table_row(&t);
 		for (int c = 0; c < ncols; c++)
 			table_cell(&t, c,

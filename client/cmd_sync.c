@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sodium.h>
 
 #include "buf.h"
 #include "cmd.h"
+#include "crypto.h"
 #include "db.h"
 #include "gbtime.h"
 #include "i18n.h"
@@ -365,7 +365,7 @@ out:
 	db_close(db);
 out_tok:
 	if (tok) {
-		sodium_memzero(tok, strlen(tok));
+		gb_wipe(tok, strlen(tok));
 		free(tok);
 	}
 	if (fflush(stdout) != 0 && !status)
@@ -702,7 +702,7 @@ static void read_enrollment(char **token, char **device)
 		if (*v && !*token)
 			*token = xstrdup(v);
 	}
-	sodium_memzero(line, sizeof(line));
+	gb_wipe(line, sizeof(line));
 }
 
 static int cmd_sync_setup(struct gb_cli *cli, int argc, char **argv)
@@ -789,7 +789,7 @@ out:
 	db_close(db);
 done:
 	if (tok) {
-		sodium_memzero(tok, strlen(tok));
+		gb_wipe(tok, strlen(tok));
 		free(tok);
 	}
 	free(dev);

@@ -1212,7 +1212,10 @@ static int body_parse(struct gb_db *db, struct gb_record *r, const char *body,
 	if (!s)
 		return -1;
 	sqlite3_bind_text(s, 1, body, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
 		int i = gb_kind_field(r->kind, col_text(s, 0));
 
 		if (i < 0 || sqlite3_column_type(s, 1) == SQLITE_NULL)
@@ -1337,7 +1340,10 @@ static int record_find(struct gb_db *db, const struct gb_kind *kind,
 			sqlite3_bind_text(s, 3, kind->name, -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(s, 3);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		for (;;) {
+			rc = sqlite3_step(s);
+			if (rc != SQLITE_ROW)
+				break;
 			if (pass == 1) {
 				copy_str(other, sizeof(other), col_text(s, 1));
 				copy_str(cand[0], GB_ID_LEN, col_text(s, 0));
@@ -1426,7 +1432,10 @@ static int each_row(struct gb_db *db, sqlite3_stmt *s,
 	struct gb_record *r;
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
 		if (row_record(db, s, &r, err))
 			return -1;
 		rc = cb(arg, r);
@@ -1529,8 +1538,12 @@ int db_count_entered(struct gb_db *db, int64_t from, int64_t to,
 		return sql_fail(db, _("cannot count records"), err);
 	sqlite3_bind_int64(s, 1, from);
 	sqlite3_bind_int64(s, 2, to);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
 		cb(arg, col_text(s, 0), (long)sqlite3_column_int64(s, 1));
+	}
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(db, _("cannot count records"), err);
@@ -1801,7 +1814,10 @@ static int seed_find(const char *dir, enum seed_file which, const char *code,
 
 	if (seed_open(&sd, dir, which, err))
 		return -1;
-	while ((rc = seed_next(&sd, err)) == 1) {
+	for (;;) {
+		rc = seed_next(&sd, err);
+		if (rc != 1)
+			break;
 		if (code && strcmp(sd.v[0], code) != 0)
 			continue;
 		for (int i = 0; i < nv; i++)
@@ -1882,7 +1898,10 @@ static int seed_store(struct gb_db *db, const char *dir,
 		sql_fail(db, _("cannot store reference data"), err);
 		goto out;
 	}
-	while ((got = seed_next(&sd, err)) == 1) {
+	for (;;) {
+		got = seed_next(&sd, err);
+		if (got != 1)
+			break;
 		int p = 1;
 
 		if (ld->gridcol >= 0 && strcmp(sd.v[ld->gridcol], grid) != 0)
@@ -2192,7 +2211,10 @@ static int candidates(struct gb_db *db, const char *sql, const char *input,
 	if (sqlite3_prepare_v2(db->sq, sql, -1, &s, NULL) != SQLITE_OK)
 		return sql_fail(db, _("cannot look up a name"), err);
 	sqlite3_bind_text(s, 1, input, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
 		const char *code = col_text(s, 0), *name = col_text(s, 1);
 		const char *shown = code;
 

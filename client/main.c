@@ -52,30 +52,6 @@ static void usage(FILE *fp)
 	fprintf(fp, _("\n'gridbook <command> --help' tells more.\n"));
 }
 
-int cmd_fail(const struct gb_cli *cli, const struct gb_err *err)
-{
-	fprintf(stderr, "%s: %s\n", cli->prog, err->msg);
-	return gb_code_exit(err->code);
-}
-
-struct gb_db *cmd_open_db(const struct gb_cli *cli, unsigned flags)
-{
-	struct gb_db *db = NULL;
-	struct gb_err err;
-
-	if (!cli->db_path) {
-		fprintf(stderr, _("%s: no grid file: give --db FILE or set "
-				  "GRIDBOOK_DB\n"),
-			cli->prog);
-		return NULL;
-	}
-	if (db_open(&db, cli->db_path, flags, &err)) {
-		cmd_fail(cli, &err);
-		return NULL;
-	}
-	return db;
-}
-
 int main(int argc, char **argv)
 {
 	struct gb_cli cli = {"gridbook", getenv("GRIDBOOK_DB")};

@@ -83,9 +83,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
 #include <sqlite3.h>
 
+#include "crypto.h"
 #include "gbtime.h"
 #include "i18n.h"
 #include "id.h"
@@ -360,7 +360,10 @@ static int body_parse(struct gb_db *db, struct loader *l, struct gb_record *r,
 			     &l->json, _("cannot read a version"), err))
 		return -1;
 	sqlite3_bind_text(l->json, 1, body, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(l->json)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(l->json);
+		if (rc != SQLITE_ROW)
+			break;
 		int i = gb_kind_field(r->kind, col_text(l->json, 0));
 
 		if (i < 0 || sqlite3_column_type(l->json, 1) == SQLITE_NULL)
@@ -571,7 +574,10 @@ static int batch_fill(struct gb_db *db, const struct sync_io *io,
 	sqlite3_bind_int64(s, 1, lo);
 	sqlite3_bind_int64(s, 2, hi);
 	sqlite3_bind_int64(s, 3, max_n > INT64_MAX ? -1 : (sqlite3_int64)max_n);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
 		int64_t oseq = sqlite3_column_int64(s, 0);
 		const void *wire = sqlite3_column_blob(s, 3);
 		size_t len = (size_t)sqlite3_column_bytes(s, 3);
@@ -1206,19 +1212,21 @@ static int ack_apply(struct gb_db *db, const struct sync_opts *o,
 {
 	struct sync_result r = {0};
 	uint64_t high = 0;
-	int rc = 0;
+	int rc = 0, failed;
 
 	if (taken)
 		*taken = 0;
 	if (db_begin(db, err))
 		return -1;
 	/* HQ's mark above every number given here: a restored file. */
-	if ((a->device_seq &&
-	     (file_high(db, &high, err) ||
-	      note_behind(db, high, a->device_seq, err))) ||
-	    ack_record(db, b, a, &r, err) ||
-	    (after &&
-	     (rc = batch_take(db, o, io, after_seq, after, err)) < 0)) {
+	failed = (a->device_seq && (file_high(db, &high, err) ||
+				    note_behind(db, high, a->device_seq, err))) ||
+		 ack_record(db, b, a, &r, err);
+	if (!failed && after) {
+		rc = batch_take(db, o, io, after_seq, after, err);
+		failed = rc < 0;
+	}
+	if (failed) {
 		db_rollback(db);
 		return -1;
 	}
@@ -1994,7 +2002,7 @@ static int busy_wait(const struct sync_io *io, const struct sync_opts *o,
 		cap = SYNC_RETRY_CAP_MS;
 	if (ra < 0)
 		ra = 0;
-	wait = ra + (long)randombytes_uniform((uint32_t)cap + 1);
+	wait = ra + (long)gb_random_uniform((uint32_t)cap + 1);
 	if (ra > *left)
 		return -1;
 	if (wait > *left)
@@ -2077,7 +2085,7 @@ void sync_config_release(struct sync_config *c)
 {
 	/* The token must not linger in freed memory. */
 	if (c->token)
-		sodium_memzero(c->token, strlen(c->token));
+		gb_wipe(c->token, strlen(c->token));
 	free(c->server);
 	free(c->token);
 	free(c->cacert);
@@ -2113,7 +2121,10 @@ static int outbox_repack(struct gb_db *db, int all, const char *what,
 	    prep(db, "UPDATE outbox SET wire = ?2 WHERE seq = ?1", &up, what,
 		 err))
 		goto out;
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(q);
+		if (rc != SQLITE_ROW)
+			break;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 1024;
 			seqs = xrealloc(seqs, cap * sizeof(*seqs));
@@ -2386,7 +2397,10 @@ static int attention_read(struct gb_db *db, int waiting,
 		       "DESC, a.id, a.version",
 		 &s, _("cannot read the attention list"), err))
 		return -1;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
 		struct sync_attention *a;
 
 		if (*n == alloc) {

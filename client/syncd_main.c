@@ -38,8 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
 
+#include "crypto.h"
 #include "db.h"
 #include "err.h"
 #include "gbtime.h"
@@ -575,7 +575,7 @@ out:
 	if (lock_fd >= 0)
 		close(lock_fd);
 	if (tok) {
-		sodium_memzero(tok, strlen(tok));
+		gb_wipe(tok, strlen(tok));
 		free(tok);
 	}
 	return status;

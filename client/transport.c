@@ -30,8 +30,8 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <sodium.h>
 
+#include "crypto.h"
 #include "i18n.h"
 #include "transport.h"
 #include "wire.h"
@@ -190,7 +190,7 @@ static int xfer_check(void *arg, curl_off_t dltotal, curl_off_t dlnow,
 static void headers_free(struct curl_slist *l)
 {
 	for (struct curl_slist *p = l; p; p = p->next)
-		sodium_memzero(p->data, strlen(p->data));
+		gb_wipe(p->data, strlen(p->data));
 	curl_slist_free_all(l);
 }
 
@@ -231,7 +231,7 @@ static struct curl_slist *headers_make(const char *token, int post)
 	char *auth = xasprintf("Authorization: Bearer %s", token);
 
 	n = curl_slist_append(l, auth);
-	sodium_memzero(auth, strlen(auth));
+	gb_wipe(auth, strlen(auth));
 	free(auth);
 	if (!n)
 		return NULL;
@@ -498,7 +498,10 @@ static void drive(struct transport *t)
 		}
 		return;
 	}
-	while ((msg = curl_multi_info_read(t->m, &left))) {
+	for (;;) {
+		msg = curl_multi_info_read(t->m, &left);
+		if (!msg)
+			break;
 		struct slot *s;
 
 		if (msg->msg != CURLMSG_DONE)

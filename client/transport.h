@@ -18,7 +18,7 @@
 
 #include "buf.h"
 #include "err.h"
-#include "sync.h"
+#include "sync_io.h"
 
 struct transport; /* opaque */
 

@@ -11,6 +11,8 @@
 #include "i18n.h"
 #include "xalloc.h"
 
+#include "banned.h"
+
 void gb_buf_init(struct gb_buf *b, size_t max)
 {
 	b->data = NULL;

@@ -434,9 +434,13 @@ int gb_csv_utf8(FILE *fp, FILE **out, int *converted, struct gb_err *err)
 	*out = NULL;
 	*converted = 0;
 	gb_buf_init(&all, GB_BUF_NOLIMIT);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+	for (;;) {
+		n = fread(chunk, 1, sizeof(chunk), fp);
+		if (n == 0)
+			break;
 		if (gb_buf_add(&all, chunk, n, err))
 			goto out;
+	}
 	if (ferror(fp)) {
 		gb_error(err, GB_EIO, _("cannot read the file: %s"),
 			 strerror(errno));

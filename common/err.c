@@ -8,6 +8,8 @@
 
 #include "err.h"
 
+#include "banned.h"
+
 static const struct {
 	const char *name;
 	int exit_status;

@@ -6,7 +6,7 @@
  *    4 bits  version, 0111
  *   12 bits  rand_a, used as a counter (RFC 9562, section 6.2, method 1)
  *    2 bits  variant, 10
- *   62 bits  rand_b, from libsodium
+ *   62 bits  rand_b, from the system's randomness (crypto.h)
  *
  * The counter starts at 0 in each new millisecond and counts the ids made
  * within it, so the text of the ids sorts in the order they were made.
@@ -19,30 +19,17 @@
  * ms in the high 48 bits, a logical counter in the low 16, so comparing
  * versions is comparing integers.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <sodium.h>
 
+#include "crypto.h"
 #include "id.h"
 
 #include "banned.h"
 
 #define MAX_MS ((INT64_C(1) << 48) - 1)
 #define MAX_SEQ 0xfff
-
-static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
-
-/* sodium_init() fails only when the system cannot give randomness at all,
- * and then no id can be trusted to be unique: stop, as xmalloc does. */
-static void sodium_setup(void)
-{
-	if (sodium_init() < 0) {
-		fprintf(stderr, "gridbook: cannot initialise libsodium\n");
-		abort();
-	}
-}
 
 void gb_uuidgen_init(struct gb_uuidgen *g)
 {
@@ -56,7 +43,6 @@ void gb_uuid7(struct gb_uuidgen *g, int64_t now_ms, char *out)
 	uint64_t ms;
 	int i;
 
-	pthread_once(&sodium_once, sodium_setup);
 	if (now_ms < 0)
 		now_ms = 0;
 	if (now_ms > MAX_MS)
@@ -72,7 +58,7 @@ void gb_uuid7(struct gb_uuidgen *g, int64_t now_ms, char *out)
 	}
 	ms = (uint64_t)g->last_ms;
 
-	randombytes_buf(b + 8, 8);
+	gb_random(b + 8, 8);
 	for (i = 0; i < 6; i++)
 		b[i] = (unsigned char)(ms >> (40 - 8 * i));
 	b[6] = (unsigned char)(0x70 | (g->seq >> 8));

@@ -9,6 +9,8 @@
 
 #include "xalloc.h"
 
+#include "banned.h"
+
 static void oom(size_t n)
 {
 	fprintf(stderr, "gridbook: out of memory (%zu bytes)\n", n);

@@ -5,12 +5,12 @@
  * constant-time comparison, since the hash of a guess tells nothing about
  * the hashes stored.  Raw token bytes are wiped after use.
  */
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "auth.h"
+#include "crypto.h"
 #include "i18n.h"
 
 #include "banned.h"
@@ -19,7 +19,7 @@
 
 int auth_init(struct gb_err *err)
 {
-	if (sodium_init() < 0)
+	if (gb_crypto_init() < 0)
 		return gb_error(err, GB_EINTERNAL,
 				_("libsodium could not be initialised"));
 	return 0;
@@ -30,16 +30,15 @@ void auth_token_new(char text[AUTH_TOKEN_LEN],
 {
 	unsigned char raw[TOKEN_BYTES];
 
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2base64(text, AUTH_TOKEN_LEN, raw, sizeof(raw),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	crypto_generichash(hash, STORE_HASH_LEN, raw, sizeof(raw), NULL, 0);
-	sodium_memzero(raw, sizeof(raw));
+	gb_random(raw, sizeof(raw));
+	gb_base64(text, AUTH_TOKEN_LEN, raw, sizeof(raw));
+	gb_hash_once(hash, STORE_HASH_LEN, raw, sizeof(raw));
+	gb_wipe(raw, sizeof(raw));
 }
 
 void auth_wipe(void *p, size_t n)
 {
-	sodium_memzero(p, n);
+	gb_wipe(p, n);
 }
 
 int auth_token_hash(const char *text, unsigned char hash[STORE_HASH_LEN],
@@ -47,20 +46,16 @@ int auth_token_hash(const char *text, unsigned char hash[STORE_HASH_LEN],
 {
 	unsigned char raw[TOKEN_BYTES];
 	size_t n = 0;
-	const char *end = NULL;
 	int rc = -1;
 
-	if (sodium_base642bin(raw, sizeof(raw), text, strlen(text), NULL, &n,
-			      &end,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    n != sizeof(raw) || (end && *end)) {
+	if (gb_base64_decode(raw, sizeof(raw), text, &n) || n != sizeof(raw)) {
 		gb_error(err, GB_EAUTH, _("the token is malformed"));
 		goto out;
 	}
-	crypto_generichash(hash, STORE_HASH_LEN, raw, sizeof(raw), NULL, 0);
+	gb_hash_once(hash, STORE_HASH_LEN, raw, sizeof(raw));
 	rc = 0;
 out:
-	sodium_memzero(raw, sizeof(raw));
+	gb_wipe(raw, sizeof(raw));
 	return rc;
 }
 

@@ -7,10 +7,14 @@
  *
  * A batch request is checked as soon as its headers are in: an unknown
  * token (401), a declared Content-Length over the limit (413) or a wrong
- * content type (415) is answered before the body is read.  A body that
- * turns out larger than declared, or arrives chunked, is cut off at the
- * limit: the rest is read and dropped so that the client gets its 413,
- * and past twice the limit the connection is closed.
+ * content type (415) is answered before the body is read.  A chunked
+ * body has no length to check there, and libmicrohttpd 0.9.75 cannot
+ * queue an answer while a body is still coming in: once such a body
+ * passes the limit, what was kept of it is freed, its batch slot given
+ * back, and the rest read and counted but not kept, so that the client
+ * gets its 413 (with "Connection: close") once the body has ended.  The
+ * body deadline bounds how long a client may go on sending; what it
+ * costs meanwhile is MHD's read buffer of the connection.
  *
  * Admission comes first (http.h): each connection has its own thread,
  * which costs little while it waits, so hundreds of idle or slow sockets
@@ -34,7 +38,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -46,6 +49,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "crypto.h"
 #include "dashboard.h"
 #include "gbtime.h"
 #include "http.h"
@@ -60,7 +64,6 @@
 #define CHANGES_LIMIT 500
 #define CHANGES_LIMIT_MAX 2000
 #define CHANGES_MAX_BYTES (4u << 20)
-#define DROP_MAX (2 * (size_t)WIRE_MAX_BODY)
 #define PEM_MAX (1u << 20)
 /* MHD closes a connection that sends nothing for this long; the header
  * and body deadlines (http_limits) bound one that sends slowly. */
@@ -187,8 +190,8 @@ struct request {
 	const struct route *route;
 	struct store_device dev; /* set once authenticated */
 	struct gb_buf body;
-	int too_big;
-	size_t dropped;
+	int too_big;	    /* the body passed the limit: not kept */
+	uint64_t received;  /* bytes of body, kept or not */
 	atomic_int counted; /* counts in http_server.batches */
 	int device_counted; /* counts in the device's batches in flight */
 	int report_counted; /* counts in http_server.reports */
@@ -670,6 +673,10 @@ static const char *const retry_busy[] = {MHD_HTTP_HEADER_RETRY_AFTER,
 					  RETRY_BUSY, NULL};
 static const char *const retry_full[] = {MHD_HTTP_HEADER_RETRY_AFTER,
 					  RETRY_FULL, NULL};
+/* A 413 whose body was not read, or read and dropped: the connection
+ * is not kept for another request. */
+static const char *const conn_close[] = {MHD_HTTP_HEADER_CONNECTION, "close",
+					  NULL};
 
 /* The checks of a batch that need only the headers, cheapest and most
  * telling first: the token and its role, the declared size and types,
@@ -697,11 +704,15 @@ static enum MHD_Result batch_start(struct http_server *h,
 		errno = 0;
 		n = strtoull(len, &end, 10);
 		if (!errno && end != len && n > WIRE_MAX_BODY) {
-			gb_error(&err, GB_ETOOBIG,
+			/* Before the body: with Expect: 100-continue the
+			 * client never sends it. */
+			snprintf(msg, sizeof(msg),
 				 _("body of %llu bytes is over the limit of "
 				   "%u bytes"),
 				 n, WIRE_MAX_BODY);
-			return reply_err(h, c, r, "batch", &err);
+			return reply_refusal(h, c, r, "batch",
+					     MHD_HTTP_CONTENT_TOO_LARGE, msg,
+					     conn_close);
 		}
 	}
 	if (!media_is(header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
@@ -753,10 +764,14 @@ static enum MHD_Result batch_finish(struct http_server *h,
 	char remote[64];
 
 	if (r->too_big) {
-		gb_error(&err, GB_ETOOBIG,
-			 _("body is over the limit of %u bytes"),
-			 WIRE_MAX_BODY);
-		return reply_err(h, c, r, "batch", &err);
+		char msg[160];
+
+		snprintf(msg, sizeof(msg),
+			 _("body of %llu bytes is over the limit of %u bytes"),
+			 (unsigned long long)r->received, WIRE_MAX_BODY);
+		return reply_refusal(h, c, r, "batch",
+				     MHD_HTTP_CONTENT_TOO_LARGE, msg,
+				     conn_close);
 	}
 	if (wire_batch_decode(r->body.data, r->body.len, &b, &err) < 0) {
 		gb_error_prefix(&err, "batch");
@@ -1189,16 +1204,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		return start(h, c, r, url, method);
 	}
 	if (*upload_size) {
-		if (r->too_big) {
-			r->dropped += *upload_size;
-			if (r->dropped > DROP_MAX)
-				return MHD_NO;
-		} else if (r->route->id != R_BATCHES ||
-			   gb_buf_add(&r->body, upload, *upload_size, NULL) <
-				   0) {
+		r->received += *upload_size;
+		if (!r->too_big &&
+		    (r->route->id != R_BATCHES ||
+		     gb_buf_add(&r->body, upload, *upload_size, NULL) < 0)) {
 			/* gb_buf released what it held; a body on a GET is
-			 * not wanted either. */
+			 * not wanted either.  The rest is only counted, and
+			 * the slot is for a batch that can be taken. */
 			r->too_big = 1;
+			gb_buf_release(&r->body);
+			batch_slot_give(r);
 		}
 		*upload_size = 0;
 		return MHD_YES;
@@ -1325,11 +1340,15 @@ static int read_pem(const char *path, char **out, struct gb_err *err)
 	if (!fp)
 		return gb_error(err, GB_EIO, "%s: %s", path, strerror(errno));
 	gb_buf_init(&b, PEM_MAX);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+	for (;;) {
+		n = fread(chunk, 1, sizeof(chunk), fp);
+		if (n == 0)
+			break;
 		if (gb_buf_add(&b, chunk, n, err) < 0) {
 			gb_error_prefix(err, "%s", path);
 			goto out;
 		}
+	}
 	if (ferror(fp) || b.len == 0) {
 		gb_error(err, GB_EIO, _("%s: empty or unreadable"), path);
 		goto out;
@@ -1337,7 +1356,7 @@ static int read_pem(const char *path, char **out, struct gb_err *err)
 	*out = gb_buf_detach(&b, NULL);
 	rc = 0;
 out:
-	sodium_memzero(chunk, sizeof(chunk));
+	gb_wipe(chunk, sizeof(chunk));
 	gb_buf_release(&b);
 	fclose(fp);
 	return rc;
@@ -1488,7 +1507,7 @@ void http_stop(struct http_server *h)
 	free(h->rates);
 	free(h->devices);
 	if (h->key)
-		sodium_memzero(h->key, strlen(h->key));
+		gb_wipe(h->key, strlen(h->key));
 	free(h->key);
 	free(h->cert);
 	free(h);

@@ -31,13 +31,14 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include "auth.h"
+#include "crypto.h"
 #include "gbtime.h"
 #include "i18n.h"
 #include "id.h"
@@ -158,9 +159,9 @@ static int rollup_batch_applied(struct store *st,
 static void items_hash(const struct wire_batch *b,
 		       unsigned char out[STORE_HASH_LEN])
 {
-	crypto_generichash_state h;
+	struct gb_hash h;
 
-	crypto_generichash_init(&h, NULL, 0, STORE_HASH_LEN);
+	gb_hash_init(&h, STORE_HASH_LEN);
 	for (size_t i = 0; i < b->n; i++) {
 		const struct wire_item *it = &b->items[i];
 		const char *id = it->rec ? it->rec->id : it->id;
@@ -169,11 +170,11 @@ static void items_hash(const struct wire_batch *b,
 
 		for (int k = 0; k < 8; k++)
 			vb[k] = (unsigned char)(v >> (56 - 8 * k));
-		crypto_generichash_update(&h, (const unsigned char *)id,
+		gb_hash_update(&h, (const unsigned char *)id,
 					  strlen(id) + 1);
-		crypto_generichash_update(&h, vb, sizeof(vb));
+		gb_hash_update(&h, vb, sizeof(vb));
 	}
-	crypto_generichash_final(&h, out, STORE_HASH_LEN);
+	gb_hash_final(&h, out);
 }
 
 /* The hash of what gb_record_same_content compares: kind, void state and
@@ -181,19 +182,19 @@ static void items_hash(const struct wire_batch *b,
 static void content_hash(const struct gb_record *r, const char *body,
 			 unsigned char out[STORE_HASH_LEN])
 {
-	crypto_generichash_state h;
+	struct gb_hash h;
 	const char *reason = r->void_reason ? r->void_reason : "";
 	const char *voided = r->voided ? "1" : "0";
 
-	crypto_generichash_init(&h, NULL, 0, STORE_HASH_LEN);
-	crypto_generichash_update(&h, (const unsigned char *)r->kind->name,
+	gb_hash_init(&h, STORE_HASH_LEN);
+	gb_hash_update(&h, (const unsigned char *)r->kind->name,
 				  strlen(r->kind->name) + 1);
-	crypto_generichash_update(&h, (const unsigned char *)voided, 2);
-	crypto_generichash_update(&h, (const unsigned char *)reason,
+	gb_hash_update(&h, (const unsigned char *)voided, 2);
+	gb_hash_update(&h, (const unsigned char *)reason,
 				  strlen(reason) + 1);
-	crypto_generichash_update(&h, (const unsigned char *)body,
+	gb_hash_update(&h, (const unsigned char *)body,
 				  strlen(body));
-	crypto_generichash_final(&h, out, STORE_HASH_LEN);
+	gb_hash_final(&h, out);
 }
 
 /* The report columns of r: the local date of its date field, and its

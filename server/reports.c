@@ -163,7 +163,10 @@ static int load_units(sqlite3 *db, const char *sql, struct ref_unit **out,
 
 	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
 		return -1;
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct ref_unit *u;
 
 		*out = grow(*out, *n, &cap, sizeof(**out));
@@ -214,7 +217,10 @@ static int world_load(sqlite3 *db, struct world *w, struct gb_err *err)
 			       "ORDER BY c.code",
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct ref_comm *c;
 
 		w->comms = grow(w->comms, w->ncomms, &cap, sizeof(*c));
@@ -237,7 +243,10 @@ static int world_load(sqlite3 *db, struct world *w, struct gb_err *err)
 			       "coalesce(area, '') FROM staff ORDER BY code",
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct ref_staff *s;
 
 		w->staff = grow(w->staff, w->nstaff, &cap, sizeof(*s));
@@ -640,7 +649,10 @@ static int day_bitmap(struct run *x, const char *sql, size_t nrows,
 		return -1;
 	sqlite3_bind_int(q, 1, x->from);
 	sqlite3_bind_int(q, 2, x->to);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		int ki = key_index(x, col_text(q, 1));
 		int d = sqlite3_column_int(q, 0) - x->from;
 
@@ -728,7 +740,10 @@ static int cr_period(struct run *x, int32_t from, int32_t to, int off)
 		return -1;
 	sqlite3_bind_int(q, 1, from);
 	sqlite3_bind_int(q, 2, to);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		const void *ent = sqlite3_column_blob(q, 1);
 		int u, gi;
 
@@ -789,7 +804,10 @@ static int add_grid_counts(struct run *x, sqlite3_stmt *q, int f)
 {
 	int step;
 
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		int gi = grid_index(x, col_text(q, 0));
 
 		if (counts(x, gi))
@@ -897,7 +915,10 @@ static int re_gather(struct run *x)
 		return -1;
 	sqlite3_bind_int(q, 1, x->from);
 	sqlite3_bind_int(q, 2, x->to);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		int gi = grid_index(x, col_text(q, 0));
 		int u = unit_of_grid(x, gi);
 		int has_deadline = sqlite3_column_type(q, 3) != SQLITE_NULL;
@@ -1006,7 +1027,10 @@ static int di_gather(struct run *x)
 		return -1;
 	sqlite3_bind_int(q, 1, x->from);
 	sqlite3_bind_int(q, 2, x->to);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		int gi = grid_index(x, col_text(q, 0));
 		int u = unit_of_grid(x, gi);
 		const char *level = col_text(q, 1), *status = col_text(q, 2);
@@ -1314,7 +1338,10 @@ static int rc_gather(struct run *x)
 		goto out;
 	sqlite3_bind_int(q, 1, w0);
 	sqlite3_bind_int(q, 2, w0 + 7 * (nw - 1));
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		int si = staff_index(x, col_text(q, 1));
 		int k = (sqlite3_column_int(q, 0) - w0) / 7;
 
@@ -1505,7 +1532,10 @@ static int rq_gather(struct run *x)
 		return -1;
 	sqlite3_bind_int(q, 1, x->from);
 	sqlite3_bind_int(q, 2, x->to);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		const char *area = col_text(q, 0), *cat = col_text(q, 1);
 		int64_t received = sqlite3_column_int64(q, 2);
 		int64_t deadline = sqlite3_column_int64(q, 3);
@@ -1835,7 +1865,10 @@ static int sh_gather(struct run *x)
 		    "ORDER BY grid, created_at, id",
 		    &q) < 0)
 		goto out;
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		int gi = grid_index(x, col_text(q, 1));
 		int u = unit_of_grid(x, gi);
 		int64_t at = 0, oldest = sqlite3_column_int64(q, 6);
@@ -2134,7 +2167,10 @@ static int completeness(struct run *x)
 	sqlite3_bind_int(q, 1, x->from);
 	if (x->def->role)
 		sqlite3_bind_text(q, 2, x->def->role, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		int gi = grid_index(x, col_text(q, 0));
 
 		if (gi >= 0)
@@ -2150,7 +2186,10 @@ static int completeness(struct run *x)
 		goto out;
 	if (x->def->role)
 		sqlite3_bind_text(q, 1, x->def->role, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		int gi = grid_index(x, col_text(q, 0));
 		int64_t last = sqlite3_column_int64(q, 1);
 		int64_t oldest = sqlite3_column_int64(q, 3);

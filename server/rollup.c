@@ -353,7 +353,8 @@ static int enterprise_replace(struct ctx *c, const struct gb_record *r)
 		return -1;
 	if (r->voided)
 		return 0;
-	if (!(q = prep(c, SQL_ENT_PUT)))
+	q = prep(c, SQL_ENT_PUT);
+	if (!q)
 		return -1;
 	bind_id(q, 1, r->id);
 	bind_str(q, 2, r->grid);
@@ -868,7 +869,10 @@ static int rebuild_records(struct ctx *c)
 		fail(c, "reading records");
 		goto out;
 	}
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		const struct gb_kind *k =
 		    gb_kind_find((const char *)sqlite3_column_text(q, 1));
 
@@ -884,12 +888,16 @@ static int rebuild_records(struct ctx *c)
 		sqlite3_bind_text(vals, 1,
 				  (const char *)sqlite3_column_text(q, 5), -1,
 				  SQLITE_TRANSIENT);
-		while ((step = sqlite3_step(vals)) == SQLITE_ROW)
+		for (;;) {
+			step = sqlite3_step(vals);
+			if (step != SQLITE_ROW)
+				break;
 			if (sqlite3_column_type(vals, 1) != SQLITE_NULL)
 				gb_record_set_name(
 				    r,
 				    (const char *)sqlite3_column_text(vals, 0),
 				    (const char *)sqlite3_column_text(vals, 1));
+		}
 		sqlite3_reset(vals);
 		if (step != SQLITE_DONE) {
 			fail(c, "reading a record");
@@ -926,7 +934,10 @@ static int rebuild_sync(struct ctx *c)
 		fail(c, "reading batches");
 		goto out;
 	}
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		char dev[GB_ID_LEN];
 
 		gb_uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),

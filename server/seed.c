@@ -144,7 +144,10 @@ static int load_file(struct store *st, const char *dir,
 			goto fail;
 		}
 	}
-	while ((got = gb_csv_next(&csv, err)) > 0) {
+	for (;;) {
+		got = gb_csv_next(&csv, err);
+		if (got <= 0)
+			break;
 		int changed = 0;
 
 		for (int c = 0; c < f->ncols; c++) {

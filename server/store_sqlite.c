@@ -32,7 +32,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto.h"
 #include "gbtime.h"
 #include "i18n.h"
 #include "id.h"
@@ -789,7 +789,10 @@ static int ref_cache_load_type(struct sqlite_store *s, struct ref_grid *g,
 	if (!q)
 		return -1;
 	bind_text(q, 1, g->grid);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(q);
+		if (rc != SQLITE_ROW)
+			break;
 		if (g->n[t] == cap) {
 			cap = cap ? 2 * cap : 16;
 			g->unit[t] = xrealloc(g->unit[t],
@@ -1364,7 +1367,10 @@ static int sq_device_list(struct store *st,
 		db_fail(db, err, N_("preparing a statement"));
 		goto out;
 	}
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		device_row(q, &d);
 		if (cb(arg, &d) != 0)
 			break;
@@ -1393,25 +1399,25 @@ struct audit_row {
 	int status;
 };
 
-static void hash_i64(crypto_generichash_state *h, int64_t v)
+static void hash_i64(struct gb_hash *h, int64_t v)
 {
 	unsigned char b[8];
 
 	for (int k = 0; k < 8; k++)
 		b[k] = (unsigned char)((uint64_t)v >> (56 - 8 * k));
-	crypto_generichash_update(h, b, sizeof(b));
+	gb_hash_update(h, b, sizeof(b));
 }
 
 /* A length, then the bytes, so that no two entries hash alike by moving
  * bytes from one field to the next. */
-static void hash_bytes(crypto_generichash_state *h, const void *p, size_t n)
+static void hash_bytes(struct gb_hash *h, const void *p, size_t n)
 {
 	hash_i64(h, (int64_t)n);
 	if (n)
-		crypto_generichash_update(h, p, n);
+		gb_hash_update(h, p, n);
 }
 
-static void hash_str(crypto_generichash_state *h, const char *s)
+static void hash_str(struct gb_hash *h, const char *s)
 {
 	hash_bytes(h, s ? s : "", s ? strlen(s) : 0);
 }
@@ -1421,12 +1427,12 @@ static void audit_hash(const unsigned char prev[AUDIT_HASH_LEN],
 		       const struct audit_row *r,
 		       unsigned char out[AUDIT_HASH_LEN])
 {
-	crypto_generichash_state h;
+	struct gb_hash h;
 
-	crypto_generichash_init(&h, NULL, 0, AUDIT_HASH_LEN);
-	crypto_generichash_update(&h, (const unsigned char *)"gridbook audit 1",
+	gb_hash_init(&h, AUDIT_HASH_LEN);
+	gb_hash_update(&h, (const unsigned char *)"gridbook audit 1",
 				  16);
-	crypto_generichash_update(&h, prev, AUDIT_HASH_LEN);
+	gb_hash_update(&h, prev, AUDIT_HASH_LEN);
 	hash_i64(&h, r->seq);
 	hash_i64(&h, r->at);
 	hash_bytes(&h, r->device, r->device ? r->device_len : 0);
@@ -1435,7 +1441,7 @@ static void audit_hash(const unsigned char prev[AUDIT_HASH_LEN],
 	hash_i64(&h, r->status);
 	hash_str(&h, r->detail);
 	hash_str(&h, r->remote);
-	crypto_generichash_final(&h, out, AUDIT_HASH_LEN);
+	gb_hash_final(&h, out);
 }
 
 /* Reads the entry of a row of "SELECT seq, at, device, grid, action,
@@ -1486,7 +1492,10 @@ static int audit_chain_fill(struct sqlite_store *s, struct gb_err *err)
 			       "VALUES (?1, ?2, ?3)",
 			       -1, &up, NULL) != SQLITE_OK)
 		goto fail;
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct audit_row r;
 
 		if (sqlite3_column_type(q, 9) != SQLITE_NULL &&
@@ -1596,7 +1605,10 @@ static int sq_audit_verify(struct store *st, long *n, char *head,
 		db_fail(db, err, N_("reading the audit log"));
 		goto out;
 	}
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct audit_row r;
 
 		audit_row_read(q, &r);
@@ -1663,7 +1675,7 @@ static int sq_audit_verify(struct store *st, long *n, char *head,
 		rc = 1;
 		goto out;
 	}
-	sodium_bin2hex(head, head_len, prev,
+	gb_hex(head, head_len, prev,
 		       head_len / 2 < AUDIT_HASH_LEN ? head_len / 2 :
 						       AUDIT_HASH_LEN);
 	rc = 0;
@@ -1693,7 +1705,10 @@ static int sq_audit_list(struct store *st, long limit,
 		goto out;
 	}
 	sqlite3_bind_int64(q, 1, limit > 0 ? limit : -1);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		char dev[GB_ID_LEN];
 		struct store_audit a = {
 			sqlite3_column_int64(q, 0),
@@ -1763,7 +1778,10 @@ static int load_ref(sqlite3 *db, const char *grid, struct wire_page *p,
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct wire_community *m;
 
 		p->communities = grow(p->communities, p->ncommunities, &cap,
@@ -1790,7 +1808,10 @@ static int load_ref(sqlite3 *db, const char *grid, struct wire_page *p,
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct wire_area *a;
 
 		p->areas = grow(p->areas, p->nareas, &cap, sizeof(*a));
@@ -1814,7 +1835,10 @@ static int load_ref(sqlite3 *db, const char *grid, struct wire_page *p,
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		const char *area = (const char *)sqlite3_column_text(q, 0);
 
 		for (size_t i = 0; area && i < p->nareas; i++) {
@@ -1842,7 +1866,10 @@ static int load_ref(sqlite3 *db, const char *grid, struct wire_page *p,
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
 	sqlite3_bind_text(q, 1, grid, -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		struct wire_staff *m;
 
 		p->staff = grow(p->staff, p->nstaff, &cap, sizeof(*m));
@@ -1885,7 +1912,10 @@ static int load_records(sqlite3 *db, const char *grid, uint64_t seq,
 	bind_uuid(q, 3, exclude);
 	sqlite3_bind_int64(q, 4, (sqlite3_int64)limit + 1);
 	c->next_seq = seq;
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		size_t n = (size_t)sqlite3_column_bytes(q, 1);
 
 		if (p->n == limit || (p->n > 0 && bytes + n > max_bytes)) {

@@ -238,7 +238,23 @@ for _ in range(5):
     s = socket.create_connection(("127.0.0.1", port))
     s.sendall(head.encode())
     held.append(s)
-time.sleep(0.3)
+# Until HQ has taken all five in (their headers read, their slots
+# taken), the sixth could come first: wait for /healthz to count them,
+# up to 20 s.
+end = time.monotonic() + 20
+while time.monotonic() < end:
+    h = socket.create_connection(("127.0.0.1", port))
+    h.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    got = b""
+    while True:
+        d = h.recv(4096)
+        if not d:
+            break
+        got += d
+    h.close()
+    if b"X-Batches-Under-Way: 5\r\n" in got:
+        break
+    time.sleep(0.05)
 s = socket.create_connection(("127.0.0.1", port))
 s.sendall(head.encode() + bytes(100))
 ans = s.recv(4096).split(b"\r\n")

@@ -12,6 +12,8 @@
 #include "dashboard.h"
 #include "reports.h"
 
+#include "banned.h"
+
 static size_t count(const char *hay, const char *needle)
 {
 	size_t n = 0;

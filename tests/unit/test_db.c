@@ -55,7 +55,10 @@ static void remove_dir(const char *dir)
 
 	if (!d)
 		return;
-	while ((e = readdir(d))) {
+	for (;;) {
+		e = readdir(d);
+		if (!e)
+			break;
 		struct stat sb;
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)

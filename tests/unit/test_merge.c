@@ -5,6 +5,7 @@
  * versions in random orders: whatever order the versions are merged in,
  * every holder of the same versions shows the same record.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,8 @@
 #include "kinds.h"
 #include "merge.h"
 #include "record.h"
+
+#include "banned.h"
 
 #define ID "019a0000-0000-7000-8000-000000000001"
 #define DEV_A "019a0000-0000-7000-8000-00000000000a"
@@ -50,10 +53,10 @@ static struct ver *add(uint64_t version, const char *dev, const uint64_t *base)
 
 	memset(v, 0, sizeof(*v));
 	v->rec = gb_record_new(ent);
-	strcpy(v->rec->id, ID);
-	strcpy(v->rec->device, dev);
-	strcpy(v->rec->grid, "S01-G1");
-	strcpy(v->rec->staff, "K0001");
+	snprintf(v->rec->id, sizeof(v->rec->id), "%s", ID);
+	snprintf(v->rec->device, sizeof(v->rec->device), "%s", dev);
+	snprintf(v->rec->grid, sizeof(v->rec->grid), "%s", "S01-G1");
+	snprintf(v->rec->staff, sizeof(v->rec->staff), "%s", "K0001");
 	v->rec->version = version;
 	v->rec->created_at = (int64_t)version;
 	v->rec->updated_at = (int64_t)version;

@@ -172,7 +172,10 @@ static struct gb_record *mk(const char *kind, const struct dev *v, int n,
 	r->updated_at = r->created_at;
 	r->version = version;
 	va_start(ap, staff);
-	while ((kv = va_arg(ap, const char *))) {
+	for (;;) {
+		kv = va_arg(ap, const char *);
+		if (!kv)
+			break;
 		const char *eq = strchr(kv, '=');
 		char name[32], val[64];
 

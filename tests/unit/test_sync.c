@@ -536,7 +536,10 @@ static void grid_remove(void)
 
 	if (!d)
 		return;
-	while ((e = readdir(d))) {
+	for (;;) {
+		e = readdir(d);
+		if (!e)
+			break;
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
