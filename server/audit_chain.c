@@ -5,31 +5,31 @@
  * that no two entries hash alike by moving bytes from one field to the
  * next.  Changing any of it breaks every log already written.
  */
-#include <sodium.h>
 #include <string.h>
 
 #include "audit_chain.h"
+#include "crypto.h"
 #include "id.h"
 
 #include "banned.h"
 
-static void hash_i64(crypto_generichash_state *h, int64_t v)
+static void hash_i64(struct gb_hash *h, int64_t v)
 {
 	unsigned char b[8];
 
 	for (int k = 0; k < 8; k++)
 		b[k] = (unsigned char)((uint64_t)v >> (56 - 8 * k));
-	crypto_generichash_update(h, b, sizeof(b));
+	gb_hash_update(h, b, sizeof(b));
 }
 
-static void hash_bytes(crypto_generichash_state *h, const void *p, size_t n)
+static void hash_bytes(struct gb_hash *h, const void *p, size_t n)
 {
 	hash_i64(h, (int64_t)n);
 	if (n)
-		crypto_generichash_update(h, p, n);
+		gb_hash_update(h, p, n);
 }
 
-static void hash_str(crypto_generichash_state *h, const char *s)
+static void hash_str(struct gb_hash *h, const char *s)
 {
 	hash_bytes(h, s ? s : "", s ? strlen(s) : 0);
 }
@@ -38,12 +38,11 @@ void audit_chain_hash(const unsigned char prev[AUDIT_CHAIN_HASH_LEN],
 		      const struct audit_chain_entry *e,
 		      unsigned char out[AUDIT_CHAIN_HASH_LEN])
 {
-	crypto_generichash_state h;
+	struct gb_hash h;
 
-	crypto_generichash_init(&h, NULL, 0, AUDIT_CHAIN_HASH_LEN);
-	crypto_generichash_update(&h, (const unsigned char *)"gridbook audit 1",
-				  16);
-	crypto_generichash_update(&h, prev, AUDIT_CHAIN_HASH_LEN);
+	gb_hash_init(&h, AUDIT_CHAIN_HASH_LEN);
+	gb_hash_update(&h, "gridbook audit 1", 16);
+	gb_hash_update(&h, prev, AUDIT_CHAIN_HASH_LEN);
 	hash_i64(&h, e->seq);
 	hash_i64(&h, e->at);
 	hash_bytes(&h, e->device, e->device ? e->device_len : 0);
@@ -52,7 +51,7 @@ void audit_chain_hash(const unsigned char prev[AUDIT_CHAIN_HASH_LEN],
 	hash_i64(&h, e->status);
 	hash_str(&h, e->detail);
 	hash_str(&h, e->remote);
-	crypto_generichash_final(&h, out, AUDIT_CHAIN_HASH_LEN);
+	gb_hash_final(&h, out);
 }
 
 void audit_chain_device(struct audit_chain_entry *e, const char *device,

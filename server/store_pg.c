@@ -37,12 +37,12 @@
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "audit_chain.h"
+#include "crypto.h"
 #include "gbtime.h"
 #include "i18n.h"
 #include "id.h"
@@ -72,7 +72,7 @@ struct pg_store {
 	enum store_mode mode;
 	PGconn *conn; /* the writer; in STORE_ADMIN mode the only one */
 	char *url;    /* for the readers' connections */
-	char *name; /* postgresql://HOST:PORT/DB, without user or password */
+	char *name;   /* postgresql://HOST:PORT/DB, without user or password */
 	int64_t margin;
 	pthread_mutex_t pool_mu;
 	PGconn *pool[POOL_MAX]; /* idle readers (STORE_SERVE) */
@@ -153,14 +153,13 @@ static void first_line(const char *msg, char *out, size_t n)
 static int pg_fail(PGconn *c, PGresult *res, struct gb_err *err,
 		   const char *what)
 {
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-				: NULL;
+	const char *state =
+	    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *primary =
-		res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	    res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	char msg[200];
 
-	first_line(primary ? primary : PQerrorMessage(c), msg,
-		   sizeof(msg));
+	first_line(primary ? primary : PQerrorMessage(c), msg, sizeof(msg));
 	if (state && (!strncmp(state, "53", 2) || !strcmp(state, "40001") ||
 		      !strcmp(state, "40P01") || !strncmp(state, "57P", 3)))
 		return gb_error(err, GB_EBUSY, _("store: %s: %s"), _(what),
@@ -173,13 +172,12 @@ static int pg_fail(PGconn *c, PGresult *res, struct gb_err *err,
  * Returns the result, which the caller frees with PQclear, or NULL with
  * err when the statement failed.
  */
-static PGresult *run(PGconn *c, const char *sql,
-		     const struct params *p, const char *what,
-		     struct gb_err *err)
+static PGresult *run(PGconn *c, const char *sql, const struct params *p,
+		     const char *what, struct gb_err *err)
 {
-	PGresult *res = PQexecParams(c, sql, p ? p->n : 0, NULL,
-				     p ? p->v : NULL, p ? p->len : NULL,
-				     p ? p->fmt : NULL, 1);
+	PGresult *res =
+	    PQexecParams(c, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
+			 p ? p->len : NULL, p ? p->fmt : NULL, 1);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -252,8 +250,7 @@ static int64_t col_i64(const PGresult *r, int row, int col)
 }
 
 /* A text column into out; "" when NULL. */
-static void col_text(const PGresult *r, int row, int col, char *out,
-		     size_t n)
+static void col_text(const PGresult *r, int row, int col, char *out, size_t n)
 {
 	snprintf(out, n, "%s",
 		 PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
@@ -296,14 +293,13 @@ static PGconn *connect_db(struct pg_store *s, struct gb_err *err)
 		return NULL;
 	}
 	if (!s->name)
-		s->name = xasprintf("postgresql://%s:%s/%s",
-				    PQhost(c) ? PQhost(c) : "",
-				    PQport(c) ? PQport(c) : "",
-				    PQdb(c) ? PQdb(c) : "");
+		s->name = xasprintf(
+		    "postgresql://%s:%s/%s", PQhost(c) ? PQhost(c) : "",
+		    PQport(c) ? PQport(c) : "", PQdb(c) ? PQdb(c) : "");
 	if (PQstatus(c) != CONNECTION_OK) {
 		first_line(PQerrorMessage(c), msg, sizeof(msg));
-		gb_error(err, GB_EDB, _("store: connecting to %s: %s"),
-			 s->name, msg);
+		gb_error(err, GB_EDB, _("store: connecting to %s: %s"), s->name,
+			 msg);
 		PQfinish(c);
 		return NULL;
 	}
@@ -358,8 +354,7 @@ static void reader_put(struct pg_store *s, PGconn *c)
 /* Opens a read-only snapshot on c unless c is in a transaction already
  * (the one connection of STORE_ADMIN in a command's transaction); *own
  * says whether to end it (read_end). */
-static int read_begin(PGconn *c, int *own, const char *what,
-		      struct gb_err *err)
+static int read_begin(PGconn *c, int *own, const char *what, struct gb_err *err)
 {
 	*own = PQtransactionStatus(c) == PQTRANS_IDLE;
 	if (*own && exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -389,8 +384,7 @@ static int pg_begin(struct store *st, struct gb_err *err)
 				       N_("starting a transaction"));
 		PQsetNoticeProcessor(s->conn, quiet, NULL);
 	}
-	return exec(s->conn, "BEGIN", NULL, N_("starting a transaction"),
-		    err);
+	return exec(s->conn, "BEGIN", NULL, N_("starting a transaction"), err);
 }
 
 static int pg_commit(struct store *st, struct gb_err *err)
@@ -478,8 +472,8 @@ static void pg_set_margin(struct store *st, int64_t bytes)
  * there is no meta yet (a new database).  Returns 0 or -1 with err. */
 static int schema_version(struct pg_store *s, int *v, struct gb_err *err)
 {
-	PGresult *res = run(s->conn, "SELECT to_regclass('meta') IS NOT NULL", NULL,
-			    N_("reading the schema version"), err);
+	PGresult *res = run(s->conn, "SELECT to_regclass('meta') IS NOT NULL",
+			    NULL, N_("reading the schema version"), err);
 	int have_meta;
 
 	if (!res)
@@ -512,8 +506,8 @@ static int pg_migrate(struct store *st, struct gb_err *err)
 
 	if (pg_begin(st, err) < 0)
 		return -1;
-	if (exec(s->conn, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")", NULL,
-		 N_("applying the schema"), err) < 0 ||
+	if (exec(s->conn, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")",
+		 NULL, N_("applying the schema"), err) < 0 ||
 	    schema_version(s, &v, err) < 0)
 		goto fail;
 	if (v > gb_schema_pg_n) {
@@ -552,11 +546,10 @@ fail:
 }
 
 /* Reads the time zone of the store into out ("" when it has none). */
-static int tz_read(struct pg_store *s, char *out, size_t n,
-		   struct gb_err *err)
+static int tz_read(struct pg_store *s, char *out, size_t n, struct gb_err *err)
 {
-	PGresult *res = run(s->conn, "SELECT value FROM meta WHERE key = 'tz'", NULL,
-			    N_("reading the time zone"), err);
+	PGresult *res = run(s->conn, "SELECT value FROM meta WHERE key = 'tz'",
+			    NULL, N_("reading the time zone"), err);
 
 	if (!res)
 		return -1;
@@ -628,8 +621,8 @@ static int tz_settle(struct pg_store *s, struct gb_err *err)
 static int race_or_fail(PGconn *c, PGresult *res, struct gb_err *err,
 			const char *what)
 {
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-				: NULL;
+	const char *state =
+	    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	if (state && !strcmp(state, "23505"))
 		return gb_error(err, GB_EBUSY,
@@ -640,12 +633,11 @@ static int race_or_fail(PGconn *c, PGresult *res, struct gb_err *err,
 }
 
 /* As run, for an insert that may lose a race (race_or_fail). */
-static int exec_insert(PGconn *c, const char *sql,
-		       const struct params *p, const char *what,
-		       struct gb_err *err)
+static int exec_insert(PGconn *c, const char *sql, const struct params *p,
+		       const char *what, struct gb_err *err)
 {
-	PGresult *res = PQexecParams(c, sql, p->n, NULL, p->v, p->len,
-				     p->fmt, 1);
+	PGresult *res =
+	    PQexecParams(c, sql, p->n, NULL, p->v, p->len, p->fmt, 1);
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
@@ -710,11 +702,12 @@ static int pg_batch_put(struct store *st, const char *device, uint64_t seq,
 	p_i64(&p, (int64_t)nrecords);
 	p_bytes(&p, ack ? ack : "", ack_len);
 	p_i64(&p, received_at);
-	res = PQexecParams(s->conn,
-			   "INSERT INTO batch (device, seq, grid, items_hash, "
-			   "records, ack, received_at) SELECT $1, $2, grid, $3, "
-			   "$4, $5, $6 FROM device WHERE id = $1",
-			   p.n, NULL, p.v, p.len, p.fmt, 1);
+	res =
+	    PQexecParams(s->conn,
+			 "INSERT INTO batch (device, seq, grid, items_hash, "
+			 "records, ack, received_at) SELECT $1, $2, grid, $3, "
+			 "$4, $5, $6 FROM device WHERE id = $1",
+			 p.n, NULL, p.v, p.len, p.fmt, 1);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		race_or_fail(s->conn, res, err, N_("recording a batch"));
 		PQclear(res);
@@ -752,7 +745,8 @@ static int pg_batch_high(struct store *st, const char *device, int reader,
 
 static int pg_version_get(struct store *st, const char *id, uint64_t version,
 			  const char *device,
-			  unsigned char hash[STORE_HASH_LEN], struct gb_err *err)
+			  unsigned char hash[STORE_HASH_LEN],
+			  struct gb_err *err)
 {
 	struct params p;
 	PGresult *res;
@@ -829,13 +823,13 @@ static int pg_history_put(struct store *st, const struct store_version *v,
 
 	version_params(&p, v);
 	return exec_insert(
-		impl(st)->conn,
-		"WITH n AS (INSERT INTO change_seq AS c (grid, seq) VALUES "
-		"($5, 1) ON CONFLICT (grid) DO UPDATE SET seq = c.seq + 1 "
-		"RETURNING seq) INSERT INTO record_history (seq, id, version, "
-		"device, kind, grid, content_hash, raw, received_at) SELECT "
-		"n.seq, $1, $2, $3, $4, $5, $6, $7, $8 FROM n",
-		&p, N_("storing a record version"), err);
+	    impl(st)->conn,
+	    "WITH n AS (INSERT INTO change_seq AS c (grid, seq) VALUES "
+	    "($5, 1) ON CONFLICT (grid) DO UPDATE SET seq = c.seq + 1 "
+	    "RETURNING seq) INSERT INTO record_history (seq, id, version, "
+	    "device, kind, grid, content_hash, raw, received_at) SELECT "
+	    "n.seq, $1, $2, $3, $4, $5, $6, $7, $8 FROM n",
+	    &p, N_("storing a record version"), err);
 }
 
 static int pg_conflict_put(struct store *st, const struct store_version *v,
@@ -857,17 +851,17 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 	const struct gb_record *r = v->rec;
 	struct params p, q;
 	const char *sql =
-		"INSERT INTO record_current (id, kind, grid, device, staff, "
-		"version, created_at, updated_at, voided, void_reason, day, "
-		"community, person, status, body) VALUES ($1, $2, $3, $4, $5, "
-		"$6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
-		"ON CONFLICT (id, grid) DO UPDATE SET kind = excluded.kind, "
-		"device = excluded.device, staff = excluded.staff, "
-		"version = excluded.version, created_at = excluded.created_at, "
-		"updated_at = excluded.updated_at, voided = excluded.voided, "
-		"void_reason = excluded.void_reason, day = excluded.day, "
-		"community = excluded.community, person = excluded.person, "
-		"status = excluded.status, body = excluded.body";
+	    "INSERT INTO record_current (id, kind, grid, device, staff, "
+	    "version, created_at, updated_at, voided, void_reason, day, "
+	    "community, person, status, body) VALUES ($1, $2, $3, $4, $5, "
+	    "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+	    "ON CONFLICT (id, grid) DO UPDATE SET kind = excluded.kind, "
+	    "device = excluded.device, staff = excluded.staff, "
+	    "version = excluded.version, created_at = excluded.created_at, "
+	    "updated_at = excluded.updated_at, voided = excluded.voided, "
+	    "void_reason = excluded.void_reason, day = excluded.day, "
+	    "community = excluded.community, person = excluded.person, "
+	    "status = excluded.status, body = excluded.body";
 
 	/* Fifteen parameters: in two halves, so that each stays within the
 	 * struct (PARAM_MAX), then joined. */
@@ -888,8 +882,8 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 	p_text(&q, v->person);
 	p_text(&q, v->status);
 	p_text(&q, v->body ? v->body : "{}");
-	return exec2(impl(st)->conn, sql, &p, &q, N_("storing the current version"),
-		     err);
+	return exec2(impl(st)->conn, sql, &p, &q,
+		     N_("storing the current version"), err);
 }
 
 /* The rejection is of the batch's grid: its device's. */
@@ -910,12 +904,13 @@ static int pg_rejection_put(struct store *st, const struct store_rejection *r,
 	else
 		p_text(&p, NULL);
 	p_i64(&p, r->at);
-	return exec(impl(st)->conn,
-		    "INSERT INTO rejection (device, grid, batch_seq, id, "
-		    "version, code, reason, raw, received_at) VALUES ($1, "
-		    "coalesce((SELECT grid FROM device WHERE id = $1), ''), $2, "
-		    "$3, $4, $5, $6, $7::bytea, $8)",
-		    &p, N_("recording a rejection"), err);
+	return exec(
+	    impl(st)->conn,
+	    "INSERT INTO rejection (device, grid, batch_seq, id, "
+	    "version, code, reason, raw, received_at) VALUES ($1, "
+	    "coalesce((SELECT grid FROM device WHERE id = $1), ''), $2, "
+	    "$3, $4, $5, $6, $7::bytea, $8)",
+	    &p, N_("recording a rejection"), err);
 }
 
 /* ---- /v1/changes ---- */
@@ -951,8 +946,8 @@ static int load_ref(PGconn *c, const char *grid, struct wire_page *p,
 	for (int i = 0; i < n; i++) {
 		struct wire_community *m;
 
-		p->communities = grow(p->communities, p->ncommunities, &cap,
-				      sizeof(*m));
+		p->communities =
+		    grow(p->communities, p->ncommunities, &cap, sizeof(*m));
 		m = &p->communities[p->ncommunities++];
 		memset(m, 0, sizeof(*m));
 		col_text(res, i, 0, m->code, sizeof(m->code));
@@ -1002,11 +997,11 @@ static int load_ref(PGconn *c, const char *grid, struct wire_page *p,
 
 			if (strcmp(ar->code, area) != 0)
 				continue;
-			ar->communities = xrealloc(ar->communities,
-						   (ar->ncommunities + 1) *
-							   sizeof(char *));
+			ar->communities =
+			    xrealloc(ar->communities,
+				     (ar->ncommunities + 1) * sizeof(char *));
 			ar->communities[ar->ncommunities++] =
-				xstrdup(PQgetvalue(res, i, 1));
+			    xstrdup(PQgetvalue(res, i, 1));
 			break;
 		}
 	}
@@ -1084,8 +1079,8 @@ static int load_records(PGconn *db, const char *grid, uint64_t seq,
 		if (p->n == cap) {
 			cap = cap ? cap * 2 : 16;
 			p->raw = xrealloc(p->raw, cap * sizeof(*p->raw));
-			p->raw_len = xrealloc(p->raw_len,
-					      cap * sizeof(*p->raw_len));
+			p->raw_len =
+			    xrealloc(p->raw_len, cap * sizeof(*p->raw_len));
 			/* wire_page_release frees recs[i]: all NULL here. */
 			p->recs = xrealloc(p->recs, cap * sizeof(*p->recs));
 		}
@@ -1120,9 +1115,9 @@ static int load_records(PGconn *db, const char *grid, uint64_t seq,
 /* In one snapshot (REPEATABLE READ) when no transaction is open.  The
  * change sequence of a grid is given out in commit order (change_seq),
  * so a cursor past seq N never skips a version committed later. */
-static int pg_changes(struct store *st, const char *grid,
-		      uint64_t ref_version, uint64_t seq, const char *exclude,
-		      size_t limit, size_t max_bytes, struct store_changes *out,
+static int pg_changes(struct store *st, const char *grid, uint64_t ref_version,
+		      uint64_t seq, const char *exclude, size_t limit,
+		      size_t max_bytes, struct store_changes *out,
 		      struct gb_err *err)
 {
 	struct pg_store *s = impl(st);
@@ -1135,8 +1130,7 @@ static int pg_changes(struct store *st, const char *grid,
 		return -1;
 	if (read_begin(c, &own, N_("reading changes"), err) < 0)
 		goto out;
-	res = run(c,
-		  "SELECT value::bigint FROM meta WHERE key = 'ref_version'",
+	res = run(c, "SELECT value::bigint FROM meta WHERE key = 'ref_version'",
 		  NULL, N_("reading changes"), err);
 	if (!res)
 		goto out;
@@ -1147,8 +1141,7 @@ static int pg_changes(struct store *st, const char *grid,
 		if (load_ref(c, grid, &out->page, err) < 0)
 			goto out;
 	}
-	if (load_records(c, grid, seq, exclude, limit, max_bytes, out, err) <
-	    0)
+	if (load_records(c, grid, seq, exclude, limit, max_bytes, out, err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -1247,7 +1240,8 @@ static int pg_find(struct store *st, const char *grid, enum gb_ref ref,
 				"store: lookup of a bad attribute");
 	switch (ref) {
 	case GB_REF_COMMUNITY:
-		sql = "SELECT code FROM community WHERE code = $1 AND grid = $2";
+		sql =
+		    "SELECT code FROM community WHERE code = $1 AND grid = $2";
 		break;
 	case GB_REF_AREA:
 		sql = "SELECT room FROM police_area WHERE code = $1 AND "
@@ -1306,6 +1300,8 @@ struct ref_table {
 /* A column of the row held (t) differs from the one offered. */
 #define UPD(c) "t." c " IS DISTINCT FROM excluded." c
 
+/* One entry a table, its SQL laid out as it reads. */
+/* clang-format off */
 static const struct ref_table ref_tables[] = {
 	[STORE_T_DISTRICT] = {
 		"INSERT INTO district AS t (code, name) VALUES ($1, $2) "
@@ -1365,10 +1361,10 @@ static const struct ref_table ref_tables[] = {
 		 {4, "SELECT 1 FROM police_area WHERE code = $1",
 		  N_("police area")}}},
 };
+/* clang-format on */
 
 static int pg_ref_put(struct store *st, enum store_table t,
-		      const char *const *cols, int *changed,
-		      struct gb_err *err)
+		      const char *const *cols, int *changed, struct gb_err *err)
 {
 	struct pg_store *s = impl(st);
 	const struct ref_table *rt;
@@ -1452,9 +1448,9 @@ static int pg_device_put(struct store *st, const struct store_device *d,
 }
 
 /* A device with when it was last seen (device_sync, per grid). */
-#define DEVICE_SELECT                                                         \
-	"SELECT d.id, d.grid, d.role, d.name, d.revoked, d.created_at, "     \
-	"s.last_seen FROM device d LEFT JOIN device_sync s ON "              \
+#define DEVICE_SELECT                                                          \
+	"SELECT d.id, d.grid, d.role, d.name, d.revoked, d.created_at, "       \
+	"s.last_seen FROM device d LEFT JOIN device_sync s ON "                \
 	"s.device = d.id AND s.grid = d.grid "
 
 static void device_row(const PGresult *r, int row, struct store_device *d)
@@ -1585,7 +1581,7 @@ static void audit_row(const PGresult *r, int row, struct audit_chain_entry *e)
 
 #define AUDIT_SELECT                                                           \
 	"SELECT l.seq, l.at, l.device, l.grid, l.action, l.status, l.detail, " \
-	"l.remote, c.prev, c.hash FROM audit_log l LEFT JOIN audit_chain c "  \
+	"l.remote, c.prev, c.hash FROM audit_log l LEFT JOIN audit_chain c "   \
 	"USING (seq) "
 
 /* Appends the entry, chained to the last one, in the open transaction. */
@@ -1595,13 +1591,13 @@ static int audit_append(struct pg_store *s, const struct store_audit *a,
 	unsigned char prev[AUDIT_CHAIN_HASH_LEN] = {0};
 	unsigned char h[AUDIT_CHAIN_HASH_LEN], dev[16];
 	struct audit_chain_entry e = {
-		.seq = 1,
-		.at = a->at,
-		.grid = a->grid ? a->grid : "",
-		.action = a->action,
-		.status = a->status,
-		.detail = a->detail ? a->detail : "",
-		.remote = a->remote ? a->remote : "",
+	    .seq = 1,
+	    .at = a->at,
+	    .grid = a->grid ? a->grid : "",
+	    .action = a->action,
+	    .status = a->status,
+	    .detail = a->detail ? a->detail : "",
+	    .remote = a->remote ? a->remote : "",
 	};
 	struct params p;
 	PGresult *res;
@@ -1638,10 +1634,11 @@ static int audit_append(struct pg_store *s, const struct store_audit *a,
 	p_i64(&p, a->status);
 	p_text(&p, e.detail);
 	p_text(&p, e.remote);
-	if (exec(s->conn,
-		 "INSERT INTO audit_log (seq, at, device, grid, action, status, "
-		 "detail, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-		 &p, N_("writing the audit log"), err) < 0)
+	if (exec(
+		s->conn,
+		"INSERT INTO audit_log (seq, at, device, grid, action, status, "
+		"detail, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		&p, N_("writing the audit log"), err) < 0)
 		return -1;
 	memset(&p, 0, sizeof(p));
 	p_i64(&p, e.seq);
@@ -1675,8 +1672,8 @@ static int pg_audit_put(struct store *st, const struct store_audit *a,
  * when the page was full.  Returns 0, 1 with err at the first entry that
  * does not check out, -1 with err. */
 static int audit_verify_page(PGconn *c, int64_t *last,
-			     unsigned char prev[AUDIT_CHAIN_HASH_LEN],
-			     long *n, int *more, struct gb_err *err)
+			     unsigned char prev[AUDIT_CHAIN_HASH_LEN], long *n,
+			     int *more, struct gb_err *err)
 {
 	unsigned char h[AUDIT_CHAIN_HASH_LEN];
 	struct params p;
@@ -1780,10 +1777,7 @@ static int pg_audit_verify(struct store *st, long *n, char *head,
 		rc = 1;
 		goto out;
 	}
-	sodium_bin2hex(head, head_len, prev,
-		       head_len / 2 < AUDIT_CHAIN_HASH_LEN
-			       ? head_len / 2
-			       : AUDIT_CHAIN_HASH_LEN);
+	gb_hex(head, head_len, prev, AUDIT_CHAIN_HASH_LEN);
 	rc = 0;
 out:
 	PQclear(res);
@@ -1816,13 +1810,10 @@ static int pg_audit_list(struct store *st, long limit,
 	for (int i = 0; res && i < PQntuples(res); i++) {
 		char dev[GB_ID_LEN];
 		struct store_audit a = {
-			col_i64(res, i, 0),
-			dev,
-			col_str(res, i, 2),
-			col_str(res, i, 3),
-			(int)col_i64(res, i, 4),
-			col_str(res, i, 5),
-			col_str(res, i, 6),
+		    col_i64(res, i, 0),	     dev,
+		    col_str(res, i, 2),	     col_str(res, i, 3),
+		    (int)col_i64(res, i, 4), col_str(res, i, 5),
+		    col_str(res, i, 6),
 		};
 
 		gb_uuid_text(PQgetisnull(res, i, 1) ? NULL
@@ -1856,40 +1847,40 @@ static void pg_close(struct store *st)
 }
 
 static const struct store_ops pg_ops = {
-	.close = pg_close,
-	.migrate = pg_migrate,
-	.begin = pg_begin,
-	.commit = pg_commit,
-	.rollback = pg_rollback,
-	.savepoint = pg_savepoint,
-	.release = pg_release,
-	.rollback_to = pg_rollback_to,
-	.checkpoint = pg_checkpoint,
-	.room = pg_room,
-	.set_margin = pg_set_margin,
-	.batch_get = pg_batch_get,
-	.batch_put = pg_batch_put,
-	.batch_high = pg_batch_high,
-	.version_get = pg_version_get,
-	.current_get = pg_current_get,
-	.history_put = pg_history_put,
-	.current_put = pg_current_put,
-	.conflict_put = pg_conflict_put,
-	.rejection_put = pg_rejection_put,
-	.find = pg_find,
-	.ref_known = pg_ref_known,
-	.ref_put = pg_ref_put,
-	.ref_touch = pg_ref_touch,
-	.grid_exists = pg_grid_exists,
-	.device_put = pg_device_put,
-	.device_by_token = pg_device_by_token,
-	.device_revoke = pg_device_revoke,
-	.device_seen = pg_device_seen,
-	.device_list = pg_device_list,
-	.audit_put = pg_audit_put,
-	.audit_list = pg_audit_list,
-	.audit_verify = pg_audit_verify,
-	.changes = pg_changes,
+    .close = pg_close,
+    .migrate = pg_migrate,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .savepoint = pg_savepoint,
+    .release = pg_release,
+    .rollback_to = pg_rollback_to,
+    .checkpoint = pg_checkpoint,
+    .room = pg_room,
+    .set_margin = pg_set_margin,
+    .batch_get = pg_batch_get,
+    .batch_put = pg_batch_put,
+    .batch_high = pg_batch_high,
+    .version_get = pg_version_get,
+    .current_get = pg_current_get,
+    .history_put = pg_history_put,
+    .current_put = pg_current_put,
+    .conflict_put = pg_conflict_put,
+    .rejection_put = pg_rejection_put,
+    .find = pg_find,
+    .ref_known = pg_ref_known,
+    .ref_put = pg_ref_put,
+    .ref_touch = pg_ref_touch,
+    .grid_exists = pg_grid_exists,
+    .device_put = pg_device_put,
+    .device_by_token = pg_device_by_token,
+    .device_revoke = pg_device_revoke,
+    .device_seen = pg_device_seen,
+    .device_list = pg_device_list,
+    .audit_put = pg_audit_put,
+    .audit_list = pg_audit_list,
+    .audit_verify = pg_audit_verify,
+    .changes = pg_changes,
 };
 
 int store_pg_open(struct store **out, const char *url, enum store_mode mode,
@@ -1898,8 +1889,6 @@ int store_pg_open(struct store **out, const char *url, enum store_mode mode,
 	struct pg_store *s;
 
 	*out = NULL;
-	if (sodium_init() < 0)
-		return gb_error(err, GB_EINTERNAL, "libsodium: init failed");
 	s = xcalloc(1, sizeof(*s));
 	s->base.ops = &pg_ops;
 	s->mode = mode;

@@ -5,22 +5,22 @@
  * so that a log written by one store checks out by the rules of another;
  * and every field is in the hash.
  */
-#include <sodium.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "audit_chain.h"
 #include "check.h"
+#include "crypto.h"
 #include "store.h"
 
 #include "banned.h"
 
 static const struct store_audit entries[] = {
-	{1764750000000, "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b", "S01-G1",
-	 "enroll", 0, "S01-G1 coordinator", "local"},
-	{1764750001000, NULL, "", "batch", 403, "record 0190: 劳动合同",
-	 "127.0.0.1"},
-	{1764750002000, "not-a-uuid", "S01-G2", "revoke", 0, "", "local"},
+    {1764750000000, "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b", "S01-G1", "enroll",
+     0, "S01-G1 coordinator", "local"},
+    {1764750001000, NULL, "", "batch", 403, "record 0190: 劳动合同",
+     "127.0.0.1"},
+    {1764750002000, "not-a-uuid", "S01-G2", "revoke", 0, "", "local"},
 };
 #define NENTRIES (sizeof(entries) / sizeof(entries[0]))
 
@@ -32,20 +32,20 @@ static void chain_head(char *hex, size_t n)
 
 	for (size_t i = 0; i < NENTRIES; i++) {
 		struct audit_chain_entry e = {
-			.seq = (int64_t)i + 1,
-			.at = entries[i].at,
-			.grid = entries[i].grid,
-			.action = entries[i].action,
-			.status = entries[i].status,
-			.detail = entries[i].detail,
-			.remote = entries[i].remote,
+		    .seq = (int64_t)i + 1,
+		    .at = entries[i].at,
+		    .grid = entries[i].grid,
+		    .action = entries[i].action,
+		    .status = entries[i].status,
+		    .detail = entries[i].detail,
+		    .remote = entries[i].remote,
 		};
 
 		audit_chain_device(&e, entries[i].device, dev);
 		audit_chain_hash(prev, &e, h);
 		memcpy(prev, h, sizeof(h));
 	}
-	sodium_bin2hex(hex, n, prev, sizeof(prev));
+	gb_hex(hex, n, prev, sizeof(prev));
 }
 
 static void test_same_as_sqlite(void)
@@ -82,15 +82,34 @@ static void test_every_field(void)
 	for (int f = 0; f < 9; f++) {
 		e = e0;
 		switch (f) {
-		case 0: e.seq++; break;
-		case 1: e.at++; break;
-		case 2: audit_chain_device(&e, "x", dev); break;
-		case 3: e.grid = "h"; break;
-		case 4: e.action = "b"; break;
-		case 5: e.status++; break;
-		case 6: e.detail = "e"; break;
-		case 7: e.remote = "s"; break;
-		case 8: e.grid = "gd"; e.detail = ""; break; /* bytes moved */
+		case 0:
+			e.seq++;
+			break;
+		case 1:
+			e.at++;
+			break;
+		case 2:
+			audit_chain_device(&e, "x", dev);
+			break;
+		case 3:
+			e.grid = "h";
+			break;
+		case 4:
+			e.action = "b";
+			break;
+		case 5:
+			e.status++;
+			break;
+		case 6:
+			e.detail = "e";
+			break;
+		case 7:
+			e.remote = "s";
+			break;
+		case 8:
+			e.grid = "gd";
+			e.detail = "";
+			break; /* bytes moved */
 		}
 		audit_chain_hash(prev, &e, h);
 		CHECK(memcmp(h, base, sizeof(h)) != 0);
@@ -102,7 +121,7 @@ static void test_every_field(void)
 
 int main(void)
 {
-	if (sodium_init() < 0)
+	if (gb_crypto_init() < 0)
 		return 1;
 	test_same_as_sqlite();
 	test_every_field();

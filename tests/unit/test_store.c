@@ -10,13 +10,13 @@
  * batch at once, and the readers of a serving store.
  */
 #include <pthread.h>
-#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
+#include "crypto.h"
 #include "kinds.h"
 #include "record.h"
 #include "store.h"
@@ -32,12 +32,12 @@
 static const char *which; /* the store under test, for messages */
 static char first_head[65];
 
-#define CHECK_S(cond)                                                        \
-	do {                                                                 \
-		int ok_ = (cond);                                            \
-		CHECK(ok_);                                                  \
-		if (!ok_)                                                    \
-			fprintf(stderr, "  (on %s)\n", which);               \
+#define CHECK_S(cond)                                                          \
+	do {                                                                   \
+		int ok_ = (cond);                                              \
+		CHECK(ok_);                                                    \
+		if (!ok_)                                                      \
+			fprintf(stderr, "  (on %s)\n", which);                 \
 	} while (0)
 
 static int put(struct store *st, enum store_table t, const char *const *cols)
@@ -58,10 +58,10 @@ static void test_reference(struct store *st)
 	const char *street[] = {"S01", "东关街道"};
 	const char *grid1[] = {"S01-G1", "S01", "第一网格"};
 	const char *grid2[] = {"S01-G2", "S01", "第二网格"};
-	const char *comm[] = {"S01-C01", "S01-G1", "东关社区", "3200", "4",
-			      "2"};
-	const char *comm2[] = {"S01-C01", "S01-G1", "东关社区", "3300", "4",
-			       "2"};
+	const char *comm[] = {"S01-C01", "S01-G1", "东关社区",
+			      "3200",	 "4",	   "2"};
+	const char *comm2[] = {"S01-C01", "S01-G1", "东关社区",
+			       "3300",	  "4",	    "2"};
 	const char *area[] = {"S01-P1", "S01-G1", "东关警务区", "101"};
 	const char *ac[] = {"S01-P1", "S01-C01"};
 	const char *staff[] = {"S01-M01", "陈志强", "officer", "S01-G1",
@@ -94,18 +94,17 @@ static void test_reference(struct store *st)
 	/* A parent that is not there, named. */
 	CHECK_S(st->ops->begin(st, &err) == 0);
 	known = 0;
-	CHECK_S(st->ops->ref_put(st, STORE_T_GRID, orphan, &known, &err) ==
-		-1);
+	CHECK_S(st->ops->ref_put(st, STORE_T_GRID, orphan, &known, &err) == -1);
 	CHECK_S(err.code == GB_ENOTFOUND && strstr(err.msg, "S09"));
 	st->ops->rollback(st);
 
 	CHECK_S(st->ops->begin(st, &err) == 0);
 	CHECK_S(st->ops->grid_exists(st, "S01-G1", &err) == 1);
 	CHECK_S(st->ops->grid_exists(st, "S09-G9", &err) == 0);
-	CHECK_S(st->ops->find(st, "S01-G1", GB_REF_COMMUNITY, "S01-C01",
-			      NULL, NULL, 0, &err) == 1);
-	CHECK_S(st->ops->find(st, "S01-G2", GB_REF_COMMUNITY, "S01-C01",
-			      NULL, NULL, 0, &err) == 0);
+	CHECK_S(st->ops->find(st, "S01-G1", GB_REF_COMMUNITY, "S01-C01", NULL,
+			      NULL, 0, &err) == 1);
+	CHECK_S(st->ops->find(st, "S01-G2", GB_REF_COMMUNITY, "S01-C01", NULL,
+			      NULL, 0, &err) == 0);
 	out[0] = '\0';
 	CHECK_S(st->ops->find(st, "S01-G1", GB_REF_AREA, "S01-P1", "room", out,
 			      sizeof(out), &err) == 1);
@@ -115,11 +114,11 @@ static void test_reference(struct store *st)
 	CHECK_S(!strcmp(out, "officer"));
 	CHECK_S(st->ops->find(st, "S01-G1", GB_REF_STAFF, "S01-M99", "role",
 			      out, sizeof(out), &err) == 0);
-	CHECK_S(st->ops->ref_known(st, GB_REF_STAFF, "S01-M01", &known,
-				   &err) == 0 &&
+	CHECK_S(st->ops->ref_known(st, GB_REF_STAFF, "S01-M01", &known, &err) ==
+		    0 &&
 		known == 1);
 	CHECK_S(st->ops->ref_known(st, GB_REF_AREA, "S09-P9", &known, &err) ==
-			0 &&
+		    0 &&
 		known == 0);
 	st->ops->rollback(st);
 }
@@ -135,13 +134,14 @@ static int count_dev(void *arg, const struct store_device *d)
 
 static void test_devices(struct store *st)
 {
-	struct store_device a = {DEV_A, "S01-G1", "coordinator", "刘建国的笔记本",
-				 0, 1764750000000, 0};
-	struct store_device b = {DEV_B, "S01-G1", "officer", "", 0,
-				 1764750001000, 0};
+	struct store_device a = {
+	    DEV_A,	   "S01-G1", "coordinator", "刘建国的笔记本", 0,
+	    1764750000000, 0};
+	struct store_device b = {DEV_B, "S01-G1",      "officer", "",
+				 0,	1764750001000, 0};
 	struct store_device got;
 	unsigned char ta[STORE_HASH_LEN], tb[STORE_HASH_LEN],
-		tc[STORE_HASH_LEN];
+	    tc[STORE_HASH_LEN];
 	struct gb_err err;
 	long n = 0;
 
@@ -151,8 +151,8 @@ static void test_devices(struct store *st)
 	CHECK_S(st->ops->begin(st, &err) == 0);
 	CHECK_S(st->ops->device_put(st, &a, ta, &err) == 0);
 	CHECK_S(st->ops->device_put(st, &b, tb, &err) == 0);
-	CHECK_S(st->ops->device_seen(st, DEV_A, 1764750005000, 3,
-				     1764740000000, &err) == 0);
+	CHECK_S(st->ops->device_seen(st, DEV_A, 1764750005000, 3, 1764740000000,
+				     &err) == 0);
 	CHECK_S(st->ops->device_seen(st, DEV_A, 1764750006000, -1, 0, &err) ==
 		0);
 	CHECK_S(st->ops->commit(st, &err) == 0);
@@ -198,15 +198,17 @@ static struct gb_record *enterprise(uint64_t version)
 static void test_records(struct store *st)
 {
 	unsigned char h1[STORE_HASH_LEN], h2[STORE_HASH_LEN],
-		got[STORE_HASH_LEN];
+	    got[STORE_HASH_LEN];
 	struct gb_record *r1 = enterprise(100), *r2 = enterprise(200);
-	struct store_version v1 = {r1, "raw-1", 5, {0}, "{\"name\":\"南苑服装厂\"}",
-				   NULL, "S01-C01", NULL, NULL, 1764750010000};
-	struct store_version v2 = {r2, "raw-2", 5, {0},
-				   "{\"name\":\"南苑第二服装厂\"}", NULL,
-				   "S01-C01", NULL, NULL, 1764750020000};
-	struct store_rejection rj = {DEV_A, 1, "not-an-id", 1, "invalid",
-				     "id: not a UUID", NULL, 0, 1764750020000};
+	struct store_version v1 = {
+	    r1,	  "raw-1",   5,	   {0},	 "{\"name\":\"南苑服装厂\"}",
+	    NULL, "S01-C01", NULL, NULL, 1764750010000};
+	struct store_version v2 = {
+	    r2,	  "raw-2",   5,	   {0},	 "{\"name\":\"南苑第二服装厂\"}",
+	    NULL, "S01-C01", NULL, NULL, 1764750020000};
+	struct store_rejection rj = {DEV_A, 1,	       "not-an-id",
+				     1,	    "invalid", "id: not a UUID",
+				     NULL,  0,	       1764750020000};
 	struct store_current cur;
 	struct gb_buf ack;
 	struct gb_err err;
@@ -307,7 +309,8 @@ static void test_changes(struct store *st)
 		c.page.communities[0].population == 3300);
 	CHECK_S(c.page.nareas == 1 && c.page.areas[0].ncommunities == 1 &&
 		!strcmp(c.page.areas[0].room, "101"));
-	CHECK_S(c.page.nstaff == 2 && !strcmp(c.page.staff[0].code, "S01-M01") &&
+	CHECK_S(c.page.nstaff == 2 &&
+		!strcmp(c.page.staff[0].code, "S01-M01") &&
 		!strcmp(c.page.staff[0].area, "S01-P1") &&
 		!strcmp(c.page.staff[1].area, ""));
 	CHECK_S(c.page.n == 2 && !c.page.more && next > 0);
@@ -326,8 +329,8 @@ static void test_changes(struct store *st)
 	CHECK_S(c.page.n == 1 && c.page.more && c.next_seq < next);
 	store_changes_release(&c);
 
-	CHECK_S(st->ops->changes(st, "S01-G1", ref, 0, DEV_A, 100, 1 << 20,
-				 &c, &err) == 0);
+	CHECK_S(st->ops->changes(st, "S01-G1", ref, 0, DEV_A, 100, 1 << 20, &c,
+				 &err) == 0);
 	CHECK_S(c.page.n == 0 && !c.page.more && c.next_seq == next);
 	store_changes_release(&c);
 
@@ -356,11 +359,11 @@ static int audit_cb(void *arg, const struct store_audit *a)
 static void test_audit(struct store *st)
 {
 	struct store_audit e[] = {
-		{1764750000000, DEV_A, "S01-G1", "enroll", 0,
-		 "S01-G1 coordinator", "local"},
-		{1764750001000, NULL, "", "batch", 403, "网格员 S01-W01",
-		 "127.0.0.1"},
-		{1764750002000, DEV_B, "S01-G1", "revoke", 0, "", "local"},
+	    {1764750000000, DEV_A, "S01-G1", "enroll", 0, "S01-G1 coordinator",
+	     "local"},
+	    {1764750001000, NULL, "", "batch", 403, "网格员 S01-W01",
+	     "127.0.0.1"},
+	    {1764750002000, DEV_B, "S01-G1", "revoke", 0, "", "local"},
 	};
 	struct audit_seen seen = {0, ""};
 	struct gb_err err;
@@ -423,8 +426,8 @@ static void *race(void *arg)
 static void test_race(struct store *st, const char *url)
 {
 	struct gb_record *r = enterprise(700);
-	struct store_version v = {r, "raw-7", 5, {0}, "{}", NULL, NULL, NULL,
-				  NULL, 1764750070000};
+	struct store_version v = {r,	"raw-7", 5,    {0},  "{}",
+				  NULL, NULL,	 NULL, NULL, 1764750070000};
 	struct racer rc = {NULL, &v, 0, 0, 0, 0};
 	unsigned char h[STORE_HASH_LEN], got[STORE_HASH_LEN];
 	struct gb_buf ack;
@@ -492,7 +495,12 @@ static void *reader(void *arg)
 static void test_serve_readers(const char *url)
 {
 	struct store_device e = {"0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a05",
-				 "S01-G1", "viewer", "", 0, 1764750080000, 0};
+				 "S01-G1",
+				 "viewer",
+				 "",
+				 0,
+				 1764750080000,
+				 0};
 	struct reader_arg ra[4];
 	unsigned char te[STORE_HASH_LEN], h[STORE_HASH_LEN];
 	struct store_device got;
@@ -551,7 +559,7 @@ int main(void)
 	struct store *st = NULL;
 	struct gb_err err;
 
-	if (sodium_init() < 0)
+	if (gb_crypto_init() < 0)
 		return 1;
 	setenv("GRIDBOOK_TZ", "Asia/Shanghai", 1);
 	CHECK(store_sqlite_open(&st, ":memory:", STORE_ADMIN, &err) == 0);
