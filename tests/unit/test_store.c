@@ -543,9 +543,28 @@ static void test_serve_readers(const char *url)
 	st->ops->close(st);
 }
 
+/* Every operation of store_ops is there: a store written before an
+ * operation was added to the interface fails here, not with a NULL call
+ * in a server. */
+static void test_ops_complete(struct store *st)
+{
+	typedef void (*fn)(void);
+	fn f[sizeof(struct store_ops) / sizeof(fn)];
+
+	_Static_assert(sizeof(struct store_ops) % sizeof(fn) == 0,
+		       "store_ops holds only function pointers");
+	memcpy(f, st->ops, sizeof(f));
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		CHECK_S(f[i] != NULL);
+		if (!f[i])
+			fprintf(stderr, "  store_ops member %zu is NULL\n", i);
+	}
+}
+
 static void run_all(struct store *st, const char *name)
 {
 	which = name;
+	test_ops_complete(st);
 	test_reference(st);
 	test_devices(st);
 	test_records(st);
