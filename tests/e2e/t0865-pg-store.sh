@@ -133,9 +133,12 @@ same "enrolments at once all succeed" "$bad" 0
 ok "audit verify after enrolments at once" gridbook-hq audit verify --store "$FRESH"
 has "six entries on one chain" "$(cat "$T/.out")" "6 entries check out"
 
-# What serving needs is not there yet, and says so.
+# What serving and reports need is not there yet, and says so.
 fails 2 "serve on PostgreSQL" gridbook-hq serve --store "$PG" --listen 127.0.0.1:0
 has "serve on PostgreSQL: refused by name" "$(cat "$T/.err")" "not yet on PostgreSQL: serve"
+fails 2 "report on PostgreSQL" gridbook-hq report contract-rate --from 2026-11-01 \
+	--to 2026-11-30 --store "$PG"
+has "report on PostgreSQL: refused by name" "$(cat "$T/.err")" "not yet on PostgreSQL: report"
 fails 2 "a store that is neither" gridbook-hq device list --store mysql://x
 has "a store that is neither: named" "$(cat "$T/.err")" "is not sqlite:PATH or postgresql://"
 
