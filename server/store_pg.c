@@ -147,8 +147,9 @@ static void first_line(const char *msg, char *out, size_t n)
 /*
  * Fills err for a failed statement (res may be NULL) and returns -1.
  * What PostgreSQL says is passing (out of disk or memory, a serialization
- * failure or deadlock, a server shutting down) is GB_EBUSY, which a
- * device tries again; the rest GB_EDB.  what is marked with N_().
+ * failure or deadlock, a server shutting down, a connection lost) is
+ * GB_EBUSY, which a device tries again; the rest GB_EDB.  what is marked
+ * with N_().
  */
 static int pg_fail(PGconn *c, PGresult *res, struct gb_err *err,
 		   const char *what)
@@ -160,8 +161,10 @@ static int pg_fail(PGconn *c, PGresult *res, struct gb_err *err,
 	char msg[200];
 
 	first_line(primary ? primary : PQerrorMessage(c), msg, sizeof(msg));
-	if (state && (!strncmp(state, "53", 2) || !strcmp(state, "40001") ||
-		      !strcmp(state, "40P01") || !strncmp(state, "57P", 3)))
+	if (PQstatus(c) != CONNECTION_OK ||
+	    (state && (!strncmp(state, "53", 2) || !strncmp(state, "08", 2) ||
+		       !strcmp(state, "40001") || !strcmp(state, "40P01") ||
+		       !strncmp(state, "57P", 3))))
 		return gb_error(err, GB_EBUSY, _("store: %s: %s"), _(what),
 				msg);
 	return gb_error(err, GB_EDB, _("store: %s: %s"), _(what), msg);
