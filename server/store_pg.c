@@ -66,6 +66,10 @@
 #define PARAM_MAX 10
 /* Idle reader connections kept (STORE_SERVE). */
 #define POOL_MAX 8
+/* Statements kept prepared on the writer connection. */
+#define PREP_MAX 48
+/* Grids whose change sequence a transaction keeps in memory at once. */
+#define SEQ_MAX 32
 
 struct pg_store {
 	struct store base; /* first: a struct store * is one of these */
@@ -77,6 +81,19 @@ struct pg_store {
 	pthread_mutex_t pool_mu;
 	PGconn *pool[POOL_MAX]; /* idle readers (STORE_SERVE) */
 	int npool;
+	/* The statements prepared on the writer connection, by the address
+	 * of their SQL (string constants); statement i is named "gbI". */
+	const char *prep[PREP_MAX];
+	int nprep;
+	/* The change sequences of the grids the writer transaction has
+	 * written versions of (seq_next): the row of change_seq, locked,
+	 * held seq when locked or last written back, and the last number
+	 * given out since. */
+	struct {
+		char grid[GB_CODE_LEN];
+		int64_t held, next;
+	} seqs[SEQ_MAX];
+	int nseqs;
 };
 
 static struct pg_store *impl(struct store *s)
@@ -203,8 +220,12 @@ static int exec(PGconn *c, const char *sql, const struct params *p,
 	return 0;
 }
 
-/* As exec, with the parameters of p followed by those of q. */
-static int exec2(PGconn *c, const char *sql, const struct params *p,
+static PGresult *exec_w(struct pg_store *s, const char *sql, int n,
+			const char *const *v, const int *len, const int *fmt);
+
+/* As exec, with the parameters of p followed by those of q, on the
+ * writer connection (exec_w). */
+static int exec2(struct pg_store *s, const char *sql, const struct params *p,
 		 const struct params *q, const char *what, struct gb_err *err)
 {
 	const char *v[2 * PARAM_MAX];
@@ -218,11 +239,67 @@ static int exec2(PGconn *c, const char *sql, const struct params *p,
 			len[n] = x->len[i];
 			fmt[n] = x->fmt[i];
 		}
-	res = PQexecParams(c, sql, n, NULL, v, len, fmt, 1);
+	res = exec_w(s, sql, n, v, len, fmt);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = pg_fail(c, res, err, what);
+		rc = pg_fail(s->conn, res, err, what);
 	PQclear(res);
 	return rc;
+}
+
+/*
+ * Runs sql on the writer connection as a prepared statement, prepared
+ * the first time: the statements of ingest's hot path are then parsed
+ * and planned once per connection, not once per record.  sql must be a
+ * string constant (its address is the key).  Returns what libpq returns.
+ */
+static PGresult *exec_w(struct pg_store *s, const char *sql, int n,
+			const char *const *v, const int *len, const int *fmt)
+{
+	char name[16];
+	int i = 0;
+
+	while (i < s->nprep && s->prep[i] != sql)
+		i++;
+	if (i == PREP_MAX)
+		return PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 1);
+	snprintf(name, sizeof(name), "gb%d", i);
+	if (i == s->nprep) {
+		PGresult *res = PQprepare(s->conn, name, sql, n, NULL);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
+		s->prep[s->nprep++] = sql;
+	}
+	return PQexecPrepared(s->conn, name, n, v, len, fmt, 1);
+}
+
+/* As run, on the writer connection through exec_w. */
+static PGresult *run_w(struct pg_store *s, const char *sql,
+		       const struct params *p, const char *what,
+		       struct gb_err *err)
+{
+	PGresult *res = exec_w(s, sql, p ? p->n : 0, p ? p->v : NULL,
+			       p ? p->len : NULL, p ? p->fmt : NULL);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		pg_fail(s->conn, res, err, what);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+static int exec_wr(struct pg_store *s, const char *sql, const struct params *p,
+		   const char *what, struct gb_err *err)
+{
+	PGresult *res = run_w(s, sql, p, what, err);
+
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
 }
 
 /* The rows a statement touched. */
@@ -372,6 +449,75 @@ static void read_end(PGconn *c, int own)
 		PQclear(PQexec(c, "ROLLBACK"));
 }
 
+/* ---- the change sequence of each grid ---- */
+
+/*
+ * Every version gets the next number of its grid.  Taking it from the
+ * row of change_seq for each version made that row as many new row
+ * versions in one transaction, each found by walking past the ones
+ * before: the cost of a transaction grew with the square of its versions
+ * (10,000 versions took seconds).  So the row is locked once, at the
+ * first version of the grid in the transaction (held to its end, which
+ * keeps the grid's versions committing in the order of their numbers),
+ * the numbers are counted here, and the row is written back before each
+ * savepoint and at commit.  A savepoint rolled back takes back its rows
+ * and the locks it took, so what is counted here is dropped with it:
+ * the rows hold what was written back when the savepoint opened.
+ */
+static int seq_flush(struct pg_store *s, struct gb_err *err)
+{
+	struct params p;
+
+	for (int i = 0; i < s->nseqs; i++) {
+		if (s->seqs[i].next == s->seqs[i].held)
+			continue;
+		memset(&p, 0, sizeof(p));
+		p_text(&p, s->seqs[i].grid);
+		p_i64(&p, s->seqs[i].next);
+		if (exec_wr(s, "UPDATE change_seq SET seq = $2 WHERE grid = $1",
+			    &p, N_("storing a record version"), err) < 0)
+			return -1;
+		s->seqs[i].held = s->seqs[i].next;
+	}
+	return 0;
+}
+
+/* The next change number of grid into *out, in the writer transaction. */
+static int seq_next(struct pg_store *s, const char *grid, int64_t *out,
+		    struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	int i;
+
+	for (i = 0; i < s->nseqs; i++)
+		if (!strcmp(s->seqs[i].grid, grid)) {
+			*out = ++s->seqs[i].next;
+			return 0;
+		}
+	if (s->nseqs == SEQ_MAX) {
+		/* Written back, the rows stay locked; read again below. */
+		if (seq_flush(s, err) < 0)
+			return -1;
+		s->nseqs = 0;
+	}
+	memset(&p, 0, sizeof(p));
+	p_text(&p, grid);
+	res =
+	    run_w(s,
+		  "INSERT INTO change_seq AS c (grid, seq) VALUES ($1, 0) "
+		  "ON CONFLICT (grid) DO UPDATE SET seq = c.seq RETURNING seq",
+		  &p, N_("storing a record version"), err);
+	if (!res)
+		return -1;
+	i = s->nseqs++;
+	snprintf(s->seqs[i].grid, sizeof(s->seqs[i].grid), "%s", grid);
+	s->seqs[i].held = s->seqs[i].next = col_i64(res, 0, 0);
+	PQclear(res);
+	*out = ++s->seqs[i].next;
+	return 0;
+}
+
 /* ---- transactions ---- */
 
 /* A writer whose connection broke (PostgreSQL restarted) connects again
@@ -382,20 +528,25 @@ static int pg_begin(struct store *st, struct gb_err *err)
 
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		PQreset(s->conn);
+		s->nprep = 0; /* a new session holds none */
 		if (PQstatus(s->conn) != CONNECTION_OK)
 			return pg_fail(s->conn, NULL, err,
 				       N_("starting a transaction"));
 		PQsetNoticeProcessor(s->conn, quiet, NULL);
 	}
+	s->nseqs = 0;
 	return exec(s->conn, "BEGIN", NULL, N_("starting a transaction"), err);
 }
 
 static int pg_commit(struct store *st, struct gb_err *err)
 {
 	struct pg_store *s = impl(st);
-	PGresult *res = run(s->conn, "COMMIT", NULL, N_("committing"), err);
+	PGresult *res = NULL;
 	int rc = -1;
 
+	if (seq_flush(s, err) < 0)
+		goto out;
+	res = run(s->conn, "COMMIT", NULL, N_("committing"), err);
 	if (!res)
 		goto out;
 	/* COMMIT of a transaction that failed rolls it back, and says so
@@ -408,6 +559,7 @@ static int pg_commit(struct store *st, struct gb_err *err)
 	rc = 0;
 out:
 	PQclear(res);
+	s->nseqs = 0;
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 	return rc;
@@ -417,14 +569,19 @@ static void pg_rollback(struct store *st)
 {
 	struct pg_store *s = impl(st);
 
+	s->nseqs = 0;
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 }
 
 static int pg_savepoint(struct store *st, struct gb_err *err)
 {
-	return exec(impl(st)->conn, "SAVEPOINT batch", NULL,
-		    N_("opening a savepoint"), err);
+	struct pg_store *s = impl(st);
+
+	if (seq_flush(s, err) < 0)
+		return -1;
+	return exec(s->conn, "SAVEPOINT batch", NULL, N_("opening a savepoint"),
+		    err);
 }
 
 static int pg_release(struct store *st, struct gb_err *err)
@@ -439,6 +596,7 @@ static int pg_rollback_to(struct store *st)
 
 	if (PQtransactionStatus(s->conn) == PQTRANS_IDLE)
 		return -1;
+	s->nseqs = 0; /* the rows hold what the savepoint began with */
 	if (exec(s->conn, "ROLLBACK TO SAVEPOINT batch", NULL, "rollback to",
 		 NULL) < 0 ||
 	    exec(s->conn, "RELEASE SAVEPOINT batch", NULL, "release", NULL) < 0)
@@ -636,16 +794,16 @@ static int race_or_fail(PGconn *c, PGresult *res, struct gb_err *err,
 }
 
 /* As run, for an insert that may lose a race (race_or_fail). */
-static int exec_insert(PGconn *c, const char *sql, const struct params *p,
-		       const char *what, struct gb_err *err)
+static int exec_insert(struct pg_store *s, const char *sql,
+		       const struct params *p, const char *what,
+		       struct gb_err *err)
 {
-	PGresult *res =
-	    PQexecParams(c, sql, p->n, NULL, p->v, p->len, p->fmt, 1);
+	PGresult *res = exec_w(s, sql, p->n, p->v, p->len, p->fmt);
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
 	    PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = race_or_fail(c, res, err, what);
+		rc = race_or_fail(s->conn, res, err, what);
 	PQclear(res);
 	return rc;
 }
@@ -670,10 +828,10 @@ static int pg_batch_get(struct store *st, const char *device, uint64_t seq,
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, device);
 	p_i64(&p, (int64_t)seq);
-	res = run(impl(st)->conn,
-		  "SELECT items_hash, ack FROM batch WHERE device = $1 AND "
-		  "seq = $2",
-		  &p, N_("reading a batch"), err);
+	res = run_w(impl(st),
+		    "SELECT items_hash, ack FROM batch WHERE device = $1 AND "
+		    "seq = $2",
+		    &p, N_("reading a batch"), err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) > 0) {
@@ -705,12 +863,11 @@ static int pg_batch_put(struct store *st, const char *device, uint64_t seq,
 	p_i64(&p, (int64_t)nrecords);
 	p_bytes(&p, ack ? ack : "", ack_len);
 	p_i64(&p, received_at);
-	res =
-	    PQexecParams(s->conn,
-			 "INSERT INTO batch (device, seq, grid, items_hash, "
-			 "records, ack, received_at) SELECT $1, $2, grid, $3, "
-			 "$4, $5, $6 FROM device WHERE id = $1",
-			 p.n, NULL, p.v, p.len, p.fmt, 1);
+	res = exec_w(s,
+		     "INSERT INTO batch (device, seq, grid, items_hash, "
+		     "records, ack, received_at) SELECT $1, $2, grid, $3, "
+		     "$4, $5, $6 FROM device WHERE id = $1",
+		     p.n, p.v, p.len, p.fmt);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		race_or_fail(s->conn, res, err, N_("recording a batch"));
 		PQclear(res);
@@ -759,10 +916,10 @@ static int pg_version_get(struct store *st, const char *id, uint64_t version,
 	p_uuid(&p, id);
 	p_i64(&p, (int64_t)version);
 	p_uuid(&p, device);
-	res = run(impl(st)->conn,
-		  "SELECT content_hash FROM record_history WHERE id = $1 AND "
-		  "version = $2 AND device = $3",
-		  &p, N_("reading a record version"), err);
+	res = run_w(impl(st),
+		    "SELECT content_hash FROM record_history WHERE id = $1 AND "
+		    "version = $2 AND device = $3",
+		    &p, N_("reading a record version"), err);
 	if (!res)
 		return -1;
 	found = PQntuples(res) > 0;
@@ -781,10 +938,10 @@ static int pg_current_get(struct store *st, const char *id,
 
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, id);
-	res = run(impl(st)->conn,
-		  "SELECT kind, version, device, grid FROM record_current "
-		  "WHERE id = $1 LIMIT 1",
-		  &p, N_("reading a record"), err);
+	res = run_w(impl(st),
+		    "SELECT kind, version, device, grid FROM record_current "
+		    "WHERE id = $1 LIMIT 1",
+		    &p, N_("reading a record"), err);
 	if (!res)
 		return -1;
 	found = PQntuples(res) > 0;
@@ -817,21 +974,23 @@ static void version_params(struct params *p, const struct store_version *v)
 }
 
 /* The change sequence of the version is the next of its grid
- * (change_seq), whose row stays locked until the transaction ends: the
- * versions of a grid are committed in the order of their numbers. */
+ * (seq_next). */
 static int pg_history_put(struct store *st, const struct store_version *v,
 			  struct gb_err *err)
 {
+	struct pg_store *s = impl(st);
 	struct params p;
+	int64_t seq;
 
+	if (seq_next(s, v->rec->grid, &seq, err) < 0)
+		return -1;
 	version_params(&p, v);
+	p_i64(&p, seq);
 	return exec_insert(
-	    impl(st)->conn,
-	    "WITH n AS (INSERT INTO change_seq AS c (grid, seq) VALUES "
-	    "($5, 1) ON CONFLICT (grid) DO UPDATE SET seq = c.seq + 1 "
-	    "RETURNING seq) INSERT INTO record_history (seq, id, version, "
-	    "device, kind, grid, content_hash, raw, received_at) SELECT "
-	    "n.seq, $1, $2, $3, $4, $5, $6, $7, $8 FROM n",
+	    s,
+	    "INSERT INTO record_history (seq, id, version, device, kind, "
+	    "grid, content_hash, raw, received_at) VALUES ($9, $1, $2, $3, "
+	    "$4, $5, $6, $7, $8)",
 	    &p, N_("storing a record version"), err);
 }
 
@@ -841,11 +1000,12 @@ static int pg_conflict_put(struct store *st, const struct store_version *v,
 	struct params p;
 
 	version_params(&p, v);
-	return exec(impl(st)->conn,
-		    "INSERT INTO conflict (id, version, device, kind, grid, "
-		    "content_hash, raw, received_at) VALUES ($1, $2, $3, $4, "
-		    "$5, $6, $7, $8) ON CONFLICT DO NOTHING",
-		    &p, N_("storing a conflict"), err);
+	return exec_wr(
+	    impl(st),
+	    "INSERT INTO conflict (id, version, device, kind, grid, "
+	    "content_hash, raw, received_at) VALUES ($1, $2, $3, $4, "
+	    "$5, $6, $7, $8) ON CONFLICT DO NOTHING",
+	    &p, N_("storing a conflict"), err);
 }
 
 static int pg_current_put(struct store *st, const struct store_version *v,
@@ -885,8 +1045,8 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 	p_text(&q, v->person);
 	p_text(&q, v->status);
 	p_text(&q, v->body ? v->body : "{}");
-	return exec2(impl(st)->conn, sql, &p, &q,
-		     N_("storing the current version"), err);
+	return exec2(impl(st), sql, &p, &q, N_("storing the current version"),
+		     err);
 }
 
 /* The rejection is of the batch's grid: its device's. */
@@ -1183,7 +1343,7 @@ static int exists(struct pg_store *s, const char *sql, const char *key,
 		p_uuid(&p, key);
 	else
 		p_text(&p, key);
-	res = run(s->conn, sql, &p, N_("looking up a reference"), err);
+	res = run_w(s, sql, &p, N_("looking up a reference"), err);
 	if (!res)
 		return -1;
 	found = PQntuples(res) > 0;
@@ -1277,7 +1437,7 @@ static int pg_find(struct store *st, const char *grid, enum gb_ref ref,
 		p_text(&p, key);
 		p_text(&p, grid);
 	}
-	res = run(s->conn, sql, &p, N_("looking up a reference"), err);
+	res = run_w(s, sql, &p, N_("looking up a reference"), err);
 	if (!res)
 		return -1;
 	found = PQntuples(res) > 0;
@@ -1406,7 +1566,7 @@ static int pg_ref_put(struct store *st, enum store_table t,
 		else
 			p_text(&p, v);
 	}
-	res = run(s->conn, rt->upsert, &p, N_("storing reference data"), err);
+	res = run_w(s, rt->upsert, &p, N_("storing reference data"), err);
 	if (!res)
 		return -1;
 	*changed = affected(res) > 0;
@@ -1529,18 +1689,19 @@ static int pg_device_seen(struct store *st, const char *id, int64_t at,
 	p_i64(&p, at);
 	p_i64(&p, pending);
 	p_i64(&p, oldest);
-	return exec(impl(st)->conn,
-		    "INSERT INTO device_sync AS t (device, grid, last_seen, "
-		    "pending, oldest_pending) SELECT id, grid, $2::bigint, "
-		    "CASE WHEN $3::bigint >= 0 THEN $3::bigint END, "
-		    "CASE WHEN $3::bigint >= 0 THEN nullif($4::bigint, 0) END "
-		    "FROM device WHERE id = $1 "
-		    "ON CONFLICT (device, grid) DO UPDATE SET "
-		    "last_seen = excluded.last_seen, pending = CASE WHEN "
-		    "$3::bigint >= 0 THEN excluded.pending ELSE t.pending END, "
-		    "oldest_pending = CASE WHEN $3::bigint >= 0 THEN "
-		    "excluded.oldest_pending ELSE t.oldest_pending END",
-		    &p, N_("updating a device"), err);
+	return exec_wr(
+	    impl(st),
+	    "INSERT INTO device_sync AS t (device, grid, last_seen, "
+	    "pending, oldest_pending) SELECT id, grid, $2::bigint, "
+	    "CASE WHEN $3::bigint >= 0 THEN $3::bigint END, "
+	    "CASE WHEN $3::bigint >= 0 THEN nullif($4::bigint, 0) END "
+	    "FROM device WHERE id = $1 "
+	    "ON CONFLICT (device, grid) DO UPDATE SET "
+	    "last_seen = excluded.last_seen, pending = CASE WHEN "
+	    "$3::bigint >= 0 THEN excluded.pending ELSE t.pending END, "
+	    "oldest_pending = CASE WHEN $3::bigint >= 0 THEN "
+	    "excluded.oldest_pending ELSE t.oldest_pending END",
+	    &p, N_("updating a device"), err);
 }
 
 static int pg_device_list(struct store *st,
