@@ -132,13 +132,15 @@ CREATE TABLE batch (
 	PRIMARY KEY (device, seq, grid)
 );
 
--- The last change sequence given out in each grid.  The store takes the
--- next numbers of a batch with UPDATE .. RETURNING, which holds the row
--- until the batch commits: batches of one grid then commit in the order
--- of their numbers, so a /v1/changes reader that has seen seq N never
--- misses a smaller one committed later by another gridbook-hq instance
--- (a sequence would give numbers in the order they were asked for, not
--- committed).  Numbers are per grid, as the cursors of /v1/changes are.
+-- The last change sequence given out in each grid.  The store locks the
+-- row at a transaction's first version of the grid and holds it until
+-- the transaction ends (counting the numbers itself and writing the last
+-- one back, store_pg.c): transactions writing one grid then commit in the
+-- order of their numbers, so a /v1/changes reader that has seen seq N
+-- never misses a smaller one committed later by another gridbook-hq
+-- instance (a sequence would give numbers in the order they were asked
+-- for, not committed).  Numbers are per grid, as the cursors of
+-- /v1/changes are.
 CREATE TABLE change_seq (
 	grid text PRIMARY KEY,
 	seq  bigint NOT NULL
