@@ -528,7 +528,7 @@ static int pg_begin(struct store *st, struct gb_err *err)
 
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		PQreset(s->conn);
-		s->nprep = 0; /* a new session holds none */
+		s->nprep = 0; /* a new connection has none prepared */
 		if (PQstatus(s->conn) != CONNECTION_OK)
 			return pg_fail(s->conn, NULL, err,
 				       N_("starting a transaction"));
