@@ -38,6 +38,9 @@ DEBS    += man-db groff-base
 DEBS    += clang-format graphviz
 # t0575 runs a laptop whose clock is two years ahead.
 DEBS    += faketime
+# The tests of the PostgreSQL store start a throwaway cluster of their own
+# (tests/e2e/pglib.py); psql comes with it (postgresql-client).
+DEBS    += postgresql
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wformat=2 -Wvla
 SEEDDIR := $(abspath seeds)
@@ -75,7 +78,8 @@ PROTOS   := $(wildcard proto/*.proto)
 GEN_C    := $(patsubst proto/%.proto,$(B)/gen/%.pb-c.c,$(PROTOS))
 GEN_H    := $(GEN_C:.c=.h)
 
-SCHEMA_SQL := $(sort $(wildcard schema/client/*.sql schema/server/*.sql))
+SCHEMA_SQL := $(sort $(wildcard schema/client/*.sql schema/server/*.sql \
+              schema/pg/*.sql))
 COMMON_SRC := $(wildcard common/*.c) $(GEN_C) $(B)/gen/schema.c
 CLIENT_SRC := $(filter-out client/main.c client/syncd_main.c,$(wildcard client/*.c))
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c)) \

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Writes the C file of common/schema.h from schema/client/*.sql and
-# schema/server/*.sql (numbered, applied in name order) to stdout.
+# Writes the C file of common/schema.h from schema/client/*.sql,
+# schema/server/*.sql and schema/pg/*.sql (numbered, applied in name
+# order) to stdout.
 set -eu
 emit() {
 	side=$1
@@ -21,3 +22,4 @@ echo '#include <stddef.h>'
 echo '#include "schema.h"'
 emit client
 emit server
+emit pg

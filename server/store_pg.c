@@ -1,0 +1,2069 @@
+/*
+ * The PostgreSQL store of gridbook-hq (store.h, store_pg.h), through
+ * libpq; no other file includes libpq-fe.h.  The schema is schema/pg/,
+ * compiled in (gb_schema_pg), keyed by grid for Citus (docs/citus.md).
+ *
+ * Several gridbook-hq programs may share one database, so nothing here
+ * relies on being the only writer: the schema is brought up to date under
+ * an advisory lock (programs starting at once migrate one after the
+ * other), reference data are written with INSERT .. ON CONFLICT, and the
+ * audit log's entries, each holding the hash of the one before
+ * (audit_chain.h), are appended under a second advisory lock held to the
+ * end of the transaction, so that two writers never chain from the same
+ * entry.
+ *
+ * Batches and record versions are written as ingest asks (the same
+ * answers as the SQLite store: tests/unit/test_store.c), with the change
+ * sequence of each grid taken from its row of change_seq; a batch or
+ * version applied by two servers at once costs the second a GB_EBUSY
+ * (race_or_fail), never a second copy.  /v1/changes pages through a
+ * grid's change sequence in one snapshot.
+ *
+ * Connections: the writer's, used by the thread that holds the writer
+ * transaction (in STORE_ADMIN mode the only one), and in STORE_SERVE
+ * mode a pool of readers for the functions store.h lets any thread call,
+ * each seeing only what is committed, as the SQLite store's read-only
+ * connections do.  gridbook-hq does not serve on PostgreSQL yet (main.c
+ * refuses it): ingest's report facts and the reports are still SQLite's
+ * (rollup.c, reports.c).
+ *
+ * Statements are always bound (PQexecParams); bytea parameters and every
+ * result come in binary, so ids and hashes travel as their bytes and
+ * integers as 8-byte big-endian bigints: every integer column of
+ * schema/pg is a bigint.
+ */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit_chain.h"
+#include "crypto.h"
+#include "gbtime.h"
+#include "i18n.h"
+#include "id.h"
+#include "log.h"
+#include "schema.h"
+#include "store.h"
+#include "store_pg.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+/* Advisory lock keys (pg_advisory_xact_lock): the schema's migration and
+ * the end of the audit chain.  Any two fixed numbers would do; these
+ * spell "gbmigr" and "gbaudi". */
+#define LOCK_MIGRATE "110165334796658"
+#define LOCK_AUDIT "110165332567401"
+/* Entries of the audit log read per query by audit_verify. */
+#define AUDIT_PAGE 5000
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define PARAM_MAX 10
+/* Idle reader connections kept (STORE_SERVE). */
+#define POOL_MAX 8
+/* Statements kept prepared on the writer connection. */
+#define PREP_MAX 48
+/* Grids whose change sequence a transaction keeps in memory at once. */
+#define SEQ_MAX 32
+
+struct pg_store {
+	struct store base; /* first: a struct store * is one of these */
+	enum store_mode mode;
+	PGconn *conn; /* the writer; in STORE_ADMIN mode the only one */
+	char *url;    /* for the readers' connections */
+	char *name;   /* postgresql://HOST:PORT/DB, without user or password */
+	int64_t margin;
+	pthread_mutex_t pool_mu;
+	PGconn *pool[POOL_MAX]; /* idle readers (STORE_SERVE) */
+	int npool;
+	/* The statements prepared on the writer connection, by the address
+	 * of their SQL (string constants); statement i is named "gbI". */
+	const char *prep[PREP_MAX];
+	int nprep;
+	/* The change sequences of the grids the writer transaction has
+	 * written versions of (seq_next): the row of change_seq, locked,
+	 * held seq when locked or last written back, and the last number
+	 * given out since. */
+	struct {
+		char grid[GB_CODE_LEN];
+		int64_t held, next;
+	} seqs[SEQ_MAX];
+	int nseqs;
+};
+
+static struct pg_store *impl(struct store *s)
+{
+	return (struct pg_store *)s;
+}
+
+/* ---- statements ---- */
+
+/* The parameters of one statement, held here (numbers and ids are
+ * converted into the struct, strings and bytes borrowed). */
+struct params {
+	int n;
+	const char *v[PARAM_MAX];
+	int len[PARAM_MAX];
+	int fmt[PARAM_MAX];
+	char num[PARAM_MAX][24];
+	unsigned char uuid[PARAM_MAX][16];
+};
+
+/* A text parameter; NULL is SQL NULL. */
+static void p_text(struct params *p, const char *s)
+{
+	assert(p->n < PARAM_MAX);
+	p->v[p->n] = s;
+	p->len[p->n] = 0;
+	p->fmt[p->n] = 0;
+	p->n++;
+}
+
+static void p_i64(struct params *p, int64_t v)
+{
+	assert(p->n < PARAM_MAX);
+	snprintf(p->num[p->n], sizeof(p->num[0]), "%" PRId64, v);
+	p_text(p, p->num[p->n]);
+}
+
+static void p_bytes(struct params *p, const void *b, size_t n)
+{
+	assert(p->n < PARAM_MAX && n <= INT32_MAX);
+	p->v[p->n] = b;
+	p->len[p->n] = (int)n;
+	p->fmt[p->n] = 1;
+	p->n++;
+}
+
+/* A UUID as its 16 bytes; text that is not a UUID as its bytes, which
+ * then match no id (as the SQLite store binds it). */
+static void p_uuid(struct params *p, const char *id)
+{
+	assert(p->n < PARAM_MAX);
+	if (id && gb_uuid_bytes(id, p->uuid[p->n]) == 0)
+		p_bytes(p, p->uuid[p->n], 16);
+	else if (id)
+		p_bytes(p, id, strlen(id));
+	else
+		p_text(p, NULL);
+}
+
+/* The first line of a libpq message, into out. */
+static void first_line(const char *msg, char *out, size_t n)
+{
+	size_t k = msg ? strcspn(msg, "\n") : 0;
+
+	snprintf(out, n, "%.*s", (int)k, msg ? msg : "");
+}
+
+/*
+ * Fills err for a failed statement (res may be NULL) and returns -1.
+ * What PostgreSQL says is passing (out of disk or memory, a serialization
+ * failure or deadlock, a server shutting down, a connection lost) is
+ * GB_EBUSY, which a device tries again; the rest GB_EDB.  what is marked
+ * with N_().
+ */
+static int pg_fail(PGconn *c, PGresult *res, struct gb_err *err,
+		   const char *what)
+{
+	const char *state =
+	    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary =
+	    res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	char msg[200];
+
+	first_line(primary ? primary : PQerrorMessage(c), msg, sizeof(msg));
+	if (PQstatus(c) != CONNECTION_OK ||
+	    (state && (!strncmp(state, "53", 2) || !strncmp(state, "08", 2) ||
+		       !strcmp(state, "40001") || !strcmp(state, "40P01") ||
+		       !strncmp(state, "57P", 3))))
+		return gb_error(err, GB_EBUSY, _("store: %s: %s"), _(what),
+				msg);
+	return gb_error(err, GB_EDB, _("store: %s: %s"), _(what), msg);
+}
+
+/*
+ * Runs sql with the parameters p (may be NULL), results in binary.
+ * Returns the result, which the caller frees with PQclear, or NULL with
+ * err when the statement failed.
+ */
+static PGresult *run(PGconn *c, const char *sql, const struct params *p,
+		     const char *what, struct gb_err *err)
+{
+	PGresult *res =
+	    PQexecParams(c, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
+			 p ? p->len : NULL, p ? p->fmt : NULL, 1);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		pg_fail(c, res, err, what);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* Runs a statement whose result is not needed. */
+static int exec(PGconn *c, const char *sql, const struct params *p,
+		const char *what, struct gb_err *err)
+{
+	PGresult *res = run(c, sql, p, what, err);
+
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+static PGresult *exec_w(struct pg_store *s, const char *sql, int n,
+			const char *const *v, const int *len, const int *fmt);
+
+/* As exec, with the parameters of p followed by those of q, on the
+ * writer connection (exec_w). */
+static int exec2(struct pg_store *s, const char *sql, const struct params *p,
+		 const struct params *q, const char *what, struct gb_err *err)
+{
+	const char *v[2 * PARAM_MAX];
+	int len[2 * PARAM_MAX], fmt[2 * PARAM_MAX], n = 0;
+	PGresult *res;
+	int rc = 0;
+
+	for (const struct params *x = p; x; x = x == p ? q : NULL)
+		for (int i = 0; i < x->n; i++, n++) {
+			v[n] = x->v[i];
+			len[n] = x->len[i];
+			fmt[n] = x->fmt[i];
+		}
+	res = exec_w(s, sql, n, v, len, fmt);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = pg_fail(s->conn, res, err, what);
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * Runs sql on the writer connection as a prepared statement, prepared
+ * the first time: the statements of ingest's hot path are then parsed
+ * and planned once per connection, not once per record.  sql must be a
+ * string constant (its address is the key).  Returns what libpq returns.
+ */
+static PGresult *exec_w(struct pg_store *s, const char *sql, int n,
+			const char *const *v, const int *len, const int *fmt)
+{
+	char name[16];
+	int i = 0;
+
+	while (i < s->nprep && s->prep[i] != sql)
+		i++;
+	if (i == PREP_MAX)
+		return PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 1);
+	snprintf(name, sizeof(name), "gb%d", i);
+	if (i == s->nprep) {
+		PGresult *res = PQprepare(s->conn, name, sql, n, NULL);
+
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
+		s->prep[s->nprep++] = sql;
+	}
+	return PQexecPrepared(s->conn, name, n, v, len, fmt, 1);
+}
+
+/* As run, on the writer connection through exec_w. */
+static PGresult *run_w(struct pg_store *s, const char *sql,
+		       const struct params *p, const char *what,
+		       struct gb_err *err)
+{
+	PGresult *res = exec_w(s, sql, p ? p->n : 0, p ? p->v : NULL,
+			       p ? p->len : NULL, p ? p->fmt : NULL);
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		pg_fail(s->conn, res, err, what);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+static int exec_wr(struct pg_store *s, const char *sql, const struct params *p,
+		   const char *what, struct gb_err *err)
+{
+	PGresult *res = run_w(s, sql, p, what, err);
+
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+/* The rows a statement touched. */
+static long affected(PGresult *res)
+{
+	return strtol(PQcmdTuples(res), NULL, 10);
+}
+
+/* A bigint (or int, smallint, boolean) column of a binary result; 0 when
+ * NULL. */
+static int64_t col_i64(const PGresult *r, int row, int col)
+{
+	const unsigned char *b;
+	uint64_t v = 0;
+	int n;
+
+	if (PQgetisnull(r, row, col))
+		return 0;
+	b = (const unsigned char *)PQgetvalue(r, row, col);
+	n = PQgetlength(r, row, col);
+	if (n != 1 && n != 2 && n != 4 && n != 8)
+		return 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | b[i];
+	if (n < 8 && (b[0] & 0x80)) /* sign-extend */
+		v |= ~(uint64_t)0 << (8 * n);
+	return (int64_t)v;
+}
+
+/* A text column into out; "" when NULL. */
+static void col_text(const PGresult *r, int row, int col, char *out, size_t n)
+{
+	snprintf(out, n, "%s",
+		 PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+/* A text column, borrowed from r; NULL when NULL. */
+static const char *col_str(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+/* ---- connections ---- */
+
+/* Notices (a table that exists already ...) are PostgreSQL talking to a
+ * person at a terminal; errors come back with each statement.  libpq
+ * would print them on stderr, and only main prints. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* A new connection to s->url, or NULL with err.  The first one names the
+ * store (s->name) without the user and password the URL may hold, from
+ * what libpq made of it, connected or not. */
+static PGconn *connect_db(struct pg_store *s, struct gb_err *err)
+{
+	/* Defaults the URL may override, the URL, then what it may not
+	 * (libpq takes the last value given for each keyword). */
+	static const char *const keys[] = {"application_name",
+					   "connect_timeout", "dbname",
+					   "client_encoding", NULL};
+	const char *vals[] = {"gridbook-hq", "10", s->url, "UTF8", NULL};
+	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	char msg[200];
+
+	if (!c) {
+		gb_error(err, GB_EDB, _("store: connecting to %s: %s"),
+			 "PostgreSQL", "out of memory");
+		return NULL;
+	}
+	if (!s->name)
+		s->name = xasprintf(
+		    "postgresql://%s:%s/%s", PQhost(c) ? PQhost(c) : "",
+		    PQport(c) ? PQport(c) : "", PQdb(c) ? PQdb(c) : "");
+	if (PQstatus(c) != CONNECTION_OK) {
+		first_line(PQerrorMessage(c), msg, sizeof(msg));
+		gb_error(err, GB_EDB, _("store: connecting to %s: %s"), s->name,
+			 msg);
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, quiet, NULL);
+	return c;
+}
+
+/*
+ * A connection for one reader, any thread: in STORE_SERVE mode one of
+ * the pool (or a new one), which sees only what is committed; in
+ * STORE_ADMIN mode the one connection of the store.  Give it back with
+ * reader_put.
+ */
+static int reader_get(struct pg_store *s, PGconn **out, struct gb_err *err)
+{
+	PGconn *c = NULL;
+
+	if (s->mode == STORE_ADMIN) {
+		*out = s->conn;
+		return 0;
+	}
+	pthread_mutex_lock(&s->pool_mu);
+	if (s->npool > 0)
+		c = s->pool[--s->npool];
+	pthread_mutex_unlock(&s->pool_mu);
+	if (!c)
+		c = connect_db(s, err);
+	*out = c;
+	return c ? 0 : -1;
+}
+
+/* Takes the connection back, idle: one that broke is closed. */
+static void reader_put(struct pg_store *s, PGconn *c)
+{
+	if (s->mode == STORE_ADMIN || !c)
+		return;
+	if (PQstatus(c) == CONNECTION_OK &&
+	    PQtransactionStatus(c) != PQTRANS_IDLE)
+		PQclear(PQexec(c, "ROLLBACK"));
+	if (PQstatus(c) == CONNECTION_OK &&
+	    PQtransactionStatus(c) == PQTRANS_IDLE) {
+		pthread_mutex_lock(&s->pool_mu);
+		if (s->npool < POOL_MAX) {
+			s->pool[s->npool++] = c;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&s->pool_mu);
+	}
+	PQfinish(c);
+}
+
+/* Opens a read-only snapshot on c unless c is in a transaction already
+ * (the one connection of STORE_ADMIN in a command's transaction); *own
+ * says whether to end it (read_end). */
+static int read_begin(PGconn *c, int *own, const char *what, struct gb_err *err)
+{
+	*own = PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (*own && exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+			 NULL, what, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void read_end(PGconn *c, int own)
+{
+	if (own && PQtransactionStatus(c) != PQTRANS_IDLE)
+		PQclear(PQexec(c, "ROLLBACK"));
+}
+
+/* ---- the change sequence of each grid ---- */
+
+/*
+ * Every version gets the next number of its grid.  Taking it from the
+ * row of change_seq for each version made that row as many new row
+ * versions in one transaction, each found by walking past the ones
+ * before: the cost of a transaction grew with the square of its versions
+ * (10,000 versions took seconds).  So the row is locked once, at the
+ * first version of the grid in the transaction (held to its end, which
+ * keeps the grid's versions committing in the order of their numbers),
+ * the numbers are counted here, and the row is written back before each
+ * savepoint and at commit.  A savepoint rolled back takes back its rows
+ * and the locks it took, so what is counted here is dropped with it:
+ * the rows hold what was written back when the savepoint opened.
+ */
+static int seq_flush(struct pg_store *s, struct gb_err *err)
+{
+	struct params p;
+
+	for (int i = 0; i < s->nseqs; i++) {
+		if (s->seqs[i].next == s->seqs[i].held)
+			continue;
+		memset(&p, 0, sizeof(p));
+		p_text(&p, s->seqs[i].grid);
+		p_i64(&p, s->seqs[i].next);
+		if (exec_wr(s, "UPDATE change_seq SET seq = $2 WHERE grid = $1",
+			    &p, N_("storing a record version"), err) < 0)
+			return -1;
+		s->seqs[i].held = s->seqs[i].next;
+	}
+	return 0;
+}
+
+/* The next change number of grid into *out, in the writer transaction. */
+static int seq_next(struct pg_store *s, const char *grid, int64_t *out,
+		    struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	int i;
+
+	for (i = 0; i < s->nseqs; i++)
+		if (!strcmp(s->seqs[i].grid, grid)) {
+			*out = ++s->seqs[i].next;
+			return 0;
+		}
+	if (s->nseqs == SEQ_MAX) {
+		/* Written back, the rows stay locked; read again below. */
+		if (seq_flush(s, err) < 0)
+			return -1;
+		s->nseqs = 0;
+	}
+	memset(&p, 0, sizeof(p));
+	p_text(&p, grid);
+	res =
+	    run_w(s,
+		  "INSERT INTO change_seq AS c (grid, seq) VALUES ($1, 0) "
+		  "ON CONFLICT (grid) DO UPDATE SET seq = c.seq RETURNING seq",
+		  &p, N_("storing a record version"), err);
+	if (!res)
+		return -1;
+	i = s->nseqs++;
+	snprintf(s->seqs[i].grid, sizeof(s->seqs[i].grid), "%s", grid);
+	s->seqs[i].held = s->seqs[i].next = col_i64(res, 0, 0);
+	PQclear(res);
+	*out = ++s->seqs[i].next;
+	return 0;
+}
+
+/* ---- transactions ---- */
+
+/* A writer whose connection broke (PostgreSQL restarted) connects again
+ * here, between transactions. */
+static int pg_begin(struct store *st, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+
+	if (PQstatus(s->conn) != CONNECTION_OK) {
+		PQreset(s->conn);
+		s->nprep = 0; /* a new connection has none prepared */
+		if (PQstatus(s->conn) != CONNECTION_OK)
+			return pg_fail(s->conn, NULL, err,
+				       N_("starting a transaction"));
+		PQsetNoticeProcessor(s->conn, quiet, NULL);
+	}
+	s->nseqs = 0;
+	return exec(s->conn, "BEGIN", NULL, N_("starting a transaction"), err);
+}
+
+static int pg_commit(struct store *st, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	PGresult *res = NULL;
+	int rc = -1;
+
+	if (seq_flush(s, err) < 0)
+		goto out;
+	res = run(s->conn, "COMMIT", NULL, N_("committing"), err);
+	if (!res)
+		goto out;
+	/* COMMIT of a transaction that failed rolls it back, and says so
+	 * only in its tag. */
+	if (!strcmp(PQcmdStatus(res), "ROLLBACK")) {
+		gb_error(err, GB_EDB, _("store: %s: %s"), _("committing"),
+			 _("the transaction had failed and was rolled back"));
+		goto out;
+	}
+	rc = 0;
+out:
+	PQclear(res);
+	s->nseqs = 0;
+	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(s->conn, "ROLLBACK"));
+	return rc;
+}
+
+static void pg_rollback(struct store *st)
+{
+	struct pg_store *s = impl(st);
+
+	s->nseqs = 0;
+	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(s->conn, "ROLLBACK"));
+}
+
+static int pg_savepoint(struct store *st, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+
+	if (seq_flush(s, err) < 0)
+		return -1;
+	return exec(s->conn, "SAVEPOINT batch", NULL, N_("opening a savepoint"),
+		    err);
+}
+
+static int pg_release(struct store *st, struct gb_err *err)
+{
+	return exec(impl(st)->conn, "RELEASE SAVEPOINT batch", NULL,
+		    N_("releasing a savepoint"), err);
+}
+
+static int pg_rollback_to(struct store *st)
+{
+	struct pg_store *s = impl(st);
+
+	if (PQtransactionStatus(s->conn) == PQTRANS_IDLE)
+		return -1;
+	s->nseqs = 0; /* the rows hold what the savepoint began with */
+	if (exec(s->conn, "ROLLBACK TO SAVEPOINT batch", NULL, "rollback to",
+		 NULL) < 0 ||
+	    exec(s->conn, "RELEASE SAVEPOINT batch", NULL, "release", NULL) < 0)
+		return -1;
+	return 0;
+}
+
+/* PostgreSQL checkpoints by itself. */
+static int pg_checkpoint(struct store *st, int mode, struct gb_err *err)
+{
+	(void)st;
+	(void)mode;
+	(void)err;
+	return 0;
+}
+
+/* The disk of a PostgreSQL server is not this program's to look at; a
+ * full one fails the transaction with GB_EBUSY (pg_fail). */
+static int pg_room(struct store *st, struct gb_err *err)
+{
+	(void)st;
+	(void)err;
+	return 0;
+}
+
+static void pg_set_margin(struct store *st, int64_t bytes)
+{
+	impl(st)->margin = bytes;
+}
+
+/* ---- the schema ---- */
+
+/* The schema version of the store: the schema_version of meta, 0 when
+ * there is no meta yet (a new database).  Returns 0 or -1 with err. */
+static int schema_version(struct pg_store *s, int *v, struct gb_err *err)
+{
+	PGresult *res = run(s->conn, "SELECT to_regclass('meta') IS NOT NULL",
+			    NULL, N_("reading the schema version"), err);
+	int have_meta;
+
+	if (!res)
+		return -1;
+	have_meta = col_i64(res, 0, 0) != 0;
+	PQclear(res);
+	*v = 0;
+	if (!have_meta)
+		return 0;
+	res = run(s->conn,
+		  "SELECT value::bigint FROM meta WHERE key = 'schema_version'",
+		  NULL, N_("reading the schema version"), err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 1)
+		*v = (int)col_i64(res, 0, 0);
+	PQclear(res);
+	return 0;
+}
+
+/* Under the advisory lock, so that programs starting at once on a new
+ * database migrate one after the other, the second finding it done. */
+static int pg_migrate(struct store *st, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	struct params p;
+	PGresult *res = NULL;
+	char num[16];
+	int v;
+
+	if (pg_begin(st, err) < 0)
+		return -1;
+	if (exec(s->conn, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")",
+		 NULL, N_("applying the schema"), err) < 0 ||
+	    schema_version(s, &v, err) < 0)
+		goto fail;
+	if (v > gb_schema_pg_n) {
+		gb_error(err, GB_EDB,
+			 _("store: %s has schema version %d, newer than this "
+			   "program knows (%d)"),
+			 s->name, v, gb_schema_pg_n);
+		goto fail;
+	}
+	for (; v < gb_schema_pg_n; v++) {
+		/* Several statements and no parameters: the simple query
+		 * protocol, inside the transaction. */
+		res = PQexec(s->conn, gb_schema_pg[v]);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		    PQresultStatus(res) != PGRES_TUPLES_OK) {
+			pg_fail(s->conn, res, err, N_("applying the schema"));
+			goto fail;
+		}
+		PQclear(res);
+		res = NULL;
+		snprintf(num, sizeof(num), "%d", v + 1);
+		memset(&p, 0, sizeof(p));
+		p_text(&p, num);
+		if (exec(s->conn,
+			 "INSERT INTO meta (key, value) VALUES "
+			 "('schema_version', $1) ON CONFLICT (key) DO UPDATE "
+			 "SET value = excluded.value",
+			 &p, N_("applying the schema"), err) < 0)
+			goto fail;
+	}
+	return pg_commit(st, err);
+fail:
+	PQclear(res);
+	pg_rollback(st);
+	return -1;
+}
+
+/* Reads the time zone of the store into out ("" when it has none). */
+static int tz_read(struct pg_store *s, char *out, size_t n, struct gb_err *err)
+{
+	PGresult *res = run(s->conn, "SELECT value FROM meta WHERE key = 'tz'",
+			    NULL, N_("reading the time zone"), err);
+
+	if (!res)
+		return -1;
+	out[0] = '\0';
+	if (PQntuples(res) == 1)
+		col_text(res, 0, 0, out, n);
+	PQclear(res);
+	return 0;
+}
+
+/*
+ * The reporting time zone is a property of the store (SPEC §3), as in the
+ * SQLite store: a new store keeps the zone GRIDBOOK_TZ names
+ * (Asia/Shanghai when it names none); a store that has one refuses a
+ * GRIDBOOK_TZ that names another, and when GRIDBOOK_TZ is not set, sets it
+ * to the store's zone for this process.  Of programs making the store at
+ * once, the first one's zone is kept (ON CONFLICT DO NOTHING).
+ */
+static int tz_settle(struct pg_store *s, struct gb_err *err)
+{
+	const char *env = getenv("GRIDBOOK_TZ");
+	char stored[64] = "";
+	int env_off = 0, stored_off;
+	struct params p;
+
+	if (env && *env && gb_tz_parse(env, &env_off) < 0)
+		return gb_error(err, GB_EUSAGE,
+				_("GRIDBOOK_TZ: \"%.40s\" is not a time zone "
+				  "(+hh:mm, UTC or Asia/Shanghai)"),
+				env);
+	if (tz_read(s, stored, sizeof(stored), err) < 0)
+		return -1;
+	if (!stored[0]) {
+		memset(&p, 0, sizeof(p));
+		p_text(&p, env && *env ? env : "Asia/Shanghai");
+		if (exec(s->conn,
+			 "INSERT INTO meta (key, value) VALUES ('tz', $1) "
+			 "ON CONFLICT (key) DO NOTHING",
+			 &p, N_("storing the time zone"), err) < 0 ||
+		    tz_read(s, stored, sizeof(stored), err) < 0)
+			return -1;
+	}
+	if (gb_tz_parse(stored, &stored_off) < 0)
+		return gb_error(err, GB_EDB,
+				_("store: time zone \"%.40s\" is not one this "
+				  "program knows"),
+				stored);
+	if (env && *env && env_off != stored_off)
+		return gb_error(err, GB_EUSAGE,
+				_("GRIDBOOK_TZ: %.40s is not the time zone of "
+				  "this store (%s, set when it was created)"),
+				env, stored);
+	if ((!env || !*env) && setenv("GRIDBOOK_TZ", stored, 1) != 0)
+		return gb_error(err, GB_EINTERNAL, _("setting GRIDBOOK_TZ: %s"),
+				strerror(errno));
+	return 0;
+}
+
+/* ---- batches and records ---- */
+
+/*
+ * Several gridbook-hq instances may apply the same batch or the same
+ * version at once (a device that tried again elsewhere).  Both look it up
+ * first and find nothing; the second insert then waits on the key until
+ * the first commits, and fails.  That is not an error of the store but a
+ * race that the device wins by trying again, when the answer is the one
+ * stored: GB_EBUSY.
+ */
+static int race_or_fail(PGconn *c, PGresult *res, struct gb_err *err,
+			const char *what)
+{
+	const char *state =
+	    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	if (state && !strcmp(state, "23505"))
+		return gb_error(err, GB_EBUSY,
+				_("store: %s: written at the same time by "
+				  "another server; try again"),
+				_(what));
+	return pg_fail(c, res, err, what);
+}
+
+/* As run, for an insert that may lose a race (race_or_fail). */
+static int exec_insert(struct pg_store *s, const char *sql,
+		       const struct params *p, const char *what,
+		       struct gb_err *err)
+{
+	PGresult *res = exec_w(s, sql, p->n, p->v, p->len, p->fmt);
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+	    PQresultStatus(res) != PGRES_TUPLES_OK)
+		rc = race_or_fail(s->conn, res, err, what);
+	PQclear(res);
+	return rc;
+}
+
+static void copy_hash(const PGresult *r, int row, int col,
+		      unsigned char out[STORE_HASH_LEN])
+{
+	memset(out, 0, STORE_HASH_LEN);
+	if (!PQgetisnull(r, row, col) &&
+	    PQgetlength(r, row, col) == STORE_HASH_LEN)
+		memcpy(out, PQgetvalue(r, row, col), STORE_HASH_LEN);
+}
+
+static int pg_batch_get(struct store *st, const char *device, uint64_t seq,
+			unsigned char items_hash[STORE_HASH_LEN],
+			struct gb_buf *ack, struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	int rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, device);
+	p_i64(&p, (int64_t)seq);
+	res = run_w(impl(st),
+		    "SELECT items_hash, ack FROM batch WHERE device = $1 AND "
+		    "seq = $2",
+		    &p, N_("reading a batch"), err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) > 0) {
+		copy_hash(res, 0, 0, items_hash);
+		rc = 1;
+		if (ack && gb_buf_add(ack, PQgetvalue(res, 0, 1),
+				      (size_t)PQgetlength(res, 0, 1), err) < 0)
+			rc = -1;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* The batch is of its device's grid, taken from device. */
+static int pg_batch_put(struct store *st, const char *device, uint64_t seq,
+			const unsigned char items_hash[STORE_HASH_LEN],
+			size_t nrecords, const void *ack, size_t ack_len,
+			int64_t received_at, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	struct params p;
+	PGresult *res;
+	long n;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, device);
+	p_i64(&p, (int64_t)seq);
+	p_bytes(&p, items_hash, STORE_HASH_LEN);
+	p_i64(&p, (int64_t)nrecords);
+	p_bytes(&p, ack ? ack : "", ack_len);
+	p_i64(&p, received_at);
+	res = exec_w(s,
+		     "INSERT INTO batch (device, seq, grid, items_hash, "
+		     "records, ack, received_at) SELECT $1, $2, grid, $3, "
+		     "$4, $5, $6 FROM device WHERE id = $1",
+		     p.n, p.v, p.len, p.fmt);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		race_or_fail(s->conn, res, err, N_("recording a batch"));
+		PQclear(res);
+		return -1;
+	}
+	n = affected(res);
+	PQclear(res);
+	if (n == 0)
+		return gb_error(err, GB_ENOTFOUND, _("no device %s"), device);
+	return 0;
+}
+
+static int pg_batch_high(struct store *st, const char *device, int reader,
+			 uint64_t *seq, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	PGconn *c = s->conn;
+	struct params p;
+	PGresult *res;
+
+	*seq = 0;
+	if (reader && reader_get(s, &c, err) < 0)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, device);
+	res = run(c, "SELECT max(seq) FROM batch WHERE device = $1", &p,
+		  N_("reading a batch"), err);
+	if (res)
+		*seq = (uint64_t)col_i64(res, 0, 0);
+	PQclear(res);
+	if (reader)
+		reader_put(s, c);
+	return res ? 0 : -1;
+}
+
+static int pg_version_get(struct store *st, const char *id, uint64_t version,
+			  const char *device,
+			  unsigned char hash[STORE_HASH_LEN],
+			  struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	int found;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, id);
+	p_i64(&p, (int64_t)version);
+	p_uuid(&p, device);
+	res = run_w(impl(st),
+		    "SELECT content_hash FROM record_history WHERE id = $1 AND "
+		    "version = $2 AND device = $3",
+		    &p, N_("reading a record version"), err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found)
+		copy_hash(res, 0, 0, hash);
+	PQclear(res);
+	return found;
+}
+
+static int pg_current_get(struct store *st, const char *id,
+			  struct store_current *out, struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	int found;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, id);
+	res = run_w(impl(st),
+		    "SELECT kind, version, device, grid FROM record_current "
+		    "WHERE id = $1 LIMIT 1",
+		    &p, N_("reading a record"), err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found) {
+		col_text(res, 0, 0, out->kind, sizeof(out->kind));
+		out->version = (uint64_t)col_i64(res, 0, 1);
+		gb_uuid_text(PQgetvalue(res, 0, 2), PQgetlength(res, 0, 2),
+			     out->device);
+		col_text(res, 0, 3, out->grid, sizeof(out->grid));
+	}
+	PQclear(res);
+	return found;
+}
+
+/* The parameters history and conflict rows share: $1 id, $2 version,
+ * $3 device, $4 kind, $5 grid, $6 content_hash, $7 raw, $8 received_at. */
+static void version_params(struct params *p, const struct store_version *v)
+{
+	const struct gb_record *r = v->rec;
+
+	memset(p, 0, sizeof(*p));
+	p_uuid(p, r->id);
+	p_i64(p, (int64_t)r->version);
+	p_uuid(p, r->device);
+	p_text(p, r->kind->name);
+	p_text(p, r->grid);
+	p_bytes(p, v->hash, STORE_HASH_LEN);
+	p_bytes(p, v->raw ? v->raw : "", v->raw_len);
+	p_i64(p, v->received_at);
+}
+
+/* The change sequence of the version is the next of its grid
+ * (seq_next). */
+static int pg_history_put(struct store *st, const struct store_version *v,
+			  struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	struct params p;
+	int64_t seq;
+
+	if (seq_next(s, v->rec->grid, &seq, err) < 0)
+		return -1;
+	version_params(&p, v);
+	p_i64(&p, seq);
+	return exec_insert(
+	    s,
+	    "INSERT INTO record_history (seq, id, version, device, kind, "
+	    "grid, content_hash, raw, received_at) VALUES ($9, $1, $2, $3, "
+	    "$4, $5, $6, $7, $8)",
+	    &p, N_("storing a record version"), err);
+}
+
+static int pg_conflict_put(struct store *st, const struct store_version *v,
+			   struct gb_err *err)
+{
+	struct params p;
+
+	version_params(&p, v);
+	return exec_wr(
+	    impl(st),
+	    "INSERT INTO conflict (id, version, device, kind, grid, "
+	    "content_hash, raw, received_at) VALUES ($1, $2, $3, $4, "
+	    "$5, $6, $7, $8) ON CONFLICT DO NOTHING",
+	    &p, N_("storing a conflict"), err);
+}
+
+static int pg_current_put(struct store *st, const struct store_version *v,
+			  struct gb_err *err)
+{
+	const struct gb_record *r = v->rec;
+	struct params p, q;
+	const char *sql =
+	    "INSERT INTO record_current (id, kind, grid, device, staff, "
+	    "version, created_at, updated_at, voided, void_reason, day, "
+	    "community, person, status, body) VALUES ($1, $2, $3, $4, $5, "
+	    "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+	    "ON CONFLICT (id, grid) DO UPDATE SET kind = excluded.kind, "
+	    "device = excluded.device, staff = excluded.staff, "
+	    "version = excluded.version, created_at = excluded.created_at, "
+	    "updated_at = excluded.updated_at, voided = excluded.voided, "
+	    "void_reason = excluded.void_reason, day = excluded.day, "
+	    "community = excluded.community, person = excluded.person, "
+	    "status = excluded.status, body = excluded.body";
+
+	/* Fifteen parameters: in two halves, so that each stays within the
+	 * struct (PARAM_MAX), then joined. */
+	memset(&p, 0, sizeof(p));
+	memset(&q, 0, sizeof(q));
+	p_uuid(&p, r->id);
+	p_text(&p, r->kind->name);
+	p_text(&p, r->grid);
+	p_uuid(&p, r->device);
+	p_text(&p, r->staff);
+	p_i64(&p, (int64_t)r->version);
+	p_i64(&p, r->created_at);
+	p_i64(&p, r->updated_at);
+	p_i64(&q, r->voided ? 1 : 0);
+	p_text(&q, r->void_reason);
+	p_text(&q, v->day);
+	p_text(&q, v->community);
+	p_text(&q, v->person);
+	p_text(&q, v->status);
+	p_text(&q, v->body ? v->body : "{}");
+	return exec2(impl(st), sql, &p, &q, N_("storing the current version"),
+		     err);
+}
+
+/* The rejection is of the batch's grid: its device's. */
+static int pg_rejection_put(struct store *st, const struct store_rejection *r,
+			    struct gb_err *err)
+{
+	struct params p;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, r->device);
+	p_i64(&p, (int64_t)r->batch_seq);
+	p_text(&p, r->id ? r->id : "");
+	p_i64(&p, (int64_t)r->version);
+	p_text(&p, r->code);
+	p_text(&p, r->reason ? r->reason : "");
+	if (r->raw)
+		p_bytes(&p, r->raw, r->raw_len);
+	else
+		p_text(&p, NULL);
+	p_i64(&p, r->at);
+	return exec(
+	    impl(st)->conn,
+	    "INSERT INTO rejection (device, grid, batch_seq, id, "
+	    "version, code, reason, raw, received_at) VALUES ($1, "
+	    "coalesce((SELECT grid FROM device WHERE id = $1), ''), $2, "
+	    "$3, $4, $5, $6, $7::bytea, $8)",
+	    &p, N_("recording a rejection"), err);
+}
+
+/* ---- /v1/changes ---- */
+
+/* Grows an array of elements of size sz holding n to room for n + 1. */
+static void *grow(void *p, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 16;
+	return xrealloc(p, *cap * sz);
+}
+
+/* The reference data of grid into p, as the SQLite store gives them. */
+static int load_ref(PGconn *c, const char *grid, struct wire_page *p,
+		    struct gb_err *err)
+{
+	struct params k;
+	PGresult *res;
+	size_t cap = 0;
+	int n;
+
+	memset(&k, 0, sizeof(k));
+	p_text(&k, grid);
+	res = run(c,
+		  "SELECT c.code, c.name, g.street, c.grid, c.population, "
+		  "c.criminal_cases, c.patrol_team FROM community c JOIN grid "
+		  "g ON g.code = c.grid WHERE c.grid = $1 ORDER BY c.code",
+		  &k, N_("reading reference data"), err);
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		struct wire_community *m;
+
+		p->communities =
+		    grow(p->communities, p->ncommunities, &cap, sizeof(*m));
+		m = &p->communities[p->ncommunities++];
+		memset(m, 0, sizeof(*m));
+		col_text(res, i, 0, m->code, sizeof(m->code));
+		m->name = xstrdup(PQgetvalue(res, i, 1));
+		col_text(res, i, 2, m->street, sizeof(m->street));
+		col_text(res, i, 3, m->grid, sizeof(m->grid));
+		m->population = col_i64(res, i, 4);
+		m->criminal_cases = col_i64(res, i, 5);
+		m->patrol_team = col_i64(res, i, 6);
+	}
+	PQclear(res);
+
+	cap = 0;
+	res = run(c,
+		  "SELECT code, name, grid, room FROM police_area WHERE grid = "
+		  "$1 ORDER BY code",
+		  &k, N_("reading reference data"), err);
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		struct wire_area *ar;
+
+		p->areas = grow(p->areas, p->nareas, &cap, sizeof(*ar));
+		ar = &p->areas[p->nareas++];
+		memset(ar, 0, sizeof(*ar));
+		col_text(res, i, 0, ar->code, sizeof(ar->code));
+		ar->name = xstrdup(PQgetvalue(res, i, 1));
+		col_text(res, i, 2, ar->grid, sizeof(ar->grid));
+		ar->room = xstrdup(PQgetvalue(res, i, 3));
+	}
+	PQclear(res);
+
+	res = run(c,
+		  "SELECT ac.area, ac.community FROM area_community ac JOIN "
+		  "police_area a ON a.code = ac.area WHERE a.grid = $1 "
+		  "ORDER BY ac.area, ac.community",
+		  &k, N_("reading reference data"), err);
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		const char *area = PQgetvalue(res, i, 0);
+
+		for (size_t j = 0; j < p->nareas; j++) {
+			struct wire_area *ar = &p->areas[j];
+
+			if (strcmp(ar->code, area) != 0)
+				continue;
+			ar->communities =
+			    xrealloc(ar->communities,
+				     (ar->ncommunities + 1) * sizeof(char *));
+			ar->communities[ar->ncommunities++] =
+			    xstrdup(PQgetvalue(res, i, 1));
+			break;
+		}
+	}
+	PQclear(res);
+
+	cap = 0;
+	res = run(c,
+		  "SELECT code, name, role, grid, coalesce(area, '') FROM "
+		  "staff WHERE grid = $1 ORDER BY code",
+		  &k, N_("reading reference data"), err);
+	if (!res)
+		return -1;
+	n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		struct wire_staff *m;
+
+		p->staff = grow(p->staff, p->nstaff, &cap, sizeof(*m));
+		m = &p->staff[p->nstaff++];
+		memset(m, 0, sizeof(*m));
+		col_text(res, i, 0, m->code, sizeof(m->code));
+		m->name = xstrdup(PQgetvalue(res, i, 1));
+		col_text(res, i, 2, m->role, sizeof(m->role));
+		col_text(res, i, 3, m->grid, sizeof(m->grid));
+		col_text(res, i, 4, m->area, sizeof(m->area));
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* The versions of grid after seq from devices other than exclude, paged
+ * as the SQLite store pages them (its load_records says why each step):
+ * at most limit and about max_bytes, a version over the record limit
+ * passed over, and the cursor moved past the caller's own versions when
+ * nothing else is left. */
+static int load_records(PGconn *db, const char *grid, uint64_t seq,
+			const char *exclude, size_t limit, size_t max_bytes,
+			struct store_changes *c, struct gb_err *err)
+{
+	struct wire_page *p = &c->page;
+	size_t cap = 0, bytes = 0, rows = 0;
+	struct params k;
+	PGresult *res;
+	int nrows;
+
+	memset(&k, 0, sizeof(k));
+	p_text(&k, grid);
+	p_i64(&k, (int64_t)seq);
+	p_uuid(&k, exclude);
+	p_i64(&k, (int64_t)limit + 1);
+	res = run(db,
+		  "SELECT seq, raw FROM record_history WHERE grid = $1 AND "
+		  "seq > $2 AND device IS DISTINCT FROM $3::bytea "
+		  "ORDER BY seq LIMIT $4",
+		  &k, N_("reading changes"), err);
+	if (!res)
+		return -1;
+	c->next_seq = seq;
+	nrows = PQntuples(res);
+	for (int i = 0; i < nrows; i++) {
+		size_t n = (size_t)PQgetlength(res, i, 1);
+
+		if (p->n == limit || (p->n > 0 && bytes + n > max_bytes)) {
+			p->more = 1;
+			break;
+		}
+		rows++;
+		if (n > WIRE_MAX_RECORD) {
+			c->next_seq = (uint64_t)col_i64(res, i, 0);
+			log_warnx("changes of grid %s: the version at change "
+				  "%" PRIu64 " is %zu bytes, over the limit "
+				  "of %u bytes a record; skipped",
+				  grid, c->next_seq, n, WIRE_MAX_RECORD);
+			continue;
+		}
+		if (p->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			p->raw = xrealloc(p->raw, cap * sizeof(*p->raw));
+			p->raw_len =
+			    xrealloc(p->raw_len, cap * sizeof(*p->raw_len));
+			/* wire_page_release frees recs[i]: all NULL here. */
+			p->recs = xrealloc(p->recs, cap * sizeof(*p->recs));
+		}
+		p->raw[p->n] = xmalloc(n ? n : 1);
+		if (n)
+			memcpy(p->raw[p->n], PQgetvalue(res, i, 1), n);
+		p->raw_len[p->n] = n;
+		p->recs[p->n] = NULL;
+		p->n++;
+		bytes += n;
+		c->next_seq = (uint64_t)col_i64(res, i, 0);
+	}
+	PQclear(res);
+	if (rows > limit)
+		p->more = 1;
+	if (!p->more) {
+		memset(&k, 0, sizeof(k));
+		p_text(&k, grid);
+		res = run(db,
+			  "SELECT max(seq) FROM record_history WHERE grid = $1",
+			  &k, N_("reading changes"), err);
+		if (!res)
+			return -1;
+		if (!PQgetisnull(res, 0, 0) &&
+		    (uint64_t)col_i64(res, 0, 0) > c->next_seq)
+			c->next_seq = (uint64_t)col_i64(res, 0, 0);
+		PQclear(res);
+	}
+	return 0;
+}
+
+/* In one snapshot (REPEATABLE READ) when no transaction is open.  The
+ * change sequence of a grid is given out in commit order (change_seq),
+ * so a cursor past seq N never skips a version committed later. */
+static int pg_changes(struct store *st, const char *grid, uint64_t ref_version,
+		      uint64_t seq, const char *exclude, size_t limit,
+		      size_t max_bytes, struct store_changes *out,
+		      struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	PGconn *c = NULL;
+	PGresult *res;
+	int rc = -1, own = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (reader_get(s, &c, err) < 0)
+		return -1;
+	if (read_begin(c, &own, N_("reading changes"), err) < 0)
+		goto out;
+	res = run(c, "SELECT value::bigint FROM meta WHERE key = 'ref_version'",
+		  NULL, N_("reading changes"), err);
+	if (!res)
+		goto out;
+	out->ref_version = (uint64_t)col_i64(res, 0, 0);
+	PQclear(res);
+	if (out->ref_version != ref_version) {
+		out->with_ref = 1;
+		if (load_ref(c, grid, &out->page, err) < 0)
+			goto out;
+	}
+	if (load_records(c, grid, seq, exclude, limit, max_bytes, out, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	read_end(c, own);
+	reader_put(s, c);
+	if (rc < 0)
+		store_changes_release(out);
+	return rc;
+}
+
+/* ---- reference data and lookups ---- */
+
+/* Attribute names come from validate.c; only plain names are accepted so
+ * that the JSON key built from them means what it says. */
+static int attr_ok(const char *attr)
+{
+	if (!*attr || strlen(attr) > 48)
+		return 0;
+	for (const char *p = attr; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || *p == '_'))
+			return 0;
+	return 1;
+}
+
+/* 1 when the query with the one parameter key finds a row, 0 when not,
+ * -1 with err. */
+static int exists(struct pg_store *s, const char *sql, const char *key,
+		  int key_is_id, struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	int found;
+
+	memset(&p, 0, sizeof(p));
+	if (key_is_id)
+		p_uuid(&p, key);
+	else
+		p_text(&p, key);
+	res = run_w(s, sql, &p, N_("looking up a reference"), err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	PQclear(res);
+	return found;
+}
+
+static int pg_ref_known(struct store *st, enum gb_ref ref, const char *key,
+			int *known, struct gb_err *err)
+{
+	const char *sql;
+	int found;
+
+	*known = 0;
+	switch (ref) {
+	case GB_REF_COMMUNITY:
+		sql = "SELECT 1 FROM community WHERE code = $1";
+		break;
+	case GB_REF_AREA:
+		sql = "SELECT 1 FROM police_area WHERE code = $1";
+		break;
+	case GB_REF_STAFF:
+		sql = "SELECT 1 FROM staff WHERE code = $1";
+		break;
+	case GB_REF_ENTERPRISE:
+	case GB_REF_CHECK:
+		sql = "SELECT 1 FROM record_current WHERE id = $1";
+		break;
+	default:
+		return gb_error(err, GB_EINTERNAL,
+				"store: lookup of an unknown reference type");
+	}
+	found = exists(impl(st), sql, key,
+		       ref == GB_REF_ENTERPRISE || ref == GB_REF_CHECK, err);
+	if (found < 0)
+		return -1;
+	*known = found;
+	return 0;
+}
+
+/* The reference data are looked up in the database each time: unlike the
+ * SQLite store's writer, a program here is not the only one that may
+ * change them, and a cache checked against ref_version per transaction
+ * can come when batches do. */
+static int pg_find(struct store *st, const char *grid, enum gb_ref ref,
+		   const char *key, const char *attr, char *out, size_t n,
+		   struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	const char *sql, *kind = NULL;
+	struct params p;
+	PGresult *res;
+	int found;
+
+	if (attr && !attr_ok(attr))
+		return gb_error(err, GB_EINTERNAL,
+				"store: lookup of a bad attribute");
+	switch (ref) {
+	case GB_REF_COMMUNITY:
+		sql =
+		    "SELECT code FROM community WHERE code = $1 AND grid = $2";
+		break;
+	case GB_REF_AREA:
+		sql = "SELECT room FROM police_area WHERE code = $1 AND "
+		      "grid = $2";
+		break;
+	case GB_REF_STAFF:
+		sql = "SELECT role FROM staff WHERE code = $1 AND grid = $2";
+		break;
+	case GB_REF_ENTERPRISE:
+		kind = "enterprise";
+		sql = "SELECT body::jsonb ->> $4 FROM record_current "
+		      "WHERE id = $1 AND kind = $2 AND grid = $3";
+		break;
+	case GB_REF_CHECK:
+		kind = "contract_check";
+		sql = "SELECT body::jsonb ->> $4 FROM record_current "
+		      "WHERE id = $1 AND kind = $2 AND grid = $3";
+		break;
+	default:
+		return gb_error(err, GB_EINTERNAL,
+				"store: lookup of an unknown reference type");
+	}
+	memset(&p, 0, sizeof(p));
+	if (kind) {
+		p_uuid(&p, key);
+		p_text(&p, kind);
+		p_text(&p, grid);
+		p_text(&p, attr ? attr : "id");
+	} else {
+		p_text(&p, key);
+		p_text(&p, grid);
+	}
+	res = run_w(s, sql, &p, N_("looking up a reference"), err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found && attr && out && n)
+		col_text(res, 0, 0, out, n);
+	PQclear(res);
+	return found;
+}
+
+struct ref_table {
+	const char *upsert;
+	int ncols;
+	unsigned int_cols;   /* bit i: column i is an integer */
+	unsigned null_empty; /* bit i: an empty column i is NULL */
+	/* Parents that must exist: column index, query, what to call it. */
+	struct {
+		int col;
+		const char *sql;
+		const char *what;
+	} parent[2];
+};
+
+/* A column of the row held (t) differs from the one offered. */
+#define UPD(c) "t." c " IS DISTINCT FROM excluded." c
+
+/* One entry a table, its SQL laid out as it reads. */
+/* clang-format off */
+static const struct ref_table ref_tables[] = {
+	[STORE_T_DISTRICT] = {
+		"INSERT INTO district AS t (code, name) VALUES ($1, $2) "
+		"ON CONFLICT (code) DO UPDATE SET name = excluded.name "
+		"WHERE " UPD("name"),
+		2, 0, 0, {{-1, NULL, NULL}, {-1, NULL, NULL}}},
+	[STORE_T_STREET] = {
+		"INSERT INTO street AS t (code, name) VALUES ($1, $2) "
+		"ON CONFLICT (code) DO UPDATE SET name = excluded.name "
+		"WHERE " UPD("name"),
+		2, 0, 0, {{-1, NULL, NULL}, {-1, NULL, NULL}}},
+	[STORE_T_GRID] = {
+		"INSERT INTO grid AS t (code, street, name) VALUES ($1, $2, $3) "
+		"ON CONFLICT (code) DO UPDATE SET street = excluded.street, "
+		"name = excluded.name WHERE " UPD("street") " OR " UPD("name"),
+		3, 0, 0,
+		{{1, "SELECT 1 FROM street WHERE code = $1", N_("street")},
+		 {-1, NULL, NULL}}},
+	[STORE_T_COMMUNITY] = {
+		"INSERT INTO community AS t (code, grid, name, population, "
+		"criminal_cases, patrol_team) VALUES ($1, $2, $3, $4, $5, $6) "
+		"ON CONFLICT (code) DO UPDATE SET grid = excluded.grid, "
+		"name = excluded.name, population = excluded.population, "
+		"criminal_cases = excluded.criminal_cases, "
+		"patrol_team = excluded.patrol_team WHERE " UPD("grid")
+		" OR " UPD("name") " OR " UPD("population") " OR "
+		UPD("criminal_cases") " OR " UPD("patrol_team"),
+		6, 1u << 3 | 1u << 4 | 1u << 5, 0,
+		{{1, "SELECT 1 FROM grid WHERE code = $1", N_("grid")},
+		 {-1, NULL, NULL}}},
+	[STORE_T_AREA] = {
+		"INSERT INTO police_area AS t (code, grid, name, room) "
+		"VALUES ($1, $2, $3, $4) ON CONFLICT (code) DO UPDATE SET "
+		"grid = excluded.grid, name = excluded.name, "
+		"room = excluded.room WHERE " UPD("grid") " OR " UPD("name")
+		" OR " UPD("room"),
+		4, 0, 0,
+		{{1, "SELECT 1 FROM grid WHERE code = $1", N_("grid")},
+		 {-1, NULL, NULL}}},
+	[STORE_T_AREA_COMMUNITY] = {
+		"INSERT INTO area_community (area, community) "
+		"VALUES ($1, $2) ON CONFLICT DO NOTHING",
+		2, 0, 0,
+		{{0, "SELECT 1 FROM police_area WHERE code = $1",
+		  N_("police area")},
+		 {1, "SELECT 1 FROM community WHERE code = $1",
+		  N_("community")}}},
+	[STORE_T_STAFF] = {
+		"INSERT INTO staff AS t (code, name, role, grid, area) "
+		"VALUES ($1, $2, $3, $4, $5) ON CONFLICT (code) DO UPDATE SET "
+		"name = excluded.name, role = excluded.role, "
+		"grid = excluded.grid, area = excluded.area WHERE "
+		UPD("name") " OR " UPD("role") " OR " UPD("grid") " OR "
+		UPD("area"),
+		5, 0, 1u << 4,
+		{{3, "SELECT 1 FROM grid WHERE code = $1", N_("grid")},
+		 {4, "SELECT 1 FROM police_area WHERE code = $1",
+		  N_("police area")}}},
+};
+/* clang-format on */
+
+static int pg_ref_put(struct store *st, enum store_table t,
+		      const char *const *cols, int *changed, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	const struct ref_table *rt;
+	struct params p;
+	PGresult *res;
+
+	*changed = 0;
+	if ((unsigned)t >= sizeof(ref_tables) / sizeof(ref_tables[0]))
+		return gb_error(err, GB_EINTERNAL, "store: no such table");
+	rt = &ref_tables[t];
+	for (int k = 0; k < 2; k++) {
+		const char *key;
+		int found;
+
+		if (rt->parent[k].col < 0)
+			continue;
+		key = cols[rt->parent[k].col];
+		if (!key || !*key)
+			continue;
+		found = exists(s, rt->parent[k].sql, key, 0, err);
+		if (found < 0)
+			return -1;
+		if (!found)
+			return gb_error(err, GB_ENOTFOUND,
+					_("%s \"%s\" is not known"),
+					_(rt->parent[k].what), key);
+	}
+	memset(&p, 0, sizeof(p));
+	for (int i = 0; i < rt->ncols; i++) {
+		const char *v = cols[i] ? cols[i] : "";
+
+		if ((rt->null_empty >> i & 1) && !*v)
+			p_text(&p, NULL);
+		else if (rt->int_cols >> i & 1)
+			p_i64(&p, strtoll(v, NULL, 10));
+		else
+			p_text(&p, v);
+	}
+	res = run_w(s, rt->upsert, &p, N_("storing reference data"), err);
+	if (!res)
+		return -1;
+	*changed = affected(res) > 0;
+	PQclear(res);
+	return 0;
+}
+
+static int pg_ref_touch(struct store *st, struct gb_err *err)
+{
+	return exec(impl(st)->conn,
+		    "UPDATE meta SET value = (value::bigint + 1)::text "
+		    "WHERE key = 'ref_version'",
+		    NULL, N_("marking reference data"), err);
+}
+
+static int pg_grid_exists(struct store *st, const char *grid,
+			  struct gb_err *err)
+{
+	return exists(impl(st), "SELECT 1 FROM grid WHERE code = $1", grid, 0,
+		      err);
+}
+
+/* ---- devices ---- */
+
+static int pg_device_put(struct store *st, const struct store_device *d,
+			 const unsigned char token_hash[STORE_HASH_LEN],
+			 struct gb_err *err)
+{
+	struct params p;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, d->id);
+	p_text(&p, d->grid);
+	p_text(&p, d->role);
+	p_text(&p, d->name);
+	p_bytes(&p, token_hash, STORE_HASH_LEN);
+	p_i64(&p, d->created_at);
+	return exec(impl(st)->conn,
+		    "INSERT INTO device (id, grid, role, name, token_hash, "
+		    "created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+		    &p, N_("enrolling a device"), err);
+}
+
+/* A device with when it was last seen (device_sync, per grid). */
+#define DEVICE_SELECT                                                          \
+	"SELECT d.id, d.grid, d.role, d.name, d.revoked, d.created_at, "       \
+	"s.last_seen FROM device d LEFT JOIN device_sync s ON "                \
+	"s.device = d.id AND s.grid = d.grid "
+
+static void device_row(const PGresult *r, int row, struct store_device *d)
+{
+	memset(d, 0, sizeof(*d));
+	gb_uuid_text(PQgetvalue(r, row, 0), PQgetlength(r, row, 0), d->id);
+	col_text(r, row, 1, d->grid, sizeof(d->grid));
+	col_text(r, row, 2, d->role, sizeof(d->role));
+	col_text(r, row, 3, d->name, sizeof(d->name));
+	d->revoked = (int)col_i64(r, row, 4);
+	d->created_at = col_i64(r, row, 5);
+	d->last_seen = col_i64(r, row, 6);
+}
+
+static int pg_device_by_token(struct store *st,
+			      const unsigned char token_hash[STORE_HASH_LEN],
+			      struct store_device *out, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	PGconn *c = NULL;
+	struct params p;
+	PGresult *res;
+	int found = -1;
+
+	if (reader_get(s, &c, err) < 0)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	p_bytes(&p, token_hash, STORE_HASH_LEN);
+	res = run(c, DEVICE_SELECT "WHERE d.token_hash = $1", &p,
+		  N_("looking up a device"), err);
+	if (res) {
+		found = PQntuples(res) > 0;
+		if (found)
+			device_row(res, 0, out);
+	}
+	PQclear(res);
+	reader_put(s, c);
+	return found;
+}
+
+static int pg_device_revoke(struct store *st, const char *id, int64_t at,
+			    struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	long n;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, id);
+	p_i64(&p, at);
+	res = run(impl(st)->conn,
+		  "UPDATE device SET revoked = 1, revoked_at = "
+		  "coalesce(revoked_at, $2) WHERE id = $1",
+		  &p, N_("revoking a device"), err);
+	if (!res)
+		return -1;
+	n = affected(res);
+	PQclear(res);
+	if (n == 0)
+		return gb_error(err, GB_ENOTFOUND, _("no device %s"), id);
+	return 0;
+}
+
+/* What a batch changes of its device goes to device_sync, per grid, so
+ * that no batch writes the reference table device (docs/citus.md). */
+static int pg_device_seen(struct store *st, const char *id, int64_t at,
+			  int64_t pending, int64_t oldest, struct gb_err *err)
+{
+	struct params p;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, id);
+	p_i64(&p, at);
+	p_i64(&p, pending);
+	p_i64(&p, oldest);
+	return exec_wr(
+	    impl(st),
+	    "INSERT INTO device_sync AS t (device, grid, last_seen, "
+	    "pending, oldest_pending) SELECT id, grid, $2::bigint, "
+	    "CASE WHEN $3::bigint >= 0 THEN $3::bigint END, "
+	    "CASE WHEN $3::bigint >= 0 THEN nullif($4::bigint, 0) END "
+	    "FROM device WHERE id = $1 "
+	    "ON CONFLICT (device, grid) DO UPDATE SET "
+	    "last_seen = excluded.last_seen, pending = CASE WHEN "
+	    "$3::bigint >= 0 THEN excluded.pending ELSE t.pending END, "
+	    "oldest_pending = CASE WHEN $3::bigint >= 0 THEN "
+	    "excluded.oldest_pending ELSE t.oldest_pending END",
+	    &p, N_("updating a device"), err);
+}
+
+static int pg_device_list(struct store *st,
+			  int (*cb)(void *arg, const struct store_device *d),
+			  void *arg, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	struct store_device d;
+	PGconn *c = NULL;
+	PGresult *res;
+
+	if (reader_get(s, &c, err) < 0)
+		return -1;
+	res = run(c, DEVICE_SELECT "ORDER BY d.created_at, d.id", NULL,
+		  N_("listing devices"), err);
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		device_row(res, i, &d);
+		if (cb(arg, &d) != 0)
+			break;
+	}
+	PQclear(res);
+	reader_put(s, c);
+	return res ? 0 : -1;
+}
+
+/* ---- the audit log and its hash chain ---- */
+
+/* Reads the entry of a row of AUDIT_SELECT (borrowed from r). */
+static void audit_row(const PGresult *r, int row, struct audit_chain_entry *e)
+{
+	e->seq = col_i64(r, row, 0);
+	e->at = col_i64(r, row, 1);
+	e->device = PQgetisnull(r, row, 2) ? NULL : PQgetvalue(r, row, 2);
+	e->device_len = (size_t)PQgetlength(r, row, 2);
+	e->grid = col_str(r, row, 3);
+	e->action = col_str(r, row, 4);
+	e->status = (int)col_i64(r, row, 5);
+	e->detail = col_str(r, row, 6);
+	e->remote = col_str(r, row, 7);
+}
+
+#define AUDIT_SELECT                                                           \
+	"SELECT l.seq, l.at, l.device, l.grid, l.action, l.status, l.detail, " \
+	"l.remote, c.prev, c.hash FROM audit_log l LEFT JOIN audit_chain c "   \
+	"USING (seq) "
+
+/* Appends the entry, chained to the last one, in the open transaction. */
+static int audit_append(struct pg_store *s, const struct store_audit *a,
+			struct gb_err *err)
+{
+	unsigned char prev[AUDIT_CHAIN_HASH_LEN] = {0};
+	unsigned char h[AUDIT_CHAIN_HASH_LEN], dev[16];
+	struct audit_chain_entry e = {
+	    .seq = 1,
+	    .at = a->at,
+	    .grid = a->grid ? a->grid : "",
+	    .action = a->action,
+	    .status = a->status,
+	    .detail = a->detail ? a->detail : "",
+	    .remote = a->remote ? a->remote : "",
+	};
+	struct params p;
+	PGresult *res;
+
+	/* Held to the end of the transaction: the next writer chains from
+	 * this entry, not from the one before it. */
+	if (exec(s->conn, "SELECT pg_advisory_xact_lock(" LOCK_AUDIT ")", NULL,
+		 N_("writing the audit log"), err) < 0)
+		return -1;
+	res = run(s->conn,
+		  "SELECT l.seq, c.hash FROM audit_log l LEFT JOIN audit_chain "
+		  "c USING (seq) ORDER BY l.seq DESC LIMIT 1",
+		  NULL, N_("writing the audit log"), err);
+	if (!res)
+		return -1;
+	if (PQntuples(res) == 1) {
+		e.seq = col_i64(res, 0, 0) + 1;
+		if (PQgetlength(res, 0, 1) == AUDIT_CHAIN_HASH_LEN)
+			memcpy(prev, PQgetvalue(res, 0, 1),
+			       AUDIT_CHAIN_HASH_LEN);
+	}
+	PQclear(res);
+	audit_chain_device(&e, a->device, dev);
+	audit_chain_hash(prev, &e, h);
+	memset(&p, 0, sizeof(p));
+	p_i64(&p, e.seq);
+	p_i64(&p, a->at);
+	if (e.device)
+		p_bytes(&p, e.device, e.device_len);
+	else
+		p_text(&p, NULL);
+	p_text(&p, e.grid);
+	p_text(&p, a->action);
+	p_i64(&p, a->status);
+	p_text(&p, e.detail);
+	p_text(&p, e.remote);
+	if (exec(
+		s->conn,
+		"INSERT INTO audit_log (seq, at, device, grid, action, status, "
+		"detail, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		&p, N_("writing the audit log"), err) < 0)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	p_i64(&p, e.seq);
+	p_bytes(&p, prev, AUDIT_CHAIN_HASH_LEN);
+	p_bytes(&p, h, AUDIT_CHAIN_HASH_LEN);
+	return exec(s->conn,
+		    "INSERT INTO audit_chain (seq, prev, hash) VALUES ($1, $2, "
+		    "$3)",
+		    &p, N_("writing the audit log"), err);
+}
+
+/* In the caller's transaction, or in one of its own when there is none
+ * (the lock of the chain lasts as long as a transaction). */
+static int pg_audit_put(struct store *st, const struct store_audit *a,
+			struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	int own = PQtransactionStatus(s->conn) == PQTRANS_IDLE;
+
+	if (own && pg_begin(st, err) < 0)
+		return -1;
+	if (audit_append(s, a, err) < 0) {
+		if (own)
+			pg_rollback(st);
+		return -1;
+	}
+	return own ? pg_commit(st, err) : 0;
+}
+
+/* Checks one page of the chain from the entry after *last; *more is set
+ * when the page was full.  Returns 0, 1 with err at the first entry that
+ * does not check out, -1 with err. */
+static int audit_verify_page(PGconn *c, int64_t *last,
+			     unsigned char prev[AUDIT_CHAIN_HASH_LEN], long *n,
+			     int *more, struct gb_err *err)
+{
+	unsigned char h[AUDIT_CHAIN_HASH_LEN];
+	struct params p;
+	PGresult *res;
+	int rc = 0, rows;
+
+	memset(&p, 0, sizeof(p));
+	p_i64(&p, *last);
+	res = run(c,
+		  AUDIT_SELECT "WHERE l.seq > $1 ORDER BY l.seq "
+			       "LIMIT " STR(AUDIT_PAGE),
+		  &p, N_("reading the audit log"), err);
+	if (!res)
+		return -1;
+	rows = PQntuples(res);
+	*more = rows == AUDIT_PAGE;
+	for (int i = 0; i < rows; i++) {
+		struct audit_chain_entry e;
+
+		audit_row(res, i, &e);
+		if (e.seq != *last + 1 && *last == 0) {
+			gb_error(err, GB_EINVAL,
+				 _("audit entry %" PRId64 ": is the first; the "
+				   "entries before it were deleted"),
+				 e.seq);
+			rc = 1;
+			break;
+		}
+		if (e.seq != *last + 1) {
+			gb_error(err, GB_EINVAL,
+				 _("audit entry %" PRId64 ": follows entry "
+				   "%" PRId64 "; the entries between were "
+				   "deleted"),
+				 e.seq, *last);
+			rc = 1;
+			break;
+		}
+		if (PQgetlength(res, i, 8) != AUDIT_CHAIN_HASH_LEN ||
+		    memcmp(PQgetvalue(res, i, 8), prev, AUDIT_CHAIN_HASH_LEN)) {
+			gb_error(err, GB_EINVAL,
+				 _("audit entry %" PRId64 ": does not hold the "
+				   "hash of entry %" PRId64 " before it; an "
+				   "entry was deleted or rewritten"),
+				 e.seq, *last);
+			rc = 1;
+			break;
+		}
+		audit_chain_hash(prev, &e, h);
+		if (PQgetlength(res, i, 9) != AUDIT_CHAIN_HASH_LEN ||
+		    memcmp(PQgetvalue(res, i, 9), h, AUDIT_CHAIN_HASH_LEN)) {
+			gb_error(err, GB_EINVAL,
+				 _("audit entry %" PRId64 ": its content does "
+				   "not match its hash; it was edited"),
+				 e.seq);
+			rc = 1;
+			break;
+		}
+		memcpy(prev, h, AUDIT_CHAIN_HASH_LEN);
+		*last = e.seq;
+		(*n)++;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* The chain is read in one snapshot (REPEATABLE READ), in pages. */
+static int pg_audit_verify(struct store *st, long *n, char *head,
+			   size_t head_len, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	unsigned char prev[AUDIT_CHAIN_HASH_LEN] = {0};
+	int64_t last = 0;
+	struct params p;
+	PGconn *c = NULL;
+	PGresult *res = NULL;
+	int rc = -1, more = 1, own = 0;
+
+	*n = 0;
+	if (reader_get(s, &c, err) < 0)
+		return -1;
+	if (read_begin(c, &own, N_("reading the audit log"), err) < 0)
+		goto out;
+	while (more) {
+		rc = audit_verify_page(c, &last, prev, n, &more, err);
+		if (rc != 0)
+			goto out;
+	}
+	rc = -1;
+	/* A chain entry past the last entry: the end was cut off. */
+	memset(&p, 0, sizeof(p));
+	p_i64(&p, last);
+	res = run(c, "SELECT min(seq) FROM audit_chain WHERE seq > $1", &p,
+		  N_("reading the audit log"), err);
+	if (!res)
+		goto out;
+	if (!PQgetisnull(res, 0, 0)) {
+		gb_error(err, GB_EINVAL,
+			 _("audit entry %" PRId64 ": deleted (its hash is "
+			   "still in the chain)"),
+			 col_i64(res, 0, 0));
+		rc = 1;
+		goto out;
+	}
+	gb_hex(head, head_len, prev, AUDIT_CHAIN_HASH_LEN);
+	rc = 0;
+out:
+	PQclear(res);
+	read_end(c, own);
+	reader_put(s, c);
+	return rc;
+}
+
+static int pg_audit_list(struct store *st, long limit,
+			 int (*cb)(void *arg, const struct store_audit *a),
+			 void *arg, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	PGconn *c = NULL;
+	struct params p;
+	PGresult *res;
+
+	if (reader_get(s, &c, err) < 0)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	if (limit > 0)
+		p_i64(&p, limit);
+	else
+		p_text(&p, NULL); /* LIMIT NULL: all */
+	res = run(c,
+		  "SELECT at, device, grid, action, status, detail, remote "
+		  "FROM (SELECT * FROM audit_log ORDER BY seq DESC LIMIT "
+		  "$1::bigint) l ORDER BY seq",
+		  &p, N_("reading the audit log"), err);
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		char dev[GB_ID_LEN];
+		struct store_audit a = {
+		    col_i64(res, i, 0),	     dev,
+		    col_str(res, i, 2),	     col_str(res, i, 3),
+		    (int)col_i64(res, i, 4), col_str(res, i, 5),
+		    col_str(res, i, 6),
+		};
+
+		gb_uuid_text(PQgetisnull(res, i, 1) ? NULL
+						    : PQgetvalue(res, i, 1),
+			     PQgetlength(res, i, 1), dev);
+		if (!dev[0])
+			a.device = NULL;
+		if (cb(arg, &a) != 0)
+			break;
+	}
+	PQclear(res);
+	reader_put(s, c);
+	return res ? 0 : -1;
+}
+
+/* ---- opening and closing ---- */
+
+static void pg_close(struct store *st)
+{
+	struct pg_store *s = impl(st);
+
+	if (!s)
+		return;
+	for (int i = 0; i < s->npool; i++)
+		PQfinish(s->pool[i]);
+	PQfinish(s->conn);
+	pthread_mutex_destroy(&s->pool_mu);
+	free(s->url);
+	free(s->name);
+	free(s);
+}
+
+static const struct store_ops pg_ops = {
+    .close = pg_close,
+    .migrate = pg_migrate,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .savepoint = pg_savepoint,
+    .release = pg_release,
+    .rollback_to = pg_rollback_to,
+    .checkpoint = pg_checkpoint,
+    .room = pg_room,
+    .set_margin = pg_set_margin,
+    .batch_get = pg_batch_get,
+    .batch_put = pg_batch_put,
+    .batch_high = pg_batch_high,
+    .version_get = pg_version_get,
+    .current_get = pg_current_get,
+    .history_put = pg_history_put,
+    .current_put = pg_current_put,
+    .conflict_put = pg_conflict_put,
+    .rejection_put = pg_rejection_put,
+    .find = pg_find,
+    .ref_known = pg_ref_known,
+    .ref_put = pg_ref_put,
+    .ref_touch = pg_ref_touch,
+    .grid_exists = pg_grid_exists,
+    .device_put = pg_device_put,
+    .device_by_token = pg_device_by_token,
+    .device_revoke = pg_device_revoke,
+    .device_seen = pg_device_seen,
+    .device_list = pg_device_list,
+    .audit_put = pg_audit_put,
+    .audit_list = pg_audit_list,
+    .audit_verify = pg_audit_verify,
+    .changes = pg_changes,
+};
+
+int store_pg_open(struct store **out, const char *url, enum store_mode mode,
+		  struct gb_err *err)
+{
+	struct pg_store *s;
+
+	*out = NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->base.ops = &pg_ops;
+	s->mode = mode;
+	s->url = xstrdup(url);
+	pthread_mutex_init(&s->pool_mu, NULL);
+	s->conn = connect_db(s, err);
+	if (!s->conn || pg_migrate(&s->base, err) < 0 || tz_settle(s, err) < 0)
+		goto fail;
+	*out = &s->base;
+	return 0;
+fail:
+	pg_close(&s->base);
+	return -1;
+}

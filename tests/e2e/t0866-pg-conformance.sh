@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The store conformance cases of tests/unit/test_store.c on PostgreSQL: a
+# unit run has them on SQLite only, since it starts no server; here the
+# same binary runs them on both, PostgreSQL in a throwaway cluster
+# (pglib.py), each build (plain, and ASan+UBSan where built) on a database
+# of its own.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/e2e/lib.sh"
+B=$(dirname "$(command -v gridbook-hq)")
+PGLIB="$top/tests/e2e/pglib.py"
+if [ ! -x "$B/unit/test_store" ]; then
+	fail "no $B/unit/test_store: make all first"
+	exit 1
+fi
+mkdir -p "$T/pg"
+PG=$("$PGLIB" start "$T/pg" 2>"$T/pg.err")
+if [ -z "$PG" ]; then
+	fail "throwaway PostgreSQL: $(cat "$T/pg.err")"
+	exit 1
+fi
+E2E_CLEANUPS+=("\"$PGLIB\" stop \"$T/pg\"")
+
+n=0
+for t in "$B/unit/test_store" "$B/unit-asan/test_store"; do
+	[ -x "$t" ] || continue
+	n=$((n + 1))
+	psql -X -q "$PG" -c "CREATE DATABASE conform$n"
+	GRIDBOOK_TEST_PG=${PG%/*}/conform$n "$t" >"$T/out" 2>"$T/err"
+	rc=$?
+	line=$(tail -n 1 "$T/out")
+	if [ $rc -eq 0 ]; then pass; else
+		fail "$t on PostgreSQL: $line $(head -c 1500 "$T/err")"; fi
+	# Both stores ran: twice the checks of one.
+	p=${line%% passed*}
+	[ "${p:-0}" -ge 150 ] && pass || fail "$t: only [$line]"
+done
+[ $n -ge 1 ] && pass || fail "no test_store binary ran"

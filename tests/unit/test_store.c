@@ -1,0 +1,602 @@
+/*
+ * The store conformance cases: the same calls through store_ops, the same
+ * answers, on every store.  Always on SQLite (":memory:"); also on
+ * PostgreSQL when GRIDBOOK_TEST_PG names an empty database (as
+ * tests/e2e/t0866-pg-conformance.sh does with a throwaway one), so that a
+ * unit run needs no server.  Reference data (changed or not, parents
+ * that must exist, lookups in and out of the grid), devices, batches and
+ * record versions, savepoints that undo, the pages of /v1/changes, and
+ * the audit chain; and on PostgreSQL, two servers applying the same
+ * batch at once, and the readers of a serving store.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "crypto.h"
+#include "kinds.h"
+#include "record.h"
+#include "store.h"
+#include "store_pg.h"
+
+#include "banned.h"
+
+#define DEV_A "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a01"
+#define DEV_B "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a02"
+#define REC_1 "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1b01"
+#define NOT_THERE "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1c99"
+
+static const char *which; /* the store under test, for messages */
+static char first_head[65];
+
+#define CHECK_S(cond)                                                          \
+	do {                                                                   \
+		int ok_ = (cond);                                              \
+		CHECK(ok_);                                                    \
+		if (!ok_)                                                      \
+			fprintf(stderr, "  (on %s)\n", which);                 \
+	} while (0)
+
+static int put(struct store *st, enum store_table t, const char *const *cols)
+{
+	struct gb_err err;
+	int changed = -1;
+
+	if (st->ops->ref_put(st, t, cols, &changed, &err) < 0) {
+		fprintf(stderr, "  ref_put: %s\n", err.msg);
+		return -1;
+	}
+	return changed;
+}
+
+static void test_reference(struct store *st)
+{
+	const char *district[] = {"D01", "南湖区"};
+	const char *street[] = {"S01", "东关街道"};
+	const char *grid1[] = {"S01-G1", "S01", "第一网格"};
+	const char *grid2[] = {"S01-G2", "S01", "第二网格"};
+	const char *comm[] = {"S01-C01", "S01-G1", "东关社区",
+			      "3200",	 "4",	   "2"};
+	const char *comm2[] = {"S01-C01", "S01-G1", "东关社区",
+			       "3300",	  "4",	    "2"};
+	const char *area[] = {"S01-P1", "S01-G1", "东关警务区", "101"};
+	const char *ac[] = {"S01-P1", "S01-C01"};
+	const char *staff[] = {"S01-M01", "陈志强", "officer", "S01-G1",
+			       "S01-P1"};
+	const char *coord[] = {"S01-W01", "王秀英", "coordinator", "S01-G1",
+			       ""};
+	const char *orphan[] = {"S09-G9", "S09", "无街道网格"};
+	struct gb_err err;
+	char out[64];
+	int known;
+
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(put(st, STORE_T_DISTRICT, district) == 1);
+	CHECK_S(put(st, STORE_T_STREET, street) == 1);
+	CHECK_S(put(st, STORE_T_GRID, grid1) == 1);
+	CHECK_S(put(st, STORE_T_GRID, grid2) == 1);
+	CHECK_S(put(st, STORE_T_COMMUNITY, comm) == 1);
+	CHECK_S(put(st, STORE_T_AREA, area) == 1);
+	CHECK_S(put(st, STORE_T_AREA_COMMUNITY, ac) == 1);
+	CHECK_S(put(st, STORE_T_STAFF, staff) == 1);
+	CHECK_S(put(st, STORE_T_STAFF, coord) == 1);
+	/* The same again changes nothing; a different value does. */
+	CHECK_S(put(st, STORE_T_COMMUNITY, comm) == 0);
+	CHECK_S(put(st, STORE_T_AREA_COMMUNITY, ac) == 0);
+	CHECK_S(put(st, STORE_T_STAFF, coord) == 0);
+	CHECK_S(put(st, STORE_T_COMMUNITY, comm2) == 1);
+	CHECK_S(st->ops->ref_touch(st, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+
+	/* A parent that is not there, named. */
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	known = 0;
+	CHECK_S(st->ops->ref_put(st, STORE_T_GRID, orphan, &known, &err) == -1);
+	CHECK_S(err.code == GB_ENOTFOUND && strstr(err.msg, "S09"));
+	st->ops->rollback(st);
+
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->grid_exists(st, "S01-G1", &err) == 1);
+	CHECK_S(st->ops->grid_exists(st, "S09-G9", &err) == 0);
+	CHECK_S(st->ops->find(st, "S01-G1", GB_REF_COMMUNITY, "S01-C01", NULL,
+			      NULL, 0, &err) == 1);
+	CHECK_S(st->ops->find(st, "S01-G2", GB_REF_COMMUNITY, "S01-C01", NULL,
+			      NULL, 0, &err) == 0);
+	out[0] = '\0';
+	CHECK_S(st->ops->find(st, "S01-G1", GB_REF_AREA, "S01-P1", "room", out,
+			      sizeof(out), &err) == 1);
+	CHECK_S(!strcmp(out, "101"));
+	CHECK_S(st->ops->find(st, "S01-G1", GB_REF_STAFF, "S01-M01", "role",
+			      out, sizeof(out), &err) == 1);
+	CHECK_S(!strcmp(out, "officer"));
+	CHECK_S(st->ops->find(st, "S01-G1", GB_REF_STAFF, "S01-M99", "role",
+			      out, sizeof(out), &err) == 0);
+	CHECK_S(st->ops->ref_known(st, GB_REF_STAFF, "S01-M01", &known, &err) ==
+		    0 &&
+		known == 1);
+	CHECK_S(st->ops->ref_known(st, GB_REF_AREA, "S09-P9", &known, &err) ==
+		    0 &&
+		known == 0);
+	st->ops->rollback(st);
+}
+
+static int count_dev(void *arg, const struct store_device *d)
+{
+	long *n = arg;
+
+	(void)d;
+	(*n)++;
+	return 0;
+}
+
+static void test_devices(struct store *st)
+{
+	struct store_device a = {
+	    DEV_A,	   "S01-G1", "coordinator", "刘建国的笔记本", 0,
+	    1764750000000, 0};
+	struct store_device b = {DEV_B, "S01-G1",      "officer", "",
+				 0,	1764750001000, 0};
+	struct store_device got;
+	unsigned char ta[STORE_HASH_LEN], tb[STORE_HASH_LEN],
+	    tc[STORE_HASH_LEN];
+	struct gb_err err;
+	long n = 0;
+
+	memset(ta, 0xa1, sizeof(ta));
+	memset(tb, 0xb2, sizeof(tb));
+	memset(tc, 0xc3, sizeof(tc));
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->device_put(st, &a, ta, &err) == 0);
+	CHECK_S(st->ops->device_put(st, &b, tb, &err) == 0);
+	CHECK_S(st->ops->device_seen(st, DEV_A, 1764750005000, 3, 1764740000000,
+				     &err) == 0);
+	CHECK_S(st->ops->device_seen(st, DEV_A, 1764750006000, -1, 0, &err) ==
+		0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+
+	memset(&got, 0, sizeof(got));
+	CHECK_S(st->ops->device_by_token(st, ta, &got, &err) == 1);
+	CHECK_S(!strcmp(got.id, DEV_A) && !strcmp(got.grid, "S01-G1") &&
+		!strcmp(got.role, "coordinator") &&
+		!strcmp(got.name, "刘建国的笔记本") && !got.revoked &&
+		got.created_at == 1764750000000 &&
+		got.last_seen == 1764750006000);
+	CHECK_S(st->ops->device_by_token(st, tc, &got, &err) == 0);
+
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->device_revoke(st, DEV_B, 1764750009000, &err) == 0);
+	CHECK_S(st->ops->device_revoke(st, NOT_THERE, 1764750009000, &err) ==
+		-1);
+	CHECK_S(err.code == GB_ENOTFOUND);
+	st->ops->rollback(st);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->device_revoke(st, DEV_B, 1764750009000, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->device_by_token(st, tb, &got, &err) == 1 &&
+		got.revoked == 1 && got.last_seen == 0);
+	CHECK_S(st->ops->device_list(st, count_dev, &n, &err) == 0 && n == 2);
+}
+
+/* A version of an enterprise record, as ingest would hand it over. */
+static struct gb_record *enterprise(uint64_t version)
+{
+	struct gb_record *r = gb_record_new(gb_kind_find("enterprise"));
+
+	snprintf(r->id, sizeof(r->id), "%s", REC_1);
+	snprintf(r->grid, sizeof(r->grid), "S01-G1");
+	snprintf(r->device, sizeof(r->device), "%s", DEV_A);
+	snprintf(r->staff, sizeof(r->staff), "S01-W01");
+	r->created_at = 1764750000000;
+	r->updated_at = 1764750000000 + (int64_t)version;
+	r->version = version;
+	return r;
+}
+
+static void test_records(struct store *st)
+{
+	unsigned char h1[STORE_HASH_LEN], h2[STORE_HASH_LEN],
+	    got[STORE_HASH_LEN];
+	struct gb_record *r1 = enterprise(100), *r2 = enterprise(200);
+	struct store_version v1 = {
+	    r1,	  "raw-1",   5,	   {0},	 "{\"name\":\"南苑服装厂\"}",
+	    NULL, "S01-C01", NULL, NULL, 1764750010000};
+	struct store_version v2 = {
+	    r2,	  "raw-2",   5,	   {0},	 "{\"name\":\"南苑第二服装厂\"}",
+	    NULL, "S01-C01", NULL, NULL, 1764750020000};
+	struct store_rejection rj = {DEV_A, 1,	       "not-an-id",
+				     1,	    "invalid", "id: not a UUID",
+				     NULL,  0,	       1764750020000};
+	struct store_current cur;
+	struct gb_buf ack;
+	struct gb_err err;
+	uint64_t high = 99;
+	char out[64];
+
+	memset(h1, 0x11, sizeof(h1));
+	memset(h2, 0x22, sizeof(h2));
+	memcpy(v1.hash, h1, sizeof(h1));
+	memcpy(v2.hash, h2, sizeof(h2));
+	gb_buf_init(&ack, 1 << 16);
+
+	CHECK_S(st->ops->batch_high(st, DEV_A, 1, &high, &err) == 0 &&
+		high == 0);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->batch_get(st, DEV_A, 1, got, NULL, &err) == 0);
+	CHECK_S(st->ops->current_get(st, REC_1, &cur, &err) == 0);
+	CHECK_S(st->ops->savepoint(st, &err) == 0);
+	CHECK_S(st->ops->history_put(st, &v1, &err) == 0);
+	CHECK_S(st->ops->current_put(st, &v1, &err) == 0);
+	CHECK_S(st->ops->batch_put(st, DEV_A, 1, h1, 1, "ack-1", 5,
+				   1764750010000, &err) == 0);
+	CHECK_S(st->ops->release(st, &err) == 0);
+	/* A batch undone by its savepoint leaves nothing. */
+	CHECK_S(st->ops->savepoint(st, &err) == 0);
+	CHECK_S(st->ops->history_put(st, &v2, &err) == 0);
+	CHECK_S(st->ops->batch_put(st, DEV_A, 2, h2, 1, "ack-2", 5,
+				   1764750020000, &err) == 0);
+	CHECK_S(st->ops->rollback_to(st) == 0);
+	/* The same version again is refused by the store's key, and the
+	 * savepoint keeps the transaction. */
+	CHECK_S(st->ops->savepoint(st, &err) == 0);
+	CHECK_S(st->ops->history_put(st, &v1, &err) == -1);
+	CHECK_S(st->ops->rollback_to(st) == 0);
+	CHECK_S(st->ops->rejection_put(st, &rj, &err) == 0);
+	CHECK_S(st->ops->conflict_put(st, &v2, &err) == 0);
+	CHECK_S(st->ops->conflict_put(st, &v2, &err) == 0);
+	/* Inside the transaction, what it wrote is seen. */
+	CHECK_S(st->ops->batch_high(st, DEV_A, 0, &high, &err) == 0 &&
+		high == 1);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->batch_get(st, DEV_A, 1, got, &ack, &err) == 1);
+	CHECK_S(!memcmp(got, h1, sizeof(h1)) && ack.len == 5 &&
+		!memcmp(ack.data, "ack-1", 5));
+	CHECK_S(st->ops->batch_get(st, DEV_A, 2, got, NULL, &err) == 0);
+	CHECK_S(st->ops->version_get(st, REC_1, 100, DEV_A, got, &err) == 1 &&
+		!memcmp(got, h1, sizeof(h1)));
+	CHECK_S(st->ops->version_get(st, REC_1, 200, DEV_A, got, &err) == 0);
+	CHECK_S(st->ops->version_get(st, REC_1, 100, DEV_B, got, &err) == 0);
+	memset(&cur, 0, sizeof(cur));
+	CHECK_S(st->ops->current_get(st, REC_1, &cur, &err) == 1);
+	CHECK_S(!strcmp(cur.kind, "enterprise") && cur.version == 100 &&
+		!strcmp(cur.device, DEV_A) && !strcmp(cur.grid, "S01-G1"));
+	/* A newer current version replaces it. */
+	CHECK_S(st->ops->history_put(st, &v2, &err) == 0);
+	CHECK_S(st->ops->current_put(st, &v2, &err) == 0);
+	CHECK_S(st->ops->current_get(st, REC_1, &cur, &err) == 1 &&
+		cur.version == 200);
+	out[0] = '\0';
+	CHECK_S(st->ops->find(st, "S01-G1", GB_REF_ENTERPRISE, REC_1, "name",
+			      out, sizeof(out), &err) == 1);
+	CHECK_S(!strcmp(out, "南苑第二服装厂"));
+	CHECK_S(st->ops->find(st, "S01-G2", GB_REF_ENTERPRISE, REC_1, "name",
+			      out, sizeof(out), &err) == 0);
+	CHECK_S(st->ops->find(st, "S01-G1", GB_REF_CHECK, REC_1, "name", out,
+			      sizeof(out), &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->batch_high(st, DEV_A, 1, &high, &err) == 0 &&
+		high == 1);
+
+	gb_buf_release(&ack);
+	gb_record_free(r1);
+	gb_record_free(r2);
+}
+
+/* /v1/changes of the grid after test_records: the reference data when
+ * the caller's version differs, the two versions in order, pages by
+ * limit, the caller's own versions left out and moved past, nothing for
+ * another grid. */
+static void test_changes(struct store *st)
+{
+	struct store_changes c;
+	struct gb_err err;
+	uint64_t ref, next;
+
+	CHECK_S(st->ops->changes(st, "S01-G1", 0, 0, NULL, 100, 1 << 20, &c,
+				 &err) == 0);
+	ref = c.ref_version;
+	next = c.next_seq;
+	CHECK_S(c.with_ref && ref == 2);
+	CHECK_S(c.page.ncommunities == 1 && c.page.nareas == 1 &&
+		c.page.nstaff == 2);
+	CHECK_S(c.page.ncommunities == 1 &&
+		!strcmp(c.page.communities[0].code, "S01-C01") &&
+		!strcmp(c.page.communities[0].street, "S01") &&
+		c.page.communities[0].population == 3300);
+	CHECK_S(c.page.nareas == 1 && c.page.areas[0].ncommunities == 1 &&
+		!strcmp(c.page.areas[0].room, "101"));
+	CHECK_S(c.page.nstaff == 2 &&
+		!strcmp(c.page.staff[0].code, "S01-M01") &&
+		!strcmp(c.page.staff[0].area, "S01-P1") &&
+		!strcmp(c.page.staff[1].area, ""));
+	CHECK_S(c.page.n == 2 && !c.page.more && next > 0);
+	CHECK_S(c.page.n == 2 && c.page.raw_len[0] == 5 &&
+		!memcmp(c.page.raw[0], "raw-1", 5) &&
+		!memcmp(c.page.raw[1], "raw-2", 5));
+	store_changes_release(&c);
+
+	CHECK_S(st->ops->changes(st, "S01-G1", ref, next, NULL, 100, 1 << 20,
+				 &c, &err) == 0);
+	CHECK_S(!c.with_ref && c.page.n == 0 && c.next_seq == next);
+	store_changes_release(&c);
+
+	CHECK_S(st->ops->changes(st, "S01-G1", ref, 0, NULL, 1, 1 << 20, &c,
+				 &err) == 0);
+	CHECK_S(c.page.n == 1 && c.page.more && c.next_seq < next);
+	store_changes_release(&c);
+
+	CHECK_S(st->ops->changes(st, "S01-G1", ref, 0, DEV_A, 100, 1 << 20, &c,
+				 &err) == 0);
+	CHECK_S(c.page.n == 0 && !c.page.more && c.next_seq == next);
+	store_changes_release(&c);
+
+	CHECK_S(st->ops->changes(st, "S01-G2", 0, 0, NULL, 100, 1 << 20, &c,
+				 &err) == 0);
+	CHECK_S(c.with_ref && c.page.ncommunities == 0 && c.page.n == 0);
+	store_changes_release(&c);
+}
+
+struct audit_seen {
+	int n;
+	char actions[64];
+};
+
+static int audit_cb(void *arg, const struct store_audit *a)
+{
+	struct audit_seen *s = arg;
+	size_t k = strlen(s->actions);
+
+	s->n++;
+	snprintf(s->actions + k, sizeof(s->actions) - k, "%s%s", k ? "," : "",
+		 a->action);
+	return 0;
+}
+
+static void test_audit(struct store *st)
+{
+	struct store_audit e[] = {
+	    {1764750000000, DEV_A, "S01-G1", "enroll", 0, "S01-G1 coordinator",
+	     "local"},
+	    {1764750001000, NULL, "", "batch", 403, "网格员 S01-W01",
+	     "127.0.0.1"},
+	    {1764750002000, DEV_B, "S01-G1", "revoke", 0, "", "local"},
+	};
+	struct audit_seen seen = {0, ""};
+	struct gb_err err;
+	char head[65] = "";
+	long n = -1;
+
+	CHECK_S(st->ops->audit_verify(st, &n, head, sizeof(head), &err) == 0 &&
+		n == 0);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++)
+		CHECK_S(st->ops->audit_put(st, &e[i], &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->audit_verify(st, &n, head, sizeof(head), &err) == 0);
+	CHECK_S(n == 3 && strlen(head) == 64);
+	/* The chain is the same whichever store wrote it: the head of the
+	 * first store run is the one every other must reach. */
+	if (!first_head[0])
+		snprintf(first_head, sizeof(first_head), "%s", head);
+	CHECK_S(!strcmp(head, first_head));
+	CHECK_S(st->ops->audit_list(st, 2, audit_cb, &seen, &err) == 0);
+	CHECK_S(seen.n == 2 && !strcmp(seen.actions, "batch,revoke"));
+}
+
+/* Another server's connection, in a thread: the same batch and version as
+ * the main connection's open transaction. */
+struct racer {
+	struct store *st;
+	const struct store_version *v;
+	int batch_rc, batch_code, version_rc, version_code;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	unsigned char h[STORE_HASH_LEN];
+	struct gb_err err;
+
+	memset(h, 0x33, sizeof(h));
+	r->batch_rc = r->version_rc = 99;
+	if (r->st->ops->begin(r->st, &err) < 0)
+		return NULL;
+	r->batch_rc = r->st->ops->batch_put(r->st, DEV_A, 7, h, 1, "ack-7b", 6,
+					    1764750070000, &err);
+	r->batch_code = err.code;
+	r->st->ops->rollback(r->st);
+	if (r->st->ops->begin(r->st, &err) < 0)
+		return NULL;
+	r->version_rc = r->st->ops->history_put(r->st, r->v, &err);
+	r->version_code = err.code;
+	r->st->ops->rollback(r->st);
+	return NULL;
+}
+
+/*
+ * Two servers on one PostgreSQL apply the same batch and version: the
+ * second waits for the first (or comes after it) and is told GB_EBUSY,
+ * to try again, and the first one's ack is what is stored.  Whichever
+ * way the two interleave, the outcome is the same.
+ */
+static void test_race(struct store *st, const char *url)
+{
+	struct gb_record *r = enterprise(700);
+	struct store_version v = {r,	"raw-7", 5,    {0},  "{}",
+				  NULL, NULL,	 NULL, NULL, 1764750070000};
+	struct racer rc = {NULL, &v, 0, 0, 0, 0};
+	unsigned char h[STORE_HASH_LEN], got[STORE_HASH_LEN];
+	struct gb_buf ack;
+	struct gb_err err;
+	pthread_t t;
+
+	memset(h, 0x77, sizeof(h));
+	memcpy(v.hash, h, sizeof(h));
+	gb_buf_init(&ack, 1 << 16);
+	CHECK_S(store_pg_open(&rc.st, url, STORE_ADMIN, &err) == 0);
+	if (!rc.st)
+		goto out;
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->batch_put(st, DEV_A, 7, h, 1, "ack-7a", 6,
+				   1764750070000, &err) == 0);
+	CHECK_S(st->ops->history_put(st, &v, &err) == 0);
+	CHECK_S(pthread_create(&t, NULL, race, &rc) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	pthread_join(t, NULL);
+	CHECK_S(rc.batch_rc == -1 && rc.batch_code == GB_EBUSY);
+	CHECK_S(rc.version_rc == -1 && rc.version_code == GB_EBUSY);
+	CHECK_S(st->ops->batch_get(st, DEV_A, 7, got, &ack, &err) == 1);
+	CHECK_S(!memcmp(got, h, sizeof(h)) && ack.len == 6 &&
+		!memcmp(ack.data, "ack-7a", 6));
+	rc.st->ops->close(rc.st);
+out:
+	gb_buf_release(&ack);
+	gb_record_free(r);
+}
+
+struct reader_arg {
+	struct store *st;
+	int ok;
+};
+
+/* An HTTP thread's work: authenticate and page through changes. */
+static void *reader(void *arg)
+{
+	struct reader_arg *a = arg;
+	unsigned char ta[STORE_HASH_LEN];
+	struct store_device d;
+	struct store_changes c;
+	struct gb_err err;
+
+	memset(ta, 0xa1, sizeof(ta));
+	for (int i = 0; i < 40; i++) {
+		if (a->st->ops->device_by_token(a->st, ta, &d, &err) != 1 ||
+		    strcmp(d.id, DEV_A) != 0)
+			return NULL;
+		if (a->st->ops->changes(a->st, "S01-G1", 0, 0, NULL, 100,
+					1 << 20, &c, &err) < 0)
+			return NULL;
+		store_changes_release(&c);
+	}
+	a->ok = 1;
+	return NULL;
+}
+
+/*
+ * A serving store on PostgreSQL: what any thread may call uses
+ * connections of its own, which see what is committed and not what the
+ * writer's open transaction holds, and several threads at once each get
+ * their own.
+ */
+static void test_serve_readers(const char *url)
+{
+	struct store_device e = {"0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a05",
+				 "S01-G1",
+				 "viewer",
+				 "",
+				 0,
+				 1764750080000,
+				 0};
+	struct reader_arg ra[4];
+	unsigned char te[STORE_HASH_LEN], h[STORE_HASH_LEN];
+	struct store_device got;
+	struct store *st = NULL;
+	struct gb_err err;
+	uint64_t high = 0;
+	pthread_t t[4];
+	int started = 0;
+
+	memset(te, 0xe5, sizeof(te));
+	memset(h, 0x88, sizeof(h));
+	CHECK_S(store_pg_open(&st, url, STORE_SERVE, &err) == 0);
+	if (!st)
+		return;
+	for (int i = 0; i < 4; i++) {
+		ra[i].st = st;
+		ra[i].ok = 0;
+		if (pthread_create(&t[i], NULL, reader, &ra[i]) == 0)
+			started++;
+	}
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->device_put(st, &e, te, &err) == 0);
+	CHECK_S(st->ops->batch_put(st, DEV_A, 8, h, 0, "ack-8", 5,
+				   1764750080000, &err) == 0);
+	CHECK_S(st->ops->device_by_token(st, te, &got, &err) == 0);
+	CHECK_S(st->ops->batch_high(st, DEV_A, 1, &high, &err) == 0 &&
+		high == 7);
+	CHECK_S(st->ops->batch_high(st, DEV_A, 0, &high, &err) == 0 &&
+		high == 8);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->device_by_token(st, te, &got, &err) == 1 &&
+		!strcmp(got.role, "viewer"));
+	CHECK_S(st->ops->batch_high(st, DEV_A, 1, &high, &err) == 0 &&
+		high == 8);
+	for (int i = 0; i < started; i++) {
+		pthread_join(t[i], NULL);
+		CHECK_S(ra[i].ok);
+	}
+	CHECK_S(started == 4);
+	st->ops->close(st);
+}
+
+/* Every operation of store_ops is there: a store written before an
+ * operation was added to the interface fails here, not with a NULL call
+ * in a server. */
+static void test_ops_complete(struct store *st)
+{
+	typedef void (*fn)(void);
+	fn f[sizeof(struct store_ops) / sizeof(fn)];
+
+	_Static_assert(sizeof(struct store_ops) % sizeof(fn) == 0,
+		       "store_ops holds only function pointers");
+	memcpy(f, st->ops, sizeof(f));
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		CHECK_S(f[i] != NULL);
+		if (!f[i])
+			fprintf(stderr, "  store_ops member %zu is NULL\n", i);
+	}
+}
+
+static void run_all(struct store *st, const char *name)
+{
+	which = name;
+	test_ops_complete(st);
+	test_reference(st);
+	test_devices(st);
+	test_records(st);
+	test_changes(st);
+	test_audit(st);
+}
+
+int main(void)
+{
+	const char *pg = getenv("GRIDBOOK_TEST_PG");
+	struct store *st = NULL;
+	struct gb_err err;
+
+	if (gb_crypto_init() < 0)
+		return 1;
+	setenv("GRIDBOOK_TZ", "Asia/Shanghai", 1);
+	CHECK(store_sqlite_open(&st, ":memory:", STORE_ADMIN, &err) == 0);
+	if (st) {
+		run_all(st, "SQLite");
+		st->ops->close(st);
+	}
+	if (pg && *pg) {
+		st = NULL;
+		CHECK(store_pg_open(&st, pg, STORE_ADMIN, &err) == 0);
+		if (!st)
+			fprintf(stderr, "%s\n", err.msg);
+		if (st) {
+			run_all(st, "PostgreSQL");
+			test_race(st, pg);
+			st->ops->close(st);
+			test_serve_readers(pg);
+		}
+	}
+	return check_done();
+}
