@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 				struct store_version v = {
 				    r,	  raw,		sizeof(raw), {0},
 				    body, NULL,		"S01-C01",   NULL,
-				    NULL, 1764750000000};
+				    NULL, 1764750000000, NULL, 0, 0};
 				unsigned char b16[16];
 
 				/* UUIDv7-like ids, in order, four versions

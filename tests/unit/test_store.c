@@ -202,10 +202,10 @@ static void test_records(struct store *st)
 	struct gb_record *r1 = enterprise(100), *r2 = enterprise(200);
 	struct store_version v1 = {
 	    r1,	  "raw-1",   5,	   {0},	 "{\"name\":\"南苑服装厂\"}",
-	    NULL, "S01-C01", NULL, NULL, 1764750010000};
+	    NULL, "S01-C01", NULL, NULL, 1764750010000, NULL, 0, 0};
 	struct store_version v2 = {
 	    r2,	  "raw-2",   5,	   {0},	 "{\"name\":\"南苑第二服装厂\"}",
-	    NULL, "S01-C01", NULL, NULL, 1764750020000};
+	    NULL, "S01-C01", NULL, NULL, 1764750020000, NULL, 0, 0};
 	struct store_rejection rj = {DEV_A, 1,	       "not-an-id",
 				     1,	    "invalid", "id: not a UUID",
 				     NULL,  0,	       1764750020000};
@@ -427,7 +427,7 @@ static void test_race(struct store *st, const char *url)
 {
 	struct gb_record *r = enterprise(700);
 	struct store_version v = {r,	"raw-7", 5,    {0},  "{}",
-				  NULL, NULL,	 NULL, NULL, 1764750070000};
+				  NULL, NULL,	 NULL, NULL, 1764750070000, NULL, 0, 0};
 	struct racer rc = {NULL, &v, 0, 0, 0, 0};
 	unsigned char h[STORE_HASH_LEN], got[STORE_HASH_LEN];
 	struct gb_buf ack;
