@@ -63,7 +63,7 @@
 #define AUDIT_PAGE 5000
 #define STR_(x) #x
 #define STR(x) STR_(x)
-#define PARAM_MAX 10
+#define PARAM_MAX 16
 /* Idle reader connections kept (STORE_SERVE). */
 #define POOL_MAX 8
 /* Statements kept prepared on the writer connection. */
@@ -2010,6 +2010,170 @@ static void pg_close(struct store *st)
 	free(s);
 }
 
+/* ---- the field merge: versions of a record, field conflicts ---- */
+
+static int pg_history_each(struct store *st, const char *id, size_t limit,
+			   int (*cb)(void *arg, const void *raw, size_t n,
+				     int64_t received_at, struct gb_err *err),
+			   void *arg, struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	int rc = 0;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, id);
+	p_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
+	res = run_w(impl(st),
+		    "SELECT raw, received_at FROM record_history WHERE id = $1 "
+		    "ORDER BY version DESC LIMIT $2",
+		    &p, N_("reading a record's versions"), err);
+	if (!res)
+		return -1;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++)
+		rc = cb(arg, PQgetvalue(res, i, 0),
+			(size_t)PQgetlength(res, i, 0), col_i64(res, i, 1), err);
+	PQclear(res);
+	return rc < 0 ? -1 : 0;
+}
+
+static int pg_field_conflicts_put(struct store *st, const char *id,
+				  const struct store_field_conflict *c,
+				  size_t n, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	struct params p;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, id);
+	if (exec_wr(s, "DELETE FROM field_conflict WHERE id = $1", &p,
+		    N_("storing field conflicts"), err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		memset(&p, 0, sizeof(p));
+		p_uuid(&p, c[i].id);
+		p_text(&p, c[i].field);
+		p_text(&p, c[i].kind);
+		p_text(&p, c[i].grid);
+		p_i64(&p, (int64_t)c[i].kept_version);
+		p_uuid(&p, c[i].kept_device);
+		p_text(&p, c[i].kept_staff ? c[i].kept_staff : "");
+		p_text(&p, c[i].kept_value);
+		p_i64(&p, (int64_t)c[i].lost_version);
+		p_uuid(&p, c[i].lost_device);
+		p_text(&p, c[i].lost_staff ? c[i].lost_staff : "");
+		p_text(&p, c[i].lost_value);
+		p_i64(&p, c[i].detected);
+		if (exec_wr(s,
+			    "INSERT INTO field_conflict (id, field, kind, "
+			    "grid, kept_version, kept_device, kept_staff, "
+			    "kept_value, lost_version, lost_device, "
+			    "lost_staff, lost_value, detected) VALUES ($1, "
+			    "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+			    "$13) ON CONFLICT DO NOTHING",
+			    &p, N_("storing field conflicts"), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int pg_field_conflict_list(
+    struct store *st, const char *grid,
+    int (*cb)(void *arg, const struct store_field_conflict *c), void *arg,
+    struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	struct params p;
+	PGconn *c = NULL;
+	PGresult *res;
+
+	memset(&p, 0, sizeof(p));
+	p_text(&p, grid);
+	if (reader_get(s, &c, err) < 0)
+		return -1;
+	res = run(c,
+		  "SELECT id, field, kind, grid, kept_version, kept_device, "
+		  "kept_staff, kept_value, lost_version, lost_device, "
+		  "lost_staff, lost_value, detected FROM field_conflict WHERE "
+		  "$1::text IS NULL OR grid = $1 ORDER BY detected, id, field",
+		  &p, N_("reading field conflicts"), err);
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		struct store_field_conflict f;
+		char id[GB_ID_LEN], kd[GB_ID_LEN], ld[GB_ID_LEN];
+
+		gb_uuid_text(PQgetvalue(res, i, 0), PQgetlength(res, i, 0),
+			     id);
+		gb_uuid_text(PQgetvalue(res, i, 5), PQgetlength(res, i, 5),
+			     kd);
+		gb_uuid_text(PQgetvalue(res, i, 9), PQgetlength(res, i, 9),
+			     ld);
+		f.id = id;
+		f.field = col_str(res, i, 1);
+		f.kind = col_str(res, i, 2);
+		f.grid = col_str(res, i, 3);
+		f.kept_version = (uint64_t)col_i64(res, i, 4);
+		f.kept_device = kd;
+		f.kept_staff = col_str(res, i, 6);
+		f.kept_value = col_str(res, i, 7);
+		f.lost_version = (uint64_t)col_i64(res, i, 8);
+		f.lost_device = ld;
+		f.lost_staff = col_str(res, i, 10);
+		f.lost_value = col_str(res, i, 11);
+		f.detected = col_i64(res, i, 12);
+		if (cb(arg, &f) != 0)
+			break;
+	}
+	PQclear(res);
+	reader_put(s, c);
+	return res ? 0 : -1;
+}
+
+static int pg_versions_outside(struct store *st, uint64_t lo, uint64_t hi,
+			       int (*cb)(void *arg, const char *grid,
+					 const char *id, const char *device,
+					 uint64_t version, int current),
+			       void *arg, struct gb_err *err)
+{
+	/* $1 and $2 are below 2^63; a version stored negative is below $1. */
+	struct pg_store *s = impl(st);
+	struct params p;
+	PGconn *c = NULL;
+	PGresult *res;
+
+	if (lo > (uint64_t)INT64_MAX || hi > (uint64_t)INT64_MAX)
+		return gb_error(err, GB_EINTERNAL, "bounds of 2^63 or more");
+	memset(&p, 0, sizeof(p));
+	p_i64(&p, (int64_t)lo);
+	p_i64(&p, (int64_t)hi);
+	if (reader_get(s, &c, err) < 0)
+		return -1;
+	res = run(c,
+		  "SELECT c.grid, c.id, c.device, c.version, 1::bigint FROM "
+		  "record_current c WHERE c.version < $1 OR c.version > $2 "
+		  "UNION ALL SELECT h.grid, h.id, h.device, h.version, "
+		  "0::bigint FROM record_history h WHERE (h.version < $1 OR "
+		  "h.version > $2) AND NOT EXISTS (SELECT 1 FROM "
+		  "record_current c WHERE c.id = h.id AND c.grid = h.grid AND "
+		  "c.version = h.version AND c.device = h.device) ORDER BY 1, "
+		  "2, 4",
+		  &p, N_("reading the record versions"), err);
+	for (int i = 0; res && i < PQntuples(res); i++) {
+		char id[GB_ID_LEN], dev[GB_ID_LEN];
+
+		gb_uuid_text(PQgetvalue(res, i, 1), PQgetlength(res, i, 1),
+			     id);
+		gb_uuid_text(PQgetvalue(res, i, 2), PQgetlength(res, i, 2),
+			     dev);
+		if (cb(arg, col_str(res, i, 0), id, dev,
+		       (uint64_t)col_i64(res, i, 3),
+		       (int)col_i64(res, i, 4)) != 0)
+			break;
+	}
+	PQclear(res);
+	reader_put(s, c);
+	return res ? 0 : -1;
+}
+
 static const struct store_ops pg_ops = {
     .close = pg_close,
     .migrate = pg_migrate,
@@ -2045,6 +2209,10 @@ static const struct store_ops pg_ops = {
     .audit_list = pg_audit_list,
     .audit_verify = pg_audit_verify,
     .changes = pg_changes,
+    .history_each = pg_history_each,
+    .field_conflicts_put = pg_field_conflicts_put,
+    .field_conflict_list = pg_field_conflict_list,
+    .versions_outside = pg_versions_outside,
 };
 
 int store_pg_open(struct store **out, const char *url, enum store_mode mode,

@@ -546,6 +546,104 @@ static void test_serve_readers(const char *url)
 /* Every operation of store_ops is there: a store written before an
  * operation was added to the interface fails here, not with a NULL call
  * in a server. */
+/* What the field merge asks of a store, after test_records: a record's
+ * versions newest first, its field conflicts replaced and listed, and
+ * the versions held outside a clock's bounds. */
+struct seen {
+	int n;
+	char first[16];
+	char last_field[16];
+	uint64_t version;
+	int current;
+};
+
+static int each_version(void *arg, const void *raw, size_t n,
+			int64_t received_at, struct gb_err *err)
+{
+	struct seen *sn = arg;
+
+	(void)received_at;
+	(void)err;
+	if (sn->n++ == 0)
+		snprintf(sn->first, sizeof(sn->first), "%.*s", (int)n,
+			 (const char *)raw);
+	return 0;
+}
+
+static int each_conflict(void *arg, const struct store_field_conflict *c)
+{
+	struct seen *sn = arg;
+
+	sn->n++;
+	snprintf(sn->last_field, sizeof(sn->last_field), "%s/%s", c->field,
+		 c->lost_value ? c->lost_value : "-");
+	sn->version = c->kept_version;
+	return 0;
+}
+
+static int each_outside(void *arg, const char *grid, const char *id,
+			const char *device, uint64_t version, int current)
+{
+	struct seen *sn = arg;
+
+	(void)grid;
+	(void)id;
+	(void)device;
+	sn->n++;
+	sn->version = version;
+	sn->current = current;
+	return 0;
+}
+
+static void test_merge_ops(struct store *st)
+{
+	struct store_field_conflict c = {
+	    REC_1, "S01-G1", "enterprise", "employees", 200,  100,
+	    DEV_A,  DEV_B,    "K0001",	 "K0002",     "50",  "60",
+	    1764750030000};
+	struct seen sn;
+	struct gb_err err;
+
+	memset(&sn, 0, sizeof(sn));
+	CHECK_S(st->ops->history_each(st, REC_1, 10, each_version, &sn,
+				      &err) == 0);
+	CHECK_S(sn.n == 2 && !strcmp(sn.first, "raw-2"));
+	memset(&sn, 0, sizeof(sn));
+	CHECK_S(st->ops->history_each(st, REC_1, 1, each_version, &sn,
+				      &err) == 0);
+	CHECK_S(sn.n == 1);
+
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->field_conflicts_put(st, REC_1, &c, 1, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	memset(&sn, 0, sizeof(sn));
+	CHECK_S(st->ops->field_conflict_list(st, "S01-G1", each_conflict, &sn,
+					     &err) == 0);
+	CHECK_S(sn.n == 1 && !strcmp(sn.last_field, "employees/60") &&
+		sn.version == 200);
+	memset(&sn, 0, sizeof(sn));
+	CHECK_S(st->ops->field_conflict_list(st, "S01-G2", each_conflict, &sn,
+					     &err) == 0);
+	CHECK_S(sn.n == 0);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->field_conflicts_put(st, REC_1, NULL, 0, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	memset(&sn, 0, sizeof(sn));
+	CHECK_S(st->ops->field_conflict_list(st, NULL, each_conflict, &sn,
+					     &err) == 0);
+	CHECK_S(sn.n == 0);
+
+	/* Of versions 100 (history) and 200 (current): 100 is below 150. */
+	memset(&sn, 0, sizeof(sn));
+	CHECK_S(st->ops->versions_outside(st, 150, 1000, each_outside, &sn,
+					  &err) == 0);
+	CHECK_S(sn.n == 1 && sn.version == 100 && sn.current == 0);
+	memset(&sn, 0, sizeof(sn));
+	CHECK_S(st->ops->versions_outside(st, 250, 1000, each_outside, &sn,
+					  &err) == 0);
+	CHECK_S(sn.n == 2);
+}
+
 static void test_ops_complete(struct store *st)
 {
 	typedef void (*fn)(void);
@@ -569,6 +667,7 @@ static void run_all(struct store *st, const char *name)
 	test_devices(st);
 	test_records(st);
 	test_changes(st);
+	test_merge_ops(st);
 	test_audit(st);
 }
 
