@@ -44,9 +44,8 @@ struct rows {
 };
 
 static const char *const col_label[NCOL] = {
-    N_("record"),      N_("kind"),    N_("field"),
-    N_("kept value"),  N_("other value"), N_("kept by"),
-    N_("other by"),    N_("detected"),
+    N_("record"),      N_("kind"),    N_("field"),    N_("kept value"),
+    N_("other value"), N_("kept by"), N_("other by"), N_("detected"),
 };
 
 int conflicts_format_parse(const char *s, enum conflicts_format *out,
@@ -196,13 +195,13 @@ static int row_add(void *arg, const struct store_field_conflict *c)
 	gb_time_format(c->detected, when);
 	r->cell[0] = xstrdup(c->id);
 	r->cell[1] = xstrdup(k ? k->zh : c->kind ? c->kind : "");
-	r->cell[2] = xstrdup(fi >= 0 ? gb_field_heading(&k->fields[fi]) :
-			     !strcmp(c->field, "void") ? _("void") :
-							 c->field);
-	r->cell[3] = xstrdup(shown(k, c->field, c->kept_value, buf,
-				   sizeof(buf)));
-	r->cell[4] = xstrdup(shown(k, c->field, c->lost_value, buf,
-				   sizeof(buf)));
+	r->cell[2] = xstrdup(fi >= 0 ? gb_field_heading(&k->fields[fi])
+			     : !strcmp(c->field, "void") ? _("void")
+							 : c->field);
+	r->cell[3] =
+	    xstrdup(shown(k, c->field, c->kept_value, buf, sizeof(buf)));
+	r->cell[4] =
+	    xstrdup(shown(k, c->field, c->lost_value, buf, sizeof(buf)));
 	r->cell[5] = who(c->kept_name, c->kept_staff, c->kept_device);
 	r->cell[6] = who(c->lost_name, c->lost_staff, c->lost_device);
 	r->cell[7] = xstrdup(when);
@@ -220,8 +219,7 @@ static void rows_release(struct rows *rs)
 
 /* A cell of the table: cut to TABLE_VALUE_COLS columns for the values,
  * "-" when empty. */
-static const char *table_cell(const struct row *r, int c, char *buf,
-			      size_t n)
+static const char *table_cell(const struct row *r, int c, char *buf, size_t n)
 {
 	const char *s = r->cell[c];
 	size_t len;
@@ -266,7 +264,8 @@ static int write_table(const struct rows *rs, struct gb_buf *out,
 
 		if ((c && gb_buf_adds(out, "  ", err)) ||
 		    gb_buf_adds(out, l, err) ||
-		    (c + 1 < NCOL && pad(out, width[c] - gb_utf8_width(l), err)))
+		    (c + 1 < NCOL &&
+		     pad(out, width[c] - gb_utf8_width(l), err)))
 			return -1;
 	}
 	if (gb_buf_adds(out, "\n", err))
@@ -285,10 +284,10 @@ static int write_table(const struct rows *rs, struct gb_buf *out,
 		if (gb_buf_adds(out, "\n", err))
 			return -1;
 	}
-	return gb_buf_addf(out, err,
-			   ngettext("%zu field conflict\n",
-				    "%zu field conflicts\n", rs->n),
-			   rs->n);
+	return gb_buf_addf(
+	    out, err,
+	    ngettext("%zu field conflict\n", "%zu field conflicts\n", rs->n),
+	    rs->n);
 }
 
 static int write_csv(const struct rows *rs, struct gb_buf *out,
@@ -313,9 +312,8 @@ static int write_csv(const struct rows *rs, struct gb_buf *out,
 	return 0;
 }
 
-int conflicts_write(struct store *st, const char *grid,
-		    enum conflicts_format f, struct gb_buf *out,
-		    struct gb_err *err)
+int conflicts_write(struct store *st, const char *grid, enum conflicts_format f,
+		    struct gb_buf *out, struct gb_err *err)
 {
 	struct rows rs;
 	int rc = -1;
