@@ -44,9 +44,8 @@ struct rows {
 };
 
 static const char *const col_label[NCOL] = {
-    N_("record"),      N_("kind"),    N_("field"),
-    N_("kept value"),  N_("other value"), N_("kept by"),
-    N_("other by"),    N_("detected"),
+    N_("record"),      N_("kind"),    N_("field"),    N_("kept value"),
+    N_("other value"), N_("kept by"), N_("other by"), N_("detected"),
 };
 
 int conflicts_format_parse(const char *s, enum conflicts_format *out,
@@ -113,29 +112,37 @@ static const char *shown(const struct gb_kind *k, const char *field,
 	return value;
 }
 
-/* "K0001 (7bfee37b)": the staff code and the end of the device id (its
- * start is the time it was made, alike for devices enrolled together). */
-static char *who(const char *staff, const char *device)
+/* "冯秀兰 K0001 (7bfee37b)": the staff's name and code and the end of the
+ * device id (its start is the time it was made, alike for devices
+ * enrolled together). */
+static char *who(const char *name, const char *staff, const char *device)
 {
 	size_t n = device ? strlen(device) : 0;
 
-	return xasprintf("%s (%s)", staff && *staff ? staff : "-",
+	return xasprintf("%s%s%s (%s)", name && *name ? name : "",
+			 name && *name ? " " : "",
+			 staff && *staff ? staff : "-",
 			 device ? device + (n > 8 ? n - 8 : 0) : "");
+}
+
+static int json_opt(struct gb_buf *b, const char *s, struct gb_err *err)
+{
+	return s ? gb_json_str(b, s, err) : gb_buf_adds(b, "null", err);
 }
 
 static int json_side(struct gb_buf *b, const char *key, const char *value,
 		     uint64_t version, const char *device, const char *staff,
-		     struct gb_err *err)
+		     const char *name, struct gb_err *err)
 {
 	return gb_buf_addf(b, err, ",\"%s\":{\"value\":", key) ||
-	       (value ? gb_json_str(b, value, err) :
-			gb_buf_adds(b, "null", err)) ||
+	       json_opt(b, value, err) ||
 	       gb_buf_addf(b, err, ",\"version\":\"%" PRIu64 "\",\"device\":",
 			   version) ||
 	       gb_json_str(b, device ? device : "", err) ||
 	       gb_buf_adds(b, ",\"staff\":", err) ||
 	       gb_json_str(b, staff ? staff : "", err) ||
-	       gb_buf_adds(b, "}", err);
+	       gb_buf_adds(b, ",\"staff_name\":", err) ||
+	       json_opt(b, name, err) || gb_buf_adds(b, "}", err);
 }
 
 static int json_one(struct rows *rs, const struct store_field_conflict *c)
@@ -153,9 +160,11 @@ static int json_one(struct rows *rs, const struct store_field_conflict *c)
 	       gb_buf_adds(b, ",\"field\":", rs->err) ||
 	       gb_json_str(b, c->field ? c->field : "", rs->err) ||
 	       json_side(b, "kept", c->kept_value, c->kept_version,
-			 c->kept_device, c->kept_staff, rs->err) ||
+			 c->kept_device, c->kept_staff, c->kept_name,
+			 rs->err) ||
 	       json_side(b, "other", c->lost_value, c->lost_version,
-			 c->lost_device, c->lost_staff, rs->err) ||
+			 c->lost_device, c->lost_staff, c->lost_name,
+			 rs->err) ||
 	       gb_buf_adds(b, ",\"detected\":", rs->err) ||
 	       gb_json_str(b, when, rs->err) ||
 	       gb_buf_addf(b, rs->err, ",\"detected_ms\":%" PRId64 "}",
@@ -186,15 +195,15 @@ static int row_add(void *arg, const struct store_field_conflict *c)
 	gb_time_format(c->detected, when);
 	r->cell[0] = xstrdup(c->id);
 	r->cell[1] = xstrdup(k ? k->zh : c->kind ? c->kind : "");
-	r->cell[2] = xstrdup(fi >= 0 ? gb_field_heading(&k->fields[fi]) :
-			     !strcmp(c->field, "void") ? _("void") :
-							 c->field);
-	r->cell[3] = xstrdup(shown(k, c->field, c->kept_value, buf,
-				   sizeof(buf)));
-	r->cell[4] = xstrdup(shown(k, c->field, c->lost_value, buf,
-				   sizeof(buf)));
-	r->cell[5] = who(c->kept_staff, c->kept_device);
-	r->cell[6] = who(c->lost_staff, c->lost_device);
+	r->cell[2] = xstrdup(fi >= 0 ? gb_field_heading(&k->fields[fi])
+			     : !strcmp(c->field, "void") ? _("void")
+							 : c->field);
+	r->cell[3] =
+	    xstrdup(shown(k, c->field, c->kept_value, buf, sizeof(buf)));
+	r->cell[4] =
+	    xstrdup(shown(k, c->field, c->lost_value, buf, sizeof(buf)));
+	r->cell[5] = who(c->kept_name, c->kept_staff, c->kept_device);
+	r->cell[6] = who(c->lost_name, c->lost_staff, c->lost_device);
 	r->cell[7] = xstrdup(when);
 	return 0;
 }
@@ -210,8 +219,7 @@ static void rows_release(struct rows *rs)
 
 /* A cell of the table: cut to TABLE_VALUE_COLS columns for the values,
  * "-" when empty. */
-static const char *table_cell(const struct row *r, int c, char *buf,
-			      size_t n)
+static const char *table_cell(const struct row *r, int c, char *buf, size_t n)
 {
 	const char *s = r->cell[c];
 	size_t len;
@@ -256,7 +264,8 @@ static int write_table(const struct rows *rs, struct gb_buf *out,
 
 		if ((c && gb_buf_adds(out, "  ", err)) ||
 		    gb_buf_adds(out, l, err) ||
-		    (c + 1 < NCOL && pad(out, width[c] - gb_utf8_width(l), err)))
+		    (c + 1 < NCOL &&
+		     pad(out, width[c] - gb_utf8_width(l), err)))
 			return -1;
 	}
 	if (gb_buf_adds(out, "\n", err))
@@ -275,10 +284,10 @@ static int write_table(const struct rows *rs, struct gb_buf *out,
 		if (gb_buf_adds(out, "\n", err))
 			return -1;
 	}
-	return gb_buf_addf(out, err,
-			   ngettext("%zu field conflict\n",
-				    "%zu field conflicts\n", rs->n),
-			   rs->n);
+	return gb_buf_addf(
+	    out, err,
+	    ngettext("%zu field conflict\n", "%zu field conflicts\n", rs->n),
+	    rs->n);
 }
 
 static int write_csv(const struct rows *rs, struct gb_buf *out,
@@ -303,9 +312,8 @@ static int write_csv(const struct rows *rs, struct gb_buf *out,
 	return 0;
 }
 
-int conflicts_write(struct store *st, const char *grid,
-		    enum conflicts_format f, struct gb_buf *out,
-		    struct gb_err *err)
+int conflicts_write(struct store *st, const char *grid, enum conflicts_format f,
+		    struct gb_buf *out, struct gb_err *err)
 {
 	struct rows rs;
 	int rc = -1;

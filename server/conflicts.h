@@ -39,8 +39,7 @@ int conflicts_may_read(const struct store_device *dev, const char *grid,
  * WPS (BOM, headers in the user's language, cells neutralised).  Reads
  * st from any thread.  Returns 0, or -1 with err.
  */
-int conflicts_write(struct store *st, const char *grid,
-		    enum conflicts_format f, struct gb_buf *out,
-		    struct gb_err *err);
+int conflicts_write(struct store *st, const char *grid, enum conflicts_format f,
+		    struct gb_buf *out, struct gb_err *err);
 
 #endif

@@ -93,6 +93,9 @@ struct store_field_conflict {
 	const char *kept_staff, *lost_staff;
 	const char *kept_value, *lost_value;
 	int64_t detected; /* ms UTC: the later of the two was received */
+	/* The staff's names from the reference data, when listed; NULL
+	 * when not known. */
+	const char *kept_name, *lost_name;
 };
 
 /* A record refused in a batch. */

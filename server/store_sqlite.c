@@ -843,12 +843,15 @@ static int sq_field_conflict_list(
 	if (reader_get(s, &db, err) < 0)
 		return -1;
 	if (sqlite3_prepare_v2(db,
-			       "SELECT id, field, kind, grid, kept_version, "
-			       "kept_device, kept_staff, kept_value, "
-			       "lost_version, lost_device, lost_staff, "
-			       "lost_value, detected FROM field_conflict "
-			       "WHERE ?1 IS NULL OR grid = ?1 "
-			       "ORDER BY detected, id, field",
+			       "SELECT f.id, f.field, f.kind, f.grid, "
+			       "f.kept_version, f.kept_device, f.kept_staff, "
+			       "f.kept_value, f.lost_version, f.lost_device, "
+			       "f.lost_staff, f.lost_value, f.detected, "
+			       "k.name, l.name FROM field_conflict f "
+			       "LEFT JOIN staff k ON k.code = f.kept_staff "
+			       "LEFT JOIN staff l ON l.code = f.lost_staff "
+			       "WHERE ?1 IS NULL OR f.grid = ?1 "
+			       "ORDER BY f.detected, f.id, f.field",
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
 	bind_text(q, 1, grid);
@@ -875,6 +878,8 @@ static int sq_field_conflict_list(
 		c.lost_staff = (const char *)sqlite3_column_text(q, 10);
 		c.lost_value = (const char *)sqlite3_column_text(q, 11);
 		c.detected = sqlite3_column_int64(q, 12);
+		c.kept_name = (const char *)sqlite3_column_text(q, 13);
+		c.lost_name = (const char *)sqlite3_column_text(q, 14);
 		stop = cb(arg, &c) != 0;
 	}
 	if (!stop && step != SQLITE_DONE)

@@ -142,10 +142,12 @@ try:
             c["kept"]["value"] == "50" and c["other"]["value"] == "60" and
             c["kept"]["device"] == B and c["other"]["device"] == A and
             c["kept"]["version"] == str(v[2]) and
-            c["kept"]["staff"] == "K0001", c)
+            c["kept"]["staff"] == "K0001" and
+            c["kept"]["staff_name"] == "冯秀兰", c)
     table = hq.cmd("conflicts").stdout.decode("utf-8")
     T.check("cli table", e2 in table and "employees" in table and
             " 50 " in table and " 60 " in table and
+            "冯秀兰 K0001 (%s)" % B[-8:] in table and
             "1 field conflict" in table, table)
     csv = hq.cmd("conflicts", "--grid", GRID, "--format",
                  "csv").stdout.decode("utf-8")

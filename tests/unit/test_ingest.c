@@ -35,8 +35,9 @@
 #define GRID "S01-G1"
 #define DEV_C "01900000-0000-7000-8000-0000000000c1"
 #define DEV_O "01900000-0000-7000-8000-0000000000f1"
-/* A second laptop of the grid's coordinator. */
+/* Second laptops of the grid's coordinator and of an officer. */
 #define DEV_C2 "01900000-0000-7000-8000-0000000000c2"
+#define DEV_O2 "01900000-0000-7000-8000-0000000000f2"
 
 /* Enterprise names. */
 #define N_HENGDA "望川区恒达机械有限公司"
@@ -64,6 +65,8 @@ static const struct store_device officer = {DEV_O, GRID, "officer", "test",
 					    0, 0, 0};
 static const struct store_device coord2 = {DEV_C2, GRID, "coordinator",
 					   "test", 0, 0, 0};
+static const struct store_device officer2 = {DEV_O2, GRID, "officer",
+					     "test", 0, 0, 0};
 
 static void rec_id(int n, char *out)
 {
@@ -1570,6 +1573,48 @@ static void test_merge(struct store *st)
 		/* Not those that read no enterprise. */
 		CHECK(report_run(st, "disputes", "district", "2026-03-01",
 				 "2026-03-12", now, &rep, &err) == 0);
+		v = rep ? report_get(rep, "total", "conflicts") : NULL;
+		CHECK(v && v->type == RV_INT && v->i == 0);
+		report_free(rep);
+	}
+
+	/* A daily report two laptops of officers changed apart counts at
+	 * the police area of its officer (J0002, PA-01), and in the period
+	 * of its date only. */
+	{
+		struct gb_record *a = daily_of(9010, DEV_O2);
+		struct gb_record *b = daily_of(9010, DEV_O);
+		struct report *rep = NULL;
+		struct gb_err err;
+		const struct report_val *v;
+
+		a->version = 2000;
+		a->base[0] = 1000;
+		a->nbase = 1;
+		gb_record_set_name(a, "households", "15");
+		b->version = 1900;
+		b->base[0] = 1000;
+		b->nbase = 1;
+		gb_record_set_name(b, "households", "20");
+		CHECK(send1(st, &officer, daily_of(9010, DEV_O)) == 'A');
+		CHECK(send1(st, &officer2, a) == 'A');
+		CHECK(send1(st, &officer, b) == 'A');
+		CHECK(report_run(st, "daily-reports", "area", "2026-03-01",
+				 "2026-03-12", now, &rep, &err) == 0);
+		v = rep ? report_get(rep, "PA-01", "conflicts") : NULL;
+		CHECK(v && v->type == RV_INT && v->i == 1);
+		v = rep ? report_get(rep, "PA-02", "conflicts") : NULL;
+		CHECK(v && v->type == RV_INT && v->i == 0);
+		report_free(rep);
+		rep = NULL;
+		CHECK(report_run(st, "daily-reports", "grid", "2026-03-01",
+				 "2026-03-12", now, &rep, &err) == 0);
+		v = rep ? report_get(rep, GRID, "conflicts") : NULL;
+		CHECK(v && v->type == RV_INT && v->i == 1);
+		report_free(rep);
+		rep = NULL;
+		CHECK(report_run(st, "daily-reports", "area", "2026-03-01",
+				 "2026-03-10", now, &rep, &err) == 0);
 		v = rep ? report_get(rep, "total", "conflicts") : NULL;
 		CHECK(v && v->type == RV_INT && v->i == 0);
 		report_free(rep);
