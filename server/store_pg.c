@@ -2092,10 +2092,13 @@ static int pg_field_conflict_list(
 	if (reader_get(s, &c, err) < 0)
 		return -1;
 	res = run(c,
-		  "SELECT id, field, kind, grid, kept_version, kept_device, "
-		  "kept_staff, kept_value, lost_version, lost_device, "
-		  "lost_staff, lost_value, detected FROM field_conflict WHERE "
-		  "$1::text IS NULL OR grid = $1 ORDER BY detected, id, field",
+		  "SELECT f.id, f.field, f.kind, f.grid, f.kept_version, "
+		  "f.kept_device, f.kept_staff, f.kept_value, f.lost_version, "
+		  "f.lost_device, f.lost_staff, f.lost_value, f.detected, "
+		  "k.name, l.name FROM field_conflict f LEFT JOIN staff k ON "
+		  "k.code = f.kept_staff LEFT JOIN staff l ON l.code = "
+		  "f.lost_staff WHERE $1::text IS NULL OR f.grid = $1 ORDER BY "
+		  "f.detected, f.id, f.field",
 		  &p, N_("reading field conflicts"), err);
 	for (int i = 0; res && i < PQntuples(res); i++) {
 		struct store_field_conflict f;
@@ -2120,6 +2123,8 @@ static int pg_field_conflict_list(
 		f.lost_staff = col_str(res, i, 10);
 		f.lost_value = col_str(res, i, 11);
 		f.detected = col_i64(res, i, 12);
+		f.kept_name = col_str(res, i, 13);
+		f.lost_name = col_str(res, i, 14);
 		if (cb(arg, &f) != 0)
 			break;
 	}

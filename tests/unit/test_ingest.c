@@ -1588,12 +1588,12 @@ static void test_merge(struct store *st)
 		struct gb_err err;
 		const struct report_val *v;
 
-		a->version = 2000;
-		a->base[0] = 1000;
+		a->version = VBASE + 2000;
+		a->base[0] = VBASE + 1000;
 		a->nbase = 1;
 		gb_record_set_name(a, "households", "15");
-		b->version = 1900;
-		b->base[0] = 1000;
+		b->version = VBASE + 1900;
+		b->base[0] = VBASE + 1000;
 		b->nbase = 1;
 		gb_record_set_name(b, "households", "20");
 		CHECK(send1(st, &officer, daily_of(9010, DEV_O)) == 'A');

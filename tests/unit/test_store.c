@@ -600,7 +600,7 @@ static void test_merge_ops(struct store *st)
 	struct store_field_conflict c = {
 	    REC_1, "S01-G1", "enterprise", "employees", 200,  100,
 	    DEV_A,  DEV_B,    "K0001",	 "K0002",     "50",  "60",
-	    1764750030000};
+	    1764750030000, NULL, NULL};
 	struct seen sn;
 	struct gb_err err;
 
