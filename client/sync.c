@@ -2023,7 +2023,11 @@ static void nap_ms(const struct sync_opts *o, long ms)
  * waits what it asked (Retry-After) plus a random part below a cap that
  * doubles from 500 ms up to SYNC_RETRY_CAP_MS ("full jitter", so that
  * devices turned away together do not come back together), unless that
- * would take the round's waiting past its bound (*left ms).  Returns 0
+ * would take the round's waiting past its bound (*left ms).  When HQ
+ * names its wait, the random part stays below that wait (at least
+ * 500 ms): HQ knows its queue, and a district's devices turned away
+ * again and again would otherwise come back up to half a minute after
+ * it has room, with HQ idle meanwhile.  Returns 0
  * after the wait (go on), -1 when the round must fail with err.
  */
 static int busy_wait(const struct sync_io *io, const struct sync_opts *o,
@@ -2039,6 +2043,8 @@ static int busy_wait(const struct sync_io *io, const struct sync_opts *o,
 		cap *= 2;
 	if (cap > SYNC_RETRY_CAP_MS)
 		cap = SYNC_RETRY_CAP_MS;
+	if (ra > 0 && cap > ra)
+		cap = ra > 500 ? ra : 500;
 	if (ra < 0)
 		ra = 0;
 	wait = ra + (long)gb_random_uniform((uint32_t)cap + 1);

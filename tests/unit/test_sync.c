@@ -1824,6 +1824,21 @@ static void test_busy(void)
 	CHECK(res.accepted == 300 && held_once(f, 300));
 	CHECK(count(db, "SELECT count(*) FROM outbox") == 0);
 
+	/* Turned away ten times in a row, asked for 1 s each time: the
+	 * random part stays below what HQ asks, not doubling to 30 s. */
+	add_enterprises(db, 50, NULL);
+	f->busy = 10;
+	f->retry_after = 1000;
+	f->nwaits = 0;
+	CHECK(sync_round(db, &io, &o, &res, &err) == 0);
+	CHECK(f->nwaits == 10);
+	ok = 1;
+	for (size_t i = 0; i < f->nwaits; i++)
+		ok &= f->waits[i] >= 1000 && f->waits[i] <= 2000;
+	CHECK(ok);
+	CHECK(held_once(f, 350));
+	f->retry_after = 2000;
+
 	/* Busy in the middle of a push: the round goes on from there. */
 	add_enterprises(db, 300, NULL);
 	f->busy = 0;
@@ -1832,7 +1847,7 @@ static void test_busy(void)
 	CHECK(sync_round(db, &io, &o, &res, &err) < 0);
 	CHECK(err.code == GB_EIO);
 	CHECK(sync_round(db, &io, &o, &res, &err) == 0);
-	CHECK(held_once(f, 600));
+	CHECK(held_once(f, 650));
 
 	/* HQ asks for more than the round may wait. */
 	add_enterprises(db, 10, NULL);
@@ -1864,7 +1879,7 @@ static void test_busy(void)
 	CHECK(err.code == GB_EBUSY && f->nwaits == 0);
 	f->busy = 0;
 	CHECK(sync_round(db, &io, &o, &res, &err) == 0);
-	CHECK(held_once(f, 610));
+	CHECK(held_once(f, 660));
 	fake_release(f);
 	db_close(db);
 }
