@@ -1279,7 +1279,10 @@ static int resolved_versions(struct gb_db *db, const struct gb_record *r,
 		sqlite3_bind_text(s, 1, r->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, conflict_field(r->kind, f), -1,
 				  SQLITE_STATIC);
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		for (;;) {
+			rc = sqlite3_step(s);
+			if (rc != SQLITE_ROW)
+				break;
 			for (int c = 0; c < 2; c++) {
 				uint64_t v =
 				    (uint64_t)sqlite3_column_int64(s, c);
@@ -1288,6 +1291,7 @@ static int resolved_versions(struct gb_db *db, const struct gb_record *r,
 				    !has_version(must, *n, v))
 					must[(*n)++] = v;
 			}
+		}
 		stmt_done(s);
 		if (rc != SQLITE_DONE)
 			return sql_fail(db, _("cannot read the conflicts"),
@@ -1394,7 +1398,10 @@ static int versions_load(struct gb_db *db, const struct gb_kind *k,
 		return -1;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, GB_MERGE_MAX_VERSIONS);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
 		struct gb_record *r = gb_record_new(k);
 		uint64_t *b;
 		size_t nb;
@@ -1826,7 +1833,10 @@ static int bases_renumber(struct gb_db *db, const char *id, uint64_t old,
 			goto out;
 		}
 		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-		while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+		for (;;) {
+			step = sqlite3_step(s);
+			if (step != SQLITE_ROW)
+				break;
 			char text[BASES_TEXT_LEN];
 			uint64_t *b;
 			size_t nb;
@@ -2470,7 +2480,10 @@ int db_conflict_list(struct gb_db *db, const char *id, const char *field,
 	}
 	bind_text(s, 1, id);
 	bind_text(s, 2, field);
-	while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(s);
+		if (step != SQLITE_ROW)
+			break;
 		struct db_conflict c;
 		const char *fname = col_text(s, 3);
 
@@ -3318,7 +3331,10 @@ int db_versions_out_of_bounds(struct gb_db *db, int64_t now_ms,
 	sqlite3_bind_int64(s, 2,
 			   (sqlite3_int64)version_ceiling(
 			       now_ms < 0 ? 0 : now_ms + GB_HLC_AHEAD_MS));
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
 		struct db_bad_version *b;
 
 		if (*n == alloc) {

@@ -2098,7 +2098,10 @@ static int retry_restamp(struct gb_db *db, int64_t hq_time, long *n,
 		 &s, what, err))
 		return -1;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)ceiling);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
 		if (nrows == alloc) {
 			alloc = alloc ? 2 * alloc : 16;
 			rows = xrealloc(rows, alloc * sizeof(*rows));

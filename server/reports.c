@@ -2365,7 +2365,10 @@ static int conflicts_gather(struct run *x)
 		sqlite3_bind_text(q, 1, kinds, (int)len, SQLITE_STATIC);
 		sqlite3_bind_int(q, 2, from);
 		sqlite3_bind_int(q, 3, x->to);
-		while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		for (;;) {
+			step = sqlite3_step(q);
+			if (step != SQLITE_ROW)
+				break;
 			const char *area = col_text(q, 1);
 			const char *person = col_text(q, 2);
 			int ai = *area ? area_index(x, area) : -1, u;

@@ -756,7 +756,8 @@ static int conflict_replace(struct ctx *c, const struct gb_record *r, int n)
 		return fact_del(c, SQL_CONFLICT_DEL, r, "conflict");
 	if (!person && k->staff_field)
 		person = gb_record_get(r, k->staff_field);
-	if (!(q = prep(c, SQL_CONFLICT_PUT)))
+	q = prep(c, SQL_CONFLICT_PUT);
+	if (!q)
 		return -1;
 	bind_id(q, 1, r->id);
 	bind_str(q, 2, k->name);

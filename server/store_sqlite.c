@@ -784,10 +784,14 @@ static int sq_history_each(struct store *st, const char *id, size_t limit,
 		return -1;
 	bind_uuid(q, 1, id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)limit);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW && rc == 0)
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW || rc != 0)
+			break;
 		rc = cb(arg, sqlite3_column_blob(q, 0),
 			(size_t)sqlite3_column_bytes(q, 0),
 			sqlite3_column_int64(q, 1), err);
+	}
 	stmt_done(q);
 	if (rc < 0)
 		return -1;
@@ -809,7 +813,8 @@ static int sq_field_conflicts_put(struct store *st, const char *id,
 	if (run(s, q, N_("storing field conflicts"), err) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (!(q = stmt(s, S_FCONF_PUT, err)))
+		q = stmt(s, S_FCONF_PUT, err);
+		if (!q)
 			return -1;
 		bind_uuid(q, 1, c[i].id);
 		bind_text(q, 2, c[i].field);
@@ -855,10 +860,15 @@ static int sq_field_conflict_list(
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
 	bind_text(q, 1, grid);
-	while (!stop && (step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
 		struct store_field_conflict c;
 		char id[GB_ID_LEN], kd[GB_ID_LEN], ld[GB_ID_LEN];
 
+		if (stop)
+			break;
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		gb_uuid_text(sqlite3_column_blob(q, 0),
 			     sqlite3_column_bytes(q, 0), id);
 		gb_uuid_text(sqlite3_column_blob(q, 5),
@@ -1950,7 +1960,10 @@ static int sq_versions_outside(struct store *st, uint64_t lo, uint64_t hi,
 	}
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)lo);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)hi);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+	for (;;) {
+		step = sqlite3_step(q);
+		if (step != SQLITE_ROW)
+			break;
 		char id[GB_ID_LEN], dev[GB_ID_LEN];
 
 		gb_uuid_text(sqlite3_column_blob(q, 1),
