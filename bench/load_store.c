@@ -107,8 +107,8 @@ static int flush(struct loader *l)
 		if (req[i].rc < 0) {
 			l->err = req[i].err;
 			l->failed = 1;
-		} else if (wire_ack_decode(ack[i].data, ack[i].len, &a,
-					   &e) == 0) {
+		} else if (wire_ack_decode(ack[i].data, ack[i].len, &a, &e) ==
+			   0) {
 			for (size_t k = 0; k < a.n; k++)
 				if (a.items[k].status != WIRE_ACCEPTED)
 					l->refused++;
@@ -134,10 +134,8 @@ static int collect(void *arg, const struct gb_record *r)
 			return -1;
 		b = &l->b[l->nb++];
 		memset(b, 0, sizeof(*b));
-		snprintf(b->hdr.device, sizeof(b->hdr.device), "%s",
-			 l->dev.id);
-		snprintf(b->hdr.grid, sizeof(b->hdr.grid), "%s",
-			 l->dev.grid);
+		snprintf(b->hdr.device, sizeof(b->hdr.device), "%s", l->dev.id);
+		snprintf(b->hdr.grid, sizeof(b->hdr.grid), "%s", l->dev.grid);
 		b->hdr.seq = ++l->seq;
 		b->items = xcalloc(BATCH, sizeof(*b->items));
 	}
@@ -185,8 +183,8 @@ static int load_file(struct loader *l, const char *path, const char *grid,
 	    l->st->ops->commit(l->st, &l->err) < 0)
 		goto out;
 	for (int k = 0; k < gb_nkinds; k++)
-		if (db_record_list(db, &gb_kinds[k], &f, collect, l,
-				   &l->err) < 0)
+		if (db_record_list(db, &gb_kinds[k], &f, collect, l, &l->err) <
+		    0)
 			goto out;
 	if (flush(l) < 0)
 		goto out;

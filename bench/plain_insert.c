@@ -81,12 +81,11 @@ static int row_json(const struct gb_csv *c, char **names, int ncols,
 	if (gb_buf_add(b, "{", 1, err))
 		return -1;
 	for (int i = 0; i < ncols; i++) {
-		const char *v = i < c->nfields && *c->field[i] ? c->field[i]
-							       : NULL;
+		const char *v =
+		    i < c->nfields && *c->field[i] ? c->field[i] : NULL;
 
 		if ((i && gb_buf_add(b, ",", 1, err)) ||
-		    gb_json_str(b, names[i], err) ||
-		    gb_buf_add(b, ":", 1, err))
+		    gb_json_str(b, names[i], err) || gb_buf_add(b, ":", 1, err))
 			return -1;
 		if ((i == num_col && v) ? gb_buf_adds(b, v, err)
 					: gb_json_str(b, v, err))
@@ -105,11 +104,11 @@ static int bind_opt(sqlite3_stmt *st, int i, const struct gb_csv *c, int col)
 static int run(const char *csvpath, const char *dbpath, struct gb_err *err)
 {
 	static const char insert_sql[] =
-		"INSERT INTO record (id, kind, grid, device, staff, "
-		"created_at, updated_at, version, voided, void_reason, day, "
-		"community, person, status, title, body) VALUES (?, "
-		"'enterprise', 'S01-G1', ?, 'K0001', ?, ?, ?, 0, NULL, NULL, "
-		"?, NULL, ?, ?, ?)";
+	    "INSERT INTO record (id, kind, grid, device, staff, "
+	    "created_at, updated_at, version, voided, void_reason, day, "
+	    "community, person, status, title, body) VALUES (?, "
+	    "'enterprise', 'S01-G1', ?, 'K0001', ?, ?, ?, 0, NULL, NULL, "
+	    "?, NULL, ?, ?, ?)";
 	struct gb_uuidgen gen;
 	struct gb_csv c;
 	struct gb_buf body;
@@ -140,8 +139,8 @@ static int run(const char *csvpath, const char *dbpath, struct gb_err *err)
 	}
 	if (exec(db,
 		 sqlite3_libversion_number() >= WAL_SAFE_VERSION
-			 ? "PRAGMA journal_mode=WAL"
-			 : "PRAGMA journal_mode=TRUNCATE",
+		     ? "PRAGMA journal_mode=WAL"
+		     : "PRAGMA journal_mode=TRUNCATE",
 		 err) ||
 	    exec(db, "PRAGMA synchronous=FULL", err))
 		goto out;

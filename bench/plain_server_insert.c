@@ -237,8 +237,7 @@ static int versions_load(const char *path, struct versions *out,
 		return -1;
 	f.with_voided = 1;
 	for (int k = 0; k < gb_nkinds; k++)
-		if (db_record_list(db, &gb_kinds[k], &f, pool_take, &pool,
-				   err))
+		if (db_record_list(db, &gb_kinds[k], &f, pool_take, &pool, err))
 			goto out;
 	oa.db = db;
 	oa.pool = &pool;
@@ -310,8 +309,8 @@ static void derive(struct item *it)
 			}
 		}
 	}
-	v->community = k->community_field ?
-			       gb_record_get(r, k->community_field) : NULL;
+	v->community =
+	    k->community_field ? gb_record_get(r, k->community_field) : NULL;
 	v->person = k->staff_field ? gb_record_get(r, k->staff_field) : NULL;
 	v->status = k->status_field ? gb_record_get(r, k->status_field) : NULL;
 }
@@ -502,8 +501,9 @@ int main(int argc, char **argv)
 	if (a + 1 < argc && strcmp(argv[a], "--wire") == 0) {
 		nsizes = parse_sizes(argv[a + 1], sizes);
 		if (nsizes <= 0) {
-			fprintf(stderr, "plain_server_insert: --wire: bad "
-					"batch sizes %s\n",
+			fprintf(stderr,
+				"plain_server_insert: --wire: bad "
+				"batch sizes %s\n",
 				argv[a + 1]);
 			return 2;
 		}

@@ -108,9 +108,10 @@ int main(int argc, char **argv)
 				return die("savepoint", &err);
 			for (int i = 0; i < BATCH && done < n; i++, done++) {
 				struct store_version v = {
-				    r,	  raw,		sizeof(raw), {0},
-				    body, NULL,		"S01-C01",   NULL,
-				    NULL, 1764750000000, NULL, 0, 0};
+				    r,	  raw,		 sizeof(raw), {0},
+				    body, NULL,		 "S01-C01",   NULL,
+				    NULL, 1764750000000, NULL,	      0,
+				    0};
 				unsigned char b16[16];
 
 				/* UUIDv7-like ids, in order, four versions

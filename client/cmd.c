@@ -26,8 +26,9 @@ struct gb_db *cmd_open_db(const struct gb_cli *cli, unsigned flags)
 	struct gb_err err;
 
 	if (!cli->db_path) {
-		fprintf(stderr, _("%s: no grid file: give --db FILE or set "
-				  "GRIDBOOK_DB\n"),
+		fprintf(stderr,
+			_("%s: no grid file: give --db FILE or set "
+			  "GRIDBOOK_DB\n"),
 			cli->prog);
 		return NULL;
 	}

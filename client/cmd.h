@@ -73,8 +73,8 @@ int cmd_csv_row(struct gb_db *db, struct gb_buf *b, const struct gb_record *r,
 /* What a header cell names, in either language. */
 enum cmd_csv_col {
 	CSV_COL_UNKNOWN,
-	CSV_COL_FIELD,	     /* field *field of the kind */
-	CSV_COL_NAME,	     /* the names beside a reference: ignored */
+	CSV_COL_FIELD, /* field *field of the kind */
+	CSV_COL_NAME,  /* the names beside a reference: ignored */
 	CSV_COL_ID,
 	CSV_COL_VOIDED,
 	CSV_COL_VOID_REASON,

@@ -31,41 +31,42 @@
 
 #include "banned.h"
 
-struct export {
+struct export
+{
 	struct gb_db *db; /* borrowed: names beside references */
 	const struct gb_kind *kind;
-	FILE *out;       /* borrowed */
-	int json;        /* else CSV */
-	int all;         /* voided records too, with their state */
-	long n;          /* records written */
+	FILE *out;	 /* borrowed */
+	int json;	 /* else CSV */
+	int all;	 /* voided records too, with their state */
+	long n;		 /* records written */
 	struct gb_buf b; /* one row or object, reused */
 	struct gb_err err;
 };
 
-static const char usage_text[] = N_(
-	"usage: gridbook export KIND [--format csv|json] [--from DATE]\n"
-	"                       [--to DATE] [--community C] [--staff S]\n"
-	"                       [--status S] [--all] [-o FILE]\n"
-	"\n"
-	"Writes the current records of one kind, by date then id.\n"
-	"  --format csv    (the default) for Excel and WPS: UTF-8 with a byte\n"
-	"                  order mark, a header in your language (the field\n"
-	"                  names when there is no translation), then one line\n"
-	"                  per record, as 'gridbook import' reads it back;\n"
-	"                  times are local YYYY-MM-DD HH:MM, references are\n"
-	"                  codes and record ids with their names beside them,\n"
-	"                  and a cell starting with = + - @ gets a ' in front\n"
-	"  --format json   an array of objects with id, kind, version,\n"
-	"                  created_at, updated_at (ms since 1970 UTC),\n"
-	"                  voided, void_reason and values (canonical:\n"
-	"                  times in ms)\n"
-	"  --from, --to    local dates, inclusive, of the kind's date field\n"
-	"  --community, --staff, --status\n"
-	"                  only records of that unit, person or status\n"
-	"  --all           voided records too; the CSV then ends with the\n"
-	"                  columns voided and void_reason, which import\n"
-	"                  honours (a voided line becomes a voided record)\n"
-	"  -o FILE         write to FILE (replaced whole) instead of stdout\n");
+static const char usage_text[] =
+    N_("usage: gridbook export KIND [--format csv|json] [--from DATE]\n"
+       "                       [--to DATE] [--community C] [--staff S]\n"
+       "                       [--status S] [--all] [-o FILE]\n"
+       "\n"
+       "Writes the current records of one kind, by date then id.\n"
+       "  --format csv    (the default) for Excel and WPS: UTF-8 with a byte\n"
+       "                  order mark, a header in your language (the field\n"
+       "                  names when there is no translation), then one line\n"
+       "                  per record, as 'gridbook import' reads it back;\n"
+       "                  times are local YYYY-MM-DD HH:MM, references are\n"
+       "                  codes and record ids with their names beside them,\n"
+       "                  and a cell starting with = + - @ gets a ' in front\n"
+       "  --format json   an array of objects with id, kind, version,\n"
+       "                  created_at, updated_at (ms since 1970 UTC),\n"
+       "                  voided, void_reason and values (canonical:\n"
+       "                  times in ms)\n"
+       "  --from, --to    local dates, inclusive, of the kind's date field\n"
+       "  --community, --staff, --status\n"
+       "                  only records of that unit, person or status\n"
+       "  --all           voided records too; the CSV then ends with the\n"
+       "                  columns voided and void_reason, which import\n"
+       "                  honours (a voided line becomes a voided record)\n"
+       "  -o FILE         write to FILE (replaced whole) instead of stdout\n");
 
 /* The header of the names column beside a reference field. */
 static const char name_col_fmt[] = N_("%s (name)");
@@ -113,11 +114,11 @@ int cmd_csv_header(struct gb_buf *b, const struct gb_kind *k, int all,
 		if (rc)
 			return -1;
 	}
-	if (all && (gb_buf_add(b, ",", 1, err) ||
-		    gb_csv_cell(b, labels ? _("voided") : "voided", err) ||
-		    gb_buf_add(b, ",", 1, err) ||
-		    gb_csv_cell(b, labels ? _("void reason") : "void_reason",
-				err)))
+	if (all &&
+	    (gb_buf_add(b, ",", 1, err) ||
+	     gb_csv_cell(b, labels ? _("voided") : "voided", err) ||
+	     gb_buf_add(b, ",", 1, err) ||
+	     gb_csv_cell(b, labels ? _("void reason") : "void_reason", err)))
 		return -1;
 	return gb_buf_add(b, "\n", 1, err);
 }
@@ -147,9 +148,8 @@ int cmd_csv_row(struct gb_db *db, struct gb_buf *b, const struct gb_record *r,
 		if (rc)
 			return -1;
 	}
-	if (all &&
-	    (gb_buf_adds(b, r->voided ? ",1," : ",0,", err) ||
-	     gb_csv_cell(b, r->void_reason ? r->void_reason : "", err)))
+	if (all && (gb_buf_adds(b, r->voided ? ",1," : ",0,", err) ||
+		    gb_csv_cell(b, r->void_reason ? r->void_reason : "", err)))
 		return -1;
 	return gb_buf_add(b, "\n", 1, err);
 }
@@ -280,9 +280,9 @@ static int export_start(struct export *e)
 
 /* Resolves what was typed for a filter (a name or a code) to a code in
  * out; returns 0, or -1 with err. */
-static int export_filter_ref(struct gb_db *db, enum gb_ref ref,
-			     const char *opt, const char *in, char *out,
-			     size_t n, struct gb_err *err)
+static int export_filter_ref(struct gb_db *db, enum gb_ref ref, const char *opt,
+			     const char *in, char *out, size_t n,
+			     struct gb_err *err)
 {
 	if (db_resolve(db, ref, in, out, n, err))
 		return gb_error_prefix(err, "--%s", opt);
@@ -295,14 +295,10 @@ int cmd_export(struct gb_cli *cli, int argc, char **argv)
 		   *staff = NULL, *status = NULL, *ofile = NULL;
 	int all = 0;
 	struct gb_opt spec[] = {
-		{"format", 1, &format, NULL},
-		{"from", 1, &from, NULL},
-		{"to", 1, &to, NULL},
-		{"community", 1, &community, NULL},
-		{"staff", 1, &staff, NULL},
-		{"status", 1, &status, NULL},
-		{"all", 0, NULL, &all},
-		{"output", 1, &ofile, NULL},
+	    {"format", 1, &format, NULL}, {"from", 1, &from, NULL},
+	    {"to", 1, &to, NULL},	  {"community", 1, &community, NULL},
+	    {"staff", 1, &staff, NULL},	  {"status", 1, &status, NULL},
+	    {"all", 0, NULL, &all},	  {"output", 1, &ofile, NULL},
 	};
 	char community_code[GB_CODE_LEN], staff_code[GB_CODE_LEN];
 	char from_buf[16], to_buf[16];

@@ -135,12 +135,12 @@ static struct smap_ent *smap_put(struct smap *m, const char *key, int *added)
 
 /* What a column of the file holds. */
 enum col_what {
-	COL_FIELD,       /* a field of the kind */
-	COL_ID,          /* the record id */
-	COL_VOIDED,      /* the voided flag of an export with --all */
+	COL_FIELD,	 /* a field of the kind */
+	COL_ID,		 /* the record id */
+	COL_VOIDED,	 /* the voided flag of an export with --all */
 	COL_VOID_REASON, /* its reason */
-	COL_IGNORED,     /* "line" and "reason" of a reject file */
-	COL_UNNAMED      /* an empty header cell: its cells must be empty */
+	COL_IGNORED,	 /* "line" and "reason" of a reject file */
+	COL_UNNAMED	 /* an empty header cell: its cells must be empty */
 };
 
 struct col {
@@ -151,16 +151,16 @@ struct col {
 struct import {
 	struct gb_db *db;
 	const struct gb_kind *kind;
-	const char *path;       /* as given, for messages */
-	const char *rej_path;   /* --skip-bad, or NULL */
-	char *rej_tmp;          /* rej_path + ".tmp" */
+	const char *path;     /* as given, for messages */
+	const char *rej_path; /* --skip-bad, or NULL */
+	char *rej_tmp;	      /* rej_path + ".tmp" */
 	FILE *rej;
-	int bom;                /* the input began with a UTF-8 BOM */
-	int progress;           /* stderr is a terminal */
+	int bom;      /* the input began with a UTF-8 BOM */
+	int progress; /* stderr is a terminal */
 	int64_t now;
-	const char *me;         /* db_staff, or NULL when unset */
+	const char *me; /* db_staff, or NULL when unset */
 	const struct gb_lookup *dblk;
-	struct gb_lookup lk;    /* dblk behind the lookup cache */
+	struct gb_lookup lk; /* dblk behind the lookup cache */
 
 	struct col cols[GB_CSV_MAX_FIELDS];
 	int ncols;
@@ -173,8 +173,8 @@ struct import {
 	struct smap dailies;  /* "officer\x1fdate" -> line */
 	struct smap ent_ids;  /* uscc -> id (n: how many) of the grid */
 	int ent_ids_loaded;
-	struct gb_buf key;    /* scratch for building keys */
-	struct gb_buf line;   /* scratch for writing reject rows */
+	struct gb_buf key;  /* scratch for building keys */
+	struct gb_buf line; /* scratch for writing reject rows */
 	sqlite3_stmt *id_stmt;
 
 	/*
@@ -184,42 +184,42 @@ struct import {
 	 */
 	struct gb_buf arena;
 	size_t ngood;
-	int f_uscc, f_officer, f_date; /* field indices, or -1 */
+	int f_uscc, f_officer, f_date;	    /* field indices, or -1 */
 	const char *t_checked, *t_imported; /* progress words, translated */
 	long nbad;
 	long nlines; /* data rows read */
 	long total;  /* data rows in the file, for progress; 0 unknown */
 };
 
-static const char usage_text[] = N_(
-	"usage: gridbook import KIND FILE.csv [--skip-bad REJECTS.csv]\n"
-	"\n"
-	"Imports records of one kind from a CSV file (UTF-8, comma separated,\n"
-	"as Excel or WPS save it, with or without a byte order mark; or\n"
-	"GB18030, as Excel saves CSV on a Chinese PC).  The header row names\n"
-	"the kind's fields ('-' and '_' alike), in English or in your\n"
-	"language as export writes them; other columns:\n"
-	"  id            the record id (a UUID); an id the grid holds already\n"
-	"                is refused\n"
-	"  voided, void_reason\n"
-	"                written by 'gridbook export --all': a line with\n"
-	"                voided 1 is imported as a voided record\n"
-	"  line, reason  written to a reject file: ignored, so a corrected\n"
-	"                reject file imports as it is\n"
-	"  FIELD_name    the names export writes beside references: ignored\n"
-	"Any other column is refused.  Names of communities, staff and\n"
-	"enterprises (or USCC codes) resolve to their codes, as on the\n"
-	"command line; empty cells take the field's default.\n"
-	"\n"
-	"Every line is checked first.  If any is bad, nothing is imported and\n"
-	"each bad line is reported as FILE:LINE (the header is line 1).\n"
-	"Otherwise all records are written in one transaction: all or none.\n"
-	"A second enterprise with the same USCC, and a second daily report of\n"
-	"an officer for one date, are bad lines.\n"
-	"\n"
-	"  --skip-bad REJECTS.csv   import the good lines and write the\n"
-	"                           bad ones to REJECTS.csv with their line\n"
-	"                           number and the reason\n");
+static const char usage_text[] =
+    N_("usage: gridbook import KIND FILE.csv [--skip-bad REJECTS.csv]\n"
+       "\n"
+       "Imports records of one kind from a CSV file (UTF-8, comma separated,\n"
+       "as Excel or WPS save it, with or without a byte order mark; or\n"
+       "GB18030, as Excel saves CSV on a Chinese PC).  The header row names\n"
+       "the kind's fields ('-' and '_' alike), in English or in your\n"
+       "language as export writes them; other columns:\n"
+       "  id            the record id (a UUID); an id the grid holds already\n"
+       "                is refused\n"
+       "  voided, void_reason\n"
+       "                written by 'gridbook export --all': a line with\n"
+       "                voided 1 is imported as a voided record\n"
+       "  line, reason  written to a reject file: ignored, so a corrected\n"
+       "                reject file imports as it is\n"
+       "  FIELD_name    the names export writes beside references: ignored\n"
+       "Any other column is refused.  Names of communities, staff and\n"
+       "enterprises (or USCC codes) resolve to their codes, as on the\n"
+       "command line; empty cells take the field's default.\n"
+       "\n"
+       "Every line is checked first.  If any is bad, nothing is imported and\n"
+       "each bad line is reported as FILE:LINE (the header is line 1).\n"
+       "Otherwise all records are written in one transaction: all or none.\n"
+       "A second enterprise with the same USCC, and a second daily report of\n"
+       "an officer for one date, are bad lines.\n"
+       "\n"
+       "  --skip-bad REJECTS.csv   import the good lines and write the\n"
+       "                           bad ones to REJECTS.csv with their line\n"
+       "                           number and the reason\n");
 
 /* Writes n with thousands separators ("45,000") into out. */
 static const char *fmt_count(long n, char *out, size_t size)
@@ -284,8 +284,7 @@ static const char *ref_tag(enum gb_ref ref)
 {
 	static const char *const tags[] = {"0", "1", "2", "3", "4", "5"};
 
-	return (unsigned)ref < sizeof(tags) / sizeof(tags[0]) ? tags[ref]
-							      : "?";
+	return (unsigned)ref < sizeof(tags) / sizeof(tags[0]) ? tags[ref] : "?";
 }
 
 /*
@@ -377,8 +376,8 @@ static const char *import_ent_by_uscc(struct import *im, const char *input,
 	for (const char *p = input; *p && n + 1 < sizeof(code); p++)
 		if (*p != ' ')
 			code[n++] = (*p >= 'a' && *p <= 'z')
-					    ? (char)(*p - 'a' + 'A')
-					    : *p;
+					? (char)(*p - 'a' + 'A')
+					: *p;
 	code[n] = '\0';
 	if (n != 18 || gb_uscc_check(code, NULL))
 		return NULL;
@@ -392,9 +391,8 @@ static const char *import_ent_by_uscc(struct import *im, const char *input,
 
 /* Resolves one reference as db_resolve does, through the cache.  Returns 0
  * and a borrowed code in *code, or -1 with err. */
-static int import_resolve(struct import *im, enum gb_ref ref,
-			  const char *input, const char **code,
-			  struct gb_err *err)
+static int import_resolve(struct import *im, enum gb_ref ref, const char *input,
+			  const char **code, struct gb_err *err)
 {
 	struct smap_ent *e;
 	struct gb_err rerr;
@@ -445,8 +443,8 @@ static int import_resolve(struct import *im, enum gb_ref ref,
 /* Replaces the REF or LIST value of field i of r, as typed, by the codes
  * it names.  Returns 0, or -1 with err (GB_EINVAL for the line's fault,
  * anything else for the database's). */
-static int import_resolve_field(struct import *im, struct gb_record *r,
-				int i, struct gb_err *err)
+static int import_resolve_field(struct import *im, struct gb_record *r, int i,
+				struct gb_err *err)
 {
 	const struct gb_field *f = &r->kind->fields[i];
 	struct gb_buf out;
@@ -528,7 +526,7 @@ static char *trim_copy(const char *s, char *out, size_t n)
 /* The columns import knows by their names alone. */
 static int is_own_column(const char *name)
 {
-	static const char *const own[] = {"id", "voided", "void_reason",
+	static const char *const own[] = {"id",	  "voided", "void_reason",
 					  "line", "reason", ""};
 
 	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
@@ -542,8 +540,8 @@ static int is_own_column(const char *name)
  * of the catalogues, so that a file exported in Chinese imports in an
  * English session and the other way round (SPEC §7).
  */
-static enum cmd_csv_col csv_column_any(const struct gb_kind *k,
-				       const char *h, int *f)
+static enum cmd_csv_col csv_column_any(const struct gb_kind *k, const char *h,
+				       int *f)
 {
 	enum cmd_csv_col c = cmd_csv_column(k, h, f);
 	static const enum gb_lang langs[] = {GB_LANG_ZH, GB_LANG_EN};
@@ -639,10 +637,10 @@ static int import_header(struct import *im, struct gb_csv *c,
 					im->path, name, k->name);
 		}
 		continue;
-twice:
+	twice:
 		return gb_error(err, GB_EINVAL,
-				_("%s:1: column '%s' appears twice"),
-				im->path, name);
+				_("%s:1: column '%s' appears twice"), im->path,
+				name);
 	}
 	for (int f = 0; f < k->nfields; f++)
 		if ((k->fields[f].flags & GB_F_REQUIRED) && !seen[f] &&
@@ -803,8 +801,7 @@ static int parse_voided(const char *s, int *out)
 	char v[16];
 
 	trim_copy(s, v, sizeof(v));
-	if (!*v || !strcmp(v, "0") || !strcmp(v, "false") ||
-	    !strcmp(v, "no")) {
+	if (!*v || !strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no")) {
 		*out = 0;
 		return 0;
 	}
@@ -850,8 +847,8 @@ static int import_row(struct import *im, struct gb_csv *c,
 
 		switch (col->what) {
 		case COL_FIELD:
-			if (gb_field_parse(&k->fields[col->field], cell,
-					   &canon, err))
+			if (gb_field_parse(&k->fields[col->field], cell, &canon,
+					   err))
 				goto out;
 			free(r->val[col->field]);
 			r->val[col->field] = canon;
@@ -977,8 +974,8 @@ static void import_unpack_clear(struct gb_record *r)
 }
 
 /* Appends one CSV row of n cells and a line end to the reject file. */
-static int import_reject_row(struct import *im, const char *const *cells,
-			     int n, struct gb_err *err)
+static int import_reject_row(struct import *im, const char *const *cells, int n,
+			     struct gb_err *err)
 {
 	gb_buf_reset(&im->line);
 	for (int i = 0; i < n; i++)
@@ -1238,11 +1235,11 @@ int cmd_import(struct gb_cli *cli, int argc, char **argv)
 	}
 	im.path = pos[1];
 	im.f_uscc = strcmp(im.kind->name, "enterprise")
-			    ? -1
-			    : gb_kind_field(im.kind, "uscc");
+			? -1
+			: gb_kind_field(im.kind, "uscc");
 	im.f_officer = strcmp(im.kind->name, "daily_report")
-			       ? -1
-			       : gb_kind_field(im.kind, "officer");
+			   ? -1
+			   : gb_kind_field(im.kind, "officer");
 	im.f_date = im.f_officer < 0 ? -1 : gb_kind_field(im.kind, "date");
 	im.t_checked = _("checked");
 	im.t_imported = _("imported");

@@ -52,8 +52,7 @@ static long count_rows(struct gb_db *db, const char *sql, const char *grid,
 	sqlite3_stmt *st = NULL;
 	long n = -1;
 
-	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, grid, -1, SQLITE_STATIC);
 	if (role)
@@ -66,8 +65,7 @@ out:
 }
 
 /* Prints what the new file holds. */
-static void print_summary(struct gb_db *db, const char *path,
-			  const char *grid)
+static void print_summary(struct gb_db *db, const char *path, const char *grid)
 {
 	static const char *const roles[] = {"coordinator", "chief", "officer",
 					    "guard"};
@@ -81,8 +79,7 @@ static void print_summary(struct gb_db *db, const char *path,
 	       count_rows(db, "SELECT count(*) FROM community WHERE grid = ?",
 			  grid, NULL));
 	printf(_("  police areas  %ld\n"),
-	       count_rows(db,
-			  "SELECT count(*) FROM police_area WHERE grid = ?",
+	       count_rows(db, "SELECT count(*) FROM police_area WHERE grid = ?",
 			  grid, NULL));
 	printf(_("  staff        "));
 	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
@@ -163,10 +160,10 @@ int cmd_init(struct gb_cli *cli, int argc, char **argv)
 	const char *grid = NULL, *staff = NULL, *seeds = NULL;
 	int help = 0, npos, status = 1, created = 0;
 	const struct gb_opt spec[] = {
-		{"grid", 1, &grid, NULL},
-		{"staff", 1, &staff, NULL},
-		{"seeds", 1, &seeds, NULL},
-		{"help", 0, NULL, &help},
+	    {"grid", 1, &grid, NULL},
+	    {"staff", 1, &staff, NULL},
+	    {"seeds", 1, &seeds, NULL},
+	    {"help", 0, NULL, &help},
 	};
 	char code[64], *pos[1];
 	struct gb_db *db = NULL;

@@ -51,32 +51,31 @@ static const struct {
 	const char *kind;
 	const char *cols[10];
 } list_cols[] = {
-	{"enterprise",
-	 {"name", "uscc", "type", "community", "employees", "status", NULL}},
-	{"contract_check",
-	 {"check_date", "enterprise", "coordinator", "employees_total",
-	  "contracts_signed", "insured", "outcome", "deadline", NULL}},
-	{"rectification", {"date", "check", "result", "note", NULL}},
-	{"dispute",
-	 {"received_date", "enterprise", "workers", "category", "level",
-	  "status", "closed_date", "note", NULL}},
-	{"employment",
-	 {"date", "enterprise", "headcount", "hires", "separations",
-	  "vacancies", NULL}},
-	{"patrol",
-	 {"start", "end", "area", "leader", "guards", "mode", "incidents",
-	  "note", NULL}},
-	{"handover",
-	 {"time", "area", "from_officer", "to_officer", "open_items", NULL}},
-	{"daily_report",
-	 {"date", "officer", "households", "resident_checks",
-	  "temporary_checks", "key_checks", "places", "disputes_mediated",
-	  "summary", NULL}},
-	{"reception",
-	 {"start", "end", "officer", "room", "visitors", "note", NULL}},
-	{"request",
-	 {"received_at", "category", "priority", "subject", "officer",
-	  "deadline", "resolved_at", NULL}},
+    {"enterprise",
+     {"name", "uscc", "type", "community", "employees", "status", NULL}},
+    {"contract_check",
+     {"check_date", "enterprise", "coordinator", "employees_total",
+      "contracts_signed", "insured", "outcome", "deadline", NULL}},
+    {"rectification", {"date", "check", "result", "note", NULL}},
+    {"dispute",
+     {"received_date", "enterprise", "workers", "category", "level", "status",
+      "closed_date", "note", NULL}},
+    {"employment",
+     {"date", "enterprise", "headcount", "hires", "separations", "vacancies",
+      NULL}},
+    {"patrol",
+     {"start", "end", "area", "leader", "guards", "mode", "incidents", "note",
+      NULL}},
+    {"handover",
+     {"time", "area", "from_officer", "to_officer", "open_items", NULL}},
+    {"daily_report",
+     {"date", "officer", "households", "resident_checks", "temporary_checks",
+      "key_checks", "places", "disputes_mediated", "summary", NULL}},
+    {"reception",
+     {"start", "end", "officer", "room", "visitors", "note", NULL}},
+    {"request",
+     {"received_at", "category", "priority", "subject", "officer", "deadline",
+      "resolved_at", NULL}},
 };
 
 enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
@@ -120,8 +119,7 @@ static int finish_output(int status)
 	return status;
 }
 
-static int parse_format(const char *s, enum out_format *out,
-			struct gb_err *err)
+static int parse_format(const char *s, enum out_format *out, struct gb_err *err)
 {
 	if (!s || !strcmp(s, "table"))
 		*out = FMT_TABLE;
@@ -222,9 +220,9 @@ static const char *value_hint(const struct gb_field *f)
 	case GB_T_ENUM:
 		return "CHOICE";
 	case GB_T_REF:
-		return f->ref == GB_REF_ENTERPRISE || f->ref == GB_REF_CHECK ?
-			       "ID" :
-			       "CODE";
+		return f->ref == GB_REF_ENTERPRISE || f->ref == GB_REF_CHECK
+			   ? "ID"
+			   : "CODE";
 	case GB_T_LIST:
 		return "CODE,...";
 	case GB_T_USCC:
@@ -358,8 +356,7 @@ static int apply_given(struct gb_db *db, struct gb_record *r,
 
 		if (!vals[i])
 			continue;
-		if (prompt_value(db, &r->kind->fields[i], vals[i], &canon,
-				 err))
+		if (prompt_value(db, &r->kind->fields[i], vals[i], &canon, err))
 			return -1;
 		gb_record_set(r, i, canon);
 		free(canon);
@@ -424,9 +421,9 @@ static int check_uscc_unique(struct gb_db *db, const struct gb_record *r,
 	else
 		gb_error(err, GB_EEXIST,
 			 _("uscc: %s is already recorded for %s (%s)"), uscc,
-			 gb_record_get(other, "name") ?
-				 gb_record_get(other, "name") :
-				 "?",
+			 gb_record_get(other, "name")
+			     ? gb_record_get(other, "name")
+			     : "?",
 			 other->id);
 	gb_record_free(other);
 	return ret;
@@ -467,10 +464,12 @@ static const struct {
 	const char *fields[3];
 	const char *why;
 } counting[] = {
-    {"patrol", {"guards", NULL},
+    {"patrol",
+     {"guards", NULL},
      N_("a night patrol counts in HQ's night-patrol report with two or "
 	"more guards")},
-    {"contract_check", {"findings", "deadline", NULL},
+    {"contract_check",
+     {"findings", "deadline", NULL},
      N_("a notice or rectification order needs its deadline to count as "
 	"overdue or rectified on time")},
     {"request", {"subject", NULL}, NULL},
@@ -517,8 +516,7 @@ static int64_t time_val(const struct gb_record *r, const char *field)
  * HQ's night-patrol report counts nights. */
 static int at_night(int64_t start, int64_t end)
 {
-	for (int32_t d = gb_local_day(start) - 1; d <= gb_local_day(end);
-	     d++) {
+	for (int32_t d = gb_local_day(start) - 1; d <= gb_local_day(end); d++) {
 		int64_t n0 = gb_day_start(d) + 22 * INT64_C(3600000);
 		int64_t n1 = n0 + 8 * INT64_C(3600000);
 
@@ -623,8 +621,7 @@ static void print_missing(const struct gb_kind *k, const struct gb_record *r)
  * field a broken rule names.  Returns 0 or -1 with err.
  */
 static int validate_or_ask(struct gb_db *db, struct gb_record *r,
-			   struct prompt *pr, int64_t now,
-			   struct gb_err *err)
+			   struct prompt *pr, int64_t now, struct gb_err *err)
 {
 	for (;;) {
 		char *cur;
@@ -652,7 +649,7 @@ static int validate_or_ask(struct gb_db *db, struct gb_record *r,
 struct daily_ctx {
 	struct gb_db *db;
 	const struct gb_record *entered; /* what was typed and defaulted */
-	const unsigned char *given;      /* which fields were typed */
+	const unsigned char *given;	 /* which fields were typed */
 	int64_t now;
 };
 
@@ -676,8 +673,7 @@ static int add_onto_daily(const struct daily_ctx *c, const char *id,
 		who, gb_record_get(r, "date"));
 	if (gb_validate(r, db_lookup(c->db), c->now, err))
 		goto out;
-	if (!gb_record_same_content(old, r) &&
-	    db_record_update(c->db, r, err))
+	if (!gb_record_same_content(old, r) && db_record_update(c->db, r, err))
 		goto out;
 	printf("%s\n", r->id);
 	ret = 0;
@@ -755,8 +751,9 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		for (int i = 0; i < k->nfields; i++) {
 			const char *counts = NULL;
 
-			if (given[i] || (!(k->fields[i].flags & GB_F_REQUIRED) &&
-					 !counting_field(r, i, &counts)))
+			if (given[i] ||
+			    (!(k->fields[i].flags & GB_F_REQUIRED) &&
+			     !counting_field(r, i, &counts)))
 				continue;
 			if (counts)
 				fprintf(stderr, _("  (%s)\n"), _(counts));
@@ -781,8 +778,8 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 			prompting = 1;
 		}
 		if (prompting) {
-			int yes = prompt_confirm(&pr, _("save it anyway?"),
-						 &err);
+			int yes =
+			    prompt_confirm(&pr, _("save it anyway?"), &err);
 
 			if (yes < 0)
 				goto fail;
@@ -878,8 +875,8 @@ static int record_edit(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		any |= vals[i] != NULL;
 	if (npos != 1 || !any) {
 		gb_error(&err, GB_EUSAGE,
-			 npos != 1 ? _("edit needs the id of a record") :
-				     _("nothing to change: give --FIELD "
+			 npos != 1 ? _("edit needs the id of a record")
+				   : _("nothing to change: give --FIELD "
 				       "VALUE"));
 		return usage_error(cli, k, "edit", &err);
 	}
@@ -932,8 +929,8 @@ static int record_void(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	const char *reason = NULL;
 	int help = 0, npos, status = 1;
 	const struct gb_opt spec[] = {
-		{"reason", 1, &reason, NULL},
-		{"help", 0, NULL, &help},
+	    {"reason", 1, &reason, NULL},
+	    {"help", 0, NULL, &help},
 	};
 	struct gb_record *r = NULL;
 	struct gb_db *db = NULL;
@@ -1103,8 +1100,7 @@ static int column_width(const struct gb_field *f)
 }
 
 static void print_table(struct gb_db *db, const struct gb_kind *k,
-			const struct rec_vec *rv, size_t idlen,
-			int with_voided)
+			const struct rec_vec *rv, size_t idlen, int with_voided)
 {
 	const char *const *cols = NULL;
 	int idx[TABLE_MAX_COLS], ncols = 0, c;
@@ -1206,8 +1202,8 @@ static const char *state_list(const struct gb_kind *k, char *buf)
 
 		if (!db_kind_has_state(k, states[i].state))
 			continue;
-		w = snprintf(buf + used, size - used, "%s%s",
-			     used ? ", " : "", states[i].name);
+		w = snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
+			     states[i].name);
 		if (w > 0 && (size_t)w < size - used)
 			used += (size_t)w;
 	}
@@ -1221,15 +1217,11 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	const char *status_v = NULL, *limit = NULL, *format = NULL;
 	int all = 0, help = 0, npos, status = 1;
 	const struct gb_opt spec[] = {
-		{"from", 1, &from, NULL},
-		{"to", 1, &to, NULL},
-		{"community", 1, &community, NULL},
-		{"staff", 1, &staff, NULL},
-		{"status", 1, &status_v, NULL},
-		{"all", 0, NULL, &all},
-		{"limit", 1, &limit, NULL},
-		{"format", 1, &format, NULL},
-		{"help", 0, NULL, &help},
+	    {"from", 1, &from, NULL},		{"to", 1, &to, NULL},
+	    {"community", 1, &community, NULL}, {"staff", 1, &staff, NULL},
+	    {"status", 1, &status_v, NULL},	{"all", 0, NULL, &all},
+	    {"limit", 1, &limit, NULL},		{"format", 1, &format, NULL},
+	    {"help", 0, NULL, &help},
 	};
 	char comm_code[GB_CODE_LEN * 2], staff_code[GB_CODE_LEN * 2], *pos[1];
 	char *status_canon = NULL, from_buf[16], to_buf[16], states_buf[64];
@@ -1260,17 +1252,20 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	/* A filter the kind has nothing for would silently match nothing
 	 * (or everything), so it is refused. */
 	if ((from || to) && !k->date_field)
-		gb_error(&err, GB_EUSAGE, _("%s records have no date to "
-					    "filter on"),
+		gb_error(&err, GB_EUSAGE,
+			 _("%s records have no date to "
+			   "filter on"),
 			 k->name);
 	else if (community && !k->community_field &&
 		 gb_kind_field(k, "enterprise") < 0)
-		gb_error(&err, GB_EUSAGE, _("%s records have no community "
-					    "to filter on"),
+		gb_error(&err, GB_EUSAGE,
+			 _("%s records have no community "
+			   "to filter on"),
 			 k->name);
 	else if (staff && !k->staff_field)
-		gb_error(&err, GB_EUSAGE, _("%s records have no staff "
-					    "member to filter on"),
+		gb_error(&err, GB_EUSAGE,
+			 _("%s records have no staff "
+			   "member to filter on"),
 			 k->name);
 	else
 		err.code = GB_OK;
@@ -1381,8 +1376,8 @@ static char *when_text(int64_t ms)
 
 static char *staff_text(struct gb_db *db, const char *code)
 {
-	struct gb_field f = {"staff", "", GB_T_REF, 0, GB_REF_STAFF,
-			     NULL, NULL, 0, 0};
+	struct gb_field f = {"staff", "",   GB_T_REF, 0, GB_REF_STAFF,
+			     NULL,    NULL, 0,	      0};
 
 	return code[0] ? prompt_display(db, &f, code, 1) : xstrdup("");
 }
@@ -1406,8 +1401,9 @@ static int conflict_field_add(void *arg, const struct db_conflict *c)
 	last = last ? last + 1 : gb_buf_str(b);
 	if (b->len && !strcmp(last, c->field_name))
 		return 0;
-	return gb_buf_addf(b, NULL, "%s%s", b->len ? ", " : "",
-			   c->field_name) ? -1 : 0;
+	return gb_buf_addf(b, NULL, "%s%s", b->len ? ", " : "", c->field_name)
+		   ? -1
+		   : 0;
 }
 
 static void show_table(struct gb_db *db, const struct gb_record *r,
@@ -1453,8 +1449,8 @@ static int record_show(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	const char *format = NULL;
 	int help = 0, npos, status = 1, nversions = 0;
 	const struct gb_opt spec[] = {
-		{"format", 1, &format, NULL},
-		{"help", 0, NULL, &help},
+	    {"format", 1, &format, NULL},
+	    {"help", 0, NULL, &help},
 	};
 	struct gb_record *r = NULL;
 	struct gb_db *db = NULL;
@@ -1565,8 +1561,8 @@ static int history_cb(void *arg, const struct gb_record *r)
 	return 0;
 }
 
-static int record_history(struct gb_cli *cli, const struct gb_kind *k,
-			  int argc, char **argv)
+static int record_history(struct gb_cli *cli, const struct gb_kind *k, int argc,
+			  char **argv)
 {
 	int help = 0, npos, status = 1;
 	const struct gb_opt spec[] = {{"help", 0, NULL, &help}};
@@ -1619,9 +1615,9 @@ int cmd_record(struct gb_cli *cli, const struct gb_kind *kind, int argc,
 		int (*fn)(struct gb_cli *, const struct gb_kind *, int,
 			  char **);
 	} verbs[] = {
-		{"add", record_add},   {"edit", record_edit},
-		{"void", record_void}, {"list", record_list},
-		{"show", record_show}, {"history", record_history},
+	    {"add", record_add},   {"edit", record_edit},
+	    {"void", record_void}, {"list", record_list},
+	    {"show", record_show}, {"history", record_history},
 	};
 
 	if (argc < 2) {

@@ -21,36 +21,39 @@ struct ref_view {
 	const char *title; /* N_() heading */
 	const char *sql;   /* one parameter: the grid */
 	const char *cols[8];
-	int right[8];      /* 1: numbers, aligned right */
+	int right[8]; /* 1: numbers, aligned right */
 };
 
 static const struct ref_view views[] = {
-	{"communities", N_("communities"),
-	 "SELECT c.code, c.name, c.population, c.criminal_cases,"
-	 " c.patrol_team, coalesce(ac.area, '')"
-	 " FROM community c LEFT JOIN area_community ac"
-	 " ON ac.community = c.code WHERE c.grid = ?1 ORDER BY c.code",
-	 {N_("code"), N_("name"), N_("population"), N_("criminal_cases"),
-	  N_("patrol_team"), N_("area"), NULL},
-	 {0, 0, 1, 1, 1, 0}},
-	{"areas", N_("police areas"),
-	 "SELECT a.code, a.name, a.room,"
-	 " (SELECT group_concat(community, ',') FROM"
-	 "  (SELECT community FROM area_community WHERE area = a.code"
-	 "   ORDER BY community)),"
-	 " (SELECT count(*) FROM staff s WHERE s.area = a.code"
-	 "  AND s.role IN ('officer', 'chief')),"
-	 " (SELECT count(*) FROM staff s WHERE s.area = a.code"
-	 "  AND s.role = 'guard')"
-	 " FROM police_area a WHERE a.grid = ?1 ORDER BY a.code",
-	 {N_("code"), N_("name"), N_("room"), N_("communities"), N_("officers"),
-	  N_("guards"), NULL},
-	 {0, 0, 0, 0, 1, 1}},
-	{"staff", N_("staff"),
-	 "SELECT code, name, role, area FROM staff WHERE grid = ?1"
-	 " ORDER BY code",
-	 {N_("code"), N_("name"), N_("role"), N_("area"), NULL},
-	 {0, 0, 0, 0}},
+    {"communities",
+     N_("communities"),
+     "SELECT c.code, c.name, c.population, c.criminal_cases,"
+     " c.patrol_team, coalesce(ac.area, '')"
+     " FROM community c LEFT JOIN area_community ac"
+     " ON ac.community = c.code WHERE c.grid = ?1 ORDER BY c.code",
+     {N_("code"), N_("name"), N_("population"), N_("criminal_cases"),
+      N_("patrol_team"), N_("area"), NULL},
+     {0, 0, 1, 1, 1, 0}},
+    {"areas",
+     N_("police areas"),
+     "SELECT a.code, a.name, a.room,"
+     " (SELECT group_concat(community, ',') FROM"
+     "  (SELECT community FROM area_community WHERE area = a.code"
+     "   ORDER BY community)),"
+     " (SELECT count(*) FROM staff s WHERE s.area = a.code"
+     "  AND s.role IN ('officer', 'chief')),"
+     " (SELECT count(*) FROM staff s WHERE s.area = a.code"
+     "  AND s.role = 'guard')"
+     " FROM police_area a WHERE a.grid = ?1 ORDER BY a.code",
+     {N_("code"), N_("name"), N_("room"), N_("communities"), N_("officers"),
+      N_("guards"), NULL},
+     {0, 0, 0, 0, 1, 1}},
+    {"staff",
+     N_("staff"),
+     "SELECT code, name, role, area FROM staff WHERE grid = ?1"
+     " ORDER BY code",
+     {N_("code"), N_("name"), N_("role"), N_("area"), NULL},
+     {0, 0, 0, 0}},
 };
 
 #define NVIEWS ((int)(sizeof(views) / sizeof(views[0])))
@@ -66,10 +69,10 @@ static void ref_usage(FILE *fp)
 static const struct {
 	const char *ctx, *code;
 } roles[] = {
-	{NC_("staff role", "coordinator")},
-	{NC_("staff role", "officer")},
-	{NC_("staff role", "chief")},
-	{NC_("staff role", "guard")},
+    {NC_("staff role", "coordinator")},
+    {NC_("staff role", "officer")},
+    {NC_("staff role", "chief")},
+    {NC_("staff role", "guard")},
 };
 
 /* What a cell of column col shows for value v: a role as its word, any
@@ -113,9 +116,10 @@ static int print_view(struct gb_db *db, const struct ref_view *v,
 			break;
 		table_row(&t);
 		for (int c = 0; c < ncols; c++)
-			table_cell(&t, c,
-				   shown(v->cols[c], (const char *)
-						     sqlite3_column_text(st, c)));
+			table_cell(
+			    &t, c,
+			    shown(v->cols[c],
+				  (const char *)sqlite3_column_text(st, c)));
 	}
 	if (rc != SQLITE_DONE) {
 		gb_error(err, GB_EDB, _("reading %s: %s"), v->name,

@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "buf.h"
 #include "cmd.h"
 #include "crypto.h"
@@ -218,8 +217,10 @@ static void print_result(const struct sync_result *r)
 		long n;
 		const char *what;
 	} parts[] = {
-	    {r->accepted, N_("accepted")}, {r->duplicate, N_("duplicate")},
-	    {r->stale, N_("stale")},	   {r->rejected, N_("rejected")},
+	    {r->accepted, N_("accepted")},
+	    {r->duplicate, N_("duplicate")},
+	    {r->stale, N_("stale")},
+	    {r->rejected, N_("rejected")},
 	    {r->conflict, N_("conflict")},
 	    {r->waiting, N_("refused for now, sent again later")},
 	};
@@ -704,9 +705,8 @@ static int status_json(const struct sync_status *st, long conflicts,
 		 : gb_buf_adds(&b, "null", err)))
 		goto out;
 	if (gb_buf_addf(&b, err, ",\"restored_after\":") ||
-	    (st->own_from
-		 ? gb_buf_addf(&b, err, "%" PRIu64, st->own_from)
-		 : gb_buf_adds(&b, "null", err)) ||
+	    (st->own_from ? gb_buf_addf(&b, err, "%" PRIu64, st->own_from)
+			  : gb_buf_adds(&b, "null", err)) ||
 	    gb_buf_addf(&b, err, ",\"conflicts\":%ld", conflicts) ||
 	    gb_buf_adds(&b, ",\"waiting\":", err) ||
 	    attention_json(&b, st->wait, st->nwait, err) ||
@@ -743,10 +743,8 @@ static int attention_json(struct gb_buf *b, const struct sync_attention *att,
 		    gb_buf_adds(b, ",\"reason\":", err) ||
 		    gb_json_str(b, a->reason, err) ||
 		    gb_buf_adds(b, ",\"title\":", err) ||
-		    gb_json_str(b, a->title, err) ||
-		    gb_buf_adds(b, ",", err) ||
-		    json_time(b, "at", a->at, err) ||
-		    gb_buf_adds(b, "}", err))
+		    gb_json_str(b, a->title, err) || gb_buf_adds(b, ",", err) ||
+		    json_time(b, "at", a->at, err) || gb_buf_adds(b, "}", err))
 			return -1;
 	}
 	return gb_buf_adds(b, "]", err);

@@ -2285,8 +2285,8 @@ static const char *state_cond(const struct gb_kind *kind, enum db_state st)
 }
 
 int db_count_entered(struct gb_db *db, int64_t from, int64_t to,
-		     void (*cb)(void *arg, const char *kind, long n),
-		     void *arg, struct gb_err *err)
+		     void (*cb)(void *arg, const char *kind, long n), void *arg,
+		     struct gb_err *err)
 {
 	sqlite3_stmt *s = NULL;
 	int rc;
@@ -3148,7 +3148,8 @@ static const char *const area_q[] = {
 };
 /* Enterprises are listed by name and USCC, what people tell them apart
  * by; the id would fill the message without helping. */
-#define ENT_SHOWN "'', title || ' ' || coalesce(json_extract(body, '$.uscc'), '')"
+#define ENT_SHOWN                                                              \
+	"'', title || ' ' || coalesce(json_extract(body, '$.uscc'), '')"
 static const char *const enterprise_q[] = {
     "SELECT id, " ENT_SHOWN " FROM record WHERE kind = 'enterprise' AND "
     "voided = 0 AND json_extract(body, '$.uscc') = upper(?1) "

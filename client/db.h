@@ -81,8 +81,8 @@ const struct gb_lookup *db_lookup(struct gb_db *db);
  * Chinese too).  Writes the code into out.  Fails with GB_ENOTFOUND or
  * GB_EAMBIGUOUS (listing a few candidates) naming the input.
  */
-int db_resolve(struct gb_db *db, enum gb_ref ref, const char *input,
-	       char *out, size_t n, struct gb_err *err);
+int db_resolve(struct gb_db *db, enum gb_ref ref, const char *input, char *out,
+	       size_t n, struct gb_err *err);
 /* The display name of a reference ("王建国", "和平社区", an enterprise's
  * name, voided ones too), or a copy of the code when unknown or when the
  * reference has no name (checks).  NULL for a NULL code.  Caller frees. */
@@ -93,8 +93,7 @@ char *db_ref_name(struct gb_db *db, enum gb_ref ref, const char *code);
  * author staff, times and HLC version, and stores it with its change-log
  * entry.  Does not validate; callers run gb_validate first.
  */
-int db_record_insert(struct gb_db *db, struct gb_record *r,
-		     struct gb_err *err);
+int db_record_insert(struct gb_db *db, struct gb_record *r, struct gb_err *err);
 /* Writes r as a new version of the stored record with the same id: the
  * old version goes to history, the new one gets a fresh HLC version and
  * updated_at (created_at and grid stay, device and staff become this
@@ -103,8 +102,7 @@ int db_record_insert(struct gb_db *db, struct gb_record *r,
  * change-log entry.  Voiding is an update with r->voided = 1 and the
  * reason set.  GB_ENOTFOUND when there is no such record, GB_EINVAL when
  * it is of another kind. */
-int db_record_update(struct gb_db *db, struct gb_record *r,
-		     struct gb_err *err);
+int db_record_update(struct gb_db *db, struct gb_record *r, struct gb_err *err);
 /* db_record_update for a version that resolves the conflicts of the
  * fields of resolves (bit i for field i, GB_RESOLVES_VOID for the void):
  * its bases then name the versions of those conflicts too.  GB_EUSAGE
@@ -182,8 +180,8 @@ int db_version_renumber(struct gb_db *db, const char *id, uint64_t old,
  * prefix (at least 4 characters, any case).  kind may be NULL (any kind);
  * a record of another kind is GB_ENOTFOUND saying what it is; a prefix
  * of several records GB_EAMBIGUOUS listing some.  Caller frees *out. */
-int db_record_get(struct gb_db *db, const struct gb_kind *kind,
-		  const char *id, struct gb_record **out, struct gb_err *err);
+int db_record_get(struct gb_db *db, const struct gb_kind *kind, const char *id,
+		  struct gb_record **out, struct gb_err *err);
 
 /* Calls cb for every version of a record (id or unique prefix), oldest
  * first, the current one last; the record passed is borrowed for the
@@ -213,9 +211,9 @@ struct db_filter {
 	const char *staff;     /* code (the kind's staff field), or NULL */
 	const char *status;    /* status field value, or NULL */
 	int with_voided;       /* include voided records */
-	long limit;            /* 0 = all, else the newest limit records */
+	long limit;	       /* 0 = all, else the newest limit records */
 	enum db_state state;   /* DB_STATE_ANY, or one the kind has */
-	int64_t now;           /* ms UTC, for DB_STATE_OVERDUE */
+	int64_t now;	       /* ms UTC, for DB_STATE_OVERDUE */
 };
 
 /* Whether kind has state s (db_state above). */
@@ -224,8 +222,8 @@ int db_kind_has_state(const struct gb_kind *kind, enum db_state s);
 /* Calls cb(arg, kind, n) for each kind with records entered (created) in
  * [from, to), ms UTC, not voided.  Returns 0 or -1 with err. */
 int db_count_entered(struct gb_db *db, int64_t from, int64_t to,
-		     void (*cb)(void *arg, const char *kind, long n),
-		     void *arg, struct gb_err *err);
+		     void (*cb)(void *arg, const char *kind, long n), void *arg,
+		     struct gb_err *err);
 
 /* Calls cb for each current record of kind matching f, by date then id
  * (with a limit: the newest that many, still oldest first).

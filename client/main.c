@@ -20,19 +20,24 @@ static const struct {
 	int (*fn)(struct gb_cli *, int, char **);
 	const char *help;
 } commands[] = {
-	{"init", cmd_init, N_("create the file of a grid and load its reference data")},
-	{"import", cmd_import, N_("import records of one kind from a CSV file")},
-	{"export", cmd_export, N_("export records of one kind as CSV or JSON")},
-	{"ref", cmd_ref, N_("list the grid's communities, police areas and staff")},
-	{"sync", cmd_sync, N_("exchange records with HQ; sync status, setup")},
-	{"check", cmd_check, N_("list the versions held out of bounds (a clock "
-				"that was wrong)")},
-	{"conflicts", cmd_conflicts, N_("fields two laptops changed at once: "
-					"list them, keep one")},
-	{"backup", cmd_backup, N_("copy the grid file while it is in use, "
-				  "checked")},
-	{"status", cmd_status, N_("what needs you today: overdue orders, late "
-				  "requests, unsent and refused records")},
+    {"init", cmd_init,
+     N_("create the file of a grid and load its reference data")},
+    {"import", cmd_import, N_("import records of one kind from a CSV file")},
+    {"export", cmd_export, N_("export records of one kind as CSV or JSON")},
+    {"ref", cmd_ref, N_("list the grid's communities, police areas and staff")},
+    {"sync", cmd_sync, N_("exchange records with HQ; sync status, setup")},
+    {"check", cmd_check,
+     N_("list the versions held out of bounds (a clock "
+	"that was wrong)")},
+    {"conflicts", cmd_conflicts,
+     N_("fields two laptops changed at once: "
+	"list them, keep one")},
+    {"backup", cmd_backup,
+     N_("copy the grid file while it is in use, "
+	"checked")},
+    {"status", cmd_status,
+     N_("what needs you today: overdue orders, late "
+	"requests, unsent and refused records")},
 };
 
 #define NCOMMANDS ((int)(sizeof(commands) / sizeof(commands[0])))
@@ -70,7 +75,8 @@ int main(int argc, char **argv)
 		} else if (!strncmp(argv[i], "--db=", 5)) {
 			cli.db_path = argv[i] + 5;
 			i++;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		} else if (!strcmp(argv[i], "--help") ||
+			   !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "--version")) {

@@ -46,8 +46,7 @@ static char *trim(char *s)
 }
 
 static int resolve_one(struct gb_db *db, const struct gb_field *f,
-		       const char *item, struct gb_buf *out,
-		       struct gb_err *err)
+		       const char *item, struct gb_buf *out, struct gb_err *err)
 {
 	char code[GB_ID_LEN + GB_CODE_LEN];
 
@@ -56,8 +55,8 @@ static int resolve_one(struct gb_db *db, const struct gb_field *f,
 	return gb_buf_adds(out, code, err);
 }
 
-int prompt_value(struct gb_db *db, const struct gb_field *f,
-		 const char *input, char **out, struct gb_err *err)
+int prompt_value(struct gb_db *db, const struct gb_field *f, const char *input,
+		 char **out, struct gb_err *err)
 {
 	char *canon = NULL, *item, *next;
 	struct gb_buf b;
@@ -122,8 +121,8 @@ static char *display_ref(struct gb_db *db, enum gb_ref ref, const char *code,
 {
 	char *name, *s;
 
-	name = ref == GB_REF_CHECK ? check_name(db, code) :
-				     db_ref_name(db, ref, code);
+	name = ref == GB_REF_CHECK ? check_name(db, code)
+				   : db_ref_name(db, ref, code);
 	if (!name || !with_code || !strcmp(name, code))
 		return name ? name : xstrdup(code);
 	s = xasprintf("%s (%s)", name, code);
@@ -194,8 +193,7 @@ static void list_choices(FILE *out, const char *const *choices)
 }
 
 /* The choice a number stands for ("2" -> the second), or NULL. */
-static const char *choice_by_number(const char *const *choices,
-				    const char *s)
+static const char *choice_by_number(const char *const *choices, const char *s)
 {
 	char *end;
 	long n;
@@ -247,8 +245,8 @@ int prompt_field(struct prompt *p, struct gb_record *r, int idx,
 		struct gb_err e;
 
 		if (shown)
-			fprintf(p->out, "%s (%s) [%s]: ", _(f->label),
-				f->name, shown);
+			fprintf(p->out, "%s (%s) [%s]: ", _(f->label), f->name,
+				shown);
 		else
 			fprintf(p->out, "%s (%s): ", _(f->label), f->name);
 		ans = read_answer(p);
@@ -269,9 +267,9 @@ int prompt_field(struct prompt *p, struct gb_record *r, int idx,
 				f->name);
 			continue;
 		}
-		pick = f->type == GB_T_ENUM && f->choices ?
-			       choice_by_number(f->choices, ans) :
-			       NULL;
+		pick = f->type == GB_T_ENUM && f->choices
+			   ? choice_by_number(f->choices, ans)
+			   : NULL;
 		if (prompt_value(p->db, f, pick ? pick : ans, &canon, &e)) {
 			fprintf(p->out, "  %s\n", e.msg);
 			continue;
@@ -288,8 +286,8 @@ out:
 
 int prompt_confirm(struct prompt *p, const char *question, struct gb_err *err)
 {
-	static const char *const yes[] = {"y", "yes", "Y", "YES", "Yes",
-					  "是", "好", "是的"};
+	static const char *const yes[] = {"y",	 "yes", "Y",  "YES",
+					  "Yes", "是",	"好", "是的"};
 	const char *ans;
 
 	fprintf(p->out, "%s [y/N]: ", question);

@@ -27,8 +27,8 @@
  * or id.  *out is set to a value the caller frees, or to NULL when
  * the input is empty.  Returns 0, or -1 with err naming the field.
  */
-int prompt_value(struct gb_db *db, const struct gb_field *f,
-		 const char *input, char **out, struct gb_err *err);
+int prompt_value(struct gb_db *db, const struct gb_field *f, const char *input,
+		 char **out, struct gb_err *err);
 
 /* The readable form of a canonical value for a person: names for
  * references (several joined with ", "), local time for instants.  With
@@ -39,9 +39,9 @@ char *prompt_display(struct gb_db *db, const struct gb_field *f,
 
 struct prompt {
 	struct gb_db *db; /* borrowed */
-	FILE *in;         /* borrowed: stdin */
-	FILE *out;        /* borrowed: stderr */
-	char *line;       /* owned: the last line read */
+	FILE *in;	  /* borrowed: stdin */
+	FILE *out;	  /* borrowed: stderr */
+	char *line;	  /* owned: the last line read */
 	size_t cap;
 	struct sigaction old_int;
 };
@@ -71,7 +71,6 @@ int prompt_field(struct prompt *p, struct gb_record *r, int idx,
  * 1 for yes (y, yes, 是, 好), 0 for no or an empty answer, -1 with err
  * GB_EINTR when the person pressed Ctrl-C or input ended.
  */
-int prompt_confirm(struct prompt *p, const char *question,
-		   struct gb_err *err);
+int prompt_confirm(struct prompt *p, const char *question, struct gb_err *err);
 
 #endif

@@ -673,8 +673,9 @@ static void batch_backlog(struct gb_db *db, struct batch *b)
 		b->backlog = 0;
 	/* HQ refuses a batch whose figures are absurd (wire.c): a version
 	 * stamped past 2999 must not hold up the push for ever. */
-	b->has_backlog = b->backlog <= WIRE_MAX_PENDING &&
-			 (!b->backlog_oldest || gb_time_sane(b->backlog_oldest));
+	b->has_backlog =
+	    b->backlog <= WIRE_MAX_PENDING &&
+	    (!b->backlog_oldest || gb_time_sane(b->backlog_oldest));
 }
 
 /* Deflates b's records under its number into b->body, with the backlog
@@ -1258,9 +1259,10 @@ static int ack_apply(struct gb_db *db, const struct sync_opts *o,
 	if (db_begin(db, err))
 		return -1;
 	/* HQ's mark above every number given here: a restored file. */
-	failed = (a->device_seq && (file_high(db, &high, err) ||
-				    note_behind(db, high, a->device_seq, err))) ||
-		 ack_record(db, b, a, &r, err);
+	failed =
+	    (a->device_seq && (file_high(db, &high, err) ||
+			       note_behind(db, high, a->device_seq, err))) ||
+	    ack_record(db, b, a, &r, err);
 	if (!failed && after) {
 		rc = batch_take(db, o, io, after_seq, after, err);
 		failed = rc < 0;
@@ -1551,7 +1553,7 @@ static int push(struct gb_db *db, const struct sync_io *io,
 		if (!whole || behind)
 			no_more = 0;
 		take = one || no_more || failed_later || stopped(o) ? NULL
-								   : qu.spare;
+								    : qu.spare;
 		if (ack_apply(db, o, io, qu.q[0], &ack, take, queue_last(&qu),
 			      &taken, res, err))
 			goto fail;
@@ -1750,8 +1752,8 @@ static int page_apply(struct gb_db *db, const struct wire_page *p,
 		goto fail;
 	own = db_meta_get(db, "sync_own_seq");
 	if (own && !p->more &&
-	    exec_i64(db, "DELETE FROM meta WHERE key = 'sync_own_seq'", 0, 0,
-		     0, 0, _("cannot store the sync state"), err)) {
+	    exec_i64(db, "DELETE FROM meta WHERE key = 'sync_own_seq'", 0, 0, 0,
+		     0, _("cannot store the sync state"), err)) {
 		free(own);
 		goto fail;
 	}
@@ -1982,8 +1984,8 @@ static int retry_requeue(struct gb_db *db, struct gb_err *err)
 	const char *what = _("cannot put back the versions refused for now");
 	int64_t n;
 
-	if (query_i64(db, "SELECT count(*) FROM sync_retry WHERE queued = 0",
-		      0, 0, 0, 0, &n, what, err))
+	if (query_i64(db, "SELECT count(*) FROM sync_retry WHERE queued = 0", 0,
+		      0, 0, 0, &n, what, err))
 		return -1;
 	if (n == 0)
 		return 0;
@@ -1994,8 +1996,8 @@ static int retry_requeue(struct gb_db *db, struct gb_err *err)
 		     "FROM sync_retry WHERE queued = 0 ORDER BY at, batch, id, "
 		     "version",
 		     0, 0, 0, 0, what, err) ||
-	    exec_i64(db, "UPDATE sync_retry SET queued = 1 WHERE queued = 0",
-		     0, 0, 0, 0, what, err)) {
+	    exec_i64(db, "UPDATE sync_retry SET queued = 1 WHERE queued = 0", 0,
+		     0, 0, 0, what, err)) {
 		db_rollback(db);
 		return -1;
 	}

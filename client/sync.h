@@ -176,7 +176,7 @@ struct sync_attention {
 };
 
 struct sync_status {
-	long pending;	   /* outbox rows */
+	long pending; /* outbox rows */
 	/* Versions refused for now, sent again by the next round
 	 * (status "waiting"); owned, newest first. */
 	struct sync_attention *wait;

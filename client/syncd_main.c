@@ -38,7 +38,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "crypto.h"
 #include "db.h"
 #include "err.h"
@@ -90,7 +89,8 @@ static int lock_take(const char *db_path, struct gb_err *err)
 
 	if ((size_t)snprintf(path, sizeof(path), "%s.syncd", db_path) >=
 	    sizeof(path))
-		return gb_error(err, GB_EUSAGE, _("--db: the path is too long"));
+		return gb_error(err, GB_EUSAGE,
+				_("--db: the path is too long"));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return gb_error(err, GB_EIO, _("%s: cannot open the lock: %s"),

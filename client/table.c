@@ -42,9 +42,9 @@ void table_row(struct table *t)
 {
 	if (t->nrows == t->alloc) {
 		t->alloc = t->alloc ? t->alloc * 2 : 16;
-		t->cells = xrealloc(t->cells, (size_t)t->alloc *
-						      (size_t)t->ncols *
-						      sizeof(*t->cells));
+		t->cells =
+		    xrealloc(t->cells, (size_t)t->alloc * (size_t)t->ncols *
+					   sizeof(*t->cells));
 	}
 	memset(t->cells + (size_t)t->nrows * (size_t)t->ncols, 0,
 	       (size_t)t->ncols * sizeof(*t->cells));

@@ -15,10 +15,10 @@ struct table {
 	int ncols;
 	int maxw[TABLE_MAX_COLS];  /* column width limit, 0 = none */
 	int right[TABLE_MAX_COLS]; /* 1: align right (numbers) */
-	char **cells;              /* owned: nrows * ncols, NULL = empty */
-	int nrows;                 /* rows including the header row */
+	char **cells;		   /* owned: nrows * ncols, NULL = empty */
+	int nrows;		   /* rows including the header row */
 	int alloc;
-	int plain;                 /* 1: the first row is no header */
+	int plain; /* 1: the first row is no header */
 };
 
 /* Starts an empty table with ncols columns (at most TABLE_MAX_COLS). */

@@ -44,8 +44,7 @@ static int grow(struct gb_buf *b, size_t extra, struct gb_err *err)
 		size_t max = b->max;
 
 		gb_buf_release(b);
-		return gb_error(err, GB_ETOOBIG, _("more than %zu bytes"),
-				max);
+		return gb_error(err, GB_ETOOBIG, _("more than %zu bytes"), max);
 	}
 	need = b->len + extra + 1;
 	if (need <= b->alloc)

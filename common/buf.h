@@ -32,7 +32,7 @@ void gb_buf_reset(struct gb_buf *b);
 int gb_buf_add(struct gb_buf *b, const void *p, size_t n, struct gb_err *err);
 int gb_buf_adds(struct gb_buf *b, const char *s, struct gb_err *err);
 int gb_buf_addf(struct gb_buf *b, struct gb_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Text view: never NULL (an empty buffer gives ""). Borrowed. */
 const char *gb_buf_str(const struct gb_buf *b);

@@ -38,7 +38,7 @@ struct reader {
 	int npre, ipre;
 	char chunk[CHUNK]; /* bytes not yet in c->row */
 	size_t nchunk;
-	size_t len;        /* the row's length so far, chunk included */
+	size_t len; /* the row's length so far, chunk included */
 	enum row_fault fault;
 	long fault_line;
 };

@@ -16,10 +16,10 @@
 #define GB_CSV_MAX_FIELDS 64
 
 struct gb_csv {
-	FILE *fp;               /* borrowed */
-	long line;              /* physical line where the current row began */
-	long next_line;         /* physical line of the next row */
-	struct gb_buf row;      /* the fields of the row, NUL-separated */
+	FILE *fp;	   /* borrowed */
+	long line;	   /* physical line where the current row began */
+	long next_line;	   /* physical line of the next row */
+	struct gb_buf row; /* the fields of the row, NUL-separated */
 	char *field[GB_CSV_MAX_FIELDS]; /* point into row */
 	int nfields;
 	int started;

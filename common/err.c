@@ -15,22 +15,22 @@ static const struct {
 	int exit_status;
 	int http_status;
 } code_table[] = {
-	[GB_OK] = {"ok", 0, 200},
-	[GB_EINVAL] = {"invalid", 1, 422},
-	[GB_EUSAGE] = {"usage", 2, 400},
-	[GB_ENOTFOUND] = {"not_found", 1, 404},
-	[GB_EAMBIGUOUS] = {"ambiguous", 1, 400},
-	[GB_EEXIST] = {"exists", 1, 409},
-	[GB_EIO] = {"io", 1, 502},
-	[GB_EDB] = {"database", 1, 500},
-	[GB_ECONFLICT] = {"conflict", 1, 409},
-	[GB_EAUTH] = {"unauthorized", 1, 401},
-	[GB_EFORBIDDEN] = {"forbidden", 1, 403},
-	[GB_ETOOBIG] = {"too_big", 1, 413},
-	[GB_EPROTO] = {"malformed", 1, 400},
-	[GB_EINTR] = {"interrupted", 1, 500},
-	[GB_EBUSY] = {"busy", 1, 503},
-	[GB_EINTERNAL] = {"internal", 1, 500},
+    [GB_OK] = {"ok", 0, 200},
+    [GB_EINVAL] = {"invalid", 1, 422},
+    [GB_EUSAGE] = {"usage", 2, 400},
+    [GB_ENOTFOUND] = {"not_found", 1, 404},
+    [GB_EAMBIGUOUS] = {"ambiguous", 1, 400},
+    [GB_EEXIST] = {"exists", 1, 409},
+    [GB_EIO] = {"io", 1, 502},
+    [GB_EDB] = {"database", 1, 500},
+    [GB_ECONFLICT] = {"conflict", 1, 409},
+    [GB_EAUTH] = {"unauthorized", 1, 401},
+    [GB_EFORBIDDEN] = {"forbidden", 1, 403},
+    [GB_ETOOBIG] = {"too_big", 1, 413},
+    [GB_EPROTO] = {"malformed", 1, 400},
+    [GB_EINTR] = {"interrupted", 1, 500},
+    [GB_EBUSY] = {"busy", 1, 503},
+    [GB_EINTERNAL] = {"internal", 1, 500},
 };
 
 int gb_error(struct gb_err *err, enum gb_code code, const char *fmt, ...)

@@ -14,8 +14,8 @@ enum gb_code {
 	GB_ENOTFOUND,  /* a named thing does not exist */
 	GB_EAMBIGUOUS, /* a name or prefix matches more than one thing */
 	GB_EEXIST,     /* refusing to overwrite */
-	GB_EIO,        /* file or network input/output */
-	GB_EDB,        /* the database refused */
+	GB_EIO,	       /* file or network input/output */
+	GB_EDB,	       /* the database refused */
 	GB_ECONFLICT,  /* same id and version, different content */
 	GB_EAUTH,      /* missing or bad credentials */
 	GB_EFORBIDDEN, /* credentials good, action not allowed */
@@ -34,11 +34,11 @@ struct gb_err {
 /* Fills err (which may be NULL) and returns -1, so callers can write
  * `return gb_error(err, GB_EINVAL, "...")`. */
 int gb_error(struct gb_err *err, enum gb_code code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Prefixes the message already in err with "prefix: ".  Returns -1. */
 int gb_error_prefix(struct gb_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Resets err to GB_OK with an empty message. */
 void gb_err_clear(struct gb_err *err);

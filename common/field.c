@@ -275,9 +275,9 @@ static void choices_list(const struct gb_field *f, const char *prefix,
 			     f->choices[i]);
 		if (w >= 0 && (size_t)w < n - used &&
 		    gb_choice_word(f, f->choices[i]) != f->choices[i])
-			w += snprintf(out + used + w, n - used - (size_t)w,
-				      " (%s)",
-				      gb_choice_word(f, f->choices[i]));
+			w +=
+			    snprintf(out + used + w, n - used - (size_t)w,
+				     " (%s)", gb_choice_word(f, f->choices[i]));
 		if (w < 0)
 			break;
 		used += (size_t)w;

@@ -137,7 +137,7 @@ int gb_tz_parse(const char *tz, int *offset_min)
 {
 	static const char *const utc_names[] = {"UTC", "Z", "GMT", "Etc/UTC"};
 	static const char *const cst_names[] = {
-		"Asia/Shanghai", "PRC", "Asia/Chongqing", "Asia/Harbin"};
+	    "Asia/Shanghai", "PRC", "Asia/Chongqing", "Asia/Harbin"};
 	size_t i;
 
 	if (!tz || !*tz)
@@ -194,8 +194,8 @@ int32_t gb_today(void)
  * form; -2 when it has the form but the date does not exist or lies
  * outside the years we accept, with *why saying which in words.
  */
-static int date_at(const char *s, int64_t *day, const char **why,
-		   char *whybuf, size_t whylen)
+static int date_at(const char *s, int64_t *day, const char **why, char *whybuf,
+		   size_t whylen)
 {
 	int y, m, d;
 
@@ -230,8 +230,8 @@ int gb_date_parse(const char *s, int32_t *day, struct gb_err *err)
 
 	if (!s)
 		s = "";
-	rc = strlen(s) == 10 ? date_at(s, &d, &why, whybuf, sizeof(whybuf))
-			     : -1;
+	rc =
+	    strlen(s) == 10 ? date_at(s, &d, &why, whybuf, sizeof(whybuf)) : -1;
 	if (rc == -2)
 		return gb_error(err, GB_EINVAL,
 				_("\"%.*s\" is not a date (%s)"), SHOWN(s),
@@ -368,9 +368,8 @@ int gb_time_parse(const char *s, int64_t *ms, struct gb_err *err)
 				_("\"%.*s\" is not a time (HH:MM:SS runs "
 				  "from 00:00:00 to 23:59:59)"),
 				SHOWN(s));
-	*ms = day * GB_MS_PER_DAY +
-	      ((int64_t)hh * 3600 + mm * 60 + ss) * 1000 + frac -
-	      off * MS_PER_MIN;
+	*ms = day * GB_MS_PER_DAY + ((int64_t)hh * 3600 + mm * 60 + ss) * 1000 +
+	      frac - off * MS_PER_MIN;
 	return 0;
 
 bad_form:
@@ -504,8 +503,8 @@ static const struct {
 	const char *word;
 	int delta;
 } day_words[] = {
-    {"今天", 0},	  {"today", 0},	    {"昨天", -1}, {"yesterday", -1},
-    {"前天", -2},	  {"明天", 1},	    {"tomorrow", 1},
+    {"今天", 0},  {"today", 0}, {"昨天", -1},	 {"yesterday", -1},
+    {"前天", -2}, {"明天", 1},	{"tomorrow", 1},
 };
 
 /* Reads 1 to max digits at *p into *v, advancing *p; returns the count. */

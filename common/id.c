@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-
 #include "crypto.h"
 #include "id.h"
 

@@ -11,7 +11,7 @@
 #include "banned.h"
 
 const char *const gb_type_names[] = {
-	"text", "int", "money", "date", "time", "enum", "ref", "list", "uscc",
+    "text", "int", "money", "date", "time", "enum", "ref", "list", "uscc",
 };
 
 static const char *const ent_types[] = {"company", "individual",
@@ -19,12 +19,12 @@ static const char *const ent_types[] = {"company", "individual",
 static const char *const ent_status[] = {"active", "closed", NULL};
 static const char *const outcomes[] = {"compliant", "notice", "rectify_order",
 				       "referred", NULL};
-static const char *const rect_results[] = {"rectified", "not_yet",
-					   "escalated", NULL};
-static const char *const dispute_cats[] = {"wages",     "contract", "insurance",
+static const char *const rect_results[] = {"rectified", "not_yet", "escalated",
+					   NULL};
+static const char *const dispute_cats[] = {"wages",	"contract", "insurance",
 					   "dismissal", "other",    NULL};
-static const char *const dispute_levels[] = {"community", "street",
-					     "district", NULL};
+static const char *const dispute_levels[] = {"community", "street", "district",
+					     NULL};
 static const char *const dispute_status[] = {"open", "mediated", "escalated",
 					     "closed", NULL};
 static const char *const patrol_modes[] = {"foot", "bicycle", "vehicle", NULL};
@@ -45,207 +45,219 @@ struct choice_word {
 };
 
 static const struct choice_word choice_words[] = {
-	{ent_types, NC_("enterprise type", "company")},
-	{ent_types, NC_("enterprise type", "individual")},
-	{ent_types, NC_("enterprise type", "non_enterprise")},
-	{ent_status, NC_("enterprise status", "active")},
-	{ent_status, NC_("enterprise status", "closed")},
-	{outcomes, NC_("check outcome", "compliant")},
-	{outcomes, NC_("check outcome", "notice")},
-	{outcomes, NC_("check outcome", "rectify_order")},
-	{outcomes, NC_("check outcome", "referred")},
-	{rect_results, NC_("rectification result", "rectified")},
-	{rect_results, NC_("rectification result", "not_yet")},
-	{rect_results, NC_("rectification result", "escalated")},
-	{dispute_cats, NC_("dispute category", "wages")},
-	{dispute_cats, NC_("dispute category", "contract")},
-	{dispute_cats, NC_("dispute category", "insurance")},
-	{dispute_cats, NC_("dispute category", "dismissal")},
-	{dispute_cats, NC_("dispute category", "other")},
-	{dispute_levels, NC_("dispute level", "community")},
-	{dispute_levels, NC_("dispute level", "street")},
-	{dispute_levels, NC_("dispute level", "district")},
-	{dispute_status, NC_("dispute status", "open")},
-	{dispute_status, NC_("dispute status", "mediated")},
-	{dispute_status, NC_("dispute status", "escalated")},
-	{dispute_status, NC_("dispute status", "closed")},
-	{patrol_modes, NC_("patrol mode", "foot")},
-	{patrol_modes, NC_("patrol mode", "bicycle")},
-	{patrol_modes, NC_("patrol mode", "vehicle")},
-	{channels, NC_("request channel", "phone")},
-	{channels, NC_("request channel", "walk_in")},
-	{channels, NC_("request channel", "online")},
-	{req_cats, NC_("request category", "alarm")},
-	{req_cats, NC_("request category", "help")},
-	{req_cats, NC_("request category", "inquiry")},
-	{priorities, NC_("request priority", "urgent")},
-	{priorities, NC_("request priority", "normal")},
-	{priorities, NC_("request priority", "low")},
+    {ent_types, NC_("enterprise type", "company")},
+    {ent_types, NC_("enterprise type", "individual")},
+    {ent_types, NC_("enterprise type", "non_enterprise")},
+    {ent_status, NC_("enterprise status", "active")},
+    {ent_status, NC_("enterprise status", "closed")},
+    {outcomes, NC_("check outcome", "compliant")},
+    {outcomes, NC_("check outcome", "notice")},
+    {outcomes, NC_("check outcome", "rectify_order")},
+    {outcomes, NC_("check outcome", "referred")},
+    {rect_results, NC_("rectification result", "rectified")},
+    {rect_results, NC_("rectification result", "not_yet")},
+    {rect_results, NC_("rectification result", "escalated")},
+    {dispute_cats, NC_("dispute category", "wages")},
+    {dispute_cats, NC_("dispute category", "contract")},
+    {dispute_cats, NC_("dispute category", "insurance")},
+    {dispute_cats, NC_("dispute category", "dismissal")},
+    {dispute_cats, NC_("dispute category", "other")},
+    {dispute_levels, NC_("dispute level", "community")},
+    {dispute_levels, NC_("dispute level", "street")},
+    {dispute_levels, NC_("dispute level", "district")},
+    {dispute_status, NC_("dispute status", "open")},
+    {dispute_status, NC_("dispute status", "mediated")},
+    {dispute_status, NC_("dispute status", "escalated")},
+    {dispute_status, NC_("dispute status", "closed")},
+    {patrol_modes, NC_("patrol mode", "foot")},
+    {patrol_modes, NC_("patrol mode", "bicycle")},
+    {patrol_modes, NC_("patrol mode", "vehicle")},
+    {channels, NC_("request channel", "phone")},
+    {channels, NC_("request channel", "walk_in")},
+    {channels, NC_("request channel", "online")},
+    {req_cats, NC_("request category", "alarm")},
+    {req_cats, NC_("request category", "help")},
+    {req_cats, NC_("request category", "inquiry")},
+    {priorities, NC_("request priority", "urgent")},
+    {priorities, NC_("request priority", "normal")},
+    {priorities, NC_("request priority", "low")},
 };
 
 #define BIG INT64_C(1000000000)
 #define NONNEG 0, BIG
 
-#define F(n, l, t, fl) {n, l, t, fl, GB_REF_NONE, NULL, NULL, 0, 0}
-#define FD(n, l, t, fl, d) {n, l, t, fl, GB_REF_NONE, NULL, d, 0, 0}
-#define FI(n, l, fl, d, ...) {n, l, GB_T_INT, fl, GB_REF_NONE, NULL, d, __VA_ARGS__}
-#define FE(n, l, fl, ch, d) {n, l, GB_T_ENUM, fl, GB_REF_NONE, ch, d, 0, 0}
-#define FR(n, l, fl, r, d) {n, l, GB_T_REF, fl, r, NULL, d, 0, 0}
-#define FL(n, l, fl, r) {n, l, GB_T_LIST, fl, r, NULL, NULL, 0, 0}
+#define F(n, l, t, fl)                                                         \
+	{                                                                      \
+		n, l, t, fl, GB_REF_NONE, NULL, NULL, 0, 0                     \
+	}
+#define FD(n, l, t, fl, d)                                                     \
+	{                                                                      \
+		n, l, t, fl, GB_REF_NONE, NULL, d, 0, 0                        \
+	}
+#define FI(n, l, fl, d, ...)                                                   \
+	{                                                                      \
+		n, l, GB_T_INT, fl, GB_REF_NONE, NULL, d, __VA_ARGS__          \
+	}
+#define FE(n, l, fl, ch, d)                                                    \
+	{                                                                      \
+		n, l, GB_T_ENUM, fl, GB_REF_NONE, ch, d, 0, 0                  \
+	}
+#define FR(n, l, fl, r, d)                                                     \
+	{                                                                      \
+		n, l, GB_T_REF, fl, r, NULL, d, 0, 0                           \
+	}
+#define FL(n, l, fl, r)                                                        \
+	{                                                                      \
+		n, l, GB_T_LIST, fl, r, NULL, NULL, 0, 0                       \
+	}
 
 #define REQ GB_F_REQUIRED
 #define PAST GB_F_PAST
 
 static const struct gb_field enterprise_fields[] = {
-	F("uscc", N_("unified social credit code"), GB_T_USCC, REQ),
-	F("name", N_("enterprise name"), GB_T_TEXT, REQ),
-	FE("type", N_("type"), REQ, ent_types, "company"),
-	FR("community", N_("community"), REQ, GB_REF_COMMUNITY, NULL),
-	F("address", N_("address"), GB_T_TEXT, 0),
-	F("industry", N_("industry"), GB_T_TEXT, 0),
-	FI("employees", N_("employee count"), REQ, NULL, NONNEG),
-	FE("status", N_("status"), REQ, ent_status, "active"),
+    F("uscc", N_("unified social credit code"), GB_T_USCC, REQ),
+    F("name", N_("enterprise name"), GB_T_TEXT, REQ),
+    FE("type", N_("type"), REQ, ent_types, "company"),
+    FR("community", N_("community"), REQ, GB_REF_COMMUNITY, NULL),
+    F("address", N_("address"), GB_T_TEXT, 0),
+    F("industry", N_("industry"), GB_T_TEXT, 0),
+    FI("employees", N_("employee count"), REQ, NULL, NONNEG),
+    FE("status", N_("status"), REQ, ent_status, "active"),
 };
 
 static const struct gb_field check_fields[] = {
-	FR("enterprise", N_("enterprise"), REQ, GB_REF_ENTERPRISE, NULL),
-	FD("check_date", N_("check date"), GB_T_DATE, REQ | PAST, "@today"),
-	FR("coordinator", N_("coordinator"), REQ | GB_F_COORD, GB_REF_STAFF,
-	   "@me"),
-	FI("employees_total", N_("employees in total"), REQ, NULL, NONNEG),
-	FI("contracts_signed", N_("employees with a signed contract"), REQ,
-	   NULL, NONNEG),
-	FI("insured", N_("employees insured"), REQ, NULL, NONNEG),
-	FI("hiring_registered", N_("employees with hiring registered"), REQ,
-	   NULL, NONNEG),
-	FD("wage_arrears", N_("wage arrears (yuan)"), GB_T_MONEY, 0, "0.00"),
-	F("findings", N_("findings"), GB_T_TEXT, GB_F_LONG),
-	FE("outcome", N_("outcome"), REQ, outcomes, "compliant"),
-	F("deadline", N_("rectification deadline"), GB_T_DATE, 0),
+    FR("enterprise", N_("enterprise"), REQ, GB_REF_ENTERPRISE, NULL),
+    FD("check_date", N_("check date"), GB_T_DATE, REQ | PAST, "@today"),
+    FR("coordinator", N_("coordinator"), REQ | GB_F_COORD, GB_REF_STAFF, "@me"),
+    FI("employees_total", N_("employees in total"), REQ, NULL, NONNEG),
+    FI("contracts_signed", N_("employees with a signed contract"), REQ, NULL,
+       NONNEG),
+    FI("insured", N_("employees insured"), REQ, NULL, NONNEG),
+    FI("hiring_registered", N_("employees with hiring registered"), REQ, NULL,
+       NONNEG),
+    FD("wage_arrears", N_("wage arrears (yuan)"), GB_T_MONEY, 0, "0.00"),
+    F("findings", N_("findings"), GB_T_TEXT, GB_F_LONG),
+    FE("outcome", N_("outcome"), REQ, outcomes, "compliant"),
+    F("deadline", N_("rectification deadline"), GB_T_DATE, 0),
 };
 
 static const struct gb_field rect_fields[] = {
-	FR("check", N_("contract check"), REQ, GB_REF_CHECK, NULL),
-	FD("date", N_("follow-up date"), GB_T_DATE, REQ | PAST, "@today"),
-	FE("result", N_("result"), REQ, rect_results, NULL),
-	F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
+    FR("check", N_("contract check"), REQ, GB_REF_CHECK, NULL),
+    FD("date", N_("follow-up date"), GB_T_DATE, REQ | PAST, "@today"),
+    FE("result", N_("result"), REQ, rect_results, NULL),
+    F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
 };
 
 static const struct gb_field dispute_fields[] = {
-	FR("enterprise", N_("enterprise"), 0, GB_REF_ENTERPRISE, NULL),
-	FI("workers", N_("workers involved"), REQ, "1", 1, BIG),
-	FE("category", N_("category"), REQ, dispute_cats, NULL),
-	FD("received_date", N_("received date"), GB_T_DATE, REQ | PAST, "@today"),
-	FE("level", N_("handled at level"), REQ, dispute_levels, "community"),
-	FE("status", N_("status"), REQ, dispute_status, "open"),
-	F("closed_date", N_("closed date"), GB_T_DATE, PAST),
-	F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
+    FR("enterprise", N_("enterprise"), 0, GB_REF_ENTERPRISE, NULL),
+    FI("workers", N_("workers involved"), REQ, "1", 1, BIG),
+    FE("category", N_("category"), REQ, dispute_cats, NULL),
+    FD("received_date", N_("received date"), GB_T_DATE, REQ | PAST, "@today"),
+    FE("level", N_("handled at level"), REQ, dispute_levels, "community"),
+    FE("status", N_("status"), REQ, dispute_status, "open"),
+    F("closed_date", N_("closed date"), GB_T_DATE, PAST),
+    F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
 };
 
 static const struct gb_field employment_fields[] = {
-	FR("enterprise", N_("enterprise"), REQ, GB_REF_ENTERPRISE, NULL),
-	FD("date", N_("date"), GB_T_DATE, REQ | PAST, "@today"),
-	FI("headcount", N_("headcount"), REQ, NULL, NONNEG),
-	FI("hires", N_("hires"), REQ, "0", NONNEG),
-	FI("separations", N_("separations"), REQ, "0", NONNEG),
-	FI("vacancies", N_("vacancies"), REQ, "0", NONNEG),
+    FR("enterprise", N_("enterprise"), REQ, GB_REF_ENTERPRISE, NULL),
+    FD("date", N_("date"), GB_T_DATE, REQ | PAST, "@today"),
+    FI("headcount", N_("headcount"), REQ, NULL, NONNEG),
+    FI("hires", N_("hires"), REQ, "0", NONNEG),
+    FI("separations", N_("separations"), REQ, "0", NONNEG),
+    FI("vacancies", N_("vacancies"), REQ, "0", NONNEG),
 };
 
 static const struct gb_field patrol_fields[] = {
-	FR("area", N_("police area"), REQ, GB_REF_AREA, NULL),
-	F("start", N_("start time"), GB_T_TIME, REQ | PAST),
-	F("end", N_("end time"), GB_T_TIME, REQ | PAST),
-	FR("leader", N_("leading officer"), REQ | GB_F_OFFICER, GB_REF_STAFF,
-	   "@me"),
-	FL("guards", N_("security guards"), GB_F_GUARD, GB_REF_STAFF),
-	FE("mode", N_("mode"), REQ, patrol_modes, "foot"),
-	FL("communities", N_("communities covered"), 0, GB_REF_COMMUNITY),
-	FI("incidents", N_("incidents"), REQ, "0", NONNEG),
-	F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
+    FR("area", N_("police area"), REQ, GB_REF_AREA, NULL),
+    F("start", N_("start time"), GB_T_TIME, REQ | PAST),
+    F("end", N_("end time"), GB_T_TIME, REQ | PAST),
+    FR("leader", N_("leading officer"), REQ | GB_F_OFFICER, GB_REF_STAFF,
+       "@me"),
+    FL("guards", N_("security guards"), GB_F_GUARD, GB_REF_STAFF),
+    FE("mode", N_("mode"), REQ, patrol_modes, "foot"),
+    FL("communities", N_("communities covered"), 0, GB_REF_COMMUNITY),
+    FI("incidents", N_("incidents"), REQ, "0", NONNEG),
+    F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
 };
 
 static const struct gb_field handover_fields[] = {
-	FR("area", N_("police area"), REQ, GB_REF_AREA, NULL),
-	FD("time", N_("handover time"), GB_T_TIME, REQ | PAST, "@now"),
-	FR("from_officer", N_("officer handing over"), REQ | GB_F_OFFICER,
-	   GB_REF_STAFF, "@me"),
-	FR("to_officer", N_("officer taking over"), REQ | GB_F_OFFICER,
-	   GB_REF_STAFF, NULL),
-	F("open_items", N_("open items"), GB_T_TEXT, GB_F_LONG),
-	F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
+    FR("area", N_("police area"), REQ, GB_REF_AREA, NULL),
+    FD("time", N_("handover time"), GB_T_TIME, REQ | PAST, "@now"),
+    FR("from_officer", N_("officer handing over"), REQ | GB_F_OFFICER,
+       GB_REF_STAFF, "@me"),
+    FR("to_officer", N_("officer taking over"), REQ | GB_F_OFFICER,
+       GB_REF_STAFF, NULL),
+    F("open_items", N_("open items"), GB_T_TEXT, GB_F_LONG),
+    F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
 };
 
 static const struct gb_field daily_fields[] = {
-	FR("officer", N_("officer"), REQ | GB_F_OFFICER, GB_REF_STAFF, "@me"),
-	FD("date", N_("date"), GB_T_DATE, REQ | PAST, "@today"),
-	FI("households", N_("households visited"), REQ, "0", NONNEG),
-	FI("resident_checks", N_("resident population checks"), REQ, "0",
-	   NONNEG),
-	FI("temporary_checks", N_("temporary population checks"), REQ, "0",
-	   NONNEG),
-	FI("key_checks", N_("key population checks"), REQ, "0", NONNEG),
-	FI("places", N_("places inspected"), REQ, "0", NONNEG),
-	FI("disputes_mediated", N_("disputes mediated"), REQ, "0", NONNEG),
-	F("summary", N_("summary"), GB_T_TEXT, GB_F_LONG),
+    FR("officer", N_("officer"), REQ | GB_F_OFFICER, GB_REF_STAFF, "@me"),
+    FD("date", N_("date"), GB_T_DATE, REQ | PAST, "@today"),
+    FI("households", N_("households visited"), REQ, "0", NONNEG),
+    FI("resident_checks", N_("resident population checks"), REQ, "0", NONNEG),
+    FI("temporary_checks", N_("temporary population checks"), REQ, "0", NONNEG),
+    FI("key_checks", N_("key population checks"), REQ, "0", NONNEG),
+    FI("places", N_("places inspected"), REQ, "0", NONNEG),
+    FI("disputes_mediated", N_("disputes mediated"), REQ, "0", NONNEG),
+    F("summary", N_("summary"), GB_T_TEXT, GB_F_LONG),
 };
 
 static const struct gb_field reception_fields[] = {
-	FR("officer", N_("officer"), REQ | GB_F_OFFICER, GB_REF_STAFF, "@me"),
-	FR("room", N_("police room (area)"), REQ, GB_REF_AREA, NULL),
-	F("start", N_("start time"), GB_T_TIME, REQ | PAST),
-	F("end", N_("end time"), GB_T_TIME, REQ | PAST),
-	FI("visitors", N_("visitors"), REQ, "0", NONNEG),
-	F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
+    FR("officer", N_("officer"), REQ | GB_F_OFFICER, GB_REF_STAFF, "@me"),
+    FR("room", N_("police room (area)"), REQ, GB_REF_AREA, NULL),
+    F("start", N_("start time"), GB_T_TIME, REQ | PAST),
+    F("end", N_("end time"), GB_T_TIME, REQ | PAST),
+    FI("visitors", N_("visitors"), REQ, "0", NONNEG),
+    F("note", N_("note"), GB_T_TEXT, GB_F_LONG),
 };
 
 static const struct gb_field request_fields[] = {
-	FR("area", N_("police area"), REQ, GB_REF_AREA, NULL),
-	FD("received_at", N_("received at"), GB_T_TIME, REQ | PAST, "@now"),
-	FE("channel", N_("channel"), REQ, channels, "phone"),
-	FE("category", N_("category"), REQ, req_cats, NULL),
-	FE("priority", N_("priority"), REQ, priorities, "normal"),
-	FR("officer", N_("assigned officer"), REQ | GB_F_OFFICER, GB_REF_STAFF,
-	   "@me"),
-	/* Empty means: from priority (urgent 1 h, normal 24 h, low 5
-	 * working days); gb_record_apply_defaults fills it in. */
-	F("deadline", N_("deadline"), GB_T_TIME, 0),
-	F("resolved_at", N_("resolved at"), GB_T_TIME, PAST),
-	F("subject", N_("subject"), GB_T_TEXT, 0),
-	F("result", N_("result"), GB_T_TEXT, GB_F_LONG),
+    FR("area", N_("police area"), REQ, GB_REF_AREA, NULL),
+    FD("received_at", N_("received at"), GB_T_TIME, REQ | PAST, "@now"),
+    FE("channel", N_("channel"), REQ, channels, "phone"),
+    FE("category", N_("category"), REQ, req_cats, NULL),
+    FE("priority", N_("priority"), REQ, priorities, "normal"),
+    FR("officer", N_("assigned officer"), REQ | GB_F_OFFICER, GB_REF_STAFF,
+       "@me"),
+    /* Empty means: from priority (urgent 1 h, normal 24 h, low 5
+     * working days); gb_record_apply_defaults fills it in. */
+    F("deadline", N_("deadline"), GB_T_TIME, 0),
+    F("resolved_at", N_("resolved at"), GB_T_TIME, PAST),
+    F("subject", N_("subject"), GB_T_TEXT, 0),
+    F("result", N_("result"), GB_T_TEXT, GB_F_LONG),
 };
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 const struct gb_kind gb_kinds[] = {
-	{"enterprise", "企业", N_("enterprise"), GB_ROLE_LABOUR,
-	 enterprise_fields, N(enterprise_fields), NULL, "community", NULL,
-	 "status", "name"},
-	{"contract_check", "劳动合同检查", N_("labour-contract check"),
-	 GB_ROLE_LABOUR, check_fields, N(check_fields), "check_date", NULL,
-	 "coordinator", "outcome", "enterprise"},
-	{"rectification", "整改跟踪", N_("rectification follow-up"),
-	 GB_ROLE_LABOUR, rect_fields, N(rect_fields), "date", NULL, NULL,
-	 "result", "check"},
-	{"dispute", "劳动争议", N_("labour dispute"), GB_ROLE_LABOUR,
-	 dispute_fields, N(dispute_fields), "received_date", NULL, NULL,
-	 "status", "category"},
-	{"employment", "用工监测", N_("employment monitoring"), GB_ROLE_LABOUR,
-	 employment_fields, N(employment_fields), "date", NULL, NULL, NULL,
-	 "enterprise"},
-	{"patrol", "巡逻", N_("patrol"), GB_ROLE_POLICING, patrol_fields,
-	 N(patrol_fields), "start", NULL, "leader", NULL, "area"},
-	{"handover", "交接班日志", N_("shift handover"), GB_ROLE_POLICING,
-	 handover_fields, N(handover_fields), "time", NULL, "from_officer",
-	 NULL, "area"},
-	{"daily_report", "每日工作报告", N_("daily work report"),
-	 GB_ROLE_POLICING, daily_fields, N(daily_fields), "date", NULL,
-	 "officer", NULL, "officer"},
-	{"reception", "警务室接待", N_("police room reception"),
-	 GB_ROLE_POLICING, reception_fields, N(reception_fields), "start", NULL,
-	 "officer", NULL, "room"},
-	{"request", "报警求助咨询", N_("public request"), GB_ROLE_POLICING,
-	 request_fields, N(request_fields), "received_at", NULL, "officer",
-	 NULL, "subject"},
+    {"enterprise", "企业", N_("enterprise"), GB_ROLE_LABOUR, enterprise_fields,
+     N(enterprise_fields), NULL, "community", NULL, "status", "name"},
+    {"contract_check", "劳动合同检查", N_("labour-contract check"),
+     GB_ROLE_LABOUR, check_fields, N(check_fields), "check_date", NULL,
+     "coordinator", "outcome", "enterprise"},
+    {"rectification", "整改跟踪", N_("rectification follow-up"), GB_ROLE_LABOUR,
+     rect_fields, N(rect_fields), "date", NULL, NULL, "result", "check"},
+    {"dispute", "劳动争议", N_("labour dispute"), GB_ROLE_LABOUR,
+     dispute_fields, N(dispute_fields), "received_date", NULL, NULL, "status",
+     "category"},
+    {"employment", "用工监测", N_("employment monitoring"), GB_ROLE_LABOUR,
+     employment_fields, N(employment_fields), "date", NULL, NULL, NULL,
+     "enterprise"},
+    {"patrol", "巡逻", N_("patrol"), GB_ROLE_POLICING, patrol_fields,
+     N(patrol_fields), "start", NULL, "leader", NULL, "area"},
+    {"handover", "交接班日志", N_("shift handover"), GB_ROLE_POLICING,
+     handover_fields, N(handover_fields), "time", NULL, "from_officer", NULL,
+     "area"},
+    {"daily_report", "每日工作报告", N_("daily work report"), GB_ROLE_POLICING,
+     daily_fields, N(daily_fields), "date", NULL, "officer", NULL, "officer"},
+    {"reception", "警务室接待", N_("police room reception"), GB_ROLE_POLICING,
+     reception_fields, N(reception_fields), "start", NULL, "officer", NULL,
+     "room"},
+    {"request", "报警求助咨询", N_("public request"), GB_ROLE_POLICING,
+     request_fields, N(request_fields), "received_at", NULL, "officer", NULL,
+     "subject"},
 };
 
 const int gb_nkinds = N(gb_kinds);

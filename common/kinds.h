@@ -36,20 +36,20 @@ enum gb_ftype {
 /* What a REF or LIST field points at. */
 enum gb_ref {
 	GB_REF_NONE,
-	GB_REF_COMMUNITY,  /* community code, in this grid */
-	GB_REF_AREA,       /* police area code (its police room), in this grid */
-	GB_REF_STAFF,      /* staff code, in this grid */
+	GB_REF_COMMUNITY, /* community code, in this grid */
+	GB_REF_AREA,	  /* police area code (its police room), in this grid */
+	GB_REF_STAFF,	  /* staff code, in this grid */
 	GB_REF_ENTERPRISE, /* id of an enterprise record */
-	GB_REF_CHECK       /* id of a contract_check record */
+	GB_REF_CHECK	   /* id of a contract_check record */
 };
 
 enum gb_field_flags {
 	GB_F_REQUIRED = 1 << 0, /* must have a value */
-	GB_F_LONG = 1 << 1,     /* free text that may be long (notes) */
-	GB_F_OFFICER = 1 << 2,  /* STAFF ref that must be an officer or chief */
-	GB_F_GUARD = 1 << 3,    /* STAFF ref that must be a security guard */
-	GB_F_COORD = 1 << 4,    /* STAFF ref that must be a coordinator */
-	GB_F_PAST = 1 << 5      /* DATE or TIME of something that happened:
+	GB_F_LONG = 1 << 1,	/* free text that may be long (notes) */
+	GB_F_OFFICER = 1 << 2,	/* STAFF ref that must be an officer or chief */
+	GB_F_GUARD = 1 << 3,	/* STAFF ref that must be a security guard */
+	GB_F_COORD = 1 << 4,	/* STAFF ref that must be a coordinator */
+	GB_F_PAST = 1 << 5	/* DATE or TIME of something that happened:
 				   may not lie in the future */
 };
 
@@ -60,7 +60,7 @@ struct gb_field {
 	const char *label; /* English label for prompts, marked with N_() */
 	enum gb_ftype type;
 	unsigned flags;
-	enum gb_ref ref;            /* REF and LIST */
+	enum gb_ref ref;	    /* REF and LIST */
 	const char *const *choices; /* ENUM: NULL-terminated codes */
 	/* Default offered when the field is left empty: a literal, or
 	 * "@today", "@now", "@me" (the device's staff member). */
@@ -72,7 +72,7 @@ enum gb_role { GB_ROLE_LABOUR, GB_ROLE_POLICING };
 
 struct gb_kind {
 	const char *name;  /* "contract_check" */
-	const char *zh;    /* "劳动合同检查" */
+	const char *zh;	   /* "劳动合同检查" */
 	const char *label; /* English, N_() */
 	enum gb_role role; /* who may write it: coordinators or officers */
 	const struct gb_field *fields;

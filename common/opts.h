@@ -13,11 +13,11 @@
 #include "err.h"
 
 struct gb_opt {
-	const char *name;  /* long name without the dashes */
-	int has_arg;       /* 1: takes a value, 0: a flag */
-	const char **val;  /* has_arg: where the value goes (borrowed from
-			      argv); NULL when unused */
-	int *flag;         /* set to 1 when given; may be NULL */
+	const char *name; /* long name without the dashes */
+	int has_arg;	  /* 1: takes a value, 0: a flag */
+	const char **val; /* has_arg: where the value goes (borrowed from
+			     argv); NULL when unused */
+	int *flag;	  /* set to 1 when given; may be NULL */
 };
 
 /*

@@ -94,8 +94,7 @@ static int str_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-int gb_record_same_content(const struct gb_record *a,
-			   const struct gb_record *b)
+int gb_record_same_content(const struct gb_record *a, const struct gb_record *b)
 {
 	if (a->kind != b->kind || !a->voided != !b->voided ||
 	    !str_eq(a->void_reason, b->void_reason))

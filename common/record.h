@@ -20,16 +20,16 @@
 
 struct gb_record {
 	const struct gb_kind *kind; /* static */
-	char id[GB_ID_LEN];         /* UUIDv7, lowercase text */
+	char id[GB_ID_LEN];	    /* UUIDv7, lowercase text */
 	char grid[GB_CODE_LEN];
-	char device[GB_ID_LEN]; /* author device id */
+	char device[GB_ID_LEN];	 /* author device id */
 	char staff[GB_CODE_LEN]; /* author staff code */
-	int64_t created_at;     /* ms UTC, first version */
-	int64_t updated_at;     /* ms UTC, this version */
-	uint64_t version;       /* hybrid logical clock (id.h) */
+	int64_t created_at;	 /* ms UTC, first version */
+	int64_t updated_at;	 /* ms UTC, this version */
+	uint64_t version;	 /* hybrid logical clock (id.h) */
 	int voided;
-	char *void_reason;            /* owned, NULL unless voided */
-	char *val[GB_MAX_FIELDS];     /* owned, NULL = empty */
+	char *void_reason;	  /* owned, NULL unless voided */
+	char *val[GB_MAX_FIELDS]; /* owned, NULL = empty */
 	/* The versions this one was made from, as its device held them
 	 * (SPEC §4); nbase 0 for a new record and from devices that send
 	 * none, which the merge takes as having seen every lower version. */

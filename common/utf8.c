@@ -20,41 +20,41 @@ struct range {
 };
 
 static const struct range wide[] = {
-	{0x1100, 0x115f},   /* Hangul Jamo initial consonants */
-	{0x2e80, 0x303e},   /* CJK radicals, punctuation, ideographic space */
-	{0x3041, 0x33ff},   /* kana, bopomofo, CJK compatibility */
-	{0x3400, 0x4dbf},   /* CJK extension A */
-	{0x4e00, 0x9fff},   /* CJK unified ideographs */
-	{0xa000, 0xa4cf},   /* Yi */
-	{0xac00, 0xd7a3},   /* Hangul syllables */
-	{0xf900, 0xfaff},   /* CJK compatibility ideographs */
-	{0xfe30, 0xfe4f},   /* CJK compatibility forms */
-	{0xff00, 0xff60},   /* fullwidth forms */
-	{0xffe0, 0xffe6},   /* fullwidth signs */
-	{0x1f300, 0x1f64f}, /* pictographs and emoticons */
-	{0x1f900, 0x1f9ff}, /* supplemental pictographs */
-	{0x20000, 0x2fffd}, /* CJK extensions B-F */
-	{0x30000, 0x3fffd}, /* CJK extension G and later */
+    {0x1100, 0x115f},	/* Hangul Jamo initial consonants */
+    {0x2e80, 0x303e},	/* CJK radicals, punctuation, ideographic space */
+    {0x3041, 0x33ff},	/* kana, bopomofo, CJK compatibility */
+    {0x3400, 0x4dbf},	/* CJK extension A */
+    {0x4e00, 0x9fff},	/* CJK unified ideographs */
+    {0xa000, 0xa4cf},	/* Yi */
+    {0xac00, 0xd7a3},	/* Hangul syllables */
+    {0xf900, 0xfaff},	/* CJK compatibility ideographs */
+    {0xfe30, 0xfe4f},	/* CJK compatibility forms */
+    {0xff00, 0xff60},	/* fullwidth forms */
+    {0xffe0, 0xffe6},	/* fullwidth signs */
+    {0x1f300, 0x1f64f}, /* pictographs and emoticons */
+    {0x1f900, 0x1f9ff}, /* supplemental pictographs */
+    {0x20000, 0x2fffd}, /* CJK extensions B-F */
+    {0x30000, 0x3fffd}, /* CJK extension G and later */
 };
 
 static const struct range zero[] = {
-	{0x0300, 0x036f},   /* combining diacritical marks */
-	{0x0483, 0x0489},   /* Cyrillic combining marks */
-	{0x0591, 0x05bd},   /* Hebrew points */
-	{0x0610, 0x061a},   /* Arabic marks */
-	{0x064b, 0x065f},   /* Arabic vowel marks */
-	{0x1160, 0x11ff},   /* Hangul Jamo medial vowels, final consonants */
-	{0x1ab0, 0x1aff},   /* combining diacritical marks extended */
-	{0x1dc0, 0x1dff},   /* combining diacritical marks supplement */
-	{0x200b, 0x200f},   /* zero-width space, joiners, direction marks */
-	{0x2060, 0x2064},   /* word joiner, invisible operators */
-	{0x20d0, 0x20ff},   /* combining marks for symbols */
-	{0x302a, 0x302d},   /* ideographic tone marks */
-	{0x3099, 0x309a},   /* kana voicing marks */
-	{0xfe00, 0xfe0f},   /* variation selectors */
-	{0xfe20, 0xfe2f},   /* combining half marks */
-	{0xfeff, 0xfeff},   /* zero-width no-break space (byte order mark) */
-	{0xe0100, 0xe01ef}, /* variation selectors supplement */
+    {0x0300, 0x036f},	/* combining diacritical marks */
+    {0x0483, 0x0489},	/* Cyrillic combining marks */
+    {0x0591, 0x05bd},	/* Hebrew points */
+    {0x0610, 0x061a},	/* Arabic marks */
+    {0x064b, 0x065f},	/* Arabic vowel marks */
+    {0x1160, 0x11ff},	/* Hangul Jamo medial vowels, final consonants */
+    {0x1ab0, 0x1aff},	/* combining diacritical marks extended */
+    {0x1dc0, 0x1dff},	/* combining diacritical marks supplement */
+    {0x200b, 0x200f},	/* zero-width space, joiners, direction marks */
+    {0x2060, 0x2064},	/* word joiner, invisible operators */
+    {0x20d0, 0x20ff},	/* combining marks for symbols */
+    {0x302a, 0x302d},	/* ideographic tone marks */
+    {0x3099, 0x309a},	/* kana voicing marks */
+    {0xfe00, 0xfe0f},	/* variation selectors */
+    {0xfe20, 0xfe2f},	/* combining half marks */
+    {0xfeff, 0xfeff},	/* zero-width no-break space (byte order mark) */
+    {0xe0100, 0xe01ef}, /* variation selectors supplement */
 };
 
 /*
@@ -157,8 +157,7 @@ static int cp_width(uint32_t cp)
 		return 1;
 	if (in_ranges(cp, zero, sizeof(zero) / sizeof(zero[0])))
 		return 0;
-	if (cp >= 0x1100 &&
-	    in_ranges(cp, wide, sizeof(wide) / sizeof(wide[0])))
+	if (cp >= 0x1100 && in_ranges(cp, wide, sizeof(wide) / sizeof(wide[0])))
 		return 2;
 	return 1;
 }

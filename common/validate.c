@@ -706,15 +706,21 @@ int gb_validate_header(const struct gb_record *r, int64_t now_ms,
 				  "digits, '-' and '_')"),
 				shown);
 	}
-	return r->void_reason ? gb_validate_void_reason(r->void_reason, err) :
-				0;
+	return r->void_reason ? gb_validate_void_reason(r->void_reason, err)
+			      : 0;
 }
 
 int gb_validate_void_reason(const char *reason, struct gb_err *err)
 {
-	static const struct gb_field void_field = {
-		"void_reason", N_("void reason"), GB_T_TEXT, 0, GB_REF_NONE,
-		NULL, NULL, 0, 0};
+	static const struct gb_field void_field = {"void_reason",
+						   N_("void reason"),
+						   GB_T_TEXT,
+						   0,
+						   GB_REF_NONE,
+						   NULL,
+						   NULL,
+						   0,
+						   0};
 	char shown[SHOW_LEN], *canon = NULL;
 	size_t chars = 0;
 	int rc;

@@ -147,8 +147,6 @@ static void *member(const void *msg, unsigned off)
 	return (void *)((const char *)msg + off);
 }
 
-
-
 static int parse_i64(const char *s, int64_t *out)
 {
 	char *end;
@@ -1182,8 +1180,7 @@ out:
 }
 
 int wire_batch_encode_packed(const struct wire_batch_hdr *h, const void *recs,
-			     size_t len, struct gb_buf *out,
-			     struct gb_err *err)
+			     size_t len, struct gb_buf *out, struct gb_err *err)
 {
 	Gridbook__Batch b = GRIDBOOK__BATCH__INIT;
 	uint8_t dev[UUID_BYTES];
@@ -1226,8 +1223,7 @@ int wire_batch_encode_packed(const struct wire_batch_hdr *h, const void *recs,
 	head = pack_new(&b.base, &hlen);
 	if (gb_buf_add(&plain, head, hlen, err) ||
 	    (len && gb_buf_add(&plain, recs, len, err)) ||
-	    wire_deflate_level(plain.data, plain.len, BATCH_LEVEL, out,
-			       err))
+	    wire_deflate_level(plain.data, plain.len, BATCH_LEVEL, out, err))
 		goto out;
 	ret = 0;
 out:
@@ -1361,7 +1357,7 @@ int wire_batch_decode(const void *body, size_t len, struct wire_batch *out,
 			  &out->items[i]);
 		out->n = i + 1;
 		if (budget_charge(&bud, sizeof(struct gb_record) +
-						2 * out->items[i].raw_len))
+					    2 * out->items[i].raw_len))
 			goto over;
 	}
 	ret = 0;
@@ -1467,8 +1463,8 @@ static int ack_item_read(const Gridbook__Ack__Item *m, size_t i,
 		return gb_error(err, GB_EPROTO, _("%s: unknown status %d"),
 				name, m->has_status ? (int)m->status : 0);
 	it->status = (enum wire_status)m->status;
-	it->transient = m->has_transient && m->transient &&
-			it->status == WIRE_REJECTED;
+	it->transient =
+	    m->has_transient && m->transient && it->status == WIRE_REJECTED;
 	if (copy_code(it->reason_code, sizeof(it->reason_code), m->reason_code,
 		      name, err))
 		return -1;
@@ -1800,8 +1796,7 @@ static void page_take_records(const Gridbook__ChangesPage *m,
 			      const struct gb_buf *raw, struct wire_page *p)
 {
 	size_t n = m->n_records + 1;
-	struct span *spans =
-	    record_spans(raw->data, raw->len, 1, m->n_records);
+	struct span *spans = record_spans(raw->data, raw->len, 1, m->n_records);
 
 	p->recs = xcalloc(n, sizeof(*p->recs));
 	p->refused = xcalloc(n, sizeof(*p->refused));
@@ -1874,8 +1869,8 @@ out:
 
 /* ---- zlib ------------------------------------------------------------ */
 
-int wire_deflate_level(const void *in, size_t n, int level,
-		       struct gb_buf *out, struct gb_err *err)
+int wire_deflate_level(const void *in, size_t n, int level, struct gb_buf *out,
+		       struct gb_err *err)
 {
 	unsigned char chunk[ZCHUNK];
 	z_stream z;

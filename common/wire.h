@@ -143,10 +143,10 @@ int wire_batch_encode_packed(const struct wire_batch_hdr *h, const void *recs,
  * four times the inflated size plus 1 MiB of memory for the unpacked
  * message and 1 KiB a record more for the items made of it, all counted
  * against one budget.  Fails as a whole only when the body itself is
- * bad: GB_ETOOBIG past a limit (WIRE_MAX_RECORDS included), GB_EPROTO for a body that is not a deflated Batch or a
- * header without protocol 1, a 16-byte device, a grid and a seq (the
- * message names the field).  Bad records are reported per item.  On
- * failure out is left empty; on success release it with
+ * bad: GB_ETOOBIG past a limit (WIRE_MAX_RECORDS included), GB_EPROTO for a
+ * body that is not a deflated Batch or a header without protocol 1, a 16-byte
+ * device, a grid and a seq (the message names the field).  Bad records are
+ * reported per item.  On failure out is left empty; on success release it with
  * wire_batch_release. */
 int wire_batch_decode(const void *body, size_t len, struct wire_batch *out,
 		      struct gb_err *err);
@@ -259,8 +259,8 @@ int wire_deflate(const void *in, size_t n, struct gb_buf *out,
 		 struct gb_err *err);
 /* wire_deflate at zlib level 1 (fastest) to 9 (smallest); other values
  * mean the default, 6, at which batches and pages go. */
-int wire_deflate_level(const void *in, size_t n, int level,
-		       struct gb_buf *out, struct gb_err *err);
+int wire_deflate_level(const void *in, size_t n, int level, struct gb_buf *out,
+		       struct gb_err *err);
 int wire_inflate(const void *in, size_t n, size_t max_out, struct gb_buf *out,
 		 struct gb_err *err);
 

@@ -59,8 +59,8 @@ out:
 	return rc;
 }
 
-int auth_bearer(struct store *st, const char *header,
-		struct store_device *dev, struct gb_err *err)
+int auth_bearer(struct store *st, const char *header, struct store_device *dev,
+		struct gb_err *err)
 {
 	unsigned char hash[STORE_HASH_LEN];
 	int found;

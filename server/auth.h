@@ -41,8 +41,8 @@ int auth_token_hash(const char *text, unsigned char hash[STORE_HASH_LEN],
  * malformed, the token unknown or the device revoked; GB_EDB when the
  * store fails.
  */
-int auth_bearer(struct store *st, const char *header,
-		struct store_device *dev, struct gb_err *err);
+int auth_bearer(struct store *st, const char *header, struct store_device *dev,
+		struct gb_err *err);
 
 /* 1 when role is one a device may be enrolled with. */
 int auth_role_valid(const char *role);

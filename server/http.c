@@ -100,16 +100,16 @@ enum limit_id {
 };
 
 static const char *const limit_names[L_COUNT] = {
-	[L_CONNECTIONS] = N_("connections in all or per address"),
-	[L_RATE] = N_("requests a second per address"),
-	[L_ROLE] = N_("batches refused at the headers for the role"),
-	[L_DEVICE] = N_("batches in flight per device"),
-	[L_BATCHES] = N_("batches under way"),
-	[L_REPORTS] = N_("reports computed at once"),
-	[L_HEADERS] = N_("header deadline"),
-	[L_BODY] = N_("body deadline"),
-	[L_ROOM] = N_("free space on the store's disk"),
-	[L_CLOSED] = N_("connections closed before their request was whole"),
+    [L_CONNECTIONS] = N_("connections in all or per address"),
+    [L_RATE] = N_("requests a second per address"),
+    [L_ROLE] = N_("batches refused at the headers for the role"),
+    [L_DEVICE] = N_("batches in flight per device"),
+    [L_BATCHES] = N_("batches under way"),
+    [L_REPORTS] = N_("reports computed at once"),
+    [L_HEADERS] = N_("header deadline"),
+    [L_BODY] = N_("body deadline"),
+    [L_ROOM] = N_("free space on the store's disk"),
+    [L_CLOSED] = N_("connections closed before their request was whole"),
 };
 
 /* One client address's bucket of requests (tokens, refilled at the
@@ -141,8 +141,8 @@ struct conn {
  * key exchange by ephemeral elliptic-curve Diffie-Hellman only, so that
  * a key stolen later opens no recorded session, and AEAD ciphers. */
 #define TLS_PRIORITIES                                                         \
-	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-RSA:"        \
-	"+ECDHE-ECDSA:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"                    \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-RSA:"       \
+	"+ECDHE-ECDSA:-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:"                  \
 	"+CHACHA20-POLY1305:-MAC-ALL:+AEAD"
 
 struct http_server {
@@ -155,15 +155,15 @@ struct http_server {
 	unsigned batches;	 /* under way, at most lim.batches */
 	int slots_closed;	 /* stopping: no more waiting for a slot */
 	pthread_cond_t slot_free;
-	atomic_uint reports; /* being computed, at most lim.reports */
+	atomic_uint reports;	   /* being computed, at most lim.reports */
 	atomic_uint hits[L_COUNT]; /* limits reached since the last log */
-	pthread_mutex_t mu; /* conns, devices, rates */
+	pthread_mutex_t mu;	   /* conns, devices, rates */
 	struct conn *conns;
 	struct device_count *devices;
 	size_t ndevices, devices_cap;
 	struct rate_slot *rates; /* RATE_SLOTS */
 	pthread_t watchdog;
-	int watching; /* the watchdog runs */
+	int watching;	     /* the watchdog runs */
 	pthread_cond_t wake; /* with mu: the watchdog stops */
 	int stopping;
 	struct auth_fails fails; /* 401s, audited per address */
@@ -185,12 +185,12 @@ static const struct route {
 	const char *method;
 	enum route_id id;
 } routes[] = {
-	{"/healthz", MHD_HTTP_METHOD_GET, R_HEALTH},
-	{"/v1/batches", MHD_HTTP_METHOD_POST, R_BATCHES},
-	{"/v1/changes", MHD_HTTP_METHOD_GET, R_CHANGES},
-	{"/v1/reports/", MHD_HTTP_METHOD_GET, R_REPORTS},
-	{"/v1/conflicts", MHD_HTTP_METHOD_GET, R_CONFLICTS},
-	{"/", MHD_HTTP_METHOD_GET, R_DASHBOARD},
+    {"/healthz", MHD_HTTP_METHOD_GET, R_HEALTH},
+    {"/v1/batches", MHD_HTTP_METHOD_POST, R_BATCHES},
+    {"/v1/changes", MHD_HTTP_METHOD_GET, R_CHANGES},
+    {"/v1/reports/", MHD_HTTP_METHOD_GET, R_REPORTS},
+    {"/v1/conflicts", MHD_HTTP_METHOD_GET, R_CONFLICTS},
+    {"/", MHD_HTTP_METHOD_GET, R_DASHBOARD},
 };
 
 /* The state of one request, kept by MHD between calls. */
@@ -224,7 +224,7 @@ void http_limits_default(struct http_limits *l)
 	l->per_address = 600;
 	l->rate = 200;
 	l->batches = 32;
-	l->batch_wait_s = 20; /* under the client's 30 s without progress */
+	l->batch_wait_s = 20;  /* under the client's 30 s without progress */
 	l->device_batches = 5; /* SYNC_WINDOW of client/sync.h */
 	l->reports = 8;
 	l->header_s = 10;
@@ -292,11 +292,10 @@ static int device_take(struct http_server *h, const char *id)
 			d = &h->devices[i];
 	if (!d) {
 		if (h->ndevices == h->devices_cap) {
-			h->devices_cap = h->devices_cap ? 2 * h->devices_cap
-							: 64;
-			h->devices = xrealloc(h->devices,
-					      h->devices_cap *
-						      sizeof(*h->devices));
+			h->devices_cap =
+			    h->devices_cap ? 2 * h->devices_cap : 64;
+			h->devices = xrealloc(
+			    h->devices, h->devices_cap * sizeof(*h->devices));
 		}
 		d = &h->devices[h->ndevices++];
 		snprintf(d->id, sizeof(d->id), "%s", id);
@@ -390,7 +389,7 @@ static void conn_state(struct http_server *h, struct MHD_Connection *c,
 		       enum conn_state state)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct conn *cn = ci ? ci->socket_context : NULL;
 
 	if (!cn)
@@ -524,8 +523,8 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status,
 	char line[320];
 
 	snprintf(line, sizeof(line), "%s\n", msg);
-	return reply(c, status, "text/plain; charset=utf-8", line,
-		     strlen(line), headers);
+	return reply(c, status, "text/plain; charset=utf-8", line, strlen(line),
+		     headers);
 }
 
 static unsigned err_status(const struct gb_err *err)
@@ -544,9 +543,9 @@ static void peer(struct MHD_Connection *c, char *out, size_t n)
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (!ci || !ci->client_addr)
 		return;
-	len = ci->client_addr->sa_family == AF_INET6 ?
-		      sizeof(struct sockaddr_in6) :
-		      sizeof(struct sockaddr_in);
+	len = ci->client_addr->sa_family == AF_INET6
+		  ? sizeof(struct sockaddr_in6)
+		  : sizeof(struct sockaddr_in);
 	if (getnameinfo(ci->client_addr, len, out, (socklen_t)n, NULL, 0,
 			NI_NUMERICHOST) != 0)
 		snprintf(out, n, "?");
@@ -559,13 +558,13 @@ static void audit(struct http_server *h, const struct request *r,
 		  const char *remote)
 {
 	struct store_audit a = {
-		.at = gb_now_ms(),
-		.device = r && r->dev.id[0] ? r->dev.id : NULL,
-		.grid = r ? r->dev.grid : "",
-		.action = action,
-		.status = (int)status,
-		.detail = detail,
-		.remote = remote,
+	    .at = gb_now_ms(),
+	    .device = r && r->dev.id[0] ? r->dev.id : NULL,
+	    .grid = r ? r->dev.grid : "",
+	    .action = action,
+	    .status = (int)status,
+	    .detail = detail,
+	    .remote = remote,
 	};
 	struct gb_err aerr;
 
@@ -621,14 +620,14 @@ static enum MHD_Result reply_err(struct http_server *h,
 				 struct MHD_Connection *c, struct request *r,
 				 const char *action, const struct gb_err *err)
 {
-	static const char *const www_auth[] = {
-		MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer", NULL};
+	static const char *const www_auth[] = {MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					       "Bearer", NULL};
 	unsigned status = err_status(err);
 	char remote[64];
 
 	peer(c, remote, sizeof(remote));
-	if (status == MHD_HTTP_UNAUTHORIZED || (status >= 400 && status < 500 &&
-						!r->dev.id[0]))
+	if (status == MHD_HTTP_UNAUTHORIZED ||
+	    (status >= 400 && status < 500 && !r->dev.id[0]))
 		audit_anonymous(h, action, status, remote, err->msg);
 	else if (status >= 400 && status < 500)
 		audit(h, r, action, status, err->msg, remote);
@@ -677,23 +676,22 @@ static int media_is(const char *value, const char *want)
 }
 
 static const char *const retry_soon[] = {MHD_HTTP_HEADER_RETRY_AFTER,
-					  RETRY_SOON, NULL};
+					 RETRY_SOON, NULL};
 static const char *const retry_busy[] = {MHD_HTTP_HEADER_RETRY_AFTER,
-					  RETRY_BUSY, NULL};
+					 RETRY_BUSY, NULL};
 static const char *const retry_full[] = {MHD_HTTP_HEADER_RETRY_AFTER,
-					  RETRY_FULL, NULL};
+					 RETRY_FULL, NULL};
 /* A 413 whose body was not read, or read and dropped: the connection
  * is not kept for another request. */
 static const char *const conn_close[] = {MHD_HTTP_HEADER_CONNECTION, "close",
-					  NULL};
+					 NULL};
 
 /* The checks of a batch that need only the headers, cheapest and most
  * telling first: the token and its role, the declared size and types,
  * the room on the store's disk, then the slots (the device's, then one
  * of all), each taken only once the checks before it passed. */
 static enum MHD_Result batch_start(struct http_server *h,
-				   struct MHD_Connection *c,
-				   struct request *r)
+				   struct MHD_Connection *c, struct request *r)
 {
 	const char *len = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	struct gb_err err;
@@ -732,10 +730,9 @@ static enum MHD_Result batch_start(struct http_server *h,
 				       "application/x-protobuf"),
 				     NULL);
 	if (!media_is(header(c, MHD_HTTP_HEADER_CONTENT_ENCODING), "deflate"))
-		return reply_refusal(h, c, r, "batch",
-				     MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-				     _("Content-Encoding must be deflate"),
-				     NULL);
+		return reply_refusal(
+		    h, c, r, "batch", MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+		    _("Content-Encoding must be deflate"), NULL);
 	if (h->st->ops->room(h->st, &err) < 0) {
 		limit_hit(h, L_ROOM);
 		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, err.msg,
@@ -762,8 +759,7 @@ static enum MHD_Result batch_start(struct http_server *h,
 }
 
 static enum MHD_Result batch_finish(struct http_server *h,
-				    struct MHD_Connection *c,
-				    struct request *r)
+				    struct MHD_Connection *c, struct request *r)
 {
 	const struct ingest_watch watch = {watch_held, watch_gone, r};
 	struct wire_batch b;
@@ -844,8 +840,8 @@ static int cursor_parse(const char *s, uint64_t *ref, uint64_t *seq)
 static enum MHD_Result changes(struct http_server *h, struct MHD_Connection *c,
 			       struct request *r)
 {
-	static const char *const deflated[] = {
-		MHD_HTTP_HEADER_CONTENT_ENCODING, "deflate", NULL};
+	static const char *const deflated[] = {MHD_HTTP_HEADER_CONTENT_ENCODING,
+					       "deflate", NULL};
 	const char *since, *lim, *own, *exclude;
 	struct store_changes ch;
 	uint64_t ref, seq, asked = 0, high = 0;
@@ -950,9 +946,9 @@ static enum MHD_Result report_in(struct http_server *h,
 {
 	const char *name = url + strlen("/v1/reports/");
 	const char *format =
-		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
 	const char *list =
-		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "list");
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "list");
 	int csv = accepts_csv(header(c, MHD_HTTP_HEADER_ACCEPT)) ||
 		  (format && !strcmp(format, "csv")) || list;
 	struct report *rep = NULL;
@@ -975,24 +971,22 @@ static enum MHD_Result report_in(struct http_server *h,
 				    "again shortly"),
 				  retry_busy);
 	}
-	if (report_run(h->st, name,
-		       MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-						   "level"),
-		       MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-						   "from"),
-		       MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-						   "to"),
-		       gb_now_ms(), &rep, &err) < 0)
+	if (report_run(
+		h->st, name,
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "level"),
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from"),
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to"),
+		gb_now_ms(), &rep, &err) < 0)
 		return reply_err(h, c, r, "report", &err);
 	gb_buf_init(&out, GB_BUF_NOLIMIT);
-	if ((list ? report_write_list_csv(rep, list, &out, &err) :
-	     csv  ? report_write_csv(rep, &out, &err) :
-		    report_write_json(rep, &out, &err)) < 0)
+	if ((list  ? report_write_list_csv(rep, list, &out, &err)
+	     : csv ? report_write_csv(rep, &out, &err)
+		   : report_write_json(rep, &out, &err)) < 0)
 		ret = reply_err(h, c, r, "report", &err);
 	else
 		ret = reply(c, MHD_HTTP_OK,
-			    csv ? "text/csv; charset=utf-8" :
-				  "application/json; charset=utf-8",
+			    csv ? "text/csv; charset=utf-8"
+				: "application/json; charset=utf-8",
 			    out.data ? out.data : "", out.len, NULL);
 	gb_buf_release(&out);
 	report_free(rep);
@@ -1007,9 +1001,9 @@ static enum MHD_Result report(struct http_server *h, struct MHD_Connection *c,
 			      struct request *r, const char *url)
 {
 	const char *asked =
-		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lang");
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "lang");
 	enum gb_lang lang =
-		gb_lang_accept(header(c, MHD_HTTP_HEADER_ACCEPT_LANGUAGE));
+	    gb_lang_accept(header(c, MHD_HTTP_HEADER_ACCEPT_LANGUAGE));
 	locale_t loc, old = (locale_t)0;
 	struct gb_err err;
 	enum MHD_Result ret;
@@ -1032,7 +1026,7 @@ static enum MHD_Result conflicts(struct http_server *h,
 				 struct MHD_Connection *c, struct request *r)
 {
 	const char *grid =
-		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "grid");
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "grid");
 	const char *use = NULL;
 	struct gb_buf out;
 	struct gb_err err;
@@ -1062,10 +1056,14 @@ static enum MHD_Result dashboard(struct http_server *h,
 				 struct MHD_Connection *c, struct request *r)
 {
 	static const char *const hdrs[] = {
-	    "Cache-Control", "no-store", "Content-Security-Policy",
+	    "Cache-Control",
+	    "no-store",
+	    "Content-Security-Policy",
 	    "default-src 'none'; style-src 'unsafe-inline'; "
 	    "script-src 'unsafe-inline'; connect-src 'self'",
-	    "X-Content-Type-Options", "nosniff", NULL};
+	    "X-Content-Type-Options",
+	    "nosniff",
+	    NULL};
 	struct gb_buf out;
 	struct gb_err err;
 	enum MHD_Result ret;
@@ -1084,7 +1082,7 @@ static enum MHD_Result dashboard(struct http_server *h,
 
 /* How a request says where its body ends. */
 struct framing {
-	int content_length;	/* Content-Length headers */
+	int content_length;    /* Content-Length headers */
 	int transfer_encoding; /* Transfer-Encoding headers */
 };
 
@@ -1234,7 +1232,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	(void)version;
 	if (!r) {
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-			c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		    c, MHD_CONNECTION_INFO_CONNECTION_FD);
 
 		r = xcalloc(1, sizeof(*r));
 		r->h = h;
@@ -1426,10 +1424,9 @@ int http_check(const struct http_config *cfg, struct gb_err *err)
 				_("this libmicrohttpd was built without TLS"));
 	if (!cfg->limits.connections || !cfg->limits.per_address ||
 	    !cfg->limits.rate || !cfg->limits.batches ||
-	    !cfg->limits.batch_wait_s ||
-	    !cfg->limits.device_batches || !cfg->limits.reports ||
-	    !cfg->limits.header_s || !cfg->limits.body_s ||
-	    !cfg->limits.log_s)
+	    !cfg->limits.batch_wait_s || !cfg->limits.device_batches ||
+	    !cfg->limits.reports || !cfg->limits.header_s ||
+	    !cfg->limits.body_s || !cfg->limits.log_s)
 		return gb_error(err, GB_EUSAGE,
 				_("every limit must be 1 or more"));
 	if (cfg->limits.per_address > cfg->limits.connections)
@@ -1495,16 +1492,15 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER,
-		mhd_log, h, MHD_OPTION_SOCK_ADDR,
-		(struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, completed,
-		h, MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
-		MHD_OPTION_CONNECTION_LIMIT, h->lim.connections,
-		MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->lim.per_address,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
-		MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
-		MHD_OPTION_ARRAY,
-		tls_opts, MHD_OPTION_END);
+	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER,
+	    mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
+	    MHD_OPTION_CONNECTION_LIMIT, h->lim.connections,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, h->lim.per_address,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK,
+	    MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 	if (!h->d) {
 		gb_error(err, GB_EIO,
 			 _("cannot listen on %s (address in use, or a bad "

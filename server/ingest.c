@@ -97,7 +97,7 @@ struct ingest_item {
 	/* The rules that need no lookup (gb_validate without one): GB_OK,
 	 * or the rule broken, applied only to a version not held yet. */
 	enum gb_code vcode;
-	char *vreason; /* owned, with vcode */
+	char *vreason;	/* owned, with vcode */
 	int vtransient; /* vcode is HQ's clock's doing (prepare_item) */
 };
 
@@ -133,8 +133,7 @@ static int lookup_find(void *arg, enum gb_ref ref, const char *key,
 
 	/* Known in another grid (moved, or never this grid's) is the
 	 * record's mistake; not known at all may come yet. */
-	if (rc == 0 &&
-	    a->st->ops->ref_known(a->st, ref, key, &known, err) < 0)
+	if (rc == 0 && a->st->ops->ref_known(a->st, ref, key, &known, err) < 0)
 		return -1;
 	if (rc == 0 && !known)
 		a->missing = 1;
@@ -173,8 +172,7 @@ static void items_hash(const struct wire_batch *b,
 
 		for (int k = 0; k < 8; k++)
 			vb[k] = (unsigned char)(v >> (56 - 8 * k));
-		gb_hash_update(&h, (const unsigned char *)id,
-					  strlen(id) + 1);
+		gb_hash_update(&h, (const unsigned char *)id, strlen(id) + 1);
 		gb_hash_update(&h, vb, sizeof(vb));
 	}
 	gb_hash_final(&h, out);
@@ -191,12 +189,10 @@ static void content_hash(const struct gb_record *r, const char *body,
 
 	gb_hash_init(&h, STORE_HASH_LEN);
 	gb_hash_update(&h, (const unsigned char *)r->kind->name,
-				  strlen(r->kind->name) + 1);
+		       strlen(r->kind->name) + 1);
 	gb_hash_update(&h, (const unsigned char *)voided, 2);
-	gb_hash_update(&h, (const unsigned char *)reason,
-				  strlen(reason) + 1);
-	gb_hash_update(&h, (const unsigned char *)body,
-				  strlen(body));
+	gb_hash_update(&h, (const unsigned char *)reason, strlen(reason) + 1);
+	gb_hash_update(&h, (const unsigned char *)body, strlen(body));
 	gb_hash_final(&h, out);
 }
 
@@ -222,8 +218,8 @@ static void derive(const struct gb_record *r, struct store_version *v,
 			}
 		}
 	}
-	v->community = k->community_field ?
-			       gb_record_get(r, k->community_field) : NULL;
+	v->community =
+	    k->community_field ? gb_record_get(r, k->community_field) : NULL;
 	v->person = k->staff_field ? gb_record_get(r, k->staff_field) : NULL;
 	v->status = k->status_field ? gb_record_get(r, k->status_field) : NULL;
 }
@@ -254,28 +250,27 @@ static int reject(struct apply *a, const struct wire_item *it,
 	const struct wire_batch *b = a->req->batch;
 	const struct store_device *dev = a->req->dev;
 	struct store_rejection rj = {
-		.device = dev->id,
-		.batch_seq = b->hdr.seq,
-		.id = out->id,
-		/* The version as sent is in the ack and the raw bytes; the
-		 * row keeps only one SQLite can hold as it is (version_bounds
-		 * says why one of 2^63 or more is refused). */
-		.version = out->version <= (uint64_t)GB_HLC_MAX ? out->version
-							      : 0,
-		.code = gb_code_name(code),
-		.reason = reason,
-		.raw = it->raw,
-		.raw_len = it->raw_len < REJECT_RAW_MAX ? it->raw_len
-							: REJECT_RAW_MAX,
-		.at = a->now,
+	    .device = dev->id,
+	    .batch_seq = b->hdr.seq,
+	    .id = out->id,
+	    /* The version as sent is in the ack and the raw bytes; the
+	     * row keeps only one SQLite can hold as it is (version_bounds
+	     * says why one of 2^63 or more is refused). */
+	    .version = out->version <= (uint64_t)GB_HLC_MAX ? out->version : 0,
+	    .code = gb_code_name(code),
+	    .reason = reason,
+	    .raw = it->raw,
+	    .raw_len =
+		it->raw_len < REJECT_RAW_MAX ? it->raw_len : REJECT_RAW_MAX,
+	    .at = a->now,
 	};
 	struct store_audit au = {
-		.at = a->now,
-		.device = dev->id,
-		.grid = dev->grid,
-		.action = "batch",
-		.status = gb_code_http(code),
-		.remote = a->req->remote ? a->req->remote : "",
+	    .at = a->now,
+	    .device = dev->id,
+	    .grid = dev->grid,
+	    .action = "batch",
+	    .status = gb_code_http(code),
+	    .remote = a->req->remote ? a->req->remote : "",
 	};
 	char *detail;
 	int rc;
@@ -391,8 +386,8 @@ static void prepare_item(const struct store_device *dev,
 	gb_buf_init(&out->body, GB_BUF_NOLIMIT);
 	if (!r) {
 		refuse(out, it->code ? it->code : GB_EPROTO,
-		       it->reason[0] ? it->reason :
-				       _("the record could not be read"));
+		       it->reason[0] ? it->reason
+				     : _("the record could not be read"));
 		return;
 	}
 	if (!r->device[0]) {
@@ -424,8 +419,7 @@ static void prepare_item(const struct store_device *dev,
 
 		/* Times ahead of HQ's clock but not of the version's: HQ's
 		 * clock is behind (SPEC §4), a transient refusal. */
-		if (!(then > now_ms &&
-		      gb_validate_header(r, then, &e2) == 0))
+		if (!(then > now_ms && gb_validate_header(r, then, &e2) == 0))
 			goto refused;
 		hdr = verr;
 	}
@@ -446,8 +440,8 @@ static void prepare_item(const struct store_device *dev,
 		/* Valid as of the time the device wrote the version, which
 		 * is later than HQ's now: only HQ's clock (or the device's)
 		 * is in the way, and the version goes once it is right. */
-		out->vtransient = then > now_ms &&
-				  gb_validate(r, NULL, then, &e2) == 0;
+		out->vtransient =
+		    then > now_ms && gb_validate(r, NULL, then, &e2) == 0;
 		if (!out->vtransient)
 			return;
 		/* Then the version says why, naming both clocks, when it
@@ -604,9 +598,9 @@ static size_t conflicts_of(const struct gb_merge *m, const struct held *h,
 		c[n].id = k->id;
 		c[n].grid = k->grid;
 		c[n].kind = k->kind->name;
-		c[n].field = g->field < GB_MERGE_VOID ?
-				     k->kind->fields[g->field].name :
-				     "void";
+		c[n].field = g->field < GB_MERGE_VOID
+				 ? k->kind->fields[g->field].name
+				 : "void";
 		c[n].kept_version = k->version;
 		c[n].kept_device = k->device;
 		c[n].kept_staff = k->staff;
@@ -615,9 +609,9 @@ static size_t conflicts_of(const struct gb_merge *m, const struct held *h,
 		c[n].lost_device = l->device;
 		c[n].lost_staff = l->staff;
 		c[n].lost_value = conflict_value(l, g->field);
-		c[n].detected = h->received[g->kept] > h->received[g->lost] ?
-					h->received[g->kept] :
-					h->received[g->lost];
+		c[n].detected = h->received[g->kept] > h->received[g->lost]
+				    ? h->received[g->kept]
+				    : h->received[g->lost];
 		n++;
 	}
 	return n;
@@ -863,8 +857,8 @@ static int apply_batch(struct apply *a)
 	memset(&ack, 0, sizeof(ack));
 	req->renumber = 0;
 	gb_buf_reset(req->ack);
-	found = st->ops->batch_get(st, req->dev->id, b->hdr.seq, held,
-				   req->ack, &req->err);
+	found = st->ops->batch_get(st, req->dev->id, b->hdr.seq, held, req->ack,
+				   &req->err);
 	if (found < 0)
 		return -1;
 	if (compact &&
@@ -895,8 +889,8 @@ static int apply_batch(struct apply *a)
 	ack.items = xcalloc(b->n ? b->n : 1, sizeof(*ack.items));
 	a->done = xcalloc(b->n ? b->n : 1, sizeof(*a->done));
 	for (size_t i = 0; i < b->n; i++)
-		if (apply_item(a, &b->items[i], &req->items[i],
-			       &ack.items[i], &a->done[i]) < 0)
+		if (apply_item(a, &b->items[i], &req->items[i], &ack.items[i],
+			       &a->done[i]) < 0)
 			goto out;
 	if (wire_ack_encode(&ack, req->ack, &req->err) < 0 ||
 	    st->ops->batch_put(st, req->dev->id, b->hdr.seq, ih, b->n,
@@ -906,8 +900,8 @@ static int apply_batch(struct apply *a)
 				 b->hdr.has_pending ? (int64_t)b->hdr.pending
 						    : -1,
 				 b->hdr.oldest_pending, &req->err) < 0 ||
-	    rollup_batch_applied(st, req->dev, b, a->done, a->now,
-				 &req->err) < 0)
+	    rollup_batch_applied(st, req->dev, b, a->done, a->now, &req->err) <
+		0)
 		goto out;
 	/* Stored in full, for any device that sends this batch again;
 	 * answered compact to one that reads it. */
@@ -973,8 +967,8 @@ static int ready(struct store *st, struct ingest_req *const *reqs, size_t n,
 				_("batch %" PRIu64 " follows batch %" PRIu64
 				  ", which failed: send both again"),
 				b->hdr.seq, b->hdr.after);
-	found = st->ops->batch_get(st, r->dev->id, b->hdr.after, h, NULL,
-				   &r->err);
+	found =
+	    st->ops->batch_get(st, r->dev->id, b->hdr.after, h, NULL, &r->err);
 	if (found <= 0 || !pending)
 		return found;
 	/* A copy still to do may wait for a batch that never comes while
@@ -1011,9 +1005,8 @@ static void group_add(struct ingest_req *const *reqs, size_t from, size_t n,
  * Returns 0, or -1 when the store dropped the transaction (every request
  * has then failed).
  */
-static int group_run(struct store *st, struct ingest_req *const *reqs,
-		     size_t n, int64_t now_ms, size_t *records,
-		     struct gb_err *err)
+static int group_run(struct store *st, struct ingest_req *const *reqs, size_t n,
+		     int64_t now_ms, size_t *records, struct gb_err *err)
 {
 	struct apply a;
 	int progress;
@@ -1040,12 +1033,13 @@ static int group_run(struct store *st, struct ingest_req *const *reqs,
 			a.now = now_ms;
 			rc = st->ops->savepoint(st, &r->err);
 			if (rc == 0)
-				rc = r->batch ? apply_batch(&a) :
-				     r->audit ? st->ops->audit_put(st, r->audit,
-								   &r->err) :
-						st->ops->device_seen(st, r->seen,
-								     now_ms, 0, 0,
-								     &r->err);
+				rc = r->batch ? apply_batch(&a)
+				     : r->audit
+					 ? st->ops->audit_put(st, r->audit,
+							      &r->err)
+					 : st->ops->device_seen(st, r->seen,
+								now_ms, 0, 0,
+								&r->err);
 			if (rc == 0)
 				rc = st->ops->release(st, &r->err);
 			r->rc = rc;
@@ -1192,8 +1186,7 @@ static int writer_wait(struct ingest *ing, int64_t idle_at)
  * ends, the ingest stops, or too many are held: then it is refused
  * (GB_EBUSY), and the device sends it again.  With ing->mu held.
  */
-static void writer_settle(struct ingest *ing, struct ingest_req *r,
-			  int64_t now)
+static void writer_settle(struct ingest *ing, struct ingest_req *r, int64_t now)
 {
 	if (r->rc != 1) {
 		r->done = 1;
@@ -1203,8 +1196,7 @@ static void writer_settle(struct ingest *ing, struct ingest_req *r,
 	 * group. */
 	if (!r->wait_until || r->wait_until > now + ing->hold_ms)
 		r->wait_until = now + ing->hold_ms;
-	if (!ing->stopping && now < r->wait_until &&
-	    ing->nheld < GROUP_MAX) {
+	if (!ing->stopping && now < r->wait_until && ing->nheld < GROUP_MAX) {
 		ing->held[ing->nheld++] = r;
 		if (!r->told_held && r->watch && r->watch->held)
 			r->watch->held(r->watch->arg);
@@ -1403,8 +1395,7 @@ static void held_supersede(struct ingest *ing, const struct ingest_req *r)
 }
 
 /* Queues r and waits until the writer has done it. */
-static int submit(struct ingest *ing, struct ingest_req *r,
-		  struct gb_err *err)
+static int submit(struct ingest *ing, struct ingest_req *r, struct gb_err *err)
 {
 	r->done = 0;
 	r->next = NULL;

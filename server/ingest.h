@@ -80,7 +80,7 @@ struct ingest_req {
 	const struct store_device *dev;
 	const struct wire_batch *batch;
 	const struct store_audit *audit;
-	const char *seen; /* a device caught up (ingest_seen), or NULL */
+	const char *seen;   /* a device caught up (ingest_seen), or NULL */
 	const char *remote; /* the peer's address, for audit entries; may be
 			       NULL */
 	struct gb_buf *ack;
@@ -89,11 +89,11 @@ struct ingest_req {
 	/* Private to ingest.c. */
 	struct ingest_item *items; /* ingest_prepare's work, owned */
 	unsigned char items_hash[STORE_HASH_LEN];
-	int64_t wait_until; /* while held for hdr.after: ms */
+	int64_t wait_until;		  /* while held for hdr.after: ms */
 	const struct ingest_watch *watch; /* borrowed, or NULL */
 	int told_held;			  /* watch->held was called */
 	int superseded; /* the device sent this batch again meanwhile */
-	int renumber;	    /* answered "renumber": not applied */
+	int renumber;	/* answered "renumber": not applied */
 	int done;
 	struct ingest_req *next;
 };

@@ -165,8 +165,8 @@ static void serve_help(FILE *fp)
 		  "off (%d)\n"
 		  "/healthz answers 503 and says why while batches are "
 		  "refused for room.\n"),
-		l.connections, l.per_address, l.rate, l.batches,
-		l.batch_wait_s, l.device_batches, l.reports, l.header_s, l.body_s, l.log_s,
+		l.connections, l.per_address, l.rate, l.batches, l.batch_wait_s,
+		l.device_batches, l.reports, l.header_s, l.body_s, l.log_s,
 		MARGIN_MIB);
 }
 
@@ -181,8 +181,7 @@ static int number_parse(const char *opt, const char *text, unsigned min,
 		return 0;
 	errno = 0;
 	v = strtoul(text, &end, 10);
-	if (errno || end == text || *end || *text == '-' || v < min ||
-	    v > max)
+	if (errno || end == text || *end || *text == '-' || v < min || v > max)
 		return gb_error(err, GB_EUSAGE,
 				_("--%s: \"%s\" is not a number from %u to "
 				  "%u"),
@@ -217,27 +216,27 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	unsigned margin = MARGIN_MIB;
 	const char *sqlite_v;
 	const char *o_conn = NULL, *o_addr = NULL, *o_rate = NULL,
-		   *o_batches = NULL, *o_wait = NULL, *o_dev = NULL, *o_reports = NULL,
-		   *o_head = NULL, *o_body = NULL, *o_log = NULL,
-		   *o_margin = NULL;
+		   *o_batches = NULL, *o_wait = NULL, *o_dev = NULL,
+		   *o_reports = NULL, *o_head = NULL, *o_body = NULL,
+		   *o_log = NULL, *o_margin = NULL;
 	const struct gb_opt spec[] = {
-		{"store", 1, &hq->store, NULL},
-		{"listen", 1, &listen, NULL},
-		{"tls-cert", 1, &cfg.tls_cert, NULL},
-		{"tls-key", 1, &cfg.tls_key, NULL},
-		{"verbose", 0, NULL, &verbose},
-		{"quiet", 0, NULL, &quiet},
-		{"max-connections", 1, &o_conn, NULL},
-		{"max-address-connections", 1, &o_addr, NULL},
-		{"max-address-rate", 1, &o_rate, NULL},
-		{"max-batches", 1, &o_batches, NULL},
-		{"batch-wait", 1, &o_wait, NULL},
-		{"max-device-batches", 1, &o_dev, NULL},
-		{"max-reports", 1, &o_reports, NULL},
-		{"header-timeout", 1, &o_head, NULL},
-		{"body-timeout", 1, &o_body, NULL},
-		{"limit-log-interval", 1, &o_log, NULL},
-		{"free-space-margin", 1, &o_margin, NULL},
+	    {"store", 1, &hq->store, NULL},
+	    {"listen", 1, &listen, NULL},
+	    {"tls-cert", 1, &cfg.tls_cert, NULL},
+	    {"tls-key", 1, &cfg.tls_key, NULL},
+	    {"verbose", 0, NULL, &verbose},
+	    {"quiet", 0, NULL, &quiet},
+	    {"max-connections", 1, &o_conn, NULL},
+	    {"max-address-connections", 1, &o_addr, NULL},
+	    {"max-address-rate", 1, &o_rate, NULL},
+	    {"max-batches", 1, &o_batches, NULL},
+	    {"batch-wait", 1, &o_wait, NULL},
+	    {"max-device-batches", 1, &o_dev, NULL},
+	    {"max-reports", 1, &o_reports, NULL},
+	    {"header-timeout", 1, &o_head, NULL},
+	    {"body-timeout", 1, &o_body, NULL},
+	    {"limit-log-interval", 1, &o_log, NULL},
+	    {"free-space-margin", 1, &o_margin, NULL},
 	};
 	struct store *st = NULL;
 	struct ingest *ing = NULL;
@@ -279,9 +278,10 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	    number_parse("free-space-margin", o_margin, 0, 1u << 20, &margin,
 			 &err) < 0)
 		return usage_error("serve", &err);
-	log_init(PROG, verbose ? LOG_LVL_DEBUG :
-		       quiet   ? LOG_LVL_WARN :
-				 LOG_LVL_INFO,
+	log_init(PROG,
+		 verbose ? LOG_LVL_DEBUG
+		 : quiet ? LOG_LVL_WARN
+			 : LOG_LVL_INFO,
 		 1);
 	/* Signals are taken by sigwait below; every thread started from
 	 * here on inherits the mask. */
@@ -314,8 +314,8 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 		log_warnx("%s", err.msg);
 	sqlite_v = store_sqlite_version(&race_fixed);
 	log_info("SQLite %s%s", sqlite_v,
-		 race_fixed ? "" :
-			      ", with the WAL-reset race: one writer "
+		 race_fixed ? ""
+			    : ", with the WAL-reset race: one writer "
 			      "connection, which alone checkpoints");
 	if (sigwait(&sigs, &sig) != 0)
 		sig = SIGTERM;
@@ -336,10 +336,11 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 
 static void seed_help(FILE *fp)
 {
-	fprintf(fp, _("usage: %s seed DIR [--store sqlite:PATH]\n\n"
-		      "Loads the reference district from the CSV files of DIR "
-		      "(see seeds/README.md).\nLoading again changes only what "
-		      "differs; rows missing from the files stay.\n"),
+	fprintf(fp,
+		_("usage: %s seed DIR [--store sqlite:PATH]\n\n"
+		  "Loads the reference district from the CSV files of DIR "
+		  "(see seeds/README.md).\nLoading again changes only what "
+		  "differs; rows missing from the files stay.\n"),
 		PROG);
 }
 
@@ -388,9 +389,8 @@ static void device_help(FILE *fp)
 
 /* Enrolls a device and writes the audit entry in one transaction, then
  * prints its id and token. */
-static int device_enroll(struct store *st, const char *grid,
-			 const char *role, const char *name,
-			 struct gb_err *err)
+static int device_enroll(struct store *st, const char *grid, const char *role,
+			 const char *name, struct gb_err *err)
 {
 	struct store_device d;
 	struct store_audit a;
@@ -433,8 +433,9 @@ static int device_enroll(struct store *st, const char *grid,
 		goto out;
 	printf("device: %s\ntoken: %s\n", d.id, token);
 	fflush(stdout);
-	fprintf(stderr, _("%s: the token is shown only this once; put it on "
-			  "the device now\n"),
+	fprintf(stderr,
+		_("%s: the token is shown only this once; put it on "
+		  "the device now\n"),
 		PROG);
 	rc = 0;
 out:
@@ -442,16 +443,15 @@ out:
 	return rc;
 }
 
-static int device_revoke(struct store *st, const char *id,
-			 struct gb_err *err)
+static int device_revoke(struct store *st, const char *id, struct gb_err *err)
 {
 	struct store_audit a = {
-		.at = gb_now_ms(),
-		.device = id,
-		.grid = "",
-		.action = "revoke",
-		.detail = "",
-		.remote = "local",
+	    .at = gb_now_ms(),
+	    .device = id,
+	    .grid = "",
+	    .action = "revoke",
+	    .detail = "",
+	    .remote = "local",
 	};
 
 	if (!gb_uuid_valid(id))
@@ -491,10 +491,10 @@ static int cmd_device(struct hq *hq, int argc, char **argv)
 {
 	const char *grid = NULL, *role = NULL, *name = NULL;
 	const struct gb_opt spec[] = {
-		{"store", 1, &hq->store, NULL},
-		{"grid", 1, &grid, NULL},
-		{"role", 1, &role, NULL},
-		{"name", 1, &name, NULL},
+	    {"store", 1, &hq->store, NULL},
+	    {"grid", 1, &grid, NULL},
+	    {"role", 1, &role, NULL},
+	    {"name", 1, &name, NULL},
 	};
 	struct store *st = NULL;
 	struct gb_err err;
@@ -506,10 +506,8 @@ static int cmd_device(struct hq *hq, int argc, char **argv)
 		return status;
 	gb_err_clear(&err);
 	if (npos == 0)
-		gb_error(&err, GB_EUSAGE,
-			 _("device: enroll, revoke or list?"));
-	else if (!strcmp(pos[0], "enroll") &&
-		 (npos != 1 || !grid || !role))
+		gb_error(&err, GB_EUSAGE, _("device: enroll, revoke or list?"));
+	else if (!strcmp(pos[0], "enroll") && (npos != 1 || !grid || !role))
 		gb_error(&err, GB_EUSAGE,
 			 _("device enroll needs --grid G and --role ROLE"));
 	else if (!strcmp(pos[0], "enroll") && !auth_role_valid(role))
@@ -524,8 +522,9 @@ static int cmd_device(struct hq *hq, int argc, char **argv)
 			 _("--name: must be valid UTF-8 of at most %zu bytes"),
 			 sizeof(((struct store_device *)0)->name) - 1);
 	else if (!strcmp(pos[0], "revoke") && npos != 2)
-		gb_error(&err, GB_EUSAGE, _("device revoke needs the device "
-					    "id"));
+		gb_error(&err, GB_EUSAGE,
+			 _("device revoke needs the device "
+			   "id"));
 	else if (!strcmp(pos[0], "list") && npos != 1)
 		gb_error(&err, GB_EUSAGE, _("device list takes no argument"));
 	else if (strcmp(pos[0], "enroll") && strcmp(pos[0], "revoke") &&
@@ -552,19 +551,21 @@ static int cmd_device(struct hq *hq, int argc, char **argv)
 
 static void audit_help(FILE *fp)
 {
-	fprintf(fp, _("usage: %s audit [--limit N] [--store sqlite:PATH]\n\n"
-		      "Prints the last N (default 50) entries of the audit "
-		      "log: refused requests\nand device enrolments and "
-		      "revocations, oldest first, one per line:\ntime, "
-		      "status, action, device, grid, peer, detail.\n"),
+	fprintf(fp,
+		_("usage: %s audit [--limit N] [--store sqlite:PATH]\n\n"
+		  "Prints the last N (default 50) entries of the audit "
+		  "log: refused requests\nand device enrolments and "
+		  "revocations, oldest first, one per line:\ntime, "
+		  "status, action, device, grid, peer, detail.\n"),
 		PROG);
-	fprintf(fp, _("\n       %s audit verify [--store sqlite:PATH]\n\n"
-		      "Checks the hash chain of the audit log from its first "
-		      "entry and names the\nfirst entry that does not check "
-		      "out (edited, deleted, or not holding the\nhash of the "
-		      "one before it); exits 1 then.  Prints the hash of the "
-		      "last\nentry: kept elsewhere, it shows later that no "
-		      "entry was cut off the end.\n"),
+	fprintf(fp,
+		_("\n       %s audit verify [--store sqlite:PATH]\n\n"
+		  "Checks the hash chain of the audit log from its first "
+		  "entry and names the\nfirst entry that does not check "
+		  "out (edited, deleted, or not holding the\nhash of the "
+		  "one before it); exits 1 then.  Prints the hash of the "
+		  "last\nentry: kept elsewhere, it shows later that no "
+		  "entry was cut off the end.\n"),
 		PROG);
 }
 
@@ -607,8 +608,8 @@ static int cmd_audit(struct hq *hq, int argc, char **argv)
 {
 	const char *limit_s = NULL;
 	const struct gb_opt spec[] = {
-		{"store", 1, &hq->store, NULL},
-		{"limit", 1, &limit_s, NULL},
+	    {"store", 1, &hq->store, NULL},
+	    {"limit", 1, &limit_s, NULL},
 	};
 	struct store *st = NULL;
 	struct gb_err err;
@@ -678,12 +679,9 @@ static int cmd_report(struct hq *hq, int argc, char **argv)
 	const char *level = NULL, *from = NULL, *to = NULL, *format = "table";
 	const char *list = NULL;
 	const struct gb_opt spec[] = {
-		{"store", 1, &hq->store, NULL},
-		{"level", 1, &level, NULL},
-		{"from", 1, &from, NULL},
-		{"to", 1, &to, NULL},
-		{"format", 1, &format, NULL},
-		{"list", 1, &list, NULL},
+	    {"store", 1, &hq->store, NULL}, {"level", 1, &level, NULL},
+	    {"from", 1, &from, NULL},	    {"to", 1, &to, NULL},
+	    {"format", 1, &format, NULL},   {"list", 1, &list, NULL},
 	};
 	struct report *rep = NULL;
 	struct store *st = NULL;
@@ -728,19 +726,18 @@ static int cmd_report(struct hq *hq, int argc, char **argv)
 	if (rc == 0 && list)
 		rc = report_write_list_csv(rep, list, &out, &err);
 	else if (rc == 0)
-		rc = !strcmp(format, "json") ? report_write_json(rep, &out,
-								 &err) :
-		     !strcmp(format, "csv")  ? report_write_csv(rep, &out,
-								&err) :
-					       report_write_table(rep, &out,
-								  &err);
+		rc = !strcmp(format, "json")
+			 ? report_write_json(rep, &out, &err)
+		     : !strcmp(format, "csv")
+			 ? report_write_csv(rep, &out, &err)
+			 : report_write_table(rep, &out, &err);
 	report_free(rep);
 	if (rc == 0)
 		fwrite(out.data ? out.data : "", 1, out.len, stdout);
 	gb_buf_release(&out);
 	if (rc < 0)
-		return err.code == GB_EUSAGE ? usage_error("report", &err) :
-					       fail(&err);
+		return err.code == GB_EUSAGE ? usage_error("report", &err)
+					     : fail(&err);
 	return 0;
 }
 
@@ -768,9 +765,9 @@ static int cmd_conflicts(struct hq *hq, int argc, char **argv)
 {
 	const char *grid = NULL, *format = NULL;
 	const struct gb_opt spec[] = {
-		{"store", 1, &hq->store, NULL},
-		{"grid", 1, &grid, NULL},
-		{"format", 1, &format, NULL},
+	    {"store", 1, &hq->store, NULL},
+	    {"grid", 1, &grid, NULL},
+	    {"format", 1, &format, NULL},
 	};
 	enum conflicts_format f;
 	struct store *st = NULL;
@@ -873,8 +870,8 @@ static int check_row(void *arg, const char *grid, const char *id,
 		break;
 	case GB_HLC_BEFORE_2000:
 		gb_time_format_utc(gb_hlc_ms(version), at);
-		snprintf(why, sizeof(why), _("written at %s, before 2000-01-01"),
-			 at);
+		snprintf(why, sizeof(why),
+			 _("written at %s, before 2000-01-01"), at);
 		break;
 	case GB_HLC_AHEAD:
 		gb_time_format_utc(gb_hlc_ms(version), at);
@@ -901,19 +898,19 @@ static int cmd_check(struct hq *hq, int argc, char **argv)
 	int64_t hi_ms;
 	int npos, status, rc;
 
-	if (parse("check", spec, N(spec), argc, argv, pos, 0, &npos,
-		  check_help, &status) < 0)
+	if (parse("check", spec, N(spec), argc, argv, pos, 0, &npos, check_help,
+		  &status) < 0)
 		return status;
 	if (store_open(&st, hq->store, STORE_ADMIN, &err) < 0)
 		return fail(&err);
 	/* The store picks those outside the bounds of now; check_row says
 	 * which bound each breaks. */
 	hi_ms = c.now + GB_HLC_AHEAD_MS;
-	rc = st->ops->versions_outside(
-	    st, (uint64_t)GB_HLC_MIN_MS << 16,
-	    hi_ms >= INT64_C(1) << 47 ? (uint64_t)GB_HLC_MAX
-				      : ((uint64_t)(hi_ms + 1) << 16) - 1,
-	    check_row, &c, &err);
+	rc = st->ops->versions_outside(st, (uint64_t)GB_HLC_MIN_MS << 16,
+				       hi_ms >= INT64_C(1) << 47
+					   ? (uint64_t)GB_HLC_MAX
+					   : ((uint64_t)(hi_ms + 1) << 16) - 1,
+				       check_row, &c, &err);
 	st->ops->close(st);
 	if (rc < 0)
 		return fail(&err);
@@ -937,26 +934,26 @@ static const struct {
 	int (*fn)(struct hq *, int, char **);
 	const char *help;
 } commands[] = {
-	{"serve", cmd_serve, N_("serve devices over HTTP")},
-	{"seed", cmd_seed, N_("load the reference district from a directory")},
-	{"device", cmd_device, N_("enroll, revoke or list devices")},
-	{"audit", cmd_audit,
-	 N_("show the last entries of the audit log, or verify its chain")},
-	{"report", cmd_report, N_("print a report for headquarters")},
-	{"conflicts", cmd_conflicts,
-	 N_("list the field conflicts of a grid or of all")},
-	{"backup", cmd_backup, N_("copy the store while serving, checked")},
-	{"check", cmd_check,
-	 N_("list the record versions held out of bounds")},
+    {"serve", cmd_serve, N_("serve devices over HTTP")},
+    {"seed", cmd_seed, N_("load the reference district from a directory")},
+    {"device", cmd_device, N_("enroll, revoke or list devices")},
+    {"audit", cmd_audit,
+     N_("show the last entries of the audit log, or verify its chain")},
+    {"report", cmd_report, N_("print a report for headquarters")},
+    {"conflicts", cmd_conflicts,
+     N_("list the field conflicts of a grid or of all")},
+    {"backup", cmd_backup, N_("copy the store while serving, checked")},
+    {"check", cmd_check, N_("list the record versions held out of bounds")},
 };
 
 #define NCOMMANDS N(commands)
 
 static void usage(FILE *fp)
 {
-	fprintf(fp, _("usage: %s [--store sqlite:PATH] <command> [options]\n\n"
-		      "The store comes from --store or GRIDBOOK_HQ_STORE.\n\n"
-		      "commands:\n"),
+	fprintf(fp,
+		_("usage: %s [--store sqlite:PATH] <command> [options]\n\n"
+		  "The store comes from --store or GRIDBOOK_HQ_STORE.\n\n"
+		  "commands:\n"),
 		PROG);
 	for (int i = 0; i < NCOMMANDS; i++)
 		fprintf(fp, "  %-10s %s\n", commands[i].name,

@@ -465,9 +465,9 @@ struct run {
 	int32_t nights_lived, days_lived, weeks_lived, week0;
 	unsigned char *covered;	 /* per grid: sent since the period began */
 	unsigned char *complete; /* per grid */
-	int64_t *acc;	   /* (nunits + 1) * def->nf counters */
-	int64_t *conf;	   /* nunits + 1: records in conflict */
-	void *extra;	   /* what a report keeps besides counters */
+	int64_t *acc;		 /* (nunits + 1) * def->nf counters */
+	int64_t *conf;		 /* nunits + 1: records in conflict */
+	void *extra;		 /* what a report keeps besides counters */
 	struct gb_err *err;
 };
 
@@ -894,9 +894,9 @@ static const struct report_col re_overdue_cols[] = {
  * (an outcome): F <= D.  Otherwise, late: F a day begun by the as-of
  * instant (so after D; a follow-up dated today counts in a period that
  * ends today); overdue (a state): D < A and not rectified by then;
- * pending (a state): not yet due at A and not rectified by then.  An order rectified on
- * time after A counts as on time, not as pending, so that every order
- * counts once.  Checks of a voided enterprise do not count.
+ * pending (a state): not yet due at A and not rectified by then.  An order
+ * rectified on time after A counts as on time, not as pending, so that every
+ * order counts once.  Checks of a voided enterprise do not count.
  */
 static int re_gather(struct run *x)
 {
@@ -1575,8 +1575,8 @@ static int rq_gather(struct run *x)
 			continue;
 		}
 		add(x, u, RQ_PAST, 1);
-		gb_uuid_text(sqlite3_column_blob(q, 7), sqlite3_column_bytes(q, 7),
-			id);
+		gb_uuid_text(sqlite3_column_blob(q, 7),
+			     sqlite3_column_bytes(q, 7), id);
 		row = table_add(t);
 		v_text(&row[0], id);
 		v_text(&row[1], col_text(q, 0));
@@ -1879,8 +1879,8 @@ static int sh_gather(struct run *x)
 
 		if (gi < 0)
 			continue;
-		gb_uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
-			id);
+		gb_uuid_text(sqlite3_column_blob(q, 0),
+			     sqlite3_column_bytes(q, 0), id);
 		sqlite3_bind_value(per, 1, sqlite3_column_value(q, 0));
 		sqlite3_bind_int(per, 2, x->from);
 		sqlite3_bind_int(per, 3, x->to);
@@ -1899,8 +1899,8 @@ static int sh_gather(struct run *x)
 			add(x, u, SH_TOLD, 1);
 		}
 		if (oldest > 0) {
-			if (u >= 0 && (!e->unit_oldest[u] ||
-				       oldest < e->unit_oldest[u]))
+			if (u >= 0 &&
+			    (!e->unit_oldest[u] || oldest < e->unit_oldest[u]))
 				e->unit_oldest[u] = oldest;
 			if (!e->unit_oldest[x->nunits] ||
 			    oldest < e->unit_oldest[x->nunits])
@@ -1927,8 +1927,8 @@ static int sh_gather(struct run *x)
 			v_int(&row[8], sqlite3_column_int64(q, 5));
 		if (oldest > 0) {
 			v_time(&row[9], oldest);
-			v_hours(&row[10], (double)(x->as_of > oldest
-							   ? x->as_of - oldest
+			v_hours(&row[10],
+				(double)(x->as_of > oldest ? x->as_of - oldest
 							   : 0));
 		}
 		sqlite3_reset(per);
@@ -2256,8 +2256,7 @@ static int unit_state(const struct run *x, int u, int *cov)
 	int all = 1, gi;
 
 	*cov = 0;
-	if (u < x->nunits &&
-	    (x->level == L_AREA || x->level == L_COMMUNITY)) {
+	if (u < x->nunits && (x->level == L_AREA || x->level == L_COMMUNITY)) {
 		gi = x->level == L_AREA ? w->areas[u].parent : w->comms[u].grid;
 		*cov = gi >= 0 && x->covered[gi];
 		return gi >= 0 && x->complete[gi];
@@ -2378,9 +2377,10 @@ static int conflicts_gather(struct run *x)
 
 				ai = si >= 0 ? x->w.staff[si].area : -1;
 			}
-			u = x->level == L_AREA || x->level == L_COMMUNITY ?
-				    unit_of_area(x, ai) :
-				    unit_of_grid(x, grid_index(x, col_text(q, 0)));
+			u = x->level == L_AREA || x->level == L_COMMUNITY
+				? unit_of_area(x, ai)
+				: unit_of_grid(x,
+					       grid_index(x, col_text(q, 0)));
 			if (u >= 0)
 				x->conf[u]++;
 			x->conf[x->nunits]++;
@@ -2839,7 +2839,8 @@ int report_write_json(const struct report *r, struct gb_buf *out,
 			goto out;
 	if (gb_buf_adds(out, "}", err) ||
 	    json_key(out, "completeness", NULL, err) ||
-	    gb_buf_addf(out, err, "{\"grids\":%d,\"complete\":%d,"
+	    gb_buf_addf(out, err,
+			"{\"grids\":%d,\"complete\":%d,"
 			"\"incomplete\":[",
 			r->grids, r->complete))
 		goto out;
@@ -2882,8 +2883,7 @@ static int csv_row(struct gb_buf *b, const struct report_val *row, int nc,
 {
 	for (int c = 0; c < nc; c++)
 		if ((c && gb_buf_adds(b, ",", err)) ||
-		    gb_csv_cell(b, report_val_text(&row[c], buf, VAL_MAX),
-				err))
+		    gb_csv_cell(b, report_val_text(&row[c], buf, VAL_MAX), err))
 			return -1;
 	return gb_buf_adds(b, "\n", err);
 }
@@ -2955,8 +2955,8 @@ int report_write_csv(const struct report *r, struct gb_buf *out,
 		 r->left_key ? r->left_key : "");
 	if (completeness_text(r, &text, err) ||
 	    gb_buf_adds(out, "\ncompleteness,grids,complete,", err) ||
-	    (r->left_key && (gb_csv_field(out, key, err) ||
-			     gb_buf_adds(out, ",", err))) ||
+	    (r->left_key &&
+	     (gb_csv_field(out, key, err) || gb_buf_adds(out, ",", err))) ||
 	    gb_buf_addf(out, err, "text\n,%d,%d,", r->grids, r->complete) ||
 	    (r->left_key &&
 	     gb_buf_addf(out, err, "%lld,", (long long)r->left_out)) ||

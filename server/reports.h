@@ -62,7 +62,7 @@ struct report_table {
  * it still held versions written before as-of). */
 struct report_incomplete {
 	char code[GB_CODE_LEN];
-	char *name; /* owned */
+	char *name;	    /* owned */
 	const char *reason; /* static */
 };
 

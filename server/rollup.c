@@ -152,8 +152,8 @@ struct ctx {
 	struct gb_err *err;
 	struct pending *pend; /* npend of them */
 	size_t npend, cap;
-	size_t *slot;         /* open-addressing index into pend, 0 = free */
-	size_t nslot;         /* a power of two, or 0 */
+	size_t *slot; /* open-addressing index into pend, 0 = free */
+	size_t nslot; /* a power of two, or 0 */
 };
 
 static int fail(struct ctx *c, const char *what)
@@ -893,11 +893,10 @@ int rollup_batch(struct store *st, const struct store_device *dev,
 /* ---- building everything again ---- */
 
 static const char *const fact_tables[] = {
-    "rf_enterprise", "rr_active",  "rf_check", "rf_rect",  "rf_dispute",
-    "rf_patrol",     "rr_night",   "rf_daily", "rr_daily", "rf_reception",
-    "rr_reception",  "rf_request", "rr_sync",    "rf_conflict",
+    "rf_enterprise", "rr_active",  "rf_check", "rf_rect",     "rf_dispute",
+    "rf_patrol",     "rr_night",   "rf_daily", "rr_daily",    "rf_reception",
+    "rr_reception",  "rf_request", "rr_sync",  "rf_conflict",
 };
-
 
 /* Rebuilds the facts of every current record, reading its values back
  * from the JSON body record_current keeps. */
@@ -927,8 +926,8 @@ static int rebuild_records(struct ctx *c)
 		if (!k)
 			continue;
 		r = gb_record_new(k);
-		gb_uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
-			  r->id);
+		gb_uuid_text(sqlite3_column_blob(q, 0),
+			     sqlite3_column_bytes(q, 0), r->id);
 		snprintf(r->grid, sizeof(r->grid), "%s",
 			 (const char *)sqlite3_column_text(q, 2));
 		r->version = (uint64_t)sqlite3_column_int64(q, 3);
@@ -990,8 +989,8 @@ static int rebuild_sync(struct ctx *c)
 			break;
 		char dev[GB_ID_LEN];
 
-		gb_uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
-			  dev);
+		gb_uuid_text(sqlite3_column_blob(q, 0),
+			     sqlite3_column_bytes(q, 0), dev);
 		if (sync_add(c, dev, (const char *)sqlite3_column_text(q, 1),
 			     (const char *)sqlite3_column_text(q, 2), 1,
 			     sqlite3_column_int64(q, 3),

@@ -68,11 +68,11 @@ struct store_current {
 /* One version to be written: the record, its bytes as received, and what
  * ingest derived from it. */
 struct store_version {
-	const struct gb_record *rec;  /* borrowed */
-	const void *raw;              /* borrowed protobuf Record bytes */
+	const struct gb_record *rec; /* borrowed */
+	const void *raw;	     /* borrowed protobuf Record bytes */
 	size_t raw_len;
 	unsigned char hash[STORE_HASH_LEN]; /* of the content */
-	const char *body;             /* JSON of the values; borrowed */
+	const char *body;		    /* JSON of the values; borrowed */
 	/* Report columns (see schema/server); NULL when the kind has none. */
 	const char *day, *community, *person, *status;
 	int64_t received_at;
@@ -104,9 +104,9 @@ struct store_rejection {
 	uint64_t batch_seq;
 	const char *id;
 	uint64_t version;
-	const char *code;   /* gb_code_name() */
+	const char *code; /* gb_code_name() */
 	const char *reason;
-	const void *raw;    /* may be NULL */
+	const void *raw; /* may be NULL */
 	size_t raw_len;
 	int64_t at;
 };
@@ -116,7 +116,7 @@ struct store_audit {
 	const char *device; /* NULL when unknown */
 	const char *grid;   /* "" when unknown */
 	const char *action; /* "batch", "changes", "enroll", "revoke" ... */
-	int status;         /* the HTTP status answered, or 0 */
+	int status;	    /* the HTTP status answered, or 0 */
 	const char *detail;
 	const char *remote; /* the peer address, "" for commands */
 };
@@ -124,14 +124,14 @@ struct store_audit {
 /* Reference tables the seed loader fills; cols are the CSV columns of
  * seeds/README.md in that order. */
 enum store_table {
-	STORE_T_DISTRICT,       /* code, name */
-	STORE_T_STREET,         /* code, name */
-	STORE_T_GRID,           /* code, street, name */
-	STORE_T_COMMUNITY,      /* code, grid, name, population,
+	STORE_T_DISTRICT,	/* code, name */
+	STORE_T_STREET,		/* code, name */
+	STORE_T_GRID,		/* code, street, name */
+	STORE_T_COMMUNITY,	/* code, grid, name, population,
 				   criminal_cases, patrol_team */
-	STORE_T_AREA,           /* code, grid, name, room */
+	STORE_T_AREA,		/* code, grid, name, room */
 	STORE_T_AREA_COMMUNITY, /* area, community */
-	STORE_T_STAFF           /* code, name, role, grid, area */
+	STORE_T_STAFF		/* code, name, role, grid, area */
 };
 
 /*
@@ -143,7 +143,7 @@ enum store_table {
  */
 struct store_changes {
 	struct wire_page page;
-	int with_ref;         /* the reference data of the grid is in page */
+	int with_ref;	      /* the reference data of the grid is in page */
 	uint64_t ref_version; /* of the reference data now */
 	uint64_t next_seq;    /* the last change covered by this page */
 };
@@ -227,8 +227,7 @@ struct store_ops {
 	 */
 	int (*history_each)(struct store *s, const char *id, size_t limit,
 			    int (*cb)(void *arg, const void *raw, size_t n,
-				      int64_t received_at,
-				      struct gb_err *err),
+				      int64_t received_at, struct gb_err *err),
 			    void *arg, struct gb_err *err);
 	/* Replaces the field conflicts of record id by the n of c (n may be
 	 * 0: the record has none left).  Writer thread. */

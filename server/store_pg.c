@@ -2031,8 +2031,9 @@ static int pg_history_each(struct store *st, const char *id, size_t limit,
 	if (!res)
 		return -1;
 	for (int i = 0; rc == 0 && i < PQntuples(res); i++)
-		rc = cb(arg, PQgetvalue(res, i, 0),
-			(size_t)PQgetlength(res, i, 0), col_i64(res, i, 1), err);
+		rc =
+		    cb(arg, PQgetvalue(res, i, 0),
+		       (size_t)PQgetlength(res, i, 0), col_i64(res, i, 1), err);
 	PQclear(res);
 	return rc < 0 ? -1 : 0;
 }
@@ -2104,12 +2105,9 @@ static int pg_field_conflict_list(
 		struct store_field_conflict f;
 		char id[GB_ID_LEN], kd[GB_ID_LEN], ld[GB_ID_LEN];
 
-		gb_uuid_text(PQgetvalue(res, i, 0), PQgetlength(res, i, 0),
-			     id);
-		gb_uuid_text(PQgetvalue(res, i, 5), PQgetlength(res, i, 5),
-			     kd);
-		gb_uuid_text(PQgetvalue(res, i, 9), PQgetlength(res, i, 9),
-			     ld);
+		gb_uuid_text(PQgetvalue(res, i, 0), PQgetlength(res, i, 0), id);
+		gb_uuid_text(PQgetvalue(res, i, 5), PQgetlength(res, i, 5), kd);
+		gb_uuid_text(PQgetvalue(res, i, 9), PQgetlength(res, i, 9), ld);
 		f.id = id;
 		f.field = col_str(res, i, 1);
 		f.kind = col_str(res, i, 2);
@@ -2165,8 +2163,7 @@ static int pg_versions_outside(struct store *st, uint64_t lo, uint64_t hi,
 	for (int i = 0; res && i < PQntuples(res); i++) {
 		char id[GB_ID_LEN], dev[GB_ID_LEN];
 
-		gb_uuid_text(PQgetvalue(res, i, 1), PQgetlength(res, i, 1),
-			     id);
+		gb_uuid_text(PQgetvalue(res, i, 1), PQgetlength(res, i, 1), id);
 		gb_uuid_text(PQgetvalue(res, i, 2), PQgetlength(res, i, 2),
 			     dev);
 		if (cb(arg, col_str(res, i, 0), id, dev,

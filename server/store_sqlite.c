@@ -7,8 +7,9 @@
  * transaction that restarts the WAL can lose pages.  So the server has
  * exactly one writing connection, which alone checkpoints (automatic
  * checkpoints are off; the writer checkpoints by hand when it has nothing
- * else to do, or when the WAL nears its bound), and its readers are read-only connections that never
- * checkpoint, not even on close (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE).
+ * else to do, or when the WAL nears its bound), and its readers are read-only
+ * connections that never checkpoint, not even on close
+ * (SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE).
  *
  * Commands (seed, device enroll ...) may write while a server runs.  To
  * keep them out of the race, a lock file beside the store ("PATH-hq.lock")
@@ -123,72 +124,72 @@ enum stmt_id {
 };
 
 static const char *const stmt_sql[S_COUNT] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_SAVEPOINT] = "SAVEPOINT batch",
-	[S_RELEASE] = "RELEASE batch",
-	[S_ROLLBACK_TO] = "ROLLBACK TO batch",
-	[S_BATCH_GET] = "SELECT items_hash, ack FROM batch "
-			"WHERE device = ?1 AND seq = ?2",
-	[S_BATCH_PUT] = "INSERT INTO batch (device, seq, items_hash, records, "
-			"ack, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[S_BATCH_HIGH] = "SELECT max(seq) FROM batch WHERE device = ?1",
-	[S_VERSION_GET] = "SELECT content_hash FROM record_history "
-			  "WHERE id = ?1 AND version = ?2 AND device = ?3",
-	[S_CURRENT_GET] = "SELECT kind, version, device, grid, heads, "
-			  "conflicts FROM record_current WHERE id = ?1",
-	[S_HISTORY_PUT] = "INSERT INTO record_history (id, version, device, "
-			  "kind, grid, content_hash, raw, received_at) "
-			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[S_CURRENT_PUT] =
-		"INSERT OR REPLACE INTO record_current (id, kind, grid, "
-		"device, staff, version, created_at, updated_at, voided, "
-		"void_reason, day, community, person, status, body, heads, "
-		"conflicts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-		"?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-	[S_CONFLICT_PUT] = "INSERT OR IGNORE INTO conflict (id, version, "
-			   "device, kind, grid, content_hash, raw, "
-			   "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-			   "?8)",
-	[S_HISTORY_EACH] = "SELECT raw, received_at FROM record_history "
-			   "WHERE id = ?1 ORDER BY version DESC LIMIT ?2",
-	[S_FCONF_DEL] = "DELETE FROM field_conflict WHERE id = ?1",
-	[S_FCONF_PUT] = "INSERT OR IGNORE INTO field_conflict (id, field, "
-			"kind, grid, kept_version, kept_device, kept_staff, "
-			"kept_value, lost_version, lost_device, lost_staff, "
-			"lost_value, detected) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-			"?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-	[S_REJECTION_PUT] = "INSERT INTO rejection (device, batch_seq, id, "
-			    "version, code, reason, raw, received_at) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[S_FIND_COMMUNITY] = "SELECT code FROM community "
-			     "WHERE code = ?1 AND grid = ?2",
-	[S_FIND_AREA] = "SELECT room FROM police_area "
-			"WHERE code = ?1 AND grid = ?2",
-	[S_FIND_STAFF] = "SELECT role FROM staff WHERE code = ?1 AND grid = ?2",
-	[S_FIND_RECORD] = "SELECT json_extract(body, ?4) FROM record_current "
-			  "WHERE id = ?1 AND kind = ?2 AND grid = ?3",
-	[S_KNOWN_COMMUNITY] = "SELECT 1 FROM community WHERE code = ?1",
-	[S_KNOWN_AREA] = "SELECT 1 FROM police_area WHERE code = ?1",
-	[S_KNOWN_STAFF] = "SELECT 1 FROM staff WHERE code = ?1",
-	[S_KNOWN_RECORD] = "SELECT 1 FROM record_current WHERE id = ?1",
-	[S_DEVICE_SEEN] = "UPDATE device SET last_seen = ?2, pending = "
-			  "iif(?3 >= 0, ?3, pending), oldest_pending = "
-			  "iif(?3 >= 0, nullif(?4, 0), oldest_pending) "
-			  "WHERE id = ?1",
-	[S_AUDIT_PUT] = "INSERT INTO audit_log (at, device, grid, action, "
-			"status, detail, remote, seq) VALUES (?1, ?2, ?3, ?4, "
-			"?5, ?6, ?7, ?8)",
-	[S_AUDIT_CHAIN] = "INSERT INTO audit_chain (seq, prev, hash) VALUES "
-			  "(?1, ?2, ?3)",
-	[S_AUDIT_LAST] = "SELECT l.seq, c.hash FROM audit_log l LEFT JOIN "
-			 "audit_chain c USING (seq) ORDER BY l.seq DESC LIMIT 1",
-	[S_REF_VERSION] = "SELECT value FROM meta WHERE key = 'ref_version'",
-	/* The reference data of one grid, as S_FIND_* answer it. */
-	[S_REF_COMMUNITY] = "SELECT code, code FROM community WHERE grid = ?1",
-	[S_REF_AREA] = "SELECT code, room FROM police_area WHERE grid = ?1",
-	[S_REF_STAFF] = "SELECT code, role FROM staff WHERE grid = ?1",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT batch",
+    [S_RELEASE] = "RELEASE batch",
+    [S_ROLLBACK_TO] = "ROLLBACK TO batch",
+    [S_BATCH_GET] = "SELECT items_hash, ack FROM batch "
+		    "WHERE device = ?1 AND seq = ?2",
+    [S_BATCH_PUT] = "INSERT INTO batch (device, seq, items_hash, records, "
+		    "ack, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [S_BATCH_HIGH] = "SELECT max(seq) FROM batch WHERE device = ?1",
+    [S_VERSION_GET] = "SELECT content_hash FROM record_history "
+		      "WHERE id = ?1 AND version = ?2 AND device = ?3",
+    [S_CURRENT_GET] = "SELECT kind, version, device, grid, heads, "
+		      "conflicts FROM record_current WHERE id = ?1",
+    [S_HISTORY_PUT] = "INSERT INTO record_history (id, version, device, "
+		      "kind, grid, content_hash, raw, received_at) "
+		      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_CURRENT_PUT] =
+	"INSERT OR REPLACE INTO record_current (id, kind, grid, "
+	"device, staff, version, created_at, updated_at, voided, "
+	"void_reason, day, community, person, status, body, heads, "
+	"conflicts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+	"?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    [S_CONFLICT_PUT] = "INSERT OR IGNORE INTO conflict (id, version, "
+		       "device, kind, grid, content_hash, raw, "
+		       "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+		       "?8)",
+    [S_HISTORY_EACH] = "SELECT raw, received_at FROM record_history "
+		       "WHERE id = ?1 ORDER BY version DESC LIMIT ?2",
+    [S_FCONF_DEL] = "DELETE FROM field_conflict WHERE id = ?1",
+    [S_FCONF_PUT] = "INSERT OR IGNORE INTO field_conflict (id, field, "
+		    "kind, grid, kept_version, kept_device, kept_staff, "
+		    "kept_value, lost_version, lost_device, lost_staff, "
+		    "lost_value, detected) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+		    "?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [S_REJECTION_PUT] = "INSERT INTO rejection (device, batch_seq, id, "
+			"version, code, reason, raw, received_at) "
+			"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [S_FIND_COMMUNITY] = "SELECT code FROM community "
+			 "WHERE code = ?1 AND grid = ?2",
+    [S_FIND_AREA] = "SELECT room FROM police_area "
+		    "WHERE code = ?1 AND grid = ?2",
+    [S_FIND_STAFF] = "SELECT role FROM staff WHERE code = ?1 AND grid = ?2",
+    [S_FIND_RECORD] = "SELECT json_extract(body, ?4) FROM record_current "
+		      "WHERE id = ?1 AND kind = ?2 AND grid = ?3",
+    [S_KNOWN_COMMUNITY] = "SELECT 1 FROM community WHERE code = ?1",
+    [S_KNOWN_AREA] = "SELECT 1 FROM police_area WHERE code = ?1",
+    [S_KNOWN_STAFF] = "SELECT 1 FROM staff WHERE code = ?1",
+    [S_KNOWN_RECORD] = "SELECT 1 FROM record_current WHERE id = ?1",
+    [S_DEVICE_SEEN] = "UPDATE device SET last_seen = ?2, pending = "
+		      "iif(?3 >= 0, ?3, pending), oldest_pending = "
+		      "iif(?3 >= 0, nullif(?4, 0), oldest_pending) "
+		      "WHERE id = ?1",
+    [S_AUDIT_PUT] = "INSERT INTO audit_log (at, device, grid, action, "
+		    "status, detail, remote, seq) VALUES (?1, ?2, ?3, ?4, "
+		    "?5, ?6, ?7, ?8)",
+    [S_AUDIT_CHAIN] = "INSERT INTO audit_chain (seq, prev, hash) VALUES "
+		      "(?1, ?2, ?3)",
+    [S_AUDIT_LAST] = "SELECT l.seq, c.hash FROM audit_log l LEFT JOIN "
+		     "audit_chain c USING (seq) ORDER BY l.seq DESC LIMIT 1",
+    [S_REF_VERSION] = "SELECT value FROM meta WHERE key = 'ref_version'",
+    /* The reference data of one grid, as S_FIND_* answer it. */
+    [S_REF_COMMUNITY] = "SELECT code, code FROM community WHERE grid = ?1",
+    [S_REF_AREA] = "SELECT code, room FROM police_area WHERE grid = ?1",
+    [S_REF_STAFF] = "SELECT code, role FROM staff WHERE grid = ?1",
 };
 
 /* The reference types a grid's cache holds, in the order of its arrays. */
@@ -215,7 +216,7 @@ struct sqlite_store {
 	char *path;
 	sqlite3 *db; /* the writer; in STORE_ADMIN mode the only one */
 	sqlite3_stmt *stmt[S_COUNT];
-	int lock_fd;     /* PATH-hq.lock, or -1 for ":memory:" */
+	int lock_fd; /* PATH-hq.lock, or -1 for ":memory:" */
 	/* Pages in the WAL after the last commit, not yet checkpointed as
 	 * far as the writer knows; read by sq_room in any thread. */
 	atomic_int wal_frames;
@@ -235,11 +236,11 @@ struct sqlite_store {
 	int ref_fresh;
 	int ref_written; /* this transaction wrote reference data */
 	/* The room on the store's disk (sq_room), any thread. */
-	char *dir;		   /* the directory of path */
-	char *reserve;		   /* PATH-hq.reserve (STORE_SERVE) */
-	int64_t margin;		   /* bytes */
-	atomic_llong room_at;	   /* ms (monotonic) of the last look */
-	atomic_llong room_free;	   /* bytes free then, -1 when unknown */
+	char *dir;		/* the directory of path */
+	char *reserve;		/* PATH-hq.reserve (STORE_SERVE) */
+	int64_t margin;		/* bytes */
+	atomic_llong room_at;	/* ms (monotonic) of the last look */
+	atomic_llong room_free; /* bytes free then, -1 when unknown */
 };
 
 static struct sqlite_store *impl(struct store *s)
@@ -261,9 +262,6 @@ static int db_fail(sqlite3 *db, struct gb_err *err, const char *what)
 	return gb_error(err, GB_EDB, _("store: %s: %s"), _(what),
 			sqlite3_errmsg(db));
 }
-
-
-
 
 /* Binds a UUID as 16 bytes; a string that is not a UUID is bound as text,
  * which then matches no BLOB key. */
@@ -449,7 +447,7 @@ static int user_version(sqlite3 *db, int *out, struct gb_err *err)
 	int rc = -1;
 
 	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
-		    SQLITE_OK ||
+		SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
 		db_fail(db, err, N_("reading the schema version"));
 		goto out;
@@ -523,7 +521,8 @@ static int sq_batch_get(struct store *st, const char *device, uint64_t seq,
 		memset(items_hash, 0, STORE_HASH_LEN);
 		if (h && hn == STORE_HASH_LEN)
 			memcpy(items_hash, h, STORE_HASH_LEN);
-		if (ack && gb_buf_add(ack, sqlite3_column_blob(q, 1),
+		if (ack &&
+		    gb_buf_add(ack, sqlite3_column_blob(q, 1),
 			       (size_t)sqlite3_column_bytes(q, 1), err) < 0) {
 			stmt_done(q);
 			return -1;
@@ -669,8 +668,8 @@ static int sq_current_get(struct store *st, const char *id,
 	if (rc == SQLITE_ROW) {
 		copy_col(q, 0, out->kind, sizeof(out->kind));
 		out->version = (uint64_t)sqlite3_column_int64(q, 1);
-		gb_uuid_text(sqlite3_column_blob(q, 2), sqlite3_column_bytes(q, 2),
-			  out->device);
+		gb_uuid_text(sqlite3_column_blob(q, 2),
+			     sqlite3_column_bytes(q, 2), out->device);
 		copy_col(q, 3, out->grid, sizeof(out->grid));
 		heads_parse((const char *)sqlite3_column_text(q, 4),
 			    out->version, out);
@@ -757,8 +756,7 @@ static int sq_current_put(struct store *st, const struct store_version *v,
 		for (size_t i = 0; i < v->nheads; i++)
 			gb_buf_addf(&b, NULL, "%s%" PRIu64, i ? "," : "",
 				    v->heads[i]);
-		sqlite3_bind_text(q, 16, gb_buf_str(&b), -1,
-				  SQLITE_TRANSIENT);
+		sqlite3_bind_text(q, 16, gb_buf_str(&b), -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(q, 17, v->conflicts);
 		rc = run(s, q, N_("storing the current version"), err);
 		gb_buf_release(&b);
@@ -988,8 +986,8 @@ static int ref_cache_load_type(struct sqlite_store *s, struct ref_grid *g,
 			break;
 		if (g->n[t] == cap) {
 			cap = cap ? 2 * cap : 16;
-			g->unit[t] = xrealloc(g->unit[t],
-					      cap * sizeof(*g->unit[t]));
+			g->unit[t] =
+			    xrealloc(g->unit[t], cap * sizeof(*g->unit[t]));
 		}
 		g->unit[t][g->n[t]].code = dup_col(q, 0);
 		g->unit[t][g->n[t]].attr = dup_col(q, 1);
@@ -1005,13 +1003,13 @@ static int ref_cache_load_type(struct sqlite_store *s, struct ref_grid *g,
 
 /* The cached reference data of grid, loaded when missing, or NULL with
  * err. */
-static struct ref_grid *ref_cache_grid(struct sqlite_store *s,
-				       const char *grid, struct gb_err *err)
+static struct ref_grid *ref_cache_grid(struct sqlite_store *s, const char *grid,
+				       struct gb_err *err)
 {
 	static const enum stmt_id load[REF_NTYPES] = {
-		[REF_COMMUNITY] = S_REF_COMMUNITY,
-		[REF_AREA] = S_REF_AREA,
-		[REF_STAFF] = S_REF_STAFF,
+	    [REF_COMMUNITY] = S_REF_COMMUNITY,
+	    [REF_AREA] = S_REF_AREA,
+	    [REF_STAFF] = S_REF_STAFF,
 	};
 	struct ref_grid *g;
 
@@ -1062,8 +1060,7 @@ static int ref_cache_find(struct sqlite_store *s, const char *grid, int t,
 		return -1;
 	k.code = (char *)key;
 	k.attr = NULL;
-	u = g->n[t] ? bsearch(&k, g->unit[t], g->n[t], sizeof(k),
-			      ref_unit_cmp)
+	u = g->n[t] ? bsearch(&k, g->unit[t], g->n[t], sizeof(k), ref_unit_cmp)
 		    : NULL;
 	if (!u)
 		return 0;
@@ -1130,11 +1127,11 @@ static int sq_find(struct store *st, const char *grid, enum gb_ref ref,
 				"store: lookup of a bad attribute");
 	if (!s->ref_written && grid && key) {
 		if (ref == GB_REF_COMMUNITY)
-			return ref_cache_find(s, grid, REF_COMMUNITY, key,
-					      attr, out, n, err);
-		if (ref == GB_REF_AREA)
-			return ref_cache_find(s, grid, REF_AREA, key, attr,
+			return ref_cache_find(s, grid, REF_COMMUNITY, key, attr,
 					      out, n, err);
+		if (ref == GB_REF_AREA)
+			return ref_cache_find(s, grid, REF_AREA, key, attr, out,
+					      n, err);
 		if (ref == GB_REF_STAFF)
 			return ref_cache_find(s, grid, REF_STAFF, key, attr,
 					      out, n, err);
@@ -1192,7 +1189,7 @@ static int sq_find(struct store *st, const char *grid, enum gb_ref ref,
 struct ref_table {
 	const char *upsert;
 	int ncols;
-	unsigned int_cols; /* bit i: column i is an integer */
+	unsigned int_cols;   /* bit i: column i is an integer */
 	unsigned null_empty; /* bit i: an empty column i is NULL */
 	/* Parents that must exist: column index, query, what to call it. */
 	struct {
@@ -1204,6 +1201,9 @@ struct ref_table {
 
 #define UPD(c) c " IS NOT excluded." c
 
+/* The SQL below is laid out by hand: clang-format 14 splits the column
+ * names of UPD() into pieces. */
+/* clang-format off */
 static const struct ref_table ref_tables[] = {
 	[STORE_T_DISTRICT] = {
 		"INSERT INTO district (code, name) VALUES (?1, ?2) "
@@ -1263,6 +1263,7 @@ static const struct ref_table ref_tables[] = {
 		 {4, "SELECT 1 FROM police_area WHERE code = ?1",
 		  N_("police area")}}},
 };
+/* clang-format on */
 
 /* 1 when the one-parameter query finds a row for key. */
 static int exists(sqlite3 *db, const char *sql, const char *key,
@@ -1289,8 +1290,7 @@ out:
 }
 
 static int sq_ref_put(struct store *st, enum store_table t,
-		      const char *const *cols, int *changed,
-		      struct gb_err *err)
+		      const char *const *cols, int *changed, struct gb_err *err)
 {
 	struct sqlite_store *s = impl(st);
 	const struct ref_table *rt;
@@ -1368,8 +1368,7 @@ static int sq_grid_exists(struct store *st, const char *grid,
 
 /* ---- read connections ---- */
 
-static int reader_get(struct sqlite_store *s, sqlite3 **out,
-		      struct gb_err *err)
+static int reader_get(struct sqlite_store *s, sqlite3 **out, struct gb_err *err)
 {
 	sqlite3 *db = NULL;
 
@@ -1386,8 +1385,8 @@ static int reader_get(struct sqlite_store *s, sqlite3 **out,
 		return 0;
 	}
 	if (sqlite3_open_v2(s->path, &db,
-			    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
+			    SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
 		gb_error(err, GB_EDB, _("store: opening %s to read: %s"),
 			 s->path, db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
@@ -1453,7 +1452,8 @@ out:
 static void device_row(sqlite3_stmt *q, struct store_device *d)
 {
 	memset(d, 0, sizeof(*d));
-	gb_uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0), d->id);
+	gb_uuid_text(sqlite3_column_blob(q, 0), sqlite3_column_bytes(q, 0),
+		     d->id);
 	copy_col(q, 1, d->grid, sizeof(d->grid));
 	copy_col(q, 2, d->role, sizeof(d->role));
 	copy_col(q, 3, d->name, sizeof(d->name));
@@ -1473,10 +1473,9 @@ static int sq_device_by_token(struct store *st,
 
 	if (reader_get(s, &db, err) < 0)
 		return -1;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT " DEVICE_COLS
-			       " FROM device WHERE token_hash = ?1",
-			       -1, &q, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db, "SELECT " DEVICE_COLS " FROM device WHERE token_hash = ?1",
+		-1, &q, NULL) != SQLITE_OK) {
 		db_fail(db, err, N_("preparing a statement"));
 		goto out;
 	}
@@ -1623,8 +1622,7 @@ static void audit_hash(const unsigned char prev[AUDIT_HASH_LEN],
 	struct gb_hash h;
 
 	gb_hash_init(&h, AUDIT_HASH_LEN);
-	gb_hash_update(&h, (const unsigned char *)"gridbook audit 1",
-				  16);
+	gb_hash_update(&h, (const unsigned char *)"gridbook audit 1", 16);
 	gb_hash_update(&h, prev, AUDIT_HASH_LEN);
 	hash_i64(&h, r->seq);
 	hash_i64(&h, r->at);
@@ -1653,8 +1651,8 @@ static void audit_row_read(sqlite3_stmt *q, struct audit_row *r)
 }
 
 #define AUDIT_COLS                                                             \
-	"l.seq, l.at, l.device, l.grid, l.action, l.status, l.detail, "      \
-	"l.remote, c.prev, c.hash FROM audit_log l LEFT JOIN audit_chain c "  \
+	"l.seq, l.at, l.device, l.grid, l.action, l.status, l.detail, "        \
+	"l.remote, c.prev, c.hash FROM audit_log l LEFT JOIN audit_chain c "   \
 	"USING (seq)"
 
 /* Gives the entries that have no hash yet (written before the chain,
@@ -1677,9 +1675,8 @@ static int audit_chain_fill(struct sqlite_store *s, struct gb_err *err)
 	q = NULL;
 	if (!any)
 		return 0;
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT " AUDIT_COLS " ORDER BY l.seq", -1, &q,
-			       NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(s->db, "SELECT " AUDIT_COLS " ORDER BY l.seq",
+			       -1, &q, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db,
 			       "INSERT INTO audit_chain (seq, prev, hash) "
 			       "VALUES (?1, ?2, ?3)",
@@ -1699,7 +1696,8 @@ static int audit_chain_fill(struct sqlite_store *s, struct gb_err *err)
 		audit_row_read(q, &r);
 		audit_hash(prev, &r, h);
 		sqlite3_bind_int64(up, 1, r.seq);
-		sqlite3_bind_blob(up, 2, prev, AUDIT_HASH_LEN, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(up, 2, prev, AUDIT_HASH_LEN,
+				  SQLITE_TRANSIENT);
 		sqlite3_bind_blob(up, 3, h, AUDIT_HASH_LEN, SQLITE_TRANSIENT);
 		if (sqlite3_step(up) != SQLITE_DONE)
 			goto fail;
@@ -1726,12 +1724,12 @@ static int sq_audit_put(struct store *st, const struct store_audit *a,
 	sqlite3_stmt *q;
 	unsigned char prev[AUDIT_HASH_LEN] = {0}, h[AUDIT_HASH_LEN], dev[16];
 	struct audit_row r = {
-		.at = a->at,
-		.grid = a->grid ? a->grid : "",
-		.action = a->action,
-		.status = a->status,
-		.detail = a->detail ? a->detail : "",
-		.remote = a->remote ? a->remote : "",
+	    .at = a->at,
+	    .grid = a->grid ? a->grid : "",
+	    .action = a->action,
+	    .status = a->status,
+	    .detail = a->detail ? a->detail : "",
+	    .remote = a->remote ? a->remote : "",
 	};
 	int step;
 
@@ -1852,9 +1850,9 @@ static int sq_audit_verify(struct store *st, long *n, char *head,
 	}
 	/* A chain entry past the last entry: the end was cut off. */
 	sqlite3_finalize(q);
-	if (sqlite3_prepare_v2(db,
-			       "SELECT min(seq) FROM audit_chain WHERE seq > ?1",
-			       -1, &q, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(
+		db, "SELECT min(seq) FROM audit_chain WHERE seq > ?1", -1, &q,
+		NULL) != SQLITE_OK ||
 	    sqlite3_bind_int64(q, 1, last) != SQLITE_OK ||
 	    sqlite3_step(q) != SQLITE_ROW) {
 		db_fail(db, err, N_("reading the audit log"));
@@ -1869,8 +1867,7 @@ static int sq_audit_verify(struct store *st, long *n, char *head,
 		goto out;
 	}
 	gb_hex(head, head_len, prev,
-		       head_len / 2 < AUDIT_HASH_LEN ? head_len / 2 :
-						       AUDIT_HASH_LEN);
+	       head_len / 2 < AUDIT_HASH_LEN ? head_len / 2 : AUDIT_HASH_LEN);
 	rc = 0;
 out:
 	sqlite3_finalize(q);
@@ -1904,17 +1901,17 @@ static int sq_audit_list(struct store *st, long limit,
 			break;
 		char dev[GB_ID_LEN];
 		struct store_audit a = {
-			sqlite3_column_int64(q, 0),
-			dev,
-			(const char *)sqlite3_column_text(q, 2),
-			(const char *)sqlite3_column_text(q, 3),
-			sqlite3_column_int(q, 4),
-			(const char *)sqlite3_column_text(q, 5),
-			(const char *)sqlite3_column_text(q, 6),
+		    sqlite3_column_int64(q, 0),
+		    dev,
+		    (const char *)sqlite3_column_text(q, 2),
+		    (const char *)sqlite3_column_text(q, 3),
+		    sqlite3_column_int(q, 4),
+		    (const char *)sqlite3_column_text(q, 5),
+		    (const char *)sqlite3_column_text(q, 6),
 		};
 
-		gb_uuid_text(sqlite3_column_blob(q, 1), sqlite3_column_bytes(q, 1),
-			  dev);
+		gb_uuid_text(sqlite3_column_blob(q, 1),
+			     sqlite3_column_bytes(q, 1), dev);
 		if (!dev[0])
 			a.device = NULL;
 		if (cb(arg, &a) != 0)
@@ -2032,8 +2029,8 @@ static int load_ref(sqlite3 *db, const char *grid, struct wire_page *p,
 			break;
 		struct wire_community *m;
 
-		p->communities = grow(p->communities, p->ncommunities, &cap,
-				      sizeof(*m));
+		p->communities =
+		    grow(p->communities, p->ncommunities, &cap, sizeof(*m));
 		m = &p->communities[p->ncommunities++];
 		memset(m, 0, sizeof(*m));
 		copy_col(q, 0, m->code, sizeof(m->code));
@@ -2094,9 +2091,9 @@ static int load_ref(sqlite3 *db, const char *grid, struct wire_page *p,
 
 			if (strcmp(a->code, area) != 0)
 				continue;
-			a->communities = xrealloc(a->communities,
-						  (a->ncommunities + 1) *
-							  sizeof(char *));
+			a->communities =
+			    xrealloc(a->communities,
+				     (a->ncommunities + 1) * sizeof(char *));
 			a->communities[a->ncommunities++] = dup_col(q, 1);
 			break;
 		}
@@ -2186,8 +2183,8 @@ static int load_records(sqlite3 *db, const char *grid, uint64_t seq,
 		if (p->n == cap) {
 			cap = cap ? cap * 2 : 16;
 			p->raw = xrealloc(p->raw, cap * sizeof(*p->raw));
-			p->raw_len = xrealloc(p->raw_len,
-					      cap * sizeof(*p->raw_len));
+			p->raw_len =
+			    xrealloc(p->raw_len, cap * sizeof(*p->raw_len));
 			/* wire_page_release frees recs[i]: all NULL here. */
 			p->recs = xrealloc(p->recs, cap * sizeof(*p->recs));
 		}
@@ -2261,8 +2258,8 @@ static int sq_changes(struct store *st, const char *grid, uint64_t ref_version,
 		if (load_ref(db, grid, &out->page, err) < 0)
 			goto out;
 	}
-	if (load_records(db, grid, seq, exclude, limit, max_bytes, out,
-			 err) < 0)
+	if (load_records(db, grid, seq, exclude, limit, max_bytes, out, err) <
+	    0)
 		goto out;
 	rc = 0;
 out:
@@ -2304,8 +2301,8 @@ static int sq_checkpoint(struct store *st, int mode, struct gb_err *err)
 	int hard = frames >= CKPT_HARD_FRAMES;
 
 	if (s->mode != STORE_SERVE ||
-	    frames < (mode == STORE_CKPT_BUSY ? CKPT_BUSY_FRAMES
-						     : CKPT_IDLE_FRAMES))
+	    frames <
+		(mode == STORE_CKPT_BUSY ? CKPT_BUSY_FRAMES : CKPT_IDLE_FRAMES))
 		return 0;
 	if (hard)
 		wait = 1;
@@ -2316,8 +2313,8 @@ static int sq_checkpoint(struct store *st, int mode, struct gb_err *err)
 				s->path, strerror(errno));
 	}
 	rc = sqlite3_wal_checkpoint_v2(s->db, "main",
-				       hard ? SQLITE_CHECKPOINT_RESTART :
-					      SQLITE_CHECKPOINT_PASSIVE,
+				       hard ? SQLITE_CHECKPOINT_RESTART
+					    : SQLITE_CHECKPOINT_PASSIVE,
 				       &nlog, &nckpt);
 	lock_byte(s->lock_fd, BYTE_WRITE, F_UNLCK, 0);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
@@ -2447,44 +2444,44 @@ static void sq_close(struct store *st)
 }
 
 static const struct store_ops sqlite_ops = {
-	.close = sq_close,
-	.migrate = sq_migrate,
-	.begin = sq_begin,
-	.commit = sq_commit,
-	.rollback = sq_rollback,
-	.savepoint = sq_savepoint,
-	.release = sq_release,
-	.rollback_to = sq_rollback_to,
-	.checkpoint = sq_checkpoint,
-	.room = sq_room,
-	.set_margin = sq_set_margin,
-	.batch_get = sq_batch_get,
-	.batch_put = sq_batch_put,
-	.batch_high = sq_batch_high,
-	.version_get = sq_version_get,
-	.current_get = sq_current_get,
-	.history_put = sq_history_put,
-	.current_put = sq_current_put,
-	.conflict_put = sq_conflict_put,
-	.history_each = sq_history_each,
-	.field_conflicts_put = sq_field_conflicts_put,
-	.field_conflict_list = sq_field_conflict_list,
-	.rejection_put = sq_rejection_put,
-	.find = sq_find,
-	.ref_known = sq_ref_known,
-	.ref_put = sq_ref_put,
-	.ref_touch = sq_ref_touch,
-	.grid_exists = sq_grid_exists,
-	.device_put = sq_device_put,
-	.device_by_token = sq_device_by_token,
-	.device_revoke = sq_device_revoke,
-	.device_seen = sq_device_seen,
-	.device_list = sq_device_list,
-	.audit_put = sq_audit_put,
-	.audit_list = sq_audit_list,
-	.audit_verify = sq_audit_verify,
-	.changes = sq_changes,
-	.versions_outside = sq_versions_outside,
+    .close = sq_close,
+    .migrate = sq_migrate,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .savepoint = sq_savepoint,
+    .release = sq_release,
+    .rollback_to = sq_rollback_to,
+    .checkpoint = sq_checkpoint,
+    .room = sq_room,
+    .set_margin = sq_set_margin,
+    .batch_get = sq_batch_get,
+    .batch_put = sq_batch_put,
+    .batch_high = sq_batch_high,
+    .version_get = sq_version_get,
+    .current_get = sq_current_get,
+    .history_put = sq_history_put,
+    .current_put = sq_current_put,
+    .conflict_put = sq_conflict_put,
+    .history_each = sq_history_each,
+    .field_conflicts_put = sq_field_conflicts_put,
+    .field_conflict_list = sq_field_conflict_list,
+    .rejection_put = sq_rejection_put,
+    .find = sq_find,
+    .ref_known = sq_ref_known,
+    .ref_put = sq_ref_put,
+    .ref_touch = sq_ref_touch,
+    .grid_exists = sq_grid_exists,
+    .device_put = sq_device_put,
+    .device_by_token = sq_device_by_token,
+    .device_revoke = sq_device_revoke,
+    .device_seen = sq_device_seen,
+    .device_list = sq_device_list,
+    .audit_put = sq_audit_put,
+    .audit_list = sq_audit_list,
+    .audit_verify = sq_audit_verify,
+    .changes = sq_changes,
+    .versions_outside = sq_versions_outside,
 };
 
 /* ---- the SQLite side of the reports (store.h) ---- */
@@ -2525,8 +2522,7 @@ sqlite3_stmt *store_sqlite_cached(struct store *st, const char *sql,
 int store_sqlite_reader(struct store *st, sqlite3 **db, struct gb_err *err)
 {
 	if (!st || st->ops != &sqlite_ops)
-		return gb_error(err, GB_EINTERNAL,
-				"store: not a SQLite store");
+		return gb_error(err, GB_EINTERNAL, "store: not a SQLite store");
 	return reader_get(impl(st), db, err);
 }
 
@@ -2564,7 +2560,7 @@ static int page_size(sqlite3 *db)
 	int n = 4096;
 
 	if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &q, NULL) ==
-		    SQLITE_OK &&
+		SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW)
 		n = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
@@ -2623,9 +2619,8 @@ static int tz_settle(struct sqlite_store *s, struct gb_err *err)
 				_("GRIDBOOK_TZ: \"%.40s\" is not a time zone "
 				  "(+hh:mm, UTC or Asia/Shanghai)"),
 				env);
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT value FROM meta WHERE key = 'tz'", -1,
-			       &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'tz'",
+			       -1, &q, NULL) != SQLITE_OK)
 		return db_fail(s->db, err, N_("reading the time zone"));
 	step = sqlite3_step(q);
 	if (step == SQLITE_ROW)
@@ -2679,14 +2674,14 @@ int store_sqlite_open(struct store **out, const char *path,
 	if (!memory) {
 		const char *slash = strrchr(path, '/');
 
-		s->dir = slash ? xstrndup(path, (size_t)(slash - path) + 1) :
-				 xstrdup(".");
+		s->dir = slash ? xstrndup(path, (size_t)(slash - path) + 1)
+			       : xstrdup(".");
 	}
 	pthread_mutex_init(&s->pool_mu, NULL);
 	if (!memory) {
 		lock_path = xasprintf("%s-hq.lock", path);
-		s->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC,
-				  0600);
+		s->lock_fd =
+		    open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (s->lock_fd < 0) {
 			gb_error(err, GB_EIO, _("store: opening %s: %s"),
 				 lock_path, strerror(errno));

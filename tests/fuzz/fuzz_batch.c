@@ -58,10 +58,10 @@ static unsigned applied; /* since the store was made */
 /* SAMPLE_DEVICE of tests/unit/wire_sample.h, and gen_corpus.c's
  * second device. */
 static const struct store_device devs[2] = {
-    {"0195a3c2-7b10-7c4e-9a51-3f6d2e8b1c07", "S03-G2", "coordinator",
-     "fuzz", 0, 0, 0},
-    {"0195a3c3-1f20-7d5a-8b62-4e7f3a9c2d18", "S03-G2", "coordinator",
-     "fuzz-b", 0, 0, 0}};
+    {"0195a3c2-7b10-7c4e-9a51-3f6d2e8b1c07", "S03-G2", "coordinator", "fuzz", 0,
+     0, 0},
+    {"0195a3c3-1f20-7d5a-8b62-4e7f3a9c2d18", "S03-G2", "coordinator", "fuzz-b",
+     0, 0, 0}};
 static uint64_t next_seq[2] = {FRESH_SEQ, FRESH_SEQ};
 static int64_t now;
 
@@ -69,11 +69,10 @@ static int64_t now;
  * which paths the seeds reach (fuzz_batch FILE...). */
 static int show;
 
-static void show_ack(const struct store_device *dev,
-		     const struct wire_batch *b, const struct ingest_req *r,
-		     const struct gb_buf *ack)
+static void show_ack(const struct store_device *dev, const struct wire_batch *b,
+		     const struct ingest_req *r, const struct gb_buf *ack)
 {
-	static const char *const status[] = {"?", "accepted", "duplicate",
+	static const char *const status[] = {"?",     "accepted", "duplicate",
 					     "stale", "rejected", "conflict"};
 	struct wire_ack a;
 	struct gb_err err;
@@ -88,9 +87,9 @@ static void show_ack(const struct store_device *dev,
 	for (size_t i = 0; i < a.n; i++)
 		fprintf(stderr, "  %s %" PRIu64 " %s %s\n", a.items[i].id,
 			a.items[i].version,
-			status[a.items[i].status <= WIRE_CONFLICT ?
-				       a.items[i].status :
-				       0],
+			status[a.items[i].status <= WIRE_CONFLICT
+				   ? a.items[i].status
+				   : 0],
 			a.items[i].reason ? a.items[i].reason : "");
 	wire_ack_release(&a);
 }

@@ -41,8 +41,8 @@ static void at_exit(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char *init[] = {"gridbook", "--db",	 db,	  "init",
-			"--grid",   "S01-G1", "--staff", "K0001", NULL};
+	char *init[] = {"gridbook", "--db",    db,	"init", "--grid",
+			"S01-G1",   "--staff", "K0001", NULL};
 
 	(void)argc;
 	(void)argv;

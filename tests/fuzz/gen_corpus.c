@@ -63,9 +63,8 @@ static struct gb_record *edit(const struct gb_record *r, const char *device,
 }
 
 /* A void of r by device, dt ms after it, with its reason. */
-static struct gb_record *void_of(const struct gb_record *r,
-				 const char *device, int64_t dt,
-				 const char *reason)
+static struct gb_record *void_of(const struct gb_record *r, const char *device,
+				 int64_t dt, const char *reason)
 {
 	struct gb_record *e = edit(r, device, dt, NULL, NULL);
 
@@ -80,8 +79,8 @@ static int put_batch(const char *dir, const char *name, const char *device,
 		     uint64_t seq, uint64_t after, struct gb_record **recs,
 		     size_t n, struct gb_buf *out, struct gb_err *err)
 {
-	struct wire_batch_hdr h = {.grid = SAMPLE_GRID, .seq = seq,
-				   .after = after};
+	struct wire_batch_hdr h = {
+	    .grid = SAMPLE_GRID, .seq = seq, .after = after};
 	int rc;
 
 	snprintf(h.device, sizeof(h.device), "%s", device);
@@ -218,7 +217,8 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			memcpy(a.items[i].id, recs[i]->id, GB_ID_LEN);
 			a.items[i].version = recs[i]->version;
-			a.items[i].status = i % 3 ? WIRE_ACCEPTED : WIRE_REJECTED;
+			a.items[i].status =
+			    i % 3 ? WIRE_ACCEPTED : WIRE_REJECTED;
 			if (a.items[i].status == WIRE_REJECTED) {
 				snprintf(a.items[i].reason_code,
 					 sizeof(a.items[i].reason_code),

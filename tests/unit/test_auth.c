@@ -81,8 +81,8 @@ static void test_fails(void)
 		char addr[32];
 
 		snprintf(addr, sizeof(addr), "10.0.%d.%d", i / 250, i % 250);
-		CHECK(auth_fails_note(f, addr, t0 + 200000 + i, &count,
-				      &since));
+		CHECK(
+		    auth_fails_note(f, addr, t0 + 200000 + i, &count, &since));
 	}
 	auth_fails_release(f);
 	free(f);

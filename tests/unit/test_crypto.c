@@ -26,9 +26,10 @@ static void test_hash(void)
 	/* BLAKE2b-512 of "abc" (RFC 7693, appendix A). */
 	gb_hash_once(h, 64, "abc", 3);
 	hex_of(h, 64, hex, sizeof(hex));
-	CHECK_STR(hex, "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6"
-		       "fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925a"
-		       "b92386edd4009923");
+	CHECK_STR(hex,
+		  "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6"
+		  "fdbffa2d17d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925a"
+		  "b92386edd4009923");
 	/* BLAKE2b-256 of nothing. */
 	gb_hash_once(h, 32, "", 0);
 	hex_of(h, 32, hex, sizeof(hex));

@@ -50,8 +50,8 @@ static void expect_row(struct gb_csv *c, long line, const char *joined)
 	}
 	buf[0] = '\0';
 	for (i = 0; i < c->nfields; i++) {
-		int w = snprintf(buf + n, sizeof(buf) - n, "%s%s",
-				 i ? "|" : "", c->field[i]);
+		int w = snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? "|" : "",
+				 c->field[i]);
 
 		if (w < 0 || (size_t)w >= sizeof(buf) - n)
 			break;
@@ -334,9 +334,9 @@ static const char *field_str(struct gb_buf *b, const char *s)
 static void test_writer(void)
 {
 	static const char *const values[] = {
-		"plain", "", "a,b", "say \"hi\"", "two\nlines", "cr\rhere",
-		" lead", "trail ", "福州市鼓楼区", "\"", ",", "mid space",
-		"\r\n",
+	    "plain",	"",	     "a,b",    "say \"hi\"",   "two\nlines",
+	    "cr\rhere", " lead",     "trail ", "福州市鼓楼区", "\"",
+	    ",",	"mid space", "\r\n",
 	};
 	struct gb_buf b, row;
 	struct gb_csv c;
@@ -395,8 +395,7 @@ static void test_large(void)
 		perror("tmpfile");
 		exit(1);
 	}
-	fputs("\xef\xbb\xbfuscc,name,type,community,address,employees\r\n",
-	      fp);
+	fputs("\xef\xbb\xbfuscc,name,type,community,address,employees\r\n", fp);
 	for (i = 0; i < 100000; i++)
 		fprintf(fp,
 			"91350100M%09d,福州市鼓楼区第%d号小吃店,individual,"
@@ -421,7 +420,7 @@ static void test_large(void)
 	fclose(fp);
 	fprintf(stderr, "read 100,001 rows in %.0f ms\n",
 		(double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-			(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 }
 
 /* One cell through gb_csv_cell, as text. */
@@ -440,9 +439,22 @@ static void expect_cell(const char *in, const char *want)
 static void test_neutralise(void)
 {
 	static const char *const round[] = {
-	    "=HYPERLINK(\"http://x\")", "+1+2", "-1+2", "@SUM(A1)",
-	    "\tx", "\rx", "'=x", "''+y", "'", "'plain", "-", "=", "plain",
-	    "-12", "+3.5", "",
+	    "=HYPERLINK(\"http://x\")",
+	    "+1+2",
+	    "-1+2",
+	    "@SUM(A1)",
+	    "\tx",
+	    "\rx",
+	    "'=x",
+	    "''+y",
+	    "'",
+	    "'plain",
+	    "-",
+	    "=",
+	    "plain",
+	    "-12",
+	    "+3.5",
+	    "",
 	};
 
 	expect_cell("=1+2", "'=1+2");

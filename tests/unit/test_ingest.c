@@ -59,14 +59,14 @@ static char dir[64];
 static char path[128];
 static int64_t now;
 
-static const struct store_device coord = {DEV_C, GRID, "coordinator",
-					  "test", 0, 0, 0};
+static const struct store_device coord = {DEV_C, GRID, "coordinator", "test", 0,
+					  0,	 0};
 static const struct store_device officer = {DEV_O, GRID, "officer", "test",
-					    0, 0, 0};
-static const struct store_device coord2 = {DEV_C2, GRID, "coordinator",
-					   "test", 0, 0, 0};
-static const struct store_device officer2 = {DEV_O2, GRID, "officer",
-					     "test", 0, 0, 0};
+					    0,	   0,	 0};
+static const struct store_device coord2 = {
+    DEV_C2, GRID, "coordinator", "test", 0, 0, 0};
+static const struct store_device officer2 = {DEV_O2, GRID, "officer", "test",
+					     0,	     0,	   0};
 
 static void rec_id(int n, char *out)
 {
@@ -213,8 +213,8 @@ static void statuses(const struct gb_buf *ack, char *out, size_t n)
 }
 
 /* The reason_code and reason of ack item i. */
-static void reason(const struct gb_buf *ack, size_t i, char *code,
-		   char *why, size_t n)
+static void reason(const struct gb_buf *ack, size_t i, char *code, char *why,
+		   size_t n)
 {
 	struct wire_ack a;
 	struct gb_err err;
@@ -222,8 +222,8 @@ static void reason(const struct gb_buf *ack, size_t i, char *code,
 	code[0] = why[0] = '\0';
 	if (wire_ack_decode(ack->data, ack->len, &a, &err) == 0 && i < a.n) {
 		snprintf(code, 32, "%s", a.items[i].reason_code);
-		snprintf(why, n, "%s", a.items[i].reason ? a.items[i].reason :
-							   "");
+		snprintf(why, n, "%s",
+			 a.items[i].reason ? a.items[i].reason : "");
 	}
 	wire_ack_release(&a);
 }
@@ -235,7 +235,7 @@ static long count(const char *sql)
 	long n = -1;
 
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
-		    SQLITE_OK &&
+		SQLITE_OK &&
 	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW)
 		n = sqlite3_column_int64(q, 0);
@@ -251,7 +251,7 @@ static void text(const char *sql, char *out, size_t n)
 
 	out[0] = '\0';
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) ==
-		    SQLITE_OK &&
+		SQLITE_OK &&
 	    sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
 		snprintf(out, n, "%s", (const char *)sqlite3_column_text(q, 0));
@@ -332,7 +332,8 @@ static void test_rules(struct store *st)
 	CHECK(apply1(st, &coord, &b4, &ack) == 0);
 	statuses(&ack, s, sizeof(s));
 	CHECK_STR(s, "S");
-	text("SELECT json_extract(body, '$.name') || '/' || (version & 65535) FROM "
+	text("SELECT json_extract(body, '$.name') || '/' || (version & 65535) "
+	     "FROM "
 	     "record_current WHERE kind = 'enterprise'",
 	     name, sizeof(name));
 	CHECK_STR(name, N_HENGDA2 "/3000");
@@ -353,9 +354,13 @@ static void test_group(struct store *st)
 	struct wire_batch b5, b6, reused, b7, b8;
 	struct gb_buf a5, a6, ar, a7, a8;
 	struct ingest_req reqs[3];
-	struct store_audit audit = {.at = now, .device = DEV_C, .grid = GRID,
-				    .action = "test", .status = 403,
-				    .detail = "细节", .remote = ""};
+	struct store_audit audit = {.at = now,
+				    .device = DEV_C,
+				    .grid = GRID,
+				    .action = "test",
+				    .status = 403,
+				    .detail = "细节",
+				    .remote = ""};
 	char s[32], code[32], why[256];
 	long hist = count("SELECT count(*) FROM record_history");
 
@@ -674,8 +679,7 @@ static void test_tokens(struct store *st)
 	CHECK(auth_bearer(st, header, &got, &err) == 0);
 	CHECK_STR(got.id, DEV_O);
 	CHECK_STR(got.role, "officer");
-	CHECK(auth_bearer(st, NULL, &got, &err) == -1 &&
-	      err.code == GB_EAUTH);
+	CHECK(auth_bearer(st, NULL, &got, &err) == -1 && err.code == GB_EAUTH);
 	CHECK(auth_bearer(st, "Bearer nonsense", &got, &err) == -1 &&
 	      err.code == GB_EAUTH);
 	header[10] = header[10] == 'A' ? 'B' : 'A';
@@ -1004,8 +1008,7 @@ static void test_writer_hold(struct store *st)
 	CHECK_STR(f[0].statuses, "A");
 	CHECK_STR(f[1].statuses, "A");
 	CHECK(f[2].rc == -1 && f[2].code == GB_EBUSY);
-	CHECK(count("SELECT count(*) FROM batch WHERE seq IN (110, 111)") ==
-	      2);
+	CHECK(count("SELECT count(*) FROM batch WHERE seq IN (110, 111)") == 2);
 	CHECK(count("SELECT count(*) FROM batch WHERE seq = 121") == 0);
 	ingest_stop(ing);
 }
@@ -1099,7 +1102,8 @@ static void *watched_thread(void *arg)
 	batch_init(&b, &coord, w->seq);
 	b.hdr.after = w->after;
 	batch_add(&b, enterprise(w->n, 1000, N_PARALLEL "分厂", 1));
-	w->rc = ingest_batch_watched(w->ing, &coord, NULL, &b, &ack, &watch, &err);
+	w->rc =
+	    ingest_batch_watched(w->ing, &coord, NULL, &b, &ack, &watch, &err);
 	w->code = err.code;
 	snprintf(w->msg, sizeof(w->msg), "%s", err.msg);
 	wire_batch_release(&b);
@@ -1359,8 +1363,9 @@ static void versions_short(char *out, size_t size)
 				k += (size_t)snprintf(tmp + k, sizeof(tmp) - k,
 						      "%llu", v - VBASE);
 			else
-				k += (size_t)snprintf(tmp + k, sizeof(tmp) - k,
-						      "%.*s", (int)(end - p), p);
+				k +=
+				    (size_t)snprintf(tmp + k, sizeof(tmp) - k,
+						     "%.*s", (int)(end - p), p);
 			p = end;
 		} else {
 			tmp[k++] = *p++;
@@ -1399,12 +1404,14 @@ static void test_merge(struct store *st)
 
 	/* Disjoint fields from the same base: both changes are kept, the
 	 * record has two heads and no conflict. */
-	CHECK(send1(st, &coord, ent_edit(9001, 1000, DEV_C, NULL, 0, NULL,
-					 NULL)) == 'A');
-	CHECK(send1(st, &coord2, ent_edit(9001, 2000, DEV_C2, b1000, 1,
-					  "employees", "50")) == 'A');
-	CHECK(send1(st, &coord, ent_edit(9001, 2100, DEV_C, b1000, 1,
-					 "name", N_XINYUAN)) == 'A');
+	CHECK(send1(st, &coord,
+		    ent_edit(9001, 1000, DEV_C, NULL, 0, NULL, NULL)) == 'A');
+	CHECK(send1(st, &coord2,
+		    ent_edit(9001, 2000, DEV_C2, b1000, 1, "employees",
+			     "50")) == 'A');
+	CHECK(send1(st, &coord,
+		    ent_edit(9001, 2100, DEV_C, b1000, 1, "name", N_XINYUAN)) ==
+	      'A');
 	about(9001,
 	      "SELECT json_extract(body, '$.name') || '/' || "
 	      "json_extract(body, '$.employees') || '/' || version || '/' || "
@@ -1418,12 +1425,14 @@ static void test_merge(struct store *st)
 	/* The same field: the newer version wins it, the other is kept as
 	 * the conflict's lost value; a version lower than the current one
 	 * but made without seeing it is accepted and merged. */
-	CHECK(send1(st, &coord, ent_edit(9002, 1000, DEV_C, NULL, 0, NULL,
-					 NULL)) == 'A');
-	CHECK(send1(st, &coord2, ent_edit(9002, 2000, DEV_C2, b1000, 1,
-					  "employees", "50")) == 'A');
-	CHECK(send1(st, &coord, ent_edit(9002, 1900, DEV_C, b1000, 1,
-					 "employees", "60")) == 'A');
+	CHECK(send1(st, &coord,
+		    ent_edit(9002, 1000, DEV_C, NULL, 0, NULL, NULL)) == 'A');
+	CHECK(send1(st, &coord2,
+		    ent_edit(9002, 2000, DEV_C2, b1000, 1, "employees",
+			     "50")) == 'A');
+	CHECK(send1(st, &coord,
+		    ent_edit(9002, 1900, DEV_C, b1000, 1, "employees", "60")) ==
+	      'A');
 	about(9002,
 	      "SELECT json_extract(body, '$.employees') || '/' || version || "
 	      "'/' || heads || '/' || conflicts FROM record_current WHERE id "
@@ -1445,8 +1454,9 @@ static void test_merge(struct store *st)
 
 	/* Delivered again, in a batch of its own: a duplicate, nothing
 	 * changes. */
-	CHECK(send1(st, &coord, ent_edit(9002, 1900, DEV_C, b1000, 1,
-					 "employees", "60")) == 'D');
+	CHECK(send1(st, &coord,
+		    ent_edit(9002, 1900, DEV_C, b1000, 1, "employees", "60")) ==
+	      'D');
 	about(9002, "SELECT count(*) FROM field_conflict WHERE id = rid", s,
 	      sizeof(s));
 	CHECK_STR(s, "1");
@@ -1454,8 +1464,8 @@ static void test_merge(struct store *st)
 	/* A version that saw both and says it resolves the field clears
 	 * the conflict, here keeping the value that lost. */
 	{
-		struct gb_record *r = ent_edit(9002, 2500, DEV_C, b1900_2000,
-					       2, "employees", "60");
+		struct gb_record *r = ent_edit(9002, 2500, DEV_C, b1900_2000, 2,
+					       "employees", "60");
 
 		r->resolves = 1u << gb_kind_field(r->kind, "employees");
 		CHECK(send1(st, &coord, r) == 'A');
@@ -1483,8 +1493,9 @@ static void test_merge(struct store *st)
 
 		v->voided = 1;
 		gb_record_set_void_reason(v, "重复录入");
-		CHECK(send1(st, &coord, ent_edit(n, 1000, DEV_C, NULL, 0, NULL,
-						 NULL)) == 'A');
+		CHECK(send1(st, &coord,
+			    ent_edit(n, 1000, DEV_C, NULL, 0, NULL, NULL)) ==
+		      'A');
 		if (order) {
 			CHECK(send1(st, &coord2, e) == 'A');
 			CHECK(send1(st, &coord, v) == 'A');
@@ -1516,12 +1527,14 @@ static void test_merge(struct store *st)
 
 	/* Versions from an older client, with no bases: last writer wins,
 	 * as before, and no conflict. */
-	CHECK(send1(st, &coord, ent_edit(9005, 1000, DEV_C, NULL, 0, NULL,
-					 NULL)) == 'A');
-	CHECK(send1(st, &coord2, ent_edit(9005, 3000, DEV_C2, NULL, 0,
-					  "employees", "50")) == 'A');
-	CHECK(send1(st, &coord, ent_edit(9005, 2000, DEV_C, NULL, 0,
-					 "employees", "60")) == 'S');
+	CHECK(send1(st, &coord,
+		    ent_edit(9005, 1000, DEV_C, NULL, 0, NULL, NULL)) == 'A');
+	CHECK(send1(st, &coord2,
+		    ent_edit(9005, 3000, DEV_C2, NULL, 0, "employees", "50")) ==
+	      'A');
+	CHECK(send1(st, &coord,
+		    ent_edit(9005, 2000, DEV_C, NULL, 0, "employees", "60")) ==
+	      'S');
 	about(9005,
 	      "SELECT json_extract(body, '$.employees') || '/' || version || "
 	      "'/' || ifnull(heads, 'one') || '/' || conflicts FROM "
@@ -1531,17 +1544,18 @@ static void test_merge(struct store *st)
 
 	/* A true ancestor arriving after the version made from it: stale,
 	 * and the record is as that version made it. */
-	CHECK(send1(st, &coord, ent_edit(9006, 1000, DEV_C, NULL, 0, NULL,
-					 NULL)) == 'A');
+	CHECK(send1(st, &coord,
+		    ent_edit(9006, 1000, DEV_C, NULL, 0, NULL, NULL)) == 'A');
 	{
-		struct gb_record *r = ent_edit(9006, 3000, DEV_C, b2000, 1,
-					       "name", N_CHENGUANG);
+		struct gb_record *r =
+		    ent_edit(9006, 3000, DEV_C, b2000, 1, "name", N_CHENGUANG);
 
 		gb_record_set_name(r, "employees", "50");
 		CHECK(send1(st, &coord, r) == 'A');
 	}
-	CHECK(send1(st, &coord2, ent_edit(9006, 2000, DEV_C2, b1000, 1,
-					  "employees", "50")) == 'S');
+	CHECK(send1(st, &coord2,
+		    ent_edit(9006, 2000, DEV_C2, b1000, 1, "employees",
+			     "50")) == 'S');
 	about(9006,
 	      "SELECT json_extract(body, '$.name') || '/' || "
 	      "json_extract(body, '$.employees') || '/' || version || '/' || "

@@ -1443,7 +1443,7 @@ struct ref {
 struct units {
 	char (*code)[GB_CODE_LEN];
 	int n;
-	int64_t *c; /* (n + 1) * K counters; unit n is the total */
+	int64_t *c;	   /* (n + 1) * K counters; unit n is the total */
 	unsigned char *ok; /* per unit: its grid is covered */
 };
 
@@ -1619,8 +1619,7 @@ static void per_init(struct per *p, const char *from, const char *to)
 	     p->night1--)
 		;
 	for (p->day1 = p->d1;
-	     p->day1 >= p->d0 && ref_now < gb_day_start(p->day1 + 1);
-	     p->day1--)
+	     p->day1 >= p->d0 && ref_now < gb_day_start(p->day1 + 1); p->day1--)
 		;
 }
 
@@ -2525,14 +2524,15 @@ static void test_generated(void)
 	 * the communities up by 30 %: the reports agree with the reference
 	 * over the new reference data at once, and with the facts built
 	 * again from nothing. */
-	CHECK(reseed(st, "reseed-gen",
-		     "awk -F, 'BEGIN { OFS = \",\" } NR > 1 && $3 == "
-		     "\"officer\" && substr($1, 2) % 3 == 0 { $3 = \"guard\" } "
-		     "NR > 1 && $3 == \"chief\" && substr($1, 2) % 4 == 0 { $3 "
-		     "= \"officer\" } { print }' staff.csv >s.tmp && mv s.tmp "
-		     "staff.csv && awk -F, 'BEGIN { OFS = \",\" } NR > 1 { $4 "
-		     "= int($4 * 13 / 10) } { print }' communities.csv >c.tmp && "
-		     "mv c.tmp communities.csv") > 100);
+	CHECK(
+	    reseed(st, "reseed-gen",
+		   "awk -F, 'BEGIN { OFS = \",\" } NR > 1 && $3 == "
+		   "\"officer\" && substr($1, 2) % 3 == 0 { $3 = \"guard\" } "
+		   "NR > 1 && $3 == \"chief\" && substr($1, 2) % 4 == 0 { $3 "
+		   "= \"officer\" } { print }' staff.csv >s.tmp && mv s.tmp "
+		   "staff.csv && awk -F, 'BEGIN { OFS = \",\" } NR > 1 { $4 "
+		   "= int($4 * 13 / 10) } { print }' communities.csv >c.tmp && "
+		   "mv c.tmp communities.csv") > 100);
 	mismatches = 0;
 	compare_all(st);
 	CHECK(mismatches == 0);
@@ -2668,9 +2668,10 @@ static void test_writers(struct store *st)
 	CHECK(strstr(gb_buf_str(&c), "\ntotal,"));
 	CHECK(strstr(gb_buf_str(&c), "\n\ncompleteness,grids,complete,text\n"
 				     ",32,1,\"1 of 32 grids complete"));
-	CHECK(strstr(gb_buf_str(&c),
-		     "\n\nincomplete,grid,name,reason\n,S01-G2,文昌街道第二网格,"
-		     "not_synced_since_end\n,S01-G3,"));
+	CHECK(
+	    strstr(gb_buf_str(&c),
+		   "\n\nincomplete,grid,name,reason\n,S01-G2,文昌街道第二网格,"
+		   "not_synced_since_end\n,S01-G3,"));
 	CHECK(p && lines(p + 1) == 1 + 2 + 1 + 1 + 31);
 	gb_buf_release(&c);
 	/* --list: one list, plain CSV; a list the report has not is

@@ -202,10 +202,12 @@ static void test_records(struct store *st)
 	struct gb_record *r1 = enterprise(100), *r2 = enterprise(200);
 	struct store_version v1 = {
 	    r1,	  "raw-1",   5,	   {0},	 "{\"name\":\"南苑服装厂\"}",
-	    NULL, "S01-C01", NULL, NULL, 1764750010000, NULL, 0, 0};
+	    NULL, "S01-C01", NULL, NULL, 1764750010000,
+	    NULL, 0,	     0};
 	struct store_version v2 = {
 	    r2,	  "raw-2",   5,	   {0},	 "{\"name\":\"南苑第二服装厂\"}",
-	    NULL, "S01-C01", NULL, NULL, 1764750020000, NULL, 0, 0};
+	    NULL, "S01-C01", NULL, NULL, 1764750020000,
+	    NULL, 0,	     0};
 	struct store_rejection rj = {DEV_A, 1,	       "not-an-id",
 				     1,	    "invalid", "id: not a UUID",
 				     NULL,  0,	       1764750020000};
@@ -427,7 +429,8 @@ static void test_race(struct store *st, const char *url)
 {
 	struct gb_record *r = enterprise(700);
 	struct store_version v = {r,	"raw-7", 5,    {0},  "{}",
-				  NULL, NULL,	 NULL, NULL, 1764750070000, NULL, 0, 0};
+				  NULL, NULL,	 NULL, NULL, 1764750070000,
+				  NULL, 0,	 0};
 	struct racer rc = {NULL, &v, 0, 0, 0, 0};
 	unsigned char h[STORE_HASH_LEN], got[STORE_HASH_LEN];
 	struct gb_buf ack;
@@ -598,19 +601,19 @@ static int each_outside(void *arg, const char *grid, const char *id,
 static void test_merge_ops(struct store *st)
 {
 	struct store_field_conflict c = {
-	    REC_1, "S01-G1", "enterprise", "employees", 200,  100,
-	    DEV_A,  DEV_B,    "K0001",	 "K0002",     "50",  "60",
-	    1764750030000, NULL, NULL};
+	    REC_1, "S01-G1", "enterprise",  "employees", 200,
+	    100,   DEV_A,    DEV_B,	    "K0001",	 "K0002",
+	    "50",  "60",     1764750030000, NULL,	 NULL};
 	struct seen sn;
 	struct gb_err err;
 
 	memset(&sn, 0, sizeof(sn));
-	CHECK_S(st->ops->history_each(st, REC_1, 10, each_version, &sn,
-				      &err) == 0);
+	CHECK_S(st->ops->history_each(st, REC_1, 10, each_version, &sn, &err) ==
+		0);
 	CHECK_S(sn.n == 2 && !strcmp(sn.first, "raw-2"));
 	memset(&sn, 0, sizeof(sn));
-	CHECK_S(st->ops->history_each(st, REC_1, 1, each_version, &sn,
-				      &err) == 0);
+	CHECK_S(st->ops->history_each(st, REC_1, 1, each_version, &sn, &err) ==
+		0);
 	CHECK_S(sn.n == 1);
 
 	CHECK_S(st->ops->begin(st, &err) == 0);

@@ -395,8 +395,8 @@ static int fake_finish(void *arg, int req, struct gb_buf *resp,
 		*err = f->req[req].error;
 		return -1;
 	}
-	return gb_buf_add(resp, f->req[req].answer.data,
-			  f->req[req].answer.len, err);
+	return gb_buf_add(resp, f->req[req].answer.data, f->req[req].answer.len,
+			  err);
 }
 
 static void fake_abort(void *arg, int req)
@@ -1459,7 +1459,7 @@ static void test_short_ack(void)
 struct writer_io {
 	struct fake *f;
 	struct gb_db *db;
-	size_t at;	/* after this finish (from 1), n records are written */
+	size_t at; /* after this finish (from 1), n records are written */
 	int n;
 	char (*ids)[GB_ID_LEN];
 };
@@ -1622,7 +1622,6 @@ static void body_set(struct gb_db *db, const char *id, const char *body)
 	sqlite3_finalize(s);
 }
 
-
 /* The versions sent are the versions stored, as db.c reads them back
  * with json_each(): values with quotes, backslashes, control characters
  * and characters beyond the BMP as db.c writes them, a voided record, and
@@ -1687,8 +1686,8 @@ static void test_bodies(void)
 	/* Bodies edited by hand are read back from their JSON: the rows'
 	 * entries go (as after a change of device id) and the versions are
 	 * packed from the file when sent. */
-	CHECK(sqlite3_exec(db_sqlite(db), "UPDATE outbox SET wire = NULL",
-			   NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db_sqlite(db), "UPDATE outbox SET wire = NULL", NULL,
+			   NULL, NULL) == SQLITE_OK);
 	for (size_t i = 0; i < ne; i++)
 		body_set(db, ids[nn + i], edited[i]);
 	r = NULL;
@@ -1745,8 +1744,8 @@ static void test_missing_version(void)
 	snprintf(sql, sizeof(sql), "DELETE FROM record WHERE id = '%s'",
 		 ids[0]);
 	CHECK(sqlite3_exec(db_sqlite(db), sql, NULL, NULL, NULL) == SQLITE_OK);
-	CHECK(sqlite3_exec(db_sqlite(db), "UPDATE outbox SET wire = NULL",
-			   NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db_sqlite(db), "UPDATE outbox SET wire = NULL", NULL,
+			   NULL, NULL) == SQLITE_OK);
 	CHECK(sync_push(db, &io, &o, &res, &err) == 0);
 	CHECK(f->post_seq[1] == 1 && f->post_n[1] == 9);
 	CHECK(res.sent == 11);
@@ -1758,7 +1757,6 @@ static void test_missing_version(void)
 	fake_release(f);
 	db_close(db);
 }
-
 
 /* An HQ that reads compact acks answers a batch of 500 accepted records
  * in a few bytes, naming only the one it refused; the outbox empties and

@@ -197,8 +197,8 @@ static void test_times(void)
  * several zones. */
 static void test_round_trips(void)
 {
-	static const char *const zones[] = {"+08:00", "-05:30", "UTC",
-					    "+05:45", "-12:00", "+14:00",
+	static const char *const zones[] = {"+08:00",	    "-05:30", "UTC",
+					    "+05:45",	    "-12:00", "+14:00",
 					    "Asia/Shanghai"};
 	char buf[32], ubuf[32];
 	int64_t start = ms_of("1969-06-30 12:00Z"), step, ms;
@@ -287,8 +287,8 @@ static void iso_week_slow(int32_t d, int *year, int *week)
 	int y;
 
 	gb_date_format(d, buf);
-	y = (buf[0] - '0') * 1000 + (buf[1] - '0') * 100 +
-	    (buf[2] - '0') * 10 + (buf[3] - '0') + 1;
+	y = (buf[0] - '0') * 1000 + (buf[1] - '0') * 100 + (buf[2] - '0') * 10 +
+	    (buf[3] - '0') + 1;
 	for (;; y--) {
 		char jan4[32];
 		int32_t j, monday;
@@ -382,27 +382,27 @@ static void test_working_days(void)
 		  "2026-03-20 10:00");
 	CHECK_STR(time_str(gb_add_working_days(sat, 5), buf),
 		  "2026-03-20 09:15");
-	CHECK_STR(time_str(gb_add_working_days(ms_of("2026-03-11 14:00"), 10),
-			   buf),
-		  "2026-03-25 14:00");
+	CHECK_STR(
+	    time_str(gb_add_working_days(ms_of("2026-03-11 14:00"), 10), buf),
+	    "2026-03-25 14:00");
 	CHECK(gb_add_working_days(sat, 0) == sat);
-	CHECK_STR(time_str(gb_add_working_days(ms_of("2026-03-16 10:00"), -1),
-			   buf),
-		  "2026-03-13 10:00");
+	CHECK_STR(
+	    time_str(gb_add_working_days(ms_of("2026-03-16 10:00"), -1), buf),
+	    "2026-03-13 10:00");
 	CHECK_STR(time_str(gb_add_working_days(sun, -1), buf),
 		  "2026-03-13 18:00");
 	CHECK_STR(time_str(gb_add_working_days(sat, -5), buf),
 		  "2026-03-09 09:15");
 	/* 07:00 in Shanghai is 23:00 UTC the day before: the local date is
 	 * what counts. */
-	CHECK_STR(time_str(gb_add_working_days(ms_of("2026-03-13 07:00"), 1),
-			   buf),
-		  "2026-03-16 07:00");
+	CHECK_STR(
+	    time_str(gb_add_working_days(ms_of("2026-03-13 07:00"), 1), buf),
+	    "2026-03-16 07:00");
 	/* A low-priority request received on a Thursday is due the next
 	 * Thursday. */
-	CHECK_STR(time_str(gb_add_working_days(ms_of("2026-03-12 16:45:30"), 5),
-			   buf),
-		  "2026-03-19 16:45:30");
+	CHECK_STR(
+	    time_str(gb_add_working_days(ms_of("2026-03-12 16:45:30"), 5), buf),
+	    "2026-03-19 16:45:30");
 
 	for (i = 0; i < 14; i++) {
 		ms = ms_of("2026-03-09 11:11") + i * GB_MS_PER_DAY;
@@ -448,15 +448,18 @@ static void test_input(void)
 	CHECK(gb_date_input("3/5", &d, &err) == 0 && d == day_of("2026-03-05"));
 	CHECK(gb_date_input("12月1日", &d, &err) == 0 &&
 	      d == day_of("2026-12-01"));
-	CHECK(gb_date_input("今天", &d, &err) == 0 && d == day_of("2026-12-02"));
+	CHECK(gb_date_input("今天", &d, &err) == 0 &&
+	      d == day_of("2026-12-02"));
 	CHECK(gb_date_input("today", &d, &err) == 0 &&
 	      d == day_of("2026-12-02"));
-	CHECK(gb_date_input("昨天", &d, &err) == 0 && d == day_of("2026-12-01"));
+	CHECK(gb_date_input("昨天", &d, &err) == 0 &&
+	      d == day_of("2026-12-01"));
 	CHECK(gb_date_input("yesterday", &d, &err) == 0 &&
 	      d == day_of("2026-12-01"));
 	CHECK(gb_date_input("2026/1-5", &d, &err) == -1);
 	CHECK(gb_date_input("2026-02-29", &d, &err) == -1);
-	CHECK_STR(err.msg, "\"2026-02-29\" is not a date (2026-02 has 28 days)");
+	CHECK_STR(err.msg,
+		  "\"2026-02-29\" is not a date (2026-02 has 28 days)");
 	CHECK(gb_date_input("13-01", &d, &err) == -1);
 	CHECK(gb_date_input("2026-12-01 10:00", &d, &err) == -1);
 	CHECK(strstr(err.msg, "MM-DD") != NULL);

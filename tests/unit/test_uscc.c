@@ -14,9 +14,9 @@ static const char alphabet[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /* Codes printed on real business licences. */
 static const char *const published[] = {
-	"91350100M000100Y43",
-	"91110000600037341L",
-	"91440300708461136T",
+    "91350100M000100Y43",
+    "91110000600037341L",
+    "91440300708461136T",
 };
 
 static int valid(const char *s)

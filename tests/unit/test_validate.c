@@ -741,8 +741,8 @@ static void header_refused(int line, const struct gb_record *r,
 	CHECK(strstr(err.msg, part) != NULL);
 	if (rc != -1 || strncmp(err.msg, field, strlen(field)) ||
 	    !strstr(err.msg, part))
-		fprintf(stderr, "line %d: got \"%s\", wanted %s ... %s\n",
-			line, err.msg, field, part);
+		fprintf(stderr, "line %d: got \"%s\", wanted %s ... %s\n", line,
+			err.msg, field, part);
 }
 
 #define HEADER_REFUSED(r, f, part) header_refused(__LINE__, r, f, part)
@@ -752,10 +752,10 @@ static void header_refused(int line, const struct gb_record *r,
  * author of another grid, with controls in text). */
 static void test_header(void)
 {
-	struct gb_record *r = mk("enterprise", "uscc", "91350100M000100Y43",
-				 "name", "望川市东风印刷有限公司", "community",
-				 "S03-C07", "employees", "12", "type", "company",
-				 "status", "active", NULL);
+	struct gb_record *r =
+	    mk("enterprise", "uscc", "91350100M000100Y43", "name",
+	       "望川市东风印刷有限公司", "community", "S03-C07", "employees",
+	       "12", "type", "company", "status", "active", NULL);
 	struct gb_err err = {0};
 	char longer[3 * (GB_VOID_REASON_MAX + 1) + 1] = "";
 

@@ -1074,8 +1074,8 @@ static void test_ack_compact(void)
 	it1.status = it2.status = GRIDBOOK__ACK__STATUS__DUPLICATE;
 	bad.n_items = 2;
 	bad.items = its;
-	CHECK(wire_ack_decode(pb, gridbook__ack__pack(&bad, pb), &back,
-			      &err) == -1);
+	CHECK(wire_ack_decode(pb, gridbook__ack__pack(&bad, pb), &back, &err) ==
+	      -1);
 	CHECK(err.code == GB_EPROTO && has_text(err.msg, "ack records"));
 	gb_buf_release(&b);
 }
@@ -1130,7 +1130,8 @@ static void test_page_stored(void)
 	CHECK(wire_page_encode(&pg, &body, &err) == 0);
 	CHECK(wire_inflate(body.data, body.len, 1u << 24, &plain, &err) == 0);
 	for (size_t i = 0; i < pg.n; i++)
-		CHECK(contains(plain.data, plain.len, pg.raw[i], pg.raw_len[i]));
+		CHECK(
+		    contains(plain.data, plain.len, pg.raw[i], pg.raw_len[i]));
 	CHECK(wire_page_decode(body.data, body.len, &back, &err) == 0);
 	CHECK(back.n == 3 && back.nrefused == 0);
 	for (size_t i = 0; i < back.n && i < 3; i++) {
