@@ -220,6 +220,10 @@ test: deps
 unit: all
 	@tests/run-all $(B) unit
 
+# The unit tests, plain and under ASan+UBSan.
+unit-asan: all $(ASAN_BINS)
+	@tests/run-all $(B) unit
+
 e2e: all
 	@tests/run-all $(B) e2e
 
