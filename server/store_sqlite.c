@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit_chain.h"
 #include "crypto.h"
 #include "gbtime.h"
 #include "i18n.h"
@@ -1580,64 +1581,11 @@ out:
 
 /* ---- the audit log's hash chain ---- */
 
-#define AUDIT_HASH_LEN 32
-
-/* One entry as the chain hashes it: the column values as stored. */
-struct audit_row {
-	int64_t seq, at;
-	const void *device; /* blob (16 bytes) or text as stored; may be NULL */
-	size_t device_len;
-	const char *grid, *action, *detail, *remote;
-	int status;
-};
-
-static void hash_i64(struct gb_hash *h, int64_t v)
-{
-	unsigned char b[8];
-
-	for (int k = 0; k < 8; k++)
-		b[k] = (unsigned char)((uint64_t)v >> (56 - 8 * k));
-	gb_hash_update(h, b, sizeof(b));
-}
-
-/* A length, then the bytes, so that no two entries hash alike by moving
- * bytes from one field to the next. */
-static void hash_bytes(struct gb_hash *h, const void *p, size_t n)
-{
-	hash_i64(h, (int64_t)n);
-	if (n)
-		gb_hash_update(h, p, n);
-}
-
-static void hash_str(struct gb_hash *h, const char *s)
-{
-	hash_bytes(h, s ? s : "", s ? strlen(s) : 0);
-}
-
-/* BLAKE2b-256 of prev and the entry, into out. */
-static void audit_hash(const unsigned char prev[AUDIT_HASH_LEN],
-		       const struct audit_row *r,
-		       unsigned char out[AUDIT_HASH_LEN])
-{
-	struct gb_hash h;
-
-	gb_hash_init(&h, AUDIT_HASH_LEN);
-	gb_hash_update(&h, (const unsigned char *)"gridbook audit 1", 16);
-	gb_hash_update(&h, prev, AUDIT_HASH_LEN);
-	hash_i64(&h, r->seq);
-	hash_i64(&h, r->at);
-	hash_bytes(&h, r->device, r->device ? r->device_len : 0);
-	hash_str(&h, r->grid);
-	hash_str(&h, r->action);
-	hash_i64(&h, r->status);
-	hash_str(&h, r->detail);
-	hash_str(&h, r->remote);
-	gb_hash_final(&h, out);
-}
+#define AUDIT_HASH_LEN AUDIT_CHAIN_HASH_LEN
 
 /* Reads the entry of a row of "SELECT seq, at, device, grid, action,
  * status, detail, remote, prev, hash" (borrowed from the statement). */
-static void audit_row_read(sqlite3_stmt *q, struct audit_row *r)
+static void audit_row_read(sqlite3_stmt *q, struct audit_chain_entry *r)
 {
 	r->seq = sqlite3_column_int64(q, 0);
 	r->at = sqlite3_column_int64(q, 1);
@@ -1686,7 +1634,7 @@ static int audit_chain_fill(struct sqlite_store *s, struct gb_err *err)
 		step = sqlite3_step(q);
 		if (step != SQLITE_ROW)
 			break;
-		struct audit_row r;
+		struct audit_chain_entry r;
 
 		if (sqlite3_column_type(q, 9) != SQLITE_NULL &&
 		    sqlite3_column_bytes(q, 9) == AUDIT_HASH_LEN) {
@@ -1694,7 +1642,7 @@ static int audit_chain_fill(struct sqlite_store *s, struct gb_err *err)
 			continue;
 		}
 		audit_row_read(q, &r);
-		audit_hash(prev, &r, h);
+		audit_chain_hash(prev, &r, h);
 		sqlite3_bind_int64(up, 1, r.seq);
 		sqlite3_bind_blob(up, 2, prev, AUDIT_HASH_LEN,
 				  SQLITE_TRANSIENT);
@@ -1723,7 +1671,7 @@ static int sq_audit_put(struct store *st, const struct store_audit *a,
 	sqlite3_stmt *last = stmt(s, S_AUDIT_LAST, err);
 	sqlite3_stmt *q;
 	unsigned char prev[AUDIT_HASH_LEN] = {0}, h[AUDIT_HASH_LEN], dev[16];
-	struct audit_row r = {
+	struct audit_chain_entry r = {
 	    .at = a->at,
 	    .grid = a->grid ? a->grid : "",
 	    .action = a->action,
@@ -1755,7 +1703,7 @@ static int sq_audit_put(struct store *st, const struct store_audit *a,
 		r.device = a->device;
 		r.device_len = strlen(a->device);
 	}
-	audit_hash(prev, &r, h);
+	audit_chain_hash(prev, &r, h);
 	q = stmt(s, S_AUDIT_PUT, err);
 	if (!q)
 		return -1;
@@ -1800,7 +1748,7 @@ static int sq_audit_verify(struct store *st, long *n, char *head,
 		step = sqlite3_step(q);
 		if (step != SQLITE_ROW)
 			break;
-		struct audit_row r;
+		struct audit_chain_entry r;
 
 		audit_row_read(q, &r);
 		if (r.seq != last + 1 && last == 0) {
@@ -1830,7 +1778,7 @@ static int sq_audit_verify(struct store *st, long *n, char *head,
 			rc = 1;
 			goto out;
 		}
-		audit_hash(prev, &r, h);
+		audit_chain_hash(prev, &r, h);
 		if (sqlite3_column_bytes(q, 9) != AUDIT_HASH_LEN ||
 		    memcmp(sqlite3_column_blob(q, 9), h, AUDIT_HASH_LEN)) {
 			gb_error(err, GB_EINVAL,
