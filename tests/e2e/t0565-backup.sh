@@ -141,7 +141,9 @@ ok "gridbook backup while syncd runs" gridbook --db "$F" backup "$T/laptop-bk.db
 kill "$SP"; wait "$SP" 2>/dev/null
 same "the copy passes integrity_check" "$(sqlite3 "$T/laptop-bk.db" 'PRAGMA integrity_check')" ok
 ok "the copy opens as a grid file" gridbook --db "$T/laptop-bk.db" enterprise list
-same "with the records" "$(tail -n 1 "$T/.out")" "5 records"
+# The five written here; the daemon may already have pulled the other
+# devices' records of the grid before the copy, or not.
+same "with the records" "$(grep -c '望川市文昌第' "$T/.out")" "5"
 fails 1 "gridbook backup does not replace a file" \
 	gridbook --db "$F" backup "$T/laptop-bk.db"
 fails 2 "backup needs a file" gridbook --db "$F" backup
