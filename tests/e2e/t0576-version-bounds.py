@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import hqclient  # noqa: E402
+from hqtest import free_port  # noqa: E402
 
 os.environ["PATH"] = os.path.join(TOP, "build") + os.pathsep + os.environ["PATH"]
 for v in ("GRIDBOOK_DB", "GRIDBOOK_NOW", "GRIDBOOK_HQ_STORE"):
@@ -47,15 +48,6 @@ def check(what, cond, detail=""):
     else:
         failed += 1
         print("FAIL: %s %s" % (what, str(detail)[:600]), file=sys.stderr)
-
-
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def run(*args, **kw):
