@@ -17,6 +17,7 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import checks  # noqa: E402
 import hqclient  # noqa: E402
 
 if "gridbook-hq" not in os.environ.get("PATH", "") and \
@@ -33,19 +34,12 @@ class Test:
     """Counts checks; cleans up every process and directory it made."""
 
     def __init__(self):
-        self.passed = 0
-        self.failed = 0
         self.dir = tempfile.mkdtemp(prefix="gridbook-e2e.")
         self.procs = []
         self.cleanups = []
 
     def check(self, what, cond, detail=""):
-        if cond:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL: %s %s" % (what, detail), file=sys.stderr)
-        return cond
+        return checks.check(what, cond, detail)
 
     def path(self, name):
         return os.path.join(self.dir, name)
@@ -61,8 +55,7 @@ class Test:
             except Exception as e:  # a cleanup must not hide the result
                 print("cleanup: %s" % e, file=sys.stderr)
         shutil.rmtree(self.dir, ignore_errors=True)
-        print("%d passed, %d failed" % (self.passed, self.failed))
-        sys.exit(1 if self.failed else 0)
+        sys.exit(checks.summary())
 
 
 def wait_for(fn, timeout=20.0, step=0.05):

@@ -18,6 +18,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 if not shutil.which("gridbook"):
     os.environ["PATH"] = (os.path.join(TOP, "build") + os.pathsep
                           + os.environ["PATH"])
@@ -25,17 +28,6 @@ os.environ.setdefault("GRIDBOOK_SEEDS", os.path.join(TOP, "seeds"))
 os.environ["GRIDBOOK_NOW"] = "2026-03-12 10:00"
 os.environ.pop("GRIDBOOK_TZ", None)
 
-passed = 0
-failed = 0
-
-
-def check(what, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (what, detail), file=sys.stderr)
 
 
 def gb(*args, stdin=subprocess.DEVNULL):
@@ -116,8 +108,7 @@ def main():
         run(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(checks.summary())
 
 
 def run(tmp):

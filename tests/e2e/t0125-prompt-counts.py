@@ -97,8 +97,7 @@ def main():
         run(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (lib.passed, lib.failed))
-    sys.exit(1 if lib.failed else 0)
+    sys.exit(lib.checks.summary())
 
 
 if __name__ == "__main__":

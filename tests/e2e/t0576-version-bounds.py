@@ -24,6 +24,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import checks  # noqa: E402
+from checks import check, run  # noqa: E402
 import hqclient  # noqa: E402
 from hqtest import free_port  # noqa: E402
 
@@ -37,22 +39,6 @@ U64_MAX = (1 << 64) - 1
 U63 = 1 << 63
 Y2999_MS = 32472144000000  # 2999-01-01T00:00Z
 
-passed = 0
-failed = 0
-
-
-def check(what, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (what, str(detail)[:600]), file=sys.stderr)
-
-
-def run(*args, **kw):
-    return subprocess.run(list(args), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, **kw)
 
 
 def enroll(store, grid, role):
@@ -292,8 +278,7 @@ def main():
                 server.kill()
                 server.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

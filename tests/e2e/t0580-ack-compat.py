@@ -33,6 +33,8 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 import hqclient  # noqa: E402
 
 os.environ["PATH"] = os.path.join(TOP, "build") + os.pathsep + os.environ["PATH"]
@@ -41,17 +43,6 @@ NOW = "2026-03-12 10:00"
 NOW_MS = 1773280800000  # 2026-03-12 10:00 +08:00
 GRID = "S01-G1"
 
-passed = 0
-failed = 0
-
-
-def check(what, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (what, detail), file=sys.stderr)
 
 
 def free_port():
@@ -392,8 +383,7 @@ def main():
         old_hq(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, HERE)
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 import cdp  # noqa: E402
 
 os.environ.setdefault("GRIDBOOK_SEEDS", os.path.join(TOP, "seeds"))
@@ -43,18 +45,6 @@ UNSYNCED = {"S03-G4-police", "S06-G4-labour", "S06-G4-police"}
 ENV = dict(os.environ, GRIDBOOK_NOW=NOW, GRIDBOOK_TZ="Asia/Shanghai")
 ENV.pop("GRIDBOOK_DB", None)
 
-passed = 0
-failed = 0
-
-
-def check(what, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (what, str(detail)[:600]), file=sys.stderr)
-    return cond
 
 
 def same(what, got, want):
@@ -673,5 +663,4 @@ def main():
 
 
 main()
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(checks.summary())

@@ -24,6 +24,8 @@ import zlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import checks  # noqa: E402
+from checks import check, run  # noqa: E402
 import hqclient  # noqa: E402
 
 os.environ["PATH"] = os.path.join(TOP, "build") + os.pathsep + os.environ["PATH"]
@@ -31,17 +33,6 @@ SEEDS = os.environ.get("GRIDBOOK_SEEDS", os.path.join(TOP, "seeds"))
 GRID = "S01-G1"
 MIB = 1 << 20
 
-passed = 0
-failed = 0
-
-
-def check(what, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (what, str(detail)[:400]), file=sys.stderr)
 
 
 def free_port():
@@ -50,11 +41,6 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def run(*args, **kw):
-    return subprocess.run(list(args), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, **kw)
 
 
 def enroll(store, role):
@@ -399,8 +385,7 @@ def main():
             server.kill()
             server.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return checks.summary()
 
 
 if __name__ == "__main__":

@@ -18,19 +18,10 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
+import checks  # noqa: E402
+from checks import check  # noqa: E402
 import pglib  # noqa: E402
 
-passed = failed = 0
-
-
-def check(what, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s %s" % (what, detail), file=sys.stderr)
-    return cond
 
 
 # Columns of a schema/server table kept elsewhere in schema/pg, with why
@@ -267,5 +258,4 @@ if __name__ == "__main__":
         main()
     except pglib.Error as e:
         check("throwaway PostgreSQL", False, str(e))
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    sys.exit(checks.summary())
