@@ -2389,14 +2389,15 @@ static int pg_fact_put(struct store *st, const struct store_fact *f,
 	p_text(&p, f->grid ? f->grid : "");
 	for (int i = 0; i < t->ncols; i++) {
 		const void *m = (const char *)f + t->cols[i].off;
-		const char *s = *(const char *const *)m;
+		const char *s;
 
 		switch (t->cols[i].type) {
 		case PC_TEXT:
+			s = *(const char *const *)m;
 			p_text(&p, s ? s : "");
 			break;
 		case PC_REF:
-			p_uuid(&p, s);
+			p_uuid(&p, *(const char *const *)m);
 			break;
 		case PC_I64:
 			p_i64(&p, *(const int64_t *)m);
