@@ -6,7 +6,7 @@
  * ten million stored records takes tens of seconds, and a trigger on
  * record_current cost almost half the insert rate.  So the writer, once
  * per applied batch, goes through the records the batch made current and
- * rewrites their facts with statements prepared once per store: one small
+ * rewrites their facts, with statements the store prepares once: one small
  * row per record of a kind a report reads (none for handovers and
  * employment monitoring), plus, for the kinds whose reports count per day,
  * night or week, a counter per unit and day that the record's old facts
