@@ -932,6 +932,76 @@ static struct gb_record *patrol(uint64_t version, const char *leader)
 	return r;
 }
 
+/* A record of kind with the given field values (pairs, NULL-ended), of
+ * S01-G1 from DEV_A. */
+static struct gb_record *record_of(const char *kind, const char *id,
+				   uint64_t version, const char *const *kv)
+{
+	struct gb_record *r = gb_record_new(gb_kind_find(kind));
+
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	snprintf(r->grid, sizeof(r->grid), "S01-G1");
+	snprintf(r->device, sizeof(r->device), "%s", DEV_A);
+	r->version = version;
+	for (; kv[0]; kv += 2)
+		gb_record_set_name(r, kv[0], kv[1]);
+	return r;
+}
+
+/* rollup.c's other counters on the store, in the writer transaction: a
+ * daily report moved to another day, a reception's ms in its week, and
+ * the active enterprises of the grid. */
+static void rollup_others(struct store *st)
+{
+	static const char *const d1[] = {"officer", "S01-P01", "date",
+					 "2026-03-02", NULL};
+	static const char *const d2[] = {"officer", "S01-P01", "date",
+					 "2026-03-03", NULL};
+	/* Monday 2 March 2026, 09:00 to 12:00 in Asia/Shanghai. */
+	static const char *const rc[] = {
+	    "officer",	     "S01-P01", "room",		 "S01-A01", "start",
+	    "1772413200000", "end",	"1772424000000", NULL};
+	static const char *const e1[] = {"status", "active", "name",
+					 "南苑服装厂", NULL};
+	static const char *const e2[] = {"status", "closed", "name",
+					 "南苑服装厂", NULL};
+	struct gb_record *r;
+	struct gb_err err;
+	int32_t day, monday = 0;
+	int64_t active = 0;
+
+	CHECK_S(gb_date_parse("2026-03-02", &day, NULL) == 0);
+	r = record_of("daily_report", REC_E, 500, d1);
+	CHECK_S(rollup_record(st, r, &err) == 0);
+	gb_record_free(r);
+	CHECK_S(counter(st, STORE_C_DAILY, day, "S01-P01", NULL) == 1);
+	r = record_of("daily_report", REC_E, 600, d2);
+	CHECK_S(rollup_record(st, r, &err) == 0);
+	gb_record_free(r);
+	CHECK_S(counter(st, STORE_C_DAILY, day, "S01-P01", NULL) == -1);
+	CHECK_S(counter(st, STORE_C_DAILY, day + 1, "S01-P01", NULL) == 1);
+
+	monday = day - (gb_weekday(day) - 1);
+	r = record_of("reception", REC_F, 700, rc);
+	CHECK_S(rollup_record(st, r, &err) == 0);
+	gb_record_free(r);
+	CHECK_S(counter(st, STORE_C_RECEPTION, monday, "S01-P01", NULL) ==
+		3 * 3600000);
+
+	CHECK_S(st->ops->counter_get(st, STORE_C_ACTIVE, "S01-G1", 0, NULL,
+				     NULL, &active, &err) >= 0);
+	r = record_of("enterprise", "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1d03", 800,
+		      e1);
+	CHECK_S(rollup_record(st, r, &err) == 0);
+	gb_record_free(r);
+	CHECK_S(counter(st, STORE_C_ACTIVE, 0, NULL, NULL) == active + 1);
+	r = record_of("enterprise", "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1d03", 900,
+		      e2);
+	CHECK_S(rollup_record(st, r, &err) == 0);
+	gb_record_free(r);
+	CHECK_S(counter(st, STORE_C_ACTIVE, 0, NULL, NULL) == active);
+}
+
 /* rollup.c on the store: a patrol counts for its night under its
  * leader, a new version moves it, a voided one takes it off, and a
  * rebuild from what the store holds gives the same counters. */
@@ -955,6 +1025,7 @@ static void test_rollup(struct store *st)
 	r2->voided = 1;
 	CHECK_S(rollup_record(st, r2, &err) == 0);
 	CHECK_S(counter(st, STORE_C_NIGHT, night, "S01-A01", "S01-P02") == -1);
+	rollup_others(st);
 	st->ops->rollback(st);
 	/* The rebuild: from the enterprise and batches held, in a
 	 * transaction of its own, and marked built. */
