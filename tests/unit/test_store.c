@@ -5,8 +5,10 @@
  * tests/e2e/t0866-pg-conformance.sh does with a throwaway one), so that a
  * unit run needs no server.  Reference data (changed or not, parents
  * that must exist, lookups in and out of the grid), devices, batches and
- * record versions, savepoints that undo, the pages of /v1/changes, and
- * the audit chain; and on PostgreSQL, two servers applying the same
+ * record versions, savepoints that undo, the pages of /v1/changes, the
+ * report facts ingest writes (every kind of fact row, the counters, and
+ * rollup.c keeping them through the store), and the audit chain; and on
+ * PostgreSQL, two servers applying the same
  * batch at once, and the readers of a serving store.
  */
 #include <pthread.h>
