@@ -271,12 +271,16 @@ static int request_put(struct ctx *c, const struct gb_record *r)
 static size_t pending_hash(enum store_counter counter, int64_t key,
 			   const char *grid, const char *a, const char *b)
 {
+	const char *const parts[] = {grid, a, b};
 	uint64_t h = ((uint64_t)counter + 1) * 0x9e3779b97f4a7c15u;
 
 	h ^= (uint64_t)key * 0xff51afd7ed558ccdu;
-	for (const char *s = grid; s; s = s == grid ? a : s == a ? b : NULL)
-		for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		for (const unsigned char *p = (const unsigned char *)parts[i];
+		     *p; p++)
 			h = (h ^ *p) * 0x100000001b3u;
+		h = (h ^ 0xff) * 0x100000001b3u; /* "ab","c" is not "a","bc" */
+	}
 	return (size_t)(h ^ h >> 29);
 }
 
