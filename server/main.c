@@ -79,7 +79,8 @@ static int store_open(struct store **out, const char *spec,
 				  "GRIDBOOK_HQ_STORE"));
 	if (strncmp(spec, "sqlite:", 7) == 0 && spec[7])
 		return store_sqlite_open(out, spec + 7, mode, err);
-	/* The report facts of ingest are SQLite's still (rollup.c). */
+	/* The reports read SQLite's facts still (reports.c); ingest writes
+	 * them on either store (rollup.c). */
 	if (store_is_pg(spec) && mode == STORE_SERVE)
 		return gb_error(err, GB_EUSAGE, _("not yet on PostgreSQL: %s"),
 				"serve");

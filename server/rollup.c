@@ -6,7 +6,7 @@
  * ten million stored records takes tens of seconds, and a trigger on
  * record_current cost almost half the insert rate.  So the writer, once
  * per applied batch, goes through the records the batch made current and
- * rewrites their facts with statements prepared once per store: one small
+ * rewrites their facts, with statements the store prepares once: one small
  * row per record of a kind a report reads (none for handovers and
  * employment monitoring), plus, for the kinds whose reports count per day,
  * night or week, a counter per unit and day that the record's old facts
@@ -23,9 +23,14 @@
  * that changes them changes every report at once (SPEC §3: facts always
  * agree with the current reference data) with no fact to bring up to
  * date.
+ *
+ * The facts live in the store (store.h, "report facts, written by
+ * ingest"): this file decides which rows and counters a version changes,
+ * from the record's facts before and what it now is, and the store writes
+ * them in its own SQL.  So it works on any store that has those
+ * operations.
  */
 #include <inttypes.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,104 +47,15 @@
 #define HOUR_MS INT64_C(3600000)
 #define ROLLUP_VERSION "2"
 #define MAX_GUARDS 32
+/* Room for the strings of one fact row read back (store.h). */
+#define FACT_BUF 512
 
-/* The statements, each a named constant so that its address is stable
- * (store_sqlite_cached keys on it). */
-static const char SQL_ENT_PUT[] =
-    "INSERT OR REPLACE INTO rf_enterprise (id, grid, community, name, "
-    "active) VALUES (?1, ?2, ?3, ?4, ?5)";
-static const char SQL_ENT_DEL[] = "DELETE FROM rf_enterprise WHERE id = ?1";
-static const char SQL_ENT_GET[] =
-    "SELECT grid, active FROM rf_enterprise WHERE id = ?1";
-static const char SQL_ACTIVE_ADD[] =
-    "INSERT INTO rr_active (grid, enterprises) VALUES (?1, ?2) "
-    "ON CONFLICT (grid) DO UPDATE SET "
-    "enterprises = enterprises + excluded.enterprises";
-static const char SQL_CHECK_PUT[] =
-    "INSERT OR REPLACE INTO rf_check (id, grid, enterprise, day, version, "
-    "signed, total, outcome, deadline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-    "?8, ?9)";
-static const char SQL_CHECK_DEL[] = "DELETE FROM rf_check WHERE id = ?1";
-static const char SQL_RECT_PUT[] =
-    "INSERT OR REPLACE INTO rf_rect (id, chk, day, rectified) "
-    "VALUES (?1, ?2, ?3, ?4)";
-static const char SQL_RECT_DEL[] = "DELETE FROM rf_rect WHERE id = ?1";
-static const char SQL_DISPUTE_PUT[] =
-    "INSERT OR REPLACE INTO rf_dispute (id, grid, day, level, status, "
-    "enterprise) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-static const char SQL_DISPUTE_DEL[] = "DELETE FROM rf_dispute WHERE id = ?1";
-static const char SQL_REQUEST_PUT[] =
-    "INSERT OR REPLACE INTO rf_request (id, area, day, received, "
-    "deadline, resolved, category, priority, officer) VALUES (?1, ?2, ?3, "
-    "?4, ?5, ?6, ?7, ?8, ?9)";
-static const char SQL_REQUEST_DEL[] = "DELETE FROM rf_request WHERE id = ?1";
-
-/* A patrol counts per area and leader: the two travel as one code,
- * "area<TAB>leader", through the counters and fact_get. */
-static const char SQL_PATROL_GET[] =
-    "SELECT area || char(9) || leader, start_at, end_at FROM rf_patrol "
-    "WHERE id = ?1";
-static const char SQL_PATROL_DEL[] = "DELETE FROM rf_patrol WHERE id = ?1";
-static const char SQL_PATROL_PUT[] =
-    "INSERT INTO rf_patrol (id, area, leader, start_at, end_at) "
-    "VALUES (?1, substr(?2, 1, instr(?2, char(9)) - 1), "
-    "substr(?2, instr(?2, char(9)) + 1), ?3, ?4)";
-static const char SQL_NIGHT_ADD[] =
-    "INSERT INTO rr_night (night, area, leader, patrols) VALUES (?1, "
-    "substr(?2, 1, instr(?2, char(9)) - 1), "
-    "substr(?2, instr(?2, char(9)) + 1), ?3) "
-    "ON CONFLICT (night, area, leader) DO UPDATE SET "
-    "patrols = patrols + excluded.patrols";
-static const char SQL_NIGHT_GC[] =
-    "DELETE FROM rr_night WHERE night = ?1 AND "
-    "area = substr(?2, 1, instr(?2, char(9)) - 1) AND "
-    "leader = substr(?2, instr(?2, char(9)) + 1) AND patrols <= 0";
-
-static const char SQL_DAILY_GET[] =
-    "SELECT officer, day FROM rf_daily WHERE id = ?1";
-static const char SQL_DAILY_DEL[] = "DELETE FROM rf_daily WHERE id = ?1";
-static const char SQL_DAILY_PUT[] =
-    "INSERT INTO rf_daily (id, officer, day) VALUES (?1, ?2, ?3)";
-static const char SQL_DAY_ADD[] =
-    "INSERT INTO rr_daily (day, officer, reports) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT (day, officer) DO UPDATE SET "
-    "reports = reports + excluded.reports";
-static const char SQL_DAY_GC[] =
-    "DELETE FROM rr_daily WHERE day = ?1 AND officer = ?2 AND reports <= 0";
-
-static const char SQL_RECEPTION_GET[] =
-    "SELECT officer, start_at, end_at FROM rf_reception WHERE id = ?1";
-static const char SQL_RECEPTION_DEL[] =
-    "DELETE FROM rf_reception WHERE id = ?1";
-static const char SQL_RECEPTION_PUT[] =
-    "INSERT INTO rf_reception (id, officer, start_at, end_at) "
-    "VALUES (?1, ?2, ?3, ?4)";
-static const char SQL_WEEK_ADD[] =
-    "INSERT INTO rr_reception (week, officer, ms) VALUES (?1, ?2, ?3) "
-    "ON CONFLICT (week, officer) DO UPDATE SET ms = ms + excluded.ms";
-static const char SQL_WEEK_GC[] =
-    "DELETE FROM rr_reception WHERE week = ?1 AND officer = ?2 AND ms <= 0";
-
-static const char SQL_CONFLICT_PUT[] =
-    "INSERT OR REPLACE INTO rf_conflict (id, kind, grid, area, person, day, "
-    "conflicts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-static const char SQL_CONFLICT_DEL[] = "DELETE FROM rf_conflict WHERE id = ?1";
-
-static const char SQL_SYNC_ADD[] =
-    "INSERT INTO rr_sync (device, day, grid, role, batches, records, "
-    "last_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-    "ON CONFLICT (device, day) DO UPDATE SET "
-    "batches = batches + excluded.batches, "
-    "records = records + excluded.records, "
-    "last_at = max(last_at, excluded.last_at), grid = excluded.grid, "
-    "role = excluded.role";
-
-/* A counter change not yet written: delta for (key, code) of the
- * counter table whose statements are add_sql and gc_sql. */
+/* A counter change not yet written: delta for (key, a, b) of counter c
+ * of grid. */
 struct pending {
-	const char *add_sql, *gc_sql;
+	enum store_counter c;
 	int64_t key;
-	char *code;
+	char *grid, *a, *b;
 	int64_t delta;
 };
 
@@ -148,7 +64,6 @@ struct pending {
  * daily reports touches the same few counters over and over. */
 struct ctx {
 	struct store *st;
-	sqlite3 *db;
 	struct gb_err *err;
 	struct pending *pend; /* npend of them */
 	size_t npend, cap;
@@ -156,76 +71,50 @@ struct ctx {
 	size_t nslot; /* a power of two, or 0 */
 };
 
-static int fail(struct ctx *c, const char *what)
+/* The store's operations on the facts, with the context's store and
+ * error. */
+static int fact_put(struct ctx *c, const struct store_fact *f)
 {
-	return gb_error(c->err, GB_EDB, _("report facts: %s: %s"), what,
-			sqlite3_errmsg(c->db));
+	return c->st->ops->fact_put(c->st, f, c->err);
 }
 
-static sqlite3_stmt *prep(struct ctx *c, const char *sql)
+/* Deletes the fact row of kind of r, if there is one. */
+static int fact_del(struct ctx *c, enum store_fact_kind kind,
+		    const struct gb_record *r)
 {
-	return store_sqlite_cached(c->st, sql, c->err);
+	return c->st->ops->fact_del(c->st, kind, r->id, r->grid, c->err);
 }
 
-/* Steps a statement that returns no rows, and resets it. */
-static int done(struct ctx *c, sqlite3_stmt *q, const char *what)
+/* The fact row of kind that r has now into out (strings in buf): 1 when
+ * there is one, 0 when none, -1 on error. */
+static int fact_get(struct ctx *c, enum store_fact_kind kind,
+		    const struct gb_record *r, struct store_fact *out,
+		    char buf[FACT_BUF])
 {
-	int rc = sqlite3_step(q);
-
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	if (rc != SQLITE_DONE)
-		return fail(c, what);
-	return 0;
+	return c->st->ops->fact_get(c->st, kind, r->id, r->grid, out, buf,
+				    FACT_BUF, c->err);
 }
 
-static int hexval(char ch)
+/* A fact row of kind for r, to be filled in. */
+static struct store_fact fact_of(enum store_fact_kind kind,
+				 const struct gb_record *r)
 {
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
+	struct store_fact f;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = kind;
+	f.id = r->id;
+	f.grid = r->grid;
+	f.resolved = -1;
+	return f;
 }
 
-/* A UUID in text form to its 16 bytes.  Returns -1 when s is not one. */
-static int uuid16(const char *s, unsigned char out[16])
-{
-	int n = 0;
-
-	if (!s)
-		return -1;
-	for (int i = 0; s[i]; i++) {
-		int hi, lo;
-
-		if (s[i] == '-')
-			continue;
-		hi = hexval(s[i]);
-		lo = s[i + 1] ? hexval(s[i + 1]) : -1;
-		if (hi < 0 || lo < 0 || n == 16)
-			return -1;
-		out[n++] = (unsigned char)(hi << 4 | lo);
-		i++;
-	}
-	return n == 16 ? 0 : -1;
-}
-
-/* Binds a record id as its 16 bytes (as record_current keeps it). */
-static void bind_id(sqlite3_stmt *q, int i, const char *id)
+/* 1 when s is a record id (as the store keeps ids). */
+static int is_id(const char *s)
 {
 	unsigned char b[16];
 
-	if (uuid16(id, b) == 0)
-		sqlite3_bind_blob(q, i, b, 16, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_text(q, i, id ? id : "", -1, SQLITE_TRANSIENT);
-}
-
-static void bind_str(sqlite3_stmt *q, int i, const char *s)
-{
-	sqlite3_bind_text(q, i, s ? s : "", -1, SQLITE_TRANSIENT);
+	return gb_uuid_bytes(s, b) == 0;
 }
 
 /* An integer field; 0 when empty or not a number. */
@@ -266,249 +155,132 @@ static int32_t date_of(const struct gb_record *r, const char *field, int *ok)
 /* Adds delta to the count of active enterprises of grid. */
 static int active_add(struct ctx *c, const char *grid, int delta)
 {
-	sqlite3_stmt *q = prep(c, SQL_ACTIVE_ADD);
-
-	if (!q)
-		return -1;
-	bind_str(q, 1, grid);
-	sqlite3_bind_int(q, 2, delta);
-	return done(c, q, "enterprise");
+	return c->st->ops->counter_add(c->st, STORE_C_ACTIVE, grid, 0, NULL,
+				       NULL, delta, c->err);
 }
 
 /* An enterprise's row, and the count of active ones per grid that
  * check-coverage divides by (kept here so that the report does not count
  * every enterprise ever entered). */
-/*
- * Reads the fact row that get_sql holds for r: its code (column 0) into
- * code, and its integers (columns 1 and, when b is not NULL, 2) into a and
- * b.  Returns 1 when there is such a row, 0 when there is none, and -1 on
- * error.
- */
-static int fact_get(struct ctx *c, const char *get_sql,
-		    const struct gb_record *r, const char *what, char *code,
-		    size_t size, int64_t *a, int64_t *b)
-{
-	sqlite3_stmt *q = prep(c, get_sql);
-	int rc;
-
-	if (!q)
-		return -1;
-	bind_id(q, 1, r->id);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		snprintf(code, size, "%s",
-			 (const char *)sqlite3_column_text(q, 0));
-		*a = sqlite3_column_int64(q, 1);
-		if (b)
-			*b = sqlite3_column_int64(q, 2);
-	}
-	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return fail(c, what);
-	return rc == SQLITE_ROW;
-}
-
-/* Deletes the fact row that del_sql holds for r, if there is one. */
-static int fact_del(struct ctx *c, const char *del_sql,
-		    const struct gb_record *r, const char *what)
-{
-	sqlite3_stmt *q = prep(c, del_sql);
-
-	if (!q)
-		return -1;
-	bind_id(q, 1, r->id);
-	return done(c, q, what);
-}
-
-/*
- * Writes the fact row of a record that spans a time: its id, the code it
- * counts for and its start and end.
- */
-static int fact_put_span(struct ctx *c, const char *put_sql,
-			 const struct gb_record *r, const char *code,
-			 int64_t start, int64_t end, const char *what)
-{
-	sqlite3_stmt *q = prep(c, put_sql);
-
-	if (!q)
-		return -1;
-	bind_id(q, 1, r->id);
-	bind_str(q, 2, code);
-	sqlite3_bind_int64(q, 3, start);
-	sqlite3_bind_int64(q, 4, end);
-	return done(c, q, what);
-}
-
 static int enterprise_replace(struct ctx *c, const struct gb_record *r)
 {
 	const char *status = gb_record_get(r, "status");
 	int active = status && !strcmp(status, "active");
-	sqlite3_stmt *q;
-	char old_grid[GB_CODE_LEN];
-	int64_t was_active = 0;
-	int had = fact_get(c, SQL_ENT_GET, r, "enterprise", old_grid,
-			   sizeof(old_grid), &was_active, NULL);
+	struct store_fact old, f;
+	char buf[FACT_BUF];
+	int had = fact_get(c, STORE_F_ENTERPRISE, r, &old, buf);
 
 	if (had < 0)
 		return -1;
-	if (had && was_active && active_add(c, old_grid, -1) < 0)
+	if (had && old.active && active_add(c, old.grid, -1) < 0)
 		return -1;
-	if (fact_del(c, SQL_ENT_DEL, r, "enterprise") < 0)
+	if (fact_del(c, STORE_F_ENTERPRISE, r) < 0)
 		return -1;
 	if (r->voided)
 		return 0;
-	q = prep(c, SQL_ENT_PUT);
-	if (!q)
-		return -1;
-	bind_id(q, 1, r->id);
-	bind_str(q, 2, r->grid);
-	bind_str(q, 3, gb_record_get(r, "community"));
-	bind_str(q, 4, gb_record_get(r, "name"));
-	sqlite3_bind_int(q, 5, active);
-	if (done(c, q, "enterprise") < 0)
+	f = fact_of(STORE_F_ENTERPRISE, r);
+	f.community = gb_record_get(r, "community");
+	f.name = gb_record_get(r, "name");
+	f.active = active;
+	if (fact_put(c, &f) < 0)
 		return -1;
 	return active ? active_add(c, r->grid, 1) : 0;
 }
 
+/* The put functions below write the one fact row of r and return 1, or
+ * return 0 when r counts in no report (then its old row goes), or -1. */
 static int check_put(struct ctx *c, const struct gb_record *r)
 {
-	sqlite3_stmt *q;
+	struct store_fact f = fact_of(STORE_F_CHECK, r);
 	int ok, has_deadline;
 	int32_t day = date_of(r, "check_date", &ok);
 	int32_t deadline = date_of(r, "deadline", &has_deadline);
-	unsigned char ent[16];
 
 	/* Validation makes sure of these; a record without them counts in
 	 * no report. */
-	if (!ok || uuid16(gb_record_get(r, "enterprise"), ent) < 0 ||
-	    !gb_record_get(r, "outcome"))
+	f.ref = gb_record_get(r, "enterprise");
+	f.outcome = gb_record_get(r, "outcome");
+	if (!ok || !is_id(f.ref) || !f.outcome)
 		return 0;
-	q = prep(c, SQL_CHECK_PUT);
-	if (!q)
-		return -1;
-	bind_id(q, 1, r->id);
-	bind_str(q, 2, r->grid);
-	sqlite3_bind_blob(q, 3, ent, 16, SQLITE_TRANSIENT);
-	sqlite3_bind_int(q, 4, day);
-	sqlite3_bind_int64(q, 5, (sqlite3_int64)r->version);
-	sqlite3_bind_int64(q, 6, num(r, "contracts_signed"));
-	sqlite3_bind_int64(q, 7, num(r, "employees_total"));
-	bind_str(q, 8, gb_record_get(r, "outcome"));
-	if (has_deadline)
-		sqlite3_bind_int(q, 9, deadline);
-	else
-		sqlite3_bind_null(q, 9);
-	return done(c, q, "check") < 0 ? -1 : 1;
+	f.day = day;
+	f.version = r->version;
+	f.contracts_signed = num(r, "contracts_signed");
+	f.employees_total = num(r, "employees_total");
+	f.has_deadline = has_deadline;
+	f.deadline = deadline;
+	return fact_put(c, &f) < 0 ? -1 : 1;
 }
 
 static int rect_put(struct ctx *c, const struct gb_record *r)
 {
+	struct store_fact f = fact_of(STORE_F_RECT, r);
 	const char *result = gb_record_get(r, "result");
-	unsigned char chk[16];
-	sqlite3_stmt *q;
 	int ok;
 	int32_t day = date_of(r, "date", &ok);
 
-	if (!ok || uuid16(gb_record_get(r, "check"), chk) < 0)
+	f.ref = gb_record_get(r, "check");
+	if (!ok || !is_id(f.ref))
 		return 0;
-	q = prep(c, SQL_RECT_PUT);
-	if (!q)
-		return -1;
-	bind_id(q, 1, r->id);
-	sqlite3_bind_blob(q, 2, chk, 16, SQLITE_TRANSIENT);
-	sqlite3_bind_int(q, 3, day);
-	sqlite3_bind_int(q, 4, result && !strcmp(result, "rectified"));
-	return done(c, q, "rectification") < 0 ? -1 : 1;
+	f.day = day;
+	f.rectified = result && !strcmp(result, "rectified");
+	return fact_put(c, &f) < 0 ? -1 : 1;
 }
 
 static int dispute_put(struct ctx *c, const struct gb_record *r)
 {
-	unsigned char ent[16];
-	sqlite3_stmt *q;
+	struct store_fact f = fact_of(STORE_F_DISPUTE, r);
 	int ok;
 	int32_t day = date_of(r, "received_date", &ok);
 
-	if (!ok || !gb_record_get(r, "level") || !gb_record_get(r, "status"))
+	f.level = gb_record_get(r, "level");
+	f.status = gb_record_get(r, "status");
+	if (!ok || !f.level || !f.status)
 		return 0;
-	q = prep(c, SQL_DISPUTE_PUT);
-	if (!q)
-		return -1;
-	bind_id(q, 1, r->id);
-	bind_str(q, 2, r->grid);
-	sqlite3_bind_int(q, 3, day);
-	bind_str(q, 4, gb_record_get(r, "level"));
-	bind_str(q, 5, gb_record_get(r, "status"));
-	if (uuid16(gb_record_get(r, "enterprise"), ent) == 0)
-		sqlite3_bind_blob(q, 6, ent, 16, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(q, 6);
-	return done(c, q, "dispute") < 0 ? -1 : 1;
+	f.day = day;
+	f.ref = gb_record_get(r, "enterprise");
+	if (!is_id(f.ref))
+		f.ref = NULL;
+	return fact_put(c, &f) < 0 ? -1 : 1;
 }
 
 static int request_put(struct ctx *c, const struct gb_record *r)
 {
+	struct store_fact f = fact_of(STORE_F_REQUEST, r);
 	const char *priority = gb_record_get(r, "priority");
 	int64_t received = instant(r, "received_at");
 	int64_t deadline = instant(r, "deadline");
 	int64_t resolved = instant(r, "resolved_at");
-	sqlite3_stmt *q;
 
 	if (deadline < 0 && received >= 0)
 		deadline = gb_request_deadline(received, priority);
-	if (received < 0 || deadline < 0 || !gb_record_get(r, "area") ||
-	    !gb_record_get(r, "category"))
+	f.area = gb_record_get(r, "area");
+	f.category = gb_record_get(r, "category");
+	if (received < 0 || deadline < 0 || !f.area || !f.category)
 		return 0;
-	q = prep(c, SQL_REQUEST_PUT);
-	if (!q)
-		return -1;
-	bind_id(q, 1, r->id);
-	bind_str(q, 2, gb_record_get(r, "area"));
-	sqlite3_bind_int(q, 3, gb_local_day(received));
-	sqlite3_bind_int64(q, 4, received);
-	sqlite3_bind_int64(q, 5, deadline);
-	if (resolved >= 0)
-		sqlite3_bind_int64(q, 6, resolved);
-	else
-		sqlite3_bind_null(q, 6);
-	bind_str(q, 7, gb_record_get(r, "category"));
-	bind_str(q, 8, priority);
-	bind_str(q, 9, gb_record_get(r, "officer"));
-	return done(c, q, "request") < 0 ? -1 : 1;
+	f.day = gb_local_day(received);
+	f.received = received;
+	f.deadline = deadline;
+	f.resolved = resolved;
+	f.priority = priority;
+	f.officer = gb_record_get(r, "officer");
+	return fact_put(c, &f) < 0 ? -1 : 1;
 }
 
 /* ---- counters ---- */
 
-/* Writes delta to the counter (key, code) of a counter table; a counter
- * that falls to zero goes. */
-static int counter_write(struct ctx *c, const struct pending *p)
+static size_t pending_hash(enum store_counter counter, int64_t key,
+			   const char *grid, const char *a, const char *b)
 {
-	sqlite3_stmt *q = prep(c, p->add_sql);
-
-	if (!q)
-		return -1;
-	sqlite3_bind_int64(q, 1, p->key);
-	bind_str(q, 2, p->code);
-	sqlite3_bind_int64(q, 3, p->delta);
-	if (done(c, q, "counter") < 0)
-		return -1;
-	if (p->delta >= 0)
-		return 0;
-	q = prep(c, p->gc_sql);
-	if (!q)
-		return -1;
-	sqlite3_bind_int64(q, 1, p->key);
-	bind_str(q, 2, p->code);
-	return done(c, q, "counter");
-}
-
-static size_t pending_hash(const char *sql, int64_t key, const char *code)
-{
-	uint64_t h = (uint64_t)(uintptr_t)sql * 0x9e3779b97f4a7c15u;
+	const char *const parts[] = {grid, a, b};
+	uint64_t h = ((uint64_t)counter + 1) * 0x9e3779b97f4a7c15u;
 
 	h ^= (uint64_t)key * 0xff51afd7ed558ccdu;
-	for (const unsigned char *p = (const unsigned char *)code; *p; p++)
-		h = (h ^ *p) * 0x100000001b3u;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		for (const unsigned char *p = (const unsigned char *)parts[i];
+		     *p; p++)
+			h = (h ^ *p) * 0x100000001b3u;
+		h = (h ^ 0xff) * 0x100000001b3u; /* "ab","c" is not "a","bc" */
+	}
 	return (size_t)(h ^ h >> 29);
 }
 
@@ -517,22 +289,25 @@ static void pending_index(struct ctx *c, size_t i)
 {
 	const struct pending *p = &c->pend[i];
 	size_t m = c->nslot - 1;
-	size_t h = pending_hash(p->add_sql, p->key, p->code) & m;
+	size_t h = pending_hash(p->c, p->key, p->grid, p->a, p->b) & m;
 
 	while (c->slot[h])
 		h = (h + 1) & m;
 	c->slot[h] = i + 1;
 }
 
-/* Adds delta to the counter (key, code) of a counter table, in memory
- * until ctx_flush. */
-static int counter_add(struct ctx *c, const char *add_sql, const char *gc_sql,
-		       int64_t key, const char *code, int64_t delta)
+/* Adds delta to counter (key, a, b) of grid, in memory until ctx_flush;
+ * b is NULL for a counter of one code. */
+static int counter_add(struct ctx *c, enum store_counter counter,
+		       const char *grid, int64_t key, const char *a,
+		       const char *b, int64_t delta)
 {
 	size_t m, h;
 
-	if (!code)
-		code = "";
+	if (!a)
+		a = "";
+	if (!b)
+		b = "";
 	if (2 * (c->npend + 1) > c->nslot) {
 		free(c->slot);
 		c->nslot = c->nslot ? 2 * c->nslot : 64;
@@ -541,12 +316,12 @@ static int counter_add(struct ctx *c, const char *add_sql, const char *gc_sql,
 			pending_index(c, i);
 	}
 	m = c->nslot - 1;
-	for (h = pending_hash(add_sql, key, code) & m; c->slot[h];
+	for (h = pending_hash(counter, key, grid, a, b) & m; c->slot[h];
 	     h = (h + 1) & m) {
 		struct pending *p = &c->pend[c->slot[h] - 1];
 
-		if (p->add_sql == add_sql && p->key == key &&
-		    !strcmp(p->code, code)) {
+		if (p->c == counter && p->key == key && !strcmp(p->a, a) &&
+		    !strcmp(p->b, b) && !strcmp(p->grid, grid)) {
 			p->delta += delta;
 			return 0;
 		}
@@ -555,10 +330,11 @@ static int counter_add(struct ctx *c, const char *add_sql, const char *gc_sql,
 		c->cap = c->cap ? 2 * c->cap : 64;
 		c->pend = xrealloc(c->pend, c->cap * sizeof(*c->pend));
 	}
-	c->pend[c->npend].add_sql = add_sql;
-	c->pend[c->npend].gc_sql = gc_sql;
+	c->pend[c->npend].c = counter;
 	c->pend[c->npend].key = key;
-	c->pend[c->npend].code = xstrdup(code);
+	c->pend[c->npend].grid = xstrdup(grid);
+	c->pend[c->npend].a = xstrdup(a);
+	c->pend[c->npend].b = xstrdup(b);
 	c->pend[c->npend].delta = delta;
 	c->slot[h] = ++c->npend;
 	return 0;
@@ -567,8 +343,11 @@ static int counter_add(struct ctx *c, const char *add_sql, const char *gc_sql,
 /* Forgets the counter changes not written. */
 static void ctx_release(struct ctx *c)
 {
-	for (size_t i = 0; i < c->npend; i++)
-		free(c->pend[i].code);
+	for (size_t i = 0; i < c->npend; i++) {
+		free(c->pend[i].grid);
+		free(c->pend[i].a);
+		free(c->pend[i].b);
+	}
 	free(c->pend);
 	free(c->slot);
 	c->pend = NULL;
@@ -582,17 +361,23 @@ static int ctx_flush(struct ctx *c)
 {
 	int rc = 0;
 
-	for (size_t i = 0; i < c->npend && rc == 0; i++)
-		if (c->pend[i].delta != 0)
-			rc = counter_write(c, &c->pend[i]);
+	for (size_t i = 0; i < c->npend && rc == 0; i++) {
+		const struct pending *p = &c->pend[i];
+
+		if (p->delta != 0)
+			rc = c->st->ops->counter_add(
+			    c->st, p->c, p->grid, p->key, p->a,
+			    p->c == STORE_C_NIGHT ? p->b : NULL, p->delta,
+			    c->err);
+	}
 	ctx_release(c);
 	return rc;
 }
 
 /* Adds sign to the counter of every night [D 22:00, D+1 06:00) that the
- * patrol [start, end) overlaps; key is "area<TAB>leader". */
-static int nights_add(struct ctx *c, const char *area, int64_t start,
-		      int64_t end, int sign)
+ * patrol [start, end) of area and leader overlaps. */
+static int nights_add(struct ctx *c, const char *grid, const char *area,
+		      const char *leader, int64_t start, int64_t end, int sign)
 {
 	if (end <= start)
 		return 0;
@@ -601,7 +386,7 @@ static int nights_add(struct ctx *c, const char *area, int64_t start,
 		int64_t n0 = gb_day_start(d) + 22 * HOUR_MS;
 
 		if (start < n0 + 8 * HOUR_MS && end > n0 &&
-		    counter_add(c, SQL_NIGHT_ADD, SQL_NIGHT_GC, d, area, sign) <
+		    counter_add(c, STORE_C_NIGHT, grid, d, area, leader, sign) <
 			0)
 			return -1;
 	}
@@ -610,8 +395,8 @@ static int nights_add(struct ctx *c, const char *area, int64_t start,
 
 /* Adds sign times the overlap of the reception [start, end) with each
  * ISO week it touches to the officer's counter of that week. */
-static int weeks_add(struct ctx *c, const char *officer, int64_t start,
-		     int64_t end, int sign)
+static int weeks_add(struct ctx *c, const char *grid, const char *officer,
+		     int64_t start, int64_t end, int sign)
 {
 	int32_t first, last;
 
@@ -624,8 +409,8 @@ static int weeks_add(struct ctx *c, const char *officer, int64_t start,
 		int64_t w0 = gb_day_start(w), w1 = gb_day_start(w + 7);
 		int64_t lo = start > w0 ? start : w0, hi = end < w1 ? end : w1;
 
-		if (hi > lo && counter_add(c, SQL_WEEK_ADD, SQL_WEEK_GC, w,
-					   officer, sign * (hi - lo)) < 0)
+		if (hi > lo && counter_add(c, STORE_C_RECEPTION, grid, w,
+					   officer, NULL, sign * (hi - lo)) < 0)
 			return -1;
 	}
 	return 0;
@@ -663,80 +448,72 @@ static int distinct_codes(const char *list)
  */
 static int patrol_replace(struct ctx *c, const struct gb_record *r)
 {
-	const char *area = gb_record_get(r, "area");
-	const char *leader = gb_record_get(r, "leader");
-	int64_t start = instant(r, "start"), end = instant(r, "end");
-	char old_key[2 * GB_CODE_LEN + 2], key[2 * GB_CODE_LEN + 2];
-	int64_t old_start = 0, old_end = 0;
-	int had = fact_get(c, SQL_PATROL_GET, r, "patrol", old_key,
-			   sizeof(old_key), &old_start, &old_end);
+	struct store_fact old, f = fact_of(STORE_F_PATROL, r);
+	char buf[FACT_BUF];
+	int had = fact_get(c, STORE_F_PATROL, r, &old, buf);
 
 	if (had < 0)
 		return -1;
-	if (had && (nights_add(c, old_key, old_start, old_end, -1) < 0 ||
-		    fact_del(c, SQL_PATROL_DEL, r, "patrol") < 0))
+	if (had && (nights_add(c, old.grid, old.area, old.leader, old.start,
+			       old.end, -1) < 0 ||
+		    fact_del(c, STORE_F_PATROL, r) < 0))
 		return -1;
-	if (r->voided || !area || !leader || start < 0 || end <= start ||
-	    distinct_codes(gb_record_get(r, "guards")) < 2 ||
-	    strchr(area, '\t') || strchr(leader, '\t'))
+	f.area = gb_record_get(r, "area");
+	f.leader = gb_record_get(r, "leader");
+	f.start = instant(r, "start");
+	f.end = instant(r, "end");
+	if (r->voided || !f.area || !f.leader || f.start < 0 ||
+	    f.end <= f.start || distinct_codes(gb_record_get(r, "guards")) < 2)
 		return 0;
-	snprintf(key, sizeof(key), "%s\t%s", area, leader);
-	if (fact_put_span(c, SQL_PATROL_PUT, r, key, start, end, "patrol") < 0)
+	if (fact_put(c, &f) < 0)
 		return -1;
-	return nights_add(c, key, start, end, 1);
+	return nights_add(c, r->grid, f.area, f.leader, f.start, f.end, 1);
 }
 
 static int daily_replace(struct ctx *c, const struct gb_record *r)
 {
-	sqlite3_stmt *q;
-	const char *officer = gb_record_get(r, "officer");
-	char old_officer[GB_CODE_LEN];
-	int64_t old_day = 0;
+	struct store_fact old, f = fact_of(STORE_F_DAILY, r);
+	char buf[FACT_BUF];
 	int32_t day;
 	int ok;
-	int had = fact_get(c, SQL_DAILY_GET, r, "daily report", old_officer,
-			   sizeof(old_officer), &old_day, NULL);
+	int had = fact_get(c, STORE_F_DAILY, r, &old, buf);
 
 	if (had < 0)
 		return -1;
-	if (had && (counter_add(c, SQL_DAY_ADD, SQL_DAY_GC, old_day,
-				old_officer, -1) < 0 ||
-		    fact_del(c, SQL_DAILY_DEL, r, "daily report") < 0))
+	if (had && (counter_add(c, STORE_C_DAILY, old.grid, old.day,
+				old.officer, NULL, -1) < 0 ||
+		    fact_del(c, STORE_F_DAILY, r) < 0))
 		return -1;
+	f.officer = gb_record_get(r, "officer");
 	day = date_of(r, "date", &ok);
-	if (r->voided || !officer || !ok)
+	if (r->voided || !f.officer || !ok)
 		return 0;
-	q = prep(c, SQL_DAILY_PUT);
-	if (!q)
+	f.day = day;
+	if (fact_put(c, &f) < 0)
 		return -1;
-	bind_id(q, 1, r->id);
-	bind_str(q, 2, officer);
-	sqlite3_bind_int(q, 3, day);
-	if (done(c, q, "daily report") < 0)
-		return -1;
-	return counter_add(c, SQL_DAY_ADD, SQL_DAY_GC, day, officer, 1);
+	return counter_add(c, STORE_C_DAILY, r->grid, day, f.officer, NULL, 1);
 }
 
 static int reception_replace(struct ctx *c, const struct gb_record *r)
 {
-	const char *officer = gb_record_get(r, "officer");
-	int64_t start = instant(r, "start"), end = instant(r, "end");
-	char old_officer[GB_CODE_LEN];
-	int64_t old_start = 0, old_end = 0;
-	int had = fact_get(c, SQL_RECEPTION_GET, r, "reception", old_officer,
-			   sizeof(old_officer), &old_start, &old_end);
+	struct store_fact old, f = fact_of(STORE_F_RECEPTION, r);
+	char buf[FACT_BUF];
+	int had = fact_get(c, STORE_F_RECEPTION, r, &old, buf);
 
 	if (had < 0)
 		return -1;
-	if (had && (weeks_add(c, old_officer, old_start, old_end, -1) < 0 ||
-		    fact_del(c, SQL_RECEPTION_DEL, r, "reception") < 0))
+	if (had &&
+	    (weeks_add(c, old.grid, old.officer, old.start, old.end, -1) < 0 ||
+	     fact_del(c, STORE_F_RECEPTION, r) < 0))
 		return -1;
-	if (r->voided || !officer || start < 0 || end <= start)
+	f.officer = gb_record_get(r, "officer");
+	f.start = instant(r, "start");
+	f.end = instant(r, "end");
+	if (r->voided || !f.officer || f.start < 0 || f.end <= f.start)
 		return 0;
-	if (fact_put_span(c, SQL_RECEPTION_PUT, r, officer, start, end,
-			  "reception") < 0)
+	if (fact_put(c, &f) < 0)
 		return -1;
-	return weeks_add(c, officer, start, end, 1);
+	return weeks_add(c, r->grid, f.officer, f.start, f.end, 1);
 }
 
 /*
@@ -748,54 +525,45 @@ static int reception_replace(struct ctx *c, const struct gb_record *r)
 static int conflict_replace(struct ctx *c, const struct gb_record *r, int n)
 {
 	const struct gb_kind *k = r->kind;
-	const char *person = gb_record_get(r, "officer");
-	sqlite3_stmt *q;
+	struct store_fact f = fact_of(STORE_F_CONFLICT, r);
 	int i = k->date_field ? gb_kind_field(k, k->date_field) : -1;
 
 	if (n <= 0)
-		return fact_del(c, SQL_CONFLICT_DEL, r, "conflict");
-	if (!person && k->staff_field)
-		person = gb_record_get(r, k->staff_field);
-	q = prep(c, SQL_CONFLICT_PUT);
-	if (!q)
-		return -1;
-	bind_id(q, 1, r->id);
-	bind_str(q, 2, k->name);
-	bind_str(q, 3, r->grid);
-	bind_str(q, 4, gb_record_get(r, "area"));
-	bind_str(q, 5, person);
+		return fact_del(c, STORE_F_CONFLICT, r);
+	f.person = gb_record_get(r, "officer");
+	if (!f.person && k->staff_field)
+		f.person = gb_record_get(r, k->staff_field);
+	f.kind_name = k->name;
+	f.area = gb_record_get(r, "area");
 	if (i >= 0 && r->val[i] && k->fields[i].type == GB_T_DATE) {
-		int ok;
-
-		sqlite3_bind_int(q, 6, date_of(r, k->date_field, &ok));
-		if (!ok)
-			sqlite3_bind_null(q, 6);
+		f.day = date_of(r, k->date_field, &f.has_day);
 	} else if (i >= 0 && r->val[i]) {
 		int64_t ms = instant(r, k->date_field);
 
+		f.has_day = ms >= 0;
 		if (ms >= 0)
-			sqlite3_bind_int(q, 6, gb_local_day(ms));
+			f.day = gb_local_day(ms);
 	}
-	sqlite3_bind_int(q, 7, n);
-	return done(c, q, "conflict");
+	f.conflicts = n;
+	return fact_put(c, &f);
 }
 
 /* ---- one record ---- */
 
 /*
- * Replaces the one fact row of r: put writes it with INSERT OR REPLACE
+ * Replaces the one fact row of r: put writes it, replacing the old one
  * (returning 1), or returns 0 when r counts in no report, and only then
  * is the old row deleted; a voided record's row is deleted.
  */
 static int simple_replace(struct ctx *c, const struct gb_record *r,
-			  const char *del_sql,
+			  enum store_fact_kind kind,
 			  int (*put)(struct ctx *, const struct gb_record *))
 {
 	int rc = r->voided ? 0 : put(c, r);
 
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	return fact_del(c, del_sql, r, r->kind->name);
+	return fact_del(c, kind, r);
 }
 
 static int record_replace(struct ctx *c, const struct gb_record *r)
@@ -805,13 +573,13 @@ static int record_replace(struct ctx *c, const struct gb_record *r)
 	if (!strcmp(k, "enterprise"))
 		return enterprise_replace(c, r);
 	if (!strcmp(k, "contract_check"))
-		return simple_replace(c, r, SQL_CHECK_DEL, check_put);
+		return simple_replace(c, r, STORE_F_CHECK, check_put);
 	if (!strcmp(k, "rectification"))
-		return simple_replace(c, r, SQL_RECT_DEL, rect_put);
+		return simple_replace(c, r, STORE_F_RECT, rect_put);
 	if (!strcmp(k, "dispute"))
-		return simple_replace(c, r, SQL_DISPUTE_DEL, dispute_put);
+		return simple_replace(c, r, STORE_F_DISPUTE, dispute_put);
 	if (!strcmp(k, "request"))
-		return simple_replace(c, r, SQL_REQUEST_DEL, request_put);
+		return simple_replace(c, r, STORE_F_REQUEST, request_put);
 	if (!strcmp(k, "patrol"))
 		return patrol_replace(c, r);
 	if (!strcmp(k, "daily_report"))
@@ -821,16 +589,11 @@ static int record_replace(struct ctx *c, const struct gb_record *r)
 	return 0; /* handover, employment: no report reads them */
 }
 
-static int ctx_init(struct ctx *c, struct store *st, struct gb_err *err)
+static void ctx_init(struct ctx *c, struct store *st, struct gb_err *err)
 {
 	memset(c, 0, sizeof(*c));
 	c->st = st;
 	c->err = err;
-	c->db = store_sqlite_writer(st);
-	if (!c->db)
-		return gb_error(err, GB_EINTERNAL,
-				_("report facts need a SQLite store"));
-	return 0;
 }
 
 int rollup_record(struct store *st, const struct gb_record *r,
@@ -838,8 +601,7 @@ int rollup_record(struct store *st, const struct gb_record *r,
 {
 	struct ctx c;
 
-	if (ctx_init(&c, st, err) < 0)
-		return -1;
+	ctx_init(&c, st, err);
 	if (record_replace(&c, r) < 0) {
 		ctx_release(&c);
 		return -1;
@@ -852,18 +614,8 @@ static int sync_add(struct ctx *c, const char *device, const char *grid,
 		    const char *role, int64_t batches, int64_t records,
 		    int64_t at)
 {
-	sqlite3_stmt *q = prep(c, SQL_SYNC_ADD);
-
-	if (!q)
-		return -1;
-	bind_id(q, 1, device);
-	sqlite3_bind_int(q, 2, gb_local_day(at));
-	bind_str(q, 3, grid);
-	bind_str(q, 4, role);
-	sqlite3_bind_int64(q, 5, batches);
-	sqlite3_bind_int64(q, 6, records);
-	sqlite3_bind_int64(q, 7, at);
-	return done(c, q, "sync");
+	return c->st->ops->sync_add(c->st, device, grid, role, gb_local_day(at),
+				    batches, records, at, c->err);
 }
 
 int rollup_batch(struct store *st, const struct store_device *dev,
@@ -872,8 +624,7 @@ int rollup_batch(struct store *st, const struct store_device *dev,
 {
 	struct ctx c;
 
-	if (ctx_init(&c, st, err) < 0)
-		return -1;
+	ctx_init(&c, st, err);
 	for (size_t i = 0; i < b->n; i++) {
 		const struct gb_record *r = items[i].cur;
 
@@ -892,171 +643,57 @@ int rollup_batch(struct store *st, const struct store_device *dev,
 
 /* ---- building everything again ---- */
 
-static const char *const fact_tables[] = {
-    "rf_enterprise", "rr_active",  "rf_check", "rf_rect",     "rf_dispute",
-    "rf_patrol",     "rr_night",   "rf_daily", "rr_daily",    "rf_reception",
-    "rr_reception",  "rf_request", "rr_sync",  "rf_conflict",
-};
-
-/* Rebuilds the facts of every current record, reading its values back
- * from the JSON body record_current keeps. */
-static int rebuild_records(struct ctx *c)
+/* The facts of one current record, as the store hands it over. */
+static int rebuild_record(void *arg, const struct gb_record *r, int conflicts,
+			  struct gb_err *err)
 {
-	sqlite3_stmt *q = NULL, *vals = NULL;
-	struct gb_record *r = NULL;
-	int rc = -1, step;
+	struct ctx *c = arg;
 
-	if (sqlite3_prepare_v2(c->db,
-			       "SELECT id, kind, grid, version, voided, body, "
-			       "conflicts FROM record_current "
-			       "WHERE voided = 0 OR conflicts > 0",
-			       -1, &q, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->db, "SELECT key, value FROM json_each(?1)",
-			       -1, &vals, NULL) != SQLITE_OK) {
-		fail(c, "reading records");
-		goto out;
-	}
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		const struct gb_kind *k =
-		    gb_kind_find((const char *)sqlite3_column_text(q, 1));
-
-		if (!k)
-			continue;
-		r = gb_record_new(k);
-		gb_uuid_text(sqlite3_column_blob(q, 0),
-			     sqlite3_column_bytes(q, 0), r->id);
-		snprintf(r->grid, sizeof(r->grid), "%s",
-			 (const char *)sqlite3_column_text(q, 2));
-		r->version = (uint64_t)sqlite3_column_int64(q, 3);
-		r->voided = sqlite3_column_int(q, 4);
-		sqlite3_bind_text(vals, 1,
-				  (const char *)sqlite3_column_text(q, 5), -1,
-				  SQLITE_TRANSIENT);
-		for (;;) {
-			step = sqlite3_step(vals);
-			if (step != SQLITE_ROW)
-				break;
-			if (sqlite3_column_type(vals, 1) != SQLITE_NULL)
-				gb_record_set_name(
-				    r,
-				    (const char *)sqlite3_column_text(vals, 0),
-				    (const char *)sqlite3_column_text(vals, 1));
-		}
-		sqlite3_reset(vals);
-		if (step != SQLITE_DONE) {
-			fail(c, "reading a record");
-			goto out;
-		}
-		if ((!r->voided && record_replace(c, r) < 0) ||
-		    (sqlite3_column_int(q, 6) > 0 &&
-		     conflict_replace(c, r, sqlite3_column_int(q, 6)) < 0))
-			goto out;
-		gb_record_free(r);
-		r = NULL;
-	}
-	if (step != SQLITE_DONE) {
-		fail(c, "reading records");
-		goto out;
-	}
-	rc = 0;
-out:
-	gb_record_free(r);
-	sqlite3_finalize(vals);
-	sqlite3_finalize(q);
-	return rc;
+	(void)err; /* c->err is the same */
+	if ((!r->voided && record_replace(c, r) < 0) ||
+	    (conflicts > 0 && conflict_replace(c, r, conflicts) < 0))
+		return -1;
+	return 0;
 }
 
-/* Counts again every batch applied, by device and day. */
-static int rebuild_sync(struct ctx *c)
+/* One batch applied, counted again for its device and day. */
+static int rebuild_batch(void *arg, const char *device, const char *grid,
+			 const char *role, int64_t records, int64_t received_at,
+			 struct gb_err *err)
 {
-	sqlite3_stmt *q = NULL;
-	int rc = -1, step;
-
-	if (sqlite3_prepare_v2(c->db,
-			       "SELECT b.device, d.grid, d.role, b.records, "
-			       "b.received_at FROM batch b JOIN device d ON "
-			       "d.id = b.device",
-			       -1, &q, NULL) != SQLITE_OK) {
-		fail(c, "reading batches");
-		goto out;
-	}
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		char dev[GB_ID_LEN];
-
-		gb_uuid_text(sqlite3_column_blob(q, 0),
-			     sqlite3_column_bytes(q, 0), dev);
-		if (sync_add(c, dev, (const char *)sqlite3_column_text(q, 1),
-			     (const char *)sqlite3_column_text(q, 2), 1,
-			     sqlite3_column_int64(q, 3),
-			     sqlite3_column_int64(q, 4)) < 0)
-			goto out;
-	}
-	if (step != SQLITE_DONE) {
-		fail(c, "reading batches");
-		goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(q);
-	return rc;
+	(void)err;
+	return sync_add(arg, device, grid, role, 1, records, received_at);
 }
 
 int rollup_rebuild(struct store *st, struct gb_err *err)
 {
+	const struct store_ops *o = st->ops;
 	struct ctx c;
-	char sql[64];
 
-	if (ctx_init(&c, st, err) < 0 || st->ops->begin(st, err) < 0)
+	ctx_init(&c, st, err);
+	if (o->begin(st, err) < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(fact_tables) / sizeof(fact_tables[0]);
-	     i++) {
-		/* The names are the constants above, not input. */
-		snprintf(sql, sizeof(sql), "DELETE FROM %s", fact_tables[i]);
-		if (sqlite3_exec(c.db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-			fail(&c, "clearing");
-			goto fail;
-		}
-	}
-	if (rebuild_records(&c) < 0 || ctx_flush(&c) < 0 ||
-	    rebuild_sync(&c) < 0)
+	if (o->facts_clear(st, err) < 0 ||
+	    o->fact_records(st, rebuild_record, &c, err) < 0 ||
+	    ctx_flush(&c) < 0 ||
+	    o->fact_batches(st, rebuild_batch, &c, err) < 0 ||
+	    o->facts_built(st, ROLLUP_VERSION, err) < 0)
 		goto fail;
-	if (sqlite3_exec(c.db,
-			 "INSERT OR REPLACE INTO meta (key, value) VALUES "
-			 "('rollup_version', '" ROLLUP_VERSION "')",
-			 NULL, NULL, NULL) != SQLITE_OK) {
-		fail(&c, "marking the facts built");
-		goto fail;
-	}
-	return st->ops->commit(st, err);
+	return o->commit(st, err);
 fail:
 	ctx_release(&c);
-	st->ops->rollback(st);
+	o->rollback(st);
 	return -1;
 }
 
 int rollup_ensure(struct store *st, struct gb_err *err)
 {
-	sqlite3 *db = store_sqlite_writer(st);
-	sqlite3_stmt *q = NULL;
-	int built = 0;
+	char version[16];
+	int found = st->ops->facts_version(st, version, sizeof(version), err);
 
-	if (!db)
-		return 0;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT value FROM meta WHERE key = "
-			       "'rollup_version'",
-			       -1, &q, NULL) != SQLITE_OK)
-		return gb_error(err, GB_EDB, _("report facts: %s"),
-				sqlite3_errmsg(db));
-	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
-		built = !strcmp((const char *)sqlite3_column_text(q, 0),
-				ROLLUP_VERSION);
-	sqlite3_finalize(q);
-	return built ? 0 : rollup_rebuild(st, err);
+	if (found < 0)
+		return -1;
+	return found && !strcmp(version, ROLLUP_VERSION)
+		   ? 0
+		   : rollup_rebuild(st, err);
 }

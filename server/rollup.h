@@ -4,7 +4,9 @@
  * the batch made current replace their facts (a voided record's facts are
  * removed), the counters those facts feed are adjusted, and the batch is
  * counted for its device and day.  The facts therefore commit or roll
- * back with the records they describe.  Only a SQLite store has them.
+ * back with the records they describe.  They are written through the
+ * store's facts operations (store.h), so any store that has them keeps
+ * them: the SQLite store and the PostgreSQL one.
  */
 #ifndef GB_ROLLUP_H
 #define GB_ROLLUP_H

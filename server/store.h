@@ -151,6 +151,69 @@ struct store_changes {
 /* Frees what a changes query filled in and zeroes it. */
 void store_changes_release(struct store_changes *c);
 
+/*
+ * ---- The report facts (schema/server/002_reports.sql, schema/pg/002) ----
+ *
+ * Ingest (rollup.c) decides which facts a version changes, from the
+ * record as it was and as it now stands; the store keeps them, in the
+ * writer transaction, so that they commit or roll back with the records
+ * they describe.  A fact row is of one current record (its id and grid)
+ * and holds the values a report needs of it; a counter is a sum by unit
+ * and period that fact rows feed.
+ */
+enum store_fact_kind {
+	STORE_F_ENTERPRISE, /* community, name, active */
+	STORE_F_CHECK,	    /* ref (the enterprise), day, version, signed,
+			       total, outcome, deadline (has_deadline) */
+	STORE_F_RECT,	    /* ref (the check), day, rectified */
+	STORE_F_DISPUTE,    /* day, level, status, ref (the enterprise, or
+			       NULL) */
+	STORE_F_REQUEST,    /* area, day, received, deadline (an instant),
+			       resolved (-1 while open), category, priority,
+			       officer */
+	STORE_F_PATROL,	    /* area, leader, start, end */
+	STORE_F_DAILY,	    /* officer, day */
+	STORE_F_RECEPTION,  /* officer, start, end */
+	STORE_F_CONFLICT,   /* kind, area, person, day (has_day),
+			       conflicts: a record the merge left with field
+			       conflicts open */
+	STORE_F_COUNT
+};
+
+/* One fact row.  The strings are borrowed; NULL text is stored as "" (but
+ * ref stays NULL).  Days are local days since 1970-01-01 (gbtime.h),
+ * instants ms UTC; which members a kind uses is said in the enum. */
+struct store_fact {
+	enum store_fact_kind kind;
+	const char *id, *grid; /* of the record */
+	const char *ref;       /* the id of the record it refers to */
+	const char *community, *name, *area, *leader, *officer, *person;
+	const char *outcome, *level, *status, *category, *priority;
+	const char *kind_name; /* STORE_F_CONFLICT: the record's kind */
+	int64_t day;
+	int has_day; /* STORE_F_CONFLICT: day is set */
+	uint64_t version;
+	int64_t contracts_signed, employees_total;
+	int64_t deadline;
+	int has_deadline; /* STORE_F_CHECK: deadline is set */
+	int64_t received, resolved, start, end;
+	int active, rectified;
+	int64_t conflicts;
+};
+
+/* The counters the fact rows feed, each by a key (a day number), a code
+ * a and for nights a second code b. */
+enum store_counter {
+	STORE_C_ACTIVE,	   /* the active enterprises of grid (key, a and b
+			      unused) */
+	STORE_C_NIGHT,	   /* patrols overlapping the night of day key, by
+			      police area a and leader b */
+	STORE_C_DAILY,	   /* daily reports of day key, by officer a */
+	STORE_C_RECEPTION, /* ms of reception in the ISO week whose Monday
+			      is day key, by officer a */
+	STORE_C_COUNT
+};
+
 struct store;
 
 /* Modes of store_ops.checkpoint.  BUSY: requests are coming, only a WAL
@@ -339,6 +402,65 @@ struct store_ops {
 					  const char *id, const char *device,
 					  uint64_t version, int current),
 				void *arg, struct gb_err *err);
+
+	/* ---- report facts, written by ingest ----
+	 * All in the writer transaction, writer thread only (the
+	 * rebuilding ones: in a transaction of their own, see rollup.h). */
+	/* Writes fact f, replacing the row of the same kind and record. */
+	int (*fact_put)(struct store *s, const struct store_fact *f,
+			struct gb_err *err);
+	/* Deletes the fact row of kind of record (id, grid), if any. */
+	int (*fact_del)(struct store *s, enum store_fact_kind kind,
+			const char *id, const char *grid, struct gb_err *err);
+	/* The fact row of kind of record (id, grid) into out: 1 found, 0
+	 * not.  Its strings are written into buf (size bytes; 512 hold
+	 * any), out pointing there. */
+	int (*fact_get)(struct store *s, enum store_fact_kind kind,
+			const char *id, const char *grid,
+			struct store_fact *out, char *buf, size_t size,
+			struct gb_err *err);
+	/* Adds delta to counter c of grid for (key, a, b) (a and b NULL
+	 * when unused).  A period counter (not STORE_C_ACTIVE) that falls to
+	 * 0 or below goes, so that it is held exactly when something
+	 * counts. */
+	int (*counter_add)(struct store *s, enum store_counter c,
+			   const char *grid, int64_t key, const char *a,
+			   const char *b, int64_t delta, struct gb_err *err);
+	/* What counter c of grid holds for (key, a, b) into *value: 1 held,
+	 * 0 not (*value 0). */
+	int (*counter_get)(struct store *s, enum store_counter c,
+			   const char *grid, int64_t key, const char *a,
+			   const char *b, int64_t *value, struct gb_err *err);
+	/* Counts batches (with records records) of device, of grid and
+	 * role, received on local day day, the last at at. */
+	int (*sync_add)(struct store *s, const char *device, const char *grid,
+			const char *role, int64_t day, int64_t batches,
+			int64_t records, int64_t at, struct gb_err *err);
+	/* The version of the facts held (rollup.h) into version (n bytes):
+	 * 1, or 0 when the store has none written. */
+	int (*facts_version)(struct store *s, char *version, size_t n,
+			     struct gb_err *err);
+	/* Deletes every fact and counter (to build them again). */
+	int (*facts_clear)(struct store *s, struct gb_err *err);
+	/* Marks the facts as built in version. */
+	int (*facts_built)(struct store *s, const char *version,
+			   struct gb_err *err);
+	/* What the facts are built from: cb for each current record that is
+	 * not voided or has field conflicts open, with its values, and
+	 * conflicts the number open (r borrowed for the call); cb returns
+	 * 0 to go on, -1 (with err) to stop with an error. */
+	int (*fact_records)(struct store *s,
+			    int (*cb)(void *arg, const struct gb_record *r,
+				      int conflicts, struct gb_err *err),
+			    void *arg, struct gb_err *err);
+	/* cb for each batch applied: its device, the device's grid and
+	 * role, its records and when it was received. */
+	int (*fact_batches)(struct store *s,
+			    int (*cb)(void *arg, const char *device,
+				      const char *grid, const char *role,
+				      int64_t records, int64_t received_at,
+				      struct gb_err *err),
+			    void *arg, struct gb_err *err);
 };
 
 /* The common head of every store; an implementation embeds it first. */
@@ -362,32 +484,11 @@ const char *store_sqlite_version(int *race_fixed);
 /*
  * ---- The SQLite side of the reports ----
  *
- * The report facts (schema/server/002_reports.sql) are written by
- * rollup.c inside the writer transaction and read by reports.c, both in
- * SQLite's SQL, so those two modules use the connections of a SQLite
- * store directly through the functions below.  A PostgreSQL store would
- * bring its own rollup and report queries.
+ * The reports (reports.c) still read the facts in SQLite's SQL, through
+ * a connection of the store given out below.  Ingest writes them through
+ * the facts operations of store_ops.
  */
 struct sqlite3;
-struct sqlite3_stmt;
-
-/* The number of statements store_sqlite_cached keeps per store. */
-#define STORE_SQLITE_CACHE 64
-
-/* The writer connection of s (in STORE_ADMIN mode its only connection),
- * or NULL when s is not a SQLite store.  Borrowed; for the thread that
- * owns the writer transaction only. */
-struct sqlite3 *store_sqlite_writer(struct store *s);
-
-/*
- * A statement on the writer connection, prepared the first time and kept
- * until the store closes.  sql must be a string constant: its address is
- * the key.  The statement comes back as the caller left it; callers reset
- * it after each use.  NULL with err when it cannot be prepared, s is not
- * a SQLite store or more than STORE_SQLITE_CACHE are asked for.
- */
-struct sqlite3_stmt *store_sqlite_cached(struct store *s, const char *sql,
-					 struct gb_err *err);
 
 /* A read-only connection for one reader (any thread); give it back with
  * store_sqlite_reader_done.  In STORE_ADMIN mode this is the one

@@ -23,9 +23,10 @@
  * transaction (in STORE_ADMIN mode the only one), and in STORE_SERVE
  * mode a pool of readers for the functions store.h lets any thread call,
  * each seeing only what is committed, as the SQLite store's read-only
- * connections do.  gridbook-hq does not serve on PostgreSQL yet (main.c
- * refuses it): ingest's report facts and the reports are still SQLite's
- * (rollup.c, reports.c).
+ * connections do.  The report facts ingest keeps (rollup.c) are written
+ * here as on SQLite ("report facts, written by ingest" below); the
+ * reports still read SQLite's (reports.c), so gridbook-hq does not serve
+ * on PostgreSQL yet (main.c refuses it).
  *
  * Statements are always bound (PQexecParams); bytea parameters and every
  * result come in binary, so ids and hashes travel as their bytes and
@@ -33,6 +34,7 @@
  * schema/pg is a bigint.
  */
 #include <assert.h>
+#include <stddef.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -67,7 +69,7 @@
 /* Idle reader connections kept (STORE_SERVE). */
 #define POOL_MAX 8
 /* Statements kept prepared on the writer connection. */
-#define PREP_MAX 48
+#define PREP_MAX 96
 /* Grids whose change sequence a transaction keeps in memory at once. */
 #define SEQ_MAX 32
 
@@ -2176,6 +2178,582 @@ static int pg_versions_outside(struct store *st, uint64_t lo, uint64_t hi,
 	return res ? 0 : -1;
 }
 
+/* ---- report facts, written by ingest ----
+ *
+ * The tables of schema/pg/002_reports.sql, with the meanings of
+ * store_sqlite_facts.c; every key here includes the grid (Citus), so the
+ * record's grid goes with its id.  Each kind of fact row is described
+ * once (struct pg_fact_table), its columns after id ($1) and grid ($2)
+ * in the order its statements bind and return them. */
+
+enum pg_col {
+	PC_TEXT,     /* const char *; NULL is stored as "" */
+	PC_REF,	     /* const char * id, as 16 bytes; NULL as NULL */
+	PC_I64,	     /* int64_t */
+	PC_U64,	     /* uint64_t, stored as a bigint */
+	PC_INT,	     /* int */
+	PC_DAY_OPT,  /* day, NULL unless has_day */
+	PC_DEADLINE, /* deadline, NULL unless has_deadline */
+	PC_OPEN	     /* an instant, NULL when -1 */
+};
+
+#define PCOL(member, type)                                                     \
+	{                                                                      \
+		offsetof(struct store_fact, member), type                      \
+	}
+
+static const struct pg_fact_table {
+	const char *what, *put, *del, *get;
+	struct {
+		size_t off;
+		enum pg_col type;
+	} cols[8];
+	int ncols;
+} pg_facts[STORE_F_COUNT] = {
+    [STORE_F_ENTERPRISE] =
+	{N_("storing report facts"),
+	 "INSERT INTO rf_enterprise (id, grid, community, name, active) "
+	 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id, grid) DO UPDATE SET "
+	 "community = excluded.community, name = excluded.name, "
+	 "active = excluded.active",
+	 "DELETE FROM rf_enterprise WHERE id = $1 AND grid = $2",
+	 "SELECT community, name, active FROM rf_enterprise WHERE id = $1 "
+	 "AND grid = $2",
+	 {PCOL(community, PC_TEXT), PCOL(name, PC_TEXT), PCOL(active, PC_INT)},
+	 3},
+    [STORE_F_CHECK] =
+	{N_("storing report facts"),
+	 "INSERT INTO rf_check (id, grid, enterprise, day, version, signed, "
+	 "total, outcome, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
+	 "$9) ON CONFLICT (id, grid) DO UPDATE SET "
+	 "enterprise = excluded.enterprise, day = excluded.day, "
+	 "version = excluded.version, signed = excluded.signed, "
+	 "total = excluded.total, outcome = excluded.outcome, "
+	 "deadline = excluded.deadline",
+	 "DELETE FROM rf_check WHERE id = $1 AND grid = $2",
+	 "SELECT enterprise, day, version, signed, total, outcome, deadline "
+	 "FROM rf_check WHERE id = $1 AND grid = $2",
+	 {PCOL(ref, PC_REF), PCOL(day, PC_I64), PCOL(version, PC_U64),
+	  PCOL(contracts_signed, PC_I64), PCOL(employees_total, PC_I64),
+	  PCOL(outcome, PC_TEXT), PCOL(deadline, PC_DEADLINE)},
+	 7},
+    [STORE_F_RECT] =
+	{N_("storing report facts"),
+	 "INSERT INTO rf_rect (id, grid, chk, day, rectified) VALUES ($1, "
+	 "$2, $3, $4, $5) ON CONFLICT (id, grid) DO UPDATE SET "
+	 "chk = excluded.chk, day = excluded.day, "
+	 "rectified = excluded.rectified",
+	 "DELETE FROM rf_rect WHERE id = $1 AND grid = $2",
+	 "SELECT chk, day, rectified FROM rf_rect WHERE id = $1 AND "
+	 "grid = $2",
+	 {PCOL(ref, PC_REF), PCOL(day, PC_I64), PCOL(rectified, PC_INT)},
+	 3},
+    [STORE_F_DISPUTE] =
+	{N_("storing report facts"),
+	 "INSERT INTO rf_dispute (id, grid, day, level, status, enterprise) "
+	 "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id, grid) DO UPDATE "
+	 "SET day = excluded.day, level = excluded.level, "
+	 "status = excluded.status, enterprise = excluded.enterprise",
+	 "DELETE FROM rf_dispute WHERE id = $1 AND grid = $2",
+	 "SELECT day, level, status, enterprise FROM rf_dispute WHERE "
+	 "id = $1 AND grid = $2",
+	 {PCOL(day, PC_I64), PCOL(level, PC_TEXT), PCOL(status, PC_TEXT),
+	  PCOL(ref, PC_REF)},
+	 4},
+    [STORE_F_REQUEST] =
+	{N_("storing report facts"),
+	 "INSERT INTO rf_request (id, grid, area, day, received, deadline, "
+	 "resolved, category, priority, officer) VALUES ($1, $2, $3, $4, $5, "
+	 "$6, $7, $8, $9, $10) ON CONFLICT (id, grid) DO UPDATE SET "
+	 "area = excluded.area, day = excluded.day, "
+	 "received = excluded.received, deadline = excluded.deadline, "
+	 "resolved = excluded.resolved, category = excluded.category, "
+	 "priority = excluded.priority, officer = excluded.officer",
+	 "DELETE FROM rf_request WHERE id = $1 AND grid = $2",
+	 "SELECT area, day, received, deadline, resolved, category, "
+	 "priority, officer FROM rf_request WHERE id = $1 AND grid = $2",
+	 {PCOL(area, PC_TEXT), PCOL(day, PC_I64), PCOL(received, PC_I64),
+	  PCOL(deadline, PC_I64), PCOL(resolved, PC_OPEN),
+	  PCOL(category, PC_TEXT), PCOL(priority, PC_TEXT),
+	  PCOL(officer, PC_TEXT)},
+	 8},
+    [STORE_F_PATROL] =
+	{N_("storing report facts"),
+	 "INSERT INTO rf_patrol (id, grid, area, leader, start_at, end_at) "
+	 "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id, grid) DO UPDATE "
+	 "SET area = excluded.area, leader = excluded.leader, "
+	 "start_at = excluded.start_at, end_at = excluded.end_at",
+	 "DELETE FROM rf_patrol WHERE id = $1 AND grid = $2",
+	 "SELECT area, leader, start_at, end_at FROM rf_patrol WHERE "
+	 "id = $1 AND grid = $2",
+	 {PCOL(area, PC_TEXT), PCOL(leader, PC_TEXT), PCOL(start, PC_I64),
+	  PCOL(end, PC_I64)},
+	 4},
+    [STORE_F_DAILY] = {N_("storing report facts"),
+		       "INSERT INTO rf_daily (id, grid, officer, day) VALUES "
+		       "($1, $2, $3, $4) ON CONFLICT (id, grid) DO UPDATE SET "
+		       "officer = excluded.officer, day = excluded.day",
+		       "DELETE FROM rf_daily WHERE id = $1 AND grid = $2",
+		       "SELECT officer, day FROM rf_daily WHERE id = $1 AND "
+		       "grid = $2",
+		       {PCOL(officer, PC_TEXT), PCOL(day, PC_I64)},
+		       2},
+    [STORE_F_RECEPTION] =
+	{N_("storing report facts"),
+	 "INSERT INTO rf_reception (id, grid, officer, start_at, end_at) "
+	 "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id, grid) DO UPDATE SET "
+	 "officer = excluded.officer, start_at = excluded.start_at, "
+	 "end_at = excluded.end_at",
+	 "DELETE FROM rf_reception WHERE id = $1 AND grid = $2",
+	 "SELECT officer, start_at, end_at FROM rf_reception WHERE id = $1 "
+	 "AND grid = $2",
+	 {PCOL(officer, PC_TEXT), PCOL(start, PC_I64), PCOL(end, PC_I64)},
+	 3},
+    [STORE_F_CONFLICT] =
+	{N_("storing report facts"),
+	 "INSERT INTO rf_conflict (id, grid, kind, area, person, day, "
+	 "conflicts) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id, "
+	 "grid) DO UPDATE SET kind = excluded.kind, area = excluded.area, "
+	 "person = excluded.person, day = excluded.day, "
+	 "conflicts = excluded.conflicts",
+	 "DELETE FROM rf_conflict WHERE id = $1 AND grid = $2",
+	 "SELECT kind, area, person, day, conflicts FROM rf_conflict WHERE "
+	 "id = $1 AND grid = $2",
+	 {PCOL(kind_name, PC_TEXT), PCOL(area, PC_TEXT), PCOL(person, PC_TEXT),
+	  PCOL(day, PC_DAY_OPT), PCOL(conflicts, PC_I64)},
+	 5},
+};
+
+/* The counters.  The parameters: STORE_C_ACTIVE $1 grid (and $2 the
+ * delta); the others $1 the key, then code a (and for nights b), then
+ * the grid, and last the delta (add only). */
+static const struct {
+	const char *add, *gc, *get;
+} pg_counters[STORE_C_COUNT] = {
+    [STORE_C_ACTIVE] = {"INSERT INTO rr_active (grid, enterprises) VALUES "
+			"($1, $2) ON CONFLICT (grid) DO UPDATE SET "
+			"enterprises = rr_active.enterprises + "
+			"excluded.enterprises",
+			NULL,
+			"SELECT enterprises FROM rr_active WHERE grid = $1"},
+    [STORE_C_NIGHT] = {"INSERT INTO rr_night (night, area, leader, grid, "
+		       "patrols) VALUES ($1, $2, $3, $4, $5) ON CONFLICT "
+		       "(night, area, leader, grid) DO UPDATE SET "
+		       "patrols = rr_night.patrols + excluded.patrols",
+		       "DELETE FROM rr_night WHERE night = $1 AND area = $2 "
+		       "AND leader = $3 AND grid = $4 AND patrols <= 0",
+		       "SELECT patrols FROM rr_night WHERE night = $1 AND "
+		       "area = $2 AND leader = $3 AND grid = $4"},
+    [STORE_C_DAILY] = {"INSERT INTO rr_daily (day, officer, grid, reports) "
+		       "VALUES ($1, $2, $3, $4) ON CONFLICT (day, officer, "
+		       "grid) DO UPDATE SET reports = rr_daily.reports + "
+		       "excluded.reports",
+		       "DELETE FROM rr_daily WHERE day = $1 AND officer = $2 "
+		       "AND grid = $3 AND reports <= 0",
+		       "SELECT reports FROM rr_daily WHERE day = $1 AND "
+		       "officer = $2 AND grid = $3"},
+    [STORE_C_RECEPTION] = {"INSERT INTO rr_reception (week, officer, grid, "
+			   "ms) VALUES ($1, $2, $3, $4) ON CONFLICT (week, "
+			   "officer, grid) DO UPDATE SET ms = rr_reception.ms "
+			   "+ excluded.ms",
+			   "DELETE FROM rr_reception WHERE week = $1 AND "
+			   "officer = $2 AND grid = $3 AND ms <= 0",
+			   "SELECT ms FROM rr_reception WHERE week = $1 AND "
+			   "officer = $2 AND grid = $3"},
+};
+
+static const char *const pg_fact_tables[] = {
+    "rf_enterprise", "rr_active",  "rf_check", "rf_rect",     "rf_dispute",
+    "rf_patrol",     "rr_night",   "rf_daily", "rr_daily",    "rf_reception",
+    "rr_reception",  "rf_request", "rr_sync",  "rf_conflict",
+};
+
+static int fact_kind_ok(enum store_fact_kind kind, struct gb_err *err)
+{
+	if ((unsigned)kind < STORE_F_COUNT)
+		return 0;
+	return gb_error(err, GB_EINTERNAL, "report facts: kind %d", (int)kind);
+}
+
+static int pg_fact_put(struct store *st, const struct store_fact *f,
+		       struct gb_err *err)
+{
+	const struct pg_fact_table *t;
+	struct params p;
+
+	if (fact_kind_ok(f->kind, err) < 0)
+		return -1;
+	t = &pg_facts[f->kind];
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, f->id);
+	p_text(&p, f->grid ? f->grid : "");
+	for (int i = 0; i < t->ncols; i++) {
+		const void *m = (const char *)f + t->cols[i].off;
+		const char *s;
+
+		switch (t->cols[i].type) {
+		case PC_TEXT:
+			s = *(const char *const *)m;
+			p_text(&p, s ? s : "");
+			break;
+		case PC_REF:
+			p_uuid(&p, *(const char *const *)m);
+			break;
+		case PC_I64:
+			p_i64(&p, *(const int64_t *)m);
+			break;
+		case PC_U64:
+			p_i64(&p, (int64_t) * (const uint64_t *)m);
+			break;
+		case PC_INT:
+			p_i64(&p, *(const int *)m);
+			break;
+		case PC_DAY_OPT:
+			if (f->has_day)
+				p_i64(&p, f->day);
+			else
+				p_text(&p, NULL);
+			break;
+		case PC_DEADLINE:
+			if (f->has_deadline)
+				p_i64(&p, f->deadline);
+			else
+				p_text(&p, NULL);
+			break;
+		case PC_OPEN:
+			if (*(const int64_t *)m >= 0)
+				p_i64(&p, *(const int64_t *)m);
+			else
+				p_text(&p, NULL);
+			break;
+		}
+	}
+	return exec_wr(impl(st), t->put, &p, t->what, err);
+}
+
+static int pg_fact_del(struct store *st, enum store_fact_kind kind,
+		       const char *id, const char *grid, struct gb_err *err)
+{
+	struct params p;
+
+	if (fact_kind_ok(kind, err) < 0)
+		return -1;
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, id);
+	p_text(&p, grid ? grid : "");
+	return exec_wr(impl(st), pg_facts[kind].del, &p, pg_facts[kind].what,
+		       err);
+}
+
+/* Copies s into buf at *used: where, or NULL when it does not fit. */
+static const char *fact_keep(char *buf, size_t size, size_t *used,
+			     const char *s, size_t n)
+{
+	char *at = buf + *used;
+
+	if (n + 1 > size - *used)
+		return NULL;
+	memcpy(at, s, n);
+	at[n] = '\0';
+	*used += n + 1;
+	return at;
+}
+
+static int pg_fact_get(struct store *st, enum store_fact_kind kind,
+		       const char *id, const char *grid, struct store_fact *out,
+		       char *buf, size_t size, struct gb_err *err)
+{
+	const struct pg_fact_table *t;
+	struct params p;
+	PGresult *res;
+	size_t used = 0;
+	int bad = 0, found;
+
+	if (fact_kind_ok(kind, err) < 0)
+		return -1;
+	t = &pg_facts[kind];
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, id);
+	p_text(&p, grid ? grid : "");
+	res = run_w(impl(st), t->get, &p, N_("reading report facts"), err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found) {
+		memset(out, 0, sizeof(*out));
+		out->kind = kind;
+		out->resolved = -1;
+		out->id = fact_keep(buf, size, &used, id, strlen(id));
+		out->grid = fact_keep(buf, size, &used, grid ? grid : "",
+				      grid ? strlen(grid) : 0);
+		bad = !out->id || !out->grid;
+	}
+	for (int i = 0; found && !bad && i < t->ncols; i++) {
+		void *m = (char *)out + t->cols[i].off;
+		int null = PQgetisnull(res, 0, i);
+		char ref[GB_ID_LEN];
+
+		switch (t->cols[i].type) {
+		case PC_TEXT:
+			*(const char **)m =
+			    fact_keep(buf, size, &used, PQgetvalue(res, 0, i),
+				      (size_t)PQgetlength(res, 0, i));
+			bad = !*(const char **)m;
+			break;
+		case PC_REF:
+			*(const char **)m = NULL;
+			if (null)
+				break;
+			gb_uuid_text(PQgetvalue(res, 0, i),
+				     PQgetlength(res, 0, i), ref);
+			*(const char **)m =
+			    fact_keep(buf, size, &used, ref, strlen(ref));
+			bad = !*(const char **)m;
+			break;
+		case PC_I64:
+			*(int64_t *)m = col_i64(res, 0, i);
+			break;
+		case PC_U64:
+			*(uint64_t *)m = (uint64_t)col_i64(res, 0, i);
+			break;
+		case PC_INT:
+			*(int *)m = (int)col_i64(res, 0, i);
+			break;
+		case PC_DAY_OPT:
+			out->has_day = !null;
+			out->day = col_i64(res, 0, i);
+			break;
+		case PC_DEADLINE:
+			out->has_deadline = !null;
+			out->deadline = col_i64(res, 0, i);
+			break;
+		case PC_OPEN:
+			*(int64_t *)m = null ? -1 : col_i64(res, 0, i);
+			break;
+		}
+	}
+	PQclear(res);
+	if (bad)
+		return gb_error(err, GB_EINTERNAL,
+				"report facts: %zu bytes are too few", size);
+	return found;
+}
+
+/* The parameters of counter c (see pg_counters), with the delta when
+ * with_delta. */
+static void counter_params(struct params *p, enum store_counter c,
+			   const char *grid, int64_t key, const char *a,
+			   const char *b, int64_t delta, int with_delta)
+{
+	memset(p, 0, sizeof(*p));
+	if (c != STORE_C_ACTIVE) {
+		p_i64(p, key);
+		p_text(p, a ? a : "");
+		if (c == STORE_C_NIGHT)
+			p_text(p, b ? b : "");
+	}
+	p_text(p, grid ? grid : "");
+	if (with_delta)
+		p_i64(p, delta);
+}
+
+static int pg_counter_add(struct store *st, enum store_counter c,
+			  const char *grid, int64_t key, const char *a,
+			  const char *b, int64_t delta, struct gb_err *err)
+{
+	struct params p;
+
+	if ((unsigned)c >= STORE_C_COUNT)
+		return gb_error(err, GB_EINTERNAL, "report facts: counter %d",
+				(int)c);
+	counter_params(&p, c, grid, key, a, b, delta, 1);
+	if (exec_wr(impl(st), pg_counters[c].add, &p,
+		    N_("storing report facts"), err) < 0)
+		return -1;
+	if (delta >= 0 || !pg_counters[c].gc)
+		return 0;
+	counter_params(&p, c, grid, key, a, b, 0, 0);
+	return exec_wr(impl(st), pg_counters[c].gc, &p,
+		       N_("storing report facts"), err);
+}
+
+static int pg_counter_get(struct store *st, enum store_counter c,
+			  const char *grid, int64_t key, const char *a,
+			  const char *b, int64_t *value, struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	int found;
+
+	*value = 0;
+	if ((unsigned)c >= STORE_C_COUNT)
+		return gb_error(err, GB_EINTERNAL, "report facts: counter %d",
+				(int)c);
+	counter_params(&p, c, grid, key, a, b, 0, 0);
+	res = run_w(impl(st), pg_counters[c].get, &p,
+		    N_("reading report facts"), err);
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found)
+		*value = col_i64(res, 0, 0);
+	PQclear(res);
+	return found;
+}
+
+static int pg_sync_add(struct store *st, const char *device, const char *grid,
+		       const char *role, int64_t day, int64_t batches,
+		       int64_t records, int64_t at, struct gb_err *err)
+{
+	struct params p;
+
+	memset(&p, 0, sizeof(p));
+	p_uuid(&p, device);
+	p_i64(&p, day);
+	p_text(&p, grid ? grid : "");
+	p_text(&p, role ? role : "");
+	p_i64(&p, batches);
+	p_i64(&p, records);
+	p_i64(&p, at);
+	return exec_wr(impl(st),
+		       "INSERT INTO rr_sync (device, day, grid, role, batches, "
+		       "records, last_at) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+		       "ON CONFLICT (device, day, grid) DO UPDATE SET "
+		       "batches = rr_sync.batches + excluded.batches, "
+		       "records = rr_sync.records + excluded.records, "
+		       "last_at = greatest(rr_sync.last_at, excluded.last_at), "
+		       "role = excluded.role",
+		       &p, N_("storing report facts"), err);
+}
+
+static int pg_facts_version(struct store *st, char *version, size_t n,
+			    struct gb_err *err)
+{
+	PGresult *res = run_w(impl(st),
+			      "SELECT value FROM meta WHERE key = "
+			      "'rollup_version'",
+			      NULL, N_("reading report facts"), err);
+	int found;
+
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	if (found)
+		col_text(res, 0, 0, version, n);
+	PQclear(res);
+	return found;
+}
+
+static int pg_facts_clear(struct store *st, struct gb_err *err)
+{
+	char sql[64];
+
+	for (size_t i = 0;
+	     i < sizeof(pg_fact_tables) / sizeof(pg_fact_tables[0]); i++) {
+		/* The names are the constants above, not input. */
+		snprintf(sql, sizeof(sql), "DELETE FROM %s", pg_fact_tables[i]);
+		if (exec(impl(st)->conn, sql, NULL, N_("storing report facts"),
+			 err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int pg_facts_built(struct store *st, const char *version,
+			  struct gb_err *err)
+{
+	struct params p;
+
+	memset(&p, 0, sizeof(p));
+	p_text(&p, version);
+	return exec_wr(impl(st),
+		       "INSERT INTO meta (key, value) VALUES "
+		       "('rollup_version', $1) ON CONFLICT (key) DO UPDATE "
+		       "SET value = excluded.value",
+		       &p, N_("storing report facts"), err);
+}
+
+/* Every current record with facts, one row per value of its body (one
+ * with NULL key and value for a body that has none), by record. */
+static int pg_fact_records(struct store *st,
+			   int (*cb)(void *arg, const struct gb_record *r,
+				     int conflicts, struct gb_err *err),
+			   void *arg, struct gb_err *err)
+{
+	PGresult *res = run(
+	    impl(st)->conn,
+	    "SELECT r.id, r.kind, r.grid, r.version, r.voided, r.conflicts, "
+	    "j.key, j.value FROM record_current r LEFT JOIN LATERAL "
+	    "json_each_text(r.body::json) j ON true WHERE r.voided = 0 OR "
+	    "r.conflicts > 0 ORDER BY r.grid, r.id",
+	    NULL, N_("reading records"), err);
+	struct gb_record *r = NULL;
+	int rc = 0, n = res ? PQntuples(res) : 0;
+
+	if (!res)
+		return -1;
+	for (int i = 0; rc == 0 && i < n; i++) {
+		const struct gb_kind *k = gb_kind_find(PQgetvalue(res, i, 1));
+		int last;
+
+		if (!k)
+			continue;
+		if (!r) {
+			r = gb_record_new(k);
+			gb_uuid_text(PQgetvalue(res, i, 0),
+				     PQgetlength(res, i, 0), r->id);
+			col_text(res, i, 2, r->grid, sizeof(r->grid));
+			r->version = (uint64_t)col_i64(res, i, 3);
+			r->voided = col_i64(res, i, 4) != 0;
+		}
+		if (!PQgetisnull(res, i, 6) && !PQgetisnull(res, i, 7))
+			gb_record_set_name(r, PQgetvalue(res, i, 6),
+					   PQgetvalue(res, i, 7));
+		/* The record's last row: the next is of another record. */
+		last = i + 1 == n ||
+		       PQgetlength(res, i + 1, 0) != PQgetlength(res, i, 0) ||
+		       memcmp(PQgetvalue(res, i + 1, 0), PQgetvalue(res, i, 0),
+			      (size_t)PQgetlength(res, i, 0)) ||
+		       strcmp(PQgetvalue(res, i + 1, 2), PQgetvalue(res, i, 2));
+		if (last) {
+			rc = cb(arg, r, (int)col_i64(res, i, 5), err);
+			gb_record_free(r);
+			r = NULL;
+		}
+	}
+	gb_record_free(r);
+	PQclear(res);
+	return rc < 0 ? -1 : 0;
+}
+
+static int pg_fact_batches(struct store *st,
+			   int (*cb)(void *arg, const char *device,
+				     const char *grid, const char *role,
+				     int64_t records, int64_t received_at,
+				     struct gb_err *err),
+			   void *arg, struct gb_err *err)
+{
+	PGresult *res = run(impl(st)->conn,
+			    "SELECT b.device, d.grid, d.role, b.records, "
+			    "b.received_at FROM batch b JOIN device d ON "
+			    "d.id = b.device",
+			    NULL, N_("reading batches"), err);
+	int rc = 0;
+
+	if (!res)
+		return -1;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		char dev[GB_ID_LEN];
+
+		gb_uuid_text(PQgetvalue(res, i, 0), PQgetlength(res, i, 0),
+			     dev);
+		rc = cb(arg, dev, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+			col_i64(res, i, 3), col_i64(res, i, 4), err);
+	}
+	PQclear(res);
+	return rc < 0 ? -1 : 0;
+}
+
 static const struct store_ops pg_ops = {
     .close = pg_close,
     .migrate = pg_migrate,
@@ -2215,6 +2793,18 @@ static const struct store_ops pg_ops = {
     .field_conflicts_put = pg_field_conflicts_put,
     .field_conflict_list = pg_field_conflict_list,
     .versions_outside = pg_versions_outside,
+    /* report facts, written by ingest */
+    .fact_put = pg_fact_put,
+    .fact_del = pg_fact_del,
+    .fact_get = pg_fact_get,
+    .counter_add = pg_counter_add,
+    .counter_get = pg_counter_get,
+    .sync_add = pg_sync_add,
+    .facts_version = pg_facts_version,
+    .facts_clear = pg_facts_clear,
+    .facts_built = pg_facts_built,
+    .fact_records = pg_fact_records,
+    .fact_batches = pg_fact_batches,
 };
 
 int store_pg_open(struct store **out, const char *url, enum store_mode mode,

@@ -51,6 +51,7 @@
 #include "log.h"
 #include "schema.h"
 #include "store.h"
+#include "store_sqlite_facts.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -225,10 +226,8 @@ struct sqlite_store {
 	pthread_mutex_t pool_mu;
 	sqlite3 *pool[POOL_MAX]; /* idle read-only connections */
 	int npool;
-	/* Statements of store_sqlite_cached, keyed by their SQL's address. */
-	const char *cache_sql[STORE_SQLITE_CACHE];
-	sqlite3_stmt *cache[STORE_SQLITE_CACHE];
-	int ncache;
+	/* The report facts, on the writer (store_sqlite_facts.c). */
+	struct sqf facts;
 	/* The reference data of the grids looked up so far (writer only),
 	 * valid for ref_version of meta; ref_fresh is 1 once that version
 	 * was checked in the current transaction. */
@@ -2375,8 +2374,7 @@ static void sq_close(struct store *st)
 		sqlite3_close(s->pool[i]);
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
-	for (int i = 0; i < s->ncache; i++)
-		sqlite3_finalize(s->cache[i]);
+	sqf_release(&s->facts);
 	ref_cache_drop(s);
 	/* The close may checkpoint (when this is the last connection); do it
 	 * holding the write byte, like every checkpoint. */
@@ -2389,6 +2387,87 @@ static void sq_close(struct store *st)
 	free(s->dir);
 	free(s->path);
 	free(s);
+}
+
+/* ---- report facts, written by ingest (store_sqlite_facts.c) ---- */
+
+static int sq_fact_put(struct store *st, const struct store_fact *f,
+		       struct gb_err *err)
+{
+	return sqf_fact_put(&impl(st)->facts, f, err);
+}
+
+static int sq_fact_del(struct store *st, enum store_fact_kind kind,
+		       const char *id, const char *grid, struct gb_err *err)
+{
+	return sqf_fact_del(&impl(st)->facts, kind, id, grid, err);
+}
+
+static int sq_fact_get(struct store *st, enum store_fact_kind kind,
+		       const char *id, const char *grid, struct store_fact *out,
+		       char *buf, size_t size, struct gb_err *err)
+{
+	return sqf_fact_get(&impl(st)->facts, kind, id, grid, out, buf, size,
+			    err);
+}
+
+static int sq_counter_add(struct store *st, enum store_counter c,
+			  const char *grid, int64_t key, const char *a,
+			  const char *b, int64_t delta, struct gb_err *err)
+{
+	return sqf_counter_add(&impl(st)->facts, c, grid, key, a, b, delta,
+			       err);
+}
+
+static int sq_counter_get(struct store *st, enum store_counter c,
+			  const char *grid, int64_t key, const char *a,
+			  const char *b, int64_t *value, struct gb_err *err)
+{
+	return sqf_counter_get(&impl(st)->facts, c, grid, key, a, b, value,
+			       err);
+}
+
+static int sq_sync_add(struct store *st, const char *device, const char *grid,
+		       const char *role, int64_t day, int64_t batches,
+		       int64_t records, int64_t at, struct gb_err *err)
+{
+	return sqf_sync_add(&impl(st)->facts, device, grid, role, day, batches,
+			    records, at, err);
+}
+
+static int sq_facts_version(struct store *st, char *version, size_t n,
+			    struct gb_err *err)
+{
+	return sqf_facts_version(&impl(st)->facts, version, n, err);
+}
+
+static int sq_facts_clear(struct store *st, struct gb_err *err)
+{
+	return sqf_facts_clear(&impl(st)->facts, err);
+}
+
+static int sq_facts_built(struct store *st, const char *version,
+			  struct gb_err *err)
+{
+	return sqf_facts_built(&impl(st)->facts, version, err);
+}
+
+static int sq_fact_records(struct store *st,
+			   int (*cb)(void *arg, const struct gb_record *r,
+				     int conflicts, struct gb_err *err),
+			   void *arg, struct gb_err *err)
+{
+	return sqf_fact_records(&impl(st)->facts, cb, arg, err);
+}
+
+static int sq_fact_batches(struct store *st,
+			   int (*cb)(void *arg, const char *device,
+				     const char *grid, const char *role,
+				     int64_t records, int64_t received_at,
+				     struct gb_err *err),
+			   void *arg, struct gb_err *err)
+{
+	return sqf_fact_batches(&impl(st)->facts, cb, arg, err);
 }
 
 static const struct store_ops sqlite_ops = {
@@ -2430,42 +2509,21 @@ static const struct store_ops sqlite_ops = {
     .audit_verify = sq_audit_verify,
     .changes = sq_changes,
     .versions_outside = sq_versions_outside,
+    /* report facts, written by ingest (store_sqlite_facts.c) */
+    .fact_put = sq_fact_put,
+    .fact_del = sq_fact_del,
+    .fact_get = sq_fact_get,
+    .counter_add = sq_counter_add,
+    .counter_get = sq_counter_get,
+    .sync_add = sq_sync_add,
+    .facts_version = sq_facts_version,
+    .facts_clear = sq_facts_clear,
+    .facts_built = sq_facts_built,
+    .fact_records = sq_fact_records,
+    .fact_batches = sq_fact_batches,
 };
 
-/* ---- the SQLite side of the reports (store.h) ---- */
-
-sqlite3 *store_sqlite_writer(struct store *st)
-{
-	return st && st->ops == &sqlite_ops ? impl(st)->db : NULL;
-}
-
-sqlite3_stmt *store_sqlite_cached(struct store *st, const char *sql,
-				  struct gb_err *err)
-{
-	struct sqlite_store *s = impl(st);
-	sqlite3_stmt *q = NULL;
-
-	if (!st || st->ops != &sqlite_ops) {
-		gb_error(err, GB_EINTERNAL, "store: not a SQLite store");
-		return NULL;
-	}
-	for (int i = 0; i < s->ncache; i++)
-		if (s->cache_sql[i] == sql)
-			return s->cache[i];
-	if (s->ncache == STORE_SQLITE_CACHE) {
-		gb_error(err, GB_EINTERNAL, "store: statement cache full");
-		return NULL;
-	}
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q,
-			       NULL) != SQLITE_OK) {
-		db_fail(s->db, err, N_("preparing a statement"));
-		sqlite3_finalize(q);
-		return NULL;
-	}
-	s->cache_sql[s->ncache] = sql;
-	s->cache[s->ncache++] = q;
-	return q;
-}
+/* ---- the connections the reports read (store.h) ---- */
 
 int store_sqlite_reader(struct store *st, sqlite3 **db, struct gb_err *err)
 {
@@ -2666,6 +2724,7 @@ int store_sqlite_open(struct store **out, const char *path,
 			 s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
 	}
+	sqf_init(&s->facts, s->db);
 	sqlite3_busy_timeout(s->db, BUSY_MS);
 	sqlite3_extended_result_codes(s->db, 1);
 	if ((!memory && exec_pragma(s->db, "PRAGMA journal_mode = WAL", err)) ||

@@ -2804,10 +2804,17 @@ static void test_upgrade(struct store *st, const char *path, int64_t now)
 	gb_buf_init(&before, GB_BUF_NOLIMIT);
 	gb_buf_init(&after, GB_BUF_NOLIMIT);
 	/* Such a store never heard what devices had left to send. */
-	CHECK(sqlite3_exec(store_sqlite_writer(st),
+	st->ops->close(st);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK &&
+	      sqlite3_exec(db,
 			   "UPDATE device SET pending = NULL, "
 			   "oldest_pending = NULL",
 			   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	db = NULL;
+	CHECK(store_sqlite_open(&st, path, STORE_ADMIN, &err) == 0);
+	if (!st)
+		return;
 	fixture_json(st, now, &before);
 	st->ops->close(st);
 	CHECK(sqlite3_open(path, &db) == SQLITE_OK &&
