@@ -179,45 +179,12 @@ static int done(struct ctx *c, sqlite3_stmt *q, const char *what)
 	return 0;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* A UUID in text form to its 16 bytes.  Returns -1 when s is not one. */
-static int uuid16(const char *s, unsigned char out[16])
-{
-	int n = 0;
-
-	if (!s)
-		return -1;
-	for (int i = 0; s[i]; i++) {
-		int hi, lo;
-
-		if (s[i] == '-')
-			continue;
-		hi = hexval(s[i]);
-		lo = s[i + 1] ? hexval(s[i + 1]) : -1;
-		if (hi < 0 || lo < 0 || n == 16)
-			return -1;
-		out[n++] = (unsigned char)(hi << 4 | lo);
-		i++;
-	}
-	return n == 16 ? 0 : -1;
-}
-
 /* Binds a record id as its 16 bytes (as record_current keeps it). */
 static void bind_id(sqlite3_stmt *q, int i, const char *id)
 {
 	unsigned char b[16];
 
-	if (uuid16(id, b) == 0)
+	if (gb_uuid_bytes(id, b) == 0)
 		sqlite3_bind_blob(q, i, b, 16, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_text(q, i, id ? id : "", -1, SQLITE_TRANSIENT);
@@ -381,7 +348,7 @@ static int check_put(struct ctx *c, const struct gb_record *r)
 
 	/* Validation makes sure of these; a record without them counts in
 	 * no report. */
-	if (!ok || uuid16(gb_record_get(r, "enterprise"), ent) < 0 ||
+	if (!ok || gb_uuid_bytes(gb_record_get(r, "enterprise"), ent) < 0 ||
 	    !gb_record_get(r, "outcome"))
 		return 0;
 	q = prep(c, SQL_CHECK_PUT);
@@ -410,7 +377,7 @@ static int rect_put(struct ctx *c, const struct gb_record *r)
 	int ok;
 	int32_t day = date_of(r, "date", &ok);
 
-	if (!ok || uuid16(gb_record_get(r, "check"), chk) < 0)
+	if (!ok || gb_uuid_bytes(gb_record_get(r, "check"), chk) < 0)
 		return 0;
 	q = prep(c, SQL_RECT_PUT);
 	if (!q)
@@ -439,7 +406,7 @@ static int dispute_put(struct ctx *c, const struct gb_record *r)
 	sqlite3_bind_int(q, 3, day);
 	bind_str(q, 4, gb_record_get(r, "level"));
 	bind_str(q, 5, gb_record_get(r, "status"));
-	if (uuid16(gb_record_get(r, "enterprise"), ent) == 0)
+	if (gb_uuid_bytes(gb_record_get(r, "enterprise"), ent) == 0)
 		sqlite3_bind_blob(q, 6, ent, 16, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(q, 6);
