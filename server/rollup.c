@@ -30,7 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "gbtime.h"
+#include "hmap.h"
 #include "i18n.h"
 #include "id.h"
 #include "rollup.h"
@@ -150,10 +152,10 @@ struct ctx {
 	struct store *st;
 	sqlite3 *db;
 	struct gb_err *err;
-	struct pending *pend; /* npend of them */
+	struct pending *pend; /* npend of them, in the order first added */
 	size_t npend, cap;
-	size_t *slot; /* open-addressing index into pend, 0 = free */
-	size_t nslot; /* a power of two, or 0 */
+	struct gb_hmap index; /* counter key (counter_key) -> n: its pend */
+	struct gb_buf key;    /* scratch for counter_key */
 };
 
 static int fail(struct ctx *c, const char *what)
@@ -469,26 +471,15 @@ static int counter_write(struct ctx *c, const struct pending *p)
 	return done(c, q, "counter");
 }
 
-static size_t pending_hash(const char *sql, int64_t key, const char *code)
+/* The key of counter (key, code) of the table whose statement is add_sql,
+ * built in c->key: the statement's address, the key and the code. */
+static void counter_key(struct ctx *c, const char *add_sql, int64_t key,
+			const char *code)
 {
-	uint64_t h = (uint64_t)(uintptr_t)sql * 0x9e3779b97f4a7c15u;
-
-	h ^= (uint64_t)key * 0xff51afd7ed558ccdu;
-	for (const unsigned char *p = (const unsigned char *)code; *p; p++)
-		h = (h ^ *p) * 0x100000001b3u;
-	return (size_t)(h ^ h >> 29);
-}
-
-/* Puts pend[i] into the index. */
-static void pending_index(struct ctx *c, size_t i)
-{
-	const struct pending *p = &c->pend[i];
-	size_t m = c->nslot - 1;
-	size_t h = pending_hash(p->add_sql, p->key, p->code) & m;
-
-	while (c->slot[h])
-		h = (h + 1) & m;
-	c->slot[h] = i + 1;
+	gb_buf_reset(&c->key);
+	gb_buf_add(&c->key, &add_sql, sizeof(add_sql), NULL);
+	gb_buf_add(&c->key, &key, sizeof(key), NULL);
+	gb_buf_adds(&c->key, code, NULL);
 }
 
 /* Adds delta to the counter (key, code) of a counter table, in memory
@@ -496,27 +487,16 @@ static void pending_index(struct ctx *c, size_t i)
 static int counter_add(struct ctx *c, const char *add_sql, const char *gc_sql,
 		       int64_t key, const char *code, int64_t delta)
 {
-	size_t m, h;
+	struct gb_hmap_ent *e;
+	int added;
 
 	if (!code)
 		code = "";
-	if (2 * (c->npend + 1) > c->nslot) {
-		free(c->slot);
-		c->nslot = c->nslot ? 2 * c->nslot : 64;
-		c->slot = xcalloc(c->nslot, sizeof(*c->slot));
-		for (size_t i = 0; i < c->npend; i++)
-			pending_index(c, i);
-	}
-	m = c->nslot - 1;
-	for (h = pending_hash(add_sql, key, code) & m; c->slot[h];
-	     h = (h + 1) & m) {
-		struct pending *p = &c->pend[c->slot[h] - 1];
-
-		if (p->add_sql == add_sql && p->key == key &&
-		    !strcmp(p->code, code)) {
-			p->delta += delta;
-			return 0;
-		}
+	counter_key(c, add_sql, key, code);
+	e = gb_hmap_put(&c->index, c->key.data, c->key.len, &added);
+	if (!added) {
+		c->pend[e->n].delta += delta;
+		return 0;
 	}
 	if (c->npend == c->cap) {
 		c->cap = c->cap ? 2 * c->cap : 64;
@@ -527,7 +507,7 @@ static int counter_add(struct ctx *c, const char *add_sql, const char *gc_sql,
 	c->pend[c->npend].key = key;
 	c->pend[c->npend].code = xstrdup(code);
 	c->pend[c->npend].delta = delta;
-	c->slot[h] = ++c->npend;
+	e->n = (int64_t)c->npend++;
 	return 0;
 }
 
@@ -537,10 +517,10 @@ static void ctx_release(struct ctx *c)
 	for (size_t i = 0; i < c->npend; i++)
 		free(c->pend[i].code);
 	free(c->pend);
-	free(c->slot);
+	gb_hmap_release(&c->index);
+	gb_buf_release(&c->key);
 	c->pend = NULL;
-	c->slot = NULL;
-	c->npend = c->cap = c->nslot = 0;
+	c->npend = c->cap = 0;
 }
 
 /* Writes the summed counter changes, once per counter (none for a net
@@ -791,6 +771,7 @@ static int record_replace(struct ctx *c, const struct gb_record *r)
 static int ctx_init(struct ctx *c, struct store *st, struct gb_err *err)
 {
 	memset(c, 0, sizeof(*c));
+	gb_buf_init(&c->key, GB_BUF_NOLIMIT);
 	c->st = st;
 	c->err = err;
 	c->db = store_sqlite_writer(st);
