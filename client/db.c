@@ -2521,7 +2521,10 @@ out:
 
 /* ---- reference data ---------------------------------------------------- */
 
-#define SEED_NAME_LEN 256
+/* The seed files are read and checked by seeds.c, as HQ reads them; what
+ * is here is which rows of them a grid file keeps, and where. */
+
+#define SEED_NAME_LEN 256 /* a value seed_find copies out */
 
 /*
  * Finds the first row of a seed file whose code (first column) is code,
