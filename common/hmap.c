@@ -1,10 +1,11 @@
 /*
  * The hash map (hmap.h).  FNV-1a over the key bytes, whose hash each entry
- * keeps, so that growing rehashes nothing and a probe compares bytes only
- * when the hashes agree.  Nothing is ever removed, which is why a free
- * slot ends every probe: the users fill a map for one run (an import, a
- * batch's counters) and release it whole.
+ * keeps (folded to 32 bits), so that growing rehashes nothing and a probe
+ * compares bytes only when the hashes agree.  Nothing is ever removed, which is
+ * why a free slot ends every probe: the users fill a map for one run (an
+ * import, a batch's counters) and release it whole.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,7 @@
 
 #define MIN_CAP 64
 
-static uint64_t hash_bytes(const void *key, size_t klen)
+static uint32_t hash_bytes(const void *key, size_t klen)
 {
 	const unsigned char *p = key;
 	uint64_t h = UINT64_C(14695981039346656037);
@@ -24,7 +25,7 @@ static uint64_t hash_bytes(const void *key, size_t klen)
 		h ^= p[i];
 		h *= UINT64_C(1099511628211);
 	}
-	return h;
+	return (uint32_t)(h ^ h >> 32);
 }
 
 void gb_hmap_init(struct gb_hmap *m)
@@ -46,7 +47,7 @@ void gb_hmap_release(struct gb_hmap *m)
 /* The slot of key in e (cap slots, a power of two): its entry, or the
  * free slot where it would go. */
 static struct gb_hmap_ent *slot(struct gb_hmap_ent *e, size_t cap,
-				const void *key, size_t klen, uint64_t h)
+				const void *key, size_t klen, uint32_t h)
 {
 	size_t i = (size_t)h & (cap - 1);
 
@@ -70,9 +71,11 @@ struct gb_hmap_ent *gb_hmap_get(const struct gb_hmap *m, const void *key,
 struct gb_hmap_ent *gb_hmap_put(struct gb_hmap *m, const void *key, size_t klen,
 				int *added)
 {
-	uint64_t h = hash_bytes(key, klen);
+	uint32_t h = hash_bytes(key, klen);
 	struct gb_hmap_ent *s;
 
+	/* A key is a name or a few codes; 4 GiB would be no key at all. */
+	assert(klen < UINT32_MAX);
 	if (2 * (m->len + 1) > m->cap) {
 		size_t cap = m->cap ? 2 * m->cap : MIN_CAP;
 		struct gb_hmap_ent *e = xcalloc(cap, sizeof(*e));
@@ -92,7 +95,7 @@ struct gb_hmap_ent *gb_hmap_put(struct gb_hmap *m, const void *key, size_t klen,
 		s->key = xmalloc(klen + 1);
 		memcpy(s->key, key, klen);
 		s->key[klen] = '\0';
-		s->klen = klen;
+		s->klen = (uint32_t)klen;
 		s->hash = h;
 		m->len++;
 	}
