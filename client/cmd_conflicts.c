@@ -151,39 +151,36 @@ static const char *field_label(const struct conflict *c)
 	return _(c->kind->fields[c->field].label);
 }
 
+/* The header row of print_table. */
+static const char *const conflict_head[] = {
+    N_("kind"), N_("record"), N_("name"), N_("field"),
+    N_("mine"), N_("theirs"), N_("who"),  N_("when")};
+
 static void print_table(struct gb_db *db, const struct clist *l)
 {
-	struct table t;
+	struct gb_table t;
 
-	table_init(&t, 8);
-	table_row(&t);
-	table_cell(&t, 0, _("kind"));
-	table_cell(&t, 1, _("record"));
-	table_cell(&t, 2, _("name"));
-	table_cell(&t, 3, _("field"));
-	table_cell(&t, 4, _("mine"));
-	table_cell(&t, 5, _("theirs"));
-	table_cell(&t, 6, _("who"));
-	table_cell(&t, 7, _("when"));
-	table_column(&t, 2, 24, 0);
-	table_column(&t, 4, 24, 0);
-	table_column(&t, 5, 24, 0);
+	gb_table_init(&t, 8);
+	gb_table_header_tr(&t, conflict_head);
+	gb_table_column(&t, 2, 24, 0);
+	gb_table_column(&t, 4, 24, 0);
+	gb_table_column(&t, 5, 24, 0);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct conflict *c = &l->v[i];
 
-		table_row(&t);
-		table_cell(&t, 0, c->kind->name);
-		table_cell(&t, 1, c->id);
-		table_cell(&t, 2, c->title);
-		table_cell_take(
+		gb_table_row(&t);
+		gb_table_cell(&t, 0, c->kind->name);
+		gb_table_cell(&t, 1, c->id);
+		gb_table_cell(&t, 2, c->title);
+		gb_table_cell_take(
 		    &t, 3, xasprintf("%s (%s)", c->field_name, field_label(c)));
-		table_cell_take(&t, 4, side_text(db, c, &c->mine));
-		table_cell_take(&t, 5, side_text(db, c, &c->theirs));
-		table_cell_take(&t, 6, staff_name(db, c->theirs.staff));
-		table_cell_take(&t, 7, when_text(c->theirs.at));
+		gb_table_cell_take(&t, 4, side_text(db, c, &c->mine));
+		gb_table_cell_take(&t, 5, side_text(db, c, &c->theirs));
+		gb_table_cell_take(&t, 6, staff_name(db, c->theirs.staff));
+		gb_table_cell_take(&t, 7, when_text(c->theirs.at));
 	}
-	table_print(&t, stdout);
-	table_release(&t);
+	gb_table_print(&t, stdout);
+	gb_table_release(&t);
 	printf(_("\nto resolve one: gridbook conflicts RECORD-ID FIELD --keep "
 		 "mine|theirs|VALUE\n"));
 }

@@ -13,8 +13,8 @@
  *
  * Imports of 100,000 lines are normal, so the per-line path avoids work
  * that repeats: a line names one of a few communities or enterprises, so
- * name resolution and the lookups of validation go through small hash
- * tables keyed by the text asked for, and each record is validated once.
+ * name resolution and the lookups of validation go through hash maps
+ * (hmap.h) keyed by the text asked for, and each record is validated once.
  * Good records are not kept as 100,000 allocated structures but packed
  * one after another into a single buffer (struct import, arena), which
  * phase 2 reads back into one reused record.
@@ -37,6 +37,7 @@
 #include "field.h"
 #include "gbtime.h"
 #include "i18n.h"
+#include "hmap.h"
 #include "id.h"
 #include "kinds.h"
 #include "opts.h"
@@ -46,92 +47,6 @@
 #include "xalloc.h"
 
 #include "banned.h"
-
-/*
- * A string-keyed hash table with open addressing and linear probing; it
- * grows when half full.  Each entry owns its key and its text value and
- * carries a number (a line number, or a lookup result).
- */
-struct smap_ent {
-	char *key; /* owned; NULL marks an empty slot */
-	char *val; /* owned; may be NULL */
-	long n;
-};
-
-struct smap {
-	struct smap_ent *e;
-	size_t cap, len;
-};
-
-static uint64_t smap_hash(const char *s)
-{
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= UINT64_C(1099511628211);
-	}
-	return h;
-}
-
-static void smap_release(struct smap *m)
-{
-	for (size_t i = 0; i < m->cap; i++) {
-		free(m->e[i].key);
-		free(m->e[i].val);
-	}
-	free(m->e);
-	m->e = NULL;
-	m->cap = m->len = 0;
-}
-
-/* The slot of key: its entry, or the empty slot where it would go. */
-static struct smap_ent *smap_slot(struct smap_ent *e, size_t cap,
-				  const char *key)
-{
-	size_t i = (size_t)smap_hash(key) & (cap - 1);
-
-	while (e[i].key && strcmp(e[i].key, key))
-		i = (i + 1) & (cap - 1);
-	return &e[i];
-}
-
-/* The entry of key, or NULL.  Borrowed, valid until the next smap_put. */
-static struct smap_ent *smap_get(struct smap *m, const char *key)
-{
-	struct smap_ent *s;
-
-	if (!m->cap)
-		return NULL;
-	s = smap_slot(m->e, m->cap, key);
-	return s->key ? s : NULL;
-}
-
-/* The entry of key, added (with val NULL and n 0) when missing; *added
- * tells which.  Borrowed, valid until the next smap_put. */
-static struct smap_ent *smap_put(struct smap *m, const char *key, int *added)
-{
-	struct smap_ent *s;
-
-	if (2 * (m->len + 1) > m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 64;
-		struct smap_ent *e = xcalloc(cap, sizeof(*e));
-
-		for (size_t i = 0; i < m->cap; i++)
-			if (m->e[i].key)
-				*smap_slot(e, cap, m->e[i].key) = m->e[i];
-		free(m->e);
-		m->e = e;
-		m->cap = cap;
-	}
-	s = smap_slot(m->e, m->cap, key);
-	*added = !s->key;
-	if (!s->key) {
-		s->key = xstrdup(key);
-		m->len++;
-	}
-	return s;
-}
 
 /* What a column of the file holds. */
 enum col_what {
@@ -166,12 +81,12 @@ struct import {
 	int ncols;
 	char *header[GB_CSV_MAX_FIELDS]; /* owned copies, as written */
 
-	struct smap resolved; /* "ref\x1finput" -> code, or n = -1 and err */
-	struct smap looked;   /* "ref\x1fattr\x1fkey" -> n = found, val */
-	struct smap ids;      /* id -> line */
-	struct smap usccs;    /* uscc -> line, 0 for records of the grid */
-	struct smap dailies;  /* "officer\x1fdate" -> line */
-	struct smap ent_ids;  /* uscc -> id (n: how many) of the grid */
+	struct gb_hmap resolved; /* "ref\x1finput" -> code, or n = -1 and err */
+	struct gb_hmap looked;	 /* "ref\x1fattr\x1fkey" -> n = found, val */
+	struct gb_hmap ids;	 /* id -> line */
+	struct gb_hmap usccs;	 /* uscc -> line, 0 for records of the grid */
+	struct gb_hmap dailies;	 /* "officer\x1fdate" -> line */
+	struct gb_hmap ent_ids;	 /* uscc -> id (n: how many) of the grid */
 	int ent_ids_loaded;
 	struct gb_buf key;  /* scratch for building keys */
 	struct gb_buf line; /* scratch for writing reject rows */
@@ -297,20 +212,20 @@ static int import_find(void *arg, enum gb_ref ref, const char *key,
 		       struct gb_err *err)
 {
 	struct import *im = arg;
-	struct smap_ent *e;
+	struct gb_hmap_ent *e;
 	char val[512];
 	int rc, added;
 
 	if (import_key(im, ref_tag(ref), attr ? attr : "", key, err))
 		return -1;
-	e = smap_get(&im->looked, gb_buf_str(&im->key));
+	e = gb_hmap_gets(&im->looked, gb_buf_str(&im->key));
 	if (!e) {
 		val[0] = '\0';
 		rc = im->dblk->find(im->dblk->arg, ref, key, attr, val,
 				    sizeof(val), err);
 		if (rc < 0)
 			return rc;
-		e = smap_put(&im->looked, gb_buf_str(&im->key), &added);
+		e = gb_hmap_puts(&im->looked, gb_buf_str(&im->key), &added);
 		e->n = rc;
 		e->val = attr && rc == 1 ? xstrdup(val) : NULL;
 	}
@@ -343,11 +258,11 @@ static int import_load_ent_ids(struct import *im, struct gb_err *err)
 			break;
 		const char *u = (const char *)sqlite3_column_text(st, 0);
 		const char *id = (const char *)sqlite3_column_text(st, 1);
-		struct smap_ent *e;
+		struct gb_hmap_ent *e;
 
 		if (!u || !id)
 			continue;
-		e = smap_put(&im->ent_ids, u, &added);
+		e = gb_hmap_puts(&im->ent_ids, u, &added);
 		if (added)
 			e->val = xstrdup(id);
 		e->n++;
@@ -368,7 +283,7 @@ out:
 static const char *import_ent_by_uscc(struct import *im, const char *input,
 				      struct gb_err *err, int *failed)
 {
-	struct smap_ent *e;
+	struct gb_hmap_ent *e;
 	char code[32];
 	size_t n = 0;
 
@@ -385,7 +300,7 @@ static const char *import_ent_by_uscc(struct import *im, const char *input,
 		*failed = 1;
 		return NULL;
 	}
-	e = smap_get(&im->ent_ids, code);
+	e = gb_hmap_gets(&im->ent_ids, code);
 	return e && e->n == 1 ? e->val : NULL;
 }
 
@@ -394,14 +309,14 @@ static const char *import_ent_by_uscc(struct import *im, const char *input,
 static int import_resolve(struct import *im, enum gb_ref ref, const char *input,
 			  const char **code, struct gb_err *err)
 {
-	struct smap_ent *e;
+	struct gb_hmap_ent *e;
 	struct gb_err rerr;
 	char out[GB_ID_LEN + GB_CODE_LEN];
 	int added;
 
 	if (import_key(im, ref_tag(ref), input, NULL, err))
 		return -1;
-	e = smap_get(&im->resolved, gb_buf_str(&im->key));
+	e = gb_hmap_gets(&im->resolved, gb_buf_str(&im->key));
 	if (!e && ref == GB_REF_ENTERPRISE) {
 		int failed;
 		const char *id = import_ent_by_uscc(im, input, err, &failed);
@@ -409,8 +324,8 @@ static int import_resolve(struct import *im, enum gb_ref ref, const char *input,
 		if (failed)
 			return -1;
 		if (id) {
-			e = smap_put(&im->resolved, gb_buf_str(&im->key),
-				     &added);
+			e = gb_hmap_puts(&im->resolved, gb_buf_str(&im->key),
+					 &added);
 			e->val = xstrdup(id);
 		}
 	}
@@ -424,13 +339,13 @@ static int import_resolve(struct import *im, enum gb_ref ref, const char *input,
 				*err = rerr;
 				return -1;
 			}
-			e = smap_put(&im->resolved, gb_buf_str(&im->key),
-				     &added);
+			e = gb_hmap_puts(&im->resolved, gb_buf_str(&im->key),
+					 &added);
 			e->n = -1;
 			e->val = xstrdup(rerr.msg);
 		} else {
-			e = smap_put(&im->resolved, gb_buf_str(&im->key),
-				     &added);
+			e = gb_hmap_puts(&im->resolved, gb_buf_str(&im->key),
+					 &added);
 			e->val = xstrdup(out);
 		}
 	}
@@ -696,7 +611,7 @@ static int import_load_usccs(struct import *im, struct gb_err *err)
 		const char *u = (const char *)sqlite3_column_text(st, 0);
 
 		if (u)
-			smap_put(&im->usccs, u, &added);
+			gb_hmap_puts(&im->usccs, u, &added);
 	}
 	if (rc != SQLITE_DONE)
 		goto out;
@@ -720,12 +635,12 @@ static int import_check_unique(struct import *im, const struct gb_record *r,
 			       long line, struct gb_err *err)
 {
 	const char *uscc = NULL, *officer = NULL, *date = NULL;
-	struct smap_ent *e;
+	struct gb_hmap_ent *e;
 	char a[32];
 	int rc, added;
 
 	if (r->id[0]) {
-		e = smap_get(&im->ids, r->id);
+		e = gb_hmap_gets(&im->ids, r->id);
 		if (e)
 			return gb_error(err, GB_EINVAL,
 					_("id: %s is on line %s too"), r->id,
@@ -741,7 +656,7 @@ static int import_check_unique(struct import *im, const struct gb_record *r,
 	}
 	if (!r->voided && im->f_uscc >= 0) {
 		uscc = r->val[im->f_uscc];
-		e = uscc ? smap_get(&im->usccs, uscc) : NULL;
+		e = uscc ? gb_hmap_gets(&im->usccs, uscc) : NULL;
 		if (e && e->n)
 			return gb_error(err, GB_EINVAL,
 					_("uscc: %s is on line %s too"), uscc,
@@ -760,7 +675,7 @@ static int import_check_unique(struct import *im, const struct gb_record *r,
 		if (officer && date) {
 			if (import_key(im, officer, date, NULL, err))
 				return -1;
-			e = smap_get(&im->dailies, gb_buf_str(&im->key));
+			e = gb_hmap_gets(&im->dailies, gb_buf_str(&im->key));
 			if (e)
 				return gb_error(err, GB_EINVAL,
 						_("date: the daily report of "
@@ -784,13 +699,14 @@ static int import_check_unique(struct import *im, const struct gb_record *r,
 		}
 	}
 	if (r->id[0])
-		smap_put(&im->ids, r->id, &added)->n = line;
+		gb_hmap_puts(&im->ids, r->id, &added)->n = line;
 	if (uscc)
-		smap_put(&im->usccs, uscc, &added)->n = line;
+		gb_hmap_puts(&im->usccs, uscc, &added)->n = line;
 	if (officer) {
 		if (import_key(im, officer, date, NULL, err))
 			return -1;
-		smap_put(&im->dailies, gb_buf_str(&im->key), &added)->n = line;
+		gb_hmap_puts(&im->dailies, gb_buf_str(&im->key), &added)->n =
+		    line;
 	}
 	return 0;
 }
@@ -1333,12 +1249,12 @@ out:
 	gb_buf_release(&im.arena);
 	for (int i = 0; i < im.ncols; i++)
 		free(im.header[i]);
-	smap_release(&im.resolved);
-	smap_release(&im.looked);
-	smap_release(&im.ids);
-	smap_release(&im.usccs);
-	smap_release(&im.dailies);
-	smap_release(&im.ent_ids);
+	gb_hmap_release(&im.resolved);
+	gb_hmap_release(&im.looked);
+	gb_hmap_release(&im.ids);
+	gb_hmap_release(&im.usccs);
+	gb_hmap_release(&im.dailies);
+	gb_hmap_release(&im.ent_ids);
 	gb_buf_release(&im.key);
 	gb_buf_release(&im.line);
 	sqlite3_finalize(im.id_stmt);

@@ -1103,13 +1103,14 @@ static void print_table(struct gb_db *db, const struct gb_kind *k,
 			const struct rec_vec *rv, size_t idlen, int with_voided)
 {
 	const char *const *cols = NULL;
-	int idx[TABLE_MAX_COLS], ncols = 0, c;
-	struct table t;
+	const char *head[GB_TABLE_MAX_COLS];
+	int idx[GB_TABLE_MAX_COLS], ncols = 0, c;
+	struct gb_table t;
 
 	for (size_t i = 0; i < sizeof(list_cols) / sizeof(list_cols[0]); i++)
 		if (!strcmp(list_cols[i].kind, k->name))
 			cols = list_cols[i].cols;
-	for (c = 0; cols && cols[c] && ncols < TABLE_MAX_COLS - 2; c++) {
+	for (c = 0; cols && cols[c] && ncols < GB_TABLE_MAX_COLS - 2; c++) {
 		int fi = gb_kind_field(k, cols[c]);
 
 		if (fi >= 0)
@@ -1118,32 +1119,32 @@ static void print_table(struct gb_db *db, const struct gb_kind *k,
 	/* A kind missing from list_cols shows its first fields. */
 	for (c = 0; !cols && c < k->nfields && c < 6; c++)
 		idx[ncols++] = c;
-	table_init(&t, ncols + 1 + !!with_voided);
-	table_row(&t);
-	table_cell(&t, 0, "id");
+	gb_table_init(&t, ncols + 1 + !!with_voided);
+	head[0] = "id";
 	for (c = 0; c < ncols; c++) {
 		const struct gb_field *f = &k->fields[idx[c]];
 
-		table_cell(&t, c + 1, gb_field_heading(f));
-		table_column(&t, c + 1, column_width(f),
-			     f->type == GB_T_INT || f->type == GB_T_MONEY);
+		head[c + 1] = gb_field_heading(f);
+		gb_table_column(&t, c + 1, column_width(f),
+				f->type == GB_T_INT || f->type == GB_T_MONEY);
 	}
-	if (with_voided)
-		table_cell(&t, ncols + 1, "voided");
+	head[ncols + 1] = "voided"; /* shown only with_voided */
+	gb_table_header(&t, head);
 	for (int n = 0; n < rv->n; n++) {
 		const struct gb_record *r = rv->v[n];
 
-		table_row(&t);
-		table_cell_take(&t, 0, xstrndup(r->id, idlen));
+		gb_table_row(&t);
+		gb_table_cell_take(&t, 0, xstrndup(r->id, idlen));
 		for (c = 0; c < ncols; c++)
-			table_cell_take(&t, c + 1,
-					prompt_display(db, &k->fields[idx[c]],
-						       r->val[idx[c]], 0));
+			gb_table_cell_take(&t, c + 1,
+					   prompt_display(db,
+							  &k->fields[idx[c]],
+							  r->val[idx[c]], 0));
 		if (with_voided && r->voided)
-			table_cell(&t, ncols + 1, _("voided"));
+			gb_table_cell(&t, ncols + 1, _("voided"));
 	}
-	table_print(&t, stdout);
-	table_release(&t);
+	gb_table_print(&t, stdout);
+	gb_table_release(&t);
 	if (rv->n == 1)
 		printf(_("1 record\n"));
 	else
@@ -1382,13 +1383,13 @@ static char *staff_text(struct gb_db *db, const char *code)
 	return code[0] ? prompt_display(db, &f, code, 1) : xstrdup("");
 }
 
-static void show_line(struct table *t, const char *name, const char *label,
+static void show_line(struct gb_table *t, const char *name, const char *label,
 		      char *value)
 {
-	table_row(t);
-	table_cell(t, 0, name);
-	table_cell(t, 1, label);
-	table_cell_take(t, 2, value);
+	gb_table_row(t);
+	gb_table_cell(t, 0, name);
+	gb_table_cell(t, 1, label);
+	gb_table_cell_take(t, 2, value);
 }
 
 /* Appends to the buffer arg each field in conflict once, comma
@@ -1411,11 +1412,11 @@ static void show_table(struct gb_db *db, const struct gb_record *r,
 {
 	const struct gb_kind *k = r->kind;
 	struct gb_buf conf;
-	struct table t;
+	struct gb_table t;
 
 	printf("%s %s  %s\n", k->name, k->zh, r->id);
-	table_init(&t, 3);
-	t.plain = 1;
+	gb_table_init(&t, 3);
+	t.flags = GB_TABLE_PLAIN;
 	for (int i = 0; i < k->nfields; i++)
 		show_line(&t, k->fields[i].name, _(k->fields[i].label),
 			  prompt_display(db, &k->fields[i], r->val[i], 1));
@@ -1439,8 +1440,8 @@ static void show_table(struct gb_db *db, const struct gb_record *r,
 			  xasprintf(_("%s  -> gridbook conflicts"),
 				    gb_buf_str(&conf)));
 	gb_buf_release(&conf);
-	table_print(&t, stdout);
-	table_release(&t);
+	gb_table_print(&t, stdout);
+	gb_table_release(&t);
 }
 
 static int record_show(struct gb_cli *cli, const struct gb_kind *k, int argc,

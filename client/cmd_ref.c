@@ -92,17 +92,15 @@ static int print_view(struct gb_db *db, const struct ref_view *v,
 		      const char *grid, int heading, struct gb_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	struct table t;
+	struct gb_table t;
 	int ncols = 0, rc, ret = -1;
 
 	while (ncols < 8 && v->cols[ncols])
 		ncols++;
-	table_init(&t, ncols);
-	table_row(&t);
-	for (int c = 0; c < ncols; c++) {
-		table_cell(&t, c, _(v->cols[c]));
-		table_column(&t, c, 0, v->right[c]);
-	}
+	gb_table_init(&t, ncols);
+	gb_table_header_tr(&t, v->cols);
+	for (int c = 0; c < ncols; c++)
+		gb_table_column(&t, c, 0, v->right[c]);
 	if (sqlite3_prepare_v2(db_sqlite(db), v->sql, -1, &st, NULL) !=
 	    SQLITE_OK) {
 		gb_error(err, GB_EDB, _("reading %s: %s"), v->name,
@@ -114,9 +112,9 @@ static int print_view(struct gb_db *db, const struct ref_view *v,
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW)
 			break;
-		table_row(&t);
+		gb_table_row(&t);
 		for (int c = 0; c < ncols; c++)
-			table_cell(
+			gb_table_cell(
 			    &t, c,
 			    shown(v->cols[c],
 				  (const char *)sqlite3_column_text(st, c)));
@@ -127,12 +125,12 @@ static int print_view(struct gb_db *db, const struct ref_view *v,
 		goto out;
 	}
 	if (heading)
-		printf("%s (%d)\n", _(v->title), table_body_rows(&t));
-	table_print(&t, stdout);
+		printf("%s (%d)\n", _(v->title), gb_table_body_rows(&t));
+	gb_table_print(&t, stdout);
 	ret = 0;
 out:
 	sqlite3_finalize(st);
-	table_release(&t);
+	gb_table_release(&t);
 	return ret;
 }
 

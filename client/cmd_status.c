@@ -239,13 +239,23 @@ static void label(const char *s)
 	while (++w < 14);
 }
 
+/* The header rows of print_text's three tables. */
+static const char *const field_head[] = {N_("kind"), N_("id"), N_("name"),
+					 N_("field")};
+static const char *const order_head[] = {N_("id"), N_("enterprise"),
+					 N_("check date"), N_("deadline"),
+					 N_("days overdue")};
+static const char *const request_head[] = {
+    N_("id"),	   N_("received"), N_("priority"),  N_("subject"),
+    N_("officer"), N_("deadline"), N_("hours past")};
+
 static void print_text(const struct status *s)
 {
 	const char *grid = db_grid(s->db), *staff = db_staff(s->db);
 	char *gname = db_meta_get(s->db, "grid_name");
 	char *sname = *staff ? db_ref_name(s->db, GB_REF_STAFF, staff) : NULL;
 	char day[16], *a, *b;
-	struct table t;
+	struct gb_table t;
 
 	gb_date_format(s->today, day);
 	printf("%s %s  %s (%s)  %s\n\n", grid, gname ? gname : "",
@@ -305,24 +315,20 @@ static void print_text(const struct status *s)
 	if (!s->fields.n && !s->conflicts)
 		printf(_("none\n"));
 	if (s->fields.n) {
-		table_init(&t, 4);
-		table_row(&t);
-		table_cell(&t, 0, _("kind"));
-		table_cell(&t, 1, _("id"));
-		table_cell(&t, 2, _("name"));
-		table_cell(&t, 3, _("field"));
-		table_column(&t, 2, 30, 0);
+		gb_table_init(&t, 4);
+		gb_table_header_tr(&t, field_head);
+		gb_table_column(&t, 2, 30, 0);
 		for (int i = 0; i < s->fields.n && i < STATUS_CONFLICTS; i++) {
 			const struct field_item *it = &s->fields.v[i];
 
-			table_row(&t);
-			table_cell(&t, 0, it->kind->name);
-			table_cell(&t, 1, it->id);
-			table_cell(&t, 2, it->title);
-			table_cell(&t, 3, it->field);
+			gb_table_row(&t);
+			gb_table_cell(&t, 0, it->kind->name);
+			gb_table_cell(&t, 1, it->id);
+			gb_table_cell(&t, 2, it->title);
+			gb_table_cell(&t, 3, it->field);
 		}
-		table_print(&t, stdout);
-		table_release(&t);
+		gb_table_print(&t, stdout);
+		gb_table_release(&t);
 		if (s->fields.n > STATUS_CONFLICTS)
 			printf(_("... and %d more: gridbook conflicts lists "
 				 "them all\n"),
@@ -336,28 +342,24 @@ static void print_text(const struct status *s)
 			 "rectified"));
 	putchar('\n');
 	if (s->orders.n) {
-		table_init(&t, 5);
-		table_row(&t);
-		table_cell(&t, 0, _("id"));
-		table_cell(&t, 1, _("enterprise"));
-		table_cell(&t, 2, _("check date"));
-		table_cell(&t, 3, _("deadline"));
-		table_cell(&t, 4, _("days overdue"));
-		table_column(&t, 1, 30, 0);
-		table_column(&t, 4, 0, 1);
+		gb_table_init(&t, 5);
+		gb_table_header_tr(&t, order_head);
+		gb_table_column(&t, 1, 30, 0);
+		gb_table_column(&t, 4, 0, 1);
 		for (int i = 0; i < s->orders.n; i++) {
 			const struct gb_record *r = s->orders.v[i];
 
-			table_row(&t);
-			table_cell(&t, 0, r->id);
-			table_cell_take(&t, 1, display(s->db, r, "enterprise"));
-			table_cell(&t, 2, gb_record_get(r, "check_date"));
-			table_cell(&t, 3, gb_record_get(r, "deadline"));
-			table_cell_take(&t, 4,
-					xasprintf("%d", days_overdue(s, r)));
+			gb_table_row(&t);
+			gb_table_cell(&t, 0, r->id);
+			gb_table_cell_take(&t, 1,
+					   display(s->db, r, "enterprise"));
+			gb_table_cell(&t, 2, gb_record_get(r, "check_date"));
+			gb_table_cell(&t, 3, gb_record_get(r, "deadline"));
+			gb_table_cell_take(&t, 4,
+					   xasprintf("%d", days_overdue(s, r)));
 		}
-		table_print(&t, stdout);
-		table_release(&t);
+		gb_table_print(&t, stdout);
+		gb_table_release(&t);
 	}
 	putchar('\n');
 	printf(_("open requests past deadline: %d"), s->requests.n);
@@ -367,34 +369,27 @@ static void print_text(const struct status *s)
 	putchar('\n');
 	if (!s->requests.n)
 		return;
-	table_init(&t, 7);
-	table_row(&t);
-	table_cell(&t, 0, _("id"));
-	table_cell(&t, 1, _("received"));
-	table_cell(&t, 2, _("priority"));
-	table_cell(&t, 3, _("subject"));
-	table_cell(&t, 4, _("officer"));
-	table_cell(&t, 5, _("deadline"));
-	table_cell(&t, 6, _("hours past"));
-	table_column(&t, 3, 24, 0);
-	table_column(&t, 6, 0, 1);
+	gb_table_init(&t, 7);
+	gb_table_header_tr(&t, request_head);
+	gb_table_column(&t, 3, 24, 0);
+	gb_table_column(&t, 6, 0, 1);
 	for (int i = 0; i < s->requests.n; i++) {
 		const struct gb_record *r = s->requests.v[i];
 		int64_t dl = time_of(r, "deadline");
 
-		table_row(&t);
-		table_cell(&t, 0, r->id);
-		table_cell_take(&t, 1, display(s->db, r, "received_at"));
-		table_cell(&t, 2, gb_record_get(r, "priority"));
-		table_cell(&t, 3, gb_record_get(r, "subject"));
-		table_cell_take(&t, 4, display(s->db, r, "officer"));
-		table_cell_take(&t, 5, display(s->db, r, "deadline"));
-		table_cell_take(
+		gb_table_row(&t);
+		gb_table_cell(&t, 0, r->id);
+		gb_table_cell_take(&t, 1, display(s->db, r, "received_at"));
+		gb_table_cell(&t, 2, gb_record_get(r, "priority"));
+		gb_table_cell(&t, 3, gb_record_get(r, "subject"));
+		gb_table_cell_take(&t, 4, display(s->db, r, "officer"));
+		gb_table_cell_take(&t, 5, display(s->db, r, "deadline"));
+		gb_table_cell_take(
 		    &t, 6,
 		    xasprintf("%.1f", (double)(s->now - dl) / 3600000.0));
 	}
-	table_print(&t, stdout);
-	table_release(&t);
+	gb_table_print(&t, stdout);
+	gb_table_release(&t);
 }
 
 /* Appends "key":"text" (or null), after a comma. */

@@ -601,36 +601,36 @@ static void status_text(const struct sync_status *st, long conflicts)
 	attention_table(st->att, st->natt);
 }
 
+/* The header row of attention_table. */
+static const char *const attention_head[] = {N_("kind"), N_("id"), N_("status"),
+					     N_("record"), N_("reason")};
+
 /* Prints a list of refused versions as a table. */
 static void attention_table(const struct sync_attention *att, size_t n)
 {
-	struct table t;
+	struct gb_table t;
 
-	table_init(&t, 5);
-	table_row(&t);
-	table_cell(&t, 0, _("kind"));
-	table_cell(&t, 1, _("id"));
-	table_cell(&t, 2, _("status"));
-	table_cell(&t, 3, _("record"));
-	table_cell(&t, 4, _("reason"));
-	table_column(&t, 3, 24, 0);
+	gb_table_init(&t, 5);
+	gb_table_header_tr(&t, attention_head);
+	gb_table_column(&t, 3, 24, 0);
 	for (size_t i = 0; i < n; i++) {
 		const struct sync_attention *a = &att[i];
 
-		table_row(&t);
-		table_cell(&t, 0, a->kind);
-		table_cell(&t, 1, a->id);
-		table_cell(&t, 2, a->status);
-		table_cell(&t, 3, a->title);
+		gb_table_row(&t);
+		gb_table_cell(&t, 0, a->kind);
+		gb_table_cell(&t, 1, a->id);
+		gb_table_cell(&t, 2, a->status);
+		gb_table_cell(&t, 3, a->title);
 		if (a->reason_code[0])
-			table_cell_take(&t, 4,
-					xasprintf("%s: %s", a->reason_code,
-						  a->reason ? a->reason : ""));
+			gb_table_cell_take(
+			    &t, 4,
+			    xasprintf("%s: %s", a->reason_code,
+				      a->reason ? a->reason : ""));
 		else
-			table_cell(&t, 4, a->reason);
+			gb_table_cell(&t, 4, a->reason);
 	}
-	table_print(&t, stdout);
-	table_release(&t);
+	gb_table_print(&t, stdout);
+	gb_table_release(&t);
 }
 
 /* Appends "key": time as UTC text, or null when 0. */

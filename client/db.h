@@ -64,9 +64,10 @@ void db_rollback(struct gb_db *db);
  * seeds/README.md): communities, police areas, their communities and the
  * staff.  Replaces what the file held for that grid and sets the meta
  * values grid, grid_name, street, street_name, district, district_name.
- * Fails with GB_ENOTFOUND when the grid is not in the seeds, GB_EINVAL for
- * a broken seed file (naming file and line) or when the file already
- * holds records of another grid.
+ * Fails with GB_ENOTFOUND when the grid is not in the seeds or a seed file
+ * is missing, GB_EINVAL for a broken seed file (naming file and line, as
+ * seeds.h words it) or when the file already holds records of another
+ * grid.
  */
 int db_load_seeds(struct gb_db *db, const char *dir, const char *grid,
 		  struct gb_err *err);

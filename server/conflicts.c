@@ -20,7 +20,7 @@
 #include "gbtime.h"
 #include "i18n.h"
 #include "json.h"
-#include "utf8.h"
+#include "table.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -217,73 +217,31 @@ static void rows_release(struct rows *rs)
 	rs->r = NULL;
 }
 
-/* A cell of the table: cut to TABLE_VALUE_COLS columns for the values,
- * "-" when empty. */
-static const char *table_cell(const struct row *r, int c, char *buf, size_t n)
-{
-	const char *s = r->cell[c];
-	size_t len;
-
-	if (!*s)
-		return "-";
-	if ((c != 3 && c != 4) || gb_utf8_width(s) <= TABLE_VALUE_COLS)
-		return s;
-	len = gb_utf8_prefix(s, TABLE_VALUE_COLS - 1);
-	snprintf(buf, n, "%.*s…", (int)len, s);
-	return buf;
-}
-
-static int pad(struct gb_buf *b, int n, struct gb_err *err)
-{
-	for (; n > 0; n--)
-		if (gb_buf_adds(b, " ", err))
-			return -1;
-	return 0;
-}
-
+/* Writes the table: the values cut to TABLE_VALUE_COLS columns, "-" for
+ * an empty cell, then the count. */
 static int write_table(const struct rows *rs, struct gb_buf *out,
 		       struct gb_err *err)
 {
-	int width[NCOL];
-	char buf[256];
+	struct gb_table t;
+	int rc;
 
 	if (rs->n == 0)
 		return gb_buf_adds(out, _("no field conflicts\n"), err);
-	for (int c = 0; c < NCOL; c++)
-		width[c] = gb_utf8_width(_(col_label[c]));
-	for (size_t i = 0; i < rs->n; i++)
-		for (int c = 0; c < NCOL; c++) {
-			int w = gb_utf8_width(
-			    table_cell(&rs->r[i], c, buf, sizeof(buf)));
-
-			if (w > width[c])
-				width[c] = w;
-		}
-	for (int c = 0; c < NCOL; c++) {
-		const char *l = _(col_label[c]);
-
-		if ((c && gb_buf_adds(out, "  ", err)) ||
-		    gb_buf_adds(out, l, err) ||
-		    (c + 1 < NCOL &&
-		     pad(out, width[c] - gb_utf8_width(l), err)))
-			return -1;
-	}
-	if (gb_buf_adds(out, "\n", err))
-		return -1;
+	gb_table_init(&t, NCOL);
+	t.flags = GB_TABLE_NO_RULE;
+	gb_table_header_tr(&t, col_label);
+	gb_table_column(&t, 3, TABLE_VALUE_COLS, 0);
+	gb_table_column(&t, 4, TABLE_VALUE_COLS, 0);
 	for (size_t i = 0; i < rs->n; i++) {
-		for (int c = 0; c < NCOL; c++) {
-			const char *s =
-			    table_cell(&rs->r[i], c, buf, sizeof(buf));
-
-			if ((c && gb_buf_adds(out, "  ", err)) ||
-			    gb_buf_adds(out, s, err) ||
-			    (c + 1 < NCOL &&
-			     pad(out, width[c] - gb_utf8_width(s), err)))
-				return -1;
-		}
-		if (gb_buf_adds(out, "\n", err))
-			return -1;
+		gb_table_row(&t);
+		for (int c = 0; c < NCOL; c++)
+			gb_table_cell(
+			    &t, c, *rs->r[i].cell[c] ? rs->r[i].cell[c] : "-");
 	}
+	rc = gb_table_write(&t, out, err);
+	gb_table_release(&t);
+	if (rc)
+		return -1;
 	return gb_buf_addf(
 	    out, err,
 	    ngettext("%zu field conflict\n", "%zu field conflicts\n", rs->n),

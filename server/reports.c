@@ -29,6 +29,7 @@
  * The writers at the end (table, JSON, CSV) turn every value into text
  * with one function, so the three forms show the same digits.
  */
+#include <assert.h>
 #include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -41,7 +42,7 @@
 #include "json.h"
 #include "id.h"
 #include "reports.h"
-#include "utf8.h"
+#include "table.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -2619,80 +2620,43 @@ static const char *cell_text(const struct report_val *v, char *buf)
 	return report_val_text(v, buf, VAL_MAX);
 }
 
-/* Appends n spaces. */
-static int pad(struct gb_buf *b, int n, struct gb_err *err)
-{
-	for (; n > 0; n--)
-		if (gb_buf_add(b, " ", 1, err))
-			return -1;
-	return 0;
-}
-
 /* Writes rows (nrows of t, then extra when not NULL) as aligned columns
- * under the translated labels; numbers go right, text left. */
+ * under the translated labels (table.h); numbers go right, text left, an
+ * empty value shows as "-". */
 static int write_aligned(const struct report_table *t,
 			 const struct report_val *extra, struct gb_buf *b,
 			 struct gb_err *err)
 {
-	int nc = t->ncols, rc = -1;
+	int nc = t->ncols, rc;
 	size_t nr = t->nrows + (extra ? 1 : 0);
-	int *width = xcalloc((size_t)nc, sizeof(int));
-	unsigned char *left = xcalloc((size_t)nc, 1);
+	const char *labels[GB_TABLE_MAX_COLS];
 	char *buf = xmalloc(VAL_MAX);
+	struct gb_table tab;
 
-	for (int c = 0; c < nc; c++)
-		width[c] = gb_utf8_width(_(t->cols[c].label));
-	for (size_t i = 0; i < nr; i++) {
-		const struct report_val *row =
-		    i < t->nrows ? &t->cells[i * (size_t)nc] : extra;
-
-		for (int c = 0; c < nc; c++) {
-			int wd;
-
-			cell_text(&row[c], buf);
-			wd = gb_utf8_width(buf[0] ? buf : "-");
-			if (wd > width[c])
-				width[c] = wd;
-			if (row[c].type == RV_TEXT)
-				left[c] = 1;
-		}
-	}
+	assert(nc <= GB_TABLE_MAX_COLS);
+	gb_table_init(&tab, nc);
+	tab.flags = GB_TABLE_NO_RULE;
 	for (int c = 0; c < nc; c++) {
-		const char *l = _(t->cols[c].label);
-		int gap = width[c] - gb_utf8_width(l);
-
-		if ((c && pad(b, 2, err)) || (!left[c] && pad(b, gap, err)) ||
-		    gb_buf_adds(b, l, err) ||
-		    (left[c] && c + 1 < nc && pad(b, gap, err)))
-			goto out;
+		labels[c] = t->cols[c].label;
+		gb_table_column(&tab, c, 0, 1);
 	}
-	if (gb_buf_adds(b, "\n", err))
-		goto out;
+	gb_table_header_tr(&tab, labels);
 	for (size_t i = 0; i < nr; i++) {
 		const struct report_val *row =
 		    i < t->nrows ? &t->cells[i * (size_t)nc] : extra;
 
+		gb_table_row(&tab);
 		for (int c = 0; c < nc; c++) {
 			const char *s = cell_text(&row[c], buf);
-			int gap;
 
-			if (!s[0])
-				s = "-";
-			gap = width[c] - gb_utf8_width(s);
-			if ((c && pad(b, 2, err)) ||
-			    (!left[c] && pad(b, gap, err)) ||
-			    gb_buf_adds(b, s, err) ||
-			    (left[c] && c + 1 < nc && pad(b, gap, err)))
-				goto out;
+			gb_table_cell(&tab, c, s[0] ? s : "-");
+			if (row[c].type == RV_TEXT)
+				gb_table_column(&tab, c, 0, 0);
 		}
-		if (gb_buf_adds(b, "\n", err))
-			goto out;
 	}
-	rc = 0;
-out:
+	rc = gb_table_write(&tab, b, err);
+	gb_table_release(&tab);
 	free(buf);
-	free(left);
-	free(width);
 	return rc;
 }
 

@@ -35,7 +35,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "gbtime.h"
+#include "hmap.h"
 #include "i18n.h"
 #include "id.h"
 #include "rollup.h"
@@ -65,10 +67,10 @@ struct pending {
 struct ctx {
 	struct store *st;
 	struct gb_err *err;
-	struct pending *pend; /* npend of them */
+	struct pending *pend; /* npend of them, in the order first added */
 	size_t npend, cap;
-	size_t *slot; /* open-addressing index into pend, 0 = free */
-	size_t nslot; /* a power of two, or 0 */
+	struct gb_hmap index; /* counter key (counter_key) -> n: its pend */
+	struct gb_buf key;    /* scratch for counter_key */
 };
 
 /* The store's operations on the facts, with the context's store and
@@ -268,32 +270,18 @@ static int request_put(struct ctx *c, const struct gb_record *r)
 
 /* ---- counters ---- */
 
-static size_t pending_hash(enum store_counter counter, int64_t key,
-			   const char *grid, const char *a, const char *b)
+/* The key of counter (key, a, b) of grid in the index, built in c->key. */
+static void counter_key(struct ctx *c, enum store_counter counter,
+			int64_t key, const char *grid, const char *a,
+			const char *b)
 {
-	const char *const parts[] = {grid, a, b};
-	uint64_t h = ((uint64_t)counter + 1) * 0x9e3779b97f4a7c15u;
-
-	h ^= (uint64_t)key * 0xff51afd7ed558ccdu;
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		for (const unsigned char *p = (const unsigned char *)parts[i];
-		     *p; p++)
-			h = (h ^ *p) * 0x100000001b3u;
-		h = (h ^ 0xff) * 0x100000001b3u; /* "ab","c" is not "a","bc" */
-	}
-	return (size_t)(h ^ h >> 29);
-}
-
-/* Puts pend[i] into the index. */
-static void pending_index(struct ctx *c, size_t i)
-{
-	const struct pending *p = &c->pend[i];
-	size_t m = c->nslot - 1;
-	size_t h = pending_hash(p->c, p->key, p->grid, p->a, p->b) & m;
-
-	while (c->slot[h])
-		h = (h + 1) & m;
-	c->slot[h] = i + 1;
+	gb_buf_reset(&c->key);
+	gb_buf_add(&c->key, &counter, sizeof(counter), NULL);
+	gb_buf_add(&c->key, &key, sizeof(key), NULL);
+	/* each part with its NUL: "ab","c" is not "a","bc" */
+	gb_buf_add(&c->key, grid, strlen(grid) + 1, NULL);
+	gb_buf_add(&c->key, a, strlen(a) + 1, NULL);
+	gb_buf_add(&c->key, b, strlen(b) + 1, NULL);
 }
 
 /* Adds delta to counter (key, a, b) of grid, in memory until ctx_flush;
@@ -302,29 +290,18 @@ static int counter_add(struct ctx *c, enum store_counter counter,
 		       const char *grid, int64_t key, const char *a,
 		       const char *b, int64_t delta)
 {
-	size_t m, h;
+	struct gb_hmap_ent *e;
+	int added;
 
 	if (!a)
 		a = "";
 	if (!b)
 		b = "";
-	if (2 * (c->npend + 1) > c->nslot) {
-		free(c->slot);
-		c->nslot = c->nslot ? 2 * c->nslot : 64;
-		c->slot = xcalloc(c->nslot, sizeof(*c->slot));
-		for (size_t i = 0; i < c->npend; i++)
-			pending_index(c, i);
-	}
-	m = c->nslot - 1;
-	for (h = pending_hash(counter, key, grid, a, b) & m; c->slot[h];
-	     h = (h + 1) & m) {
-		struct pending *p = &c->pend[c->slot[h] - 1];
-
-		if (p->c == counter && p->key == key && !strcmp(p->a, a) &&
-		    !strcmp(p->b, b) && !strcmp(p->grid, grid)) {
-			p->delta += delta;
-			return 0;
-		}
+	counter_key(c, counter, key, grid, a, b);
+	e = gb_hmap_put(&c->index, c->key.data, c->key.len, &added);
+	if (!added) {
+		c->pend[e->n].delta += delta;
+		return 0;
 	}
 	if (c->npend == c->cap) {
 		c->cap = c->cap ? 2 * c->cap : 64;
@@ -336,7 +313,7 @@ static int counter_add(struct ctx *c, enum store_counter counter,
 	c->pend[c->npend].a = xstrdup(a);
 	c->pend[c->npend].b = xstrdup(b);
 	c->pend[c->npend].delta = delta;
-	c->slot[h] = ++c->npend;
+	e->n = (int64_t)c->npend++;
 	return 0;
 }
 
@@ -349,10 +326,10 @@ static void ctx_release(struct ctx *c)
 		free(c->pend[i].b);
 	}
 	free(c->pend);
-	free(c->slot);
+	gb_hmap_release(&c->index);
+	gb_buf_release(&c->key);
 	c->pend = NULL;
-	c->slot = NULL;
-	c->npend = c->cap = c->nslot = 0;
+	c->npend = c->cap = 0;
 }
 
 /* Writes the summed counter changes, once per counter (none for a net
@@ -592,6 +569,7 @@ static int record_replace(struct ctx *c, const struct gb_record *r)
 static void ctx_init(struct ctx *c, struct store *st, struct gb_err *err)
 {
 	memset(c, 0, sizeof(*c));
+	gb_buf_init(&c->key, GB_BUF_NOLIMIT);
 	c->st = st;
 	c->err = err;
 }

@@ -27,7 +27,7 @@ mkdir "$T/badseeds" && cp "$S"/*.csv "$T/badseeds/"
 printf 'S01-C99,S09-G9,无名社区,100,1,1\n' >>"$T/badseeds/communities.csv"
 fails 1 "seed with an unknown grid" gridbook-hq seed "$T/badseeds"
 has "seed error names file, line and code" "$(cat "$T/.err")" \
-	'communities.csv: line 143: grid "S09-G9" is not known'
+	'communities.csv:143: grid "S09-G9" is not known'
 fails 2 "seed without a directory" gridbook-hq seed
 has "a usage error names the program" "$(cat "$T/.err")" "gridbook-hq: "
 has "... and where the help is" "$(cat "$T/.err")" "try 'gridbook-hq seed --help'"
