@@ -271,9 +271,8 @@ static int request_put(struct ctx *c, const struct gb_record *r)
 /* ---- counters ---- */
 
 /* The key of counter (key, a, b) of grid in the index, built in c->key. */
-static void counter_key(struct ctx *c, enum store_counter counter,
-			int64_t key, const char *grid, const char *a,
-			const char *b)
+static void counter_key(struct ctx *c, enum store_counter counter, int64_t key,
+			const char *grid, const char *a, const char *b)
 {
 	gb_buf_reset(&c->key);
 	gb_buf_add(&c->key, &counter, sizeof(counter), NULL);
