@@ -2448,9 +2448,8 @@ int report_run(struct store *st, const char *name, const char *level,
 
 	x.st = st;
 	if (!st->ops->facts_begin) {
-		gb_error(err, GB_EDB,
-			 _("reports: this store does not keep the report "
-			   "facts"));
+		gb_error(err, GB_EINTERNAL,
+			 "reports: the store keeps no report facts");
 		goto out;
 	}
 	/* One snapshot: the report's numbers agree with each other. */
