@@ -143,13 +143,14 @@ static int fail(sqlite3 *db, enum store_fact f, struct gb_err *err)
 }
 
 /* Fills r from the current row of q by the pattern cols; ids go into
- * ids, which r then points into. */
+ * ids, which r then points into.  r was zeroed once for the query: every
+ * row fills the same members, so the others stay 0 and NULL. */
 static void row_fill(sqlite3_stmt *q, const char *cols,
 		     struct store_fact_row *r, char ids[][GB_ID_LEN])
 {
 	int ns = 0, ni = 0;
 
-	memset(r, 0, sizeof(*r));
+	r->null = 0;
 	for (int c = 0; cols[c]; c++) {
 		const char *t;
 
@@ -193,6 +194,7 @@ static int device_sync(sqlite3_stmt *q, sqlite3_stmt *days, sqlite3_stmt *last,
 	}
 	r->i[4] = sqlite3_column_int64(days, 0);
 	r->i[5] = sqlite3_column_int64(days, 1);
+	r->i[6] = 0;
 	switch (sqlite3_step(last)) {
 	case SQLITE_ROW:
 		r->i[6] = sqlite3_column_int64(last, 0);
@@ -251,6 +253,7 @@ int store_sqlite_facts_query(sqlite3 *db, const struct store_fact_query *q,
 	case FB_NONE:
 		break;
 	}
+	memset(&row, 0, sizeof(row));
 	for (;;) {
 		step = sqlite3_step(st);
 		if (step != SQLITE_ROW)
