@@ -107,6 +107,9 @@ static const struct fact_sql facts[STORE_F_COUNT] = {
 			     "WHERE role != 'viewer' ORDER BY grid, "
 			     "created_at, id",
 			     FB_NONE, "usssinii"},
+    /* Asked device by device, one probe of rr_sync's key each, because
+     * the rows of every day since the period began are, for a period
+     * years back, most of rr_sync. */
     [STORE_F_SYNCED_GRIDS] = {"SELECT DISTINCT d.grid FROM device d WHERE "
 			      "(?2 IS NULL OR d.role = ?2) AND EXISTS "
 			      "(SELECT 1 FROM rr_sync s WHERE s.device = "
