@@ -1,8 +1,9 @@
 /*
  * The reports for headquarters (SPEC §3; see reports.h).
  *
- * Each report reads the facts of its period (rollup.c keeps them, indexed
- * by day, night or week) and the reference data, adds them up per unit of
+ * Each report reads the facts of its period (ingest keeps them, by day,
+ * night or week) and the reference data through the store's fact queries
+ * (store.h, "report facts, read by reports"), adds them up per unit of
  * the level asked for and for the whole district, and fills a neutral
  * result: a table with one row per unit, a total row, drill-down lists and
  * the completeness of the data.  Nothing here scans the stored records, so
@@ -12,12 +13,9 @@
  *
  * A report is computed in one snapshot of the facts (facts_begin), so its
  * numbers agree with each other even while the writer applies batches.
- * Where facts
- * meet (checks and their enterprises), the store reads the facts of the
- * period first and looks the other side up by its key.  The store
- * (store.h, "report facts, read by reports") selects and orders the
- * facts; what they add up to is decided here, so that every store gives
- * the same numbers.
+ * The store selects and orders the facts; what they add up to is decided
+ * here, so that every store gives the same numbers, and no SQL is
+ * written here.
  *
  * What the figures mean follows SPEC §3.  Outcomes (on time, resolved,
  * the median) use everything known when the report runs; states (overdue,
@@ -2273,7 +2271,7 @@ static const struct {
 /*
  * Counts per unit the records of the report's kinds that hold a field
  * conflict not yet resolved (SPEC §4), from the conflict facts that
- * ingest keeps (rf_conflict, a row per such record): those dated in the
+ * ingest keeps (STORE_F_CONFLICTS, a row per such record): those dated in the
  * period (from the previous one's start for a report that compares
  * with it) and those of a kind without a date.  A record is placed by
  * its area, else its officer's area, at the area level, and by its grid
