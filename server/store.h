@@ -215,15 +215,15 @@ enum store_fact {
 	/* Officer-days in the period with a daily report: s0 officer; i0
 	 * day. */
 	STORE_F_DAILY,
-	/* The devices but viewers, by grid, enrolment and id: s0 id, s1
+	/* The devices but viewers, in no particular order: s0 id, s1
 	 * grid, s2 role, s3 name; i0 revoked (1 or 0), i1 versions it said
 	 * it had left unsent at its last batch (null when it did not
 	 * say), i2 the oldest of them (0 when none), i3 its last batch (0
 	 * when never). */
 	STORE_F_DEVICES,
-	/* As STORE_F_DEVICES, and i4 batches, i5 records it sent on days
-	 * of the period, i6 the time of its last batch by the day counts
-	 * (0 when none). */
+	/* As STORE_F_DEVICES, by grid, enrolment and id, and i4 batches,
+	 * i5 records it sent on days of the period, i6 the time of its
+	 * last batch by the day counts (0 when none). */
 	STORE_F_DEVICE_SYNC,
 	/* The grids of the devices of role key (any device when key is
 	 * NULL) that sent a batch on a day from the period's first on (to

@@ -2268,8 +2268,7 @@ static const struct {
 			 "s.pending, coalesce(s.oldest_pending, 0), "
 			 "coalesce(s.last_seen, 0) FROM device d LEFT JOIN "
 			 "device_sync s ON s.device = d.id AND s.grid = "
-			 "d.grid WHERE d.role != 'viewer' ORDER BY d.grid "
-			 "COLLATE \"C\", d.created_at, d.id",
+			 "d.grid WHERE d.role != 'viewer'",
 			 PF_NONE, "usssinii"},
     [STORE_F_DEVICE_SYNC] = {"SELECT d.id, d.grid, d.role, d.name, "
 			     "d.revoked, s.pending, coalesce(s.oldest_pending, "

@@ -100,7 +100,7 @@ static const struct fact_sql facts[STORE_F_COUNT] = {
 		       FB_PERIOD, "si"},
     [STORE_F_DEVICES] = {"SELECT id, grid, role, name, revoked, pending, "
 			 "oldest_pending, last_seen FROM device WHERE role "
-			 "!= 'viewer' ORDER BY grid, created_at, id",
+			 "!= 'viewer'",
 			 FB_NONE, "usssinii"},
     [STORE_F_DEVICE_SYNC] = {"SELECT id, grid, role, name, revoked, "
 			     "pending, oldest_pending, last_seen FROM device "
