@@ -192,7 +192,8 @@ enum store_fact {
 	 * period: s0 grid, i0 enterprises. */
 	STORE_F_CHECKED,
 	/* The checks dated in the period with outcome notice or
-	 * rectify_order, by deadline, grid and check date: s0 grid, s1
+	 * rectify_order, by deadline (none first), grid, check date,
+	 * enterprise and id: s0 grid, s1
 	 * outcome, s2 enterprise name, s3 enterprise id; i0 check date,
 	 * i1 deadline (null when none), i2 the earliest date of a
 	 * rectified follow-up (null when none). */
@@ -208,9 +209,9 @@ enum store_fact {
 	/* Reception per officer and ISO week, the weeks' Mondays in the
 	 * period: s0 officer; i0 Monday, i1 ms of reception. */
 	STORE_F_RECEPTION,
-	/* Requests received in the period, by day: s0 area, s1 category,
-	 * s2 priority, s3 officer, s4 id; i0 received, i1 deadline, i2
-	 * resolved (null while not resolved). */
+	/* Requests received in the period, by day and area: s0 area, s1
+	 * category, s2 priority, s3 officer, s4 id; i0 received, i1 deadline,
+	 * i2 resolved (null while not resolved). */
 	STORE_F_REQUESTS,
 	/* Officer-days in the period with a daily report: s0 officer; i0
 	 * day. */

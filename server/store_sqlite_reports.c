@@ -77,7 +77,7 @@ static const struct fact_sql facts[STORE_F_COUNT] = {
 			"rf_check c CROSS JOIN rf_enterprise e ON e.id = "
 			"c.enterprise WHERE c.day BETWEEN ?1 AND ?2 AND "
 			"c.outcome IN ('notice', 'rectify_order') ORDER BY "
-			"c.deadline, c.grid, c.day",
+			"c.deadline, c.grid, c.day, c.enterprise, c.id",
 			FB_PERIOD, "sssuinn"},
     [STORE_F_DISPUTES] = {"SELECT grid, level, status, count(*) FROM "
 			  "rf_dispute d WHERE day BETWEEN ?1 AND ?2 AND "
