@@ -210,8 +210,9 @@ enum store_fact {
 	 * period: s0 officer; i0 Monday, i1 ms of reception. */
 	STORE_F_RECEPTION,
 	/* Requests received in the period, by day and area: s0 area, s1
-	 * category, s2 priority, s3 officer, s4 id; i0 received, i1 deadline,
-	 * i2 resolved (null while not resolved). */
+	 * category, s2 priority, s3 officer, s4 id while not resolved (""
+	 * for one resolved: only open ones are listed); i0 received, i1
+	 * deadline, i2 resolved (null while not resolved). */
 	STORE_F_REQUESTS,
 	/* Officer-days in the period with a daily report: s0 officer; i0
 	 * day. */

@@ -2256,7 +2256,8 @@ static const struct {
     [STORE_F_RECEPTION] = {"SELECT officer, week, ms FROM rr_reception "
 			   "WHERE week BETWEEN $1::bigint AND $2::bigint",
 			   PF_PERIOD, "sii"},
-    [STORE_F_REQUESTS] = {"SELECT area, category, priority, officer, id, "
+    [STORE_F_REQUESTS] = {"SELECT area, category, priority, officer, CASE "
+			  "WHEN resolved IS NULL THEN id END, "
 			  "received, deadline, resolved FROM rf_request "
 			  "WHERE day BETWEEN $1::bigint AND $2::bigint ORDER "
 			  "BY day, area COLLATE \"C\"",

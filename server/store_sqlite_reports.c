@@ -91,7 +91,10 @@ static const struct fact_sql facts[STORE_F_COUNT] = {
     [STORE_F_RECEPTION] = {"SELECT officer, week, ms FROM rr_reception "
 			   "WHERE week BETWEEN ?1 AND ?2",
 			   FB_PERIOD, "sii"},
-    [STORE_F_REQUESTS] = {"SELECT area, category, priority, officer, id, "
+    /* The id of an open request only: the reports list those alone,
+     * and most are resolved. */
+    [STORE_F_REQUESTS] = {"SELECT area, category, priority, officer, CASE "
+			  "WHEN resolved IS NULL THEN id END, "
 			  "received, deadline, resolved FROM rf_request "
 			  "WHERE day BETWEEN ?1 AND ?2",
 			  FB_PERIOD, "ssssuiin"},
