@@ -172,7 +172,7 @@ static int unit_row(void *arg, const struct store_fact_row *r,
 /* Loads streets, grids or areas (fact f), sorted by code.  parents
  * (sorted) resolve the parent codes; NULL for streets. */
 static int load_units(struct store *st, struct store_facts *f,
-		      enum store_fact fact, struct ref_unit **out, size_t *n,
+		      enum store_query fact, struct ref_unit **out, size_t *n,
 		      const struct ref_unit *parents, size_t nparents,
 		      struct gb_err *err)
 {
@@ -241,24 +241,24 @@ static int world_load(struct store *st, struct store_facts *f, struct world *w,
 		      struct gb_err *err)
 {
 	struct world_load l = {w, 0};
-	struct store_fact_query q = {STORE_F_DISTRICT, 0, 0, NULL};
+	struct store_fact_query q = {STORE_Q_DISTRICT, 0, 0, NULL};
 
 	memset(w, 0, sizeof(*w));
 	snprintf(w->dcode, sizeof(w->dcode), "district");
 	w->dname = xstrdup("");
 	if (st->ops->facts_read(st, f, &q, district_row, &l, err) < 0 ||
-	    load_units(st, f, STORE_F_STREET, &w->streets, &w->nstreets, NULL,
+	    load_units(st, f, STORE_Q_STREET, &w->streets, &w->nstreets, NULL,
 		       0, err) < 0 ||
-	    load_units(st, f, STORE_F_GRID, &w->grids, &w->ngrids, w->streets,
+	    load_units(st, f, STORE_Q_GRID, &w->grids, &w->ngrids, w->streets,
 		       w->nstreets, err) < 0 ||
-	    load_units(st, f, STORE_F_AREA, &w->areas, &w->nareas, w->grids,
+	    load_units(st, f, STORE_Q_AREA, &w->areas, &w->nareas, w->grids,
 		       w->ngrids, err) < 0)
 		goto fail;
-	q.fact = STORE_F_COMMUNITY;
+	q.fact = STORE_Q_COMMUNITY;
 	if (st->ops->facts_read(st, f, &q, comm_row, &l, err) < 0)
 		goto fail;
 	l.cap = 0;
-	q.fact = STORE_F_STAFF;
+	q.fact = STORE_Q_STAFF;
 	if (st->ops->facts_read(st, f, &q, staff_row, &l, err) < 0)
 		goto fail;
 	return 0;
@@ -471,7 +471,7 @@ struct run {
 
 /* Reads the rows of fact over from..to (key: a role, a kind, or NULL)
  * into cb, as struct store_ops.facts_read does. */
-static int read_facts(struct run *x, enum store_fact fact, int32_t from,
+static int read_facts(struct run *x, enum store_query fact, int32_t from,
 		      int32_t to, const char *key,
 		      int (*cb)(void *arg, const struct store_fact_row *r,
 				struct gb_err *err),
@@ -649,7 +649,7 @@ static int bitmap_row(void *arg, const struct store_fact_row *r,
  * NULL) refuses are passed over.  The bitmap is returned in *out, for the
  * caller to free, even on failure.
  */
-static int day_bitmap(struct run *x, enum store_fact fact, size_t nrows,
+static int day_bitmap(struct run *x, enum store_query fact, size_t nrows,
 		      int (*key_index)(const struct run *, const char *),
 		      int (*row_ok)(const struct run *,
 				    const struct store_fact_row *),
@@ -761,7 +761,7 @@ static int cr_period(struct run *x, int32_t from, int32_t to, int off)
 {
 	struct cr_load l = {x, off, 0, ""};
 
-	return read_facts(x, STORE_F_CHECKS, from, to, NULL, cr_row, &l);
+	return read_facts(x, STORE_Q_CHECKS, from, to, NULL, cr_row, &l);
 }
 
 static int cr_gather(struct run *x)
@@ -821,9 +821,9 @@ static int cc_gather(struct run *x)
 {
 	struct count_load active = {x, CC_ACTIVE}, checked = {x, CC_CHECKED};
 
-	if (read_facts(x, STORE_F_ACTIVE, 0, 0, NULL, grid_count, &active) < 0)
+	if (read_facts(x, STORE_Q_ACTIVE, 0, 0, NULL, grid_count, &active) < 0)
 		return -1;
-	return read_facts(x, STORE_F_CHECKED, x->from, x->to, NULL, grid_count,
+	return read_facts(x, STORE_Q_CHECKED, x->from, x->to, NULL, grid_count,
 			  &checked);
 }
 
@@ -942,7 +942,7 @@ static int re_gather(struct run *x)
 
 	l.t = detail(x, "overdue", N_("overdue rectification orders"),
 		     re_overdue_cols, NCOLS(re_overdue_cols));
-	return read_facts(x, STORE_F_ORDERS, x->from, x->to, NULL, re_row, &l);
+	return read_facts(x, STORE_Q_ORDERS, x->from, x->to, NULL, re_row, &l);
 }
 
 static void re_fill(struct run *x, int u, const int64_t *a,
@@ -1021,7 +1021,7 @@ static int di_row(void *arg, const struct store_fact_row *r, struct gb_err *err)
 
 static int di_gather(struct run *x)
 {
-	return read_facts(x, STORE_F_DISPUTES, x->from, x->to, NULL, di_row, x);
+	return read_facts(x, STORE_Q_DISPUTES, x->from, x->to, NULL, di_row, x);
 }
 
 static void di_fill(struct run *x, int u, const int64_t *a,
@@ -1221,7 +1221,7 @@ static int np_gather(struct run *x)
 	unsigned char *ok;
 	int rc = -1;
 
-	if (day_bitmap(x, STORE_F_NIGHTS, w->nareas, area_index,
+	if (day_bitmap(x, STORE_Q_NIGHTS, w->nareas, area_index,
 		       np_led_by_officer, &ok) < 0)
 		goto out;
 	for (size_t a = 0; a < w->nareas; a++) {
@@ -1323,7 +1323,7 @@ static int rc_gather(struct run *x)
 	int rc = -1;
 
 	l.ms = ms;
-	if (read_facts(x, STORE_F_RECEPTION, w0, w0 + 7 * (nw - 1), NULL,
+	if (read_facts(x, STORE_Q_RECEPTION, w0, w0 + 7 * (nw - 1), NULL,
 		       rc_row, &l) < 0)
 		goto out;
 	for (size_t s = 0; s < w->nstaff; s++) {
@@ -1560,7 +1560,7 @@ static int rq_gather(struct run *x)
 		     NCOLS(rq_open_cols));
 	l.dur = xcalloc((size_t)x->nunits + 1, sizeof(*l.dur));
 	x->extra = l.dur;
-	if (read_facts(x, STORE_F_REQUESTS, x->from, x->to, NULL, rq_row, &l) <
+	if (read_facts(x, STORE_Q_REQUESTS, x->from, x->to, NULL, rq_row, &l) <
 	    0)
 		return -1;
 	if (l.t->nrows > 1)
@@ -1627,7 +1627,7 @@ static int dr_gather(struct run *x)
 	unsigned char *ok;
 	int rc = -1;
 
-	if (day_bitmap(x, STORE_F_DAILY, w->nstaff, staff_index, NULL, &ok) < 0)
+	if (day_bitmap(x, STORE_Q_DAILY, w->nstaff, staff_index, NULL, &ok) < 0)
 		goto out;
 	for (size_t s = 0; s < w->nstaff; s++) {
 		const struct ref_staff *p = &w->staff[s];
@@ -1808,7 +1808,7 @@ struct sync_extra {
 	int64_t *unit_oldest;
 };
 
-/* A device of STORE_F_DEVICE_SYNC: counted in its unit, and a row of
+/* A device of STORE_Q_DEVICE_SYNC: counted in its unit, and a row of
  * the devices list. */
 static int sh_row(void *arg, const struct store_fact_row *r, struct gb_err *err)
 {
@@ -1881,7 +1881,7 @@ static int sh_gather(struct run *x)
 	e->unit_last = xcalloc((size_t)x->nunits + 1, sizeof(int64_t));
 	e->grid_last = xcalloc(w->ngrids + 1, sizeof(int64_t));
 	e->unit_oldest = xcalloc((size_t)x->nunits + 1, sizeof(int64_t));
-	if (read_facts(x, STORE_F_DEVICE_SYNC, x->from, x->to, NULL, sh_row,
+	if (read_facts(x, STORE_Q_DEVICE_SYNC, x->from, x->to, NULL, sh_row,
 		       &l) < 0)
 		return -1;
 	for (size_t g = 0; g < w->ngrids; g++) {
@@ -2146,9 +2146,9 @@ static int completeness(struct run *x)
 	struct completeness_load l = {x, seen, why, has_dev};
 	int rc = -1;
 
-	if (read_facts(x, STORE_F_SYNCED_GRIDS, x->from, x->to, x->def->role,
+	if (read_facts(x, STORE_Q_SYNCED_GRIDS, x->from, x->to, x->def->role,
 		       synced_row, &l) < 0 ||
-	    read_facts(x, STORE_F_DEVICES, 0, 0, NULL, device_row, &l) < 0)
+	    read_facts(x, STORE_Q_DEVICES, 0, 0, NULL, device_row, &l) < 0)
 		goto out;
 	r->synced_role = x->def->role;
 	r->grids = (int)ng;
@@ -2271,7 +2271,7 @@ static const struct {
 /*
  * Counts per unit the records of the report's kinds that hold a field
  * conflict not yet resolved (SPEC §4), from the conflict facts that
- * ingest keeps (STORE_F_CONFLICTS, a row per such record): those dated in the
+ * ingest keeps (STORE_Q_CONFLICTS, a row per such record): those dated in the
  * period (from the previous one's start for a report that compares
  * with it) and those of a kind without a date.  A record is placed by
  * its area, else its officer's area, at the area level, and by its grid
@@ -2316,7 +2316,7 @@ static int conflicts_gather(struct run *x)
 		size_t len = strcspn(kinds, " ");
 
 		snprintf(kind, sizeof(kind), "%.*s", (int)len, kinds);
-		if (read_facts(x, STORE_F_CONFLICTS, from, x->to, kind,
+		if (read_facts(x, STORE_Q_CONFLICTS, from, x->to, kind,
 			       conflict_row, x) < 0)
 			return -1;
 		kinds += len;

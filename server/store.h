@@ -161,7 +161,7 @@ void store_changes_release(struct store_changes *c);
  * thread) and facts_end closes it, so that its numbers agree with each
  * other while the writer applies batches.
  *
- * Each query names a fact (enum store_fact) and the period it covers;
+ * Each query names a fact (enum store_query) and the period it covers;
  * its rows come to a callback as plain texts and numbers.  What a row
  * holds is said beside each fact: s0.. are the texts, i0.. the numbers.
  * Days are local day numbers (gbtime.h), times ms UTC, ids UUID text.
@@ -169,73 +169,73 @@ void store_changes_release(struct store_changes *c);
  * outcomes and states, time not yet lived, unknown is not zero) is
  * decided by the reports, from these rows.
  */
-enum store_fact {
+enum store_query {
 	/* Reference data, each ordered by code.  DISTRICT: s0 code, s1
 	 * name; the first district only. */
-	STORE_F_DISTRICT,
-	STORE_F_STREET, /* s0 code, s1 name */
-	STORE_F_GRID,	/* s0 code, s1 street, s2 name */
-	STORE_F_AREA,	/* s0 code, s1 grid, s2 name */
+	STORE_Q_DISTRICT,
+	STORE_Q_STREET, /* s0 code, s1 name */
+	STORE_Q_GRID,	/* s0 code, s1 street, s2 name */
+	STORE_Q_AREA,	/* s0 code, s1 grid, s2 name */
 	/* s0 code, s1 grid, s2 name, s3 its area (the lowest code of its
 	 * police areas, "" when none); i0 population, i1 criminal cases a
 	 * year, i2 mass patrol team. */
-	STORE_F_COMMUNITY,
-	STORE_F_STAFF, /* s0 code, s1 name, s2 role, s3 grid, s4 area or "" */
+	STORE_Q_COMMUNITY,
+	STORE_Q_STAFF, /* s0 code, s1 name, s2 role, s3 grid, s4 area or "" */
 	/* Active enterprises per grid: s0 grid, i0 enterprises. */
-	STORE_F_ACTIVE,
+	STORE_Q_ACTIVE,
 	/* The checks dated in the period of active enterprises, by
 	 * enterprise and for each the newest first (check date, version,
 	 * id): s0 the enterprise's grid, s1 the enterprise id ("" when not
 	 * a UUID); i0 contracts signed, i1 employees total. */
-	STORE_F_CHECKS,
+	STORE_Q_CHECKS,
 	/* Per grid, the active enterprises with a check dated in the
 	 * period: s0 grid, i0 enterprises. */
-	STORE_F_CHECKED,
+	STORE_Q_CHECKED,
 	/* The checks dated in the period with outcome notice or
 	 * rectify_order, by deadline (none first), grid, check date,
 	 * enterprise and id: s0 grid, s1
 	 * outcome, s2 enterprise name, s3 enterprise id; i0 check date,
 	 * i1 deadline (null when none), i2 the earliest date of a
 	 * rectified follow-up (null when none). */
-	STORE_F_ORDERS,
+	STORE_Q_ORDERS,
 	/* Disputes received in the period, not of a voided enterprise,
 	 * counted by grid, level and status: s0 grid, s1 level, s2
 	 * status; i0 disputes. */
-	STORE_F_DISPUTES,
+	STORE_Q_DISPUTES,
 	/* Nights in the period with a patrol of an area: s0 area, s1 the
 	 * patrol's leader; i0 the night's date.  Only patrols with two or
 	 * more guards are facts of a night. */
-	STORE_F_NIGHTS,
+	STORE_Q_NIGHTS,
 	/* Reception per officer and ISO week, the weeks' Mondays in the
 	 * period: s0 officer; i0 Monday, i1 ms of reception. */
-	STORE_F_RECEPTION,
+	STORE_Q_RECEPTION,
 	/* Requests received in the period, by day and area: s0 area, s1
 	 * category, s2 priority, s3 officer, s4 id while not resolved (""
 	 * for one resolved: only open ones are listed); i0 received, i1
 	 * deadline, i2 resolved (null while not resolved). */
-	STORE_F_REQUESTS,
+	STORE_Q_REQUESTS,
 	/* Officer-days in the period with a daily report: s0 officer; i0
 	 * day. */
-	STORE_F_DAILY,
+	STORE_Q_DAILY,
 	/* The devices but viewers, in no particular order: s0 id, s1
 	 * grid, s2 role, s3 name; i0 revoked (1 or 0), i1 versions it said
 	 * it had left unsent at its last batch (null when it did not
 	 * say), i2 the oldest of them (0 when none), i3 its last batch (0
 	 * when never). */
-	STORE_F_DEVICES,
-	/* As STORE_F_DEVICES, by grid, enrolment and id, and i4 batches,
+	STORE_Q_DEVICES,
+	/* As STORE_Q_DEVICES, by grid, enrolment and id, and i4 batches,
 	 * i5 records it sent on days of the period, i6 the time of its
 	 * last batch by the day counts (0 when none). */
-	STORE_F_DEVICE_SYNC,
+	STORE_Q_DEVICE_SYNC,
 	/* The grids of the devices of role key (any device when key is
 	 * NULL) that sent a batch on a day from the period's first on (to
 	 * is not used): s0 grid, each once. */
-	STORE_F_SYNCED_GRIDS,
+	STORE_Q_SYNCED_GRIDS,
 	/* Records of kind key holding a field conflict not yet resolved,
 	 * dated in the period or of a kind without a date: s0 grid, s1
 	 * area or "", s2 person (staff code) or "". */
-	STORE_F_CONFLICTS,
-	STORE_F_COUNT
+	STORE_Q_CONFLICTS,
+	STORE_Q_COUNT
 };
 
 #define STORE_FACT_NS 6
@@ -253,7 +253,7 @@ struct store_fact_row {
 /* What a fact query asks: the fact, the period (local days, both
  * included) and for some facts a key (a role, a kind; NULL when none). */
 struct store_fact_query {
-	enum store_fact fact;
+	enum store_query fact;
 	int32_t from, to;
 	const char *key;
 };
@@ -459,7 +459,7 @@ struct store_ops {
 	void (*facts_end)(struct store *s, struct store_facts *f);
 	/*
 	 * Calls cb for each row of query q in snapshot f, in the order the
-	 * fact names (enum store_fact).  cb returns 0 to go on, -1 (with
+	 * fact names (enum store_query).  cb returns 0 to go on, -1 (with
 	 * err) to stop with an error.  Fails with GB_EDB when the store
 	 * fails, GB_EINTERNAL for a fact it does not know.
 	 */

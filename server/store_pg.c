@@ -2195,44 +2195,44 @@ static const struct {
 	const char *sql;
 	enum pg_fact_bind bind;
 	const char *cols;
-} pg_facts[STORE_F_COUNT] = {
-    [STORE_F_DISTRICT] = {"SELECT code, name FROM district ORDER BY code "
+} pg_facts[STORE_Q_COUNT] = {
+    [STORE_Q_DISTRICT] = {"SELECT code, name FROM district ORDER BY code "
 			  "COLLATE \"C\" LIMIT 1",
 			  PF_NONE, "ss"},
-    [STORE_F_STREET] = {"SELECT code, name FROM street ORDER BY code "
+    [STORE_Q_STREET] = {"SELECT code, name FROM street ORDER BY code "
 			"COLLATE \"C\"",
 			PF_NONE, "ss"},
-    [STORE_F_GRID] = {"SELECT code, street, name FROM grid ORDER BY code "
+    [STORE_Q_GRID] = {"SELECT code, street, name FROM grid ORDER BY code "
 		      "COLLATE \"C\"",
 		      PF_NONE, "sss"},
-    [STORE_F_AREA] = {"SELECT code, grid, name FROM police_area ORDER BY "
+    [STORE_Q_AREA] = {"SELECT code, grid, name FROM police_area ORDER BY "
 		      "code COLLATE \"C\"",
 		      PF_NONE, "sss"},
-    [STORE_F_COMMUNITY] = {"SELECT c.code, c.grid, c.name, (SELECT "
+    [STORE_Q_COMMUNITY] = {"SELECT c.code, c.grid, c.name, (SELECT "
 			   "min(ac.area COLLATE \"C\") FROM area_community ac "
 			   "WHERE ac.community = c.code), c.population, "
 			   "c.criminal_cases, c.patrol_team FROM community c "
 			   "ORDER BY c.code COLLATE \"C\"",
 			   PF_NONE, "ssssiii"},
-    [STORE_F_STAFF] = {"SELECT code, name, role, grid, coalesce(area, '') "
+    [STORE_Q_STAFF] = {"SELECT code, name, role, grid, coalesce(area, '') "
 		       "FROM staff ORDER BY code COLLATE \"C\"",
 		       PF_NONE, "sssss"},
-    [STORE_F_ACTIVE] = {"SELECT grid, enterprises FROM rr_active", PF_NONE,
+    [STORE_Q_ACTIVE] = {"SELECT grid, enterprises FROM rr_active", PF_NONE,
 			"si"},
-    [STORE_F_CHECKS] = {"SELECT e.grid, c.enterprise, c.signed, c.total "
+    [STORE_Q_CHECKS] = {"SELECT e.grid, c.enterprise, c.signed, c.total "
 			"FROM rf_check c JOIN rf_enterprise e ON e.id = "
 			"c.enterprise AND e.grid = c.grid WHERE c.day "
 			"BETWEEN $1::bigint AND $2::bigint AND e.active = 1 "
 			"ORDER BY c.enterprise, c.day DESC, c.version DESC, "
 			"c.id DESC",
 			PF_PERIOD, "suii"},
-    [STORE_F_CHECKED] = {"SELECT e.grid, count(DISTINCT c.enterprise) "
+    [STORE_Q_CHECKED] = {"SELECT e.grid, count(DISTINCT c.enterprise) "
 			 "FROM rf_check c JOIN rf_enterprise e ON e.id = "
 			 "c.enterprise AND e.grid = c.grid WHERE c.day "
 			 "BETWEEN $1::bigint AND $2::bigint AND e.active = 1 "
 			 "GROUP BY e.grid",
 			 PF_PERIOD, "si"},
-    [STORE_F_ORDERS] = {"SELECT c.grid, c.outcome, e.name, c.enterprise, "
+    [STORE_Q_ORDERS] = {"SELECT c.grid, c.outcome, e.name, c.enterprise, "
 			"c.day, c.deadline, (SELECT min(r.day) FROM rf_rect "
 			"r WHERE r.chk = c.id AND r.grid = c.grid AND "
 			"r.rectified = 1) FROM rf_check c JOIN rf_enterprise "
@@ -2242,36 +2242,36 @@ static const struct {
 			"c.deadline NULLS FIRST, c.grid COLLATE \"C\", c.day, "
 			"c.enterprise, c.id",
 			PF_PERIOD, "sssuinn"},
-    [STORE_F_DISPUTES] = {"SELECT d.grid, d.level, d.status, count(*) "
+    [STORE_Q_DISPUTES] = {"SELECT d.grid, d.level, d.status, count(*) "
 			  "FROM rf_dispute d WHERE d.day BETWEEN $1::bigint "
 			  "AND $2::bigint AND (d.enterprise IS NULL OR EXISTS "
 			  "(SELECT 1 FROM rf_enterprise e WHERE e.id = "
 			  "d.enterprise AND e.grid = d.grid)) GROUP BY "
 			  "d.grid, d.level, d.status",
 			  PF_PERIOD, "sssi"},
-    [STORE_F_NIGHTS] = {"SELECT area, leader, night FROM rr_night WHERE "
+    [STORE_Q_NIGHTS] = {"SELECT area, leader, night FROM rr_night WHERE "
 			"night BETWEEN $1::bigint AND $2::bigint AND patrols "
 			"> 0",
 			PF_PERIOD, "ssi"},
-    [STORE_F_RECEPTION] = {"SELECT officer, week, ms FROM rr_reception "
+    [STORE_Q_RECEPTION] = {"SELECT officer, week, ms FROM rr_reception "
 			   "WHERE week BETWEEN $1::bigint AND $2::bigint",
 			   PF_PERIOD, "sii"},
-    [STORE_F_REQUESTS] = {"SELECT area, category, priority, officer, CASE "
+    [STORE_Q_REQUESTS] = {"SELECT area, category, priority, officer, CASE "
 			  "WHEN resolved IS NULL THEN id END, "
 			  "received, deadline, resolved FROM rf_request "
 			  "WHERE day BETWEEN $1::bigint AND $2::bigint ORDER "
 			  "BY day, area COLLATE \"C\"",
 			  PF_PERIOD, "ssssuiin"},
-    [STORE_F_DAILY] = {"SELECT officer, day FROM rr_daily WHERE day "
+    [STORE_Q_DAILY] = {"SELECT officer, day FROM rr_daily WHERE day "
 		       "BETWEEN $1::bigint AND $2::bigint AND reports > 0",
 		       PF_PERIOD, "si"},
-    [STORE_F_DEVICES] = {"SELECT d.id, d.grid, d.role, d.name, d.revoked, "
+    [STORE_Q_DEVICES] = {"SELECT d.id, d.grid, d.role, d.name, d.revoked, "
 			 "s.pending, coalesce(s.oldest_pending, 0), "
 			 "coalesce(s.last_seen, 0) FROM device d LEFT JOIN "
 			 "device_sync s ON s.device = d.id AND s.grid = "
 			 "d.grid WHERE d.role != 'viewer'",
 			 PF_NONE, "usssinii"},
-    [STORE_F_DEVICE_SYNC] = {"SELECT d.id, d.grid, d.role, d.name, "
+    [STORE_Q_DEVICE_SYNC] = {"SELECT d.id, d.grid, d.role, d.name, "
 			     "d.revoked, s.pending, coalesce(s.oldest_pending, "
 			     "0), coalesce(s.last_seen, 0), (SELECT "
 			     "coalesce(sum(y.batches), 0)::bigint FROM rr_sync "
@@ -2286,12 +2286,12 @@ static const struct {
 			     "s.grid = d.grid WHERE d.role != 'viewer' ORDER "
 			     "BY d.grid COLLATE \"C\", d.created_at, d.id",
 			     PF_PERIOD, "usssiniiiii"},
-    [STORE_F_SYNCED_GRIDS] = {"SELECT DISTINCT d.grid FROM device d WHERE "
+    [STORE_Q_SYNCED_GRIDS] = {"SELECT DISTINCT d.grid FROM device d WHERE "
 			      "($2::text IS NULL OR d.role = $2::text) AND "
 			      "EXISTS (SELECT 1 FROM rr_sync y WHERE y.device "
 			      "= d.id AND y.day >= $1::bigint)",
 			      PF_FROM_KEY, "s"},
-    [STORE_F_CONFLICTS] = {"SELECT grid, area, person FROM rf_conflict "
+    [STORE_Q_CONFLICTS] = {"SELECT grid, area, person FROM rf_conflict "
 			   "WHERE kind = $1::text AND (day IS NULL OR day "
 			   "BETWEEN $2::bigint AND $3::bigint)",
 			   PF_KEY_PERIOD, "sss"},
@@ -2347,7 +2347,7 @@ static int pg_facts_read(struct store *st, struct store_facts *f,
 	int rc = 0;
 
 	(void)st;
-	if (q->fact < 0 || q->fact >= STORE_F_COUNT)
+	if (q->fact < 0 || q->fact >= STORE_Q_COUNT)
 		return gb_error(err, GB_EINTERNAL, "store: no report fact %d",
 				(int)q->fact);
 	memset(&p, 0, sizeof(p));
@@ -2369,7 +2369,7 @@ static int pg_facts_read(struct store *st, struct store_facts *f,
 		break;
 	}
 	res = run(f->c, pg_facts[q->fact].sql, &p,
-		  q->fact <= STORE_F_STAFF ? N_("reading reference data")
+		  q->fact <= STORE_Q_STAFF ? N_("reading reference data")
 					   : N_("reading report facts"),
 		  err);
 	if (!res)

@@ -37,41 +37,41 @@ struct fact_sql {
 	const char *cols; /* s u i n, one per column */
 };
 
-/* Indexed by enum store_fact. */
-static const struct fact_sql facts[STORE_F_COUNT] = {
-    [STORE_F_DISTRICT] = {"SELECT code, name FROM district ORDER BY code "
+/* Indexed by enum store_query. */
+static const struct fact_sql facts[STORE_Q_COUNT] = {
+    [STORE_Q_DISTRICT] = {"SELECT code, name FROM district ORDER BY code "
 			  "LIMIT 1",
 			  FB_NONE, "ss"},
-    [STORE_F_STREET] = {"SELECT code, name FROM street ORDER BY code", FB_NONE,
+    [STORE_Q_STREET] = {"SELECT code, name FROM street ORDER BY code", FB_NONE,
 			"ss"},
-    [STORE_F_GRID] = {"SELECT code, street, name FROM grid ORDER BY code",
+    [STORE_Q_GRID] = {"SELECT code, street, name FROM grid ORDER BY code",
 		      FB_NONE, "sss"},
-    [STORE_F_AREA] = {"SELECT code, grid, name FROM police_area "
+    [STORE_Q_AREA] = {"SELECT code, grid, name FROM police_area "
 		      "ORDER BY code",
 		      FB_NONE, "sss"},
-    [STORE_F_COMMUNITY] = {"SELECT c.code, c.grid, c.name, (SELECT "
+    [STORE_Q_COMMUNITY] = {"SELECT c.code, c.grid, c.name, (SELECT "
 			   "min(area) FROM area_community ac WHERE "
 			   "ac.community = c.code), c.population, "
 			   "c.criminal_cases, c.patrol_team FROM community c "
 			   "ORDER BY c.code",
 			   FB_NONE, "ssssiii"},
-    [STORE_F_STAFF] = {"SELECT code, name, role, grid, coalesce(area, '') "
+    [STORE_Q_STAFF] = {"SELECT code, name, role, grid, coalesce(area, '') "
 		       "FROM staff ORDER BY code",
 		       FB_NONE, "sssss"},
-    [STORE_F_ACTIVE] = {"SELECT grid, enterprises FROM rr_active", FB_NONE,
+    [STORE_Q_ACTIVE] = {"SELECT grid, enterprises FROM rr_active", FB_NONE,
 			"si"},
-    [STORE_F_CHECKS] = {"SELECT e.grid, c.enterprise, c.signed, c.total "
+    [STORE_Q_CHECKS] = {"SELECT e.grid, c.enterprise, c.signed, c.total "
 			"FROM rf_check c CROSS JOIN rf_enterprise e ON e.id "
 			"= c.enterprise WHERE c.day BETWEEN ?1 AND ?2 AND "
 			"e.active = 1 ORDER BY c.enterprise, c.day DESC, "
 			"c.version DESC, c.id DESC",
 			FB_PERIOD, "suii"},
-    [STORE_F_CHECKED] = {"SELECT e.grid, count(DISTINCT c.enterprise) "
+    [STORE_Q_CHECKED] = {"SELECT e.grid, count(DISTINCT c.enterprise) "
 			 "FROM rf_check c CROSS JOIN rf_enterprise e ON e.id "
 			 "= c.enterprise WHERE c.day BETWEEN ?1 AND ?2 AND "
 			 "e.active = 1 GROUP BY e.grid",
 			 FB_PERIOD, "si"},
-    [STORE_F_ORDERS] = {"SELECT c.grid, c.outcome, e.name, c.enterprise, "
+    [STORE_Q_ORDERS] = {"SELECT c.grid, c.outcome, e.name, c.enterprise, "
 			"c.day, c.deadline, (SELECT min(r.day) FROM rf_rect "
 			"r WHERE r.chk = c.id AND r.rectified = 1) FROM "
 			"rf_check c CROSS JOIN rf_enterprise e ON e.id = "
@@ -79,33 +79,33 @@ static const struct fact_sql facts[STORE_F_COUNT] = {
 			"c.outcome IN ('notice', 'rectify_order') ORDER BY "
 			"c.deadline, c.grid, c.day, c.enterprise, c.id",
 			FB_PERIOD, "sssuinn"},
-    [STORE_F_DISPUTES] = {"SELECT grid, level, status, count(*) FROM "
+    [STORE_Q_DISPUTES] = {"SELECT grid, level, status, count(*) FROM "
 			  "rf_dispute d WHERE day BETWEEN ?1 AND ?2 AND "
 			  "(d.enterprise IS NULL OR EXISTS (SELECT 1 FROM "
 			  "rf_enterprise e WHERE e.id = d.enterprise)) GROUP "
 			  "BY grid, level, status",
 			  FB_PERIOD, "sssi"},
-    [STORE_F_NIGHTS] = {"SELECT area, leader, night FROM rr_night WHERE "
+    [STORE_Q_NIGHTS] = {"SELECT area, leader, night FROM rr_night WHERE "
 			"night BETWEEN ?1 AND ?2 AND patrols > 0",
 			FB_PERIOD, "ssi"},
-    [STORE_F_RECEPTION] = {"SELECT officer, week, ms FROM rr_reception "
+    [STORE_Q_RECEPTION] = {"SELECT officer, week, ms FROM rr_reception "
 			   "WHERE week BETWEEN ?1 AND ?2",
 			   FB_PERIOD, "sii"},
     /* The id of an open request only: the reports list those alone,
      * and most are resolved. */
-    [STORE_F_REQUESTS] = {"SELECT area, category, priority, officer, CASE "
+    [STORE_Q_REQUESTS] = {"SELECT area, category, priority, officer, CASE "
 			  "WHEN resolved IS NULL THEN id END, "
 			  "received, deadline, resolved FROM rf_request "
 			  "WHERE day BETWEEN ?1 AND ?2",
 			  FB_PERIOD, "ssssuiin"},
-    [STORE_F_DAILY] = {"SELECT officer, day FROM rr_daily WHERE day "
+    [STORE_Q_DAILY] = {"SELECT officer, day FROM rr_daily WHERE day "
 		       "BETWEEN ?1 AND ?2 AND reports > 0",
 		       FB_PERIOD, "si"},
-    [STORE_F_DEVICES] = {"SELECT id, grid, role, name, revoked, pending, "
+    [STORE_Q_DEVICES] = {"SELECT id, grid, role, name, revoked, pending, "
 			 "oldest_pending, last_seen FROM device WHERE role "
 			 "!= 'viewer'",
 			 FB_NONE, "usssinii"},
-    [STORE_F_DEVICE_SYNC] = {"SELECT id, grid, role, name, revoked, "
+    [STORE_Q_DEVICE_SYNC] = {"SELECT id, grid, role, name, revoked, "
 			     "pending, oldest_pending, last_seen FROM device "
 			     "WHERE role != 'viewer' ORDER BY grid, "
 			     "created_at, id",
@@ -113,18 +113,18 @@ static const struct fact_sql facts[STORE_F_COUNT] = {
     /* Asked device by device, one probe of rr_sync's key each, because
      * the rows of every day since the period began are, for a period
      * years back, most of rr_sync. */
-    [STORE_F_SYNCED_GRIDS] = {"SELECT DISTINCT d.grid FROM device d WHERE "
+    [STORE_Q_SYNCED_GRIDS] = {"SELECT DISTINCT d.grid FROM device d WHERE "
 			      "(?2 IS NULL OR d.role = ?2) AND EXISTS "
 			      "(SELECT 1 FROM rr_sync s WHERE s.device = "
 			      "d.id AND s.day >= ?1)",
 			      FB_FROM_KEY, "s"},
-    [STORE_F_CONFLICTS] = {"SELECT grid, area, person FROM rf_conflict "
+    [STORE_Q_CONFLICTS] = {"SELECT grid, area, person FROM rf_conflict "
 			   "WHERE kind = ?1 AND (day IS NULL OR day BETWEEN "
 			   "?2 AND ?3)",
 			   FB_KEY_PERIOD, "sss"},
 };
 
-/* The per-device sums of STORE_F_DEVICE_SYNC, asked once a device: a
+/* The per-device sums of STORE_Q_DEVICE_SYNC, asked once a device: a
  * probe of rr_sync's key each, where one join would read every day of
  * every device. */
 static const char SQL_DEVICE_DAYS[] =
@@ -135,12 +135,12 @@ static const char SQL_DEVICE_LAST[] =
     "LIMIT 1";
 
 /* The fact queries of the reference data, whose failure says so. */
-static int is_ref(enum store_fact f)
+static int is_ref(enum store_query f)
 {
-	return f <= STORE_F_STAFF;
+	return f <= STORE_Q_STAFF;
 }
 
-static int fail(sqlite3 *db, enum store_fact f, struct gb_err *err)
+static int fail(sqlite3 *db, enum store_query f, struct gb_err *err)
 {
 	return gb_error(err, GB_EDB, _("store: %s: %s"),
 			is_ref(f) ? _("reading reference data")
@@ -182,7 +182,7 @@ static void row_fill(sqlite3_stmt *q, const char *cols,
 	}
 }
 
-/* The sums of STORE_F_DEVICE_SYNC for the device of q's current row,
+/* The sums of STORE_Q_DEVICE_SYNC for the device of q's current row,
  * into r's i4..i6. */
 static int device_sync(sqlite3_stmt *q, sqlite3_stmt *days, sqlite3_stmt *last,
 		       const struct store_fact_query *fq,
@@ -228,13 +228,13 @@ int store_sqlite_facts_query(sqlite3 *db, const struct store_fact_query *q,
 	char ids[STORE_FACT_NS][GB_ID_LEN];
 	int step = SQLITE_DONE, rc = -1;
 
-	if (q->fact < 0 || q->fact >= STORE_F_COUNT)
+	if (q->fact < 0 || q->fact >= STORE_Q_COUNT)
 		return gb_error(err, GB_EINTERNAL, "store: no report fact %d",
 				(int)q->fact);
 	fs = &facts[q->fact];
 	if (sqlite3_prepare_v2(db, fs->sql, -1, &st, NULL) != SQLITE_OK)
 		goto fail;
-	if (q->fact == STORE_F_DEVICE_SYNC &&
+	if (q->fact == STORE_Q_DEVICE_SYNC &&
 	    (sqlite3_prepare_v2(db, SQL_DEVICE_DAYS, -1, &days, NULL) !=
 		 SQLITE_OK ||
 	     sqlite3_prepare_v2(db, SQL_DEVICE_LAST, -1, &last, NULL) !=

@@ -697,7 +697,7 @@ static int fact_row(void *arg, const struct store_fact_row *r,
 
 /* The rows of fact over from..to (key may be NULL) in snapshot f. */
 static const char *facts_of(struct store *st, struct store_facts *f,
-			    enum store_fact fact, int32_t from, int32_t to,
+			    enum store_query fact, int32_t from, int32_t to,
 			    const char *key, struct fact_text *t)
 {
 	struct store_fact_query q = {fact, from, to, key};
@@ -728,7 +728,7 @@ static void test_facts(struct store *st)
 			       "S01-P1"};
 	const char *chief[] = {"S01-M03", "孙丽华", "chief", "S01-G1",
 			       "S01-P0"};
-	struct store_fact_query bad = {STORE_F_COUNT, 0, 0, NULL};
+	struct store_fact_query bad = {STORE_Q_COUNT, 0, 0, NULL};
 	struct store_facts *f = NULL;
 	struct fact_text t;
 	struct gb_err err;
@@ -745,18 +745,18 @@ static void test_facts(struct store *st)
 	CHECK_S(st->ops->facts_begin(st, &f, &err) == 0 && f);
 	if (!f)
 		return;
-	CHECK_S(!strcmp(facts_of(st, f, STORE_F_DISTRICT, 0, 0, NULL, &t),
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_DISTRICT, 0, 0, NULL, &t),
 			"D01|南湖区|;"));
-	CHECK_S(!strcmp(facts_of(st, f, STORE_F_STREET, 0, 0, NULL, &t),
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_STREET, 0, 0, NULL, &t),
 			"S01|东关街道|;"));
-	CHECK_S(!strcmp(facts_of(st, f, STORE_F_GRID, 0, 0, NULL, &t),
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_GRID, 0, 0, NULL, &t),
 			"S01-G1|S01|第一网格|;S01-G2|S01|第二网格|;"));
 	CHECK_S(
-	    !strcmp(facts_of(st, f, STORE_F_AREA, 0, 0, NULL, &t),
+	    !strcmp(facts_of(st, f, STORE_Q_AREA, 0, 0, NULL, &t),
 		    "S01-P0|S01-G1|西门警务区|;S01-P1|S01-G1|东关警务区|;"));
-	CHECK_S(!strcmp(facts_of(st, f, STORE_F_COMMUNITY, 0, 0, NULL, &t),
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_COMMUNITY, 0, 0, NULL, &t),
 			"S01-C01|S01-G1|东关社区|S01-P0|3300|4|2|;"));
-	CHECK_S(!strcmp(facts_of(st, f, STORE_F_STAFF, 0, 0, NULL, &t),
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_STAFF, 0, 0, NULL, &t),
 			"S01-M01|陈志强|officer|S01-G1|S01-P1|;"
 			"S01-M03|孙丽华|chief|S01-G1|S01-P0|;"
 			"S01-W01|王秀英|coordinator|S01-G1||;"
@@ -765,29 +765,29 @@ static void test_facts(struct store *st)
 	 * nothing (pending -1): what it said stands.  DEV_B, revoked, never
 	 * said. */
 	/* The devices in any order. */
-	facts_of(st, f, STORE_F_DEVICES, 0, 0, NULL, &t);
+	facts_of(st, f, STORE_Q_DEVICES, 0, 0, NULL, &t);
 	CHECK_S(strstr(t.buf, DEV_A "|S01-G1|coordinator|刘建国的笔记本|3|"
 				    "1764740000000|1764750006000|;") &&
 		strstr(t.buf, DEV_B "|S01-G1|officer||1|-|;") && t.rows == 2);
-	CHECK_S(!strcmp(facts_of(st, f, STORE_F_DEVICE_SYNC, d0, d1, NULL, &t),
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_DEVICE_SYNC, d0, d1, NULL, &t),
 			DEV_A "|S01-G1|coordinator|刘建国的笔记本|3|"
 			      "1764740000000|1764750006000|;" DEV_B
 			      "|S01-G1|officer||1|-|;"));
 	/* No batch has left day counts. */
-	CHECK_S(!strcmp(facts_of(st, f, STORE_F_SYNCED_GRIDS, d0, d1, NULL, &t),
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_SYNCED_GRIDS, d0, d1, NULL, &t),
 			""));
 	CHECK_S(!strcmp(
-	    facts_of(st, f, STORE_F_SYNCED_GRIDS, d0, d1, "officer", &t), ""));
-	for (int k = STORE_F_ACTIVE; k <= STORE_F_DAILY; k++)
+	    facts_of(st, f, STORE_Q_SYNCED_GRIDS, d0, d1, "officer", &t), ""));
+	for (int k = STORE_Q_ACTIVE; k <= STORE_Q_DAILY; k++)
 		CHECK_S(!strcmp(
-		    facts_of(st, f, (enum store_fact)k, d0, d1, NULL, &t), ""));
+		    facts_of(st, f, (enum store_query)k, d0, d1, NULL, &t), ""));
 	CHECK_S(!strcmp(
-	    facts_of(st, f, STORE_F_CONFLICTS, d0, d1, "patrol", &t), ""));
+	    facts_of(st, f, STORE_Q_CONFLICTS, d0, d1, "patrol", &t), ""));
 	/* A callback's failure stops the read with its error. */
 	memset(&t, 0, sizeof(t));
 	t.stop_at = 2;
 	{
-		struct store_fact_query q = {STORE_F_STAFF, 0, 0, NULL};
+		struct store_fact_query q = {STORE_Q_STAFF, 0, 0, NULL};
 
 		CHECK_S(st->ops->facts_read(st, f, &q, fact_row, &t, &err) ==
 			    -1 &&
