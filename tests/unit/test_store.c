@@ -780,7 +780,8 @@ static void test_facts(struct store *st)
 	    facts_of(st, f, STORE_Q_SYNCED_GRIDS, d0, d1, "officer", &t), ""));
 	for (int k = STORE_Q_ACTIVE; k <= STORE_Q_DAILY; k++)
 		CHECK_S(!strcmp(
-		    facts_of(st, f, (enum store_query)k, d0, d1, NULL, &t), ""));
+		    facts_of(st, f, (enum store_query)k, d0, d1, NULL, &t),
+		    ""));
 	CHECK_S(!strcmp(
 	    facts_of(st, f, STORE_Q_CONFLICTS, d0, d1, "patrol", &t), ""));
 	/* A callback's failure stops the read with its error. */
