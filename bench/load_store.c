@@ -26,6 +26,15 @@
  *       named, the median with the fastest and slowest run, then the
  *       ratio of the last store's median to the first's.
  *
+ *   load_store dump STORE FROM TO
+ *       prints every report at every level it takes for FROM..TO, as
+ *       JSON and as CSV, each after a line "== NAME LEVEL FORMAT": what
+ *       tests/e2e/t0867-pg-report-facts.sh compares between a SQLite and
+ *       a PostgreSQL store holding the same facts.
+ *
+ * A STORE is a SQLite file, or for time and dump a PostgreSQL libpq URI
+ * (postgresql://...).
+ *
  * Going through ingest rather than writing rows directly keeps the facts
  * the reports read exactly those a real server would hold, but for one:
  * every batch is received now, so the sync rollup holds a single day a
@@ -49,6 +58,7 @@
 #include "reports.h"
 #include "seed.h"
 #include "store.h"
+#include "store_pg.h"
 #include "wire.h"
 #include "xalloc.h"
 
@@ -278,6 +288,15 @@ out:
 	return rc;
 }
 
+/* Opens a SQLite file or a PostgreSQL URI as a serving store does. */
+static int open_any(struct store **st, const char *spec, struct gb_err *err)
+{
+	if (!strncmp(spec, "postgresql://", 13) ||
+	    !strncmp(spec, "postgres://", 11))
+		return store_pg_open(st, spec, STORE_SERVE, err);
+	return store_sqlite_open(st, spec, STORE_SERVE, err);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -322,7 +341,7 @@ static int time_reports(char **stores, int nstores, const char *from,
 		return 2;
 	}
 	for (int s = 0; s < nstores; s++)
-		if (store_sqlite_open(&st[s], stores[s], STORE_SERVE, &err) < 0)
+		if (open_any(&st[s], stores[s], &err) < 0)
 			goto out;
 	for (size_t i = 0; i < reports_count(); i++) {
 		const char *name = reports_name(i);
@@ -363,8 +382,67 @@ out:
 	return rc;
 }
 
+/* One report at one level, as JSON and as CSV, on stdout. */
+static int dump_one(struct store *st, const char *name, const char *level,
+		    const char *from, const char *to, struct gb_err *err)
+{
+	struct report *r = NULL;
+	struct gb_buf out;
+	int rc;
+
+	gb_buf_init(&out, GB_BUF_NOLIMIT);
+	rc = report_run(st, name, level, from, to, gb_now_ms(), &r, err);
+	if (rc == 0) {
+		gb_buf_addf(&out, NULL, "== %s %s json\n", name, level);
+		rc = report_write_json(r, &out, err);
+	}
+	if (rc == 0) {
+		gb_buf_addf(&out, NULL, "\n== %s %s csv\n", name, level);
+		rc = report_write_csv(r, &out, err);
+	}
+	if (rc == 0)
+		fwrite(out.data, 1, out.len, stdout);
+	gb_buf_release(&out);
+	report_free(r);
+	return rc;
+}
+
+static int dump_reports(const char *spec, const char *from, const char *to)
+{
+	struct store *st = NULL;
+	struct gb_err err;
+	int rc = 1;
+
+	if (open_any(&st, spec, &err) < 0)
+		goto out;
+	for (size_t i = 0; i < reports_count(); i++) {
+		const char *name = reports_name(i);
+		const char *lv = reports_levels(name);
+
+		while (*lv) {
+			char level[16];
+			size_t n = strcspn(lv, "|");
+
+			snprintf(level, sizeof(level), "%.*s", (int)n, lv);
+			if (dump_one(st, name, level, from, to, &err) < 0)
+				goto out;
+			lv += n;
+			lv += *lv == '|';
+		}
+	}
+	rc = 0;
+out:
+	if (rc)
+		fprintf(stderr, "load_store: %s\n", err.msg);
+	if (st)
+		st->ops->close(st);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && !strcmp(argv[1], "dump"))
+		return dump_reports(argv[2], argv[3], argv[4]);
 	if (argc >= 5 && !strcmp(argv[1], "load"))
 		return load(argv[2], argv[3], argv + 4, argc - 4);
 	if (argc >= 6 && !strcmp(argv[1], "time"))
@@ -372,6 +450,7 @@ int main(int argc, char **argv)
 				    argv[argc - 2],
 				    (int)strtol(argv[argc - 1], NULL, 10));
 	fprintf(stderr, "usage: load_store load STORE SEEDS GENDIR...\n"
-			"       load_store time STORE... FROM TO RUNS\n");
+			"       load_store time STORE... FROM TO RUNS\n"
+			"       load_store dump STORE FROM TO\n");
 	return 2;
 }

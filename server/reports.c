@@ -1,8 +1,9 @@
 /*
  * The reports for headquarters (SPEC §3; see reports.h).
  *
- * Each report reads the facts of its period (rollup.c keeps them, indexed
- * by day, night or week) and the reference data, adds them up per unit of
+ * Each report reads the facts of its period (ingest keeps them, by day,
+ * night or week) and the reference data through the store's fact queries
+ * (store.h, "report facts, read by reports"), adds them up per unit of
  * the level asked for and for the whole district, and fills a neutral
  * result: a table with one row per unit, a total row, drill-down lists and
  * the completeness of the data.  Nothing here scans the stored records, so
@@ -10,11 +11,11 @@
  * million; what it costs grows with the length of the period and the
  * number of units.
  *
- * A report is computed in one read transaction, so its numbers are one
- * consistent snapshot even while the writer applies batches.  Where facts
- * meet (checks and their enterprises), the facts of the period come first
- * (CROSS JOIN keeps SQLite to that order) and the other side is looked up
- * by its key, never scanned once per row.
+ * A report is computed in one snapshot of the facts (facts_begin), so its
+ * numbers agree with each other even while the writer applies batches.
+ * The store selects and orders the facts; what they add up to is decided
+ * here, so that every store gives the same numbers, and no SQL is
+ * written here.
  *
  * What the figures mean follows SPEC §3.  Outcomes (on time, resolved,
  * the median) use everything known when the report runs; states (overdue,
@@ -31,7 +32,6 @@
  */
 #include <assert.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,13 +116,6 @@ static int find(const void *base, size_t n, size_t size, const char *code)
 
 #define FIND(arr, n, code) find((arr), (n), sizeof(*(arr)), (code))
 
-static const char *col_text(sqlite3_stmt *q, int i)
-{
-	const char *s = (const char *)sqlite3_column_text(q, i);
-
-	return s ? s : "";
-}
-
 static void world_free(struct world *w)
 {
 	for (size_t i = 0; i < w->nstreets; i++)
@@ -152,121 +145,125 @@ static void *grow(void *p, size_t n, size_t *cap, size_t size)
 	return xrealloc(p, *cap * size);
 }
 
-/* Loads streets, grids or areas: code, parent code, name, sorted by
- * code.  parents (sorted) resolve the parent codes; NULL for streets. */
-static int load_units(sqlite3 *db, const char *sql, struct ref_unit **out,
-		      size_t *n, const struct ref_unit *parents,
-		      size_t nparents)
+/* What loads one kind of unit: the array, its count and capacity, and
+ * the units (sorted) its parent codes (column s1, when parents is not
+ * NULL) are looked up in; the name is the last text. */
+struct unit_load {
+	struct ref_unit **out;
+	size_t *n, cap;
+	const struct ref_unit *parents;
+	size_t nparents;
+};
+
+static int unit_row(void *arg, const struct store_fact_row *r,
+		    struct gb_err *err)
 {
-	sqlite3_stmt *q = NULL;
-	size_t cap = 0;
-	int step;
+	struct unit_load *l = arg;
+	struct ref_unit *u;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
-		return -1;
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		struct ref_unit *u;
-
-		*out = grow(*out, *n, &cap, sizeof(**out));
-		u = &(*out)[(*n)++];
-		snprintf(u->code, sizeof(u->code), "%s", col_text(q, 0));
-		u->parent =
-		    parents ? FIND(parents, nparents, col_text(q, 1)) : -1;
-		u->name = xstrdup(col_text(q, 2));
-	}
-	sqlite3_finalize(q);
-	return step == SQLITE_DONE ? 0 : -1;
+	(void)err;
+	*l->out = grow(*l->out, *l->n, &l->cap, sizeof(**l->out));
+	u = &(*l->out)[(*l->n)++];
+	snprintf(u->code, sizeof(u->code), "%s", r->s[0]);
+	u->parent = l->parents ? FIND(l->parents, l->nparents, r->s[1]) : -1;
+	u->name = xstrdup(r->s[l->parents ? 2 : 1]);
+	return 0;
 }
 
-static int world_load(sqlite3 *db, struct world *w, struct gb_err *err)
+/* Loads streets, grids or areas (fact f), sorted by code.  parents
+ * (sorted) resolve the parent codes; NULL for streets. */
+static int load_units(struct store *st, struct store_facts *f,
+		      enum store_query fact, struct ref_unit **out, size_t *n,
+		      const struct ref_unit *parents, size_t nparents,
+		      struct gb_err *err)
 {
-	sqlite3_stmt *q = NULL;
-	size_t cap = 0;
-	int step;
+	struct unit_load l = {out, n, 0, parents, nparents};
+	struct store_fact_query q = {fact, 0, 0, NULL};
+
+	return st->ops->facts_read(st, f, &q, unit_row, &l, err);
+}
+
+struct world_load {
+	struct world *w;
+	size_t cap;
+};
+
+static int district_row(void *arg, const struct store_fact_row *r,
+			struct gb_err *err)
+{
+	struct world *w = ((struct world_load *)arg)->w;
+
+	(void)err;
+	snprintf(w->dcode, sizeof(w->dcode), "%s", r->s[0]);
+	free(w->dname);
+	w->dname = xstrdup(r->s[1]);
+	return 0;
+}
+
+static int comm_row(void *arg, const struct store_fact_row *r,
+		    struct gb_err *err)
+{
+	struct world_load *l = arg;
+	struct world *w = l->w;
+	struct ref_comm *c;
+
+	(void)err;
+	w->comms = grow(w->comms, w->ncomms, &l->cap, sizeof(*c));
+	c = &w->comms[w->ncomms++];
+	snprintf(c->code, sizeof(c->code), "%s", r->s[0]);
+	c->grid = FIND(w->grids, w->ngrids, r->s[1]);
+	c->name = xstrdup(r->s[2]);
+	c->area = FIND(w->areas, w->nareas, r->s[3]);
+	c->population = r->i[0];
+	c->cases = r->i[1];
+	c->team = r->i[2];
+	return 0;
+}
+
+static int staff_row(void *arg, const struct store_fact_row *r,
+		     struct gb_err *err)
+{
+	struct world_load *l = arg;
+	struct world *w = l->w;
+	struct ref_staff *s;
+
+	(void)err;
+	w->staff = grow(w->staff, w->nstaff, &l->cap, sizeof(*s));
+	s = &w->staff[w->nstaff++];
+	snprintf(s->code, sizeof(s->code), "%s", r->s[0]);
+	s->name = xstrdup(r->s[1]);
+	snprintf(s->role, sizeof(s->role), "%s", r->s[2]);
+	s->grid = FIND(w->grids, w->ngrids, r->s[3]);
+	s->area = FIND(w->areas, w->nareas, r->s[4]);
+	return 0;
+}
+
+static int world_load(struct store *st, struct store_facts *f, struct world *w,
+		      struct gb_err *err)
+{
+	struct world_load l = {w, 0};
+	struct store_fact_query q = {STORE_Q_DISTRICT, 0, 0, NULL};
 
 	memset(w, 0, sizeof(*w));
-	if (sqlite3_prepare_v2(db,
-			       "SELECT code, name FROM district ORDER BY code "
-			       "LIMIT 1",
-			       -1, &q, NULL) != SQLITE_OK)
+	snprintf(w->dcode, sizeof(w->dcode), "district");
+	w->dname = xstrdup("");
+	if (st->ops->facts_read(st, f, &q, district_row, &l, err) < 0 ||
+	    load_units(st, f, STORE_Q_STREET, &w->streets, &w->nstreets, NULL,
+		       0, err) < 0 ||
+	    load_units(st, f, STORE_Q_GRID, &w->grids, &w->ngrids, w->streets,
+		       w->nstreets, err) < 0 ||
+	    load_units(st, f, STORE_Q_AREA, &w->areas, &w->nareas, w->grids,
+		       w->ngrids, err) < 0)
 		goto fail;
-	step = sqlite3_step(q);
-	snprintf(w->dcode, sizeof(w->dcode), "%s",
-		 step == SQLITE_ROW ? col_text(q, 0) : "district");
-	w->dname = xstrdup(step == SQLITE_ROW ? col_text(q, 1) : "");
-	sqlite3_finalize(q);
-	q = NULL;
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
+	q.fact = STORE_Q_COMMUNITY;
+	if (st->ops->facts_read(st, f, &q, comm_row, &l, err) < 0)
 		goto fail;
-	if (load_units(db, "SELECT code, '', name FROM street ORDER BY code",
-		       &w->streets, &w->nstreets, NULL, 0) < 0 ||
-	    load_units(db, "SELECT code, street, name FROM grid ORDER BY code",
-		       &w->grids, &w->ngrids, w->streets, w->nstreets) < 0 ||
-	    load_units(db,
-		       "SELECT code, grid, name FROM police_area "
-		       "ORDER BY code",
-		       &w->areas, &w->nareas, w->grids, w->ngrids) < 0)
-		goto fail;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT c.code, c.grid, c.name, c.population, "
-			       "c.criminal_cases, c.patrol_team, (SELECT "
-			       "min(area) FROM area_community ac WHERE "
-			       "ac.community = c.code) FROM community c "
-			       "ORDER BY c.code",
-			       -1, &q, NULL) != SQLITE_OK)
-		goto fail;
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		struct ref_comm *c;
-
-		w->comms = grow(w->comms, w->ncomms, &cap, sizeof(*c));
-		c = &w->comms[w->ncomms++];
-		snprintf(c->code, sizeof(c->code), "%s", col_text(q, 0));
-		c->grid = FIND(w->grids, w->ngrids, col_text(q, 1));
-		c->name = xstrdup(col_text(q, 2));
-		c->population = sqlite3_column_int64(q, 3);
-		c->cases = sqlite3_column_int64(q, 4);
-		c->team = sqlite3_column_int64(q, 5);
-		c->area = FIND(w->areas, w->nareas, col_text(q, 6));
-	}
-	sqlite3_finalize(q);
-	q = NULL;
-	if (step != SQLITE_DONE)
-		goto fail;
-	cap = 0;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT code, name, role, grid, "
-			       "coalesce(area, '') FROM staff ORDER BY code",
-			       -1, &q, NULL) != SQLITE_OK)
-		goto fail;
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		struct ref_staff *s;
-
-		w->staff = grow(w->staff, w->nstaff, &cap, sizeof(*s));
-		s = &w->staff[w->nstaff++];
-		snprintf(s->code, sizeof(s->code), "%s", col_text(q, 0));
-		s->name = xstrdup(col_text(q, 1));
-		snprintf(s->role, sizeof(s->role), "%s", col_text(q, 2));
-		s->grid = FIND(w->grids, w->ngrids, col_text(q, 3));
-		s->area = FIND(w->areas, w->nareas, col_text(q, 4));
-	}
-	sqlite3_finalize(q);
-	q = NULL;
-	if (step != SQLITE_DONE)
+	l.cap = 0;
+	q.fact = STORE_Q_STAFF;
+	if (st->ops->facts_read(st, f, &q, staff_row, &l, err) < 0)
 		goto fail;
 	return 0;
 fail:
-	gb_error(err, GB_EDB, _("reports: reading reference data: %s"),
-		 sqlite3_errmsg(db));
-	sqlite3_finalize(q);
 	world_free(w);
 	return -1;
 }
@@ -447,7 +444,8 @@ struct report_def {
 };
 
 struct run {
-	sqlite3 *db;
+	struct store *st;
+	struct store_facts *facts; /* the snapshot read */
 	struct world w;
 	const struct report_def *def;
 	struct report *r;
@@ -472,26 +470,17 @@ struct run {
 	struct gb_err *err;
 };
 
-static int db_fail(struct run *x, const char *what)
+/* Reads the rows of fact over from..to (key: a role, a kind, or NULL)
+ * into cb, as struct store_ops.facts_read does. */
+static int read_facts(struct run *x, enum store_query fact, int32_t from,
+		      int32_t to, const char *key,
+		      int (*cb)(void *arg, const struct store_fact_row *r,
+				struct gb_err *err),
+		      void *arg)
 {
-	return gb_error(x->err, GB_EDB, _("reports: %s: %s"), what,
-			sqlite3_errmsg(x->db));
-}
+	struct store_fact_query q = {fact, from, to, key};
 
-static int prepare(struct run *x, const char *sql, sqlite3_stmt **q)
-{
-	if (sqlite3_prepare_v2(x->db, sql, -1, q, NULL) != SQLITE_OK)
-		return db_fail(x, x->def->name);
-	return 0;
-}
-
-/* Ends a query loop: -1 with err unless step is SQLITE_DONE. */
-static int finish(struct run *x, sqlite3_stmt *q, int step)
-{
-	int rc = step == SQLITE_DONE ? 0 : db_fail(x, x->def->name);
-
-	sqlite3_finalize(q);
-	return rc;
+	return x->st->ops->facts_read(x->st, x->facts, &q, cb, arg, x->err);
 }
 
 static int units_at(const struct world *w, enum level l)
@@ -629,41 +618,49 @@ static int staff_index(const struct run *x, const char *code)
 	return FIND(x->w.staff, x->w.nstaff, code);
 }
 
+/* What a day bitmap is loaded with (day_bitmap). */
+struct bitmap_load {
+	struct run *x;
+	unsigned char *ok;
+	int (*key_index)(const struct run *, const char *);
+	int (*row_ok)(const struct run *, const struct store_fact_row *);
+};
+
+static int bitmap_row(void *arg, const struct store_fact_row *r,
+		      struct gb_err *err)
+{
+	struct bitmap_load *l = arg;
+	struct run *x = l->x;
+	size_t n = (size_t)x->ndays;
+	int ki = l->key_index(x, r->s[0]);
+	int64_t d = r->i[0] - x->from;
+
+	(void)err;
+	if (ki >= 0 && d >= 0 && (size_t)d < n &&
+	    (!l->row_ok || l->row_ok(x, r)))
+		l->ok[(size_t)ki * n + (size_t)d] = 1;
+	return 0;
+}
+
 /*
  * Loads a day bitmap: one row of ndays bytes for each of nrows keys, a byte
- * set where the query (which yields day and key code, bound to the report's
- * first and last day as ?1 and ?2) names that key on that day.  Codes that
- * key_index() does not know, days outside the range and rows that row_ok
- * (when not NULL) refuses are passed over.  The bitmap is returned in
- * *out, for the caller to free, even on failure.
+ * set where the fact (whose rows name a key code in s0 and a day in i0)
+ * names that key on a day of the report's period.  Codes that key_index()
+ * does not know, days outside the range and rows that row_ok (when not
+ * NULL) refuses are passed over.  The bitmap is returned in *out, for the
+ * caller to free, even on failure.
  */
-static int day_bitmap(struct run *x, const char *sql, size_t nrows,
+static int day_bitmap(struct run *x, enum store_query fact, size_t nrows,
 		      int (*key_index)(const struct run *, const char *),
-		      int (*row_ok)(const struct run *, sqlite3_stmt *),
+		      int (*row_ok)(const struct run *,
+				    const struct store_fact_row *),
 		      unsigned char **out)
 {
-	size_t n = (size_t)x->ndays;
-	unsigned char *ok = xcalloc(nrows * n + 1, 1);
-	sqlite3_stmt *q = NULL;
-	int step;
+	struct bitmap_load l = {x, NULL, key_index, row_ok};
 
-	*out = ok;
-	if (prepare(x, sql, &q) < 0)
-		return -1;
-	sqlite3_bind_int(q, 1, x->from);
-	sqlite3_bind_int(q, 2, x->to);
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		int ki = key_index(x, col_text(q, 1));
-		int d = sqlite3_column_int(q, 0) - x->from;
-
-		if (ki >= 0 && d >= 0 && (size_t)d < n &&
-		    (!row_ok || row_ok(x, q)))
-			ok[(size_t)ki * n + (size_t)d] = 1;
-	}
-	return finish(x, q, step);
+	l.ok = xcalloc(nrows * (size_t)x->ndays + 1, 1);
+	*out = l.ok;
+	return read_facts(x, fact, x->from, x->to, NULL, bitmap_row, &l);
 }
 
 static struct report_table *detail(struct run *x, const char *key,
@@ -725,46 +722,47 @@ static const struct report_col cr_cols[] = {
     {"complete", N_("complete")},
 };
 
+/* What cr_period adds up: the counters from off, and the enterprise of
+ * the row before. */
+struct cr_load {
+	struct run *x;
+	int off;
+	int have;
+	char last[GB_ID_LEN];
+};
+
+static int cr_row(void *arg, const struct store_fact_row *r, struct gb_err *err)
+{
+	struct cr_load *l = arg;
+	struct run *x = l->x;
+	const char *ent = r->s[1];
+	int u, gi;
+
+	(void)err;
+	if (!*ent)
+		return 0;
+	if (l->have && !strcmp(l->last, ent))
+		return 0; /* an earlier check of the same enterprise */
+	snprintf(l->last, sizeof(l->last), "%s", ent);
+	l->have = 1;
+	gi = grid_index(x, r->s[0]);
+	if (!counts(x, gi))
+		return 0;
+	u = unit_of_grid(x, gi);
+	add(x, u, l->off + CR_ENT, 1);
+	add(x, u, l->off + CR_TOTAL, r->i[1]);
+	add(x, u, l->off + CR_SIGNED, r->i[0]);
+	return 0;
+}
+
 /* The latest check (by date, then version) of each active enterprise
- * dated in from..to, added to counters off.. of its enterprise's grid. */
+ * dated in from..to, added to counters off.. of its enterprise's grid.
+ * The checks come by enterprise, the latest first. */
 static int cr_period(struct run *x, int32_t from, int32_t to, int off)
 {
-	sqlite3_stmt *q = NULL;
-	unsigned char last[16];
-	int have = 0, step;
+	struct cr_load l = {x, off, 0, ""};
 
-	if (prepare(x,
-		    "SELECT e.grid, c.enterprise, c.signed, c.total "
-		    "FROM rf_check c CROSS JOIN rf_enterprise e ON e.id = "
-		    "c.enterprise WHERE c.day BETWEEN ?1 AND ?2 AND e.active "
-		    "= 1 ORDER BY c.enterprise, c.day DESC, c.version DESC, "
-		    "c.id DESC",
-		    &q) < 0)
-		return -1;
-	sqlite3_bind_int(q, 1, from);
-	sqlite3_bind_int(q, 2, to);
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		const void *ent = sqlite3_column_blob(q, 1);
-		int u, gi;
-
-		if (!ent || sqlite3_column_bytes(q, 1) != 16)
-			continue;
-		if (have && !memcmp(last, ent, 16))
-			continue; /* an earlier check of the same enterprise */
-		memcpy(last, ent, 16);
-		have = 1;
-		gi = grid_index(x, col_text(q, 0));
-		if (!counts(x, gi))
-			continue;
-		u = unit_of_grid(x, gi);
-		add(x, u, off + CR_ENT, 1);
-		add(x, u, off + CR_TOTAL, sqlite3_column_int64(q, 3));
-		add(x, u, off + CR_SIGNED, sqlite3_column_int64(q, 2));
-	}
-	return finish(x, q, step);
+	return read_facts(x, STORE_Q_CHECKS, from, to, NULL, cr_row, &l);
 }
 
 static int cr_gather(struct run *x)
@@ -802,42 +800,32 @@ static const struct report_col cc_cols[] = {
     {"complete", N_("complete")},
 };
 
-/* Adds the (grid, count) rows of q to counter f. */
-static int add_grid_counts(struct run *x, sqlite3_stmt *q, int f)
+/* Where grid_count adds the (grid, count) rows of a fact: counter f. */
+struct count_load {
+	struct run *x;
+	int f;
+};
+
+static int grid_count(void *arg, const struct store_fact_row *r,
+		      struct gb_err *err)
 {
-	int step;
+	struct count_load *l = arg;
+	int gi = grid_index(l->x, r->s[0]);
 
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		int gi = grid_index(x, col_text(q, 0));
-
-		if (counts(x, gi))
-			add(x, unit_of_grid(x, gi), f,
-			    sqlite3_column_int64(q, 1));
-	}
-	return finish(x, q, step);
+	(void)err;
+	if (counts(l->x, gi))
+		add(l->x, unit_of_grid(l->x, gi), l->f, r->i[0]);
+	return 0;
 }
 
 static int cc_gather(struct run *x)
 {
-	sqlite3_stmt *q = NULL;
+	struct count_load active = {x, CC_ACTIVE}, checked = {x, CC_CHECKED};
 
-	if (prepare(x, "SELECT grid, enterprises FROM rr_active", &q) < 0 ||
-	    add_grid_counts(x, q, CC_ACTIVE) < 0)
+	if (read_facts(x, STORE_Q_ACTIVE, 0, 0, NULL, grid_count, &active) < 0)
 		return -1;
-	if (prepare(x,
-		    "SELECT e.grid, count(DISTINCT c.enterprise) FROM "
-		    "rf_check c CROSS JOIN rf_enterprise e ON e.id = "
-		    "c.enterprise "
-		    "WHERE c.day BETWEEN ?1 AND ?2 AND e.active = 1 GROUP BY "
-		    "e.grid",
-		    &q) < 0)
-		return -1;
-	sqlite3_bind_int(q, 1, x->from);
-	sqlite3_bind_int(q, 2, x->to);
-	return add_grid_counts(x, q, CC_CHECKED);
+	return read_facts(x, STORE_Q_CHECKED, x->from, x->to, NULL, grid_count,
+			  &checked);
 }
 
 static void cc_fill(struct run *x, int u, const int64_t *a,
@@ -899,71 +887,63 @@ static const struct report_col re_overdue_cols[] = {
  * rectified on time after A counts as on time, not as pending, so that every
  * order counts once.  Checks of a voided enterprise do not count.
  */
+struct detail_load {
+	struct run *x;
+	struct report_table *t;
+};
+
+static int re_row(void *arg, const struct store_fact_row *r, struct gb_err *err)
+{
+	struct detail_load *l = arg;
+	struct run *x = l->x;
+	int gi = grid_index(x, r->s[0]);
+	int u = unit_of_grid(x, gi);
+	int has_deadline = !(r->null & 1u << 1);
+	int has_rect = !(r->null & 1u << 2);
+	int32_t deadline = (int32_t)r->i[1];
+	int32_t first = (int32_t)r->i[2];
+	struct report_val *row;
+
+	(void)err;
+	if (!counts(x, gi))
+		return 0;
+	if (strcmp(r->s[1], "rectify_order") != 0) {
+		add(x, u, RE_NOTICES, 1);
+		return 0;
+	}
+	add(x, u, RE_ORDERS, 1);
+	if (has_rect)
+		add(x, u, RE_RECTIFIED, 1);
+	if (has_rect && (!has_deadline || first <= deadline)) {
+		add(x, u, RE_ONTIME, 1);
+		return 0;
+	}
+	if (has_rect && first <= x->asof_last) {
+		add(x, u, RE_LATE, 1);
+		return 0;
+	}
+	if (!has_deadline || deadline >= x->asof_day) {
+		add(x, u, RE_PENDING, 1);
+		return 0;
+	}
+	add(x, u, RE_OVERDUE, 1);
+	row = table_add(l->t);
+	v_text(&row[0], r->s[0]);
+	v_text(&row[1], r->s[2]);
+	v_text(&row[2], r->s[3]);
+	v_date(&row[3], (int32_t)r->i[0]);
+	v_date(&row[4], deadline);
+	v_int(&row[5], x->asof_day - deadline);
+	return 0;
+}
+
 static int re_gather(struct run *x)
 {
-	struct report_table *t =
-	    detail(x, "overdue", N_("overdue rectification orders"),
-		   re_overdue_cols, NCOLS(re_overdue_cols));
-	sqlite3_stmt *q = NULL;
-	int step;
+	struct detail_load l = {x, NULL};
 
-	if (prepare(x,
-		    "SELECT c.grid, c.outcome, c.day, c.deadline, (SELECT "
-		    "min(r.day) FROM rf_rect r WHERE r.chk = c.id AND "
-		    "r.rectified = 1), e.name, c.enterprise FROM rf_check c "
-		    "CROSS JOIN rf_enterprise e ON e.id = c.enterprise WHERE "
-		    "c.day BETWEEN ?1 AND ?2 AND c.outcome IN ('notice', "
-		    "'rectify_order') ORDER BY c.deadline, c.grid, c.day",
-		    &q) < 0)
-		return -1;
-	sqlite3_bind_int(q, 1, x->from);
-	sqlite3_bind_int(q, 2, x->to);
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		int gi = grid_index(x, col_text(q, 0));
-		int u = unit_of_grid(x, gi);
-		int has_deadline = sqlite3_column_type(q, 3) != SQLITE_NULL;
-		int has_rect = sqlite3_column_type(q, 4) != SQLITE_NULL;
-		int32_t deadline = sqlite3_column_int(q, 3);
-		int32_t first = sqlite3_column_int(q, 4);
-		struct report_val *row;
-		char id[GB_ID_LEN];
-
-		if (!counts(x, gi))
-			continue;
-		if (strcmp(col_text(q, 1), "rectify_order") != 0) {
-			add(x, u, RE_NOTICES, 1);
-			continue;
-		}
-		add(x, u, RE_ORDERS, 1);
-		if (has_rect)
-			add(x, u, RE_RECTIFIED, 1);
-		if (has_rect && (!has_deadline || first <= deadline)) {
-			add(x, u, RE_ONTIME, 1);
-			continue;
-		}
-		if (has_rect && first <= x->asof_last) {
-			add(x, u, RE_LATE, 1);
-			continue;
-		}
-		if (!has_deadline || deadline >= x->asof_day) {
-			add(x, u, RE_PENDING, 1);
-			continue;
-		}
-		add(x, u, RE_OVERDUE, 1);
-		gb_uuid_text(sqlite3_column_blob(q, 6),
-			     sqlite3_column_bytes(q, 6), id);
-		row = table_add(t);
-		v_text(&row[0], col_text(q, 0));
-		v_text(&row[1], col_text(q, 5));
-		v_text(&row[2], id);
-		v_date(&row[3], sqlite3_column_int(q, 2));
-		v_date(&row[4], deadline);
-		v_int(&row[5], x->asof_day - deadline);
-	}
-	return finish(x, q, step);
+	l.t = detail(x, "overdue", N_("overdue rectification orders"),
+		     re_overdue_cols, NCOLS(re_overdue_cols));
+	return read_facts(x, STORE_Q_ORDERS, x->from, x->to, NULL, re_row, &l);
 }
 
 static void re_fill(struct run *x, int u, const int64_t *a,
@@ -1013,47 +993,36 @@ static const struct report_col di_cols[] = {
     {"complete", N_("complete")},
 };
 
-static int di_gather(struct run *x)
+static int di_row(void *arg, const struct store_fact_row *r, struct gb_err *err)
 {
 	static const char *const levels[] = {"community", "street", "district"};
 	static const char *const statuses[] = {"open", "mediated", "escalated",
 					       "closed"};
-	sqlite3_stmt *q = NULL;
-	int step;
+	struct run *x = arg;
+	int gi = grid_index(x, r->s[0]);
+	int u = unit_of_grid(x, gi);
+	const char *level = r->s[1], *status = r->s[2];
+	int64_t n = r->i[0];
 
-	if (prepare(x,
-		    "SELECT grid, level, status, count(*) FROM rf_dispute d "
-		    "WHERE day BETWEEN ?1 AND ?2 AND (d.enterprise IS NULL "
-		    "OR EXISTS (SELECT 1 FROM rf_enterprise e WHERE e.id = "
-		    "d.enterprise)) GROUP BY grid, level, status",
-		    &q) < 0)
-		return -1;
-	sqlite3_bind_int(q, 1, x->from);
-	sqlite3_bind_int(q, 2, x->to);
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		int gi = grid_index(x, col_text(q, 0));
-		int u = unit_of_grid(x, gi);
-		const char *level = col_text(q, 1), *status = col_text(q, 2);
-		int64_t n = sqlite3_column_int64(q, 3);
+	(void)err;
+	if (!counts(x, gi))
+		return 0;
+	add(x, u, DI_RECEIVED, n);
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(level, levels[i]))
+			add(x, u, DI_LV_COMMUNITY + i, n);
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(status, statuses[i]))
+			add(x, u, DI_OPEN + i, n);
+	if ((!strcmp(status, "mediated") || !strcmp(status, "closed")) &&
+	    (!strcmp(level, "community") || !strcmp(level, "street")))
+		add(x, u, DI_LOW, n);
+	return 0;
+}
 
-		if (!counts(x, gi))
-			continue;
-		add(x, u, DI_RECEIVED, n);
-		for (int i = 0; i < 3; i++)
-			if (!strcmp(level, levels[i]))
-				add(x, u, DI_LV_COMMUNITY + i, n);
-		for (int i = 0; i < 4; i++)
-			if (!strcmp(status, statuses[i]))
-				add(x, u, DI_OPEN + i, n);
-		if ((!strcmp(status, "mediated") ||
-		     !strcmp(status, "closed")) &&
-		    (!strcmp(level, "community") || !strcmp(level, "street")))
-			add(x, u, DI_LOW, n);
-	}
-	return finish(x, q, step);
+static int di_gather(struct run *x)
+{
+	return read_facts(x, STORE_Q_DISPUTES, x->from, x->to, NULL, di_row, x);
 }
 
 static void di_fill(struct run *x, int u, const int64_t *a,
@@ -1232,11 +1201,12 @@ static const struct report_col np_miss_cols[] = {
     {"nights", N_("nights")},
 };
 
-/* A night's row of rr_night counts when its leader (column 2) is, by the
- * staff table as it is now, an officer or a chief. */
-static int np_led_by_officer(const struct run *x, sqlite3_stmt *q)
+/* A night's fact counts when its leader (s1) is, by the staff table as
+ * it is now, an officer or a chief. */
+static int np_led_by_officer(const struct run *x,
+			     const struct store_fact_row *r)
 {
-	int si = staff_index(x, col_text(q, 2));
+	int si = staff_index(x, r->s[1]);
 
 	return si >= 0 && (!strcmp(x->w.staff[si].role, "officer") ||
 			   !strcmp(x->w.staff[si].role, "chief"));
@@ -1252,10 +1222,8 @@ static int np_gather(struct run *x)
 	unsigned char *ok;
 	int rc = -1;
 
-	if (day_bitmap(x,
-		       "SELECT night, area, leader FROM rr_night WHERE night "
-		       "BETWEEN ?1 AND ?2 AND patrols > 0",
-		       w->nareas, area_index, np_led_by_officer, &ok) < 0)
+	if (day_bitmap(x, STORE_Q_NIGHTS, w->nareas, area_index,
+		       np_led_by_officer, &ok) < 0)
 		goto out;
 	for (size_t a = 0; a < w->nareas; a++) {
 		const struct ref_unit *ar = &w->areas[a];
@@ -1321,6 +1289,27 @@ static int whole_weeks(int32_t from, int32_t to, int32_t *first)
 	return m + 6 <= to ? (to - m + 1) / 7 : 0;
 }
 
+/* The ms of reception per officer (staff index) and week of the
+ * period, nw to an officer. */
+struct rc_load {
+	struct run *x;
+	int64_t *ms;
+};
+
+static int rc_row(void *arg, const struct store_fact_row *r, struct gb_err *err)
+{
+	struct rc_load *l = arg;
+	struct run *x = l->x;
+	int nw = x->weeks_lived;
+	int si = staff_index(x, r->s[0]);
+	int64_t k = (r->i[0] - x->week0) / 7;
+
+	(void)err;
+	if (si >= 0 && k >= 0 && k < nw)
+		l->ms[(size_t)si * (size_t)nw + (size_t)k] += r->i[1];
+	return 0;
+}
+
 static int rc_gather(struct run *x)
 {
 	const struct world *w = &x->w;
@@ -1330,29 +1319,13 @@ static int rc_gather(struct run *x)
 		   rc_below_cols, NCOLS(rc_below_cols));
 	int32_t w0 = x->week0;
 	int nw = x->weeks_lived;
+	struct rc_load l = {x, NULL};
 	int64_t *ms = xcalloc(w->nstaff * (size_t)nw + 1, sizeof(*ms));
-	sqlite3_stmt *q = NULL;
-	int step, rc = -1;
+	int rc = -1;
 
-	if (prepare(x,
-		    "SELECT week, officer, ms FROM rr_reception WHERE week "
-		    "BETWEEN ?1 AND ?2",
-		    &q) < 0)
-		goto out;
-	sqlite3_bind_int(q, 1, w0);
-	sqlite3_bind_int(q, 2, w0 + 7 * (nw - 1));
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		int si = staff_index(x, col_text(q, 1));
-		int k = (sqlite3_column_int(q, 0) - w0) / 7;
-
-		if (si >= 0 && k >= 0 && k < nw)
-			ms[(size_t)si * (size_t)nw + (size_t)k] +=
-			    sqlite3_column_int64(q, 2);
-	}
-	if (finish(x, q, step) < 0)
+	l.ms = ms;
+	if (read_facts(x, STORE_Q_RECEPTION, w0, w0 + 7 * (nw - 1), NULL,
+		       rc_row, &l) < 0)
 		goto out;
 	for (size_t s = 0; s < w->nstaff; s++) {
 		const struct ref_staff *p = &w->staff[s];
@@ -1515,84 +1488,85 @@ static int rq_open_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x[0].s, y[0].s);
 }
 
+/* What rq_row fills: the list of open requests past their deadline,
+ * the times to resolve, and the area of the row before. */
+struct rq_load {
+	struct run *x;
+	struct report_table *t;
+	struct durations *dur;
+	char last[GB_CODE_LEN];
+	int ai;
+};
+
+static int rq_row(void *arg, const struct store_fact_row *r, struct gb_err *err)
+{
+	static const char *const cats[] = {"alarm", "help", "inquiry"};
+	struct rq_load *l = arg;
+	struct run *x = l->x;
+	const char *area = r->s[0], *cat = r->s[1];
+	int64_t received = r->i[0];
+	int64_t deadline = r->i[1];
+	int64_t resolved = r->i[2];
+	struct report_val *row;
+	int u;
+
+	(void)err;
+	/* The rows of a day come area by area: look an area up only when
+	 * it changes. */
+	if (strcmp(area, l->last) != 0) {
+		snprintf(l->last, sizeof(l->last), "%s", area);
+		l->ai = area_index(x, area);
+	}
+	if (l->ai < 0 || !counts(x, x->w.areas[l->ai].parent))
+		return 0;
+	u = unit_of_area(x, l->ai);
+	add(x, u, RQ_RECEIVED, 1);
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(cat, cats[i]))
+			add(x, u, RQ_ALARM + i, 1);
+	/* Resolved is an outcome: whenever it was entered. */
+	if (!(r->null & 1u << 2)) {
+		add(x, u, RQ_RESOLVED, 1);
+		if (resolved <= deadline)
+			add(x, u, RQ_ONTIME, 1);
+		if (u >= 0)
+			dur_add(&l->dur[u], resolved - received);
+		dur_add(&l->dur[x->nunits], resolved - received);
+		return 0;
+	}
+	add(x, u, RQ_OPEN, 1);
+	if (deadline >= x->as_of) {
+		add(x, u, RQ_PENDING, 1);
+		return 0;
+	}
+	add(x, u, RQ_PAST, 1);
+	row = table_add(l->t);
+	v_text(&row[0], r->s[4]);
+	v_text(&row[1], r->s[0]);
+	v_text(&row[2], r->s[1]);
+	v_text(&row[3], r->s[2]);
+	v_text(&row[4], r->s[3]);
+	v_time(&row[5], received);
+	v_time(&row[6], deadline);
+	v_hours(&row[7], (double)(x->as_of - deadline));
+	return 0;
+}
+
 static int rq_gather(struct run *x)
 {
-	struct report_table *t = detail(x, "open_past_deadline",
-					N_("open requests past their deadline"),
-					rq_open_cols, NCOLS(rq_open_cols));
-	struct durations *dur = xcalloc((size_t)x->nunits + 1, sizeof(*dur));
-	static const char *const cats[] = {"alarm", "help", "inquiry"};
-	sqlite3_stmt *q = NULL;
-	char last[GB_CODE_LEN] = "";
-	int step, ai = -1;
+	struct rq_load l = {x, NULL, NULL, "", -1};
 
-	x->extra = dur;
-	if (prepare(x,
-		    "SELECT area, category, received, deadline, resolved, "
-		    "priority, officer, id FROM rf_request WHERE day BETWEEN "
-		    "?1 AND ?2",
-		    &q) < 0)
+	l.t = detail(x, "open_past_deadline",
+		     N_("open requests past their deadline"), rq_open_cols,
+		     NCOLS(rq_open_cols));
+	l.dur = xcalloc((size_t)x->nunits + 1, sizeof(*l.dur));
+	x->extra = l.dur;
+	if (read_facts(x, STORE_Q_REQUESTS, x->from, x->to, NULL, rq_row, &l) <
+	    0)
 		return -1;
-	sqlite3_bind_int(q, 1, x->from);
-	sqlite3_bind_int(q, 2, x->to);
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		const char *area = col_text(q, 0), *cat = col_text(q, 1);
-		int64_t received = sqlite3_column_int64(q, 2);
-		int64_t deadline = sqlite3_column_int64(q, 3);
-		int64_t resolved = sqlite3_column_int64(q, 4);
-		struct report_val *row;
-		char id[GB_ID_LEN];
-		int u;
-
-		/* The index gives the rows of a day area by area: look an
-		 * area up only when it changes. */
-		if (strcmp(area, last) != 0) {
-			snprintf(last, sizeof(last), "%s", area);
-			ai = area_index(x, area);
-		}
-		if (ai < 0 || !counts(x, x->w.areas[ai].parent))
-			continue;
-		u = unit_of_area(x, ai);
-		add(x, u, RQ_RECEIVED, 1);
-		for (int i = 0; i < 3; i++)
-			if (!strcmp(cat, cats[i]))
-				add(x, u, RQ_ALARM + i, 1);
-		/* Resolved is an outcome: whenever it was entered. */
-		if (sqlite3_column_type(q, 4) != SQLITE_NULL) {
-			add(x, u, RQ_RESOLVED, 1);
-			if (resolved <= deadline)
-				add(x, u, RQ_ONTIME, 1);
-			if (u >= 0)
-				dur_add(&dur[u], resolved - received);
-			dur_add(&dur[x->nunits], resolved - received);
-			continue;
-		}
-		add(x, u, RQ_OPEN, 1);
-		if (deadline >= x->as_of) {
-			add(x, u, RQ_PENDING, 1);
-			continue;
-		}
-		add(x, u, RQ_PAST, 1);
-		gb_uuid_text(sqlite3_column_blob(q, 7),
-			     sqlite3_column_bytes(q, 7), id);
-		row = table_add(t);
-		v_text(&row[0], id);
-		v_text(&row[1], col_text(q, 0));
-		v_text(&row[2], col_text(q, 1));
-		v_text(&row[3], col_text(q, 5));
-		v_text(&row[4], col_text(q, 6));
-		v_time(&row[5], received);
-		v_time(&row[6], deadline);
-		v_hours(&row[7], (double)(x->as_of - deadline));
-	}
-	if (finish(x, q, step) < 0)
-		return -1;
-	if (t->nrows > 1)
-		qsort(t->cells, t->nrows, (size_t)t->ncols * sizeof(*t->cells),
-		      rq_open_cmp);
+	if (l.t->nrows > 1)
+		qsort(l.t->cells, l.t->nrows,
+		      (size_t)l.t->ncols * sizeof(*l.t->cells), rq_open_cmp);
 	return 0;
 }
 
@@ -1654,10 +1628,7 @@ static int dr_gather(struct run *x)
 	unsigned char *ok;
 	int rc = -1;
 
-	if (day_bitmap(x,
-		       "SELECT day, officer FROM rr_daily WHERE day BETWEEN ?1 "
-		       "AND ?2 AND reports > 0",
-		       w->nstaff, staff_index, NULL, &ok) < 0)
+	if (day_bitmap(x, STORE_Q_DAILY, w->nstaff, staff_index, NULL, &ok) < 0)
 		goto out;
 	for (size_t s = 0; s < w->nstaff; s++) {
 		const struct ref_staff *p = &w->staff[s];
@@ -1838,107 +1809,82 @@ struct sync_extra {
 	int64_t *unit_oldest;
 };
 
+/* A device of STORE_Q_DEVICE_SYNC: counted in its unit, and a row of
+ * the devices list. */
+static int sh_row(void *arg, const struct store_fact_row *r, struct gb_err *err)
+{
+	struct detail_load *l = arg;
+	struct run *x = l->x;
+	struct sync_extra *e = x->extra;
+	int gi = grid_index(x, r->s[1]);
+	int u = unit_of_grid(x, gi);
+	int told = !(r->null & 1u << 1);
+	int64_t at = r->i[6], oldest = r->i[2];
+	struct report_val *row;
+
+	(void)err;
+	if (gi < 0)
+		return 0;
+	add(x, u, SH_DEVICES, 1);
+	add(x, u, SH_BATCHES, r->i[4]);
+	add(x, u, SH_RECORDS, r->i[5]);
+	if (told) {
+		add(x, u, SH_PENDING, r->i[1]);
+		add(x, u, SH_TOLD, 1);
+	}
+	if (oldest > 0) {
+		if (u >= 0 &&
+		    (!e->unit_oldest[u] || oldest < e->unit_oldest[u]))
+			e->unit_oldest[u] = oldest;
+		if (!e->unit_oldest[x->nunits] ||
+		    oldest < e->unit_oldest[x->nunits])
+			e->unit_oldest[x->nunits] = oldest;
+	}
+	if (u >= 0 && at > e->unit_last[u])
+		e->unit_last[u] = at;
+	if (at > e->unit_last[x->nunits])
+		e->unit_last[x->nunits] = at;
+	if (at > e->grid_last[gi])
+		e->grid_last[gi] = at;
+	row = table_add(l->t);
+	v_text(&row[0], r->s[0]);
+	v_text(&row[1], r->s[1]);
+	v_text(&row[2], r->s[2]);
+	v_text(&row[3], r->s[3]);
+	v_text(&row[4], r->i[0] ? "revoked" : "active");
+	if (at > 0)
+		v_time(&row[5], at);
+	v_int(&row[6], r->i[4]);
+	v_int(&row[7], r->i[5]);
+	if (told)
+		v_int(&row[8], r->i[1]);
+	if (oldest > 0) {
+		v_time(&row[9], oldest);
+		v_hours(&row[10],
+			(double)(x->as_of > oldest ? x->as_of - oldest : 0));
+	}
+	return 0;
+}
+
 static int sh_gather(struct run *x)
 {
 	const struct world *w = &x->w;
-	struct report_table *devs = detail(x, "devices", N_("devices"),
-					   sh_dev_cols, NCOLS(sh_dev_cols));
-	struct report_table *ns = detail(
-	    x, "not_synced", N_("grids not synced since the period began"),
-	    sh_grid_cols, NCOLS(sh_grid_cols));
+	struct detail_load l = {x, NULL};
+	struct report_table *ns;
 	struct sync_extra *e = xcalloc(1, sizeof(*e));
-	sqlite3_stmt *q = NULL, *per = NULL, *last = NULL;
-	int step, rc = -1;
 
+	l.t = detail(x, "devices", N_("devices"), sh_dev_cols,
+		     NCOLS(sh_dev_cols));
+	ns = detail(x, "not_synced",
+		    N_("grids not synced since the period began"), sh_grid_cols,
+		    NCOLS(sh_grid_cols));
 	x->extra = e;
 	e->unit_last = xcalloc((size_t)x->nunits + 1, sizeof(int64_t));
 	e->grid_last = xcalloc(w->ngrids + 1, sizeof(int64_t));
 	e->unit_oldest = xcalloc((size_t)x->nunits + 1, sizeof(int64_t));
-	if (prepare(x,
-		    "SELECT sum(batches), sum(records) FROM rr_sync WHERE "
-		    "device = ?1 AND day BETWEEN ?2 AND ?3",
-		    &per) < 0 ||
-	    prepare(x,
-		    "SELECT last_at FROM rr_sync WHERE device = ?1 ORDER BY "
-		    "day DESC LIMIT 1",
-		    &last) < 0 ||
-	    prepare(x,
-		    "SELECT id, grid, role, name, revoked, pending, "
-		    "oldest_pending FROM device WHERE role != 'viewer' "
-		    "ORDER BY grid, created_at, id",
-		    &q) < 0)
-		goto out;
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		int gi = grid_index(x, col_text(q, 1));
-		int u = unit_of_grid(x, gi);
-		int64_t at = 0, oldest = sqlite3_column_int64(q, 6);
-		struct report_val *row;
-		char id[GB_ID_LEN];
-
-		if (gi < 0)
-			continue;
-		gb_uuid_text(sqlite3_column_blob(q, 0),
-			     sqlite3_column_bytes(q, 0), id);
-		sqlite3_bind_value(per, 1, sqlite3_column_value(q, 0));
-		sqlite3_bind_int(per, 2, x->from);
-		sqlite3_bind_int(per, 3, x->to);
-		sqlite3_bind_value(last, 1, sqlite3_column_value(q, 0));
-		if (sqlite3_step(per) != SQLITE_ROW) {
-			db_fail(x, x->def->name);
-			goto out;
-		}
-		if (sqlite3_step(last) == SQLITE_ROW)
-			at = sqlite3_column_int64(last, 0);
-		add(x, u, SH_DEVICES, 1);
-		add(x, u, SH_BATCHES, sqlite3_column_int64(per, 0));
-		add(x, u, SH_RECORDS, sqlite3_column_int64(per, 1));
-		if (sqlite3_column_type(q, 5) != SQLITE_NULL) {
-			add(x, u, SH_PENDING, sqlite3_column_int64(q, 5));
-			add(x, u, SH_TOLD, 1);
-		}
-		if (oldest > 0) {
-			if (u >= 0 &&
-			    (!e->unit_oldest[u] || oldest < e->unit_oldest[u]))
-				e->unit_oldest[u] = oldest;
-			if (!e->unit_oldest[x->nunits] ||
-			    oldest < e->unit_oldest[x->nunits])
-				e->unit_oldest[x->nunits] = oldest;
-		}
-		if (u >= 0 && at > e->unit_last[u])
-			e->unit_last[u] = at;
-		if (at > e->unit_last[x->nunits])
-			e->unit_last[x->nunits] = at;
-		if (at > e->grid_last[gi])
-			e->grid_last[gi] = at;
-		row = table_add(devs);
-		v_text(&row[0], id);
-		v_text(&row[1], col_text(q, 1));
-		v_text(&row[2], col_text(q, 2));
-		v_text(&row[3], col_text(q, 3));
-		v_text(&row[4],
-		       sqlite3_column_int(q, 4) ? "revoked" : "active");
-		if (at > 0)
-			v_time(&row[5], at);
-		v_int(&row[6], sqlite3_column_int64(per, 0));
-		v_int(&row[7], sqlite3_column_int64(per, 1));
-		if (sqlite3_column_type(q, 5) != SQLITE_NULL)
-			v_int(&row[8], sqlite3_column_int64(q, 5));
-		if (oldest > 0) {
-			v_time(&row[9], oldest);
-			v_hours(&row[10],
-				(double)(x->as_of > oldest ? x->as_of - oldest
-							   : 0));
-		}
-		sqlite3_reset(per);
-		sqlite3_reset(last);
-	}
-	if (step != SQLITE_DONE) {
-		db_fail(x, x->def->name);
-		goto out;
-	}
+	if (read_facts(x, STORE_Q_DEVICE_SYNC, x->from, x->to, NULL, sh_row,
+		       &l) < 0)
+		return -1;
 	for (size_t g = 0; g < w->ngrids; g++) {
 		int u = unit_of_grid(x, (int)g);
 		int synced = 1;
@@ -1957,12 +1903,7 @@ static int sh_gather(struct run *x)
 		if (e->grid_last[g] > 0)
 			v_time(&row[2], e->grid_last[g]);
 	}
-	rc = 0;
-out:
-	sqlite3_finalize(q);
-	sqlite3_finalize(per);
-	sqlite3_finalize(last);
-	return rc;
+	return 0;
 }
 
 static void sh_fill(struct run *x, int u, const int64_t *a,
@@ -2141,15 +2082,60 @@ static const char *const incomplete_reasons[] = {
  *
  * A grid is covered when such a device sent a batch on or after the
  * first day of the period: what it entered for the period may then be
- * in.  It is asked device by device, one probe of rr_sync's key each,
- * because the rows of every day since the period began are, for a period
- * years back, most of rr_sync.
+ * in.
  *
  * A grid is complete when each such device that is not revoked sent its
  * latest batch at or after as-of and said in it that it held nothing
  * written before as-of unsent (a device that says nothing of its backlog
  * is taken at its batches).
  */
+/* Per grid: a device of the role has synced since the period began
+ * (seen), the worst reason it is not complete (why: 0 none, else 1 + the
+ * index in incomplete_reasons) and whether it has such a device. */
+struct completeness_load {
+	struct run *x;
+	unsigned char *seen, *why, *has_dev;
+};
+
+static int synced_row(void *arg, const struct store_fact_row *r,
+		      struct gb_err *err)
+{
+	struct completeness_load *l = arg;
+	int gi = grid_index(l->x, r->s[0]);
+
+	(void)err;
+	if (gi >= 0)
+		l->seen[gi] = 1;
+	return 0;
+}
+
+static int device_row(void *arg, const struct store_fact_row *r,
+		      struct gb_err *err)
+{
+	struct completeness_load *l = arg;
+	struct run *x = l->x;
+	int gi = grid_index(x, r->s[1]);
+	int64_t last = r->i[3], oldest = r->i[2];
+	int told = !(r->null & 1u << 1);
+	int w = 0;
+
+	(void)err;
+	if (r->i[0] || (x->def->role && strcmp(r->s[2], x->def->role) != 0))
+		return 0; /* revoked, or not of the role */
+	if (gi < 0)
+		return 0;
+	l->has_dev[gi] = 1;
+	if (last <= 0)
+		w = 1;
+	else if (last < x->as_of)
+		w = 2;
+	else if (told && r->i[1] > 0 && (oldest <= 0 || oldest < x->as_of))
+		w = 3;
+	if (w && (!l->why[gi] || w < l->why[gi]))
+		l->why[gi] = (unsigned char)w;
+	return 0;
+}
+
 static int completeness(struct run *x)
 {
 	struct report *r = x->r;
@@ -2158,61 +2144,12 @@ static int completeness(struct run *x)
 	/* per grid: 0 complete so far, else 1 + the worst reason */
 	unsigned char *why = xcalloc(ng + 1, 1);
 	unsigned char *has_dev = xcalloc(ng + 1, 1);
-	sqlite3_stmt *q = NULL;
-	int step, rc = -1;
+	struct completeness_load l = {x, seen, why, has_dev};
+	int rc = -1;
 
-	if (prepare(x,
-		    "SELECT DISTINCT d.grid FROM device d WHERE (?2 IS NULL "
-		    "OR d.role = ?2) AND EXISTS (SELECT 1 FROM rr_sync s "
-		    "WHERE s.device = d.id AND s.day >= ?1)",
-		    &q) < 0)
-		goto out;
-	sqlite3_bind_int(q, 1, x->from);
-	if (x->def->role)
-		sqlite3_bind_text(q, 2, x->def->role, -1, SQLITE_STATIC);
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		int gi = grid_index(x, col_text(q, 0));
-
-		if (gi >= 0)
-			seen[gi] = 1;
-	}
-	if (finish(x, q, step) < 0)
-		goto out;
-	if (prepare(x,
-		    "SELECT grid, last_seen, pending, oldest_pending FROM "
-		    "device WHERE role != 'viewer' AND revoked = 0 AND (?1 IS "
-		    "NULL OR role = ?1)",
-		    &q) < 0)
-		goto out;
-	if (x->def->role)
-		sqlite3_bind_text(q, 1, x->def->role, -1, SQLITE_STATIC);
-	for (;;) {
-		step = sqlite3_step(q);
-		if (step != SQLITE_ROW)
-			break;
-		int gi = grid_index(x, col_text(q, 0));
-		int64_t last = sqlite3_column_int64(q, 1);
-		int64_t oldest = sqlite3_column_int64(q, 3);
-		int told = sqlite3_column_type(q, 2) != SQLITE_NULL;
-		int w = 0;
-
-		if (gi < 0)
-			continue;
-		has_dev[gi] = 1;
-		if (last <= 0)
-			w = 1;
-		else if (last < x->as_of)
-			w = 2;
-		else if (told && sqlite3_column_int64(q, 2) > 0 &&
-			 (oldest <= 0 || oldest < x->as_of))
-			w = 3;
-		if (w && (!why[gi] || w < why[gi]))
-			why[gi] = (unsigned char)w;
-	}
-	if (finish(x, q, step) < 0)
+	if (read_facts(x, STORE_Q_SYNCED_GRIDS, x->from, x->to, x->def->role,
+		       synced_row, &l) < 0 ||
+	    read_facts(x, STORE_Q_DEVICES, 0, 0, NULL, device_row, &l) < 0)
 		goto out;
 	r->synced_role = x->def->role;
 	r->grids = (int)ng;
@@ -2335,18 +2272,40 @@ static const struct {
 /*
  * Counts per unit the records of the report's kinds that hold a field
  * conflict not yet resolved (SPEC §4), from the conflict facts that
- * ingest keeps (rf_conflict, a row per such record): those dated in the
+ * ingest keeps (STORE_Q_CONFLICTS, a row per such record): those dated in the
  * period (from the previous one's start for a report that compares
  * with it) and those of a kind without a date.  A record is placed by
  * its area, else its officer's area, at the area level, and by its grid
  * above; the total counts them all.
  */
+static int conflict_row(void *arg, const struct store_fact_row *r,
+			struct gb_err *err)
+{
+	struct run *x = arg;
+	const char *area = r->s[1];
+	const char *person = r->s[2];
+	int ai = *area ? area_index(x, area) : -1, u;
+
+	(void)err;
+	if (ai < 0 && *person) {
+		int si = staff_index(x, person);
+
+		ai = si >= 0 ? x->w.staff[si].area : -1;
+	}
+	u = x->level == L_AREA || x->level == L_COMMUNITY
+		? unit_of_area(x, ai)
+		: unit_of_grid(x, grid_index(x, r->s[0]));
+	if (u >= 0)
+		x->conf[u]++;
+	x->conf[x->nunits]++;
+	return 0;
+}
+
 static int conflicts_gather(struct run *x)
 {
 	const char *kinds = NULL;
-	sqlite3_stmt *q = NULL;
 	int32_t from = x->def->has_prev ? x->r->prev_from : x->from;
-	int step = SQLITE_DONE;
+	char kind[32];
 
 	for (size_t i = 0; i < sizeof(report_kinds) / sizeof(report_kinds[0]);
 	     i++)
@@ -2354,45 +2313,17 @@ static int conflicts_gather(struct run *x)
 			kinds = report_kinds[i].kinds;
 	if (!kinds)
 		return 0;
-	if (prepare(x,
-		    "SELECT grid, area, person FROM rf_conflict WHERE kind = "
-		    "?1 AND (day IS NULL OR day BETWEEN ?2 AND ?3)",
-		    &q) < 0)
-		return -1;
 	while (*kinds) {
 		size_t len = strcspn(kinds, " ");
 
-		sqlite3_bind_text(q, 1, kinds, (int)len, SQLITE_STATIC);
-		sqlite3_bind_int(q, 2, from);
-		sqlite3_bind_int(q, 3, x->to);
-		for (;;) {
-			step = sqlite3_step(q);
-			if (step != SQLITE_ROW)
-				break;
-			const char *area = col_text(q, 1);
-			const char *person = col_text(q, 2);
-			int ai = *area ? area_index(x, area) : -1, u;
-
-			if (ai < 0 && *person) {
-				int si = staff_index(x, person);
-
-				ai = si >= 0 ? x->w.staff[si].area : -1;
-			}
-			u = x->level == L_AREA || x->level == L_COMMUNITY
-				? unit_of_area(x, ai)
-				: unit_of_grid(x,
-					       grid_index(x, col_text(q, 0)));
-			if (u >= 0)
-				x->conf[u]++;
-			x->conf[x->nunits]++;
-		}
-		sqlite3_reset(q);
-		if (step != SQLITE_DONE)
-			break;
+		snprintf(kind, sizeof(kind), "%.*s", (int)len, kinds);
+		if (read_facts(x, STORE_Q_CONFLICTS, from, x->to, kind,
+			       conflict_row, x) < 0)
+			return -1;
 		kinds += len;
 		kinds += *kinds == ' ';
 	}
-	return finish(x, q, step);
+	return 0;
 }
 
 /* Fills the row of unit u (u == nunits: the total) after its code and
@@ -2514,23 +2445,23 @@ int report_run(struct store *st, const char *name, const char *level,
 	table_init(&r->main, "rows", x.def->title, r->cols, x.def->ncols + 1);
 	x.r = r;
 
-	if (store_sqlite_reader(st, &x.db, err) < 0)
-		goto out;
-	/* One read transaction: the report is one snapshot. */
-	if (sqlite3_exec(x.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		db_fail(&x, "begin");
+	x.st = st;
+	if (!st->ops->facts_begin) {
+		gb_error(err, GB_EINTERNAL,
+			 "reports: the store keeps no report facts");
 		goto out;
 	}
-	if (world_load(x.db, &x.w, err) < 0 || build(&x) < 0)
+	/* One snapshot: the report's numbers agree with each other. */
+	if (st->ops->facts_begin(st, &x.facts, err) < 0)
+		goto out;
+	if (world_load(st, x.facts, &x.w, err) < 0 || build(&x) < 0)
 		goto out;
 	*out = r;
 	r = NULL;
 	rc = 0;
 out:
-	if (x.db && sqlite3_get_autocommit(x.db) == 0)
-		sqlite3_exec(x.db, "COMMIT", NULL, NULL, NULL);
-	if (x.db)
-		store_sqlite_reader_done(st, x.db);
+	if (x.facts)
+		st->ops->facts_end(st, x.facts);
 	world_free(&x.w);
 	report_free(r);
 	return rc;

@@ -214,6 +214,116 @@ enum store_counter {
 	STORE_C_COUNT
 };
 
+/*
+ * ---- The report facts, as reports read them ----
+ *
+ * Ingest keeps the report facts current (SPEC §3: a row per check, order,
+ * dispute, request, and counts per night, day and week); reports read
+ * them, with the reference data, through facts_read below.  A report
+ * reads one snapshot: facts_begin opens it (a read transaction, any
+ * thread) and facts_end closes it, so that its numbers agree with each
+ * other while the writer applies batches.
+ *
+ * Each query names a fact (enum store_query) and the period it covers;
+ * its rows come to a callback as plain texts and numbers.  What a row
+ * holds is said beside each fact: s0.. are the texts, i0.. the numbers.
+ * Days are local day numbers (gbtime.h), times ms UTC, ids UUID text.
+ * The store selects and orders; what the figures mean (SPEC §3:
+ * outcomes and states, time not yet lived, unknown is not zero) is
+ * decided by the reports, from these rows.
+ */
+enum store_query {
+	/* Reference data, each ordered by code.  DISTRICT: s0 code, s1
+	 * name; the first district only. */
+	STORE_Q_DISTRICT,
+	STORE_Q_STREET, /* s0 code, s1 name */
+	STORE_Q_GRID,	/* s0 code, s1 street, s2 name */
+	STORE_Q_AREA,	/* s0 code, s1 grid, s2 name */
+	/* s0 code, s1 grid, s2 name, s3 its area (the lowest code of its
+	 * police areas, "" when none); i0 population, i1 criminal cases a
+	 * year, i2 mass patrol team. */
+	STORE_Q_COMMUNITY,
+	STORE_Q_STAFF, /* s0 code, s1 name, s2 role, s3 grid, s4 area or "" */
+	/* Active enterprises per grid: s0 grid, i0 enterprises. */
+	STORE_Q_ACTIVE,
+	/* The checks dated in the period of active enterprises, by
+	 * enterprise and for each the newest first (check date, version,
+	 * id): s0 the enterprise's grid, s1 the enterprise id ("" when not
+	 * a UUID); i0 contracts signed, i1 employees total. */
+	STORE_Q_CHECKS,
+	/* Per grid, the active enterprises with a check dated in the
+	 * period: s0 grid, i0 enterprises. */
+	STORE_Q_CHECKED,
+	/* The checks dated in the period with outcome notice or
+	 * rectify_order, by deadline (none first), grid, check date,
+	 * enterprise and id: s0 grid, s1
+	 * outcome, s2 enterprise name, s3 enterprise id; i0 check date,
+	 * i1 deadline (null when none), i2 the earliest date of a
+	 * rectified follow-up (null when none). */
+	STORE_Q_ORDERS,
+	/* Disputes received in the period, not of a voided enterprise,
+	 * counted by grid, level and status: s0 grid, s1 level, s2
+	 * status; i0 disputes. */
+	STORE_Q_DISPUTES,
+	/* Nights in the period with a patrol of an area: s0 area, s1 the
+	 * patrol's leader; i0 the night's date.  Only patrols with two or
+	 * more guards are facts of a night. */
+	STORE_Q_NIGHTS,
+	/* Reception per officer and ISO week, the weeks' Mondays in the
+	 * period: s0 officer; i0 Monday, i1 ms of reception. */
+	STORE_Q_RECEPTION,
+	/* Requests received in the period, by day and area: s0 area, s1
+	 * category, s2 priority, s3 officer, s4 id while not resolved (""
+	 * for one resolved: only open ones are listed); i0 received, i1
+	 * deadline, i2 resolved (null while not resolved). */
+	STORE_Q_REQUESTS,
+	/* Officer-days in the period with a daily report: s0 officer; i0
+	 * day. */
+	STORE_Q_DAILY,
+	/* The devices but viewers, in no particular order: s0 id, s1
+	 * grid, s2 role, s3 name; i0 revoked (1 or 0), i1 versions it said
+	 * it had left unsent at its last batch (null when it did not
+	 * say), i2 the oldest of them (0 when none), i3 its last batch (0
+	 * when never). */
+	STORE_Q_DEVICES,
+	/* As STORE_Q_DEVICES, by grid, enrolment and id, and i4 batches,
+	 * i5 records it sent on days of the period, i6 the time of its
+	 * last batch by the day counts (0 when none). */
+	STORE_Q_DEVICE_SYNC,
+	/* The grids of the devices of role key (any device when key is
+	 * NULL) that sent a batch on a day from the period's first on (to
+	 * is not used): s0 grid, each once. */
+	STORE_Q_SYNCED_GRIDS,
+	/* Records of kind key holding a field conflict not yet resolved,
+	 * dated in the period or of a kind without a date: s0 grid, s1
+	 * area or "", s2 person (staff code) or "". */
+	STORE_Q_CONFLICTS,
+	STORE_Q_COUNT
+};
+
+#define STORE_FACT_NS 6
+#define STORE_FACT_NI 8
+
+/* One row of a fact query.  The texts are borrowed for the call and
+ * never NULL ("" when empty); bit k of null is set when i[k] is not
+ * known (it is then 0). */
+struct store_fact_row {
+	const char *s[STORE_FACT_NS];
+	int64_t i[STORE_FACT_NI];
+	unsigned null;
+};
+
+/* What a fact query asks: the fact, the period (local days, both
+ * included) and for some facts a key (a role, a kind; NULL when none). */
+struct store_fact_query {
+	enum store_query fact;
+	int32_t from, to;
+	const char *key;
+};
+
+/* A snapshot of the facts (facts_begin); the store's own. */
+struct store_facts;
+
 struct store;
 
 /* Modes of store_ops.checkpoint.  BUSY: requests are coming, only a WAL
@@ -461,6 +571,25 @@ struct store_ops {
 				      int64_t records, int64_t received_at,
 				      struct gb_err *err),
 			    void *arg, struct gb_err *err);
+	/* ---- report facts, read by reports ---- */
+
+	/* Opens a snapshot of the facts and the reference data (any
+	 * thread), for the caller to close with facts_end. */
+	int (*facts_begin)(struct store *s, struct store_facts **out,
+			   struct gb_err *err);
+	/* Closes the snapshot f (NULL: nothing). */
+	void (*facts_end)(struct store *s, struct store_facts *f);
+	/*
+	 * Calls cb for each row of query q in snapshot f, in the order the
+	 * fact names (enum store_query).  cb returns 0 to go on, -1 (with
+	 * err) to stop with an error.  Fails with GB_EDB when the store
+	 * fails, GB_EINTERNAL for a fact it does not know.
+	 */
+	int (*facts_read)(struct store *s, struct store_facts *f,
+			  const struct store_fact_query *q,
+			  int (*cb)(void *arg, const struct store_fact_row *r,
+				    struct gb_err *err),
+			  void *arg, struct gb_err *err);
 };
 
 /* The common head of every store; an implementation embeds it first. */
@@ -480,21 +609,5 @@ int store_sqlite_open(struct store **out, const char *path,
 /* The version of the linked SQLite; *race_fixed is set to 1 when it is
  * free of the WAL-reset race (3.51.3 or later). */
 const char *store_sqlite_version(int *race_fixed);
-
-/*
- * ---- The SQLite side of the reports ----
- *
- * The reports (reports.c) still read the facts in SQLite's SQL, through
- * a connection of the store given out below.  Ingest writes them through
- * the facts operations of store_ops.
- */
-struct sqlite3;
-
-/* A read-only connection for one reader (any thread); give it back with
- * store_sqlite_reader_done.  In STORE_ADMIN mode this is the one
- * connection of the store. */
-int store_sqlite_reader(struct store *s, struct sqlite3 **db,
-			struct gb_err *err);
-void store_sqlite_reader_done(struct store *s, struct sqlite3 *db);
 
 #endif

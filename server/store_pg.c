@@ -23,10 +23,11 @@
  * transaction (in STORE_ADMIN mode the only one), and in STORE_SERVE
  * mode a pool of readers for the functions store.h lets any thread call,
  * each seeing only what is committed, as the SQLite store's read-only
- * connections do.  The report facts ingest keeps (rollup.c) are written
- * here as on SQLite ("report facts, written by ingest" below); the
- * reports still read SQLite's (reports.c), so gridbook-hq does not serve
- * on PostgreSQL yet (main.c refuses it).
+ * connections do.  The report facts are written here by ingest
+ * ("report facts, written by ingest" below) and read by the reports
+ * ("report facts, read by reports") with the meanings of the SQLite
+ * store; gridbook-hq does not serve on PostgreSQL yet (main.c refuses
+ * it).
  *
  * Statements are always bound (PQexecParams); bytea parameters and every
  * result come in binary, so ids and hashes travel as their bytes and
@@ -2754,6 +2755,237 @@ static int pg_fact_batches(struct store *st,
 	return rc < 0 ? -1 : 0;
 }
 
+/* ---- report facts, read by reports ---- */
+
+/*
+ * The fact queries of store.h on the tables of schema/pg/002_reports.sql,
+ * giving the same rows in the same order as the SQLite store
+ * (store_sqlite_reports.c): codes are ordered bytewise (COLLATE "C", as
+ * SQLite compares text), NULLs first where SQLite puts them, and sums
+ * come back as bigints.  The pattern of each query's columns: 's' a text,
+ * 'u' an id as UUID text, both into the next s[]; 'i' a number, 'n' one
+ * that may be NULL, into the next i[].  Parameters: $1 and $2 the period
+ * (or the first day and the key), $1 the key and $2 $3 the period for
+ * the conflicts.
+ */
+enum pg_fact_bind { PF_PERIOD, PF_FROM_KEY, PF_KEY_PERIOD, PF_NONE };
+
+static const struct {
+	const char *sql;
+	enum pg_fact_bind bind;
+	const char *cols;
+} pg_queries[STORE_Q_COUNT] = {
+    [STORE_Q_DISTRICT] = {"SELECT code, name FROM district ORDER BY code "
+			  "COLLATE \"C\" LIMIT 1",
+			  PF_NONE, "ss"},
+    [STORE_Q_STREET] = {"SELECT code, name FROM street ORDER BY code "
+			"COLLATE \"C\"",
+			PF_NONE, "ss"},
+    [STORE_Q_GRID] = {"SELECT code, street, name FROM grid ORDER BY code "
+		      "COLLATE \"C\"",
+		      PF_NONE, "sss"},
+    [STORE_Q_AREA] = {"SELECT code, grid, name FROM police_area ORDER BY "
+		      "code COLLATE \"C\"",
+		      PF_NONE, "sss"},
+    [STORE_Q_COMMUNITY] = {"SELECT c.code, c.grid, c.name, (SELECT "
+			   "min(ac.area COLLATE \"C\") FROM area_community ac "
+			   "WHERE ac.community = c.code), c.population, "
+			   "c.criminal_cases, c.patrol_team FROM community c "
+			   "ORDER BY c.code COLLATE \"C\"",
+			   PF_NONE, "ssssiii"},
+    [STORE_Q_STAFF] = {"SELECT code, name, role, grid, coalesce(area, '') "
+		       "FROM staff ORDER BY code COLLATE \"C\"",
+		       PF_NONE, "sssss"},
+    [STORE_Q_ACTIVE] = {"SELECT grid, enterprises FROM rr_active", PF_NONE,
+			"si"},
+    [STORE_Q_CHECKS] = {"SELECT e.grid, c.enterprise, c.signed, c.total "
+			"FROM rf_check c JOIN rf_enterprise e ON e.id = "
+			"c.enterprise AND e.grid = c.grid WHERE c.day "
+			"BETWEEN $1::bigint AND $2::bigint AND e.active = 1 "
+			"ORDER BY c.enterprise, c.day DESC, c.version DESC, "
+			"c.id DESC",
+			PF_PERIOD, "suii"},
+    [STORE_Q_CHECKED] = {"SELECT e.grid, count(DISTINCT c.enterprise) "
+			 "FROM rf_check c JOIN rf_enterprise e ON e.id = "
+			 "c.enterprise AND e.grid = c.grid WHERE c.day "
+			 "BETWEEN $1::bigint AND $2::bigint AND e.active = 1 "
+			 "GROUP BY e.grid",
+			 PF_PERIOD, "si"},
+    [STORE_Q_ORDERS] = {"SELECT c.grid, c.outcome, e.name, c.enterprise, "
+			"c.day, c.deadline, (SELECT min(r.day) FROM rf_rect "
+			"r WHERE r.chk = c.id AND r.grid = c.grid AND "
+			"r.rectified = 1) FROM rf_check c JOIN rf_enterprise "
+			"e ON e.id = c.enterprise AND e.grid = c.grid WHERE "
+			"c.day BETWEEN $1::bigint AND $2::bigint AND "
+			"c.outcome IN ('notice', 'rectify_order') ORDER BY "
+			"c.deadline NULLS FIRST, c.grid COLLATE \"C\", c.day, "
+			"c.enterprise, c.id",
+			PF_PERIOD, "sssuinn"},
+    [STORE_Q_DISPUTES] = {"SELECT d.grid, d.level, d.status, count(*) "
+			  "FROM rf_dispute d WHERE d.day BETWEEN $1::bigint "
+			  "AND $2::bigint AND (d.enterprise IS NULL OR EXISTS "
+			  "(SELECT 1 FROM rf_enterprise e WHERE e.id = "
+			  "d.enterprise AND e.grid = d.grid)) GROUP BY "
+			  "d.grid, d.level, d.status",
+			  PF_PERIOD, "sssi"},
+    [STORE_Q_NIGHTS] = {"SELECT area, leader, night FROM rr_night WHERE "
+			"night BETWEEN $1::bigint AND $2::bigint AND patrols "
+			"> 0",
+			PF_PERIOD, "ssi"},
+    [STORE_Q_RECEPTION] = {"SELECT officer, week, ms FROM rr_reception "
+			   "WHERE week BETWEEN $1::bigint AND $2::bigint",
+			   PF_PERIOD, "sii"},
+    [STORE_Q_REQUESTS] = {"SELECT area, category, priority, officer, CASE "
+			  "WHEN resolved IS NULL THEN id END, "
+			  "received, deadline, resolved FROM rf_request "
+			  "WHERE day BETWEEN $1::bigint AND $2::bigint ORDER "
+			  "BY day, area COLLATE \"C\"",
+			  PF_PERIOD, "ssssuiin"},
+    [STORE_Q_DAILY] = {"SELECT officer, day FROM rr_daily WHERE day "
+		       "BETWEEN $1::bigint AND $2::bigint AND reports > 0",
+		       PF_PERIOD, "si"},
+    [STORE_Q_DEVICES] = {"SELECT d.id, d.grid, d.role, d.name, d.revoked, "
+			 "s.pending, coalesce(s.oldest_pending, 0), "
+			 "coalesce(s.last_seen, 0) FROM device d LEFT JOIN "
+			 "device_sync s ON s.device = d.id AND s.grid = "
+			 "d.grid WHERE d.role != 'viewer'",
+			 PF_NONE, "usssinii"},
+    [STORE_Q_DEVICE_SYNC] = {"SELECT d.id, d.grid, d.role, d.name, "
+			     "d.revoked, s.pending, coalesce(s.oldest_pending, "
+			     "0), coalesce(s.last_seen, 0), (SELECT "
+			     "coalesce(sum(y.batches), 0)::bigint FROM rr_sync "
+			     "y WHERE y.device = d.id AND y.day BETWEEN "
+			     "$1::bigint AND $2::bigint), (SELECT "
+			     "coalesce(sum(y.records), 0)::bigint FROM rr_sync "
+			     "y WHERE y.device = d.id AND y.day BETWEEN "
+			     "$1::bigint AND $2::bigint), coalesce((SELECT "
+			     "y.last_at FROM rr_sync y WHERE y.device = d.id "
+			     "ORDER BY y.day DESC LIMIT 1), 0) FROM device d "
+			     "LEFT JOIN device_sync s ON s.device = d.id AND "
+			     "s.grid = d.grid WHERE d.role != 'viewer' ORDER "
+			     "BY d.grid COLLATE \"C\", d.created_at, d.id",
+			     PF_PERIOD, "usssiniiiii"},
+    [STORE_Q_SYNCED_GRIDS] = {"SELECT DISTINCT d.grid FROM device d WHERE "
+			      "($2::text IS NULL OR d.role = $2::text) AND "
+			      "EXISTS (SELECT 1 FROM rr_sync y WHERE y.device "
+			      "= d.id AND y.day >= $1::bigint)",
+			      PF_FROM_KEY, "s"},
+    [STORE_Q_CONFLICTS] = {"SELECT grid, area, person FROM rf_conflict "
+			   "WHERE kind = $1::text AND (day IS NULL OR day "
+			   "BETWEEN $2::bigint AND $3::bigint)",
+			   PF_KEY_PERIOD, "sss"},
+};
+
+/* A snapshot: a reader in a repeatable-read transaction (own: begun
+ * here, to be ended here). */
+struct store_facts {
+	PGconn *c;
+	int own;
+};
+
+static int pg_facts_begin(struct store *st, struct store_facts **out,
+			  struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	PGconn *c = NULL;
+	int own = 0;
+
+	*out = NULL;
+	if (reader_get(s, &c, err) < 0)
+		return -1;
+	if (read_begin(c, &own, N_("reading report facts"), err) < 0) {
+		reader_put(s, c);
+		return -1;
+	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->c = c;
+	(*out)->own = own;
+	return 0;
+}
+
+static void pg_facts_end(struct store *st, struct store_facts *f)
+{
+	if (!f)
+		return;
+	read_end(f->c, f->own);
+	reader_put(impl(st), f->c);
+	free(f);
+}
+
+static int pg_facts_read(struct store *st, struct store_facts *f,
+			 const struct store_fact_query *q,
+			 int (*cb)(void *arg, const struct store_fact_row *r,
+				   struct gb_err *err),
+			 void *arg, struct gb_err *err)
+{
+	struct params p;
+	PGresult *res;
+	const char *cols;
+	char ids[STORE_FACT_NS][GB_ID_LEN];
+	struct store_fact_row row;
+	int rc = 0;
+
+	(void)st;
+	if (q->fact < 0 || q->fact >= STORE_Q_COUNT)
+		return gb_error(err, GB_EINTERNAL, "store: no report fact %d",
+				(int)q->fact);
+	memset(&p, 0, sizeof(p));
+	switch (pg_queries[q->fact].bind) {
+	case PF_PERIOD:
+		p_i64(&p, q->from);
+		p_i64(&p, q->to);
+		break;
+	case PF_FROM_KEY:
+		p_i64(&p, q->from);
+		p_text(&p, q->key);
+		break;
+	case PF_KEY_PERIOD:
+		p_text(&p, q->key);
+		p_i64(&p, q->from);
+		p_i64(&p, q->to);
+		break;
+	case PF_NONE:
+		break;
+	}
+	res = run(f->c, pg_queries[q->fact].sql, &p,
+		  q->fact <= STORE_Q_STAFF ? N_("reading reference data")
+					   : N_("reading report facts"),
+		  err);
+	if (!res)
+		return -1;
+	cols = pg_queries[q->fact].cols;
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		int ns = 0, ni = 0;
+
+		memset(&row, 0, sizeof(row));
+		for (int c = 0; cols[c]; c++) {
+			switch (cols[c]) {
+			case 's':
+				row.s[ns++] = PQgetisnull(res, i, c)
+						  ? ""
+						  : PQgetvalue(res, i, c);
+				break;
+			case 'u':
+				gb_uuid_text(PQgetvalue(res, i, c),
+					     PQgetlength(res, i, c), ids[ns]);
+				row.s[ns] = ids[ns];
+				ns++;
+				break;
+			case 'n':
+				if (PQgetisnull(res, i, c))
+					row.null |= 1u << ni;
+				/* fall through */
+			default:
+				row.i[ni++] = col_i64(res, i, c);
+				break;
+			}
+		}
+		rc = cb(arg, &row, err);
+	}
+	PQclear(res);
+	return rc < 0 ? -1 : 0;
+}
+
 static const struct store_ops pg_ops = {
     .close = pg_close,
     .migrate = pg_migrate,
@@ -2805,6 +3037,10 @@ static const struct store_ops pg_ops = {
     .facts_built = pg_facts_built,
     .fact_records = pg_fact_records,
     .fact_batches = pg_fact_batches,
+    /* report facts, read by reports */
+    .facts_begin = pg_facts_begin,
+    .facts_end = pg_facts_end,
+    .facts_read = pg_facts_read,
 };
 
 int store_pg_open(struct store **out, const char *url, enum store_mode mode,

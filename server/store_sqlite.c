@@ -52,6 +52,7 @@
 #include "schema.h"
 #include "store.h"
 #include "store_sqlite_facts.h"
+#include "store_sqlite_int.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -2470,6 +2471,52 @@ static int sq_fact_batches(struct store *st,
 	return sqf_fact_batches(&impl(st)->facts, cb, arg, err);
 }
 
+/* ---- report facts, read by reports (store_sqlite_reports.c) ---- */
+
+/* A snapshot: a reader inside its read transaction. */
+struct store_facts {
+	sqlite3 *db;
+};
+
+static int sq_facts_begin(struct store *st, struct store_facts **out,
+			  struct gb_err *err)
+{
+	struct sqlite_store *s = impl(st);
+	sqlite3 *db = NULL;
+
+	*out = NULL;
+	if (reader_get(s, &db, err) < 0)
+		return -1;
+	if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(db, err, N_("reading report facts"));
+		reader_put(s, db);
+		return -1;
+	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->db = db;
+	return 0;
+}
+
+static void sq_facts_end(struct store *st, struct store_facts *f)
+{
+	if (!f)
+		return;
+	if (sqlite3_get_autocommit(f->db) == 0)
+		sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL);
+	reader_put(impl(st), f->db);
+	free(f);
+}
+
+static int sq_facts_read(struct store *st, struct store_facts *f,
+			 const struct store_fact_query *q,
+			 int (*cb)(void *arg, const struct store_fact_row *r,
+				   struct gb_err *err),
+			 void *arg, struct gb_err *err)
+{
+	(void)st;
+	return store_sqlite_facts_query(f->db, q, cb, arg, err);
+}
+
 static const struct store_ops sqlite_ops = {
     .close = sq_close,
     .migrate = sq_migrate,
@@ -2521,22 +2568,11 @@ static const struct store_ops sqlite_ops = {
     .facts_built = sq_facts_built,
     .fact_records = sq_fact_records,
     .fact_batches = sq_fact_batches,
+    /* report facts, read by reports (store_sqlite_reports.c) */
+    .facts_begin = sq_facts_begin,
+    .facts_end = sq_facts_end,
+    .facts_read = sq_facts_read,
 };
-
-/* ---- the connections the reports read (store.h) ---- */
-
-int store_sqlite_reader(struct store *st, sqlite3 **db, struct gb_err *err)
-{
-	if (!st || st->ops != &sqlite_ops)
-		return gb_error(err, GB_EINTERNAL, "store: not a SQLite store");
-	return reader_get(impl(st), db, err);
-}
-
-void store_sqlite_reader_done(struct store *st, sqlite3 *db)
-{
-	if (st && st->ops == &sqlite_ops)
-		reader_put(impl(st), db);
-}
 
 const char *store_sqlite_version(int *race_fixed)
 {

@@ -7,9 +7,10 @@
  * that must exist, lookups in and out of the grid), devices, batches and
  * record versions, savepoints that undo, the pages of /v1/changes, the
  * report facts ingest writes (every kind of fact row, the counters, and
- * rollup.c keeping them through the store), and the audit chain; and on
- * PostgreSQL, two servers applying the same
- * batch at once, and the readers of a serving store.
+ * rollup.c keeping them through the store) and as reports read them, and
+ * the audit chain; and on PostgreSQL,
+ * two servers applying the same batch at once, and the readers of a serving
+ * store.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -1052,6 +1053,143 @@ static void test_ops_complete(struct store *st)
 	}
 }
 
+/* The rows of a fact query as text: per row its texts and then its
+ * numbers ("-" for a null one), separated by '|', rows by ";". */
+struct fact_text {
+	char buf[2048];
+	size_t len;
+	int stop_at; /* when > 0: the callback fails at this row */
+	int rows;    /* seen so far */
+};
+
+static int fact_row(void *arg, const struct store_fact_row *r,
+		    struct gb_err *err)
+{
+	struct fact_text *t = arg;
+	size_t n = sizeof(t->buf);
+
+	if (++t->rows == t->stop_at)
+		return gb_error(err, GB_EINVAL, "stopped at row %d", t->rows);
+	for (int i = 0; i < STORE_FACT_NS && r->s[i]; i++)
+		t->len += (size_t)snprintf(t->buf + t->len, n - t->len, "%s|",
+					   r->s[i]);
+	for (int i = 0; i < STORE_FACT_NI; i++) {
+		if (r->null & 1u << i)
+			t->len +=
+			    (size_t)snprintf(t->buf + t->len, n - t->len, "-|");
+		else if (r->i[i])
+			t->len += (size_t)snprintf(t->buf + t->len, n - t->len,
+						   "%lld|", (long long)r->i[i]);
+	}
+	t->len += (size_t)snprintf(t->buf + t->len, n - t->len, ";");
+	return t->len < n ? 0 : -1;
+}
+
+/* The rows of fact over from..to (key may be NULL) in snapshot f. */
+static const char *facts_of(struct store *st, struct store_facts *f,
+			    enum store_query fact, int32_t from, int32_t to,
+			    const char *key, struct fact_text *t)
+{
+	struct store_fact_query q = {fact, from, to, key};
+	struct gb_err err;
+
+	memset(t, 0, sizeof(*t));
+	if (st->ops->facts_read(st, f, &q, fact_row, t, &err) < 0) {
+		fprintf(stderr, "  facts_read %d: %s\n", (int)fact, err.msg);
+		return "(failed)";
+	}
+	return t->buf;
+}
+
+/*
+ * The report facts as reports read them, after the reference data and
+ * devices of the tests before (it adds reference data, so it comes
+ * last): the reference data ordered bytewise by code (S01-m02
+ * after S01-W01, as SQLite compares text, whatever the database's
+ * collation), a community's lowest area, the devices with what they said
+ * of their backlog, and no rows, not an error, from facts nothing has
+ * written yet.
+ */
+static void test_fact_reads(struct store *st)
+{
+	const char *area0[] = {"S01-P0", "S01-G1", "西门警务区", "102"};
+	const char *ac0[] = {"S01-P0", "S01-C01"};
+	const char *guard[] = {"S01-m02", "赵德胜", "guard", "S01-G1",
+			       "S01-P1"};
+	const char *chief[] = {"S01-M03", "孙丽华", "chief", "S01-G1",
+			       "S01-P0"};
+	struct store_fact_query bad = {STORE_Q_COUNT, 0, 0, NULL};
+	struct store_facts *f = NULL;
+	struct fact_text t;
+	struct gb_err err;
+	int32_t d0 = 20400, d1 = 20430;
+
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(put(st, STORE_T_AREA, area0) == 1);
+	CHECK_S(put(st, STORE_T_AREA_COMMUNITY, ac0) == 1);
+	CHECK_S(put(st, STORE_T_STAFF, guard) == 1);
+	CHECK_S(put(st, STORE_T_STAFF, chief) == 1);
+	CHECK_S(st->ops->ref_touch(st, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+
+	CHECK_S(st->ops->facts_begin(st, &f, &err) == 0 && f);
+	if (!f)
+		return;
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_DISTRICT, 0, 0, NULL, &t),
+			"D01|南湖区|;"));
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_STREET, 0, 0, NULL, &t),
+			"S01|东关街道|;"));
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_GRID, 0, 0, NULL, &t),
+			"S01-G1|S01|第一网格|;S01-G2|S01|第二网格|;"));
+	CHECK_S(
+	    !strcmp(facts_of(st, f, STORE_Q_AREA, 0, 0, NULL, &t),
+		    "S01-P0|S01-G1|西门警务区|;S01-P1|S01-G1|东关警务区|;"));
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_COMMUNITY, 0, 0, NULL, &t),
+			"S01-C01|S01-G1|东关社区|S01-P0|3300|4|2|;"));
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_STAFF, 0, 0, NULL, &t),
+			"S01-M01|陈志强|officer|S01-G1|S01-P1|;"
+			"S01-M03|孙丽华|chief|S01-G1|S01-P0|;"
+			"S01-W01|王秀英|coordinator|S01-G1||;"
+			"S01-m02|赵德胜|guard|S01-G1|S01-P1|;"));
+	/* DEV_A said 3 unsent, the oldest at 1764740000000, and then
+	 * nothing (pending -1): what it said stands.  DEV_B, revoked, never
+	 * said. */
+	/* The devices in any order. */
+	facts_of(st, f, STORE_Q_DEVICES, 0, 0, NULL, &t);
+	CHECK_S(strstr(t.buf, DEV_A "|S01-G1|coordinator|刘建国的笔记本|3|"
+				    "1764740000000|1764750006000|;") &&
+		strstr(t.buf, DEV_B "|S01-G1|officer||1|-|;") && t.rows == 2);
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_DEVICE_SYNC, d0, d1, NULL, &t),
+			DEV_A "|S01-G1|coordinator|刘建国的笔记本|3|"
+			      "1764740000000|1764750006000|;" DEV_B
+			      "|S01-G1|officer||1|-|;"));
+	/* No batch has left day counts. */
+	CHECK_S(!strcmp(facts_of(st, f, STORE_Q_SYNCED_GRIDS, d0, d1, NULL, &t),
+			""));
+	CHECK_S(!strcmp(
+	    facts_of(st, f, STORE_Q_SYNCED_GRIDS, d0, d1, "officer", &t), ""));
+	for (int k = STORE_Q_ACTIVE; k <= STORE_Q_DAILY; k++)
+		CHECK_S(!strcmp(
+		    facts_of(st, f, (enum store_query)k, d0, d1, NULL, &t),
+		    ""));
+	CHECK_S(!strcmp(
+	    facts_of(st, f, STORE_Q_CONFLICTS, d0, d1, "patrol", &t), ""));
+	/* A callback's failure stops the read with its error. */
+	memset(&t, 0, sizeof(t));
+	t.stop_at = 2;
+	{
+		struct store_fact_query q = {STORE_Q_STAFF, 0, 0, NULL};
+
+		CHECK_S(st->ops->facts_read(st, f, &q, fact_row, &t, &err) ==
+			    -1 &&
+			err.code == GB_EINVAL && t.rows == 2);
+	}
+	CHECK_S(st->ops->facts_read(st, f, &bad, fact_row, &t, &err) == -1 &&
+		err.code == GB_EINTERNAL);
+	st->ops->facts_end(st, f);
+	st->ops->facts_end(st, NULL);
+}
+
 static void run_all(struct store *st, const char *name)
 {
 	which = name;
@@ -1061,9 +1199,12 @@ static void run_all(struct store *st, const char *name)
 	test_records(st);
 	test_changes(st);
 	test_merge_ops(st);
+	test_audit(st);
+	/* The reads first: they hold the devices' and the day counts' state
+	 * as the tests before left it, which rollup's batches change. */
+	test_fact_reads(st);
 	test_facts(st);
 	test_rollup(st);
-	test_audit(st);
 }
 
 int main(void)
