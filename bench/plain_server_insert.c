@@ -46,6 +46,7 @@
 
 #include "buf.h"
 #include "db.h"
+#include "db_int.h"
 #include "err.h"
 #include "gbtime.h"
 #include "i18n.h"
