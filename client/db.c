@@ -42,6 +42,7 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [S_JSON_EACH] = "SELECT key, value FROM json_each(?1)",
     [S_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 };
 
@@ -186,6 +187,62 @@ void db_copy_str(char *out, size_t n, const char *s)
 	if (len)
 		memcpy(out, s, len);
 	out[len] = '\0';
+}
+
+int db_body_parse(struct gb_db *db, struct gb_record *r, const char *body,
+		  struct gb_err *err)
+{
+	sqlite3_stmt *s = stmt(db, S_JSON_EACH, err);
+	int rc;
+
+	if (!s)
+		return -1;
+	sqlite3_bind_text(s, 1, body, -1, SQLITE_STATIC);
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
+		int i = gb_kind_field(r->kind, db_col_text(s, 0));
+
+		if (i < 0 || sqlite3_column_type(s, 1) == SQLITE_NULL)
+			continue;
+		/* INT values come back as integers; their text is the
+		 * canonical decimal form. */
+		gb_record_set(r, i, db_col_text(s, 1));
+	}
+	if (rc != SQLITE_DONE) {
+		gb_error(err, GB_EDB, _("record %s: bad stored body: %s"),
+			 r->id, sqlite3_errmsg(db->sq));
+		db_stmt_done(s);
+		return -1;
+	}
+	db_stmt_done(s);
+	return 0;
+}
+
+void db_versions_parse(const char *s, uint64_t **out, size_t *n)
+{
+	size_t cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	while (s && *s) {
+		char *end;
+		unsigned long long v;
+
+		errno = 0;
+		v = strtoull(s, &end, 10);
+		if (errno || end == s)
+			break;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 4;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		(*out)[(*n)++] = (uint64_t)v;
+		s = end;
+		while (*s == ' ')
+			s++;
+	}
 }
 
 /* ---- meta ---------------------------------------------------------------- */

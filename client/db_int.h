@@ -20,6 +20,7 @@
 #include "err.h"
 #include "id.h"
 #include "kinds.h"
+#include "record.h"
 #include "record_cols.h"
 #include "validate.h"
 
@@ -172,6 +173,20 @@ int db_exec_i64(struct gb_db *db, const char *sql, int n, int64_t a, int64_t b,
 int db_query_i64(struct gb_db *db, const char *sql, int n, int64_t a, int64_t b,
 		 int64_t def, int64_t *out, const char *what,
 		 struct gb_err *err);
+
+/* Fills the values of r from its stored JSON body with SQLite's
+ * json_each(); keys the kind does not know are skipped.  Returns 0 or -1
+ * with err naming the record. */
+int db_body_parse(struct gb_db *db, struct gb_record *r, const char *body,
+		  struct gb_err *err);
+/*
+ * Reads the versions of text s (decimal numbers separated by spaces, as
+ * the bases and heads columns hold them, schema/client/005) into *out,
+ * which the caller frees; *n of them.  A NULL or empty s gives none.
+ * What is not a number ends the list: only the store writes these
+ * columns.
+ */
+void db_versions_parse(const char *s, uint64_t **out, size_t *n);
 
 /* How many candidates an ambiguous name or prefix lists. */
 #define MAX_CANDIDATES 5

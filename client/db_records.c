@@ -75,7 +75,6 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_REC_PREFIX] = "SELECT id, kind FROM record WHERE id >= ?1 AND "
 		     "id < ?2 AND (?3 IS NULL OR kind = ?3) ORDER BY id "
 		     "LIMIT 6",
-    [S_JSON_EACH] = "SELECT key, value FROM json_each(?1)",
     [S_DAILY_FIND] = "SELECT id FROM record WHERE kind = 'daily_report' "
 		     "AND day = ?2 AND person = ?1 AND voided = 0 "
 		     "ORDER BY id LIMIT 1",
@@ -194,36 +193,6 @@ static void versions_text(const uint64_t *v, size_t n, char *out, size_t cap)
 	for (size_t i = 0; i < n && off < cap; i++)
 		off += (size_t)snprintf(out + off, cap - off, "%s%" PRIu64,
 					i ? " " : "", v[i]);
-}
-
-/*
- * Reads the versions of text s (versions_text) into *out, which the
- * caller frees; *n of them.  A NULL or empty s gives none.  What is not
- * a number ends the list: only this file writes these columns.
- */
-static void versions_parse(const char *s, uint64_t **out, size_t *n)
-{
-	size_t cap = 0;
-
-	*out = NULL;
-	*n = 0;
-	while (s && *s) {
-		char *end;
-		unsigned long long v;
-
-		errno = 0;
-		v = strtoull(s, &end, 10);
-		if (errno || end == s)
-			break;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 4;
-			*out = xrealloc(*out, cap * sizeof(**out));
-		}
-		(*out)[(*n)++] = (uint64_t)v;
-		s = end;
-		while (*s == ' ')
-			s++;
-	}
 }
 
 /*
@@ -369,8 +338,8 @@ static int old_row_get(struct gb_db *db, const char *id, struct old_row *o,
 		db_copy_str(o->community, sizeof(o->community),
 			    db_col_text(s, 5));
 		if (sqlite3_column_type(s, 6) != SQLITE_NULL)
-			versions_parse(db_col_text(s, 6), &o->heads,
-				       &o->nheads);
+			db_versions_parse(db_col_text(s, 6), &o->heads,
+					  &o->nheads);
 		o->merged = o->nheads > 0;
 		if (!o->merged) {
 			o->heads = xmalloc(sizeof(*o->heads));
@@ -564,9 +533,6 @@ static void vset_release(struct vset *vs)
 	memset(vs, 0, sizeof(*vs));
 }
 
-static int body_parse(struct gb_db *db, struct gb_record *r, const char *body,
-		      struct gb_err *err);
-
 /* Reads the versions of record id (of kind k, row o) from history: every
  * one, or for a record edited more often than GB_MERGE_MAX_VERSIONS the
  * newest that many, which HQ merges too and which stand for what the
@@ -605,12 +571,12 @@ static int versions_load(struct gb_db *db, const struct gb_kind *k,
 		r->voided = sqlite3_column_int(s, 4) != 0;
 		if (r->voided && sqlite3_column_type(s, 5) != SQLITE_NULL)
 			gb_record_set_void_reason(r, db_col_text(s, 5));
-		versions_parse(db_col_text(s, 7), &b, &nb);
+		db_versions_parse(db_col_text(s, 7), &b, &nb);
 		for (size_t i = 0; i < nb && i < GB_MAX_BASE; i++)
 			r->base[r->nbase++] = b[i];
 		free(b);
 		r->resolves = (uint32_t)sqlite3_column_int64(s, 8);
-		if (body_parse(db, r, db_col_text(s, 6), err)) {
+		if (db_body_parse(db, r, db_col_text(s, 6), err)) {
 			db_stmt_done(s);
 			return -1;
 		}
@@ -1027,7 +993,7 @@ static int bases_renumber(struct gb_db *db, const char *id, uint64_t old,
 			size_t nb;
 			int hit = 0;
 
-			versions_parse(db_col_text(s, 2), &b, &nb);
+			db_versions_parse(db_col_text(s, 2), &b, &nb);
 			for (size_t i = 0; i < nb; i++)
 				if (b[i] == old) {
 					b[i] = to;
@@ -1135,41 +1101,6 @@ out:
 /* ---- reading records ---------------------------------------------------- */
 
 /*
- * Fills the values of r from a JSON body with json_each().  Keys the kind
- * does not know (from a newer program) are skipped.
- */
-static int body_parse(struct gb_db *db, struct gb_record *r, const char *body,
-		      struct gb_err *err)
-{
-	sqlite3_stmt *s = stmt(db, S_JSON_EACH, err);
-	int rc;
-
-	if (!s)
-		return -1;
-	sqlite3_bind_text(s, 1, body, -1, SQLITE_STATIC);
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW)
-			break;
-		int i = gb_kind_field(r->kind, db_col_text(s, 0));
-
-		if (i < 0 || sqlite3_column_type(s, 1) == SQLITE_NULL)
-			continue;
-		/* INT values come back as integers; their text is the
-		 * canonical decimal form. */
-		gb_record_set(r, i, db_col_text(s, 1));
-	}
-	if (rc != SQLITE_DONE) {
-		gb_error(err, GB_EDB, _("record %s: bad stored body: %s"),
-			 r->id, sqlite3_errmsg(db->sq));
-		db_stmt_done(s);
-		return -1;
-	}
-	db_stmt_done(s);
-	return 0;
-}
-
-/*
  * Makes a record, values still empty, of the current row of s, whose
  * first ten columns are those of REC_COLS.  Caller frees *out.
  */
@@ -1214,12 +1145,12 @@ static int row_record(struct gb_db *db, sqlite3_stmt *s, struct gb_record **out,
 
 	if (row_header(s, out, err))
 		return -1;
-	if (body_parse(db, *out, db_col_text(s, 10), err)) {
+	if (db_body_parse(db, *out, db_col_text(s, 10), err)) {
 		gb_record_free(*out);
 		*out = NULL;
 		return -1;
 	}
-	versions_parse(db_col_text(s, 11), &b, &nb);
+	db_versions_parse(db_col_text(s, 11), &b, &nb);
 	for (size_t i = 0; i < nb && i < GB_MAX_BASE; i++)
 		(*out)->base[(*out)->nbase++] = b[i];
 	free(b);

@@ -17,7 +17,6 @@
  * sync_batch row is deleted in the transaction that records its answer,
  * so that whoever deletes it is the one who records it.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,14 +105,12 @@ static const char outbox_sql[] =
 struct loader {
 	sqlite3_stmt *outbox;
 	sqlite3_stmt *range;
-	sqlite3_stmt *json;
 };
 
 static void loader_release(struct loader *l)
 {
 	sqlite3_finalize(l->outbox);
 	sqlite3_finalize(l->range);
-	sqlite3_finalize(l->json);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -130,56 +127,6 @@ static int loader_init(struct gb_db *db, struct loader *l, struct gb_err *err)
 	return 0;
 }
 
-/* Fills the values of r from its stored JSON body with json_each(); keys
- * the kind does not know are skipped. */
-static int body_parse(struct gb_db *db, struct loader *l, struct gb_record *r,
-		      const char *body, struct gb_err *err)
-{
-	int rc;
-
-	if (!l->json && db_prep(db, "SELECT key, value FROM json_each(?1)",
-				&l->json, _("cannot read a version"), err))
-		return -1;
-	sqlite3_bind_text(l->json, 1, body, -1, SQLITE_STATIC);
-	for (;;) {
-		rc = sqlite3_step(l->json);
-		if (rc != SQLITE_ROW)
-			break;
-		int i = gb_kind_field(r->kind, db_col_text(l->json, 0));
-
-		if (i < 0 || sqlite3_column_type(l->json, 1) == SQLITE_NULL)
-			continue;
-		gb_record_set(r, i, db_col_text(l->json, 1));
-	}
-	sqlite3_reset(l->json);
-	sqlite3_clear_bindings(l->json);
-	if (rc != SQLITE_DONE)
-		return gb_error(err, GB_EDB,
-				_("record %s: bad stored body: %s"), r->id,
-				sqlite3_errmsg(db_sqlite(db)));
-	return 0;
-}
-
-/* Fills r->base from the bases column (versions separated by spaces,
- * schema/client/005), at most GB_MAX_BASE of them. */
-static void bases_parse(struct gb_record *r, const char *s)
-{
-	r->nbase = 0;
-	while (*s && r->nbase < GB_MAX_BASE) {
-		char *end;
-		unsigned long long v;
-
-		errno = 0;
-		v = strtoull(s, &end, 10);
-		if (errno || end == s)
-			break;
-		r->base[r->nbase++] = (uint64_t)v;
-		s = end;
-		while (*s == ' ')
-			s++;
-	}
-}
-
 /*
  * The version on the current row of l->range.  Returns 1 with *out
  * (caller frees), 0 when the file does not hold it (or holds it under a
@@ -192,6 +139,8 @@ static int version_read(struct gb_db *db, struct loader *l,
 	int c = sqlite3_column_int(s, RC_CURRENT) ? RC_CUR : RC_HIST;
 	const struct gb_kind *k;
 	struct gb_record *r;
+	uint64_t *bases;
+	size_t nbases;
 
 	*out = NULL;
 	if (sqlite3_column_type(s, c) == SQLITE_NULL)
@@ -210,11 +159,14 @@ static int version_read(struct gb_db *db, struct loader *l,
 	r->voided = sqlite3_column_int(s, c + 4) != 0;
 	if (r->voided && sqlite3_column_type(s, c + 5) != SQLITE_NULL)
 		gb_record_set_void_reason(r, db_col_text(s, c + 5));
-	if (body_parse(db, l, r, db_col_text(s, c + 6), err)) {
+	if (db_body_parse(db, r, db_col_text(s, c + 6), err)) {
 		gb_record_free(r);
 		return -1;
 	}
-	bases_parse(r, db_col_text(s, c + 7));
+	db_versions_parse(db_col_text(s, c + 7), &bases, &nbases);
+	for (size_t i = 0; i < nbases && i < GB_MAX_BASE; i++)
+		r->base[r->nbase++] = bases[i];
+	free(bases);
 	r->resolves = (uint32_t)sqlite3_column_int64(s, c + 8);
 	*out = r;
 	return 1;
