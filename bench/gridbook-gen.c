@@ -45,6 +45,7 @@
 
 #include "csv.h"
 #include "db.h"
+#include "db_int.h"
 #include "err.h"
 #include "gbtime.h"
 #include "i18n.h"

@@ -46,11 +46,13 @@
 
 #include "buf.h"
 #include "db.h"
+#include "db_int.h"
 #include "err.h"
 #include "gbtime.h"
 #include "i18n.h"
 #include "kinds.h"
 #include "record.h"
+#include "record_cols.h"
 #include "store.h"
 #include "sync.h"
 #include "wire.h"
@@ -286,33 +288,25 @@ static void content_hash(const struct gb_record *r, const char *body,
 	crypto_generichash_final(&h, out, STORE_HASH_LEN);
 }
 
-/* The report columns of server/ingest.c: the local date of the kind's
- * date field, and its community, staff and status fields. */
+/* The report columns as server/ingest.c takes them (record_cols.h): the
+ * local date of the kind's date field, and its community, staff and
+ * status fields.  A day worked out from a time is kept in it->day, which
+ * v.day points to once the items stop moving. */
 static void derive(struct item *it)
 {
-	const struct gb_record *r = it->rec;
-	const struct gb_kind *k = r->kind;
 	struct store_version *v = &it->v;
-	int i = gb_kind_field(k, k->date_field);
-	int64_t ms;
-	char *end;
+	struct gb_record_cols c;
 
-	v->day = NULL;
-	if (i >= 0 && r->val[i]) {
-		if (k->fields[i].type == GB_T_DATE) {
-			v->day = r->val[i];
-		} else {
-			ms = strtoll(r->val[i], &end, 10);
-			if (!*end) {
-				gb_date_format(gb_local_day(ms), it->day);
-				it->has_day = 1;
-			}
-		}
+	gb_record_cols(it->rec, NULL, &c);
+	v->day = c.day;
+	if (c.day == c.daybuf) {
+		memcpy(it->day, c.daybuf, sizeof(c.daybuf));
+		it->has_day = 1;
+		v->day = NULL;
 	}
-	v->community =
-	    k->community_field ? gb_record_get(r, k->community_field) : NULL;
-	v->person = k->staff_field ? gb_record_get(r, k->staff_field) : NULL;
-	v->status = k->status_field ? gb_record_get(r, k->status_field) : NULL;
+	v->community = c.community;
+	v->person = c.person;
+	v->status = c.status;
 }
 
 /* Packs, serialises and hashes every version, so that the timed part has

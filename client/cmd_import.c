@@ -28,8 +28,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "cmd.h"
 #include "csv.h"
 #include "db.h"
@@ -90,7 +88,6 @@ struct import {
 	int ent_ids_loaded;
 	struct gb_buf key;  /* scratch for building keys */
 	struct gb_buf line; /* scratch for writing reject rows */
-	sqlite3_stmt *id_stmt;
 
 	/*
 	 * The good records of phase 1, packed one after another: the id,
@@ -239,43 +236,23 @@ static int import_find(void *arg, enum gb_ref ref, const char *key,
  * file of checks names thousands of enterprises by USCC, and asking the
  * database for each would scan every record each time.
  */
+static int ent_id_one(void *arg, const char *uscc, const char *id)
+{
+	struct import *im = arg;
+	struct gb_hmap_ent *e;
+	int added;
+
+	e = gb_hmap_puts(&im->ent_ids, uscc, &added);
+	if (added)
+		e->val = xstrdup(id);
+	e->n++;
+	return 0;
+}
+
 static int import_load_ent_ids(struct import *im, struct gb_err *err)
 {
-	sqlite3 *s = db_sqlite(im->db);
-	sqlite3_stmt *st = NULL;
-	int rc, added, ret = -1;
-
 	im->ent_ids_loaded = 1;
-	if (sqlite3_prepare_v2(s,
-			       "SELECT json_extract(body, '$.uscc'), id FROM "
-			       "record WHERE kind = 'enterprise' AND "
-			       "voided = 0",
-			       -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	for (;;) {
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW)
-			break;
-		const char *u = (const char *)sqlite3_column_text(st, 0);
-		const char *id = (const char *)sqlite3_column_text(st, 1);
-		struct gb_hmap_ent *e;
-
-		if (!u || !id)
-			continue;
-		e = gb_hmap_puts(&im->ent_ids, u, &added);
-		if (added)
-			e->val = xstrdup(id);
-		e->n++;
-	}
-	if (rc != SQLITE_DONE)
-		goto out;
-	ret = 0;
-out:
-	if (ret)
-		gb_error(err, GB_EDB, _("reading the grid's enterprises: %s"),
-			 sqlite3_errmsg(s));
-	sqlite3_finalize(st);
-	return ret;
+	return db_enterprise_usccs(im->db, ent_id_one, im, err);
 }
 
 /* The id of the one current enterprise whose USCC is input, or NULL (no
@@ -573,55 +550,23 @@ static int import_header(struct import *im, struct gb_csv *c,
 static int import_id_taken(struct import *im, const char *id,
 			   struct gb_err *err)
 {
-	int rc;
-
-	if (!im->id_stmt &&
-	    sqlite3_prepare_v2(db_sqlite(im->db),
-			       "SELECT 1 FROM record WHERE id = ?", -1,
-			       &im->id_stmt, NULL) != SQLITE_OK)
-		return gb_error(err, GB_EDB, "%s",
-				sqlite3_errmsg(db_sqlite(im->db)));
-	sqlite3_reset(im->id_stmt);
-	sqlite3_bind_text(im->id_stmt, 1, id, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(im->id_stmt);
-	sqlite3_reset(im->id_stmt);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return gb_error(err, GB_EDB, "%s", sqlite3_errmsg(db_sqlite(im->db)));
+	return db_record_exists(im->db, id, err);
 }
 
 /* Loads the USCCs of the grid's current enterprises (line 0 in usccs). */
+static int uscc_one(void *arg, const char *uscc, const char *id)
+{
+	struct import *im = arg;
+	int added;
+
+	(void)id;
+	gb_hmap_puts(&im->usccs, uscc, &added);
+	return 0;
+}
+
 static int import_load_usccs(struct import *im, struct gb_err *err)
 {
-	sqlite3 *s = db_sqlite(im->db);
-	sqlite3_stmt *st = NULL;
-	int rc, added, ret = -1;
-
-	if (sqlite3_prepare_v2(s,
-			       "SELECT json_extract(body, '$.uscc') FROM record"
-			       " WHERE kind = 'enterprise' AND voided = 0",
-			       -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	for (;;) {
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW)
-			break;
-		const char *u = (const char *)sqlite3_column_text(st, 0);
-
-		if (u)
-			gb_hmap_puts(&im->usccs, u, &added);
-	}
-	if (rc != SQLITE_DONE)
-		goto out;
-	ret = 0;
-out:
-	if (ret)
-		gb_error(err, GB_EDB, _("reading the grid's enterprises: %s"),
-			 sqlite3_errmsg(s));
-	sqlite3_finalize(st);
-	return ret;
+	return db_enterprise_usccs(im->db, uscc_one, im, err);
 }
 
 /*
@@ -1257,7 +1202,6 @@ out:
 	gb_hmap_release(&im.ent_ids);
 	gb_buf_release(&im.key);
 	gb_buf_release(&im.line);
-	sqlite3_finalize(im.id_stmt);
 	if (im.db)
 		db_close(im.db);
 	if (fp && fp != stdin)

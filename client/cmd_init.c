@@ -8,7 +8,6 @@
  * On a file that exists, init --staff only changes who enters records
  * (the message for a missing --staff says to run it so).
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,23 +44,15 @@ static void init_usage(FILE *fp)
 		GB_SEEDDIR);
 }
 
-/* The count a query with one or two text parameters gives, or -1. */
-static long count_rows(struct gb_db *db, const char *sql, const char *grid,
+/* The number of rows of reference table t of grid (of staff, of role
+ * when given), or -1. */
+static long count_rows(struct gb_db *db, enum db_ref_table t, const char *grid,
 		       const char *role)
 {
-	sqlite3_stmt *st = NULL;
-	long n = -1;
+	struct gb_err ignored;
+	long n;
 
-	if (sqlite3_prepare_v2(db_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, grid, -1, SQLITE_STATIC);
-	if (role)
-		sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-out:
-	sqlite3_finalize(st);
-	return n;
+	return db_ref_count(db, t, grid, role, &n, &ignored) ? -1 : n;
 }
 
 /* Prints what the new file holds. */
@@ -76,18 +67,13 @@ static void print_summary(struct gb_db *db, const char *path, const char *grid)
 
 	printf(_("created %s for grid %s %s\n"), path, grid, name ? name : "");
 	printf(_("  communities   %ld\n"),
-	       count_rows(db, "SELECT count(*) FROM community WHERE grid = ?",
-			  grid, NULL));
+	       count_rows(db, DB_REF_COMMUNITIES, grid, NULL));
 	printf(_("  police areas  %ld\n"),
-	       count_rows(db, "SELECT count(*) FROM police_area WHERE grid = ?",
-			  grid, NULL));
+	       count_rows(db, DB_REF_AREAS, grid, NULL));
 	printf(_("  staff        "));
 	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
 		printf("%s %s %ld", i ? "," : "", _(plural[i]),
-		       count_rows(db,
-				  "SELECT count(*) FROM staff WHERE grid = ? "
-				  "AND role = ?",
-				  grid, roles[i]));
+		       count_rows(db, DB_REF_STAFF, grid, roles[i]));
 	printf("\n");
 	if (me && *me) {
 		char *who = db_ref_name(db, GB_REF_STAFF, me);

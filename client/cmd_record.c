@@ -20,8 +20,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "buf.h"
 #include "cmd.h"
 #include "csv.h"
@@ -1061,33 +1059,33 @@ fail:
  * characters; those made in one millisecond (an import, or a pinned test
  * clock) need more.  Returns SHORT_ID when the ids cannot be read.
  */
+/* What short_id_len carries from one id to the next. */
+struct short_id {
+	char prev[GB_ID_LEN];
+	size_t len;
+};
+
+static int short_id_one(void *arg, const char *id)
+{
+	struct short_id *si = arg;
+	size_t same = 0;
+
+	while (si->prev[same] && si->prev[same] == id[same])
+		same++;
+	if (same + 1 > si->len)
+		si->len = same + 1;
+	snprintf(si->prev, sizeof(si->prev), "%s", id);
+	return 0;
+}
+
 static size_t short_id_len(struct gb_db *db, const struct gb_kind *k)
 {
-	sqlite3_stmt *st = NULL;
-	char prev[GB_ID_LEN] = "";
-	size_t len = SHORT_ID;
+	struct short_id si = {"", SHORT_ID};
+	struct gb_err ignored;
 
-	if (sqlite3_prepare_v2(db_sqlite(db),
-			       "SELECT id FROM record WHERE kind = ?1 "
-			       "ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, k->name, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *id = (const char *)sqlite3_column_text(st, 0);
-		size_t same = 0;
-
-		if (!id)
-			continue;
-		while (prev[same] && prev[same] == id[same])
-			same++;
-		if (same + 1 > len)
-			len = same + 1;
-		snprintf(prev, sizeof(prev), "%s", id);
-	}
-out:
-	sqlite3_finalize(st);
-	return len;
+	if (db_record_ids(db, k, short_id_one, &si, &ignored))
+		return SHORT_ID;
+	return si.len;
 }
 
 static int column_width(const struct gb_field *f)

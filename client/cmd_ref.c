@@ -2,9 +2,8 @@
  * gridbook ref [communities|areas|staff]: the reference data of the grid
  * file, as aligned tables, so that a person can look up the codes and
  * names that record fields take.  Reference data is owned by HQ and only
- * read here, with the file's own SQLite connection.
+ * read here (db_ref_rows).
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,7 +18,7 @@
 struct ref_view {
 	const char *name;  /* what the command line says */
 	const char *title; /* N_() heading */
-	const char *sql;   /* one parameter: the grid */
+	enum db_ref_table table;
 	const char *cols[8];
 	int right[8]; /* 1: numbers, aligned right */
 };
@@ -27,31 +26,19 @@ struct ref_view {
 static const struct ref_view views[] = {
     {"communities",
      N_("communities"),
-     "SELECT c.code, c.name, c.population, c.criminal_cases,"
-     " c.patrol_team, coalesce(ac.area, '')"
-     " FROM community c LEFT JOIN area_community ac"
-     " ON ac.community = c.code WHERE c.grid = ?1 ORDER BY c.code",
+     DB_REF_COMMUNITIES,
      {N_("code"), N_("name"), N_("population"), N_("criminal_cases"),
       N_("patrol_team"), N_("area"), NULL},
      {0, 0, 1, 1, 1, 0}},
     {"areas",
      N_("police areas"),
-     "SELECT a.code, a.name, a.room,"
-     " (SELECT group_concat(community, ',') FROM"
-     "  (SELECT community FROM area_community WHERE area = a.code"
-     "   ORDER BY community)),"
-     " (SELECT count(*) FROM staff s WHERE s.area = a.code"
-     "  AND s.role IN ('officer', 'chief')),"
-     " (SELECT count(*) FROM staff s WHERE s.area = a.code"
-     "  AND s.role = 'guard')"
-     " FROM police_area a WHERE a.grid = ?1 ORDER BY a.code",
+     DB_REF_AREAS,
      {N_("code"), N_("name"), N_("room"), N_("communities"), N_("officers"),
       N_("guards"), NULL},
      {0, 0, 0, 0, 1, 1}},
     {"staff",
      N_("staff"),
-     "SELECT code, name, role, area FROM staff WHERE grid = ?1"
-     " ORDER BY code",
+     DB_REF_STAFF,
      {N_("code"), N_("name"), N_("role"), N_("area"), NULL},
      {0, 0, 0, 0}},
 };
@@ -87,13 +74,29 @@ static const char *shown(const char *col, const char *v)
 	return v;
 }
 
+/* What print_view's rows go into. */
+struct view_out {
+	const struct ref_view *v;
+	struct gb_table *t;
+};
+
+static int view_row(void *arg, const char *const *cells, int n)
+{
+	struct view_out *o = arg;
+
+	gb_table_row(o->t);
+	for (int c = 0; c < n && o->v->cols[c]; c++)
+		gb_table_cell(o->t, c, shown(o->v->cols[c], cells[c]));
+	return 0;
+}
+
 /* Prints one view as a table.  Returns 0 or -1 with err. */
 static int print_view(struct gb_db *db, const struct ref_view *v,
 		      const char *grid, int heading, struct gb_err *err)
 {
-	sqlite3_stmt *st = NULL;
 	struct gb_table t;
-	int ncols = 0, rc, ret = -1;
+	struct view_out o = {v, &t};
+	int ncols = 0, ret = -1;
 
 	while (ncols < 8 && v->cols[ncols])
 		ncols++;
@@ -101,35 +104,13 @@ static int print_view(struct gb_db *db, const struct ref_view *v,
 	gb_table_header_tr(&t, v->cols);
 	for (int c = 0; c < ncols; c++)
 		gb_table_column(&t, c, 0, v->right[c]);
-	if (sqlite3_prepare_v2(db_sqlite(db), v->sql, -1, &st, NULL) !=
-	    SQLITE_OK) {
-		gb_error(err, GB_EDB, _("reading %s: %s"), v->name,
-			 sqlite3_errmsg(db_sqlite(db)));
+	if (db_ref_rows(db, v->table, grid, view_row, &o, err))
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, grid, -1, SQLITE_STATIC);
-	for (;;) {
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW)
-			break;
-		gb_table_row(&t);
-		for (int c = 0; c < ncols; c++)
-			gb_table_cell(
-			    &t, c,
-			    shown(v->cols[c],
-				  (const char *)sqlite3_column_text(st, c)));
-	}
-	if (rc != SQLITE_DONE) {
-		gb_error(err, GB_EDB, _("reading %s: %s"), v->name,
-			 sqlite3_errmsg(db_sqlite(db)));
-		goto out;
-	}
 	if (heading)
 		printf("%s (%d)\n", _(v->title), gb_table_body_rows(&t));
 	gb_table_print(&t, stdout);
 	ret = 0;
 out:
-	sqlite3_finalize(st);
 	gb_table_release(&t);
 	return ret;
 }

@@ -35,9 +35,6 @@ enum db_open_flags {
 int db_open(struct gb_db **out, const char *path, unsigned flags,
 	    struct gb_err *err);
 void db_close(struct gb_db *db);
-/* The underlying connection, for modules of the client that need their own
- * statements (import, sync).  Borrowed. */
-struct sqlite3 *db_sqlite(struct gb_db *db);
 
 /* Settings kept in the file: "grid", "device", "staff" (who is entering),
  * "district", "street", and what sync adds.  db_meta_get returns a copy
@@ -45,6 +42,12 @@ struct sqlite3 *db_sqlite(struct gb_db *db);
 char *db_meta_get(struct gb_db *db, const char *key);
 int db_meta_set(struct gb_db *db, const char *key, const char *value,
 		struct gb_err *err);
+/* Removes setting key (nothing when unset).  Returns 0 or -1 with err. */
+int db_meta_del(struct gb_db *db, const char *key, struct gb_err *err);
+/* The absolute path of the file as SQLite opened it, "" for one in
+ * memory.  Borrowed; valid until db_close. */
+const char *db_file_name(struct gb_db *db);
+
 /* Shortcuts for the meta values every command needs; borrowed, "" when
  * unset; valid until db_close. */
 const char *db_grid(struct gb_db *db);
@@ -52,10 +55,14 @@ const char *db_device(struct gb_db *db);
 const char *db_staff(struct gb_db *db);
 
 /* An explicit transaction (BEGIN IMMEDIATE).  The record writers below
- * join it when one is open (or one begun with plain SQL on db_sqlite()),
+ * join it when one is open (or one a store module began with plain SQL),
  * else run in one of their own.  When a writer fails inside the caller's
  * transaction the caller rolls it back. */
 int db_begin(struct gb_db *db, struct gb_err *err);
+/* A read transaction (BEGIN), so that what several reads return agrees;
+ * what names the step in err.  db_end_read ends it. */
+int db_begin_read(struct gb_db *db, const char *what, struct gb_err *err);
+void db_end_read(struct gb_db *db);
 int db_commit(struct gb_db *db, struct gb_err *err);
 void db_rollback(struct gb_db *db);
 
@@ -71,6 +78,15 @@ void db_rollback(struct gb_db *db);
  */
 int db_load_seeds(struct gb_db *db, const char *dir, const char *grid,
 		  struct gb_err *err);
+
+/*
+ * Replaces the grid's reference data with what page p from HQ carries
+ * (HQ sends all of it whenever any of it changed), in the caller's
+ * transaction.  Rows that name no grid are the file's grid's.
+ */
+struct wire_page;
+int db_ref_replace(struct gb_db *db, const struct wire_page *p,
+		   struct gb_err *err);
 
 /* The lookup that validation uses against this file (validate.h). */
 const struct gb_lookup *db_lookup(struct gb_db *db);
@@ -240,6 +256,14 @@ int db_record_list(struct gb_db *db, const struct gb_kind *kind,
 int db_daily_report_find(struct gb_db *db, const char *officer,
 			 const char *date, char *id, struct gb_err *err);
 
+/*
+ * Gives every version and conflict written under device id old the id
+ * now (HQ gave this laptop another), in the caller's transaction; what
+ * names the step in err.  Returns 0 or -1.
+ */
+int db_device_rename(struct gb_db *db, const char *old, const char *now,
+		     const char *what, struct gb_err *err);
+
 /* ---- clock bounds (SPEC §4) --------------------------------------------- */
 
 /* A version held out of the bounds of a clock (gb_hlc_bounds). */
@@ -276,5 +300,45 @@ int db_versions_out_of_bounds(struct gb_db *db, int64_t now_ms,
 int db_clock_rewind(struct gb_db *db, int64_t limit_ms, struct gb_err *err);
 int db_record_restamp(struct gb_db *db, const char *id, uint64_t old,
 		      int64_t limit_ms, uint64_t *version, struct gb_err *err);
+
+/* ---- reference data as tables (db_ref.c) ------------------------------- */
+
+enum db_ref_table { DB_REF_COMMUNITIES, DB_REF_AREAS, DB_REF_STAFF };
+
+/*
+ * Calls cb for each row of reference table t of grid, by code, with its
+ * cells as text (NULL for none), borrowed for the call:
+ *   communities  code, name, population, criminal_cases, patrol_team,
+ *                area ("" when none)
+ *   areas        code, name, room, communities (comma-separated),
+ *                officers and chiefs, guards
+ *   staff        code, name, role, area
+ * cb returns 0 to go on, -1 to stop (returned).  Returns 0 or -1 with err.
+ */
+int db_ref_rows(struct gb_db *db, enum db_ref_table t, const char *grid,
+		int (*cb)(void *arg, const char *const *cells, int n),
+		void *arg, struct gb_err *err);
+/* The number of rows of reference table t of grid into *n; of staff,
+ * with role given, of that role only.  Returns 0 or -1 with err. */
+int db_ref_count(struct gb_db *db, enum db_ref_table t, const char *grid,
+		 const char *role, long *n, struct gb_err *err);
+
+/* ---- what imports and lists ask of the records (db_records.c) ---------- */
+
+/* 1 when the file holds a record with this id (any kind, voided too), 0
+ * when not, -1 with err. */
+int db_record_exists(struct gb_db *db, const char *id, struct gb_err *err);
+/* Calls cb with the USCC and id of every current enterprise that is not
+ * voided, borrowed for the call.  cb returns 0 to go on, -1 to stop
+ * (returned).  Returns 0 or -1 with err. */
+int db_enterprise_usccs(struct gb_db *db,
+			int (*cb)(void *arg, const char *uscc, const char *id),
+			void *arg, struct gb_err *err);
+/* Calls cb with the id of every record of kind k, voided ones too, in
+ * id order; borrowed for the call.  cb returns 0 to go on, -1 to stop
+ * (returned).  Returns 0 or -1 with err. */
+int db_record_ids(struct gb_db *db, const struct gb_kind *k,
+		  int (*cb)(void *arg, const char *id), void *arg,
+		  struct gb_err *err);
 
 #endif

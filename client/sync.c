@@ -41,11 +41,10 @@
  * from 1 only when the outbox empties), so one range DELETE removes them.
  * Batch numbers only ever grow.
  *
- * Loading a batch reads its outbox rows, each with the version's Batch
- * entry packed when the version was written (schema/client/003); a row
- * without one (logged before that, or packed under an old device id) has
- * its version read back from the file, its JSON body with SQLite's
- * json_each(), and packed then.
+ * The tables behind all this (outbox, sync_batch, sync_retry, attention)
+ * belong to outbox.c, which reads a batch's rows with their packed Batch
+ * entries and records what HQ answered; this file decides what to send,
+ * when, and what an answer means, and speaks no SQL.
  *
  * Going down, each page of /v1/changes is applied together with the
  * cursor that follows it, so a page is either applied and passed or
@@ -83,12 +82,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "crypto.h"
 #include "gbtime.h"
 #include "i18n.h"
 #include "id.h"
+#include "outbox.h"
 #include "sync.h"
 #include "transport.h"
 #include "wire.h"
@@ -132,92 +130,6 @@ struct batch {
 };
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static sqlite3 *sq(struct gb_db *db)
-{
-	return db_sqlite(db);
-}
-
-/* Fills err with the connection's error after what.  Returns -1. */
-static int sql_fail(struct gb_db *db, const char *what, struct gb_err *err)
-{
-	return gb_error(err, GB_EDB, "%s: %s", what, sqlite3_errmsg(sq(db)));
-}
-
-/* Prepares sql into *s, or fails with err naming what. */
-static int prep(struct gb_db *db, const char *sql, sqlite3_stmt **s,
-		const char *what, struct gb_err *err)
-{
-	if (sqlite3_prepare_v2(sq(db), sql, -1, s, NULL) != SQLITE_OK) {
-		*s = NULL;
-		return sql_fail(db, what, err);
-	}
-	return 0;
-}
-
-/* Steps a statement that returns no rows and resets it for reuse. */
-static int run(struct gb_db *db, sqlite3_stmt *s, const char *what,
-	       struct gb_err *err)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return sql_fail(db, what, err);
-	return 0;
-}
-
-/* Runs one statement of ours with up to three numbers bound (use the
- * first n of them) and no rows.  Returns 0 or -1 with err. */
-static int exec_i64(struct gb_db *db, const char *sql, int n, int64_t a,
-		    int64_t b, int64_t c, const char *what, struct gb_err *err)
-{
-	const int64_t v[3] = {a, b, c};
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if (prep(db, sql, &s, what, err))
-		return -1;
-	for (int i = 0; i < n && i < 3; i++)
-		sqlite3_bind_int64(s, i + 1, v[i]);
-	rc = run(db, s, what, err);
-	sqlite3_finalize(s);
-	return rc;
-}
-
-/* The first column of the first row of a query of ours with up to two
- * numbers bound, as a number; def when there is no row or it is NULL.
- * Returns 0 or -1 with err. */
-static int query_i64(struct gb_db *db, const char *sql, int n, int64_t a,
-		     int64_t b, int64_t def, int64_t *out, const char *what,
-		     struct gb_err *err)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	*out = def;
-	if (prep(db, sql, &s, what, err))
-		return -1;
-	if (n > 0)
-		sqlite3_bind_int64(s, 1, a);
-	if (n > 1)
-		sqlite3_bind_int64(s, 2, b);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-		*out = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sql_fail(db, what, err);
-	return 0;
-}
-
-static const char *col_text(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t ? (const char *)t : "";
-}
 
 /* Copies s (NULL as "") into out of n bytes, cut to fit. */
 static void copy_str(char *out, size_t n, const char *s)
@@ -283,165 +195,6 @@ static size_t opt_bytes(const struct sync_opts *o)
 	return o && o->max_bytes ? o->max_bytes : SYNC_MAX_BYTES;
 }
 
-/* ---- loading the versions of a batch ----------------------------------- */
-
-/*
- * The outbox rows seq ?1..?2 (at most ?3 of them) with the version each
- * names as this device (?4) wrote it: the current row when it is that
- * version (and not a merge of several, schema/client/005), else the row
- * in history, whose record gives the grid and the creation time (the
- * same in every version).  One statement for the whole batch; a row
- * whose version the file does not hold has NULL kinds.
- */
-static const char range_sql[] =
-    "SELECT o.seq, o.id, o.version, r.grid, r.created_at, "
-    "r.version = o.version AND r.device = ?4 AND r.heads IS NULL, "
-    "r.kind, r.device, r.staff, r.updated_at, r.voided, r.void_reason, "
-    "r.body, r.bases, r.resolves, "
-    "h.kind, h.device, h.staff, h.updated_at, h.voided, h.void_reason, "
-    "h.body, h.bases, h.resolves "
-    "FROM outbox o LEFT JOIN record r ON r.id = o.id "
-    "LEFT JOIN record_history h ON NOT (r.version = o.version AND "
-    "r.device = ?4 AND r.heads IS NULL) AND h.id = o.id AND "
-    "h.version = o.version AND h.device = ?4 "
-    "WHERE o.seq BETWEEN ?1 AND ?2 ORDER BY o.seq LIMIT ?3";
-
-enum {
-	RC_SEQ,
-	RC_ID,
-	RC_VERSION,
-	RC_GRID,
-	RC_CREATED,
-	RC_CURRENT,
-	/* kind, device, staff, updated_at, voided, reason, body, bases,
-	 * resolves */
-	RC_CUR,
-	RC_HIST = RC_CUR + 9
-};
-
-/* The outbox rows seq ?1..?2, at most ?3, with the Batch entry each
- * keeps (schema/client/003; NULL when it must be packed at sending). */
-static const char outbox_sql[] =
-    "SELECT seq, id, version, wire FROM outbox WHERE seq BETWEEN ?1 AND ?2 "
-    "ORDER BY seq LIMIT ?3";
-
-/* The statements a batch is loaded with, prepared once per batch. */
-struct loader {
-	sqlite3_stmt *outbox;
-	sqlite3_stmt *range;
-	sqlite3_stmt *json;
-};
-
-static void loader_release(struct loader *l)
-{
-	sqlite3_finalize(l->outbox);
-	sqlite3_finalize(l->range);
-	sqlite3_finalize(l->json);
-	memset(l, 0, sizeof(*l));
-}
-
-static int loader_init(struct gb_db *db, struct loader *l, struct gb_err *err)
-{
-	memset(l, 0, sizeof(*l));
-	if (prep(db, outbox_sql, &l->outbox, _("cannot read the outbox"),
-		 err) ||
-	    prep(db, range_sql, &l->range, _("cannot read the outbox"), err)) {
-		loader_release(l);
-		return -1;
-	}
-	return 0;
-}
-
-/* Fills the values of r from its stored JSON body with json_each(); keys
- * the kind does not know are skipped. */
-static int body_parse(struct gb_db *db, struct loader *l, struct gb_record *r,
-		      const char *body, struct gb_err *err)
-{
-	int rc;
-
-	if (!l->json && prep(db, "SELECT key, value FROM json_each(?1)",
-			     &l->json, _("cannot read a version"), err))
-		return -1;
-	sqlite3_bind_text(l->json, 1, body, -1, SQLITE_STATIC);
-	for (;;) {
-		rc = sqlite3_step(l->json);
-		if (rc != SQLITE_ROW)
-			break;
-		int i = gb_kind_field(r->kind, col_text(l->json, 0));
-
-		if (i < 0 || sqlite3_column_type(l->json, 1) == SQLITE_NULL)
-			continue;
-		gb_record_set(r, i, col_text(l->json, 1));
-	}
-	sqlite3_reset(l->json);
-	sqlite3_clear_bindings(l->json);
-	if (rc != SQLITE_DONE)
-		return gb_error(err, GB_EDB,
-				_("record %s: bad stored body: %s"), r->id,
-				sqlite3_errmsg(sq(db)));
-	return 0;
-}
-
-/* Fills r->base from the bases column (versions separated by spaces,
- * schema/client/005), at most GB_MAX_BASE of them. */
-static void bases_parse(struct gb_record *r, const char *s)
-{
-	r->nbase = 0;
-	while (*s && r->nbase < GB_MAX_BASE) {
-		char *end;
-		unsigned long long v;
-
-		errno = 0;
-		v = strtoull(s, &end, 10);
-		if (errno || end == s)
-			break;
-		r->base[r->nbase++] = (uint64_t)v;
-		s = end;
-		while (*s == ' ')
-			s++;
-	}
-}
-
-/*
- * The version on the current row of l->range.  Returns 1 with *out
- * (caller frees), 0 when the file does not hold it (or holds it under a
- * kind this program does not know), -1 on error.
- */
-static int version_read(struct gb_db *db, struct loader *l,
-			struct gb_record **out, struct gb_err *err)
-{
-	sqlite3_stmt *s = l->range;
-	int c = sqlite3_column_int(s, RC_CURRENT) ? RC_CUR : RC_HIST;
-	const struct gb_kind *k;
-	struct gb_record *r;
-
-	*out = NULL;
-	if (sqlite3_column_type(s, c) == SQLITE_NULL)
-		return 0;
-	k = gb_kind_find(col_text(s, c));
-	if (!k)
-		return 0;
-	r = gb_record_new(k);
-	copy_str(r->id, sizeof(r->id), col_text(s, RC_ID));
-	copy_str(r->grid, sizeof(r->grid), col_text(s, RC_GRID));
-	copy_str(r->device, sizeof(r->device), col_text(s, c + 1));
-	copy_str(r->staff, sizeof(r->staff), col_text(s, c + 2));
-	r->created_at = sqlite3_column_int64(s, RC_CREATED);
-	r->updated_at = sqlite3_column_int64(s, c + 3);
-	r->version = (uint64_t)sqlite3_column_int64(s, RC_VERSION);
-	r->voided = sqlite3_column_int(s, c + 4) != 0;
-	if (r->voided && sqlite3_column_type(s, c + 5) != SQLITE_NULL)
-		gb_record_set_void_reason(r, col_text(s, c + 5));
-	if (body_parse(db, l, r, col_text(s, c + 6), err)) {
-		gb_record_free(r);
-		return -1;
-	}
-	bases_parse(r, col_text(s, c + 7));
-	r->resolves = (uint32_t)sqlite3_column_int64(s, c + 8);
-	*out = r;
-	return 1;
-}
-
 /* ---- the batch ---------------------------------------------------------- */
 
 static void batch_init(struct batch *b)
@@ -492,156 +245,49 @@ static void batch_add(struct batch *b, const char *id, uint64_t v,
 	it->ack = -1;
 }
 
-/*
- * An outbox row whose version the file does not hold (it cannot happen
- * unless the file was edited by hand) would block the queue forever, so
- * it leaves the outbox and is kept in the attention list instead.
- */
-static int version_missing(struct gb_db *db, int64_t oseq, const char *id,
-			   uint64_t v, struct gb_err *err)
+/* What batch_fill adds the rows of the outbox to. */
+struct fill {
+	struct batch *b;
+	const struct sync_io *io;
+	size_t max_bytes;
+	struct gb_err *err;
+};
+
+static int fill_one(void *arg, const struct outbox_entry *e)
 {
-	static const char sql[] =
-	    "INSERT OR REPLACE INTO attention (id, version, kind, status, "
-	    "reason_code, reason, batch, at) VALUES (?1, ?2, coalesce("
-	    "(SELECT kind FROM record WHERE id = ?1), ''), 'rejected', "
-	    "'missing', ?3, 0, ?4)";
-	sqlite3_stmt *s = NULL;
-	int rc = -1;
+	struct fill *f = arg;
+	struct batch *b = f->b;
 
-	if (prep(db, sql, &s, _("cannot note a missing version"), err))
-		goto out;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)v);
-	sqlite3_bind_text(s, 3, _("this version is missing from the grid file"),
-			  -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 4, gb_now_ms());
-	if (run(db, s, _("cannot note a missing version"), err) ||
-	    exec_i64(db, "DELETE FROM outbox WHERE seq = ?1", 1, oseq, 0, 0,
-		     _("cannot note a missing version"), err))
-		goto out;
-	rc = 0;
-out:
-	sqlite3_finalize(s);
-	return rc;
-}
-
-/*
- * The Batch entry of the version outbox row oseq logs, packed from the
- * version the file holds, into one.  Returns 1, 0 when the file does not
- * hold it (version_missing has taken the row out of the outbox), -1.
- */
-static int version_pack(struct gb_db *db, struct loader *l, int64_t oseq,
-			struct gb_buf *one, const struct gb_kind **kind,
-			struct gb_err *err)
-{
-	sqlite3_stmt *s = l->range;
-	struct gb_record *r = NULL;
-	int rc, ret = -1;
-
-	sqlite3_reset(s);
-	sqlite3_bind_int64(s, 1, oseq);
-	sqlite3_bind_int64(s, 2, oseq);
-	sqlite3_bind_int64(s, 3, 1);
-	sqlite3_bind_text(s, 4, db_device(db), -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sql_fail(db, _("cannot read the outbox"), err);
-		goto out;
-	}
-	rc = version_read(db, l, &r, err);
-	if (rc < 0)
-		goto out;
-	if (rc == 0) {
-		char id[GB_ID_LEN];
-
-		copy_str(id, sizeof(id), col_text(s, RC_ID));
-		ret = version_missing(
-			  db, oseq, id,
-			  (uint64_t)sqlite3_column_int64(s, RC_VERSION), err)
-			  ? -1
-			  : 0;
-		goto out;
-	}
-	if (wire_batch_add(r, one, err)) {
-		gb_error_prefix(err, _("record %s"), r->id);
-		goto out;
-	}
-	*kind = r->kind;
-	ret = 1;
-out:
-	gb_record_free(r);
-	sqlite3_reset(s);
-	return ret;
+	if (b->n > 0 && b->packed.len + e->len > f->max_bytes)
+		return 1;
+	if (gb_buf_add(&b->packed, e->wire, e->len, f->err))
+		return -1;
+	batch_add(b, e->id, e->version, e->kind, e->seq);
+	if (f->io && f->io->post_poll && b->n % 32 == 0)
+		f->io->post_poll(f->io->arg);
+	return 0;
 }
 
 /*
  * Loads into b the versions of the outbox rows lo..hi, at most max_n of
- * them and max_bytes of packed records (but always at least one): the
- * Batch entry the row keeps, or one packed from the version the file
- * holds.  A row whose version is missing leaves the outbox
- * (version_missing).  io->post_poll, when there is one, is called now
- * and then, so that the batches on the wire meanwhile move on.  b->lo
+ * them and max_bytes of packed records (but always at least one), as
+ * outbox_each gives them.  io->post_poll, when there is one, is called
+ * now and then, so that the batches on the wire meanwhile move on.  b->lo
  * and b->hi become the rows taken.  Returns 0 (b->n may be 0) or -1.
  */
 static int batch_fill(struct gb_db *db, const struct sync_io *io,
 		      struct batch *b, int64_t lo, int64_t hi, size_t max_n,
 		      size_t max_bytes, struct gb_err *err)
 {
-	struct loader l;
-	struct gb_buf one;
-	sqlite3_stmt *s;
-	int rc, ret = -1;
+	struct fill f = {b, io, max_bytes, err};
 
-	gb_buf_init(&one, GB_BUF_NOLIMIT);
-	if (loader_init(db, &l, err))
-		goto out;
-	s = l.outbox;
-	sqlite3_bind_int64(s, 1, lo);
-	sqlite3_bind_int64(s, 2, hi);
-	sqlite3_bind_int64(s, 3, max_n > INT64_MAX ? -1 : (sqlite3_int64)max_n);
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW)
-			break;
-		int64_t oseq = sqlite3_column_int64(s, 0);
-		const void *wire = sqlite3_column_blob(s, 3);
-		size_t len = (size_t)sqlite3_column_bytes(s, 3);
-		const struct gb_kind *kind = NULL;
-
-		gb_buf_reset(&one);
-		if (!wire || !len) {
-			int found;
-
-			found = version_pack(db, &l, oseq, &one, &kind, err);
-			if (found < 0)
-				goto out;
-			if (!found)
-				continue;
-			wire = one.data;
-			len = one.len;
-		}
-		if (b->n > 0 && b->packed.len + len > max_bytes)
-			break;
-		if (gb_buf_add(&b->packed, wire, len, err))
-			goto out;
-		batch_add(b, col_text(s, 1),
-			  (uint64_t)sqlite3_column_int64(s, 2), kind, oseq);
-		if (io && io->post_poll && b->n % 32 == 0)
-			io->post_poll(io->arg);
-	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		sql_fail(db, _("cannot read the outbox"), err);
-		goto out;
-	}
+	if (outbox_each(db, lo, hi, max_n, fill_one, &f, err))
+		return -1;
 	if (b->n) {
 		b->lo = b->items[0].oseq;
 		b->hi = b->items[b->n - 1].oseq;
 	}
-	ret = 0;
-out:
-	loader_release(&l);
-	gb_buf_release(&one);
-	return ret;
+	return 0;
 }
 
 /*
@@ -656,19 +302,13 @@ out:
 static void batch_backlog(struct gb_db *db, struct batch *b)
 {
 	struct gb_err ignored;
-	int64_t top, next;
+	uint64_t next;
 
 	memset(&ignored, 0, sizeof(ignored));
 	b->has_backlog = 0;
-	if (query_i64(db, "SELECT max(seq) FROM outbox", 0, 0, 0, 0, &top, "",
-		      &ignored) ||
-	    query_i64(db,
-		      "SELECT version FROM outbox WHERE seq > ?1 ORDER BY seq "
-		      "LIMIT 1",
-		      1, b->hi, 0, 0, &next, "", &ignored))
+	if (outbox_after(db, b->hi, &b->backlog, &next, &ignored))
 		return;
-	b->backlog = top > b->hi ? (uint64_t)(top - b->hi) : 0;
-	b->backlog_oldest = next > 0 ? gb_hlc_ms((uint64_t)next) : 0;
+	b->backlog_oldest = next > 0 ? gb_hlc_ms(next) : 0;
 	if (!b->backlog_oldest)
 		b->backlog = 0;
 	/* HQ refuses a batch whose figures are absurd (wire.c): a version
@@ -711,28 +351,15 @@ static int batch_take(struct gb_db *db, const struct sync_opts *o,
 		      const struct sync_io *io, uint64_t after, struct batch *b,
 		      struct gb_err *err)
 {
-	const char *what = _("cannot read the batch in flight");
-	sqlite3_stmt *s = NULL;
-	int64_t from, top, lo, hi;
-	uint64_t next;
+	int64_t from, lo, hi;
+	uint64_t next, top;
 	int rc, ret = -1;
 
 	batch_clear(b);
-	if (prep(db,
-		 "SELECT seq, lo, hi FROM sync_batch WHERE seq > ?1 ORDER BY "
-		 "seq LIMIT 1",
-		 &s, what, err))
+	rc = outbox_batch_next(db, after, &b->seq, &lo, &hi, err);
+	if (rc < 0)
 		goto out;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		b->seq = (uint64_t)sqlite3_column_int64(s, 0);
-		b->lo = sqlite3_column_int64(s, 1);
-		b->hi = sqlite3_column_int64(s, 2);
-		sqlite3_finalize(s);
-		s = NULL;
-		lo = b->lo;
-		hi = b->hi;
+	if (rc == 1) {
 		if (batch_fill(db, io, b, lo, hi, SIZE_MAX, SIZE_MAX, err))
 			goto out;
 		if (b->n) {
@@ -746,28 +373,18 @@ static int batch_take(struct gb_db *db, const struct sync_opts *o,
 		/* Nothing of it is left (only a hand-edited file gets
 		 * here): let it go and build a new one. */
 		next = meta_u64(db, "sync_next_seq", 1);
-		if (exec_i64(db, "DELETE FROM sync_batch WHERE seq = ?1", 1,
-			     (int64_t)b->seq, 0, 0,
-			     _("cannot drop an empty batch"), err) ||
+		if (outbox_batch_drop(db, b->seq, err) ||
 		    meta_set_u64(db, "sync_next_seq",
 				 next > b->seq ? next : b->seq + 1, err))
 			goto out;
-	} else if (rc != SQLITE_DONE) {
-		sql_fail(db, what, err);
-		goto out;
 	}
-	sqlite3_finalize(s);
-	s = NULL;
 	batch_clear(b);
 	/* A new batch takes the rows after those of the batches written
 	 * down, and a number above theirs. */
-	if (query_i64(db, "SELECT max(hi) FROM sync_batch", 0, 0, 0, 0, &from,
-		      what, err) ||
-	    query_i64(db, "SELECT max(seq) FROM sync_batch", 0, 0, 0, 0, &top,
-		      what, err))
+	if (outbox_batch_top(db, &top, &from, err))
 		goto out;
 	next = meta_u64(db, "sync_next_seq", 1);
-	b->seq = next > (uint64_t)top ? next : (uint64_t)top + 1;
+	b->seq = next > top ? next : top + 1;
 	if (b->seq == 0)
 		b->seq = 1;
 	if (batch_fill(db, io, b, from + 1, INT64_MAX, opt_records(o),
@@ -777,21 +394,10 @@ static int batch_take(struct gb_db *db, const struct sync_opts *o,
 		ret = 0;
 		goto out;
 	}
-	if (prep(db,
-		 "INSERT INTO sync_batch (seq, lo, hi, records, created_at) "
-		 "VALUES (?1, ?2, ?3, ?4, ?5)",
-		 &s, _("cannot record the batch"), err))
-		goto out;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)b->seq);
-	sqlite3_bind_int64(s, 2, b->lo);
-	sqlite3_bind_int64(s, 3, b->hi);
-	sqlite3_bind_int64(s, 4, (sqlite3_int64)b->n);
-	sqlite3_bind_int64(s, 5, gb_now_ms());
-	if (run(db, s, _("cannot record the batch"), err))
+	if (outbox_batch_add(db, b->seq, b->lo, b->hi, b->n, err))
 		goto out;
 	ret = 1;
 out:
-	sqlite3_finalize(s);
 	if (ret <= 0) {
 		batch_clear(b);
 	} else {
@@ -832,8 +438,7 @@ static int batch_prepare(struct gb_db *db, const struct sync_opts *o,
  */
 static int batch_drop(struct gb_db *db, struct batch *b, struct gb_err *err)
 {
-	int rc = exec_i64(db, "DELETE FROM sync_batch WHERE seq = ?1", 1,
-			  (int64_t)b->seq, 0, 0, _("cannot drop a batch"), err);
+	int rc = outbox_batch_drop(db, b->seq, err);
 
 	batch_clear(b);
 	return rc;
@@ -843,15 +448,13 @@ static int batch_drop(struct gb_db *db, struct batch *b, struct gb_err *err)
  * number less one, or a batch written down above it. */
 static int file_high(struct gb_db *db, uint64_t *out, struct gb_err *err)
 {
-	uint64_t next = meta_u64(db, "sync_next_seq", 1);
-	int64_t top;
+	uint64_t next = meta_u64(db, "sync_next_seq", 1), top;
 
-	if (query_i64(db, "SELECT max(seq) FROM sync_batch", 0, 0, 0, 0, &top,
-		      _("cannot read the batch in flight"), err))
+	if (outbox_batch_top(db, &top, NULL, err))
 		return -1;
 	*out = next > 0 ? next - 1 : 0;
-	if (top > 0 && (uint64_t)top > *out)
-		*out = (uint64_t)top;
+	if (top > *out)
+		*out = top;
 	return 0;
 }
 
@@ -890,28 +493,23 @@ static int note_behind(struct gb_db *db, uint64_t high, uint64_t hq,
 static int batch_renumber(struct gb_db *db, struct batch *b, uint64_t hq,
 			  struct gb_err *err)
 {
-	const char *what = _("cannot renumber the batch");
-	uint64_t next, fresh, high;
-	int64_t top;
+	uint64_t next, fresh, high, top;
 
 	if (db_begin(db, err))
 		return -1;
-	if (file_high(db, &high, err) ||
-	    query_i64(db, "SELECT max(seq) FROM sync_batch", 0, 0, 0, 0, &top,
-		      what, err))
+	if (file_high(db, &high, err) || outbox_batch_top(db, &top, NULL, err))
 		goto fail;
 	next = meta_u64(db, "sync_next_seq", 1);
 	fresh = next > b->seq ? next : b->seq;
-	if ((uint64_t)top > fresh)
-		fresh = (uint64_t)top;
+	if (top > fresh)
+		fresh = top;
 	/* Above HQ's mark, when a renumber answer said it. */
 	if (hq > fresh)
 		fresh = hq;
 	fresh++;
 	if (note_behind(db, high, hq, err))
 		goto fail;
-	if (exec_i64(db, "UPDATE sync_batch SET seq = ?2 WHERE seq = ?1", 2,
-		     (int64_t)b->seq, (int64_t)fresh, 0, what, err) ||
+	if (outbox_batch_renumber(db, b->seq, fresh, err) ||
 	    meta_set_u64(db, "sync_next_seq", fresh, err))
 		goto fail;
 	batch_backlog(db, b);
@@ -981,41 +579,6 @@ static int ack_matches(const struct batch *b, const struct wire_ack *a)
 	return 0;
 }
 
-/* The statements of ack_apply. */
-enum {
-	A_DEL_BATCH,
-	A_DEL_RANGE,
-	A_DEL_OUTBOX,
-	A_ANY_ATT,
-	A_CLEAR_ATT,
-	A_PUT_ATT,
-	A_PUT_RETRY,
-	A_ANY_RETRY,
-	A_DEL_RETRY,
-	A_COUNT
-};
-
-static const char *const ack_sql[A_COUNT] = {
-    [A_DEL_BATCH] = "DELETE FROM sync_batch WHERE seq = ?1 AND lo = ?2 AND "
-		    "hi = ?3",
-    [A_DEL_RANGE] = "DELETE FROM outbox WHERE seq BETWEEN ?1 AND ?2",
-    [A_DEL_OUTBOX] = "DELETE FROM outbox WHERE seq = ?1 AND id = ?2 AND "
-		     "version = ?3",
-    [A_ANY_ATT] = "SELECT EXISTS (SELECT 1 FROM attention)",
-    [A_CLEAR_ATT] = "DELETE FROM attention WHERE id = ?1 AND version <= ?2",
-    [A_PUT_ATT] = "INSERT OR REPLACE INTO attention (id, version, kind, "
-		  "status, reason_code, reason, batch, at) VALUES (?1, ?2, "
-		  "coalesce(?3, (SELECT kind FROM record WHERE id = ?1), "
-		  "''), ?4, ?5, ?6, ?7, ?8)",
-    [A_PUT_RETRY] = "INSERT OR REPLACE INTO sync_retry (id, version, kind, "
-		    "reason_code, reason, batch, at, tries) VALUES (?1, ?2, "
-		    "coalesce(?3, (SELECT kind FROM record WHERE id = ?1), "
-		    "''), ?4, ?5, ?6, ?7, coalesce((SELECT tries + 1 FROM "
-		    "sync_retry WHERE id = ?1 AND version = ?2), 1))",
-    [A_ANY_RETRY] = "SELECT EXISTS (SELECT 1 FROM sync_retry)",
-    [A_DEL_RETRY] = "DELETE FROM sync_retry WHERE id = ?1 AND version = ?2",
-};
-
 /*
  * Records the ack a of batch b (matched by ack_match), in the caller's
  * transaction: the versions HQ took (accepted, duplicate, stale) leave
@@ -1037,166 +600,72 @@ static int ack_record(struct gb_db *db, const struct batch *b,
 		      const struct wire_ack *a, struct sync_result *r,
 		      struct gb_err *err)
 {
-	const char *what = _("cannot record the ack");
-	sqlite3_stmt *st[A_COUNT] = {NULL};
+	static const struct wire_ack_item accepted = {.status = WIRE_ACCEPTED};
+	struct outbox_answer *ans = xcalloc(b->n ? b->n : 1, sizeof(*ans));
+	struct sync_result got = {0};
 	int64_t now = gb_now_ms();
-	int whole = 1, att = 0, retry = 0, rc = -1;
+	int rc = -1, recorded;
 	uint64_t next;
 
-	for (size_t i = 0; i < b->n; i++)
-		if (b->items[i].ack < 0)
-			whole = 0;
-	for (int i = 0; i < A_COUNT; i++)
-		if (prep(db, ack_sql[i], &st[i], what, err))
-			goto out;
-	sqlite3_bind_int64(st[A_DEL_BATCH], 1, (sqlite3_int64)b->seq);
-	sqlite3_bind_int64(st[A_DEL_BATCH], 2, b->lo);
-	sqlite3_bind_int64(st[A_DEL_BATCH], 3, b->hi);
-	if (run(db, st[A_DEL_BATCH], what, err))
-		goto out;
-	/* Gone already: another process (gridbook sync beside the daemon)
-	 * sent this batch too and recorded its ack first.  A row of this
-	 * number with other rows would mean a bug here, and sending the
-	 * batch for ever: stop instead. */
-	if (sqlite3_changes(sq(db)) == 0) {
-		int64_t held;
-
-		if (query_i64(db,
-			      "SELECT count(*) FROM sync_batch WHERE "
-			      "seq = ?1",
-			      1, (int64_t)b->seq, 0, 0, &held, what, err))
-			goto out;
-		if (held) {
-			gb_error(err, GB_EINTERNAL,
-				 _("batch %" PRIu64 " is written down with "
-				   "other outbox rows"),
-				 b->seq);
-			goto out;
-		}
-		goto done;
-	}
-	if (whole) {
-		sqlite3_bind_int64(st[A_DEL_RANGE], 1, b->lo);
-		sqlite3_bind_int64(st[A_DEL_RANGE], 2, b->hi);
-		if (run(db, st[A_DEL_RANGE], what, err))
-			goto out;
-	}
-	if (sqlite3_step(st[A_ANY_ATT]) == SQLITE_ROW)
-		att = sqlite3_column_int(st[A_ANY_ATT], 0);
-	if (run(db, st[A_ANY_ATT], what, err))
-		goto out;
-	if (sqlite3_step(st[A_ANY_RETRY]) == SQLITE_ROW)
-		retry = sqlite3_column_int(st[A_ANY_RETRY], 0);
-	if (run(db, st[A_ANY_RETRY], what, err))
-		goto out;
 	for (size_t i = 0; i < b->n; i++) {
 		const struct item *rec = &b->items[i];
-		static const struct wire_ack_item accepted = {
-		    .status = WIRE_ACCEPTED};
+		struct outbox_answer *x = &ans[i];
 		const struct wire_ack_item *it;
-		const char *status = NULL;
 
+		x->seq = rec->oseq;
+		x->id = rec->id;
+		x->version = rec->version;
+		x->kind = rec->kind;
+		x->fate = OUTBOX_STAYS;
 		if (rec->ack == -1)
 			continue;
 		it = rec->ack >= 0 ? &a->items[rec->ack] : &accepted;
-		if (!whole) {
-			sqlite3_stmt *s = st[A_DEL_OUTBOX];
-
-			sqlite3_bind_int64(s, 1, rec->oseq);
-			sqlite3_bind_text(s, 2, rec->id, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(s, 3, (sqlite3_int64)rec->version);
-			if (run(db, s, what, err))
-				goto out;
-		}
-		r->sent++;
+		x->reason_code = it->reason_code;
+		x->reason = it->reason;
+		got.sent++;
 		switch (it->status) {
 		case WIRE_ACCEPTED:
-			r->accepted++;
+			got.accepted++;
+			x->fate = OUTBOX_TAKEN;
 			break;
 		case WIRE_DUPLICATE:
-			r->duplicate++;
+			got.duplicate++;
+			x->fate = OUTBOX_TAKEN;
 			break;
 		case WIRE_STALE:
-			r->stale++;
+			got.stale++;
+			x->fate = OUTBOX_TAKEN;
 			break;
 		case WIRE_REJECTED:
 			if (it->transient) {
-				r->waiting++;
-				status = "waiting";
+				got.waiting++;
+				x->fate = OUTBOX_WAITING;
 				break;
 			}
-			r->rejected++;
-			status = "rejected";
+			got.rejected++;
+			x->fate = OUTBOX_REJECTED;
 			break;
 		case WIRE_CONFLICT:
-			r->conflict++;
-			status = "conflict";
+			got.conflict++;
+			x->fate = OUTBOX_CONFLICT;
 			break;
 		}
-		/* A version sent again from sync_retry is answered: it
-		 * waits no more, or (below) waits once more. */
-		if (retry && (!status || strcmp(status, "waiting"))) {
-			sqlite3_bind_text(st[A_DEL_RETRY], 1, rec->id, -1,
-					  SQLITE_STATIC);
-			sqlite3_bind_int64(st[A_DEL_RETRY], 2,
-					   (sqlite3_int64)rec->version);
-			if (run(db, st[A_DEL_RETRY], what, err))
-				goto out;
-		}
-		if (!status) {
-			/* Nothing to clear when the list is empty, which
-			 * it nearly always is. */
-			if (!att)
-				continue;
-			sqlite3_bind_text(st[A_CLEAR_ATT], 1, rec->id, -1,
-					  SQLITE_STATIC);
-			sqlite3_bind_int64(st[A_CLEAR_ATT], 2,
-					   (sqlite3_int64)rec->version);
-			if (run(db, st[A_CLEAR_ATT], what, err))
-				goto out;
-			continue;
-		}
-		if (!strcmp(status, "waiting")) {
-			sqlite3_stmt *s = st[A_PUT_RETRY];
-
-			sqlite3_bind_text(s, 1, rec->id, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(s, 2, (sqlite3_int64)rec->version);
-			if (rec->kind)
-				sqlite3_bind_text(s, 3, rec->kind->name, -1,
-						  SQLITE_STATIC);
-			else
-				sqlite3_bind_null(s, 3);
-			sqlite3_bind_text(s, 4, it->reason_code, -1,
-					  SQLITE_STATIC);
-			sqlite3_bind_text(s, 5, it->reason ? it->reason : "",
-					  -1, SQLITE_STATIC);
-			sqlite3_bind_int64(s, 6, (sqlite3_int64)b->seq);
-			sqlite3_bind_int64(s, 7, now);
-			if (run(db, s, what, err))
-				goto out;
-			continue;
-		}
-		sqlite3_bind_text(st[A_PUT_ATT], 1, rec->id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st[A_PUT_ATT], 2,
-				   (sqlite3_int64)rec->version);
-		if (rec->kind)
-			sqlite3_bind_text(st[A_PUT_ATT], 3, rec->kind->name, -1,
-					  SQLITE_STATIC);
-		else
-			sqlite3_bind_null(st[A_PUT_ATT], 3);
-		sqlite3_bind_text(st[A_PUT_ATT], 4, status, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st[A_PUT_ATT], 5, it->reason_code, -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_text(st[A_PUT_ATT], 6,
-				  it->reason ? it->reason : "", -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_int64(st[A_PUT_ATT], 7, (sqlite3_int64)b->seq);
-		sqlite3_bind_int64(st[A_PUT_ATT], 8, now);
-		if (run(db, st[A_PUT_ATT], what, err))
-			goto out;
-		att = 1;
 	}
-done:
+	recorded = outbox_ack(db, b->seq, b->lo, b->hi, ans, b->n, err);
+	if (recorded < 0)
+		goto out;
+	/* Not recorded: another process (gridbook sync beside the daemon)
+	 * sent this batch too and recorded its ack first; its counts are
+	 * that process's. */
+	if (recorded) {
+		r->sent += got.sent;
+		r->accepted += got.accepted;
+		r->duplicate += got.duplicate;
+		r->stale += got.stale;
+		r->rejected += got.rejected;
+		r->conflict += got.conflict;
+		r->waiting += got.waiting;
+	}
 	/* HQ's clock, for the warning of a clock far off and for
 	 * re-stamping (retry_restamp); one outside the years a date may be
 	 * written in is no clock. */
@@ -1217,8 +686,7 @@ done:
 		goto out;
 	rc = 0;
 out:
-	for (int i = 0; i < A_COUNT; i++)
-		sqlite3_finalize(st[i]);
+	free(ans);
 	return rc;
 }
 
@@ -1289,14 +757,11 @@ static int ack_apply(struct gb_db *db, const struct sync_opts *o,
 /* ---- pushing ------------------------------------------------------------ */
 
 /* The number of outbox rows, or -1. */
-static long outbox_count(struct gb_db *db, struct gb_err *err)
+static long pending_count(struct gb_db *db, struct gb_err *err)
 {
-	int64_t n;
+	long n;
 
-	if (query_i64(db, "SELECT count(*) FROM outbox", 0, 0, 0, 0, &n,
-		      _("cannot read the outbox"), err))
-		return -1;
-	return (long)n;
+	return outbox_count(db, &n, err) ? -1 : n;
 }
 
 /* Tells the caller how far the push is. */
@@ -1434,7 +899,7 @@ static int push(struct gb_db *db, const struct sync_io *io,
 	queue_init(&qu);
 	gb_buf_init(&resp, GB_BUF_NOLIMIT);
 	if (!one && o && o->progress) {
-		total = outbox_count(db, err);
+		total = pending_count(db, err);
 		if (total < 0)
 			goto fail;
 	}
@@ -1611,126 +1076,6 @@ int sync_push(struct gb_db *db, const struct sync_io *io,
 
 /* ---- pulling ------------------------------------------------------------ */
 
-enum {
-	P_DEL_AREA_COMM,
-	P_DEL_AREA,
-	P_DEL_COMM,
-	P_DEL_STAFF,
-	P_COMM,
-	P_AREA,
-	P_AREA_COMM,
-	P_STAFF,
-	P_COUNT
-};
-
-static const char *const ref_sql[P_COUNT] = {
-    [P_DEL_AREA_COMM] = "DELETE FROM area_community WHERE area IN "
-			"(SELECT code FROM police_area WHERE grid = ?1)",
-    [P_DEL_AREA] = "DELETE FROM police_area WHERE grid = ?1",
-    [P_DEL_COMM] = "DELETE FROM community WHERE grid = ?1",
-    [P_DEL_STAFF] = "DELETE FROM staff WHERE grid = ?1",
-    [P_COMM] = "INSERT OR REPLACE INTO community (code, name, street, "
-	       "grid, population, criminal_cases, patrol_team) VALUES "
-	       "(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [P_AREA] = "INSERT OR REPLACE INTO police_area (code, name, grid, "
-	       "room) VALUES (?1, ?2, ?3, ?4)",
-    [P_AREA_COMM] = "INSERT OR IGNORE INTO area_community (area, "
-		    "community) VALUES (?1, ?2)",
-    [P_STAFF] = "INSERT OR REPLACE INTO staff (code, name, role, grid, "
-		"area) VALUES (?1, ?2, ?3, ?4, ?5)",
-};
-
-/* grid when the row names one, else the file's. */
-static const char *row_grid(struct gb_db *db, const char *grid)
-{
-	return grid[0] ? grid : db_grid(db);
-}
-
-static void bind_count(sqlite3_stmt *s, int i, int64_t v)
-{
-	sqlite3_bind_int64(s, i, v < 0 ? 0 : v);
-}
-
-/*
- * Replaces the grid's reference data with what page p carries: HQ sends
- * all of it, whenever any of it changed.  Runs in the caller's
- * transaction.
- */
-static int ref_replace(struct gb_db *db, const struct wire_page *p,
-		       struct gb_err *err)
-{
-	const char *what = _("cannot store the reference data");
-	const char *grid = db_grid(db);
-	sqlite3_stmt *st[P_COUNT] = {NULL};
-	int rc = -1;
-
-	for (int i = 0; i < P_COUNT; i++)
-		if (prep(db, ref_sql[i], &st[i], what, err))
-			goto out;
-	for (int i = P_DEL_AREA_COMM; i <= P_DEL_STAFF; i++) {
-		sqlite3_bind_text(st[i], 1, grid, -1, SQLITE_STATIC);
-		if (run(db, st[i], what, err))
-			goto out;
-	}
-	for (size_t i = 0; i < p->ncommunities; i++) {
-		const struct wire_community *c = &p->communities[i];
-		sqlite3_stmt *s = st[P_COMM];
-
-		sqlite3_bind_text(s, 1, c->code, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, c->name ? c->name : c->code, -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, c->street, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, row_grid(db, c->grid), -1,
-				  SQLITE_STATIC);
-		bind_count(s, 5, c->population);
-		bind_count(s, 6, c->criminal_cases);
-		bind_count(s, 7, c->patrol_team);
-		if (run(db, s, what, err))
-			goto out;
-	}
-	for (size_t i = 0; i < p->nareas; i++) {
-		const struct wire_area *a = &p->areas[i];
-		sqlite3_stmt *s = st[P_AREA];
-
-		sqlite3_bind_text(s, 1, a->code, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, a->name ? a->name : a->code, -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, row_grid(db, a->grid), -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, a->room ? a->room : "", -1,
-				  SQLITE_STATIC);
-		if (run(db, s, what, err))
-			goto out;
-		for (size_t k = 0; k < a->ncommunities; k++) {
-			s = st[P_AREA_COMM];
-			sqlite3_bind_text(s, 1, a->code, -1, SQLITE_STATIC);
-			sqlite3_bind_text(s, 2, a->communities[k], -1,
-					  SQLITE_STATIC);
-			if (run(db, s, what, err))
-				goto out;
-		}
-	}
-	for (size_t i = 0; i < p->nstaff; i++) {
-		const struct wire_staff *f = &p->staff[i];
-		sqlite3_stmt *s = st[P_STAFF];
-
-		sqlite3_bind_text(s, 1, f->code, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, f->name ? f->name : f->code, -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_text(s, 3, f->role, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, row_grid(db, f->grid), -1,
-				  SQLITE_STATIC);
-		sqlite3_bind_text(s, 5, f->area, -1, SQLITE_STATIC);
-		if (run(db, s, what, err))
-			goto out;
-	}
-	rc = 0;
-out:
-	for (int i = 0; i < P_COUNT; i++)
-		sqlite3_finalize(st[i]);
-	return rc;
-}
-
 /*
  * Applies one page and stores its cursor, in one transaction.  A record
  * that cannot be stored (another kind under the same id) is counted as
@@ -1751,15 +1096,13 @@ static int page_apply(struct gb_db *db, const struct wire_page *p,
 	if (note_behind(db, asked, p->device_seq, err))
 		goto fail;
 	own = db_meta_get(db, "sync_own_seq");
-	if (own && !p->more &&
-	    exec_i64(db, "DELETE FROM meta WHERE key = 'sync_own_seq'", 0, 0, 0,
-		     0, _("cannot store the sync state"), err)) {
+	if (own && !p->more && db_meta_del(db, "sync_own_seq", err)) {
 		free(own);
 		goto fail;
 	}
 	free(own);
 	if (p->ncommunities || p->nareas || p->nstaff) {
-		if (ref_replace(db, p, err))
+		if (db_ref_replace(db, p, err))
 			goto fail;
 		r.ref_updated = 1;
 	}
@@ -1859,7 +1202,7 @@ out:
  * (in memory). */
 static char *errfile_path(struct gb_db *db)
 {
-	const char *f = sqlite3_db_filename(sq(db), "main");
+	const char *f = db_file_name(db);
 
 	return f && *f ? xasprintf("%s-sync-error", f) : NULL;
 }
@@ -1981,27 +1324,7 @@ side:
  */
 static int retry_requeue(struct gb_db *db, struct gb_err *err)
 {
-	const char *what = _("cannot put back the versions refused for now");
-	int64_t n;
-
-	if (query_i64(db, "SELECT count(*) FROM sync_retry WHERE queued = 0", 0,
-		      0, 0, 0, &n, what, err))
-		return -1;
-	if (n == 0)
-		return 0;
-	if (db_begin(db, err))
-		return -1;
-	if (exec_i64(db,
-		     "INSERT INTO outbox (id, version) SELECT id, version "
-		     "FROM sync_retry WHERE queued = 0 ORDER BY at, batch, id, "
-		     "version",
-		     0, 0, 0, 0, what, err) ||
-	    exec_i64(db, "UPDATE sync_retry SET queued = 1 WHERE queued = 0", 0,
-		     0, 0, 0, what, err)) {
-		db_rollback(db);
-		return -1;
-	}
-	return db_commit(db, err);
+	return outbox_retry_requeue(db, err);
 }
 
 /* Waits ms on the real clock, a tenth of a second at a time, cut short
@@ -2080,44 +1403,16 @@ static int busy_wait(const struct sync_io *io, const struct sync_opts *o,
 static int retry_restamp(struct gb_db *db, int64_t hq_time, long *n,
 			 struct gb_err *err)
 {
-	const char *what = _("cannot re-stamp the waiting records");
 	int64_t limit = hq_time + GB_HLC_AHEAD_MS, skew = hq_time - gb_now_ms();
 	uint64_t ceiling = ((uint64_t)(limit + 1) << 16) - 1;
-	struct {
-		char id[GB_ID_LEN];
-		uint64_t version;
-	} *rows = NULL;
-	size_t nrows = 0, alloc = 0;
-	sqlite3_stmt *s = NULL;
-	int rc;
+	struct outbox_key *rows = NULL;
+	size_t nrows = 0;
 
 	*n = 0;
 	if (skew > SYNC_CLOCK_OFF_MS || skew < -SYNC_CLOCK_OFF_MS)
 		return 0;
-	if (prep(db,
-		 "SELECT id, version FROM sync_retry WHERE queued = 0 AND "
-		 "(version > ?1 OR version < 0) ORDER BY version",
-		 &s, what, err))
+	if (outbox_retry_above(db, ceiling, &rows, &nrows, err))
 		return -1;
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ceiling);
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW)
-			break;
-		if (nrows == alloc) {
-			alloc = alloc ? 2 * alloc : 16;
-			rows = xrealloc(rows, alloc * sizeof(*rows));
-		}
-		copy_str(rows[nrows].id, sizeof(rows[nrows].id),
-			 col_text(s, 0));
-		rows[nrows++].version = (uint64_t)sqlite3_column_int64(s, 1);
-	}
-	sqlite3_finalize(s);
-	s = NULL;
-	if (rc != SQLITE_DONE) {
-		free(rows);
-		return sql_fail(db, what, err);
-	}
 	if (nrows == 0)
 		return 0;
 	if (db_begin(db, err)) {
@@ -2127,7 +1422,7 @@ static int retry_restamp(struct gb_db *db, int64_t hq_time, long *n,
 	if (db_clock_rewind(db, limit, err))
 		goto fail;
 	for (size_t i = 0; i < nrows; i++) {
-		uint64_t v;
+		uint64_t v = 0;
 		int gone;
 
 		gone = db_record_restamp(db, rows[i].id, rows[i].version, limit,
@@ -2136,36 +1431,11 @@ static int retry_restamp(struct gb_db *db, int64_t hq_time, long *n,
 			goto fail;
 		/* The row goes; a version the file no longer holds (voided
 		 * and purged by hand) has nothing to send. */
-		if (prep(db,
-			 gone
-			     ? "DELETE FROM sync_retry WHERE id = ?1 AND "
-			       "version = ?2"
-			     : "UPDATE sync_retry SET version = ?3, queued = 1 "
-			       "WHERE id = ?1 AND version = ?2",
-			 &s, what, err))
+		if (outbox_retry_restamped(db, rows[i].id, rows[i].version,
+					   gone ? 0 : v, err))
 			goto fail;
-		sqlite3_bind_text(s, 1, rows[i].id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)rows[i].version);
 		if (!gone)
-			sqlite3_bind_int64(s, 3, (sqlite3_int64)v);
-		rc = run(db, s, what, err);
-		sqlite3_finalize(s);
-		s = NULL;
-		if (rc)
-			goto fail;
-		if (gone)
-			continue;
-		if (prep(db, "INSERT INTO outbox (id, version) VALUES (?1, ?2)",
-			 &s, what, err))
-			goto fail;
-		sqlite3_bind_text(s, 1, rows[i].id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)v);
-		rc = run(db, s, what, err);
-		sqlite3_finalize(s);
-		s = NULL;
-		if (rc)
-			goto fail;
-		(*n)++;
+			(*n)++;
 	}
 	free(rows);
 	return db_commit(db, err);
@@ -2273,72 +1543,6 @@ void sync_config_release(struct sync_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/*
- * Packs the Batch entry of outbox rows from the version the file holds,
- * in the caller's transaction: of every row when all is set (the entries
- * name the device, whose id has just changed: sync_device_set), else of
- * the rows that have none (written before the file could sync, db.c
- * outbox_add).
- */
-static int outbox_repack(struct gb_db *db, int all, const char *what,
-			 struct gb_err *err)
-{
-	sqlite3_stmt *q = NULL, *up = NULL;
-	int64_t *seqs = NULL;
-	size_t n = 0, cap = 0;
-	struct loader l;
-	struct gb_buf one;
-	int rc, ret = -1;
-
-	gb_buf_init(&one, GB_BUF_NOLIMIT);
-	memset(&l, 0, sizeof(l));
-	if (loader_init(db, &l, err) ||
-	    prep(db,
-		 all ? "SELECT seq FROM outbox ORDER BY seq"
-		     : "SELECT seq FROM outbox WHERE wire IS NULL ORDER BY seq",
-		 &q, what, err) ||
-	    prep(db, "UPDATE outbox SET wire = ?2 WHERE seq = ?1", &up, what,
-		 err))
-		goto out;
-	for (;;) {
-		rc = sqlite3_step(q);
-		if (rc != SQLITE_ROW)
-			break;
-		if (n == cap) {
-			cap = cap ? 2 * cap : 1024;
-			seqs = xrealloc(seqs, cap * sizeof(*seqs));
-		}
-		seqs[n++] = sqlite3_column_int64(q, 0);
-	}
-	if (rc != SQLITE_DONE) {
-		sql_fail(db, what, err);
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct gb_kind *kind;
-		int found;
-
-		gb_buf_reset(&one);
-		found = version_pack(db, &l, seqs[i], &one, &kind, err);
-		if (found < 0)
-			goto out;
-		if (!found)
-			continue;
-		sqlite3_bind_int64(up, 1, seqs[i]);
-		sqlite3_bind_blob(up, 2, one.data, (int)one.len, SQLITE_STATIC);
-		if (run(db, up, what, err))
-			goto out;
-	}
-	ret = 0;
-out:
-	free(seqs);
-	sqlite3_finalize(q);
-	sqlite3_finalize(up);
-	loader_release(&l);
-	gb_buf_release(&one);
-	return ret;
-}
-
 int sync_config_check(const char *server, const char *token, const char *cacert,
 		      struct gb_err *err)
 {
@@ -2383,7 +1587,8 @@ int sync_config_set(struct gb_db *db, const char *server, const char *token,
 	if ((server && db_meta_set(db, "sync_server", server, err)) ||
 	    (token && db_meta_set(db, "sync_token", token, err)) ||
 	    (cacert && db_meta_set(db, "sync_cacert", abs ? abs : "", err)) ||
-	    (token && outbox_repack(db, 0, _("cannot set up sync"), err))) {
+	    (token && outbox_repack(db, OUTBOX_PACK_MISSING,
+				    _("cannot set up sync"), err))) {
 		db_rollback(db);
 		goto out;
 	}
@@ -2464,17 +1669,8 @@ int sync_config_set_tls(struct gb_db *db, const char *pin, const char *proxy,
 
 int sync_device_set(struct gb_db *db, const char *id, struct gb_err *err)
 {
-	static const char *const sql[] = {
-	    "UPDATE record SET device = ?2 WHERE device = ?1",
-	    "UPDATE record_history SET device = ?2 WHERE device = ?1",
-	    "UPDATE field_conflict SET kept_device = ?2 WHERE "
-	    "kept_device = ?1",
-	    "UPDATE field_conflict SET lost_device = ?2 WHERE "
-	    "lost_device = ?1",
-	};
 	const char *what = _("cannot change the device id");
 	char old[GB_ID_LEN], now[GB_ID_LEN], *token = NULL;
-	sqlite3_stmt *s = NULL;
 	size_t i;
 	int rc = -1;
 
@@ -2490,32 +1686,18 @@ int sync_device_set(struct gb_db *db, const char *id, struct gb_err *err)
 		return 0;
 	if (db_begin(db, err))
 		return -1;
-	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		if (prep(db, sql[i], &s, what, err))
-			goto out;
-		sqlite3_bind_text(s, 1, old, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC);
-		if (run(db, s, what, err))
-			goto out;
-		sqlite3_finalize(s);
-		s = NULL;
-	}
-	if (db_meta_set(db, "device", now, err))
+	if (db_device_rename(db, old, now, what, err) ||
+	    db_meta_set(db, "device", now, err))
 		goto out;
 	/* Without a token the file does not pack entries yet: drop those
 	 * under the old id, and sync_config_set packs them with the token. */
 	token = db_meta_get(db, "sync_token");
-	if (token && *token) {
-		if (outbox_repack(db, 1, what, err))
-			goto out;
-	} else if (prep(db, "UPDATE outbox SET wire = NULL", &s, what, err) ||
-		   run(db, s, what, err)) {
+	if (outbox_repack(db, token && *token ? OUTBOX_PACK_ALL : OUTBOX_UNPACK,
+			  what, err))
 		goto out;
-	}
 	rc = 0;
 out:
 	free(token);
-	sqlite3_finalize(s);
 	if (rc) {
 		db_rollback(db);
 		return -1;
@@ -2557,6 +1739,35 @@ void sync_status_release(struct sync_status *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/* Where attention_read puts what it reads. */
+struct att_list {
+	struct sync_attention **list;
+	size_t *n, alloc;
+};
+
+static int attention_one(void *arg, const struct outbox_refused *r)
+{
+	struct att_list *l = arg;
+	struct sync_attention *a;
+
+	if (*l->n == l->alloc) {
+		l->alloc = l->alloc ? 2 * l->alloc : 16;
+		*l->list = xrealloc(*l->list, l->alloc * sizeof(**l->list));
+	}
+	a = &(*l->list)[(*l->n)++];
+	memset(a, 0, sizeof(*a));
+	copy_str(a->id, sizeof(a->id), r->id);
+	a->version = r->version;
+	copy_str(a->kind, sizeof(a->kind), r->kind);
+	copy_str(a->status, sizeof(a->status), r->status);
+	copy_str(a->reason_code, sizeof(a->reason_code), r->reason_code);
+	a->reason = xstrdup(r->reason);
+	a->at = r->at;
+	if (r->title)
+		a->title = xstrdup(r->title);
+	return 0;
+}
+
 /* Reads the attention list into *list (*n of them), newest first: the
  * versions HQ refused or set aside (table attention), or when waiting is
  * set those it refused for now (sync_retry, status "waiting"). */
@@ -2564,86 +1775,27 @@ static int attention_read(struct gb_db *db, int waiting,
 			  struct sync_attention **list, size_t *n,
 			  struct gb_err *err)
 {
-	sqlite3_stmt *s = NULL;
-	size_t alloc = 0;
-	int rc;
+	struct att_list l = {list, n, 0};
 
-	if (prep(db,
-		 waiting
-		     ? "SELECT a.id, a.version, a.kind, 'waiting', "
-		       "a.reason_code, a.reason, a.at, r.title FROM sync_retry "
-		       "a LEFT JOIN record r ON r.id = a.id ORDER BY a.at "
-		       "DESC, a.id, a.version"
-		     : "SELECT a.id, a.version, a.kind, a.status, "
-		       "a.reason_code, a.reason, a.at, r.title FROM attention "
-		       "a LEFT JOIN record r ON r.id = a.id ORDER BY a.at "
-		       "DESC, a.id, a.version",
-		 &s, _("cannot read the attention list"), err))
-		return -1;
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW)
-			break;
-		struct sync_attention *a;
-
-		if (*n == alloc) {
-			alloc = alloc ? 2 * alloc : 16;
-			*list = xrealloc(*list, alloc * sizeof(**list));
-		}
-		a = &(*list)[(*n)++];
-		memset(a, 0, sizeof(*a));
-		copy_str(a->id, sizeof(a->id), col_text(s, 0));
-		a->version = (uint64_t)sqlite3_column_int64(s, 1);
-		copy_str(a->kind, sizeof(a->kind), col_text(s, 2));
-		copy_str(a->status, sizeof(a->status), col_text(s, 3));
-		copy_str(a->reason_code, sizeof(a->reason_code),
-			 col_text(s, 4));
-		a->reason = xstrdup(col_text(s, 5));
-		a->at = sqlite3_column_int64(s, 6);
-		if (sqlite3_column_type(s, 7) != SQLITE_NULL)
-			a->title = xstrdup(col_text(s, 7));
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return sql_fail(db, _("cannot read the attention list"), err);
-	return 0;
+	return outbox_attention_each(db, waiting, attention_one, &l, err);
 }
 
 int sync_status_get(struct gb_db *db, struct sync_status *st,
 		    struct gb_err *err)
 {
-	sqlite3_stmt *s = NULL;
+	uint64_t first;
 	int rc = -1;
 
 	memset(st, 0, sizeof(*st));
 	/* One read transaction, so the numbers agree with each other. */
-	if (sqlite3_exec(sq(db), "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return sql_fail(db, _("cannot read the sync state"), err);
-	if (prep(db,
-		 "SELECT count(*), (SELECT version FROM outbox ORDER BY seq "
-		 "LIMIT 1) FROM outbox",
-		 &s, _("cannot read the outbox"), err))
+	if (db_begin_read(db, _("cannot read the sync state"), err))
+		return -1;
+	if (outbox_pending(db, &st->pending, &first, err))
 		goto out;
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sql_fail(db, _("cannot read the outbox"), err);
+	if (first)
+		st->oldest = gb_hlc_ms(first);
+	if (outbox_batch_first(db, &st->inflight, &st->inflight_records, err))
 		goto out;
-	}
-	st->pending = (long)sqlite3_column_int64(s, 0);
-	if (sqlite3_column_type(s, 1) != SQLITE_NULL)
-		st->oldest = gb_hlc_ms((uint64_t)sqlite3_column_int64(s, 1));
-	sqlite3_finalize(s);
-	if (prep(db, "SELECT seq, records FROM sync_batch ORDER BY seq LIMIT 1",
-		 &s, _("cannot read the batch in flight"), err))
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		st->inflight = (uint64_t)sqlite3_column_int64(s, 0);
-		st->inflight_records = (long)sqlite3_column_int64(s, 1);
-	} else if (rc != SQLITE_DONE) {
-		rc = sql_fail(db, _("cannot read the batch in flight"), err);
-		goto out;
-	}
-	rc = -1;
 	st->next_seq = meta_u64(db, "sync_next_seq", 1);
 	st->last_ok = meta_i64(db, "sync_last_ok");
 	st->last_error_at = meta_i64(db, "sync_last_error_at");
@@ -2659,7 +1811,6 @@ int sync_status_get(struct gb_db *db, struct sync_status *st,
 		goto out;
 	rc = 0;
 out:
-	sqlite3_finalize(s);
-	sqlite3_exec(sq(db), "COMMIT", NULL, NULL, NULL);
+	db_end_read(db);
 	return rc;
 }

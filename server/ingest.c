@@ -45,6 +45,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "merge.h"
+#include "record_cols.h"
 #include "rollup.h"
 #include "validate.h"
 #include "xalloc.h"
@@ -196,32 +197,23 @@ static void content_hash(const struct gb_record *r, const char *body,
 	gb_hash_final(&h, out);
 }
 
-/* The report columns of r: the local date of its date field, and its
- * community, staff and status fields. */
+/* The report columns of r (record_cols.h): the local date of its date
+ * field, kept in day when the kind keeps a time, and its community, staff
+ * and status fields. */
 static void derive(const struct gb_record *r, struct store_version *v,
 		   char day[11])
 {
-	const struct gb_kind *k = r->kind;
-	int i = gb_kind_field(k, k->date_field);
-	int64_t ms;
-	char *end;
+	struct gb_record_cols c;
 
-	v->day = NULL;
-	if (i >= 0 && r->val[i]) {
-		if (k->fields[i].type == GB_T_DATE) {
-			v->day = r->val[i];
-		} else {
-			ms = strtoll(r->val[i], &end, 10);
-			if (!*end) {
-				gb_date_format(gb_local_day(ms), day);
-				v->day = day;
-			}
-		}
+	gb_record_cols(r, NULL, &c);
+	v->day = c.day;
+	if (c.day == c.daybuf) {
+		memcpy(day, c.daybuf, sizeof(c.daybuf));
+		v->day = day;
 	}
-	v->community =
-	    k->community_field ? gb_record_get(r, k->community_field) : NULL;
-	v->person = k->staff_field ? gb_record_get(r, k->staff_field) : NULL;
-	v->status = k->status_field ? gb_record_get(r, k->status_field) : NULL;
+	v->community = c.community;
+	v->person = c.person;
+	v->status = c.status;
 }
 
 static void ack_set(struct wire_ack_item *out, enum wire_status status,

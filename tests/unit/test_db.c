@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "db.h"
+#include "db_int.h"
 #include "gbtime.h"
 #include "id.h"
 #include "merge.h"

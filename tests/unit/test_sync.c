@@ -28,6 +28,7 @@
 
 #include "check.h"
 #include "db.h"
+#include "db_int.h"
 #include "gbtime.h"
 #include "id.h"
 #include "sync.h"
