@@ -46,38 +46,6 @@
 #define COL_TEXT 24
 #define COL_LONG 30
 
-/* The columns a list table shows for each kind, after the id. */
-static const struct {
-	const char *kind;
-	const char *cols[10];
-} list_cols[] = {
-    {"enterprise",
-     {"name", "uscc", "type", "community", "employees", "status", NULL}},
-    {"contract_check",
-     {"check_date", "enterprise", "coordinator", "employees_total",
-      "contracts_signed", "insured", "outcome", "deadline", NULL}},
-    {"rectification", {"date", "check", "result", "note", NULL}},
-    {"dispute",
-     {"received_date", "enterprise", "workers", "category", "level", "status",
-      "closed_date", "note", NULL}},
-    {"employment",
-     {"date", "enterprise", "headcount", "hires", "separations", "vacancies",
-      NULL}},
-    {"patrol",
-     {"start", "end", "area", "leader", "guards", "mode", "incidents", "note",
-      NULL}},
-    {"handover",
-     {"time", "area", "from_officer", "to_officer", "open_items", NULL}},
-    {"daily_report",
-     {"date", "officer", "households", "resident_checks", "temporary_checks",
-      "key_checks", "places", "disputes_mediated", "summary", NULL}},
-    {"reception",
-     {"start", "end", "officer", "room", "visitors", "note", NULL}},
-    {"request",
-     {"received_at", "category", "priority", "subject", "officer", "deadline",
-      "resolved_at", NULL}},
-};
-
 enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
 
 /* A growing array of records copied out of list callbacks. */
@@ -1102,21 +1070,20 @@ static int column_width(const struct gb_field *f)
 static void print_table(struct gb_db *db, const struct gb_kind *k,
 			const struct rec_vec *rv, size_t idlen, int with_voided)
 {
-	const char *const *cols = NULL;
+	const char *const *cols = k->list_cols[0] ? k->list_cols : NULL;
 	const char *head[GB_TABLE_MAX_COLS];
 	int idx[GB_TABLE_MAX_COLS], ncols = 0, c;
 	struct gb_table t;
 
-	for (size_t i = 0; i < sizeof(list_cols) / sizeof(list_cols[0]); i++)
-		if (!strcmp(list_cols[i].kind, k->name))
-			cols = list_cols[i].cols;
-	for (c = 0; cols && cols[c] && ncols < GB_TABLE_MAX_COLS - 2; c++) {
+	for (c = 0; cols && c < GB_MAX_LIST_COLS && cols[c] &&
+		    ncols < GB_TABLE_MAX_COLS - 2;
+	     c++) {
 		int fi = gb_kind_field(k, cols[c]);
 
 		if (fi >= 0)
 			idx[ncols++] = fi;
 	}
-	/* A kind missing from list_cols shows its first fields. */
+	/* A kind without list columns shows its first fields. */
 	for (c = 0; !cols && c < k->nfields && c < 6; c++)
 		idx[ncols++] = c;
 	gb_table_init(&t, ncols + 1 + !!with_voided);
