@@ -957,31 +957,6 @@ out:
 /* -------------------------------------------------------------------- */
 /* Output of records                                                    */
 
-/* Appends the JSON object of one record. */
-static int record_json(const struct gb_record *r, struct gb_buf *b,
-		       struct gb_err *err)
-{
-	if (gb_buf_adds(b, "{\"id\":", err) || gb_json_str(b, r->id, err) ||
-	    gb_buf_adds(b, ",\"kind\":", err) ||
-	    gb_json_str(b, r->kind->name, err) ||
-	    gb_buf_addf(b, err,
-			",\"version\":%" PRIu64 ",\"created_at\":%" PRId64
-			",\"updated_at\":%" PRId64,
-			r->version, r->created_at, r->updated_at) ||
-	    gb_buf_adds(b, ",\"staff\":", err) ||
-	    gb_json_str(b, r->staff[0] ? r->staff : NULL, err) ||
-	    gb_buf_adds(b, ",\"device\":", err) ||
-	    gb_json_str(b, r->device[0] ? r->device : NULL, err) ||
-	    gb_buf_adds(b, r->voided ? ",\"voided\":true" : ",\"voided\":false",
-			err) ||
-	    gb_buf_adds(b, ",\"void_reason\":", err) ||
-	    gb_json_str(b, r->void_reason, err) ||
-	    gb_buf_adds(b, ",\"values\":", err) ||
-	    gb_record_values_json(r, b, err) || gb_buf_adds(b, "}", err))
-		return -1;
-	return 0;
-}
-
 static int print_json(const struct rec_vec *rv, struct gb_err *err)
 {
 	struct gb_buf b;
@@ -991,7 +966,7 @@ static int print_json(const struct rec_vec *rv, struct gb_err *err)
 		return -1;
 	for (int i = 0; i < rv->n; i++)
 		if (gb_buf_adds(&b, i ? ",\n" : "\n", err) ||
-		    record_json(rv->v[i], &b, err))
+		    gb_record_json(rv->v[i], &b, err))
 			return -1;
 	if (gb_buf_adds(&b, rv->n ? "\n]\n" : "]\n", err))
 		return -1;
@@ -1456,7 +1431,7 @@ static int record_show(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	    db_record_history(db, r->id, count_version, &nversions, &err))
 		goto fail;
 	if (fmt == FMT_JSON) {
-		if (record_json(r, &b, &err) || gb_buf_adds(&b, "\n", &err))
+		if (gb_record_json(r, &b, &err) || gb_buf_adds(&b, "\n", &err))
 			goto fail;
 		fwrite(b.data, 1, b.len, stdout);
 	} else {
