@@ -7,6 +7,10 @@
 
 #include "i18n.h"
 #include "kinds.h"
+#ifdef GB_TEST_KIND
+/* make testkind: one kind more (tests/testkind/testkind.h) */
+#include "testkind.h"
+#endif
 
 #include "banned.h"
 
@@ -298,7 +302,7 @@ static const struct gb_rule request_rules[] = {
 };
 
 #ifdef GB_TEST_KIND
-#include "testkind.h"
+GB_TEST_KIND_TABLES
 #endif
 
 /*
