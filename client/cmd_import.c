@@ -592,18 +592,23 @@ static int import_id_taken(struct import *im, const char *id,
 	return gb_error(err, GB_EDB, "%s", sqlite3_errmsg(db_sqlite(im->db)));
 }
 
-/* Loads the USCCs of the grid's current enterprises (line 0 in usccs). */
+/* Loads the keys of the grid's current records of a kind whose rule
+ * refuses a second one: the USCCs of enterprises (line 0 in usccs). */
 static int import_load_usccs(struct import *im, struct gb_err *err)
 {
 	sqlite3 *s = db_sqlite(im->db);
 	sqlite3_stmt *st = NULL;
 	int rc, added, ret = -1;
+	char path[64];
 
+	snprintf(path, sizeof(path), "$.%s", im->kind->unique.key[0]);
 	if (sqlite3_prepare_v2(s,
-			       "SELECT json_extract(body, '$.uscc') FROM record"
-			       " WHERE kind = 'enterprise' AND voided = 0",
+			       "SELECT json_extract(body, ?2) FROM record"
+			       " WHERE kind = ?1 AND voided = 0",
 			       -1, &st, NULL) != SQLITE_OK)
 		goto out;
+	sqlite3_bind_text(st, 1, im->kind->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
 	for (;;) {
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW)
@@ -683,8 +688,7 @@ static int import_check_unique(struct import *im, const struct gb_record *r,
 						  "too"),
 						officer, date,
 						fmt_count(e->n, a, sizeof(a)));
-			rc = db_daily_report_find(im->db, officer, date, id,
-						  err);
+			rc = db_record_find_key(im->db, r, id, err);
 			if (rc < 0)
 				return -1;
 			if (rc)
@@ -1150,13 +1154,17 @@ int cmd_import(struct gb_cli *cli, int argc, char **argv)
 		goto usage;
 	}
 	im.path = pos[1];
-	im.f_uscc = strcmp(im.kind->name, "enterprise")
+	/* The kind's uniqueness rule (kinds.h): a key refused twice (the
+	 * USCC), or an officer and a date that have one record. */
+	im.f_uscc = im.kind->unique.mode == GB_UNIQUE_REFUSE
+			? gb_kind_field(im.kind, im.kind->unique.key[0])
+			: -1;
+	im.f_officer = im.kind->unique.mode == GB_UNIQUE_EDITS
+			   ? gb_kind_field(im.kind, im.kind->unique.key[0])
+			   : -1;
+	im.f_date = im.f_officer < 0
 			? -1
-			: gb_kind_field(im.kind, "uscc");
-	im.f_officer = strcmp(im.kind->name, "daily_report")
-			   ? -1
-			   : gb_kind_field(im.kind, "officer");
-	im.f_date = im.f_officer < 0 ? -1 : gb_kind_field(im.kind, "date");
+			: gb_kind_field(im.kind, im.kind->unique.key[1]);
 	im.t_checked = _("checked");
 	im.t_imported = _("imported");
 	im.rej_path = skip && *skip ? skip : NULL;
@@ -1200,8 +1208,7 @@ int cmd_import(struct gb_cli *cli, int argc, char **argv)
 	im.progress = isatty(STDERR_FILENO);
 	if (im.progress && fp != stdin)
 		import_count(&im, fp);
-	if (!strcmp(im.kind->name, "enterprise") &&
-	    import_load_usccs(&im, &err))
+	if (im.f_uscc >= 0 && import_load_usccs(&im, &err))
 		goto fail;
 
 	if (import_check(&im, fp, &err))

@@ -284,7 +284,7 @@ static void add_help(FILE *fp, const struct gb_kind *k, int edit)
 		  "is a DATE and HH:MM[:SS]\nlocal time, or now.  A CODE may "
 		  "also be a part of a name (staff,\ncommunities, areas); an "
 		  "enterprise ID may be its USCC or a part of its\nname.\n"));
-	if (!strcmp(k->name, "daily_report") && !edit)
+	if (k->unique.mode == GB_UNIQUE_EDITS && !edit)
 		fprintf(fp, _("\nAn officer has one report per date: adding "
 			      "a second one edits the first.\n"));
 }
@@ -352,69 +352,47 @@ static int err_field(const struct gb_kind *k, const char *msg)
 }
 
 /*
- * Refuses a USCC that another current enterprise of this grid already
- * carries (r may be a new record, with an empty id, or an edited one).
- * Returns 0 or -1 with err (GB_EEXIST) naming the holder.
+ * Refuses r when its kind's uniqueness rule (kinds.h, struct gb_unique)
+ * says a second record with the same key is refused and another current
+ * record of the grid has it (r may be a new record, with an empty id, or
+ * an edited one).  Returns 0 or -1 with err (GB_EEXIST) naming the holder.
  */
-static int check_uscc_unique(struct gb_db *db, const struct gb_record *r,
-			     struct gb_err *err)
+static int check_unique(struct gb_db *db, const struct gb_record *r,
+			struct gb_err *err)
 {
-	const char *uscc = gb_record_get(r, "uscc"), *theirs;
+	const struct gb_kind *k = r->kind;
 	struct gb_record *other = NULL;
-	char id[GB_ID_LEN + GB_CODE_LEN];
-	struct gb_err e;
-	int ret = -1;
+	char id[GB_ID_LEN];
+	const char *title;
+	int found;
 
-	if (strcmp(r->kind->name, "enterprise") || !uscc)
+	if (k->unique.mode != GB_UNIQUE_REFUSE)
 		return 0;
-	if (db_resolve(db, GB_REF_ENTERPRISE, uscc, id, sizeof(id), &e)) {
-		if (e.code == GB_ENOTFOUND)
-			return 0;
-		if (e.code == GB_EAMBIGUOUS)
-			return gb_error(err, GB_EEXIST,
-					_("uscc: %s is already recorded for "
-					  "more than one enterprise"),
-					uscc);
-		*err = e;
+	found = db_record_find_key(db, r, id, err);
+	if (found <= 0)
+		return found;
+	if (db_record_get(db, k, id, &other, err))
 		return -1;
-	}
-	if (!strcmp(id, r->id))
-		return 0;
-	if (db_record_get(db, r->kind, id, &other, err))
-		return -1;
-	/* The lookup also takes names; only the same code counts. */
-	theirs = gb_record_get(other, "uscc");
-	if (!theirs || strcmp(theirs, uscc))
-		ret = 0;
-	else
-		gb_error(err, GB_EEXIST,
-			 _("uscc: %s is already recorded for %s (%s)"), uscc,
-			 gb_record_get(other, "name")
-			     ? gb_record_get(other, "name")
-			     : "?",
-			 other->id);
+	title = k->title_field ? gb_record_get(other, k->title_field) : NULL;
+	gb_error(err, GB_EEXIST, _("%s: %s is already recorded for %s (%s)"),
+		 k->unique.key[0], gb_record_get(r, k->unique.key[0]),
+		 title ? title : "?", other->id);
 	gb_record_free(other);
-	return ret;
+	return -1;
 }
 
 /*
- * For a daily report: the id of another report of the same officer on the
- * same date, written into id.  Returns 1 when there is one, 0 when not, -1
- * on error.
+ * For a kind whose uniqueness rule makes a second record edit the first
+ * (a daily report: one per officer per date): the id of the other record
+ * with r's key, written into id.  Returns 1 when there is one, 0 when not,
+ * -1 on error.
  */
 static int daily_twin(struct gb_db *db, const struct gb_record *r, char *id,
 		      struct gb_err *err)
 {
-	const char *officer = gb_record_get(r, "officer");
-	const char *date = gb_record_get(r, "date");
-	int found;
-
-	if (strcmp(r->kind->name, "daily_report") || !officer || !date)
+	if (r->kind->unique.mode != GB_UNIQUE_EDITS)
 		return 0;
-	found = db_daily_report_find(db, officer, date, id, err);
-	if (found == 1 && !strcmp(id, r->id))
-		return 0;
-	return found;
+	return db_record_find_key(db, r, id, err);
 }
 
 /* -------------------------------------------------------------------- */
@@ -764,7 +742,7 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		prompt_end(&pr);
 		prompting = 0;
 	}
-	if (check_uscc_unique(db, r, &err))
+	if (check_unique(db, r, &err))
 		goto fail;
 	/* The prompt may have named an officer and date that have one. */
 	found = daily_twin(db, r, twin, &err);
@@ -862,7 +840,7 @@ static int record_edit(struct gb_cli *cli, const struct gb_kind *k, int argc,
 				   gb_kind_field(k, "deadline") >= 0 &&
 				       vals[gb_kind_field(k, "deadline")]);
 	if (gb_validate(r, db_lookup(db), gb_now_ms(), &err) ||
-	    check_uscc_unique(db, r, &err))
+	    check_unique(db, r, &err))
 		goto fail;
 	found = daily_twin(db, r, twin, &err);
 	if (found < 0)

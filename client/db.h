@@ -235,10 +235,12 @@ int db_record_list(struct gb_db *db, const struct gb_kind *kind,
 		   int (*cb)(void *arg, const struct gb_record *r), void *arg,
 		   struct gb_err *err);
 
-/* The daily report of officer on date (YYYY-MM-DD), if any: 1 and *id
- * filled (GB_ID_LEN bytes), 0 when none, -1 on error. */
-int db_daily_report_find(struct gb_db *db, const char *officer,
-			 const char *date, char *id, struct gb_err *err);
+/* Another current record of r's kind, not voided and not r itself, with
+ * the values r has in the key of its kind's uniqueness rule (kinds.h,
+ * struct gb_unique): 1 and *id filled (GB_ID_LEN bytes), 0 when none or
+ * when the kind has no rule or r leaves a key field empty, -1 on error. */
+int db_record_find_key(struct gb_db *db, const struct gb_record *r, char *id,
+		       struct gb_err *err);
 
 /* ---- clock bounds (SPEC §4) --------------------------------------------- */
 
