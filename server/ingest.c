@@ -781,8 +781,7 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 	 * laptops may each have entered the same enterprise offline.  A
 	 * rule whose second record edits the first (daily reports) is the
 	 * devices' to keep; HQ counts such records once. */
-	if (!r->voided && r->kind->unique.mode == GB_UNIQUE_REFUSE &&
-	    st->ops->find_key) {
+	if (!r->voided && r->kind->unique.mode == GB_UNIQUE_REFUSE) {
 		char holder[GB_ID_LEN];
 		int dup = st->ops->find_key(st, r, holder, err);
 

@@ -324,9 +324,7 @@ struct store_ops {
 	 * r itself, with r's values of the key of its kind's uniqueness rule
 	 * (kinds.h, struct gb_unique): 1 with its id (GB_ID_LEN) in holder,
 	 * 0 when none or r leaves a key field empty, -1 on error.  In the
-	 * transaction, like find.  NULL in a store that does not answer it
-	 * yet (PostgreSQL, which does not serve): ingest then leaves the
-	 * rule to the devices. */
+	 * transaction, like find. */
 	int (*find_key)(struct store *s, const struct gb_record *r,
 			char *holder, struct gb_err *err);
 	/* Whether HQ holds the reference key (as find, ref) in any grid:
