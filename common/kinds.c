@@ -1,6 +1,9 @@
 /*
- * The field tables of the ten record kinds.  This file is SPEC §2 written
- * as data; validate.c holds the rules that need more than one field.
+ * The entries of the ten record kinds: fields, list columns, the rules
+ * between fields, the uniqueness rule and the report hook of each.  This
+ * file is SPEC §2 written as data; validate.c checks the rules (struct
+ * gb_rule) the entries name, and the request deadline, the one value
+ * derived from others, is computed there.
  */
 #include <locale.h>
 #include <string.h>

@@ -1,8 +1,10 @@
 /*
  * The ten record kinds of gridbook (SPEC §2) described as data.  Every
  * generic piece of the program -- flags on the command line, prompts, CSV
- * columns, JSON keys, list filters, the wire format -- is driven by these
- * tables, so a field is declared once, here.
+ * columns, JSON keys, list filters and columns, validation, uniqueness,
+ * the wire format, which report facts HQ keeps -- is driven by these
+ * tables, so a kind is declared once, here, with its message in
+ * proto/gridbook.proto (wire_start_check holds the two together).
  *
  * A field's value is always held as text in a canonical form:
  *   TEXT   UTF-8 text

@@ -5,7 +5,8 @@
  * its type (field.c, but strictly: a value from the wire must already be in
  * canonical form), then against the clock, then against the grid's
  * reference data and records through the caller's lookup, and last come
- * the rules that tie several fields together.  The first broken rule is
+ * the rules that tie several fields together, which each kind's entry
+ * lists as data (kinds.h, struct gb_rule).  The first broken rule is
  * reported, in field order, so a record gets the same message on the
  * device and on the server.  Defaults live here too, since the request
  * deadline is a rule about other fields.
