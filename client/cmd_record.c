@@ -398,30 +398,6 @@ static int daily_twin(struct gb_db *db, const struct gb_record *r, char *id,
 /* -------------------------------------------------------------------- */
 /* add                                                                  */
 
-/*
- * The optional fields a record needs to count in HQ's reports, asked
- * after the required ones: the guards of a patrol (a night counts with
- * two or more), the findings and deadline of a check (the deadline makes
- * an order overdue or rectified on time), the subject of a request, the
- * enterprise of a dispute.
- */
-static const struct {
-	const char *kind;
-	const char *fields[3];
-	const char *why;
-} counting[] = {
-    {"patrol",
-     {"guards", NULL},
-     N_("a night patrol counts in HQ's night-patrol report with two or "
-	"more guards")},
-    {"contract_check",
-     {"findings", "deadline", NULL},
-     N_("a notice or rectification order needs its deadline to count as "
-	"overdue or rectified on time")},
-    {"request", {"subject", NULL}, NULL},
-    {"dispute", {"enterprise", NULL}, NULL},
-};
-
 /* The distinct codes of a LIST value "a,b,a". */
 static int distinct_codes(const char *list)
 {
@@ -510,29 +486,25 @@ static int cannot_count(const struct gb_record *r, char *out, size_t n)
 
 /*
  * Whether the prompt asks field i of r though it is optional: one of the
- * counting fields of r's kind (a deadline only for a notice or an order,
- * once the outcome is known).  *why, when not NULL, says what it counts
- * for.
+ * fields its kind's entry asks (kinds.h, ask; a deadline only for a
+ * notice or an order, once the outcome is known).  *why, when not NULL,
+ * says what it counts for.
  */
 static int counting_field(const struct gb_record *r, int i, const char **why)
 {
-	const char *name = r->kind->fields[i].name;
+	const struct gb_kind *k = r->kind;
+	const char *name = k->fields[i].name;
 
-	for (size_t c = 0; c < sizeof(counting) / sizeof(counting[0]); c++) {
-		if (strcmp(counting[c].kind, r->kind->name))
+	for (int j = 0; j < 3 && k->ask[j]; j++) {
+		const char *o = gb_record_get(r, "outcome");
+
+		if (strcmp(k->ask[j], name))
 			continue;
-		for (int j = 0; counting[c].fields[j]; j++) {
-			const char *o = gb_record_get(r, "outcome");
-
-			if (strcmp(counting[c].fields[j], name))
-				continue;
-			if (!strcmp(name, "deadline") &&
-			    (!o || !strcmp(o, "compliant") ||
-			     !strcmp(o, "referred")))
-				return 0;
-			*why = counting[c].why;
-			return 1;
-		}
+		if (!strcmp(name, "deadline") &&
+		    (!o || !strcmp(o, "compliant") || !strcmp(o, "referred")))
+			return 0;
+		*why = k->ask_why;
+		return 1;
 	}
 	return 0;
 }

@@ -340,6 +340,10 @@ const struct gb_kind gb_kinds[] = {
      .title_field = "enterprise",
      .list_cols = {"check_date", "enterprise", "coordinator", "employees_total",
 		   "contracts_signed", "insured", "outcome", "deadline"},
+     /* The deadline makes an order overdue or rectified on time. */
+     .ask = {"findings", "deadline"},
+     .ask_why = N_("a notice or rectification order needs its deadline to "
+		   "count as overdue or rectified on time"),
      .rules = check_rules,
      .hook = GB_HOOK_CHECK},
     {.name = "rectification",
@@ -365,6 +369,7 @@ const struct gb_kind gb_kinds[] = {
      .title_field = "category",
      .list_cols = {"received_date", "enterprise", "workers", "category",
 		   "level", "status", "closed_date", "note"},
+     .ask = {"enterprise"},
      .rules = dispute_rules,
      .hook = GB_HOOK_DISPUTE},
     {.name = "employment",
@@ -388,6 +393,10 @@ const struct gb_kind gb_kinds[] = {
      .title_field = "area",
      .list_cols = {"start", "end", "area", "leader", "guards", "mode",
 		   "incidents", "note"},
+     /* A night counts with two or more guards. */
+     .ask = {"guards"},
+     .ask_why = N_("a night patrol counts in HQ's night-patrol report with "
+		   "two or more guards"),
      .rules = patrol_rules,
      .hook = GB_HOOK_PATROL},
     {.name = "handover",
@@ -438,6 +447,7 @@ const struct gb_kind gb_kinds[] = {
      .title_field = "subject",
      .list_cols = {"received_at", "category", "priority", "subject", "officer",
 		   "deadline", "resolved_at"},
+     .ask = {"subject"},
      .rules = request_rules,
      .hook = GB_HOOK_REQUEST},
 #ifdef GB_TEST_KIND

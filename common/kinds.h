@@ -153,6 +153,12 @@ struct gb_kind {
 	/* The columns `gridbook KIND list` shows after the id, in order,
 	 * NULL-terminated. */
 	const char *list_cols[GB_MAX_LIST_COLS];
+	/* Optional fields the prompt asks all the same, after the required
+	 * ones, because HQ's reports need them to count the record (the
+	 * guards of a patrol), NULL-terminated; and what they count for, N_(),
+	 * or NULL. */
+	const char *ask[3];
+	const char *ask_why;
 	const struct gb_rule *rules; /* GB_RULE_END-terminated, or NULL */
 	struct gb_unique unique;
 	enum gb_report_hook hook;
