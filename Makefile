@@ -12,6 +12,8 @@
 #                   condition (tests/check/style.py); make test runs it
 #   make graph      draw the include and link graph to build/graph/ and
 #                   check its walls, layers and circles (tests/check/graph.py)
+#   make testkind   a test build in build/testkind/ with one kind more
+#                   (tests/testkind/): a table entry and a proto message
 #   make clean      remove build/
 #   make po         make build/po/gridbook.pot from the sources and merge
 #                   it into every po/*.po (new strings come untranslated)
@@ -68,14 +70,19 @@ endif
 # The include path and library flags of an object's side, set per
 # directory below; everything else (tests, bench, fuzz) sees all.
 SIDE    = -Icommon -Iclient -Iserver -I$(B)/gen $(ALL_CF)
+# GB_DEFS: what a variant build adds (make testkind).
+GB_DEFS ?=
 ALLCFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) \
-           $(CFLAGS) -MMD -MP $(SIDE) \
+           $(CFLAGS) $(GB_DEFS) -MMD -MP $(SIDE) \
            -DGB_SEEDDIR='"$(SEEDDIR)"' -DGB_LOCALEDIR='"$(LOCALEDIR)"'
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
            -fno-omit-frame-pointer
 
-PROTOS   := $(wildcard proto/*.proto)
-GEN_C    := $(patsubst proto/%.proto,$(B)/gen/%.pb-c.c,$(PROTOS))
+# Where the wire format's .proto files are read from (make testkind
+# gives its own).
+PROTO_DIR ?= proto
+PROTOS   := $(wildcard $(PROTO_DIR)/*.proto)
+GEN_C    := $(patsubst $(PROTO_DIR)/%.proto,$(B)/gen/%.pb-c.c,$(PROTOS))
 GEN_H    := $(GEN_C:.c=.h)
 
 SCHEMA_SQL := $(sort $(wildcard schema/client/*.sql schema/server/*.sql \
@@ -111,7 +118,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 PO_FILES := $(wildcard po/*.po)
 MO_FILES := $(patsubst po/%.po,$(B)/locale/%/LC_MESSAGES/gridbook.mo,$(PO_FILES))
 
-.PHONY: all deps test unit unit-asan e2e demo bench format check graph clean po install fuzz fuzz-run FORCE
+.PHONY: all deps test unit unit-asan e2e demo bench format check graph clean po install fuzz fuzz-run testkind FORCE
 .SECONDARY:
 
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS) $(MO_FILES)
@@ -132,9 +139,9 @@ deps:
 	    localedef -i zh_CN -f UTF-8 zh_CN.UTF-8 \
 	    || { echo "deps: localedef zh_CN.UTF-8 failed" >&2; exit 1; }; }
 
-$(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: proto/%.proto
+$(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: $(PROTO_DIR)/%.proto
 	@mkdir -p $(B)/gen
-	protoc-c --proto_path=proto --c_out=$(B)/gen $<
+	protoc-c --proto_path=$(PROTO_DIR) --c_out=$(B)/gen $<
 
 $(B)/gen/schema.c: $(SCHEMA_SQL) tests/gen-schema.sh
 	@mkdir -p $(B)/gen
@@ -328,6 +335,22 @@ graph: all
 	@tests/check/graph.py --build $(B) --dot $(B)/graph/gridbook.dot; \
 	  rc=$$?; dot -Tsvg $(B)/graph/gridbook.dot -o $(B)/graph/gridbook.svg \
 	  && echo "drawn: $(B)/graph/gridbook.svg"; exit $$rc
+
+# A kind added by one entry of the kinds table and one proto message, in
+# a build of its own (tests/testkind/, tests/e2e/t0140-test-kind.sh): the
+# entry comes in with -DGB_TEST_KIND, the message is added to a copy of
+# proto/gridbook.proto.
+TK := $(B)/testkind
+testkind: $(MO_FILES)
+	@mkdir -p $(TK)/proto
+	@tests/testkind/gen-proto.sh proto/gridbook.proto \
+	  tests/testkind/testkind.proto >$(TK)/proto/gridbook.proto.tmp
+	@cmp -s $(TK)/proto/gridbook.proto.tmp $(TK)/proto/gridbook.proto \
+	  && rm $(TK)/proto/gridbook.proto.tmp \
+	  || mv $(TK)/proto/gridbook.proto.tmp $(TK)/proto/gridbook.proto
+	@$(MAKE) --no-print-directory B=$(TK) PROTO_DIR=$(TK)/proto \
+	  GB_DEFS='-DGB_TEST_KIND -I$(abspath tests/testkind)' \
+	  $(TK)/gridbook $(TK)/gridbook-syncd $(TK)/gridbook-hq
 
 clean:
 	rm -rf $(B)

@@ -58,8 +58,9 @@ static const char usage_text[] =
        "                  and a cell starting with = + - @ gets a ' in front\n"
        "  --format json   an array of objects with id, kind, version,\n"
        "                  created_at, updated_at (ms since 1970 UTC),\n"
-       "                  voided, void_reason and values (canonical:\n"
-       "                  times in ms)\n"
+       "                  staff, device (the author), voided, void_reason\n"
+       "                  and values (canonical: times in ms), as list\n"
+       "                  and show write them\n"
        "  --from, --to    local dates, inclusive, of the kind's date field\n"
        "  --community, --staff, --status\n"
        "                  only records of that unit, person or status\n"
@@ -216,25 +217,14 @@ enum cmd_csv_col cmd_csv_column(const struct gb_kind *k, const char *h,
 	return CSV_COL_UNKNOWN;
 }
 
-/* Appends the JSON object of r to e->b, after a comma unless first. */
+/* Appends the JSON object of r to e->b (gb_record_json, the shape list
+ * and show write too), after a comma unless first. */
 static int export_json_obj(struct export *e, const struct gb_record *r)
 {
 	struct gb_err *err = &e->err;
 
-	if (gb_buf_adds(&e->b, e->n ? ",\n{\"id\":" : "\n{\"id\":", err) ||
-	    gb_json_str(&e->b, r->id, err) ||
-	    gb_buf_adds(&e->b, ",\"kind\":", err) ||
-	    gb_json_str(&e->b, r->kind->name, err) ||
-	    gb_buf_addf(&e->b, err,
-			",\"version\":%llu,\"created_at\":%lld,"
-			"\"updated_at\":%lld,\"voided\":%s,\"void_reason\":",
-			(unsigned long long)r->version,
-			(long long)r->created_at, (long long)r->updated_at,
-			r->voided ? "true" : "false") ||
-	    gb_json_str(&e->b, r->void_reason, err) ||
-	    gb_buf_adds(&e->b, ",\"values\":", err) ||
-	    gb_record_values_json(r, &e->b, err) ||
-	    gb_buf_add(&e->b, "}", 1, err))
+	if (gb_buf_adds(&e->b, e->n ? ",\n" : "\n", err) ||
+	    gb_record_json(r, &e->b, err))
 		return -1;
 	return 0;
 }

@@ -252,7 +252,8 @@ static int ent_id_one(void *arg, const char *uscc, const char *id)
 static int import_load_ent_ids(struct import *im, struct gb_err *err)
 {
 	im->ent_ids_loaded = 1;
-	return db_enterprise_usccs(im->db, ent_id_one, im, err);
+	return db_field_values(im->db, gb_kind_find("enterprise"), "uscc",
+			       ent_id_one, im, err);
 }
 
 /* The id of the one current enterprise whose USCC is input, or NULL (no
@@ -553,20 +554,22 @@ static int import_id_taken(struct import *im, const char *id,
 	return db_record_exists(im->db, id, err);
 }
 
-/* Loads the USCCs of the grid's current enterprises (line 0 in usccs). */
-static int uscc_one(void *arg, const char *uscc, const char *id)
+/* Loads the keys of the grid's current records of a kind whose rule
+ * refuses a second one: the USCCs of enterprises (line 0 in usccs). */
+static int key_one(void *arg, const char *key, const char *id)
 {
 	struct import *im = arg;
 	int added;
 
 	(void)id;
-	gb_hmap_puts(&im->usccs, uscc, &added);
+	gb_hmap_puts(&im->usccs, key, &added);
 	return 0;
 }
 
 static int import_load_usccs(struct import *im, struct gb_err *err)
 {
-	return db_enterprise_usccs(im->db, uscc_one, im, err);
+	return db_field_values(im->db, im->kind, im->kind->unique.key[0],
+			       key_one, im, err);
 }
 
 /*
@@ -628,8 +631,7 @@ static int import_check_unique(struct import *im, const struct gb_record *r,
 						  "too"),
 						officer, date,
 						fmt_count(e->n, a, sizeof(a)));
-			rc = db_daily_report_find(im->db, officer, date, id,
-						  err);
+			rc = db_record_find_key(im->db, r, id, err);
 			if (rc < 0)
 				return -1;
 			if (rc)
@@ -1095,13 +1097,17 @@ int cmd_import(struct gb_cli *cli, int argc, char **argv)
 		goto usage;
 	}
 	im.path = pos[1];
-	im.f_uscc = strcmp(im.kind->name, "enterprise")
+	/* The kind's uniqueness rule (kinds.h): a key refused twice (the
+	 * USCC), or an officer and a date that have one record. */
+	im.f_uscc = im.kind->unique.mode == GB_UNIQUE_REFUSE
+			? gb_kind_field(im.kind, im.kind->unique.key[0])
+			: -1;
+	im.f_officer = im.kind->unique.mode == GB_UNIQUE_EDITS
+			   ? gb_kind_field(im.kind, im.kind->unique.key[0])
+			   : -1;
+	im.f_date = im.f_officer < 0
 			? -1
-			: gb_kind_field(im.kind, "uscc");
-	im.f_officer = strcmp(im.kind->name, "daily_report")
-			   ? -1
-			   : gb_kind_field(im.kind, "officer");
-	im.f_date = im.f_officer < 0 ? -1 : gb_kind_field(im.kind, "date");
+			: gb_kind_field(im.kind, im.kind->unique.key[1]);
 	im.t_checked = _("checked");
 	im.t_imported = _("imported");
 	im.rej_path = skip && *skip ? skip : NULL;
@@ -1145,8 +1151,7 @@ int cmd_import(struct gb_cli *cli, int argc, char **argv)
 	im.progress = isatty(STDERR_FILENO);
 	if (im.progress && fp != stdin)
 		import_count(&im, fp);
-	if (!strcmp(im.kind->name, "enterprise") &&
-	    import_load_usccs(&im, &err))
+	if (im.f_uscc >= 0 && import_load_usccs(&im, &err))
 		goto fail;
 
 	if (import_check(&im, fp, &err))

@@ -44,38 +44,6 @@
 #define COL_TEXT 24
 #define COL_LONG 30
 
-/* The columns a list table shows for each kind, after the id. */
-static const struct {
-	const char *kind;
-	const char *cols[10];
-} list_cols[] = {
-    {"enterprise",
-     {"name", "uscc", "type", "community", "employees", "status", NULL}},
-    {"contract_check",
-     {"check_date", "enterprise", "coordinator", "employees_total",
-      "contracts_signed", "insured", "outcome", "deadline", NULL}},
-    {"rectification", {"date", "check", "result", "note", NULL}},
-    {"dispute",
-     {"received_date", "enterprise", "workers", "category", "level", "status",
-      "closed_date", "note", NULL}},
-    {"employment",
-     {"date", "enterprise", "headcount", "hires", "separations", "vacancies",
-      NULL}},
-    {"patrol",
-     {"start", "end", "area", "leader", "guards", "mode", "incidents", "note",
-      NULL}},
-    {"handover",
-     {"time", "area", "from_officer", "to_officer", "open_items", NULL}},
-    {"daily_report",
-     {"date", "officer", "households", "resident_checks", "temporary_checks",
-      "key_checks", "places", "disputes_mediated", "summary", NULL}},
-    {"reception",
-     {"start", "end", "officer", "room", "visitors", "note", NULL}},
-    {"request",
-     {"received_at", "category", "priority", "subject", "officer", "deadline",
-      "resolved_at", NULL}},
-};
-
 enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
 
 /* A growing array of records copied out of list callbacks. */
@@ -314,7 +282,7 @@ static void add_help(FILE *fp, const struct gb_kind *k, int edit)
 		  "is a DATE and HH:MM[:SS]\nlocal time, or now.  A CODE may "
 		  "also be a part of a name (staff,\ncommunities, areas); an "
 		  "enterprise ID may be its USCC or a part of its\nname.\n"));
-	if (!strcmp(k->name, "daily_report") && !edit)
+	if (k->unique.mode == GB_UNIQUE_EDITS && !edit)
 		fprintf(fp, _("\nAn officer has one report per date: adding "
 			      "a second one edits the first.\n"));
 }
@@ -382,97 +350,51 @@ static int err_field(const struct gb_kind *k, const char *msg)
 }
 
 /*
- * Refuses a USCC that another current enterprise of this grid already
- * carries (r may be a new record, with an empty id, or an edited one).
- * Returns 0 or -1 with err (GB_EEXIST) naming the holder.
+ * Refuses r when its kind's uniqueness rule (kinds.h, struct gb_unique)
+ * says a second record with the same key is refused and another current
+ * record of the grid has it (r may be a new record, with an empty id, or
+ * an edited one).  Returns 0 or -1 with err (GB_EEXIST) naming the holder.
  */
-static int check_uscc_unique(struct gb_db *db, const struct gb_record *r,
-			     struct gb_err *err)
+static int check_unique(struct gb_db *db, const struct gb_record *r,
+			struct gb_err *err)
 {
-	const char *uscc = gb_record_get(r, "uscc"), *theirs;
+	const struct gb_kind *k = r->kind;
 	struct gb_record *other = NULL;
-	char id[GB_ID_LEN + GB_CODE_LEN];
-	struct gb_err e;
-	int ret = -1;
+	char id[GB_ID_LEN];
+	const char *title;
+	int found;
 
-	if (strcmp(r->kind->name, "enterprise") || !uscc)
+	if (k->unique.mode != GB_UNIQUE_REFUSE)
 		return 0;
-	if (db_resolve(db, GB_REF_ENTERPRISE, uscc, id, sizeof(id), &e)) {
-		if (e.code == GB_ENOTFOUND)
-			return 0;
-		if (e.code == GB_EAMBIGUOUS)
-			return gb_error(err, GB_EEXIST,
-					_("uscc: %s is already recorded for "
-					  "more than one enterprise"),
-					uscc);
-		*err = e;
+	found = db_record_find_key(db, r, id, err);
+	if (found <= 0)
+		return found;
+	if (db_record_get(db, k, id, &other, err))
 		return -1;
-	}
-	if (!strcmp(id, r->id))
-		return 0;
-	if (db_record_get(db, r->kind, id, &other, err))
-		return -1;
-	/* The lookup also takes names; only the same code counts. */
-	theirs = gb_record_get(other, "uscc");
-	if (!theirs || strcmp(theirs, uscc))
-		ret = 0;
-	else
-		gb_error(err, GB_EEXIST,
-			 _("uscc: %s is already recorded for %s (%s)"), uscc,
-			 gb_record_get(other, "name")
-			     ? gb_record_get(other, "name")
-			     : "?",
-			 other->id);
+	title = k->title_field ? gb_record_get(other, k->title_field) : NULL;
+	gb_error(err, GB_EEXIST, _("%s: %s is already recorded for %s (%s)"),
+		 k->unique.key[0], gb_record_get(r, k->unique.key[0]),
+		 title ? title : "?", other->id);
 	gb_record_free(other);
-	return ret;
+	return -1;
 }
 
 /*
- * For a daily report: the id of another report of the same officer on the
- * same date, written into id.  Returns 1 when there is one, 0 when not, -1
- * on error.
+ * For a kind whose uniqueness rule makes a second record edit the first
+ * (a daily report: one per officer per date): the id of the other record
+ * with r's key, written into id.  Returns 1 when there is one, 0 when not,
+ * -1 on error.
  */
 static int daily_twin(struct gb_db *db, const struct gb_record *r, char *id,
 		      struct gb_err *err)
 {
-	const char *officer = gb_record_get(r, "officer");
-	const char *date = gb_record_get(r, "date");
-	int found;
-
-	if (strcmp(r->kind->name, "daily_report") || !officer || !date)
+	if (r->kind->unique.mode != GB_UNIQUE_EDITS)
 		return 0;
-	found = db_daily_report_find(db, officer, date, id, err);
-	if (found == 1 && !strcmp(id, r->id))
-		return 0;
-	return found;
+	return db_record_find_key(db, r, id, err);
 }
 
 /* -------------------------------------------------------------------- */
 /* add                                                                  */
-
-/*
- * The optional fields a record needs to count in HQ's reports, asked
- * after the required ones: the guards of a patrol (a night counts with
- * two or more), the findings and deadline of a check (the deadline makes
- * an order overdue or rectified on time), the subject of a request, the
- * enterprise of a dispute.
- */
-static const struct {
-	const char *kind;
-	const char *fields[3];
-	const char *why;
-} counting[] = {
-    {"patrol",
-     {"guards", NULL},
-     N_("a night patrol counts in HQ's night-patrol report with two or "
-	"more guards")},
-    {"contract_check",
-     {"findings", "deadline", NULL},
-     N_("a notice or rectification order needs its deadline to count as "
-	"overdue or rectified on time")},
-    {"request", {"subject", NULL}, NULL},
-    {"dispute", {"enterprise", NULL}, NULL},
-};
 
 /* The distinct codes of a LIST value "a,b,a". */
 static int distinct_codes(const char *list)
@@ -562,29 +484,25 @@ static int cannot_count(const struct gb_record *r, char *out, size_t n)
 
 /*
  * Whether the prompt asks field i of r though it is optional: one of the
- * counting fields of r's kind (a deadline only for a notice or an order,
- * once the outcome is known).  *why, when not NULL, says what it counts
- * for.
+ * fields its kind's entry asks (kinds.h, ask; a deadline only for a
+ * notice or an order, once the outcome is known).  *why, when not NULL,
+ * says what it counts for.
  */
 static int counting_field(const struct gb_record *r, int i, const char **why)
 {
-	const char *name = r->kind->fields[i].name;
+	const struct gb_kind *k = r->kind;
+	const char *name = k->fields[i].name;
 
-	for (size_t c = 0; c < sizeof(counting) / sizeof(counting[0]); c++) {
-		if (strcmp(counting[c].kind, r->kind->name))
+	for (int j = 0; j < 3 && k->ask[j]; j++) {
+		const char *o = gb_record_get(r, "outcome");
+
+		if (strcmp(k->ask[j], name))
 			continue;
-		for (int j = 0; counting[c].fields[j]; j++) {
-			const char *o = gb_record_get(r, "outcome");
-
-			if (strcmp(counting[c].fields[j], name))
-				continue;
-			if (!strcmp(name, "deadline") &&
-			    (!o || !strcmp(o, "compliant") ||
-			     !strcmp(o, "referred")))
-				return 0;
-			*why = counting[c].why;
-			return 1;
-		}
+		if (!strcmp(name, "deadline") &&
+		    (!o || !strcmp(o, "compliant") || !strcmp(o, "referred")))
+			return 0;
+		*why = k->ask_why;
+		return 1;
 	}
 	return 0;
 }
@@ -794,7 +712,7 @@ static int record_add(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		prompt_end(&pr);
 		prompting = 0;
 	}
-	if (check_uscc_unique(db, r, &err))
+	if (check_unique(db, r, &err))
 		goto fail;
 	/* The prompt may have named an officer and date that have one. */
 	found = daily_twin(db, r, twin, &err);
@@ -892,7 +810,7 @@ static int record_edit(struct gb_cli *cli, const struct gb_kind *k, int argc,
 				   gb_kind_field(k, "deadline") >= 0 &&
 				       vals[gb_kind_field(k, "deadline")]);
 	if (gb_validate(r, db_lookup(db), gb_now_ms(), &err) ||
-	    check_uscc_unique(db, r, &err))
+	    check_unique(db, r, &err))
 		goto fail;
 	found = daily_twin(db, r, twin, &err);
 	if (found < 0)
@@ -987,31 +905,6 @@ out:
 /* -------------------------------------------------------------------- */
 /* Output of records                                                    */
 
-/* Appends the JSON object of one record. */
-static int record_json(const struct gb_record *r, struct gb_buf *b,
-		       struct gb_err *err)
-{
-	if (gb_buf_adds(b, "{\"id\":", err) || gb_json_str(b, r->id, err) ||
-	    gb_buf_adds(b, ",\"kind\":", err) ||
-	    gb_json_str(b, r->kind->name, err) ||
-	    gb_buf_addf(b, err,
-			",\"version\":%" PRIu64 ",\"created_at\":%" PRId64
-			",\"updated_at\":%" PRId64,
-			r->version, r->created_at, r->updated_at) ||
-	    gb_buf_adds(b, ",\"staff\":", err) ||
-	    gb_json_str(b, r->staff[0] ? r->staff : NULL, err) ||
-	    gb_buf_adds(b, ",\"device\":", err) ||
-	    gb_json_str(b, r->device[0] ? r->device : NULL, err) ||
-	    gb_buf_adds(b, r->voided ? ",\"voided\":true" : ",\"voided\":false",
-			err) ||
-	    gb_buf_adds(b, ",\"void_reason\":", err) ||
-	    gb_json_str(b, r->void_reason, err) ||
-	    gb_buf_adds(b, ",\"values\":", err) ||
-	    gb_record_values_json(r, b, err) || gb_buf_adds(b, "}", err))
-		return -1;
-	return 0;
-}
-
 static int print_json(const struct rec_vec *rv, struct gb_err *err)
 {
 	struct gb_buf b;
@@ -1021,7 +914,7 @@ static int print_json(const struct rec_vec *rv, struct gb_err *err)
 		return -1;
 	for (int i = 0; i < rv->n; i++)
 		if (gb_buf_adds(&b, i ? ",\n" : "\n", err) ||
-		    record_json(rv->v[i], &b, err))
+		    gb_record_json(rv->v[i], &b, err))
 			return -1;
 	if (gb_buf_adds(&b, rv->n ? "\n]\n" : "]\n", err))
 		return -1;
@@ -1100,21 +993,20 @@ static int column_width(const struct gb_field *f)
 static void print_table(struct gb_db *db, const struct gb_kind *k,
 			const struct rec_vec *rv, size_t idlen, int with_voided)
 {
-	const char *const *cols = NULL;
+	const char *const *cols = k->list_cols[0] ? k->list_cols : NULL;
 	const char *head[GB_TABLE_MAX_COLS];
 	int idx[GB_TABLE_MAX_COLS], ncols = 0, c;
 	struct gb_table t;
 
-	for (size_t i = 0; i < sizeof(list_cols) / sizeof(list_cols[0]); i++)
-		if (!strcmp(list_cols[i].kind, k->name))
-			cols = list_cols[i].cols;
-	for (c = 0; cols && cols[c] && ncols < GB_TABLE_MAX_COLS - 2; c++) {
+	for (c = 0; cols && c < GB_MAX_LIST_COLS && cols[c] &&
+		    ncols < GB_TABLE_MAX_COLS - 2;
+	     c++) {
 		int fi = gb_kind_field(k, cols[c]);
 
 		if (fi >= 0)
 			idx[ncols++] = fi;
 	}
-	/* A kind missing from list_cols shows its first fields. */
+	/* A kind without list columns shows its first fields. */
 	for (c = 0; !cols && c < k->nfields && c < 6; c++)
 		idx[ncols++] = c;
 	gb_table_init(&t, ncols + 1 + !!with_voided);
@@ -1487,7 +1379,7 @@ static int record_show(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	    db_record_history(db, r->id, count_version, &nversions, &err))
 		goto fail;
 	if (fmt == FMT_JSON) {
-		if (record_json(r, &b, &err) || gb_buf_adds(&b, "\n", &err))
+		if (gb_record_json(r, &b, &err) || gb_buf_adds(&b, "\n", &err))
 			goto fail;
 		fwrite(b.data, 1, b.len, stdout);
 	} else {

@@ -251,10 +251,12 @@ int db_record_list(struct gb_db *db, const struct gb_kind *kind,
 		   int (*cb)(void *arg, const struct gb_record *r), void *arg,
 		   struct gb_err *err);
 
-/* The daily report of officer on date (YYYY-MM-DD), if any: 1 and *id
- * filled (GB_ID_LEN bytes), 0 when none, -1 on error. */
-int db_daily_report_find(struct gb_db *db, const char *officer,
-			 const char *date, char *id, struct gb_err *err);
+/* Another current record of r's kind, not voided and not r itself, with
+ * the values r has in the key of its kind's uniqueness rule (kinds.h,
+ * struct gb_unique): 1 and *id filled (GB_ID_LEN bytes), 0 when none or
+ * when the kind has no rule or r leaves a key field empty, -1 on error. */
+int db_record_find_key(struct gb_db *db, const struct gb_record *r, char *id,
+		       struct gb_err *err);
 
 /*
  * Gives every version and conflict written under device id old the id
@@ -328,12 +330,14 @@ int db_ref_count(struct gb_db *db, enum db_ref_table t, const char *grid,
 /* 1 when the file holds a record with this id (any kind, voided too), 0
  * when not, -1 with err. */
 int db_record_exists(struct gb_db *db, const char *id, struct gb_err *err);
-/* Calls cb with the USCC and id of every current enterprise that is not
- * voided, borrowed for the call.  cb returns 0 to go on, -1 to stop
- * (returned).  Returns 0 or -1 with err. */
-int db_enterprise_usccs(struct gb_db *db,
-			int (*cb)(void *arg, const char *uscc, const char *id),
-			void *arg, struct gb_err *err);
+/* Calls cb with the value of field and the id of every current record
+ * of kind k that is not voided and has a value there (both borrowed for
+ * the call).  cb returns 0 to go on, -1 to stop (returned).  Returns 0
+ * or -1 with err. */
+int db_field_values(struct gb_db *db, const struct gb_kind *k,
+		    const char *field,
+		    int (*cb)(void *arg, const char *value, const char *id),
+		    void *arg, struct gb_err *err);
 /* Calls cb with the id of every record of kind k, voided ones too, in
  * id order; borrowed for the call.  cb returns 0 to go on, -1 to stop
  * (returned).  Returns 0 or -1 with err. */

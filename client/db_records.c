@@ -75,9 +75,6 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_REC_PREFIX] = "SELECT id, kind FROM record WHERE id >= ?1 AND "
 		     "id < ?2 AND (?3 IS NULL OR kind = ?3) ORDER BY id "
 		     "LIMIT 6",
-    [S_DAILY_FIND] = "SELECT id FROM record WHERE kind = 'daily_report' "
-		     "AND day = ?2 AND person = ?1 AND voided = 0 "
-		     "ORDER BY id LIMIT 1",
     [S_HIST_HAS] = "SELECT 1 FROM record_history WHERE id = ?1 AND "
 		   "version = ?2 AND device = ?3",
     [S_HIST_DEL] = "DELETE FROM record_history WHERE id = ?1 AND "
@@ -1513,16 +1510,67 @@ out:
 	return rc;
 }
 
-int db_daily_report_find(struct gb_db *db, const char *officer,
-			 const char *date, char *id, struct gb_err *err)
+/* The column of table record that holds field name of k as it is, or
+ * NULL. */
+static const char *key_column(const struct gb_kind *k, const char *name)
 {
-	sqlite3_stmt *s = stmt(db, S_DAILY_FIND, err);
-	int rc;
+	int i = gb_kind_field(k, name);
 
-	if (!s)
-		return -1;
-	sqlite3_bind_text(s, 1, officer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, date, -1, SQLITE_STATIC);
+	if (k->date_field && !strcmp(name, k->date_field) && i >= 0 &&
+	    k->fields[i].type == GB_T_DATE)
+		return "day";
+	if (k->staff_field && !strcmp(name, k->staff_field))
+		return "person";
+	return NULL;
+}
+
+int db_record_find_key(struct gb_db *db, const struct gb_record *r, char *id,
+		       struct gb_err *err)
+{
+	const struct gb_unique *u = &r->kind->unique;
+	sqlite3_stmt *s = NULL;
+	struct gb_buf sql;
+	int rc = -1, n = 0;
+
+	if (u->mode == GB_UNIQUE_NONE)
+		return 0;
+	gb_buf_init(&sql, GB_BUF_NOLIMIT);
+	gb_buf_adds(&sql,
+		    "SELECT id FROM record WHERE kind = ?1 AND voided = 0 "
+		    "AND id <> ?2",
+		    NULL);
+	for (; n < 3 && u->key[n]; n++) {
+		if (!gb_record_get(r, u->key[n])) {
+			rc = 0;
+			goto out;
+		}
+		/* The columns copied out of body are indexed with kind:
+		 * the date (when a DATE) and the staff member. */
+		if (key_column(r->kind, u->key[n]))
+			gb_buf_addf(&sql, NULL, " AND %s = ?%d",
+				    key_column(r->kind, u->key[n]), 4 + 2 * n);
+		else
+			gb_buf_addf(&sql, NULL,
+				    " AND CAST(json_extract(body, ?%d) AS "
+				    "TEXT) = ?%d",
+				    3 + 2 * n, 4 + 2 * n);
+	}
+	gb_buf_adds(&sql, " ORDER BY id LIMIT 1", NULL);
+	if (sqlite3_prepare_v2(db->sq, gb_buf_str(&sql), -1, &s, NULL) !=
+	    SQLITE_OK) {
+		rc = db_sql_fail(db, _("cannot look up a record"), err);
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, r->kind->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, r->id, -1, SQLITE_STATIC);
+	for (int i = 0; i < n; i++) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "$.%s", u->key[i]);
+		sqlite3_bind_text(s, 3 + 2 * i, path, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 4 + 2 * i, gb_record_get(r, u->key[i]), -1,
+				  SQLITE_STATIC);
+	}
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		db_copy_str(id, GB_ID_LEN, db_col_text(s, 0));
@@ -1530,9 +1578,11 @@ int db_daily_report_find(struct gb_db *db, const char *officer,
 	} else if (rc == SQLITE_DONE) {
 		rc = 0;
 	} else {
-		rc = db_sql_fail(db, _("cannot look up daily reports"), err);
+		rc = db_sql_fail(db, _("cannot look up a record"), err);
 	}
-	db_stmt_done(s);
+out:
+	sqlite3_finalize(s);
+	gb_buf_release(&sql);
 	return rc;
 }
 
@@ -1795,28 +1845,32 @@ int db_record_exists(struct gb_db *db, const char *id, struct gb_err *err)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int db_enterprise_usccs(struct gb_db *db,
-			int (*cb)(void *arg, const char *uscc, const char *id),
-			void *arg, struct gb_err *err)
+int db_field_values(struct gb_db *db, const struct gb_kind *k,
+		    const char *field,
+		    int (*cb)(void *arg, const char *value, const char *id),
+		    void *arg, struct gb_err *err)
 {
 	sqlite3_stmt *s = NULL;
+	char path[64];
 	int rc, ret = -1;
 
+	snprintf(path, sizeof(path), "$.%s", field);
 	if (sqlite3_prepare_v2(db->sq,
-			       "SELECT json_extract(body, '$.uscc'), id FROM "
-			       "record WHERE kind = 'enterprise' AND "
-			       "voided = 0",
+			       "SELECT json_extract(body, ?2), id FROM record "
+			       "WHERE kind = ?1 AND voided = 0",
 			       -1, &s, NULL) != SQLITE_OK)
 		goto fail;
+	sqlite3_bind_text(s, 1, k->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, path, -1, SQLITE_TRANSIENT);
 	for (;;) {
-		const char *u, *id;
+		const char *v, *id;
 
 		rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW)
 			break;
-		u = (const char *)sqlite3_column_text(s, 0);
+		v = (const char *)sqlite3_column_text(s, 0);
 		id = (const char *)sqlite3_column_text(s, 1);
-		if (u && id && cb(arg, u, id))
+		if (v && id && cb(arg, v, id))
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
@@ -1824,7 +1878,7 @@ int db_enterprise_usccs(struct gb_db *db,
 	ret = 0;
 	goto out;
 fail:
-	gb_error(err, GB_EDB, _("reading the grid's enterprises: %s"),
+	gb_error(err, GB_EDB, _("reading the grid's records: %s"),
 		 sqlite3_errmsg(db->sq));
 out:
 	sqlite3_finalize(s);

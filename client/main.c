@@ -12,6 +12,7 @@
 #include "err.h"
 #include "i18n.h"
 #include "kinds.h"
+#include "wire.h"
 
 #include "banned.h"
 
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
 	int i = 1;
 
 	gb_i18n_init();
+	if (wire_start_check("gridbook"))
+		return 1;
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--db") && i + 1 < argc) {
 			cli.db_path = argv[i + 1];

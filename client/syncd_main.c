@@ -47,6 +47,7 @@
 #include "opts.h"
 #include "sync.h"
 #include "transport.h"
+#include "wire.h"
 
 #include "banned.h"
 
@@ -407,6 +408,8 @@ int main(int argc, char **argv)
 
 	gb_i18n_init();
 	log_init("gridbook-syncd", LOG_LVL_INFO, 1);
+	if (wire_start_check("gridbook-syncd"))
+		return 1;
 	if (gb_opts_parse(spec, (int)(sizeof(spec) / sizeof(spec[0])), argc,
 			  argv, pos, 0, &npos, &help, &err))
 		return usage_error(&err);

@@ -1,12 +1,19 @@
 /*
- * The field tables of the ten record kinds.  This file is SPEC §2 written
- * as data; validate.c holds the rules that need more than one field.
+ * The entries of the ten record kinds: fields, list columns, the rules
+ * between fields, the uniqueness rule and the report hook of each.  This
+ * file is SPEC §2 written as data; validate.c checks the rules (struct
+ * gb_rule) the entries name, and the request deadline, the one value
+ * derived from others, is computed there.
  */
 #include <locale.h>
 #include <string.h>
 
 #include "i18n.h"
 #include "kinds.h"
+#ifdef GB_TEST_KIND
+/* make testkind: one kind more (tests/testkind/testkind.h) */
+#include "testkind.h"
+#endif
 
 #include "banned.h"
 
@@ -231,33 +238,221 @@ static const struct gb_field request_fields[] = {
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* The rules between fields (kinds.h, struct gb_rule), by kind. */
+#define RULE(op, a, b)                                                         \
+	{                                                                      \
+		op, a, b, NULL, NULL                                           \
+	}
+#define RULE_WHEN(op, a, b, is)                                                \
+	{                                                                      \
+		op, a, b, is, NULL                                             \
+	}
+#define RULE_MSG(op, a, b, msg)                                                \
+	{                                                                      \
+		op, a, b, NULL, msg                                            \
+	}
+#define RULES_END                                                              \
+	{                                                                      \
+		GB_RULE_END, NULL, NULL, NULL, NULL                            \
+	}
+
+static const struct gb_rule check_rules[] = {
+    RULE(GB_RULE_AT_MOST, "contracts_signed", "employees_total"),
+    RULE(GB_RULE_AT_MOST, "insured", "employees_total"),
+    RULE(GB_RULE_AT_MOST, "hiring_registered", "employees_total"),
+    RULE_WHEN(GB_RULE_REQUIRED_WHEN, "deadline", "outcome", "rectify_order"),
+    RULE(GB_RULE_AFTER, "deadline", "check_date"),
+    RULES_END,
+};
+
+static const struct gb_rule rect_rules[] = {
+    RULE(GB_RULE_FOLLOWS_UP, "check", "date"),
+    RULES_END,
+};
+
+static const struct gb_rule dispute_rules[] = {
+    RULE(GB_RULE_NOT_BEFORE, "closed_date", "received_date"),
+    RULE_WHEN(GB_RULE_REQUIRED_WHEN, "closed_date", "status", "closed"),
+    RULE_WHEN(GB_RULE_EMPTY_WHEN, "closed_date", "status", "open"),
+    RULES_END,
+};
+
+static const struct gb_rule patrol_rules[] = {
+    RULE(GB_RULE_AFTER, "end", "start"),
+    RULE(GB_RULE_WITHIN_DAY, "end", "start"),
+    RULE_MSG(GB_RULE_NOT_IN, "leader", "guards",
+	     N_("%s: %s leads the patrol and cannot also be one of its "
+		"guards")),
+    RULES_END,
+};
+
+static const struct gb_rule handover_rules[] = {
+    RULE_MSG(GB_RULE_DIFFERENT, "to_officer", "from_officer",
+	     N_("%s: %s is also %s; a handover needs two officers")),
+    RULES_END,
+};
+
+static const struct gb_rule reception_rules[] = {
+    RULE(GB_RULE_AFTER, "end", "start"),
+    RULE(GB_RULE_WITHIN_DAY, "end", "start"),
+    RULES_END,
+};
+
+static const struct gb_rule request_rules[] = {
+    RULE(GB_RULE_NOT_BEFORE, "resolved_at", "received_at"),
+    RULE(GB_RULE_AFTER, "deadline", "received_at"),
+    RULES_END,
+};
+
+#ifdef GB_TEST_KIND
+GB_TEST_KIND_TABLES
+#endif
+
+/*
+ * One entry a kind: everything the program knows of it that is not in
+ * the generic code.  A kind added here (with its message in
+ * proto/gridbook.proto, which every program checks at start) is entered,
+ * listed, exported, imported and synced with no other change; only what
+ * it means for HQ's reports (hook) needs code in server/rollup.c.
+ */
 const struct gb_kind gb_kinds[] = {
-    {"enterprise", "企业", N_("enterprise"), GB_ROLE_LABOUR, enterprise_fields,
-     N(enterprise_fields), NULL, "community", NULL, "status", "name"},
-    {"contract_check", "劳动合同检查", N_("labour-contract check"),
-     GB_ROLE_LABOUR, check_fields, N(check_fields), "check_date", NULL,
-     "coordinator", "outcome", "enterprise"},
-    {"rectification", "整改跟踪", N_("rectification follow-up"), GB_ROLE_LABOUR,
-     rect_fields, N(rect_fields), "date", NULL, NULL, "result", "check"},
-    {"dispute", "劳动争议", N_("labour dispute"), GB_ROLE_LABOUR,
-     dispute_fields, N(dispute_fields), "received_date", NULL, NULL, "status",
-     "category"},
-    {"employment", "用工监测", N_("employment monitoring"), GB_ROLE_LABOUR,
-     employment_fields, N(employment_fields), "date", NULL, NULL, NULL,
-     "enterprise"},
-    {"patrol", "巡逻", N_("patrol"), GB_ROLE_POLICING, patrol_fields,
-     N(patrol_fields), "start", NULL, "leader", NULL, "area"},
-    {"handover", "交接班日志", N_("shift handover"), GB_ROLE_POLICING,
-     handover_fields, N(handover_fields), "time", NULL, "from_officer", NULL,
-     "area"},
-    {"daily_report", "每日工作报告", N_("daily work report"), GB_ROLE_POLICING,
-     daily_fields, N(daily_fields), "date", NULL, "officer", NULL, "officer"},
-    {"reception", "警务室接待", N_("police room reception"), GB_ROLE_POLICING,
-     reception_fields, N(reception_fields), "start", NULL, "officer", NULL,
-     "room"},
-    {"request", "报警求助咨询", N_("public request"), GB_ROLE_POLICING,
-     request_fields, N(request_fields), "received_at", NULL, "officer", NULL,
-     "subject"},
+    {.name = "enterprise",
+     .zh = "企业",
+     .label = N_("enterprise"),
+     .role = GB_ROLE_LABOUR,
+     .fields = enterprise_fields,
+     .nfields = N(enterprise_fields),
+     .community_field = "community",
+     .status_field = "status",
+     .title_field = "name",
+     .list_cols = {"name", "uscc", "type", "community", "employees", "status"},
+     .unique = {GB_UNIQUE_REFUSE, {"uscc"}},
+     .hook = GB_HOOK_ENTERPRISE},
+    {.name = "contract_check",
+     .zh = "劳动合同检查",
+     .label = N_("labour-contract check"),
+     .role = GB_ROLE_LABOUR,
+     .fields = check_fields,
+     .nfields = N(check_fields),
+     .date_field = "check_date",
+     .staff_field = "coordinator",
+     .status_field = "outcome",
+     .title_field = "enterprise",
+     .list_cols = {"check_date", "enterprise", "coordinator", "employees_total",
+		   "contracts_signed", "insured", "outcome", "deadline"},
+     /* The deadline makes an order overdue or rectified on time. */
+     .ask = {"findings", "deadline"},
+     .ask_why = N_("a notice or rectification order needs its deadline to "
+		   "count as overdue or rectified on time"),
+     .rules = check_rules,
+     .hook = GB_HOOK_CHECK},
+    {.name = "rectification",
+     .zh = "整改跟踪",
+     .label = N_("rectification follow-up"),
+     .role = GB_ROLE_LABOUR,
+     .fields = rect_fields,
+     .nfields = N(rect_fields),
+     .date_field = "date",
+     .status_field = "result",
+     .title_field = "check",
+     .list_cols = {"date", "check", "result", "note"},
+     .rules = rect_rules,
+     .hook = GB_HOOK_RECT},
+    {.name = "dispute",
+     .zh = "劳动争议",
+     .label = N_("labour dispute"),
+     .role = GB_ROLE_LABOUR,
+     .fields = dispute_fields,
+     .nfields = N(dispute_fields),
+     .date_field = "received_date",
+     .status_field = "status",
+     .title_field = "category",
+     .list_cols = {"received_date", "enterprise", "workers", "category",
+		   "level", "status", "closed_date", "note"},
+     .ask = {"enterprise"},
+     .rules = dispute_rules,
+     .hook = GB_HOOK_DISPUTE},
+    {.name = "employment",
+     .zh = "用工监测",
+     .label = N_("employment monitoring"),
+     .role = GB_ROLE_LABOUR,
+     .fields = employment_fields,
+     .nfields = N(employment_fields),
+     .date_field = "date",
+     .title_field = "enterprise",
+     .list_cols = {"date", "enterprise", "headcount", "hires", "separations",
+		   "vacancies"}},
+    {.name = "patrol",
+     .zh = "巡逻",
+     .label = N_("patrol"),
+     .role = GB_ROLE_POLICING,
+     .fields = patrol_fields,
+     .nfields = N(patrol_fields),
+     .date_field = "start",
+     .staff_field = "leader",
+     .title_field = "area",
+     .list_cols = {"start", "end", "area", "leader", "guards", "mode",
+		   "incidents", "note"},
+     /* A night counts with two or more guards. */
+     .ask = {"guards"},
+     .ask_why = N_("a night patrol counts in HQ's night-patrol report with "
+		   "two or more guards"),
+     .rules = patrol_rules,
+     .hook = GB_HOOK_PATROL},
+    {.name = "handover",
+     .zh = "交接班日志",
+     .label = N_("shift handover"),
+     .role = GB_ROLE_POLICING,
+     .fields = handover_fields,
+     .nfields = N(handover_fields),
+     .date_field = "time",
+     .staff_field = "from_officer",
+     .title_field = "area",
+     .list_cols = {"time", "area", "from_officer", "to_officer", "open_items"},
+     .rules = handover_rules},
+    {.name = "daily_report",
+     .zh = "每日工作报告",
+     .label = N_("daily work report"),
+     .role = GB_ROLE_POLICING,
+     .fields = daily_fields,
+     .nfields = N(daily_fields),
+     .date_field = "date",
+     .staff_field = "officer",
+     .title_field = "officer",
+     .list_cols = {"date", "officer", "households", "resident_checks",
+		   "temporary_checks", "key_checks", "places",
+		   "disputes_mediated", "summary"},
+     .unique = {GB_UNIQUE_EDITS, {"officer", "date"}},
+     .hook = GB_HOOK_DAILY},
+    {.name = "reception",
+     .zh = "警务室接待",
+     .label = N_("police room reception"),
+     .role = GB_ROLE_POLICING,
+     .fields = reception_fields,
+     .nfields = N(reception_fields),
+     .date_field = "start",
+     .staff_field = "officer",
+     .title_field = "room",
+     .list_cols = {"start", "end", "officer", "room", "visitors", "note"},
+     .rules = reception_rules,
+     .hook = GB_HOOK_RECEPTION},
+    {.name = "request",
+     .zh = "报警求助咨询",
+     .label = N_("public request"),
+     .role = GB_ROLE_POLICING,
+     .fields = request_fields,
+     .nfields = N(request_fields),
+     .date_field = "received_at",
+     .staff_field = "officer",
+     .title_field = "subject",
+     .list_cols = {"received_at", "category", "priority", "subject", "officer",
+		   "deadline", "resolved_at"},
+     .ask = {"subject"},
+     .rules = request_rules,
+     .hook = GB_HOOK_REQUEST},
+#ifdef GB_TEST_KIND
+    GB_TEST_KIND_ENTRY,
+#endif
 };
 
 const int gb_nkinds = N(gb_kinds);

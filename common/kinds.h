@@ -1,8 +1,10 @@
 /*
  * The ten record kinds of gridbook (SPEC §2) described as data.  Every
  * generic piece of the program -- flags on the command line, prompts, CSV
- * columns, JSON keys, list filters, the wire format -- is driven by these
- * tables, so a field is declared once, here.
+ * columns, JSON keys, list filters and columns, validation, uniqueness,
+ * the wire format, which report facts HQ keeps -- is driven by these
+ * tables, so a kind is declared once, here, with its message in
+ * proto/gridbook.proto (wire_start_check holds the two together).
  *
  * A field's value is always held as text in a canonical form:
  *   TEXT   UTF-8 text
@@ -70,6 +72,70 @@ struct gb_field {
 
 enum gb_role { GB_ROLE_LABOUR, GB_ROLE_POLICING };
 
+/*
+ * A rule between fields of one record (SPEC §2, "validation"), checked by
+ * gb_validate in the order of the kind's list, after each field's own
+ * rules.  a and b name fields of the kind; a rule whose fields are not
+ * both filled in holds.  DATE and TIME fields compare as days or instants.
+ */
+enum gb_rule_op {
+	GB_RULE_END,	       /* ends the list */
+	GB_RULE_AT_MOST,       /* INT a <= INT b */
+	GB_RULE_AFTER,	       /* a later than b */
+	GB_RULE_NOT_BEFORE,    /* a not earlier than b */
+	GB_RULE_WITHIN_DAY,    /* TIME a at most 24 hours after TIME b */
+	GB_RULE_REQUIRED_WHEN, /* a has a value when ENUM b is choice `is` */
+	GB_RULE_EMPTY_WHEN,    /* a is empty while ENUM b is choice `is` */
+	GB_RULE_DIFFERENT,     /* a and b are not the same code; msg */
+	GB_RULE_NOT_IN,	       /* a is not one of LIST b; msg */
+	/* REF a names a contract check that asked for a follow-up (notice
+	 * or rectify_order), and DATE b is not before that check's date.
+	 * Needs the lookup: gb_validate_refs runs it at HQ. */
+	GB_RULE_FOLLOWS_UP
+};
+
+struct gb_rule {
+	enum gb_rule_op op;
+	const char *a, *b;
+	const char *is; /* REQUIRED_WHEN, EMPTY_WHEN: the choice code */
+	/* DIFFERENT, NOT_IN: the message, N_(), with the arguments
+	 * (field a, a's value) for NOT_IN reversed as (b, a's value), and
+	 * (a, a's value, b) for DIFFERENT. */
+	const char *msg;
+};
+
+/*
+ * Records of a kind that may not exist twice in a grid: two current
+ * records with the same values of all the key fields.  The client checks
+ * it when a record is entered or imported; the mode says what a second
+ * one does.
+ */
+enum gb_unique_mode {
+	GB_UNIQUE_NONE,
+	GB_UNIQUE_REFUSE, /* a second one is refused (an enterprise's USCC) */
+	GB_UNIQUE_EDITS	  /* a second one edits the first (a daily report) */
+};
+
+struct gb_unique {
+	enum gb_unique_mode mode;
+	const char *key[3]; /* field names, NULL-terminated */
+};
+
+/* What HQ's report facts (server/rollup.c) make of a record of the kind. */
+enum gb_report_hook {
+	GB_HOOK_NONE,	    /* no report reads the kind */
+	GB_HOOK_ENTERPRISE, /* contract-rate, check-coverage: the units */
+	GB_HOOK_CHECK,	    /* contract-rate, rectification */
+	GB_HOOK_RECT,	    /* rectification */
+	GB_HOOK_DISPUTE,    /* disputes */
+	GB_HOOK_PATROL,	    /* night-patrol */
+	GB_HOOK_DAILY,	    /* daily-reports */
+	GB_HOOK_RECEPTION,  /* reception */
+	GB_HOOK_REQUEST	    /* requests */
+};
+
+#define GB_MAX_LIST_COLS 10
+
 struct gb_kind {
 	const char *name;  /* "contract_check" */
 	const char *zh;	   /* "劳动合同检查" */
@@ -84,6 +150,18 @@ struct gb_kind {
 	const char *staff_field;
 	const char *status_field;
 	const char *title_field; /* what names a record in a list */
+	/* The columns `gridbook KIND list` shows after the id, in order,
+	 * NULL-terminated. */
+	const char *list_cols[GB_MAX_LIST_COLS];
+	/* Optional fields the prompt asks all the same, after the required
+	 * ones, because HQ's reports need them to count the record (the
+	 * guards of a patrol), NULL-terminated; and what they count for, N_(),
+	 * or NULL. */
+	const char *ask[3];
+	const char *ask_why;
+	const struct gb_rule *rules; /* GB_RULE_END-terminated, or NULL */
+	struct gb_unique unique;
+	enum gb_report_hook hook;
 };
 
 extern const struct gb_kind gb_kinds[];

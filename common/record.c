@@ -3,6 +3,7 @@
  * JSON form of the values that the client stores and exports.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,4 +128,28 @@ int gb_record_values_json(const struct gb_record *r, struct gb_buf *out,
 		}
 	}
 	return gb_buf_add(out, "}", 1, err);
+}
+
+int gb_record_json(const struct gb_record *r, struct gb_buf *b,
+		   struct gb_err *err)
+{
+	if (gb_buf_adds(b, "{\"id\":", err) || gb_json_str(b, r->id, err) ||
+	    gb_buf_adds(b, ",\"kind\":", err) ||
+	    gb_json_str(b, r->kind->name, err) ||
+	    gb_buf_addf(b, err,
+			",\"version\":%" PRIu64 ",\"created_at\":%" PRId64
+			",\"updated_at\":%" PRId64,
+			r->version, r->created_at, r->updated_at) ||
+	    gb_buf_adds(b, ",\"staff\":", err) ||
+	    gb_json_str(b, r->staff[0] ? r->staff : NULL, err) ||
+	    gb_buf_adds(b, ",\"device\":", err) ||
+	    gb_json_str(b, r->device[0] ? r->device : NULL, err) ||
+	    gb_buf_adds(b, r->voided ? ",\"voided\":true" : ",\"voided\":false",
+			err) ||
+	    gb_buf_adds(b, ",\"void_reason\":", err) ||
+	    gb_json_str(b, r->void_reason, err) ||
+	    gb_buf_adds(b, ",\"values\":", err) ||
+	    gb_record_values_json(r, b, err) || gb_buf_adds(b, "}", err))
+		return -1;
+	return 0;
 }

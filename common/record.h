@@ -70,4 +70,14 @@ int gb_record_same_content(const struct gb_record *a,
 int gb_record_values_json(const struct gb_record *r, struct gb_buf *out,
 			  struct gb_err *err);
 
+/*
+ * Appends the JSON object of one record, the one shape every command
+ * writes a record in (`KIND list --format json`, `KIND show --format
+ * json`, `export --format json`): id, kind, version, created_at and
+ * updated_at (ms since 1970 UTC), staff and device (the author, null when
+ * unknown), voided, void_reason and values (gb_record_values_json).
+ */
+int gb_record_json(const struct gb_record *r, struct gb_buf *out,
+		   struct gb_err *err);
+
 #endif

@@ -5,7 +5,8 @@
  * its type (field.c, but strictly: a value from the wire must already be in
  * canonical form), then against the clock, then against the grid's
  * reference data and records through the caller's lookup, and last come
- * the rules that tie several fields together.  The first broken rule is
+ * the rules that tie several fields together, which each kind's entry
+ * lists as data (kinds.h, struct gb_rule).  The first broken rule is
  * reported, in field order, so a record gets the same message on the
  * device and on the server.  Defaults live here too, since the request
  * deadline is a rule about other fields.
@@ -397,40 +398,12 @@ out:
 	return rc;
 }
 
-static int rules_check(const struct gb_record *r, const struct gb_lookup *lk,
-		       struct gb_err *err)
+/* GB_RULE_FOLLOWS_UP: REF a names a check that asked for a follow-up,
+ * and DATE b is not before its date. */
+static int rule_follows_up(const struct gb_record *r, const struct gb_rule *u,
+			   const struct gb_lookup *lk, struct gb_err *err)
 {
-	static const char *const parts[] = {"contracts_signed", "insured",
-					    "hiring_registered"};
-	const char *outcome = get(r, "outcome");
-	int64_t total, n;
-	int32_t deadline, checked;
-
-	(void)lk;
-	if (gb_record_int(r, "employees_total", &total) == 0)
-		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-			if (gb_record_int(r, parts[i], &n) == 0 && n > total)
-				return gb_error(err, GB_EINVAL,
-						_("%s (%" PRId64
-						  ") exceeds %s (%" PRId64 ")"),
-						parts[i], n, "employees_total",
-						total);
-	if (outcome && strcmp(outcome, "rectify_order") == 0 &&
-	    !get(r, "deadline"))
-		return gb_error(err, GB_EINVAL, _("%s: required when %s is %s"),
-				"deadline", "outcome", "rectify_order");
-	if (get_day(r, "deadline", &deadline) == 0 &&
-	    get_day(r, "check_date", &checked) == 0 && deadline <= checked)
-		return gb_error(err, GB_EINVAL, _("%s: %s is not after %s %s"),
-				"deadline", get(r, "deadline"), "check_date",
-				get(r, "check_date"));
-	return 0;
-}
-
-static int rules_rectification(const struct gb_record *r,
-			       const struct gb_lookup *lk, struct gb_err *err)
-{
-	const char *check = get(r, "check");
+	const char *check = get(r, u->a);
 	char attr[ATTR_LEN] = "", shown[SHOW_LEN];
 	int32_t day, checked;
 	int found;
@@ -445,153 +418,170 @@ static int rules_rectification(const struct gb_record *r,
 	attr[sizeof(attr) - 1] = '\0';
 	if (!found)
 		return gb_error(err, GB_EINVAL,
-				_("%s: no contract check record \"%s\""),
-				"check", shown);
+				_("%s: no contract check record \"%s\""), u->a,
+				shown);
 	if (strcmp(attr, "notice") != 0 && strcmp(attr, "rectify_order") != 0)
 		return gb_error(err, GB_EINVAL,
 				_("%s: check %s has the outcome \"%s\"; only "
 				  "notice and rectify_order are followed up"),
-				"check", shown, attr);
+				u->a, shown, attr);
 	attr[0] = '\0';
 	found = lk->find(lk->arg, GB_REF_CHECK, check, "check_date", attr,
 			 sizeof(attr), err);
 	if (found < 0)
 		return -1;
 	attr[sizeof(attr) - 1] = '\0';
-	if (found && get_day(r, "date", &day) == 0 &&
+	if (found && get_day(r, u->b, &day) == 0 &&
 	    gb_date_parse(attr, &checked, NULL) == 0 && day < checked)
 		return gb_error(err, GB_EINVAL,
-				_("%s: %s is before the check's %s %s"), "date",
-				get(r, "date"), "check_date", attr);
+				_("%s: %s is before the check's %s %s"), u->b,
+				get(r, u->b), "check_date", attr);
 	return 0;
 }
 
-static int rules_dispute(const struct gb_record *r, const struct gb_lookup *lk,
-			 struct gb_err *err)
+/* The value of DATE or TIME field name of r as a number to compare (days
+ * or ms), and its text for a message (the date as typed, or the local
+ * time).  Returns 0, or -1 when the field is empty or not a date. */
+static int moment(const struct gb_record *r, const char *name, int64_t *at,
+		  char *text)
 {
-	const char *status = get(r, "status"), *closed = get(r, "closed_date");
-	int32_t cday, rday;
+	int i = gb_kind_field(r->kind, name);
+	int32_t day;
 
-	(void)lk;
-	if (get_day(r, "closed_date", &cday) == 0 &&
-	    get_day(r, "received_date", &rday) == 0 && cday < rday)
-		return gb_error(err, GB_EINVAL, _("%s: %s is before %s %s"),
-				"closed_date", closed, "received_date",
-				get(r, "received_date"));
-	if (status && strcmp(status, "closed") == 0 && !closed)
-		return gb_error(err, GB_EINVAL, _("%s: required when %s is %s"),
-				"closed_date", "status", "closed");
-	if (status && strcmp(status, "open") == 0 && closed)
-		return gb_error(err, GB_EINVAL,
-				_("%s: must be empty while %s is %s"),
-				"closed_date", "status", "open");
-	return 0;
-}
-
-/* end after start, and at most 24 hours after it. */
-static int check_span(const struct gb_record *r, struct gb_err *err)
-{
-	char a[32], b[32];
-	int64_t start, end;
-
-	if (get_ms(r, "start", &start) < 0 || get_ms(r, "end", &end) < 0)
-		return 0;
-	when(start, a);
-	when(end, b);
-	if (end <= start)
-		return gb_error(err, GB_EINVAL, _("%s: %s is not after %s %s"),
-				"end", b, "start", a);
-	if (end - start > 24 * HOUR_MS)
-		return gb_error(err, GB_EINVAL,
-				_("%s: %s is more than 24 hours after %s %s"),
-				"end", b, "start", a);
-	return 0;
-}
-
-static int rules_patrol(const struct gb_record *r, const struct gb_lookup *lk,
-			struct gb_err *err)
-{
-	const char *leader = get(r, "leader"), *guards = get(r, "guards");
-	char shown[SHOW_LEN];
-	size_t n;
-
-	(void)lk;
-	if (check_span(r, err) < 0)
+	if (i < 0)
 		return -1;
-	if (!leader || !guards)
+	if (r->kind->fields[i].type == GB_T_TIME) {
+		if (get_ms(r, name, at) < 0)
+			return -1;
+		when(*at, text);
 		return 0;
-	n = strlen(leader);
-	for (const char *p = guards; p; p = strchr(p, ',')) {
+	}
+	if (get_day(r, name, &day) < 0)
+		return -1;
+	*at = day;
+	snprintf(text, 32, "%s", get(r, name));
+	return 0;
+}
+
+/* Whether ENUM field name of r holds choice is. */
+static int holds(const struct gb_record *r, const char *name, const char *is)
+{
+	const char *v = get(r, name);
+
+	return v && strcmp(v, is) == 0;
+}
+
+/* Whether code is one of the comma-separated list. */
+static int in_list(const char *list, const char *code)
+{
+	size_t n = strlen(code);
+
+	for (const char *p = list; p; p = strchr(p, ',')) {
 		if (*p == ',')
 			p++;
-		if (strncmp(p, leader, n) == 0 && (p[n] == ',' || !p[n])) {
-			show(leader, shown);
-			return gb_error(err, GB_EINVAL,
-					_("%s: %s leads the patrol and cannot "
-					  "also be one of its guards"),
-					"guards", shown);
-		}
+		if (strncmp(p, code, n) == 0 && (p[n] == ',' || !p[n]))
+			return 1;
 	}
 	return 0;
 }
 
-static int rules_handover(const struct gb_record *r, const struct gb_lookup *lk,
-			  struct gb_err *err)
+/* The message of a rule that carries its own (translated), else fmt, which
+ * has the same arguments: the compiler checks them against fmt. */
+__attribute__((format_arg(2))) static const char *rule_msg(const char *msg,
+							   const char *fmt)
 {
-	const char *from = get(r, "from_officer"), *to = get(r, "to_officer");
-	char shown[SHOW_LEN];
-
-	(void)lk;
-	if (from && to && strcmp(from, to) == 0) {
-		show(to, shown);
-		return gb_error(err, GB_EINVAL,
-				_("%s: %s is also %s; a handover needs two "
-				  "officers"),
-				"to_officer", shown, "from_officer");
-	}
-	return 0;
+	return msg ? _(msg) : fmt;
 }
 
-static int rules_reception(const struct gb_record *r,
-			   const struct gb_lookup *lk, struct gb_err *err)
+/* Checks one rule of r's kind; lk may be NULL (rules that need it hold).
+ * Returns 0, or -1 with err. */
+static int check_rule(const struct gb_record *r, const struct gb_rule *u,
+		      const struct gb_lookup *lk, struct gb_err *err)
 {
-	(void)lk;
-	return check_span(r, err);
-}
+	const char *a = get(r, u->a), *b = u->b ? get(r, u->b) : NULL;
+	char ta[32], tb[32], shown[SHOW_LEN];
+	int64_t x, y;
 
-static int rules_request(const struct gb_record *r, const struct gb_lookup *lk,
-			 struct gb_err *err)
-{
-	char a[32], b[32];
-	int64_t received, t;
-
-	(void)lk;
-	if (get_ms(r, "received_at", &received) < 0)
+	switch (u->op) {
+	case GB_RULE_AT_MOST:
+		if (gb_record_int(r, u->a, &x) == 0 &&
+		    gb_record_int(r, u->b, &y) == 0 && x > y)
+			return gb_error(
+			    err, GB_EINVAL,
+			    _("%s (%" PRId64 ") exceeds %s (%" PRId64 ")"),
+			    u->a, x, u->b, y);
 		return 0;
-	when(received, a);
-	if (get_ms(r, "resolved_at", &t) == 0 && t < received) {
-		when(t, b);
-		return gb_error(err, GB_EINVAL, _("%s: %s is before %s %s"),
-				"resolved_at", b, "received_at", a);
-	}
-	if (get_ms(r, "deadline", &t) == 0 && t <= received) {
-		when(t, b);
-		return gb_error(err, GB_EINVAL, _("%s: %s is not after %s %s"),
-				"deadline", b, "received_at", a);
+	case GB_RULE_AFTER:
+	case GB_RULE_NOT_BEFORE:
+	case GB_RULE_WITHIN_DAY:
+		if (moment(r, u->a, &x, ta) < 0 || moment(r, u->b, &y, tb) < 0)
+			return 0;
+		if (u->op == GB_RULE_AFTER && x <= y)
+			return gb_error(err, GB_EINVAL,
+					_("%s: %s is not after %s %s"), u->a,
+					ta, u->b, tb);
+		if (u->op == GB_RULE_NOT_BEFORE && x < y)
+			return gb_error(err, GB_EINVAL,
+					_("%s: %s is before %s %s"), u->a, ta,
+					u->b, tb);
+		if (u->op == GB_RULE_WITHIN_DAY && x - y > 24 * HOUR_MS)
+			return gb_error(err, GB_EINVAL,
+					_("%s: %s is more than 24 hours after "
+					  "%s %s"),
+					u->a, ta, u->b, tb);
+		return 0;
+	case GB_RULE_REQUIRED_WHEN:
+		if (!a && holds(r, u->b, u->is))
+			return gb_error(err, GB_EINVAL,
+					_("%s: required when %s is %s"), u->a,
+					u->b, u->is);
+		return 0;
+	case GB_RULE_EMPTY_WHEN:
+		if (a && holds(r, u->b, u->is))
+			return gb_error(err, GB_EINVAL,
+					_("%s: must be empty while %s is %s"),
+					u->a, u->b, u->is);
+		return 0;
+	case GB_RULE_DIFFERENT:
+		if (a && b && strcmp(a, b) == 0) {
+			show(a, shown);
+			return gb_error(err, GB_EINVAL,
+					rule_msg(u->msg, "%s: %s is also %s"),
+					u->a, shown, u->b);
+		}
+		return 0;
+	case GB_RULE_NOT_IN:
+		if (a && b && in_list(b, a)) {
+			show(a, shown);
+			return gb_error(
+			    err, GB_EINVAL,
+			    rule_msg(u->msg, "%s: %s is among them"), u->b,
+			    shown);
+		}
+		return 0;
+	case GB_RULE_FOLLOWS_UP:
+		return rule_follows_up(r, u, lk, err);
+	case GB_RULE_END:
+		break;
 	}
 	return 0;
 }
 
-static const struct {
-	const char *kind;
-	int (*check)(const struct gb_record *r, const struct gb_lookup *lk,
-		     struct gb_err *err);
-} kind_rules[] = {
-    {"contract_check", rules_check}, {"rectification", rules_rectification},
-    {"dispute", rules_dispute},	     {"patrol", rules_patrol},
-    {"handover", rules_handover},    {"reception", rules_reception},
-    {"request", rules_request},
-};
+/* Checks the rules of r's kind, in order; with refs_only, just those
+ * that look other records up.  Returns 0, or -1 with err. */
+static int check_rules(const struct gb_record *r, const struct gb_lookup *lk,
+		       int refs_only, struct gb_err *err)
+{
+	const struct gb_rule *u = r->kind->rules;
+
+	for (; u && u->op != GB_RULE_END; u++) {
+		if (refs_only && u->op != GB_RULE_FOLLOWS_UP)
+			continue;
+		if (check_rule(r, u, lk, err) < 0)
+			return -1;
+	}
+	return 0;
+}
 
 int gb_validate(const struct gb_record *r, const struct gb_lookup *lk,
 		int64_t now_ms, struct gb_err *err)
@@ -601,10 +591,7 @@ int gb_validate(const struct gb_record *r, const struct gb_lookup *lk,
 	for (int i = 0; i < r->kind->nfields; i++)
 		if (check_field(r, i, lk, now_ms, err) < 0)
 			return -1;
-	for (size_t i = 0; i < sizeof(kind_rules) / sizeof(kind_rules[0]); i++)
-		if (strcmp(kind_rules[i].kind, r->kind->name) == 0)
-			return kind_rules[i].check(r, lk, err);
-	return 0;
+	return check_rules(r, lk, 0, err);
 }
 
 int gb_validate_refs(const struct gb_record *r, const struct gb_lookup *lk,
@@ -646,9 +633,7 @@ int gb_validate_refs(const struct gb_record *r, const struct gb_lookup *lk,
 					  "staff member of grid %s"),
 					shown, r->grid);
 	}
-	if (strcmp(r->kind->name, "rectification") == 0)
-		return rules_rectification(r, lk, err);
-	return 0;
+	return check_rules(r, lk, 1, err);
 }
 
 /* A record's own time (created_at, updated_at) between 2000-01-01 and a

@@ -2092,27 +2092,57 @@ int wire_kind_check(const struct gb_kind *k, struct gb_err *err)
 	return 0;
 }
 
-int wire_schema_check(struct gb_err *err)
+/* The kind of table kinds (n entries) named name, or NULL. */
+static const struct gb_kind *table_find(const struct gb_kind *kinds, int n,
+					const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (gb_name_eq(kinds[i].name, name))
+			return &kinds[i];
+	return NULL;
+}
+
+int wire_schema_check_table(const struct gb_kind *kinds, int n,
+			    struct gb_err *err)
 {
 	const ProtobufCMessageDescriptor *rd = &gridbook__record__descriptor;
 
-	for (int i = 0; i < gb_nkinds; i++) {
-		if (gb_kinds[i].nfields > GB_MAX_FIELDS)
+	for (int i = 0; i < n; i++) {
+		if (kinds[i].nfields > GB_MAX_FIELDS)
 			return gb_error(err, GB_EINTERNAL,
 					_("kind %s has more than %d fields"),
-					gb_kinds[i].name, GB_MAX_FIELDS);
-		if (wire_kind_check(&gb_kinds[i], err))
+					kinds[i].name, GB_MAX_FIELDS);
+		if (wire_kind_check(&kinds[i], err))
 			return -1;
 	}
 	for (unsigned i = 0; i < rd->n_fields; i++) {
 		const ProtobufCFieldDescriptor *pf = &rd->fields[i];
 
 		if ((pf->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    !gb_kind_find(pf->name))
+		    !table_find(kinds, n, pf->name))
 			return gb_error(err, GB_EINTERNAL,
 					_("member %s of gridbook.Record's body "
 					  "is not a kind of kinds.c"),
 					pf->name);
 	}
 	return 0;
+}
+
+int wire_schema_check(struct gb_err *err)
+{
+	return wire_schema_check_table(gb_kinds, gb_nkinds, err);
+}
+
+int wire_start_check(const char *prog)
+{
+	struct gb_err err = {GB_OK, ""};
+
+	if (wire_schema_check(&err) == 0)
+		return 0;
+	fprintf(stderr,
+		_("%s: the kinds table (common/kinds.c) and the wire format "
+		  "(proto/gridbook.proto) disagree, so nothing is started: "
+		  "%s\n"),
+		prog, err.msg);
+	return -1;
 }

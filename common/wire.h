@@ -230,6 +230,17 @@ void wire_page_release(struct wire_page *p);
  * proto field of a kind is missing from its table.  Returns 0, or -1 with
  * err (GB_EINTERNAL) naming the kind and field that disagree. */
 int wire_schema_check(struct gb_err *err);
+/* The same check for a table of n kinds other than gb_kinds (a test's). */
+int wire_schema_check_table(const struct gb_kind *kinds, int n,
+			    struct gb_err *err);
+/*
+ * What every program runs first: wire_schema_check, and when the table and
+ * the proto disagree a message on stderr, prefixed with prog, that names
+ * the kind and field.  A program built from a table its wire format does
+ * not carry would send or store records it cannot read back, so it must
+ * not start.  Returns 0, or -1 after the message.
+ */
+int wire_start_check(const char *prog);
 /* The same check for one kind table. */
 int wire_kind_check(const struct gb_kind *k, struct gb_err *err);
 

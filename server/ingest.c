@@ -769,6 +769,26 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 			 _("record %s belongs to grid %s"), r->id, cur.grid);
 		return reject(a, it, out, verr.code, verr.msg, 0);
 	}
+	/* The uniqueness rule of the kind's entry, checked here too: two
+	 * laptops may each have entered the same enterprise offline.  A
+	 * rule whose second record edits the first (daily reports) is the
+	 * devices' to keep; HQ counts such records once. */
+	if (!r->voided && r->kind->unique.mode == GB_UNIQUE_REFUSE) {
+		char holder[GB_ID_LEN];
+		int dup = st->ops->find_key(st, r, holder, err);
+
+		if (dup < 0)
+			return -1;
+		if (dup) {
+			gb_error(&verr, GB_EEXIST,
+				 _("%s: %s is already recorded at HQ for "
+				   "record %s"),
+				 r->kind->unique.key[0],
+				 gb_record_get(r, r->kind->unique.key[0]),
+				 holder);
+			return reject(a, it, out, verr.code, verr.msg, 0);
+		}
+	}
 	if (st->ops->history_put(st, &v, err) < 0)
 		return -1;
 	if (has_cur && !sequential(r, &cur))

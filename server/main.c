@@ -36,6 +36,7 @@
 #include "store.h"
 #include "store_pg.h"
 #include "utf8.h"
+#include "wire.h"
 
 #include "banned.h"
 
@@ -969,6 +970,8 @@ int main(int argc, char **argv)
 
 	gb_i18n_init();
 	log_init(PROG, LOG_LVL_INFO, 0);
+	if (wire_start_check(PROG))
+		return 1;
 	while (i < argc && argv[i][0] == '-') {
 		if (!strcmp(argv[i], "--store") && i + 1 < argc) {
 			hq.store = argv[i + 1];

@@ -542,26 +542,29 @@ static int simple_replace(struct ctx *c, const struct gb_record *r,
 	return fact_del(c, kind, r);
 }
 
+/* The facts of r, by the report hook of its kind's entry (kinds.c). */
 static int record_replace(struct ctx *c, const struct gb_record *r)
 {
-	const char *k = r->kind->name;
-
-	if (!strcmp(k, "enterprise"))
+	switch (r->kind->hook) {
+	case GB_HOOK_ENTERPRISE:
 		return enterprise_replace(c, r);
-	if (!strcmp(k, "contract_check"))
+	case GB_HOOK_CHECK:
 		return simple_replace(c, r, STORE_F_CHECK, check_put);
-	if (!strcmp(k, "rectification"))
+	case GB_HOOK_RECT:
 		return simple_replace(c, r, STORE_F_RECT, rect_put);
-	if (!strcmp(k, "dispute"))
+	case GB_HOOK_DISPUTE:
 		return simple_replace(c, r, STORE_F_DISPUTE, dispute_put);
-	if (!strcmp(k, "request"))
+	case GB_HOOK_REQUEST:
 		return simple_replace(c, r, STORE_F_REQUEST, request_put);
-	if (!strcmp(k, "patrol"))
+	case GB_HOOK_PATROL:
 		return patrol_replace(c, r);
-	if (!strcmp(k, "daily_report"))
+	case GB_HOOK_DAILY:
 		return daily_replace(c, r);
-	if (!strcmp(k, "reception"))
+	case GB_HOOK_RECEPTION:
 		return reception_replace(c, r);
+	case GB_HOOK_NONE:
+		break;
+	}
 	return 0; /* handover, employment: no report reads them */
 }
 

@@ -430,6 +430,13 @@ struct store_ops {
 	int (*find)(struct store *s, const char *grid, enum gb_ref ref,
 		    const char *key, const char *attr, char *out, size_t n,
 		    struct gb_err *err);
+	/* Another current record of r's kind and grid, not voided and not
+	 * r itself, with r's values of the key of its kind's uniqueness rule
+	 * (kinds.h, struct gb_unique): 1 with its id (GB_ID_LEN) in holder,
+	 * 0 when none or r leaves a key field empty, -1 on error.  In the
+	 * transaction, like find. */
+	int (*find_key)(struct store *s, const struct gb_record *r,
+			char *holder, struct gb_err *err);
 	/* Whether HQ holds the reference key (as find, ref) in any grid:
 	 * *known 1 or 0.  A reference find misses that is not known at all
 	 * may come yet (not seeded, a record not received yet); one known in

@@ -1450,6 +1450,50 @@ static int pg_find(struct store *st, const char *grid, enum gb_ref ref,
 	return found;
 }
 
+static int pg_find_key(struct store *st, const struct gb_record *r,
+		       char *holder, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	const struct gb_unique *u = &r->kind->unique;
+	struct gb_buf sql;
+	struct params p;
+	PGresult *res;
+	int n, found = 0;
+
+	memset(&p, 0, sizeof(p));
+	gb_buf_init(&sql, GB_BUF_NOLIMIT);
+	gb_buf_adds(&sql,
+		    "SELECT encode(id, 'hex')::uuid::text FROM record_current "
+		    "WHERE grid = $1 AND kind = $2 AND voided = 0 AND id <> $3",
+		    NULL);
+	p_text(&p, r->grid);
+	p_text(&p, r->kind->name);
+	p_uuid(&p, r->id);
+	for (n = 0; n < 3 && u->key[n]; n++) {
+		if (!gb_record_get(r, u->key[n]))
+			goto out;
+		gb_buf_addf(&sql, NULL, " AND body::jsonb ->> $%d = $%d",
+			    4 + 2 * n, 5 + 2 * n);
+		p_text(&p, u->key[n]);
+		p_text(&p, gb_record_get(r, u->key[n]));
+	}
+	if (n == 0)
+		goto out;
+	gb_buf_adds(&sql, " LIMIT 1", NULL);
+	res = run_w(s, gb_buf_str(&sql), &p, N_("looking up a reference"), err);
+	if (!res) {
+		found = -1;
+		goto out;
+	}
+	found = PQntuples(res) > 0;
+	if (found)
+		col_text(res, 0, 0, holder, GB_ID_LEN);
+	PQclear(res);
+out:
+	gb_buf_release(&sql);
+	return found;
+}
+
 struct ref_table {
 	const char *upsert;
 	int ncols;
@@ -3008,6 +3052,7 @@ static const struct store_ops pg_ops = {
     .conflict_put = pg_conflict_put,
     .rejection_put = pg_rejection_put,
     .find = pg_find,
+    .find_key = pg_find_key,
     .ref_known = pg_ref_known,
     .ref_put = pg_ref_put,
     .ref_touch = pg_ref_touch,

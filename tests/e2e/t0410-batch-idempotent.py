@@ -58,7 +58,10 @@ def enroll(store, role):
 def records(device, ms):
     """Three good records (an enterprise, a check of it, another
     enterprise) and one with a bad USCC."""
-    good = hqclient.uscc("91330782MA2A0B01Q")
+    # Each enterprise its own code: HQ refuses a second current one of
+    # the grid with a code it holds.
+    good, good2 = (hqclient.uscc("91330782MA%07d" % ((ms // 1000 + n) % 10**7))
+                   for n in (0, 1))
     bad = good[:17] + ("0" if good[17] != "0" else "1")
     e1, c1, e2, e3 = (hqclient.uuid7(ms, n) for n in range(4))
     v = ms << 16
@@ -75,7 +78,7 @@ def records(device, ms):
                         ent % (good, "望川区永丰食品有限公司")),
         hqclient.record(c1, GRID, device, "K0001", v + 1, ms, chk),
         hqclient.record(e2, GRID, device, "K0001", v + 2, ms,
-                        ent % (good, "望川区金桥物流有限公司")),
+                        ent % (good2, "望川区金桥物流有限公司")),
         hqclient.record(e3, GRID, device, "K0001", v + 3, ms,
                         ent % (bad, "望川区校验错误有限公司")),
     ]

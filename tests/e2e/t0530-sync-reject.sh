@@ -120,3 +120,30 @@ b3=$(addb enterprise add --uscc "$(uscc 23)" --name 北门修车铺 \
 	--type individual --community S01-C03 --employees 2)
 ok "a later record syncs" gridbook --db "$B" sync
 has "and is accepted" "$(cat "$T/.out")" "1 accepted"
+
+# The uniqueness rule of the kinds table, at HQ too: two laptops enter the
+# same enterprise offline; the first to sync keeps it, the second is told
+# which record holds the code, in sync status, and keeps its copy.
+C="$T/c.grid"
+grid_new "$C"
+ok "a third device is enrolled" enroll "$C" coordinator
+ok "it syncs first" gridbook --db "$C" sync
+ok "A enters an enterprise" gridbook --db "$G" enterprise add \
+	--uscc "$(uscc 31)" --name 江夏印染有限公司 --community S01-C01 \
+	--employees 35
+a31=$(cat "$T/.out")
+ok "the third laptop enters it too, offline" gridbook --db "$C" enterprise \
+	add --uscc "$(uscc 31)" --name 江夏印染厂 --community S01-C01 \
+	--employees 35
+c31=$(cat "$T/.out")
+ok "A syncs" gridbook --db "$G" sync
+has "A's is accepted" "$(cat "$T/.out")" "1 accepted"
+ok "the third syncs" gridbook --db "$C" sync
+has "its copy is rejected" "$(cat "$T/.out")" "1 rejected"
+has "HQ logged the rule" \
+	"$(hq_sql "SELECT code || '|' || reason FROM rejection WHERE id = '$c31'")" \
+	"exists|uscc: $(uscc 31) is already recorded at HQ for record $a31"
+ok "sync status" gridbook --db "$C" sync status
+has "status names the holder" "$(cat "$T/.out")" "$a31"
+same "HQ holds the code once" \
+	"$(hq_sql "SELECT count(*) FROM record_current WHERE json_extract(body, '$.uscc') = '$(uscc 31)'")" 1

@@ -71,10 +71,13 @@ def enroll(store, role):
 def enterprises(device, ms, n, start=0, bad=None):
     """n good enterprise records written at ms (versions ms << 16 + i),
     and one with a bad USCC at position bad."""
-    good = hqclient.uscc("91330782MA2A0B01Q")
-    wrong = good[:17] + ("0" if good[17] != "0" else "1")
     out = []
     for i in range(n):
+        # Each enterprise its own code: HQ refuses a second current one
+        # of the grid with a code it holds.
+        good = hqclient.uscc("91330782MA%07d" % ((ms // 1000 * 100 + start + i)
+                                                 % 10**7))
+        wrong = good[:17] + ("0" if good[17] != "0" else "1")
         rid = hqclient.uuid7(ms, start + i)
         body = ('enterprise { uscc: "%s" name: "望川区永丰食品有限公司%d" '
                 'type: COMPANY community: "S01-C02" address: "文昌街道新风路18号" '

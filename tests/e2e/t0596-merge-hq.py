@@ -37,8 +37,13 @@ def body(name, employees, address="文昌街道新风路8号", status="ACTIVE"):
     return ('enterprise { uscc: "%s" name: "%s" type: COMPANY '
             'community: "S01-C02" address: "%s" industry: "制造业" '
             'employees: %d status: %s }' %
-            (hqclient.uscc("91330782MA2B0C0D7"), name, address, employees,
-             status))
+            (uscc_of(name), name, address, employees, status))
+
+
+def uscc_of(name):
+    """A code of the enterprise's own, the same in each of its versions:
+    HQ refuses a second current enterprise with a code it holds."""
+    return hqclient.uscc("91330782MA%07d" % (zlib.crc32(name.encode()) % 10**7))
 
 
 def rec(rid, dev, version, text, bases=(), resolves=None, void=None):

@@ -1607,32 +1607,78 @@ static void test_list(struct gb_db *db)
 	CHECK(col.n == 1 && err.code == GB_OK);
 }
 
-static void test_daily(struct gb_db *db)
+/* A record of kind with two fields set, not written (its id empty). */
+static struct gb_record *probe(const char *kind, const char *f1, const char *v1,
+			       const char *f2, const char *v2)
+{
+	struct gb_record *r = new_rec(kind);
+
+	r->id[0] = '\0';
+	gb_record_set_name(r, f1, v1);
+	if (f2)
+		gb_record_set_name(r, f2, v2);
+	return r;
+}
+
+/* The uniqueness rules of the kinds table: a daily report by officer and
+ * date (the indexed columns), an enterprise by USCC (inside the body). */
+static void test_unique_key(struct gb_db *db)
 {
 	struct gb_err err;
 	char id[GB_ID_LEN];
+	struct gb_record *p;
 
 	/* test_hlc wrote to another file; this one has none yet. */
-	CHECK(db_daily_report_find(db, "J0902", "2024-03-01", id, &err) == 0);
+	p = probe("daily_report", "officer", "J0902", "date", "2024-03-01");
+	CHECK(db_record_find_key(db, p, id, &err) == 0);
 	{
 		struct gb_record *r = new_rec("daily_report");
+		struct gb_record *q;
 
 		gb_record_set_name(r, "officer", "J0902");
 		gb_record_set_name(r, "date", "2024-03-01");
 		CHECK(db_record_insert(db, r, &err) == 0);
-		CHECK(db_daily_report_find(db, "J0902", "2024-03-01", id,
-					   &err) == 1);
+		CHECK(db_record_find_key(db, p, id, &err) == 1);
 		CHECK_STR(id, r->id);
-		CHECK(db_daily_report_find(db, "J0903", "2024-03-01", id,
-					   &err) == 0);
-		CHECK(db_daily_report_find(db, "J0902", "2024-03-02", id,
-					   &err) == 0);
+		/* Not the record itself. */
+		CHECK(db_record_find_key(db, r, id, &err) == 0);
+		q = probe("daily_report", "officer", "J0903", "date",
+			  "2024-03-01");
+		CHECK(db_record_find_key(db, q, id, &err) == 0);
+		gb_record_free(q);
+		q = probe("daily_report", "officer", "J0902", "date",
+			  "2024-03-02");
+		CHECK(db_record_find_key(db, q, id, &err) == 0);
+		gb_record_free(q);
+		/* A key left empty finds nothing. */
+		q = probe("daily_report", "officer", "J0902", NULL, NULL);
+		CHECK(db_record_find_key(db, q, id, &err) == 0);
+		gb_record_free(q);
 		r->voided = 1;
 		gb_record_set_void_reason(r, "写错日期");
 		CHECK(db_record_update(db, r, &err) == 0);
-		CHECK(db_daily_report_find(db, "J0902", "2024-03-01", id,
-					   &err) == 0);
+		CHECK(db_record_find_key(db, p, id, &err) == 0);
 		gb_record_free(r);
+	}
+	gb_record_free(p);
+	{
+		struct gb_record *e = new_rec("enterprise");
+
+		gb_record_set_name(e, "uscc", "91330106MA2KEY0001");
+		gb_record_set_name(e, "name", "钱塘丝绸有限公司");
+		CHECK(db_record_insert(db, e, &err) == 0);
+		p = probe("enterprise", "uscc", "91330106MA2KEY0001", NULL,
+			  NULL);
+		CHECK(db_record_find_key(db, p, id, &err) == 1);
+		CHECK_STR(id, e->id);
+		gb_record_set_name(p, "uscc", "91330106MA2KEY0002");
+		CHECK(db_record_find_key(db, p, id, &err) == 0);
+		gb_record_free(p);
+		/* A kind with no rule. */
+		p = probe("patrol", "area", "PA-01", NULL, NULL);
+		CHECK(db_record_find_key(db, p, id, &err) == 0);
+		gb_record_free(p);
+		gb_record_free(e);
 	}
 }
 
@@ -1945,7 +1991,7 @@ int main(void)
 	test_rollback(db);
 	test_remote(db);
 	test_list(db);
-	test_daily(db);
+	test_unique_key(db);
 	test_resolve(db, ent_id);
 	test_lookup(db, ent_id);
 	test_merge(seeds);

@@ -89,11 +89,14 @@ static struct gb_record *enterprise(int n, uint64_t version, const char *name,
 				    int valid_uscc)
 {
 	struct gb_record *r = gb_record_new(gb_kind_find("enterprise"));
-	char uscc[19] = "91330782MA2A0B01Q";
+	char uscc[19];
 
-	uscc[17] = valid_uscc ? gb_uscc_check_char(uscc) : '0';
-	if (valid_uscc && uscc[17] == '0')
-		uscc[17] = '1';
+	/* Each enterprise its own code: HQ refuses a second current
+	 * enterprise of a grid with the same one. */
+	snprintf(uscc, sizeof(uscc), "91330782MA2%06d", n % 1000000);
+	uscc[17] = gb_uscc_check_char(uscc);
+	if (!valid_uscc)
+		uscc[17] = uscc[17] == '0' ? '1' : '0';
 	uscc[18] = '\0';
 	common(r, n, version, DEV_C, "K0001");
 	gb_record_set_name(r, "uscc", uscc);
@@ -1347,6 +1350,54 @@ static char send1(struct store *st, const struct store_device *d,
 	return s[0] ? s[0] : '-';
 }
 
+/* The uniqueness rule of the kinds table at HQ: a second current
+ * enterprise of the grid with a USCC already held is refused, naming the
+ * holder; the holder's own edits pass, and once it is voided the code is
+ * free again. */
+static void test_unique(struct store *st)
+{
+	struct gb_record *e1 = enterprise(8801, 1000, "临江机械厂", 1);
+	struct gb_record *e2 = enterprise(8802, 1000, "临江机械有限公司", 1);
+	struct gb_record *e3 = enterprise(8803, 1000, "沙河食品厂", 1);
+	char s[8], code[32], why[256], id1[GB_ID_LEN], uscc[32];
+	struct wire_batch b;
+	struct gb_buf ack;
+
+	/* The batches own the records they are given. */
+	snprintf(id1, sizeof(id1), "%s", e1->id);
+	snprintf(uscc, sizeof(uscc), "%s", gb_record_get(e1, "uscc"));
+	gb_record_set_name(e2, "uscc", uscc);
+	CHECK(send1(st, &coord, e1) == 'A');
+	CHECK(send1(st, &coord, e3) == 'A');
+
+	gb_buf_init(&ack, GB_BUF_NOLIMIT);
+	batch_init(&b, &coord, merge_seq++);
+	batch_add(&b, e2);
+	CHECK(apply1(st, &coord, &b, &ack) == 0);
+	statuses(&ack, s, sizeof(s));
+	CHECK_STR(s, "R");
+	reason(&ack, 0, code, why, sizeof(why));
+	CHECK_STR(code, gb_code_name(GB_EEXIST));
+	CHECK(strstr(why, "uscc: ") == why && strstr(why, id1) != NULL);
+	wire_batch_release(&b);
+	gb_buf_release(&ack);
+
+	/* An edit of e3 that takes e1's code is refused as well. */
+	e3 = enterprise(8803, 1001, "沙河食品厂", 1);
+	gb_record_set_name(e3, "uscc", uscc);
+	CHECK(send1(st, &coord, e3) == 'R');
+	/* e1's own edit, and then its void, pass. */
+	e1 = enterprise(8801, 1001, "临江机械厂（改制）", 1);
+	CHECK(send1(st, &coord, e1) == 'A');
+	e1 = enterprise(8801, 1002, "临江机械厂（改制）", 1);
+	e1->voided = 1;
+	gb_record_set_void_reason(e1, "重复登记");
+	CHECK(send1(st, &coord, e1) == 'A');
+	e2 = enterprise(8802, 1000, "临江机械有限公司", 1);
+	gb_record_set_name(e2, "uscc", uscc);
+	CHECK(send1(st, &coord, e2) == 'A');
+}
+
 /* Writes every number of out that is a version (VBASE or more) as what
  * it adds to VBASE, the way the tests name versions. */
 static void versions_short(char *out, size_t size)
@@ -1670,6 +1721,7 @@ int main(void)
 	/* After test_changes, which counts what the coordinator sent. */
 	test_access_records(st);
 	test_merge(st);
+	test_unique(st);
 	test_tokens(st);
 	test_writer(st);
 	test_after(st);

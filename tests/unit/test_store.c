@@ -1038,6 +1038,57 @@ static void test_rollup(struct store *st)
 	gb_record_free(r2);
 }
 
+/* find_key, the uniqueness rule of the kinds table (an enterprise's
+ * USCC): another current enterprise of the grid with the code is found,
+ * named by its id; the record itself, another code, another grid and a
+ * voided holder are not. */
+static void test_find_key(struct store *st)
+{
+	static const char id9[] = "0190f0c4-7c1e-7d11-8a00-00000000f901";
+	struct gb_record *held = enterprise(900), *probe = enterprise(901);
+	struct store_version v = {
+	    held,
+	    "raw-9",
+	    5,
+	    {0},
+	    "{\"uscc\":\"91330782MA2KEY9999\",\"name\":\"龙山纸业有限公司\"}",
+	    NULL,
+	    "S01-C01",
+	    NULL,
+	    NULL,
+	    1764750090000,
+	    NULL,
+	    0,
+	    0};
+	char holder[GB_ID_LEN] = "";
+	struct gb_err err;
+
+	snprintf(held->id, sizeof(held->id), "%s", id9);
+	gb_record_set_name(held, "uscc", "91330782MA2KEY9999");
+	memset(v.hash, 0x99, sizeof(v.hash));
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->current_put(st, &v, &err) == 0);
+	gb_record_set_name(probe, "uscc", "91330782MA2KEY9999");
+	CHECK_S(st->ops->find_key(st, probe, holder, &err) == 1);
+	CHECK_S(strcmp(holder, id9) == 0);
+	CHECK_S(st->ops->find_key(st, held, holder, &err) == 0);
+	gb_record_set_name(probe, "uscc", "91330782MA2KEY9998");
+	CHECK_S(st->ops->find_key(st, probe, holder, &err) == 0);
+	gb_record_set_name(probe, "uscc", NULL);
+	CHECK_S(st->ops->find_key(st, probe, holder, &err) == 0);
+	gb_record_set_name(probe, "uscc", "91330782MA2KEY9999");
+	snprintf(probe->grid, sizeof(probe->grid), "S01-G2");
+	CHECK_S(st->ops->find_key(st, probe, holder, &err) == 0);
+	snprintf(probe->grid, sizeof(probe->grid), "S01-G1");
+	held->voided = 1;
+	held->version = 902;
+	CHECK_S(st->ops->current_put(st, &v, &err) == 0);
+	CHECK_S(st->ops->find_key(st, probe, holder, &err) == 0);
+	st->ops->rollback(st);
+	gb_record_free(held);
+	gb_record_free(probe);
+}
+
 static void test_ops_complete(struct store *st)
 {
 	typedef void (*fn)(void);
@@ -1194,6 +1245,7 @@ static void run_all(struct store *st, const char *name)
 {
 	which = name;
 	test_ops_complete(st);
+	test_find_key(st);
 	test_reference(st);
 	test_devices(st);
 	test_records(st);

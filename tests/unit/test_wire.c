@@ -176,6 +176,44 @@ static void test_schema(void)
 	check_drift("status", GB_T_ENUM, NULL, NULL);
 }
 
+/* The check every program runs at start, over whole tables that do not
+ * match the proto: one field of another type, a kind the proto lacks,
+ * a kind left out of the table the proto has. */
+static void test_schema_table(void)
+{
+	static const struct gb_field extra_fields[] = {
+	    {"serial", "serial", GB_T_TEXT, 0, GB_REF_NONE, NULL, NULL, 0, 0},
+	};
+	struct gb_kind table[64];
+	struct gb_field fields[GB_MAX_FIELDS];
+	struct gb_err err = {GB_OK, ""};
+	const struct gb_kind *patrol = gb_kind_find("patrol");
+	int n = gb_nkinds, p = (int)(patrol - gb_kinds);
+
+	CHECK(n + 1 <= 64);
+	memcpy(table, gb_kinds, sizeof(table[0]) * (size_t)n);
+	CHECK(wire_schema_check_table(table, n, &err) == 0);
+
+	memcpy(fields, patrol->fields,
+	       sizeof(fields[0]) * (size_t)patrol->nfields);
+	fields[gb_kind_field(patrol, "incidents")].type = GB_T_TEXT;
+	table[p].fields = fields;
+	CHECK(wire_schema_check_table(table, n, &err) == -1);
+	CHECK(has_text(err.msg, "kind patrol: field incidents is text"));
+	table[p] = gb_kinds[p];
+
+	table[n] = gb_kinds[0];
+	table[n].name = "vehicle_check";
+	table[n].fields = extra_fields;
+	table[n].nfields = 1;
+	CHECK(wire_schema_check_table(table, n + 1, &err) == -1);
+	CHECK(has_text(err.msg, "kind vehicle_check: no message member"));
+
+	CHECK(wire_schema_check_table(table + 1, n - 1, &err) == -1);
+	CHECK(has_text(err.msg, "member enterprise of gridbook.Record's body "
+				"is not a kind"));
+}
+
 static void test_kinds_round_trip(void)
 {
 	for (int i = 0; i < gb_nkinds; i++) {
@@ -1288,6 +1326,7 @@ int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	test_schema();
+	test_schema_table();
 	test_kinds_round_trip();
 	test_values();
 	test_refused_items();
