@@ -275,7 +275,7 @@ void http_limits_default(struct http_limits *l)
 	l->header_s = 10;
 	l->body_s = 60;
 	l->log_s = 10;
-	l->bulk_nice = 10;
+	l->bulk_nice = 0;
 	l->queue_ms = 400;
 }
 
@@ -413,7 +413,7 @@ static unsigned batches_allowed(struct http_server *h)
  * batches_allowed() (and over) of those whose bodies are whole or
  * coming are under way, and fewer than lim.batches in all.  over is 1
  * for a device whose turn is due: the turns are spaced by an estimate,
- * and one that finds the writer a little behind is let in, not sent
+ * and a group that finds the writer a little behind is let in, not sent
  * back to wait again. */
 static int slot_open_over(struct http_server *h, unsigned over)
 {
@@ -541,8 +541,9 @@ static int64_t turn_next(struct http_server *h, int64_t now)
  * batches come back as fast as the writer applies them and the wait is
  * the client's, not HQ's).  A device holds one turn at a time (its other
  * batches in flight get the same one).  A device whose turn is due is
- * let in before the others, one over the open slots if need be; when
- * even that is taken it is given the next turn.  Its wait, from its
+ * let in before the others, up to a group over the open slots if need
+ * be (the turns follow an estimate); when even that is taken it keeps
+ * its place, one group's time later.  Its wait, from its
  * first turn to the slot, goes to r->waited.
  *
  * Any other client waits here up to lim.batch_wait_s for an open slot,
@@ -566,7 +567,7 @@ static int batch_slot_take(struct request *r, int turns, int64_t *retry_ms)
 	}
 	t = turn_find(h, r->dev.id, now, 0);
 	due = t && t->at <= now + TURN_EARLY_MS;
-	if (due ? slot_open_over(h, 1)
+	if (due ? slot_open_over(h, group_size(h, NULL))
 		: slot_open(h) &&
 		      (h->turns_end <= now || h->batches < BATCHES_FLOOR))
 		ok = 1;
@@ -581,14 +582,20 @@ static int batch_slot_take(struct request *r, int turns, int64_t *retry_ms)
 	if (h->slots_closed)
 		goto out;
 	now = mono_ms();
-	if (!t || due) {
-		/* In line, after the last turn given (a device whose turn
-		 * came while the writer was behind too). */
+	if (!t) {
+		/* In line, after the last turn given. */
 		at = turn_next(h, now);
-		if (!t)
-			t = turn_find(h, r->dev.id, now, 1);
+		t = turn_find(h, r->dev.id, now, 1);
 		if (t)
 			t->at = at;
+	} else if (due) {
+		/* Its turn came while the writer was behind: it keeps its
+		 * place, one group's time later. */
+		int64_t group_ms;
+
+		group_size(h, &group_ms);
+		at = now + group_ms;
+		t->at = at;
 	} else {
 		at = t->at;
 	}

@@ -1281,8 +1281,7 @@ static void writer_nice(struct ingest *ing)
 	if (ing->nice == ing->nice_set)
 		return;
 	if (setpriority(PRIO_PROCESS, 0, ing->nice) < 0)
-		log_warnx(_("the writer keeps its priority: %s"),
-			  strerror(errno));
+		log_warnx("the writer keeps its priority: %s", strerror(errno));
 	ing->nice_set = ing->nice;
 }
 
