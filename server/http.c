@@ -422,6 +422,8 @@ static int slot_open_over(struct http_server *h, unsigned over)
 
 	if (h->slots_closed || h->batches >= h->lim.batches)
 		return 0;
+	if (!h->lim.queue_ms)
+		return 1;
 	/* Those whose bodies are slow to come are not the writer's yet. */
 	for (const struct request *r = h->admitted; r; r = r->snext)
 		if (r->whole || now - r->admitted < SLOW_BODY_MS)
@@ -541,10 +543,11 @@ static int64_t turn_next(struct http_server *h, int64_t now)
  * batches come back as fast as the writer applies them and the wait is
  * the client's, not HQ's).  A device holds one turn at a time (its other
  * batches in flight get the same one).  A device whose turn is due is
- * let in before the others, up to a group over the open slots if need
- * be (the turns follow an estimate); when even that is taken it keeps
- * its place, one group's time later.  Its wait, from its
- * first turn to the slot, goes to r->waited.
+ * let in before the others, whatever the queue holds, up to lim.batches
+ * (the turns follow an estimate, and one sent back would only come
+ * again); when all of those are taken it keeps its place, one group's
+ * time later.  lim.queue_ms 0 gives no turns: every batch waits here.  Its
+ * wait, from its first turn to the slot, goes to r->waited.
  *
  * Any other client waits here up to lim.batch_wait_s for an open slot,
  * before its body is read, so a waiting batch costs its connection and
@@ -559,7 +562,7 @@ static int batch_slot_take(struct request *r, int turns, int64_t *retry_ms)
 
 	*retry_ms = 0;
 	pthread_mutex_lock(&h->slot_mu);
-	if (!turns) {
+	if (!turns || !h->lim.queue_ms) {
 		ok = slot_wait(h, now + (int64_t)h->lim.batch_wait_s * 1000);
 		if (ok)
 			slot_take(r);
@@ -567,7 +570,7 @@ static int batch_slot_take(struct request *r, int turns, int64_t *retry_ms)
 	}
 	t = turn_find(h, r->dev.id, now, 0);
 	due = t && t->at <= now + TURN_EARLY_MS;
-	if (due ? slot_open_over(h, group_size(h, NULL))
+	if (due ? slot_open_over(h, h->lim.batches)
 		: slot_open(h) &&
 		      (h->turns_end <= now || h->batches < BATCHES_FLOOR))
 		ok = 1;
@@ -1732,7 +1735,7 @@ int http_check(const struct http_config *cfg, struct gb_err *err)
 	    !cfg->limits.rate || !cfg->limits.batches ||
 	    !cfg->limits.batch_wait_s || !cfg->limits.device_batches ||
 	    !cfg->limits.reports || !cfg->limits.header_s ||
-	    !cfg->limits.body_s || !cfg->limits.log_s || !cfg->limits.queue_ms)
+	    !cfg->limits.body_s || !cfg->limits.log_s)
 		return gb_error(err, GB_EUSAGE,
 				_("every limit must be 1 or more"));
 	if (cfg->limits.per_address > cfg->limits.connections)

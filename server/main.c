@@ -283,8 +283,8 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 			&err) < 0 ||
 	    limit_parse("batch-wait", o_wait, 600, &cfg.limits.batch_wait_s,
 			&err) < 0 ||
-	    limit_parse("batch-queue-ms", o_queue, 600000, &cfg.limits.queue_ms,
-			&err) < 0 ||
+	    number_parse("batch-queue-ms", o_queue, 0, 600000,
+			 &cfg.limits.queue_ms, &err) < 0 ||
 	    limit_parse("max-device-batches", o_dev, 1000,
 			&cfg.limits.device_batches, &err) < 0 ||
 	    limit_parse("max-reports", o_reports, 1000, &cfg.limits.reports,
