@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# Turns (SPEC §6, a district at once): a client that says
+# Turns (SPEC §6, a district at once), with --batch-queue-ms above 0
+# (they are off by default): a client that says
 # "Gridbook-Admission: turn" is not held at HQ for a batch slot; it is
 # answered at once, 503 with Retry-After (whole seconds, for clients
 # that read only that) and Retry-After-Ms, its device's turn.  A device
