@@ -472,8 +472,10 @@ static int slot_wait(struct http_server *h, int64_t until)
 		if (slot_open(h) || h->slots_closed || now >= until)
 			break;
 		/* A slow body stops counting without a signal: looked at
-		 * again every WATCH_MS. */
-		if (wake > until)
+		 * again every WATCH_MS, when that counts (with turns).
+		 * Without, a waiter wakes only when signalled, so that the
+		 * one signalled takes the slot given back. */
+		if (wake > until || !h->lim.queue_ms)
 			wake = until;
 		ts.tv_sec = (time_t)(wake / 1000);
 		ts.tv_nsec = (long)(wake % 1000) * 1000000;
