@@ -8,6 +8,8 @@
 #                        versions in all for 100 devices)
 #       RUNS=3           runs, each on fresh copies of the same files
 #       HQ_ARGS=         extra options of gridbook-hq serve
+#       ALT_ARGS=        when set, the even runs take these instead of
+#                        HQ_ARGS: two settings alternated in one call
 #       KEEP=1           keep the work directory (its path is printed)
 #
 # The grid files are made by gridbook-gen for the 32 seeded grids, a
@@ -50,6 +52,7 @@ DEVICES=${DEVICES:-100}
 DAYS=${DAYS:-510}
 RUNS=${RUNS:-3}
 HQ_ARGS=${HQ_ARGS:-}
+ALT_ARGS=${ALT_ARGS-}
 unset GRIDBOOK_DB GRIDBOOK_NOW GRIDBOOK_HQ_STORE
 
 for f in "$B/gridbook" "$B/gridbook-hq" "$B/bench/gridbook-gen" \
@@ -203,10 +206,14 @@ for run in $(seq 1 "$RUNS"); do
 	cp "$W"/tpl/d*.db "$R/"
 	cp "$W/hq.tpl" "$R/hq.db"
 	sync
+	args=$HQ_ARGS
+	if [ -n "${ALT_ARGS+set}" ] && [ $((run % 2)) = 0 ]; then
+		args=$ALT_ARGS
+	fi
 	# shellcheck disable=SC2086
 	"$B/gridbook-hq" serve --store "sqlite:$R/hq.db" --listen "127.0.0.1:$PORT" \
 		--max-address-connections 2000 --max-address-rate 100000 \
-		$HQ_ARGS >"$R/hq.log" 2>&1 &
+		$args >"$R/hq.log" 2>&1 &
 	HQ_PID=$!
 	for _ in $(seq 200); do
 		curl -sf "$URL/healthz" >/dev/null 2>&1 && break
@@ -266,6 +273,15 @@ print(sum(1 for l, s in d['reports'] if s != 200), len(d['reports']))" \
 	read -r rep_bad rep_n <<<"$(sed -n 2p "$R/drive.txt")"
 	sed -nE 's/.* records in ([0-9]+) ms$/\1/p' "$R/hq.log" >"$R/batch.ms"
 	nb=$(wc -l <"$R/batch.ms")
+	# A batch let in on its device's turn: the wait for the turn, and
+	# that wait and the time to the ack together.
+	sed -nE 's/.* waited ([0-9]+) ms for its turn, then .* records in ([0-9]+) ms$/\1 \2/p' \
+		"$R/hq.log" >"$R/turn.ms"
+	awk '{ print $1 }' "$R/turn.ms" >"$R/turn.wait"
+	awk '{ print $1 + $2 }' "$R/turn.ms" >"$R/turn.total"
+	nt=$(wc -l <"$R/turn.ms")
+	turned=$(sed -nE 's/.*limit reached: batches given a later turn, ([0-9]+) times.*/\1/p' \
+		"$R/hq.log" | awk '{ n += $1 } END { print n + 0 }')
 	refused=$(grep -cE ': 503 |limit reached' "$R/hq.log" || true)
 
 	# The plain insert of the same versions, same run.
@@ -282,7 +298,7 @@ print(sum(1 for l, s in d['reports'] if s != 200), len(d['reports']))" \
 	rate=$(awk -v n="$held" -v s="$wall" 'BEGIN { printf "%d", n / s }')
 	prate=$(awk -v n="$pn" -v s="$ps" 'BEGIN { printf "%d", n / s }')
 	ratio=$(awk -v a="$rate" -v b="$prate" 'BEGIN { printf "%.2f", a / b }')
-	echo "   run $run: $N versions to send (released in $forked s, done in $wall s)"
+	echo "   run $run${args:+ ($args)}: $N versions to send (released in $forked s, done in $wall s)"
 	echo "          held $held, duplicates $((dup_h + dup_c)), lost $lost"
 	echo "          devices that did not finish: $unfinished ($transient at a" \
 		"503/429, $other otherwise)"
@@ -290,12 +306,17 @@ print(sum(1 for l, s in d['reports'] if s != 200), len(d['reports']))" \
 	echo "          aggregate $rate versions/s; plain insert $prate versions/s" \
 		"($pn in $ps s); ratio $ratio (target >= 0.5)"
 	echo "          batch latency p50 $(pct 50 "$R/batch.ms") ms, p99" \
-		"$(pct 99 "$R/batch.ms") ms over $nb batches (target p99 < 500)"
+		"$(pct 99 "$R/batch.ms") ms over $nb batches (target p99 < 500;" \
+		"HQ's headers to ack, from the slot on for a batch let in on a turn)"
+	echo "          turns: $turned batches turned away with a turn; $nt let in" \
+		"after waiting for one: wait p50 $(pct 50 "$R/turn.wait") ms, p99" \
+		"$(pct 99 "$R/turn.wait") ms; wait and ack p50 $(pct 50 "$R/turn.total")" \
+		"ms, p99 $(pct 99 "$R/turn.total") ms"
 	echo "          report latency p50 $(pct 50 "$R/rep.ms") ms, p99" \
 		"$(pct 99 "$R/rep.ms") ms over $rep_n requests, $rep_bad not 200" \
 		"(target p99 < 100)"
 	echo "          HQ peak RSS $((hq_kb / 1024)) MiB (target < 256);" \
 		"WAL at most $wal_mb MiB; $refused refusal lines in HQ's log"
 	echo "          CPU: HQ $hq_cpu s, the sync processes $cl_cpu s" \
-		"of $(nproc) cpus x $wall s"
+		"of $(nproc) cpus x $wall s; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 done

@@ -1010,7 +1010,11 @@ static int push(struct gb_db *db, const struct sync_io *io,
 		}
 		if (behind)
 			queue_abort_behind(&qu, io);
-		window = one || !whole || behind ? 1 : SYNC_WINDOW;
+		/* HQ gave turns: its queue is full, and each batch goes
+		 * on a turn of its own (the rest of a window would be
+		 * turned away, and built again). */
+		window =
+		    one || !whole || behind || res->turns ? 1 : SYNC_WINDOW;
 		/* Versions the ack left out go before the batches built
 		 * behind them. */
 		if ((!whole || behind) && queue_drop(db, &qu, err))
@@ -1352,7 +1356,9 @@ static void nap_ms(const struct sync_opts *o, long ms)
  * names its wait, the random part stays below that wait (at least
  * 500 ms): HQ knows its queue, and a district's devices turned away
  * again and again would otherwise come back up to half a minute after
- * it has room, with HQ idle meanwhile.  Returns 0
+ * it has room, with HQ idle meanwhile.  When HQ gave this device a turn
+ * (Retry-After-Ms), it waits for that turn with SYNC_TURN_JITTER_MS of
+ * jitter at most.  Returns 0
  * after the wait (go on), -1 when the round must fail with err.
  */
 static int busy_wait(const struct sync_io *io, const struct sync_opts *o,
@@ -1360,6 +1366,7 @@ static int busy_wait(const struct sync_io *io, const struct sync_opts *o,
 		     const struct gb_err *err)
 {
 	long cap = 500, wait;
+	int exact = io->retry_exact && io->retry_exact(io->arg);
 	long ra = io->retry_after_ms ? io->retry_after_ms(io->arg) : -1;
 
 	if (err->code != GB_EBUSY || stopped(o) || *left <= 0)
@@ -1370,6 +1377,10 @@ static int busy_wait(const struct sync_io *io, const struct sync_opts *o,
 		cap = SYNC_RETRY_CAP_MS;
 	if (ra > 0 && cap > ra)
 		cap = ra > 500 ? ra : 500;
+	/* A turn: HQ spread the devices already, one writer's batch time
+	 * apart; a little jitter keeps two timers from meeting. */
+	if (exact && ra >= 0)
+		cap = SYNC_TURN_JITTER_MS;
 	if (ra < 0)
 		ra = 0;
 	wait = ra + (long)gb_random_uniform((uint32_t)cap + 1);
@@ -1379,6 +1390,8 @@ static int busy_wait(const struct sync_io *io, const struct sync_opts *o,
 		wait = *left;
 	*left -= wait;
 	res->busy_waits++;
+	if (exact && ra >= 0)
+		res->turns++;
 	if (o->busy)
 		o->busy(o->busy_arg, wait, err);
 	if (o->sleep_ms)

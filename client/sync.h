@@ -33,6 +33,9 @@
  * (503 or 429) before it gives up; and the cap of one wait. */
 #define SYNC_RETRY_FOR_MS 300000L
 #define SYNC_RETRY_CAP_MS 30000L
+/* The most a wait for a turn HQ gave (Retry-After-Ms) is lengthened by
+ * at random: HQ spaced the turns already. */
+#define SYNC_TURN_JITTER_MS 20L
 
 /* A laptop's clock further off HQ's than this is told so at sync, and its
  * versions written too far ahead are re-stamped only once it is nearer
@@ -73,6 +76,8 @@ struct sync_result {
 	long accepted, duplicate, stale, rejected, conflict;
 	long waiting;	 /* of rejected, refused for now: sent again later */
 	long busy_waits; /* times HQ said busy and the round waited */
+	long turns;	 /* of those, waits for a turn HQ gave: the rest
+			    of the round sends one batch at a time */
 	long received;	 /* records pulled down */
 	long applied;	 /* of those, became the current version here */
 	long refused;	 /* pulled records that could not be read or stored */

@@ -54,6 +54,10 @@ struct sync_io {
 	 * (its Retry-After, in ms), -1 when it did not say; reading it
 	 * forgets it.  May be NULL. */
 	long (*retry_after_ms)(void *arg);
+	/* 1 when that wait was HQ's turn for this device, to the
+	 * millisecond (Retry-After-Ms): HQ spaced the turns, so little
+	 * jitter is added.  May be NULL. */
+	int (*retry_exact)(void *arg);
 	void *arg;
 };
 

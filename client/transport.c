@@ -21,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -76,8 +77,10 @@ struct transport {
 	struct curl_slist *post_headers;
 	struct curl_slist *get_headers;
 	const volatile sig_atomic_t *stop;
-	/* The Retry-After of the last 503 or 429, in ms; -1 when none. */
+	/* The Retry-After of the last 503 or 429, in ms; -1 when none;
+	 * retry_exact when HQ gave it in ms (Retry-After-Ms, a turn). */
 	long retry_after_ms;
+	int retry_exact;
 	struct slot slot[SYNC_WINDOW];
 };
 
@@ -226,6 +229,9 @@ static struct curl_slist *headers_make(const char *token, int post)
 	    "Content-Encoding: deflate",
 	    /* No "100 Continue" round trip before a batch. */
 	    "Expect:",
+	    /* Busy, HQ answers at once with a turn (Retry-After-Ms)
+	     * instead of holding the batch for a slot. */
+	    "Gridbook-Admission: turn",
 	};
 	struct curl_slist *l = NULL, *n;
 	char *auth = xasprintf("Authorization: Bearer %s", token);
@@ -472,6 +478,27 @@ static struct slot *slot_busy(struct transport *t, int slot)
 	return &t->slot[slot];
 }
 
+/* A turn HQ gave (Retry-After-Ms: the milliseconds until this device may
+ * send again, beside the whole seconds of Retry-After): taken instead of
+ * Retry-After when it is a number from 0 to a day. */
+static void retry_ms(struct transport *t, CURL *h)
+{
+	struct curl_header *hd = NULL;
+	char *end;
+	long v;
+
+	if (curl_easy_header(h, "Retry-After-Ms", 0, CURLH_HEADER, -1, &hd) !=
+		CURLHE_OK ||
+	    !hd || !hd->value)
+		return;
+	errno = 0;
+	v = strtol(hd->value, &end, 10);
+	if (errno || end == hd->value || *end || v < 0 || v > 86400000L)
+		return;
+	t->retry_after_ms = v;
+	t->retry_exact = 1;
+}
+
 /*
  * Lets curl work on every running request without waiting, and notes the
  * ends.  A failure of the multi handle itself (out of memory) ends every
@@ -663,6 +690,8 @@ int transport_finish(struct transport *t, int slot, struct gb_buf *resp,
 		if (ra > 86400)
 			ra = 86400;
 		t->retry_after_ms = ra < 0 ? -1 : (long)ra * 1000;
+		t->retry_exact = 0;
+		retry_ms(t, s->h);
 	}
 	if (status < 200 || status > 299) {
 		status_error(status, url, s->answer.data ? s->answer.data : "",
@@ -738,9 +767,17 @@ static long io_retry_after(void *arg)
 	return ms;
 }
 
+static int io_retry_exact(void *arg)
+{
+	const struct transport *t = arg;
+
+	return t->retry_exact;
+}
+
 void transport_io(struct transport *t, struct sync_io *io)
 {
 	io->retry_after_ms = io_retry_after;
+	io->retry_exact = io_retry_exact;
 	io->post_start = io_post_start;
 	io->post_poll = io_post_poll;
 	io->post_finish = io_post_finish;

@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -78,6 +79,30 @@
  * probes before it takes over the one refilled longest ago. */
 #define RATE_SLOTS 4096
 #define RATE_PROBE 8
+/* The table of turns per device (batch_turn): slots, and how many a
+ * lookup probes before it takes over one whose turn is long past. */
+#define TURN_SLOTS 4096
+#define TURN_PROBE 8
+/* A device's turn is due from this long before the time it was given
+ * (the client's timer is not HQ's), and lapses this long after it: a
+ * device that does not come back by then queues again. */
+#define TURN_EARLY_MS 50
+#define TURN_LATE_MS 10000
+/* What a batch is taken to cost the writer before it has applied any
+ * (ingest_cost_us). */
+#define COST_GUESS_US 50000
+/* A batch let in whose body has not come whole after this long counts
+ * no more in the writer's time under way (slot_open): a client that
+ * holds its body back takes a slot of lim.batches, not the queue. */
+#define SLOW_BODY_MS 1000
+/* Batches under way below which one is let in whatever the turns say,
+ * so that the writer never runs dry for a turn not taken. */
+#define BATCHES_FLOOR 2
+/* The request header with which a client says it takes a turn (a 503
+ * at once, with Retry-After-Ms) instead of waiting at HQ for a slot,
+ * and the answer's header of that wait in milliseconds. */
+#define TURN_HEADER "Gridbook-Admission"
+#define RETRY_MS_HEADER "Retry-After-Ms"
 /* Retry-After, seconds: of a refusal by rate or by window, by the
  * batches or reports under way, and by a disk short of room. */
 #define RETRY_SOON "1"
@@ -91,6 +116,7 @@ enum limit_id {
 	L_ROLE,
 	L_DEVICE,
 	L_BATCHES,
+	L_TURNS,
 	L_REPORTS,
 	L_HEADERS,
 	L_BODY,
@@ -105,6 +131,7 @@ static const char *const limit_names[L_COUNT] = {
     [L_ROLE] = N_("batches refused at the headers for the role"),
     [L_DEVICE] = N_("batches in flight per device"),
     [L_BATCHES] = N_("batches under way"),
+    [L_TURNS] = N_("batches given a later turn"),
     [L_REPORTS] = N_("reports computed at once"),
     [L_HEADERS] = N_("header deadline"),
     [L_BODY] = N_("body deadline"),
@@ -118,6 +145,13 @@ struct rate_slot {
 	char addr[64]; /* "" when free */
 	double tokens;
 	int64_t at; /* ms of the last refill */
+};
+
+/* A device's turn to send a batch (batch_turn): from at (ms, monotonic)
+ * on; since is when it was first turned away in this wait. */
+struct turn {
+	char id[GB_ID_LEN]; /* "" when free */
+	int64_t at, since;
 };
 
 /* The batches of one device in flight. */
@@ -155,6 +189,10 @@ struct http_server {
 	unsigned batches;	 /* under way, at most lim.batches */
 	int slots_closed;	 /* stopping: no more waiting for a slot */
 	pthread_cond_t slot_free;
+	int64_t turns_end;	   /* with slot_mu: ms, the last turn given */
+	unsigned turns_n;	   /* with slot_mu: turns given for turns_end */
+	struct request *admitted;  /* with slot_mu: those holding a slot */
+	struct turn *turns;	   /* with slot_mu: TURN_SLOTS */
 	atomic_uint reports;	   /* being computed, at most lim.reports */
 	atomic_uint hits[L_COUNT]; /* limits reached since the last log */
 	pthread_mutex_t mu;	   /* conns, devices, rates */
@@ -206,6 +244,13 @@ struct request {
 	int report_counted; /* counts in http_server.reports */
 	int fd;		    /* the connection's socket */
 	int64_t started;    /* ms (monotonic) its headers were in */
+	int64_t waited;	    /* ms its device waited for its turn, or -1 */
+	/* With http_server.slot_mu, while counted: its place among those
+	 * holding a slot, when it took it (ms), and whether its body is
+	 * whole. */
+	struct request *sprev, *snext;
+	int64_t admitted;
+	int whole;
 };
 
 /* ---- admission ---- */
@@ -230,6 +275,10 @@ void http_limits_default(struct http_limits *l)
 	l->header_s = 10;
 	l->body_s = 60;
 	l->log_s = 10;
+	l->bulk_nice = 0;
+	/* No turns: at 100 devices they cost the writer more than they
+	 * gave (BENCHMARKS.md, "Turns"). */
+	l->queue_ms = 0;
 }
 
 static void limit_hit(struct http_server *h, enum limit_id id)
@@ -325,28 +374,240 @@ static void device_give(struct http_server *h, const char *id)
 	pthread_mutex_unlock(&h->mu);
 }
 
-/* Takes one of the lim.batches batch slots for r, waiting up to
- * lim.batch_wait_s for one to be given back: returns 1, or 0 when none
- * came.  The wait is before the body is read, so a waiting batch costs
- * its connection and no more (TCP holds its body back), and a district
- * whose laptops all start at once is served in turn, not refused. */
-static int batch_slot_take(struct request *r)
+/*
+ * The writer's group for lim.queue_ms: n, the most batches whose group
+ * (about commit + n * apply, ingest_cost_us) takes half of it, at least
+ * 1, and *group_ms that group's time.  A batch let in waits at most for
+ * the group being applied and then its own: about lim.queue_ms.
+ */
+static unsigned group_size(struct http_server *h, int64_t *group_ms)
+{
+	int64_t apply, commit, n;
+
+	ingest_cost_us(h->ing, &apply, &commit);
+	if (apply <= 0)
+		apply = COST_GUESS_US;
+	n = ((int64_t)h->lim.queue_ms * 500 - commit) / apply;
+	if (n < 1)
+		n = 1;
+	if (2 * n > (int64_t)h->lim.batches)
+		n = h->lim.batches / 2 ? h->lim.batches / 2 : 1;
+	if (group_ms) {
+		*group_ms = (commit + n * apply) / 1000;
+		if (*group_ms < 1)
+			*group_ms = 1;
+	}
+	return (unsigned)n;
+}
+
+/* How many batches may be under way: a group being applied and the next
+ * one waiting for it (at least BATCHES_FLOOR, at most lim.batches). */
+static unsigned batches_allowed(struct http_server *h)
+{
+	unsigned n = 2 * group_size(h, NULL);
+
+	if (n < BATCHES_FLOOR)
+		n = BATCHES_FLOOR;
+	return n < h->lim.batches ? n : h->lim.batches;
+}
+
+/* 1 when one more batch may be let in, with slot_mu held: fewer than
+ * batches_allowed() (and over) of those whose bodies are whole or
+ * coming are under way, and fewer than lim.batches in all.  over is 1
+ * for a device whose turn is due: the turns are spaced by an estimate,
+ * and a group that finds the writer a little behind is let in, not sent
+ * back to wait again. */
+static int slot_open_over(struct http_server *h, unsigned over)
+{
+	int64_t now = mono_ms();
+	unsigned n = 0;
+
+	if (h->slots_closed || h->batches >= h->lim.batches)
+		return 0;
+	if (!h->lim.queue_ms)
+		return 1;
+	/* Those whose bodies are slow to come are not the writer's yet. */
+	for (const struct request *r = h->admitted; r; r = r->snext)
+		if (r->whole || now - r->admitted < SLOW_BODY_MS)
+			n++;
+	return n < batches_allowed(h) + over;
+}
+
+static int slot_open(struct http_server *h)
+{
+	return slot_open_over(h, 0);
+}
+
+/* Takes the slot for r, with slot_mu held. */
+static void slot_take(struct request *r)
 {
 	struct http_server *h = r->h;
-	int64_t until = mono_ms() + (int64_t)h->lim.batch_wait_s * 1000;
-	struct timespec ts = {(time_t)(until / 1000),
-			      (long)(until % 1000) * 1000000};
-	int ok = 0;
 
-	pthread_mutex_lock(&h->slot_mu);
-	while (h->batches >= h->lim.batches && !h->slots_closed &&
-	       mono_ms() < until)
+	h->batches++;
+	r->admitted = mono_ms();
+	r->sprev = NULL;
+	r->snext = h->admitted;
+	if (h->admitted)
+		h->admitted->sprev = r;
+	h->admitted = r;
+	atomic_store(&r->counted, 1);
+}
+
+/* Notes, with slot_mu taken here, that r's body is whole. */
+static void slot_whole(struct request *r)
+{
+	pthread_mutex_lock(&r->h->slot_mu);
+	r->whole = 1;
+	pthread_mutex_unlock(&r->h->slot_mu);
+}
+
+/* Waits on slot_free, with slot_mu held, until a slot is open, HQ stops
+ * or until (ms, monotonic) passes: returns slot_open(). */
+static int slot_wait(struct http_server *h, int64_t until)
+{
+	for (;;) {
+		int64_t now = mono_ms(), wake = now + WATCH_MS;
+		struct timespec ts;
+
+		if (slot_open(h) || h->slots_closed || now >= until)
+			break;
+		/* A slow body stops counting without a signal: looked at
+		 * again every WATCH_MS, when that counts (with turns).
+		 * Without, a waiter wakes only when signalled, so that the
+		 * one signalled takes the slot given back. */
+		if (wake > until || !h->lim.queue_ms)
+			wake = until;
+		ts.tv_sec = (time_t)(wake / 1000);
+		ts.tv_nsec = (long)(wake % 1000) * 1000000;
 		pthread_cond_timedwait(&h->slot_free, &h->slot_mu, &ts);
-	if (h->batches < h->lim.batches && !h->slots_closed) {
-		h->batches++;
-		atomic_store(&r->counted, 1);
-		ok = 1;
 	}
+	return slot_open(h);
+}
+
+/* The turn of device id, with slot_mu held, or NULL when it has none;
+ * with make, a free entry (or one whose turn lapsed) is taken for it,
+ * NULL when all those it may use are in use. */
+static struct turn *turn_find(struct http_server *h, const char *id,
+			      int64_t now, int make)
+{
+	uint32_t hash = 2166136261u;
+	struct turn *spare = NULL;
+
+	for (const char *p = id; *p; p++)
+		hash = (hash ^ (unsigned char)*p) * 16777619u;
+	for (unsigned i = 0; i < TURN_PROBE; i++) {
+		struct turn *t = &h->turns[(hash + i) % TURN_SLOTS];
+		int lapsed = !t->id[0] || t->at + TURN_LATE_MS < now;
+
+		if (!lapsed && !strcmp(t->id, id))
+			return t;
+		if (lapsed && !spare)
+			spare = t;
+	}
+	if (!make || !spare)
+		return NULL;
+	snprintf(spare->id, sizeof(spare->id), "%s", id);
+	spare->since = now;
+	spare->at = 0;
+	return spare;
+}
+
+/* The next turn (ms, monotonic), with slot_mu held: turns go by groups
+ * of group_size(), one group's time apart, so that each group of
+ * devices comes back together while the writer applies the one before
+ * and is applied as one group. */
+static int64_t turn_next(struct http_server *h, int64_t now)
+{
+	int64_t group_ms;
+	unsigned n = group_size(h, &group_ms);
+
+	if (h->turns_end <= now) {
+		/* The batches under way are the group before. */
+		h->turns_end = now + group_ms;
+		h->turns_n = 0;
+	} else if (h->turns_n >= n) {
+		h->turns_end += group_ms;
+		h->turns_n = 0;
+	}
+	h->turns_n++;
+	return h->turns_end;
+}
+
+/*
+ * Takes one of the batch slots for r: returns 1, or 0 with *retry_ms the
+ * wait HQ asks for (0: none, HQ is stopping or the wait ran out).  A
+ * slot is open while fewer batches are under way than two of the
+ * writer's groups for lim.queue_ms (batches_allowed), so that a batch
+ * let in is applied within about that long.
+ *
+ * A client that takes turns (turns) never waits here: a batch that finds
+ * no open slot, or finds devices with turns given before it, is
+ * answered at once with a turn, the time from which its device may send
+ * it again (turn_next: by groups, one group's time apart, so that the
+ * batches come back as fast as the writer applies them and the wait is
+ * the client's, not HQ's).  A device holds one turn at a time (its other
+ * batches in flight get the same one).  A device whose turn is due is
+ * let in before the others, whatever the queue holds, up to lim.batches
+ * (the turns follow an estimate, and one sent back would only come
+ * again); when all of those are taken it keeps its place, one group's
+ * time later.  lim.queue_ms 0 gives no turns: every batch waits here.  Its
+ * wait, from its first turn to the slot, goes to r->waited.
+ *
+ * Any other client waits here up to lim.batch_wait_s for an open slot,
+ * before its body is read, so a waiting batch costs its connection and
+ * no more (TCP holds its body back).
+ */
+static int batch_slot_take(struct request *r, int turns, int64_t *retry_ms)
+{
+	struct http_server *h = r->h;
+	int64_t now = mono_ms(), at;
+	struct turn *t;
+	int ok = 0, due;
+
+	*retry_ms = 0;
+	pthread_mutex_lock(&h->slot_mu);
+	if (!turns || !h->lim.queue_ms) {
+		ok = slot_wait(h, now + (int64_t)h->lim.batch_wait_s * 1000);
+		if (ok)
+			slot_take(r);
+		goto out;
+	}
+	t = turn_find(h, r->dev.id, now, 0);
+	due = t && t->at <= now + TURN_EARLY_MS;
+	if (due ? slot_open_over(h, h->lim.batches)
+		: slot_open(h) &&
+		      (h->turns_end <= now || h->batches < BATCHES_FLOOR))
+		ok = 1;
+	if (ok) {
+		slot_take(r);
+		if (t) {
+			r->waited = mono_ms() - t->since;
+			t->id[0] = '\0';
+		}
+		goto out;
+	}
+	if (h->slots_closed)
+		goto out;
+	now = mono_ms();
+	if (!t) {
+		/* In line, after the last turn given. */
+		at = turn_next(h, now);
+		t = turn_find(h, r->dev.id, now, 1);
+		if (t)
+			t->at = at;
+	} else if (due) {
+		/* Its turn came while the writer was behind: it keeps its
+		 * place, one group's time later. */
+		int64_t group_ms;
+
+		group_size(h, &group_ms);
+		at = now + group_ms;
+		t->at = at;
+	} else {
+		at = t->at;
+	}
+	*retry_ms = at > now ? at - now : 1;
+out:
 	pthread_mutex_unlock(&h->slot_mu);
 	return ok;
 }
@@ -360,6 +621,12 @@ static void batch_slot_give(struct request *r)
 	if (!atomic_exchange(&r->counted, 0))
 		return;
 	pthread_mutex_lock(&h->slot_mu);
+	if (r->sprev)
+		r->sprev->snext = r->snext;
+	else
+		h->admitted = r->snext;
+	if (r->snext)
+		r->snext->sprev = r->sprev;
 	h->batches--;
 	pthread_cond_signal(&h->slot_free);
 	pthread_mutex_unlock(&h->slot_mu);
@@ -696,6 +963,8 @@ static enum MHD_Result batch_start(struct http_server *h,
 	const char *len = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	struct gb_err err;
 	unsigned long long n;
+	int64_t wait_ms;
+	int turns;
 	char *end, msg[160];
 
 	if (auth_bearer(h->st, header(c, MHD_HTTP_HEADER_AUTHORIZATION),
@@ -748,12 +1017,30 @@ static enum MHD_Result batch_start(struct http_server *h,
 				  retry_soon);
 	}
 	r->device_counted = 1;
-	if (!batch_slot_take(r)) {
-		limit_hit(h, L_BATCHES);
-		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-				  _("busy: too many batches at once; try "
-				    "again shortly"),
-				  retry_busy);
+	turns = header(c, TURN_HEADER) &&
+		!strcasecmp(header(c, TURN_HEADER), "turn");
+	if (!batch_slot_take(r, turns, &wait_ms)) {
+		char secs[24], ms[24];
+		const char *turn[] = {MHD_HTTP_HEADER_RETRY_AFTER, secs,
+				      RETRY_MS_HEADER, ms, NULL};
+
+		if (!wait_ms) {
+			limit_hit(h, L_BATCHES);
+			return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+					  _("busy: too many batches at once; "
+					    "try again shortly"),
+					  retry_busy);
+		}
+		/* Whole seconds, rounded up, for a client that reads only
+		 * Retry-After. */
+		limit_hit(h, L_TURNS);
+		snprintf(secs, sizeof(secs), "%" PRId64,
+			 (wait_ms + 999) / 1000);
+		snprintf(ms, sizeof(ms), "%" PRId64, wait_ms);
+		snprintf(msg, sizeof(msg),
+			 _("busy: the device's turn comes in %" PRId64 " ms"),
+			 wait_ms);
+		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, msg, turn);
 	}
 	return MHD_YES; /* now the body */
 }
@@ -768,6 +1055,7 @@ static enum MHD_Result batch_finish(struct http_server *h,
 	enum MHD_Result ret;
 	char remote[64];
 
+	slot_whole(r);
 	if (r->too_big) {
 		char msg[160];
 
@@ -798,11 +1086,19 @@ static enum MHD_Result batch_finish(struct http_server *h,
 		}
 	} else {
 		/* The time from the headers to the ack, held time and
-		 * all: bench/load_bench.sh reads it. */
-		log_info("batch %" PRIu64 " of device %s (%s): %zu records "
-			 "in %" PRId64 " ms",
-			 b.hdr.seq, r->dev.id, r->dev.grid, b.n,
-			 mono_ms() - r->started);
+		 * all, and the wait for its turn before those headers
+		 * (batch_slot_take): bench/load_bench.sh reads them. */
+		if (r->waited >= 0)
+			log_info("batch %" PRIu64 " of device %s (%s): "
+				 "waited %" PRId64 " ms for its turn, then "
+				 "%zu records in %" PRId64 " ms",
+				 b.hdr.seq, r->dev.id, r->dev.grid, r->waited,
+				 b.n, mono_ms() - r->started);
+		else
+			log_info("batch %" PRIu64 " of device %s (%s): %zu "
+				 "records in %" PRId64 " ms",
+				 b.hdr.seq, r->dev.id, r->dev.grid, b.n,
+				 mono_ms() - r->started);
 		ret = reply(c, MHD_HTTP_OK, "application/x-protobuf",
 			    ack.data ? ack.data : "", ack.len, NULL);
 	}
@@ -1135,6 +1431,20 @@ static enum MHD_Result health(struct http_server *h, struct MHD_Connection *c)
 		     hdrs);
 }
 
+/* Lowers the priority of this connection's thread to lim.bulk_nice: it
+ * sends batches or pulls changes, work that may wait a few ms for a
+ * report or /healthz.  Each connection has its own thread (MHD's thread
+ * per connection) and on Linux the nice value is the thread's, so the
+ * other connections keep theirs; this one keeps it for its next
+ * requests, which a laptop's are too (a thread may not raise its
+ * priority again unprivileged). */
+static void bulk(struct http_server *h)
+{
+	errno = 0;
+	if (getpriority(PRIO_PROCESS, 0) < (int)h->lim.bulk_nice && !errno)
+		setpriority(PRIO_PROCESS, 0, (int)h->lim.bulk_nice);
+}
+
 /* Finds the route of a request when its headers are in.  Answers 404 and
  * 405 at once, and checks a batch's headers before its body is read. */
 static enum MHD_Result start(struct http_server *h, struct MHD_Connection *c,
@@ -1185,6 +1495,8 @@ static enum MHD_Result start(struct http_server *h, struct MHD_Connection *c,
 		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, msg, allow);
 	}
 	r->route = path;
+	if (path->id == R_BATCHES || path->id == R_CHANGES)
+		bulk(h);
 	if (path->id == R_BATCHES)
 		return batch_start(h, c, r);
 	return MHD_YES;
@@ -1238,6 +1550,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		r->h = h;
 		r->fd = ci ? ci->connect_fd : -1;
 		r->started = mono_ms();
+		r->waited = -1;
 		atomic_init(&r->counted, 0);
 		gb_buf_init(&r->body, WIRE_MAX_BODY);
 		*con_cls = r;
@@ -1460,6 +1773,7 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 	h->ing = ing;
 	h->lim = cfg->limits;
 	h->rates = xcalloc(RATE_SLOTS, sizeof(*h->rates));
+	h->turns = xcalloc(TURN_SLOTS, sizeof(*h->turns));
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_mutex_init(&h->slot_mu, NULL);
 	pthread_condattr_init(&ca);
@@ -1544,6 +1858,7 @@ void http_stop(struct http_server *h)
 	pthread_mutex_destroy(&h->slot_mu);
 	pthread_mutex_destroy(&h->mu);
 	free(h->rates);
+	free(h->turns);
 	free(h->devices);
 	if (h->key)
 		gb_wipe(h->key, strlen(h->key));

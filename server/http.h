@@ -18,9 +18,14 @@
  * (503),
  * the room left on the store's disk (503); connections in all and per
  * address are held to their limits when accepted.  Every 429 and 503
- * carries Retry-After (seconds).  A connection that does not finish its
- * headers, or its body, within its deadline is closed.  Reaching a limit
- * is logged at most once per interval, with a count.
+ * carries Retry-After (seconds).  A client that sends
+ * "Gridbook-Admission: turn" with its batch does not wait at HQ for a
+ * slot: it is given a turn, a 503 with Retry-After-Ms too, the
+ * milliseconds until its device may send again, turns one writer's
+ * batch time apart, so that a district's batches wait on the laptops
+ * and come back about as fast as the writer applies them.  A connection that
+ * does not finish its headers, or its body, within its deadline is closed.
+ * Reaching a limit is logged at most once per interval, with a count.
  */
 #ifndef GB_HTTP_H
 #define GB_HTTP_H
@@ -41,7 +46,12 @@ struct http_limits {
 				    once (a batch held for the one it follows
 				    is not counted) */
 	unsigned batch_wait_s;	 /* how long a batch waits, before its body
-				    is read, for one of those */
+				    is read, for one of those (a client that
+				    takes turns does not wait) */
+	unsigned queue_ms;	 /* the writer's time the batches under way
+				    may hold (each costs what the writer
+				    took for one lately): past it a batch
+				    waits, or is given a turn */
 	unsigned device_batches; /* batches of one device in flight, held
 				    ones too: the client's window */
 	unsigned reports;	 /* reports computed at once */
@@ -49,6 +59,10 @@ struct http_limits {
 				    its last request, to its headers */
 	unsigned body_s;	 /* from the headers to the end of the body */
 	unsigned log_s;		 /* limits reached are logged this often */
+	unsigned bulk_nice;	 /* nice value (0-19) of the writer and of
+				    the connections that send batches or pull
+				    changes, so that reports and /healthz
+				    get a CPU first */
 };
 
 /* Fills l with the defaults (shown by gridbook-hq serve --help). */

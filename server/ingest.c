@@ -29,9 +29,12 @@
  * before is answered from that record and changes nothing, so delivery
  * can be at-least-once while every record is held exactly once.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -83,6 +86,12 @@ struct ingest {
 	struct ingest_req *held[GROUP_MAX];
 	size_t nheld;
 	int64_t hold_ms; /* HOLD_MS, or what ingest_set_hold set */
+	int nice;	 /* the writer's (ingest_set_nice), and what it has */
+	int nice_set;
+	/* The writer's wall time, in µs, moving averages over its groups
+	 * (ingest_cost_us): applying one batch (the group's time to its
+	 * commit, over the batches in it), and the commit of a group. */
+	atomic_llong apply_us, commit_us;
 	int stopping;
 };
 
@@ -1237,6 +1246,57 @@ static void writer_take(struct ingest *ing, struct ingest_req **group,
 		ing->tail = NULL;
 }
 
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Folds a group of n requests, begun at start (µs) and committed from
+ * commit (µs) to now, into ing's averages.  Audit entries and marks ride
+ * along in a group and cost next to nothing: only batches count.  A
+ * quarter of each new group, so that the averages follow the load
+ * within a few groups. */
+static void cost_note(struct ingest *ing, struct ingest_req *const *group,
+		      size_t n, int64_t start, int64_t commit)
+{
+	int64_t now = mono_us(), apply, was;
+	size_t batches = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (group[i]->batch)
+			batches++;
+	if (!batches)
+		return;
+	apply = (commit - start) / (int64_t)batches;
+	was = atomic_load(&ing->apply_us);
+	atomic_store(&ing->apply_us, was ? (3 * was + apply) / 4 : apply);
+	was = atomic_load(&ing->commit_us);
+	atomic_store(&ing->commit_us,
+		     was ? (3 * was + now - commit) / 4 : now - commit);
+}
+
+void ingest_cost_us(struct ingest *ing, int64_t *apply, int64_t *commit)
+{
+	*apply = atomic_load(&ing->apply_us);
+	*commit = atomic_load(&ing->commit_us);
+}
+
+/* Takes the nice value ingest_set_nice asked for, with ing->mu held.
+ * On Linux the nice value is the calling thread's: only the writer's
+ * changes.  A value it may not take (lower than it has, unprivileged) is
+ * left as it is. */
+static void writer_nice(struct ingest *ing)
+{
+	if (ing->nice == ing->nice_set)
+		return;
+	if (setpriority(PRIO_PROCESS, 0, ing->nice) < 0)
+		log_warnx("the writer keeps its priority: %s", strerror(errno));
+	ing->nice_set = ing->nice;
+}
+
 /*
  * The writer: takes the held batches and every request waiting, applies
  * them in one transaction, and while that goes on and the transaction
@@ -1254,7 +1314,7 @@ static void *writer_main(void *arg)
 	struct ingest *ing = arg;
 	struct ingest_req *group[2 * GROUP_MAX];
 	struct gb_err err;
-	int64_t now, idle_at = 0;
+	int64_t now, idle_at = 0, t_start, t_commit;
 
 	for (;;) {
 		size_t n = 0, done = 0, records = 0;
@@ -1262,6 +1322,7 @@ static void *writer_main(void *arg)
 		int rc;
 
 		pthread_mutex_lock(&ing->mu);
+		writer_nice(ing);
 		if (writer_wait(ing, idle_at)) {
 			pthread_mutex_unlock(&ing->mu);
 			idle_at = 0;
@@ -1273,6 +1334,7 @@ static void *writer_main(void *arg)
 				idle_at = mono_ms() + IDLE_MS;
 			continue;
 		}
+		writer_nice(ing);
 		/* The held ones first: they came first. */
 		for (size_t i = 0; i < ing->nheld; i++)
 			group[n++] = ing->held[i];
@@ -1282,6 +1344,7 @@ static void *writer_main(void *arg)
 		if (n == 0)
 			break; /* stopping, and nothing left */
 
+		t_start = mono_us();
 		at = gb_now_ms();
 		group_add(group, 0, n, at);
 		rc = ing->st->ops->begin(ing->st, &err);
@@ -1299,11 +1362,13 @@ static void *writer_main(void *arg)
 				break;
 			group_add(group, done, n, at);
 		}
+		t_commit = mono_us();
 		if (rc == 0)
 			rc = group_commit(ing->st, group, n, &err);
 		if (rc < 0)
 			log_warnx("a group of %zu requests failed: %s", n,
 				  err.msg);
+		cost_note(ing, group, n, t_start, t_commit);
 		now = mono_ms();
 		pthread_mutex_lock(&ing->mu);
 		for (size_t i = 0; i < n; i++)
@@ -1330,6 +1395,8 @@ int ingest_start(struct ingest **out, struct store *st, struct gb_err *err)
 
 	ing->st = st;
 	ing->hold_ms = HOLD_MS;
+	atomic_init(&ing->apply_us, 0);
+	atomic_init(&ing->commit_us, 0);
 	pthread_mutex_init(&ing->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1376,6 +1443,14 @@ void ingest_set_hold(struct ingest *ing, int64_t ms)
 	for (size_t i = 0; i < ing->nheld; i++)
 		if (ing->held[i]->wait_until > until)
 			ing->held[i]->wait_until = until;
+	pthread_cond_signal(&ing->work);
+	pthread_mutex_unlock(&ing->mu);
+}
+
+void ingest_set_nice(struct ingest *ing, int nice)
+{
+	pthread_mutex_lock(&ing->mu);
+	ing->nice = nice;
 	pthread_cond_signal(&ing->work);
 	pthread_mutex_unlock(&ing->mu);
 }

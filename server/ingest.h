@@ -123,6 +123,16 @@ int ingest_check(const struct store_device *dev, const struct wire_batch *b,
  * held batch at once with GB_EBUSY. */
 void ingest_set_hold(struct ingest *ing, int64_t ms);
 
+/* What the writer's groups took lately, in µs (moving averages over its
+ * last groups; 0 before the first batch), any thread: *apply a batch,
+ * applied, and *commit a group's commit.  A group of n batches takes
+ * about *commit + n * *apply. */
+void ingest_cost_us(struct ingest *ing, int64_t *apply, int64_t *commit);
+/* The nice value of the writer thread (0 to 19; it starts at 0): above
+ * 0 a report or /healthz, which runs at 0 on its own thread, gets a CPU
+ * before the writer when they want one at the same time.  Taken by the
+ * writer at its next turn. */
+void ingest_set_nice(struct ingest *ing, int nice);
 /* Checks b (ingest_check), then applies it through the writer and waits.
  * On success the encoded Ack is appended to ack.  A batch held for the
  * one it follows is dropped (GB_EBUSY) when the device sends the same

@@ -148,6 +148,12 @@ static void serve_help(FILE *fp)
 		  "address, 429 (%u)\n"
 		  "  --max-batches N              batches under way at once "
 		  "(%u)\n"
+		  "  --batch-queue-ms MS          the writer's time the "
+		  "batches under way may\n"
+		  "                               hold; past it a batch "
+		  "waits, or is given a turn\n"
+		  "                               (503 with Retry-After-Ms); "
+		  "0: no turns (%u)\n"
 		  "  --batch-wait S               seconds a batch waits for "
 		  "one of those, then 503\n"
 		  "                               (%u)\n"
@@ -167,9 +173,18 @@ static void serve_help(FILE *fp)
 		  "off (%d)\n"
 		  "/healthz answers 503 and says why while batches are "
 		  "refused for room.\n"),
-		l.connections, l.per_address, l.rate, l.batches, l.batch_wait_s,
-		l.device_batches, l.reports, l.header_s, l.body_s, l.log_s,
-		MARGIN_MIB);
+		l.connections, l.per_address, l.rate, l.batches, l.queue_ms,
+		l.batch_wait_s, l.device_batches, l.reports, l.header_s,
+		l.body_s, l.log_s, MARGIN_MIB);
+	fprintf(fp,
+		_("\nPRIORITY:\n"
+		  "  --bulk-nice N                nice value (0-19) of the "
+		  "writer and of the\n"
+		  "                               connections that send "
+		  "batches or pull changes,\n"
+		  "                               so that reports and "
+		  "/healthz get a CPU first (%u)\n"),
+		l.bulk_nice);
 }
 
 /* Parses the value of a numeric option: min to max. */
@@ -220,7 +235,8 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	const char *o_conn = NULL, *o_addr = NULL, *o_rate = NULL,
 		   *o_batches = NULL, *o_wait = NULL, *o_dev = NULL,
 		   *o_reports = NULL, *o_head = NULL, *o_body = NULL,
-		   *o_log = NULL, *o_margin = NULL;
+		   *o_log = NULL, *o_margin = NULL, *o_nice = NULL,
+		   *o_queue = NULL;
 	const struct gb_opt spec[] = {
 	    {"store", 1, &hq->store, NULL},
 	    {"listen", 1, &listen, NULL},
@@ -239,6 +255,8 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	    {"body-timeout", 1, &o_body, NULL},
 	    {"limit-log-interval", 1, &o_log, NULL},
 	    {"free-space-margin", 1, &o_margin, NULL},
+	    {"bulk-nice", 1, &o_nice, NULL},
+	    {"batch-queue-ms", 1, &o_queue, NULL},
 	};
 	struct store *st = NULL;
 	struct ingest *ing = NULL;
@@ -267,6 +285,8 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 			&err) < 0 ||
 	    limit_parse("batch-wait", o_wait, 600, &cfg.limits.batch_wait_s,
 			&err) < 0 ||
+	    number_parse("batch-queue-ms", o_queue, 0, 600000,
+			 &cfg.limits.queue_ms, &err) < 0 ||
 	    limit_parse("max-device-batches", o_dev, 1000,
 			&cfg.limits.device_batches, &err) < 0 ||
 	    limit_parse("max-reports", o_reports, 1000, &cfg.limits.reports,
@@ -278,6 +298,8 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	    limit_parse("limit-log-interval", o_log, 3600, &cfg.limits.log_s,
 			&err) < 0 ||
 	    number_parse("free-space-margin", o_margin, 0, 1u << 20, &margin,
+			 &err) < 0 ||
+	    number_parse("bulk-nice", o_nice, 0, 19, &cfg.limits.bulk_nice,
 			 &err) < 0)
 		return usage_error("serve", &err);
 	log_init(PROG,
@@ -310,6 +332,7 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 		st->ops->close(st);
 		return fail(&err);
 	}
+	ingest_set_nice(ing, (int)cfg.limits.bulk_nice);
 	log_info("serving %s on %s%s", hq->store, cfg.listen,
 		 cfg.tls_cert ? " with TLS" : "");
 	if (st->ops->room(st, &err) < 0)

@@ -128,6 +128,8 @@ struct fake {
 	 * applied, HQ asking for retry_after ms (-1: not saying). */
 	int busy;
 	long retry_after;
+	/* That wait is a turn HQ gave, to the millisecond (Retry-After-Ms). */
+	int exact;
 	/* The waits the engine asked for, and the size of the last ack. */
 	long waits[16];
 	size_t nwaits;
@@ -465,6 +467,13 @@ static long fake_retry_after(void *arg)
 	return f->retry_after;
 }
 
+static int fake_retry_exact(void *arg)
+{
+	const struct fake *f = arg;
+
+	return f->exact;
+}
+
 static void fake_sleep(void *arg, long ms)
 {
 	struct fake *f = arg;
@@ -485,6 +494,7 @@ static struct fake *fake_new(struct sync_io *io)
 	io->post_abort = fake_abort;
 	io->get_changes = fake_get;
 	io->retry_after_ms = fake_retry_after;
+	io->retry_exact = fake_retry_exact;
 	io->arg = f;
 	f->retry_after = -1;
 	return f;
@@ -1883,6 +1893,43 @@ static void test_busy(void)
 	db_close(db);
 }
 
+/* HQ gives turns (Retry-After-Ms, exact): the round waits each turn with
+ * at most SYNC_TURN_JITTER_MS more, counts the turns, and sends the rest
+ * of its batches one at a time; a round without turns uses the window. */
+static void test_turns(void)
+{
+	struct gb_db *db = grid_new("turns.grid");
+	struct sync_opts o = {.max_records = 50, .sleep_ms = fake_sleep};
+	struct sync_result res = {0};
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_err err;
+	int ok = 1;
+
+	o.busy_arg = f;
+	add_enterprises(db, 500, NULL);
+	f->busy = 3;
+	f->retry_after = 700;
+	f->exact = 1;
+	CHECK(sync_round(db, &io, &o, &res, &err) == 0);
+	CHECK(res.busy_waits == 3 && res.turns == 3 && f->nwaits == 3);
+	for (size_t i = 0; i < f->nwaits; i++)
+		ok &= f->waits[i] >= 700 &&
+		      f->waits[i] <= 700 + SYNC_TURN_JITTER_MS;
+	CHECK(ok);
+	CHECK(held_once(f, 500));
+	CHECK(f->most_flying == 1);
+	/* No turns: the window again. */
+	add_enterprises(db, 500, NULL);
+	f->exact = 0;
+	f->most_flying = 0;
+	CHECK(sync_round(db, &io, &o, &res, &err) == 0);
+	CHECK(res.turns == 0 && held_once(f, 1000));
+	CHECK(f->most_flying > 1);
+	fake_release(f);
+	db_close(db);
+}
+
 /* A version refused for now leaves the outbox into sync_retry and is
  * shown as waiting; the next round sends it again, unedited, and once HQ
  * takes it nothing waits. */
@@ -2046,6 +2093,7 @@ int main(void)
 	test_missing_version();
 	test_compact();
 	test_busy();
+	test_turns();
 	test_transient();
 	test_restored();
 	test_restored_ack();
