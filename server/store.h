@@ -406,7 +406,8 @@ struct store_ops {
 			   struct gb_err *err);
 	/*
 	 * Calls cb for each version of record id in the history, newest
-	 * first, at most limit of them: its protobuf bytes as received
+	 * first (versions alike by device, the higher id first), at most
+	 * limit of them: its protobuf bytes as received
 	 * (borrowed for the call) and when they were received.  cb returns
 	 * 0 to go on, -1 (with err) to stop with an error.  Writer thread.
 	 */

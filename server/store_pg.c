@@ -2084,7 +2084,7 @@ static int pg_history_each(struct store *st, const char *id, size_t limit,
 	p_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
 	res = run_w(impl(st),
 		    "SELECT raw, received_at FROM record_history WHERE id = $1 "
-		    "ORDER BY version DESC LIMIT $2",
+		    "ORDER BY version DESC, device DESC LIMIT $2",
 		    &p, N_("reading a record's versions"), err);
 	if (!res)
 		return -1;

@@ -156,7 +156,8 @@ static const char *const stmt_sql[S_COUNT] = {
 		       "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 		       "?8)",
     [S_HISTORY_EACH] = "SELECT raw, received_at FROM record_history "
-		       "WHERE id = ?1 ORDER BY version DESC LIMIT ?2",
+		       "WHERE id = ?1 ORDER BY version DESC, device DESC "
+		       "LIMIT ?2",
     [S_FCONF_DEL] = "DELETE FROM field_conflict WHERE id = ?1",
     [S_FCONF_PUT] = "INSERT OR IGNORE INTO field_conflict (id, field, "
 		    "kind, grid, kept_version, kept_device, kept_staff, "
