@@ -3,7 +3,7 @@
  * BENCHMARKS.md "Reports").
  *
  *   load_store load STORE SEEDS GENDIR...
- *       seeds a fresh SQLite store and loads every grid file of each
+ *       seeds a fresh store and loads every grid file of each
  *       GENDIR (made by gridbook-gen) into it through the server's real ingest
  *       path, ingest_apply(): the records of DIR/<grid>-labour.db as that
  *       grid's coordinator device, those of DIR/<grid>-police.db as its
@@ -32,8 +32,9 @@
  *       tests/e2e/t0867-pg-report-facts.sh compares between a SQLite and
  *       a PostgreSQL store holding the same facts.
  *
- * A STORE is a SQLite file, or for time and dump a PostgreSQL libpq URI
- * (postgresql://...).
+ * A STORE is a SQLite file or a PostgreSQL libpq URI (postgresql://...):
+ * tests/e2e/t0868-pg-same-reports.sh loads the same grid files into one
+ * of each and compares their reports.
  *
  * Going through ingest rather than writing rows directly keeps the facts
  * the reports read exactly those a real server would hold, but for one:
@@ -262,6 +263,15 @@ out:
 	return rc;
 }
 
+/* Opens a SQLite file or a PostgreSQL URI as a serving store does. */
+static int open_any(struct store **st, const char *spec, struct gb_err *err)
+{
+	if (!strncmp(spec, "postgresql://", 13) ||
+	    !strncmp(spec, "postgres://", 11))
+		return store_pg_open(st, spec, STORE_SERVE, err);
+	return store_sqlite_open(st, spec, STORE_SERVE, err);
+}
+
 static int load(const char *store, const char *seeds, char **dirs, int ndirs)
 {
 	struct loader l;
@@ -271,7 +281,7 @@ static int load(const char *store, const char *seeds, char **dirs, int ndirs)
 	int rc = 1;
 
 	memset(&l, 0, sizeof(l));
-	if (store_sqlite_open(&l.st, store, STORE_SERVE, &l.err) < 0 ||
+	if (open_any(&l.st, store, &l.err) < 0 ||
 	    seed_load(l.st, seeds, &stats, &l.err) < 0)
 		goto out;
 	for (int i = 0; i < ndirs; i++)
@@ -286,15 +296,6 @@ out:
 	if (l.st)
 		l.st->ops->close(l.st);
 	return rc;
-}
-
-/* Opens a SQLite file or a PostgreSQL URI as a serving store does. */
-static int open_any(struct store **st, const char *spec, struct gb_err *err)
-{
-	if (!strncmp(spec, "postgresql://", 13) ||
-	    !strncmp(spec, "postgres://", 11))
-		return store_pg_open(st, spec, STORE_SERVE, err);
-	return store_sqlite_open(st, spec, STORE_SERVE, err);
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -152,6 +152,18 @@ struct store_changes {
 void store_changes_release(struct store_changes *c);
 
 /*
+ * The heads of a record's merge as a store keeps them (store.c): a text
+ * column of decimal versions separated by commas, NULL when the one head
+ * is the version itself.  store_heads_parse fills out->heads and
+ * out->nheads from text (NULL: the one version ver; nheads -1 beyond
+ * GB_MAX_BASE).  store_heads_text writes v's heads into b and returns
+ * them, or NULL (b untouched) for the column's NULL.
+ */
+void store_heads_parse(const char *text, uint64_t ver,
+		       struct store_current *out);
+const char *store_heads_text(const struct store_version *v, struct gb_buf *b);
+
+/*
  * ---- The report facts (schema/server/002_reports.sql, schema/pg/002) ----
  *
  * Ingest (rollup.c) decides which facts a version changes, from the
@@ -394,7 +406,8 @@ struct store_ops {
 			   struct gb_err *err);
 	/*
 	 * Calls cb for each version of record id in the history, newest
-	 * first, at most limit of them: its protobuf bytes as received
+	 * first (versions alike by device, the higher id first), at most
+	 * limit of them: its protobuf bytes as received
 	 * (borrowed for the call) and when they were received.  cb returns
 	 * 0 to go on, -1 (with err) to stop with an error.  Writer thread.
 	 */

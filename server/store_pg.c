@@ -942,8 +942,8 @@ static int pg_current_get(struct store *st, const char *id,
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, id);
 	res = run_w(impl(st),
-		    "SELECT kind, version, device, grid FROM record_current "
-		    "WHERE id = $1 LIMIT 1",
+		    "SELECT kind, version, device, grid, heads, conflicts "
+		    "FROM record_current WHERE id = $1 LIMIT 1",
 		    &p, N_("reading a record"), err);
 	if (!res)
 		return -1;
@@ -954,6 +954,8 @@ static int pg_current_get(struct store *st, const char *id,
 		gb_uuid_text(PQgetvalue(res, 0, 2), PQgetlength(res, 0, 2),
 			     out->device);
 		col_text(res, 0, 3, out->grid, sizeof(out->grid));
+		store_heads_parse(col_str(res, 0, 4), out->version, out);
+		out->conflicts = (int)col_i64(res, 0, 5);
 	}
 	PQclear(res);
 	return found;
@@ -1019,18 +1021,22 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 	const char *sql =
 	    "INSERT INTO record_current (id, kind, grid, device, staff, "
 	    "version, created_at, updated_at, voided, void_reason, day, "
-	    "community, person, status, body) VALUES ($1, $2, $3, $4, $5, "
-	    "$6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+	    "community, person, status, body, heads, conflicts) VALUES ($1, "
+	    "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+	    "$16, $17) "
 	    "ON CONFLICT (id, grid) DO UPDATE SET kind = excluded.kind, "
 	    "device = excluded.device, staff = excluded.staff, "
 	    "version = excluded.version, created_at = excluded.created_at, "
 	    "updated_at = excluded.updated_at, voided = excluded.voided, "
 	    "void_reason = excluded.void_reason, day = excluded.day, "
 	    "community = excluded.community, person = excluded.person, "
-	    "status = excluded.status, body = excluded.body";
+	    "status = excluded.status, body = excluded.body, "
+	    "heads = excluded.heads, conflicts = excluded.conflicts";
+	struct gb_buf b;
+	int rc;
 
-	/* Fifteen parameters: in two halves, so that each stays within the
-	 * struct (PARAM_MAX), then joined. */
+	/* Seventeen parameters: in two halves, so that each stays within
+	 * the struct (PARAM_MAX), then joined. */
 	memset(&p, 0, sizeof(p));
 	memset(&q, 0, sizeof(q));
 	p_uuid(&p, r->id);
@@ -1048,8 +1054,13 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 	p_text(&q, v->person);
 	p_text(&q, v->status);
 	p_text(&q, v->body ? v->body : "{}");
-	return exec2(impl(st), sql, &p, &q, N_("storing the current version"),
-		     err);
+	gb_buf_init(&b, GB_BUF_NOLIMIT);
+	p_text(&q, store_heads_text(v, &b));
+	p_i64(&q, v->conflicts);
+	rc = exec2(impl(st), sql, &p, &q, N_("storing the current version"),
+		   err);
+	gb_buf_release(&b);
+	return rc;
 }
 
 /* The rejection is of the batch's grid: its device's. */
@@ -2073,7 +2084,7 @@ static int pg_history_each(struct store *st, const char *id, size_t limit,
 	p_i64(&p, limit > INT64_MAX ? INT64_MAX : (int64_t)limit);
 	res = run_w(impl(st),
 		    "SELECT raw, received_at FROM record_history WHERE id = $1 "
-		    "ORDER BY version DESC LIMIT $2",
+		    "ORDER BY version DESC, device DESC LIMIT $2",
 		    &p, N_("reading a record's versions"), err);
 	if (!res)
 		return -1;

@@ -156,7 +156,8 @@ static const char *const stmt_sql[S_COUNT] = {
 		       "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 		       "?8)",
     [S_HISTORY_EACH] = "SELECT raw, received_at FROM record_history "
-		       "WHERE id = ?1 ORDER BY version DESC LIMIT ?2",
+		       "WHERE id = ?1 ORDER BY version DESC, device DESC "
+		       "LIMIT ?2",
     [S_FCONF_DEL] = "DELETE FROM field_conflict WHERE id = ?1",
     [S_FCONF_PUT] = "INSERT OR IGNORE INTO field_conflict (id, field, "
 		    "kind, grid, kept_version, kept_device, kept_staff, "
@@ -628,33 +629,6 @@ static int sq_version_get(struct store *st, const char *id, uint64_t version,
 	return 0;
 }
 
-/* The heads column (decimal versions separated by commas) into out;
- * NULL, from before the merge, is the one version ver. */
-static void heads_parse(const char *text, uint64_t ver,
-			struct store_current *out)
-{
-	const char *p = text;
-
-	out->nheads = 0;
-	if (!p || !*p) {
-		out->heads[out->nheads++] = ver;
-		return;
-	}
-	while (*p) {
-		char *end;
-		unsigned long long h = strtoull(p, &end, 10);
-
-		if (end == p)
-			break;
-		if (out->nheads == GB_MAX_BASE) {
-			out->nheads = -1;
-			return;
-		}
-		out->heads[out->nheads++] = (uint64_t)h;
-		p = *end == ',' ? end + 1 : end;
-	}
-}
-
 static int sq_current_get(struct store *st, const char *id,
 			  struct store_current *out, struct gb_err *err)
 {
@@ -672,8 +646,8 @@ static int sq_current_get(struct store *st, const char *id,
 		gb_uuid_text(sqlite3_column_blob(q, 2),
 			     sqlite3_column_bytes(q, 2), out->device);
 		copy_col(q, 3, out->grid, sizeof(out->grid));
-		heads_parse((const char *)sqlite3_column_text(q, 4),
-			    out->version, out);
+		store_heads_parse((const char *)sqlite3_column_text(q, 4),
+				  out->version, out);
 		out->conflicts = sqlite3_column_int(q, 5);
 		stmt_done(q);
 		return 1;
@@ -731,6 +705,9 @@ static int sq_current_put(struct store *st, const struct store_version *v,
 	struct sqlite_store *s = impl(st);
 	const struct gb_record *r = v->rec;
 	sqlite3_stmt *q = stmt(s, S_CURRENT_PUT, err);
+	const char *heads;
+	struct gb_buf b;
+	int rc;
 
 	if (!q)
 		return -1;
@@ -749,25 +726,17 @@ static int sq_current_put(struct store *st, const struct store_version *v,
 	bind_text(q, 13, v->person);
 	bind_text(q, 14, v->status);
 	bind_text(q, 15, v->body ? v->body : "{}");
-	if (v->nheads > 1) {
-		struct gb_buf b;
-		int rc;
-
-		gb_buf_init(&b, GB_BUF_NOLIMIT);
-		for (size_t i = 0; i < v->nheads; i++)
-			gb_buf_addf(&b, NULL, "%s%" PRIu64, i ? "," : "",
-				    v->heads[i]);
-		sqlite3_bind_text(q, 16, gb_buf_str(&b), -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(q, 17, v->conflicts);
-		rc = run(s, q, N_("storing the current version"), err);
-		gb_buf_release(&b);
-		return rc;
-	}
-	/* One head: the version itself, as NULL says (heads_parse). */
-	if (v->nheads == 1 && v->heads[0] != r->version)
-		sqlite3_bind_int64(q, 16, (sqlite3_int64)v->heads[0]);
+	/* The heads' text goes when b does: copied in. */
+	gb_buf_init(&b, GB_BUF_NOLIMIT);
+	heads = store_heads_text(v, &b);
+	if (heads)
+		sqlite3_bind_text(q, 16, heads, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(q, 16);
 	sqlite3_bind_int(q, 17, v->conflicts);
-	return run(s, q, N_("storing the current version"), err);
+	rc = run(s, q, N_("storing the current version"), err);
+	gb_buf_release(&b);
+	return rc;
 }
 
 static int sq_history_each(struct store *st, const char *id, size_t limit,

@@ -32,6 +32,7 @@
 #define DEV_A "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a01"
 #define DEV_B "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a02"
 #define REC_1 "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1b01"
+#define REC_H "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1b09"
 #define NOT_THERE "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1c99"
 
 static const char *which; /* the store under test, for messages */
@@ -652,6 +653,54 @@ static void test_merge_ops(struct store *st)
 	CHECK_S(sn.n == 2);
 }
 
+/* The heads of the merge and the field conflicts it left open, kept
+ * with the current version (ingest's sequential test reads them back):
+ * two heads, one that is not the version itself, none (the version
+ * alone), more than GB_MAX_BASE.  Undone at the end. */
+static void test_heads(struct store *st)
+{
+	struct gb_record *r = enterprise(500);
+	uint64_t two[] = {400, 500}, one[] = {400}, many[GB_MAX_BASE + 1];
+	struct store_version v = {
+	    r,	  "raw-h",   5,	   {0},	 "{\"name\":\"南苑服装厂\"}",
+	    NULL, "S01-C01", NULL, NULL, 1764750040000,
+	    two,  2,	     2};
+	struct store_current cur;
+	struct gb_err err;
+
+	snprintf(r->id, sizeof(r->id), "%s", REC_H);
+	for (size_t i = 0; i < GB_MAX_BASE + 1; i++)
+		many[i] = 300 + i;
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->current_put(st, &v, &err) == 0);
+	memset(&cur, 0x5a, sizeof(cur));
+	CHECK_S(st->ops->current_get(st, REC_H, &cur, &err) == 1);
+	CHECK_S(cur.version == 500 && cur.nheads == 2 && cur.heads[0] == 400 &&
+		cur.heads[1] == 500 && cur.conflicts == 2);
+	v.heads = one;
+	v.nheads = 1;
+	v.conflicts = 1;
+	CHECK_S(st->ops->current_put(st, &v, &err) == 0);
+	memset(&cur, 0x5a, sizeof(cur));
+	CHECK_S(st->ops->current_get(st, REC_H, &cur, &err) == 1);
+	CHECK_S(cur.nheads == 1 && cur.heads[0] == 400 && cur.conflicts == 1);
+	v.heads = NULL;
+	v.nheads = 0;
+	v.conflicts = 0;
+	CHECK_S(st->ops->current_put(st, &v, &err) == 0);
+	memset(&cur, 0x5a, sizeof(cur));
+	CHECK_S(st->ops->current_get(st, REC_H, &cur, &err) == 1);
+	CHECK_S(cur.nheads == 1 && cur.heads[0] == 500 && cur.conflicts == 0);
+	v.heads = many;
+	v.nheads = GB_MAX_BASE + 1;
+	CHECK_S(st->ops->current_put(st, &v, &err) == 0);
+	memset(&cur, 0x5a, sizeof(cur));
+	CHECK_S(st->ops->current_get(st, REC_H, &cur, &err) == 1);
+	CHECK_S(cur.nheads == -1 && cur.conflicts == 0);
+	st->ops->rollback(st);
+	gb_record_free(r);
+}
+
 /* ---- report facts, written by ingest ---- */
 
 #define REC_F "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1d01"
@@ -1251,6 +1300,7 @@ static void run_all(struct store *st, const char *name)
 	test_records(st);
 	test_changes(st);
 	test_merge_ops(st);
+	test_heads(st);
 	test_audit(st);
 	/* The reads first: they hold the devices' and the day counts' state
 	 * as the tests before left it, which rollup's batches change. */
