@@ -229,7 +229,11 @@ def batch_body(device, seq, after=0, n=1, ms=None, start=0):
     recs = []
     for i in range(n):
         rid = hqclient.uuid7(ms, start + i)
-        code = hqclient.uscc("91330782MA%07d" % (seq * 1000 + start + i))
+        # HQ refuses a second enterprise of the grid with a USCC it holds:
+        # each device's records get codes of their own.
+        serial = zlib.crc32(("%s/%d/%d" % (device, seq, start + i))
+                            .encode()) % 10000000
+        code = hqclient.uscc("91330782MA%07d" % serial)
         recs.append(hqclient.record(
             rid, GRID, device, "K0001", (ms << 16) + start + i, ms,
             'enterprise { uscc: "%s" name: "文昌街道顺达五金有限公司%d" '
