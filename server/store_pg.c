@@ -1475,17 +1475,19 @@ static int pg_find_key(struct store *st, const struct gb_record *r,
 	gb_buf_init(&sql, GB_BUF_NOLIMIT);
 	gb_buf_adds(&sql,
 		    "SELECT encode(id, 'hex')::uuid::text FROM record_current "
-		    "WHERE grid = $1 AND kind = $2 AND voided = 0 AND id <> $3",
+		    "WHERE grid = $1 AND voided = 0 AND id <> $2",
 		    NULL);
+	/* The kind and the key fields are written out, not bound, as the
+	 * partial index of schema/pg/004 has them (they are the kinds
+	 * table's identifiers, not input). */
+	gb_buf_addf(&sql, NULL, " AND kind = '%s'", r->kind->name);
 	p_text(&p, r->grid);
-	p_text(&p, r->kind->name);
 	p_uuid(&p, r->id);
 	for (n = 0; n < 3 && u->key[n]; n++) {
 		if (!gb_record_get(r, u->key[n]))
 			goto out;
-		gb_buf_addf(&sql, NULL, " AND body::jsonb ->> $%d = $%d",
-			    4 + 2 * n, 5 + 2 * n);
-		p_text(&p, u->key[n]);
+		gb_buf_addf(&sql, NULL, " AND ((body::jsonb) ->> '%s') = $%d",
+			    u->key[n], 3 + n);
 		p_text(&p, gb_record_get(r, u->key[n]));
 	}
 	if (n == 0)

@@ -1167,10 +1167,15 @@ static int sq_find_key(struct store *st, const struct gb_record *r,
 	int rc = 0, n;
 
 	gb_buf_init(&sql, GB_BUF_NOLIMIT);
-	gb_buf_adds(&sql,
-		    "SELECT id FROM record_current WHERE grid = ?1 AND kind = "
-		    "?2 AND voided = 0 AND id <> ?3",
-		    NULL);
+	gb_buf_adds(
+	    &sql,
+	    "SELECT id FROM record_current WHERE grid = ?1 AND voided = "
+	    "0 AND id <> ?3",
+	    NULL);
+	/* The kind and the key's expression are written out as the partial
+	 * index of schema/server/007 has them, so that it is used (they are
+	 * the kinds table's identifiers, not input). */
+	gb_buf_addf(&sql, NULL, " AND kind = '%s'", r->kind->name);
 	for (n = 0; n < 3 && u->key[n]; n++) {
 		if (!gb_record_get(r, u->key[n]))
 			goto out;
@@ -1188,7 +1193,6 @@ static int sq_find_key(struct store *st, const struct gb_record *r,
 		goto out;
 	}
 	bind_text(q, 1, r->grid);
-	bind_text(q, 2, r->kind->name);
 	bind_uuid(q, 3, r->id);
 	for (int i = 0; i < n; i++)
 		bind_text(q, 4 + i, gb_record_get(r, u->key[i]));
