@@ -8,9 +8,8 @@
 #ifndef GB_STORE_SQLITE_FACTS_H
 #define GB_STORE_SQLITE_FACTS_H
 
-#include <sqlite3.h>
-
 #include "store.h"
+#include "store_sqlite_int.h"
 
 /* The statements the facts keep prepared, at most. */
 #define SQF_CACHE 48

@@ -1,16 +1,18 @@
 /*
  * What the files of the SQLite store share and no other module sees:
- * store_sqlite.c holds the connections, store_sqlite_reports.c reads the
- * report facts on the one it hands over (store.h, "report facts, read by
- * reports").
+ * store_sqlite.c holds the connections, store_sqlite_facts.c writes the
+ * report facts on the writer, store_sqlite_reports.c reads them on the
+ * connection it hands over (store.h, "report facts, read by reports").
+ * It is the one header of the server that includes <sqlite3.h>
+ * (tests/check/rooms.txt), so the three files see SQLite through it.
  */
 #ifndef GB_STORE_SQLITE_INT_H
 #define GB_STORE_SQLITE_INT_H
 
+#include <sqlite3.h>
+
 #include "err.h"
 #include "store.h"
-
-struct sqlite3;
 
 /*
  * Calls cb for each row of the fact query q on db, a read-only

@@ -16,7 +16,6 @@
  * period come first (CROSS JOIN keeps SQLite to that order) and the other
  * side is looked up by its key, never scanned once per row.
  */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 

@@ -2795,6 +2795,7 @@ static void test_upgrade(struct store *st, const char *path, int64_t now)
 	    "DROP TABLE field_conflict; DROP TABLE rf_conflict; "
 	    "ALTER TABLE record_current DROP COLUMN heads; "
 	    "ALTER TABLE record_current DROP COLUMN conflicts; "
+	    "DROP INDEX record_current_uscc; "
 	    "PRAGMA user_version = 1;";
 	struct gb_buf before, after;
 	struct gb_err err;
