@@ -582,6 +582,7 @@ static int import_load_usccs(struct import *im, struct gb_err *err)
 static int import_check_unique(struct import *im, const struct gb_record *r,
 			       long line, struct gb_err *err)
 {
+	const struct gb_unique *u = &im->kind->unique;
 	const char *uscc = NULL, *officer = NULL, *date = NULL;
 	struct gb_hmap_ent *e;
 	char a[32];
@@ -606,14 +607,16 @@ static int import_check_unique(struct import *im, const struct gb_record *r,
 		uscc = r->val[im->f_uscc];
 		e = uscc ? gb_hmap_gets(&im->usccs, uscc) : NULL;
 		if (e && e->n)
-			return gb_error(err, GB_EINVAL,
-					_("uscc: %s is on line %s too"), uscc,
-					fmt_count(e->n, a, sizeof(a)));
+			return gb_error(
+			    err, GB_EINVAL,
+			    gb_kind_msg(u->dup_line, "%s is on line %s too"),
+			    uscc, fmt_count(e->n, a, sizeof(a)));
 		if (e)
-			return gb_error(err, GB_EINVAL,
-					_("uscc: the grid holds an enterprise "
-					  "with code %s already"),
-					uscc);
+			return gb_error(
+			    err, GB_EINVAL,
+			    gb_kind_msg(u->dup_grid,
+					"the grid holds %s already"),
+			    uscc);
 	}
 	if (!r->voided && im->f_officer >= 0 && im->f_date >= 0) {
 		char id[GB_ID_LEN];
@@ -625,22 +628,23 @@ static int import_check_unique(struct import *im, const struct gb_record *r,
 				return -1;
 			e = gb_hmap_gets(&im->dailies, gb_buf_str(&im->key));
 			if (e)
-				return gb_error(err, GB_EINVAL,
-						_("date: the daily report of "
-						  "%s on %s is on line %s "
-						  "too"),
-						officer, date,
-						fmt_count(e->n, a, sizeof(a)));
+				return gb_error(
+				    err, GB_EINVAL,
+				    gb_kind_msg(u->dup_line,
+						"%s on %s is on line %s too"),
+				    officer, date,
+				    fmt_count(e->n, a, sizeof(a)));
 			rc = db_record_find_key(im->db, r, id, err);
 			if (rc < 0)
 				return -1;
 			if (rc)
-				return gb_error(err, GB_EINVAL,
-						_("date: the grid holds the "
-						  "daily report of %s on %s "
-						  "already (%s); edit it "
-						  "instead"),
-						officer, date, id);
+				return gb_error(
+				    err, GB_EINVAL,
+				    gb_kind_msg(u->dup_grid,
+						"the grid holds %s on %s "
+						"already (%s); edit it "
+						"instead"),
+				    officer, date, id);
 		} else {
 			officer = NULL;
 		}
