@@ -46,33 +46,6 @@
 
 enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
 
-/* A growing array of records copied out of list callbacks. */
-struct rec_vec {
-	struct gb_record **v;
-	int n, alloc;
-};
-
-static int rec_vec_push(void *arg, const struct gb_record *r)
-{
-	struct rec_vec *rv = arg;
-
-	if (rv->n == rv->alloc) {
-		rv->alloc = rv->alloc ? rv->alloc * 2 : 32;
-		rv->v = xrealloc(rv->v, (size_t)rv->alloc * sizeof(*rv->v));
-	}
-	rv->v[rv->n++] = gb_record_dup(r);
-	return 0;
-}
-
-static void rec_vec_release(struct rec_vec *rv)
-{
-	for (int i = 0; i < rv->n; i++)
-		gb_record_free(rv->v[i]);
-	free(rv->v);
-	rv->v = NULL;
-	rv->n = rv->alloc = 0;
-}
-
 /* Flushes stdout and turns a write error (a full disk, a closed pipe)
  * into exit status 1. */
 static int finish_output(int status)
@@ -896,7 +869,7 @@ out:
 /* -------------------------------------------------------------------- */
 /* Output of records                                                    */
 
-static int print_json(const struct rec_vec *rv, struct gb_err *err)
+static int print_json(const struct gb_record_vec *rv, struct gb_err *err)
 {
 	struct gb_buf b;
 
@@ -916,7 +889,7 @@ static int print_json(const struct rec_vec *rv, struct gb_err *err)
 
 /* The CSV of export (cmd_csv_row), so a listed file imports too. */
 static int print_csv(struct gb_db *db, const struct gb_kind *k,
-		     const struct rec_vec *rv, int with_voided,
+		     const struct gb_record_vec *rv, int with_voided,
 		     struct gb_err *err)
 {
 	struct gb_buf b;
@@ -982,7 +955,8 @@ static int column_width(const struct gb_field *f)
 }
 
 static void print_table(struct gb_db *db, const struct gb_kind *k,
-			const struct rec_vec *rv, size_t idlen, int with_voided)
+			const struct gb_record_vec *rv, size_t idlen,
+			int with_voided)
 {
 	const char *const *cols = k->list_cols[0] ? k->list_cols : NULL;
 	const char *head[GB_TABLE_MAX_COLS];
@@ -1109,7 +1083,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	char *status_canon = NULL, from_buf[16], to_buf[16], states_buf[64];
 	enum out_format fmt;
 	struct db_filter f;
-	struct rec_vec rv = {NULL, 0, 0};
+	struct gb_record_vec rv = {NULL, 0, 0};
 	struct gb_db *db = NULL;
 	struct gb_err err;
 
@@ -1216,7 +1190,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		}
 		f.staff = staff_code;
 	}
-	if (db_record_list(db, k, &f, rec_vec_push, &rv, &err))
+	if (db_record_list(db, k, &f, gb_record_vec_push, &rv, &err))
 		goto fail;
 	if (fmt == FMT_JSON) {
 		if (print_json(&rv, &err))
@@ -1232,7 +1206,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 fail:
 	status = cmd_fail(cli, &err);
 out:
-	rec_vec_release(&rv);
+	gb_record_vec_release(&rv);
 	free(status_canon);
 	db_close(db);
 	return finish_output(status);
