@@ -17,15 +17,8 @@ unset LANGUAGE LC_ALL LC_MESSAGES
 export LANG=C
 G=S01-G1
 
-staff_of() { # ROLE [AREA]: the codes of the grid's staff with that role
-	awk -F, -v g="$G" -v r="$1" -v a="${2:-}" \
-		'NR > 1 && $4 == g && $3 == r && (a == "" || $5 == a) {print $1}' \
-		"$S/staff.csv"
-}
-AREA=$(awk -F, -v g="$G" 'NR > 1 && $2 == g {print $1; exit}' \
-	"$S/police_areas.csv")
-COMM=$(awk -F, -v g="$G" 'NR > 1 && $2 == g {print $1; exit}' \
-	"$S/communities.csv")
+AREA=$(first_of police_areas.csv)
+COMM=$(first_of communities.csv)
 COORD=$(staff_of coordinator | head -n 1)
 CHIEF=$(staff_of chief "$AREA" | head -n 1)
 OFF1=$(staff_of officer "$AREA" | head -n 1)
