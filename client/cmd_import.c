@@ -82,9 +82,13 @@ struct import {
 	struct gb_hmap resolved; /* "ref\x1finput" -> code, or n = -1 and err */
 	struct gb_hmap looked;	 /* "ref\x1fattr\x1fkey" -> n = found, val */
 	struct gb_hmap ids;	 /* id -> line */
-	struct gb_hmap usccs;	 /* uscc -> line, 0 for records of the grid */
-	struct gb_hmap dailies;	 /* "officer\x1fdate" -> line */
-	struct gb_hmap ent_ids;	 /* uscc -> id (n: how many) of the grid */
+	/* The keys of the kind's uniqueness rule (kinds.h) seen so far: a
+	 * key refused twice (an enterprise's USCC) -> line, 0 for records
+	 * of the grid; a pair of values that has one record (a daily
+	 * report's officer and date) "k0\x1fk1" -> line. */
+	struct gb_hmap once;
+	struct gb_hmap pairs;
+	struct gb_hmap ent_ids; /* uscc -> id (n: how many) of the grid */
 	int ent_ids_loaded;
 	struct gb_buf key;  /* scratch for building keys */
 	struct gb_buf line; /* scratch for writing reject rows */
@@ -96,7 +100,7 @@ struct import {
 	 */
 	struct gb_buf arena;
 	size_t ngood;
-	int f_uscc, f_officer, f_date;	    /* field indices, or -1 */
+	int f_once, f_pair0, f_pair1;	    /* their fields' indices, or -1 */
 	const char *t_checked, *t_imported; /* progress words, translated */
 	long nbad;
 	long nlines; /* data rows read */
@@ -555,18 +559,18 @@ static int import_id_taken(struct import *im, const char *id,
 }
 
 /* Loads the keys of the grid's current records of a kind whose rule
- * refuses a second one: the USCCs of enterprises (line 0 in usccs). */
+ * refuses a second one (the USCCs of enterprises), line 0 in once. */
 static int key_one(void *arg, const char *key, const char *id)
 {
 	struct import *im = arg;
 	int added;
 
 	(void)id;
-	gb_hmap_puts(&im->usccs, key, &added);
+	gb_hmap_puts(&im->once, key, &added);
 	return 0;
 }
 
-static int import_load_usccs(struct import *im, struct gb_err *err)
+static int import_load_once(struct import *im, struct gb_err *err)
 {
 	return db_field_values(im->db, im->kind, im->kind->unique.key[0],
 			       key_one, im, err);
@@ -582,7 +586,8 @@ static int import_load_usccs(struct import *im, struct gb_err *err)
 static int import_check_unique(struct import *im, const struct gb_record *r,
 			       long line, struct gb_err *err)
 {
-	const char *uscc = NULL, *officer = NULL, *date = NULL;
+	const struct gb_unique *u = &im->kind->unique;
+	const char *key = NULL, *k0 = NULL, *k1 = NULL;
 	struct gb_hmap_ent *e;
 	char a[32];
 	int rc, added;
@@ -602,57 +607,59 @@ static int import_check_unique(struct import *im, const struct gb_record *r,
 					  "id %s already"),
 					r->id);
 	}
-	if (!r->voided && im->f_uscc >= 0) {
-		uscc = r->val[im->f_uscc];
-		e = uscc ? gb_hmap_gets(&im->usccs, uscc) : NULL;
+	if (!r->voided && im->f_once >= 0) {
+		key = r->val[im->f_once];
+		e = key ? gb_hmap_gets(&im->once, key) : NULL;
 		if (e && e->n)
-			return gb_error(err, GB_EINVAL,
-					_("uscc: %s is on line %s too"), uscc,
-					fmt_count(e->n, a, sizeof(a)));
+			return gb_error(
+			    err, GB_EINVAL,
+			    gb_kind_msg(u->dup_line, "%s is on line %s too"),
+			    key, fmt_count(e->n, a, sizeof(a)));
 		if (e)
-			return gb_error(err, GB_EINVAL,
-					_("uscc: the grid holds an enterprise "
-					  "with code %s already"),
-					uscc);
+			return gb_error(
+			    err, GB_EINVAL,
+			    gb_kind_msg(u->dup_grid,
+					"the grid holds %s already"),
+			    key);
 	}
-	if (!r->voided && im->f_officer >= 0 && im->f_date >= 0) {
+	if (!r->voided && im->f_pair0 >= 0 && im->f_pair1 >= 0) {
 		char id[GB_ID_LEN];
 
-		officer = r->val[im->f_officer];
-		date = r->val[im->f_date];
-		if (officer && date) {
-			if (import_key(im, officer, date, NULL, err))
+		k0 = r->val[im->f_pair0];
+		k1 = r->val[im->f_pair1];
+		if (k0 && k1) {
+			if (import_key(im, k0, k1, NULL, err))
 				return -1;
-			e = gb_hmap_gets(&im->dailies, gb_buf_str(&im->key));
+			e = gb_hmap_gets(&im->pairs, gb_buf_str(&im->key));
 			if (e)
-				return gb_error(err, GB_EINVAL,
-						_("date: the daily report of "
-						  "%s on %s is on line %s "
-						  "too"),
-						officer, date,
-						fmt_count(e->n, a, sizeof(a)));
+				return gb_error(
+				    err, GB_EINVAL,
+				    gb_kind_msg(u->dup_line,
+						"%s on %s is on line %s too"),
+				    k0, k1, fmt_count(e->n, a, sizeof(a)));
 			rc = db_record_find_key(im->db, r, id, err);
 			if (rc < 0)
 				return -1;
 			if (rc)
-				return gb_error(err, GB_EINVAL,
-						_("date: the grid holds the "
-						  "daily report of %s on %s "
-						  "already (%s); edit it "
-						  "instead"),
-						officer, date, id);
+				return gb_error(
+				    err, GB_EINVAL,
+				    gb_kind_msg(u->dup_grid,
+						"the grid holds %s on %s "
+						"already (%s); edit it "
+						"instead"),
+				    k0, k1, id);
 		} else {
-			officer = NULL;
+			k0 = NULL;
 		}
 	}
 	if (r->id[0])
 		gb_hmap_puts(&im->ids, r->id, &added)->n = line;
-	if (uscc)
-		gb_hmap_puts(&im->usccs, uscc, &added)->n = line;
-	if (officer) {
-		if (import_key(im, officer, date, NULL, err))
+	if (key)
+		gb_hmap_puts(&im->once, key, &added)->n = line;
+	if (k0) {
+		if (import_key(im, k0, k1, NULL, err))
 			return -1;
-		gb_hmap_puts(&im->dailies, gb_buf_str(&im->key), &added)->n =
+		gb_hmap_puts(&im->pairs, gb_buf_str(&im->key), &added)->n =
 		    line;
 	}
 	return 0;
@@ -1097,17 +1104,18 @@ int cmd_import(struct gb_cli *cli, int argc, char **argv)
 		goto usage;
 	}
 	im.path = pos[1];
-	/* The kind's uniqueness rule (kinds.h): a key refused twice (the
-	 * USCC), or an officer and a date that have one record. */
-	im.f_uscc = im.kind->unique.mode == GB_UNIQUE_REFUSE
+	/* The kind's uniqueness rule (kinds.h): a key refused twice (an
+	 * enterprise's USCC), or two values that have one record (a daily
+	 * report's officer and date). */
+	im.f_once = im.kind->unique.mode == GB_UNIQUE_REFUSE
 			? gb_kind_field(im.kind, im.kind->unique.key[0])
 			: -1;
-	im.f_officer = im.kind->unique.mode == GB_UNIQUE_EDITS
-			   ? gb_kind_field(im.kind, im.kind->unique.key[0])
-			   : -1;
-	im.f_date = im.f_officer < 0
-			? -1
-			: gb_kind_field(im.kind, im.kind->unique.key[1]);
+	im.f_pair0 = im.kind->unique.mode == GB_UNIQUE_EDITS
+			 ? gb_kind_field(im.kind, im.kind->unique.key[0])
+			 : -1;
+	im.f_pair1 = im.f_pair0 < 0
+			 ? -1
+			 : gb_kind_field(im.kind, im.kind->unique.key[1]);
 	im.t_checked = _("checked");
 	im.t_imported = _("imported");
 	im.rej_path = skip && *skip ? skip : NULL;
@@ -1151,7 +1159,7 @@ int cmd_import(struct gb_cli *cli, int argc, char **argv)
 	im.progress = isatty(STDERR_FILENO);
 	if (im.progress && fp != stdin)
 		import_count(&im, fp);
-	if (im.f_uscc >= 0 && import_load_usccs(&im, &err))
+	if (im.f_once >= 0 && import_load_once(&im, &err))
 		goto fail;
 
 	if (import_check(&im, fp, &err))
@@ -1202,8 +1210,8 @@ out:
 	gb_hmap_release(&im.resolved);
 	gb_hmap_release(&im.looked);
 	gb_hmap_release(&im.ids);
-	gb_hmap_release(&im.usccs);
-	gb_hmap_release(&im.dailies);
+	gb_hmap_release(&im.once);
+	gb_hmap_release(&im.pairs);
 	gb_hmap_release(&im.ent_ids);
 	gb_buf_release(&im.key);
 	gb_buf_release(&im.line);

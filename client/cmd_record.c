@@ -46,33 +46,6 @@
 
 enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
 
-/* A growing array of records copied out of list callbacks. */
-struct rec_vec {
-	struct gb_record **v;
-	int n, alloc;
-};
-
-static int rec_vec_push(void *arg, const struct gb_record *r)
-{
-	struct rec_vec *rv = arg;
-
-	if (rv->n == rv->alloc) {
-		rv->alloc = rv->alloc ? rv->alloc * 2 : 32;
-		rv->v = xrealloc(rv->v, (size_t)rv->alloc * sizeof(*rv->v));
-	}
-	rv->v[rv->n++] = gb_record_dup(r);
-	return 0;
-}
-
-static void rec_vec_release(struct rec_vec *rv)
-{
-	for (int i = 0; i < rv->n; i++)
-		gb_record_free(rv->v[i]);
-	free(rv->v);
-	rv->v = NULL;
-	rv->n = rv->alloc = 0;
-}
-
 /* Flushes stdout and turns a write error (a full disk, a closed pipe)
  * into exit status 1. */
 static int finish_output(int status)
@@ -282,9 +255,8 @@ static void add_help(FILE *fp, const struct gb_kind *k, int edit)
 		  "is a DATE and HH:MM[:SS]\nlocal time, or now.  A CODE may "
 		  "also be a part of a name (staff,\ncommunities, areas); an "
 		  "enterprise ID may be its USCC or a part of its\nname.\n"));
-	if (k->unique.mode == GB_UNIQUE_EDITS && !edit)
-		fprintf(fp, _("\nAn officer has one report per date: adding "
-			      "a second one edits the first.\n"));
+	if (k->unique.help && !edit)
+		fputs(_(k->unique.help), fp);
 }
 
 /* -------------------------------------------------------------------- */
@@ -432,33 +404,19 @@ static int64_t time_val(const struct gb_record *r, const char *field)
 	return *end ? 0 : (int64_t)ms;
 }
 
-/* Whether [start, end) overlaps a night, 22:00 to 06:00 local time, as
- * HQ's night-patrol report counts nights. */
-static int at_night(int64_t start, int64_t end)
-{
-	for (int32_t d = gb_local_day(start) - 1; d <= gb_local_day(end); d++) {
-		int64_t n0 = gb_day_start(d) + 22 * INT64_C(3600000);
-		int64_t n1 = n0 + 8 * INT64_C(3600000);
-
-		if (start < n1 && end > n0)
-			return 1;
-	}
-	return 0;
-}
-
 /*
  * Why r, valid as it is, cannot count in HQ's reports, written into out
  * (n bytes); 0 when nothing is wrong, 1 with the reason.
  */
 static int cannot_count(const struct gb_record *r, char *out, size_t n)
 {
-	const char *kind = r->kind->name;
+	enum gb_report_hook hook = r->kind->hook;
 
-	if (!strcmp(kind, "patrol")) {
+	if (hook == GB_HOOK_PATROL) {
 		int64_t s = time_val(r, "start"), e = time_val(r, "end");
 		int g = distinct_codes(gb_record_get(r, "guards"));
 
-		if (s && e && at_night(s, e) && g < 2) {
+		if (s && e && gb_patrol_is_night(s, e) && g < 2) {
 			snprintf(out, n,
 				 _("guards: a night patrol with %d guards "
 				   "does not count in HQ's night-patrol "
@@ -467,7 +425,7 @@ static int cannot_count(const struct gb_record *r, char *out, size_t n)
 			return 1;
 		}
 	}
-	if (!strcmp(kind, "contract_check")) {
+	if (hook == GB_HOOK_CHECK) {
 		const char *o = gb_record_get(r, "outcome");
 
 		if (o && !strcmp(o, "rectify_order") &&
@@ -572,9 +530,11 @@ struct daily_ctx {
 static int add_onto_daily(const struct daily_ctx *c, const char *id,
 			  struct gb_err *err)
 {
+	const struct gb_unique *u = &c->entered->kind->unique;
 	struct gb_record *old = NULL, *r = NULL;
+	const char *key;
 	char *who = NULL;
-	int ret = -1;
+	int f, ret = -1;
 
 	if (db_record_get(c->db, c->entered->kind, id, &old, err))
 		goto out;
@@ -582,11 +542,15 @@ static int add_onto_daily(const struct daily_ctx *c, const char *id,
 	for (int i = 0; i < r->kind->nfields; i++)
 		if (c->given[i])
 			gb_record_set(r, i, c->entered->val[i]);
-	who = db_ref_name(c->db, GB_REF_STAFF, gb_record_get(r, "officer"));
+	key = gb_record_get(r, u->key[0]);
+	f = gb_kind_field(r->kind, u->key[0]);
+	who = f >= 0 && r->kind->fields[f].ref
+		  ? db_ref_name(c->db, r->kind->fields[f].ref, key)
+		  : NULL;
 	fprintf(stderr,
-		_("gridbook: %s already has a daily report for %s; "
-		  "updating it\n"),
-		who, gb_record_get(r, "date"));
+		gb_kind_msg(u->onto, "gridbook: %s already has one for %s; "
+				     "updating it\n"),
+		who ? who : key, gb_record_get(r, u->key[1]));
 	if (gb_validate(r, db_lookup(c->db), c->now, err))
 		goto out;
 	if (!gb_record_same_content(old, r) && db_record_update(c->db, r, err))
@@ -776,7 +740,7 @@ static int record_edit(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	struct gb_opt spec[GB_MAX_FIELDS + 1];
 	struct gb_record *old = NULL, *r = NULL;
 	struct gb_db *db = NULL;
-	int help = 0, npos, nspec, status = 1, any = 0, found;
+	int help = 0, npos, nspec, status = 1, any = 0, found, dl;
 	char *pos[1], twin[GB_ID_LEN];
 	struct gb_err err;
 
@@ -806,9 +770,8 @@ static int record_edit(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	if (apply_given(db, r, vals, &err))
 		goto fail;
 	/* A default deadline follows a new priority or received time. */
-	gb_request_deadline_follow(r, old,
-				   gb_kind_field(k, "deadline") >= 0 &&
-				       vals[gb_kind_field(k, "deadline")]);
+	dl = k->deadline.field ? gb_kind_field(k, k->deadline.field) : -1;
+	gb_request_deadline_follow(r, old, dl >= 0 && vals[dl]);
 	if (gb_validate(r, db_lookup(db), gb_now_ms(), &err) ||
 	    check_unique(db, r, &err))
 		goto fail;
@@ -817,9 +780,10 @@ static int record_edit(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		goto fail;
 	if (found == 1) {
 		gb_error(&err, GB_EEXIST,
-			 _("date: %s already has a daily report for %s (%s)"),
-			 gb_record_get(r, "officer"), gb_record_get(r, "date"),
-			 twin);
+			 gb_kind_msg(k->unique.edit_twin,
+				     "%s already has one for %s (%s)"),
+			 gb_record_get(r, k->unique.key[0]),
+			 gb_record_get(r, k->unique.key[1]), twin);
 		goto fail;
 	}
 	if (gb_record_same_content(old, r)) {
@@ -905,7 +869,7 @@ out:
 /* -------------------------------------------------------------------- */
 /* Output of records                                                    */
 
-static int print_json(const struct rec_vec *rv, struct gb_err *err)
+static int print_json(const struct gb_record_vec *rv, struct gb_err *err)
 {
 	struct gb_buf b;
 
@@ -925,7 +889,7 @@ static int print_json(const struct rec_vec *rv, struct gb_err *err)
 
 /* The CSV of export (cmd_csv_row), so a listed file imports too. */
 static int print_csv(struct gb_db *db, const struct gb_kind *k,
-		     const struct rec_vec *rv, int with_voided,
+		     const struct gb_record_vec *rv, int with_voided,
 		     struct gb_err *err)
 {
 	struct gb_buf b;
@@ -991,7 +955,8 @@ static int column_width(const struct gb_field *f)
 }
 
 static void print_table(struct gb_db *db, const struct gb_kind *k,
-			const struct rec_vec *rv, size_t idlen, int with_voided)
+			const struct gb_record_vec *rv, size_t idlen,
+			int with_voided)
 {
 	const char *const *cols = k->list_cols[0] ? k->list_cols : NULL;
 	const char *head[GB_TABLE_MAX_COLS];
@@ -1118,7 +1083,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	char *status_canon = NULL, from_buf[16], to_buf[16], states_buf[64];
 	enum out_format fmt;
 	struct db_filter f;
-	struct rec_vec rv = {NULL, 0, 0};
+	struct gb_record_vec rv = {NULL, 0, 0};
 	struct gb_db *db = NULL;
 	struct gb_err err;
 
@@ -1225,7 +1190,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 		}
 		f.staff = staff_code;
 	}
-	if (db_record_list(db, k, &f, rec_vec_push, &rv, &err))
+	if (db_record_list(db, k, &f, gb_record_vec_push, &rv, &err))
 		goto fail;
 	if (fmt == FMT_JSON) {
 		if (print_json(&rv, &err))
@@ -1241,7 +1206,7 @@ static int record_list(struct gb_cli *cli, const struct gb_kind *k, int argc,
 fail:
 	status = cmd_fail(cli, &err);
 out:
-	rec_vec_release(&rv);
+	gb_record_vec_release(&rv);
 	free(status_canon);
 	db_close(db);
 	return finish_output(status);

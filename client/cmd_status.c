@@ -39,31 +39,6 @@ static const char usage_text[] =
        "its open requests past their deadline (as HQ's reports count them),\n"
        "each with the command that acts on it.\n");
 
-/* A growing list of records copied out of db_record_list. */
-struct recs {
-	struct gb_record **v;
-	int n, alloc;
-};
-
-static int recs_push(void *arg, const struct gb_record *r)
-{
-	struct recs *rs = arg;
-
-	if (rs->n == rs->alloc) {
-		rs->alloc = rs->alloc ? rs->alloc * 2 : 16;
-		rs->v = xrealloc(rs->v, (size_t)rs->alloc * sizeof(*rs->v));
-	}
-	rs->v[rs->n++] = gb_record_dup(r);
-	return 0;
-}
-
-static void recs_release(struct recs *rs)
-{
-	for (int i = 0; i < rs->n; i++)
-		gb_record_free(rs->v[i]);
-	free(rs->v);
-}
-
 /* Room for every kind of kinds.c. */
 #define STATUS_KINDS 16
 
@@ -138,8 +113,8 @@ struct status {
 	struct sync_status sync;
 	long refused, conflicts;
 	struct fields fields; /* fields in conflict here (gridbook conflicts) */
-	struct recs orders;   /* overdue rectification orders */
-	struct recs requests; /* open requests past deadline */
+	struct gb_record_vec orders;   /* overdue rectification orders */
+	struct gb_record_vec requests; /* open requests past deadline */
 };
 
 /*
@@ -174,10 +149,10 @@ static int status_gather(struct status *s, struct gb_err *err)
 	memset(&f, 0, sizeof(f));
 	f.state = DB_STATE_OVERDUE;
 	f.now = s->now;
-	if (db_record_list(s->db, gb_kind_find("contract_check"), &f, recs_push,
-			   &s->orders, err) ||
-	    db_record_list(s->db, gb_kind_find("request"), &f, recs_push,
-			   &s->requests, err))
+	if (db_record_list(s->db, gb_kind_find("contract_check"), &f,
+			   gb_record_vec_push, &s->orders, err) ||
+	    db_record_list(s->db, gb_kind_find("request"), &f,
+			   gb_record_vec_push, &s->requests, err))
 		return -1;
 	return 0;
 }
@@ -544,8 +519,8 @@ fail:
 	ret = cmd_fail(cli, &err);
 out:
 	fields_release(&s.fields);
-	recs_release(&s.orders);
-	recs_release(&s.requests);
+	gb_record_vec_release(&s.orders);
+	gb_record_vec_release(&s.requests);
 	sync_status_release(&s.sync);
 	db_close(s.db);
 	if (fflush(stdout) && !ret)

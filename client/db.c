@@ -1,9 +1,10 @@
 /*
- * The grid file (db.h): opening it, its migrations, transactions, the
- * meta table and the helpers every module of the client's store shares
- * (db_int.h).  The table families live beside it: the records in
- * db_records.c, the reference data in db_ref.c, the seeds in db_seed.c,
- * the outbox in outbox.c.  This file calls none of them.
+ * The grid file (db.h): opening it, its migrations and transactions.  It
+ * stands on the statement helpers of db_sql.c and on the meta table of
+ * db_settings.c, where the clock below keeps its last version.  The
+ * table families live beside it: the records in db_records.c, the
+ * reference data in db_ref.c, the seeds in db_seed.c, the outbox in
+ * outbox.c.  This file calls none of them.
  *
  * Every record write and its change-log (outbox) row go in one
  * transaction, together with the hybrid logical clock kept in meta "hlc":
@@ -41,287 +42,12 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
-    [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-    [S_JSON_EACH] = "SELECT key, value FROM json_each(?1)",
-    [S_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
 };
-
-/*
- * Fills err with the connection's last error after what went wrong.
- * A busy file gets words a person can act on.  Returns -1.
- */
-int db_sql_fail(struct gb_db *db, const char *what, struct gb_err *err)
-{
-	int rc = sqlite3_errcode(db->sq);
-
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		return gb_error(err, GB_EDB,
-				_("%s: grid file %s is busy (another gridbook "
-				  "process is writing it)"),
-				what, db->path);
-	if (rc == SQLITE_READONLY)
-		return gb_error(err, GB_EDB, _("%s: grid file %s is read-only"),
-				what, db->path);
-	return gb_error(err, GB_EDB, "%s: %s", what, sqlite3_errmsg(db->sq));
-}
-
-sqlite3_stmt *db_stmt(struct gb_db *db, enum stmt_id id, const char *sql,
-		      struct gb_err *err)
-{
-	if (!db->st[id] &&
-	    sqlite3_prepare_v3(db->sq, sql, -1, SQLITE_PREPARE_PERSISTENT,
-			       &db->st[id], NULL) != SQLITE_OK) {
-		db_sql_fail(db, _("cannot prepare a statement"), err);
-		db->st[id] = NULL;
-	}
-	return db->st[id];
-}
 
 /* The cached statement id of this file's stmt_sql[]. */
 static sqlite3_stmt *stmt(struct gb_db *db, enum stmt_id id, struct gb_err *err)
 {
 	return db_stmt(db, id, stmt_sql[id], err);
-}
-
-int db_prep(struct gb_db *db, const char *sql, sqlite3_stmt **s,
-	    const char *what, struct gb_err *err)
-{
-	if (sqlite3_prepare_v2(db->sq, sql, -1, s, NULL) != SQLITE_OK) {
-		*s = NULL;
-		return db_sql_fail(db, what, err);
-	}
-	return 0;
-}
-
-int db_exec_i64(struct gb_db *db, const char *sql, int n, int64_t a, int64_t b,
-		int64_t c, const char *what, struct gb_err *err)
-{
-	const int64_t v[3] = {a, b, c};
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if (db_prep(db, sql, &s, what, err))
-		return -1;
-	for (int i = 0; i < n && i < 3; i++)
-		sqlite3_bind_int64(s, i + 1, v[i]);
-	rc = sqlite3_step(s);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return db_sql_fail(db, what, err);
-	return 0;
-}
-
-int db_query_i64(struct gb_db *db, const char *sql, int n, int64_t a, int64_t b,
-		 int64_t def, int64_t *out, const char *what,
-		 struct gb_err *err)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	*out = def;
-	if (db_prep(db, sql, &s, what, err))
-		return -1;
-	if (n > 0)
-		sqlite3_bind_int64(s, 1, a);
-	if (n > 1)
-		sqlite3_bind_int64(s, 2, b);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-		*out = sqlite3_column_int64(s, 0);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		db_sql_fail(db, what, err);
-	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* Makes a cached statement ready for its next use and drops the pointers
- * bound to it. */
-void db_stmt_done(sqlite3_stmt *s)
-{
-	if (!s)
-		return;
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
-}
-
-/* Binds s, or NULL when s is NULL or empty.  The text must outlive the
- * statement's next reset. */
-int db_bind_text(sqlite3_stmt *s, int i, const char *v)
-{
-	if (!v || !*v)
-		return sqlite3_bind_null(s, i);
-	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
-}
-
-/* Runs a statement that returns no rows, then readies it again.  Returns
- * 0, or -1 with err naming what. */
-int db_step_done(struct gb_db *db, sqlite3_stmt *s, const char *what,
-		 struct gb_err *err)
-{
-	int rc = sqlite3_step(s);
-
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		db_sql_fail(db, what, err);
-		db_stmt_done(s);
-		return -1;
-	}
-	db_stmt_done(s);
-	return 0;
-}
-
-/* Column i as text, "" when NULL. */
-const char *db_col_text(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t ? (const char *)t : "";
-}
-
-/* Copies s into a fixed buffer of n bytes, cutting it if it is longer. */
-void db_copy_str(char *out, size_t n, const char *s)
-{
-	size_t len = s ? strlen(s) : 0;
-
-	if (len >= n)
-		len = n - 1;
-	if (len)
-		memcpy(out, s, len);
-	out[len] = '\0';
-}
-
-int db_body_parse(struct gb_db *db, struct gb_record *r, const char *body,
-		  struct gb_err *err)
-{
-	sqlite3_stmt *s = stmt(db, S_JSON_EACH, err);
-	int rc;
-
-	if (!s)
-		return -1;
-	sqlite3_bind_text(s, 1, body, -1, SQLITE_STATIC);
-	for (;;) {
-		rc = sqlite3_step(s);
-		if (rc != SQLITE_ROW)
-			break;
-		int i = gb_kind_field(r->kind, db_col_text(s, 0));
-
-		if (i < 0 || sqlite3_column_type(s, 1) == SQLITE_NULL)
-			continue;
-		/* INT values come back as integers; their text is the
-		 * canonical decimal form. */
-		gb_record_set(r, i, db_col_text(s, 1));
-	}
-	if (rc != SQLITE_DONE) {
-		gb_error(err, GB_EDB, _("record %s: bad stored body: %s"),
-			 r->id, sqlite3_errmsg(db->sq));
-		db_stmt_done(s);
-		return -1;
-	}
-	db_stmt_done(s);
-	return 0;
-}
-
-void db_versions_parse(const char *s, uint64_t **out, size_t *n)
-{
-	size_t cap = 0;
-
-	*out = NULL;
-	*n = 0;
-	while (s && *s) {
-		char *end;
-		unsigned long long v;
-
-		errno = 0;
-		v = strtoull(s, &end, 10);
-		if (errno || end == s)
-			break;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 4;
-			*out = xrealloc(*out, cap * sizeof(**out));
-		}
-		(*out)[(*n)++] = (uint64_t)v;
-		s = end;
-		while (*s == ' ')
-			s++;
-	}
-}
-
-/* ---- meta ---------------------------------------------------------------- */
-
-char *db_meta_get(struct gb_db *db, const char *key)
-{
-	sqlite3_stmt *s = stmt(db, S_META_GET, NULL);
-	char *v = NULL;
-
-	if (!s)
-		return NULL;
-	db_bind_text(s, 1, key);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = xstrdup(db_col_text(s, 0));
-	db_stmt_done(s);
-	return v;
-}
-
-/* Reloads the cached meta values after they may have changed. */
-static void meta_cache_load(struct gb_db *db)
-{
-	static const char *const keys[] = {"grid", "device", "staff"};
-	char *dst[] = {db->grid, db->device, db->staff};
-	size_t len[] = {sizeof(db->grid), sizeof(db->device),
-			sizeof(db->staff)};
-
-	char *token;
-
-	for (int i = 0; i < 3; i++) {
-		char *v = db_meta_get(db, keys[i]);
-
-		db_copy_str(dst[i], len[i], v);
-		free(v);
-	}
-	token = db_meta_get(db, "sync_token");
-	db->packs = token && *token;
-	free(token);
-}
-
-int db_meta_set(struct gb_db *db, const char *key, const char *value,
-		struct gb_err *err)
-{
-	sqlite3_stmt *s;
-	size_t cap = 0;
-
-	if (strcmp(key, "grid") == 0 || strcmp(key, "staff") == 0)
-		cap = GB_CODE_LEN;
-	else if (strcmp(key, "device") == 0)
-		cap = GB_ID_LEN;
-	if (cap && strlen(value) >= cap)
-		return gb_error(err, GB_EINVAL,
-				_("%s \"%s\" is too long (at most %zu bytes)"),
-				key, value, cap - 1);
-	s = stmt(db, S_META_SET, err);
-	if (!s)
-		return -1;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
-	if (db_step_done(db, s, _("cannot save a setting"), err))
-		return -1;
-	if (cap || strcmp(key, "sync_token") == 0)
-		meta_cache_load(db);
-	return 0;
-}
-
-int db_meta_del(struct gb_db *db, const char *key, struct gb_err *err)
-{
-	sqlite3_stmt *s = NULL;
-	int rc;
-
-	if (db_prep(db, "DELETE FROM meta WHERE key = ?1", &s,
-		    _("cannot save a setting"), err))
-		return -1;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-	rc = db_step_done(db, s, _("cannot save a setting"), err);
-	sqlite3_finalize(s);
-	if (rc == 0 && strcmp(key, "sync_token") == 0)
-		meta_cache_load(db);
-	return rc;
 }
 
 const char *db_file_name(struct gb_db *db)
@@ -331,66 +57,33 @@ const char *db_file_name(struct gb_db *db)
 	return f ? f : "";
 }
 
-const char *db_grid(struct gb_db *db)
-{
-	return db->grid;
-}
-
-const char *db_device(struct gb_db *db)
-{
-	return db->device;
-}
-
-const char *db_staff(struct gb_db *db)
-{
-	return db->staff;
-}
-
-sqlite3 *db_sqlite(struct gb_db *db)
-{
-	return db->sq;
-}
-
 /* ---- transactions and the clock ---------------------------------------- */
 
 /* Reads the last version handed out from meta into db->hlc. */
 static int hlc_load(struct gb_db *db, struct gb_err *err)
 {
-	sqlite3_stmt *s = stmt(db, S_META_GET, err);
-	int rc;
+	char v[24];
+	int found;
 
-	if (!s)
-		return -1;
 	db->hlc = 0;
 	db->hlc_dirty = 0;
-	sqlite3_bind_text(s, 1, "hlc", -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		db->hlc = strtoull(db_col_text(s, 0), NULL, 10);
-	} else if (rc != SQLITE_DONE) {
-		db_sql_fail(db, _("cannot read the clock"), err);
-		db_stmt_done(s);
+	if (db_meta_read(db, "hlc", v, sizeof(v), &found,
+			 _("cannot read the clock"), err))
 		return -1;
-	}
-	db_stmt_done(s);
+	if (found)
+		db->hlc = strtoull(v, NULL, 10);
 	return 0;
 }
 
 /* Stores db->hlc in meta when it moved. */
 static int hlc_store(struct gb_db *db, struct gb_err *err)
 {
-	sqlite3_stmt *s;
 	char v[24];
 
 	if (!db->hlc_dirty)
 		return 0;
-	s = stmt(db, S_META_SET, err);
-	if (!s)
-		return -1;
 	snprintf(v, sizeof(v), "%" PRIu64, db->hlc);
-	sqlite3_bind_text(s, 1, "hlc", -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, v, -1, SQLITE_STATIC);
-	if (db_step_done(db, s, _("cannot save the clock"), err))
+	if (db_meta_put(db, "hlc", v, _("cannot save the clock"), err))
 		return -1;
 	db->hlc_dirty = 0;
 	return 0;
@@ -503,7 +196,7 @@ void db_rollback(struct gb_db *db)
 	db->in_txn = 0;
 	db->hlc_dirty = 0;
 	db->ent_gen++;
-	meta_cache_load(db);
+	db_meta_cache_load(db);
 }
 
 /*
@@ -569,21 +262,6 @@ static int user_version(struct gb_db *db, int *v, struct gb_err *err)
 out:
 	sqlite3_finalize(s);
 	return rc;
-}
-
-/* Runs SQL text of ours (no values in it), failing with err naming what. */
-int db_exec(struct gb_db *db, const char *sql, const char *what,
-	    struct gb_err *err)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db->sq, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		gb_error(err, GB_EDB, "%s: %s", what,
-			 msg ? msg : sqlite3_errmsg(db->sq));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
 }
 
 /* 1 when the file already holds tables, 0 when it is empty. */
@@ -791,7 +469,7 @@ int db_open(struct gb_db **out, const char *path, unsigned flags,
 	 * before any pragma writes to it. */
 	if (user_version(db, &v, err) || configure(db, err) || migrate(db, err))
 		goto fail;
-	meta_cache_load(db);
+	db_meta_cache_load(db);
 	*out = db;
 	return 0;
 fail:

@@ -233,7 +233,9 @@ struct db_filter {
 	int64_t now;	       /* ms UTC, for DB_STATE_OVERDUE */
 };
 
-/* Whether kind has state s (db_state above). */
+/* Whether kind has state s (db_state above): the states are those of the
+ * report its entry feeds (kinds.h, hook): open, resolved and overdue for
+ * the requests report, overdue for the rectification orders of checks. */
 int db_kind_has_state(const struct gb_kind *kind, enum db_state s);
 
 /* Calls cb(arg, kind, n) for each kind with records entered (created) in

@@ -1,9 +1,10 @@
 /*
  * The inside of the grid file, shared by the modules of the client's store
- * and by no one else: db.c (opening, migrations, transactions, the meta
- * table and the helpers below), the table families db_records.c,
- * db_ref.c, db_seed.c, and outbox.c.  Everything that speaks SQL on the
- * laptop includes this header; the commands, the sync engine and the
+ * and by no one else: db_sql.c (the statement helpers below, which every
+ * other module of the store stands on), db_settings.c (the meta table),
+ * db.c (opening, migrations, transactions), the table families
+ * db_records.c, db_ref.c, db_seed.c, and outbox.c.  Everything that speaks SQL
+ * on the laptop includes this header; the commands, the sync engine and the
  * daemon see only db.h and outbox.h, whose functions take and give plain
  * values.  (Unit tests and benchmarks include it too, to look at the
  * file.)  It is the one room of <sqlite3.h> on the laptop.
@@ -172,6 +173,18 @@ int db_exec_i64(struct gb_db *db, const char *sql, int n, int64_t a, int64_t b,
 int db_query_i64(struct gb_db *db, const char *sql, int n, int64_t a, int64_t b,
 		 int64_t def, int64_t *out, const char *what,
 		 struct gb_err *err);
+
+/* Reloads the meta values the handle caches (grid, device, staff, and
+ * whether a sync token is set) after they may have changed. */
+void db_meta_cache_load(struct gb_db *db);
+/* Setting key into out of n bytes (cut to fit), *found 1 when it is set,
+ * else out "" and *found 0.  Returns 0 or -1 with err naming what. */
+int db_meta_read(struct gb_db *db, const char *key, char *out, size_t n,
+		 int *found, const char *what, struct gb_err *err);
+/* Stores setting key as it is, without the checks and the cache of
+ * db_meta_set (the clock's row).  Returns 0 or -1 with err naming what. */
+int db_meta_put(struct gb_db *db, const char *key, const char *value,
+		const char *what, struct gb_err *err);
 
 /* Fills the values of r from its stored JSON body with SQLite's
  * json_each(); keys the kind does not know are skipped.  Returns 0 or -1

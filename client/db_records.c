@@ -1355,9 +1355,9 @@ out:
 
 int db_kind_has_state(const struct gb_kind *kind, enum db_state st)
 {
-	if (!strcmp(kind->name, "request"))
+	if (kind->hook == GB_HOOK_REQUEST)
 		return st != DB_STATE_ANY;
-	if (!strcmp(kind->name, "contract_check"))
+	if (kind->hook == GB_HOOK_CHECK)
 		return st == DB_STATE_OVERDUE;
 	return 0;
 }
@@ -1371,7 +1371,7 @@ int db_kind_has_state(const struct gb_kind *kind, enum db_state st)
  */
 static const char *state_cond(const struct gb_kind *kind, enum db_state st)
 {
-	if (!strcmp(kind->name, "contract_check"))
+	if (kind->hook == GB_HOOK_CHECK)
 		return " AND status = 'rectify_order' AND "
 		       "json_extract(body, '$.deadline') < ?9 AND NOT EXISTS "
 		       "(SELECT 1 FROM record f WHERE f.kind = "

@@ -326,7 +326,11 @@ const struct gb_kind gb_kinds[] = {
      .status_field = "status",
      .title_field = "name",
      .list_cols = {"name", "uscc", "type", "community", "employees", "status"},
-     .unique = {GB_UNIQUE_REFUSE, {"uscc"}},
+     .unique = {GB_UNIQUE_REFUSE,
+		{"uscc"},
+		.dup_line = N_("uscc: %s is on line %s too"),
+		.dup_grid = N_("uscc: the grid holds an enterprise with code "
+			       "%s already")},
      .hook = GB_HOOK_ENTERPRISE},
     {.name = "contract_check",
      .zh = "劳动合同检查",
@@ -422,7 +426,18 @@ const struct gb_kind gb_kinds[] = {
      .list_cols = {"date", "officer", "households", "resident_checks",
 		   "temporary_checks", "key_checks", "places",
 		   "disputes_mediated", "summary"},
-     .unique = {GB_UNIQUE_EDITS, {"officer", "date"}},
+     .unique = {GB_UNIQUE_EDITS,
+		{"officer", "date"},
+		.dup_line = N_("date: the daily report of %s on %s is on "
+			       "line %s too"),
+		.dup_grid = N_("date: the grid holds the daily report of %s "
+			       "on %s already (%s); edit it instead"),
+		.edit_twin = N_("date: %s already has a daily report for %s "
+				"(%s)"),
+		.onto = N_("gridbook: %s already has a daily report for %s; "
+			   "updating it\n"),
+		.help = N_("\nAn officer has one report per date: adding a "
+			   "second one edits the first.\n")},
      .hook = GB_HOOK_DAILY},
     {.name = "reception",
      .zh = "警务室接待",
@@ -449,6 +464,7 @@ const struct gb_kind gb_kinds[] = {
 		   "deadline", "resolved_at"},
      .ask = {"subject"},
      .rules = request_rules,
+     .deadline = {"deadline", "received_at", "priority"},
      .hook = GB_HOOK_REQUEST},
 #ifdef GB_TEST_KIND
     GB_TEST_KIND_ENTRY,
@@ -456,6 +472,11 @@ const struct gb_kind gb_kinds[] = {
 };
 
 const int gb_nkinds = N(gb_kinds);
+
+const char *gb_kind_msg(const char *msg, const char *fmt)
+{
+	return msg ? _(msg) : fmt;
+}
 
 int gb_name_eq(const char *a, const char *b)
 {

@@ -119,6 +119,19 @@ enum gb_unique_mode {
 struct gb_unique {
 	enum gb_unique_mode mode;
 	const char *key[3]; /* field names, NULL-terminated */
+	/*
+	 * What a duplicate is called, N_(), or NULL for plain words
+	 * (gb_kind_msg).  The arguments are the key's values and then:
+	 *   dup_line   the other line of an import file
+	 *   dup_grid   nothing for REFUSE; the holder's id for EDITS
+	 *   edit_twin  EDITS, an edit meeting another record: its id
+	 *   onto       EDITS, a new record written onto the one there (the
+	 *              first key's value as people read it, the second's),
+	 *              a line of its own on stderr
+	 */
+	const char *dup_line, *dup_grid, *edit_twin, *onto;
+	/* EDITS: the paragraph the add command's help ends with, N_(). */
+	const char *help;
 };
 
 /* What HQ's report facts (server/rollup.c) make of a record of the kind. */
@@ -160,6 +173,13 @@ struct gb_kind {
 	const char *ask[3];
 	const char *ask_why;
 	const struct gb_rule *rules; /* GB_RULE_END-terminated, or NULL */
+	/* A field whose value, when left empty, comes from a received time
+	 * and a priority by SPEC §3's rule (a request's deadline,
+	 * gb_request_deadline), and follows them on an edit while it is
+	 * the default; all NULL for none. */
+	struct {
+		const char *field, *received, *priority;
+	} deadline;
 	struct gb_unique unique;
 	enum gb_report_hook hook;
 };
@@ -187,6 +207,12 @@ int gb_kind_role_allows(const struct gb_kind *k, const char *role);
  * language, or NULL when that is the Chinese name itself.  Static or from
  * the catalogue. */
 const char *gb_kind_gloss(const struct gb_kind *k);
+
+/* The words of a kind's message msg (N_(), as struct gb_unique holds
+ * them) in the user's language, or fmt, which takes the same arguments,
+ * when the entry has none. */
+__attribute__((format_arg(2))) const char *gb_kind_msg(const char *msg,
+						       const char *fmt);
 
 /* The index of a field in its kind, or -1.  '-' may stand for '_'. */
 int gb_kind_field(const struct gb_kind *k, const char *name);

@@ -42,6 +42,27 @@ struct gb_record *gb_record_dup(const struct gb_record *r)
 	return c;
 }
 
+int gb_record_vec_push(void *arg, const struct gb_record *r)
+{
+	struct gb_record_vec *rv = arg;
+
+	if (rv->n == rv->alloc) {
+		rv->alloc = rv->alloc ? rv->alloc * 2 : 32;
+		rv->v = xrealloc(rv->v, (size_t)rv->alloc * sizeof(*rv->v));
+	}
+	rv->v[rv->n++] = gb_record_dup(r);
+	return 0;
+}
+
+void gb_record_vec_release(struct gb_record_vec *rv)
+{
+	for (int i = 0; i < rv->n; i++)
+		gb_record_free(rv->v[i]);
+	free(rv->v);
+	rv->v = NULL;
+	rv->n = rv->alloc = 0;
+}
+
 const char *gb_record_get(const struct gb_record *r, const char *field)
 {
 	int i = gb_kind_field(r->kind, field);

@@ -46,6 +46,19 @@ void gb_record_free(struct gb_record *r);
 /* A deep copy; caller frees. */
 struct gb_record *gb_record_dup(const struct gb_record *r);
 
+/* A growing array of records: copies of those a list hands out one at a
+ * time (db_record_list's callback), kept after it returns. */
+struct gb_record_vec {
+	struct gb_record **v;
+	int n, alloc;
+};
+
+/* Appends a copy of r to the gb_record_vec arg; fits a list callback.
+ * Returns 0. */
+int gb_record_vec_push(void *arg, const struct gb_record *r);
+/* Frees the copies and the array; the vector is empty again. */
+void gb_record_vec_release(struct gb_record_vec *rv);
+
 /* The value of a field by name, or NULL when empty or no such field.
  * Borrowed. */
 const char *gb_record_get(const struct gb_record *r, const char *field);

@@ -759,12 +759,12 @@ void gb_record_apply_defaults(struct gb_record *r, int64_t now_ms,
 			gb_record_set(r, i, d);
 		}
 	}
-	if (strcmp(k->name, "request") != 0)
+	if (!k->deadline.field)
 		return;
-	i = gb_kind_field(k, "deadline");
-	priority = get(r, "priority");
+	i = gb_kind_field(k, k->deadline.field);
+	priority = get(r, k->deadline.priority);
 	if (i < 0 || (r->val[i] && *r->val[i]) || !priority ||
-	    get_ms(r, "received_at", &received) < 0)
+	    get_ms(r, k->deadline.received, &received) < 0)
 		return;
 	deadline = gb_request_deadline(received, priority);
 	if (deadline < 0)
@@ -800,13 +800,15 @@ int64_t gb_request_deadline(int64_t received_ms, const char *priority)
  * earlier one that counted a weekend request's days from its hour). */
 static int deadline_is_default(const struct gb_record *r)
 {
-	const char *dl = get(r, "deadline"), *priority = get(r, "priority");
+	const struct gb_kind *k = r->kind;
+	const char *dl = get(r, k->deadline.field),
+		   *priority = get(r, k->deadline.priority);
 	int64_t received, t;
 
 	if (!dl || !*dl)
 		return 1;
-	if (get_ms(r, "deadline", &t) < 0 ||
-	    get_ms(r, "received_at", &received) < 0)
+	if (get_ms(r, k->deadline.field, &t) < 0 ||
+	    get_ms(r, k->deadline.received, &received) < 0)
 		return 0;
 	if (t == gb_request_deadline(received, priority))
 		return 1;
@@ -822,11 +824,12 @@ void gb_request_deadline_follow(struct gb_record *r,
 	char text[32];
 	int i, changed = 0;
 
-	if (by_hand || !old || strcmp(r->kind->name, "request") != 0 ||
-	    !deadline_is_default(old))
+	const struct gb_kind *k = r->kind;
+
+	if (by_hand || !old || !k->deadline.field || !deadline_is_default(old))
 		return;
 	for (i = 0; i < 2; i++) {
-		const char *f = i ? "priority" : "received_at";
+		const char *f = i ? k->deadline.priority : k->deadline.received;
 
 		a = get(old, f);
 		b = get(r, f);
@@ -834,10 +837,10 @@ void gb_request_deadline_follow(struct gb_record *r,
 	}
 	if (!changed)
 		return;
-	i = gb_kind_field(r->kind, "deadline");
-	if (i < 0 || get_ms(r, "received_at", &received) < 0)
+	i = gb_kind_field(k, k->deadline.field);
+	if (i < 0 || get_ms(r, k->deadline.received, &received) < 0)
 		return;
-	deadline = gb_request_deadline(received, get(r, "priority"));
+	deadline = gb_request_deadline(received, get(r, k->deadline.priority));
 	if (deadline < 0) {
 		gb_record_set(r, i, NULL);
 		return;

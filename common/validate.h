@@ -32,8 +32,9 @@ struct gb_lookup {
 
 /*
  * Fills empty fields that have a default: literal defaults, "@today",
- * "@now", "@me" (me may be NULL), and the request deadline derived from
- * priority and received_at.  Never overwrites a value.
+ * "@now", "@me" (me may be NULL), and the deadline a kind's entry derives
+ * (kinds.h, deadline: a request's, from its priority and received time).
+ * Never overwrites a value.
  */
 void gb_record_apply_defaults(struct gb_record *r, int64_t now_ms,
 			      const char *me);
@@ -89,7 +90,8 @@ int64_t gb_request_deadline(int64_t received_ms, const char *priority);
  * edited request, old the version it was made from; by_hand is 1 when the
  * edit itself gives a deadline.  When the edit changes the priority or
  * the received time and old's deadline was the default of old's values,
- * r's deadline becomes the default of its own.  Other kinds are left.
+ * r's deadline becomes the default of its own.  Kinds whose entry derives
+ * no deadline (kinds.h) are left.
  */
 void gb_request_deadline_follow(struct gb_record *r,
 				const struct gb_record *old, int by_hand);

@@ -43,3 +43,13 @@ has() {
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+# The reference codes of grid $G in the seeds $S, for the tests that
+# enter records by hand.
+staff_of() { # ROLE [AREA]: the codes of the grid's staff with that role
+	awk -F, -v g="$G" -v r="$1" -v a="${2:-}" \
+		'NR > 1 && $4 == g && $3 == r && (a == "" || $5 == a) {print $1}' \
+		"$S/staff.csv"
+}
+first_of() { # FILE: the code of the grid's first area or community
+	awk -F, -v g="$G" 'NR > 1 && $2 == g {print $1; exit}' "$S/$1"
+}

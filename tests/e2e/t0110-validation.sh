@@ -17,15 +17,8 @@ export GRIDBOOK_TZ="Asia/Shanghai"
 export GRIDBOOK_DB="$T/grid.db"
 G=S01-G1
 
-staff_of() { # ROLE [AREA]: the codes of the grid's staff with that role
-	awk -F, -v g="$G" -v r="$1" -v a="${2:-}" \
-		'NR > 1 && $4 == g && $3 == r && (a == "" || $5 == a) {print $1}' \
-		"$S/staff.csv"
-}
-AREA=$(awk -F, -v g="$G" 'NR > 1 && $2 == g {print $1; exit}' \
-	"$S/police_areas.csv")
-COMM=$(awk -F, -v g="$G" 'NR > 1 && $2 == g {print $1; exit}' \
-	"$S/communities.csv")
+AREA=$(first_of police_areas.csv)
+COMM=$(first_of communities.csv)
 OTHER_COMM=$(awk -F, -v g="$G" 'NR > 1 && $2 != g {print $1; exit}' \
 	"$S/communities.csv")
 OTHER_STAFF=$(awk -F, -v g="$G" 'NR > 1 && $4 != g && $3 == "officer" \

@@ -823,6 +823,55 @@ static void test_header(void)
 	gb_record_free(r);
 }
 
+/* The derived deadline is the request entry's (kinds.h, deadline): a
+ * kind whose entry has none keeps an empty deadline of its own empty,
+ * and the entries name fields the kind has. */
+static void test_deadline_entry(void)
+{
+	struct gb_record *old, *r;
+	int with = 0;
+
+	for (int i = 0; i < gb_nkinds; i++) {
+		const struct gb_kind *k = &gb_kinds[i];
+
+		if (!k->deadline.field)
+			continue;
+		with++;
+		CHECK(gb_kind_field(k, k->deadline.field) >= 0);
+		CHECK(gb_kind_field(k, k->deadline.received) >= 0);
+		CHECK(gb_kind_field(k, k->deadline.priority) >= 0);
+	}
+	CHECK(with == 1);
+	CHECK(gb_kind_find("request")->deadline.field != NULL);
+	/* A check's deadline is a field of its own, never derived. */
+	r = mk("contract_check", "check_date", "2026-03-01", NULL);
+	gb_record_apply_defaults(r, now, "L01");
+	CHECK(gb_record_get(r, "deadline") == NULL);
+	old = gb_record_dup(r);
+	gb_request_deadline_follow(r, old, 0);
+	CHECK(gb_record_get(r, "deadline") == NULL);
+	gb_record_free(old);
+	gb_record_free(r);
+}
+
+/* A vector of records keeps copies of what it was handed. */
+static void test_record_vec(void)
+{
+	struct gb_record_vec rv = {NULL, 0, 0};
+	struct gb_record *r = mk("request", "subject", "噪音扰民", NULL);
+
+	for (int i = 0; i < 40; i++)
+		CHECK(gb_record_vec_push(&rv, r) == 0);
+	gb_record_set_name(r, "subject", "占道经营");
+	CHECK(rv.n == 40);
+	CHECK(rv.v[0] != r);
+	CHECK_STR(gb_record_get(rv.v[39], "subject"), "噪音扰民");
+	gb_record_free(r);
+	gb_record_vec_release(&rv);
+	CHECK(rv.n == 0 && rv.v == NULL);
+	gb_record_vec_release(&rv);
+}
+
 int main(void)
 {
 	setenv("GRIDBOOK_TZ", "Asia/Shanghai", 1);
@@ -841,6 +890,8 @@ int main(void)
 	test_defaults();
 	test_deadline();
 	test_deadline_follow();
+	test_deadline_entry();
+	test_record_vec();
 	test_night();
 	test_header();
 	return check_done();
