@@ -611,15 +611,15 @@ static int import_check_unique(struct import *im, const struct gb_record *r,
 		key = r->val[im->f_once];
 		e = key ? gb_hmap_gets(&im->once, key) : NULL;
 		if (e && e->n)
-			return gb_error(
-			    err, GB_EINVAL,
-			    gb_kind_msg(u->dup_line, "%s is on line %s too"),
-			    key, fmt_count(e->n, a, sizeof(a)));
+			return gb_error(err, GB_EINVAL,
+					gb_kind_msg(u->dup_line,
+						    N_("%s is on line %s too")),
+					key, fmt_count(e->n, a, sizeof(a)));
 		if (e)
 			return gb_error(
 			    err, GB_EINVAL,
 			    gb_kind_msg(u->dup_grid,
-					"the grid holds %s already"),
+					N_("the grid holds %s already")),
 			    key);
 	}
 	if (!r->voided && im->f_pair0 >= 0 && im->f_pair1 >= 0) {
@@ -634,8 +634,9 @@ static int import_check_unique(struct import *im, const struct gb_record *r,
 			if (e)
 				return gb_error(
 				    err, GB_EINVAL,
-				    gb_kind_msg(u->dup_line,
-						"%s on %s is on line %s too"),
+				    gb_kind_msg(
+					u->dup_line,
+					N_("%s on %s is on line %s too")),
 				    k0, k1, fmt_count(e->n, a, sizeof(a)));
 			rc = db_record_find_key(im->db, r, id, err);
 			if (rc < 0)
@@ -644,9 +645,9 @@ static int import_check_unique(struct import *im, const struct gb_record *r,
 				return gb_error(
 				    err, GB_EINVAL,
 				    gb_kind_msg(u->dup_grid,
-						"the grid holds %s on %s "
-						"already (%s); edit it "
-						"instead"),
+						N_("the grid holds %s on %s "
+						   "already (%s); edit it "
+						   "instead")),
 				    k0, k1, id);
 		} else {
 			k0 = NULL;

@@ -548,8 +548,8 @@ static int add_onto_daily(const struct daily_ctx *c, const char *id,
 		  ? db_ref_name(c->db, r->kind->fields[f].ref, key)
 		  : NULL;
 	fprintf(stderr,
-		gb_kind_msg(u->onto, "gridbook: %s already has one for %s; "
-				     "updating it\n"),
+		gb_kind_msg(u->onto, N_("gridbook: %s already has one for %s; "
+					"updating it\n")),
 		who ? who : key, gb_record_get(r, u->key[1]));
 	if (gb_validate(r, db_lookup(c->db), c->now, err))
 		goto out;
@@ -781,7 +781,7 @@ static int record_edit(struct gb_cli *cli, const struct gb_kind *k, int argc,
 	if (found == 1) {
 		gb_error(&err, GB_EEXIST,
 			 gb_kind_msg(k->unique.edit_twin,
-				     "%s already has one for %s (%s)"),
+				     N_("%s already has one for %s (%s)")),
 			 gb_record_get(r, k->unique.key[0]),
 			 gb_record_get(r, k->unique.key[1]), twin);
 		goto fail;

@@ -475,7 +475,7 @@ const int gb_nkinds = N(gb_kinds);
 
 const char *gb_kind_msg(const char *msg, const char *fmt)
 {
-	return msg ? _(msg) : fmt;
+	return _(msg ? msg : fmt);
 }
 
 int gb_name_eq(const char *a, const char *b)

@@ -209,8 +209,8 @@ int gb_kind_role_allows(const struct gb_kind *k, const char *role);
 const char *gb_kind_gloss(const struct gb_kind *k);
 
 /* The words of a kind's message msg (N_(), as struct gb_unique holds
- * them) in the user's language, or fmt, which takes the same arguments,
- * when the entry has none. */
+ * them) in the user's language, or those of fmt (N_() too), the
+ * general words taking the same arguments, when the entry has none. */
 __attribute__((format_arg(2))) const char *gb_kind_msg(const char *msg,
 						       const char *fmt);
 
