@@ -12,6 +12,7 @@
 # does not take it over: the laptop's next edit is still current.  A
 # batch number of 2^63 or more is refused as a whole.  Starts and stops
 # its own server.
+import datetime
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zoneinfo
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -134,7 +136,12 @@ def main():
             st, _, body = hqclient.changes(base, b_token)
             page = hqclient.decode("ChangesPage", hqclient.inflate(body)) \
                 if st == 200 else "status %d" % st
-            day = time.strftime("%Y-%m-%d", time.gmtime())
+            # A period that ends tomorrow in the store's zone: its as-of
+            # is now for both snapshots, whichever side of midnight they
+            # fall (ending "today" in UTC, it ended at 16:00 UTC, and a
+            # sync after that made the grid complete between the two).
+            day = (datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai"))
+                   + datetime.timedelta(days=1)).strftime("%Y-%m-%d")
             rep = run("gridbook-hq", "--store", "sqlite:" + store, "report",
                       "check-coverage", "--level", "grid", "--from",
                       "2026-01-01", "--to", day, "--format", "csv")
