@@ -15,12 +15,14 @@
 #     everywhere; a void and an edit made apart keep the void, flagged.
 #   - A version that a merged one saw is STALE; a resend is DUPLICATE.
 # Run t0400, t0500 and t0580 too when changing ingest.
+import datetime
 import json
 import os
 import re
 import sys
 import time
 import zlib
+import zoneinfo
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -104,7 +106,10 @@ try:
 
     MS = int(time.time() * 1000) - 60000
     CREATED = MS
-    DAY = time.strftime("%Y-%m-%d", time.localtime(MS / 1000))
+    # The day of MS in the store's zone (the reports' days), not the
+    # machine's.
+    DAY = datetime.datetime.fromtimestamp(
+        MS / 1000, zoneinfo.ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d")
     v = [(MS + i * 1000) << 16 for i in range(8)]
     e1, e2, e3 = (hqclient.uuid7(MS, n) for n in (1, 2, 3))
 
