@@ -9,6 +9,7 @@ import base64
 import json
 import os
 import re
+import select
 import shutil
 import socket
 import struct
@@ -153,6 +154,33 @@ class Page:
 
 class Browser:
     def __init__(self, chrome=None, extra=()):
+        # A second try when the first Chromium exits before it listens:
+        # its start depends on the machine (a full /dev/shm, a zygote
+        # that dies), not on what the tests check; what the first said
+        # goes into the error if the second fails too.
+        said = b""
+        for attempt in range(2):
+            url, err = self._start(chrome, extra)
+            if url:
+                break
+            try:
+                code = self.proc.wait(2)
+            except subprocess.TimeoutExpired:
+                code = "still running"
+            said += b"[try %d, exit %s] " % (attempt + 1, str(code).encode())
+            said += err[-600:] + b" "
+            self.close()
+        if not url:
+            raise Error("chromium did not start: %s" % said)
+        # Chromium keeps writing to stderr; drain it so it never blocks.
+        import threading
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.ws = _Socket(url)
+        self.next_id = 0
+        self.events = []
+
+    def _start(self, chrome, extra):
+        """Starts Chromium; (its DevTools URL or None, what it said)."""
         self.dir = tempfile.mkdtemp(prefix="gridbook-chromium.")
         self.proc = subprocess.Popen(
             [chrome or chromium_path()] + FLAGS + list(extra) +
@@ -160,27 +188,24 @@ class Browser:
              "about:blank"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE)
-        url = None
+        # Read from the descriptor itself, with a bound, so that a
+        # Chromium that says nothing cannot hold the test past it.
+        fd = self.proc.stderr.fileno()
         end = time.monotonic() + 60
         err = b""
         while time.monotonic() < end:
-            line = self.proc.stderr.readline()
-            if not line:
+            r, _, _ = select.select([fd], [], [],
+                                    max(0.0, end - time.monotonic()))
+            if not r:
                 break
-            err += line
-            m = re.search(rb"DevTools listening on (ws://\S+)", line)
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            err += chunk
+            m = re.search(rb"DevTools listening on (ws://\S+)", err)
             if m:
-                url = m.group(1).decode()
-                break
-        if not url:
-            self.close()
-            raise Error("chromium did not start: %s" % err[-800:])
-        # Chromium keeps writing to stderr; drain it so it never blocks.
-        import threading
-        threading.Thread(target=self._drain, daemon=True).start()
-        self.ws = _Socket(url)
-        self.next_id = 0
-        self.events = []
+                return m.group(1).decode(), err
+        return None, err
 
     def _drain(self):
         try:
