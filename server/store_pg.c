@@ -1493,7 +1493,10 @@ static int pg_find_key(struct store *st, const struct gb_record *r,
 	if (n == 0)
 		goto out;
 	gb_buf_adds(&sql, " LIMIT 1", NULL);
-	res = run_w(s, gb_buf_str(&sql), &p, N_("looking up a reference"), err);
+	/* run, not run_w: the text is built here, and run_w's statements
+	 * are keyed by the address of a constant. */
+	res = run(s->conn, gb_buf_str(&sql), &p, N_("looking up a reference"),
+		  err);
 	if (!res) {
 		found = -1;
 		goto out;

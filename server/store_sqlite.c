@@ -213,12 +213,16 @@ struct ref_grid {
 	struct ref_grid *next;
 };
 
+/* Kinds whose uniqueness statement find_key keeps, at most. */
+#define KEY_STMT_MAX 32
+
 struct sqlite_store {
 	struct store base; /* first: a struct store * is one of these */
 	enum store_mode mode;
 	char *path;
 	sqlite3 *db; /* the writer; in STORE_ADMIN mode the only one */
 	sqlite3_stmt *stmt[S_COUNT];
+	sqlite3_stmt *key_stmt[KEY_STMT_MAX]; /* find_key's, by kind */
 	int lock_fd; /* PATH-hq.lock, or -1 for ":memory:" */
 	/* Pages in the WAL after the last commit, not yet checkpointed as
 	 * far as the writer knows; read by sq_room in any thread. */
@@ -1161,36 +1165,50 @@ static int sq_find_key(struct store *st, const struct gb_record *r,
 {
 	struct sqlite_store *s = impl(st);
 	const struct gb_unique *u = &r->kind->unique;
-	sqlite3_stmt *q = NULL;
-	struct gb_buf sql;
-	int rc = 0, n;
+	size_t k = (size_t)(r->kind - gb_kinds);
+	sqlite3_stmt *q;
+	int rc, n;
 
-	gb_buf_init(&sql, GB_BUF_NOLIMIT);
-	gb_buf_adds(
-	    &sql,
-	    "SELECT id FROM record_current WHERE grid = ?1 AND voided = "
-	    "0 AND id <> ?3",
-	    NULL);
-	/* The kind and the key's expression are written out as the partial
-	 * index of schema/server/007 has them, so that it is used (they are
-	 * the kinds table's identifiers, not input). */
-	gb_buf_addf(&sql, NULL, " AND kind = '%s'", r->kind->name);
-	for (n = 0; n < 3 && u->key[n]; n++) {
+	for (n = 0; n < 3 && u->key[n]; n++)
 		if (!gb_record_get(r, u->key[n]))
-			goto out;
-		gb_buf_addf(&sql, NULL,
-			    " AND CAST(json_extract(body, '$.%s') AS TEXT) = "
-			    "?%d",
-			    u->key[n], 4 + n);
-	}
+			return 0;
 	if (n == 0)
-		goto out;
-	gb_buf_adds(&sql, " LIMIT 1", NULL);
-	if (sqlite3_prepare_v2(s->db, gb_buf_str(&sql), -1, &q, NULL) !=
-	    SQLITE_OK) {
-		rc = db_fail(s->db, err, N_("looking up a reference"));
-		goto out;
+		return 0;
+	if (k >= KEY_STMT_MAX)
+		return gb_error(err, GB_EINTERNAL, "store: kind %s past %d",
+				r->kind->name, KEY_STMT_MAX);
+	/* One statement a kind, prepared the first time it is needed and
+	 * kept (ingest asks once per record of the kind). */
+	if (!s->key_stmt[k]) {
+		struct gb_buf sql;
+
+		gb_buf_init(&sql, GB_BUF_NOLIMIT);
+		gb_buf_adds(&sql,
+			    "SELECT id FROM record_current WHERE grid = ?1 AND "
+			    "voided = 0 AND id <> ?3",
+			    NULL);
+		/* The kind and the key's expression are written out as the
+		 * partial index of schema/server/007 has them, so that it is
+		 * used (they are the kinds table's identifiers, not input). */
+		gb_buf_addf(&sql, NULL, " AND kind = '%s'", r->kind->name);
+		for (int i = 0; i < n; i++)
+			gb_buf_addf(&sql, NULL,
+				    " AND CAST(json_extract(body, '$.%s') AS "
+				    "TEXT) = ?%d",
+				    u->key[i], 4 + i);
+		gb_buf_adds(&sql, " LIMIT 1", NULL);
+		rc = sqlite3_prepare_v3(s->db, gb_buf_str(&sql), -1,
+					SQLITE_PREPARE_PERSISTENT,
+					&s->key_stmt[k], NULL);
+		gb_buf_release(&sql);
+		if (rc != SQLITE_OK) {
+			sqlite3_finalize(s->key_stmt[k]);
+			s->key_stmt[k] = NULL;
+			return db_fail(s->db, err,
+				       N_("looking up a reference"));
+		}
 	}
+	q = s->key_stmt[k];
 	bind_text(q, 1, r->grid);
 	bind_uuid(q, 3, r->id);
 	for (int i = 0; i < n; i++)
@@ -1205,9 +1223,8 @@ static int sq_find_key(struct store *st, const struct gb_record *r,
 	} else {
 		rc = db_fail(s->db, err, N_("looking up a reference"));
 	}
-out:
-	sqlite3_finalize(q);
-	gb_buf_release(&sql);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
 	return rc;
 }
 
@@ -2401,6 +2418,8 @@ static void sq_close(struct store *st)
 		sqlite3_close(s->pool[i]);
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	for (int i = 0; i < KEY_STMT_MAX; i++)
+		sqlite3_finalize(s->key_stmt[i]);
 	sqf_release(&s->facts);
 	ref_cache_drop(s);
 	/* The close may checkpoint (when this is the last connection); do it
