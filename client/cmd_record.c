@@ -909,13 +909,6 @@ fail:
 	return -1;
 }
 
-/*
- * The length of id prefix that tells every record of kind k in the file
- * apart (voided ones too, since show and edit take them), at least
- * SHORT_ID.  Ids made in different milliseconds differ within SHORT_ID
- * characters; those made in one millisecond (an import, or a pinned test
- * clock) need more.  Returns SHORT_ID when the ids cannot be read.
- */
 /* What short_id_len carries from one id to the next. */
 struct short_id {
 	char prev[GB_ID_LEN];
@@ -935,6 +928,13 @@ static int short_id_one(void *arg, const char *id)
 	return 0;
 }
 
+/*
+ * The length of id prefix that tells every record of kind k in the file
+ * apart (voided ones too, since show and edit take them), at least
+ * SHORT_ID.  Ids made in different milliseconds differ within SHORT_ID
+ * characters; those made in one millisecond (an import, or a pinned test
+ * clock) need more.  Returns SHORT_ID when the ids cannot be read.
+ */
 static size_t short_id_len(struct gb_db *db, const struct gb_kind *k)
 {
 	struct short_id si = {"", SHORT_ID};

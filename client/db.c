@@ -487,6 +487,8 @@ void db_close(struct gb_db *db)
 		db_rollback(db);
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(db->st[i]);
+	for (int i = 0; i < DB_KEY_STMT_MAX; i++)
+		sqlite3_finalize(db->key_st[i]);
 	sqlite3_close(db->sq);
 	gb_buf_release(&db->body);
 	gb_buf_release(&db->wire);

@@ -62,11 +62,16 @@ enum stmt_id {
 	S_COUNT
 };
 
+/* Kinds whose uniqueness statement the handle keeps, at most. */
+#define DB_KEY_STMT_MAX 32
+
 struct gb_db {
 	sqlite3 *sq;
 	char *path;
 	int readonly;
 	sqlite3_stmt *st[S_COUNT];
+	/* db_record_find_key's statements, by kind (index in gb_kinds). */
+	sqlite3_stmt *key_st[DB_KEY_STMT_MAX];
 
 	/* Meta values every command needs, refreshed by db_meta_set. */
 	char grid[GB_CODE_LEN];

@@ -27,6 +27,7 @@
 #include "db.h"
 #include "db_int.h"
 #include "gbtime.h"
+#include "hmap.h"
 #include "i18n.h"
 #include "id.h"
 #include "merge.h"
@@ -115,14 +116,9 @@ static int enterprise_community(struct gb_db *db, const char *ent, char *out,
 {
 	sqlite3_stmt *s;
 	int rc;
-
 	struct ent_slot *slot;
-	unsigned h = 2166136261u;
 
-	/* FNV-1a over the id picks the slot. */
-	for (const char *p = ent; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	slot = &db->ent_cache[h % ENT_CACHE_SLOTS];
+	slot = &db->ent_cache[gb_hash(ent, strlen(ent)) % ENT_CACHE_SLOTS];
 	if (slot->gen == db->ent_gen && strcmp(slot->id, ent) == 0) {
 		db_copy_str(out, n, slot->community);
 		return 0;
@@ -1528,39 +1524,51 @@ int db_record_find_key(struct gb_db *db, const struct gb_record *r, char *id,
 		       struct gb_err *err)
 {
 	const struct gb_unique *u = &r->kind->unique;
-	sqlite3_stmt *s = NULL;
-	struct gb_buf sql;
-	int rc = -1, n = 0;
+	size_t k = (size_t)(r->kind - gb_kinds);
+	sqlite3_stmt *s;
+	int rc, n;
 
 	if (u->mode == GB_UNIQUE_NONE)
 		return 0;
-	gb_buf_init(&sql, GB_BUF_NOLIMIT);
-	gb_buf_adds(&sql,
-		    "SELECT id FROM record WHERE kind = ?1 AND voided = 0 "
-		    "AND id <> ?2",
+	for (n = 0; n < 3 && u->key[n]; n++)
+		if (!gb_record_get(r, u->key[n]))
+			return 0;
+	if (k >= DB_KEY_STMT_MAX)
+		return gb_error(err, GB_EINTERNAL, "db: kind %s past %d",
+				r->kind->name, DB_KEY_STMT_MAX);
+	/* One statement a kind, kept once prepared: an import asks once a
+	 * line. */
+	if (!db->key_st[k]) {
+		struct gb_buf sql;
+
+		gb_buf_init(&sql, GB_BUF_NOLIMIT);
+		gb_buf_adds(
+		    &sql,
+		    "SELECT id FROM record WHERE kind = ?1 AND voided = "
+		    "0 AND id <> ?2",
 		    NULL);
-	for (; n < 3 && u->key[n]; n++) {
-		if (!gb_record_get(r, u->key[n])) {
-			rc = 0;
-			goto out;
+		for (int i = 0; i < n; i++) {
+			/* The columns copied out of body are indexed with
+			 * kind: the date (when a DATE) and the staff
+			 * member. */
+			if (key_column(r->kind, u->key[i]))
+				gb_buf_addf(&sql, NULL, " AND %s = ?%d",
+					    key_column(r->kind, u->key[i]),
+					    4 + 2 * i);
+			else
+				gb_buf_addf(&sql, NULL,
+					    " AND CAST(json_extract(body, "
+					    "?%d) AS TEXT) = ?%d",
+					    3 + 2 * i, 4 + 2 * i);
 		}
-		/* The columns copied out of body are indexed with kind:
-		 * the date (when a DATE) and the staff member. */
-		if (key_column(r->kind, u->key[n]))
-			gb_buf_addf(&sql, NULL, " AND %s = ?%d",
-				    key_column(r->kind, u->key[n]), 4 + 2 * n);
-		else
-			gb_buf_addf(&sql, NULL,
-				    " AND CAST(json_extract(body, ?%d) AS "
-				    "TEXT) = ?%d",
-				    3 + 2 * n, 4 + 2 * n);
+		gb_buf_adds(&sql, " ORDER BY id LIMIT 1", NULL);
+		rc = db_prep(db, gb_buf_str(&sql), &db->key_st[k],
+			     _("cannot look up a record"), err);
+		gb_buf_release(&sql);
+		if (rc)
+			return -1;
 	}
-	gb_buf_adds(&sql, " ORDER BY id LIMIT 1", NULL);
-	if (sqlite3_prepare_v2(db->sq, gb_buf_str(&sql), -1, &s, NULL) !=
-	    SQLITE_OK) {
-		rc = db_sql_fail(db, _("cannot look up a record"), err);
-		goto out;
-	}
+	s = db->key_st[k];
 	sqlite3_bind_text(s, 1, r->kind->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, r->id, -1, SQLITE_STATIC);
 	for (int i = 0; i < n; i++) {
@@ -1580,9 +1588,7 @@ int db_record_find_key(struct gb_db *db, const struct gb_record *r, char *id,
 	} else {
 		rc = db_sql_fail(db, _("cannot look up a record"), err);
 	}
-out:
-	sqlite3_finalize(s);
-	gb_buf_release(&sql);
+	db_stmt_done(s);
 	return rc;
 }
 
@@ -1850,16 +1856,17 @@ int db_field_values(struct gb_db *db, const struct gb_kind *k,
 		    int (*cb)(void *arg, const char *value, const char *id),
 		    void *arg, struct gb_err *err)
 {
+	const char *what = _("cannot read the records");
 	sqlite3_stmt *s = NULL;
 	char path[64];
 	int rc, ret = -1;
 
 	snprintf(path, sizeof(path), "$.%s", field);
-	if (sqlite3_prepare_v2(db->sq,
-			       "SELECT json_extract(body, ?2), id FROM record "
-			       "WHERE kind = ?1 AND voided = 0",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto fail;
+	if (db_prep(db,
+		    "SELECT json_extract(body, ?2), id FROM record "
+		    "WHERE kind = ?1 AND voided = 0",
+		    &s, what, err))
+		return -1;
 	sqlite3_bind_text(s, 1, k->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, path, -1, SQLITE_TRANSIENT);
 	for (;;) {
@@ -1874,12 +1881,9 @@ int db_field_values(struct gb_db *db, const struct gb_kind *k,
 			goto out;
 	}
 	if (rc != SQLITE_DONE)
-		goto fail;
-	ret = 0;
-	goto out;
-fail:
-	gb_error(err, GB_EDB, _("reading the grid's records: %s"),
-		 sqlite3_errmsg(db->sq));
+		db_sql_fail(db, what, err);
+	else
+		ret = 0;
 out:
 	sqlite3_finalize(s);
 	return ret;

@@ -756,14 +756,6 @@ static int ack_apply(struct gb_db *db, const struct sync_opts *o,
 
 /* ---- pushing ------------------------------------------------------------ */
 
-/* The number of outbox rows, or -1. */
-static long pending_count(struct gb_db *db, struct gb_err *err)
-{
-	long n;
-
-	return outbox_count(db, &n, err) ? -1 : n;
-}
-
 /* Tells the caller how far the push is. */
 static void progress(const struct sync_opts *o, const struct sync_result *res,
 		     long start, long total)
@@ -899,8 +891,7 @@ static int push(struct gb_db *db, const struct sync_io *io,
 	queue_init(&qu);
 	gb_buf_init(&resp, GB_BUF_NOLIMIT);
 	if (!one && o && o->progress) {
-		total = pending_count(db, err);
-		if (total < 0)
+		if (outbox_count(db, &total, err))
 			goto fail;
 	}
 	rc = batch_prepare(db, o, io, 0, qu.spare, err);
