@@ -16,7 +16,7 @@
 
 #define MIN_CAP 64
 
-static uint32_t hash_bytes(const void *key, size_t klen)
+uint32_t gb_hash(const void *key, size_t klen)
 {
 	const unsigned char *p = key;
 	uint64_t h = UINT64_C(14695981039346656037);
@@ -64,14 +64,14 @@ struct gb_hmap_ent *gb_hmap_get(const struct gb_hmap *m, const void *key,
 
 	if (!m->cap)
 		return NULL;
-	s = slot(m->e, m->cap, key, klen, hash_bytes(key, klen));
+	s = slot(m->e, m->cap, key, klen, gb_hash(key, klen));
 	return s->key ? s : NULL;
 }
 
 struct gb_hmap_ent *gb_hmap_put(struct gb_hmap *m, const void *key, size_t klen,
 				int *added)
 {
-	uint32_t h = hash_bytes(key, klen);
+	uint32_t h = gb_hash(key, klen);
 	struct gb_hmap_ent *s;
 
 	/* A key is a name or a few codes; 4 GiB would be no key at all. */

@@ -25,6 +25,11 @@ struct gb_hmap {
 	size_t cap, len;       /* cap is 0 or a power of two */
 };
 
+/* FNV-1a over the klen bytes of key, folded to 32 bits: the map's hash,
+ * and the one the fixed-size tables of the tree (HQ's per-address rates
+ * and turns, the client's enterprise cache) pick their slots with. */
+uint32_t gb_hash(const void *key, size_t klen);
+
 /* Sets up an empty map; it allocates nothing until the first put. */
 void gb_hmap_init(struct gb_hmap *m);
 /* Frees every key and value and leaves the map empty and reusable. */

@@ -54,6 +54,7 @@
 #include "crypto.h"
 #include "dashboard.h"
 #include "gbtime.h"
+#include "hmap.h"
 #include "http.h"
 #include "i18n.h"
 #include "log.h"
@@ -290,14 +291,12 @@ static void limit_hit(struct http_server *h, enum limit_id id)
  * bucket), 0 when it is over the rate. */
 static int rate_take(struct http_server *h, const char *addr)
 {
-	uint32_t hash = 2166136261u;
+	uint32_t hash = gb_hash(addr, strlen(addr));
 	struct rate_slot *slot = NULL, *oldest = NULL;
 	int64_t now = mono_ms();
 	double cap = 2.0 * h->lim.rate;
 	int ok;
 
-	for (const char *p = addr; *p; p++)
-		hash = (hash ^ (unsigned char)*p) * 16777619u;
 	pthread_mutex_lock(&h->mu);
 	for (unsigned i = 0; i < RATE_PROBE; i++) {
 		struct rate_slot *sl = &h->rates[(hash + i) % RATE_SLOTS];
@@ -490,11 +489,9 @@ static int slot_wait(struct http_server *h, int64_t until)
 static struct turn *turn_find(struct http_server *h, const char *id,
 			      int64_t now, int make)
 {
-	uint32_t hash = 2166136261u;
+	uint32_t hash = gb_hash(id, strlen(id));
 	struct turn *spare = NULL;
 
-	for (const char *p = id; *p; p++)
-		hash = (hash ^ (unsigned char)*p) * 16777619u;
 	for (unsigned i = 0; i < TURN_PROBE; i++) {
 		struct turn *t = &h->turns[(hash + i) % TURN_SLOTS];
 		int lapsed = !t->id[0] || t->at + TURN_LATE_MS < now;
@@ -590,11 +587,15 @@ static int batch_slot_take(struct request *r, int turns, int64_t *retry_ms)
 		goto out;
 	now = mono_ms();
 	if (!t) {
-		/* In line, after the last turn given. */
-		at = turn_next(h, now);
+		/* In line, after the last turn given; a turn is given only
+		 * when it can be kept, or the device would come back to no
+		 * turn and take another place in a group.  With none free it
+		 * is turned away as busy (*retry_ms stays 0). */
 		t = turn_find(h, r->dev.id, now, 1);
-		if (t)
-			t->at = at;
+		if (!t)
+			goto out;
+		at = turn_next(h, now);
+		t->at = at;
 	} else if (due) {
 		/* Its turn came while the writer was behind: it keeps its
 		 * place, one group's time later. */
