@@ -10,6 +10,7 @@
  * its reason.  JSON keeps the values as they are stored, so that a
  * program can use them, and versions as strings (they pass 2^53).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "csv.h"
 #include "gbtime.h"
 #include "i18n.h"
+#include "id.h"
 #include "json.h"
 #include "table.h"
 #include "xalloc.h"
@@ -41,6 +43,9 @@ struct rows {
 	struct gb_buf *json; /* CONFLICTS_JSON: written as they come */
 	struct gb_err *err;
 	int failed;
+	size_t limit;	/* 0: no limit */
+	int more;	/* a row beyond the limit came */
+	char next[192]; /* the key of the last row taken, as a cursor */
 };
 
 static const char *const col_label[NCOL] = {
@@ -179,6 +184,12 @@ static int row_add(void *arg, const struct store_field_conflict *c)
 	char buf[512], when[32];
 	struct row *r;
 
+	if (rs->limit && rs->n == rs->limit) {
+		rs->more = 1;
+		return 1;
+	}
+	snprintf(rs->next, sizeof(rs->next), "%" PRId64 ".%" PRIu64 ".%s.%s.%s",
+		 c->detected, c->lost_version, c->id, c->lost_device, c->field);
 	if (rs->f == CONFLICTS_JSON) {
 		if (json_one(rs, c) < 0) {
 			rs->failed = 1;
@@ -270,9 +281,88 @@ static int write_csv(const struct rows *rs, struct gb_buf *out,
 	return 0;
 }
 
-int conflicts_write(struct store *st, const char *grid, enum conflicts_format f,
-		    struct gb_buf *out, struct gb_err *err)
+/* A field name in a cursor: what the kinds' field names are made of. */
+static int field_name_ok(const char *s)
 {
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63)
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
+/* The key a cursor names (conflicts_write's "next":
+ * DETECTED.LOST_VERSION.ID.LOST_DEVICE.FIELD) into *k, which points
+ * into buf (a copy of the cursor).  0, or -1 when it is not one. */
+static int cursor_key(const char *cur, char *buf, size_t size,
+		      struct store_conflict_key *k)
+{
+	unsigned char u[16];
+	char *p, *end, *dot;
+
+	if (!cur || strlen(cur) >= size)
+		return -1;
+	snprintf(buf, size, "%s", cur);
+	p = buf;
+	if (*p < '0' || *p > '9')
+		return -1;
+	errno = 0;
+	k->detected = strtoll(p, &end, 10);
+	if (errno || *end != '.' || end[1] < '0' || end[1] > '9')
+		return -1;
+	k->lost_version = strtoull(end + 1, &p, 10);
+	if (errno || *p != '.')
+		return -1;
+	k->id = ++p;
+	dot = strchr(p, '.');
+	if (!dot)
+		return -1;
+	*dot = '\0';
+	k->lost_device = p = dot + 1;
+	dot = strchr(p, '.');
+	if (!dot)
+		return -1;
+	*dot = '\0';
+	k->field = dot + 1;
+	if (gb_uuid_bytes(k->id, u) < 0 ||
+	    gb_uuid_bytes(k->lost_device, u) < 0 || !field_name_ok(k->field))
+		return -1;
+	return 0;
+}
+
+int conflicts_page_parse(const char *after, const char *limit,
+			 struct conflicts_page *out, struct gb_err *err)
+{
+	struct store_conflict_key k;
+	char buf[192], *end;
+	unsigned long long n = CONFLICTS_PAGE_DEFAULT;
+
+	if (after && cursor_key(after, buf, sizeof(buf), &k) < 0)
+		return gb_error(err, GB_EUSAGE,
+				_("after: \"%.40s\" is not a cursor given by "
+				  "/v1/conflicts"),
+				after);
+	if (limit) {
+		errno = 0;
+		n = strtoull(limit, &end, 10);
+		if (errno || end == limit || *end || *limit < '0' ||
+		    *limit > '9' || n < 1 || n > CONFLICTS_PAGE_MAX)
+			return gb_error(err, GB_EUSAGE,
+					_("limit: \"%.20s\" is not a number "
+					  "from 1 to %d"),
+					limit, CONFLICTS_PAGE_MAX);
+	}
+	out->after = after;
+	out->limit = (size_t)n;
+	return 0;
+}
+
+int conflicts_write(struct store *st, const char *grid, enum conflicts_format f,
+		    const struct conflicts_page *page, struct gb_buf *out,
+		    struct gb_err *err)
+{
+	struct store_conflict_key key, *after = NULL;
+	char buf[192];
 	struct rows rs;
 	int rc = -1;
 
@@ -280,12 +370,28 @@ int conflicts_write(struct store *st, const char *grid, enum conflicts_format f,
 	rs.f = f;
 	rs.json = out;
 	rs.err = err;
+	if (page && page->after) {
+		if (cursor_key(page->after, buf, sizeof(buf), &key) < 0)
+			return gb_error(err, GB_EUSAGE,
+					_("after: \"%.40s\" is not a cursor "
+					  "given by /v1/conflicts"),
+					page->after);
+		after = &key;
+	}
+	rs.limit = page ? page->limit : 0;
 	if (f == CONFLICTS_JSON && gb_buf_adds(out, "{\"conflicts\":[", err))
 		return -1;
-	if (st->ops->field_conflict_list(st, grid, row_add, &rs, err) < 0 ||
+	/* One beyond the page tells whether a page follows. */
+	if (st->ops->field_conflict_list(st, grid, after,
+					 rs.limit ? rs.limit + 1 : 0, row_add,
+					 &rs, err) < 0 ||
 	    rs.failed)
 		goto out;
-	if (f == CONFLICTS_JSON)
+	if (f == CONFLICTS_JSON && rs.more)
+		rc = gb_buf_addf(out, err,
+				 "],\n\"count\":%zu,\n\"next\":\"%s\"}\n", rs.n,
+				 rs.next);
+	else if (f == CONFLICTS_JSON)
 		rc = gb_buf_addf(out, err, "],\n\"count\":%zu}\n", rs.n);
 	else if (f == CONFLICTS_CSV)
 		rc = write_csv(&rs, out, err);

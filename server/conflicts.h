@@ -32,14 +32,38 @@ int conflicts_format_parse(const char *s, enum conflicts_format *out,
 int conflicts_may_read(const struct store_device *dev, const char *grid,
 		       const char **use, struct gb_err *err);
 
+/* The most a page of GET /v1/conflicts holds, and what it holds when
+ * the request names no limit. */
+#define CONFLICTS_PAGE_MAX 10000
+#define CONFLICTS_PAGE_DEFAULT 1000
+
+/*
+ * A page of the listing: the conflicts after the one named by after
+ * (NULL: from the first), which is the "next" of the page before, at
+ * most limit of them (0: every one).
+ */
+struct conflicts_page {
+	const char *after;
+	size_t limit;
+};
+
+/* Checks a page's cursor and limit as a request gives them (either may
+ * be NULL: from the first, CONFLICTS_PAGE_DEFAULT) into *out, which
+ * borrows after.  Returns 0, or -1 with err (GB_EUSAGE) naming it. */
+int conflicts_page_parse(const char *after, const char *limit,
+			 struct conflicts_page *out, struct gb_err *err);
+
 /*
  * Appends the field conflicts of grid (NULL: every grid) to out in
  * format f: an aligned table for a terminal (values cut to a width),
  * a JSON object {"conflicts": [...], "count": N}, or CSV for Excel and
- * WPS (BOM, headers in the user's language, cells neutralised).  Reads
+ * WPS (BOM, headers in the user's language, cells neutralised).  With
+ * page (NULL: every conflict), those of that page; a JSON page that is
+ * not the last also has "next", the cursor of the page after it.  Reads
  * st from any thread.  Returns 0, or -1 with err.
  */
 int conflicts_write(struct store *st, const char *grid, enum conflicts_format f,
-		    struct gb_buf *out, struct gb_err *err);
+		    const struct conflicts_page *page, struct gb_buf *out,
+		    struct gb_err *err);
 
 #endif

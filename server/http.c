@@ -1316,15 +1316,18 @@ static enum MHD_Result report(struct http_server *h, struct MHD_Connection *c,
 	return ret;
 }
 
-/* GET /v1/conflicts[?grid=G]: the field conflicts held, as JSON
- * (conflicts.h): of every grid or of G for a viewer device; of its own
- * grid for a field device, and 403 (audited) for another grid. */
+/* GET /v1/conflicts[?grid=G][&limit=N][&after=CURSOR]: the field
+ * conflicts held, as JSON (conflicts.h): of every grid or of G for a
+ * viewer device; of its own grid for a field device, and 403 (audited)
+ * for another grid.  A page holds up to N (CONFLICTS_PAGE_DEFAULT when
+ * not named), and names the cursor of the next as "next". */
 static enum MHD_Result conflicts(struct http_server *h,
 				 struct MHD_Connection *c, struct request *r)
 {
 	const char *grid =
 	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "grid");
 	const char *use = NULL;
+	struct conflicts_page page;
 	struct gb_buf out;
 	struct gb_err err;
 	enum MHD_Result ret;
@@ -1336,8 +1339,13 @@ static enum MHD_Result conflicts(struct http_server *h,
 	}
 	if (conflicts_may_read(&r->dev, grid, &use, &err) < 0)
 		return reply_err(h, c, r, "conflicts", &err);
+	if (conflicts_page_parse(
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after"),
+		MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit"),
+		&page, &err) < 0)
+		return reply_err(h, c, r, "conflicts", &err);
 	gb_buf_init(&out, GB_BUF_NOLIMIT);
-	if (conflicts_write(h->st, use, CONFLICTS_JSON, &out, &err) < 0)
+	if (conflicts_write(h->st, use, CONFLICTS_JSON, &page, &out, &err) < 0)
 		ret = reply_err(h, c, r, "conflicts", &err);
 	else
 		ret = reply(c, MHD_HTTP_OK, "application/json; charset=utf-8",

@@ -808,7 +808,7 @@ static int cmd_conflicts(struct hq *hq, int argc, char **argv)
 		return usage_error("conflicts", &err);
 	}
 	gb_buf_init(&out, GB_BUF_NOLIMIT);
-	rc = conflicts_write(st, grid, f, &out, &err);
+	rc = conflicts_write(st, grid, f, NULL, &out, &err);
 	st->ops->close(st);
 	if (rc == 0)
 		fwrite(out.data ? out.data : "", 1, out.len, stdout);

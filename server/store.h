@@ -98,6 +98,15 @@ struct store_field_conflict {
 	const char *kept_name, *lost_name;
 };
 
+/* Where a field conflict stands in the listing's order (the key a page
+ * of field_conflict_list starts after). */
+struct store_conflict_key {
+	int64_t detected;
+	const char *id, *field;
+	uint64_t lost_version;
+	const char *lost_device;
+};
+
 /* A record refused in a batch. */
 struct store_rejection {
 	const char *device;
@@ -421,9 +430,12 @@ struct store_ops {
 				   const struct store_field_conflict *c,
 				   size_t n, struct gb_err *err);
 	/* Calls cb for each field conflict of grid (NULL: every grid),
-	 * oldest detected first (any thread); cb returns 0 to go on. */
+	 * oldest detected first, then by record, field, lost version and
+	 * device (any thread), from the one after *after (NULL: from the
+	 * first), at most limit of them (0: all); cb returns 0 to go on. */
 	int (*field_conflict_list)(
 	    struct store *s, const char *grid,
+	    const struct store_conflict_key *after, size_t limit,
 	    int (*cb)(void *arg, const struct store_field_conflict *c),
 	    void *arg, struct gb_err *err);
 	/* Sets aside a version that conflicts with the one held. */

@@ -2142,27 +2142,52 @@ static int pg_field_conflicts_put(struct store *st, const char *id,
 }
 
 static int pg_field_conflict_list(
-    struct store *st, const char *grid,
-    int (*cb)(void *arg, const struct store_field_conflict *c), void *arg,
-    struct gb_err *err)
+    struct store *st, const char *grid, const struct store_conflict_key *after,
+    size_t limit, int (*cb)(void *arg, const struct store_field_conflict *c),
+    void *arg, struct gb_err *err)
 {
 	struct pg_store *s = impl(st);
 	struct params p;
 	PGconn *c = NULL;
 	PGresult *res;
+	unsigned char key[16];
 
 	memset(&p, 0, sizeof(p));
 	p_text(&p, grid);
+	if (after && (gb_uuid_bytes(after->id, key) < 0 ||
+		      gb_uuid_bytes(after->lost_device, key) < 0))
+		return gb_error(err, GB_EUSAGE,
+				_("not a field conflict's key"));
+	if (after) {
+		p_i64(&p, after->detected);
+		p_uuid(&p, after->id);
+		p_text(&p, after->field);
+		p_i64(&p, (int64_t)after->lost_version);
+		p_uuid(&p, after->lost_device);
+	} else {
+		for (int i = 0; i < 5; i++)
+			p_text(&p, NULL);
+	}
+	if (limit)
+		p_i64(&p, (int64_t)limit);
+	else
+		p_text(&p, NULL);
 	if (reader_get(s, &c, err) < 0)
 		return -1;
+	/* Fields in byte order, as SQLite orders them, whatever the
+	 * database's collation. */
 	res = run(c,
 		  "SELECT f.id, f.field, f.kind, f.grid, f.kept_version, "
 		  "f.kept_device, f.kept_staff, f.kept_value, f.lost_version, "
 		  "f.lost_device, f.lost_staff, f.lost_value, f.detected, "
 		  "k.name, l.name FROM field_conflict f LEFT JOIN staff k ON "
 		  "k.code = f.kept_staff LEFT JOIN staff l ON l.code = "
-		  "f.lost_staff WHERE $1::text IS NULL OR f.grid = $1 ORDER BY "
-		  "f.detected, f.id, f.field",
+		  "f.lost_staff WHERE ($1::text IS NULL OR f.grid = $1) AND "
+		  "($2::bigint IS NULL OR (f.detected, f.id, f.field COLLATE "
+		  "\"C\", f.lost_version, f.lost_device) > ($2, $3::bytea, "
+		  "$4::text COLLATE \"C\", $5::bigint, $6::bytea)) ORDER BY "
+		  "f.detected, f.id, f.field COLLATE \"C\", f.lost_version, "
+		  "f.lost_device LIMIT $7::bigint",
 		  &p, N_("reading field conflicts"), err);
 	for (int i = 0; res && i < PQntuples(res); i++) {
 		struct store_field_conflict f;

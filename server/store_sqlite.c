@@ -807,9 +807,9 @@ static int sq_field_conflicts_put(struct store *st, const char *id,
 }
 
 static int sq_field_conflict_list(
-    struct store *st, const char *grid,
-    int (*cb)(void *arg, const struct store_field_conflict *c), void *arg,
-    struct gb_err *err)
+    struct store *st, const char *grid, const struct store_conflict_key *after,
+    size_t limit, int (*cb)(void *arg, const struct store_field_conflict *c),
+    void *arg, struct gb_err *err)
 {
 	struct sqlite_store *s = impl(st);
 	sqlite3 *db = NULL;
@@ -826,11 +826,30 @@ static int sq_field_conflict_list(
 			       "k.name, l.name FROM field_conflict f "
 			       "LEFT JOIN staff k ON k.code = f.kept_staff "
 			       "LEFT JOIN staff l ON l.code = f.lost_staff "
-			       "WHERE ?1 IS NULL OR f.grid = ?1 "
-			       "ORDER BY f.detected, f.id, f.field",
+			       "WHERE (?1 IS NULL OR f.grid = ?1) AND (?2 IS "
+			       "NULL OR (f.detected, f.id, f.field, "
+			       "f.lost_version, f.lost_device) > (?2, ?3, ?4, "
+			       "?5, ?6)) ORDER BY f.detected, f.id, f.field, "
+			       "f.lost_version, f.lost_device LIMIT ?7",
 			       -1, &q, NULL) != SQLITE_OK)
 		goto fail;
 	bind_text(q, 1, grid);
+	if (after) {
+		unsigned char id[16], dev[16];
+
+		if (gb_uuid_bytes(after->id, id) < 0 ||
+		    gb_uuid_bytes(after->lost_device, dev) < 0) {
+			rc = gb_error(err, GB_EUSAGE,
+				      _("not a field conflict's key"));
+			goto out;
+		}
+		sqlite3_bind_int64(q, 2, after->detected);
+		sqlite3_bind_blob(q, 3, id, 16, SQLITE_TRANSIENT);
+		bind_text(q, 4, after->field);
+		sqlite3_bind_int64(q, 5, (sqlite3_int64)after->lost_version);
+		sqlite3_bind_blob(q, 6, dev, 16, SQLITE_TRANSIENT);
+	}
+	sqlite3_bind_int64(q, 7, limit ? (sqlite3_int64)limit : -1);
 	for (;;) {
 		struct store_field_conflict c;
 		char id[GB_ID_LEN], kd[GB_ID_LEN], ld[GB_ID_LEN];

@@ -257,6 +257,43 @@ try:
             d)
     T.check("e3 counted though voided", report_row(GRID)[0]["conflicts"]
             == 1)
+
+    # Pages of GET /v1/conflicts: three more records, each edited apart
+    # on A and B, make four conflicts; pages of two follow each other by
+    # "next" to the same four, each once, the last page without "next".
+    more = [hqclient.uuid7(MS, n) for n in (4, 5, 6)]
+    for i, e in enumerate(more):
+        name = "文昌街道%s精密机械有限公司" % "甲乙丙"[i]
+        post(A, TA, rec(e, A, v[0], body(name, 10)))
+        post(A, TA, rec(e, A, v[1], body(name, 11), bases=[v[0]]))
+        post(B, TB, rec(e, B, v[2], body(name, 12), bases=[v[0]]))
+    st, whole = get_json("/v1/conflicts?grid=" + GRID, TV)
+    T.check("four conflicts, one page", st == 200 and whole["count"] == 4
+            and "next" not in whole, whole)
+    seen, url, pages = [], "/v1/conflicts?limit=2&grid=" + GRID, 0
+    while url and pages < 5:
+        st, d = get_json(url, TV)
+        if st != 200:
+            break
+        pages += 1
+        seen += [(c["id"], c["field"]) for c in d["conflicts"]]
+        url = ("/v1/conflicts?limit=2&grid=%s&after=%s" % (GRID, d["next"])
+               if "next" in d else None)
+    T.check("pages of two: two pages, the same four in the same order",
+            st == 200 and pages == 2 and seen == [
+                (c["id"], c["field"]) for c in whole["conflicts"]],
+            (pages, seen))
+    st, d = get_json("/v1/conflicts?limit=3&grid=" + GRID, TV)
+    T.check("a page of three names the next", st == 200 and
+            d["count"] == 3 and "next" in d, d)
+    st, d = get_json("/v1/conflicts?limit=3&grid=%s&after=%s" %
+                     (GRID, d.get("next", "")), TV)
+    T.check("the last page is short", st == 200 and d["count"] == 1 and
+            "next" not in d, d)
+    for bad in ("limit=0", "limit=10001", "limit=x", "after=12.3",
+                "after=1.2.%s.%s.a%%2Cb" % (e3, A), "after=" + "9" * 300):
+        st, d = get_json("/v1/conflicts?" + bad, TV)
+        T.check("%s: 400" % bad[:30], st == 400, d)
 except Exception as e:  # a broken step is a failure, not a pass
     import traceback
     traceback.print_exc()

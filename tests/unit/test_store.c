@@ -604,6 +604,79 @@ static int each_outside(void *arg, const char *grid, const char *id,
 	return 0;
 }
 
+/* The fields of the conflicts listed, in order, comma-separated. */
+struct fields_seen {
+	char list[128];
+	struct store_conflict_key last;
+	char id[GB_ID_LEN], dev[GB_ID_LEN], field[32];
+};
+
+static int each_field(void *arg, const struct store_field_conflict *c)
+{
+	struct fields_seen *fs = arg;
+	size_t n = strlen(fs->list);
+
+	snprintf(fs->list + n, sizeof(fs->list) - n, "%s%s", n ? "," : "",
+		 c->field);
+	snprintf(fs->id, sizeof(fs->id), "%s", c->id);
+	snprintf(fs->dev, sizeof(fs->dev), "%s", c->lost_device);
+	snprintf(fs->field, sizeof(fs->field), "%s", c->field);
+	fs->last.detected = c->detected;
+	fs->last.id = fs->id;
+	fs->last.field = fs->field;
+	fs->last.lost_version = c->lost_version;
+	fs->last.lost_device = fs->dev;
+	return 0;
+}
+
+/* Pages of the field conflicts: in byte order of the field names on
+ * both stores ("a_b" before "ab", whatever PostgreSQL's collation), each
+ * page after the last of the one before, the last one short. */
+static void test_conflict_pages(struct store *st)
+{
+	struct store_field_conflict c[4] = {
+	    {REC_1, "S01-G1", "enterprise", "ab", 200, 100, DEV_A, DEV_B,
+	     "K0001", "K0002", "1", "2", 1764750030000, NULL, NULL},
+	    {REC_1, "S01-G1", "enterprise", "a_b", 200, 100, DEV_A, DEV_B,
+	     "K0001", "K0002", "1", "2", 1764750030000, NULL, NULL},
+	    {REC_1, "S01-G1", "enterprise", "b", 200, 100, DEV_A, DEV_B,
+	     "K0001", "K0002", "1", "2", 1764750030000, NULL, NULL},
+	    {REC_1, "S01-G1", "enterprise", "a", 200, 100, DEV_A, DEV_B,
+	     "K0001", "K0002", "1", "2", 1764750020000, NULL, NULL},
+	};
+	struct fields_seen fs, next;
+	struct store_conflict_key bad;
+	struct gb_err err;
+
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->field_conflicts_put(st, REC_1, c, 4, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	memset(&fs, 0, sizeof(fs));
+	CHECK_S(st->ops->field_conflict_list(st, NULL, NULL, 0, each_field, &fs,
+					     &err) == 0);
+	CHECK_S(!strcmp(fs.list, "a,a_b,ab,b"));
+	memset(&fs, 0, sizeof(fs));
+	CHECK_S(st->ops->field_conflict_list(st, "S01-G1", NULL, 2, each_field,
+					     &fs, &err) == 0);
+	CHECK_S(!strcmp(fs.list, "a,a_b"));
+	memset(&next, 0, sizeof(next));
+	CHECK_S(st->ops->field_conflict_list(st, "S01-G1", &fs.last, 2,
+					     each_field, &next, &err) == 0);
+	CHECK_S(!strcmp(next.list, "ab,b"));
+	memset(&fs, 0, sizeof(fs));
+	CHECK_S(st->ops->field_conflict_list(st, "S01-G1", &next.last, 2,
+					     each_field, &fs, &err) == 0);
+	CHECK_S(fs.list[0] == '\0');
+	bad = next.last;
+	bad.id = "not-a-uuid";
+	CHECK_S(st->ops->field_conflict_list(st, NULL, &bad, 2, each_field, &fs,
+					     &err) < 0 &&
+		err.code == GB_EUSAGE);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->field_conflicts_put(st, REC_1, NULL, 0, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+}
+
 static void test_merge_ops(struct store *st)
 {
 	struct store_field_conflict c = {
@@ -626,20 +699,20 @@ static void test_merge_ops(struct store *st)
 	CHECK_S(st->ops->field_conflicts_put(st, REC_1, &c, 1, &err) == 0);
 	CHECK_S(st->ops->commit(st, &err) == 0);
 	memset(&sn, 0, sizeof(sn));
-	CHECK_S(st->ops->field_conflict_list(st, "S01-G1", each_conflict, &sn,
-					     &err) == 0);
+	CHECK_S(st->ops->field_conflict_list(st, "S01-G1", NULL, 0,
+					     each_conflict, &sn, &err) == 0);
 	CHECK_S(sn.n == 1 && !strcmp(sn.last_field, "employees/60") &&
 		sn.version == 200);
 	memset(&sn, 0, sizeof(sn));
-	CHECK_S(st->ops->field_conflict_list(st, "S01-G2", each_conflict, &sn,
-					     &err) == 0);
+	CHECK_S(st->ops->field_conflict_list(st, "S01-G2", NULL, 0,
+					     each_conflict, &sn, &err) == 0);
 	CHECK_S(sn.n == 0);
 	CHECK_S(st->ops->begin(st, &err) == 0);
 	CHECK_S(st->ops->field_conflicts_put(st, REC_1, NULL, 0, &err) == 0);
 	CHECK_S(st->ops->commit(st, &err) == 0);
 	memset(&sn, 0, sizeof(sn));
-	CHECK_S(st->ops->field_conflict_list(st, NULL, each_conflict, &sn,
-					     &err) == 0);
+	CHECK_S(st->ops->field_conflict_list(st, NULL, NULL, 0, each_conflict,
+					     &sn, &err) == 0);
 	CHECK_S(sn.n == 0);
 
 	/* Of versions 100 (history) and 200 (current): 100 is below 150. */
@@ -1300,6 +1373,7 @@ static void run_all(struct store *st, const char *name)
 	test_records(st);
 	test_changes(st);
 	test_merge_ops(st);
+	test_conflict_pages(st);
 	test_heads(st);
 	test_audit(st);
 	/* The reads first: they hold the devices' and the day counts' state
