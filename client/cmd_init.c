@@ -17,6 +17,7 @@
 #include "db.h"
 #include "i18n.h"
 #include "opts.h"
+#include "seeds.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -58,8 +59,7 @@ static long count_rows(struct gb_db *db, enum db_ref_table t, const char *grid,
 /* Prints what the new file holds. */
 static void print_summary(struct gb_db *db, const char *path, const char *grid)
 {
-	static const char *const roles[] = {"coordinator", "chief", "officer",
-					    "guard"};
+	/* In the order of gb_staff_roles. */
 	static const char *const plural[] = {N_("coordinators"), N_("chiefs"),
 					     N_("officers"), N_("guards")};
 	char *name = db_meta_get(db, "grid_name");
@@ -71,9 +71,12 @@ static void print_summary(struct gb_db *db, const char *path, const char *grid)
 	printf(_("  police areas  %ld\n"),
 	       count_rows(db, DB_REF_AREAS, grid, NULL));
 	printf(_("  staff        "));
-	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
-		printf("%s %s %ld", i ? "," : "", _(plural[i]),
-		       count_rows(db, DB_REF_STAFF, grid, roles[i]));
+	for (size_t i = 0; gb_staff_roles[i]; i++)
+		printf("%s %s %ld", i ? "," : "",
+		       i < sizeof(plural) / sizeof(plural[0])
+			   ? _(plural[i])
+			   : gb_staff_roles[i],
+		       count_rows(db, DB_REF_STAFF, grid, gb_staff_roles[i]));
 	printf("\n");
 	if (me && *me) {
 		char *who = db_ref_name(db, GB_REF_STAFF, me);

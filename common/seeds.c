@@ -17,6 +17,9 @@
 
 #include "banned.h"
 
+const char *const gb_staff_roles[] = {"coordinator", "chief", "officer",
+				      "guard", NULL};
+
 const struct gb_seeds_spec gb_seeds_specs[GB_SEEDS_NFILES] = {
     [GB_SEEDS_DISTRICT] = {"district.csv",
 			   2,
@@ -151,8 +154,7 @@ static int check_value(const struct gb_seeds_spec *sp, int c, const char *v,
 		*n = ll;
 		return 0;
 	case GB_SEEDS_ROLE:
-		if (strcmp(v, "coordinator") && strcmp(v, "officer") &&
-		    strcmp(v, "chief") && strcmp(v, "guard"))
+		if (gb_choice_index(gb_staff_roles, v) < 0)
 			return gb_error(err, GB_EINVAL,
 					_("%s: \"%s\" is not coordinator, "
 					  "officer, chief or guard"),

@@ -32,6 +32,10 @@ enum gb_seeds_file {
 
 #define GB_SEEDS_MAXCOLS 6
 
+/* The roles of staff (staff.csv, column role), NULL-terminated: one
+ * list for the seeds' check and for what is counted of each. */
+extern const char *const gb_staff_roles[];
+
 /* What a column holds, and so how it is checked. */
 enum gb_seeds_type {
 	GB_SEEDS_CODE,	  /* a code, required */
