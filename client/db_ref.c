@@ -482,18 +482,25 @@ static const struct {
 	 4},
 };
 
+/* What reading table t is called in an error: "reading NAME". */
+static const char *ref_reading(enum db_ref_table t, char *buf, size_t n)
+{
+	snprintf(buf, n, _("reading %s"), ref_tables[t].name);
+	return buf;
+}
+
 int db_ref_rows(struct gb_db *db, enum db_ref_table t, const char *grid,
 		int (*cb)(void *arg, const char *const *cells, int n),
 		void *arg, struct gb_err *err)
 {
 	const char *cells[8];
+	char what[64];
 	sqlite3_stmt *s = NULL;
 	int rc, ret = -1, n = ref_tables[t].ncols;
 
-	if (sqlite3_prepare_v2(db->sq, ref_tables[t].rows, -1, &s, NULL) !=
-	    SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(s, 1, grid, -1, SQLITE_STATIC);
+	if (db_prep(db, ref_tables[t].rows, &s, ref_reading(t, what, 64), err))
+		return -1;
+	db_bind_text(s, 1, grid);
 	for (;;) {
 		rc = sqlite3_step(s);
 		if (rc != SQLITE_ROW)
@@ -501,16 +508,12 @@ int db_ref_rows(struct gb_db *db, enum db_ref_table t, const char *grid,
 		for (int c = 0; c < n; c++)
 			cells[c] = (const char *)sqlite3_column_text(s, c);
 		if (cb(arg, cells, n))
-			goto out;
+			break; /* -1: the callback's err */
 	}
-	if (rc != SQLITE_DONE)
-		goto fail;
-	ret = 0;
-	goto out;
-fail:
-	gb_error(err, GB_EDB, _("reading %s: %s"), ref_tables[t].name,
-		 sqlite3_errmsg(db->sq));
-out:
+	if (rc == SQLITE_DONE)
+		ret = 0;
+	else if (rc != SQLITE_ROW)
+		db_sql_fail(db, what, err);
 	sqlite3_finalize(s);
 	return ret;
 }
@@ -518,25 +521,21 @@ out:
 int db_ref_count(struct gb_db *db, enum db_ref_table t, const char *grid,
 		 const char *role, long *n, struct gb_err *err)
 {
+	char what[64];
 	sqlite3_stmt *s = NULL;
 	int rc;
 
 	*n = 0;
-	if (sqlite3_prepare_v2(db->sq, ref_tables[t].count, -1, &s, NULL) !=
-	    SQLITE_OK) {
-		gb_error(err, GB_EDB, _("reading %s: %s"), ref_tables[t].name,
-			 sqlite3_errmsg(db->sq));
+	if (db_prep(db, ref_tables[t].count, &s, ref_reading(t, what, 64), err))
 		return -1;
-	}
-	sqlite3_bind_text(s, 1, grid, -1, SQLITE_STATIC);
+	db_bind_text(s, 1, grid);
 	if (t == DB_REF_STAFF)
 		db_bind_text(s, 2, role);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
 		*n = (long)sqlite3_column_int64(s, 0);
 	else
-		gb_error(err, GB_EDB, _("reading %s: %s"), ref_tables[t].name,
-			 sqlite3_errmsg(db->sq));
+		db_sql_fail(db, what, err);
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW ? 0 : -1;
 }
