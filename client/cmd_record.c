@@ -425,18 +425,8 @@ static int cannot_count(const struct gb_record *r, char *out, size_t n)
 			return 1;
 		}
 	}
-	if (hook == GB_HOOK_CHECK) {
-		const char *o = gb_record_get(r, "outcome");
-
-		if (o && !strcmp(o, "rectify_order") &&
-		    !gb_record_get(r, "deadline")) {
-			snprintf(out, n,
-				 _("deadline: a rectification order without "
-				   "a deadline is never counted overdue or "
-				   "rectified on time"));
-			return 1;
-		}
-	}
+	/* A rectification order without a deadline, which would never
+	 * count overdue, is refused by its kind's rules (kinds.c). */
 	return 0;
 }
 
