@@ -39,6 +39,52 @@ same() {
 has() {
 	case "$2" in *"$3"*) pass ;; *) fail "$1: [$3] not in [$(printf '%s' "$2" | head -c 600)]" ;; esac
 }
+# PostgreSQL for the tests (pglib.py):
+#   pg_database          PG becomes the URL of a fresh database on a
+#                        throwaway PostgreSQL 15: the cluster of the run
+#                        when tests/run-all started one
+#                        (GRIDBOOK_TEST_PG_CLUSTER), else one of this
+#                        test's own; removed at exit
+#   hq_store FILE        HQ_SPEC becomes the --store of the test's HQ:
+#                        sqlite:FILE, or with GRIDBOOK_TEST_STORE=pg a
+#                        fresh database (pg_database)
+#   on_pg                whether the test runs HQ on PostgreSQL
+#   skip_on_pg WHY       on PostgreSQL, says that a part is skipped and why
+#                        and returns 0 (so: skip_on_pg "..." || { part; })
+E2E_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PGLIB="$E2E_LIB/pglib.py"
+pg_database() {
+	if [ -n "${GRIDBOOK_TEST_PG_CLUSTER:-}" ]; then
+		PG=$("$PGLIB" newdb "$GRIDBOOK_TEST_PG_CLUSTER" 2>"$T/pg.err")
+		[ -n "$PG" ] && E2E_CLEANUPS+=("\"$PGLIB\" dropdb \"$PG\"")
+	else
+		mkdir -p "$T/pg"
+		local url
+		url=$("$PGLIB" start "$T/pg" 2>"$T/pg.err")
+		[ -n "$url" ] && E2E_CLEANUPS+=("\"$PGLIB\" stop \"$T/pg\"")
+		PG=
+		[ -n "$url" ] && PG=$("$PGLIB" newdb "${url%/*}" 2>"$T/pg.err")
+	fi
+	if [ -z "$PG" ]; then
+		fail "throwaway PostgreSQL: $(cat "$T/pg.err")"
+		return 1
+	fi
+}
+on_pg() { [ "${GRIDBOOK_TEST_STORE:-sqlite}" = pg ]; }
+hq_store() {
+	case "${GRIDBOOK_TEST_STORE:-sqlite}" in
+	sqlite) HQ_SPEC="sqlite:$1" ;;
+	pg) pg_database || exit 1; HQ_SPEC=$PG ;;
+	*)
+		fail "GRIDBOOK_TEST_STORE=$GRIDBOOK_TEST_STORE: not sqlite or pg"
+		exit 1
+		;;
+	esac
+}
+skip_on_pg() {
+	on_pg || return 1
+	echo "skipped on PostgreSQL: $1"
+}
 # Picks a free TCP port on 127.0.0.1.
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

@@ -22,6 +22,20 @@
 #     pglib.py start DIR    prints the URL; DIR (which must exist) keeps
 #                           what stop needs to find the cluster
 #     pglib.py stop DIR     stops it (pg_ctl -m fast) and removes it
+#     pglib.py newdb BASE   makes a fresh database with the test dialect
+#                           (below) on the cluster at BASE (a URL without
+#                           the database) and prints its URL
+#     pglib.py dropdb URL   drops it again, closing its connections
+#
+# A run of many tests (tests/run-all) starts one cluster and gives each
+# test a database of its own on it: its BASE is in GRIDBOOK_TEST_PG_CLUSTER,
+# and database() below (pg_database in lib.sh) then makes a database there
+# instead of starting a cluster.
+#
+# The test dialect: the e2e tests read HQ's store with the same queries on
+# both stores, written in SQLite's words; a fresh database gets the few
+# functions of SQLite they use (hex, json_extract, total), in the test's
+# database only, never in gridbook's schema.
 import glob
 import json
 import os
@@ -38,6 +52,23 @@ USER = "gridbook"     # the PostgreSQL role the tests connect as
 DATABASE = "gridbook"
 START_SECONDS = 60    # bound on the cluster coming up
 STATE = "pglib.json"  # in the DIR of the command line
+
+
+CLUSTER_ENV = "GRIDBOOK_TEST_PG_CLUSTER"
+
+# SQLite's functions that the e2e tests' queries use, on PostgreSQL.
+DIALECT = r"""
+CREATE FUNCTION hex(bytea) RETURNS text LANGUAGE sql IMMUTABLE STRICT
+    AS $$SELECT upper(encode($1, 'hex'))$$;
+CREATE FUNCTION json_extract(text, text) RETURNS text LANGUAGE sql
+    IMMUTABLE STRICT
+    AS $$SELECT $1::jsonb #>> string_to_array(substr($2, 3), '.')$$;
+CREATE FUNCTION total_step(double precision, bigint)
+    RETURNS double precision LANGUAGE sql IMMUTABLE
+    AS $$SELECT $1 + coalesce($2, 0)$$;
+CREATE AGGREGATE total(bigint) (SFUNC = total_step,
+    STYPE = double precision, INITCOND = '0');
+"""
 
 
 class Error(Exception):
@@ -282,13 +313,74 @@ class Postgres:
         return False
 
 
+def sql_at(url, sql):
+    """Runs sql through psql on the database at url; returns its output,
+    unaligned and tuples only, or raises Error."""
+    p = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v",
+                        "ON_ERROR_STOP=1", "-d", url], input=sql.encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=120)
+    if p.returncode != 0:
+        raise Error("psql: %s" % p.stderr.decode(errors="replace"))
+    return p.stdout.decode()
+
+
+def newdb(base):
+    """A fresh database with the test dialect on the cluster at base (a
+    URL without the database); returns its URL."""
+    name = "t%d_%s" % (os.getpid(), os.urandom(4).hex())
+    sql_at(base + "/postgres", "CREATE DATABASE %s" % name)
+    url = base + "/" + name
+    try:
+        sql_at(url, DIALECT)
+    except Error:
+        dropdb(url)
+        raise
+    return url
+
+
+def dropdb(url):
+    """Drops the database at url (made by newdb), closing what is still
+    connected to it."""
+    base, name = url.rsplit("/", 1)
+    sql_at(base + "/postgres",
+           "DROP DATABASE IF EXISTS %s WITH (FORCE)" % name)
+
+
+def database(cleanups):
+    """The URL of a fresh database with the test dialect: on the cluster
+    of the run when there is one (GRIDBOOK_TEST_PG_CLUSTER), else on a
+    cluster of its own.  What removes it again is appended to cleanups
+    (a list of functions of no argument)."""
+    base = os.environ.get(CLUSTER_ENV)
+    if base:
+        url = newdb(base)
+        cleanups.append(lambda: dropdb(url))
+        return url
+    pg = Postgres()
+    pg.start()
+    cleanups.append(pg.stop)
+    try:
+        url = newdb(pg.url.rsplit("/", 1)[0])
+    except Error:
+        pg.stop()
+        raise
+    return url
+
+
 def main(argv):
-    if len(argv) != 3 or argv[1] not in ("start", "stop", "url"):
-        print("usage: pglib.py start|stop|url DIR", file=sys.stderr)
+    if len(argv) != 3 or argv[1] not in ("start", "stop", "url", "newdb",
+                                         "dropdb"):
+        print("usage: pglib.py start|stop|url DIR, newdb BASE or "
+              "dropdb URL", file=sys.stderr)
         return 2
     cmd, state_dir = argv[1], argv[2]
     try:
-        if cmd == "start":
+        if cmd == "newdb":
+            print(newdb(state_dir))
+        elif cmd == "dropdb":
+            dropdb(state_dir)
+        elif cmd == "start":
             pg = Postgres()
             pg.start()
             try:

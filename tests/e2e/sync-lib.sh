@@ -4,7 +4,8 @@
 # is stopped by the cleanup of lib.sh.
 #   hq_seed [DIR]        load the reference district (default seeds/)
 #   hq_start / hq_stop   start (waiting for /healthz) or stop the server
-#   hq_sql SQL           a query on the server's store
+#   hq_sql SQL           a query on the server's store, in SQLite's words
+#                        (on PostgreSQL through psql and pglib.py's dialect)
 #   grid_new FILE        a grid file of S01-G1 entering as K0001
 #   enroll FILE ROLE     enrol a device and set FILE up to sync as it
 #   uscc N               a valid unified social credit code, serial N
@@ -14,17 +15,18 @@
 #                        at most SECONDS: a test waits for what it expects,
 #                        never sleeps and then looks
 HQ_STORE="$T/hq.db"
+hq_store "$HQ_STORE"
 HQ_PORT=$(free_port)
 HQ_URL="http://127.0.0.1:$HQ_PORT"
 HQ_PID=
 unset GRIDBOOK_DB GRIDBOOK_NOW GRIDBOOK_HQ_STORE
 
 hq_seed() {
-	gridbook-hq seed "${1:-$top/seeds}" --store "sqlite:$HQ_STORE" \
+	gridbook-hq seed "${1:-$top/seeds}" --store "$HQ_SPEC" \
 		>>"$T/hq-seed.log" 2>&1
 }
 hq_start() {
-	gridbook-hq serve --store "sqlite:$HQ_STORE" \
+	gridbook-hq serve --store "$HQ_SPEC" \
 		--listen "127.0.0.1:$HQ_PORT" >>"$T/hq.log" 2>&1 &
 	HQ_PID=$!
 	for _ in $(seq 200); do
@@ -43,13 +45,19 @@ hq_stop() {
 	return 0
 }
 E2E_CLEANUPS+=("hq_stop")
-hq_sql() { sqlite3 "$HQ_STORE" "$1"; }
+hq_sql() {
+	if on_pg; then
+		psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$HQ_SPEC" -c "$1"
+	else
+		sqlite3 "$HQ_STORE" "$1"
+	fi
+}
 grid_new() {
 	gridbook --db "$1" init --grid S01-G1 --staff K0001 >/dev/null
 }
 enroll() {
 	gridbook-hq device enroll --grid S01-G1 --role "$2" \
-		--store "sqlite:$HQ_STORE" 2>/dev/null |
+		--store "$HQ_SPEC" 2>/dev/null |
 		gridbook --db "$1" sync setup --server "$HQ_URL" --token - \
 			>/dev/null
 }

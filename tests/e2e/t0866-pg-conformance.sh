@@ -7,18 +7,11 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 B=$(dirname "$(command -v gridbook-hq)")
-PGLIB="$top/tests/e2e/pglib.py"
 if [ ! -x "$B/unit/test_store" ]; then
 	fail "no $B/unit/test_store: make all first"
 	exit 1
 fi
-mkdir -p "$T/pg"
-PG=$("$PGLIB" start "$T/pg" 2>"$T/pg.err")
-if [ -z "$PG" ]; then
-	fail "throwaway PostgreSQL: $(cat "$T/pg.err")"
-	exit 1
-fi
-E2E_CLEANUPS+=("\"$PGLIB\" stop \"$T/pg\"")
+pg_database || exit 1
 
 n=0
 for t in "$B/unit/test_store" "$B/unit-asan/test_store"; do
@@ -27,12 +20,16 @@ for t in "$B/unit/test_store" "$B/unit-asan/test_store"; do
 	# In the collation of a Chinese deployment where the machine has it,
 	# so that a store ordering codes by the database's collation, not
 	# bytewise as SQLite does, is caught (test_facts).
+	db=${PG##*/}_conform$n
+	# Dropped before the cluster stops, when it is the test's own.
+	E2E_CLEANUPS=("psql -X -q \"$PG\" -c \"DROP DATABASE IF EXISTS $db WITH (FORCE)\""
+		"${E2E_CLEANUPS[@]}")
 	if locale -a 2>/dev/null | grep -qix 'zh_CN.utf8'; then
-		psql -X -q "$PG" -c "CREATE DATABASE conform$n TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'zh_CN.utf8' LC_CTYPE 'zh_CN.utf8'"
+		psql -X -q "$PG" -c "CREATE DATABASE $db TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'zh_CN.utf8' LC_CTYPE 'zh_CN.utf8'"
 	else
-		psql -X -q "$PG" -c "CREATE DATABASE conform$n"
+		psql -X -q "$PG" -c "CREATE DATABASE $db"
 	fi
-	GRIDBOOK_TEST_PG=${PG%/*}/conform$n "$t" >"$T/out" 2>"$T/err"
+	GRIDBOOK_TEST_PG=${PG%/*}/$db "$t" >"$T/out" 2>"$T/err"
 	rc=$?
 	line=$(tail -n 1 "$T/out")
 	if [ $rc -eq 0 ]; then pass; else

@@ -12,7 +12,6 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 unset GRIDBOOK_HQ_STORE GRIDBOOK_TZ GRIDBOOK_NOW
 SEEDS=${GRIDBOOK_SEEDS:-$top/seeds}
-PGLIB="$top/tests/e2e/pglib.py"
 B=$(dirname "$(command -v gridbook-hq)")
 for f in "$B/bench/gridbook-gen" "$B/bench/load_store"; do
 	if [ ! -x "$f" ]; then
@@ -21,13 +20,7 @@ for f in "$B/bench/gridbook-gen" "$B/bench/load_store"; do
 	fi
 done
 
-mkdir -p "$T/pg"
-PG=$("$PGLIB" start "$T/pg" 2>"$T/pg.err")
-if [ -z "$PG" ]; then
-	fail "throwaway PostgreSQL: $(cat "$T/pg.err")"
-	exit 1
-fi
-E2E_CLEANUPS+=("\"$PGLIB\" stop \"$T/pg\"")
+pg_database || exit 1
 
 "$B/bench/gridbook-gen" --out "$T/gen" --grids all --from 2026-09-15 \
 	--to 2026-10-31 --seed 7 --seeds "$SEEDS" >"$T/gen.out" 2>&1 &&

@@ -15,7 +15,6 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 . "$top/tests/e2e/sync-lib.sh"
 SEEDS=${GRIDBOOK_SEEDS:-$top/seeds}
-PGLIB="$top/tests/e2e/pglib.py"
 B=$(dirname "$(command -v gridbook-hq)")
 for f in "$B/bench/gridbook-gen" "$B/bench/load_store"; do
 	if [ ! -x "$f" ]; then
@@ -28,13 +27,7 @@ done
 # are the same in both stores.
 export GRIDBOOK_TZ=Asia/Shanghai GRIDBOOK_NOW="2026-11-03 18:00"
 
-mkdir -p "$T/pg"
-PG=$("$PGLIB" start "$T/pg" 2>"$T/pg.err")
-if [ -z "$PG" ]; then
-	fail "throwaway PostgreSQL: $(cat "$T/pg.err")"
-	exit 1
-fi
-E2E_CLEANUPS+=("\"$PGLIB\" stop \"$T/pg\"")
+pg_database || exit 1
 
 ok "gridbook-gen" "$B/bench/gridbook-gen" --out "$T/gen" \
 	--grids S01-G1,S01-G2,S03-G1,S05-G2 --from 2026-09-22 \
