@@ -49,6 +49,11 @@ has() {
 #                        sqlite:FILE, or with GRIDBOOK_TEST_STORE=pg a
 #                        fresh database (pg_database)
 #   on_pg                whether the test runs HQ on PostgreSQL
+#   store_sql SPEC SQL   a query on the store SPEC, in SQLite's words (on
+#                        PostgreSQL through psql and pglib.py's dialect)
+#   store_copy SPEC NAME COPY becomes the --store of a copy of the store
+#                        SPEC (that no server holds open), for a test to
+#                        spoil
 #   skip_on_pg WHY       on PostgreSQL, says that a part is skipped and why
 #                        and returns 0 (so: skip_on_pg "..." || { part; })
 E2E_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -78,6 +83,21 @@ hq_store() {
 	*)
 		fail "GRIDBOOK_TEST_STORE=$GRIDBOOK_TEST_STORE: not sqlite or pg"
 		exit 1
+		;;
+	esac
+}
+store_sql() {
+	case "$1" in
+	sqlite:*) sqlite3 "${1#sqlite:}" "$2" ;;
+	*) psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2" ;;
+	esac
+}
+store_copy() {
+	case "$1" in
+	sqlite:*) cp "${1#sqlite:}" "$T/$2.db" && COPY="sqlite:$T/$2.db" ;;
+	*)
+		COPY=$("$PGLIB" copydb "$1") || return 1
+		E2E_CLEANUPS=("\"$PGLIB\" dropdb \"$COPY\"" "${E2E_CLEANUPS[@]}")
 		;;
 	esac
 }

@@ -25,6 +25,8 @@
 #     pglib.py newdb BASE   makes a fresh database with the test dialect
 #                           (below) on the cluster at BASE (a URL without
 #                           the database) and prints its URL
+#     pglib.py copydb URL   copies the database at URL (to which nothing
+#                           is connected) and prints the copy's URL
 #     pglib.py dropdb URL   drops it again, closing its connections
 #
 # A run of many tests (tests/run-all) starts one cluster and gives each
@@ -339,6 +341,16 @@ def newdb(base):
     return url
 
 
+def copydb(url):
+    """A copy of the database at url (nothing may be connected to it) on
+    the same cluster; returns its URL."""
+    base, name = url.rsplit("/", 1)
+    copy = "%s_%s" % (name, os.urandom(3).hex())
+    sql_at(base + "/postgres",
+           "CREATE DATABASE %s TEMPLATE %s" % (copy, name))
+    return base + "/" + copy
+
+
 def dropdb(url):
     """Drops the database at url (made by newdb), closing what is still
     connected to it."""
@@ -370,14 +382,16 @@ def database(cleanups):
 
 def main(argv):
     if len(argv) != 3 or argv[1] not in ("start", "stop", "url", "newdb",
-                                         "dropdb"):
+                                         "copydb", "dropdb"):
         print("usage: pglib.py start|stop|url DIR, newdb BASE or "
-              "dropdb URL", file=sys.stderr)
+              "copydb|dropdb URL", file=sys.stderr)
         return 2
     cmd, state_dir = argv[1], argv[2]
     try:
         if cmd == "newdb":
             print(newdb(state_dir))
+        elif cmd == "copydb":
+            print(copydb(state_dir))
         elif cmd == "dropdb":
             dropdb(state_dir)
         elif cmd == "start":

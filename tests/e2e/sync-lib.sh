@@ -4,8 +4,7 @@
 # is stopped by the cleanup of lib.sh.
 #   hq_seed [DIR]        load the reference district (default seeds/)
 #   hq_start / hq_stop   start (waiting for /healthz) or stop the server
-#   hq_sql SQL           a query on the server's store, in SQLite's words
-#                        (on PostgreSQL through psql and pglib.py's dialect)
+#   hq_sql SQL           a query on the server's store (store_sql)
 #   grid_new FILE        a grid file of S01-G1 entering as K0001
 #   enroll FILE ROLE     enrol a device and set FILE up to sync as it
 #   uscc N               a valid unified social credit code, serial N
@@ -45,13 +44,7 @@ hq_stop() {
 	return 0
 }
 E2E_CLEANUPS+=("hq_stop")
-hq_sql() {
-	if on_pg; then
-		psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$HQ_SPEC" -c "$1"
-	else
-		sqlite3 "$HQ_STORE" "$1"
-	fi
-}
+hq_sql() { store_sql "$HQ_SPEC" "$1"; }
 grid_new() {
 	gridbook --db "$1" init --grid S01-G1 --staff K0001 >/dev/null
 }

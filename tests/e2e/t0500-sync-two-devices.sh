@@ -112,7 +112,7 @@ same "HQ holds nine records" "$(hq_sql 'SELECT count(*) FROM record_current')" "
 same "A holds every version HQ holds" "$(local_versions "$A")" "$(hq_versions)"
 same "B holds every version HQ holds" "$(local_versions "$B")" "$(hq_versions)"
 same "no version twice at HQ" \
-	"$(hq_sql 'SELECT count(*) FROM (SELECT id, version FROM record_history GROUP BY id, version HAVING count(*) > 1)')" \
+	"$(hq_sql 'SELECT count(*) FROM (SELECT id, version FROM record_history GROUP BY id, version HAVING count(*) > 1) AS twice')" \
 	"0"
 same "HQ's current versions are A's" \
 	"$(hq_sql "SELECT lower(hex(id)) || '|' || version FROM record_current ORDER BY 1")" \

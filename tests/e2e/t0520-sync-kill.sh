@@ -123,5 +123,5 @@ same "no version was delivered in two batches" \
 	"$(hq_sql 'SELECT sum(records) FROM batch')" \
 	"$(hq_sql 'SELECT count(*) FROM record_history')"
 same "batch numbers have no gaps" \
-	"$(hq_sql 'SELECT sum(m - n) FROM (SELECT max(seq) AS m, count(*) AS n FROM batch GROUP BY device)')" \
+	"$(hq_sql 'SELECT sum(m - n) FROM (SELECT max(seq) AS m, count(*) AS n FROM batch GROUP BY device) AS d')" \
 	"0"

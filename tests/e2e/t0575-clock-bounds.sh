@@ -44,7 +44,7 @@ ok "and another" ahead gridbook --db "$A" enterprise add \
 values() {
 	sqlite3 "$A" "SELECT id || '|' || json_extract(body, '$.name') || '|' ||
 		json_extract(body, '$.employees') || '|' ||
-		ifnull(json_extract(body, '$.address'), '') FROM record
+		coalesce(json_extract(body, '$.address'), '') FROM record
 		WHERE json_extract(body, '$.name') <> '望川区永丰食品有限公司'
 		ORDER BY id"
 }
@@ -116,7 +116,7 @@ same "nothing is left to send" "$(sqlite3 "$A" 'SELECT count(*) FROM outbox')" 0
 same "A's records are as typed, same ids" "$(values)" "$typed"
 hq_values=$(hq_sql "SELECT lower(hex(id)) || '|' || json_extract(body,
 	'$.name') || '|' || json_extract(body, '$.employees') || '|' ||
-	ifnull(json_extract(body, '$.address'), '') FROM record_current
+	coalesce(json_extract(body, '$.address'), '') FROM record_current
 	WHERE json_extract(body, '$.name') <> '望川区永丰食品有限公司'
 	ORDER BY id")
 same "HQ holds them as typed" "$hq_values" "$(echo "$typed" | tr -d -)"
@@ -149,14 +149,17 @@ same "B's clock is still not ahead" \
 # stored it (negative), in a grid file without the mark of a file known
 # clean (one written before the bounds has none).
 ok "HQ check: nothing out of bounds" gridbook-hq check \
-	--store "sqlite:$HQ_STORE"
+	--store "$HQ_SPEC"
 has "says so" "$(cat "$T/.out")" "no version out of bounds (HQ's clock: "
 hq_stop
-hq_sql "INSERT INTO record_history (id, version, device, kind, grid,
-	content_hash, raw, received_at) SELECT id, -1, device, kind, grid,
-	content_hash, raw, received_at FROM record_history LIMIT 1"
+# PostgreSQL numbers each version in its grid's change sequence.
+seq= seqv=
+on_pg && seq="seq, " seqv="(SELECT max(seq) + 1 FROM record_history), "
+hq_sql "INSERT INTO record_history (${seq}id, version, device, kind, grid,
+	content_hash, raw, received_at) SELECT ${seqv}id, -1, device, kind,
+	grid, content_hash, raw, received_at FROM record_history LIMIT 1"
 held=$(hq_sql "SELECT count(*) || '/' || total(version) FROM record_history")
-fails 1 "HQ check finds it" gridbook-hq check --store "sqlite:$HQ_STORE"
+fails 1 "HQ check finds it" gridbook-hq check --store "$HQ_SPEC"
 has "lists it as 2^64 - 1" "$(cat "$T/.out")" "18446744073709551615"
 has "names the bound" "$(cat "$T/.out")" "2^63 or more"
 has "counts it" "$(cat "$T/.err")" "1 version out of bounds"

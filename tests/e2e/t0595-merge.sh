@@ -31,7 +31,7 @@ for p in "$P1:J0001" "$P2:J0002" "$P3:J0003"; do
 	ok "officer laptop $(basename "$f") is enrolled" enroll "$f" officer
 done
 VIEWER_TOK=$(gridbook-hq device enroll --grid S01-G1 --role viewer \
-	--name 区指挥中心 --store "sqlite:$HQ_STORE" 2>/dev/null |
+	--name 区指挥中心 --store "$HQ_SPEC" 2>/dev/null |
 	awk '/^token: /{print $2}')
 [ -n "$VIEWER_TOK" ] && pass || fail "no viewer token"
 
@@ -120,7 +120,7 @@ has "on A, theirs is 95" "$cj" '"theirs":{"value":"95"'
 has "on B, mine is 95" "$(gridbook --db "$B" conflicts --format json)" \
 	'"mine":{"value":"95"'
 ok "gridbook-hq conflicts" gridbook-hq conflicts --grid S01-G1 \
-	--store "sqlite:$HQ_STORE"
+	--store "$HQ_SPEC"
 has "... lists the enterprise" "$(cat "$T/.out")" "$E"
 v1=$(curl -s -H "Authorization: Bearer $VIEWER_TOK" \
 	"$HQ_URL/v1/conflicts?grid=S01-G1")

@@ -29,7 +29,7 @@ ok "init the officer's laptop" gridbook --db "$DB" init --grid S01-G1 \
 	--staff J0001
 ok "enrol it" enroll "$DB" officer
 VIEWER=$(gridbook-hq device enroll --grid S01-G1 --role viewer \
-	--store "sqlite:$HQ_STORE" 2>/dev/null | awk '/^token: /{print $2}')
+	--store "$HQ_SPEC" 2>/dev/null | awk '/^token: /{print $2}')
 
 # Friday 03-06 09:00.  Q1: normal, due 03-07 09:00; raised to urgent it is
 # due 10:00, and resolved at 09:30: on time.
@@ -66,7 +66,7 @@ ok "sync" gridbook --db "$DB" sync
 
 # The week to today, run at 03-07 12:00: as-of is now.  Q1 on time, Q3
 # past its deadline, Q2 pending: 3 = 1 + 0 + 1 + 1; on time 1 / (1 + 1).
-export GRIDBOOK_HQ_STORE="sqlite:$HQ_STORE"
+export GRIDBOOK_HQ_STORE="$HQ_SPEC"
 Q="level=grid&from=2026-03-02&to=2026-03-07"
 curl -s -H "Authorization: Bearer $VIEWER" \
 	"$HQ_URL/v1/reports/requests?$Q" >"$T/rq.json"
