@@ -332,11 +332,15 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 		 cfg.tls_cert ? " with TLS" : "");
 	if (st->ops->room(st, &err) < 0)
 		log_warnx("%s", err.msg);
-	sqlite_v = store_sqlite_version(&race_fixed);
-	log_info("SQLite %s%s", sqlite_v,
-		 race_fixed ? ""
-			    : ", with the WAL-reset race: one writer "
-			      "connection, which alone checkpoints");
+	/* What the SQLite store does about the WAL-reset race; a PostgreSQL
+	 * store has no WAL of SQLite's to speak of. */
+	if (!store_is_pg(hq->store)) {
+		sqlite_v = store_sqlite_version(&race_fixed);
+		log_info("SQLite %s%s", sqlite_v,
+			 race_fixed ? ""
+				    : ", with the WAL-reset race: one writer "
+				      "connection, which alone checkpoints");
+	}
 	if (sigwait(&sigs, &sig) != 0)
 		sig = SIGTERM;
 	log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -128,3 +128,13 @@ for f in "$A" "$B"; do
 	has "a last success on $(basename "$f")" "$st" '"last_success":"20'
 done
 has "sync status in text" "$(gridbook --db "$A" sync status)" "pending       0 records"
+# HQ's log speaks of its own store only: what SQLite does about its WAL
+# is no word of a PostgreSQL store's.
+if on_pg; then
+	case "$(cat "$T/hq.log")" in
+	*"SQLite "*) fail "HQ on PostgreSQL logs SQLite's version: $(grep SQLite "$T/hq.log")" ;;
+	*) pass ;;
+	esac
+else
+	has "HQ on SQLite logs its version" "$(cat "$T/hq.log")" "SQLite "
+fi
