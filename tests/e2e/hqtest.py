@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,7 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import checks  # noqa: E402
 import hqclient  # noqa: E402
+import pglib  # noqa: E402
 
 if "gridbook-hq" not in os.environ.get("PATH", "") and \
         os.path.isdir(os.path.join(TOP, "build")):
@@ -28,6 +30,44 @@ SEEDS = os.environ.get("GRIDBOOK_SEEDS", os.path.join(TOP, "seeds"))
 GRID = "S01-G1"
 for v in ("GRIDBOOK_DB", "GRIDBOOK_NOW", "GRIDBOOK_HQ_STORE"):
     os.environ.pop(v, None)
+
+
+def on_pg():
+    """Whether the test runs HQ on PostgreSQL (GRIDBOOK_TEST_STORE=pg)."""
+    return os.environ.get("GRIDBOOK_TEST_STORE", "sqlite") == "pg"
+
+
+def skip_on_pg(why):
+    """On PostgreSQL, says that a part is skipped and why; returns whether
+    it is skipped."""
+    if on_pg():
+        print("skipped on PostgreSQL: %s" % why)
+    return on_pg()
+
+
+def store_spec(cleanups, path):
+    """The --store of a test's HQ: sqlite:path, or on PostgreSQL a fresh
+    database (pglib.database), whose removal is appended to cleanups."""
+    want = os.environ.get("GRIDBOOK_TEST_STORE", "sqlite")
+    if want == "sqlite":
+        return "sqlite:" + path
+    if want != "pg":
+        raise RuntimeError("GRIDBOOK_TEST_STORE=%s: not sqlite or pg" % want)
+    return pglib.database(cleanups)
+
+
+def query(spec, sql, *args):
+    """The rows of sql (in SQLite's words, with ? for each of args) on the
+    store spec, each a tuple; on PostgreSQL through psql and pglib.py's
+    dialect."""
+    if spec.startswith("sqlite:"):
+        db = sqlite3.connect("file:%s?mode=ro" % spec[7:], uri=True,
+                             timeout=10)
+        try:
+            return db.execute(sql, args).fetchall()
+        finally:
+            db.close()
+    return pglib.query(spec, sql, args)
 
 
 class Test:

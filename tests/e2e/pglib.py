@@ -327,6 +327,48 @@ def sql_at(url, sql):
     return p.stdout.decode()
 
 
+NULL = "\x1e"  # what query() has psql print for NULL
+SEP = "\x1f"   # and between columns
+
+
+def literal(v):
+    """v (None, int or str) as an SQL literal."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, int):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def query(url, sql, args=()):
+    """The rows of sql on the database at url, each a tuple: each ? of sql
+    is the next of args as a literal, NULL is None and a whole number an
+    int (as sqlite3 of Python gives them)."""
+    parts = sql.split("?")
+    if len(parts) != len(args) + 1:
+        raise Error("%d arguments for %d ? in %s" % (len(args),
+                                                     len(parts) - 1, sql))
+    text = parts[0] + "".join(literal(a) + p
+                              for a, p in zip(args, parts[1:]))
+    p = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v",
+                        "ON_ERROR_STOP=1", "-F", SEP, "-P", "null=" + NULL,
+                        "-d", url, "-c", text],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=120)
+    if p.returncode != 0:
+        raise Error("psql: %s" % p.stderr.decode(errors="replace"))
+
+    def value(f):
+        if f == NULL:
+            return None
+        try:
+            return int(f)
+        except ValueError:
+            return f
+    return [tuple(value(f) for f in line.split(SEP))
+            for line in p.stdout.decode().split("\n") if line != ""]
+
+
 def newdb(base):
     """A fresh database with the test dialect on the cluster at base (a
     URL without the database); returns its URL."""

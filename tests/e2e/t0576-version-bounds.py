@@ -16,7 +16,6 @@ import datetime
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ sys.path.insert(0, HERE)
 import checks  # noqa: E402
 from checks import check, run  # noqa: E402
 import hqclient  # noqa: E402
+import hqtest  # noqa: E402
 from hqtest import free_port  # noqa: E402
 
 os.environ["PATH"] = os.path.join(TOP, "build") + os.pathsep + os.environ["PATH"]
@@ -44,19 +44,14 @@ Y2999_MS = 32472144000000  # 2999-01-01T00:00Z
 
 
 def enroll(store, grid, role):
-    p = run("gridbook-hq", "--store", "sqlite:" + store, "device", "enroll",
+    p = run("gridbook-hq", "--store", store, "device", "enroll",
             "--grid", grid, "--role", role)
     out = dict(line.split(": ", 1) for line in
                p.stdout.decode().splitlines() if ": " in line)
     return out.get("device"), out.get("token"), p.stdout
 
 
-def query(store, sql, *args):
-    db = sqlite3.connect("file:%s?mode=ro" % store, uri=True, timeout=10)
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
+query = hqtest.query
 
 
 ENT = ('enterprise { uscc: "%s" name: "%s" type: COMPANY '
@@ -78,10 +73,12 @@ def ack_items(text):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="gridbook-e2e.")
-    store = os.path.join(tmp, "hq.db")
+    cleanups = []
     server = None
     try:
-        p = run("gridbook-hq", "seed", SEEDS, "--store", "sqlite:" + store)
+        # sqlite:FILE, or a PostgreSQL database (GRIDBOOK_TEST_STORE=pg).
+        store = hqtest.store_spec(cleanups, os.path.join(tmp, "hq.db"))
+        p = run("gridbook-hq", "seed", SEEDS, "--store", store)
         check("seed", p.returncode == 0, p.stderr)
         dev, token, _ = enroll(store, GRID, "coordinator")
         check("enroll the hostile device", dev and token)
@@ -89,7 +86,7 @@ def main():
         base = "http://127.0.0.1:%d" % port
         log = open(os.path.join(tmp, "serve.log"), "wb")
         server = subprocess.Popen(
-            ["gridbook-hq", "serve", "--store", "sqlite:" + store,
+            ["gridbook-hq", "serve", "--store", store,
              "--listen", "127.0.0.1:%d" % port], stdout=log, stderr=log)
         for _ in range(200):
             try:
@@ -142,7 +139,7 @@ def main():
             # sync after that made the grid complete between the two).
             day = (datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai"))
                    + datetime.timedelta(days=1)).strftime("%Y-%m-%d")
-            rep = run("gridbook-hq", "--store", "sqlite:" + store, "report",
+            rep = run("gridbook-hq", "--store", store, "report",
                       "check-coverage", "--level", "grid", "--from",
                       "2026-01-01", "--to", day, "--format", "csv")
             row = [ln for ln in rep.stdout.decode().splitlines()
@@ -284,6 +281,8 @@ def main():
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+        for c in reversed(cleanups):
+            c()
         shutil.rmtree(tmp, ignore_errors=True)
     return checks.summary()
 

@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ sys.path.insert(0, HERE)
 import checks  # noqa: E402
 from checks import check  # noqa: E402
 import hqclient  # noqa: E402
+import hqtest  # noqa: E402
 
 os.environ["PATH"] = os.path.join(TOP, "build") + os.pathsep + os.environ["PATH"]
 SEEDS = os.environ.get("GRIDBOOK_SEEDS", os.path.join(TOP, "seeds"))
@@ -56,7 +56,7 @@ def free_port():
 
 def hq(store, *args):
     env = dict(os.environ, GRIDBOOK_NOW=NOW)
-    return subprocess.run(["gridbook-hq", "--store", "sqlite:" + store] +
+    return subprocess.run(["gridbook-hq", "--store", store] +
                           list(args), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, env=env)
 
@@ -98,11 +98,7 @@ def post(base, token, device, seq, recs, features=None, after=None):
 
 
 def count(store, sql):
-    db = sqlite3.connect("file:%s?mode=ro" % store, uri=True)
-    try:
-        return db.execute(sql).fetchone()[0]
-    finally:
-        db.close()
+    return hqtest.query(store, sql)[0][0]
 
 
 def start_hq(store, tmp):
@@ -111,7 +107,7 @@ def start_hq(store, tmp):
     env = dict(os.environ, GRIDBOOK_NOW=NOW)
     log = open(os.path.join(tmp, "serve.log"), "wb")
     server = subprocess.Popen(
-        ["gridbook-hq", "serve", "--store", "sqlite:" + store,
+        ["gridbook-hq", "serve", "--store", store,
          "--listen", "127.0.0.1:%d" % port],
         stdout=log, stderr=log, env=env)
     for _ in range(200):
@@ -124,8 +120,9 @@ def start_hq(store, tmp):
     return server, base
 
 
-def new_hq(tmp):
-    store = os.path.join(tmp, "hq.db")
+def new_hq(tmp, cleanups):
+    # sqlite:FILE, or a PostgreSQL database (GRIDBOOK_TEST_STORE=pg).
+    store = hqtest.store_spec(cleanups, os.path.join(tmp, "hq.db"))
     server = None
     p = hq(store, "seed", SEEDS)
     check("seed", p.returncode == 0, p.stderr.decode())
@@ -170,8 +167,7 @@ def new_hq(tmp):
         check("500 accepted: at most 2 bytes a record (%d bytes)" % len(c),
               len(c) <= 1000)
         check("500 accepted: a few bytes (%d)" % len(c), len(c) < 32)
-        check("500 stored", count(os.path.join(tmp, "hq.db"),
-                                  "SELECT count(*) FROM record_current")
+        check("500 stored", count(store, "SELECT count(*) FROM record_current")
               == 503)
 
         # A restored file: number 2 again, other records.
@@ -185,8 +181,7 @@ def new_hq(tmp):
         st, _, c = post(base, token, device, 2, b2x)
         check("restored, old device: 409 as before", st == 409, st)
         check("restored: nothing applied",
-              count(os.path.join(tmp, "hq.db"),
-                    "SELECT count(*) FROM record_current") == 503)
+              count(store, "SELECT count(*) FROM record_current") == 503)
         # A batch that follows the renumbered one is not applied either.
         st, _, c = post(base, token, device, 5, b2x, features=1)
         check("above the mark: applied", st == 200 and "device_seq: 5" in
@@ -197,9 +192,7 @@ def new_hq(tmp):
         check("below the mark, not held: renumber, never applied back",
               st == 200 and "renumber: true" in txt and
               "device_seq: 5" in txt, (st, txt))
-        check("nothing of it stored", count(
-            os.path.join(tmp, "hq.db"),
-            "SELECT count(*) FROM batch WHERE seq = 3") == 0)
+        check("nothing of it stored", count(store, "SELECT count(*) FROM batch WHERE seq = 3") == 0)
 
         # HQ's clock behind the record's: transient.
         ahead = enterprises(device, NOW_MS + 3 * 86400000, 1, 900)
@@ -381,10 +374,13 @@ def old_hq(tmp):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="gridbook-e2e.")
+    cleanups = []
     try:
-        new_hq(tmp)
+        new_hq(tmp, cleanups)
         old_hq(tmp)
     finally:
+        for c in reversed(cleanups):
+            c()
         shutil.rmtree(tmp, ignore_errors=True)
     return checks.summary()
 
