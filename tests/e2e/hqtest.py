@@ -118,11 +118,13 @@ def free_port():
 
 
 class HQ:
-    """gridbook-hq serve on 127.0.0.1 with a store at store."""
+    """gridbook-hq serve on 127.0.0.1 with a store at store (a file), or
+    on PostgreSQL a fresh database (store_spec)."""
 
     def __init__(self, t, store, args=()):
         self.t = t
         self.store = store
+        self.spec = store_spec(t.cleanups, store)
         self.args = list(args)
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
@@ -130,8 +132,8 @@ class HQ:
         self.proc = None
 
     def cmd(self, *args):
-        return subprocess.run(["gridbook-hq", "--store",
-                               "sqlite:" + self.store] + list(args),
+        return subprocess.run(["gridbook-hq", "--store", self.spec] +
+                              list(args),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def seed(self):
@@ -159,7 +161,7 @@ class HQ:
     def start(self, wait_ok=True):
         logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            ["gridbook-hq", "serve", "--store", "sqlite:" + self.store,
+            ["gridbook-hq", "serve", "--store", self.spec,
              "--listen", "127.0.0.1:%d" % self.port] + self.args,
             stdout=logf, stderr=logf)
         logf.close()
@@ -196,9 +198,17 @@ class HQ:
         return out.get("device"), out.get("token")
 
     def sql(self, q):
-        p = subprocess.run(["sqlite3", self.store, q],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        return p.stdout.decode().strip()
+        """The text of q on the store as the sqlite3 shell gives it (rows
+        on lines, columns between |); "" when it fails."""
+        if self.spec.startswith("sqlite:"):
+            p = subprocess.run(["sqlite3", self.store, q],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            return p.stdout.decode().strip()
+        try:
+            return pglib.sql_at(self.spec, q).strip()
+        except pglib.Error as e:
+            print("sql: %s" % e, file=sys.stderr)
+            return ""
 
 
 def laptop(t, hq, name, rows, seed=1, start=0):

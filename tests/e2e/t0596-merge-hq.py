@@ -70,7 +70,7 @@ def post(dev, token, *records):
 
 
 def current(rid, cols):
-    return hq.sql("SELECT %s FROM record_current WHERE id = x'%s'" %
+    return hq.sql("SELECT %s FROM record_current WHERE lower(hex(id)) = lower('%s')" %
                   (cols, rid.replace("-", "")))
 
 
@@ -236,7 +236,7 @@ try:
     T.check("e1 the edit it was made from: stale", got == "STALE", got)
     T.check("e1 as the later edit made it", current(
         e1, "json_extract(body, '$.employees') || '|' || "
-        "ifnull(heads, 'one') || '|' || version || '|' || conflicts") ==
+        "coalesce(heads, 'one') || '|' || version || '|' || conflicts") ==
         "54|one|%d|0" % v[5])
 
     # A void and an edit made apart: the void stands, flagged.

@@ -47,7 +47,8 @@ def synced(f, n, what):
 
 def batches_of(device):
     return hq.sql("SELECT group_concat(seq) FROM (SELECT seq FROM batch "
-                  "WHERE device = X'%s' ORDER BY seq)" %
+                  "WHERE lower(hex(device)) = lower('%s') ORDER BY seq) "
+                  "AS b" %
                   device.replace("-", ""))
 
 
@@ -184,7 +185,7 @@ for _ in range(20):
     time.sleep(0.2)
 t.check("killed mid-push, the next sync exits 0", rc == 0, out[-400:])
 t.check("... and HQ holds all it wrote, once",
-        hq.sql("SELECT count(*) FROM record_current WHERE device = X'%s'" %
+        hq.sql("SELECT count(*) FROM record_current WHERE lower(hex(device)) = lower('%s')" %
                edev.replace("-", "")) == "3000")
 
 # ---- 6. request rate ----

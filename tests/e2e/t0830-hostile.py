@@ -13,7 +13,6 @@ import os
 import random
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ sys.path.insert(0, HERE)
 import checks  # noqa: E402
 from checks import check, run  # noqa: E402
 import hqclient  # noqa: E402
+import hqtest  # noqa: E402
 
 os.environ["PATH"] = os.path.join(TOP, "build") + os.pathsep + os.environ["PATH"]
 SEEDS = os.environ.get("GRIDBOOK_SEEDS", os.path.join(TOP, "seeds"))
@@ -44,7 +44,7 @@ def free_port():
 
 
 def enroll(store, role):
-    p = run("gridbook-hq", "--store", "sqlite:" + store, "device", "enroll",
+    p = run("gridbook-hq", "--store", store, "device", "enroll",
             "--grid", GRID, "--role", role)
     out = dict(line.split(": ", 1) for line in
                p.stdout.decode().splitlines() if ": " in line)
@@ -52,11 +52,7 @@ def enroll(store, role):
 
 
 def count(store, sql, *args):
-    db = sqlite3.connect("file:%s?mode=ro" % store, uri=True, timeout=10)
-    try:
-        return db.execute(sql, args).fetchone()[0]
-    finally:
-        db.close()
+    return hqtest.query(store, sql, *args)[0][0]
 
 
 def letters(n, seed):
@@ -123,11 +119,13 @@ def peak_rss_kib(pid):
 
 def main():
     tmp = tempfile.mkdtemp(prefix="gridbook-e2e.")
-    store = os.path.join(tmp, "hq.db")
     grid_file = os.path.join(tmp, "laptop.grid")
+    cleanups = []
     server = None
     try:
-        p = run("gridbook-hq", "seed", SEEDS, "--store", "sqlite:" + store)
+        # sqlite:FILE, or a PostgreSQL database (GRIDBOOK_TEST_STORE=pg).
+        store = hqtest.store_spec(cleanups, os.path.join(tmp, "hq.db"))
+        p = run("gridbook-hq", "seed", SEEDS, "--store", store)
         check("seed", p.returncode == 0, p.stderr)
         dev, token, _ = enroll(store, "coordinator")
         check("enroll the hostile device", dev and token)
@@ -137,7 +135,7 @@ def main():
         base = "http://127.0.0.1:%d" % port
         log = open(os.path.join(tmp, "serve.log"), "wb")
         server = subprocess.Popen(
-            ["gridbook-hq", "serve", "--store", "sqlite:" + store,
+            ["gridbook-hq", "serve", "--store", store,
              "--listen", "127.0.0.1:%d" % port], stdout=log, stderr=log)
         for _ in range(200):
             try:
@@ -378,12 +376,14 @@ def main():
         check("no token in the audit log", count(
             store, "SELECT count(*) FROM audit_log WHERE detail LIKE ?",
             "%" + token[:20] + "%") == 0)
-        p = run("gridbook-hq", "audit", "verify", "--store", "sqlite:" + store)
+        p = run("gridbook-hq", "audit", "verify", "--store", store)
         check("audit verify passes", p.returncode == 0, p.stderr)
     finally:
         if server:
             server.kill()
             server.wait()
+        for c in reversed(cleanups):
+            c()
         shutil.rmtree(tmp, ignore_errors=True)
     return checks.summary()
 

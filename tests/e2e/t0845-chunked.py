@@ -45,7 +45,8 @@ hexdev = dev.replace("-", "").upper()
 def stored():
     """What HQ holds of the hostile device: batches, versions, refused
     records."""
-    return tuple(hq.sql("SELECT count(*) FROM %s WHERE device = X'%s'" %
+    return tuple(hq.sql("SELECT count(*) FROM %s WHERE lower(hex(device)) = "
+                        "lower('%s')" %
                         (table, hexdev)) for table in
                  ("batch", "record_history", "rejection"))
 
@@ -116,7 +117,7 @@ for n, mib in enumerate((17, 40)):
             "%d %d" % (audits(), a0))
     t.check(what + ": the entry is a 413 of the device naming the limit",
             hq.sql("SELECT count(*) FROM audit_log WHERE status = 413 AND "
-                   "device = X'%s' AND detail LIKE '%%%d bytes%%%s%%'" %
+                   "lower(hex(device)) = lower('%s') AND detail LIKE '%%%d bytes%%%s%%'" %
                    (hexdev, mib * MIB, LIMIT)) == "1")
 
 # Four at once, from four addresses.
