@@ -36,8 +36,8 @@
 #
 # The test dialect: the e2e tests read HQ's store with the same queries on
 # both stores, written in SQLite's words; a fresh database gets the few
-# functions of SQLite they use (hex, json_extract, total, group_concat),
-# in the test's database only, never in gridbook's schema.
+# functions of SQLite they use (hex, instr, json_extract, total,
+# group_concat), in the test's database only, never in gridbook's schema.
 import glob
 import json
 import os
@@ -70,6 +70,8 @@ CREATE FUNCTION total_step(double precision, bigint)
     AS $$SELECT $1 + coalesce($2, 0)$$;
 CREATE AGGREGATE total(bigint) (SFUNC = total_step,
     STYPE = double precision, INITCOND = '0');
+CREATE FUNCTION instr(text, text) RETURNS integer LANGUAGE sql IMMUTABLE
+    STRICT AS $$SELECT strpos($1, $2)$$;
 CREATE FUNCTION group_concat_step(text, anyelement) RETURNS text
     LANGUAGE sql IMMUTABLE
     AS $$SELECT CASE WHEN $2 IS NULL THEN $1 WHEN $1 IS NULL THEN $2::text

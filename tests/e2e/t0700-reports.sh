@@ -10,7 +10,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 export GRIDBOOK_NOW="2026-03-01 10:00"
 export GRIDBOOK_TZ="Asia/Shanghai"
-export GRIDBOOK_HQ_STORE="sqlite:$T/hq.db"
+# sqlite:FILE, or a PostgreSQL database (GRIDBOOK_TEST_STORE=pg).
+hq_store "$T/hq.db"
+export GRIDBOOK_HQ_STORE=$HQ_SPEC
 unset GRIDBOOK_DB
 gen="$(dirname "$(command -v gridbook)")/bench/gridbook-gen"
 FROM=2026-02-02
