@@ -118,7 +118,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(B)/bench/%,$(BENCH_SRC))
 PO_FILES := $(wildcard po/*.po)
 MO_FILES := $(patsubst po/%.po,$(B)/locale/%/LC_MESSAGES/gridbook.mo,$(PO_FILES))
 
-.PHONY: all deps test unit unit-asan e2e demo bench format check graph clean po install fuzz fuzz-run testkind FORCE
+.PHONY: all deps test unit unit-asan e2e e2e-pg demo bench format check graph clean po install fuzz fuzz-run testkind FORCE
 .SECONDARY:
 
 all: $(BINS) $(UNIT_BINS) $(BENCH_BINS) $(MO_FILES)
@@ -233,6 +233,10 @@ unit-asan: all $(ASAN_BINS)
 
 e2e: all
 	@tests/run-all $(B) e2e
+
+# The e2e tests that run again with HQ on PostgreSQL, alone.
+e2e-pg: all
+	@tests/run-all $(B) e2e-pg
 
 demo: deps
 	@$(MAKE) --no-print-directory all
