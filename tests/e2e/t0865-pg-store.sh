@@ -96,8 +96,13 @@ ok "audit verify after the edit is undone" gridbook-hq audit verify --store "$PG
 # Four programs at once on a new database: the schema is made once and
 # each finds it; then six enrolments at once, each its own audit entry on
 # one chain.
-psql -X -q "$PG" -c "CREATE DATABASE fresh"
-FRESH=${PG%/*}/fresh
+# Named after the test's own, as the cluster may be the run's; dropped
+# before the cluster stops when it is the test's own.
+fresh=${PG##*/}_fresh
+E2E_CLEANUPS=("psql -X -q \"$PG\" -c \"DROP DATABASE IF EXISTS $fresh WITH (FORCE)\""
+	"${E2E_CLEANUPS[@]}")
+psql -X -q "$PG" -c "CREATE DATABASE $fresh"
+FRESH=${PG%/*}/$fresh
 pids=()
 for i in 1 2 3 4; do
 	gridbook-hq device list --store "$FRESH" >"$T/fresh$i.out" 2>"$T/fresh$i.err" &
