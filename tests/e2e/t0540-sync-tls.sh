@@ -46,7 +46,7 @@ openssl x509 -req -in "$T/hq.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
 	>/dev/null 2>&1
 [ -s "$T/hq.pem" ] && pass || fail "openssl made no certificate"
 
-gridbook-hq serve --store "sqlite:$HQ_STORE" --listen "127.0.0.1:$HQ_PORT" \
+gridbook-hq serve --store "$HQ_SPEC" --listen "127.0.0.1:$HQ_PORT" \
 	--tls-cert "$T/hq.pem" --tls-key "$T/hq.key" >>"$T/hq.log" 2>&1 &
 HQ_PID=$!
 HQ_URL="https://127.0.0.1:$HQ_PORT"
@@ -89,6 +89,6 @@ has "sync status shows the error" "$(gridbook --db "$G" sync status)" "401"
 # A revoked device: refused the same way.
 dev=$(sqlite3 "$G" "SELECT value FROM meta WHERE key = 'device'")
 ok "the device is revoked" \
-	gridbook-hq device revoke "$dev" --store "sqlite:$HQ_STORE"
+	gridbook-hq device revoke "$dev" --store "$HQ_SPEC"
 fails 1 "a revoked device is refused" gridbook --db "$G" sync
 has "the revocation is explained" "$(cat "$T/.err")" "answered 401"

@@ -93,7 +93,7 @@ same "it went" "$(waiting)" "0"
 hq_stop
 
 # TLS, the right CA and the right pin.
-gridbook-hq serve --store "sqlite:$HQ_STORE" --listen "127.0.0.1:$HQ_PORT" \
+gridbook-hq serve --store "$HQ_SPEC" --listen "127.0.0.1:$HQ_PORT" \
 	--tls-cert "$T/hq.pem" --tls-key "$T/hq.key" >>"$T/hq.log" 2>&1 &
 HQ_PID=$!
 HQ_URL="https://127.0.0.1:$HQ_PORT"
