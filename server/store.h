@@ -396,8 +396,7 @@ struct store_ops {
 	 * them.  A store with one writer (SQLite) has nothing to do.
 	 * Locks taken in a savepoint rolled back may be gone with it.
 	 */
-	int (*grid_lock)(struct store *s, const char *grid,
-			 struct gb_err *err);
+	int (*grid_lock)(struct store *s, const char *grid, struct gb_err *err);
 	/*
 	 * Calls wake(arg), from a thread of the store's, soon after another
 	 * server on the same store commits a batch (PostgreSQL: LISTEN/

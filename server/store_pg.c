@@ -698,13 +698,13 @@ static int pg_savepoint(struct store *st, struct gb_err *err)
 	if (seq_flush(s, err) < 0)
 		return -1;
 	return wexec(s, "SAVEPOINT batch", NULL, N_("opening a savepoint"),
-		    err);
+		     err);
 }
 
 static int pg_release(struct store *st, struct gb_err *err)
 {
 	return wexec(impl(st), "RELEASE SAVEPOINT batch", NULL,
-		    N_("releasing a savepoint"), err);
+		     N_("releasing a savepoint"), err);
 }
 
 static int pg_rollback_to(struct store *st)
@@ -722,8 +722,8 @@ static int pg_rollback_to(struct store *st)
 		return -1;
 	}
 	s->notified = 0; /* a NOTIFY in the savepoint went with it */
-	if (wexec(s, "ROLLBACK TO SAVEPOINT batch", NULL, "rollback to",
-		 NULL) < 0 ||
+	if (wexec(s, "ROLLBACK TO SAVEPOINT batch", NULL, "rollback to", NULL) <
+		0 ||
 	    wexec(s, "RELEASE SAVEPOINT batch", NULL, "release", NULL) < 0)
 		return -1;
 	return 0;
@@ -758,8 +758,8 @@ static void pg_set_margin(struct store *st, int64_t bytes)
  * there is no meta yet (a new database).  Returns 0 or -1 with err. */
 static int schema_version(struct pg_store *s, int *v, struct gb_err *err)
 {
-	PGresult *res = wrun(s, "SELECT to_regclass('meta') IS NOT NULL",
-			    NULL, N_("reading the schema version"), err);
+	PGresult *res = wrun(s, "SELECT to_regclass('meta') IS NOT NULL", NULL,
+			     N_("reading the schema version"), err);
 	int have_meta;
 
 	if (!res)
@@ -769,9 +769,9 @@ static int schema_version(struct pg_store *s, int *v, struct gb_err *err)
 	*v = 0;
 	if (!have_meta)
 		return 0;
-	res = wrun(s,
-		  "SELECT value::bigint FROM meta WHERE key = 'schema_version'",
-		  NULL, N_("reading the schema version"), err);
+	res = wrun(
+	    s, "SELECT value::bigint FROM meta WHERE key = 'schema_version'",
+	    NULL, N_("reading the schema version"), err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 1)
@@ -792,8 +792,8 @@ static int pg_migrate(struct store *st, struct gb_err *err)
 
 	if (pg_begin(st, err) < 0)
 		return -1;
-	if (wexec(s, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")",
-		 NULL, N_("applying the schema"), err) < 0 ||
+	if (wexec(s, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")", NULL,
+		  N_("applying the schema"), err) < 0 ||
 	    schema_version(s, &v, err) < 0)
 		goto fail;
 	if (v > gb_schema_pg_n) {
@@ -818,10 +818,10 @@ static int pg_migrate(struct store *st, struct gb_err *err)
 		memset(&p, 0, sizeof(p));
 		p_text(&p, num);
 		if (wexec(s,
-			 "INSERT INTO meta (key, value) VALUES "
-			 "('schema_version', $1) ON CONFLICT (key) DO UPDATE "
-			 "SET value = excluded.value",
-			 &p, N_("applying the schema"), err) < 0)
+			  "INSERT INTO meta (key, value) VALUES "
+			  "('schema_version', $1) ON CONFLICT (key) DO UPDATE "
+			  "SET value = excluded.value",
+			  &p, N_("applying the schema"), err) < 0)
 			goto fail;
 	}
 	return pg_commit(st, err);
@@ -834,8 +834,8 @@ fail:
 /* Reads the time zone of the store into out ("" when it has none). */
 static int tz_read(struct pg_store *s, char *out, size_t n, struct gb_err *err)
 {
-	PGresult *res = wrun(s, "SELECT value FROM meta WHERE key = 'tz'",
-			    NULL, N_("reading the time zone"), err);
+	PGresult *res = wrun(s, "SELECT value FROM meta WHERE key = 'tz'", NULL,
+			     N_("reading the time zone"), err);
 
 	if (!res)
 		return -1;
@@ -872,9 +872,9 @@ static int tz_settle(struct pg_store *s, struct gb_err *err)
 		memset(&p, 0, sizeof(p));
 		p_text(&p, env && *env ? env : "Asia/Shanghai");
 		if (wexec(s,
-			 "INSERT INTO meta (key, value) VALUES ('tz', $1) "
-			 "ON CONFLICT (key) DO NOTHING",
-			 &p, N_("storing the time zone"), err) < 0 ||
+			  "INSERT INTO meta (key, value) VALUES ('tz', $1) "
+			  "ON CONFLICT (key) DO NOTHING",
+			  &p, N_("storing the time zone"), err) < 0 ||
 		    tz_read(s, stored, sizeof(stored), err) < 0)
 			return -1;
 	}
@@ -1005,9 +1005,8 @@ static int pg_batch_put(struct store *st, const char *device, uint64_t seq,
 	/* Sent on commit, once however many batches the transaction
 	 * holds: a server holding the next batch of a device looks again
 	 * (watch). */
-	if (!s->notified &&
-	    exec_wr(s, "SELECT pg_notify('" CHANNEL "', '')", NULL,
-		    N_("recording a batch"), err) < 0)
+	if (!s->notified && exec_wr(s, "SELECT pg_notify('" CHANNEL "', '')",
+				    NULL, N_("recording a batch"), err) < 0)
 		return -1;
 	s->notified = 1;
 	return 0;
@@ -1625,8 +1624,7 @@ static int pg_find_key(struct store *st, const struct gb_record *r,
 	gb_buf_adds(&sql, " LIMIT 1", NULL);
 	/* run, not run_w: the text is built here, and run_w's statements
 	 * are keyed by the address of a constant. */
-	res = wrun(s, gb_buf_str(&sql), &p, N_("looking up a reference"),
-		  err);
+	res = wrun(s, gb_buf_str(&sql), &p, N_("looking up a reference"), err);
 	if (!res) {
 		found = -1;
 		goto out;
@@ -1770,9 +1768,9 @@ static int pg_ref_put(struct store *st, enum store_table t,
 static int pg_ref_touch(struct store *st, struct gb_err *err)
 {
 	return wexec(impl(st),
-		    "UPDATE meta SET value = (value::bigint + 1)::text "
-		    "WHERE key = 'ref_version'",
-		    NULL, N_("marking reference data"), err);
+		     "UPDATE meta SET value = (value::bigint + 1)::text "
+		     "WHERE key = 'ref_version'",
+		     NULL, N_("marking reference data"), err);
 }
 
 static int pg_grid_exists(struct store *st, const char *grid,
@@ -1798,9 +1796,9 @@ static int pg_device_put(struct store *st, const struct store_device *d,
 	p_bytes(&p, token_hash, STORE_HASH_LEN);
 	p_i64(&p, d->created_at);
 	return wexec(impl(st),
-		    "INSERT INTO device (id, grid, role, name, token_hash, "
-		    "created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-		    &p, N_("enrolling a device"), err);
+		     "INSERT INTO device (id, grid, role, name, token_hash, "
+		     "created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+		     &p, N_("enrolling a device"), err);
 }
 
 /* A device with when it was last seen (device_sync, per grid). */
@@ -1858,9 +1856,9 @@ static int pg_device_revoke(struct store *st, const char *id, int64_t at,
 	p_uuid(&p, id);
 	p_i64(&p, at);
 	res = wrun(impl(st),
-		  "UPDATE device SET revoked = 1, revoked_at = "
-		  "coalesce(revoked_at, $2) WHERE id = $1",
-		  &p, N_("revoking a device"), err);
+		   "UPDATE device SET revoked = 1, revoked_at = "
+		   "coalesce(revoked_at, $2) WHERE id = $1",
+		   &p, N_("revoking a device"), err);
 	if (!res)
 		return -1;
 	n = affected(res);
@@ -1962,12 +1960,13 @@ static int audit_append(struct pg_store *s, const struct store_audit *a,
 	/* Held to the end of the transaction: the next writer chains from
 	 * this entry, not from the one before it. */
 	if (wexec(s, "SELECT pg_advisory_xact_lock(" LOCK_AUDIT ")", NULL,
-		 N_("writing the audit log"), err) < 0)
+		  N_("writing the audit log"), err) < 0)
 		return -1;
-	res = wrun(s,
-		  "SELECT l.seq, c.hash FROM audit_log l LEFT JOIN audit_chain "
-		  "c USING (seq) ORDER BY l.seq DESC LIMIT 1",
-		  NULL, N_("writing the audit log"), err);
+	res =
+	    wrun(s,
+		 "SELECT l.seq, c.hash FROM audit_log l LEFT JOIN audit_chain "
+		 "c USING (seq) ORDER BY l.seq DESC LIMIT 1",
+		 NULL, N_("writing the audit log"), err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 1) {
@@ -2001,10 +2000,11 @@ static int audit_append(struct pg_store *s, const struct store_audit *a,
 	p_i64(&p, e.seq);
 	p_bytes(&p, prev, AUDIT_CHAIN_HASH_LEN);
 	p_bytes(&p, h, AUDIT_CHAIN_HASH_LEN);
-	return wexec(s,
-		    "INSERT INTO audit_chain (seq, prev, hash) VALUES ($1, $2, "
-		    "$3)",
-		    &p, N_("writing the audit log"), err);
+	return wexec(
+	    s,
+	    "INSERT INTO audit_chain (seq, prev, hash) VALUES ($1, $2, "
+	    "$3)",
+	    &p, N_("writing the audit log"), err);
 }
 
 /* In the caller's transaction, or in one of its own when there is none
@@ -2964,7 +2964,7 @@ static int pg_facts_clear(struct store *st, struct gb_err *err)
 		/* The names are the constants above, not input. */
 		snprintf(sql, sizeof(sql), "DELETE FROM %s", pg_fact_tables[i]);
 		if (wexec(impl(st), sql, NULL, N_("storing report facts"),
-			 err) < 0)
+			  err) < 0)
 			return -1;
 	}
 	return 0;
@@ -3045,10 +3045,10 @@ static int pg_fact_batches(struct store *st,
 			   void *arg, struct gb_err *err)
 {
 	PGresult *res = wrun(impl(st),
-			    "SELECT b.device, d.grid, d.role, b.records, "
-			    "b.received_at FROM batch b JOIN device d ON "
-			    "d.id = b.device",
-			    NULL, N_("reading batches"), err);
+			     "SELECT b.device, d.grid, d.role, b.records, "
+			     "b.received_at FROM batch b JOIN device d ON "
+			     "d.id = b.device",
+			     NULL, N_("reading batches"), err);
 	int rc = 0;
 
 	if (!res)
