@@ -1428,7 +1428,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		size_t n = 0, done = 0, records = 0;
 		int64_t at;
-		int rc;
+		int rc, watching;
 
 		pthread_mutex_lock(&ing->mu);
 		writer_nice(ing);
@@ -1449,6 +1449,7 @@ static void *writer_main(void *arg)
 			group[n++] = ing->held[i];
 		ing->nheld = 0;
 		writer_take(ing, group, &n, GROUP_MAX);
+		watching = ing->watching;
 		pthread_mutex_unlock(&ing->mu);
 		if (n == 0)
 			break; /* stopping, and nothing left */
@@ -1461,7 +1462,12 @@ static void *writer_main(void *arg)
 			while (rc == 0) {
 				rc = group_run(ing->st, group, n, at, &records,
 					       &err);
-				if (rc < 0 || records >= TXN_RECORDS)
+				/* With other servers on the store, what came
+				 * meanwhile waits for the next group: this one
+				 * holds its grids until it commits, and would
+				 * take more of them out of order. */
+				if (rc < 0 || records >= TXN_RECORDS ||
+				    watching)
 					break;
 				done = n;
 				pthread_mutex_lock(&ing->mu);
@@ -1481,6 +1487,8 @@ static void *writer_main(void *arg)
 				rc = group_commit(ing->st, group, n, &err);
 			if (rc == 0 || !group_again(&err, attempt))
 				break;
+			log_warnx("a group of %zu requests is run again: %s", n,
+				  err.msg);
 		}
 		if (rc < 0)
 			log_warnx("a group of %zu requests failed: %s", n,
