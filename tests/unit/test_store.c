@@ -1666,6 +1666,88 @@ static void test_watch(struct store *st, const char *url)
 	other->ops->close(other);
 }
 
+struct held_arg {
+	struct ingest *ing;
+	const struct store_device *dev;
+	const struct wire_batch *b;
+	struct gb_buf *ack;
+	int rc;
+	struct gb_err err;
+};
+
+static void *held_sender(void *arg)
+{
+	struct held_arg *h = arg;
+
+	h->rc = ingest_batch(h->ing, h->dev, h->b, h->ack, &h->err);
+	return NULL;
+}
+
+/*
+ * The order of a device's batches across servers: a batch that follows
+ * one not applied yet waits at this server, and is applied as soon as
+ * another server applies the one before (watch), not when its hold
+ * ends.
+ */
+static void test_held_elsewhere(struct store *st, const char *url)
+{
+	struct store_device d1 = {DEV_G1,	 "S01-G1", "coordinator", "", 0,
+				  1764750200000, 0};
+	unsigned char h[STORE_HASH_LEN];
+	struct store *other = server_open(url, NULL);
+	struct ingest *ing = NULL;
+	struct wire_batch b;
+	struct held_arg ha;
+	struct gb_buf ack;
+	struct gb_err err;
+	pthread_t th;
+
+	memset(&b, 0, sizeof(b));
+	memset(&ha, 0, sizeof(ha));
+	memset(h, 0x27, sizeof(h));
+	gb_buf_init(&ack, 1 << 16);
+	snprintf(b.hdr.device, sizeof(b.hdr.device), "%s", DEV_G1);
+	snprintf(b.hdr.grid, sizeof(b.hdr.grid), "S01-G1");
+	b.hdr.seq = 28;
+	b.hdr.after = 27;
+	CHECK_S(other != NULL);
+	CHECK_S(ingest_start(&ing, st, &err) == 0);
+	if (!other || !ing)
+		goto out;
+	ingest_set_hold(ing, 60000);
+	ha.ing = ing;
+	ha.dev = &d1;
+	ha.b = &b;
+	ha.ack = &ack;
+	ha.rc = 99;
+	CHECK_S(pthread_create(&th, NULL, held_sender, &ha) == 0);
+	for (int i = 0; i < 250 && ingest_held(ing) == 0; i++)
+		sleep_ms(20);
+	CHECK_S(ingest_held(ing) == 1);
+	CHECK_S(other->ops->begin(other, &err) == 0);
+	CHECK_S(other->ops->batch_put(other, DEV_G1, 27, h, 0, "ack-27", 6,
+				      1764750270000, &err) == 0);
+	CHECK_S(other->ops->commit(other, &err) == 0);
+	/* Long before its hold ends (looked at again then, it would go
+	 * too). */
+	for (int i = 0; i < 500 && ingest_held(ing) > 0; i++)
+		sleep_ms(20);
+	CHECK_S(ingest_held(ing) == 0);
+	ingest_set_hold(ing, 0);
+	pthread_join(th, NULL);
+	CHECK_S(ha.rc == 0);
+	if (ha.rc != 0)
+		fprintf(stderr, "  %s\n", ha.err.msg);
+	ingest_stop(ing);
+	ing = NULL;
+	CHECK_S(st->ops->batch_get(st, DEV_G1, 28, h, NULL, &err) == 1);
+out:
+	ingest_stop(ing);
+	if (other)
+		other->ops->close(other);
+	gb_buf_release(&ack);
+}
+
 /* The devices of the tests of several servers, then the tests. */
 static void test_servers(struct store *st, const char *url)
 {
@@ -1686,6 +1768,7 @@ static void test_servers(struct store *st, const char *url)
 	test_deadlock(st, url);
 	test_group_again(st, url);
 	test_watch(st, url);
+	test_held_elsewhere(st, url);
 }
 
 static void run_all(struct store *st, const char *name)
