@@ -1869,7 +1869,10 @@ static int pg_device_revoke(struct store *st, const char *id, int64_t at,
 }
 
 /* What a batch changes of its device goes to device_sync, per grid, so
- * that no batch writes the reference table device (docs/citus.md). */
+ * that no batch writes the reference table device (docs/citus.md).  Two
+ * instances' writers of the device's grid take turns (grid_lock), but
+ * each took its time when its group began, before it waited: the last
+ * sync seen never goes back for the one that waited. */
 static int pg_device_seen(struct store *st, const char *id, int64_t at,
 			  int64_t pending, int64_t oldest, struct gb_err *err)
 {
@@ -1888,7 +1891,8 @@ static int pg_device_seen(struct store *st, const char *id, int64_t at,
 	    "CASE WHEN $3::bigint >= 0 THEN nullif($4::bigint, 0) END "
 	    "FROM device WHERE id = $1 "
 	    "ON CONFLICT (device, grid) DO UPDATE SET "
-	    "last_seen = excluded.last_seen, pending = CASE WHEN "
+	    "last_seen = greatest(t.last_seen, excluded.last_seen), "
+	    "pending = CASE WHEN "
 	    "$3::bigint >= 0 THEN excluded.pending ELSE t.pending END, "
 	    "oldest_pending = CASE WHEN $3::bigint >= 0 THEN "
 	    "excluded.oldest_pending ELSE t.oldest_pending END",

@@ -1748,6 +1748,32 @@ out:
 	gb_buf_release(&ack);
 }
 
+static int last_seen_of(void *arg, const struct store_device *d)
+{
+	if (!strcmp(d->id, DEV_G2))
+		*(int64_t *)arg = d->last_seen;
+	return 0;
+}
+
+/* Two instances' writers of a grid take turns, each with the time its
+ * group began: the one that waited commits the earlier time last, and
+ * the device's last sync stays the later one. */
+static void test_seen_order(struct store *st)
+{
+	int64_t seen = 0, later = gb_now_ms() + 3600000; /* after any so far */
+	struct gb_err err;
+
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->device_seen(st, DEV_G2, later, 0, 0, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->device_seen(st, DEV_G2, later - 1000, 0, 0, &err) ==
+		0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->device_list(st, last_seen_of, &seen, &err) == 0);
+	CHECK_S(seen == later);
+}
+
 /* The devices of the tests of several servers, then the tests. */
 static void test_servers(struct store *st, const char *url)
 {
@@ -1769,6 +1795,7 @@ static void test_servers(struct store *st, const char *url)
 	test_group_again(st, url);
 	test_watch(st, url);
 	test_held_elsewhere(st, url);
+	test_seen_order(st);
 }
 
 static void run_all(struct store *st, const char *name)
