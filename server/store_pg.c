@@ -2959,10 +2959,25 @@ static int pg_facts_version(struct store *st, char *version, size_t n,
 	return found;
 }
 
+/*
+ * Building the facts again (rollup_rebuild) takes every grid first, in
+ * the order of their codes as ingest does (grid_lock), so that no other
+ * server's writer changes records or facts while they are counted, and
+ * two servers starting at once on a store whose facts are of another
+ * version build them one after the other, the second over the first.
+ */
 static int pg_facts_clear(struct store *st, struct gb_err *err)
 {
 	char sql[64];
 
+	if (wexec(impl(st),
+		  "INSERT INTO change_seq (grid, seq) SELECT code, 0 FROM grid "
+		  "ORDER BY code ON CONFLICT (grid) DO NOTHING",
+		  NULL, N_("storing report facts"), err) < 0 ||
+	    wexec(impl(st),
+		  "SELECT grid FROM change_seq ORDER BY grid FOR UPDATE", NULL,
+		  N_("storing report facts"), err) < 0)
+		return -1;
 	for (size_t i = 0;
 	     i < sizeof(pg_fact_tables) / sizeof(pg_fact_tables[0]); i++) {
 		/* The names are the constants above, not input. */

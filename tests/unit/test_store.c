@@ -1748,6 +1748,46 @@ out:
 	gb_buf_release(&ack);
 }
 
+struct rebuilder {
+	struct store *st;
+	int rc;
+	int64_t waited_ms;
+};
+
+static void *rebuilding(void *arg)
+{
+	struct rebuilder *r = arg;
+	int64_t start = gb_now_ms();
+	struct gb_err err;
+
+	r->rc = rollup_rebuild(r->st, &err);
+	r->waited_ms = gb_now_ms() - start;
+	if (r->rc < 0)
+		fprintf(stderr, "  %s\n", err.msg);
+	return NULL;
+}
+
+/* Another server building the facts again waits for a writer that
+ * holds a grid, and so counts what that one commits. */
+static void test_rebuild_waits(struct store *st, const char *url)
+{
+	struct rebuilder r = {server_open(url, NULL), 99, 0};
+	struct gb_err err;
+	pthread_t th;
+
+	CHECK_S(r.st != NULL);
+	if (!r.st)
+		return;
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->grid_lock(st, "S01-G2", &err) == 0);
+	CHECK_S(pthread_create(&th, NULL, rebuilding, &r) == 0);
+	sleep_ms(300);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	pthread_join(th, NULL);
+	CHECK_S(r.rc == 0 && r.waited_ms >= 200);
+	r.st->ops->close(r.st);
+}
+
 static int last_seen_of(void *arg, const struct store_device *d)
 {
 	if (!strcmp(d->id, DEV_G2))
@@ -1796,6 +1836,7 @@ static void test_servers(struct store *st, const char *url)
 	test_watch(st, url);
 	test_held_elsewhere(st, url);
 	test_seen_order(st);
+	test_rebuild_waits(st, url);
 }
 
 static void run_all(struct store *st, const char *name)
