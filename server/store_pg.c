@@ -2213,6 +2213,7 @@ static void *watch_main(void *arg)
 	struct pg_store *s = arg;
 	PGconn *c = NULL;
 	struct gb_err err;
+	int warned = 0; /* since the connection was last up */
 
 	while (!atomic_load(&s->watch_stop)) {
 		struct pollfd pfd;
@@ -2226,10 +2227,13 @@ static void *watch_main(void *arg)
 				c = NULL;
 			}
 			if (!c) {
-				log_warnx("%s", err.msg);
+				if (!warned)
+					log_warnx("%s", err.msg);
+				warned = 1;
 				watch_pause(s, WATCH_RETRY_MS);
 				continue;
 			}
+			warned = 0;
 			s->wake(s->wake_arg);
 		}
 		pfd.fd = PQsocket(c);
