@@ -31,6 +31,9 @@
 #include "rollup.h"
 #include "store.h"
 #include "store_pg.h"
+#include "uscc.h"
+#include "wire.h"
+#include "xalloc.h"
 
 #include "banned.h"
 
@@ -43,6 +46,9 @@
  * S01-G1 and S01-G2. */
 #define DEV_G1 "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a11"
 #define DEV_G2 "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a12"
+#define DEV_G1B "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a13"
+#define REC_M "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1b21"
+#define VBASE ((uint64_t)INT64_C(1767225600000) << 16)
 
 static const char *which; /* the store under test, for messages */
 static char first_head[65];
@@ -1788,6 +1794,145 @@ static void test_rebuild_waits(struct store *st, const char *url)
 	r.st->ops->close(r.st);
 }
 
+/* An enterprise REC_M of S01-G1 by device at version VBASE + v, made
+ * from VBASE + base (0: a new record), into a batch of one. */
+static void merge_batch(struct wire_batch *b, const char *device, uint64_t seq,
+			uint64_t v, uint64_t base, const char *name,
+			const char *employees)
+{
+	struct gb_record *r = gb_record_new(gb_kind_find("enterprise"));
+	char uscc[19] = "91330782MA2000921";
+	struct gb_buf raw;
+	struct gb_err err;
+
+	uscc[17] = gb_uscc_check_char(uscc);
+	uscc[18] = '\0';
+	snprintf(r->id, sizeof(r->id), "%s", REC_M);
+	snprintf(r->grid, sizeof(r->grid), "S01-G1");
+	snprintf(r->device, sizeof(r->device), "%s", device);
+	snprintf(r->staff, sizeof(r->staff), "S01-W01");
+	r->created_at = r->updated_at = 1767225600000;
+	r->version = VBASE + v;
+	if (base) {
+		r->base[0] = VBASE + base;
+		r->nbase = 1;
+	}
+	gb_record_set_name(r, "uscc", uscc);
+	gb_record_set_name(r, "name", name);
+	gb_record_set_name(r, "type", "company");
+	gb_record_set_name(r, "community", "S01-C01");
+	gb_record_set_name(r, "employees", employees);
+	gb_record_set_name(r, "status", "active");
+	memset(b, 0, sizeof(*b));
+	snprintf(b->hdr.device, sizeof(b->hdr.device), "%s", device);
+	snprintf(b->hdr.grid, sizeof(b->hdr.grid), "S01-G1");
+	b->hdr.seq = seq;
+	b->items = xcalloc(1, sizeof(*b->items));
+	b->n = 1;
+	gb_buf_init(&raw, GB_BUF_NOLIMIT);
+	CHECK_S(wire_record_pack(r, &raw, &err) == 0);
+	b->items[0].rec = r;
+	snprintf(b->items[0].id, sizeof(b->items[0].id), "%s", r->id);
+	b->items[0].version = r->version;
+	b->items[0].raw = gb_buf_detach(&raw, &b->items[0].raw_len);
+}
+
+struct merger {
+	struct store *st;
+	struct ingest_req req;
+	struct ingest_req *reqs[1];
+	int rc;
+	struct gb_err err;
+};
+
+static void *merging(void *arg)
+{
+	struct merger *m = arg;
+
+	m->reqs[0] = &m->req;
+	m->rc = ingest_apply(m->st, m->reqs, 1, gb_now_ms(), &m->err);
+	return NULL;
+}
+
+/*
+ * Two edits of one record from the same version, at two servers at
+ * once, each in its own device's batch: the one that comes second reads
+ * the record as the first left it, so the merge keeps both (two heads),
+ * instead of each merging with the version before and the later commit
+ * taking the place of the other.  Both start together when a third
+ * writer lets the grid go.
+ */
+static void test_merge_across(struct store *st, const char *url)
+{
+	struct store_device d1 = {DEV_G1,	 "S01-G1", "coordinator", "", 0,
+				  1764750200000, 0};
+	struct store_device d3 = {DEV_G1B,	 "S01-G1", "coordinator", "", 0,
+				  1764750200000, 0};
+	unsigned char t3[STORE_HASH_LEN];
+	struct store *y = server_open(url, NULL), *z = server_open(url, NULL);
+	struct wire_batch b0, b1, b2;
+	struct merger m0, m1, m2;
+	struct gb_buf a0, a1, a2;
+	struct store_current cur;
+	struct gb_err err;
+	pthread_t t1, t2;
+
+	memset(t3, 0xd3, sizeof(t3));
+	memset(&m0, 0, sizeof(m0));
+	memset(&m1, 0, sizeof(m1));
+	memset(&m2, 0, sizeof(m2));
+	gb_buf_init(&a0, 1 << 16);
+	gb_buf_init(&a1, 1 << 16);
+	gb_buf_init(&a2, 1 << 16);
+	merge_batch(&b0, DEV_G1, 41, 1000, 0, "东关精密机械有限公司", "40");
+	merge_batch(&b1, DEV_G1, 42, 2000, 1000, "东关精密机械有限公司", "50");
+	merge_batch(&b2, DEV_G1B, 1, 3000, 1000, "东关精密机械股份公司", "40");
+	CHECK_S(y != NULL && z != NULL);
+	if (!y || !z)
+		goto out;
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->device_put(st, &d3, t3, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	m0.st = st;
+	m0.req.dev = &d1;
+	m0.req.batch = &b0;
+	m0.req.ack = &a0;
+	merging(&m0);
+	CHECK_S(m0.rc == 0 && m0.req.rc == 0);
+	m1 = m0;
+	m1.req.batch = &b1;
+	m1.req.ack = &a1;
+	m2.st = y;
+	m2.req.dev = &d3;
+	m2.req.batch = &b2;
+	m2.req.ack = &a2;
+	CHECK_S(z->ops->begin(z, &err) == 0);
+	CHECK_S(z->ops->grid_lock(z, "S01-G1", &err) == 0);
+	CHECK_S(pthread_create(&t1, NULL, merging, &m1) == 0);
+	CHECK_S(pthread_create(&t2, NULL, merging, &m2) == 0);
+	sleep_ms(300);
+	CHECK_S(z->ops->commit(z, &err) == 0);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	CHECK_S(m1.rc == 0 && m1.req.rc == 0 && m2.rc == 0 && m2.req.rc == 0);
+	memset(&cur, 0, sizeof(cur));
+	CHECK_S(st->ops->current_get(st, REC_M, &cur, &err) == 1);
+	CHECK_S(cur.version == VBASE + 3000 && cur.nheads == 2);
+	if (cur.nheads != 2)
+		fprintf(stderr, "  heads: %d\n", cur.nheads);
+out:
+	if (y)
+		y->ops->close(y);
+	if (z)
+		z->ops->close(z);
+	wire_batch_release(&b0);
+	wire_batch_release(&b1);
+	wire_batch_release(&b2);
+	gb_buf_release(&a0);
+	gb_buf_release(&a1);
+	gb_buf_release(&a2);
+}
+
 static int last_seen_of(void *arg, const struct store_device *d)
 {
 	if (!strcmp(d->id, DEV_G2))
@@ -1837,6 +1982,7 @@ static void test_servers(struct store *st, const char *url)
 	test_held_elsewhere(st, url);
 	test_seen_order(st);
 	test_rebuild_waits(st, url);
+	test_merge_across(st, url);
 }
 
 static void run_all(struct store *st, const char *name)
