@@ -273,16 +273,12 @@ static int exec(PGconn *c, const char *sql, const struct params *p,
 static int race_or_fail(PGconn *c, PGresult *res, struct gb_err *err,
 			const char *what);
 
-/* As run and exec, on the writer connection, for a statement not kept
- * prepared (exec_w): one that lost a race marks the transaction
- * (s->raced). */
-static PGresult *wrun(struct pg_store *s, const char *sql,
-		      const struct params *p, const char *what,
-		      struct gb_err *err)
+/* The result res of a statement on the writer connection, or NULL with
+ * err (res freed) when it failed: one that lost a race marks the
+ * transaction (s->raced). */
+static PGresult *w_checked(struct pg_store *s, PGresult *res, const char *what,
+			   struct gb_err *err)
 {
-	PGresult *res =
-	    PQexecParams(s->conn, sql, p ? p->n : 0, NULL, p ? p->v : NULL,
-			 p ? p->len : NULL, p ? p->fmt : NULL, 1);
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -292,6 +288,19 @@ static PGresult *wrun(struct pg_store *s, const char *sql,
 		return NULL;
 	}
 	return res;
+}
+
+/* As run and exec, on the writer connection, for a statement not kept
+ * prepared (exec_w). */
+static PGresult *wrun(struct pg_store *s, const char *sql,
+		      const struct params *p, const char *what,
+		      struct gb_err *err)
+{
+	return w_checked(s,
+			 PQexecParams(s->conn, sql, p ? p->n : 0, NULL,
+				      p ? p->v : NULL, p ? p->len : NULL,
+				      p ? p->fmt : NULL, 1),
+			 what, err);
 }
 
 static int wexec(struct pg_store *s, const char *sql, const struct params *p,
@@ -371,16 +380,10 @@ static PGresult *run_w(struct pg_store *s, const char *sql,
 		       const struct params *p, const char *what,
 		       struct gb_err *err)
 {
-	PGresult *res = exec_w(s, sql, p ? p->n : 0, p ? p->v : NULL,
-			       p ? p->len : NULL, p ? p->fmt : NULL);
-	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		race_or_fail(s->conn, res, err, what);
-		PQclear(res);
-		return NULL;
-	}
-	return res;
+	return w_checked(s,
+			 exec_w(s, sql, p ? p->n : 0, p ? p->v : NULL,
+				p ? p->len : NULL, p ? p->fmt : NULL),
+			 what, err);
 }
 
 static int exec_wr(struct pg_store *s, const char *sql, const struct params *p,

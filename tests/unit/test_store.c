@@ -10,7 +10,8 @@
  * rollup.c keeping them through the store) and as reports read them, and
  * the audit chain; and on PostgreSQL,
  * two servers applying the same batch at once, and the readers of a serving
- * store; several servers on one database: a grid's writers take turns,
+ * store; several servers on one database: a grid's writers take turns
+ * (the same batch is applied once, two edits of a record both merge),
  * a deadlock loses the whole transaction, which ingest then runs again,
  * and a batch committed by one is heard of by the others.
  */
