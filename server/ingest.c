@@ -28,6 +28,20 @@
  * it was answered with, in the transaction that applies it.  A batch seen
  * before is answered from that record and changes nothing, so delivery
  * can be at-least-once while every record is held exactly once.
+ *
+ * Several servers on one store (PostgreSQL): before a batch or its
+ * records are looked up, the writer takes the batch's grid
+ * (store_ops.grid_lock), so that the writers of one grid take turns and
+ * each sees what the one before committed: the same batch sent again to
+ * another server is found there, and a record is merged from the version
+ * committed last.  A group takes the grids of its batches at its start,
+ * in order of their codes, so that two groups rarely wait for each
+ * other's grids; when they do (a deadlock) or lose another race, the
+ * store drops the transaction and the writer runs the same group again,
+ * up to RETRY_MAX times, before any device hears of it.  A batch held
+ * for one another server is applying is looked at again when the store
+ * says that another server committed batches (store_ops.watch), and
+ * every WATCH_POLL_MS in case that word was lost.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -73,6 +87,12 @@
 /* While batches are held, the writer looks this often whether their
  * connections are still there. */
 #define HELD_POLL_MS 200
+/* On a store other servers write too, a group lost to a race is run
+ * again this many times; and held batches are looked at again this
+ * often even when the store's word that one was committed elsewhere
+ * does not come. */
+#define RETRY_MAX 5
+#define WATCH_POLL_MS 1000
 
 struct ingest {
 	struct store *st; /* borrowed */
@@ -93,6 +113,12 @@ struct ingest {
 	 * commit, over the batches in it), and the commit of a group. */
 	atomic_llong apply_us, commit_us;
 	int stopping;
+	/* Other servers apply batches on the store (store_ops.watch): poke
+	 * is set when one committed some, and the held batches are looked
+	 * at again by look_at (a mono_ms time) in any case. */
+	int watching;
+	int poke;
+	int64_t look_at;
 };
 
 /* What an HTTP thread works out for one record before the writer takes
@@ -878,6 +904,10 @@ static int apply_batch(struct apply *a)
 	memset(&ack, 0, sizeof(ack));
 	req->renumber = 0;
 	gb_buf_reset(req->ack);
+	/* Its grid first: what is read below is then what the last server
+	 * to apply a batch of the grid committed. */
+	if (st->ops->grid_lock(st, b->hdr.grid, &req->err) < 0)
+		return -1;
 	found = st->ops->batch_get(st, req->dev->id, b->hdr.seq, held, req->ack,
 				   &req->err);
 	if (found < 0)
@@ -1019,6 +1049,37 @@ static void group_add(struct ingest_req *const *reqs, size_t from, size_t n,
 	}
 }
 
+static int grid_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Takes the grids of the batches among reqs[from..n) still to do, in
+ * order of their codes (grid_lock), in the open transaction and outside
+ * any savepoint, so that they are held to its end.  Two groups that take
+ * their grids this way never wait for each other in a circle; only the
+ * batches a group takes in later (writer_main) may.  Returns 0, or -1
+ * with err when the store failed (the transaction is then lost).
+ */
+static int group_lock(struct store *st, struct ingest_req *const *reqs,
+		      size_t from, size_t n, struct gb_err *err)
+{
+	const char **grids = xcalloc(n - from + 1, sizeof(*grids));
+	size_t k = 0;
+	int rc = 0;
+
+	for (size_t i = from; i < n; i++)
+		if (reqs[i]->rc == 1 && reqs[i]->batch)
+			grids[k++] = reqs[i]->batch->hdr.grid;
+	qsort(grids, k, sizeof(*grids), grid_cmp);
+	for (size_t i = 0; i < k && rc == 0; i++)
+		if (i == 0 || strcmp(grids[i], grids[i - 1]) != 0)
+			rc = st->ops->grid_lock(st, grids[i], err);
+	free(grids);
+	return rc;
+}
+
 /*
  * Applies what can be applied of reqs[0..n) in the open transaction: in
  * the order they came, but a batch after the one it follows, in passes
@@ -1096,19 +1157,56 @@ static int group_commit(struct store *st, struct ingest_req *const *reqs,
 	return 0;
 }
 
-int ingest_apply(struct store *st, struct ingest_req *const *reqs, size_t n,
-		 int64_t now_ms, struct gb_err *err)
+/* Opens the writer transaction for reqs[0..n), readied afresh, and
+ * takes their grids.  Returns 0, or -1 with every request failed. */
+static int group_begin(struct store *st, struct ingest_req *const *reqs,
+		       size_t n, int64_t now_ms, struct gb_err *err)
 {
-	size_t records = 0;
-
 	group_add(reqs, 0, n, now_ms);
 	if (st->ops->begin(st, err) < 0) {
 		fail_all(reqs, n, err);
 		return -1;
 	}
-	if (group_run(st, reqs, n, now_ms, &records, err) < 0)
+	if (group_lock(st, reqs, 0, n, err) < 0) {
+		st->ops->rollback(st);
+		fail_all(reqs, n, err);
 		return -1;
-	return group_commit(st, reqs, n, err);
+	}
+	return 0;
+}
+
+/* Whether a group that failed as a whole with err, after attempt runs
+ * before this one, is worth running again: the store lost it to another
+ * server (or for now), and not too often yet.  Then it waits a moment,
+ * a random part of a few ms, so that two servers that deadlocked do
+ * not meet again at once. */
+static int group_again(const struct gb_err *err, int attempt)
+{
+	struct timespec ts = {0, 0};
+
+	if (err->code != GB_EBUSY || attempt >= RETRY_MAX)
+		return 0;
+	ts.tv_nsec =
+	    (long)(1 + gb_random_uniform(5u * (uint32_t)(attempt + 1))) *
+	    1000000;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+int ingest_apply(struct store *st, struct ingest_req *const *reqs, size_t n,
+		 int64_t now_ms, struct gb_err *err)
+{
+	for (int attempt = 0;; attempt++) {
+		size_t records = 0;
+		int rc = group_begin(st, reqs, n, now_ms, err);
+
+		if (rc == 0)
+			rc = group_run(st, reqs, n, now_ms, &records, err);
+		if (rc == 0)
+			rc = group_commit(st, reqs, n, err);
+		if (rc == 0 || !group_again(err, attempt))
+			return rc;
+	}
 }
 
 /* ---- the writer thread ---- */
@@ -1166,8 +1264,10 @@ static void held_prune(struct ingest *ing)
 }
 
 /* Waits on ing->work, with ing->mu held, until a request comes, the
- * ingest stops, or the first hold ends (ingest_set_hold may bring it
- * closer meanwhile): returns 0.  Returns 1 when idle_at (a mono_ms
+ * ingest stops, the first hold ends (ingest_set_hold may bring it
+ * closer meanwhile), or, while batches are held, another server
+ * commits batches or WATCH_POLL_MS pass (when the store has others):
+ * returns 0.  Returns 1 when idle_at (a mono_ms
  * time; 0: none) passes first.  While batches are held it looks every
  * HELD_POLL_MS whether they are still wanted (held_prune). */
 static int writer_wait(struct ingest *ing, int64_t idle_at)
@@ -1178,9 +1278,18 @@ static int writer_wait(struct ingest *ing, int64_t idle_at)
 		int64_t until = idle_at ? idle_at : INT64_MAX, now, wake;
 
 		held_prune(ing);
+		/* Another server committed batches: one held here may follow
+		 * one of them. */
+		if (ing->poke && ing->nheld) {
+			ing->poke = 0;
+			return 0;
+		}
+		ing->poke = 0;
 		for (size_t i = 0; i < ing->nheld; i++)
 			if (ing->held[i]->wait_until < until)
 				until = ing->held[i]->wait_until;
+		if (ing->watching && ing->nheld && ing->look_at < until)
+			until = ing->look_at;
 		if (until == INT64_MAX && ing->nheld == 0) {
 			pthread_cond_wait(&ing->work, &ing->mu);
 			continue;
@@ -1319,7 +1428,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		size_t n = 0, done = 0, records = 0;
 		int64_t at;
-		int rc;
+		int rc, watching;
 
 		pthread_mutex_lock(&ing->mu);
 		writer_nice(ing);
@@ -1340,31 +1449,47 @@ static void *writer_main(void *arg)
 			group[n++] = ing->held[i];
 		ing->nheld = 0;
 		writer_take(ing, group, &n, GROUP_MAX);
+		watching = ing->watching;
 		pthread_mutex_unlock(&ing->mu);
 		if (n == 0)
 			break; /* stopping, and nothing left */
 
 		t_start = mono_us();
 		at = gb_now_ms();
-		group_add(group, 0, n, at);
-		rc = ing->st->ops->begin(ing->st, &err);
-		if (rc < 0)
-			fail_all(group, n, &err);
-		while (rc == 0) {
-			rc = group_run(ing->st, group, n, at, &records, &err);
-			if (rc < 0 || records >= TXN_RECORDS)
+		for (int attempt = 0;; attempt++) {
+			records = 0;
+			rc = group_begin(ing->st, group, n, at, &err);
+			while (rc == 0) {
+				rc = group_run(ing->st, group, n, at, &records,
+					       &err);
+				/* With other servers on the store, what came
+				 * meanwhile waits for the next group: this one
+				 * holds its grids until it commits, and would
+				 * take more of them out of order. */
+				if (rc < 0 || records >= TXN_RECORDS ||
+				    watching)
+					break;
+				done = n;
+				pthread_mutex_lock(&ing->mu);
+				writer_take(ing, group, &n, 2 * GROUP_MAX);
+				pthread_mutex_unlock(&ing->mu);
+				if (n == done)
+					break;
+				group_add(group, done, n, at);
+				rc = group_lock(ing->st, group, done, n, &err);
+				if (rc < 0) {
+					ing->st->ops->rollback(ing->st);
+					fail_all(group, n, &err);
+				}
+			}
+			t_commit = mono_us();
+			if (rc == 0)
+				rc = group_commit(ing->st, group, n, &err);
+			if (rc == 0 || !group_again(&err, attempt))
 				break;
-			done = n;
-			pthread_mutex_lock(&ing->mu);
-			writer_take(ing, group, &n, 2 * GROUP_MAX);
-			pthread_mutex_unlock(&ing->mu);
-			if (n == done)
-				break;
-			group_add(group, done, n, at);
+			log_warnx("a group of %zu requests is run again: %s", n,
+				  err.msg);
 		}
-		t_commit = mono_us();
-		if (rc == 0)
-			rc = group_commit(ing->st, group, n, &err);
 		if (rc < 0)
 			log_warnx("a group of %zu requests failed: %s", n,
 				  err.msg);
@@ -1373,6 +1498,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&ing->mu);
 		for (size_t i = 0; i < n; i++)
 			writer_settle(ing, group[i], now);
+		ing->look_at = now + WATCH_POLL_MS;
 		pthread_cond_broadcast(&ing->done);
 		pthread_mutex_unlock(&ing->mu);
 
@@ -1384,6 +1510,18 @@ static void *writer_main(void *arg)
 	if (ing->st->ops->checkpoint(ing->st, STORE_CKPT_FINAL, &err) < 0)
 		log_warnx("%s", err.msg);
 	return NULL;
+}
+
+/* The store's word that another server committed batches (store_ops.
+ * watch), from a thread of the store's. */
+static void writer_poke(void *arg)
+{
+	struct ingest *ing = arg;
+
+	pthread_mutex_lock(&ing->mu);
+	ing->poke = 1;
+	pthread_cond_signal(&ing->work);
+	pthread_mutex_unlock(&ing->mu);
 }
 
 int ingest_start(struct ingest **out, struct store *st, struct gb_err *err)
@@ -1413,14 +1551,25 @@ int ingest_start(struct ingest **out, struct store *st, struct gb_err *err)
 				_("starting the writer thread: %s"),
 				strerror(rc));
 	}
+	rc = st->ops->watch(st, writer_poke, ing, err);
+	if (rc < 0) {
+		ingest_stop(ing);
+		return -1;
+	}
+	pthread_mutex_lock(&ing->mu);
+	ing->watching = rc;
+	pthread_mutex_unlock(&ing->mu);
 	*out = ing;
 	return 0;
 }
 
 void ingest_stop(struct ingest *ing)
 {
+	struct gb_err err;
+
 	if (!ing)
 		return;
+	ing->st->ops->watch(ing->st, NULL, NULL, &err);
 	pthread_mutex_lock(&ing->mu);
 	ing->stopping = 1;
 	pthread_cond_signal(&ing->work);

@@ -191,9 +191,12 @@ void ingest_req_release(struct ingest_req *r);
  * that one is: in this transaction when it is among the requests
  * (whatever their order), else when the store holds it.  A batch whose
  * predecessor is neither is left alone with rc 1 (the writer thread holds
- * it for a later transaction).  Returns 0 when the transaction committed,
- * -1 when it failed as a whole (then every request failed too, and
- * nothing was stored).
+ * it for a later transaction).  Each batch's grid is taken first
+ * (store_ops.grid_lock), all of them at the start, in order.  Returns 0
+ * when the transaction committed, -1 when it failed as a whole (then
+ * every request failed too, and nothing was stored); one the store lost
+ * for now (GB_EBUSY: a deadlock with another server's writer, a
+ * connection lost) is run again first, a few times.
  */
 int ingest_apply(struct store *st, struct ingest_req *const *reqs, size_t n,
 		 int64_t now_ms, struct gb_err *err);

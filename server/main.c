@@ -68,8 +68,8 @@ static int store_is_pg(const char *spec)
 
 /*
  * Opens the store named by spec: "sqlite:PATH", or a PostgreSQL database
- * by its libpq URI ("postgresql://USER@HOST:PORT/DB", or "postgres://"),
- * which serves the commands so far, not serve (store_pg.h).
+ * by its libpq URI ("postgresql://USER@HOST:PORT/DB", or "postgres://";
+ * store_pg.h), which several servers may share.
  */
 static int store_open(struct store **out, const char *spec,
 		      enum store_mode mode, struct gb_err *err)

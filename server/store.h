@@ -366,7 +366,11 @@ struct store_ops {
 	int (*savepoint)(struct store *s, struct gb_err *err);
 	int (*release)(struct store *s, struct gb_err *err);
 	/* Undoes the work since the savepoint and drops it.  Returns -1
-	 * when the whole transaction was lost (rolled back by the store). */
+	 * when the whole transaction was lost (rolled back by the store):
+	 * also when the work failed because another server on the store
+	 * wrote at the same time (a deadlock, a key written by both), where
+	 * the same work in a new transaction will do; the error of the
+	 * statement that failed is then GB_EBUSY. */
 	int (*rollback_to)(struct store *s);
 	/* Housekeeping outside any transaction (SQLite: a checkpoint when
 	 * the WAL has grown), in one of the STORE_CKPT_ modes.  Writer
@@ -382,6 +386,30 @@ struct store_ops {
 	int (*room)(struct store *s, struct gb_err *err);
 	/* Sets the margin of room, in bytes (before serving). */
 	void (*set_margin)(struct store *s, int64_t bytes);
+
+	/*
+	 * Holds grid for the writer transaction (writer thread only): the
+	 * writer of another server on the same store that asks for it waits
+	 * until this transaction ends.  Ingest takes the grid of a batch
+	 * before it looks the batch or its records up, so that two servers
+	 * never both read a record, a batch or a grid's facts and then write
+	 * them.  A store with one writer (SQLite) has nothing to do.
+	 * Locks taken in a savepoint rolled back may be gone with it.
+	 */
+	int (*grid_lock)(struct store *s, const char *grid, struct gb_err *err);
+	/*
+	 * Calls wake(arg), from a thread of the store's, soon after another
+	 * server on the same store commits a batch (PostgreSQL: LISTEN/
+	 * NOTIFY), so that a batch held for the one before it is looked at
+	 * again; wake must be quick and may be called spuriously.  wake NULL
+	 * stops it (wake is not called once watch returns).  Returns 1 when
+	 * watching: other servers may apply batches, and since a wake-up can
+	 * be lost (the store reconnecting) the caller also looks now and
+	 * then by itself; 0 when the store has one writer and nothing to
+	 * watch (SQLite); -1 with err.
+	 */
+	int (*watch)(struct store *s, void (*wake)(void *arg), void *arg,
+		     struct gb_err *err);
 
 	/* The batch (device, seq) if applied: its items hash and, appended
 	 * to ack, the ack it got (ack may be NULL: only whether it is

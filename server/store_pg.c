@@ -26,8 +26,18 @@
  * connections do.  The report facts are written here by ingest
  * ("report facts, written by ingest" below) and read by the reports
  * ("report facts, read by reports") with the meanings of the SQLite
- * store; gridbook-hq does not serve on PostgreSQL yet (main.c refuses
- * it).
+ * store.
+ *
+ * Several servers: each has its own writer transaction (READ COMMITTED),
+ * and ingest takes the grid of each batch (grid_lock: the grid's row of
+ * change_seq, locked to the end of the transaction) before it looks up
+ * the batch or its records, so that the writers of one grid's batches
+ * take turns and each reads what the one before committed.  Locks taken
+ * in different orders may deadlock, and PostgreSQL then fails one
+ * statement: the writer transaction is lost as a whole (rollback_to says
+ * so) and ingest runs it again (is_race).  A batch committed is announced with
+ * NOTIFY, which a listener thread (watch) hears for the ingest of this
+ * server, whose next batch of that device may be waiting for it.
  *
  * Statements are always bound (PQexecParams); bytea parameters and every
  * result come in binary, so ids and hashes travel as their bytes and
@@ -39,7 +49,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +85,13 @@
 #define PREP_MAX 96
 /* Grids whose change sequence a transaction keeps in memory at once. */
 #define SEQ_MAX 32
+/* The channel of NOTIFY on which a server tells the others that it
+ * committed batches. */
+#define CHANNEL "gb_batch"
+/* The listener (watch) looks this often whether it is to stop, and
+ * waits this long before connecting again when its connection broke. */
+#define WATCH_TICK_MS 200
+#define WATCH_RETRY_MS 1000
 
 struct pg_store {
 	struct store base; /* first: a struct store * is one of these */
@@ -97,6 +116,21 @@ struct pg_store {
 		int64_t held, next;
 	} seqs[SEQ_MAX];
 	int nseqs;
+	/* A statement of the writer transaction failed for what another
+	 * server's writer did at the same moment (is_race): the transaction
+	 * is lost as a whole, and rollback_to says so. */
+	int raced;
+	/* The writer transaction has sent its NOTIFY (pg_batch_put). */
+	int notified;
+	/* The backend of the writer connection, whose own notifications
+	 * the listener ignores. */
+	atomic_int writer_pid;
+	/* The listener thread (watch), when running. */
+	pthread_t watcher;
+	int watching;
+	atomic_int watch_stop;
+	void (*wake)(void *arg);
+	void *wake_arg;
 };
 
 static struct pg_store *impl(struct store *s)
@@ -190,6 +224,19 @@ static int pg_fail(PGconn *c, PGresult *res, struct gb_err *err,
 	return gb_error(err, GB_EDB, _("store: %s: %s"), _(what), msg);
 }
 
+/* Whether PostgreSQL failed a statement for what another transaction
+ * did at the same moment: a deadlock or a serialization failure.  A
+ * unique key both wrote is not among them: it fails the one statement
+ * (race_or_fail), the savepoint keeps the rest, and under the grid lock
+ * ingest takes it cannot happen to a batch or a version. */
+static int is_race(const PGresult *res)
+{
+	const char *state =
+	    res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return state && (!strcmp(state, "40P01") || !strcmp(state, "40001"));
+}
+
 /*
  * Runs sql with the parameters p (may be NULL), results in binary.
  * Returns the result, which the caller frees with PQclear, or NULL with
@@ -223,6 +270,50 @@ static int exec(PGconn *c, const char *sql, const struct params *p,
 	return 0;
 }
 
+static int race_or_fail(PGconn *c, PGresult *res, struct gb_err *err,
+			const char *what);
+
+/* The result res of a statement on the writer connection, or NULL with
+ * err (res freed) when it failed: one that lost a race marks the
+ * transaction (s->raced). */
+static PGresult *w_checked(struct pg_store *s, PGresult *res, const char *what,
+			   struct gb_err *err)
+{
+	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		s->raced |= is_race(res);
+		race_or_fail(s->conn, res, err, what);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+/* As run and exec, on the writer connection, for a statement not kept
+ * prepared (exec_w). */
+static PGresult *wrun(struct pg_store *s, const char *sql,
+		      const struct params *p, const char *what,
+		      struct gb_err *err)
+{
+	return w_checked(s,
+			 PQexecParams(s->conn, sql, p ? p->n : 0, NULL,
+				      p ? p->v : NULL, p ? p->len : NULL,
+				      p ? p->fmt : NULL, 1),
+			 what, err);
+}
+
+static int wexec(struct pg_store *s, const char *sql, const struct params *p,
+		 const char *what, struct gb_err *err)
+{
+	PGresult *res = wrun(s, sql, p, what, err);
+
+	if (!res)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
 static PGresult *exec_w(struct pg_store *s, const char *sql, int n,
 			const char *const *v, const int *len, const int *fmt);
 
@@ -244,7 +335,7 @@ static int exec2(struct pg_store *s, const char *sql, const struct params *p,
 		}
 	res = exec_w(s, sql, n, v, len, fmt);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = pg_fail(s->conn, res, err, what);
+		rc = race_or_fail(s->conn, res, err, what);
 	PQclear(res);
 	return rc;
 }
@@ -258,23 +349,30 @@ static int exec2(struct pg_store *s, const char *sql, const struct params *p,
 static PGresult *exec_w(struct pg_store *s, const char *sql, int n,
 			const char *const *v, const int *len, const int *fmt)
 {
+	PGresult *res;
 	char name[16];
 	int i = 0;
 
 	while (i < s->nprep && s->prep[i] != sql)
 		i++;
-	if (i == PREP_MAX)
-		return PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 1);
+	if (i == PREP_MAX) {
+		res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 1);
+		if (PQresultStatus(res) == PGRES_FATAL_ERROR)
+			s->raced |= is_race(res);
+		return res;
+	}
 	snprintf(name, sizeof(name), "gb%d", i);
 	if (i == s->nprep) {
-		PGresult *res = PQprepare(s->conn, name, sql, n, NULL);
-
+		res = PQprepare(s->conn, name, sql, n, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 			return res;
 		PQclear(res);
 		s->prep[s->nprep++] = sql;
 	}
-	return PQexecPrepared(s->conn, name, n, v, len, fmt, 1);
+	res = PQexecPrepared(s->conn, name, n, v, len, fmt, 1);
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR)
+		s->raced |= is_race(res);
+	return res;
 }
 
 /* As run, on the writer connection through exec_w. */
@@ -282,16 +380,10 @@ static PGresult *run_w(struct pg_store *s, const char *sql,
 		       const struct params *p, const char *what,
 		       struct gb_err *err)
 {
-	PGresult *res = exec_w(s, sql, p ? p->n : 0, p ? p->v : NULL,
-			       p ? p->len : NULL, p ? p->fmt : NULL);
-	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		pg_fail(s->conn, res, err, what);
-		PQclear(res);
-		return NULL;
-	}
-	return res;
+	return w_checked(s,
+			 exec_w(s, sql, p ? p->n : 0, p ? p->v : NULL,
+				p ? p->len : NULL, p ? p->fmt : NULL),
+			 what, err);
 }
 
 static int exec_wr(struct pg_store *s, const char *sql, const struct params *p,
@@ -485,19 +577,17 @@ static int seq_flush(struct pg_store *s, struct gb_err *err)
 	return 0;
 }
 
-/* The next change number of grid into *out, in the writer transaction. */
-static int seq_next(struct pg_store *s, const char *grid, int64_t *out,
-		    struct gb_err *err)
+/* The index in s->seqs of grid, locking its row of change_seq (made when
+ * missing) the first time in the transaction; -1 with err. */
+static int seq_take(struct pg_store *s, const char *grid, struct gb_err *err)
 {
 	struct params p;
 	PGresult *res;
 	int i;
 
 	for (i = 0; i < s->nseqs; i++)
-		if (!strcmp(s->seqs[i].grid, grid)) {
-			*out = ++s->seqs[i].next;
-			return 0;
-		}
+		if (!strcmp(s->seqs[i].grid, grid))
+			return i;
 	if (s->nseqs == SEQ_MAX) {
 		/* Written back, the rows stay locked; read again below. */
 		if (seq_flush(s, err) < 0)
@@ -517,8 +607,31 @@ static int seq_next(struct pg_store *s, const char *grid, int64_t *out,
 	snprintf(s->seqs[i].grid, sizeof(s->seqs[i].grid), "%s", grid);
 	s->seqs[i].held = s->seqs[i].next = col_i64(res, 0, 0);
 	PQclear(res);
+	return i;
+}
+
+/* The next change number of grid into *out, in the writer transaction. */
+static int seq_next(struct pg_store *s, const char *grid, int64_t *out,
+		    struct gb_err *err)
+{
+	int i = seq_take(s, grid, err);
+
+	if (i < 0)
+		return -1;
 	*out = ++s->seqs[i].next;
 	return 0;
+}
+
+/*
+ * The grid's lock is its row of change_seq, the one seq_next locks: a
+ * row of a table distributed by grid (docs/citus.md), so that Citus
+ * locks it on the node of the grid, and the change numbers of the grid
+ * commit in order with it.  Held to the end of the transaction (or of
+ * the savepoint it was taken in, if that is rolled back).
+ */
+static int pg_grid_lock(struct store *st, const char *grid, struct gb_err *err)
+{
+	return seq_take(impl(st), grid, err) < 0 ? -1 : 0;
 }
 
 /* ---- transactions ---- */
@@ -536,9 +649,12 @@ static int pg_begin(struct store *st, struct gb_err *err)
 			return pg_fail(s->conn, NULL, err,
 				       N_("starting a transaction"));
 		PQsetNoticeProcessor(s->conn, quiet, NULL);
+		atomic_store(&s->writer_pid, PQbackendPID(s->conn));
 	}
 	s->nseqs = 0;
-	return exec(s->conn, "BEGIN", NULL, N_("starting a transaction"), err);
+	s->raced = 0;
+	s->notified = 0;
+	return wexec(s, "BEGIN", NULL, N_("starting a transaction"), err);
 }
 
 static int pg_commit(struct store *st, struct gb_err *err)
@@ -549,7 +665,7 @@ static int pg_commit(struct store *st, struct gb_err *err)
 
 	if (seq_flush(s, err) < 0)
 		goto out;
-	res = run(s->conn, "COMMIT", NULL, N_("committing"), err);
+	res = wrun(s, "COMMIT", NULL, N_("committing"), err);
 	if (!res)
 		goto out;
 	/* COMMIT of a transaction that failed rolls it back, and says so
@@ -573,6 +689,7 @@ static void pg_rollback(struct store *st)
 	struct pg_store *s = impl(st);
 
 	s->nseqs = 0;
+	s->raced = 0;
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 }
@@ -583,14 +700,14 @@ static int pg_savepoint(struct store *st, struct gb_err *err)
 
 	if (seq_flush(s, err) < 0)
 		return -1;
-	return exec(s->conn, "SAVEPOINT batch", NULL, N_("opening a savepoint"),
-		    err);
+	return wexec(s, "SAVEPOINT batch", NULL, N_("opening a savepoint"),
+		     err);
 }
 
 static int pg_release(struct store *st, struct gb_err *err)
 {
-	return exec(impl(st)->conn, "RELEASE SAVEPOINT batch", NULL,
-		    N_("releasing a savepoint"), err);
+	return wexec(impl(st), "RELEASE SAVEPOINT batch", NULL,
+		     N_("releasing a savepoint"), err);
 }
 
 static int pg_rollback_to(struct store *st)
@@ -600,9 +717,17 @@ static int pg_rollback_to(struct store *st)
 	if (PQtransactionStatus(s->conn) == PQTRANS_IDLE)
 		return -1;
 	s->nseqs = 0; /* the rows hold what the savepoint began with */
-	if (exec(s->conn, "ROLLBACK TO SAVEPOINT batch", NULL, "rollback to",
-		 NULL) < 0 ||
-	    exec(s->conn, "RELEASE SAVEPOINT batch", NULL, "release", NULL) < 0)
+	/* A race lost: the locks this transaction holds are what the other
+	 * one waits for (a deadlock), or it read what is no longer so;
+	 * only all of it again, in a new transaction, is sure to do. */
+	if (s->raced) {
+		pg_rollback(st);
+		return -1;
+	}
+	s->notified = 0; /* a NOTIFY in the savepoint went with it */
+	if (wexec(s, "ROLLBACK TO SAVEPOINT batch", NULL, "rollback to", NULL) <
+		0 ||
+	    wexec(s, "RELEASE SAVEPOINT batch", NULL, "release", NULL) < 0)
 		return -1;
 	return 0;
 }
@@ -636,8 +761,8 @@ static void pg_set_margin(struct store *st, int64_t bytes)
  * there is no meta yet (a new database).  Returns 0 or -1 with err. */
 static int schema_version(struct pg_store *s, int *v, struct gb_err *err)
 {
-	PGresult *res = run(s->conn, "SELECT to_regclass('meta') IS NOT NULL",
-			    NULL, N_("reading the schema version"), err);
+	PGresult *res = wrun(s, "SELECT to_regclass('meta') IS NOT NULL", NULL,
+			     N_("reading the schema version"), err);
 	int have_meta;
 
 	if (!res)
@@ -647,9 +772,9 @@ static int schema_version(struct pg_store *s, int *v, struct gb_err *err)
 	*v = 0;
 	if (!have_meta)
 		return 0;
-	res = run(s->conn,
-		  "SELECT value::bigint FROM meta WHERE key = 'schema_version'",
-		  NULL, N_("reading the schema version"), err);
+	res = wrun(
+	    s, "SELECT value::bigint FROM meta WHERE key = 'schema_version'",
+	    NULL, N_("reading the schema version"), err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 1)
@@ -670,8 +795,8 @@ static int pg_migrate(struct store *st, struct gb_err *err)
 
 	if (pg_begin(st, err) < 0)
 		return -1;
-	if (exec(s->conn, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")",
-		 NULL, N_("applying the schema"), err) < 0 ||
+	if (wexec(s, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")", NULL,
+		  N_("applying the schema"), err) < 0 ||
 	    schema_version(s, &v, err) < 0)
 		goto fail;
 	if (v > gb_schema_pg_n) {
@@ -695,11 +820,11 @@ static int pg_migrate(struct store *st, struct gb_err *err)
 		snprintf(num, sizeof(num), "%d", v + 1);
 		memset(&p, 0, sizeof(p));
 		p_text(&p, num);
-		if (exec(s->conn,
-			 "INSERT INTO meta (key, value) VALUES "
-			 "('schema_version', $1) ON CONFLICT (key) DO UPDATE "
-			 "SET value = excluded.value",
-			 &p, N_("applying the schema"), err) < 0)
+		if (wexec(s,
+			  "INSERT INTO meta (key, value) VALUES "
+			  "('schema_version', $1) ON CONFLICT (key) DO UPDATE "
+			  "SET value = excluded.value",
+			  &p, N_("applying the schema"), err) < 0)
 			goto fail;
 	}
 	return pg_commit(st, err);
@@ -712,8 +837,8 @@ fail:
 /* Reads the time zone of the store into out ("" when it has none). */
 static int tz_read(struct pg_store *s, char *out, size_t n, struct gb_err *err)
 {
-	PGresult *res = run(s->conn, "SELECT value FROM meta WHERE key = 'tz'",
-			    NULL, N_("reading the time zone"), err);
+	PGresult *res = wrun(s, "SELECT value FROM meta WHERE key = 'tz'", NULL,
+			     N_("reading the time zone"), err);
 
 	if (!res)
 		return -1;
@@ -749,10 +874,10 @@ static int tz_settle(struct pg_store *s, struct gb_err *err)
 	if (!stored[0]) {
 		memset(&p, 0, sizeof(p));
 		p_text(&p, env && *env ? env : "Asia/Shanghai");
-		if (exec(s->conn,
-			 "INSERT INTO meta (key, value) VALUES ('tz', $1) "
-			 "ON CONFLICT (key) DO NOTHING",
-			 &p, N_("storing the time zone"), err) < 0 ||
+		if (wexec(s,
+			  "INSERT INTO meta (key, value) VALUES ('tz', $1) "
+			  "ON CONFLICT (key) DO NOTHING",
+			  &p, N_("storing the time zone"), err) < 0 ||
 		    tz_read(s, stored, sizeof(stored), err) < 0)
 			return -1;
 	}
@@ -880,6 +1005,13 @@ static int pg_batch_put(struct store *st, const char *device, uint64_t seq,
 	PQclear(res);
 	if (n == 0)
 		return gb_error(err, GB_ENOTFOUND, _("no device %s"), device);
+	/* Sent on commit, once however many batches the transaction
+	 * holds: a server holding the next batch of a device looks again
+	 * (watch). */
+	if (!s->notified && exec_wr(s, "SELECT pg_notify('" CHANNEL "', '')",
+				    NULL, N_("recording a batch"), err) < 0)
+		return -1;
+	s->notified = 1;
 	return 0;
 }
 
@@ -1081,8 +1213,8 @@ static int pg_rejection_put(struct store *st, const struct store_rejection *r,
 	else
 		p_text(&p, NULL);
 	p_i64(&p, r->at);
-	return exec(
-	    impl(st)->conn,
+	return wexec(
+	    impl(st),
 	    "INSERT INTO rejection (device, grid, batch_seq, id, "
 	    "version, code, reason, raw, received_at) VALUES ($1, "
 	    "coalesce((SELECT grid FROM device WHERE id = $1), ''), $2, "
@@ -1495,8 +1627,7 @@ static int pg_find_key(struct store *st, const struct gb_record *r,
 	gb_buf_adds(&sql, " LIMIT 1", NULL);
 	/* run, not run_w: the text is built here, and run_w's statements
 	 * are keyed by the address of a constant. */
-	res = run(s->conn, gb_buf_str(&sql), &p, N_("looking up a reference"),
-		  err);
+	res = wrun(s, gb_buf_str(&sql), &p, N_("looking up a reference"), err);
 	if (!res) {
 		found = -1;
 		goto out;
@@ -1639,10 +1770,10 @@ static int pg_ref_put(struct store *st, enum store_table t,
 
 static int pg_ref_touch(struct store *st, struct gb_err *err)
 {
-	return exec(impl(st)->conn,
-		    "UPDATE meta SET value = (value::bigint + 1)::text "
-		    "WHERE key = 'ref_version'",
-		    NULL, N_("marking reference data"), err);
+	return wexec(impl(st),
+		     "UPDATE meta SET value = (value::bigint + 1)::text "
+		     "WHERE key = 'ref_version'",
+		     NULL, N_("marking reference data"), err);
 }
 
 static int pg_grid_exists(struct store *st, const char *grid,
@@ -1667,10 +1798,10 @@ static int pg_device_put(struct store *st, const struct store_device *d,
 	p_text(&p, d->name);
 	p_bytes(&p, token_hash, STORE_HASH_LEN);
 	p_i64(&p, d->created_at);
-	return exec(impl(st)->conn,
-		    "INSERT INTO device (id, grid, role, name, token_hash, "
-		    "created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-		    &p, N_("enrolling a device"), err);
+	return wexec(impl(st),
+		     "INSERT INTO device (id, grid, role, name, token_hash, "
+		     "created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+		     &p, N_("enrolling a device"), err);
 }
 
 /* A device with when it was last seen (device_sync, per grid). */
@@ -1727,10 +1858,10 @@ static int pg_device_revoke(struct store *st, const char *id, int64_t at,
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, id);
 	p_i64(&p, at);
-	res = run(impl(st)->conn,
-		  "UPDATE device SET revoked = 1, revoked_at = "
-		  "coalesce(revoked_at, $2) WHERE id = $1",
-		  &p, N_("revoking a device"), err);
+	res = wrun(impl(st),
+		   "UPDATE device SET revoked = 1, revoked_at = "
+		   "coalesce(revoked_at, $2) WHERE id = $1",
+		   &p, N_("revoking a device"), err);
 	if (!res)
 		return -1;
 	n = affected(res);
@@ -1741,7 +1872,10 @@ static int pg_device_revoke(struct store *st, const char *id, int64_t at,
 }
 
 /* What a batch changes of its device goes to device_sync, per grid, so
- * that no batch writes the reference table device (docs/citus.md). */
+ * that no batch writes the reference table device (docs/citus.md).  Two
+ * instances' writers of the device's grid take turns (grid_lock), but
+ * each took its time when its group began, before it waited: the last
+ * sync seen never goes back for the one that waited. */
 static int pg_device_seen(struct store *st, const char *id, int64_t at,
 			  int64_t pending, int64_t oldest, struct gb_err *err)
 {
@@ -1760,7 +1894,8 @@ static int pg_device_seen(struct store *st, const char *id, int64_t at,
 	    "CASE WHEN $3::bigint >= 0 THEN nullif($4::bigint, 0) END "
 	    "FROM device WHERE id = $1 "
 	    "ON CONFLICT (device, grid) DO UPDATE SET "
-	    "last_seen = excluded.last_seen, pending = CASE WHEN "
+	    "last_seen = greatest(t.last_seen, excluded.last_seen), "
+	    "pending = CASE WHEN "
 	    "$3::bigint >= 0 THEN excluded.pending ELSE t.pending END, "
 	    "oldest_pending = CASE WHEN $3::bigint >= 0 THEN "
 	    "excluded.oldest_pending ELSE t.oldest_pending END",
@@ -1831,13 +1966,14 @@ static int audit_append(struct pg_store *s, const struct store_audit *a,
 
 	/* Held to the end of the transaction: the next writer chains from
 	 * this entry, not from the one before it. */
-	if (exec(s->conn, "SELECT pg_advisory_xact_lock(" LOCK_AUDIT ")", NULL,
-		 N_("writing the audit log"), err) < 0)
+	if (wexec(s, "SELECT pg_advisory_xact_lock(" LOCK_AUDIT ")", NULL,
+		  N_("writing the audit log"), err) < 0)
 		return -1;
-	res = run(s->conn,
-		  "SELECT l.seq, c.hash FROM audit_log l LEFT JOIN audit_chain "
-		  "c USING (seq) ORDER BY l.seq DESC LIMIT 1",
-		  NULL, N_("writing the audit log"), err);
+	res =
+	    wrun(s,
+		 "SELECT l.seq, c.hash FROM audit_log l LEFT JOIN audit_chain "
+		 "c USING (seq) ORDER BY l.seq DESC LIMIT 1",
+		 NULL, N_("writing the audit log"), err);
 	if (!res)
 		return -1;
 	if (PQntuples(res) == 1) {
@@ -1861,8 +1997,8 @@ static int audit_append(struct pg_store *s, const struct store_audit *a,
 	p_i64(&p, a->status);
 	p_text(&p, e.detail);
 	p_text(&p, e.remote);
-	if (exec(
-		s->conn,
+	if (wexec(
+		s,
 		"INSERT INTO audit_log (seq, at, device, grid, action, status, "
 		"detail, remote) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
 		&p, N_("writing the audit log"), err) < 0)
@@ -1871,10 +2007,11 @@ static int audit_append(struct pg_store *s, const struct store_audit *a,
 	p_i64(&p, e.seq);
 	p_bytes(&p, prev, AUDIT_CHAIN_HASH_LEN);
 	p_bytes(&p, h, AUDIT_CHAIN_HASH_LEN);
-	return exec(s->conn,
-		    "INSERT INTO audit_chain (seq, prev, hash) VALUES ($1, $2, "
-		    "$3)",
-		    &p, N_("writing the audit log"), err);
+	return wexec(
+	    s,
+	    "INSERT INTO audit_chain (seq, prev, hash) VALUES ($1, $2, "
+	    "$3)",
+	    &p, N_("writing the audit log"), err);
 }
 
 /* In the caller's transaction, or in one of its own when there is none
@@ -2058,12 +2195,111 @@ static int pg_audit_list(struct store *st, long limit,
 
 /* ---- opening and closing ---- */
 
+/* ---- hearing of batches committed by other servers ---- */
+
+/* Waits ms, or less when the listener is to stop. */
+static void watch_pause(struct pg_store *s, int ms)
+{
+	for (int t = 0; t < ms && !atomic_load(&s->watch_stop);
+	     t += WATCH_TICK_MS)
+		poll(NULL, 0, WATCH_TICK_MS);
+}
+
+/*
+ * The listener: a connection of its own that LISTENs on CHANNEL and
+ * wakes the ingest for each notification but its own writer's.  When
+ * the connection breaks it connects again, and wakes the ingest then
+ * too, for what it may have missed meanwhile.
+ */
+static void *watch_main(void *arg)
+{
+	struct pg_store *s = arg;
+	PGconn *c = NULL;
+	struct gb_err err;
+	int warned = 0; /* since the connection was last up */
+
+	while (!atomic_load(&s->watch_stop)) {
+		struct pollfd pfd;
+		int woke = 0;
+
+		if (!c) {
+			c = connect_db(s, &err);
+			if (c && exec(c, "LISTEN " CHANNEL, NULL,
+				      N_("listening for batches"), &err) < 0) {
+				PQfinish(c);
+				c = NULL;
+			}
+			if (!c) {
+				if (!warned)
+					log_warnx("%s", err.msg);
+				warned = 1;
+				watch_pause(s, WATCH_RETRY_MS);
+				continue;
+			}
+			warned = 0;
+			s->wake(s->wake_arg);
+		}
+		pfd.fd = PQsocket(c);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, WATCH_TICK_MS) > 0 && !PQconsumeInput(c)) {
+			PQfinish(c);
+			c = NULL;
+			continue;
+		}
+		for (;;) {
+			PGnotify *note = PQnotifies(c);
+
+			if (!note)
+				break;
+			if (note->be_pid != atomic_load(&s->writer_pid))
+				woke = 1;
+			PQfreemem(note);
+		}
+		if (woke)
+			s->wake(s->wake_arg);
+	}
+	PQfinish(c);
+	return NULL;
+}
+
+static void watch_stop(struct pg_store *s)
+{
+	if (!s->watching)
+		return;
+	atomic_store(&s->watch_stop, 1);
+	pthread_join(s->watcher, NULL);
+	s->watching = 0;
+}
+
+static int pg_watch(struct store *st, void (*wake)(void *arg), void *arg,
+		    struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	int rc;
+
+	watch_stop(s);
+	if (!wake)
+		return 0;
+	s->wake = wake;
+	s->wake_arg = arg;
+	atomic_store(&s->watch_stop, 0);
+	rc = pthread_create(&s->watcher, NULL, watch_main, s);
+	if (rc != 0)
+		return gb_error(err, GB_EINTERNAL,
+				_("starting the listener thread: %s"),
+				strerror(rc));
+	s->watching = 1;
+	return 1;
+}
+
 static void pg_close(struct store *st)
 {
 	struct pg_store *s = impl(st);
 
 	if (!s)
 		return;
+	watch_stop(s);
 	for (int i = 0; i < s->npool; i++)
 		PQfinish(s->pool[i]);
 	PQfinish(s->conn);
@@ -2730,16 +2966,31 @@ static int pg_facts_version(struct store *st, char *version, size_t n,
 	return found;
 }
 
+/*
+ * Building the facts again (rollup_rebuild) takes every grid first, in
+ * the order of their codes as ingest does (grid_lock), so that no other
+ * server's writer changes records or facts while they are counted, and
+ * two servers starting at once on a store whose facts are of another
+ * version build them one after the other, the second over the first.
+ */
 static int pg_facts_clear(struct store *st, struct gb_err *err)
 {
 	char sql[64];
 
+	if (wexec(impl(st),
+		  "INSERT INTO change_seq (grid, seq) SELECT code, 0 FROM grid "
+		  "ORDER BY code ON CONFLICT (grid) DO NOTHING",
+		  NULL, N_("storing report facts"), err) < 0 ||
+	    wexec(impl(st),
+		  "SELECT grid FROM change_seq ORDER BY grid FOR UPDATE", NULL,
+		  N_("storing report facts"), err) < 0)
+		return -1;
 	for (size_t i = 0;
 	     i < sizeof(pg_fact_tables) / sizeof(pg_fact_tables[0]); i++) {
 		/* The names are the constants above, not input. */
 		snprintf(sql, sizeof(sql), "DELETE FROM %s", pg_fact_tables[i]);
-		if (exec(impl(st)->conn, sql, NULL, N_("storing report facts"),
-			 err) < 0)
+		if (wexec(impl(st), sql, NULL, N_("storing report facts"),
+			  err) < 0)
 			return -1;
 	}
 	return 0;
@@ -2766,8 +3017,8 @@ static int pg_fact_records(struct store *st,
 				     int conflicts, struct gb_err *err),
 			   void *arg, struct gb_err *err)
 {
-	PGresult *res = run(
-	    impl(st)->conn,
+	PGresult *res = wrun(
+	    impl(st),
 	    "SELECT r.id, r.kind, r.grid, r.version, r.voided, r.conflicts, "
 	    "j.key, j.value FROM record_current r LEFT JOIN LATERAL "
 	    "json_each_text(r.body::json) j ON true WHERE r.voided = 0 OR "
@@ -2819,11 +3070,11 @@ static int pg_fact_batches(struct store *st,
 				     struct gb_err *err),
 			   void *arg, struct gb_err *err)
 {
-	PGresult *res = run(impl(st)->conn,
-			    "SELECT b.device, d.grid, d.role, b.records, "
-			    "b.received_at FROM batch b JOIN device d ON "
-			    "d.id = b.device",
-			    NULL, N_("reading batches"), err);
+	PGresult *res = wrun(impl(st),
+			     "SELECT b.device, d.grid, d.role, b.records, "
+			     "b.received_at FROM batch b JOIN device d ON "
+			     "d.id = b.device",
+			     NULL, N_("reading batches"), err);
 	int rc = 0;
 
 	if (!res)
@@ -3083,6 +3334,8 @@ static const struct store_ops pg_ops = {
     .checkpoint = pg_checkpoint,
     .room = pg_room,
     .set_margin = pg_set_margin,
+    .grid_lock = pg_grid_lock,
+    .watch = pg_watch,
     .batch_get = pg_batch_get,
     .batch_put = pg_batch_put,
     .batch_high = pg_batch_high,
@@ -3140,9 +3393,12 @@ int store_pg_open(struct store **out, const char *url, enum store_mode mode,
 	s->mode = mode;
 	s->url = xstrdup(url);
 	pthread_mutex_init(&s->pool_mu, NULL);
+	atomic_init(&s->writer_pid, 0);
+	atomic_init(&s->watch_stop, 0);
 	s->conn = connect_db(s, err);
 	if (!s->conn || pg_migrate(&s->base, err) < 0 || tz_settle(s, err) < 0)
 		goto fail;
+	atomic_store(&s->writer_pid, PQbackendPID(s->conn));
 	*out = &s->base;
 	return 0;
 fail:

@@ -2581,6 +2581,26 @@ static int sq_facts_read(struct store *st, struct store_facts *f,
 	return store_sqlite_facts_query(f->db, q, cb, arg, err);
 }
 
+/* One writing connection per file (SPEC §5): no other server writes the
+ * grid, and none commits a batch this one should hear of. */
+static int sq_grid_lock(struct store *st, const char *grid, struct gb_err *err)
+{
+	(void)st;
+	(void)grid;
+	(void)err;
+	return 0;
+}
+
+static int sq_watch(struct store *st, void (*wake)(void *arg), void *arg,
+		    struct gb_err *err)
+{
+	(void)st;
+	(void)wake;
+	(void)arg;
+	(void)err;
+	return 0;
+}
+
 static const struct store_ops sqlite_ops = {
     .close = sq_close,
     .migrate = sq_migrate,
@@ -2593,6 +2613,8 @@ static const struct store_ops sqlite_ops = {
     .checkpoint = sq_checkpoint,
     .room = sq_room,
     .set_margin = sq_set_margin,
+    .grid_lock = sq_grid_lock,
+    .watch = sq_watch,
     .batch_get = sq_batch_get,
     .batch_put = sq_batch_put,
     .batch_high = sq_batch_high,

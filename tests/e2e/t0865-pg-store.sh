@@ -131,13 +131,26 @@ same "enrolments at once all succeed" "$bad" 0
 ok "audit verify after enrolments at once" gridbook-hq audit verify --store "$FRESH"
 has "six entries on one chain" "$(cat "$T/.out")" "6 entries check out"
 
-# Reports run on both (t0867 and t0868 compare them with records).
+# Reports run on both (t0867 and t0868 compare them with records), and
+# so does serve (t0870: several servers on one database).
 ok "report on PostgreSQL" gridbook-hq report contract-rate --level street \
 	--from 2026-11-01 --to 2026-11-30 --format json --store "$PG"
 has "report on PostgreSQL: the streets" "$(cat "$T/.out")" '"rows":[{'
 both "report" report contract-rate --level street --from 2026-11-01 \
 	--to 2026-11-30 --format json
 alike "report"
+port=$(free_port)
+gridbook-hq serve --store "$PG" --listen "127.0.0.1:$port" >"$T/serve.log" 2>&1 &
+spid=$!
+up=0
+for _ in $(seq 100); do
+	curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && { up=1; break; }
+	sleep 0.1
+done
+same "serve on PostgreSQL answers /healthz" "$up" 1
+kill "$spid" 2>/dev/null
+wait "$spid"
+same "serve on PostgreSQL stops cleanly on SIGTERM" "$?" 0
 fails 2 "a store that is neither" gridbook-hq device list --store mysql://x
 has "a store that is neither: named" "$(cat "$T/.err")" "is not sqlite:PATH or postgresql://"
 

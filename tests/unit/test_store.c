@@ -10,22 +10,31 @@
  * rollup.c keeping them through the store) and as reports read them, and
  * the audit chain; and on PostgreSQL,
  * two servers applying the same batch at once, and the readers of a serving
- * store.
+ * store; several servers on one database: a grid's writers take turns
+ * (the same batch is applied once, two edits of a record both merge),
+ * a deadlock loses the whole transaction, which ingest then runs again,
+ * and a batch committed by one is heard of by the others.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "crypto.h"
 #include "gbtime.h"
+#include "ingest.h"
 #include "kinds.h"
 #include "record.h"
 #include "rollup.h"
 #include "store.h"
 #include "store_pg.h"
+#include "uscc.h"
+#include "wire.h"
+#include "xalloc.h"
 
 #include "banned.h"
 
@@ -34,6 +43,13 @@
 #define REC_1 "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1b01"
 #define REC_H "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1b09"
 #define NOT_THERE "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1c99"
+/* Devices of the tests of several servers (test_servers), in grids
+ * S01-G1 and S01-G2. */
+#define DEV_G1 "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a11"
+#define DEV_G2 "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a12"
+#define DEV_G1B "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a13"
+#define REC_M "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1b21"
+#define VBASE ((uint64_t)INT64_C(1767225600000) << 16)
 
 static const char *which; /* the store under test, for messages */
 static char first_head[65];
@@ -1363,6 +1379,613 @@ static void test_fact_reads(struct store *st)
 	st->ops->facts_end(st, NULL);
 }
 
+/* ---- several servers on one PostgreSQL ---- */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Opens another server's handle on url, with the PostgreSQL setting
+ * options (PGOPTIONS, e.g. "-c deadlock_timeout=10s") for its
+ * connections; NULL on failure. */
+static struct store *server_open(const char *url, const char *options)
+{
+	struct store *st = NULL;
+	struct gb_err err;
+
+	setenv("PGOPTIONS", options ? options : "", 1);
+	if (store_pg_open(&st, url, STORE_ADMIN, &err) < 0)
+		fprintf(stderr, "  %s\n", err.msg);
+	unsetenv("PGOPTIONS");
+	return st;
+}
+
+struct turn {
+	struct store *st;
+	atomic_int locked; /* the first grid is held */
+	int found, put_rc, lock_rc, commit_rc;
+	int64_t waited_ms;
+};
+
+/* The second server's writer, applying batch 21 of DEV_G1 as ingest
+ * does: the grid, then whether the batch is there, then the batch. */
+static void *second_writer(void *arg)
+{
+	struct turn *t = arg;
+	unsigned char h[STORE_HASH_LEN], got[STORE_HASH_LEN];
+	struct gb_err err;
+	int64_t start = gb_now_ms();
+
+	memset(h, 0x21, sizeof(h));
+	t->found = t->put_rc = t->lock_rc = t->commit_rc = 99;
+	if (t->st->ops->begin(t->st, &err) < 0)
+		return NULL;
+	t->lock_rc = t->st->ops->grid_lock(t->st, "S01-G1", &err);
+	t->waited_ms = gb_now_ms() - start;
+	t->found = t->st->ops->batch_get(t->st, DEV_G1, 21, got, NULL, &err);
+	if (t->found == 0)
+		t->put_rc = t->st->ops->batch_put(
+		    t->st, DEV_G1, 21, h, 0, "ack-y", 5, 1764750210000, &err);
+	t->commit_rc = t->st->ops->commit(t->st, &err);
+	return NULL;
+}
+
+/*
+ * The same batch at two servers at once (a device that tried again
+ * elsewhere): the second waits for the grid the first holds and then
+ * finds the batch applied, instead of failing on its key.
+ */
+static void test_grid_turns(struct store *st, const char *url)
+{
+	struct turn t;
+	unsigned char h[STORE_HASH_LEN], got[STORE_HASH_LEN];
+	struct gb_buf ack;
+	struct gb_err err;
+	pthread_t th;
+
+	memset(&t, 0, sizeof(t));
+	memset(h, 0x21, sizeof(h));
+	gb_buf_init(&ack, 1 << 16);
+	t.st = server_open(url, NULL);
+	CHECK_S(t.st != NULL);
+	if (!t.st)
+		goto out;
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->grid_lock(st, "S01-G1", &err) == 0);
+	CHECK_S(st->ops->grid_lock(st, "S01-G1", &err) == 0); /* again: held */
+	CHECK_S(st->ops->batch_get(st, DEV_G1, 21, got, NULL, &err) == 0);
+	CHECK_S(pthread_create(&th, NULL, second_writer, &t) == 0);
+	sleep_ms(300); /* the second is waiting for the grid by now */
+	CHECK_S(st->ops->batch_put(st, DEV_G1, 21, h, 0, "ack-x", 5,
+				   1764750210000, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	pthread_join(th, NULL);
+	CHECK_S(t.lock_rc == 0 && t.waited_ms >= 200);
+	CHECK_S(t.found == 1 && t.put_rc == 99 && t.commit_rc == 0);
+	CHECK_S(st->ops->batch_get(st, DEV_G1, 21, got, &ack, &err) == 1 &&
+		ack.len == 5 && !memcmp(ack.data, "ack-x", 5));
+	t.st->ops->close(t.st);
+out:
+	gb_buf_release(&ack);
+}
+
+struct crossing {
+	struct store *st;
+	atomic_int holds; /* its first grid is held */
+	int rc_first, rc_second, rc_commit;
+};
+
+/* A writer that takes S01-G2, then S01-G1. */
+static void *crossing_writer(void *arg)
+{
+	struct crossing *c = arg;
+	struct gb_err err;
+
+	c->rc_first = c->rc_second = c->rc_commit = 99;
+	if (c->st->ops->begin(c->st, &err) < 0)
+		return NULL;
+	c->rc_first = c->st->ops->grid_lock(c->st, "S01-G2", &err);
+	atomic_store(&c->holds, 1);
+	c->rc_second = c->st->ops->grid_lock(c->st, "S01-G1", &err);
+	c->rc_commit = c->st->ops->commit(c->st, &err);
+	return NULL;
+}
+
+/*
+ * Two writers take two grids in opposite orders: PostgreSQL fails one
+ * of them (the one whose deadlock check comes first: here always the
+ * other server's, which waits 10 s before it looks), and that one's
+ * transaction is lost as a whole (rollback_to -1, GB_EBUSY), so that
+ * the locks it held go and the other goes on.
+ */
+static void test_deadlock(struct store *st, const char *url)
+{
+	struct crossing c;
+	struct gb_err err;
+	pthread_t th;
+
+	memset(&c, 0, sizeof(c));
+	c.st = server_open(url, "-c deadlock_timeout=10s");
+	CHECK_S(c.st != NULL);
+	if (!c.st)
+		return;
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->grid_lock(st, "S01-G1", &err) == 0);
+	CHECK_S(pthread_create(&th, NULL, crossing_writer, &c) == 0);
+	while (!atomic_load(&c.holds))
+		sleep_ms(10);
+	sleep_ms(200); /* it waits for S01-G1 */
+	CHECK_S(st->ops->savepoint(st, &err) == 0);
+	gb_err_clear(&err);
+	CHECK_S(st->ops->grid_lock(st, "S01-G2", &err) == -1 &&
+		err.code == GB_EBUSY);
+	CHECK_S(st->ops->rollback_to(st) == -1);
+	pthread_join(th, NULL);
+	CHECK_S(c.rc_first == 0 && c.rc_second == 0 && c.rc_commit == 0);
+	/* The lost transaction is gone: the store begins a new one. */
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->grid_lock(st, "S01-G2", &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	c.st->ops->close(c.st);
+}
+
+struct group_arg {
+	struct store *st;
+	struct ingest_req *reqs[2];
+	int rc;
+	struct gb_err err;
+};
+
+static void *group_writer(void *arg)
+{
+	struct group_arg *g = arg;
+
+	g->rc = ingest_apply(g->st, g->reqs, 2, gb_now_ms(), &g->err);
+	return NULL;
+}
+
+/*
+ * A group lost to a deadlock is run again by ingest, and every batch
+ * of it is applied, none refused: ingest applies a batch of S01-G1 and
+ * one of S01-G2 (taking S01-G1, then waiting for S01-G2) while another
+ * server holds S01-G2 and then asks for S01-G1.
+ */
+static void test_group_again(struct store *st, const char *url)
+{
+	struct store_device d1 = {DEV_G1,	 "S01-G1", "coordinator", "", 0,
+				  1764750200000, 0};
+	struct store_device d2 = {DEV_G2,	 "S01-G2", "coordinator", "", 0,
+				  1764750200000, 0};
+	struct wire_batch b1, b2;
+	struct ingest_req r1, r2;
+	struct group_arg g;
+	struct gb_buf a1, a2;
+	struct store *other;
+	unsigned char h[STORE_HASH_LEN];
+	struct gb_err err;
+	pthread_t th;
+
+	memset(&b1, 0, sizeof(b1));
+	memset(&b2, 0, sizeof(b2));
+	memset(&r1, 0, sizeof(r1));
+	memset(&r2, 0, sizeof(r2));
+	memset(&g, 0, sizeof(g));
+	snprintf(b1.hdr.device, sizeof(b1.hdr.device), "%s", DEV_G1);
+	snprintf(b1.hdr.grid, sizeof(b1.hdr.grid), "S01-G1");
+	b1.hdr.seq = 22;
+	snprintf(b2.hdr.device, sizeof(b2.hdr.device), "%s", DEV_G2);
+	snprintf(b2.hdr.grid, sizeof(b2.hdr.grid), "S01-G2");
+	b2.hdr.seq = 1;
+	gb_buf_init(&a1, 1 << 16);
+	gb_buf_init(&a2, 1 << 16);
+	r1.dev = &d1;
+	r1.batch = &b1;
+	r1.ack = &a1;
+	r2.dev = &d2;
+	r2.batch = &b2;
+	r2.ack = &a2;
+	g.st = st;
+	g.reqs[0] = &r1;
+	g.reqs[1] = &r2;
+	other = server_open(url, "-c deadlock_timeout=10s");
+	CHECK_S(other != NULL);
+	if (!other)
+		goto out;
+	CHECK_S(other->ops->begin(other, &err) == 0);
+	CHECK_S(other->ops->grid_lock(other, "S01-G2", &err) == 0);
+	CHECK_S(pthread_create(&th, NULL, group_writer, &g) == 0);
+	sleep_ms(300); /* ingest holds S01-G1 and waits for S01-G2 */
+	CHECK_S(other->ops->grid_lock(other, "S01-G1", &err) == 0);
+	CHECK_S(other->ops->commit(other, &err) == 0);
+	pthread_join(th, NULL);
+	CHECK_S(g.rc == 0);
+	CHECK_S(r1.rc == 0 && r2.rc == 0);
+	if (r1.rc || r2.rc)
+		fprintf(stderr, "  %s / %s\n", r1.err.msg, r2.err.msg);
+	CHECK_S(st->ops->batch_get(st, DEV_G1, 22, h, NULL, &err) == 1);
+	CHECK_S(st->ops->batch_get(st, DEV_G2, 1, h, NULL, &err) == 1);
+	other->ops->close(other);
+out:
+	gb_buf_release(&a1);
+	gb_buf_release(&a2);
+}
+
+static void wake_count(void *arg)
+{
+	atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+/* Whether *n reaches at least 1 within ms. */
+static int woken_within(atomic_int *n, long ms)
+{
+	for (long t = 0; t < ms && atomic_load(n) == 0; t += 20)
+		sleep_ms(20);
+	return atomic_load(n) > 0;
+}
+
+/*
+ * A batch committed by another server is heard of (watch), once the
+ * listener is connected (it wakes once then, for what it missed); a
+ * batch committed by this server's own writer is not; and once watch
+ * is stopped, nothing more.
+ */
+static void test_watch(struct store *st, const char *url)
+{
+	unsigned char h[STORE_HASH_LEN];
+	struct store *other = server_open(url, NULL);
+	struct gb_err err;
+	atomic_int n;
+
+	atomic_init(&n, 0);
+	memset(h, 0x23, sizeof(h));
+	CHECK_S(other != NULL);
+	if (!other)
+		return;
+	CHECK_S(st->ops->watch(st, wake_count, &n, &err) == 1);
+	CHECK_S(woken_within(&n, 5000));
+	atomic_store(&n, 0);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->batch_put(st, DEV_G1, 23, h, 0, "ack-23", 6,
+				   1764750230000, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	sleep_ms(500);
+	CHECK_S(atomic_load(&n) == 0);
+	CHECK_S(other->ops->begin(other, &err) == 0);
+	CHECK_S(other->ops->batch_put(other, DEV_G1, 24, h, 0, "ack-24", 6,
+				      1764750240000, &err) == 0);
+	CHECK_S(other->ops->batch_put(other, DEV_G1, 25, h, 0, "ack-25", 6,
+				      1764750250000, &err) == 0);
+	sleep_ms(300);
+	CHECK_S(atomic_load(&n) == 0); /* not before the commit */
+	CHECK_S(other->ops->commit(other, &err) == 0);
+	CHECK_S(woken_within(&n, 5000));
+	CHECK_S(st->ops->watch(st, NULL, NULL, &err) == 0);
+	atomic_store(&n, 0);
+	CHECK_S(other->ops->begin(other, &err) == 0);
+	CHECK_S(other->ops->batch_put(other, DEV_G1, 26, h, 0, "ack-26", 6,
+				      1764750260000, &err) == 0);
+	CHECK_S(other->ops->commit(other, &err) == 0);
+	sleep_ms(500);
+	CHECK_S(atomic_load(&n) == 0);
+	other->ops->close(other);
+}
+
+struct held_arg {
+	struct ingest *ing;
+	const struct store_device *dev;
+	const struct wire_batch *b;
+	struct gb_buf *ack;
+	int rc;
+	struct gb_err err;
+};
+
+static void *held_sender(void *arg)
+{
+	struct held_arg *h = arg;
+
+	h->rc = ingest_batch(h->ing, h->dev, h->b, h->ack, &h->err);
+	return NULL;
+}
+
+/*
+ * The order of a device's batches across servers: a batch that follows
+ * one not applied yet waits at this server, and is applied as soon as
+ * another server applies the one before (watch), not when its hold
+ * ends.
+ */
+static void test_held_elsewhere(struct store *st, const char *url)
+{
+	struct store_device d1 = {DEV_G1,	 "S01-G1", "coordinator", "", 0,
+				  1764750200000, 0};
+	unsigned char h[STORE_HASH_LEN];
+	struct store *other = server_open(url, NULL);
+	struct ingest *ing = NULL;
+	struct wire_batch b;
+	struct held_arg ha;
+	struct gb_buf ack;
+	struct gb_err err;
+	pthread_t th;
+
+	memset(&b, 0, sizeof(b));
+	memset(&ha, 0, sizeof(ha));
+	memset(h, 0x27, sizeof(h));
+	gb_buf_init(&ack, 1 << 16);
+	snprintf(b.hdr.device, sizeof(b.hdr.device), "%s", DEV_G1);
+	snprintf(b.hdr.grid, sizeof(b.hdr.grid), "S01-G1");
+	b.hdr.seq = 28;
+	b.hdr.after = 27;
+	CHECK_S(other != NULL);
+	CHECK_S(ingest_start(&ing, st, &err) == 0);
+	if (!other || !ing)
+		goto out;
+	ingest_set_hold(ing, 60000);
+	ha.ing = ing;
+	ha.dev = &d1;
+	ha.b = &b;
+	ha.ack = &ack;
+	ha.rc = 99;
+	CHECK_S(pthread_create(&th, NULL, held_sender, &ha) == 0);
+	for (int i = 0; i < 250 && ingest_held(ing) == 0; i++)
+		sleep_ms(20);
+	CHECK_S(ingest_held(ing) == 1);
+	CHECK_S(other->ops->begin(other, &err) == 0);
+	CHECK_S(other->ops->batch_put(other, DEV_G1, 27, h, 0, "ack-27", 6,
+				      1764750270000, &err) == 0);
+	CHECK_S(other->ops->commit(other, &err) == 0);
+	/* Long before its hold ends (looked at again then, it would go
+	 * too). */
+	for (int i = 0; i < 500 && ingest_held(ing) > 0; i++)
+		sleep_ms(20);
+	CHECK_S(ingest_held(ing) == 0);
+	ingest_set_hold(ing, 0);
+	pthread_join(th, NULL);
+	CHECK_S(ha.rc == 0);
+	if (ha.rc != 0)
+		fprintf(stderr, "  %s\n", ha.err.msg);
+	ingest_stop(ing);
+	ing = NULL;
+	CHECK_S(st->ops->batch_get(st, DEV_G1, 28, h, NULL, &err) == 1);
+out:
+	ingest_stop(ing);
+	if (other)
+		other->ops->close(other);
+	gb_buf_release(&ack);
+}
+
+struct rebuilder {
+	struct store *st;
+	int rc;
+	int64_t waited_ms;
+};
+
+static void *rebuilding(void *arg)
+{
+	struct rebuilder *r = arg;
+	int64_t start = gb_now_ms();
+	struct gb_err err;
+
+	r->rc = rollup_rebuild(r->st, &err);
+	r->waited_ms = gb_now_ms() - start;
+	if (r->rc < 0)
+		fprintf(stderr, "  %s\n", err.msg);
+	return NULL;
+}
+
+/* Another server building the facts again waits for a writer that
+ * holds a grid, and so counts what that one commits. */
+static void test_rebuild_waits(struct store *st, const char *url)
+{
+	struct rebuilder r = {server_open(url, NULL), 99, 0};
+	struct gb_err err;
+	pthread_t th;
+
+	CHECK_S(r.st != NULL);
+	if (!r.st)
+		return;
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->grid_lock(st, "S01-G2", &err) == 0);
+	CHECK_S(pthread_create(&th, NULL, rebuilding, &r) == 0);
+	sleep_ms(300);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	pthread_join(th, NULL);
+	CHECK_S(r.rc == 0 && r.waited_ms >= 200);
+	r.st->ops->close(r.st);
+}
+
+/* An enterprise REC_M of S01-G1 by device at version VBASE + v, made
+ * from VBASE + base (0: a new record), into a batch of one. */
+static void merge_batch(struct wire_batch *b, const char *device, uint64_t seq,
+			uint64_t v, uint64_t base, const char *name,
+			const char *employees)
+{
+	struct gb_record *r = gb_record_new(gb_kind_find("enterprise"));
+	char uscc[19] = "91330782MA2000921";
+	struct gb_buf raw;
+	struct gb_err err;
+
+	uscc[17] = gb_uscc_check_char(uscc);
+	uscc[18] = '\0';
+	snprintf(r->id, sizeof(r->id), "%s", REC_M);
+	snprintf(r->grid, sizeof(r->grid), "S01-G1");
+	snprintf(r->device, sizeof(r->device), "%s", device);
+	snprintf(r->staff, sizeof(r->staff), "S01-W01");
+	r->created_at = r->updated_at = 1767225600000;
+	r->version = VBASE + v;
+	if (base) {
+		r->base[0] = VBASE + base;
+		r->nbase = 1;
+	}
+	gb_record_set_name(r, "uscc", uscc);
+	gb_record_set_name(r, "name", name);
+	gb_record_set_name(r, "type", "company");
+	gb_record_set_name(r, "community", "S01-C01");
+	gb_record_set_name(r, "employees", employees);
+	gb_record_set_name(r, "status", "active");
+	memset(b, 0, sizeof(*b));
+	snprintf(b->hdr.device, sizeof(b->hdr.device), "%s", device);
+	snprintf(b->hdr.grid, sizeof(b->hdr.grid), "S01-G1");
+	b->hdr.seq = seq;
+	b->items = xcalloc(1, sizeof(*b->items));
+	b->n = 1;
+	gb_buf_init(&raw, GB_BUF_NOLIMIT);
+	CHECK_S(wire_record_pack(r, &raw, &err) == 0);
+	b->items[0].rec = r;
+	snprintf(b->items[0].id, sizeof(b->items[0].id), "%s", r->id);
+	b->items[0].version = r->version;
+	b->items[0].raw = gb_buf_detach(&raw, &b->items[0].raw_len);
+}
+
+struct merger {
+	struct store *st;
+	struct ingest_req req;
+	struct ingest_req *reqs[1];
+	int rc;
+	struct gb_err err;
+};
+
+static void *merging(void *arg)
+{
+	struct merger *m = arg;
+
+	m->reqs[0] = &m->req;
+	m->rc = ingest_apply(m->st, m->reqs, 1, gb_now_ms(), &m->err);
+	return NULL;
+}
+
+/*
+ * Two edits of one record from the same version, at two servers at
+ * once, each in its own device's batch: the one that comes second reads
+ * the record as the first left it, so the merge keeps both (two heads),
+ * instead of each merging with the version before and the later commit
+ * taking the place of the other.  Both start together when a third
+ * writer lets the grid go.
+ */
+static void test_merge_across(struct store *st, const char *url)
+{
+	struct store_device d1 = {DEV_G1,	 "S01-G1", "coordinator", "", 0,
+				  1764750200000, 0};
+	struct store_device d3 = {DEV_G1B,	 "S01-G1", "coordinator", "", 0,
+				  1764750200000, 0};
+	unsigned char t3[STORE_HASH_LEN];
+	struct store *y = server_open(url, NULL), *z = server_open(url, NULL);
+	struct wire_batch b0, b1, b2;
+	struct merger m0, m1, m2;
+	struct gb_buf a0, a1, a2;
+	struct store_current cur;
+	struct gb_err err;
+	pthread_t t1, t2;
+
+	memset(t3, 0xd3, sizeof(t3));
+	memset(&m0, 0, sizeof(m0));
+	memset(&m1, 0, sizeof(m1));
+	memset(&m2, 0, sizeof(m2));
+	gb_buf_init(&a0, 1 << 16);
+	gb_buf_init(&a1, 1 << 16);
+	gb_buf_init(&a2, 1 << 16);
+	merge_batch(&b0, DEV_G1, 41, 1000, 0, "东关精密机械有限公司", "40");
+	merge_batch(&b1, DEV_G1, 42, 2000, 1000, "东关精密机械有限公司", "50");
+	merge_batch(&b2, DEV_G1B, 1, 3000, 1000, "东关精密机械股份公司", "40");
+	CHECK_S(y != NULL && z != NULL);
+	if (!y || !z)
+		goto out;
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->device_put(st, &d3, t3, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	m0.st = st;
+	m0.req.dev = &d1;
+	m0.req.batch = &b0;
+	m0.req.ack = &a0;
+	merging(&m0);
+	CHECK_S(m0.rc == 0 && m0.req.rc == 0);
+	m1 = m0;
+	m1.req.batch = &b1;
+	m1.req.ack = &a1;
+	m2.st = y;
+	m2.req.dev = &d3;
+	m2.req.batch = &b2;
+	m2.req.ack = &a2;
+	CHECK_S(z->ops->begin(z, &err) == 0);
+	CHECK_S(z->ops->grid_lock(z, "S01-G1", &err) == 0);
+	CHECK_S(pthread_create(&t1, NULL, merging, &m1) == 0);
+	CHECK_S(pthread_create(&t2, NULL, merging, &m2) == 0);
+	sleep_ms(300);
+	CHECK_S(z->ops->commit(z, &err) == 0);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	CHECK_S(m1.rc == 0 && m1.req.rc == 0 && m2.rc == 0 && m2.req.rc == 0);
+	memset(&cur, 0, sizeof(cur));
+	CHECK_S(st->ops->current_get(st, REC_M, &cur, &err) == 1);
+	CHECK_S(cur.version == VBASE + 3000 && cur.nheads == 2);
+	if (cur.nheads != 2)
+		fprintf(stderr, "  heads: %d\n", cur.nheads);
+out:
+	if (y)
+		y->ops->close(y);
+	if (z)
+		z->ops->close(z);
+	wire_batch_release(&b0);
+	wire_batch_release(&b1);
+	wire_batch_release(&b2);
+	gb_buf_release(&a0);
+	gb_buf_release(&a1);
+	gb_buf_release(&a2);
+}
+
+static int last_seen_of(void *arg, const struct store_device *d)
+{
+	if (!strcmp(d->id, DEV_G2))
+		*(int64_t *)arg = d->last_seen;
+	return 0;
+}
+
+/* Two instances' writers of a grid take turns, each with the time its
+ * group began: the one that waited commits the earlier time last, and
+ * the device's last sync stays the later one. */
+static void test_seen_order(struct store *st)
+{
+	int64_t seen = 0, later = gb_now_ms() + 3600000; /* after any so far */
+	struct gb_err err;
+
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->device_seen(st, DEV_G2, later, 0, 0, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->device_seen(st, DEV_G2, later - 1000, 0, 0, &err) ==
+		0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->device_list(st, last_seen_of, &seen, &err) == 0);
+	CHECK_S(seen == later);
+}
+
+/* The devices of the tests of several servers, then the tests. */
+static void test_servers(struct store *st, const char *url)
+{
+	struct store_device d1 = {DEV_G1,	 "S01-G1", "coordinator", "", 0,
+				  1764750200000, 0};
+	struct store_device d2 = {DEV_G2,	 "S01-G2", "coordinator", "", 0,
+				  1764750200000, 0};
+	unsigned char t1[STORE_HASH_LEN], t2[STORE_HASH_LEN];
+	struct gb_err err;
+
+	memset(t1, 0xd1, sizeof(t1));
+	memset(t2, 0xd2, sizeof(t2));
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->device_put(st, &d1, t1, &err) == 0);
+	CHECK_S(st->ops->device_put(st, &d2, t2, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	test_grid_turns(st, url);
+	test_deadlock(st, url);
+	test_group_again(st, url);
+	test_watch(st, url);
+	test_held_elsewhere(st, url);
+	test_seen_order(st);
+	test_rebuild_waits(st, url);
+	test_merge_across(st, url);
+}
+
 static void run_all(struct store *st, const char *name)
 {
 	which = name;
@@ -1405,6 +2028,7 @@ int main(void)
 		if (st) {
 			run_all(st, "PostgreSQL");
 			test_race(st, pg);
+			test_servers(st, pg);
 			st->ops->close(st);
 			test_serve_readers(pg);
 		}
