@@ -584,8 +584,6 @@ static void fixture_police(struct store *st, struct dev *dof, int64_t t1,
 	dof->pending = 3;
 	dof->oldest = at("2026-03-14 18:00");
 	send(st, dof, t2, recs, n, 0);
-#undef DAILY
-#undef PAT
 #undef REC
 #undef REQ
 }
@@ -664,18 +662,11 @@ static void test_fresh_in_one_batch(void)
 	struct store *st = NULL;
 	struct gb_record *recs[4];
 	struct seed_stats stats;
-	struct dev dof;
+	struct dev dofs, *dof = &dofs; /* as DAILY and PAT name it */
 	struct gb_err err;
 	struct report *r;
 	char path[128];
 
-#define DAILY                                                                  \
-	"households=3", "resident_checks=1", "temporary_checks=0",             \
-	    "key_checks=0", "places=1", "disputes_mediated=0", NULL
-#define PAT(i, v, area, leader, guards, s, e)                                  \
-	mk("patrol", &dof, 400 + (i), v, "J0001", "area=" area,                \
-	   "leader=" leader, "guards=" guards, "mode=foot", "incidents=0",     \
-	   "start=@" s, "end=@" e, NULL)
 	snprintf(path, sizeof(path), "%s/fresh.db", dir);
 	CHECK(store_sqlite_open(&st, path, STORE_SERVE, &err) == 0);
 	if (!st) {
@@ -683,20 +674,18 @@ static void test_fresh_in_one_batch(void)
 		return;
 	}
 	CHECK(seed_load(st, GB_SEEDDIR, &stats, &err) == 0);
-	dev_init(st, &dof, "0190c000-0000-7000-8000-0000000000f2", "S01-G1",
+	dev_init(st, dof, "0190c000-0000-7000-8000-0000000000f2", "S01-G1",
 		 "officer");
-	recs[0] = mk("daily_report", &dof, 900, 100, "J0001", "officer=J0002",
+	recs[0] = mk("daily_report", dof, 900, 100, "J0001", "officer=J0002",
 		     "date=2026-03-05", DAILY);
-	recs[1] = mk("daily_report", &dof, 900, 200, "J0001", "officer=J0002",
+	recs[1] = mk("daily_report", dof, 900, 200, "J0001", "officer=J0002",
 		     "date=2026-03-06", DAILY);
 	recs[2] = PAT(550, 100, "PA-01", "J0001", "B0001,B0002",
 		      "2026-03-03 22:00", "2026-03-04 01:00");
 	recs[3] = PAT(550, 100, "PA-01", "J0001", "B0001,B0002",
 		      "2026-03-03 22:00", "2026-03-04 01:00");
 	recs[3] = voided(recs[3], 200);
-#undef DAILY
-#undef PAT
-	send(st, &dof, now, recs, 4, 0);
+	send(st, dof, now, recs, 4, 0);
 
 	r = run(st, "daily-reports", "area", F, T, now);
 	CHECK_STR(val(r, "PA-01", "covered"), "1");
@@ -707,6 +696,8 @@ static void test_fresh_in_one_batch(void)
 	check_rebuild_same(st, F, T, now);
 	st->ops->close(st);
 }
+#undef DAILY
+#undef PAT
 
 static void test_writers(struct store *st);
 static void test_params(struct store *st);
