@@ -10,6 +10,13 @@
 #       HQ_ARGS=         extra options of gridbook-hq serve
 #       ALT_ARGS=        when set, the even runs take these instead of
 #                        HQ_ARGS: two settings alternated in one call
+#       ALT_BUILD=DIR    when set, the even runs take gridbook, gridbook-hq
+#                        and plain_server_insert from this build instead:
+#                        two trees alternated on the same files.  The
+#                        store's template is then made by its gridbook-hq,
+#                        so its schema must be no newer than BUILD's (the
+#                        newer HQ brings the copy up to date as it starts,
+#                        before any device is let go)
 #       KEEP=1           keep the work directory (its path is printed)
 #
 # The grid files are made by gridbook-gen for the 32 seeded grids, a
@@ -23,7 +30,11 @@
 # at the same moment (all forked first, each waiting on its stdin, then
 # let go in one loop of writes: "released in" below), while a viewer
 # asks for three district reports (contract-rate, requests, sync-health)
-# every second, one after the other, timing each.  The run ends when
+# every second, one after the other, timing each.  The sync processes run
+# at nice 19, HQ and the viewer at the bench's own nice (0): in a
+# district the laptops are machines of their own, not processes on HQ's
+# cores, and at nice 19 they take what HQ leaves instead of a share
+# beside it.  The plain insert runs at the bench's nice as before.  The run ends when
 # every sync process has exited.  All devices come from 127.0.0.1, where
 # a real district's come from many addresses: the per-address limits are
 # raised for that (--max-address-connections, --max-address-rate); every
@@ -53,10 +64,13 @@ DAYS=${DAYS:-510}
 RUNS=${RUNS:-3}
 HQ_ARGS=${HQ_ARGS:-}
 ALT_ARGS=${ALT_ARGS-}
+ALT_BUILD=${ALT_BUILD:+$(cd "$ALT_BUILD" && pwd)}
+TB=${ALT_BUILD:-$B} # the build that makes the store's template
 unset GRIDBOOK_DB GRIDBOOK_NOW GRIDBOOK_HQ_STORE
 
 for f in "$B/gridbook" "$B/gridbook-hq" "$B/bench/gridbook-gen" \
-	"$B/bench/plain_server_insert"; do
+	"$B/bench/plain_server_insert" ${ALT_BUILD:+"$ALT_BUILD/gridbook" \
+	"$ALT_BUILD/gridbook-hq" "$ALT_BUILD/bench/plain_server_insert"}; do
 	[ -x "$f" ] || { echo "load_bench: $f is not built (make)" >&2; exit 1; }
 done
 W=$(mktemp -d "${TMPDIR:-/tmp}/gridbook-loadbench.XXXXXX")
@@ -102,7 +116,7 @@ done
 ls "$W/tpl" | grep '\.db$' | sort | head -n "$DEVICES" >"$W/files"
 [ "$(wc -l <"$W/files")" = "$DEVICES" ] ||
 	{ echo "load_bench: gridbook-gen made too few files" >&2; exit 1; }
-"$B/gridbook-hq" seed "$top/seeds" --store "sqlite:$W/hq.tpl" >"$W/seed.log" 2>&1
+"$TB/gridbook-hq" seed "$top/seeds" --store "sqlite:$W/hq.tpl" >"$W/seed.log" 2>&1
 : >"$W/devices"
 i=0
 while read -r f; do
@@ -110,14 +124,14 @@ while read -r f; do
 	g=$(sed -E 's/^r[0-9]+-(S[0-9]+-G[0-9]+)-.*/\1/' <<<"$f")
 	case "$f" in *-labour.db) role=coordinator ;; *) role=officer ;; esac
 	mv "$W/tpl/$f" "$W/tpl/d$i.db"
-	"$B/gridbook-hq" device enroll --grid "$g" --role "$role" \
+	"$TB/gridbook-hq" device enroll --grid "$g" --role "$role" \
 		--name "load $i" --store "sqlite:$W/hq.tpl" 2>>"$W/enroll.err" |
 		"$B/gridbook" --db "$W/tpl/d$i.db" sync setup --server "$URL" \
 			--token - >>"$W/setup.out"
 	echo "d$i $g $role" >>"$W/devices"
 done <"$W/files"
 rm -f "$W"/tpl/r*.db "$W"/tpl/*-journal
-viewer=$("$B/gridbook-hq" device enroll --grid S01-G1 --role viewer \
+viewer=$("$TB/gridbook-hq" device enroll --grid S01-G1 --role viewer \
 	--name "load viewer" --store "sqlite:$W/hq.tpl" 2>/dev/null |
 	sed -n 's/^token: //p')
 sqlite3 "$W/hq.tpl" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
@@ -172,7 +186,8 @@ t_spawn = time.monotonic()
 for i in range(1, ndev + 1):
     out = open(os.path.join(work, "sync%d.out" % i), "wb")
     procs.append(subprocess.Popen(
-        ["sh", "-c", 'read _ && exec "$0" "$@"', gridbook, "--db",
+        ["nice", "-n", "19", "sh", "-c", 'read _ && exec "$0" "$@"',
+         gridbook, "--db",
          os.path.join(work, "d%d.db" % i), "sync"],
         stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT))
     out.close()
@@ -210,8 +225,12 @@ for run in $(seq 1 "$RUNS"); do
 	if [ -n "${ALT_ARGS+set}" ] && [ $((run % 2)) = 0 ]; then
 		args=$ALT_ARGS
 	fi
+	RB=$B
+	if [ -n "$ALT_BUILD" ] && [ $((run % 2)) = 0 ]; then
+		RB=$ALT_BUILD
+	fi
 	# shellcheck disable=SC2086
-	"$B/gridbook-hq" serve --store "sqlite:$R/hq.db" --listen "127.0.0.1:$PORT" \
+	"$RB/gridbook-hq" serve --store "sqlite:$R/hq.db" --listen "127.0.0.1:$PORT" \
 		--max-address-connections 2000 --max-address-rate 100000 \
 		$args >"$R/hq.log" 2>&1 &
 	HQ_PID=$!
@@ -219,7 +238,7 @@ for run in $(seq 1 "$RUNS"); do
 		curl -sf "$URL/healthz" >/dev/null 2>&1 && break
 		sleep 0.05
 	done
-	python3 "$W/drive.py" "$B/gridbook" "$URL" "$viewer" "$DEVICES" "$R" \
+	python3 "$W/drive.py" "$RB/gridbook" "$URL" "$viewer" "$DEVICES" "$R" \
 		"$from" "$to"
 	hq_kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$HQ_PID/status")
 	hq_cpu=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.1f", ($14 + $15) / hz }' \
@@ -289,7 +308,7 @@ print(sum(1 for l, s in d['reports'] if s != 200), len(d['reports']))" \
 	sync
 	files=()
 	for i in $(seq 1 "$DEVICES"); do files+=("$W/tpl/d$i.db"); done
-	"$B/bench/plain_server_insert" "${files[@]}" "$R/plain.db" >"$R/plain.out" ||
+	"$RB/bench/plain_server_insert" "${files[@]}" "$R/plain.db" >"$R/plain.out" ||
 		{ echo "load_bench: plain_server_insert failed" >&2; exit 1; }
 	line=$(grep ' rows in ' "$R/plain.out")
 	ps=$(awk '{ print $(NF - 3) }' <<<"$line")
@@ -298,7 +317,7 @@ print(sum(1 for l, s in d['reports'] if s != 200), len(d['reports']))" \
 	rate=$(awk -v n="$held" -v s="$wall" 'BEGIN { printf "%d", n / s }')
 	prate=$(awk -v n="$pn" -v s="$ps" 'BEGIN { printf "%d", n / s }')
 	ratio=$(awk -v a="$rate" -v b="$prate" 'BEGIN { printf "%.2f", a / b }')
-	echo "   run $run${args:+ ($args)}: $N versions to send (released in $forked s, done in $wall s)"
+	echo "   run $run${args:+ ($args)}${ALT_BUILD:+ ($RB)}: $N versions to send (released in $forked s, done in $wall s)"
 	echo "          held $held, duplicates $((dup_h + dup_c)), lost $lost"
 	echo "          devices that did not finish: $unfinished ($transient at a" \
 		"503/429, $other otherwise)"

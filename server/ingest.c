@@ -834,6 +834,7 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 	if (st->ops->current_put(st, &v, err) < 0)
 		return -1;
 	done->cur = r;
+	done->fresh = !has_cur;
 	ack_set(out, WIRE_ACCEPTED, GB_OK, NULL);
 	return 0;
 }

@@ -71,6 +71,9 @@ struct ctx {
 	size_t npend, cap;
 	struct gb_hmap index; /* counter key (counter_key) -> n: its pend */
 	struct gb_buf key;    /* scratch for counter_key */
+	/* The record at hand is new (rollup_item.fresh): it has no fact
+	 * row, and fact_get and fact_del need not ask the store. */
+	int fresh;
 };
 
 /* The store's operations on the facts, with the context's store and
@@ -84,6 +87,8 @@ static int fact_put(struct ctx *c, const struct store_fact *f)
 static int fact_del(struct ctx *c, enum store_fact_kind kind,
 		    const struct gb_record *r)
 {
+	if (c->fresh)
+		return 0;
 	return c->st->ops->fact_del(c->st, kind, r->id, r->grid, c->err);
 }
 
@@ -93,6 +98,8 @@ static int fact_get(struct ctx *c, enum store_fact_kind kind,
 		    const struct gb_record *r, struct store_fact *out,
 		    char buf[FACT_BUF])
 {
+	if (c->fresh)
+		return 0;
 	return c->st->ops->fact_get(c->st, kind, r->id, r->grid, out, buf,
 				    FACT_BUF, c->err);
 }
@@ -608,6 +615,7 @@ int rollup_batch(struct store *st, const struct store_device *dev,
 	for (size_t i = 0; i < b->n; i++) {
 		const struct gb_record *r = items[i].cur;
 
+		c.fresh = items[i].fresh;
 		if (r && (record_replace(&c, r) < 0 ||
 			  (items[i].remerged &&
 			   conflict_replace(&c, r, items[i].conflicts) < 0))) {

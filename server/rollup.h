@@ -31,6 +31,9 @@ struct rollup_item {
 	 * written again, from conflicts (the field conflicts left open). */
 	int remerged;
 	int conflicts;
+	/* 1 when the record had no current version before this item: it
+	 * has no facts yet, so none are read or deleted. */
+	int fresh;
 };
 
 /*

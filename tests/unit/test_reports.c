@@ -584,8 +584,6 @@ static void fixture_police(struct store *st, struct dev *dof, int64_t t1,
 	dof->pending = 3;
 	dof->oldest = at("2026-03-14 18:00");
 	send(st, dof, t2, recs, n, 0);
-#undef DAILY
-#undef PAT
 #undef REC
 #undef REQ
 }
@@ -649,6 +647,57 @@ static void check_rebuild_same(struct store *st, const char *from,
 	gb_buf_release(&before);
 	gb_buf_release(&after);
 }
+
+/*
+ * A record made and edited in one batch: the first version is new (its
+ * facts are written without reading any), the second finds them and
+ * takes them off.  A daily report dated 03-05 then re-dated 03-06, and a
+ * patrol entered and voided, all in one batch of a fresh store: J0002
+ * covers one day, no night counts, and a rebuild gives the same facts.
+ */
+static void test_fresh_in_one_batch(void)
+{
+	const char *F = "2026-03-02", *T = "2026-03-15";
+	int64_t now = at("2026-03-20 10:00");
+	struct store *st = NULL;
+	struct gb_record *recs[4];
+	struct seed_stats stats;
+	struct dev dofs, *dof = &dofs; /* as DAILY and PAT name it */
+	struct gb_err err;
+	struct report *r;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/fresh.db", dir);
+	CHECK(store_sqlite_open(&st, path, STORE_SERVE, &err) == 0);
+	if (!st) {
+		fprintf(stderr, "%s\n", err.msg);
+		return;
+	}
+	CHECK(seed_load(st, GB_SEEDDIR, &stats, &err) == 0);
+	dev_init(st, dof, "0190c000-0000-7000-8000-0000000000f2", "S01-G1",
+		 "officer");
+	recs[0] = mk("daily_report", dof, 900, 100, "J0001", "officer=J0002",
+		     "date=2026-03-05", DAILY);
+	recs[1] = mk("daily_report", dof, 900, 200, "J0001", "officer=J0002",
+		     "date=2026-03-06", DAILY);
+	recs[2] = PAT(550, 100, "PA-01", "J0001", "B0001,B0002",
+		      "2026-03-03 22:00", "2026-03-04 01:00");
+	recs[3] = PAT(550, 100, "PA-01", "J0001", "B0001,B0002",
+		      "2026-03-03 22:00", "2026-03-04 01:00");
+	recs[3] = voided(recs[3], 200);
+	send(st, dof, now, recs, 4, 0);
+
+	r = run(st, "daily-reports", "area", F, T, now);
+	CHECK_STR(val(r, "PA-01", "covered"), "1");
+	report_free(r);
+	r = run(st, "night-patrol", "area", F, T, now);
+	CHECK_STR(val(r, "PA-01", "complying"), "0");
+	report_free(r);
+	check_rebuild_same(st, F, T, now);
+	st->ops->close(st);
+}
+#undef DAILY
+#undef PAT
 
 static void test_writers(struct store *st);
 static void test_params(struct store *st);
@@ -2895,6 +2944,7 @@ int main(int argc, char **argv)
 	CHECK(mkdtemp(dir) != NULL);
 
 	test_fixture();
+	test_fresh_in_one_batch();
 	test_generated();
 	test_tz();
 
