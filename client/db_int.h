@@ -59,6 +59,18 @@ enum stmt_id {
 	S_CONF_ADD,
 	S_CONF_OF,
 	S_REC_EXISTS,
+	/* outbox.c: what a push runs for every batch. */
+	S_OB_READ,
+	S_OB_RANGE,
+	S_OB_TOP,
+	S_OB_NEXT,
+	S_OB_BATCH_NEXT,
+	S_OB_BATCH_TOP,
+	S_OB_BATCH_HI,
+	S_OB_BATCH_ADD,
+	S_OB_BATCH_DROP,
+	S_OB_ACK_FIRST,
+	S_OB_ACK_LAST = S_OB_ACK_FIRST + 8,
 	S_COUNT
 };
 
