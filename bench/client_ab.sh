@@ -8,7 +8,7 @@
 #
 #   bench/client_ab.sh BASE_BUILD NEW_BUILD
 #       RECORDS=100000  about this many versions in the grid file
-#       RUNS=5          pairs of timed runs, BASE and NEW alternating
+#       RUNS=6          pairs of timed runs, BASE and NEW alternating
 #       CALLGRIND=1     one more run each under valgrind --tool=callgrind:
 #                       the client's instructions, which do not depend on
 #                       how busy the machine is (0: skip)
@@ -28,7 +28,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 BASE=$(cd "$1" && pwd)
 NEW=$(cd "$2" && pwd)
 RECORDS=${RECORDS:-100000}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-6}
 CALLGRIND=${CALLGRIND:-1}
 STRACE=${STRACE:-1}
 GRID=S01-G1
@@ -117,8 +117,13 @@ push() {
 		'BEGIN { printf "%d", (u + s) * 1000 }')" >"$W/last"
 }
 
+# The second push of a pair was the slower one in wall time whichever
+# build made it (the first one's files still being written back), so the
+# order alternates: base first in odd runs, new first in even ones.
 for run in $(seq 1 "$RUNS"); do
-	for side in base new; do
+	order="base new"
+	[ $((run % 2)) = 0 ] && order="new base"
+	for side in $order; do
 		push "$side"
 		read -r wall cpu <"$W/last"
 		echo "$side $wall $cpu" >>"$W/runs"
