@@ -315,35 +315,6 @@ out:
 	return ret;
 }
 
-/*
- * Runs cached statement id (sql, prepared on first use) with n of the
- * values a, b bound, and puts its first column into *out (def when it
- * gives no row or NULL); the statement is readied again.  Returns 0, or
- * -1 with err naming what.
- */
-static int cached_i64(struct gb_db *db, enum stmt_id id, const char *sql, int n,
-		      int64_t a, int64_t b, int64_t def, int64_t *out,
-		      const char *what, struct gb_err *err)
-{
-	sqlite3_stmt *s = db_stmt(db, id, sql, err);
-	int rc;
-
-	*out = def;
-	if (!s)
-		return -1;
-	if (n > 0)
-		sqlite3_bind_int64(s, 1, a);
-	if (n > 1)
-		sqlite3_bind_int64(s, 2, b);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-		*out = sqlite3_column_int64(s, 0);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		db_sql_fail(db, what, err);
-	db_stmt_done(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
 int outbox_count(struct gb_db *db, long *n, struct gb_err *err)
 {
 	int64_t v;
@@ -393,12 +364,12 @@ int outbox_after(struct gb_db *db, int64_t hi, uint64_t *n, uint64_t *oldest,
 	const char *what = _("cannot read the outbox");
 	int64_t top, next;
 
-	if (cached_i64(db, S_OB_TOP, "SELECT max(seq) FROM outbox", 0, 0, 0, 0,
-		       &top, what, err) ||
-	    cached_i64(db, S_OB_NEXT,
-		       "SELECT version FROM outbox WHERE seq > ?1 ORDER BY "
-		       "seq LIMIT 1",
-		       1, hi, 0, 0, &next, what, err))
+	if (db_stmt_i64(db, S_OB_TOP, "SELECT max(seq) FROM outbox", 0, 0, 0, 0,
+			&top, what, err) ||
+	    db_stmt_i64(db, S_OB_NEXT,
+			"SELECT version FROM outbox WHERE seq > ?1 ORDER BY "
+			"seq LIMIT 1",
+			1, hi, 0, 0, &next, what, err))
 		return -1;
 	*n = top > hi ? (uint64_t)(top - hi) : 0;
 	*oldest = next > 0 ? (uint64_t)next : 0;
@@ -441,15 +412,15 @@ int outbox_batch_top(struct gb_db *db, uint64_t *seq, int64_t *hi,
 	int64_t v;
 
 	if (seq) {
-		if (cached_i64(db, S_OB_BATCH_TOP,
-			       "SELECT max(seq) FROM sync_batch", 0, 0, 0, 0,
-			       &v, what, err))
+		if (db_stmt_i64(db, S_OB_BATCH_TOP,
+				"SELECT max(seq) FROM sync_batch", 0, 0, 0, 0,
+				&v, what, err))
 			return -1;
 		*seq = v > 0 ? (uint64_t)v : 0;
 	}
 	if (hi &&
-	    cached_i64(db, S_OB_BATCH_HI, "SELECT max(hi) FROM sync_batch", 0,
-		       0, 0, 0, hi, what, err))
+	    db_stmt_i64(db, S_OB_BATCH_HI, "SELECT max(hi) FROM sync_batch", 0,
+			0, 0, 0, hi, what, err))
 		return -1;
 	return 0;
 }
