@@ -59,6 +59,18 @@ enum stmt_id {
 	S_CONF_ADD,
 	S_CONF_OF,
 	S_REC_EXISTS,
+	/* outbox.c: what a push runs for every batch. */
+	S_OB_READ,
+	S_OB_RANGE,
+	S_OB_TOP,
+	S_OB_NEXT,
+	S_OB_BATCH_NEXT,
+	S_OB_BATCH_TOP,
+	S_OB_BATCH_HI,
+	S_OB_BATCH_ADD,
+	S_OB_BATCH_DROP,
+	S_OB_ACK_FIRST,
+	S_OB_ACK_LAST = S_OB_ACK_FIRST + 8,
 	S_COUNT
 };
 
@@ -178,6 +190,11 @@ int db_exec_i64(struct gb_db *db, const char *sql, int n, int64_t a, int64_t b,
 int db_query_i64(struct gb_db *db, const char *sql, int n, int64_t a, int64_t b,
 		 int64_t def, int64_t *out, const char *what,
 		 struct gb_err *err);
+/* db_query_i64 on statement id, prepared on first use and kept by the
+ * handle (db_stmt), for a query run again and again. */
+int db_stmt_i64(struct gb_db *db, enum stmt_id id, const char *sql, int n,
+		int64_t a, int64_t b, int64_t def, int64_t *out,
+		const char *what, struct gb_err *err);
 
 /* Reloads the meta values the handle caches (grid, device, staff, and
  * whether a sync token is set) after they may have changed. */

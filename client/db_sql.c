@@ -76,6 +76,26 @@ int db_exec_i64(struct gb_db *db, const char *sql, int n, int64_t a, int64_t b,
 	return 0;
 }
 
+/* db_query_i64's work on s, prepared: binds, steps and reads, and leaves
+ * s to the caller to finalize or reset. */
+static int query_i64_on(struct gb_db *db, sqlite3_stmt *s, int n, int64_t a,
+			int64_t b, int64_t *out, const char *what,
+			struct gb_err *err)
+{
+	int rc;
+
+	if (n > 0)
+		sqlite3_bind_int64(s, 1, a);
+	if (n > 1)
+		sqlite3_bind_int64(s, 2, b);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+		*out = sqlite3_column_int64(s, 0);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_sql_fail(db, what, err);
+	return 0;
+}
+
 int db_query_i64(struct gb_db *db, const char *sql, int n, int64_t a, int64_t b,
 		 int64_t def, int64_t *out, const char *what,
 		 struct gb_err *err)
@@ -86,17 +106,24 @@ int db_query_i64(struct gb_db *db, const char *sql, int n, int64_t a, int64_t b,
 	*out = def;
 	if (db_prep(db, sql, &s, what, err))
 		return -1;
-	if (n > 0)
-		sqlite3_bind_int64(s, 1, a);
-	if (n > 1)
-		sqlite3_bind_int64(s, 2, b);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-		*out = sqlite3_column_int64(s, 0);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		db_sql_fail(db, what, err);
+	rc = query_i64_on(db, s, n, a, b, out, what, err);
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+	return rc;
+}
+
+int db_stmt_i64(struct gb_db *db, enum stmt_id id, const char *sql, int n,
+		int64_t a, int64_t b, int64_t def, int64_t *out,
+		const char *what, struct gb_err *err)
+{
+	sqlite3_stmt *s = db_stmt(db, id, sql, err);
+	int rc;
+
+	*out = def;
+	if (!s)
+		return -1;
+	rc = query_i64_on(db, s, n, a, b, out, what, err);
+	db_stmt_done(s);
+	return rc;
 }
 
 /* Makes a cached statement ready for its next use and drops the pointers

@@ -101,7 +101,10 @@ static const char outbox_sql[] =
     "SELECT seq, id, version, wire FROM outbox WHERE seq BETWEEN ?1 AND ?2 "
     "ORDER BY seq LIMIT ?3";
 
-/* The statements a batch is loaded with, prepared once per batch. */
+/* The statements a batch is loaded with, prepared once per handle
+ * (db_stmt): a push reads a batch every few hundred records, and
+ * preparing the join below cost more than reading the entries.  range
+ * is prepared only when a row has no entry to read. */
 struct loader {
 	sqlite3_stmt *outbox;
 	sqlite3_stmt *range;
@@ -109,22 +112,16 @@ struct loader {
 
 static void loader_release(struct loader *l)
 {
-	sqlite3_finalize(l->outbox);
-	sqlite3_finalize(l->range);
+	db_stmt_done(l->outbox);
+	db_stmt_done(l->range);
 	memset(l, 0, sizeof(*l));
 }
 
 static int loader_init(struct gb_db *db, struct loader *l, struct gb_err *err)
 {
 	memset(l, 0, sizeof(*l));
-	if (db_prep(db, outbox_sql, &l->outbox, _("cannot read the outbox"),
-		    err) ||
-	    db_prep(db, range_sql, &l->range, _("cannot read the outbox"),
-		    err)) {
-		loader_release(l);
-		return -1;
-	}
-	return 0;
+	l->outbox = db_stmt(db, S_OB_READ, outbox_sql, err);
+	return l->outbox ? 0 : -1;
 }
 
 /*
@@ -215,10 +212,15 @@ static int version_pack(struct gb_db *db, struct loader *l, int64_t oseq,
 			struct gb_buf *one, const struct gb_kind **kind,
 			struct gb_err *err)
 {
-	sqlite3_stmt *s = l->range;
+	sqlite3_stmt *s;
 	struct gb_record *r = NULL;
 	int rc, ret = -1;
 
+	if (!l->range)
+		l->range = db_stmt(db, S_OB_RANGE, range_sql, err);
+	s = l->range;
+	if (!s)
+		return -1;
 	sqlite3_reset(s);
 	sqlite3_bind_int64(s, 1, oseq);
 	sqlite3_bind_int64(s, 2, oseq);
@@ -362,12 +364,12 @@ int outbox_after(struct gb_db *db, int64_t hi, uint64_t *n, uint64_t *oldest,
 	const char *what = _("cannot read the outbox");
 	int64_t top, next;
 
-	if (db_query_i64(db, "SELECT max(seq) FROM outbox", 0, 0, 0, 0, &top,
-			 what, err) ||
-	    db_query_i64(db,
-			 "SELECT version FROM outbox WHERE seq > ?1 ORDER BY "
-			 "seq LIMIT 1",
-			 1, hi, 0, 0, &next, what, err))
+	if (db_stmt_i64(db, S_OB_TOP, "SELECT max(seq) FROM outbox", 0, 0, 0, 0,
+			&top, what, err) ||
+	    db_stmt_i64(db, S_OB_NEXT,
+			"SELECT version FROM outbox WHERE seq > ?1 ORDER BY "
+			"seq LIMIT 1",
+			1, hi, 0, 0, &next, what, err))
 		return -1;
 	*n = top > hi ? (uint64_t)(top - hi) : 0;
 	*oldest = next > 0 ? (uint64_t)next : 0;
@@ -380,13 +382,13 @@ int outbox_batch_next(struct gb_db *db, uint64_t after, uint64_t *seq,
 		      int64_t *lo, int64_t *hi, struct gb_err *err)
 {
 	const char *what = _("cannot read the batch in flight");
-	sqlite3_stmt *s = NULL;
+	sqlite3_stmt *s = db_stmt(db, S_OB_BATCH_NEXT,
+				  "SELECT seq, lo, hi FROM sync_batch WHERE "
+				  "seq > ?1 ORDER BY seq LIMIT 1",
+				  err);
 	int rc;
 
-	if (db_prep(db,
-		    "SELECT seq, lo, hi FROM sync_batch WHERE seq > ?1 ORDER "
-		    "BY seq LIMIT 1",
-		    &s, what, err))
+	if (!s)
 		return -1;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)after);
 	rc = sqlite3_step(s);
@@ -397,7 +399,7 @@ int outbox_batch_next(struct gb_db *db, uint64_t after, uint64_t *seq,
 	} else if (rc != SQLITE_DONE) {
 		db_sql_fail(db, what, err);
 	}
-	sqlite3_finalize(s);
+	db_stmt_done(s);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -410,13 +412,15 @@ int outbox_batch_top(struct gb_db *db, uint64_t *seq, int64_t *hi,
 	int64_t v;
 
 	if (seq) {
-		if (db_query_i64(db, "SELECT max(seq) FROM sync_batch", 0, 0, 0,
-				 0, &v, what, err))
+		if (db_stmt_i64(db, S_OB_BATCH_TOP,
+				"SELECT max(seq) FROM sync_batch", 0, 0, 0, 0,
+				&v, what, err))
 			return -1;
 		*seq = v > 0 ? (uint64_t)v : 0;
 	}
-	if (hi && db_query_i64(db, "SELECT max(hi) FROM sync_batch", 0, 0, 0, 0,
-			       hi, what, err))
+	if (hi &&
+	    db_stmt_i64(db, S_OB_BATCH_HI, "SELECT max(hi) FROM sync_batch", 0,
+			0, 0, 0, hi, what, err))
 		return -1;
 	return 0;
 }
@@ -425,28 +429,31 @@ int outbox_batch_add(struct gb_db *db, uint64_t seq, int64_t lo, int64_t hi,
 		     size_t n, struct gb_err *err)
 {
 	const char *what = _("cannot record the batch");
-	sqlite3_stmt *s = NULL;
-	int rc;
+	sqlite3_stmt *s =
+	    db_stmt(db, S_OB_BATCH_ADD,
+		    "INSERT INTO sync_batch (seq, lo, hi, records, "
+		    "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+		    err);
 
-	if (db_prep(db,
-		    "INSERT INTO sync_batch (seq, lo, hi, records, created_at) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5)",
-		    &s, what, err))
+	if (!s)
 		return -1;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
 	sqlite3_bind_int64(s, 2, lo);
 	sqlite3_bind_int64(s, 3, hi);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)n);
 	sqlite3_bind_int64(s, 5, gb_now_ms());
-	rc = db_step_done(db, s, what, err);
-	sqlite3_finalize(s);
-	return rc;
+	return db_step_done(db, s, what, err);
 }
 
 int outbox_batch_drop(struct gb_db *db, uint64_t seq, struct gb_err *err)
 {
-	return db_exec_i64(db, "DELETE FROM sync_batch WHERE seq = ?1", 1,
-			   (int64_t)seq, 0, 0, _("cannot drop a batch"), err);
+	sqlite3_stmt *s = db_stmt(db, S_OB_BATCH_DROP,
+				  "DELETE FROM sync_batch WHERE seq = ?1", err);
+
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
+	return db_step_done(db, s, _("cannot drop a batch"), err);
 }
 
 int outbox_batch_renumber(struct gb_db *db, uint64_t seq, uint64_t to,
@@ -518,6 +525,20 @@ static const char *const ack_sql[A_COUNT] = {
     [A_DEL_RETRY] = "DELETE FROM sync_retry WHERE id = ?1 AND version = ?2",
 };
 
+_Static_assert(S_OB_ACK_FIRST + A_COUNT - 1 == S_OB_ACK_LAST,
+	       "one cached statement for each of outbox_ack's");
+
+/* outbox_ack's statement i, prepared on first use and kept by the handle
+ * (an ack comes every few hundred records), into st[i]. */
+static sqlite3_stmt *ack_stmt(struct gb_db *db, sqlite3_stmt **st, int i,
+			      struct gb_err *err)
+{
+	if (!st[i])
+		st[i] = db_stmt(db, (enum stmt_id)(S_OB_ACK_FIRST + i),
+				ack_sql[i], err);
+	return st[i];
+}
+
 /* The first column of the one row of a SELECT EXISTS statement. */
 static int exists(struct gb_db *db, sqlite3_stmt *s, int *out, const char *what,
 		  struct gb_err *err)
@@ -553,17 +574,18 @@ int outbox_ack(struct gb_db *db, uint64_t seq, int64_t lo, int64_t hi,
 	sqlite3_stmt *st[A_COUNT] = {NULL};
 	int64_t now = gb_now_ms();
 	int whole = 1, att = 0, retry = 0, rc = -1;
+	sqlite3_stmt *s;
 
 	for (size_t i = 0; i < n; i++)
 		if (a[i].fate == OUTBOX_STAYS)
 			whole = 0;
-	for (int i = 0; i < A_COUNT; i++)
-		if (db_prep(db, ack_sql[i], &st[i], what, err))
-			goto out;
-	sqlite3_bind_int64(st[A_DEL_BATCH], 1, (sqlite3_int64)seq);
-	sqlite3_bind_int64(st[A_DEL_BATCH], 2, lo);
-	sqlite3_bind_int64(st[A_DEL_BATCH], 3, hi);
-	if (db_step_done(db, st[A_DEL_BATCH], what, err))
+	s = ack_stmt(db, st, A_DEL_BATCH, err);
+	if (!s)
+		goto out;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
+	sqlite3_bind_int64(s, 2, lo);
+	sqlite3_bind_int64(s, 3, hi);
+	if (db_step_done(db, s, what, err))
 		goto out;
 	/* Gone already: another process (gridbook sync beside the daemon)
 	 * sent this batch too and recorded its ack first.  A row of this
@@ -588,18 +610,22 @@ int outbox_ack(struct gb_db *db, uint64_t seq, int64_t lo, int64_t hi,
 		goto out;
 	}
 	if (whole) {
-		sqlite3_bind_int64(st[A_DEL_RANGE], 1, lo);
-		sqlite3_bind_int64(st[A_DEL_RANGE], 2, hi);
-		if (db_step_done(db, st[A_DEL_RANGE], what, err))
+		s = ack_stmt(db, st, A_DEL_RANGE, err);
+		if (!s)
+			goto out;
+		sqlite3_bind_int64(s, 1, lo);
+		sqlite3_bind_int64(s, 2, hi);
+		if (db_step_done(db, s, what, err))
 			goto out;
 	}
-	if (exists(db, st[A_ANY_ATT], &att, what, err) ||
+	if (!ack_stmt(db, st, A_ANY_ATT, err) ||
+	    !ack_stmt(db, st, A_ANY_RETRY, err) ||
+	    exists(db, st[A_ANY_ATT], &att, what, err) ||
 	    exists(db, st[A_ANY_RETRY], &retry, what, err))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const struct outbox_answer *x = &a[i];
 		const char *status = NULL;
-		sqlite3_stmt *s;
 
 		switch (x->fate) {
 		case OUTBOX_STAYS:
@@ -617,7 +643,9 @@ int outbox_ack(struct gb_db *db, uint64_t seq, int64_t lo, int64_t hi,
 			break;
 		}
 		if (!whole) {
-			s = st[A_DEL_OUTBOX];
+			s = ack_stmt(db, st, A_DEL_OUTBOX, err);
+			if (!s)
+				goto out;
 			sqlite3_bind_int64(s, 1, x->seq);
 			sqlite3_bind_text(s, 2, x->id, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(s, 3, (sqlite3_int64)x->version);
@@ -627,8 +655,11 @@ int outbox_ack(struct gb_db *db, uint64_t seq, int64_t lo, int64_t hi,
 		/* A version sent again from sync_retry is answered: it
 		 * waits no more, or (below) waits once more. */
 		if (retry && x->fate != OUTBOX_WAITING) {
-			bind_version(st[A_DEL_RETRY], x, 0);
-			if (db_step_done(db, st[A_DEL_RETRY], what, err))
+			s = ack_stmt(db, st, A_DEL_RETRY, err);
+			if (!s)
+				goto out;
+			bind_version(s, x, 0);
+			if (db_step_done(db, s, what, err))
 				goto out;
 		}
 		if (x->fate == OUTBOX_TAKEN) {
@@ -636,13 +667,18 @@ int outbox_ack(struct gb_db *db, uint64_t seq, int64_t lo, int64_t hi,
 			 * it nearly always is. */
 			if (!att)
 				continue;
-			bind_version(st[A_CLEAR_ATT], x, 0);
-			if (db_step_done(db, st[A_CLEAR_ATT], what, err))
+			s = ack_stmt(db, st, A_CLEAR_ATT, err);
+			if (!s)
+				goto out;
+			bind_version(s, x, 0);
+			if (db_step_done(db, s, what, err))
 				goto out;
 			continue;
 		}
 		if (x->fate == OUTBOX_WAITING) {
-			s = st[A_PUT_RETRY];
+			s = ack_stmt(db, st, A_PUT_RETRY, err);
+			if (!s)
+				goto out;
 			bind_version(s, x, 1);
 			sqlite3_bind_text(s, 4, x->reason_code, -1,
 					  SQLITE_STATIC);
@@ -654,7 +690,9 @@ int outbox_ack(struct gb_db *db, uint64_t seq, int64_t lo, int64_t hi,
 				goto out;
 			continue;
 		}
-		s = st[A_PUT_ATT];
+		s = ack_stmt(db, st, A_PUT_ATT, err);
+		if (!s)
+			goto out;
 		bind_version(s, x, 1);
 		sqlite3_bind_text(s, 4, status, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 5, x->reason_code, -1, SQLITE_STATIC);
@@ -669,7 +707,7 @@ int outbox_ack(struct gb_db *db, uint64_t seq, int64_t lo, int64_t hi,
 	rc = 1;
 out:
 	for (int i = 0; i < A_COUNT; i++)
-		sqlite3_finalize(st[i]);
+		db_stmt_done(st[i]);
 	return rc;
 }
 
