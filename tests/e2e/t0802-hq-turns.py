@@ -123,8 +123,10 @@ t.check("... it sent its records", "sent 40 records" in out, out[-400:])
 t.check("... it waited for turns",
         wait_for(lambda: "for its turn, then" in hq.log_text(), 10),
         hq.log_text()[-600:])
+# The count of turns is written at the end of its interval.
 t.check("turns given are logged once per interval",
-        "batches given a later turn" in hq.log_text())
+        wait_for(lambda: "batches given a later turn" in hq.log_text(), 10),
+        hq.log_text()[-600:])
 for s in slow:
     s.close()
 
