@@ -168,7 +168,10 @@ class HQ:
         self.t.procs.append(self.proc)
         want = (lambda: self.health()[0] == 200) if wait_ok else \
             (lambda: self.health()[0] != 0)
-        if not wait_for(want, 20):
+        # Its own answer: a server that has exited (its port taken by a
+        # run beside this one) is not taken for another one's.
+        up = wait_for(lambda: self.proc.poll() is not None or want(), 20)
+        if not up or self.proc.poll() is not None:
             raise RuntimeError("gridbook-hq did not start: " +
                                self.log_text()[-500:])
 

@@ -28,8 +28,12 @@ hq_start() {
 	gridbook-hq serve --store "$HQ_SPEC" \
 		--listen "127.0.0.1:$HQ_PORT" >>"$T/hq.log" 2>&1 &
 	HQ_PID=$!
+	# Its own /healthz: a server that has exited (its port taken by a
+	# run beside this one) is not taken for another one's answer.
 	for _ in $(seq 200); do
-		curl -sf "$HQ_URL/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$HQ_PID" 2>/dev/null || break
+		curl -sf "$HQ_URL/healthz" >/dev/null 2>&1 &&
+			kill -0 "$HQ_PID" 2>/dev/null && return 0
 		sleep 0.05
 	done
 	echo "gridbook-hq did not start: $(tail -n 5 "$T/hq.log")" >&2

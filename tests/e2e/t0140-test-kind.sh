@@ -8,8 +8,12 @@
 # lists what the first entered.  The ordinary build knows no such kind.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
-TK="$top/build/testkind"
-if ! make -C "$top" --no-print-directory testkind >"$T/make.log" 2>&1; then
+# The test build goes under the build directory of the programs under
+# test, so that two runs from one tree each build and run their own.
+BD=$(cd "$(dirname "$(command -v gridbook 2>/dev/null ||
+	echo "$top/build/gridbook")")" && pwd)
+TK="$BD/testkind"
+if ! make -C "$top" --no-print-directory B="${BD#"$top"/}" testkind >"$T/make.log" 2>&1; then
 	fail "make testkind: $(grep -m 3 -E 'error|Error' "$T/make.log")"
 	exit 1
 fi

@@ -10,6 +10,14 @@
 # the grid file is sound and sync status shows nothing pending.
 #   KILL_RUNS=50 KILL_SEED=N to repeat a run.
 top=$(cd "$(dirname "$0")/../.." && pwd)
+# The files live in memory when the machine has a tmpfs: SIGKILL, unlike
+# a power cut, loses nothing the kernel holds, and on a disk busy with
+# other work each of the thousand small commits here took long enough
+# for two processes syncing one file to keep a third waiting past the
+# 10 s a gridbook waits for the file.
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	export TMPDIR=/dev/shm
+fi
 . "$top/tests/e2e/lib.sh"
 . "$top/tests/e2e/sync-lib.sh"
 RUNS=${KILL_RUNS:-50}
@@ -23,7 +31,7 @@ hq_start
 grid_new "$G"
 ok "the device is enrolled" enroll "$G" coordinator
 
-python3 "$top/bench/gen_csv.py" --grid S01-G1 --rows $(((RUNS + 11) * PER)) \
+python3 "$top/bench/gen_csv.py" --grid S01-G1 --rows $(((RUNS + 13) * PER)) \
 	--seed "$SEED" "$T/all.csv"
 # part I: the I-th slice of PER records, with the header.
 part() {
@@ -34,16 +42,22 @@ part() {
 
 # How long the daemon takes from its start to deliver one round's worth,
 # measured on a second grid file of a second device, to spread the kills
-# over.
+# over: the quickest of three rounds, so that one slow moment of a busy
+# machine does not stretch every delay past the end of the work.
 C="$T/calibrate.grid"
 grid_new "$C"
 ok "the calibration device is enrolled" enroll "$C" coordinator
-part $((RUNS + 10))
-gridbook --db "$C" import enterprise "$T/part.csv" >/dev/null 2>&1
-t0=$(date +%s%N)
-ok "a whole round" gridbook-syncd --db "$C" --once --batch-records 2
-t1=$(date +%s%N)
-round_ms=$(( (t1 - t0) / 1000000 ))
+round_ms=
+for k in 10 11 12; do
+	part $((RUNS + k))
+	gridbook --db "$C" import enterprise "$T/part.csv" >/dev/null 2>&1
+	t0=$(date +%s%N)
+	ok "a whole round" gridbook-syncd --db "$C" --once --batch-records 2
+	t1=$(date +%s%N)
+	ms=$(( (t1 - t0) / 1000000 ))
+	echo "a round of $PER records: $ms ms"
+	[ -z "$round_ms" ] || [ "$ms" -lt "$round_ms" ] && round_ms=$ms
+done
 echo "a round of $PER records takes $round_ms ms"
 delays=$(python3 -c "
 import random
@@ -113,7 +127,7 @@ same "HQ holds every record of the file" \
 	"$(hq_sql 'SELECT count(*) FROM record_current')" \
 	"$(sqlite3 "$G" 'SELECT count(*) FROM record')"
 same "the file holds its records and the calibration device's" \
-	"$(sqlite3 "$G" 'SELECT count(*) FROM record')" "$((total + PER))"
+	"$(sqlite3 "$G" 'SELECT count(*) FROM record')" "$((total + 3 * PER))"
 same "HQ holds each version once, and every version written" \
 	"$(hq_versions)" "$(local_versions "$G")"
 same "HQ's current versions are the file's" \
