@@ -88,6 +88,10 @@ struct pg_store {
 	 * of their SQL (string constants); statement i is named "gbI". */
 	const char *prep[PREP_MAX];
 	int nprep;
+	/* Whether the report fact queries are prepared on conn (STORE_ADMIN
+	 * mode, where conn is also the reader); each reader of the pool has
+	 * them from its start (reader_get). */
+	int facts_prepared;
 	/* The change sequences of the grids the writer transaction has
 	 * written versions of (seq_next): the row of change_seq, locked,
 	 * held seq when locked or last written back, and the last number
@@ -390,6 +394,8 @@ static PGconn *connect_db(struct pg_store *s, struct gb_err *err)
 	return c;
 }
 
+static int facts_prepare(PGconn *c, struct gb_err *err);
+
 /*
  * A connection for one reader, any thread: in STORE_SERVE mode one of
  * the pool (or a new one), which sees only what is committed; in
@@ -408,8 +414,13 @@ static int reader_get(struct pg_store *s, PGconn **out, struct gb_err *err)
 	if (s->npool > 0)
 		c = s->pool[--s->npool];
 	pthread_mutex_unlock(&s->pool_mu);
-	if (!c)
+	if (!c) {
 		c = connect_db(s, err);
+		if (c && facts_prepare(c, err) < 0) {
+			PQfinish(c);
+			c = NULL;
+		}
+	}
 	*out = c;
 	return c ? 0 : -1;
 }
@@ -2936,30 +2947,145 @@ static const struct {
 			   PF_KEY_PERIOD, "sss"},
 };
 
+/*
+ * Ends a pipeline of n commands sent on c: sends the sync, reads every
+ * result and leaves pipeline mode.  The result of command skip + i goes
+ * to keep[i] for i < nkeep (the caller frees them with PQclear), the
+ * others are dropped.  sent is 0 when sending one of them failed.
+ * Returns 0, or -1 with err when a command or the connection failed (the
+ * first failure is told); after a failure c is best closed.
+ */
+static int pipeline_end(PGconn *c, int n, int sent, int skip, PGresult **keep,
+			int nkeep, const char *what, struct gb_err *err)
+{
+	int rc = 0, got = 0, nulls = 0;
+
+	if (!sent || !PQpipelineSync(c)) {
+		pg_fail(c, NULL, err, what);
+		PQexitPipelineMode(c);
+		return -1;
+	}
+	/* Each command's result, then a NULL (PGRES_PIPELINE_ABORTED for
+	 * those after a failure); then the sync's. */
+	for (;;) {
+		PGresult *res = PQgetResult(c);
+		ExecStatusType st;
+
+		if (!res) {
+			if (PQstatus(c) != CONNECTION_OK || ++nulls > n)
+				break;
+			continue;
+		}
+		st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			if (rc == 0)
+				rc = pg_fail(c, res, err, what);
+			PQclear(res);
+		} else if (got >= skip && got - skip < nkeep) {
+			keep[got - skip] = res;
+		} else {
+			PQclear(res);
+		}
+		got++;
+	}
+	if (rc == 0 && got != n)
+		rc = pg_fail(c, NULL, err, what);
+	if (!PQexitPipelineMode(c) && rc == 0)
+		rc = pg_fail(c, NULL, err, what);
+	return rc;
+}
+
+/*
+ * Each fact query is prepared once on each reader connection, as "gbqN"
+ * for STORE_Q_N, so that a report's statements are parsed once per
+ * connection rather than once per report.  All of them go in one round
+ * trip (pipeline mode).  Returns 0, or -1 with err (c is then best
+ * closed).
+ */
+static int facts_prepare(PGconn *c, struct gb_err *err)
+{
+	int sent = 1;
+
+	if (!PQenterPipelineMode(c))
+		return pg_fail(c, NULL, err, N_("reading report facts"));
+	for (int q = 0; sent && q < STORE_Q_COUNT; q++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "gbq%d", q);
+		sent = PQsendPrepare(c, name, pg_queries[q].sql, 0, NULL);
+	}
+	return pipeline_end(c, STORE_Q_COUNT, sent, 0, NULL, 0,
+			    N_("reading report facts"), err);
+}
+
+/* The reference facts (STORE_Q_DISTRICT .. STORE_Q_STAFF): every report
+ * reads all of them, so facts_begin fetches them with its BEGIN. */
+#define PG_REFS (STORE_Q_STAFF + 1)
+
 /* A snapshot: a reader in a repeatable-read transaction (own: begun
- * here, to be ended here). */
+ * here, to be ended here), and the reference facts read in it. */
 struct store_facts {
 	PGconn *c;
 	int own;
+	PGresult *ref[PG_REFS];
 };
+
+/*
+ * Opens the snapshot and reads the reference facts in it, in one round
+ * trip: BEGIN (when the connection is not in a transaction already) and
+ * the reference queries go in one pipeline.  Returns 0, or -1 with err.
+ */
+static int facts_open(struct store_facts *f, struct gb_err *err)
+{
+	PGconn *c = f->c;
+	int sent = 1;
+
+	if (!PQenterPipelineMode(c))
+		return pg_fail(c, NULL, err, N_("reading report facts"));
+	if (f->own)
+		sent = PQsendQueryParams(c,
+					 "BEGIN ISOLATION LEVEL REPEATABLE "
+					 "READ READ ONLY",
+					 0, NULL, NULL, NULL, NULL, 1);
+	for (int q = 0; sent && q < PG_REFS; q++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "gbq%d", q);
+		sent = PQsendQueryPrepared(c, name, 0, NULL, NULL, NULL, 1);
+	}
+	return pipeline_end(c, PG_REFS + f->own, sent, f->own, f->ref, PG_REFS,
+			    N_("reading reference data"), err);
+}
+
+static void pg_facts_end(struct store *st, struct store_facts *f);
 
 static int pg_facts_begin(struct store *st, struct store_facts **out,
 			  struct gb_err *err)
 {
 	struct pg_store *s = impl(st);
+	struct store_facts *f;
 	PGconn *c = NULL;
-	int own = 0;
 
 	*out = NULL;
 	if (reader_get(s, &c, err) < 0)
 		return -1;
-	if (read_begin(c, &own, N_("reading report facts"), err) < 0) {
-		reader_put(s, c);
+	if (s->mode == STORE_ADMIN && !s->facts_prepared) {
+		if (facts_prepare(c, err) < 0)
+			return -1;
+		s->facts_prepared = 1;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->c = c;
+	f->own = PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (facts_open(f, err) < 0) {
+		pg_facts_end(st, f);
 		return -1;
 	}
-	*out = xcalloc(1, sizeof(**out));
-	(*out)->c = c;
-	(*out)->own = own;
+	*out = f;
 	return 0;
 }
 
@@ -2967,6 +3093,8 @@ static void pg_facts_end(struct store *st, struct store_facts *f)
 {
 	if (!f)
 		return;
+	for (int q = 0; q < PG_REFS; q++)
+		PQclear(f->ref[q]);
 	read_end(f->c, f->own);
 	reader_put(impl(st), f->c);
 	free(f);
@@ -2982,6 +3110,7 @@ static int pg_facts_read(struct store *st, struct store_facts *f,
 	PGresult *res;
 	const char *cols;
 	char ids[STORE_FACT_NS][GB_ID_LEN];
+	char name[16];
 	struct store_fact_row row;
 	int rc = 0;
 
@@ -3007,12 +3136,23 @@ static int pg_facts_read(struct store *st, struct store_facts *f,
 	case PF_NONE:
 		break;
 	}
-	res = run(f->c, pg_queries[q->fact].sql, &p,
-		  q->fact <= STORE_Q_STAFF ? N_("reading reference data")
-					   : N_("reading report facts"),
-		  err);
-	if (!res)
-		return -1;
+	if (q->fact < PG_REFS && f->ref[q->fact]) {
+		res = f->ref[q->fact];
+	} else {
+		ExecStatusType rs;
+
+		snprintf(name, sizeof(name), "gbq%d", (int)q->fact);
+		res = PQexecPrepared(f->c, name, p.n, p.v, p.len, p.fmt, 1);
+		rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+		if (rs != PGRES_TUPLES_OK) {
+			pg_fail(f->c, res, err,
+				q->fact <= STORE_Q_STAFF
+				    ? N_("reading reference data")
+				    : N_("reading report facts"));
+			PQclear(res);
+			return -1;
+		}
+	}
 	cols = pg_queries[q->fact].cols;
 	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
 		int ns = 0, ni = 0;
@@ -3042,7 +3182,8 @@ static int pg_facts_read(struct store *st, struct store_facts *f,
 		}
 		rc = cb(arg, &row, err);
 	}
-	PQclear(res);
+	if (res != (q->fact < PG_REFS ? f->ref[q->fact] : NULL))
+		PQclear(res);
 	return rc < 0 ? -1 : 0;
 }
 
