@@ -68,8 +68,8 @@ static int store_is_pg(const char *spec)
 
 /*
  * Opens the store named by spec: "sqlite:PATH", or a PostgreSQL database
- * by its libpq URI ("postgresql://USER@HOST:PORT/DB", or "postgres://"),
- * which serves the commands so far, not serve (store_pg.h).
+ * by its libpq URI ("postgresql://USER@HOST:PORT/DB", or "postgres://")
+ * (store_pg.h).
  */
 static int store_open(struct store **out, const char *spec,
 		      enum store_mode mode, struct gb_err *err)
@@ -80,11 +80,6 @@ static int store_open(struct store **out, const char *spec,
 				  "GRIDBOOK_HQ_STORE"));
 	if (strncmp(spec, "sqlite:", 7) == 0 && spec[7])
 		return store_sqlite_open(out, spec + 7, mode, err);
-	/* Several instances on one database would need a device's batches
-	 * applied in order across them, which is not built yet. */
-	if (store_is_pg(spec) && mode == STORE_SERVE)
-		return gb_error(err, GB_EUSAGE, _("not yet on PostgreSQL: %s"),
-				"serve");
 	if (store_is_pg(spec))
 		return store_pg_open(out, spec, mode, err);
 	return gb_error(err, GB_EUSAGE,

@@ -134,16 +134,13 @@ same "enrolments at once all succeed" "$bad" 0
 ok "audit verify after enrolments at once" gridbook-hq audit verify --store "$FRESH"
 has "six entries on one chain" "$(cat "$T/.out")" "6 entries check out"
 
-# Reports run on both (t0867 and t0868 compare them with records); what
-# serving needs is not there yet, and says so.
+# Reports run on both (t0867 and t0868 compare them with records).
 ok "report on PostgreSQL" gridbook-hq report contract-rate --level street \
 	--from 2026-11-01 --to 2026-11-30 --format json --store "$PG"
 has "report on PostgreSQL: the streets" "$(cat "$T/.out")" '"rows":[{'
 both "report" report contract-rate --level street --from 2026-11-01 \
 	--to 2026-11-30 --format json
 alike "report"
-fails 2 "serve on PostgreSQL" gridbook-hq serve --store "$PG" --listen 127.0.0.1:0
-has "serve on PostgreSQL: refused by name" "$(cat "$T/.err")" "not yet on PostgreSQL: serve"
 fails 2 "a store that is neither" gridbook-hq device list --store mysql://x
 has "a store that is neither: named" "$(cat "$T/.err")" "is not sqlite:PATH or postgresql://"
 
