@@ -2745,56 +2745,102 @@ static int pg_facts_built(struct store *st, const char *version,
 		       &p, N_("storing report facts"), err);
 }
 
-/* Every current record with facts, one row per value of its body (one
- * with NULL key and value for a body that has none), by record. */
+/* Rows of the current records read per FETCH by pg_fact_records. */
+#define FACT_PAGE 10000
+
+/*
+ * Every current record with facts, one row per value of its body (one
+ * with NULL key and value for a body that has none), by record.  The rows
+ * are read through a cursor, FACT_PAGE at a time, so that a store of
+ * millions of records is never held in memory at once; a record whose
+ * rows run across two pages is carried over.  Runs in the writer's
+ * transaction (rollup_rebuild), where cb writes the facts on the same
+ * connection between fetches.
+ */
 static int pg_fact_records(struct store *st,
 			   int (*cb)(void *arg, const struct gb_record *r,
 				     int conflicts, struct gb_err *err),
 			   void *arg, struct gb_err *err)
 {
-	PGresult *res = run(
-	    impl(st)->conn,
-	    "SELECT r.id, r.kind, r.grid, r.version, r.voided, r.conflicts, "
-	    "j.key, j.value FROM record_current r LEFT JOIN LATERAL "
-	    "json_each_text(r.body::json) j ON true WHERE r.voided = 0 OR "
-	    "r.conflicts > 0 ORDER BY r.grid, r.id",
-	    NULL, N_("reading records"), err);
+	PGconn *c = impl(st)->conn;
 	struct gb_record *r = NULL;
-	int rc = 0, n = res ? PQntuples(res) : 0;
+	unsigned char last_id[16];
+	char last_grid[GB_CODE_LEN] = "";
+	int64_t conflicts = 0;
+	int rc = 0, have = 0;
 
-	if (!res)
+	if (exec(c,
+		 "DECLARE gb_fact_records NO SCROLL CURSOR FOR SELECT r.id, "
+		 "r.kind, r.grid, r.version, r.voided, r.conflicts, j.key, "
+		 "j.value FROM record_current r LEFT JOIN LATERAL "
+		 "json_each_text(r.body::json) j ON true WHERE r.voided = 0 OR "
+		 "r.conflicts > 0 ORDER BY r.grid, r.id",
+		 NULL, N_("reading records"), err) < 0)
 		return -1;
-	for (int i = 0; rc == 0 && i < n; i++) {
-		const struct gb_kind *k = gb_kind_find(PQgetvalue(res, i, 1));
-		int last;
+	while (rc == 0) {
+		PGresult *res =
+		    run(c, "FETCH " STR(FACT_PAGE) " FROM gb_fact_records",
+			NULL, N_("reading records"), err);
+		int n;
 
-		if (!k)
-			continue;
-		if (!r) {
-			r = gb_record_new(k);
-			gb_uuid_text(PQgetvalue(res, i, 0),
-				     PQgetlength(res, i, 0), r->id);
-			col_text(res, i, 2, r->grid, sizeof(r->grid));
-			r->version = (uint64_t)col_i64(res, i, 3);
-			r->voided = col_i64(res, i, 4) != 0;
+		if (!res) {
+			rc = -1;
+			break;
 		}
-		if (!PQgetisnull(res, i, 6) && !PQgetisnull(res, i, 7))
-			gb_record_set_name(r, PQgetvalue(res, i, 6),
-					   PQgetvalue(res, i, 7));
-		/* The record's last row: the next is of another record. */
-		last = i + 1 == n ||
-		       PQgetlength(res, i + 1, 0) != PQgetlength(res, i, 0) ||
-		       memcmp(PQgetvalue(res, i + 1, 0), PQgetvalue(res, i, 0),
-			      (size_t)PQgetlength(res, i, 0)) ||
-		       strcmp(PQgetvalue(res, i + 1, 2), PQgetvalue(res, i, 2));
-		if (last) {
-			rc = cb(arg, r, (int)col_i64(res, i, 5), err);
-			gb_record_free(r);
-			r = NULL;
+		n = PQntuples(res);
+		for (int i = 0; rc == 0 && i < n; i++) {
+			const struct gb_kind *k;
+			const char *id = PQgetvalue(res, i, 0);
+			const char *grid = PQgetvalue(res, i, 2);
+			int same = PQgetlength(res, i, 0) == 16 && have &&
+				   !memcmp(id, last_id, 16) &&
+				   !strcmp(grid, last_grid);
+
+			/* A row of another record: the one before is whole. */
+			if (have && !same) {
+				if (r)
+					rc = cb(arg, r, (int)conflicts, err);
+				gb_record_free(r);
+				r = NULL;
+				have = 0;
+				if (rc < 0)
+					break;
+			}
+			if (!have) {
+				have = PQgetlength(res, i, 0) == 16;
+				if (have)
+					memcpy(last_id, id, 16);
+				snprintf(last_grid, sizeof(last_grid), "%s",
+					 grid);
+				conflicts = col_i64(res, i, 5);
+				k = gb_kind_find(PQgetvalue(res, i, 1));
+				if (k) {
+					r = gb_record_new(k);
+					gb_uuid_text(id, PQgetlength(res, i, 0),
+						     r->id);
+					col_text(res, i, 2, r->grid,
+						 sizeof(r->grid));
+					r->version =
+					    (uint64_t)col_i64(res, i, 3);
+					r->voided = col_i64(res, i, 4) != 0;
+				}
+			}
+			if (r && !PQgetisnull(res, i, 6) &&
+			    !PQgetisnull(res, i, 7))
+				gb_record_set_name(r, PQgetvalue(res, i, 6),
+						   PQgetvalue(res, i, 7));
 		}
+		PQclear(res);
+		if (n == 0)
+			break;
 	}
+	if (rc == 0 && r)
+		rc = cb(arg, r, (int)conflicts, err);
 	gb_record_free(r);
-	PQclear(res);
+	if (PQtransactionStatus(c) == PQTRANS_INTRANS &&
+	    exec(c, "CLOSE gb_fact_records", NULL, N_("reading records"),
+		 rc < 0 ? NULL : err) < 0)
+		rc = -1;
 	return rc < 0 ? -1 : 0;
 }
 
