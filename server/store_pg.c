@@ -2904,11 +2904,13 @@ static const struct {
     [STORE_Q_AREA] = {"SELECT code, grid, name FROM police_area ORDER BY "
 		      "code COLLATE \"C\"",
 		      PF_NONE, "sss"},
-    [STORE_Q_COMMUNITY] = {"SELECT c.code, c.grid, c.name, (SELECT "
-			   "min(ac.area COLLATE \"C\") FROM area_community ac "
-			   "WHERE ac.community = c.code), c.population, "
-			   "c.criminal_cases, c.patrol_team FROM community c "
-			   "ORDER BY c.code COLLATE \"C\"",
+    [STORE_Q_COMMUNITY] = {"SELECT c.code, c.grid, c.name, a.area, "
+			   "c.population, c.criminal_cases, c.patrol_team "
+			   "FROM community c LEFT JOIN (SELECT community, "
+			   "min(area COLLATE \"C\") AS area FROM "
+			   "area_community GROUP BY community) a ON "
+			   "a.community = c.code ORDER BY c.code COLLATE "
+			   "\"C\"",
 			   PF_NONE, "ssssiii"},
     [STORE_Q_STAFF] = {"SELECT code, name, role, grid, coalesce(area, '') "
 		       "FROM staff ORDER BY code COLLATE \"C\"",
@@ -2967,21 +2969,22 @@ static const struct {
 			 "device_sync s ON s.device = d.id AND s.grid = "
 			 "d.grid WHERE d.role != 'viewer'",
 			 PF_NONE, "usssinii"},
-    [STORE_Q_DEVICE_SYNC] = {"SELECT d.id, d.grid, d.role, d.name, "
-			     "d.revoked, s.pending, coalesce(s.oldest_pending, "
-			     "0), coalesce(s.last_seen, 0), (SELECT "
-			     "coalesce(sum(y.batches), 0)::bigint FROM rr_sync "
-			     "y WHERE y.device = d.id AND y.day BETWEEN "
-			     "$1::bigint AND $2::bigint), (SELECT "
-			     "coalesce(sum(y.records), 0)::bigint FROM rr_sync "
-			     "y WHERE y.device = d.id AND y.day BETWEEN "
-			     "$1::bigint AND $2::bigint), coalesce((SELECT "
-			     "y.last_at FROM rr_sync y WHERE y.device = d.id "
-			     "ORDER BY y.day DESC LIMIT 1), 0) FROM device d "
-			     "LEFT JOIN device_sync s ON s.device = d.id AND "
-			     "s.grid = d.grid WHERE d.role != 'viewer' ORDER "
-			     "BY d.grid COLLATE \"C\", d.created_at, d.id",
-			     PF_PERIOD, "usssiniiiii"},
+    [STORE_Q_DEVICE_SYNC] =
+	{"SELECT d.id, d.grid, d.role, d.name, "
+	 "d.revoked, s.pending, coalesce(s.oldest_pending, "
+	 "0), coalesce(s.last_seen, 0), coalesce(y.batches, "
+	 "0)::bigint, coalesce(y.records, 0)::bigint, "
+	 "coalesce((SELECT z.last_at FROM rr_sync z WHERE "
+	 "z.device = d.id ORDER BY z.day DESC LIMIT 1), 0) "
+	 "FROM device d LEFT JOIN device_sync s ON "
+	 "s.device = d.id AND s.grid = d.grid LEFT JOIN "
+	 "(SELECT device, sum(batches) AS batches, "
+	 "sum(records) AS records FROM rr_sync WHERE day "
+	 "BETWEEN $1::bigint AND $2::bigint GROUP BY "
+	 "device) y ON y.device = d.id WHERE d.role != "
+	 "'viewer' ORDER BY d.grid COLLATE \"C\", "
+	 "d.created_at, d.id",
+	 PF_PERIOD, "usssiniiiii"},
     [STORE_Q_SYNCED_GRIDS] = {"SELECT DISTINCT d.grid FROM device d WHERE "
 			      "($2::text IS NULL OR d.role = $2::text) AND "
 			      "EXISTS (SELECT 1 FROM rr_sync y WHERE y.device "
