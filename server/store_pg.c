@@ -74,6 +74,20 @@
 /* Grids whose change sequence a transaction keeps in memory at once. */
 #define SEQ_MAX 32
 
+/* The reference data of one grid held by the writer (ref_cache_grid):
+ * for each of communities, police areas and staff, code and the one
+ * attribute a lookup asks of it, sorted by code. */
+enum { PG_REF_COMMUNITY, PG_REF_AREA, PG_REF_STAFF, PG_REF_NTYPES };
+struct pg_ref_unit {
+	char *code, *attr;
+};
+struct pg_ref_grid {
+	char grid[GB_CODE_LEN];
+	struct pg_ref_unit *unit[PG_REF_NTYPES];
+	size_t n[PG_REF_NTYPES];
+	struct pg_ref_grid *next;
+};
+
 struct pg_store {
 	struct store base; /* first: a struct store * is one of these */
 	enum store_mode mode;
@@ -92,6 +106,13 @@ struct pg_store {
 	 * mode, where conn is also the reader); each reader of the pool has
 	 * them from its start (reader_get). */
 	int facts_prepared;
+	/* The grids' reference data the writer holds (ref_cache_grid),
+	 * valid for ref_version of meta; ref_fresh is 1 once that version
+	 * was read in the writer's transaction. */
+	struct pg_ref_grid *refs;
+	int64_t ref_version;
+	int ref_fresh;
+	int ref_written; /* this transaction wrote reference data */
 	/* The change sequences of the grids the writer transaction has
 	 * written versions of (seq_next): the row of change_seq, locked,
 	 * held seq when locked or last written back, and the last number
@@ -549,6 +570,8 @@ static int pg_begin(struct store *st, struct gb_err *err)
 		PQsetNoticeProcessor(s->conn, quiet, NULL);
 	}
 	s->nseqs = 0;
+	s->ref_fresh = 0;
+	s->ref_written = 0;
 	return exec(s->conn, "BEGIN", NULL, N_("starting a transaction"), err);
 }
 
@@ -574,6 +597,8 @@ static int pg_commit(struct store *st, struct gb_err *err)
 out:
 	PQclear(res);
 	s->nseqs = 0;
+	s->ref_fresh = 0;
+	s->ref_written = 0;
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 	return rc;
@@ -584,6 +609,8 @@ static void pg_rollback(struct store *st)
 	struct pg_store *s = impl(st);
 
 	s->nseqs = 0;
+	s->ref_fresh = 0;
+	s->ref_written = 0;
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 }
@@ -1413,6 +1440,128 @@ static int pg_ref_known(struct store *st, enum gb_ref ref, const char *key,
  * SQLite store's writer, a program here is not the only one that may
  * change them, and a cache checked against ref_version per transaction
  * can come when batches do. */
+/*
+ * The reference data of a grid in memory, as the SQLite store holds it.
+ * Validation looks up the communities, police areas and staff a record
+ * names, several per record: one statement each was half of the
+ * statements ingest sent for a public request, each a round trip.  So
+ * the writer loads a grid's units once and answers from memory for as
+ * long as the ref_version of meta, which every change of reference data
+ * moves (pg_ref_touch, by seed on any instance), stays the same: it is
+ * read once per writer transaction, so a seed committed between two
+ * transactions is seen by the next one.  A transaction that writes
+ * reference data itself bypasses the cache until it ends.
+ */
+static void ref_cache_drop(struct pg_store *s)
+{
+	while (s->refs) {
+		struct pg_ref_grid *g = s->refs;
+
+		s->refs = g->next;
+		for (int t = 0; t < PG_REF_NTYPES; t++) {
+			for (size_t i = 0; i < g->n[t]; i++) {
+				free(g->unit[t][i].code);
+				free(g->unit[t][i].attr);
+			}
+			free(g->unit[t]);
+		}
+		free(g);
+	}
+}
+
+static int ref_unit_cmp(const void *a, const void *b)
+{
+	const struct pg_ref_unit *x = a, *y = b;
+
+	return strcmp(x->code, y->code);
+}
+
+/* The cached reference data of grid, loaded when missing, or NULL with
+ * err. */
+static struct pg_ref_grid *ref_cache_grid(struct pg_store *s, const char *grid,
+					  struct gb_err *err)
+{
+	static const char *const load[PG_REF_NTYPES] = {
+	    [PG_REF_COMMUNITY] = "SELECT code, code FROM community WHERE "
+				 "grid = $1",
+	    [PG_REF_AREA] = "SELECT code, room FROM police_area WHERE grid = "
+			    "$1",
+	    [PG_REF_STAFF] = "SELECT code, role FROM staff WHERE grid = $1",
+	};
+	struct pg_ref_grid *g;
+	struct params p;
+
+	if (!s->ref_fresh || PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
+		PGresult *res = run_w(s,
+				      "SELECT value FROM meta WHERE key = "
+				      "'ref_version'",
+				      NULL, N_("looking up a reference"), err);
+		int64_t v = 0;
+
+		if (!res)
+			return NULL;
+		if (PQntuples(res) > 0)
+			v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		if (v != s->ref_version)
+			ref_cache_drop(s);
+		s->ref_version = v;
+		s->ref_fresh = 1;
+	}
+	for (g = s->refs; g; g = g->next)
+		if (!strcmp(g->grid, grid))
+			return g;
+	g = xcalloc(1, sizeof(*g));
+	snprintf(g->grid, sizeof(g->grid), "%s", grid);
+	g->next = s->refs;
+	s->refs = g;
+	memset(&p, 0, sizeof(p));
+	p_text(&p, grid);
+	for (int t = 0; t < PG_REF_NTYPES; t++) {
+		PGresult *res =
+		    run_w(s, load[t], &p, N_("looking up a reference"), err);
+		int n;
+
+		if (!res) {
+			ref_cache_drop(s);
+			return NULL;
+		}
+		n = PQntuples(res);
+		g->unit[t] = xcalloc(n ? (size_t)n : 1, sizeof(*g->unit[t]));
+		for (int i = 0; i < n; i++) {
+			g->unit[t][i].code = xstrdup(PQgetvalue(res, i, 0));
+			g->unit[t][i].attr = xstrdup(PQgetvalue(res, i, 1));
+		}
+		g->n[t] = (size_t)n;
+		PQclear(res);
+		if (n)
+			qsort(g->unit[t], g->n[t], sizeof(*g->unit[t]),
+			      ref_unit_cmp);
+	}
+	return g;
+}
+
+/* pg_find for a community, area or staff member of grid, from memory. */
+static int ref_cache_find(struct pg_store *s, const char *grid, int t,
+			  const char *key, const char *attr, char *out,
+			  size_t n, struct gb_err *err)
+{
+	struct pg_ref_grid *g = ref_cache_grid(s, grid, err);
+	struct pg_ref_unit k, *u;
+
+	if (!g)
+		return -1;
+	k.code = (char *)key;
+	k.attr = NULL;
+	u = g->n[t] ? bsearch(&k, g->unit[t], g->n[t], sizeof(k), ref_unit_cmp)
+		    : NULL;
+	if (!u)
+		return 0;
+	if (attr && out && n)
+		snprintf(out, n, "%s", u->attr);
+	return 1;
+}
+
 static int pg_find(struct store *st, const char *grid, enum gb_ref ref,
 		   const char *key, const char *attr, char *out, size_t n,
 		   struct gb_err *err)
@@ -1426,6 +1575,17 @@ static int pg_find(struct store *st, const char *grid, enum gb_ref ref,
 	if (attr && !attr_ok(attr))
 		return gb_error(err, GB_EINTERNAL,
 				"store: lookup of a bad attribute");
+	if (!s->ref_written && grid && key) {
+		if (ref == GB_REF_COMMUNITY)
+			return ref_cache_find(s, grid, PG_REF_COMMUNITY, key,
+					      attr, out, n, err);
+		if (ref == GB_REF_AREA)
+			return ref_cache_find(s, grid, PG_REF_AREA, key, attr,
+					      out, n, err);
+		if (ref == GB_REF_STAFF)
+			return ref_cache_find(s, grid, PG_REF_STAFF, key, attr,
+					      out, n, err);
+	}
 	switch (ref) {
 	case GB_REF_COMMUNITY:
 		sql =
@@ -1609,6 +1769,7 @@ static int pg_ref_put(struct store *st, enum store_table t,
 	PGresult *res;
 
 	*changed = 0;
+	s->ref_written = 1;
 	if ((unsigned)t >= sizeof(ref_tables) / sizeof(ref_tables[0]))
 		return gb_error(err, GB_EINTERNAL, "store: no such table");
 	rt = &ref_tables[t];
@@ -2075,6 +2236,7 @@ static void pg_close(struct store *st)
 
 	if (!s)
 		return;
+	ref_cache_drop(s);
 	for (int i = 0; i < s->npool; i++)
 		PQfinish(s->pool[i]);
 	PQfinish(s->conn);
