@@ -78,11 +78,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # CPU seconds of every postgres process so far (the cluster's backends
 # come and go with connections; those gone are counted by their parent
 # in cutime/cstime).
-pg_cpu() { local pm; pm=$(head -1 "$PGDATA/postmaster.pid")
-	awk -v hz="$(getconf CLK_TCK)" '{ s += $14 + $15 + $16 + $17 }
-		END { printf "%.1f", s / hz }' "/proc/$pm/stat" \
-		$(for c in $(pgrep -P "$pm"); do echo "/proc/$c/stat"; done) \
-		2>/dev/null; }
+pg_cpu() { local pm c; pm=$(head -1 "$PGDATA/postmaster.pid")
+	{ cat "/proc/$pm/stat"
+	  for c in $(pgrep -P "$pm"); do cat "/proc/$c/stat" 2>/dev/null; done
+	} | awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); s += $12 + $13 + $14 + $15 }
+		END { printf "%.1f", s / hz }'; }
 
 IFS=, read -r -a grids <<<"$GRIDS"
 ng=${#grids[@]}
@@ -137,6 +137,7 @@ rm -f "$W/hq.tpl-wal" "$W/hq.tpl-shm" "$W/hq.tpl-hq.lock"
 # sets T (ns) and CPU (HQ's, PostgreSQL's).
 push() {
 	local kind=$1 store=$2 ni=$3 p0 t0 t1 hcpu=0 pids=() cl=()
+	CPU=
 	for i in $(seq 0 $((ng - 1))); do
 		rm -f "$W/run$i.db" "$W/run$i.db-journal"
 		cp "$W/g$i.$kind" "$W/run$i.db"
@@ -169,15 +170,16 @@ push() {
 			cat "$W"/sync*.out >&2; exit 1; }
 	done
 	t1=$(now_ns)
+	# PostgreSQL's CPU while HQ's connections are still there to count.
+	[ "$kind" = pg ] && CPU=", PostgreSQL $(awk -v a="$p0" -v b="$(pg_cpu)" \
+		'BEGIN { printf "%.1f", b - a }') s"
 	for p in "${pids[@]}"; do
 		hcpu=$(awk -v a="$hcpu" -v b="$(cpu_of "$p")" 'BEGIN { print a + b }')
 		kill "$p"
 		wait "$p" 2>/dev/null || true
 	done
 	PIDS=()
-	CPU="HQ $hcpu s"
-	[ "$kind" = pg ] && CPU="$CPU, PostgreSQL $(awk -v a="$p0" -v b="$(pg_cpu)" \
-		'BEGIN { printf "%.1f", b - a }') s"
+	CPU="HQ $hcpu s${CPU:-}"
 	T=$((t1 - t0))
 }
 
