@@ -13,6 +13,8 @@
 #       ROUNDS=1       with BASE_BUILD_DIR: calls of each build, alternated
 #       PGLIB_CONF     settings of the throwaway cluster (default
 #                      "shared_buffers = 1GB")
+#       VERSIONS=N     the versions STORE holds, when known (counting
+#                      them reads the whole of a 10 GB store)
 #       KEEP=1         keep the work directory
 #
 # The SQLite store is made through the server's ingest (bench/load_store
@@ -77,7 +79,7 @@ psql -X -q -v ON_ERROR_STOP=1 "$PG" -f "$W/copy/copy.sql" >"$W/copy.out" \
 rm -rf "$W/copy"
 psql -X -q "$PG" -c "VACUUM ANALYZE" >/dev/null
 t1=$(date +%s)
-v=$(sqlite3 "$db" "SELECT count(*) FROM record_history")
+v=${VERSIONS:-$(sqlite3 "$db" "SELECT count(*) FROM record_history")}
 echo "   SQLite store: $v stored versions, $(du -cm "$db"* | tail -1 | cut -f1) MB;" \
 	"its facts copied into PostgreSQL in $((t1 - t0)) s:" \
 	"$(tr '\n' ' ' <"$W/copy.counts")"
