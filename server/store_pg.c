@@ -93,6 +93,20 @@
 #define WATCH_TICK_MS 200
 #define WATCH_RETRY_MS 1000
 
+/* The reference data of one grid held by the writer (ref_cache_grid):
+ * for each of communities, police areas and staff, code and the one
+ * attribute a lookup asks of it, sorted by code. */
+enum { PG_REF_COMMUNITY, PG_REF_AREA, PG_REF_STAFF, PG_REF_NTYPES };
+struct pg_ref_unit {
+	char *code, *attr;
+};
+struct pg_ref_grid {
+	char grid[GB_CODE_LEN];
+	struct pg_ref_unit *unit[PG_REF_NTYPES];
+	size_t n[PG_REF_NTYPES];
+	struct pg_ref_grid *next;
+};
+
 struct pg_store {
 	struct store base; /* first: a struct store * is one of these */
 	enum store_mode mode;
@@ -107,6 +121,17 @@ struct pg_store {
 	 * of their SQL (string constants); statement i is named "gbI". */
 	const char *prep[PREP_MAX];
 	int nprep;
+	/* Whether the report fact queries are prepared on conn (STORE_ADMIN
+	 * mode, where conn is also the reader); each reader of the pool has
+	 * them from its start (reader_get). */
+	int facts_prepared;
+	/* The grids' reference data the writer holds (ref_cache_grid),
+	 * valid for ref_version of meta; ref_fresh is 1 once that version
+	 * was read in the writer's transaction. */
+	struct pg_ref_grid *refs;
+	int64_t ref_version;
+	int ref_fresh;
+	int ref_written; /* this transaction wrote reference data */
 	/* The change sequences of the grids the writer transaction has
 	 * written versions of (seq_next): the row of change_seq, locked,
 	 * held seq when locked or last written back, and the last number
@@ -482,6 +507,8 @@ static PGconn *connect_db(struct pg_store *s, struct gb_err *err)
 	return c;
 }
 
+static int facts_prepare(PGconn *c, struct gb_err *err);
+
 /*
  * A connection for one reader, any thread: in STORE_SERVE mode one of
  * the pool (or a new one), which sees only what is committed; in
@@ -500,8 +527,13 @@ static int reader_get(struct pg_store *s, PGconn **out, struct gb_err *err)
 	if (s->npool > 0)
 		c = s->pool[--s->npool];
 	pthread_mutex_unlock(&s->pool_mu);
-	if (!c)
+	if (!c) {
 		c = connect_db(s, err);
+		if (c && facts_prepare(c, err) < 0) {
+			PQfinish(c);
+			c = NULL;
+		}
+	}
 	*out = c;
 	return c ? 0 : -1;
 }
@@ -654,6 +686,8 @@ static int pg_begin(struct store *st, struct gb_err *err)
 	s->nseqs = 0;
 	s->raced = 0;
 	s->notified = 0;
+	s->ref_fresh = 0;
+	s->ref_written = 0;
 	return wexec(s, "BEGIN", NULL, N_("starting a transaction"), err);
 }
 
@@ -679,6 +713,8 @@ static int pg_commit(struct store *st, struct gb_err *err)
 out:
 	PQclear(res);
 	s->nseqs = 0;
+	s->ref_fresh = 0;
+	s->ref_written = 0;
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 	return rc;
@@ -690,6 +726,8 @@ static void pg_rollback(struct store *st)
 
 	s->nseqs = 0;
 	s->raced = 0;
+	s->ref_fresh = 0;
+	s->ref_written = 0;
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 }
@@ -1534,6 +1572,128 @@ static int pg_ref_known(struct store *st, enum gb_ref ref, const char *key,
  * SQLite store's writer, a program here is not the only one that may
  * change them, and a cache checked against ref_version per transaction
  * can come when batches do. */
+/*
+ * The reference data of a grid in memory, as the SQLite store holds it.
+ * Validation looks up the communities, police areas and staff a record
+ * names, several per record: one statement each was half of the
+ * statements ingest sent for a public request, each a round trip.  So
+ * the writer loads a grid's units once and answers from memory for as
+ * long as the ref_version of meta, which every change of reference data
+ * moves (pg_ref_touch, by seed on any instance), stays the same: it is
+ * read once per writer transaction, so a seed committed between two
+ * transactions is seen by the next one.  A transaction that writes
+ * reference data itself bypasses the cache until it ends.
+ */
+static void ref_cache_drop(struct pg_store *s)
+{
+	while (s->refs) {
+		struct pg_ref_grid *g = s->refs;
+
+		s->refs = g->next;
+		for (int t = 0; t < PG_REF_NTYPES; t++) {
+			for (size_t i = 0; i < g->n[t]; i++) {
+				free(g->unit[t][i].code);
+				free(g->unit[t][i].attr);
+			}
+			free(g->unit[t]);
+		}
+		free(g);
+	}
+}
+
+static int ref_unit_cmp(const void *a, const void *b)
+{
+	const struct pg_ref_unit *x = a, *y = b;
+
+	return strcmp(x->code, y->code);
+}
+
+/* The cached reference data of grid, loaded when missing, or NULL with
+ * err. */
+static struct pg_ref_grid *ref_cache_grid(struct pg_store *s, const char *grid,
+					  struct gb_err *err)
+{
+	static const char *const load[PG_REF_NTYPES] = {
+	    [PG_REF_COMMUNITY] = "SELECT code, code FROM community WHERE "
+				 "grid = $1",
+	    [PG_REF_AREA] = "SELECT code, room FROM police_area WHERE grid = "
+			    "$1",
+	    [PG_REF_STAFF] = "SELECT code, role FROM staff WHERE grid = $1",
+	};
+	struct pg_ref_grid *g;
+	struct params p;
+
+	if (!s->ref_fresh || PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
+		PGresult *res = run_w(s,
+				      "SELECT value FROM meta WHERE key = "
+				      "'ref_version'",
+				      NULL, N_("looking up a reference"), err);
+		int64_t v = 0;
+
+		if (!res)
+			return NULL;
+		if (PQntuples(res) > 0)
+			v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		if (v != s->ref_version)
+			ref_cache_drop(s);
+		s->ref_version = v;
+		s->ref_fresh = 1;
+	}
+	for (g = s->refs; g; g = g->next)
+		if (!strcmp(g->grid, grid))
+			return g;
+	g = xcalloc(1, sizeof(*g));
+	snprintf(g->grid, sizeof(g->grid), "%s", grid);
+	g->next = s->refs;
+	s->refs = g;
+	memset(&p, 0, sizeof(p));
+	p_text(&p, grid);
+	for (int t = 0; t < PG_REF_NTYPES; t++) {
+		PGresult *res =
+		    run_w(s, load[t], &p, N_("looking up a reference"), err);
+		int n;
+
+		if (!res) {
+			ref_cache_drop(s);
+			return NULL;
+		}
+		n = PQntuples(res);
+		g->unit[t] = xcalloc(n ? (size_t)n : 1, sizeof(*g->unit[t]));
+		for (int i = 0; i < n; i++) {
+			g->unit[t][i].code = xstrdup(PQgetvalue(res, i, 0));
+			g->unit[t][i].attr = xstrdup(PQgetvalue(res, i, 1));
+		}
+		g->n[t] = (size_t)n;
+		PQclear(res);
+		if (n)
+			qsort(g->unit[t], g->n[t], sizeof(*g->unit[t]),
+			      ref_unit_cmp);
+	}
+	return g;
+}
+
+/* pg_find for a community, area or staff member of grid, from memory. */
+static int ref_cache_find(struct pg_store *s, const char *grid, int t,
+			  const char *key, const char *attr, char *out,
+			  size_t n, struct gb_err *err)
+{
+	struct pg_ref_grid *g = ref_cache_grid(s, grid, err);
+	struct pg_ref_unit k, *u;
+
+	if (!g)
+		return -1;
+	k.code = (char *)key;
+	k.attr = NULL;
+	u = g->n[t] ? bsearch(&k, g->unit[t], g->n[t], sizeof(k), ref_unit_cmp)
+		    : NULL;
+	if (!u)
+		return 0;
+	if (attr && out && n)
+		snprintf(out, n, "%s", u->attr);
+	return 1;
+}
+
 static int pg_find(struct store *st, const char *grid, enum gb_ref ref,
 		   const char *key, const char *attr, char *out, size_t n,
 		   struct gb_err *err)
@@ -1547,6 +1707,17 @@ static int pg_find(struct store *st, const char *grid, enum gb_ref ref,
 	if (attr && !attr_ok(attr))
 		return gb_error(err, GB_EINTERNAL,
 				"store: lookup of a bad attribute");
+	if (!s->ref_written && grid && key) {
+		if (ref == GB_REF_COMMUNITY)
+			return ref_cache_find(s, grid, PG_REF_COMMUNITY, key,
+					      attr, out, n, err);
+		if (ref == GB_REF_AREA)
+			return ref_cache_find(s, grid, PG_REF_AREA, key, attr,
+					      out, n, err);
+		if (ref == GB_REF_STAFF)
+			return ref_cache_find(s, grid, PG_REF_STAFF, key, attr,
+					      out, n, err);
+	}
 	switch (ref) {
 	case GB_REF_COMMUNITY:
 		sql =
@@ -1729,6 +1900,7 @@ static int pg_ref_put(struct store *st, enum store_table t,
 	PGresult *res;
 
 	*changed = 0;
+	s->ref_written = 1;
 	if ((unsigned)t >= sizeof(ref_tables) / sizeof(ref_tables[0]))
 		return gb_error(err, GB_EINTERNAL, "store: no such table");
 	rt = &ref_tables[t];
@@ -2300,6 +2472,7 @@ static void pg_close(struct store *st)
 	if (!s)
 		return;
 	watch_stop(s);
+	ref_cache_drop(s);
 	for (int i = 0; i < s->npool; i++)
 		PQfinish(s->pool[i]);
 	PQfinish(s->conn);
@@ -3010,56 +3183,102 @@ static int pg_facts_built(struct store *st, const char *version,
 		       &p, N_("storing report facts"), err);
 }
 
-/* Every current record with facts, one row per value of its body (one
- * with NULL key and value for a body that has none), by record. */
+/* Rows of the current records read per FETCH by pg_fact_records. */
+#define FACT_PAGE 10000
+
+/*
+ * Every current record with facts, one row per value of its body (one
+ * with NULL key and value for a body that has none), by record.  The rows
+ * are read through a cursor, FACT_PAGE at a time, so that a store of
+ * millions of records is never held in memory at once; a record whose
+ * rows run across two pages is carried over.  Runs in the writer's
+ * transaction (rollup_rebuild), where cb writes the facts on the same
+ * connection between fetches.
+ */
 static int pg_fact_records(struct store *st,
 			   int (*cb)(void *arg, const struct gb_record *r,
 				     int conflicts, struct gb_err *err),
 			   void *arg, struct gb_err *err)
 {
-	PGresult *res = wrun(
-	    impl(st),
-	    "SELECT r.id, r.kind, r.grid, r.version, r.voided, r.conflicts, "
-	    "j.key, j.value FROM record_current r LEFT JOIN LATERAL "
-	    "json_each_text(r.body::json) j ON true WHERE r.voided = 0 OR "
-	    "r.conflicts > 0 ORDER BY r.grid, r.id",
-	    NULL, N_("reading records"), err);
+	PGconn *c = impl(st)->conn;
 	struct gb_record *r = NULL;
-	int rc = 0, n = res ? PQntuples(res) : 0;
+	unsigned char last_id[16];
+	char last_grid[GB_CODE_LEN] = "";
+	int64_t conflicts = 0;
+	int rc = 0, have = 0;
 
-	if (!res)
+	if (exec(c,
+		 "DECLARE gb_fact_records NO SCROLL CURSOR FOR SELECT r.id, "
+		 "r.kind, r.grid, r.version, r.voided, r.conflicts, j.key, "
+		 "j.value FROM record_current r LEFT JOIN LATERAL "
+		 "json_each_text(r.body::json) j ON true WHERE r.voided = 0 OR "
+		 "r.conflicts > 0 ORDER BY r.grid, r.id",
+		 NULL, N_("reading records"), err) < 0)
 		return -1;
-	for (int i = 0; rc == 0 && i < n; i++) {
-		const struct gb_kind *k = gb_kind_find(PQgetvalue(res, i, 1));
-		int last;
+	while (rc == 0) {
+		PGresult *res =
+		    run(c, "FETCH " STR(FACT_PAGE) " FROM gb_fact_records",
+			NULL, N_("reading records"), err);
+		int n;
 
-		if (!k)
-			continue;
-		if (!r) {
-			r = gb_record_new(k);
-			gb_uuid_text(PQgetvalue(res, i, 0),
-				     PQgetlength(res, i, 0), r->id);
-			col_text(res, i, 2, r->grid, sizeof(r->grid));
-			r->version = (uint64_t)col_i64(res, i, 3);
-			r->voided = col_i64(res, i, 4) != 0;
+		if (!res) {
+			rc = -1;
+			break;
 		}
-		if (!PQgetisnull(res, i, 6) && !PQgetisnull(res, i, 7))
-			gb_record_set_name(r, PQgetvalue(res, i, 6),
-					   PQgetvalue(res, i, 7));
-		/* The record's last row: the next is of another record. */
-		last = i + 1 == n ||
-		       PQgetlength(res, i + 1, 0) != PQgetlength(res, i, 0) ||
-		       memcmp(PQgetvalue(res, i + 1, 0), PQgetvalue(res, i, 0),
-			      (size_t)PQgetlength(res, i, 0)) ||
-		       strcmp(PQgetvalue(res, i + 1, 2), PQgetvalue(res, i, 2));
-		if (last) {
-			rc = cb(arg, r, (int)col_i64(res, i, 5), err);
-			gb_record_free(r);
-			r = NULL;
+		n = PQntuples(res);
+		for (int i = 0; rc == 0 && i < n; i++) {
+			const struct gb_kind *k;
+			const char *id = PQgetvalue(res, i, 0);
+			const char *grid = PQgetvalue(res, i, 2);
+			int same = PQgetlength(res, i, 0) == 16 && have &&
+				   !memcmp(id, last_id, 16) &&
+				   !strcmp(grid, last_grid);
+
+			/* A row of another record: the one before is whole. */
+			if (have && !same) {
+				if (r)
+					rc = cb(arg, r, (int)conflicts, err);
+				gb_record_free(r);
+				r = NULL;
+				have = 0;
+				if (rc < 0)
+					break;
+			}
+			if (!have) {
+				have = PQgetlength(res, i, 0) == 16;
+				if (have)
+					memcpy(last_id, id, 16);
+				snprintf(last_grid, sizeof(last_grid), "%s",
+					 grid);
+				conflicts = col_i64(res, i, 5);
+				k = gb_kind_find(PQgetvalue(res, i, 1));
+				if (k) {
+					r = gb_record_new(k);
+					gb_uuid_text(id, PQgetlength(res, i, 0),
+						     r->id);
+					col_text(res, i, 2, r->grid,
+						 sizeof(r->grid));
+					r->version =
+					    (uint64_t)col_i64(res, i, 3);
+					r->voided = col_i64(res, i, 4) != 0;
+				}
+			}
+			if (r && !PQgetisnull(res, i, 6) &&
+			    !PQgetisnull(res, i, 7))
+				gb_record_set_name(r, PQgetvalue(res, i, 6),
+						   PQgetvalue(res, i, 7));
 		}
+		PQclear(res);
+		if (n == 0)
+			break;
 	}
+	if (rc == 0 && r)
+		rc = cb(arg, r, (int)conflicts, err);
 	gb_record_free(r);
-	PQclear(res);
+	if (PQtransactionStatus(c) == PQTRANS_INTRANS &&
+	    exec(c, "CLOSE gb_fact_records", NULL, N_("reading records"),
+		 rc < 0 ? NULL : err) < 0)
+		rc = -1;
 	return rc < 0 ? -1 : 0;
 }
 
@@ -3123,11 +3342,13 @@ static const struct {
     [STORE_Q_AREA] = {"SELECT code, grid, name FROM police_area ORDER BY "
 		      "code COLLATE \"C\"",
 		      PF_NONE, "sss"},
-    [STORE_Q_COMMUNITY] = {"SELECT c.code, c.grid, c.name, (SELECT "
-			   "min(ac.area COLLATE \"C\") FROM area_community ac "
-			   "WHERE ac.community = c.code), c.population, "
-			   "c.criminal_cases, c.patrol_team FROM community c "
-			   "ORDER BY c.code COLLATE \"C\"",
+    [STORE_Q_COMMUNITY] = {"SELECT c.code, c.grid, c.name, a.area, "
+			   "c.population, c.criminal_cases, c.patrol_team "
+			   "FROM community c LEFT JOIN (SELECT community, "
+			   "min(area COLLATE \"C\") AS area FROM "
+			   "area_community GROUP BY community) a ON "
+			   "a.community = c.code ORDER BY c.code COLLATE "
+			   "\"C\"",
 			   PF_NONE, "ssssiii"},
     [STORE_Q_STAFF] = {"SELECT code, name, role, grid, coalesce(area, '') "
 		       "FROM staff ORDER BY code COLLATE \"C\"",
@@ -3186,21 +3407,22 @@ static const struct {
 			 "device_sync s ON s.device = d.id AND s.grid = "
 			 "d.grid WHERE d.role != 'viewer'",
 			 PF_NONE, "usssinii"},
-    [STORE_Q_DEVICE_SYNC] = {"SELECT d.id, d.grid, d.role, d.name, "
-			     "d.revoked, s.pending, coalesce(s.oldest_pending, "
-			     "0), coalesce(s.last_seen, 0), (SELECT "
-			     "coalesce(sum(y.batches), 0)::bigint FROM rr_sync "
-			     "y WHERE y.device = d.id AND y.day BETWEEN "
-			     "$1::bigint AND $2::bigint), (SELECT "
-			     "coalesce(sum(y.records), 0)::bigint FROM rr_sync "
-			     "y WHERE y.device = d.id AND y.day BETWEEN "
-			     "$1::bigint AND $2::bigint), coalesce((SELECT "
-			     "y.last_at FROM rr_sync y WHERE y.device = d.id "
-			     "ORDER BY y.day DESC LIMIT 1), 0) FROM device d "
-			     "LEFT JOIN device_sync s ON s.device = d.id AND "
-			     "s.grid = d.grid WHERE d.role != 'viewer' ORDER "
-			     "BY d.grid COLLATE \"C\", d.created_at, d.id",
-			     PF_PERIOD, "usssiniiiii"},
+    [STORE_Q_DEVICE_SYNC] =
+	{"SELECT d.id, d.grid, d.role, d.name, "
+	 "d.revoked, s.pending, coalesce(s.oldest_pending, "
+	 "0), coalesce(s.last_seen, 0), coalesce(y.batches, "
+	 "0)::bigint, coalesce(y.records, 0)::bigint, "
+	 "coalesce((SELECT z.last_at FROM rr_sync z WHERE "
+	 "z.device = d.id ORDER BY z.day DESC LIMIT 1), 0) "
+	 "FROM device d LEFT JOIN device_sync s ON "
+	 "s.device = d.id AND s.grid = d.grid LEFT JOIN "
+	 "(SELECT device, sum(batches) AS batches, "
+	 "sum(records) AS records FROM rr_sync WHERE day "
+	 "BETWEEN $1::bigint AND $2::bigint GROUP BY "
+	 "device) y ON y.device = d.id WHERE d.role != "
+	 "'viewer' ORDER BY d.grid COLLATE \"C\", "
+	 "d.created_at, d.id",
+	 PF_PERIOD, "usssiniiiii"},
     [STORE_Q_SYNCED_GRIDS] = {"SELECT DISTINCT d.grid FROM device d WHERE "
 			      "($2::text IS NULL OR d.role = $2::text) AND "
 			      "EXISTS (SELECT 1 FROM rr_sync y WHERE y.device "
@@ -3212,30 +3434,145 @@ static const struct {
 			   PF_KEY_PERIOD, "sss"},
 };
 
+/*
+ * Ends a pipeline of n commands sent on c: sends the sync, reads every
+ * result and leaves pipeline mode.  The result of command skip + i goes
+ * to keep[i] for i < nkeep (the caller frees them with PQclear), the
+ * others are dropped.  sent is 0 when sending one of them failed.
+ * Returns 0, or -1 with err when a command or the connection failed (the
+ * first failure is told); after a failure c is best closed.
+ */
+static int pipeline_end(PGconn *c, int n, int sent, int skip, PGresult **keep,
+			int nkeep, const char *what, struct gb_err *err)
+{
+	int rc = 0, got = 0, nulls = 0;
+
+	if (!sent || !PQpipelineSync(c)) {
+		pg_fail(c, NULL, err, what);
+		PQexitPipelineMode(c);
+		return -1;
+	}
+	/* Each command's result, then a NULL (PGRES_PIPELINE_ABORTED for
+	 * those after a failure); then the sync's. */
+	for (;;) {
+		PGresult *res = PQgetResult(c);
+		ExecStatusType st;
+
+		if (!res) {
+			if (PQstatus(c) != CONNECTION_OK || ++nulls > n)
+				break;
+			continue;
+		}
+		st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;
+		}
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			if (rc == 0)
+				rc = pg_fail(c, res, err, what);
+			PQclear(res);
+		} else if (got >= skip && got - skip < nkeep) {
+			keep[got - skip] = res;
+		} else {
+			PQclear(res);
+		}
+		got++;
+	}
+	if (rc == 0 && got != n)
+		rc = pg_fail(c, NULL, err, what);
+	if (!PQexitPipelineMode(c) && rc == 0)
+		rc = pg_fail(c, NULL, err, what);
+	return rc;
+}
+
+/*
+ * Each fact query is prepared once on each reader connection, as "gbqN"
+ * for STORE_Q_N, so that a report's statements are parsed once per
+ * connection rather than once per report.  All of them go in one round
+ * trip (pipeline mode).  Returns 0, or -1 with err (c is then best
+ * closed).
+ */
+static int facts_prepare(PGconn *c, struct gb_err *err)
+{
+	int sent = 1;
+
+	if (!PQenterPipelineMode(c))
+		return pg_fail(c, NULL, err, N_("reading report facts"));
+	for (int q = 0; sent && q < STORE_Q_COUNT; q++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "gbq%d", q);
+		sent = PQsendPrepare(c, name, pg_queries[q].sql, 0, NULL);
+	}
+	return pipeline_end(c, STORE_Q_COUNT, sent, 0, NULL, 0,
+			    N_("reading report facts"), err);
+}
+
+/* The reference facts (STORE_Q_DISTRICT .. STORE_Q_STAFF): every report
+ * reads all of them, so facts_begin fetches them with its BEGIN. */
+#define PG_REFS (STORE_Q_STAFF + 1)
+
 /* A snapshot: a reader in a repeatable-read transaction (own: begun
- * here, to be ended here). */
+ * here, to be ended here), and the reference facts read in it. */
 struct store_facts {
 	PGconn *c;
 	int own;
+	PGresult *ref[PG_REFS];
 };
+
+/*
+ * Opens the snapshot and reads the reference facts in it, in one round
+ * trip: BEGIN (when the connection is not in a transaction already) and
+ * the reference queries go in one pipeline.  Returns 0, or -1 with err.
+ */
+static int facts_open(struct store_facts *f, struct gb_err *err)
+{
+	PGconn *c = f->c;
+	int sent = 1;
+
+	if (!PQenterPipelineMode(c))
+		return pg_fail(c, NULL, err, N_("reading report facts"));
+	if (f->own)
+		sent = PQsendQueryParams(c,
+					 "BEGIN ISOLATION LEVEL REPEATABLE "
+					 "READ READ ONLY",
+					 0, NULL, NULL, NULL, NULL, 1);
+	for (int q = 0; sent && q < PG_REFS; q++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "gbq%d", q);
+		sent = PQsendQueryPrepared(c, name, 0, NULL, NULL, NULL, 1);
+	}
+	return pipeline_end(c, PG_REFS + f->own, sent, f->own, f->ref, PG_REFS,
+			    N_("reading reference data"), err);
+}
+
+static void pg_facts_end(struct store *st, struct store_facts *f);
 
 static int pg_facts_begin(struct store *st, struct store_facts **out,
 			  struct gb_err *err)
 {
 	struct pg_store *s = impl(st);
+	struct store_facts *f;
 	PGconn *c = NULL;
-	int own = 0;
 
 	*out = NULL;
 	if (reader_get(s, &c, err) < 0)
 		return -1;
-	if (read_begin(c, &own, N_("reading report facts"), err) < 0) {
-		reader_put(s, c);
+	if (s->mode == STORE_ADMIN && !s->facts_prepared) {
+		if (facts_prepare(c, err) < 0)
+			return -1;
+		s->facts_prepared = 1;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->c = c;
+	f->own = PQtransactionStatus(c) == PQTRANS_IDLE;
+	if (facts_open(f, err) < 0) {
+		pg_facts_end(st, f);
 		return -1;
 	}
-	*out = xcalloc(1, sizeof(**out));
-	(*out)->c = c;
-	(*out)->own = own;
+	*out = f;
 	return 0;
 }
 
@@ -3243,6 +3580,8 @@ static void pg_facts_end(struct store *st, struct store_facts *f)
 {
 	if (!f)
 		return;
+	for (int q = 0; q < PG_REFS; q++)
+		PQclear(f->ref[q]);
 	read_end(f->c, f->own);
 	reader_put(impl(st), f->c);
 	free(f);
@@ -3258,6 +3597,7 @@ static int pg_facts_read(struct store *st, struct store_facts *f,
 	PGresult *res;
 	const char *cols;
 	char ids[STORE_FACT_NS][GB_ID_LEN];
+	char name[16];
 	struct store_fact_row row;
 	int rc = 0;
 
@@ -3283,12 +3623,23 @@ static int pg_facts_read(struct store *st, struct store_facts *f,
 	case PF_NONE:
 		break;
 	}
-	res = run(f->c, pg_queries[q->fact].sql, &p,
-		  q->fact <= STORE_Q_STAFF ? N_("reading reference data")
-					   : N_("reading report facts"),
-		  err);
-	if (!res)
-		return -1;
+	if (q->fact < PG_REFS && f->ref[q->fact]) {
+		res = f->ref[q->fact];
+	} else {
+		ExecStatusType rs;
+
+		snprintf(name, sizeof(name), "gbq%d", (int)q->fact);
+		res = PQexecPrepared(f->c, name, p.n, p.v, p.len, p.fmt, 1);
+		rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+		if (rs != PGRES_TUPLES_OK) {
+			pg_fail(f->c, res, err,
+				q->fact <= STORE_Q_STAFF
+				    ? N_("reading reference data")
+				    : N_("reading report facts"));
+			PQclear(res);
+			return -1;
+		}
+	}
 	cols = pg_queries[q->fact].cols;
 	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
 		int ns = 0, ni = 0;
@@ -3318,7 +3669,8 @@ static int pg_facts_read(struct store *st, struct store_facts *f,
 		}
 		rc = cb(arg, &row, err);
 	}
-	PQclear(res);
+	if (res != (q->fact < PG_REFS ? f->ref[q->fact] : NULL))
+		PQclear(res);
 	return rc < 0 ? -1 : 0;
 }
 

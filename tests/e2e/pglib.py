@@ -11,6 +11,9 @@
 # of gridbook's own durability kill gridbook-hq, never PostgreSQL, so
 # flushing its files to disk would only slow every test down.
 #
+# PGLIB_CONF adds settings of its own to postgresql.conf, separated by
+# semicolons, after those above: the benchmarks give more memory.
+#
 # As a module:
 #     with pglib.Postgres() as pg:
 #         pg.url      postgresql://gridbook@127.0.0.1:PORT/gridbook
@@ -193,6 +196,11 @@ class Postgres:
                 f.write("max_connections = 100\n")
                 f.write("shared_buffers = 32MB\n")
                 f.write("log_min_messages = warning\n")
+                # Settings of the caller's, after these so that they win
+                # (the benchmarks: "shared_buffers = 1GB; fsync = on").
+                for line in os.environ.get("PGLIB_CONF", "").split(";"):
+                    if line.strip():
+                        f.write(line.strip() + "\n")
             self._serve()
             self._make_url()
             self.psql("CREATE DATABASE %s" % DATABASE, db="postgres")

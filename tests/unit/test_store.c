@@ -145,6 +145,71 @@ static void test_reference(struct store *st)
 	st->ops->rollback(st);
 }
 
+/* The reference data the writer holds for validation (find): a unit
+ * added in the transaction is found in it, and one added by a seed
+ * committed before (ref_touch) by the next transaction. */
+static void test_ref_cache(struct store *st)
+{
+	const char *m2[] = {"S01-M92", "李建国", "officer", "S01-G2", ""};
+	const char *m3[] = {"S01-M93", "赵丽娟", "officer", "S01-G2", ""};
+	struct gb_err err;
+	char out[64];
+
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->find(st, "S01-G2", GB_REF_STAFF, "S01-M92", "role",
+			      out, sizeof(out), &err) == 0);
+	CHECK_S(put(st, STORE_T_STAFF, m2) == 1);
+	CHECK_S(st->ops->find(st, "S01-G2", GB_REF_STAFF, "S01-M92", "role",
+			      out, sizeof(out), &err) == 1);
+	CHECK_S(st->ops->ref_touch(st, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	out[0] = '\0';
+	CHECK_S(st->ops->find(st, "S01-G2", GB_REF_STAFF, "S01-M92", "role",
+			      out, sizeof(out), &err) == 1);
+	CHECK_S(!strcmp(out, "officer"));
+	CHECK_S(st->ops->find(st, "S01-G2", GB_REF_STAFF, "S01-M93", "role",
+			      out, sizeof(out), &err) == 0);
+	st->ops->commit(st, &err);
+	/* A seed in a transaction of its own, then a writer's. */
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(put(st, STORE_T_STAFF, m3) == 1);
+	CHECK_S(st->ops->ref_touch(st, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->find(st, "S01-G2", GB_REF_STAFF, "S01-M93", "role",
+			      out, sizeof(out), &err) == 1);
+	st->ops->rollback(st);
+}
+
+/* On PostgreSQL: a seed committed by another instance (a second store
+ * on the same database) is seen by this one's next transaction, though
+ * this one held the grid's reference data before it. */
+static void test_ref_cache_other(struct store *st, const char *url)
+{
+	const char *m4[] = {"S01-M94", "孙国华", "officer", "S01-G2", ""};
+	struct store *other = NULL;
+	struct gb_err err;
+	char out[64];
+
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->find(st, "S01-G2", GB_REF_STAFF, "S01-M94", "role",
+			      out, sizeof(out), &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(store_pg_open(&other, url, STORE_ADMIN, &err) == 0);
+	if (!other)
+		return;
+	CHECK_S(other->ops->begin(other, &err) == 0);
+	CHECK_S(put(other, STORE_T_STAFF, m4) == 1);
+	CHECK_S(other->ops->ref_touch(other, &err) == 0);
+	CHECK_S(other->ops->commit(other, &err) == 0);
+	other->ops->close(other);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->find(st, "S01-G2", GB_REF_STAFF, "S01-M94", "role",
+			      out, sizeof(out), &err) == 1);
+	st->ops->rollback(st);
+}
+
 static int count_dev(void *arg, const struct store_device *d)
 {
 	long *n = arg;
@@ -2004,6 +2069,7 @@ static void run_all(struct store *st, const char *name)
 	test_fact_reads(st);
 	test_facts(st);
 	test_rollup(st);
+	test_ref_cache(st);
 }
 
 int main(void)
@@ -2027,6 +2093,7 @@ int main(void)
 			fprintf(stderr, "%s\n", err.msg);
 		if (st) {
 			run_all(st, "PostgreSQL");
+			test_ref_cache_other(st, pg);
 			test_race(st, pg);
 			test_servers(st, pg);
 			st->ops->close(st);
