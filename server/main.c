@@ -820,12 +820,16 @@ static int cmd_conflicts(struct hq *hq, int argc, char **argv)
 static void backup_help(FILE *fp)
 {
 	fprintf(fp,
-		_("usage: %s backup FILE [--store sqlite:PATH]\n\n"
+		_("usage: %s backup FILE [--store sqlite:PATH|postgresql://"
+		  "...]\n\n"
 		  "Copies the store to FILE as it stands at one moment, also "
 		  "while %s serve\nis taking in batches, and checks the copy "
 		  "(integrity_check).  FILE must\nnot exist.  To restore, "
 		  "stop the server and serve --store sqlite:FILE, or\ncopy "
-		  "FILE in place of the store.\n"),
+		  "FILE in place of the store.\n\n"
+		  "On PostgreSQL the copy is pg_dump's, in its custom format, "
+		  "checked by\npg_restore --list; pg_restore --dbname=URL FILE "
+		  "into an empty database\nrestores it.\n"),
 		PROG, PROG);
 }
 
@@ -844,11 +848,21 @@ static int cmd_backup(struct hq *hq, int argc, char **argv)
 		gb_error(&err, GB_EUSAGE, _("backup needs the FILE to write"));
 		return usage_error("backup", &err);
 	}
+	if (store_is_pg(hq->store)) {
+		if (store_pg_backup(hq->store, pos[0], &err) < 0)
+			return fail(&err);
+		fprintf(stderr,
+			_("backed up the PostgreSQL store to %s (pg_dump, "
+			  "checked)\n"),
+			pos[0]);
+		return 0;
+	}
 	if (!hq->store || strncmp(hq->store, "sqlite:", 7) != 0 ||
 	    !hq->store[7]) {
 		gb_error(&err, GB_EUSAGE,
-			 _("backup: the store must be sqlite:PATH (give "
-			   "--store or set GRIDBOOK_HQ_STORE)"));
+			 _("backup: the store must be sqlite:PATH or "
+			   "postgresql://... (give --store or set "
+			   "GRIDBOOK_HQ_STORE)"));
 		return usage_error("backup", &err);
 	}
 	if (gb_sqlite_backup(hq->store + 7, pos[0], &pages, &err))

@@ -47,14 +47,18 @@
 #include <assert.h>
 #include <stddef.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "audit_chain.h"
 #include "crypto.h"
@@ -3756,4 +3760,55 @@ int store_pg_open(struct store **out, const char *url, enum store_mode mode,
 fail:
 	pg_close(&s->base);
 	return -1;
+}
+
+/* ---- backup, by PostgreSQL's own tools ---- */
+
+extern char **environ;
+
+/* Runs argv (a program found on PATH) with its standard output to
+ * /dev/null, and waits.  Returns 0 when it exited 0, or -1 with err
+ * naming it. */
+static int tool_run(char *const argv[], struct gb_err *err)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int rc, status;
+
+	if (posix_spawn_file_actions_init(&fa))
+		return gb_error(err, GB_EIO, "%s: %s", argv[0],
+				strerror(errno));
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc)
+		return gb_error(err, GB_EIO,
+				_("cannot run %s (from PostgreSQL's client "
+				  "programs): %s"),
+				argv[0], strerror(rc));
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return gb_error(err, GB_EIO, "%s: %s", argv[0],
+					strerror(errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return gb_error(err, GB_EDB,
+				_("%s failed (its message is above)"), argv[0]);
+	return 0;
+}
+
+int store_pg_backup(const char *url, const char *file, struct gb_err *err)
+{
+	char *dump[] = {"pg_dump",    "--format=custom", "--no-owner", "--file",
+			(char *)file, "--dbname",	 (char *)url,  NULL};
+	char *list[] = {"pg_restore", "--list", (char *)file, NULL};
+	struct stat sb;
+
+	if (stat(file, &sb) == 0)
+		return gb_error(err, GB_EEXIST,
+				_("%s: the file exists; a backup does not "
+				  "replace a file"),
+				file);
+	if (tool_run(dump, err) < 0)
+		return -1;
+	return tool_run(list, err);
 }

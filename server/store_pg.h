@@ -20,4 +20,13 @@
 int store_pg_open(struct store **out, const char *url, enum store_mode mode,
 		  struct gb_err *err);
 
+/*
+ * Copies the database named by url to file, which must not exist, by
+ * PostgreSQL's own pg_dump (custom format: pg_restore takes it back),
+ * one consistent snapshot also while servers write, and checks the copy
+ * by reading its table of contents back (pg_restore --list).  Returns
+ * 0, or -1 with err (GB_EEXIST for a file there already).
+ */
+int store_pg_backup(const char *url, const char *file, struct gb_err *err);
+
 #endif

@@ -131,6 +131,26 @@ same "enrolments at once all succeed" "$bad" 0
 ok "audit verify after enrolments at once" gridbook-hq audit verify --store "$FRESH"
 has "six entries on one chain" "$(cat "$T/.out")" "6 entries check out"
 
+# backup on PostgreSQL is pg_dump's, checked; restored by pg_restore into
+# an empty database it holds the same devices on the same audit chain.
+ok "backup of the PostgreSQL store" gridbook-hq backup "$T/hq.dump" --store "$FRESH"
+has "backup: says it checked" "$(cat "$T/.err")" "pg_dump, checked"
+fails 1 "backup over a file there already" gridbook-hq backup "$T/hq.dump" --store "$FRESH"
+has "backup over a file: why" "$(cat "$T/.err")" "the file exists"
+restored=${fresh}_r
+E2E_CLEANUPS=("psql -X -q \"$PG\" -c \"DROP DATABASE IF EXISTS $restored WITH (FORCE)\""
+	"${E2E_CLEANUPS[@]}")
+psql -X -q "$PG" -c "CREATE DATABASE $restored"
+RESTORED=${PG%/*}/$restored
+ok "pg_restore of the backup" pg_restore --no-owner --dbname "$RESTORED" "$T/hq.dump"
+gridbook-hq device list --store "$FRESH" >"$T/dev-a.out" 2>&1
+gridbook-hq device list --store "$RESTORED" >"$T/dev-b.out" 2>&1
+same "restored: the same devices" "$(cat "$T/dev-b.out")" "$(cat "$T/dev-a.out")"
+ok "restored: the audit chain checks out" gridbook-hq audit verify --store "$RESTORED"
+has "restored: six entries" "$(cat "$T/.out")" "6 entries check out"
+fails 1 "backup of a database not there" gridbook-hq backup "$T/none.dump" \
+	--store "${PG%/*}/no_such_db_$$"
+
 # Reports run on both (t0867 and t0868 compare them with records), and
 # so does serve (t0870: several servers on one database).
 ok "report on PostgreSQL" gridbook-hq report contract-rate --level street \
