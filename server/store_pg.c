@@ -672,6 +672,8 @@ static int pg_grid_lock(struct store *st, const char *grid, struct gb_err *err)
 
 /* ---- transactions ---- */
 
+static void ref_cache_drop(struct pg_store *s);
+
 /* A writer whose connection broke (PostgreSQL restarted) connects again
  * here, between transactions. */
 static int pg_begin(struct store *st, struct gb_err *err)
@@ -680,7 +682,11 @@ static int pg_begin(struct store *st, struct gb_err *err)
 
 	if (PQstatus(s->conn) != CONNECTION_OK) {
 		PQreset(s->conn);
-		s->nprep = 0; /* a new connection has none prepared */
+		/* A new connection has none prepared, and what was read on
+		 * the old one is read again. */
+		s->nprep = 0;
+		s->facts_prepared = 0;
+		ref_cache_drop(s);
 		if (PQstatus(s->conn) != CONNECTION_OK)
 			return pg_fail(s->conn, NULL, err,
 				       N_("starting a transaction"));
@@ -704,8 +710,15 @@ static int pg_commit(struct store *st, struct gb_err *err)
 	if (seq_flush(s, err) < 0)
 		goto out;
 	res = wrun(s, "COMMIT", NULL, N_("committing"), err);
-	if (!res)
+	if (!res) {
+		/* A COMMIT that lost a race was rolled back and may be run
+		 * again; one that got no answer (the connection broke) may
+		 * have committed, and running its group again would write
+		 * the group's audit entries twice: not busy, failed. */
+		if (err->code == GB_EBUSY && !s->raced)
+			err->code = GB_EDB;
 		goto out;
+	}
 	/* COMMIT of a transaction that failed rolls it back, and says so
 	 * only in its tag. */
 	if (!strcmp(PQcmdStatus(res), "ROLLBACK")) {
@@ -1711,16 +1724,20 @@ static int pg_find(struct store *st, const char *grid, enum gb_ref ref,
 	if (attr && !attr_ok(attr))
 		return gb_error(err, GB_EINTERNAL,
 				"store: lookup of a bad attribute");
-	if (!s->ref_written && grid && key) {
-		if (ref == GB_REF_COMMUNITY)
-			return ref_cache_find(s, grid, PG_REF_COMMUNITY, key,
-					      attr, out, n, err);
-		if (ref == GB_REF_AREA)
-			return ref_cache_find(s, grid, PG_REF_AREA, key, attr,
-					      out, n, err);
-		if (ref == GB_REF_STAFF)
-			return ref_cache_find(s, grid, PG_REF_STAFF, key, attr,
-					      out, n, err);
+	/* From memory when there; a unit not there is looked up below
+	 * too: a seed on another server may have committed it since the
+	 * grid was loaded in this transaction, and ref_known, which tells
+	 * a refusal for now from one for good, reads the database. */
+	if (!s->ref_written && grid && key &&
+	    (ref == GB_REF_COMMUNITY || ref == GB_REF_AREA ||
+	     ref == GB_REF_STAFF)) {
+		int t = ref == GB_REF_COMMUNITY ? PG_REF_COMMUNITY
+			: ref == GB_REF_AREA	? PG_REF_AREA
+						: PG_REF_STAFF;
+
+		found = ref_cache_find(s, grid, t, key, attr, out, n, err);
+		if (found != 0)
+			return found;
 	}
 	switch (ref) {
 	case GB_REF_COMMUNITY:
@@ -2052,6 +2069,9 @@ static int pg_device_revoke(struct store *st, const char *id, int64_t at,
  * instances' writers of the device's grid take turns (grid_lock), but
  * each took its time when its group began, before it waited: the last
  * sync seen never goes back for the one that waited. */
+/* What a device still had to send is taken only from a sync no older
+ * than the one stored: a server whose group began earlier may commit
+ * later. */
 static int pg_device_seen(struct store *st, const char *id, int64_t at,
 			  int64_t pending, int64_t oldest, struct gb_err *err)
 {
@@ -2071,10 +2091,11 @@ static int pg_device_seen(struct store *st, const char *id, int64_t at,
 	    "FROM device WHERE id = $1 "
 	    "ON CONFLICT (device, grid) DO UPDATE SET "
 	    "last_seen = greatest(t.last_seen, excluded.last_seen), "
-	    "pending = CASE WHEN "
-	    "$3::bigint >= 0 THEN excluded.pending ELSE t.pending END, "
-	    "oldest_pending = CASE WHEN $3::bigint >= 0 THEN "
-	    "excluded.oldest_pending ELSE t.oldest_pending END",
+	    "pending = CASE WHEN $3::bigint >= 0 AND excluded.last_seen "
+	    ">= t.last_seen THEN excluded.pending ELSE t.pending END, "
+	    "oldest_pending = CASE WHEN $3::bigint >= 0 AND "
+	    "excluded.last_seen >= t.last_seen THEN excluded.oldest_pending "
+	    "ELSE t.oldest_pending END",
 	    &p, N_("updating a device"), err);
 }
 
@@ -3145,7 +3166,8 @@ static int pg_facts_version(struct store *st, char *version, size_t n,
 
 /*
  * Building the facts again (rollup_rebuild) takes every grid first, in
- * the order of their codes as ingest does (grid_lock), so that no other
+ * the byte order of their codes as ingest does (grid_lock, strcmp),
+ * whatever the database's collation, so that no other
  * server's writer changes records or facts while they are counted, and
  * two servers starting at once on a store whose facts are of another
  * version build them one after the other, the second over the first.
@@ -3156,11 +3178,12 @@ static int pg_facts_clear(struct store *st, struct gb_err *err)
 
 	if (wexec(impl(st),
 		  "INSERT INTO change_seq (grid, seq) SELECT code, 0 FROM grid "
-		  "ORDER BY code ON CONFLICT (grid) DO NOTHING",
+		  "ORDER BY code COLLATE \"C\" ON CONFLICT (grid) DO NOTHING",
 		  NULL, N_("storing report facts"), err) < 0 ||
 	    wexec(impl(st),
-		  "SELECT grid FROM change_seq ORDER BY grid FOR UPDATE", NULL,
-		  N_("storing report facts"), err) < 0)
+		  "SELECT grid FROM change_seq ORDER BY grid COLLATE \"C\" "
+		  "FOR UPDATE",
+		  NULL, N_("storing report facts"), err) < 0)
 		return -1;
 	for (size_t i = 0;
 	     i < sizeof(pg_fact_tables) / sizeof(pg_fact_tables[0]); i++) {
