@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A short run of each fuzz harness (tests/fuzz/, built by make fuzz when
-# clang is there): 60 s each unless FUZZ_SECONDS says otherwise, two at
-# a time (FUZZ_JOBS), so about two minutes in all: enough to catch what
+# clang is there): 60 s each unless FUZZ_SECONDS says otherwise, all
+# three at once (FUZZ_JOBS), so about a minute in all: enough to catch what
 # a change breaks at the edges without costing the test run much;
 # SECURITY.md gives the long run.  First, the seeds of fuzz_batch taken
 # once each in order must reach every outcome of a record, and versions
@@ -42,7 +42,7 @@ awk '/^batch [0-9]+ of / { dev = $4 }
 check "the seeds of fuzz_batch hold three versions of a record from both devices" $?
 echo "$pass passed, $fail failed (the seeds)"
 
-"$top/tests/fuzz/run" "$B" "${FUZZ_SECONDS:-60}" "${FUZZ_JOBS:-2}" | tee "$B/fuzz/run.out"
+"$top/tests/fuzz/run" "$B" "${FUZZ_SECONDS:-60}" "${FUZZ_JOBS:-3}" | tee "$B/fuzz/run.out"
 line=$(tail -n 1 "$B/fuzz/run.out")
 p=${line%% passed*}
 f=${line#*passed, }
