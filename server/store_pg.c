@@ -66,6 +66,7 @@
 #include "i18n.h"
 #include "id.h"
 #include "log.h"
+#include "ref_cache.h"
 #include "schema.h"
 #include "store.h"
 #include "store_pg.h"
@@ -97,20 +98,6 @@
 #define WATCH_TICK_MS 200
 #define WATCH_RETRY_MS 1000
 
-/* The reference data of one grid held by the writer (ref_cache_grid):
- * for each of communities, police areas and staff, code and the one
- * attribute a lookup asks of it, sorted by code. */
-enum { PG_REF_COMMUNITY, PG_REF_AREA, PG_REF_STAFF, PG_REF_NTYPES };
-struct pg_ref_unit {
-	char *code, *attr;
-};
-struct pg_ref_grid {
-	char grid[GB_CODE_LEN];
-	struct pg_ref_unit *unit[PG_REF_NTYPES];
-	size_t n[PG_REF_NTYPES];
-	struct pg_ref_grid *next;
-};
-
 struct pg_store {
 	struct store base; /* first: a struct store * is one of these */
 	enum store_mode mode;
@@ -132,7 +119,7 @@ struct pg_store {
 	/* The grids' reference data the writer holds (ref_cache_grid),
 	 * valid for ref_version of meta; ref_fresh is 1 once that version
 	 * was read in the writer's transaction. */
-	struct pg_ref_grid *refs;
+	struct ref_grid *refs;
 	int64_t ref_version;
 	int ref_fresh;
 	int ref_written; /* this transaction wrote reference data */
@@ -1603,41 +1590,22 @@ static int pg_ref_known(struct store *st, enum gb_ref ref, const char *key,
  */
 static void ref_cache_drop(struct pg_store *s)
 {
-	while (s->refs) {
-		struct pg_ref_grid *g = s->refs;
-
-		s->refs = g->next;
-		for (int t = 0; t < PG_REF_NTYPES; t++) {
-			for (size_t i = 0; i < g->n[t]; i++) {
-				free(g->unit[t][i].code);
-				free(g->unit[t][i].attr);
-			}
-			free(g->unit[t]);
-		}
-		free(g);
-	}
-}
-
-static int ref_unit_cmp(const void *a, const void *b)
-{
-	const struct pg_ref_unit *x = a, *y = b;
-
-	return strcmp(x->code, y->code);
+	ref_cache_free(&s->refs);
 }
 
 /* The cached reference data of grid, loaded when missing, or NULL with
  * err. */
-static struct pg_ref_grid *ref_cache_grid(struct pg_store *s, const char *grid,
-					  struct gb_err *err)
+static struct ref_grid *ref_cache_grid(struct pg_store *s, const char *grid,
+				       struct gb_err *err)
 {
-	static const char *const load[PG_REF_NTYPES] = {
-	    [PG_REF_COMMUNITY] = "SELECT code, code FROM community WHERE "
-				 "grid = $1",
-	    [PG_REF_AREA] = "SELECT code, room FROM police_area WHERE grid = "
-			    "$1",
-	    [PG_REF_STAFF] = "SELECT code, role FROM staff WHERE grid = $1",
+	static const char *const load[REF_NTYPES] = {
+	    [REF_COMMUNITY] = "SELECT code, code FROM community WHERE "
+			      "grid = $1",
+	    [REF_AREA] = "SELECT code, room FROM police_area WHERE grid = "
+			 "$1",
+	    [REF_STAFF] = "SELECT code, role FROM staff WHERE grid = $1",
 	};
-	struct pg_ref_grid *g;
+	struct ref_grid *g;
 	struct params p;
 
 	if (!s->ref_fresh || PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
@@ -1657,16 +1625,13 @@ static struct pg_ref_grid *ref_cache_grid(struct pg_store *s, const char *grid,
 		s->ref_version = v;
 		s->ref_fresh = 1;
 	}
-	for (g = s->refs; g; g = g->next)
-		if (!strcmp(g->grid, grid))
-			return g;
-	g = xcalloc(1, sizeof(*g));
-	snprintf(g->grid, sizeof(g->grid), "%s", grid);
-	g->next = s->refs;
-	s->refs = g;
+	g = ref_cache_get(s->refs, grid);
+	if (g)
+		return g;
+	g = ref_cache_new(&s->refs, grid);
 	memset(&p, 0, sizeof(p));
 	p_text(&p, grid);
-	for (int t = 0; t < PG_REF_NTYPES; t++) {
+	for (int t = 0; t < REF_NTYPES; t++) {
 		PGresult *res =
 		    run_w(s, load[t], &p, N_("looking up a reference"), err);
 		int n;
@@ -1676,16 +1641,11 @@ static struct pg_ref_grid *ref_cache_grid(struct pg_store *s, const char *grid,
 			return NULL;
 		}
 		n = PQntuples(res);
-		g->unit[t] = xcalloc(n ? (size_t)n : 1, sizeof(*g->unit[t]));
-		for (int i = 0; i < n; i++) {
-			g->unit[t][i].code = xstrdup(PQgetvalue(res, i, 0));
-			g->unit[t][i].attr = xstrdup(PQgetvalue(res, i, 1));
-		}
-		g->n[t] = (size_t)n;
+		for (int i = 0; i < n; i++)
+			ref_grid_add(g, t, PQgetvalue(res, i, 0),
+				     PQgetvalue(res, i, 1));
 		PQclear(res);
-		if (n)
-			qsort(g->unit[t], g->n[t], sizeof(*g->unit[t]),
-			      ref_unit_cmp);
+		ref_grid_sort(g, t);
 	}
 	return g;
 }
@@ -1695,15 +1655,12 @@ static int ref_cache_find(struct pg_store *s, const char *grid, int t,
 			  const char *key, const char *attr, char *out,
 			  size_t n, struct gb_err *err)
 {
-	struct pg_ref_grid *g = ref_cache_grid(s, grid, err);
-	struct pg_ref_unit k, *u;
+	struct ref_grid *g = ref_cache_grid(s, grid, err);
+	const struct ref_unit *u;
 
 	if (!g)
 		return -1;
-	k.code = (char *)key;
-	k.attr = NULL;
-	u = g->n[t] ? bsearch(&k, g->unit[t], g->n[t], sizeof(k), ref_unit_cmp)
-		    : NULL;
+	u = ref_grid_find(g, t, key);
 	if (!u)
 		return 0;
 	if (attr && out && n)
@@ -1731,9 +1688,9 @@ static int pg_find(struct store *st, const char *grid, enum gb_ref ref,
 	if (!s->ref_written && grid && key &&
 	    (ref == GB_REF_COMMUNITY || ref == GB_REF_AREA ||
 	     ref == GB_REF_STAFF)) {
-		int t = ref == GB_REF_COMMUNITY ? PG_REF_COMMUNITY
-			: ref == GB_REF_AREA	? PG_REF_AREA
-						: PG_REF_STAFF;
+		int t = ref == GB_REF_COMMUNITY ? REF_COMMUNITY
+			: ref == GB_REF_AREA	? REF_AREA
+						: REF_STAFF;
 
 		found = ref_cache_find(s, grid, t, key, attr, out, n, err);
 		if (found != 0)

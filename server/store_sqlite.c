@@ -48,6 +48,7 @@
 #include "i18n.h"
 #include "id.h"
 #include "log.h"
+#include "ref_cache.h"
 #include "schema.h"
 #include "store.h"
 #include "store_sqlite_facts.h"
@@ -193,24 +194,6 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_REF_COMMUNITY] = "SELECT code, code FROM community WHERE grid = ?1",
     [S_REF_AREA] = "SELECT code, room FROM police_area WHERE grid = ?1",
     [S_REF_STAFF] = "SELECT code, role FROM staff WHERE grid = ?1",
-};
-
-/* The reference types a grid's cache holds, in the order of its arrays. */
-enum { REF_COMMUNITY, REF_AREA, REF_STAFF, REF_NTYPES };
-
-/* One unit of the reference data: its code and the attribute a lookup
- * may ask for (a community's code, an area's room, a staff role). */
-struct ref_unit {
-	char *code;
-	char *attr;
-};
-
-/* The reference data of one grid, each type sorted by code. */
-struct ref_grid {
-	char grid[GB_CODE_LEN];
-	struct ref_unit *unit[REF_NTYPES];
-	size_t n[REF_NTYPES];
-	struct ref_grid *next;
 };
 
 /* Kinds whose uniqueness statement find_key keeps, at most. */
@@ -939,26 +922,7 @@ static int attr_ok(const char *attr)
  */
 static void ref_cache_drop(struct sqlite_store *s)
 {
-	while (s->refs) {
-		struct ref_grid *g = s->refs;
-
-		s->refs = g->next;
-		for (int t = 0; t < REF_NTYPES; t++) {
-			for (size_t i = 0; i < g->n[t]; i++) {
-				free(g->unit[t][i].code);
-				free(g->unit[t][i].attr);
-			}
-			free(g->unit[t]);
-		}
-		free(g);
-	}
-}
-
-static int ref_unit_cmp(const void *a, const void *b)
-{
-	const struct ref_unit *x = a, *y = b;
-
-	return strcmp(x->code, y->code);
+	ref_cache_free(&s->refs);
 }
 
 /* Reads the units of one type of grid g into g. */
@@ -966,7 +930,6 @@ static int ref_cache_load_type(struct sqlite_store *s, struct ref_grid *g,
 			       int t, enum stmt_id id, struct gb_err *err)
 {
 	sqlite3_stmt *q = stmt(s, id, err);
-	size_t cap = 0;
 	int rc;
 
 	if (!q)
@@ -976,20 +939,13 @@ static int ref_cache_load_type(struct sqlite_store *s, struct ref_grid *g,
 		rc = sqlite3_step(q);
 		if (rc != SQLITE_ROW)
 			break;
-		if (g->n[t] == cap) {
-			cap = cap ? 2 * cap : 16;
-			g->unit[t] =
-			    xrealloc(g->unit[t], cap * sizeof(*g->unit[t]));
-		}
-		g->unit[t][g->n[t]].code = dup_col(q, 0);
-		g->unit[t][g->n[t]].attr = dup_col(q, 1);
-		g->n[t]++;
+		ref_grid_add(g, t, (const char *)sqlite3_column_text(q, 0),
+			     (const char *)sqlite3_column_text(q, 1));
 	}
 	stmt_done(q);
 	if (rc != SQLITE_DONE)
 		return db_fail(s->db, err, N_("looking up a reference"));
-	if (g->n[t])
-		qsort(g->unit[t], g->n[t], sizeof(*g->unit[t]), ref_unit_cmp);
+	ref_grid_sort(g, t);
 	return 0;
 }
 
@@ -1025,13 +981,10 @@ static struct ref_grid *ref_cache_grid(struct sqlite_store *s, const char *grid,
 		s->ref_version = v;
 		s->ref_fresh = 1;
 	}
-	for (g = s->refs; g; g = g->next)
-		if (!strcmp(g->grid, grid))
-			return g;
-	g = xcalloc(1, sizeof(*g));
-	snprintf(g->grid, sizeof(g->grid), "%s", grid);
-	g->next = s->refs;
-	s->refs = g;
+	g = ref_cache_get(s->refs, grid);
+	if (g)
+		return g;
+	g = ref_cache_new(&s->refs, grid);
 	for (int t = 0; t < REF_NTYPES; t++)
 		if (ref_cache_load_type(s, g, t, load[t], err) < 0) {
 			ref_cache_drop(s);
@@ -1046,14 +999,11 @@ static int ref_cache_find(struct sqlite_store *s, const char *grid, int t,
 			  size_t n, struct gb_err *err)
 {
 	struct ref_grid *g = ref_cache_grid(s, grid, err);
-	struct ref_unit k, *u;
+	const struct ref_unit *u;
 
 	if (!g)
 		return -1;
-	k.code = (char *)key;
-	k.attr = NULL;
-	u = g->n[t] ? bsearch(&k, g->unit[t], g->n[t], sizeof(k), ref_unit_cmp)
-		    : NULL;
+	u = ref_grid_find(g, t, key);
 	if (!u)
 		return 0;
 	if (attr && out && n)
