@@ -737,6 +737,23 @@ out:
 	return rc;
 }
 
+/* Tells the store which records apply_item is about to look up: those
+ * of the batch that passed the checks before the store. */
+static int prefetch(struct store *st, const struct wire_batch *b,
+		    struct ingest_req *req)
+{
+	const char **ids = xcalloc(b->n ? b->n : 1, sizeof(*ids));
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].rec && req->items[i].code == GB_OK)
+			ids[n++] = b->items[i].rec->id;
+	rc = st->ops->current_prefetch(st, ids, n, &req->err);
+	free(ids);
+	return rc;
+}
+
 /* Applies one record of a batch, prepared as pi, and fills its ack item.
  * Returns -1 only when the store fails (the batch is then undone). */
 static int apply_item(struct apply *a, const struct wire_item *it,
@@ -940,6 +957,8 @@ static int apply_batch(struct apply *a)
 	ack.n = b->n;
 	ack.items = xcalloc(b->n ? b->n : 1, sizeof(*ack.items));
 	a->done = xcalloc(b->n ? b->n : 1, sizeof(*a->done));
+	if (prefetch(st, b, req) < 0)
+		goto out;
 	for (size_t i = 0; i < b->n; i++)
 		if (apply_item(a, &b->items[i], &req->items[i], &ack.items[i],
 			       &a->done[i]) < 0)

@@ -359,7 +359,14 @@ struct store_ops {
 	/* Brings the schema up to date (schema/server). */
 	int (*migrate)(struct store *s, struct gb_err *err);
 
-	/* The writer transaction, and savepoints inside it. */
+	/*
+	 * The writer transaction, and savepoints inside it.  A write
+	 * (history_put, current_put, the facts ...) may tell its failure
+	 * late: the store may send it without waiting (PostgreSQL, serving)
+	 * and fail the next call that waits for an answer instead, at the
+	 * latest release or commit, so that the failures of the work since
+	 * a savepoint are the savepoint's.
+	 */
 	int (*begin)(struct store *s, struct gb_err *err);
 	int (*commit)(struct store *s, struct gb_err *err);
 	void (*rollback)(struct store *s);
@@ -435,6 +442,16 @@ struct store_ops {
 	/* The current version of id if any. */
 	int (*current_get)(struct store *s, const char *id,
 			   struct store_current *out, struct gb_err *err);
+	/*
+	 * Ingest's word, before it applies a batch, that current_get will
+	 * be asked for these n ids in the writer's transaction: a store
+	 * that pays a round trip a statement (PostgreSQL) looks them up at
+	 * once; SQLite does nothing.  What it learns holds until the
+	 * transaction or the savepoint ends, and is kept up to date by
+	 * current_put.
+	 */
+	int (*current_prefetch)(struct store *s, const char *const *ids,
+				size_t n, struct gb_err *err);
 	/* Adds a version to the history (every version received). */
 	int (*history_put)(struct store *s, const struct store_version *v,
 			   struct gb_err *err);

@@ -88,6 +88,22 @@
 #define POOL_MAX 8
 /* Statements kept prepared on the writer connection. */
 #define PREP_MAX 96
+/* Writes sent in the writer's pipeline before their results are read:
+ * a few tens of bytes of results each, well within what the sockets
+ * hold, so that the server never waits for this side to read. */
+#define PIPE_MAX 256
+/* Rows of one statement sent as one (rows_add), at most; and the
+ * parameters of such a statement. */
+#define ROWS_MAX 256
+#define ROWS_COLS 17
+/* The statements whose rows go together: a version's row of the history
+ * and of the current records, and a row of each fact table. */
+enum {
+	ROWS_HISTORY,
+	ROWS_CURRENT,
+	ROWS_FACT,
+	ROWS_N = ROWS_FACT + STORE_F_COUNT
+};
 /* Grids whose change sequence a transaction keeps in memory at once. */
 #define SEQ_MAX 32
 /* The channel of NOTIFY on which a server tells the others that it
@@ -138,6 +154,27 @@ struct pg_store {
 	int raced;
 	/* The writer transaction has sent its NOTIFY (pg_batch_put). */
 	int notified;
+	/* In STORE_SERVE mode the writer's transaction runs in libpq's
+	 * pipeline mode (pipe): a statement whose result is not needed (a
+	 * write: exec_wr, rows_add) is sent and not waited for,
+	 * and the next one that is waited for reads the results of those
+	 * before it (pipe_wait).  pending of them are unread, the what of
+	 * each in whats; late_what is that of the write whose failure
+	 * pipe_wait gave instead of the result waited for. */
+	int pipe;
+	int pending;
+	struct rows *rows[ROWS_N]; /* rows_add, made when first needed */
+	int sending_rows;	   /* rows_send is sending its statement */
+	/* The ids current_prefetch found without a current row, sorted,
+	 * each with whether current_put has given it one since; valid in
+	 * the writer's transaction until it or its savepoint ends. */
+	struct absent {
+		unsigned char id[16];
+		int gone;
+	} * absent;
+	size_t nabsent;
+	const char *whats[PIPE_MAX];
+	const char *late_what;
 	/* The backend of the writer connection, whose own notifications
 	 * the listener ignores. */
 	atomic_int writer_pid;
@@ -289,6 +326,167 @@ static int exec(PGconn *c, const char *sql, const struct params *p,
 static int race_or_fail(PGconn *c, PGresult *res, struct gb_err *err,
 			const char *what);
 
+/* ---- the writer's pipeline ---- */
+
+/*
+ * In STORE_SERVE mode the writer's transaction runs in libpq's pipeline
+ * mode (s->pipe, from BEGIN to COMMIT): a write is sent and not waited
+ * for (exec_later), so that ingest's rows of a version and of its report
+ * facts cost no round trip each; the next statement that is waited for
+ * ends what was sent with a sync and reads every result up to it
+ * (pipe_wait).  PostgreSQL runs the statements in the order sent, so a
+ * read sees the writes before it; a write that failed fails the
+ * statement waited for after it (whose caller then fails the
+ * transaction, or the savepoint: RELEASE is waited for, so a batch's
+ * failures are its own), and its words are kept (late_what).
+ */
+
+/* What a failed statement on the writer was doing: the write pipe_wait
+ * found failed, when that is what failed, else what. */
+static const char *what_of(struct pg_store *s, const char *what)
+{
+	const char *w = s->late_what ? s->late_what : what;
+
+	s->late_what = NULL;
+	return w;
+}
+
+/*
+ * Ends what the writer sent in its pipeline with a sync and reads every
+ * result up to it.  Returns the result of the statement sent last (the
+ * one waited for), or, when one before it failed, that failure (those
+ * after it were not run; s->late_what says what it was); NULL when the
+ * connection failed.  A lost race marks the transaction (s->raced).
+ * The caller frees the result.
+ */
+static PGresult *pipe_wait(struct pg_store *s)
+{
+	PGresult *last = NULL, *bad = NULL;
+	int k = 0, nulls = 0, synced = 0;
+
+	s->late_what = NULL;
+	if (PQpipelineSync(s->conn)) {
+		for (;;) {
+			PGresult *res = PQgetResult(s->conn);
+			ExecStatusType st;
+
+			if (!res) {
+				/* one after the results of each statement */
+				if (PQstatus(s->conn) != CONNECTION_OK ||
+				    ++nulls > k + 1)
+					break;
+				continue;
+			}
+			st = PQresultStatus(res);
+			if (st == PGRES_PIPELINE_SYNC) {
+				PQclear(res);
+				synced = 1;
+				break;
+			}
+			if (st == PGRES_PIPELINE_ABORTED) {
+				PQclear(res);
+			} else if (st != PGRES_COMMAND_OK &&
+				   st != PGRES_TUPLES_OK) {
+				s->raced |= is_race(res);
+				if (!bad) {
+					bad = res;
+					if (k < s->pending)
+						s->late_what = s->whats[k];
+				} else {
+					PQclear(res);
+				}
+			} else {
+				PQclear(last);
+				last = res;
+			}
+			k++;
+		}
+	}
+	s->pending = 0;
+	if (bad || !synced) {
+		PQclear(last);
+		return bad;
+	}
+	return last;
+}
+
+/* Leaves the pipeline, reading what is left of it, so that the writer
+ * connection takes PQexec again. */
+static void rows_drop(struct pg_store *s);
+
+static void pipe_off(struct pg_store *s)
+{
+	if (!s->pipe)
+		return;
+	rows_drop(s);
+	if (s->pending > 0 || PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF)
+		PQclear(pipe_wait(s));
+	s->late_what = NULL;
+	if (!PQexitPipelineMode(s->conn))
+		PQreset(s->conn); /* begin sees what is left of it */
+	s->pipe = 0;
+}
+
+/*
+ * The index in s->prep of sql, prepared on the writer connection the
+ * first time (in the pipeline, waited for), its name in name: then the
+ * statements of ingest's hot path are parsed and planned once per
+ * connection, not once per record.  -1 when PREP_MAX are prepared
+ * already (sql is then sent as it is); -2 with *fail (may be NULL) when
+ * preparing failed.
+ */
+static int prep_get(struct pg_store *s, const char *sql, int n, char name[16],
+		    PGresult **fail)
+{
+	PGresult *res;
+	int i = 0;
+
+	while (i < s->nprep && s->prep[i] != sql)
+		i++;
+	if (i == PREP_MAX)
+		return -1;
+	snprintf(name, 16, "gb%d", i);
+	if (i < s->nprep)
+		return i;
+	if (s->pipe)
+		res = PQsendPrepare(s->conn, name, sql, n, NULL) ? pipe_wait(s)
+								 : NULL;
+	else
+		res = PQprepare(s->conn, name, sql, n, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*fail = res;
+		return -2;
+	}
+	PQclear(res);
+	s->prep[s->nprep++] = sql;
+	return i;
+}
+
+static int rows_send_all(struct pg_store *s, struct gb_err *err);
+
+/* Sends sql, prepared (prep_get) when prepare, in the writer's
+ * pipeline, after the rows held (rows_send_all) unless it is one of
+ * theirs.  Returns 0, or -1 with *fail (may be NULL). */
+static int pipe_send(struct pg_store *s, const char *sql, int prepare, int n,
+		     const char *const *v, const int *len, const int *fmt,
+		     PGresult **fail)
+{
+	struct gb_err err;
+	char name[16];
+	int i;
+
+	*fail = NULL;
+	if (!s->sending_rows && rows_send_all(s, &err) < 0)
+		return -1;
+	i = prepare ? prep_get(s, sql, n, name, fail) : -1;
+	if (i == -2)
+		return -1;
+	if (i >= 0 ? PQsendQueryPrepared(s->conn, name, n, v, len, fmt, 1)
+		   : PQsendQueryParams(s->conn, sql, n, NULL, v, len, fmt, 1))
+		return 0;
+	return -1;
+}
+
 /* The result res of a statement on the writer connection, or NULL with
  * err (res freed) when it failed: one that lost a race marks the
  * transaction (s->raced). */
@@ -299,11 +497,26 @@ static PGresult *w_checked(struct pg_store *s, PGresult *res, const char *what,
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		s->raced |= is_race(res);
-		race_or_fail(s->conn, res, err, what);
+		race_or_fail(s->conn, res, err, what_of(s, what));
 		PQclear(res);
 		return NULL;
 	}
 	return res;
+}
+
+/* Runs sql, not kept prepared, on the writer connection: waited for in
+ * the pipeline, else at once.  What libpq returns. */
+static PGresult *exec_plain_w(struct pg_store *s, const char *sql, int n,
+			      const char *const *v, const int *len,
+			      const int *fmt)
+{
+	PGresult *res;
+
+	if (s->pipe)
+		return pipe_send(s, sql, 0, n, v, len, fmt, &res) < 0
+			   ? res
+			   : pipe_wait(s);
+	return PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 1);
 }
 
 /* As run and exec, on the writer connection, for a statement not kept
@@ -313,9 +526,8 @@ static PGresult *wrun(struct pg_store *s, const char *sql,
 		      struct gb_err *err)
 {
 	return w_checked(s,
-			 PQexecParams(s->conn, sql, p ? p->n : 0, NULL,
-				      p ? p->v : NULL, p ? p->len : NULL,
-				      p ? p->fmt : NULL, 1),
+			 exec_plain_w(s, sql, p ? p->n : 0, p ? p->v : NULL,
+				      p ? p->len : NULL, p ? p->fmt : NULL),
 			 what, err);
 }
 
@@ -330,65 +542,68 @@ static int wexec(struct pg_store *s, const char *sql, const struct params *p,
 	return 0;
 }
 
-static PGresult *exec_w(struct pg_store *s, const char *sql, int n,
-			const char *const *v, const int *len, const int *fmt);
-
-/* As exec, with the parameters of p followed by those of q, on the
- * writer connection (exec_w). */
-static int exec2(struct pg_store *s, const char *sql, const struct params *p,
-		 const struct params *q, const char *what, struct gb_err *err)
-{
-	const char *v[2 * PARAM_MAX];
-	int len[2 * PARAM_MAX], fmt[2 * PARAM_MAX], n = 0;
-	PGresult *res;
-	int rc = 0;
-
-	for (const struct params *x = p; x; x = x == p ? q : NULL)
-		for (int i = 0; i < x->n; i++, n++) {
-			v[n] = x->v[i];
-			len[n] = x->len[i];
-			fmt[n] = x->fmt[i];
-		}
-	res = exec_w(s, sql, n, v, len, fmt);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		rc = race_or_fail(s->conn, res, err, what);
-	PQclear(res);
-	return rc;
-}
-
 /*
- * Runs sql on the writer connection as a prepared statement, prepared
- * the first time: the statements of ingest's hot path are then parsed
- * and planned once per connection, not once per record.  sql must be a
- * string constant (its address is the key).  Returns what libpq returns.
+ * Runs sql on the writer connection as a prepared statement (prep_get),
+ * waiting for its result: sql must be a string constant (its address is
+ * the key).  Returns what libpq returns.
  */
 static PGresult *exec_w(struct pg_store *s, const char *sql, int n,
 			const char *const *v, const int *len, const int *fmt)
 {
-	PGresult *res;
+	PGresult *res = NULL;
 	char name[16];
-	int i = 0;
+	int i;
 
-	while (i < s->nprep && s->prep[i] != sql)
-		i++;
-	if (i == PREP_MAX) {
-		res = PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 1);
-		if (PQresultStatus(res) == PGRES_FATAL_ERROR)
-			s->raced |= is_race(res);
+	if (s->pipe)
+		return pipe_send(s, sql, 1, n, v, len, fmt, &res) < 0
+			   ? res
+			   : pipe_wait(s);
+	i = prep_get(s, sql, n, name, &res);
+	if (i == -2)
 		return res;
-	}
-	snprintf(name, sizeof(name), "gb%d", i);
-	if (i == s->nprep) {
-		res = PQprepare(s->conn, name, sql, n, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			return res;
-		PQclear(res);
-		s->prep[s->nprep++] = sql;
-	}
-	res = PQexecPrepared(s->conn, name, n, v, len, fmt, 1);
+	res = i < 0 ? PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 1)
+		    : PQexecPrepared(s->conn, name, n, v, len, fmt, 1);
 	if (PQresultStatus(res) == PGRES_FATAL_ERROR)
 		s->raced |= is_race(res);
 	return res;
+}
+
+/*
+ * A write whose result is not needed, sql prepared (exec_w) when prepare:
+ * in the pipeline sent and not waited for (its failure comes with the
+ * next statement waited for, pipe_wait), else run at once.  Returns 0,
+ * or -1 with err; one that lost a race to another server (a key both
+ * wrote) is GB_EBUSY (race_or_fail).
+ */
+static int exec_later(struct pg_store *s, const char *sql, int prepare, int n,
+		      const char *const *v, const int *len, const int *fmt,
+		      const char *what, struct gb_err *err)
+{
+	PGresult *res = NULL;
+	ExecStatusType st;
+
+	if (s->pipe) {
+		if (pipe_send(s, sql, prepare, n, v, len, fmt, &res) < 0)
+			goto fail;
+		s->whats[s->pending++] = what;
+		if (s->pending < PIPE_MAX)
+			return 0;
+		res = pipe_wait(s);
+	} else {
+		res = prepare
+			  ? exec_w(s, sql, n, v, len, fmt)
+			  : PQexecParams(s->conn, sql, n, NULL, v, len, fmt, 1);
+	}
+	st = PQresultStatus(res);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		PQclear(res);
+		return 0;
+	}
+fail:
+	s->raced |= is_race(res);
+	race_or_fail(s->conn, res, err, what_of(s, what));
+	PQclear(res);
+	return -1;
 }
 
 /* As run, on the writer connection through exec_w. */
@@ -402,14 +617,252 @@ static PGresult *run_w(struct pg_store *s, const char *sql,
 			 what, err);
 }
 
+/* A write on the writer connection (exec_later, prepared). */
 static int exec_wr(struct pg_store *s, const char *sql, const struct params *p,
 		   const char *what, struct gb_err *err)
 {
-	PGresult *res = run_w(s, sql, p, what, err);
+	return exec_later(s, sql, 1, p ? p->n : 0, p ? p->v : NULL,
+			  p ? p->len : NULL, p ? p->fmt : NULL, what, err);
+}
 
-	if (!res)
+/* ---- rows sent together ---- */
+
+/*
+ * In the pipeline the writes of ingest's hot path (a version's rows of
+ * the history and of the current records, a record's fact row) are not
+ * sent one by one: the parameters of each row are added to those of the
+ * rows before it of the same statement, one array a parameter, and sent
+ * as one statement, INSERT ... SELECT * FROM unnest($1::bytea[], ...),
+ * made from the one-row statement (rows_sql).  The rows held go before
+ * any other statement is sent (rows_send_all, from pipe_send), so that
+ * PostgreSQL sees each table's writes in the order they were made, and
+ * those of other tables before anything that might read them; the
+ * tables held are written by nothing else in between (no foreign key or
+ * trigger joins them).  A row whose key (its record and grid) is among
+ * those held goes after them, since one statement may not update a row
+ * twice.
+ */
+struct rows {
+	char *sql;		  /* the statement of many rows */
+	char type[ROWS_COLS + 1]; /* of each parameter: b bytea, t text,
+				     i bigint */
+	const char *what;
+	int key_id, key_grid; /* the parameters of the key; -1: no key */
+	int n;
+	struct gb_buf col[ROWS_COLS];
+	int hasnull[ROWS_COLS];
+	unsigned char id[ROWS_MAX][16];
+	char grid[ROWS_MAX][GB_CODE_LEN];
+};
+
+/*
+ * The statement of many rows of one-row sql, INSERT ... VALUES ($a, $b,
+ * ...) ...: the VALUES list becomes SELECT * FROM unnest($a::T[], ...),
+ * T the type of each parameter (type).  NULL when sql has no such list.
+ */
+static char *rows_sql(const char *sql, const char *type)
+{
+	static const char *const names[] = {"bytea", "text", "bigint"};
+	const char *v = strstr(sql, "VALUES ("),
+		   *end = v ? strchr(v, ')') : NULL;
+	struct gb_buf b;
+	struct gb_err err;
+	int first = 1;
+
+	if (!end)
+		return NULL;
+	gb_buf_init(&b, GB_BUF_NOLIMIT);
+	gb_buf_add(&b, sql, (size_t)(v - sql), &err);
+	gb_buf_adds(&b, "SELECT * FROM unnest(", &err);
+	for (const char *at = v + 8; at < end; at++) {
+		char *after;
+		long k;
+
+		if (*at != '$')
+			continue;
+		k = strtol(at + 1, &after, 10);
+		if (k < 1 || k > (long)strlen(type)) {
+			gb_buf_release(&b);
+			return NULL;
+		}
+		gb_buf_addf(&b, &err, "%s$%ld::%s[]", first ? "" : ", ", k,
+			    names[strchr("bti", type[k - 1]) - "bti"]);
+		first = 0;
+		at = after - 1;
+	}
+	gb_buf_adds(&b, ")", &err);
+	gb_buf_adds(&b, end + 1, &err);
+	if (gb_buf_add(&b, "", 1, &err) < 0) {
+		gb_buf_release(&b);
+		return NULL;
+	}
+	return (char *)b.data;
+}
+
+static void put_be32(unsigned char *at, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		at[i] = (unsigned char)(v >> (24 - 8 * i));
+}
+
+/* Sends the rows held of r as one statement, not waited for. */
+static int rows_send(struct pg_store *s, struct rows *r, struct gb_err *err)
+{
+	static const uint32_t oid[] = {17, 25, 20}; /* bytea text int8 */
+	const char *v[ROWS_COLS] = {0};
+	int len[ROWS_COLS] = {0}, fmt[ROWS_COLS] = {0};
+	int ncols = (int)strlen(r->type), rc = 0;
+
+	if (r->n == 0)
+		return 0;
+	/* The header of each array (one dimension of n), before its
+	 * elements: room for it was kept by rows_add. */
+	for (int c = 0; c < ncols; c++) {
+		unsigned char *h = (unsigned char *)r->col[c].data;
+
+		put_be32(h, 1);
+		put_be32(h + 4, (uint32_t)r->hasnull[c]);
+		put_be32(h + 8, oid[strchr("bti", r->type[c]) - "bti"]);
+		put_be32(h + 12, (uint32_t)r->n);
+		put_be32(h + 16, 1);
+		v[c] = (const char *)h;
+		len[c] = (int)r->col[c].len;
+		fmt[c] = 1;
+	}
+	r->n = 0;
+	s->sending_rows = 1;
+	rc = exec_later(s, r->sql, 1, ncols, v, len, fmt, r->what, err);
+	s->sending_rows = 0;
+	for (int c = 0; c < ncols; c++) {
+		gb_buf_reset(&r->col[c]);
+		r->hasnull[c] = 0;
+	}
+	return rc;
+}
+
+/* Sends every statement of rows held (before any other statement). */
+static int rows_send_all(struct pg_store *s, struct gb_err *err)
+{
+	for (int i = 0; i < ROWS_N; i++)
+		if (s->rows[i] && s->rows[i]->n > 0 &&
+		    rows_send(s, s->rows[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+/* Drops the rows held (the transaction or savepoint is undone). */
+static void rows_drop(struct pg_store *s)
+{
+	for (int i = 0; i < ROWS_N; i++) {
+		struct rows *r = s->rows[i];
+
+		if (!r)
+			continue;
+		r->n = 0;
+		for (int c = 0; c < ROWS_COLS; c++) {
+			gb_buf_reset(&r->col[c]);
+			r->hasnull[c] = 0;
+		}
+	}
+}
+
+static void rows_free(struct pg_store *s)
+{
+	for (int i = 0; i < ROWS_N; i++) {
+		if (!s->rows[i])
+			continue;
+		for (int c = 0; c < ROWS_COLS; c++)
+			gb_buf_release(&s->rows[i]->col[c]);
+		free(s->rows[i]->sql);
+		free(s->rows[i]);
+	}
+}
+
+/* Adds one element of a parameter of type t to the array col. */
+static int rows_elem(struct gb_buf *col, int *hasnull, char t, const char *v,
+		     int len, int fmt, struct gb_err *err)
+{
+	unsigned char n4[4], i8[8];
+	const void *at = v;
+	size_t n;
+
+	if (!v) {
+		*hasnull = 1;
+		put_be32(n4, 0xffffffffu); /* -1: NULL */
+		return gb_buf_add(col, n4, 4, err);
+	}
+	n = fmt ? (size_t)len : strlen(v);
+	if (t == 'i') {
+		uint64_t x = (uint64_t)strtoll(v, NULL, 10);
+
+		for (int i = 0; i < 8; i++)
+			i8[i] = (unsigned char)(x >> (56 - 8 * i));
+		at = i8;
+		n = 8;
+	}
+	put_be32(n4, (uint32_t)n);
+	if (gb_buf_add(col, n4, 4, err) < 0)
 		return -1;
-	PQclear(res);
+	return gb_buf_add(col, at, n, err);
+}
+
+/*
+ * A write of the statement sql (a constant, INSERT ... VALUES) whose
+ * rows go together (the slot's), its parameters of the types type;
+ * key_id and key_grid the parameters of its key, or -1.  Out of the
+ * pipeline it is written at once.
+ */
+static int rows_add(struct pg_store *s, int slot, const char *sql,
+		    const char *type, int key_id, int key_grid, int n,
+		    const char *const *v, const int *len, const int *fmt,
+		    const char *what, struct gb_err *err)
+{
+	struct rows *r = s->rows[slot];
+	unsigned char id[16] = {0};
+	const char *grid = "";
+
+	if (!s->pipe || (int)strlen(type) != n || n > ROWS_COLS)
+		return exec_later(s, sql, 1, n, v, len, fmt, what, err);
+	if (!r) {
+		char *many = rows_sql(sql, type);
+
+		if (!many)
+			return exec_later(s, sql, 1, n, v, len, fmt, what, err);
+		r = s->rows[slot] = xcalloc(1, sizeof(*r));
+		r->sql = many;
+		snprintf(r->type, sizeof(r->type), "%s", type);
+		r->what = what;
+		for (int c = 0; c < ROWS_COLS; c++)
+			gb_buf_init(&r->col[c], GB_BUF_NOLIMIT);
+	}
+	r->key_id = key_id;
+	r->key_grid = key_grid;
+	if (key_id >= 0) {
+		if (fmt[key_id] && len[key_id] == 16)
+			memcpy(id, v[key_id], 16);
+		grid = v[key_grid] ? v[key_grid] : "";
+		for (int i = 0; i < r->n; i++)
+			if (!memcmp(r->id[i], id, 16) &&
+			    !strcmp(r->grid[i], grid)) {
+				if (rows_send(s, r, err) < 0)
+					return -1;
+				break;
+			}
+	}
+	if (r->n == ROWS_MAX && rows_send(s, r, err) < 0)
+		return -1;
+	for (int c = 0; c < n; c++) {
+		static const unsigned char room[20];
+
+		if ((r->n == 0 &&
+		     gb_buf_add(&r->col[c], room, sizeof(room), err) < 0) ||
+		    rows_elem(&r->col[c], &r->hasnull[c], type[c], v[c], len[c],
+			      fmt[c], err) < 0)
+			return -1;
+	}
+	memcpy(r->id[r->n], id, 16);
+	snprintf(r->grid[r->n], sizeof(r->grid[0]), "%s", grid);
+	r->n++;
 	return 0;
 }
 
@@ -681,10 +1134,20 @@ static int pg_begin(struct store *st, struct gb_err *err)
 		atomic_store(&s->writer_pid, PQbackendPID(s->conn));
 	}
 	s->nseqs = 0;
+	s->nabsent = 0;
 	s->raced = 0;
 	s->notified = 0;
 	s->ref_fresh = 0;
 	s->ref_written = 0;
+	if (s->mode == STORE_SERVE) {
+		if (!PQenterPipelineMode(s->conn))
+			return pg_fail(s->conn, NULL, err,
+				       N_("starting a transaction"));
+		s->pipe = 1;
+		s->pending = 0;
+		return exec_later(s, "BEGIN", 1, 0, NULL, NULL, NULL,
+				  N_("starting a transaction"), err);
+	}
 	return wexec(s, "BEGIN", NULL, N_("starting a transaction"), err);
 }
 
@@ -717,8 +1180,10 @@ static int pg_commit(struct store *st, struct gb_err *err)
 out:
 	PQclear(res);
 	s->nseqs = 0;
+	s->nabsent = 0;
 	s->ref_fresh = 0;
 	s->ref_written = 0;
+	pipe_off(s);
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 	return rc;
@@ -729,9 +1194,11 @@ static void pg_rollback(struct store *st)
 	struct pg_store *s = impl(st);
 
 	s->nseqs = 0;
+	s->nabsent = 0;
 	s->raced = 0;
 	s->ref_fresh = 0;
 	s->ref_written = 0;
+	pipe_off(s);
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 }
@@ -742,8 +1209,8 @@ static int pg_savepoint(struct store *st, struct gb_err *err)
 
 	if (seq_flush(s, err) < 0)
 		return -1;
-	return wexec(s, "SAVEPOINT batch", NULL, N_("opening a savepoint"),
-		     err);
+	return exec_later(s, "SAVEPOINT batch", 1, 0, NULL, NULL, NULL,
+			  N_("opening a savepoint"), err);
 }
 
 static int pg_release(struct store *st, struct gb_err *err)
@@ -756,9 +1223,15 @@ static int pg_rollback_to(struct store *st)
 {
 	struct pg_store *s = impl(st);
 
+	/* What was sent is read first: a race lost there is the
+	 * transaction's. */
+	rows_drop(s);
+	if (s->pipe && s->pending > 0)
+		PQclear(pipe_wait(s));
 	if (PQtransactionStatus(s->conn) == PQTRANS_IDLE)
 		return -1;
 	s->nseqs = 0; /* the rows hold what the savepoint began with */
+	s->nabsent = 0;
 	/* A race lost: the locks this transaction holds are what the other
 	 * one waits for (a deadlock), or it read what is no longer so;
 	 * only all of it again, in a new transaction, is sure to do. */
@@ -837,6 +1310,9 @@ static int pg_migrate(struct store *st, struct gb_err *err)
 
 	if (pg_begin(st, err) < 0)
 		return -1;
+	/* The schema's scripts go by the simple query protocol, which the
+	 * pipeline does not take. */
+	pipe_off(s);
 	if (wexec(s, "SELECT pg_advisory_xact_lock(" LOCK_MIGRATE ")", NULL,
 		  N_("applying the schema"), err) < 0 ||
 	    schema_version(s, &v, err) < 0)
@@ -963,21 +1439,6 @@ static int race_or_fail(PGconn *c, PGresult *res, struct gb_err *err,
 	return pg_fail(c, res, err, what);
 }
 
-/* As run, for an insert that may lose a race (race_or_fail). */
-static int exec_insert(struct pg_store *s, const char *sql,
-		       const struct params *p, const char *what,
-		       struct gb_err *err)
-{
-	PGresult *res = exec_w(s, sql, p->n, p->v, p->len, p->fmt);
-	int rc = 0;
-
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK)
-		rc = race_or_fail(s->conn, res, err, what);
-	PQclear(res);
-	return rc;
-}
-
 static void copy_hash(const PGresult *r, int row, int col,
 		      unsigned char out[STORE_HASH_LEN])
 {
@@ -1039,7 +1500,8 @@ static int pg_batch_put(struct store *st, const char *device, uint64_t seq,
 		     "$4, $5, $6 FROM device WHERE id = $1",
 		     p.n, p.v, p.len, p.fmt);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		race_or_fail(s->conn, res, err, N_("recording a batch"));
+		race_or_fail(s->conn, res, err,
+			     what_of(s, N_("recording a batch")));
 		PQclear(res);
 		return -1;
 	}
@@ -1070,8 +1532,12 @@ static int pg_batch_high(struct store *st, const char *device, int reader,
 		return -1;
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, device);
-	res = run(c, "SELECT max(seq) FROM batch WHERE device = $1", &p,
-		  N_("reading a batch"), err);
+	if (reader)
+		res = run(c, "SELECT max(seq) FROM batch WHERE device = $1", &p,
+			  N_("reading a batch"), err);
+	else
+		res = run_w(s, "SELECT max(seq) FROM batch WHERE device = $1",
+			    &p, N_("reading a batch"), err);
 	if (res)
 		*seq = (uint64_t)col_i64(res, 0, 0);
 	PQclear(res);
@@ -1106,13 +1572,112 @@ static int pg_version_get(struct store *st, const char *id, uint64_t version,
 	return found;
 }
 
+static int absent_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/* The entry of absent for id, or NULL. */
+static struct absent *absent_find(struct pg_store *s, const char *id)
+{
+	unsigned char key[16];
+
+	if (!s->nabsent || gb_uuid_bytes(id, key) < 0)
+		return NULL;
+	return bsearch(key, s->absent, s->nabsent, sizeof(*s->absent),
+		       absent_cmp);
+}
+
+/* id has a current row now. */
+static void absent_drop(struct pg_store *s, const char *id)
+{
+	struct absent *e = absent_find(s, id);
+
+	if (e)
+		e->gone = 1;
+}
+
+/*
+ * One statement for the records of a batch: those without a current row
+ * are kept in s->absent, so that current_get answers for them with no
+ * round trip.  The grid's lock (grid_lock) is held, so no other server
+ * gives them one before this transaction ends.
+ */
+static int pg_current_prefetch(struct store *st, const char *const *ids,
+			       size_t n, struct gb_err *err)
+{
+	struct pg_store *s = impl(st);
+	struct params p;
+	struct gb_buf arr;
+	PGresult *res;
+	size_t k = 0;
+	unsigned char hdr[20] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 17};
+
+	s->nabsent = 0;
+	free(s->absent);
+	s->absent = xcalloc(n ? n : 1, sizeof(*s->absent));
+	for (size_t i = 0; i < n; i++)
+		if (gb_uuid_bytes(ids[i], s->absent[k].id) == 0)
+			k++;
+	if (k == 0)
+		return 0;
+	qsort(s->absent, k, sizeof(*s->absent), absent_cmp);
+	n = k; /* a record twice in the batch is one entry */
+	k = 1;
+	for (size_t i = 1; i < n; i++)
+		if (memcmp(s->absent[i].id, s->absent[k - 1].id, 16))
+			s->absent[k++] = s->absent[i];
+	/* A one-dimensional bytea[] (type 17) in binary: its header,
+	 * then each element's length and bytes. */
+	gb_buf_init(&arr, GB_BUF_NOLIMIT);
+	for (int i = 0; i < 4; i++)
+		hdr[12 + i] = (unsigned char)(k >> (24 - 8 * i));
+	hdr[19] = 1; /* the lower bound */
+	if (gb_buf_add(&arr, hdr, sizeof(hdr), err) < 0)
+		goto fail;
+	for (size_t i = 0; i < k; i++) {
+		static const unsigned char len16[4] = {0, 0, 0, 16};
+
+		if (gb_buf_add(&arr, len16, 4, err) < 0 ||
+		    gb_buf_add(&arr, s->absent[i].id, 16, err) < 0)
+			goto fail;
+	}
+	memset(&p, 0, sizeof(p));
+	p_bytes(&p, arr.data, arr.len);
+	res = run_w(s,
+		    "SELECT id FROM record_current WHERE id = ANY($1::bytea[])",
+		    &p, N_("reading a record"), err);
+	gb_buf_release(&arr);
+	if (!res)
+		return -1;
+	s->nabsent = k;
+	for (int r = 0; r < PQntuples(res); r++) {
+		struct absent *e;
+
+		if (PQgetlength(res, r, 0) != 16)
+			continue;
+		e = bsearch(PQgetvalue(res, r, 0), s->absent, s->nabsent,
+			    sizeof(*s->absent), absent_cmp);
+		if (e)
+			e->gone = 1; /* it has one */
+	}
+	PQclear(res);
+	return 0;
+fail:
+	gb_buf_release(&arr);
+	return -1;
+}
+
 static int pg_current_get(struct store *st, const char *id,
 			  struct store_current *out, struct gb_err *err)
 {
+	struct absent *e = absent_find(impl(st), id);
 	struct params p;
 	PGresult *res;
 	int found;
 
+	if (e && !e->gone)
+		return 0;
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, id);
 	res = run_w(impl(st),
@@ -1165,12 +1730,13 @@ static int pg_history_put(struct store *st, const struct store_version *v,
 		return -1;
 	version_params(&p, v);
 	p_i64(&p, seq);
-	return exec_insert(
-	    s,
+	return rows_add(
+	    s, ROWS_HISTORY,
 	    "INSERT INTO record_history (seq, id, version, device, kind, "
 	    "grid, content_hash, raw, received_at) VALUES ($9, $1, $2, $3, "
 	    "$4, $5, $6, $7, $8)",
-	    &p, N_("storing a record version"), err);
+	    "bibttbbii", -1, -1, p.n, p.v, p.len, p.fmt,
+	    N_("storing a record version"), err);
 }
 
 static int pg_conflict_put(struct store *st, const struct store_version *v,
@@ -1206,6 +1772,8 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 	    "community = excluded.community, person = excluded.person, "
 	    "status = excluded.status, body = excluded.body, "
 	    "heads = excluded.heads, conflicts = excluded.conflicts";
+	const char *v17[2 * PARAM_MAX];
+	int len17[2 * PARAM_MAX], fmt17[2 * PARAM_MAX];
 	struct gb_buf b;
 	int rc;
 
@@ -1231,9 +1799,22 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 	gb_buf_init(&b, GB_BUF_NOLIMIT);
 	p_text(&q, store_heads_text(v, &b));
 	p_i64(&q, v->conflicts);
-	rc = exec2(impl(st), sql, &p, &q, N_("storing the current version"),
-		   err);
+	for (int i = 0; i < q.n; i++) {
+		v17[p.n + i] = q.v[i];
+		len17[p.n + i] = q.len[i];
+		fmt17[p.n + i] = q.fmt[i];
+	}
+	for (int i = 0; i < p.n; i++) {
+		v17[i] = p.v[i];
+		len17[i] = p.len[i];
+		fmt17[i] = p.fmt[i];
+	}
+	/* Keyed by id ($1) and grid ($3). */
+	rc = rows_add(impl(st), ROWS_CURRENT, sql, "bttbtiiiittttttti", 0, 2,
+		      p.n + q.n, v17, len17, fmt17,
+		      N_("storing the current version"), err);
 	gb_buf_release(&b);
+	absent_drop(impl(st), r->id);
 	return rc;
 }
 
@@ -2460,6 +3041,8 @@ static void pg_close(struct store *st)
 	PQfinish(s->conn);
 	pthread_mutex_destroy(&s->pool_mu);
 	free(s->url);
+	free(s->absent);
+	rows_free(s);
 	free(s->name);
 	free(s);
 }
@@ -2856,6 +3439,7 @@ static int pg_fact_put(struct store *st, const struct store_fact *f,
 		       struct gb_err *err)
 {
 	const struct pg_fact_table *t;
+	char type[ROWS_COLS + 1] = "bt";
 	struct params p;
 
 	if (fact_kind_ok(f->kind, err) < 0)
@@ -2864,9 +3448,16 @@ static int pg_fact_put(struct store *st, const struct store_fact *f,
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, f->id);
 	p_text(&p, f->grid ? f->grid : "");
+	type[0] = 'b';
+	type[1] = 't';
 	for (int i = 0; i < t->ncols; i++) {
 		const void *m = (const char *)f + t->cols[i].off;
 		const char *s;
+
+		type[2 + i] = t->cols[i].type == PC_TEXT  ? 't'
+			      : t->cols[i].type == PC_REF ? 'b'
+							  : 'i';
+		type[3 + i] = '\0';
 
 		switch (t->cols[i].type) {
 		case PC_TEXT:
@@ -2905,7 +3496,8 @@ static int pg_fact_put(struct store *st, const struct store_fact *f,
 			break;
 		}
 	}
-	return exec_wr(impl(st), t->put, &p, t->what, err);
+	return rows_add(impl(st), ROWS_FACT + (int)f->kind, t->put, type, 0, 1,
+			p.n, p.v, p.len, p.fmt, t->what, err);
 }
 
 static int pg_fact_del(struct store *st, enum store_fact_kind kind,
@@ -3184,25 +3776,26 @@ static int pg_fact_records(struct store *st,
 				     int conflicts, struct gb_err *err),
 			   void *arg, struct gb_err *err)
 {
-	PGconn *c = impl(st)->conn;
+	struct pg_store *s = impl(st);
 	struct gb_record *r = NULL;
 	unsigned char last_id[16];
 	char last_grid[GB_CODE_LEN] = "";
 	int64_t conflicts = 0;
 	int rc = 0, have = 0;
 
-	if (exec(c,
-		 "DECLARE gb_fact_records NO SCROLL CURSOR FOR SELECT r.id, "
-		 "r.kind, r.grid, r.version, r.voided, r.conflicts, j.key, "
-		 "j.value FROM record_current r LEFT JOIN LATERAL "
-		 "json_each_text(r.body::json) j ON true WHERE r.voided = 0 OR "
-		 "r.conflicts > 0 ORDER BY r.grid, r.id",
-		 NULL, N_("reading records"), err) < 0)
+	if (wexec(
+		s,
+		"DECLARE gb_fact_records NO SCROLL CURSOR FOR SELECT r.id, "
+		"r.kind, r.grid, r.version, r.voided, r.conflicts, j.key, "
+		"j.value FROM record_current r LEFT JOIN LATERAL "
+		"json_each_text(r.body::json) j ON true WHERE r.voided = 0 OR "
+		"r.conflicts > 0 ORDER BY r.grid, r.id",
+		NULL, N_("reading records"), err) < 0)
 		return -1;
 	while (rc == 0) {
 		PGresult *res =
-		    run(c, "FETCH " STR(FACT_PAGE) " FROM gb_fact_records",
-			NULL, N_("reading records"), err);
+		    wrun(s, "FETCH " STR(FACT_PAGE) " FROM gb_fact_records",
+			 NULL, N_("reading records"), err);
 		int n;
 
 		if (!res) {
@@ -3259,9 +3852,8 @@ static int pg_fact_records(struct store *st,
 	if (rc == 0 && r)
 		rc = cb(arg, r, (int)conflicts, err);
 	gb_record_free(r);
-	if (PQtransactionStatus(c) == PQTRANS_INTRANS &&
-	    exec(c, "CLOSE gb_fact_records", NULL, N_("reading records"),
-		 rc < 0 ? NULL : err) < 0)
+	if (rc == 0 && wexec(s, "CLOSE gb_fact_records", NULL,
+			     N_("reading records"), err) < 0)
 		rc = -1;
 	return rc < 0 ? -1 : 0;
 }
@@ -3677,6 +4269,7 @@ static const struct store_ops pg_ops = {
     .batch_high = pg_batch_high,
     .version_get = pg_version_get,
     .current_get = pg_current_get,
+    .current_prefetch = pg_current_prefetch,
     .history_put = pg_history_put,
     .current_put = pg_current_put,
     .conflict_put = pg_conflict_put,

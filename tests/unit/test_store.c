@@ -13,7 +13,8 @@
  * store; several servers on one database: a grid's writers take turns
  * (the same batch is applied once, two edits of a record both merge),
  * a deadlock loses the whole transaction, which ingest then runs again,
- * and a batch committed by one is heard of by the others.
+ * and a batch committed by one is heard of by the others; the writer
+ * of a serving store sends its writes without waiting for each.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -2074,6 +2075,93 @@ static void test_seen_order(struct store *st)
 }
 
 /* The devices of the tests of several servers, then the tests. */
+/*
+ * The writer of a serving store on PostgreSQL sends its writes without
+ * waiting for them (pipeline mode): a read sees the writes before it; a
+ * write that failed (a version held already) fails the savepoint's
+ * release, as GB_EBUSY, and rolling back to the savepoint keeps the
+ * transaction; more writes than it keeps unread at once go through; a
+ * failure just before COMMIT fails the commit.  current_prefetch answers
+ * current_get for records with a current row and without, a record
+ * given one since included.
+ */
+static void test_pipeline(const char *url)
+{
+	static const char *const ids[] = {
+	    "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1d01", /* new, given a row */
+	    "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1d02", /* new, many versions */
+	    REC_1,				    /* has a row */
+	    "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1d01", /* twice in the batch */
+	};
+	struct gb_record *held = enterprise(100), *n1 = enterprise(1),
+			 *n2 = enterprise(1);
+	struct store_version vh = {held, "raw-1", 5, {0},  "{}", NULL, NULL,
+				   NULL, NULL,	  0, NULL, 0,	 0};
+	struct store_version v1 = vh, v2 = vh;
+	struct store_current cur;
+	struct store *st = NULL;
+	unsigned char got[STORE_HASH_LEN];
+	struct gb_err err;
+	int ok = 1;
+
+	CHECK_S(store_pg_open(&st, url, STORE_SERVE, &err) == 0);
+	if (!st)
+		return;
+	snprintf(n1->id, sizeof(n1->id), "%s", ids[0]);
+	snprintf(n2->id, sizeof(n2->id), "%s", ids[1]);
+	v1.rec = n1;
+	v2.rec = n2;
+	memset(v1.hash, 0x31, sizeof(v1.hash));
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->savepoint(st, &err) == 0);
+	CHECK_S(st->ops->current_prefetch(st, ids, 4, &err) == 0);
+	CHECK_S(st->ops->current_get(st, ids[0], &cur, &err) == 0);
+	CHECK_S(st->ops->current_get(st, REC_1, &cur, &err) == 1 &&
+		cur.version == 200);
+	CHECK_S(st->ops->history_put(st, &v1, &err) == 0);
+	CHECK_S(st->ops->current_put(st, &v1, &err) == 0);
+	CHECK_S(st->ops->current_get(st, ids[0], &cur, &err) == 1 &&
+		cur.version == 1 && !strcmp(cur.kind, "enterprise"));
+	CHECK_S(st->ops->current_get(st, ids[1], &cur, &err) == 0);
+	CHECK_S(st->ops->release(st, &err) == 0);
+
+	/* A version held already: its key fails the write, which the
+	 * release tells. */
+	CHECK_S(st->ops->savepoint(st, &err) == 0);
+	(void)st->ops->history_put(st, &vh, &err);
+	err.code = GB_OK;
+	CHECK_S(st->ops->release(st, &err) == -1 && err.code == GB_EBUSY);
+	CHECK_S(st->ops->rollback_to(st) == 0);
+	CHECK_S(st->ops->current_get(st, ids[0], &cur, &err) == 1);
+
+	/* Many more writes than are sent unread at once. */
+	CHECK_S(st->ops->savepoint(st, &err) == 0);
+	for (uint64_t i = 1; ok && i <= 700; i++) {
+		n2->version = i;
+		ok = st->ops->history_put(st, &v2, &err) == 0;
+	}
+	CHECK_S(ok);
+	CHECK_S(st->ops->current_put(st, &v2, &err) == 0);
+	CHECK_S(st->ops->release(st, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->version_get(st, ids[1], 700, DEV_A, got, &err) == 1);
+	CHECK_S(st->ops->version_get(st, ids[1], 1, DEV_A, got, &err) == 1);
+
+	/* A failure just before COMMIT. */
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	(void)st->ops->history_put(st, &vh, &err);
+	CHECK_S(st->ops->commit(st, &err) == -1);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->current_get(st, ids[1], &cur, &err) == 1 &&
+		cur.version == 700);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+
+	st->ops->close(st);
+	gb_record_free(held);
+	gb_record_free(n1);
+	gb_record_free(n2);
+}
+
 static void test_servers(struct store *st, const char *url)
 {
 	struct store_device d1 = {DEV_G1,	 "S01-G1", "coordinator", "", 0,
@@ -2146,6 +2234,7 @@ int main(void)
 			test_servers(st, pg);
 			st->ops->close(st);
 			test_serve_readers(pg);
+			test_pipeline(pg);
 		}
 	}
 	return check_done();
