@@ -410,21 +410,22 @@ static PGresult *pipe_wait(struct pg_store *s)
 	return last;
 }
 
-/* Leaves the pipeline, reading what is left of it, so that the writer
- * connection takes PQexec again. */
 static void rows_drop(struct pg_store *s);
+static int writer_reset(struct pg_store *s);
 
+/* Leaves the pipeline, dropping the rows held and reading what is left
+ * of it, so that the writer connection takes PQexec again. */
 static void pipe_off(struct pg_store *s)
 {
 	if (!s->pipe)
 		return;
 	rows_drop(s);
-	if (s->pending > 0 || PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF)
+	if (s->pending > 0)
 		PQclear(pipe_wait(s));
 	s->late_what = NULL;
-	if (!PQexitPipelineMode(s->conn))
-		PQreset(s->conn); /* begin sees what is left of it */
 	s->pipe = 0;
+	if (!PQexitPipelineMode(s->conn))
+		(void)writer_reset(s); /* what is left of it goes with it */
 }
 
 /*
@@ -1114,25 +1115,31 @@ static int pg_grid_lock(struct store *st, const char *grid, struct gb_err *err)
 
 static void ref_cache_drop(struct pg_store *s);
 
+/* The writer connects again: a new connection has no statement
+ * prepared, and what was read on the old one is read again.  -1 when it
+ * could not. */
+static int writer_reset(struct pg_store *s)
+{
+	PQreset(s->conn);
+	s->nprep = 0;
+	s->facts_prepared = 0;
+	ref_cache_drop(s);
+	if (PQstatus(s->conn) != CONNECTION_OK)
+		return -1;
+	PQsetNoticeProcessor(s->conn, quiet, NULL);
+	atomic_store(&s->writer_pid, PQbackendPID(s->conn));
+	return 0;
+}
+
 /* A writer whose connection broke (PostgreSQL restarted) connects again
  * here, between transactions. */
 static int pg_begin(struct store *st, struct gb_err *err)
 {
 	struct pg_store *s = impl(st);
 
-	if (PQstatus(s->conn) != CONNECTION_OK) {
-		PQreset(s->conn);
-		/* A new connection has none prepared, and what was read on
-		 * the old one is read again. */
-		s->nprep = 0;
-		s->facts_prepared = 0;
-		ref_cache_drop(s);
-		if (PQstatus(s->conn) != CONNECTION_OK)
-			return pg_fail(s->conn, NULL, err,
-				       N_("starting a transaction"));
-		PQsetNoticeProcessor(s->conn, quiet, NULL);
-		atomic_store(&s->writer_pid, PQbackendPID(s->conn));
-	}
+	if (PQstatus(s->conn) != CONNECTION_OK && writer_reset(s) < 0)
+		return pg_fail(s->conn, NULL, err,
+			       N_("starting a transaction"));
 	s->nseqs = 0;
 	s->nabsent = 0;
 	s->raced = 0;

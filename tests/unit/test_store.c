@@ -2081,8 +2081,9 @@ static void test_seen_order(struct store *st)
  * write that failed (a version held already) fails the savepoint's
  * release, as GB_EBUSY, and rolling back to the savepoint keeps the
  * transaction; more writes than it keeps unread at once go through; a
- * failure just before COMMIT fails the commit.  current_prefetch answers
- * current_get for records with a current row and without, a record
+ * failure just before COMMIT fails the commit; a connection cut in a
+ * transaction fails it, and the next one connects again.  current_prefetch
+ * answers current_get for records with a current row and without, a record
  * given one since included.
  */
 static void test_pipeline(const char *url)
@@ -2102,6 +2103,7 @@ static void test_pipeline(const char *url)
 	struct store *st = NULL;
 	unsigned char got[STORE_HASH_LEN];
 	struct gb_err err;
+	char cmd[1024];
 	int ok = 1;
 
 	CHECK_S(store_pg_open(&st, url, STORE_SERVE, &err) == 0);
@@ -2154,6 +2156,33 @@ static void test_pipeline(const char *url)
 	CHECK_S(st->ops->begin(st, &err) == 0);
 	CHECK_S(st->ops->current_get(st, ids[1], &cur, &err) == 1 &&
 		cur.version == 700);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+
+	/* The writer's connection cut in the middle of a transaction (as
+	 * by a restart of PostgreSQL): the transaction fails as passing,
+	 * and the next one connects again and prepares its statements
+	 * again. */
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->savepoint(st, &err) == 0);
+	CHECK_S(st->ops->current_get(st, ids[0], &cur, &err) == 1);
+	snprintf(cmd, sizeof(cmd),
+		 "psql -X -q -t '%s' -c \"SELECT pg_terminate_backend(pid) "
+		 "FROM pg_stat_activity WHERE datname = current_database() "
+		 "AND pid <> pg_backend_pid()\" >/dev/null",
+		 url);
+	CHECK_S(system(cmd) == 0);
+	n1->version = 2;
+	(void)st->ops->history_put(st, &v1, &err);
+	err.code = GB_OK;
+	CHECK_S(st->ops->release(st, &err) == -1 && err.code == GB_EBUSY);
+	st->ops->rollback(st);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->history_put(st, &v1, &err) == 0);
+	CHECK_S(st->ops->current_put(st, &v1, &err) == 0);
+	CHECK_S(st->ops->commit(st, &err) == 0);
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	CHECK_S(st->ops->current_get(st, ids[0], &cur, &err) == 1 &&
+		cur.version == 2);
 	CHECK_S(st->ops->commit(st, &err) == 0);
 
 	st->ops->close(st);
