@@ -69,8 +69,8 @@ laptop() { # FILE ROWS SEED START
 # writer's queue may be shorter than one laptop's window) is no such
 # refusal, so that push goes again, at most 30 times.  Its exit status.
 sync_once() { # FILE
-	local i rc=1
-	for i in $(seq 30); do
+	local rc=1
+	for _ in $(seq 30); do
 		gridbook --db "$1" sync --retry-for 0 >"$T/sync.out" 2>&1
 		rc=$?
 		grep -q "turn comes in" "$T/sync.out" || return $rc
