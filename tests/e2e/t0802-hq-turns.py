@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-# Turns (SPEC §6, a district at once), with --batch-queue-ms above 0
-# (they are off by default): a client that says
+# Turns (SPEC §6, a district at once), on by default (--batch-queue-ms
+# 100; 0 turns them off): a client that says
 # "Gridbook-Admission: turn" is not held at HQ for a batch slot; it is
 # answered at once, 503 with Retry-After (whole seconds, for clients
 # that read only that) and Retry-After-Ms, its device's turn.  A device
@@ -11,6 +11,7 @@
 # at --bulk-nice, the rest of HQ at its own priority.
 # Written at protocol level on raw sockets, beside the real binaries.
 import os
+import re
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ BULK_NICE = min(19, OWN_NICE + 7)
 t = hqtest.Test()
 hq = hqtest.HQ(t, t.path("hq.db"), [
     "--max-batches", "4", "--batch-wait", str(WAIT_S),
-    "--batch-queue-ms", "200", "--bulk-nice", str(BULK_NICE),
+    "--bulk-nice", str(BULK_NICE),
     "--header-timeout", "60", "--body-timeout", str(BODY_S),
     "--limit-log-interval", "1"])
 t.check("seed", hq.seed())
@@ -152,9 +153,14 @@ p = subprocess.run(["gridbook-hq", "serve", "--bulk-nice", "20"],
                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 t.check("--bulk-nice 20 is a usage error", p.returncode == 2,
         p.stderr[-200:])
+help_text = subprocess.run(["gridbook-hq", "serve", "--help"],
+                           stdout=subprocess.PIPE,
+                           env=dict(os.environ, LANGUAGE="en",
+                                    LC_ALL="C.UTF-8")).stdout.decode()
 t.check("every limit in --help", all(
-    o in subprocess.run(["gridbook-hq", "serve", "--help"],
-                        stdout=subprocess.PIPE).stdout.decode()
-    for o in ("--batch-queue-ms", "--bulk-nice")))
+    o in help_text for o in ("--batch-queue-ms", "--bulk-nice")))
+m = re.search(r"0: no turns \((\d+)\)", help_text)
+t.check("--help gives turns on by default (--batch-queue-ms above 0)",
+        m is not None and int(m.group(1)) > 0, help_text[-1500:])
 t.check("HQ stops cleanly", hq.stop() == 0)
 t.finish()

@@ -167,10 +167,11 @@ t.check("declared lengths: nothing stored", stored() == before)
 # ---- 3. past the limit, and never ending ----
 # Four bodies past the limit go on, one as fast as HQ reads it, three
 # trickled: past the limit they hold no batch slot, so a second laptop
-# syncs meanwhile without waiting for one (with --max-batches 3 the
-# trickled three would otherwise keep it waiting past --batch-wait, and
-# --retry-for 0 takes the 503 as a failure); each is cut off at the body
-# deadline, not before.
+# syncs meanwhile, before any of them is cut off (with --max-batches 3
+# the trickled three would otherwise keep it out until the body
+# deadline: it takes its turns, the first laptop's batches being under
+# way too, but waits no more than half of that deadline, --retry-for);
+# each is cut off at the body deadline, not before.
 lap2 = hqtest.laptop(t, hq, "lap2", 100, seed=8, start=400)
 cut = [None] * 4
 past = threading.Barrier(5)
@@ -219,9 +220,13 @@ def slots():
 state = wait_for(slots, 10)
 t.check("four bodies past the limit hold no batch slot, and go on",
         state == "free", (state, hq.counts(), cut))
-rc, out = hqtest.sync(lap2, "--batch-records", "20", "--retry-for", "0")
+rc, out = hqtest.sync(lap2, "--batch-records", "20", "--retry-for",
+                      str(BODY_S // 2))
+cut_then = list(cut)
 t.check("a laptop syncs while they go on, no slot waited for", rc == 0,
         out[-400:])
+t.check("... before any of them is cut off",
+        all(c is None for c in cut_then), cut_then)
 for th in ths:
     th.join()
 t.check("an endless chunked body sent fast is cut off at the deadline",
