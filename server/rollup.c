@@ -80,7 +80,10 @@ struct ctx {
  * error. */
 static int fact_put(struct ctx *c, const struct store_fact *f)
 {
-	return c->st->ops->fact_put(c->st, f, c->err);
+	struct store_fact g = *f;
+
+	g.fresh = c->fresh;
+	return c->st->ops->fact_put(c->st, &g, c->err);
 }
 
 /* Deletes the fact row of kind of r, if there is one. */

@@ -220,6 +220,9 @@ struct store_fact {
 	int64_t received, resolved, start, end;
 	int active, rectified;
 	int64_t conflicts;
+	/* The record had no fact row before (a new record), so that the
+	 * store may add the row without looking for one to replace. */
+	int fresh;
 };
 
 /* The counters the fact rows feed, each by a key (a day number), a code

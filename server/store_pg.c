@@ -97,11 +97,16 @@
 #define ROWS_MAX 256
 #define ROWS_COLS 17
 /* The statements whose rows go together: a version's row of the history
- * and of the current records, and a row of each fact table. */
+ * and of the current records, and a row of each fact table; of the last
+ * two, rows known to be new (no row to replace: a plain INSERT, sent
+ * before the others of its table) and the others (INSERT ... ON
+ * CONFLICT DO UPDATE). */
 enum {
 	ROWS_HISTORY,
+	ROWS_CURRENT_NEW,
 	ROWS_CURRENT,
-	ROWS_FACT,
+	ROWS_FACT_NEW,
+	ROWS_FACT = ROWS_FACT_NEW + STORE_F_COUNT,
 	ROWS_N = ROWS_FACT + STORE_F_COUNT
 };
 /* Grids whose change sequence a transaction keeps in memory at once. */
@@ -659,9 +664,10 @@ struct rows {
 /*
  * The statement of many rows of one-row sql, INSERT ... VALUES ($a, $b,
  * ...) ...: the VALUES list becomes SELECT * FROM unnest($a::T[], ...),
- * T the type of each parameter (type).  NULL when sql has no such list.
+ * T the type of each parameter (type); when plain, without the ON
+ * CONFLICT clause right after the list.  NULL when sql has no such list.
  */
-static char *rows_sql(const char *sql, const char *type)
+static char *rows_sql(const char *sql, const char *type, int plain)
 {
 	static const char *const names[] = {"bytea", "text", "bigint"};
 	const char *v = strstr(sql, "VALUES ("),
@@ -692,7 +698,9 @@ static char *rows_sql(const char *sql, const char *type)
 		at = after - 1;
 	}
 	gb_buf_adds(&b, ")", &err);
-	gb_buf_adds(&b, end + 1, &err);
+	/* What follows the list, but for the ON CONFLICT clause when plain. */
+	if (!plain || strncmp(end + 1, " ON CONFLICT", 12) != 0)
+		gb_buf_adds(&b, end + 1, &err);
 	if (gb_buf_add(&b, "", 1, &err) < 0) {
 		gb_buf_release(&b);
 		return NULL;
@@ -809,11 +817,11 @@ static int rows_elem(struct gb_buf *col, int *hasnull, char t, const char *v,
 
 /*
  * A write of the statement sql (a constant, INSERT ... VALUES) whose
- * rows go together (the slot's), its parameters of the types type;
- * key_id and key_grid the parameters of its key, or -1.  Out of the
- * pipeline it is written at once.
+ * rows go together (the slot's; plain: without its ON CONFLICT clause),
+ * its parameters of the types type; key_id and key_grid the parameters
+ * of its key, or -1.  Out of the pipeline it is written at once.
  */
-static int rows_add(struct pg_store *s, int slot, const char *sql,
+static int rows_add(struct pg_store *s, int slot, int plain, const char *sql,
 		    const char *type, int key_id, int key_grid, int n,
 		    const char *const *v, const int *len, const int *fmt,
 		    const char *what, struct gb_err *err)
@@ -825,7 +833,7 @@ static int rows_add(struct pg_store *s, int slot, const char *sql,
 	if (!s->pipe || (int)strlen(type) != n || n > ROWS_COLS)
 		return exec_later(s, sql, 1, n, v, len, fmt, what, err);
 	if (!r) {
-		char *many = rows_sql(sql, type);
+		char *many = rows_sql(sql, type, plain);
 
 		if (!many)
 			return exec_later(s, sql, 1, n, v, len, fmt, what, err);
@@ -845,12 +853,14 @@ static int rows_add(struct pg_store *s, int slot, const char *sql,
 		for (int i = 0; i < r->n; i++)
 			if (!memcmp(r->id[i], id, 16) &&
 			    !strcmp(r->grid[i], grid)) {
-				if (rows_send(s, r, err) < 0)
+				if (rows_send_all(s, err) < 0)
 					return -1;
 				break;
 			}
 	}
-	if (r->n == ROWS_MAX && rows_send(s, r, err) < 0)
+	/* All of them, in their order: a table's new rows go before the
+	 * others of that table. */
+	if (r->n == ROWS_MAX && rows_send_all(s, err) < 0)
 		return -1;
 	for (int c = 0; c < n; c++) {
 		static const unsigned char room[20];
@@ -1738,7 +1748,7 @@ static int pg_history_put(struct store *st, const struct store_version *v,
 	version_params(&p, v);
 	p_i64(&p, seq);
 	return rows_add(
-	    s, ROWS_HISTORY,
+	    s, ROWS_HISTORY, 0,
 	    "INSERT INTO record_history (seq, id, version, device, kind, "
 	    "grid, content_hash, raw, received_at) VALUES ($9, $1, $2, $3, "
 	    "$4, $5, $6, $7, $8)",
@@ -1781,8 +1791,9 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 	    "heads = excluded.heads, conflicts = excluded.conflicts";
 	const char *v17[2 * PARAM_MAX];
 	int len17[2 * PARAM_MAX], fmt17[2 * PARAM_MAX];
+	struct absent *e;
 	struct gb_buf b;
-	int rc;
+	int rc, fresh;
 
 	/* Seventeen parameters: in two halves, so that each stays within
 	 * the struct (PARAM_MAX), then joined. */
@@ -1816,10 +1827,13 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 		len17[i] = p.len[i];
 		fmt17[i] = p.fmt[i];
 	}
-	/* Keyed by id ($1) and grid ($3). */
-	rc = rows_add(impl(st), ROWS_CURRENT, sql, "bttbtiiiittttttti", 0, 2,
-		      p.n + q.n, v17, len17, fmt17,
-		      N_("storing the current version"), err);
+	/* Keyed by id ($1) and grid ($3); a record found without a current
+	 * row when its batch began gets one by a plain INSERT. */
+	e = absent_find(impl(st), r->id);
+	fresh = e && !e->gone;
+	rc = rows_add(impl(st), fresh ? ROWS_CURRENT_NEW : ROWS_CURRENT, fresh,
+		      sql, "bttbtiiiittttttti", 0, 2, p.n + q.n, v17, len17,
+		      fmt17, N_("storing the current version"), err);
 	gb_buf_release(&b);
 	absent_drop(impl(st), r->id);
 	return rc;
@@ -3503,8 +3517,10 @@ static int pg_fact_put(struct store *st, const struct store_fact *f,
 			break;
 		}
 	}
-	return rows_add(impl(st), ROWS_FACT + (int)f->kind, t->put, type, 0, 1,
-			p.n, p.v, p.len, p.fmt, t->what, err);
+	/* Keyed by id ($1) and grid ($2). */
+	return rows_add(
+	    impl(st), (f->fresh ? ROWS_FACT_NEW : ROWS_FACT) + (int)f->kind,
+	    f->fresh, t->put, type, 0, 1, p.n, p.v, p.len, p.fmt, t->what, err);
 }
 
 static int pg_fact_del(struct store *st, enum store_fact_kind kind,

@@ -2093,12 +2093,13 @@ static void test_pipeline(const char *url)
 	    "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1d02", /* new, many versions */
 	    REC_1,				    /* has a row */
 	    "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1d01", /* twice in the batch */
+	    "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1d03", /* new, then changed */
 	};
 	struct gb_record *held = enterprise(100), *n1 = enterprise(1),
-			 *n2 = enterprise(1);
+			 *n2 = enterprise(1), *n3 = enterprise(1);
 	struct store_version vh = {held, "raw-1", 5, {0},  "{}", NULL, NULL,
 				   NULL, NULL,	  0, NULL, 0,	 0};
-	struct store_version v1 = vh, v2 = vh;
+	struct store_version v1 = vh, v2 = vh, v3 = vh;
 	struct store_current cur;
 	struct store *st = NULL;
 	unsigned char got[STORE_HASH_LEN];
@@ -2113,6 +2114,7 @@ static void test_pipeline(const char *url)
 	snprintf(n2->id, sizeof(n2->id), "%s", ids[1]);
 	v1.rec = n1;
 	v2.rec = n2;
+	v3.rec = n3;
 	memset(v1.hash, 0x31, sizeof(v1.hash));
 	CHECK_S(st->ops->begin(st, &err) == 0);
 	CHECK_S(st->ops->savepoint(st, &err) == 0);
@@ -2126,6 +2128,20 @@ static void test_pipeline(const char *url)
 		cur.version == 1 && !strcmp(cur.kind, "enterprise"));
 	CHECK_S(st->ops->current_get(st, ids[1], &cur, &err) == 0);
 	CHECK_S(st->ops->release(st, &err) == 0);
+
+	/* New, then changed, in one batch: its row is added, then
+	 * replaced, both sent at the release. */
+	CHECK_S(st->ops->savepoint(st, &err) == 0);
+	CHECK_S(st->ops->current_prefetch(st, &ids[4], 1, &err) == 0);
+	snprintf(n3->id, sizeof(n3->id), "%s", ids[4]);
+	CHECK_S(st->ops->history_put(st, &v3, &err) == 0);
+	CHECK_S(st->ops->current_put(st, &v3, &err) == 0);
+	n3->version = 2;
+	CHECK_S(st->ops->history_put(st, &v3, &err) == 0);
+	CHECK_S(st->ops->current_put(st, &v3, &err) == 0);
+	CHECK_S(st->ops->release(st, &err) == 0);
+	CHECK_S(st->ops->current_get(st, ids[4], &cur, &err) == 1 &&
+		cur.version == 2);
 
 	/* A version held already: its key fails the write, which the
 	 * release tells. */
@@ -2189,6 +2205,7 @@ static void test_pipeline(const char *url)
 	gb_record_free(held);
 	gb_record_free(n1);
 	gb_record_free(n2);
+	gb_record_free(n3);
 }
 
 static void test_servers(struct store *st, const char *url)
