@@ -110,7 +110,8 @@ for f in "${LAPTOPS[@]}"; do
 done
 E2E_CLEANUPS+=("kill ${SYNCS[*]} 2>/dev/null")
 
-# Mid-run, instance 1 dies without a word, and comes back two seconds on.
+# Mid-run, instance 1 dies without a word, and comes back once the proxy
+# has had a connection refused by it and sent it elsewhere (at most 20 s).
 for _ in $(seq 300); do
 	[ "$(sql "SELECT count(*) FROM record_current")" -ge $((TOTAL / 5)) ] &&
 		break
@@ -121,7 +122,14 @@ wait "${PIDS[1]}" 2>/dev/null
 at_kill=$(sql "SELECT count(*) FROM record_current")
 [ "$at_kill" -lt "$TOTAL" ] && pass ||
 	fail "the kill came after the end: $at_kill of $TOTAL records held"
-sleep 2
+wait_refused() {
+	for _ in $(seq 200); do
+		grep -q "^refused ${PORTS[1]}\$" "$T/proxy/log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+ok "a connection to the dead instance is refused" wait_refused
 ok "instance 1 starts again" hq_up 1
 
 bad=0
