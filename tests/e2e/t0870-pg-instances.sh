@@ -16,7 +16,6 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 SEEDS=${GRIDBOOK_SEEDS:-$top/seeds}
-PGLIB="$top/tests/e2e/pglib.py"
 B=$(dirname "$(command -v gridbook-hq)")
 unset GRIDBOOK_DB GRIDBOOK_NOW GRIDBOOK_HQ_STORE
 if [ ! -x "$B/bench/gridbook-gen" ]; then
@@ -25,13 +24,10 @@ if [ ! -x "$B/bench/gridbook-gen" ]; then
 fi
 export GRIDBOOK_TZ=Asia/Shanghai
 
-mkdir -p "$T/pg" "$T/proxy"
-PG=$("$PGLIB" start "$T/pg" 2>"$T/pg.err")
-if [ -z "$PG" ]; then
-	fail "throwaway PostgreSQL: $(cat "$T/pg.err")"
-	exit 1
-fi
-E2E_CLEANUPS+=("\"$PGLIB\" stop \"$T/pg\"")
+mkdir -p "$T/proxy"
+# A fresh database: on the run's cluster under tests/run-all, else on a
+# cluster of the test's own (lib.sh).
+pg_database || exit 1
 sql() { psql -X -qAt "$PG" -c "$1"; }
 
 ok "seed the district into PostgreSQL" gridbook-hq seed "$SEEDS" --store "$PG"
@@ -61,7 +57,8 @@ hq_down_all() {
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	return 0
 }
-E2E_CLEANUPS+=("hq_down_all")
+# Before the database is dropped (pg_database).
+E2E_CLEANUPS=("hq_down_all" "${E2E_CLEANUPS[@]}")
 for i in 0 1 2; do ok "instance $i starts on PostgreSQL" hq_up "$i"; done
 PX=$(free_port)
 python3 "$top/tests/e2e/rrproxy.py" "$PX" "$T/proxy" "${PORTS[@]}" \
