@@ -164,17 +164,34 @@ def check_format(files, findings):
     if not exe:
         print("clang-format not installed: format not checked")
         return 0, 0
+    # One clang-format for every file (a process each cost seconds): it
+    # names the file of each place it would change, "FILE:LINE:COL:
+    # error: ...", and exits non-zero if there is any.
+    r = subprocess.run([exe, "--dry-run", "--Werror"] + files, cwd=TOP,
+                       capture_output=True, text=True)
+    places = {}
+    for line in r.stderr.split("\n"):
+        m = re.match(r"(.+?):\d+:\d+: error: ", line)
+        if m:
+            places.setdefault(m.group(1), []).append(line)
     ok = bad = 0
     for f in files:
-        r = subprocess.run([exe, "--dry-run", "--Werror", f], cwd=TOP,
-                           capture_output=True, text=True)
-        if r.returncode == 0:
+        if f not in places:
             ok += 1
             continue
         bad += 1
-        first = r.stderr.strip().split("\n")[0] if r.stderr else f
-        n = r.stderr.count(": error:")
-        findings.append(f"{first} ({n} places; `make format` fixes them)")
+        findings.append(f"{places[f][0]} ({len(places[f])} places; "
+                        "`make format` fixes them)")
+    # A failure that names no file of the tree, or names another (the
+    # .clang-format it could not read), or a crash part way: clang-format
+    # itself or its configuration is at fault, and not all was checked.
+    stray = [p for p in places if p not in files]
+    if r.returncode < 0 or stray or (r.returncode != 0 and bad == 0):
+        bad += 1
+        first = (places[stray[0]][0] if stray else
+                 r.stderr.strip().split("\n")[0] if r.stderr else
+                 "no output")
+        findings.append(f"clang-format exited {r.returncode}: {first}")
     return ok, bad
 
 

@@ -16,7 +16,6 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 SEEDS=${GRIDBOOK_SEEDS:-$top/seeds}
-PGLIB="$top/tests/e2e/pglib.py"
 B=$(dirname "$(command -v gridbook-hq)")
 unset GRIDBOOK_DB GRIDBOOK_NOW GRIDBOOK_HQ_STORE
 if [ ! -x "$B/bench/gridbook-gen" ]; then
@@ -25,13 +24,10 @@ if [ ! -x "$B/bench/gridbook-gen" ]; then
 fi
 export GRIDBOOK_TZ=Asia/Shanghai
 
-mkdir -p "$T/pg" "$T/proxy"
-PG=$("$PGLIB" start "$T/pg" 2>"$T/pg.err")
-if [ -z "$PG" ]; then
-	fail "throwaway PostgreSQL: $(cat "$T/pg.err")"
-	exit 1
-fi
-E2E_CLEANUPS+=("\"$PGLIB\" stop \"$T/pg\"")
+mkdir -p "$T/proxy"
+# A fresh database: on the run's cluster under tests/run-all, else on a
+# cluster of the test's own (lib.sh).
+pg_database || exit 1
 sql() { psql -X -qAt "$PG" -c "$1"; }
 
 ok "seed the district into PostgreSQL" gridbook-hq seed "$SEEDS" --store "$PG"
@@ -61,7 +57,8 @@ hq_down_all() {
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	return 0
 }
-E2E_CLEANUPS+=("hq_down_all")
+# Before the database is dropped (pg_database).
+E2E_CLEANUPS=("hq_down_all" "${E2E_CLEANUPS[@]}")
 for i in 0 1 2; do ok "instance $i starts on PostgreSQL" hq_up "$i"; done
 PX=$(free_port)
 python3 "$top/tests/e2e/rrproxy.py" "$PX" "$T/proxy" "${PORTS[@]}" \
@@ -110,7 +107,8 @@ for f in "${LAPTOPS[@]}"; do
 done
 E2E_CLEANUPS+=("kill ${SYNCS[*]} 2>/dev/null")
 
-# Mid-run, instance 1 dies without a word, and comes back two seconds on.
+# Mid-run, instance 1 dies without a word, and comes back once the proxy
+# has had a connection refused by it and sent it elsewhere (at most 20 s).
 for _ in $(seq 300); do
 	[ "$(sql "SELECT count(*) FROM record_current")" -ge $((TOTAL / 5)) ] &&
 		break
@@ -121,7 +119,14 @@ wait "${PIDS[1]}" 2>/dev/null
 at_kill=$(sql "SELECT count(*) FROM record_current")
 [ "$at_kill" -lt "$TOTAL" ] && pass ||
 	fail "the kill came after the end: $at_kill of $TOTAL records held"
-sleep 2
+wait_refused() {
+	for _ in $(seq 200); do
+		grep -q "^refused ${PORTS[1]}\$" "$T/proxy/log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+ok "a connection to the dead instance is refused" wait_refused
 ok "instance 1 starts again" hq_up 1
 
 bad=0

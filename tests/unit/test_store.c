@@ -24,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <libpq-fe.h>
+
 #include "check.h"
 #include "crypto.h"
 #include "gbtime.h"
@@ -1485,6 +1487,37 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * Waits until n connections to the database of url wait for a lock (the
+ * row of a grid another writer holds), for at most bound_ms; whether they
+ * do.  A test that then lets the lock go knows the others were waiting
+ * for it, where a fixed sleep only made it likely, and goes on as soon
+ * as they are.
+ */
+static int lock_waiters(const char *url, long n, long bound_ms)
+{
+	PGconn *c = PQconnectdb(url);
+	int64_t end = gb_now_ms() + bound_ms;
+	long got = 0;
+
+	while (PQstatus(c) == CONNECTION_OK && gb_now_ms() < end) {
+		PGresult *r = PQexec(c, "SELECT count(*) FROM pg_stat_activity"
+					" WHERE datname = current_database()"
+					" AND wait_event_type = 'Lock'");
+
+		if (PQresultStatus(r) == PGRES_TUPLES_OK)
+			got = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+		PQclear(r);
+		if (got >= n)
+			break;
+		sleep_ms(10);
+	}
+	if (PQstatus(c) != CONNECTION_OK)
+		fprintf(stderr, "  %s", PQerrorMessage(c));
+	PQfinish(c);
+	return got >= n;
+}
+
 /* Opens another server's handle on url, with the PostgreSQL setting
  * options (PGOPTIONS, e.g. "-c deadlock_timeout=10s") for its
  * connections; NULL on failure. */
@@ -1504,7 +1537,7 @@ struct turn {
 	struct store *st;
 	atomic_int locked; /* the first grid is held */
 	int found, put_rc, lock_rc, commit_rc;
-	int64_t waited_ms;
+	int64_t locked_at; /* when it had the grid */
 };
 
 /* The second server's writer, applying batch 21 of DEV_G1 as ingest
@@ -1514,14 +1547,13 @@ static void *second_writer(void *arg)
 	struct turn *t = arg;
 	unsigned char h[STORE_HASH_LEN], got[STORE_HASH_LEN];
 	struct gb_err err;
-	int64_t start = gb_now_ms();
 
 	memset(h, 0x21, sizeof(h));
 	t->found = t->put_rc = t->lock_rc = t->commit_rc = 99;
 	if (t->st->ops->begin(t->st, &err) < 0)
 		return NULL;
 	t->lock_rc = t->st->ops->grid_lock(t->st, "S01-G1", &err);
-	t->waited_ms = gb_now_ms() - start;
+	t->locked_at = gb_now_ms();
 	t->found = t->st->ops->batch_get(t->st, DEV_G1, 21, got, NULL, &err);
 	if (t->found == 0)
 		t->put_rc = t->st->ops->batch_put(
@@ -1542,6 +1574,7 @@ static void test_grid_turns(struct store *st, const char *url)
 	struct gb_buf ack;
 	struct gb_err err;
 	pthread_t th;
+	int64_t commit_at;
 
 	memset(&t, 0, sizeof(t));
 	memset(h, 0x21, sizeof(h));
@@ -1555,12 +1588,13 @@ static void test_grid_turns(struct store *st, const char *url)
 	CHECK_S(st->ops->grid_lock(st, "S01-G1", &err) == 0); /* again: held */
 	CHECK_S(st->ops->batch_get(st, DEV_G1, 21, got, NULL, &err) == 0);
 	CHECK_S(pthread_create(&th, NULL, second_writer, &t) == 0);
-	sleep_ms(300); /* the second is waiting for the grid by now */
+	CHECK_S(lock_waiters(url, 1, 10000)); /* the second waits for it */
 	CHECK_S(st->ops->batch_put(st, DEV_G1, 21, h, 0, "ack-x", 5,
 				   1764750210000, &err) == 0);
+	commit_at = gb_now_ms();
 	CHECK_S(st->ops->commit(st, &err) == 0);
 	pthread_join(th, NULL);
-	CHECK_S(t.lock_rc == 0 && t.waited_ms >= 200);
+	CHECK_S(t.lock_rc == 0 && t.locked_at >= commit_at);
 	CHECK_S(t.found == 1 && t.put_rc == 99 && t.commit_rc == 0);
 	CHECK_S(st->ops->batch_get(st, DEV_G1, 21, got, &ack, &err) == 1 &&
 		ack.len == 5 && !memcmp(ack.data, "ack-x", 5));
@@ -1614,7 +1648,7 @@ static void test_deadlock(struct store *st, const char *url)
 	CHECK_S(pthread_create(&th, NULL, crossing_writer, &c) == 0);
 	while (!atomic_load(&c.holds))
 		sleep_ms(10);
-	sleep_ms(200); /* it waits for S01-G1 */
+	CHECK_S(lock_waiters(url, 1, 10000)); /* it waits for S01-G1 */
 	CHECK_S(st->ops->savepoint(st, &err) == 0);
 	gb_err_clear(&err);
 	CHECK_S(st->ops->grid_lock(st, "S01-G2", &err) == -1 &&
@@ -1694,7 +1728,8 @@ static void test_group_again(struct store *st, const char *url)
 	CHECK_S(other->ops->begin(other, &err) == 0);
 	CHECK_S(other->ops->grid_lock(other, "S01-G2", &err) == 0);
 	CHECK_S(pthread_create(&th, NULL, group_writer, &g) == 0);
-	sleep_ms(300); /* ingest holds S01-G1 and waits for S01-G2 */
+	/* ingest holds S01-G1 and waits for S01-G2 */
+	CHECK_S(lock_waiters(url, 1, 10000));
 	CHECK_S(other->ops->grid_lock(other, "S01-G1", &err) == 0);
 	CHECK_S(other->ops->commit(other, &err) == 0);
 	pthread_join(th, NULL);
@@ -1855,17 +1890,16 @@ out:
 struct rebuilder {
 	struct store *st;
 	int rc;
-	int64_t waited_ms;
+	int64_t done_at;
 };
 
 static void *rebuilding(void *arg)
 {
 	struct rebuilder *r = arg;
-	int64_t start = gb_now_ms();
 	struct gb_err err;
 
 	r->rc = rollup_rebuild(r->st, &err);
-	r->waited_ms = gb_now_ms() - start;
+	r->done_at = gb_now_ms();
 	if (r->rc < 0)
 		fprintf(stderr, "  %s\n", err.msg);
 	return NULL;
@@ -1878,6 +1912,7 @@ static void test_rebuild_waits(struct store *st, const char *url)
 	struct rebuilder r = {server_open(url, NULL), 99, 0};
 	struct gb_err err;
 	pthread_t th;
+	int64_t commit_at;
 
 	CHECK_S(r.st != NULL);
 	if (!r.st)
@@ -1885,10 +1920,11 @@ static void test_rebuild_waits(struct store *st, const char *url)
 	CHECK_S(st->ops->begin(st, &err) == 0);
 	CHECK_S(st->ops->grid_lock(st, "S01-G2", &err) == 0);
 	CHECK_S(pthread_create(&th, NULL, rebuilding, &r) == 0);
-	sleep_ms(300);
+	CHECK_S(lock_waiters(url, 1, 10000));
+	commit_at = gb_now_ms();
 	CHECK_S(st->ops->commit(st, &err) == 0);
 	pthread_join(th, NULL);
-	CHECK_S(r.rc == 0 && r.waited_ms >= 200);
+	CHECK_S(r.rc == 0 && r.done_at >= commit_at);
 	r.st->ops->close(r.st);
 }
 
@@ -2008,7 +2044,7 @@ static void test_merge_across(struct store *st, const char *url)
 	CHECK_S(z->ops->grid_lock(z, "S01-G1", &err) == 0);
 	CHECK_S(pthread_create(&t1, NULL, merging, &m1) == 0);
 	CHECK_S(pthread_create(&t2, NULL, merging, &m2) == 0);
-	sleep_ms(300);
+	CHECK_S(lock_waiters(url, 2, 10000)); /* both wait for z */
 	CHECK_S(z->ops->commit(z, &err) == 0);
 	pthread_join(t1, NULL);
 	pthread_join(t2, NULL);
