@@ -805,7 +805,9 @@ static int apply_item(struct apply *a, const struct wire_item *it,
 	la = a->lookup.arg;
 	la->missing = 0;
 	if (gb_validate_refs(r, &a->lookup, &verr) < 0) {
-		if (verr.code == GB_EDB) {
+		/* The store failing a look-up (for now, too: a race lost to
+		 * another server) fails the batch, not the record. */
+		if (verr.code == GB_EDB || verr.code == GB_EBUSY) {
 			*err = verr;
 			return -1;
 		}

@@ -180,6 +180,12 @@ struct pg_store {
 	size_t nabsent;
 	const char *whats[PIPE_MAX];
 	const char *late_what;
+	/* In the pipeline the first failure of the transaction is the one
+	 * told from then on (w_fail); no_answer: the last wait got no sync
+	 * (the connection failed). */
+	int stuck;
+	struct gb_err stuck_err;
+	int no_answer;
 	/* The backend of the writer connection, whose own notifications
 	 * the listener ignores. */
 	atomic_int writer_pid;
@@ -408,6 +414,7 @@ static PGresult *pipe_wait(struct pg_store *s)
 		}
 	}
 	s->pending = 0;
+	s->no_answer = !synced && !bad;
 	if (bad || !synced) {
 		PQclear(last);
 		return bad;
@@ -493,17 +500,43 @@ static int pipe_send(struct pg_store *s, const char *sql, int prepare, int n,
 	return -1;
 }
 
+/*
+ * Fills err for a statement of the writer that failed (res, may be NULL)
+ * and returns -1; one that lost a race marks the transaction (s->raced).
+ * In the pipeline the first failure of the transaction is the one told
+ * from then on: what fails after it fails for it (PostgreSQL aborted the
+ * transaction), and whether the work is worth doing again is the first
+ * one's to say.
+ */
+static int w_fail(struct pg_store *s, PGresult *res, struct gb_err *err,
+		  const char *what)
+{
+	struct gb_err mine;
+
+	s->raced |= is_race(res);
+	if (!err)
+		err = &mine;
+	if (s->stuck) {
+		*err = s->stuck_err;
+		return -1;
+	}
+	race_or_fail(s->conn, res, err, what_of(s, what));
+	if (s->pipe) {
+		s->stuck = 1;
+		s->stuck_err = *err;
+	}
+	return -1;
+}
+
 /* The result res of a statement on the writer connection, or NULL with
- * err (res freed) when it failed: one that lost a race marks the
- * transaction (s->raced). */
+ * err (res freed) when it failed (w_fail). */
 static PGresult *w_checked(struct pg_store *s, PGresult *res, const char *what,
 			   struct gb_err *err)
 {
 	ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		s->raced |= is_race(res);
-		race_or_fail(s->conn, res, err, what_of(s, what));
+		w_fail(s, res, err, what);
 		PQclear(res);
 		return NULL;
 	}
@@ -606,8 +639,7 @@ static int exec_later(struct pg_store *s, const char *sql, int prepare, int n,
 		return 0;
 	}
 fail:
-	s->raced |= is_race(res);
-	race_or_fail(s->conn, res, err, what_of(s, what));
+	w_fail(s, res, err, what);
 	PQclear(res);
 	return -1;
 }
@@ -1156,14 +1188,19 @@ static int pg_begin(struct store *st, struct gb_err *err)
 	s->notified = 0;
 	s->ref_fresh = 0;
 	s->ref_written = 0;
+	s->stuck = 0;
 	if (s->mode == STORE_SERVE) {
 		if (!PQenterPipelineMode(s->conn))
 			return pg_fail(s->conn, NULL, err,
 				       N_("starting a transaction"));
 		s->pipe = 1;
 		s->pending = 0;
-		return exec_later(s, "BEGIN", 1, 0, NULL, NULL, NULL,
-				  N_("starting a transaction"), err);
+		if (exec_later(s, "BEGIN", 1, 0, NULL, NULL, NULL,
+			       N_("starting a transaction"), err) < 0) {
+			pipe_off(s);
+			return -1;
+		}
+		return 0;
 	}
 	return wexec(s, "BEGIN", NULL, N_("starting a transaction"), err);
 }
@@ -1176,13 +1213,18 @@ static int pg_commit(struct store *st, struct gb_err *err)
 
 	if (seq_flush(s, err) < 0)
 		goto out;
+	s->no_answer = 0;
 	res = wrun(s, "COMMIT", NULL, N_("committing"), err);
 	if (!res) {
 		/* A COMMIT that lost a race was rolled back and may be run
 		 * again; one that got no answer (the connection broke) may
 		 * have committed, and running its group again would write
-		 * the group's audit entries twice: not busy, failed. */
-		if (err->code == GB_EBUSY && !s->raced)
+		 * the group's audit entries twice: not busy, failed.  In the
+		 * pipeline a COMMIT after a write that failed was not run
+		 * (the write's failure is told), and one that was answered
+		 * was not lost. */
+		if (err->code == GB_EBUSY && !s->raced &&
+		    (!s->pipe || s->no_answer))
 			err->code = GB_EDB;
 		goto out;
 	}
@@ -1201,6 +1243,7 @@ out:
 	s->ref_fresh = 0;
 	s->ref_written = 0;
 	pipe_off(s);
+	s->stuck = 0;
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 	return rc;
@@ -1216,6 +1259,7 @@ static void pg_rollback(struct store *st)
 	s->ref_fresh = 0;
 	s->ref_written = 0;
 	pipe_off(s);
+	s->stuck = 0;
 	if (PQtransactionStatus(s->conn) != PQTRANS_IDLE)
 		PQclear(PQexec(s->conn, "ROLLBACK"));
 }
@@ -1224,6 +1268,9 @@ static int pg_savepoint(struct store *st, struct gb_err *err)
 {
 	struct pg_store *s = impl(st);
 
+	/* The change sequences written back go unwaited before it: the
+	 * rows are this transaction's, locked, so that only a broken
+	 * connection fails them, which fails the transaction anyway. */
 	if (seq_flush(s, err) < 0)
 		return -1;
 	return exec_later(s, "SAVEPOINT batch", 1, 0, NULL, NULL, NULL,
@@ -1257,6 +1304,7 @@ static int pg_rollback_to(struct store *st)
 		return -1;
 	}
 	s->notified = 0; /* a NOTIFY in the savepoint went with it */
+	s->stuck = 0;	 /* what failed is undone with it */
 	if (wexec(s, "ROLLBACK TO SAVEPOINT batch", NULL, "rollback to", NULL) <
 		0 ||
 	    wexec(s, "RELEASE SAVEPOINT batch", NULL, "release", NULL) < 0)
@@ -1517,8 +1565,7 @@ static int pg_batch_put(struct store *st, const char *device, uint64_t seq,
 		     "$4, $5, $6 FROM device WHERE id = $1",
 		     p.n, p.v, p.len, p.fmt);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		race_or_fail(s->conn, res, err,
-			     what_of(s, N_("recording a batch")));
+		w_fail(s, res, err, N_("recording a batch"));
 		PQclear(res);
 		return -1;
 	}
@@ -2210,7 +2257,10 @@ static struct ref_grid *ref_cache_grid(struct pg_store *s, const char *grid,
 	struct ref_grid *g;
 	struct params p;
 
-	if (!s->ref_fresh || PQtransactionStatus(s->conn) != PQTRANS_INTRANS) {
+	/* In the pipeline the connection is busy, not idle in the
+	 * transaction, while writes are unread. */
+	if (!s->ref_fresh ||
+	    (!s->pipe && PQtransactionStatus(s->conn) != PQTRANS_INTRANS)) {
 		PGresult *res = run_w(s,
 				      "SELECT value FROM meta WHERE key = "
 				      "'ref_version'",
