@@ -840,26 +840,6 @@ out:
 
 /* Reads one proto field into canonical text: *out is an owned string, or
  * NULL when the field was not sent. */
-/* Writes v in decimal, as "%" PRId64 does, into out (21 bytes or more):
- * a received record's numbers and times went through snprintf, 3 % of
- * a laptop's instructions in a pull. */
-static void i64_text(int64_t v, char *out)
-{
-	char d[21];
-	uint64_t u = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
-	size_t n = 0;
-
-	do {
-		d[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		*out++ = '-';
-	while (n)
-		*out++ = d[--n];
-	*out = '\0';
-}
-
 static int field_unpack(const ProtobufCMessage *m,
 			const ProtobufCFieldDescriptor *pf,
 			const struct gb_field *f, char **out,
@@ -880,8 +860,8 @@ static int field_unpack(const ProtobufCMessage *m,
 	case GB_T_TIME:
 		if (!has)
 			return 0;
-		i64_text(*(const int64_t *)p, tmp);
-		break;
+		*out = xi64str(*(const int64_t *)p);
+		return 0;
 	case GB_T_MONEY:
 		if (!has)
 			return 0;
