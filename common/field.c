@@ -157,7 +157,7 @@ static int parse_int(const struct gb_field *f, const char *s, char **out,
 		return gb_error(err, GB_EINVAL,
 				_("%s: \"%s\" is above the maximum %" PRId64),
 				f->name, shown, f->max);
-	*out = xasprintf("%lld", n);
+	*out = xi64str(n);
 	return 0;
 }
 
@@ -254,7 +254,7 @@ static int parse_time(const struct gb_field *f, const char *s, char **out,
 			err->code = GB_EINVAL;
 		return gb_error_prefix(err, "%s", f->name);
 	}
-	*out = xasprintf("%" PRId64, ms);
+	*out = xi64str(ms);
 	return 0;
 }
 

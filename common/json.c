@@ -18,10 +18,20 @@ int gb_json_str(struct gb_buf *b, const char *s, struct gb_err *err)
 	if (gb_buf_add(b, "\"", 1, err))
 		return -1;
 	run = s;
-	for (p = (const unsigned char *)s; *p; p++) {
+	p = (const unsigned char *)s;
+	for (;;) {
 		char esc[8];
-		const char *e = NULL;
+		const char *e;
 
+		/* The bytes that pass unchanged, taken as one run: a switch
+		 * on every byte was most of what the JSON body of a record
+		 * cost (HQ's ingest, a laptop's pull). */
+		while (*p >= 0x20 && *p != '"' && *p != '\\')
+			p++;
+		if (gb_buf_add(b, run, (size_t)((const char *)p - run), err))
+			return -1;
+		if (!*p)
+			break;
 		switch (*p) {
 		case '"':
 			e = "\\\"";
@@ -39,19 +49,12 @@ int gb_json_str(struct gb_buf *b, const char *s, struct gb_err *err)
 			e = "\\t";
 			break;
 		default:
-			if (*p < 0x20) {
-				snprintf(esc, sizeof(esc), "\\u%04x", *p);
-				e = esc;
-			}
+			snprintf(esc, sizeof(esc), "\\u%04x", *p);
+			e = esc;
 		}
-		if (!e)
-			continue;
-		if (gb_buf_add(b, run, (size_t)((const char *)p - run), err) ||
-		    gb_buf_adds(b, e, err))
+		if (gb_buf_adds(b, e, err))
 			return -1;
-		run = (const char *)p + 1;
+		run = (const char *)++p;
 	}
-	if (gb_buf_add(b, run, (size_t)((const char *)p - run), err))
-		return -1;
 	return gb_buf_add(b, "\"", 1, err);
 }

@@ -49,6 +49,25 @@ char *xstrdup(const char *s)
 	return s ? xstrndup(s, strlen(s)) : NULL;
 }
 
+char *xi64str(int64_t v)
+{
+	char d[21], *p, *q;
+	uint64_t u = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
+	size_t n = 0;
+
+	do {
+		d[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	p = q = xmalloc(n + (v < 0) + 1);
+	if (v < 0)
+		*q++ = '-';
+	while (n)
+		*q++ = d[--n];
+	*q = '\0';
+	return p;
+}
+
 char *xstrndup(const char *s, size_t n)
 {
 	char *p;
