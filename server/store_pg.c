@@ -42,7 +42,10 @@
  * Statements are always bound (PQexecParams); bytea parameters and every
  * result come in binary, so ids and hashes travel as their bytes and
  * integers as 8-byte big-endian bigints: every integer column of
- * schema/pg is a bigint.
+ * schema/pg is a bigint.  A serving writer runs its transaction in
+ * libpq's pipeline mode and sends a batch's rows as one statement a
+ * table ("the writer's pipeline", "rows sent together" below), so that
+ * ingest pays a round trip a batch, not a statement a record.
  */
 #include <assert.h>
 #include <stddef.h>
