@@ -688,7 +688,6 @@ struct rows {
 	char type[ROWS_COLS + 1]; /* of each parameter: b bytea, t text,
 				     i bigint */
 	const char *what;
-	int key_id, key_grid; /* the parameters of the key; -1: no key */
 	int n;
 	struct gb_buf col[ROWS_COLS];
 	int hasnull[ROWS_COLS];
@@ -749,10 +748,24 @@ static void put_be32(unsigned char *at, uint32_t v)
 		at[i] = (unsigned char)(v >> (24 - 8 * i));
 }
 
+/* The header of a one-dimensional array in binary, of n elements of
+ * type t (b bytea, t text, i bigint), before the elements. */
+#define ARRAY_HEADER 20
+static void array_header(unsigned char h[ARRAY_HEADER], char t, size_t n,
+			 int hasnull)
+{
+	static const uint32_t oid[] = {17, 25, 20}; /* bytea text int8 */
+
+	put_be32(h, 1);
+	put_be32(h + 4, (uint32_t)hasnull);
+	put_be32(h + 8, oid[strchr("bti", t) - "bti"]);
+	put_be32(h + 12, (uint32_t)n);
+	put_be32(h + 16, 1); /* the lower bound */
+}
+
 /* Sends the rows held of r as one statement, not waited for. */
 static int rows_send(struct pg_store *s, struct rows *r, struct gb_err *err)
 {
-	static const uint32_t oid[] = {17, 25, 20}; /* bytea text int8 */
 	const char *v[ROWS_COLS] = {0};
 	int len[ROWS_COLS] = {0}, fmt[ROWS_COLS] = {0};
 	int ncols = (int)strlen(r->type), rc = 0;
@@ -762,14 +775,9 @@ static int rows_send(struct pg_store *s, struct rows *r, struct gb_err *err)
 	/* The header of each array (one dimension of n), before its
 	 * elements: room for it was kept by rows_add. */
 	for (int c = 0; c < ncols; c++) {
-		unsigned char *h = (unsigned char *)r->col[c].data;
-
-		put_be32(h, 1);
-		put_be32(h + 4, (uint32_t)r->hasnull[c]);
-		put_be32(h + 8, oid[strchr("bti", r->type[c]) - "bti"]);
-		put_be32(h + 12, (uint32_t)r->n);
-		put_be32(h + 16, 1);
-		v[c] = (const char *)h;
+		array_header((unsigned char *)r->col[c].data, r->type[c],
+			     (size_t)r->n, r->hasnull[c]);
+		v[c] = r->col[c].data;
 		len[c] = (int)r->col[c].len;
 		fmt[c] = 1;
 	}
@@ -879,8 +887,6 @@ static int rows_add(struct pg_store *s, int slot, int plain, const char *sql,
 		for (int c = 0; c < ROWS_COLS; c++)
 			gb_buf_init(&r->col[c], GB_BUF_NOLIMIT);
 	}
-	r->key_id = key_id;
-	r->key_grid = key_grid;
 	if (key_id >= 0) {
 		if (fmt[key_id] && len[key_id] == 16)
 			memcpy(id, v[key_id], 16);
@@ -898,7 +904,7 @@ static int rows_add(struct pg_store *s, int slot, int plain, const char *sql,
 	if (r->n == ROWS_MAX && rows_send_all(s, err) < 0)
 		return -1;
 	for (int c = 0; c < n; c++) {
-		static const unsigned char room[20];
+		static const unsigned char room[ARRAY_HEADER];
 
 		if ((r->n == 0 &&
 		     gb_buf_add(&r->col[c], room, sizeof(room), err) < 0) ||
@@ -1589,6 +1595,8 @@ static int pg_batch_put(struct store *st, const char *device, uint64_t seq,
 static int pg_batch_high(struct store *st, const char *device, int reader,
 			 uint64_t *seq, struct gb_err *err)
 {
+	static const char sql[] =
+	    "SELECT max(seq) FROM batch WHERE device = $1";
 	struct pg_store *s = impl(st);
 	PGconn *c = s->conn;
 	struct params p;
@@ -1599,12 +1607,9 @@ static int pg_batch_high(struct store *st, const char *device, int reader,
 		return -1;
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, device);
-	if (reader)
-		res = run(c, "SELECT max(seq) FROM batch WHERE device = $1", &p,
-			  N_("reading a batch"), err);
-	else
-		res = run_w(s, "SELECT max(seq) FROM batch WHERE device = $1",
-			    &p, N_("reading a batch"), err);
+	/* The writer's in its transaction (and pipeline), prepared. */
+	res = reader ? run(c, sql, &p, N_("reading a batch"), err)
+		     : run_w(s, sql, &p, N_("reading a batch"), err);
 	if (res)
 		*seq = (uint64_t)col_i64(res, 0, 0);
 	PQclear(res);
@@ -1674,11 +1679,12 @@ static int pg_current_prefetch(struct store *st, const char *const *ids,
 			       size_t n, struct gb_err *err)
 {
 	struct pg_store *s = impl(st);
+	unsigned char hdr[ARRAY_HEADER];
 	struct params p;
 	struct gb_buf arr;
 	PGresult *res;
 	size_t k = 0;
-	unsigned char hdr[20] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 17};
+	int nonull = 0;
 
 	s->nabsent = 0;
 	free(s->absent);
@@ -1694,21 +1700,15 @@ static int pg_current_prefetch(struct store *st, const char *const *ids,
 	for (size_t i = 1; i < n; i++)
 		if (memcmp(s->absent[i].id, s->absent[k - 1].id, 16))
 			s->absent[k++] = s->absent[i];
-	/* A one-dimensional bytea[] (type 17) in binary: its header,
-	 * then each element's length and bytes. */
+	/* The ids as a bytea[] in binary, as rows_send sends its arrays. */
 	gb_buf_init(&arr, GB_BUF_NOLIMIT);
-	for (int i = 0; i < 4; i++)
-		hdr[12 + i] = (unsigned char)(k >> (24 - 8 * i));
-	hdr[19] = 1; /* the lower bound */
+	array_header(hdr, 'b', k, 0);
 	if (gb_buf_add(&arr, hdr, sizeof(hdr), err) < 0)
 		goto fail;
-	for (size_t i = 0; i < k; i++) {
-		static const unsigned char len16[4] = {0, 0, 0, 16};
-
-		if (gb_buf_add(&arr, len16, 4, err) < 0 ||
-		    gb_buf_add(&arr, s->absent[i].id, 16, err) < 0)
+	for (size_t i = 0; i < k; i++)
+		if (rows_elem(&arr, &nonull, 'b', (const char *)s->absent[i].id,
+			      16, 1, err) < 0)
 			goto fail;
-	}
 	memset(&p, 0, sizeof(p));
 	p_bytes(&p, arr.data, arr.len);
 	res = run_w(s,
@@ -1867,15 +1867,13 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 	gb_buf_init(&b, GB_BUF_NOLIMIT);
 	p_text(&q, store_heads_text(v, &b));
 	p_i64(&q, v->conflicts);
-	for (int i = 0; i < q.n; i++) {
-		v17[p.n + i] = q.v[i];
-		len17[p.n + i] = q.len[i];
-		fmt17[p.n + i] = q.fmt[i];
-	}
-	for (int i = 0; i < p.n; i++) {
-		v17[i] = p.v[i];
-		len17[i] = p.len[i];
-		fmt17[i] = p.fmt[i];
+	for (int i = 0; i < p.n + q.n; i++) {
+		const struct params *x = i < p.n ? &p : &q;
+		int j = i < p.n ? i : i - p.n;
+
+		v17[i] = x->v[j];
+		len17[i] = x->len[j];
+		fmt17[i] = x->fmt[j];
 	}
 	/* Keyed by id ($1) and grid ($3); a record found without a current
 	 * row when its batch began gets one by a plain INSERT. */
@@ -3513,7 +3511,7 @@ static int pg_fact_put(struct store *st, const struct store_fact *f,
 		       struct gb_err *err)
 {
 	const struct pg_fact_table *t;
-	char type[ROWS_COLS + 1] = "bt";
+	char type[ROWS_COLS + 1] = "bt"; /* the id, the grid, then cols */
 	struct params p;
 
 	if (fact_kind_ok(f->kind, err) < 0)
@@ -3522,8 +3520,6 @@ static int pg_fact_put(struct store *st, const struct store_fact *f,
 	memset(&p, 0, sizeof(p));
 	p_uuid(&p, f->id);
 	p_text(&p, f->grid ? f->grid : "");
-	type[0] = 'b';
-	type[1] = 't';
 	for (int i = 0; i < t->ncols; i++) {
 		const void *m = (const char *)f + t->cols[i].off;
 		const char *s;
@@ -3531,7 +3527,6 @@ static int pg_fact_put(struct store *st, const struct store_fact *f,
 		type[2 + i] = t->cols[i].type == PC_TEXT  ? 't'
 			      : t->cols[i].type == PC_REF ? 'b'
 							  : 'i';
-		type[3 + i] = '\0';
 
 		switch (t->cols[i].type) {
 		case PC_TEXT:
