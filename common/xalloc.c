@@ -49,9 +49,9 @@ char *xstrdup(const char *s)
 	return s ? xstrndup(s, strlen(s)) : NULL;
 }
 
-char *xi64str(int64_t v)
+size_t gb_i64_text(char out[GB_I64_TEXT], int64_t v)
 {
-	char d[21], *p, *q;
+	char d[20], *q = out;
 	uint64_t u = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
 	size_t n = 0;
 
@@ -59,12 +59,21 @@ char *xi64str(int64_t v)
 		d[n++] = (char)('0' + u % 10);
 		u /= 10;
 	} while (u);
-	p = q = xmalloc(n + (v < 0) + 1);
 	if (v < 0)
 		*q++ = '-';
 	while (n)
 		*q++ = d[--n];
 	*q = '\0';
+	return (size_t)(q - out);
+}
+
+char *xi64str(int64_t v)
+{
+	char t[GB_I64_TEXT];
+	size_t n = gb_i64_text(t, v);
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, t, n + 1);
 	return p;
 }
 

@@ -20,5 +20,8 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * the numbers of every record read or checked, where xasprintf cost
  * about 1,400 instructions a number. */
 char *xi64str(int64_t v);
+/* v in decimal as xi64str writes it, into out; returns its length. */
+#define GB_I64_TEXT 21
+size_t gb_i64_text(char out[GB_I64_TEXT], int64_t v);
 
 #endif

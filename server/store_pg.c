@@ -86,7 +86,7 @@
 #define AUDIT_PAGE 5000
 #define STR_(x) #x
 #define STR(x) STR_(x)
-#define PARAM_MAX 16
+#define PARAM_MAX 17
 /* Idle reader connections kept (STORE_SERVE). */
 #define POOL_MAX 8
 /* Statements kept prepared on the writer connection. */
@@ -96,21 +96,24 @@
  * hold, so that the server never waits for this side to read. */
 #define PIPE_MAX 256
 /* Rows of one statement sent as one (rows_add), at most; and the
- * parameters of such a statement. */
+ * parameters of such a statement.  ROWS_HASH: slots of the index of a
+ * statement's rows by key, a power of two above ROWS_MAX. */
 #define ROWS_MAX 256
 #define ROWS_COLS 17
+#define ROWS_HASH 512
 /* The statements whose rows go together: a version's row of the history
- * and of the current records, and a row of each fact table; of the last
- * two, rows known to be new (no row to replace: a plain INSERT, sent
- * before the others of its table) and the others (INSERT ... ON
- * CONFLICT DO UPDATE). */
+ * and of the current records, a row of each fact table, and a change of
+ * each counter; of the current records and the facts, rows known to be
+ * new (no row to replace: a plain INSERT, sent before the others of its
+ * table) and the others (INSERT ... ON CONFLICT DO UPDATE). */
 enum {
 	ROWS_HISTORY,
 	ROWS_CURRENT_NEW,
 	ROWS_CURRENT,
 	ROWS_FACT_NEW,
 	ROWS_FACT = ROWS_FACT_NEW + STORE_F_COUNT,
-	ROWS_N = ROWS_FACT + STORE_F_COUNT
+	ROWS_COUNTER = ROWS_FACT + STORE_F_COUNT,
+	ROWS_N = ROWS_COUNTER + STORE_C_COUNT
 };
 /* Grids whose change sequence a transaction keeps in memory at once. */
 #define SEQ_MAX 32
@@ -214,6 +217,7 @@ struct params {
 	const char *v[PARAM_MAX];
 	int len[PARAM_MAX];
 	int fmt[PARAM_MAX];
+	int64_t i64[PARAM_MAX]; /* the number of a p_i64 parameter */
 	char num[PARAM_MAX][24];
 	unsigned char uuid[PARAM_MAX][16];
 };
@@ -228,13 +232,15 @@ static void p_text(struct params *p, const char *s)
 	p->n++;
 }
 
+/* A bigint parameter, in text as "%" PRId64 writes it; the number is
+ * kept too, for the binary arrays of rows_add. */
 static void p_i64(struct params *p, int64_t v)
 {
 	assert(p->n < PARAM_MAX);
-	snprintf(p->num[p->n], sizeof(p->num[0]), "%" PRId64, v);
+	gb_i64_text(p->num[p->n], v);
+	p->i64[p->n] = v;
 	p_text(p, p->num[p->n]);
 }
-
 static void p_bytes(struct params *p, const void *b, size_t n)
 {
 	assert(p->n < PARAM_MAX && n <= INT32_MAX);
@@ -679,9 +685,9 @@ static int exec_wr(struct pg_store *s, const char *sql, const struct params *p,
  * PostgreSQL sees each table's writes in the order they were made, and
  * those of other tables before anything that might read them; the
  * tables held are written by nothing else in between (no foreign key or
- * trigger joins them).  A row whose key (its record and grid) is among
- * those held goes after them, since one statement may not update a row
- * twice.
+ * trigger joins them).  A row whose key (its record and grid, or a
+ * counter's codes and grid) is among those held goes after them, since
+ * one statement may not update a row twice.
  */
 struct rows {
 	char *sql;		  /* the statement of many rows */
@@ -693,6 +699,7 @@ struct rows {
 	int hasnull[ROWS_COLS];
 	unsigned char id[ROWS_MAX][16];
 	char grid[ROWS_MAX][GB_CODE_LEN];
+	unsigned short at[ROWS_HASH]; /* by key: 1 + the row, or 0 */
 };
 
 /*
@@ -782,6 +789,7 @@ static int rows_send(struct pg_store *s, struct rows *r, struct gb_err *err)
 		fmt[c] = 1;
 	}
 	r->n = 0;
+	memset(r->at, 0, sizeof(r->at));
 	s->sending_rows = 1;
 	rc = exec_later(s, r->sql, 1, ncols, v, len, fmt, r->what, err);
 	s->sending_rows = 0;
@@ -811,6 +819,7 @@ static void rows_drop(struct pg_store *s)
 		if (!r)
 			continue;
 		r->n = 0;
+		memset(r->at, 0, sizeof(r->at));
 		for (int c = 0; c < ROWS_COLS; c++) {
 			gb_buf_reset(&r->col[c]);
 			r->hasnull[c] = 0;
@@ -830,9 +839,10 @@ static void rows_free(struct pg_store *s)
 	}
 }
 
-/* Adds one element of a parameter of type t to the array col. */
+/* Adds one element of a parameter of type t to the array col: v, or
+ * for a bigint *num when not NULL (the number v says). */
 static int rows_elem(struct gb_buf *col, int *hasnull, char t, const char *v,
-		     int len, int fmt, struct gb_err *err)
+		     int len, int fmt, const int64_t *num, struct gb_err *err)
 {
 	unsigned char n4[4], i8[8];
 	const void *at = v;
@@ -845,7 +855,8 @@ static int rows_elem(struct gb_buf *col, int *hasnull, char t, const char *v,
 	}
 	n = fmt ? (size_t)len : strlen(v);
 	if (t == 'i') {
-		uint64_t x = (uint64_t)strtoll(v, NULL, 10);
+		uint64_t x =
+		    num ? (uint64_t)*num : (uint64_t)strtoll(v, NULL, 10);
 
 		for (int i = 0; i < 8; i++)
 			i8[i] = (unsigned char)(x >> (56 - 8 * i));
@@ -858,28 +869,62 @@ static int rows_elem(struct gb_buf *col, int *hasnull, char t, const char *v,
 	return gb_buf_add(col, at, n, err);
 }
 
+/* The key of a row whose parameter k is its record's id (p_uuid): its
+ * 16 bytes, or, for an id that is not a UUID, 16 zeros (which stands
+ * for all such ids: their rows then merely go in more statements). */
+static const unsigned char *rows_key(const struct params *p, int k)
+{
+	static const unsigned char none[16];
+
+	return p->fmt[k] && p->len[k] == 16 ? (const unsigned char *)p->v[k]
+					    : none;
+}
+
+/* The slot in r->at of key (id, grid): the one of the row held with that
+ * key, or the free one where it goes. */
+static unsigned short *rows_slot(struct rows *r, const unsigned char id[16],
+				 const char *grid)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	unsigned short *at;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ id[i]) * 16777619u;
+	for (const char *g = grid; *g; g++)
+		h = (h ^ (unsigned char)*g) * 16777619u;
+	for (;; h++) {
+		at = &r->at[h & (ROWS_HASH - 1)];
+		if (!*at || (!memcmp(r->id[*at - 1], id, 16) &&
+			     !strcmp(r->grid[*at - 1], grid)))
+			return at;
+	}
+}
+
 /*
  * A write of the statement sql (a constant, INSERT ... VALUES) whose
  * rows go together (the slot's; plain: without its ON CONFLICT clause),
- * its parameters of the types type; key_id and key_grid the parameters
- * of its key, or -1.  Out of the pipeline it is written at once.
+ * its parameters p of the types type; key (16 bytes) and grid its key,
+ * or key NULL.  Out of the pipeline it is written at once.
  */
 static int rows_add(struct pg_store *s, int slot, int plain, const char *sql,
-		    const char *type, int key_id, int key_grid, int n,
-		    const char *const *v, const int *len, const int *fmt,
-		    const char *what, struct gb_err *err)
+		    const char *type, const unsigned char *key,
+		    const char *grid, const struct params *p, const char *what,
+		    struct gb_err *err)
 {
 	struct rows *r = s->rows[slot];
 	unsigned char id[16] = {0};
-	const char *grid = "";
+	unsigned short *at = NULL;
+	int n = p->n;
 
 	if (!s->pipe || (int)strlen(type) != n || n > ROWS_COLS)
-		return exec_later(s, sql, 1, n, v, len, fmt, what, err);
+		return exec_later(s, sql, 1, n, p->v, p->len, p->fmt, what,
+				  err);
 	if (!r) {
 		char *many = rows_sql(sql, type, plain);
 
 		if (!many)
-			return exec_later(s, sql, 1, n, v, len, fmt, what, err);
+			return exec_later(s, sql, 1, n, p->v, p->len, p->fmt,
+					  what, err);
 		r = s->rows[slot] = xcalloc(1, sizeof(*r));
 		r->sql = many;
 		snprintf(r->type, sizeof(r->type), "%s", type);
@@ -887,34 +932,37 @@ static int rows_add(struct pg_store *s, int slot, int plain, const char *sql,
 		for (int c = 0; c < ROWS_COLS; c++)
 			gb_buf_init(&r->col[c], GB_BUF_NOLIMIT);
 	}
-	if (key_id >= 0) {
-		if (fmt[key_id] && len[key_id] == 16)
-			memcpy(id, v[key_id], 16);
-		grid = v[key_grid] ? v[key_grid] : "";
-		for (int i = 0; i < r->n; i++)
-			if (!memcmp(r->id[i], id, 16) &&
-			    !strcmp(r->grid[i], grid)) {
-				if (rows_send_all(s, err) < 0)
-					return -1;
-				break;
-			}
-	}
 	/* All of them, in their order: a table's new rows go before the
 	 * others of that table. */
 	if (r->n == ROWS_MAX && rows_send_all(s, err) < 0)
 		return -1;
+	if (key) {
+		memcpy(id, key, 16);
+		if (!grid)
+			grid = "";
+		at = rows_slot(r, id, grid);
+		if (*at) {
+			if (rows_send_all(s, err) < 0)
+				return -1;
+			at = rows_slot(r, id, grid);
+		}
+	}
 	for (int c = 0; c < n; c++) {
 		static const unsigned char room[ARRAY_HEADER];
 
 		if ((r->n == 0 &&
 		     gb_buf_add(&r->col[c], room, sizeof(room), err) < 0) ||
-		    rows_elem(&r->col[c], &r->hasnull[c], type[c], v[c], len[c],
-			      fmt[c], err) < 0)
+		    rows_elem(&r->col[c], &r->hasnull[c], type[c], p->v[c],
+			      p->len[c], p->fmt[c],
+			      p->v[c] == p->num[c] ? &p->i64[c] : NULL,
+			      err) < 0)
 			return -1;
 	}
 	memcpy(r->id[r->n], id, 16);
-	snprintf(r->grid[r->n], sizeof(r->grid[0]), "%s", grid);
+	snprintf(r->grid[r->n], sizeof(r->grid[0]), "%s", grid ? grid : "");
 	r->n++;
+	if (at)
+		*at = (unsigned short)r->n;
 	return 0;
 }
 
@@ -1707,7 +1755,7 @@ static int pg_current_prefetch(struct store *st, const char *const *ids,
 		goto fail;
 	for (size_t i = 0; i < k; i++)
 		if (rows_elem(&arr, &nonull, 'b', (const char *)s->absent[i].id,
-			      16, 1, err) < 0)
+			      16, 1, NULL, err) < 0)
 			goto fail;
 	memset(&p, 0, sizeof(p));
 	p_bytes(&p, arr.data, arr.len);
@@ -1802,8 +1850,7 @@ static int pg_history_put(struct store *st, const struct store_version *v,
 	    "INSERT INTO record_history (seq, id, version, device, kind, "
 	    "grid, content_hash, raw, received_at) VALUES ($9, $1, $2, $3, "
 	    "$4, $5, $6, $7, $8)",
-	    "bibttbbii", -1, -1, p.n, p.v, p.len, p.fmt,
-	    N_("storing a record version"), err);
+	    "bibttbbii", NULL, NULL, &p, N_("storing a record version"), err);
 }
 
 static int pg_conflict_put(struct store *st, const struct store_version *v,
@@ -1824,7 +1871,7 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 			  struct gb_err *err)
 {
 	const struct gb_record *r = v->rec;
-	struct params p, q;
+	struct params p;
 	const char *sql =
 	    "INSERT INTO record_current (id, kind, grid, device, staff, "
 	    "version, created_at, updated_at, voided, void_reason, day, "
@@ -1839,16 +1886,11 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 	    "community = excluded.community, person = excluded.person, "
 	    "status = excluded.status, body = excluded.body, "
 	    "heads = excluded.heads, conflicts = excluded.conflicts";
-	const char *v17[2 * PARAM_MAX];
-	int len17[2 * PARAM_MAX], fmt17[2 * PARAM_MAX];
 	struct absent *e;
 	struct gb_buf b;
 	int rc, fresh;
 
-	/* Seventeen parameters: in two halves, so that each stays within
-	 * the struct (PARAM_MAX), then joined. */
 	memset(&p, 0, sizeof(p));
-	memset(&q, 0, sizeof(q));
 	p_uuid(&p, r->id);
 	p_text(&p, r->kind->name);
 	p_text(&p, r->grid);
@@ -1857,31 +1899,23 @@ static int pg_current_put(struct store *st, const struct store_version *v,
 	p_i64(&p, (int64_t)r->version);
 	p_i64(&p, r->created_at);
 	p_i64(&p, r->updated_at);
-	p_i64(&q, r->voided ? 1 : 0);
-	p_text(&q, r->void_reason);
-	p_text(&q, v->day);
-	p_text(&q, v->community);
-	p_text(&q, v->person);
-	p_text(&q, v->status);
-	p_text(&q, v->body ? v->body : "{}");
+	p_i64(&p, r->voided ? 1 : 0);
+	p_text(&p, r->void_reason);
+	p_text(&p, v->day);
+	p_text(&p, v->community);
+	p_text(&p, v->person);
+	p_text(&p, v->status);
+	p_text(&p, v->body ? v->body : "{}");
 	gb_buf_init(&b, GB_BUF_NOLIMIT);
-	p_text(&q, store_heads_text(v, &b));
-	p_i64(&q, v->conflicts);
-	for (int i = 0; i < p.n + q.n; i++) {
-		const struct params *x = i < p.n ? &p : &q;
-		int j = i < p.n ? i : i - p.n;
-
-		v17[i] = x->v[j];
-		len17[i] = x->len[j];
-		fmt17[i] = x->fmt[j];
-	}
+	p_text(&p, store_heads_text(v, &b));
+	p_i64(&p, v->conflicts);
 	/* Keyed by id ($1) and grid ($3); a record found without a current
 	 * row when its batch began gets one by a plain INSERT. */
 	e = absent_find(impl(st), r->id);
 	fresh = e && !e->gone;
 	rc = rows_add(impl(st), fresh ? ROWS_CURRENT_NEW : ROWS_CURRENT, fresh,
-		      sql, "bttbtiiiittttttti", 0, 2, p.n + q.n, v17, len17,
-		      fmt17, N_("storing the current version"), err);
+		      sql, "bttbtiiiittttttti", rows_key(&p, 0), r->grid, &p,
+		      N_("storing the current version"), err);
 	gb_buf_release(&b);
 	absent_drop(impl(st), r->id);
 	return rc;
@@ -3566,9 +3600,10 @@ static int pg_fact_put(struct store *st, const struct store_fact *f,
 		}
 	}
 	/* Keyed by id ($1) and grid ($2). */
-	return rows_add(
-	    impl(st), (f->fresh ? ROWS_FACT_NEW : ROWS_FACT) + (int)f->kind,
-	    f->fresh, t->put, type, 0, 1, p.n, p.v, p.len, p.fmt, t->what, err);
+	return rows_add(impl(st),
+			(f->fresh ? ROWS_FACT_NEW : ROWS_FACT) + (int)f->kind,
+			f->fresh, t->put, type, rows_key(&p, 0),
+			f->grid ? f->grid : "", &p, t->what, err);
 }
 
 static int pg_fact_del(struct store *st, enum store_fact_kind kind,
@@ -3701,14 +3736,32 @@ static int pg_counter_add(struct store *st, enum store_counter c,
 			  const char *grid, int64_t key, const char *a,
 			  const char *b, int64_t delta, struct gb_err *err)
 {
+	/* The types of the parameters (counter_params). */
+	static const char *const types[STORE_C_COUNT] = {
+	    [STORE_C_ACTIVE] = "ti",
+	    [STORE_C_NIGHT] = "ittti",
+	    [STORE_C_DAILY] = "itti",
+	    [STORE_C_RECEPTION] = "itti",
+	};
 	struct params p;
+	struct gb_hash h;
+	unsigned char k16[16];
 
 	if ((unsigned)c >= STORE_C_COUNT)
 		return gb_error(err, GB_EINTERNAL, "report facts: counter %d",
 				(int)c);
 	counter_params(&p, c, grid, key, a, b, delta, 1);
-	if (exec_wr(impl(st), pg_counters[c].add, &p,
-		    N_("storing report facts"), err) < 0)
+	/* Keyed by its codes: in a batch the rollup changes a counter once
+	 * (rollup.c, ctx_flush), so that a batch's changes of one counter
+	 * table go as one statement. */
+	gb_hash_init(&h, sizeof(k16));
+	gb_hash_update(&h, &key, sizeof(key));
+	gb_hash_update(&h, a ? a : "", a ? strlen(a) + 1 : 1);
+	gb_hash_update(&h, b ? b : "", b ? strlen(b) + 1 : 1);
+	gb_hash_final(&h, k16);
+	if (rows_add(impl(st), ROWS_COUNTER + (int)c, 0, pg_counters[c].add,
+		     types[c], k16, grid ? grid : "", &p,
+		     N_("storing report facts"), err) < 0)
 		return -1;
 	if (delta >= 0 || !pg_counters[c].gc)
 		return 0;

@@ -2217,6 +2217,37 @@ static void test_pipeline(const char *url)
 	CHECK_S(ok);
 	CHECK_S(st->ops->current_put(st, &v2, &err) == 0);
 	CHECK_S(st->ops->release(st, &err) == 0);
+
+	/* Counters go as rows of one statement a table: the same counter
+	 * twice in a savepoint, then again in the next one, and one in a
+	 * savepoint undone; a key of the same codes in another order is
+	 * another counter. */
+	CHECK_S(st->ops->savepoint(st, &err) == 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_S(st->ops->counter_add(st, STORE_C_NIGHT, "S01-G1", 20600,
+					     "S01-A01", "S01-P01", 1,
+					     &err) == 0);
+	CHECK_S(st->ops->counter_add(st, STORE_C_NIGHT, "S01-G1", 20600,
+				     "S01-P01", "S01-A01", 5, &err) == 0);
+	CHECK_S(st->ops->counter_add(st, STORE_C_DAILY, "S01-G1", 20600,
+				     "S01-P01", NULL, 2, &err) == 0);
+	CHECK_S(st->ops->counter_add(st, STORE_C_DAILY, "S01-G1", 20601,
+				     "S01-P01", NULL, 4, &err) == 0);
+	CHECK_S(st->ops->release(st, &err) == 0);
+	CHECK_S(st->ops->savepoint(st, &err) == 0);
+	CHECK_S(st->ops->counter_add(st, STORE_C_NIGHT, "S01-G1", 20600,
+				     "S01-A01", "S01-P01", 10, &err) == 0);
+	CHECK_S(st->ops->counter_add(st, STORE_C_DAILY, "S01-G1", 20601,
+				     "S01-P01", NULL, -4, &err) == 0);
+	CHECK_S(st->ops->release(st, &err) == 0);
+	CHECK_S(st->ops->savepoint(st, &err) == 0);
+	CHECK_S(st->ops->counter_add(st, STORE_C_DAILY, "S01-G1", 20600,
+				     "S01-P01", NULL, 100, &err) == 0);
+	CHECK_S(st->ops->rollback_to(st) == 0);
+	CHECK_S(counter(st, STORE_C_NIGHT, 20600, "S01-A01", "S01-P01") == 13);
+	CHECK_S(counter(st, STORE_C_NIGHT, 20600, "S01-P01", "S01-A01") == 5);
+	CHECK_S(counter(st, STORE_C_DAILY, 20600, "S01-P01", NULL) == 2);
+	CHECK_S(counter(st, STORE_C_DAILY, 20601, "S01-P01", NULL) == -1);
 	CHECK_S(st->ops->commit(st, &err) == 0);
 	CHECK_S(st->ops->version_get(st, ids[1], 700, DEV_A, got, &err) == 1);
 	CHECK_S(st->ops->version_get(st, ids[1], 1, DEV_A, got, &err) == 1);
