@@ -24,6 +24,15 @@
  * device sends the same batch again (it started again from an earlier
  * batch): nothing waits for a batch that will not come.
  *
+ * On a store that several may write at once (PostgreSQL) there may be
+ * more writers than one (ingest_add_writer), each a lane: a thread on a
+ * store connection of its own, with its own queue and held batches.  A
+ * grid's requests go to one lane while any of them is queued, held or
+ * applied there (lane_pick, lane_done), so that a device's batches stay
+ * in one writer's order and two lanes never wait for each other's
+ * grids; a grid with none goes to the lane with the fewest.  One writer
+ * then builds its batches while the database applies another's.
+ *
  * Idempotence: a batch is recorded as applied, with the exact ack bytes
  * it was answered with, in the transaction that applies it.  A batch seen
  * before is answered from that record and changes nothing, so delivery
@@ -94,31 +103,49 @@
 #define RETRY_MAX 5
 #define WATCH_POLL_MS 1000
 
-struct ingest {
+/* One writer thread, on a store connection of its own, with its queue
+ * and the batches it holds.  All but st and thread with ing->mu. */
+struct lane {
+	struct ingest *ing;
 	struct store *st; /* borrowed */
 	pthread_t thread;
-	pthread_mutex_t mu;
 	pthread_cond_t work; /* the writer waits on it for requests */
-	pthread_cond_t done; /* requesters wait on it for their outcome */
 	struct ingest_req *head, *tail;
-	/* Batches held for the batch they follow, oldest first; the
-	 * writer's own (no lock). */
+	/* Batches held for the batch they follow, oldest first. */
 	struct ingest_req *held[GROUP_MAX];
 	size_t nheld;
+	int nice_set; /* the nice value the writer has */
+	/* Another server committed batches (ingest.watching): poke is set,
+	 * and the held batches are looked at again by look_at (a mono_ms
+	 * time) in any case. */
+	int poke;
+	int64_t look_at;
+};
+
+/* A grid with requests in a lane (queued, held or in its group): n of
+ * them.  Its requests go to that lane until none is left (lane_pick). */
+struct bound {
+	char grid[GB_CODE_LEN];
+	int lane;
+	size_t n;
+};
+
+struct ingest {
+	pthread_mutex_t mu;
+	pthread_cond_t done; /* requesters wait on it for their outcome */
+	struct lane lanes[INGEST_WRITERS_MAX];
+	int nlanes;
+	struct bound *bound;
+	size_t nbound, bound_cap;
 	int64_t hold_ms; /* HOLD_MS, or what ingest_set_hold set */
-	int nice;	 /* the writer's (ingest_set_nice), and what it has */
-	int nice_set;
+	int nice;	 /* the writers' (ingest_set_nice) */
 	/* The writer's wall time, in µs, moving averages over its groups
 	 * (ingest_cost_us): applying one batch (the group's time to its
 	 * commit, over the batches in it), and the commit of a group. */
 	atomic_llong apply_us, commit_us;
 	int stopping;
-	/* Other servers apply batches on the store (store_ops.watch): poke
-	 * is set when one committed some, and the held batches are looked
-	 * at again by look_at (a mono_ms time) in any case. */
+	/* Other servers apply batches on the store (store_ops.watch). */
 	int watching;
-	int poke;
-	int64_t look_at;
 };
 
 /* What an HTTP thread works out for one record before the writer takes
@@ -1243,11 +1270,64 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The lane for request r, which is counted there until lane_done, with
+ * ing->mu held: its grid's lane while the grid has requests in one,
+ * else the lane with the fewest requests of grids; lane 0 for a request
+ * of no grid (an audit entry, a device caught up). */
+static int lane_pick(struct ingest *ing, const struct ingest_req *r)
+{
+	size_t load[INGEST_WRITERS_MAX] = {0};
+	struct bound *b;
+	int best = 0;
+
+	if (!r->batch || ing->nlanes == 1)
+		return 0;
+	for (size_t i = 0; i < ing->nbound; i++) {
+		b = &ing->bound[i];
+		if (!strcmp(b->grid, r->batch->hdr.grid)) {
+			b->n++;
+			return b->lane;
+		}
+		load[b->lane] += b->n;
+	}
+	for (int k = 1; k < ing->nlanes; k++)
+		if (load[k] < load[best])
+			best = k;
+	if (ing->nbound == ing->bound_cap) {
+		ing->bound_cap = ing->bound_cap ? 2 * ing->bound_cap : 16;
+		ing->bound =
+		    xrealloc(ing->bound, ing->bound_cap * sizeof(*ing->bound));
+	}
+	b = &ing->bound[ing->nbound++];
+	snprintf(b->grid, sizeof(b->grid), "%s", r->batch->hdr.grid);
+	b->lane = best;
+	b->n = 1;
+	return best;
+}
+
+/* Request r is done (handed back): it no longer counts in its lane,
+ * with ing->mu held. */
+static void lane_done(struct ingest *ing, struct ingest_req *r)
+{
+	r->done = 1;
+	if (!r->batch || ing->nlanes == 1)
+		return;
+	for (size_t i = 0; i < ing->nbound; i++) {
+		struct bound *b = &ing->bound[i];
+
+		if (strcmp(b->grid, r->batch->hdr.grid) != 0)
+			continue;
+		if (--b->n == 0)
+			*b = ing->bound[--ing->nbound];
+		return;
+	}
+}
+
 /* Refuses held request i (GB_EBUSY, why) and takes it off the held
  * list, with ing->mu held. */
-static void held_drop(struct ingest *ing, size_t i, const char *why)
+static void held_drop(struct lane *l, size_t i, const char *why)
 {
-	struct ingest_req *r = ing->held[i];
+	struct ingest_req *r = l->held[i];
 
 	r->rc = -1;
 	gb_error(&r->err, GB_EBUSY,
@@ -1257,24 +1337,24 @@ static void held_drop(struct ingest *ing, size_t i, const char *why)
 	if (r->ack)
 		gb_buf_reset(r->ack);
 	ingest_req_release(r);
-	r->done = 1;
-	ing->held[i] = ing->held[--ing->nheld];
+	lane_done(l->ing, r);
+	l->held[i] = l->held[--l->nheld];
 }
 
 /* Drops the held batches whose device sent them again or whose
  * connection is gone, with ing->mu held, and wakes their requesters. */
-static void held_prune(struct ingest *ing)
+static void held_prune(struct lane *l)
 {
 	int dropped = 0;
 
-	for (size_t i = 0; i < ing->nheld;) {
-		struct ingest_req *r = ing->held[i];
+	for (size_t i = 0; i < l->nheld;) {
+		struct ingest_req *r = l->held[i];
 
 		if (r->superseded) {
-			held_drop(ing, i, _("the device sent it again"));
+			held_drop(l, i, _("the device sent it again"));
 		} else if (r->watch && r->watch->gone &&
 			   r->watch->gone(r->watch->arg)) {
-			held_drop(ing, i, _("its connection is closed"));
+			held_drop(l, i, _("its connection is closed"));
 		} else {
 			i++;
 			continue;
@@ -1282,7 +1362,7 @@ static void held_prune(struct ingest *ing)
 		dropped = 1;
 	}
 	if (dropped)
-		pthread_cond_broadcast(&ing->done);
+		pthread_cond_broadcast(&l->ing->done);
 }
 
 /* Waits on ing->work, with ing->mu held, until a request comes, the
@@ -1291,29 +1371,31 @@ static void held_prune(struct ingest *ing)
  * commits batches or WATCH_POLL_MS pass (when the store has others):
  * returns 0.  Returns 1 when idle_at (a mono_ms
  * time; 0: none) passes first.  While batches are held it looks every
- * HELD_POLL_MS whether they are still wanted (held_prune). */
-static int writer_wait(struct ingest *ing, int64_t idle_at)
+ * HELD_POLL_MS whether they are still wanted (held_prune).  Of
+ * lane l: its requests and held batches. */
+static int writer_wait(struct lane *l, int64_t idle_at)
 {
+	struct ingest *ing = l->ing;
 	struct timespec ts;
 
-	while (!ing->head && !ing->stopping) {
+	while (!l->head && !ing->stopping) {
 		int64_t until = idle_at ? idle_at : INT64_MAX, now, wake;
 
-		held_prune(ing);
+		held_prune(l);
 		/* Another server committed batches: one held here may follow
 		 * one of them. */
-		if (ing->poke && ing->nheld) {
-			ing->poke = 0;
+		if (l->poke && l->nheld) {
+			l->poke = 0;
 			return 0;
 		}
-		ing->poke = 0;
-		for (size_t i = 0; i < ing->nheld; i++)
-			if (ing->held[i]->wait_until < until)
-				until = ing->held[i]->wait_until;
-		if (ing->watching && ing->nheld && ing->look_at < until)
-			until = ing->look_at;
-		if (until == INT64_MAX && ing->nheld == 0) {
-			pthread_cond_wait(&ing->work, &ing->mu);
+		l->poke = 0;
+		for (size_t i = 0; i < l->nheld; i++)
+			if (l->held[i]->wait_until < until)
+				until = l->held[i]->wait_until;
+		if (ing->watching && l->nheld && l->look_at < until)
+			until = l->look_at;
+		if (until == INT64_MAX && l->nheld == 0) {
+			pthread_cond_wait(&l->work, &ing->mu);
 			continue;
 		}
 		now = mono_ms();
@@ -1322,13 +1404,13 @@ static int writer_wait(struct ingest *ing, int64_t idle_at)
 		if (now >= until)
 			return 0;
 		wake = until;
-		if (ing->nheld && now + HELD_POLL_MS < wake)
+		if (l->nheld && now + HELD_POLL_MS < wake)
 			wake = now + HELD_POLL_MS;
 		ts.tv_sec = (time_t)(wake / 1000);
 		ts.tv_nsec = (long)(wake % 1000) * 1000000;
-		pthread_cond_timedwait(&ing->work, &ing->mu, &ts);
+		pthread_cond_timedwait(&l->work, &ing->mu, &ts);
 	}
-	held_prune(ing);
+	held_prune(l);
 	return 0;
 }
 
@@ -1338,18 +1420,20 @@ static int writer_wait(struct ingest *ing, int64_t idle_at)
  * ends, the ingest stops, or too many are held: then it is refused
  * (GB_EBUSY), and the device sends it again.  With ing->mu held.
  */
-static void writer_settle(struct ingest *ing, struct ingest_req *r, int64_t now)
+static void writer_settle(struct lane *l, struct ingest_req *r, int64_t now)
 {
+	struct ingest *ing = l->ing;
+
 	if (r->rc != 1) {
-		r->done = 1;
+		lane_done(ing, r);
 		return;
 	}
 	/* The hold may have been cut (ingest_set_hold) while r was in the
 	 * group. */
 	if (!r->wait_until || r->wait_until > now + ing->hold_ms)
 		r->wait_until = now + ing->hold_ms;
-	if (!ing->stopping && now < r->wait_until && ing->nheld < GROUP_MAX) {
-		ing->held[ing->nheld++] = r;
+	if (!ing->stopping && now < r->wait_until && l->nheld < GROUP_MAX) {
+		l->held[l->nheld++] = r;
 		if (!r->told_held && r->watch && r->watch->held)
 			r->watch->held(r->watch->arg);
 		r->told_held = 1;
@@ -1362,19 +1446,19 @@ static void writer_settle(struct ingest *ing, struct ingest_req *r, int64_t now)
 		 r->batch->hdr.seq, r->batch->hdr.after);
 	if (r->ack)
 		gb_buf_reset(r->ack);
-	r->done = 1;
+	lane_done(ing, r);
 }
 
 /* Moves what is queued to group[*n..cap), with ing->mu held. */
-static void writer_take(struct ingest *ing, struct ingest_req **group,
-			size_t *n, size_t cap)
+static void writer_take(struct lane *l, struct ingest_req **group, size_t *n,
+			size_t cap)
 {
-	while (ing->head && *n < cap) {
-		group[(*n)++] = ing->head;
-		ing->head = ing->head->next;
+	while (l->head && *n < cap) {
+		group[(*n)++] = l->head;
+		l->head = l->head->next;
 	}
-	if (!ing->head)
-		ing->tail = NULL;
+	if (!l->head)
+		l->tail = NULL;
 }
 
 static int64_t mono_us(void)
@@ -1419,13 +1503,13 @@ void ingest_cost_us(struct ingest *ing, int64_t *apply, int64_t *commit)
  * On Linux the nice value is the calling thread's: only the writer's
  * changes.  A value it may not take (lower than it has, unprivileged) is
  * left as it is. */
-static void writer_nice(struct ingest *ing)
+static void writer_nice(struct lane *l)
 {
-	if (ing->nice == ing->nice_set)
+	if (l->ing->nice == l->nice_set)
 		return;
-	if (setpriority(PRIO_PROCESS, 0, ing->nice) < 0)
+	if (setpriority(PRIO_PROCESS, 0, l->ing->nice) < 0)
 		log_warnx("the writer keeps its priority: %s", strerror(errno));
-	ing->nice_set = ing->nice;
+	l->nice_set = l->ing->nice;
 }
 
 /*
@@ -1442,7 +1526,8 @@ static void writer_nice(struct ingest *ing)
  */
 static void *writer_main(void *arg)
 {
-	struct ingest *ing = arg;
+	struct lane *l = arg;
+	struct ingest *ing = l->ing;
 	struct ingest_req *group[2 * GROUP_MAX];
 	struct gb_err err;
 	int64_t now, idle_at = 0, t_start, t_commit;
@@ -1453,24 +1538,24 @@ static void *writer_main(void *arg)
 		int rc, watching;
 
 		pthread_mutex_lock(&ing->mu);
-		writer_nice(ing);
-		if (writer_wait(ing, idle_at)) {
+		writer_nice(l);
+		if (writer_wait(l, idle_at)) {
 			pthread_mutex_unlock(&ing->mu);
 			idle_at = 0;
-			rc = ing->st->ops->checkpoint(ing->st, STORE_CKPT_IDLE,
-						      &err);
+			rc = l->st->ops->checkpoint(l->st, STORE_CKPT_IDLE,
+						    &err);
 			if (rc < 0)
 				log_warnx("%s", err.msg);
 			else if (rc == 1) /* a command holds the store */
 				idle_at = mono_ms() + IDLE_MS;
 			continue;
 		}
-		writer_nice(ing);
+		writer_nice(l);
 		/* The held ones first: they came first. */
-		for (size_t i = 0; i < ing->nheld; i++)
-			group[n++] = ing->held[i];
-		ing->nheld = 0;
-		writer_take(ing, group, &n, GROUP_MAX);
+		for (size_t i = 0; i < l->nheld; i++)
+			group[n++] = l->held[i];
+		l->nheld = 0;
+		writer_take(l, group, &n, GROUP_MAX);
 		watching = ing->watching;
 		pthread_mutex_unlock(&ing->mu);
 		if (n == 0)
@@ -1480,9 +1565,9 @@ static void *writer_main(void *arg)
 		at = gb_now_ms();
 		for (int attempt = 0;; attempt++) {
 			records = 0;
-			rc = group_begin(ing->st, group, n, at, &err);
+			rc = group_begin(l->st, group, n, at, &err);
 			while (rc == 0) {
-				rc = group_run(ing->st, group, n, at, &records,
+				rc = group_run(l->st, group, n, at, &records,
 					       &err);
 				/* With other servers on the store, what came
 				 * meanwhile waits for the next group: this one
@@ -1493,20 +1578,20 @@ static void *writer_main(void *arg)
 					break;
 				done = n;
 				pthread_mutex_lock(&ing->mu);
-				writer_take(ing, group, &n, 2 * GROUP_MAX);
+				writer_take(l, group, &n, 2 * GROUP_MAX);
 				pthread_mutex_unlock(&ing->mu);
 				if (n == done)
 					break;
 				group_add(group, done, n, at);
-				rc = group_lock(ing->st, group, done, n, &err);
+				rc = group_lock(l->st, group, done, n, &err);
 				if (rc < 0) {
-					ing->st->ops->rollback(ing->st);
+					l->st->ops->rollback(l->st);
 					fail_all(group, n, &err);
 				}
 			}
 			t_commit = mono_us();
 			if (rc == 0)
-				rc = group_commit(ing->st, group, n, &err);
+				rc = group_commit(l->st, group, n, &err);
 			if (rc == 0 || !group_again(&err, attempt))
 				break;
 			log_warnx("a group of %zu requests is run again: %s", n,
@@ -1519,17 +1604,16 @@ static void *writer_main(void *arg)
 		now = mono_ms();
 		pthread_mutex_lock(&ing->mu);
 		for (size_t i = 0; i < n; i++)
-			writer_settle(ing, group[i], now);
-		ing->look_at = now + WATCH_POLL_MS;
+			writer_settle(l, group[i], now);
+		l->look_at = now + WATCH_POLL_MS;
 		pthread_cond_broadcast(&ing->done);
 		pthread_mutex_unlock(&ing->mu);
 
 		idle_at = now + IDLE_MS;
-		if (ing->st->ops->checkpoint(ing->st, STORE_CKPT_BUSY, &err) <
-		    0)
+		if (l->st->ops->checkpoint(l->st, STORE_CKPT_BUSY, &err) < 0)
 			log_warnx("%s", err.msg);
 	}
-	if (ing->st->ops->checkpoint(ing->st, STORE_CKPT_FINAL, &err) < 0)
+	if (l->st->ops->checkpoint(l->st, STORE_CKPT_FINAL, &err) < 0)
 		log_warnx("%s", err.msg);
 	return NULL;
 }
@@ -1541,9 +1625,38 @@ static void writer_poke(void *arg)
 	struct ingest *ing = arg;
 
 	pthread_mutex_lock(&ing->mu);
-	ing->poke = 1;
-	pthread_cond_signal(&ing->work);
+	for (int k = 0; k < ing->nlanes; k++) {
+		ing->lanes[k].poke = 1;
+		pthread_cond_signal(&ing->lanes[k].work);
+	}
 	pthread_mutex_unlock(&ing->mu);
+}
+
+/* Starts the writer of lane k on st. */
+static int lane_start(struct ingest *ing, int k, struct store *st,
+		      struct gb_err *err)
+{
+	struct lane *l = &ing->lanes[k];
+	pthread_condattr_t ca;
+	int rc;
+
+	l->ing = ing;
+	l->st = st;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->work, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = pthread_create(&l->thread, NULL, writer_main, l);
+	if (rc != 0) {
+		pthread_cond_destroy(&l->work);
+		return gb_error(err, GB_EINTERNAL,
+				_("starting the writer thread: %s"),
+				strerror(rc));
+	}
+	pthread_mutex_lock(&ing->mu);
+	ing->nlanes = k + 1;
+	pthread_mutex_unlock(&ing->mu);
+	return 0;
 }
 
 int ingest_start(struct ingest **out, struct store *st, struct gb_err *err)
@@ -1551,27 +1664,16 @@ int ingest_start(struct ingest **out, struct store *st, struct gb_err *err)
 	struct ingest *ing = xcalloc(1, sizeof(*ing));
 	int rc;
 
-	pthread_condattr_t ca;
-
-	ing->st = st;
 	ing->hold_ms = HOLD_MS;
 	atomic_init(&ing->apply_us, 0);
 	atomic_init(&ing->commit_us, 0);
 	pthread_mutex_init(&ing->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ing->work, &ca);
-	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&ing->done, NULL);
-	rc = pthread_create(&ing->thread, NULL, writer_main, ing);
-	if (rc != 0) {
+	if (lane_start(ing, 0, st, err) < 0) {
 		pthread_cond_destroy(&ing->done);
-		pthread_cond_destroy(&ing->work);
 		pthread_mutex_destroy(&ing->mu);
 		free(ing);
-		return gb_error(err, GB_EINTERNAL,
-				_("starting the writer thread: %s"),
-				strerror(rc));
+		return -1;
 	}
 	rc = st->ops->watch(st, writer_poke, ing, err);
 	if (rc < 0) {
@@ -1585,21 +1687,33 @@ int ingest_start(struct ingest **out, struct store *st, struct gb_err *err)
 	return 0;
 }
 
+int ingest_add_writer(struct ingest *ing, struct store *st2, struct gb_err *err)
+{
+	if (ing->nlanes == INGEST_WRITERS_MAX)
+		return gb_error(err, GB_EINVAL, _("at most %d writers"),
+				INGEST_WRITERS_MAX);
+	return lane_start(ing, ing->nlanes, st2, err);
+}
+
 void ingest_stop(struct ingest *ing)
 {
 	struct gb_err err;
 
 	if (!ing)
 		return;
-	ing->st->ops->watch(ing->st, NULL, NULL, &err);
+	ing->lanes[0].st->ops->watch(ing->lanes[0].st, NULL, NULL, &err);
 	pthread_mutex_lock(&ing->mu);
 	ing->stopping = 1;
-	pthread_cond_signal(&ing->work);
+	for (int k = 0; k < ing->nlanes; k++)
+		pthread_cond_signal(&ing->lanes[k].work);
 	pthread_mutex_unlock(&ing->mu);
-	pthread_join(ing->thread, NULL);
+	for (int k = 0; k < ing->nlanes; k++) {
+		pthread_join(ing->lanes[k].thread, NULL);
+		pthread_cond_destroy(&ing->lanes[k].work);
+	}
 	pthread_cond_destroy(&ing->done);
-	pthread_cond_destroy(&ing->work);
 	pthread_mutex_destroy(&ing->mu);
+	free(ing->bound);
 	free(ing);
 }
 
@@ -1611,10 +1725,14 @@ void ingest_set_hold(struct ingest *ing, int64_t ms)
 	ing->hold_ms = ms;
 	/* The holds under way end by the new bound too: the writer, woken,
 	 * refuses those that are over. */
-	for (size_t i = 0; i < ing->nheld; i++)
-		if (ing->held[i]->wait_until > until)
-			ing->held[i]->wait_until = until;
-	pthread_cond_signal(&ing->work);
+	for (int k = 0; k < ing->nlanes; k++) {
+		struct lane *l = &ing->lanes[k];
+
+		for (size_t i = 0; i < l->nheld; i++)
+			if (l->held[i]->wait_until > until)
+				l->held[i]->wait_until = until;
+		pthread_cond_signal(&l->work);
+	}
 	pthread_mutex_unlock(&ing->mu);
 }
 
@@ -1622,20 +1740,22 @@ void ingest_set_nice(struct ingest *ing, int nice)
 {
 	pthread_mutex_lock(&ing->mu);
 	ing->nice = nice;
-	pthread_cond_signal(&ing->work);
+	for (int k = 0; k < ing->nlanes; k++)
+		pthread_cond_signal(&ing->lanes[k].work);
 	pthread_mutex_unlock(&ing->mu);
 }
 
 /* A batch of r's device with r's sequence number is held: the device
  * started again from r, so that one and the later ones held of it are
- * marked to be dropped (held_prune).  With ing->mu held. */
-static void held_supersede(struct ingest *ing, const struct ingest_req *r)
+ * marked to be dropped (held_prune).  Those of lane l, the lane of r's
+ * grid, with ing->mu held. */
+static void held_supersede(struct lane *l, const struct ingest_req *r)
 {
 	const struct wire_batch *b = r->batch;
 	int again = 0;
 
-	for (size_t i = 0; i < ing->nheld; i++) {
-		const struct ingest_req *h = ing->held[i];
+	for (size_t i = 0; i < l->nheld; i++) {
+		const struct ingest_req *h = l->held[i];
 
 		if (h->batch->hdr.seq == b->hdr.seq &&
 		    strcmp(h->dev->id, r->dev->id) == 0)
@@ -1643,8 +1763,8 @@ static void held_supersede(struct ingest *ing, const struct ingest_req *r)
 	}
 	if (!again)
 		return;
-	for (size_t i = 0; i < ing->nheld; i++) {
-		struct ingest_req *h = ing->held[i];
+	for (size_t i = 0; i < l->nheld; i++) {
+		struct ingest_req *h = l->held[i];
 
 		if (h->batch->hdr.seq >= b->hdr.seq &&
 		    strcmp(h->dev->id, r->dev->id) == 0)
@@ -1655,6 +1775,8 @@ static void held_supersede(struct ingest *ing, const struct ingest_req *r)
 /* Queues r and waits until the writer has done it. */
 static int submit(struct ingest *ing, struct ingest_req *r, struct gb_err *err)
 {
+	struct lane *l;
+
 	r->done = 0;
 	r->next = NULL;
 	pthread_mutex_lock(&ing->mu);
@@ -1662,14 +1784,16 @@ static int submit(struct ingest *ing, struct ingest_req *r, struct gb_err *err)
 		pthread_mutex_unlock(&ing->mu);
 		return gb_error(err, GB_EINTR, _("the server is stopping"));
 	}
+	r->lane = lane_pick(ing, r);
+	l = &ing->lanes[r->lane];
 	if (r->batch)
-		held_supersede(ing, r);
-	if (ing->tail)
-		ing->tail->next = r;
+		held_supersede(l, r);
+	if (l->tail)
+		l->tail->next = r;
 	else
-		ing->head = r;
-	ing->tail = r;
-	pthread_cond_signal(&ing->work);
+		l->head = r;
+	l->tail = r;
+	pthread_cond_signal(&l->work);
 	while (!r->done)
 		pthread_cond_wait(&ing->done, &ing->mu);
 	pthread_mutex_unlock(&ing->mu);
@@ -1736,7 +1860,9 @@ size_t ingest_held(struct ingest *ing)
 	size_t n;
 
 	pthread_mutex_lock(&ing->mu);
-	n = ing->nheld;
+	n = 0;
+	for (int k = 0; k < ing->nlanes; k++)
+		n += ing->lanes[k].nheld;
 	pthread_mutex_unlock(&ing->mu);
 	return n;
 }

@@ -95,12 +95,25 @@ struct ingest_req {
 	int superseded; /* the device sent this batch again meanwhile */
 	int renumber;	/* answered "renumber": not applied */
 	int done;
+	int lane; /* the writer it was given to */
 	struct ingest_req *next;
 };
 
 /* Starts the writer thread on st (borrowed; it must outlive the ingest).
  * On success *out is freed by ingest_stop(). */
 int ingest_start(struct ingest **out, struct store *st, struct gb_err *err);
+/*
+ * Starts one more writer thread, on st2: another connection of the same
+ * store (borrowed; it must outlive the ingest), for a store that more
+ * than one writer may write at once (PostgreSQL: store_is_pg).  The
+ * writers take the grids between them: a grid's requests go to one
+ * writer while any of them is queued, held or being applied there, and
+ * a grid with none goes to the writer with the fewest.  Up to
+ * INGEST_WRITERS_MAX writers in all; called before any request.
+ */
+#define INGEST_WRITERS_MAX 8
+int ingest_add_writer(struct ingest *ing, struct store *st2,
+		      struct gb_err *err);
 /* Lets the writer finish every request already queued, then stops it and
  * frees ing.  Requests made after the stop began fail with GB_EINTR.
  * NULL is a no-op. */

@@ -114,6 +114,9 @@ static int parse(const char *cmd, const struct gb_opt *spec, int nspec,
 
 /* The free-space margin by default, MiB (store_ops.room). */
 #define MARGIN_MIB 256
+/* Writer threads of a PostgreSQL store by default (--writers): one
+ * builds a batch while the database applies the one before. */
+#define PG_WRITERS 2
 
 static void serve_help(FILE *fp)
 {
@@ -180,6 +183,15 @@ static void serve_help(FILE *fp)
 		  "                               so that reports and "
 		  "/healthz get a CPU first (%u)\n"),
 		l.bulk_nice);
+	fprintf(fp,
+		_("\nWRITERS:\n"
+		  "  --writers N                  writer threads, each on a "
+		  "connection of its own,\n"
+		  "                               sharing the grids between "
+		  "them: PostgreSQL only\n"
+		  "                               (1 to %d; %d on PostgreSQL, "
+		  "1 on SQLite)\n"),
+		INGEST_WRITERS_MAX, PG_WRITERS);
 }
 
 /* Parses the value of a numeric option: min to max. */
@@ -220,6 +232,25 @@ static void files_raise(void)
 	}
 }
 
+/* The writers after the first (--writers), each on a store of its own,
+ * opened into more. */
+static int writers_add(struct hq *hq, struct ingest *ing, struct store **more,
+		       unsigned writers, struct gb_err *err)
+{
+	for (unsigned i = 1; i < writers; i++)
+		if (store_open(&more[i], hq->store, STORE_SERVE, err) < 0 ||
+		    ingest_add_writer(ing, more[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+static void stores_close(struct store **more)
+{
+	for (int i = 0; i < INGEST_WRITERS_MAX; i++)
+		if (more[i])
+			more[i]->ops->close(more[i]);
+}
+
 static int cmd_serve(struct hq *hq, int argc, char **argv)
 {
 	const char *listen = DEFAULT_LISTEN;
@@ -231,7 +262,7 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 		   *o_batches = NULL, *o_wait = NULL, *o_dev = NULL,
 		   *o_reports = NULL, *o_head = NULL, *o_body = NULL,
 		   *o_log = NULL, *o_margin = NULL, *o_nice = NULL,
-		   *o_queue = NULL;
+		   *o_queue = NULL, *o_writers = NULL;
 	const struct gb_opt spec[] = {
 	    {"store", 1, &hq->store, NULL},
 	    {"listen", 1, &listen, NULL},
@@ -252,8 +283,10 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	    {"free-space-margin", 1, &o_margin, NULL},
 	    {"bulk-nice", 1, &o_nice, NULL},
 	    {"batch-queue-ms", 1, &o_queue, NULL},
+	    {"writers", 1, &o_writers, NULL},
 	};
-	struct store *st = NULL;
+	struct store *st = NULL, *more[INGEST_WRITERS_MAX] = {NULL};
+	unsigned writers = 0;
 	struct ingest *ing = NULL;
 	struct http_server *http = NULL;
 	struct gb_err err;
@@ -295,8 +328,17 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	    number_parse("free-space-margin", o_margin, 0, 1u << 20, &margin,
 			 &err) < 0 ||
 	    number_parse("bulk-nice", o_nice, 0, 19, &cfg.limits.bulk_nice,
+			 &err) < 0 ||
+	    number_parse("writers", o_writers, 1, INGEST_WRITERS_MAX, &writers,
 			 &err) < 0)
 		return usage_error("serve", &err);
+	if (!writers)
+		writers = store_is_pg(hq->store) ? PG_WRITERS : 1;
+	if (writers > 1 && !store_is_pg(hq->store)) {
+		gb_error(&err, GB_EUSAGE,
+			 _("--writers: a SQLite store has one writer"));
+		return usage_error("serve", &err);
+	}
 	log_init(PROG,
 		 verbose ? LOG_LVL_DEBUG
 		 : quiet ? LOG_LVL_WARN
@@ -322,14 +364,18 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 		return fail(&err);
 	}
 	if (ingest_start(&ing, st, &err) < 0 ||
+	    writers_add(hq, ing, more, writers, &err) < 0 ||
 	    http_start(&http, &cfg, st, ing, &err) < 0) {
 		ingest_stop(ing);
+		stores_close(more);
 		st->ops->close(st);
 		return fail(&err);
 	}
 	ingest_set_nice(ing, (int)cfg.limits.bulk_nice);
 	log_info("serving %s on %s%s", hq->store, cfg.listen,
 		 cfg.tls_cert ? " with TLS" : "");
+	if (writers > 1)
+		log_info("%u writers", writers);
 	if (st->ops->room(st, &err) < 0)
 		log_warnx("%s", err.msg);
 	/* What the SQLite store does about the WAL-reset race; a PostgreSQL
@@ -351,6 +397,7 @@ static int cmd_serve(struct hq *hq, int argc, char **argv)
 	ingest_set_hold(ing, 0);
 	http_stop(http);
 	ingest_stop(ing);
+	stores_close(more);
 	st->ops->close(st);
 	log_info("stopped");
 	return 0;
