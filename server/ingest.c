@@ -1535,7 +1535,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		size_t n = 0, done = 0, records = 0;
 		int64_t at;
-		int rc, watching;
+		int rc, watching, lanes;
 
 		pthread_mutex_lock(&ing->mu);
 		writer_nice(l);
@@ -1557,6 +1557,7 @@ static void *writer_main(void *arg)
 		l->nheld = 0;
 		writer_take(l, group, &n, GROUP_MAX);
 		watching = ing->watching;
+		lanes = ing->nlanes;
 		pthread_mutex_unlock(&ing->mu);
 		if (n == 0)
 			break; /* stopping, and nothing left */
@@ -1600,6 +1601,9 @@ static void *writer_main(void *arg)
 		if (rc < 0)
 			log_warnx("a group of %zu requests failed: %s", n,
 				  err.msg);
+		else if (lanes > 1)
+			log_debug("writer %d: a group of %zu requests",
+				  (int)(l - ing->lanes), n);
 		cost_note(ing, group, n, t_start, t_commit);
 		now = mono_ms();
 		pthread_mutex_lock(&ing->mu);
