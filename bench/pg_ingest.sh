@@ -11,6 +11,8 @@
 #                       of shared buffers, and durable: fsync,
 #                       synchronous_commit and full_page_writes on)
 #       KEEP=1          keep the work directory
+#       PG_SERVE_ARGS   more arguments of the PostgreSQL servers' serve
+#                       (e.g. "--writers 1")
 #
 # The rows: the police grid files of GRIDS made by gridbook-gen (--scale
 # 100: public requests above all, then patrols, handovers, daily reports
@@ -154,8 +156,11 @@ push() {
 	done
 	sync
 	for j in $(seq 0 $((ni - 1))); do
+		# shellcheck disable=SC2086 # PG_SERVE_ARGS: words
 		"$B/gridbook-hq" serve --store "$store" --quiet \
-			--listen "127.0.0.1:${PORTS[$j]}" >>"$W/hq$j.log" 2>&1 &
+			--listen "127.0.0.1:${PORTS[$j]}" \
+			${PG_SERVE_ARGS:+$([ "$kind" = sq ] || echo $PG_SERVE_ARGS)} \
+			>>"$W/hq$j.log" 2>&1 &
 		pids+=($!)
 		PIDS+=($!)
 	done
