@@ -532,6 +532,26 @@ static int64_t turn_next(struct http_server *h, int64_t now)
 }
 
 /*
+ * 1 when, with slot_mu held, the writer has no queue but that of device
+ * id: none of the batches under way that slot_open() counts is another
+ * device's, and no turn given is still to come.  Such a device competes
+ * with no one, and its batches wait for its own only: its window of
+ * batches in flight (lim.device_batches) may be more than
+ * batches_allowed() of a slow writer, and a turn would only send it away
+ * from an HQ it alone is using.
+ */
+static int device_alone(struct http_server *h, const char *id, int64_t now)
+{
+	if (h->turns_end > now)
+		return 0;
+	for (const struct request *r = h->admitted; r; r = r->snext)
+		if ((r->whole || now - r->admitted < SLOW_BODY_MS) &&
+		    strcmp(r->dev.id, id) != 0)
+			return 0;
+	return 1;
+}
+
+/*
  * Takes one of the batch slots for r: returns 1, or 0 with *retry_ms the
  * wait HQ asks for (0: none, HQ is stopping or the wait ran out).  A
  * slot is open while fewer batches are under way than two of the
@@ -548,8 +568,10 @@ static int64_t turn_next(struct http_server *h, int64_t now)
  * let in before the others, whatever the queue holds, up to lim.batches
  * (the turns follow an estimate, and one sent back would only come
  * again); when all of those are taken it keeps its place, one group's
- * time later.  lim.queue_ms 0 gives no turns: every batch waits here.  Its
- * wait, from its first turn to the slot, goes to r->waited.
+ * time later.  Turns spread out devices that compete: a device with no
+ * turn that is alone (device_alone) is let in up to lim.batches, never
+ * given a turn.  lim.queue_ms 0 gives no turns: every batch waits here.
+ * Its wait, from its first turn to the slot, goes to r->waited.
  *
  * Any other client waits here up to lim.batch_wait_s for an open slot,
  * before its body is read, so a waiting batch costs its connection and
@@ -572,10 +594,11 @@ static int batch_slot_take(struct request *r, int turns, int64_t *retry_ms)
 	}
 	t = turn_find(h, r->dev.id, now, 0);
 	due = t && t->at <= now + TURN_EARLY_MS;
-	if (due ? slot_open_over(h, h->lim.batches)
-		: slot_open(h) &&
-		      (h->turns_end <= now || h->batches < BATCHES_FLOOR))
-		ok = 1;
+	if (due || (!t && device_alone(h, r->dev.id, now)))
+		ok = slot_open_over(h, h->lim.batches);
+	else
+		ok = slot_open(h) &&
+		     (h->turns_end <= now || h->batches < BATCHES_FLOOR);
 	if (ok) {
 		slot_take(r);
 		if (t) {
