@@ -47,6 +47,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "conflicts.h"
@@ -1749,6 +1750,41 @@ out:
 	return rc;
 }
 
+/*
+ * Opens the listening socket of ss (the address where, as given) as MHD
+ * would: SO_REUSEADDR, so that a restart binds past the connections of
+ * the last one still in TIME_WAIT, IPv6 only on an IPv6 address, and the
+ * system's backlog.  HQ opens it itself, so that an address it cannot
+ * have is told once, naming the address and why; MHD, given the
+ * address, would say "Failed to bind to port 0" (the port argument HQ
+ * leaves 0) before HQ's own line.  Returns the socket, or -1 with err.
+ */
+static int listen_open(const struct sockaddr_storage *ss, const char *where,
+		       struct gb_err *err)
+{
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in);
+	int on = 1, fd, e;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    (ss->ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) ||
+	    bind(fd, (const struct sockaddr *)ss, len) < 0 ||
+	    listen(fd, SOMAXCONN) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		goto fail;
+	}
+	return fd;
+fail:
+	return gb_error(err, GB_EIO, _("cannot listen on %s: %s"), where,
+			strerror(errno));
+}
+
 int http_check(const struct http_config *cfg, struct gb_err *err)
 {
 	struct sockaddr_storage ss;
@@ -1793,7 +1829,7 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 	 * are past FD_SETSIZE. */
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-	int loopback = 0, tls = cfg->tls_cert || cfg->tls_key, rc;
+	int loopback = 0, tls = cfg->tls_cert || cfg->tls_key, rc, fd;
 	struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};
 	pthread_condattr_t ca;
 
@@ -1838,9 +1874,16 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* The socket becomes MHD's: it closes it when it stops, and on its
+	 * ways to fail after it took it (a bad certificate among them); a
+	 * failure before that leaves it open to the end of HQ, which then
+	 * exits. */
+	fd = listen_open(&ss, cfg->listen, err);
+	if (fd < 0)
+		goto fail;
 	h->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER,
-	    mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    mhd_log, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
 	    MHD_OPTION_CONNECTION_LIMIT, h->lim.connections,
@@ -1850,8 +1893,8 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 	    MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 	if (!h->d) {
 		gb_error(err, GB_EIO,
-			 _("cannot listen on %s (address in use, or a bad "
-			   "certificate or key)"),
+			 _("cannot serve on %s (with TLS: a bad certificate "
+			   "or key)"),
 			 cfg->listen);
 		goto fail;
 	}
