@@ -47,6 +47,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "conflicts.h"
@@ -532,6 +533,26 @@ static int64_t turn_next(struct http_server *h, int64_t now)
 }
 
 /*
+ * 1 when, with slot_mu held, the writer has no queue but that of device
+ * id: none of the batches under way that slot_open() counts is another
+ * device's, and no turn given is still to come.  Such a device competes
+ * with no one, and its batches wait for its own only: its window of
+ * batches in flight (lim.device_batches) may be more than
+ * batches_allowed() of a slow writer, and a turn would only send it away
+ * from an HQ it alone is using.
+ */
+static int device_alone(struct http_server *h, const char *id, int64_t now)
+{
+	if (h->turns_end > now)
+		return 0;
+	for (const struct request *r = h->admitted; r; r = r->snext)
+		if ((r->whole || now - r->admitted < SLOW_BODY_MS) &&
+		    strcmp(r->dev.id, id) != 0)
+			return 0;
+	return 1;
+}
+
+/*
  * Takes one of the batch slots for r: returns 1, or 0 with *retry_ms the
  * wait HQ asks for (0: none, HQ is stopping or the wait ran out).  A
  * slot is open while fewer batches are under way than two of the
@@ -548,8 +569,10 @@ static int64_t turn_next(struct http_server *h, int64_t now)
  * let in before the others, whatever the queue holds, up to lim.batches
  * (the turns follow an estimate, and one sent back would only come
  * again); when all of those are taken it keeps its place, one group's
- * time later.  lim.queue_ms 0 gives no turns: every batch waits here.  Its
- * wait, from its first turn to the slot, goes to r->waited.
+ * time later.  Turns spread out devices that compete: a device with no
+ * turn that is alone (device_alone) is let in up to lim.batches, never
+ * given a turn.  lim.queue_ms 0 gives no turns: every batch waits here.
+ * Its wait, from its first turn to the slot, goes to r->waited.
  *
  * Any other client waits here up to lim.batch_wait_s for an open slot,
  * before its body is read, so a waiting batch costs its connection and
@@ -572,10 +595,11 @@ static int batch_slot_take(struct request *r, int turns, int64_t *retry_ms)
 	}
 	t = turn_find(h, r->dev.id, now, 0);
 	due = t && t->at <= now + TURN_EARLY_MS;
-	if (due ? slot_open_over(h, h->lim.batches)
-		: slot_open(h) &&
-		      (h->turns_end <= now || h->batches < BATCHES_FLOOR))
-		ok = 1;
+	if (due || (!t && device_alone(h, r->dev.id, now)))
+		ok = slot_open_over(h, h->lim.batches);
+	else
+		ok = slot_open(h) &&
+		     (h->turns_end <= now || h->batches < BATCHES_FLOOR);
 	if (ok) {
 		slot_take(r);
 		if (t) {
@@ -1726,6 +1750,41 @@ out:
 	return rc;
 }
 
+/*
+ * Opens the listening socket of ss (the address where, as given) as MHD
+ * would: SO_REUSEADDR, so that a restart binds past the connections of
+ * the last one still in TIME_WAIT, IPv6 only on an IPv6 address, and the
+ * system's backlog.  HQ opens it itself, so that an address it cannot
+ * have is told once, naming the address and why; MHD, given the
+ * address, would say "Failed to bind to port 0" (the port argument HQ
+ * leaves 0) before HQ's own line.  Returns the socket, or -1 with err.
+ */
+static int listen_open(const struct sockaddr_storage *ss, const char *where,
+		       struct gb_err *err)
+{
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in);
+	int on = 1, fd, e;
+
+	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    (ss->ss_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) < 0) ||
+	    bind(fd, (const struct sockaddr *)ss, len) < 0 ||
+	    listen(fd, SOMAXCONN) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		goto fail;
+	}
+	return fd;
+fail:
+	return gb_error(err, GB_EIO, _("cannot listen on %s: %s"), where,
+			strerror(errno));
+}
+
 int http_check(const struct http_config *cfg, struct gb_err *err)
 {
 	struct sockaddr_storage ss;
@@ -1770,7 +1829,7 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 	 * are past FD_SETSIZE. */
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
-	int loopback = 0, tls = cfg->tls_cert || cfg->tls_key, rc;
+	int loopback = 0, tls = cfg->tls_cert || cfg->tls_key, rc, fd;
 	struct MHD_OptionItem tls_opts[4] = {{MHD_OPTION_END, 0, NULL}};
 	pthread_condattr_t ca;
 
@@ -1815,9 +1874,16 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 	}
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* The socket becomes MHD's: it closes it when it stops, and on its
+	 * ways to fail after it took it (a bad certificate among them); a
+	 * failure before that leaves it open to the end of HQ, which then
+	 * exits. */
+	fd = listen_open(&ss, cfg->listen, err);
+	if (fd < 0)
+		goto fail;
 	h->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER,
-	    mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    mhd_log, h, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 	    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, h,
 	    MHD_OPTION_CONNECTION_LIMIT, h->lim.connections,
@@ -1827,8 +1893,8 @@ int http_start(struct http_server **out, const struct http_config *cfg,
 	    MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 	if (!h->d) {
 		gb_error(err, GB_EIO,
-			 _("cannot listen on %s (address in use, or a bad "
-			   "certificate or key)"),
+			 _("cannot serve on %s (with TLS: a bad certificate "
+			   "or key)"),
 			 cfg->listen);
 		goto fail;
 	}
