@@ -295,11 +295,20 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
 		sqlite3_bind_null(st, i);
 }
 
+/* Column col of st as text into out[0..n), cut as snprintf would cut
+ * it, without its format parsing (a record's kind and grid are read so
+ * for every version with a current row). */
 static void copy_col(sqlite3_stmt *st, int col, char *out, size_t n)
 {
 	const char *v = (const char *)sqlite3_column_text(st, col);
+	size_t len;
 
-	snprintf(out, n, "%s", v ? v : "");
+	if (!n)
+		return;
+	len = v ? strnlen(v, n - 1) : 0;
+	if (len)
+		memcpy(out, v, len);
+	out[len] = '\0';
 }
 
 static char *dup_col(sqlite3_stmt *st, int col)
