@@ -365,12 +365,17 @@ static int ctx_flush(struct ctx *c)
 static int nights_add(struct ctx *c, const char *grid, const char *area,
 		      const char *leader, int64_t start, int64_t end, int sign)
 {
+	int32_t first, last;
+	int64_t n0;
+
 	if (end <= start)
 		return 0;
-	for (int32_t d = gb_local_day(start) - 1; d <= gb_local_day(end - 1);
-	     d++) {
-		int64_t n0 = gb_day_start(d) + 22 * HOUR_MS;
-
+	/* The local days run GB_MS_PER_DAY apart (gbtime.h: a fixed
+	 * offset), so the zone is read once, not twice a night. */
+	first = gb_local_day(start) - 1;
+	last = gb_local_day(end - 1);
+	n0 = gb_day_start(first) + 22 * HOUR_MS;
+	for (int32_t d = first; d <= last; d++, n0 += GB_MS_PER_DAY) {
 		if (start < n0 + 8 * HOUR_MS && end > n0 &&
 		    counter_add(c, STORE_C_NIGHT, grid, d, area, leader, sign) <
 			0)
@@ -385,14 +390,16 @@ static int weeks_add(struct ctx *c, const char *grid, const char *officer,
 		     int64_t start, int64_t end, int sign)
 {
 	int32_t first, last;
+	int64_t w0;
 
 	if (end <= start)
 		return 0;
 	first = gb_local_day(start);
 	first -= gb_weekday(first) - 1;
 	last = gb_local_day(end - 1);
-	for (int32_t w = first; w <= last; w += 7) {
-		int64_t w0 = gb_day_start(w), w1 = gb_day_start(w + 7);
+	w0 = gb_day_start(first);
+	for (int32_t w = first; w <= last; w += 7, w0 += 7 * GB_MS_PER_DAY) {
+		int64_t w1 = w0 + 7 * GB_MS_PER_DAY;
 		int64_t lo = start > w0 ? start : w0, hi = end < w1 ? end : w1;
 
 		if (hi > lo && counter_add(c, STORE_C_RECEPTION, grid, w,

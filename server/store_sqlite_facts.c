@@ -208,10 +208,11 @@ static int fail(struct sqf *sf, const char *what, struct gb_err *err)
 			sqlite3_errmsg(sf->db));
 }
 
-void sqf_init(struct sqf *sf, sqlite3 *db)
+void sqf_init(struct sqf *sf, sqlite3 *db, struct sq_ids *ids)
 {
 	memset(sf, 0, sizeof(*sf));
 	sf->db = db;
+	sf->ids = ids;
 }
 
 void sqf_release(struct sqf *sf)
@@ -250,29 +251,30 @@ static sqlite3_stmt *cached(struct sqf *sf, const char *sql, struct gb_err *err)
 	return q;
 }
 
-/* Steps a statement that returns no rows, and resets it. */
+/* Steps a statement that returns no rows, and resets it.  Its bindings
+ * are left: every caller binds each parameter of its statement on every
+ * use (bind_counter those the statement has), so none is read stale, and
+ * clearing them cost a tenth of binding them. */
 static int done(struct sqf *sf, sqlite3_stmt *q, const char *what,
 		struct gb_err *err)
 {
 	int rc = sqlite3_step(q);
 
 	sqlite3_reset(q);
-	sqlite3_clear_bindings(q);
 	if (rc != SQLITE_DONE)
 		return fail(sf, what, err);
 	return 0;
 }
 
-/* Binds a record id as its 16 bytes (as record_current keeps it); text
- * that is not a UUID as text, which then matches no id. */
-static void bind_id(sqlite3_stmt *q, int i, const char *id)
+/* Binds a record id as its 16 bytes (as record_current keeps it),
+ * through holder u (store_sqlite_int.h); text that is not a UUID as
+ * text, which then matches no id; NULL as "". */
+static void bind_id(struct sq_uuid *u, sqlite3_stmt *q, int i, const char *id)
 {
-	unsigned char b[16];
-
-	if (id && gb_uuid_bytes(id, b) == 0)
-		sqlite3_bind_blob(q, i, b, 16, SQLITE_TRANSIENT);
+	if (id)
+		sq_uuid_bind(u, q, i, id);
 	else
-		sqlite3_bind_text(q, i, id ? id : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, i, "", -1, SQLITE_STATIC);
 }
 
 /* Binds text, NULL as "".  The statements are reset before the caller's
@@ -287,8 +289,8 @@ static const void *member(const struct store_fact *f, const struct col *c)
 	return (const char *)f + c->off;
 }
 
-static void bind_col(sqlite3_stmt *q, int i, const struct store_fact *f,
-		     const struct col *c)
+static void bind_col(struct sqf *sf, sqlite3_stmt *q, int i,
+		     const struct store_fact *f, const struct col *c)
 {
 	const void *m = member(f, c);
 	int64_t v;
@@ -299,7 +301,7 @@ static void bind_col(sqlite3_stmt *q, int i, const struct store_fact *f,
 		break;
 	case COL_REF:
 		if (*(const char *const *)m)
-			bind_id(q, i, *(const char *const *)m);
+			bind_id(&sf->ids->ref, q, i, *(const char *const *)m);
 		else
 			sqlite3_bind_null(q, i);
 		break;
@@ -347,9 +349,9 @@ int sqf_fact_put(struct sqf *sf, const struct store_fact *fact,
 	q = cached(sf, t->put, err);
 	if (!q)
 		return -1;
-	bind_id(q, 1, fact->id);
+	bind_id(&sf->ids->rec, q, 1, fact->id);
 	for (int i = 0; i < t->ncols; i++)
-		bind_col(q, i + 2, fact, &t->cols[i]);
+		bind_col(sf, q, i + 2, fact, &t->cols[i]);
 	return done(sf, q, t->what, err);
 }
 
@@ -365,7 +367,7 @@ int sqf_fact_del(struct sqf *sf, enum store_fact_kind kind, const char *id,
 	q = cached(sf, tables[kind].del, err);
 	if (!q)
 		return -1;
-	bind_id(q, 1, id);
+	bind_id(&sf->ids->rec, q, 1, id);
 	return done(sf, q, tables[kind].what, err);
 }
 
@@ -446,7 +448,7 @@ int sqf_fact_get(struct sqf *sf, enum store_fact_kind kind, const char *id,
 	q = cached(sf, t->get, err);
 	if (!q)
 		return -1;
-	bind_id(q, 1, id);
+	bind_id(&sf->ids->rec, q, 1, id);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		memset(out, 0, sizeof(*out));
@@ -544,7 +546,7 @@ int sqf_sync_add(struct sqf *sf, const char *device, const char *grid,
 
 	if (!q)
 		return -1;
-	bind_id(q, 1, device);
+	bind_id(&sf->ids->dev, q, 1, device);
 	sqlite3_bind_int64(q, 2, day);
 	bind_str(q, 3, grid);
 	bind_str(q, 4, role);

@@ -19,13 +19,15 @@
  * and kept until sqf_release. */
 struct sqf {
 	sqlite3 *db;
+	struct sq_ids *ids;	    /* the store's, borrowed */
 	const char *sql[SQF_CACHE]; /* by address: string constants */
 	sqlite3_stmt *stmt[SQF_CACHE];
 	int n;
 };
 
-/* Sets f up on the writer connection db; nothing is prepared yet. */
-void sqf_init(struct sqf *f, sqlite3 *db);
+/* Sets f up on the writer connection db, binding ids through the
+ * store's holders ids (borrowed); nothing is prepared yet. */
+void sqf_init(struct sqf *f, sqlite3 *db, struct sq_ids *ids);
 /* Finalizes the statements of f (before db is closed). */
 void sqf_release(struct sqf *f);
 

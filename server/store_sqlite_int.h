@@ -15,6 +15,33 @@
 #include "store.h"
 
 /*
+ * An id (UUID text) as the writer binds it: its 16 bytes, kept from the
+ * last id bound through the same holder.  A version's id is bound by
+ * four or five statements in turn and a batch's device by two a version;
+ * parsed once and bound SQLITE_STATIC (not copied), it costs a
+ * comparison.  The bytes stay valid until the holder's next bind with
+ * another id, so each statement binds each of its ids through a holder
+ * of its own (struct sq_ids) and is reset before that holder is bound
+ * again; no statement is stepped on while another binds.  Writer
+ * connection only: the holders are not locked.
+ */
+struct sq_uuid {
+	int ok;		      /* text and bytes hold an id */
+	char text[GB_ID_LEN]; /* the id as bound last */
+	unsigned char bytes[16];
+};
+
+/* The writer's holders: a record's id, the device of a version or
+ * batch, and an id that a record or fact names (a reference). */
+struct sq_ids {
+	struct sq_uuid rec, dev, ref;
+};
+
+/* Binds id at i of q as 16 bytes held in u; text that is not a UUID as
+ * text (copied), which then matches no BLOB key; NULL as NULL. */
+void sq_uuid_bind(struct sq_uuid *u, sqlite3_stmt *q, int i, const char *id);
+
+/*
  * Calls cb for each row of the fact query q on db, a read-only
  * connection inside the read transaction of a snapshot (the facts_read
  * of store.h, on the connection store_sqlite.c holds for it).

@@ -892,6 +892,92 @@ static void test_heads(struct store *st)
 #define REC_F "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1d01"
 #define REC_E "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1d02"
 
+/*
+ * Ids bound in turn by the writer's statements (store_sqlite.c keeps the
+ * bytes of the last id bound in each place): records and devices that
+ * follow one another, one id that is not a UUID between them, a fact
+ * whose reference changes; each is read back as its own.  Undone at the
+ * end, so the tests after see nothing of it.
+ */
+static void test_ids_in_turn(struct store *st)
+{
+	static const char *const ids[] = {
+	    "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1e01",
+	    "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1e02",
+	    "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1e03",
+	};
+	static const char *const devs[] = {DEV_A, DEV_B, DEV_A};
+	struct gb_record *r[3];
+	struct store_version v[3];
+	struct store_fact f, got;
+	struct store_current cur;
+	unsigned char h[STORE_HASH_LEN];
+	struct gb_err err;
+	char buf[512];
+
+	CHECK_S(st->ops->begin(st, &err) == 0);
+	for (int i = 0; i < 3; i++) {
+		r[i] = enterprise(300 + (uint64_t)i);
+		snprintf(r[i]->id, sizeof(r[i]->id), "%s", ids[i]);
+		snprintf(r[i]->device, sizeof(r[i]->device), "%s", devs[i]);
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].rec = r[i];
+		v[i].raw = "raw";
+		v[i].raw_len = 3;
+		memset(v[i].hash, 0x40 + i, sizeof(v[i].hash));
+		v[i].body = "{\"name\":\"河西五金店\"}";
+		CHECK_S(st->ops->current_get(st, ids[i], &cur, &err) == 0);
+		CHECK_S(st->ops->history_put(st, &v[i], &err) == 0);
+		CHECK_S(st->ops->current_put(st, &v[i], &err) == 0);
+	}
+	CHECK_S(st->ops->current_get(st, "not-a-uuid", &cur, &err) == 0);
+	for (int k = 0; k < 6; k++) {
+		int i = (k * 2) % 3;
+
+		memset(&cur, 0, sizeof(cur));
+		CHECK_S(st->ops->current_get(st, ids[i], &cur, &err) == 1 &&
+			cur.version == 300 + (uint64_t)i &&
+			!strcmp(cur.device, devs[i]));
+		CHECK_S(st->ops->version_get(st, ids[i], 300 + (uint64_t)i,
+					     devs[i], h, &err) == 1 &&
+			h[0] == 0x40 + i);
+		CHECK_S(
+		    st->ops->version_get(st, ids[i], 300 + (uint64_t)i,
+					 strcmp(devs[i], DEV_A) ? DEV_A : DEV_B,
+					 h, &err) == 0);
+		/* Not a UUID, found so only at its last character, then the
+		 * id bound before it again. */
+		CHECK_S(st->ops->current_get(st,
+					     "ffffffff-ffff-7fff-bfff-"
+					     "fffffffffffz",
+					     &cur, &err) == 0);
+		CHECK_S(st->ops->current_get(st, ids[i], &cur, &err) == 1 &&
+			cur.version == 300 + (uint64_t)i);
+		CHECK_S(st->ops->current_get(st, "", &cur, &err) == 0);
+	}
+	/* A fact's reference in turn with its own id. */
+	memset(&f, 0, sizeof(f));
+	f.kind = STORE_F_CHECK;
+	f.grid = "S01-G1";
+	f.resolved = -1;
+	f.outcome = "pass";
+	for (int i = 0; i < 3; i++) {
+		f.id = ids[i];
+		f.ref = ids[(i + 1) % 3];
+		f.version = 300 + (uint64_t)i;
+		CHECK_S(st->ops->fact_put(st, &f, &err) == 0);
+	}
+	for (int i = 2; i >= 0; i--) {
+		CHECK_S(st->ops->fact_get(st, STORE_F_CHECK, ids[i], "S01-G1",
+					  &got, buf, sizeof(buf), &err) == 1 &&
+			got.ref && !strcmp(got.ref, ids[(i + 1) % 3]) &&
+			got.version == 300 + (uint64_t)i);
+	}
+	st->ops->rollback(st);
+	for (int i = 0; i < 3; i++)
+		gb_record_free(r[i]);
+}
+
 /* 1 when a and b are both NULL or the same text. */
 static int same_str(const char *a, const char *b)
 {
@@ -2334,6 +2420,7 @@ static void run_all(struct store *st, const char *name)
 	test_merge_ops(st);
 	test_conflict_pages(st);
 	test_heads(st);
+	test_ids_in_turn(st);
 	test_audit(st);
 	/* The reads first: they hold the devices' and the day counts' state
 	 * as the tests before left it, which rollup's batches change. */
