@@ -1237,7 +1237,8 @@ static enum MHD_Result changes(struct http_server *h, struct MHD_Connection *c,
 			    out.data ? out.data : "", out.len, deflated);
 	/* Caught up: the device's last sync, even when it had nothing to
 	 * send.  A failure here costs only that mark. */
-	if (!ch.page.more && ingest_seen(h->ing, r->dev.id, &err) < 0)
+	if (!ch.page.more &&
+	    ingest_seen(h->ing, r->dev.id, r->dev.grid, &err) < 0)
 		log_warnx(_("device %s: noting its sync: %s"), r->dev.id,
 			  err.msg);
 	gb_buf_release(&out);

@@ -137,6 +137,7 @@ struct ingest {
 	int nlanes;
 	struct bound *bound;
 	size_t nbound, bound_cap;
+	unsigned turn;	 /* lane_pick's lane to look at first */
 	int64_t hold_ms; /* HOLD_MS, or what ingest_set_hold set */
 	int nice;	 /* the writers' (ingest_set_nice) */
 	/* The writer's wall time, in µs, moving averages over its groups
@@ -1270,36 +1271,49 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The grid of request r: its batch's, or for a device caught up its
+ * device's; NULL for an audit entry. */
+static const char *req_grid(const struct ingest_req *r)
+{
+	return r->batch ? r->batch->hdr.grid : r->seen ? r->grid : NULL;
+}
+
 /* The lane for request r, which is counted there until lane_done, with
  * ing->mu held: its grid's lane while the grid has requests in one,
- * else the lane with the fewest requests of grids; lane 0 for a request
- * of no grid (an audit entry, a device caught up). */
+ * else the lane with the fewest requests of grids (the next in turn of
+ * those with as few); lane 0 for a request of no grid (an audit
+ * entry). */
 static int lane_pick(struct ingest *ing, const struct ingest_req *r)
 {
 	size_t load[INGEST_WRITERS_MAX] = {0};
+	const char *grid = req_grid(r);
 	struct bound *b;
-	int best = 0;
+	int best;
 
-	if (!r->batch || ing->nlanes == 1)
+	if (!grid || ing->nlanes == 1)
 		return 0;
 	for (size_t i = 0; i < ing->nbound; i++) {
 		b = &ing->bound[i];
-		if (!strcmp(b->grid, r->batch->hdr.grid)) {
+		if (!strcmp(b->grid, grid)) {
 			b->n++;
 			return b->lane;
 		}
 		load[b->lane] += b->n;
 	}
-	for (int k = 1; k < ing->nlanes; k++)
+	best = ing->turn++ % ing->nlanes;
+	for (int j = 1; j < ing->nlanes; j++) {
+		int k = (best + j) % ing->nlanes;
+
 		if (load[k] < load[best])
 			best = k;
+	}
 	if (ing->nbound == ing->bound_cap) {
 		ing->bound_cap = ing->bound_cap ? 2 * ing->bound_cap : 16;
 		ing->bound =
 		    xrealloc(ing->bound, ing->bound_cap * sizeof(*ing->bound));
 	}
 	b = &ing->bound[ing->nbound++];
-	snprintf(b->grid, sizeof(b->grid), "%s", r->batch->hdr.grid);
+	snprintf(b->grid, sizeof(b->grid), "%s", grid);
 	b->lane = best;
 	b->n = 1;
 	return best;
@@ -1309,13 +1323,15 @@ static int lane_pick(struct ingest *ing, const struct ingest_req *r)
  * with ing->mu held. */
 static void lane_done(struct ingest *ing, struct ingest_req *r)
 {
+	const char *grid = req_grid(r);
+
 	r->done = 1;
-	if (!r->batch || ing->nlanes == 1)
+	if (!grid || ing->nlanes == 1)
 		return;
 	for (size_t i = 0; i < ing->nbound; i++) {
 		struct bound *b = &ing->bound[i];
 
-		if (strcmp(b->grid, r->batch->hdr.grid) != 0)
+		if (strcmp(b->grid, grid) != 0)
 			continue;
 		if (--b->n == 0)
 			*b = ing->bound[--ing->nbound];
@@ -1486,17 +1502,31 @@ static void cost_note(struct ingest *ing, struct ingest_req *const *group,
 	if (!batches)
 		return;
 	apply = (commit - start) / (int64_t)batches;
+	/* Under the lock: the lanes' groups end at once. */
+	pthread_mutex_lock(&ing->mu);
 	was = atomic_load(&ing->apply_us);
 	atomic_store(&ing->apply_us, was ? (3 * was + apply) / 4 : apply);
 	was = atomic_load(&ing->commit_us);
 	atomic_store(&ing->commit_us,
 		     was ? (3 * was + now - commit) / 4 : now - commit);
+	pthread_mutex_unlock(&ing->mu);
 }
 
+/* With several lanes, a batch costs the ingest a lane's time over the
+ * lanes that have grids to apply: they apply theirs at once. */
 void ingest_cost_us(struct ingest *ing, int64_t *apply, int64_t *commit)
 {
+	int busy[INGEST_WRITERS_MAX] = {0}, k = 0;
+
 	*apply = atomic_load(&ing->apply_us);
 	*commit = atomic_load(&ing->commit_us);
+	pthread_mutex_lock(&ing->mu);
+	for (size_t i = 0; i < ing->nbound; i++)
+		if (!busy[ing->bound[i].lane]++)
+			k++;
+	pthread_mutex_unlock(&ing->mu);
+	if (k > 1)
+		*apply /= k;
 }
 
 /* Takes the nice value ingest_set_nice asked for, with ing->mu held.
@@ -1871,12 +1901,14 @@ size_t ingest_held(struct ingest *ing)
 	return n;
 }
 
-int ingest_seen(struct ingest *ing, const char *device, struct gb_err *err)
+int ingest_seen(struct ingest *ing, const char *device, const char *grid,
+		struct gb_err *err)
 {
 	struct ingest_req r;
 
 	memset(&r, 0, sizeof(r));
 	r.seen = device;
+	r.grid = grid;
 	return submit(ing, &r, err);
 }
 

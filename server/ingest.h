@@ -81,6 +81,7 @@ struct ingest_req {
 	const struct wire_batch *batch;
 	const struct store_audit *audit;
 	const char *seen;   /* a device caught up (ingest_seen), or NULL */
+	const char *grid;   /* of seen: the device's grid */
 	const char *remote; /* the peer's address, for audit entries; may be
 			       NULL */
 	struct gb_buf *ack;
@@ -172,13 +173,14 @@ int ingest_batch_watched(struct ingest *ing, const struct store_device *dev,
 size_t ingest_held(struct ingest *ing);
 
 /*
- * Records through the writer that device (borrowed) is caught up: it has
- * pulled the last page of its grid's changes, which a client asks for
+ * Records through the writer that device (borrowed, as its grid) is caught up:
+ * it has pulled the last page of its grid's changes, which a client asks for
  * only after a push that left nothing to send (client/sync.c, sync_round).
  * Its last sync becomes now and its backlog none, so an idle laptop counts
  * as synced for the completeness of a period (SPEC §3) without a batch.
  */
-int ingest_seen(struct ingest *ing, const char *device, struct gb_err *err);
+int ingest_seen(struct ingest *ing, const char *device, const char *grid,
+		struct gb_err *err);
 
 /* Writes an audit entry through the writer and waits. */
 int ingest_audit(struct ingest *ing, const struct store_audit *a,

@@ -267,26 +267,6 @@ static void bind_uuid(sqlite3_stmt *st, int i, const char *id)
 		sqlite3_bind_null(st, i);
 }
 
-void sq_uuid_bind(struct sq_uuid *u, sqlite3_stmt *q, int i, const char *id)
-{
-	size_t n;
-
-	if (!id) {
-		sqlite3_bind_null(q, i);
-		return;
-	}
-	if (!u->ok || strcmp(u->text, id) != 0) {
-		n = strlen(id);
-		u->ok = n < sizeof(u->text) && gb_uuid_bytes(id, u->bytes) == 0;
-		if (!u->ok) {
-			sqlite3_bind_text(q, i, id, -1, SQLITE_TRANSIENT);
-			return;
-		}
-		memcpy(u->text, id, n + 1);
-	}
-	sqlite3_bind_blob(q, i, u->bytes, 16, SQLITE_STATIC);
-}
-
 static void bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s)

@@ -10,8 +10,10 @@
 #define GB_STORE_SQLITE_INT_H
 
 #include <sqlite3.h>
+#include <string.h>
 
 #include "err.h"
+#include "id.h"
 #include "store.h"
 
 /*
@@ -38,8 +40,29 @@ struct sq_ids {
 };
 
 /* Binds id at i of q as 16 bytes held in u; text that is not a UUID as
- * text (copied), which then matches no BLOB key; NULL as NULL. */
-void sq_uuid_bind(struct sq_uuid *u, sqlite3_stmt *q, int i, const char *id);
+ * text (copied), which then matches no BLOB key; NULL as NULL.  Here,
+ * inline, because both the store's files bind ids so and neither links
+ * the other's code. */
+static inline void sq_uuid_bind(struct sq_uuid *u, sqlite3_stmt *q, int i,
+				const char *id)
+{
+	size_t n;
+
+	if (!id) {
+		sqlite3_bind_null(q, i);
+		return;
+	}
+	if (!u->ok || strcmp(u->text, id) != 0) {
+		n = strlen(id);
+		u->ok = n < sizeof(u->text) && gb_uuid_bytes(id, u->bytes) == 0;
+		if (!u->ok) {
+			sqlite3_bind_text(q, i, id, -1, SQLITE_TRANSIENT);
+			return;
+		}
+		memcpy(u->text, id, n + 1);
+	}
+	sqlite3_bind_blob(q, i, u->bytes, 16, SQLITE_STATIC);
+}
 
 /*
  * Calls cb for each row of the fact query q on db, a read-only
