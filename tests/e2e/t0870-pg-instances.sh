@@ -15,6 +15,7 @@
 # gap.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
+. "$top/tests/e2e/laptops-lib.sh"
 SEEDS=${GRIDBOOK_SEEDS:-$top/seeds}
 B=$(dirname "$(command -v gridbook-hq)")
 unset GRIDBOOK_DB GRIDBOOK_NOW GRIDBOOK_HQ_STORE
@@ -28,7 +29,7 @@ mkdir -p "$T/proxy"
 # A fresh database: on the run's cluster under tests/run-all, else on a
 # cluster of the test's own (lib.sh).
 pg_database || exit 1
-sql() { psql -X -qAt "$PG" -c "$1"; }
+sql() { laptops_sql "$1"; }
 
 ok "seed the district into PostgreSQL" gridbook-hq seed "$SEEDS" --store "$PG"
 GRIDS=$(awk -F, 'NR > 1 {print $1}' "$SEEDS/grids.csv" | head -n 15 | paste -sd,)
@@ -68,22 +69,8 @@ E2E_CLEANUPS+=("kill $PROXY 2>/dev/null")
 for _ in $(seq 100); do [ -e "$T/proxy/ready" ] && break; sleep 0.05; done
 
 # ---- thirty laptops --------------------------------------------------------
-enrolled=0
-for f in "${LAPTOPS[@]}"; do
-	g=$(basename "$f")
-	g=${g%-*}
-	case "$f" in *-police.db) role=officer ;; *) role=coordinator ;; esac
-	gridbook-hq device enroll --grid "$g" --role "$role" --store "$PG" \
-		2>>"$T/enroll.err" |
-		gridbook --db "$f" sync setup --server "http://127.0.0.1:$PX" \
-			--token - >/dev/null 2>>"$T/enroll.err" &&
-		enrolled=$((enrolled + 1))
-done
-same "thirty laptops enrolled" "$enrolled" 30
-TOTAL=0
-for f in "${LAPTOPS[@]}"; do
-	TOTAL=$((TOTAL + $(sqlite3 "$f" "SELECT count(*) FROM record")))
-done
+same "thirty laptops enrolled" "$(laptops_enroll "http://127.0.0.1:$PX")" 30
+TOTAL=$(laptops_records)
 
 # A laptop syncs until a round ends with nothing left to send, a bounded
 # number of rounds; each round is a new process, so new connections.
@@ -146,35 +133,4 @@ n=$(grep -c "^refused ${PORTS[1]}\$" "$T/proxy/log")
 	fail "no connection came to the dead instance and went elsewhere"
 
 # ---- what PostgreSQL holds -------------------------------------------------
-for f in "${LAPTOPS[@]}"; do
-	sqlite3 "$f" "SELECT replace(id, '-', '') || '|' || version FROM
-		(SELECT id, version FROM record UNION
-		 SELECT id, version FROM record_history)"
-done | sort -u >"$T/laptops"
-for f in "${LAPTOPS[@]}"; do
-	sqlite3 "$f" "SELECT replace(id, '-', '') FROM record"
-done | sort -u >"$T/laptop-ids"
-sql "SELECT DISTINCT encode(id, 'hex') || '|' || version FROM record_history" |
-	sort >"$T/hq"
-sql "SELECT encode(id, 'hex') FROM record_current" | sort >"$T/hq-ids"
-same "HQ holds every version the laptops hold, and no other" \
-	"$(comm -3 "$T/laptops" "$T/hq" | head -n 5)" ""
-same "HQ holds every record of the laptops" \
-	"$(comm -3 "$T/laptop-ids" "$T/hq-ids" | head -n 5)" ""
-same "every record once" "$(sort "$T/hq-ids" | uniq -d | head -n 5)" ""
-same "as many records as the laptops entered" "$(wc -l <"$T/hq-ids")" \
-	"$TOTAL"
-same "no version twice" \
-	"$(sql "SELECT count(*) FROM (SELECT id, version, device FROM
-		record_history GROUP BY 1, 2, 3 HAVING count(*) > 1) t")" 0
-same "each grid's change numbers are unique" \
-	"$(sql "SELECT count(*) FROM (SELECT grid, seq FROM record_history
-		GROUP BY 1, 2 HAVING count(*) > 1) t")" 0
-same "each grid's change numbers have no gap" \
-	"$(sql "SELECT count(*) FROM (SELECT grid FROM record_history
-		GROUP BY grid HAVING max(seq) <> count(*)) t")" 0
-same "each device's batches have no gap" \
-	"$(sql "SELECT count(*) FROM (SELECT device FROM batch
-		GROUP BY device HAVING max(seq) <> count(*)) t")" 0
-same "every device sent batches" \
-	"$(sql "SELECT count(DISTINCT device) FROM batch")" 30
+laptops_held 30 "$TOTAL"

@@ -12,6 +12,7 @@
 # store refuses a second writer.
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
+. "$top/tests/e2e/laptops-lib.sh"
 SEEDS=${GRIDBOOK_SEEDS:-$top/seeds}
 B=$(dirname "$(command -v gridbook-hq)")
 unset GRIDBOOK_DB GRIDBOOK_NOW GRIDBOOK_HQ_STORE
@@ -30,7 +31,6 @@ fails 2 "--writers 0 is refused" gridbook-hq serve \
 	--store "sqlite:$T/one.db" --writers 0
 
 pg_database || exit 1
-sql() { psql -X -qAt "$PG" -c "$1"; }
 
 ok "seed the district into PostgreSQL" gridbook-hq seed "$SEEDS" --store "$PG"
 GRIDS=$(awk -F, 'NR > 1 {print $1}' "$SEEDS/grids.csv" | head -n 6 | paste -sd,)
@@ -56,22 +56,7 @@ up() {
 ok "HQ starts with three writers" up
 has "and says so" "$(cat "$T/hq.log")" "3 writers"
 
-enrolled=0
-for f in "${LAPTOPS[@]}"; do
-	g=$(basename "$f")
-	g=${g%-*}
-	case "$f" in *-police.db) role=officer ;; *) role=coordinator ;; esac
-	gridbook-hq device enroll --grid "$g" --role "$role" --store "$PG" \
-		2>>"$T/enroll.err" |
-		gridbook --db "$f" sync setup --server "http://127.0.0.1:$PORT" \
-			--token - >/dev/null 2>>"$T/enroll.err" &&
-		enrolled=$((enrolled + 1))
-done
-same "twelve laptops enrolled" "$enrolled" 12
-TOTAL=0
-for f in "${LAPTOPS[@]}"; do
-	TOTAL=$((TOTAL + $(sqlite3 "$f" "SELECT count(*) FROM record")))
-done
+same "twelve laptops enrolled" "$(laptops_enroll "http://127.0.0.1:$PORT")" 12
 
 SYNCS=()
 for f in "${LAPTOPS[@]}"; do
@@ -96,28 +81,4 @@ done
 same "no group failed" "$(grep -c 'failed\|run again' "$T/hq.log")" 0
 
 # ---- what PostgreSQL holds ---------------------------------------------------
-for f in "${LAPTOPS[@]}"; do
-	sqlite3 "$f" "SELECT replace(id, '-', '') || '|' || version FROM
-		(SELECT id, version FROM record UNION
-		 SELECT id, version FROM record_history)"
-done | sort -u >"$T/laptops"
-sql "SELECT DISTINCT encode(id, 'hex') || '|' || version FROM record_history" |
-	sort >"$T/hq"
-sql "SELECT encode(id, 'hex') FROM record_current" | sort >"$T/hq-ids"
-same "HQ holds every version the laptops hold, and no other" \
-	"$(comm -3 "$T/laptops" "$T/hq" | head -n 5)" ""
-same "every record once" "$(uniq -d "$T/hq-ids" | head -n 5)" ""
-same "as many records as the laptops entered" "$(wc -l <"$T/hq-ids")" \
-	"$TOTAL"
-same "no version twice" \
-	"$(sql "SELECT count(*) FROM (SELECT id, version, device FROM
-		record_history GROUP BY 1, 2, 3 HAVING count(*) > 1) t")" 0
-same "each grid's change numbers are unique and without a gap" \
-	"$(sql "SELECT count(*) FROM (SELECT grid FROM record_history
-		GROUP BY grid HAVING max(seq) <> count(*)
-		OR count(DISTINCT seq) <> count(*)) t")" 0
-same "each device's batches have no gap" \
-	"$(sql "SELECT count(*) FROM (SELECT device FROM batch
-		GROUP BY device HAVING max(seq) <> count(*)) t")" 0
-same "every device sent batches" \
-	"$(sql "SELECT count(DISTINCT device) FROM batch")" 12
+laptops_held 12 "$TOTAL"
