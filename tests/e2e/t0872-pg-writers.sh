@@ -57,6 +57,7 @@ ok "HQ starts with three writers" up
 has "and says so" "$(cat "$T/hq.log")" "3 writers"
 
 same "twelve laptops enrolled" "$(laptops_enroll "http://127.0.0.1:$PORT")" 12
+TOTAL=$(laptops_records)
 
 SYNCS=()
 for f in "${LAPTOPS[@]}"; do
