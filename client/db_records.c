@@ -14,7 +14,8 @@
  *
  * The columns day, community, person, status and title of table record are
  * copied out of the body when a version is stored (record_cols.h), so that
- * lists filter and sort on indexed columns.
+ * lists filter and sort on indexed columns; so is enterprise, the record an
+ * enterprise's dependents are found by when it changes community.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -44,15 +45,15 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_REC_INSERT] = "INSERT INTO record (id, kind, grid, device, staff, "
 		     "created_at, updated_at, version, voided, void_reason, "
 		     "day, community, person, status, title, body, bases, "
-		     "resolves, heads) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-		     "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-		     "?19)",
+		     "resolves, heads, enterprise) VALUES (?1, ?2, ?3, ?4, "
+		     "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+		     "?17, ?18, ?19, ?20)",
     [S_REC_PUT] = "INSERT OR REPLACE INTO record (id, kind, grid, device, "
 		  "staff, created_at, updated_at, version, voided, "
 		  "void_reason, day, community, person, status, title, "
-		  "body, bases, resolves, heads) VALUES (?1, ?2, ?3, ?4, "
-		  "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-		  "?17, ?18, ?19)",
+		  "body, bases, resolves, heads, enterprise) VALUES (?1, "
+		  "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+		  "?15, ?16, ?17, ?18, ?19, ?20)",
     [S_REC_OLD] = "SELECT kind, grid, created_at, version, device, "
 		  "community, heads FROM record WHERE id = ?1",
     /* Only a row that is one version (heads NULL) goes to history: a
@@ -69,9 +70,9 @@ static const char *const stmt_sql[S_COUNT] = {
 		   "?7, ?8, ?9, ?10, ?11)",
     [S_ENT_COMMUNITY] = "SELECT community FROM record WHERE id = ?1 AND "
 			"kind = 'enterprise'",
-    [S_ENT_DEPENDENTS] = "UPDATE record SET community = ?1 WHERE kind <> "
-			 "'enterprise' AND community IS NOT ?1 AND "
-			 "json_extract(body, '$.enterprise') = ?2",
+    /* By the index record_enterprise_of (schema/client/006). */
+    [S_ENT_DEPENDENTS] = "UPDATE record SET community = ?1 WHERE "
+			 "enterprise = ?2 AND community IS NOT ?1",
     [S_REC_GET] = "SELECT " REC_COLS " FROM record WHERE id = ?1",
     [S_REC_PREFIX] = "SELECT id, kind FROM record WHERE id >= ?1 AND "
 		     "id < ?2 AND (?3 IS NULL OR kind = ?3) ORDER BY id "
@@ -163,6 +164,16 @@ static int derive(struct gb_db *db, const struct gb_record *r,
 	return 0;
 }
 
+/* The enterprise r names, for column enterprise (schema/client/006):
+ * the value of its "enterprise" field, NULL for a kind without one. */
+static const char *record_enterprise(struct gb_db *db,
+				     const struct gb_record *r)
+{
+	const struct kind_cols *c = db_kind_cols(db, r->kind);
+
+	return c->enterprise >= 0 ? r->val[c->enterprise] : NULL;
+}
+
 /* Builds the JSON body of r in db->body. */
 static int make_body(struct gb_db *db, const struct gb_record *r,
 		     struct gb_err *err)
@@ -234,6 +245,7 @@ static int write_current(struct gb_db *db, enum stmt_id which,
 		sqlite3_bind_text(s, 19, heads, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, 19);
+	db_bind_text(s, 20, record_enterprise(db, r));
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE) {
 		if ((sqlite3_extended_errcode(db->sq) & 0xff) ==
