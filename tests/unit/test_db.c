@@ -1870,6 +1870,59 @@ static void test_lookup(struct gb_db *db, const char *ent_id)
 }
 
 /*
+ * A check pulled before its enterprise files under no community; the
+ * enterprise, new to the file when it comes, brings its community to
+ * the check.  A version pulled twice is held once.
+ */
+static void test_remote_new(void)
+{
+	struct gb_db *db = open_new("remote_new.grid");
+	static const char other[] = "0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeee1";
+	struct gb_record *e =
+	    enterprise("91330100MA2K8QGH4J", "临平食品有限公司", "S09-C02");
+	struct gb_record *c;
+	struct gb_err err;
+	int applied = -1;
+	int64_t t0;
+
+	gb_time_parse("2024-06-03 09:00", &t0, NULL);
+	snprintf(e->id, GB_ID_LEN, "%s",
+		 "0190abcd-0000-7000-8000-0000000000e1");
+	c = check_of(e->id, "2024-06-03", "compliant");
+	snprintf(c->id, GB_ID_LEN, "%s",
+		 "0190abcd-0000-7000-8000-0000000000c1");
+	snprintf(e->grid, GB_CODE_LEN, "S09-G1");
+	snprintf(c->grid, GB_CODE_LEN, "S09-G1");
+	snprintf(e->device, GB_ID_LEN, "%s", other);
+	snprintf(c->device, GB_ID_LEN, "%s", other);
+	e->created_at = e->updated_at = t0;
+	e->version = (uint64_t)t0 << 16;
+	c->created_at = c->updated_at = t0 + 1;
+	c->version = (uint64_t)(t0 + 1) << 16;
+
+	CHECK(db_record_put_remote(db, c, &applied, &err) == 0);
+	CHECK(applied == 1);
+	CHECK(sql_int(db,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "community IS NULL",
+		      c->id) == 1);
+	CHECK(db_record_put_remote(db, e, &applied, &err) == 0);
+	CHECK(applied == 1);
+	CHECK(sql_int(db,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "community = 'S09-C02'",
+		      c->id) == 1);
+	/* Again: held, nothing written. */
+	CHECK(db_record_put_remote(db, c, &applied, &err) == 0);
+	CHECK(applied == 0);
+	CHECK(sql_int(db, "SELECT count(*) FROM record_history WHERE id = ?1",
+		      c->id) == 0);
+	db_close(db);
+	gb_record_free(c);
+	gb_record_free(e);
+}
+
+/*
  * Schema 6 (schema/client/006): a file of schema 5, whose records name
  * their enterprise only in the JSON body, gets column enterprise filled
  * from it when opened, the index of 5 replaced by one on the column; the
@@ -2064,6 +2117,7 @@ int main(void)
 	test_hlc_bounds();
 	test_rollback(db);
 	test_remote(db);
+	test_remote_new();
 	test_list(db);
 	test_unique_key(db);
 	test_resolve(db, ent_id);
