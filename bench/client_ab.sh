@@ -76,9 +76,10 @@ URL="http://127.0.0.1:$PORT"
 
 [ "$MODE" = push ] || [ "$MODE" = pull ] ||
 	{ echo "client_ab: MODE is push or pull" >&2; exit 2; }
-# Two files a day in pull mode: labour about 0.6 times police a day.
+# Two files a day in pull mode: labour about 0.3 times police a day,
+# besides its enterprises.
 per_day=$PER_DAY
-[ "$MODE" = pull ] && per_day=$((PER_DAY * 8 / 5))
+[ "$MODE" = pull ] && per_day=$((PER_DAY * 13 / 10))
 days=$(( (RECORDS + per_day - 1) / per_day ))
 to=$(date -d yesterday +%F)
 from=$(date -d "$to - $((days - 1)) days" +%F)
