@@ -14,8 +14,9 @@
  *
  * The columns day, community, person, status and title of table record are
  * copied out of the body when a version is stored (record_cols.h), so that
- * lists filter and sort on indexed columns; so is enterprise, the record an
- * enterprise's dependents are found by when it changes community.
+ * lists filter and sort on indexed columns; so is enterprise, the
+ * enterprise a record names, by which the records that follow an
+ * enterprise to another community are found.
  */
 #include <ctype.h>
 #include <errno.h>
