@@ -14,6 +14,9 @@
 #                       how busy the machine is (0: skip)
 #       STRACE=1        one more run each under strace -c: the client's
 #                       page writes (pwrite64) and fdatasync calls (0: skip)
+#       KEEP=1          keep the work directory (its path is printed)
+#       MODE=push       push: as below; pull: the other way, the client's
+#                       pull of the grid's other devices' records (below)
 #
 # The grid file is the police file of S01-G1 by BASE's gridbook-gen
 # (public requests above all, as in the sync benchmark), set up to sync
@@ -22,6 +25,15 @@
 # plus system time (/usr/bin/time).  Printed: each run, then for each side
 # the median and the spread (min-max) of wall and CPU time, CPU a record,
 # and the ratios NEW / BASE of the medians and of the instructions.
+#
+# MODE=pull: the labour file and the police file of S01-G1 by BASE's
+# gridbook-gen (about RECORDS versions together) are pushed once to the
+# store's template by BASE's client (not timed); the timed process is
+# then the `gridbook sync` of a third device of the grid, an officer
+# whose file each side's own gridbook has just made (gridbook init), so
+# that it pushes nothing and pulls every version of the other two, as a
+# laptop does in the load test (labour and police records).  Checked:
+# the file holds every version HQ holds.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -eq 2 ] || { echo "usage: bench/client_ab.sh BASE_BUILD NEW_BUILD" >&2; exit 2; }
@@ -31,6 +43,8 @@ RECORDS=${RECORDS:-100000}
 RUNS=${RUNS:-6}
 CALLGRIND=${CALLGRIND:-1}
 STRACE=${STRACE:-1}
+MODE=${MODE:-push}
+KEEP=${KEEP:-0}
 GRID=S01-G1
 PER_DAY=516 # versions a day of the police file at --scale 100
 unset GRIDBOOK_DB GRIDBOOK_NOW GRIDBOOK_HQ_STORE
@@ -49,35 +63,93 @@ cleanup() {
 		kill "$HQ_PID" 2>/dev/null || true
 		wait "$HQ_PID" 2>/dev/null || true
 	fi
-	rm -rf "$W"
+	if [ "$KEEP" = 1 ]; then
+		echo "   work directory kept: $W"
+	else
+		rm -rf "$W"
+	fi
 }
 trap cleanup EXIT
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
 URL="http://127.0.0.1:$PORT"
 
-days=$(( (RECORDS + PER_DAY - 1) / PER_DAY ))
+[ "$MODE" = push ] || [ "$MODE" = pull ] ||
+	{ echo "client_ab: MODE is push or pull" >&2; exit 2; }
+# Two files a day in pull mode: labour about 0.3 times police a day,
+# besides its enterprises.
+per_day=$PER_DAY
+[ "$MODE" = pull ] && per_day=$((PER_DAY * 13 / 10))
+days=$(( (RECORDS + per_day - 1) / per_day ))
 to=$(date -d yesterday +%F)
 from=$(date -d "$to - $((days - 1)) days" +%F)
 "$BASE/bench/gridbook-gen" --out "$W/gen" --grids "$GRID" --scale 100 \
 	--from "$from" --to "$to" --seeds "$top/seeds" >"$W/gen.out" 2>&1
-mv "$W/gen/$GRID-police.db" "$W/grid.raw"
-rm -rf "$W/gen"
-N=$(sqlite3 "$W/grid.raw" "SELECT count(*) FROM outbox")
 "$BASE/gridbook-hq" seed "$top/seeds" --store "sqlite:$W/hq.tpl" >"$W/seed.log" 2>&1
-"$BASE/gridbook-hq" device enroll --grid "$GRID" --role officer --name ab \
-	--store "sqlite:$W/hq.tpl" >"$W/token" 2>"$W/enroll.err"
-for side in base new; do
-	B=$BASE
-	[ "$side" = new ] && B=$NEW
-	cp "$W/grid.raw" "$W/grid.$side"
-	"$B/gridbook" --db "$W/grid.$side" sync setup --server "$URL" \
-		--token - <"$W/token" >"$W/setup.$side"
-done
+enroll() { # ROLE NAME: the token on stdout
+	"$BASE/gridbook-hq" device enroll --grid "$GRID" --role "$1" \
+		--name "$2" --store "sqlite:$W/hq.tpl" 2>"$W/enroll.err"
+}
+# serve: gridbook-hq of BASE on the store $W/hq.db, waited for.
+serve() {
+	"$BASE/gridbook-hq" serve --store "sqlite:$W/hq.db" \
+		--listen "127.0.0.1:$PORT" --quiet >>"$W/hq.log" 2>&1 &
+	HQ_PID=$!
+	for _ in $(seq 200); do
+		curl -sf "$URL/healthz" >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+}
+unserve() {
+	kill "$HQ_PID"
+	wait "$HQ_PID" 2>/dev/null || true
+	HQ_PID=
+}
+if [ "$MODE" = push ]; then
+	mv "$W/gen/$GRID-police.db" "$W/grid.raw"
+	rm -rf "$W/gen"
+	N=$(sqlite3 "$W/grid.raw" "SELECT count(*) FROM outbox")
+	enroll officer ab >"$W/token"
+	for side in base new; do
+		B=$BASE
+		[ "$side" = new ] && B=$NEW
+		cp "$W/grid.raw" "$W/grid.$side"
+		"$B/gridbook" --db "$W/grid.$side" sync setup --server "$URL" \
+			--token - <"$W/token" >"$W/setup.$side"
+	done
+else
+	# The two files go to the template by BASE's client.
+	enroll coordinator ab-labour >"$W/token.labour"
+	enroll officer ab-police >"$W/token.police"
+	enroll officer ab-pull >"$W/token"
+	cp "$W/hq.tpl" "$W/hq.db"
+	serve
+	for f in labour police; do
+		"$BASE/gridbook" --db "$W/gen/$GRID-$f.db" sync setup \
+			--server "$URL" --token - <"$W/token.$f" >"$W/setup.$f"
+		rm -f "$W/token.$f"
+		"$BASE/gridbook" --db "$W/gen/$GRID-$f.db" sync >"$W/fill.$f" \
+			2>&1 || { cat "$W/fill.$f" >&2; exit 1; }
+	done
+	unserve
+	rm -rf "$W/gen"
+	sqlite3 "$W/hq.db" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+	mv "$W/hq.db" "$W/hq.tpl"
+	rm -f "$W/hq.db-wal" "$W/hq.db-shm" "$W/hq.db-hq.lock"
+	N=$(sqlite3 "$W/hq.tpl" "SELECT count(*) FROM record_history")
+	for side in base new; do
+		B=$BASE
+		[ "$side" = new ] && B=$NEW
+		"$B/gridbook" --db "$W/grid.$side" init --grid "$GRID" \
+			--seeds "$top/seeds" >"$W/init.$side"
+		"$B/gridbook" --db "$W/grid.$side" sync setup --server "$URL" \
+			--token - <"$W/token" >"$W/setup.$side"
+	done
+fi
 rm -f "$W/token"
 sqlite3 "$W/hq.tpl" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
 rm -f "$W/hq.tpl-wal" "$W/hq.tpl-shm" "$W/hq.tpl-hq.lock"
-echo "== The client's push: $N versions, BASE $BASE against NEW $NEW," \
+echo "== The client's $MODE: $N versions, BASE $BASE against NEW $NEW," \
 	"$RUNS runs each, alternating; gridbook-hq of BASE"
 echo "   sqlite $(sqlite3 --version | cut -d' ' -f1), $(nproc) cpus," \
 	"$(uname -srm), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -93,25 +165,23 @@ push() {
 	cp "$W/grid.$side" "$W/grid.db"
 	cp "$W/hq.tpl" "$W/hq.db"
 	sync
-	"$BASE/gridbook-hq" serve --store "sqlite:$W/hq.db" \
-		--listen "127.0.0.1:$PORT" --quiet >>"$W/hq.log" 2>&1 &
-	HQ_PID=$!
-	for _ in $(seq 200); do
-		curl -sf "$URL/healthz" >/dev/null 2>&1 && break
-		sleep 0.05
-	done
+	serve
 	local t0 t1 u s
 	t0=$(date +%s%N)
 	/usr/bin/time -f "%U %S" -o "$W/t" "$@" "$B/gridbook" --db "$W/grid.db" \
 		sync >"$W/sync.out" 2>"$W/sync.err" ||
 		{ cat "$W/sync.err" >&2; exit 1; }
 	t1=$(date +%s%N)
-	kill "$HQ_PID"
-	wait "$HQ_PID" 2>/dev/null || true
-	HQ_PID=
+	unserve
 	local n
-	n=$(sqlite3 "$W/hq.db" "SELECT count(*) FROM record_history")
-	[ "$n" = "$N" ] || { echo "client_ab: HQ holds $n of $N versions" >&2; exit 1; }
+	if [ "$MODE" = push ]; then
+		n=$(sqlite3 "$W/hq.db" "SELECT count(*) FROM record_history")
+		[ "$n" = "$N" ] || { echo "client_ab: HQ holds $n of $N versions" >&2; exit 1; }
+	else
+		n=$(sqlite3 "$W/grid.db" "SELECT (SELECT count(*) FROM record
+			WHERE heads IS NULL) + (SELECT count(*) FROM record_history)")
+		[ "$n" = "$N" ] || { echo "client_ab: the file holds $n of $N versions" >&2; exit 1; }
+	fi
 	read -r u s <"$W/t"
 	echo "$(( (t1 - t0) / 1000000 )) $(awk -v u="$u" -v s="$s" \
 		'BEGIN { printf "%d", (u + s) * 1000 }')" >"$W/last"

@@ -14,7 +14,9 @@
  *
  * The columns day, community, person, status and title of table record are
  * copied out of the body when a version is stored (record_cols.h), so that
- * lists filter and sort on indexed columns.
+ * lists filter and sort on indexed columns; so is enterprise, the
+ * enterprise a record names, by which the records that follow an
+ * enterprise to another community are found.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -44,15 +46,15 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_REC_INSERT] = "INSERT INTO record (id, kind, grid, device, staff, "
 		     "created_at, updated_at, version, voided, void_reason, "
 		     "day, community, person, status, title, body, bases, "
-		     "resolves, heads) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-		     "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-		     "?19)",
+		     "resolves, heads, enterprise) VALUES (?1, ?2, ?3, ?4, "
+		     "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+		     "?17, ?18, ?19, ?20)",
     [S_REC_PUT] = "INSERT OR REPLACE INTO record (id, kind, grid, device, "
 		  "staff, created_at, updated_at, version, voided, "
 		  "void_reason, day, community, person, status, title, "
-		  "body, bases, resolves, heads) VALUES (?1, ?2, ?3, ?4, "
-		  "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-		  "?17, ?18, ?19)",
+		  "body, bases, resolves, heads, enterprise) VALUES (?1, "
+		  "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+		  "?15, ?16, ?17, ?18, ?19, ?20)",
     [S_REC_OLD] = "SELECT kind, grid, created_at, version, device, "
 		  "community, heads FROM record WHERE id = ?1",
     /* Only a row that is one version (heads NULL) goes to history: a
@@ -69,9 +71,9 @@ static const char *const stmt_sql[S_COUNT] = {
 		   "?7, ?8, ?9, ?10, ?11)",
     [S_ENT_COMMUNITY] = "SELECT community FROM record WHERE id = ?1 AND "
 			"kind = 'enterprise'",
-    [S_ENT_DEPENDENTS] = "UPDATE record SET community = ?1 WHERE kind <> "
-			 "'enterprise' AND community IS NOT ?1 AND "
-			 "json_extract(body, '$.enterprise') = ?2",
+    /* By the index record_enterprise_of (schema/client/006). */
+    [S_ENT_DEPENDENTS] = "UPDATE record SET community = ?1 WHERE "
+			 "enterprise = ?2 AND community IS NOT ?1",
     [S_REC_GET] = "SELECT " REC_COLS " FROM record WHERE id = ?1",
     [S_REC_PREFIX] = "SELECT id, kind FROM record WHERE id >= ?1 AND "
 		     "id < ?2 AND (?3 IS NULL OR kind = ?3) ORDER BY id "
@@ -163,6 +165,16 @@ static int derive(struct gb_db *db, const struct gb_record *r,
 	return 0;
 }
 
+/* The enterprise r names, for column enterprise (schema/client/006):
+ * the value of its "enterprise" field, NULL for a kind without one. */
+static const char *record_enterprise(struct gb_db *db,
+				     const struct gb_record *r)
+{
+	const struct kind_cols *c = db_kind_cols(db, r->kind);
+
+	return c->enterprise >= 0 ? r->val[c->enterprise] : NULL;
+}
+
 /* Builds the JSON body of r in db->body. */
 static int make_body(struct gb_db *db, const struct gb_record *r,
 		     struct gb_err *err)
@@ -234,6 +246,7 @@ static int write_current(struct gb_db *db, enum stmt_id which,
 		sqlite3_bind_text(s, 19, heads, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, 19);
+	db_bind_text(s, 20, record_enterprise(db, r));
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE) {
 		if ((sqlite3_extended_errcode(db->sq) & 0xff) ==
@@ -873,29 +886,40 @@ int db_record_resolve(struct gb_db *db, struct gb_record *r, uint32_t resolves,
 	return record_edit(db, r, resolves, err);
 }
 
-int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
-			 int *applied, struct gb_err *err)
+/*
+ * Stores r, a version from elsewhere, as the row of a record the file
+ * does not hold: 1 when it did so, 0 (nothing written) when the file
+ * holds a record of r's id, -1 on failure.  This is what version_settle
+ * makes of a version of a record not found, without reading the row
+ * first: most versions a pull brings are of new records, and that read
+ * was about a tenth of storing one.
+ */
+static int remote_new(struct gb_db *db, const struct gb_record *r,
+		      struct gb_err *err)
+{
+	struct gb_err e;
+
+	if (write_current(db, S_REC_INSERT, r, NULL, &e)) {
+		if (e.code == GB_EEXIST)
+			return 0;
+		*err = e;
+		return -1;
+	}
+	if (strcmp(r->kind->name, "enterprise") == 0 &&
+	    enterprise_moved(db, r, "", err))
+		return -1;
+	return 1;
+}
+
+/* Makes r, a version from elsewhere of a record the file holds, part of
+ * it: nothing when the version is held already, else version_settle.
+ * *applied is 1 when the row was written anew. */
+static int remote_held(struct gb_db *db, const struct gb_record *r,
+		       int *applied, struct gb_err *err)
 {
 	struct old_row o;
-	enum txn_mode mode;
 	int rc = -1, held = 0;
 
-	*applied = 0;
-	memset(&o, 0, sizeof(o));
-	if (!r->kind)
-		return gb_error(err, GB_EINTERNAL, "record without a kind");
-	if (!gb_uuid_valid(r->id))
-		return gb_error(err, GB_EPROTO, _("bad record id \"%s\""),
-				r->id);
-	/* Stored, it would turn negative (SQLite INTEGER is signed) and
-	 * sort before every version: not taken, and counted as refused. */
-	if (r->version > (uint64_t)GB_HLC_MAX)
-		return gb_error(err, GB_EINVAL,
-				_("record %s: version %" PRIu64 " is 2^63 or "
-				  "more (a version stays below %" PRIu64 ")"),
-				r->id, r->version, (uint64_t)GB_HLC_MAX + 1);
-	if (db_txn_enter(db, &mode, err))
-		return -1;
 	if (old_row_get(db, r->id, &o, err))
 		goto out;
 	if (o.found && strcmp(o.kind, r->kind->name) != 0) {
@@ -922,6 +946,38 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 	}
 	if (!held && version_settle(db, r, &o, applied, err))
 		goto out;
+	rc = 0;
+out:
+	old_row_release(&o);
+	return rc;
+}
+
+int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
+			 int *applied, struct gb_err *err)
+{
+	enum txn_mode mode;
+	int rc = -1, added;
+
+	*applied = 0;
+	if (!r->kind)
+		return gb_error(err, GB_EINTERNAL, "record without a kind");
+	if (!gb_uuid_valid(r->id))
+		return gb_error(err, GB_EPROTO, _("bad record id \"%s\""),
+				r->id);
+	/* Stored, it would turn negative (SQLite INTEGER is signed) and
+	 * sort before every version: not taken, and counted as refused. */
+	if (r->version > (uint64_t)GB_HLC_MAX)
+		return gb_error(err, GB_EINVAL,
+				_("record %s: version %" PRIu64 " is 2^63 or "
+				  "more (a version stays below %" PRIu64 ")"),
+				r->id, r->version, (uint64_t)GB_HLC_MAX + 1);
+	if (db_txn_enter(db, &mode, err))
+		return -1;
+	added = remote_new(db, r, err);
+	if (added < 0 || (!added && remote_held(db, r, applied, err)))
+		goto out;
+	if (added)
+		*applied = 1;
 	/* Later local edits must be newer than anything seen, but a
 	 * version out of the bounds of this laptop's clock is kept without
 	 * moving the clock (gb_hlc_merge): it is HQ's to hold and `gridbook
@@ -938,7 +994,6 @@ int db_record_put_remote(struct gb_db *db, const struct gb_record *r,
 	}
 	rc = 0;
 out:
-	old_row_release(&o);
 	if (rc)
 		*applied = 0;
 	return db_txn_leave(db, mode, rc, err);

@@ -1072,111 +1072,172 @@ int sync_push(struct gb_db *db, const struct sync_io *io,
 /* ---- pulling ------------------------------------------------------------ */
 
 /*
- * Applies one page and stores its cursor, in one transaction.  A record
+ * Stores one page and its cursor, in the caller's transaction.  A record
  * that cannot be stored (another kind under the same id) is counted as
  * refused and skipped; only a failing file fails the page.  asked is the
  * high-water the page was asked with (seq=): a page whose device_seq is
  * above it held the device's own records too (a restored file, noted),
- * and the last page of a pull ends the catching up.
+ * and the last page of a pull ends the catching up.  Counts go into r.
  */
-static int page_apply(struct gb_db *db, const struct wire_page *p,
-		      uint64_t asked, struct sync_result *res,
-		      struct gb_err *err)
+static int page_store(struct gb_db *db, const struct wire_page *p,
+		      uint64_t asked, struct sync_result *r, struct gb_err *err)
 {
-	struct sync_result r = {0};
 	char *own;
 
-	if (db_begin(db, err))
-		return -1;
 	if (note_behind(db, asked, p->device_seq, err))
-		goto fail;
+		return -1;
 	own = db_meta_get(db, "sync_own_seq");
 	if (own && !p->more && db_meta_del(db, "sync_own_seq", err)) {
 		free(own);
-		goto fail;
+		return -1;
 	}
 	free(own);
 	if (p->ncommunities || p->nareas || p->nstaff) {
 		if (db_ref_replace(db, p, err))
-			goto fail;
-		r.ref_updated = 1;
+			return -1;
+		r->ref_updated = 1;
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		struct gb_err e;
 		int applied;
 
-		r.received++;
+		r->received++;
 		if (db_record_put_remote(db, p->recs[i], &applied, &e)) {
 			if (e.code == GB_EDB || e.code == GB_EINTERNAL) {
 				*err = e;
-				goto fail;
+				return -1;
 			}
-			r.refused++;
+			r->refused++;
 			continue;
 		}
-		r.applied += applied;
+		r->applied += applied;
 	}
-	r.received += (long)p->nrefused;
-	r.refused += (long)p->nrefused;
-	if ((p->next_cursor[0] &&
-	     db_meta_set(db, "sync_cursor", p->next_cursor, err)) ||
-	    meta_set_i64(db, "sync_last_ok", gb_now_ms(), err))
-		goto fail;
-	if (db_commit(db, err))
+	r->received += (long)p->nrefused;
+	r->refused += (long)p->nrefused;
+	if (p->next_cursor[0] &&
+	    db_meta_set(db, "sync_cursor", p->next_cursor, err))
 		return -1;
+	return 0;
+}
+
+/*
+ * Applies the n pages fetched, in order, in one transaction (page_store),
+ * and releases them.  Each commit costs the rollback journal's syncs and
+ * writes again the pages of the indexes that every page of records
+ * touches: a pull of 49,924 versions made 134 fdatasync and 13,069 page
+ * writes at a commit a page, 52 and 9,023 at a commit a group.
+ */
+static int pages_apply(struct gb_db *db, struct wire_page *pages, size_t n,
+		       uint64_t asked, struct sync_result *res,
+		       struct gb_err *err)
+{
+	struct sync_result r = {0};
+	int rc = -1;
+
+	if (!n)
+		return 0;
+	if (db_begin(db, err))
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (page_store(db, &pages[i], asked, &r, err)) {
+			db_rollback(db);
+			goto out;
+		}
+	if (meta_set_i64(db, "sync_last_ok", gb_now_ms(), err)) {
+		db_rollback(db);
+		goto out;
+	}
+	if (db_commit(db, err))
+		goto out;
 	res->received += r.received;
 	res->applied += r.applied;
 	res->refused += r.refused;
 	res->ref_updated |= r.ref_updated;
-	return 0;
-fail:
-	db_rollback(db);
-	return -1;
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++) {
+		wire_page_release(&pages[i]);
+		wire_page_init(&pages[i]);
+	}
+	return rc;
 }
+
+/*
+ * Pages are fetched PULL_GROUP at a time before any is stored, and then
+ * stored in one transaction: the file is not held while HQ answers, and
+ * it commits once a group.  A group holds at most PULL_GROUP pages of up
+ * to 2,000 records decoded (some megabytes).  The high-water asked with
+ * (seq=) stays what it was when the group began: storing a page changes
+ * it only by noting sync_own_seq at that same value (note_behind), or by
+ * ending the pull.
+ */
+#define PULL_GROUP 4
 
 int sync_pull(struct gb_db *db, const struct sync_io *io,
 	      const struct sync_opts *o, struct sync_result *res,
 	      struct gb_err *err)
 {
 	char *cursor = db_meta_get(db, "sync_cursor");
-	struct wire_page page;
+	struct wire_page pages[PULL_GROUP];
 	struct gb_buf resp;
+	struct gb_err e;
 	uint64_t high;
-	int ret = -1;
+	size_t np;
+	long n = 0;
+	int ret = -1, last = 0, failed = 0;
 
-	wire_page_init(&page);
+	for (size_t i = 0; i < PULL_GROUP; i++)
+		wire_page_init(&pages[i]);
 	gb_buf_init(&resp, GB_BUF_NOLIMIT);
-	for (long n = 0; n < MAX_PAGES; n++) {
-		if (stopped(o)) {
-			gb_error(err, GB_EINTR, _("stopped"));
-			goto out;
-		}
+	while (!last && !failed && n < MAX_PAGES) {
 		/* The own high-water: the one noted while the file catches
 		 * up on its own records, else the highest number given. */
 		high = meta_u64(db, "sync_own_seq", UINT64_MAX);
 		if (high == UINT64_MAX && file_high(db, &high, err))
 			goto out;
-		gb_buf_reset(&resp);
-		if (io->get_changes(io->arg, cursor ? cursor : "", high, &resp,
-				    err))
-			goto out;
-		wire_page_release(&page);
-		if (wire_page_decode(resp.data, resp.len, &page, err)) {
-			gb_error_prefix(err, _("changes"));
-			goto out;
+		for (np = 0; np < PULL_GROUP && !last && n < MAX_PAGES; n++) {
+			struct wire_page *p = &pages[np];
+
+			if (stopped(o)) {
+				gb_error(err, GB_EINTR, _("stopped"));
+				failed = 1;
+				break;
+			}
+			gb_buf_reset(&resp);
+			if (io->get_changes(io->arg, cursor ? cursor : "", high,
+					    &resp, err)) {
+				failed = 1;
+				break;
+			}
+			if (wire_page_decode(resp.data, resp.len, p, err)) {
+				gb_error_prefix(err, _("changes"));
+				wire_page_release(p);
+				wire_page_init(p);
+				failed = 1;
+				break;
+			}
+			np++;
+			/* Stop unless the server says more and moved the
+			 * cursor. */
+			if (!p->more || !p->next_cursor[0] ||
+			    (cursor && strcmp(cursor, p->next_cursor) == 0))
+				last = 1;
+			else {
+				free(cursor);
+				cursor = xstrdup(p->next_cursor);
+			}
 		}
-		if (page_apply(db, &page, high, res, err))
+		/* After a failure what was fetched before it is stored all
+		 * the same, so that the next pull goes on from there; the
+		 * failure is what the caller is told. */
+		if (pages_apply(db, pages, np, high, res, failed ? &e : err) &&
+		    !failed)
 			goto out;
-		/* Stop unless the server says more and moved the cursor. */
-		if (!page.more || !page.next_cursor[0] ||
-		    (cursor && strcmp(cursor, page.next_cursor) == 0))
-			break;
-		free(cursor);
-		cursor = xstrdup(page.next_cursor);
 	}
-	ret = 0;
+	ret = failed ? -1 : 0;
 out:
-	wire_page_release(&page);
+	for (size_t i = 0; i < PULL_GROUP; i++)
+		wire_page_release(&pages[i]);
 	gb_buf_release(&resp);
 	free(cursor);
 	return ret;

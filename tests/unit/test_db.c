@@ -1870,6 +1870,131 @@ static void test_lookup(struct gb_db *db, const char *ent_id)
 }
 
 /*
+ * A check pulled before its enterprise files under no community; the
+ * enterprise, new to the file when it comes, brings its community to
+ * the check.  A version pulled twice is held once.
+ */
+static void test_remote_new(void)
+{
+	struct gb_db *db = open_new("remote_new.grid");
+	static const char other[] = "0190aaaa-bbbb-7ccc-8ddd-eeeeeeeeeee1";
+	struct gb_record *e =
+	    enterprise("91330100MA2K8QGH4J", "临平食品有限公司", "S09-C02");
+	struct gb_record *c;
+	struct gb_err err;
+	int applied = -1;
+	int64_t t0;
+
+	gb_time_parse("2024-06-03 09:00", &t0, NULL);
+	snprintf(e->id, GB_ID_LEN, "%s",
+		 "0190abcd-0000-7000-8000-0000000000e1");
+	c = check_of(e->id, "2024-06-03", "compliant");
+	snprintf(c->id, GB_ID_LEN, "%s",
+		 "0190abcd-0000-7000-8000-0000000000c1");
+	snprintf(e->grid, GB_CODE_LEN, "S09-G1");
+	snprintf(c->grid, GB_CODE_LEN, "S09-G1");
+	snprintf(e->device, GB_ID_LEN, "%s", other);
+	snprintf(c->device, GB_ID_LEN, "%s", other);
+	e->created_at = e->updated_at = t0;
+	e->version = (uint64_t)t0 << 16;
+	c->created_at = c->updated_at = t0 + 1;
+	c->version = (uint64_t)(t0 + 1) << 16;
+
+	CHECK(db_record_put_remote(db, c, &applied, &err) == 0);
+	CHECK(applied == 1);
+	CHECK(sql_int(db,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "community IS NULL",
+		      c->id) == 1);
+	CHECK(db_record_put_remote(db, e, &applied, &err) == 0);
+	CHECK(applied == 1);
+	CHECK(sql_int(db,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "community = 'S09-C02'",
+		      c->id) == 1);
+	/* Again: held, nothing written. */
+	CHECK(db_record_put_remote(db, c, &applied, &err) == 0);
+	CHECK(applied == 0);
+	CHECK(sql_int(db, "SELECT count(*) FROM record_history WHERE id = ?1",
+		      c->id) == 0);
+	db_close(db);
+	gb_record_free(c);
+	gb_record_free(e);
+}
+
+/*
+ * Schema 6 (schema/client/006): a file of schema 5, whose records name
+ * their enterprise only in the JSON body, gets column enterprise filled
+ * from it when opened, the index of 5 replaced by one on the column; the
+ * records still follow their enterprise to another community, and new
+ * ones carry the column as they are written.
+ */
+static void test_migrate_enterprise(const char *seeds)
+{
+	struct gb_record *e =
+	    enterprise("91330100MA2K8QEF3G", "钱塘五金有限公司", "S09-C01");
+	struct gb_record *c = check_of(NULL, "2024-05-06", "compliant");
+	struct gb_record *c2, *got = NULL;
+	struct gb_db *db = open_new("schema5.grid");
+	struct gb_err err;
+	sqlite3 *sq;
+	char p[512];
+
+	CHECK(db_load_seeds(db, seeds, "S09-G1", &err) == 0);
+	CHECK(db_meta_set(db, "staff", "K0901", &err) == 0);
+	CHECK(db_record_insert(db, e, &err) == 0);
+	gb_record_set_name(c, "enterprise", e->id);
+	CHECK(db_record_insert(db, c, &err) == 0);
+	db_close(db);
+	/* Back to schema 5 as it was. */
+	path_in(p, sizeof(p), "schema5.grid");
+	CHECK(sqlite3_open(p, &sq) == SQLITE_OK);
+	CHECK(sqlite3_exec(sq,
+			   "DROP INDEX record_enterprise_of; ALTER TABLE "
+			   "record DROP COLUMN enterprise; CREATE INDEX "
+			   "record_enterprise ON record (json_extract(body, "
+			   "'$.enterprise')) WHERE kind <> 'enterprise'; "
+			   "PRAGMA user_version = 5",
+			   NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(sq);
+
+	CHECK(db_open(&db, p, 0, &err) == 0);
+	CHECK(sql_int(db, "PRAGMA user_version", NULL) == 6);
+	CHECK(sql_int(db,
+		      "SELECT count(*) FROM record WHERE id = ?1 AND "
+		      "enterprise IS NULL",
+		      e->id) == 1);
+	CHECK(sql_int(db,
+		      "SELECT count(*) FROM record WHERE enterprise = ?1 AND "
+		      "kind = 'contract_check' AND community = 'S09-C01'",
+		      e->id) == 1);
+	CHECK(sql_int(db,
+		      "SELECT count(*) FROM sqlite_schema WHERE name = "
+		      "'record_enterprise'",
+		      NULL) == 0);
+	/* A check written now carries it too. */
+	c2 = check_of(e->id, "2024-05-07", "compliant");
+	CHECK(db_record_insert(db, c2, &err) == 0);
+	CHECK(sql_int(db, "SELECT count(*) FROM record WHERE enterprise = ?1",
+		      e->id) == 2);
+	/* The enterprise moves: both checks follow. */
+	gb_record_set_name(e, "community", "S09-C02");
+	CHECK(db_record_update(db, e, &err) == 0);
+	CHECK(sql_int(db,
+		      "SELECT count(*) FROM record WHERE kind = "
+		      "'contract_check' AND community = 'S09-C02' AND "
+		      "enterprise = ?1",
+		      e->id) == 2);
+	CHECK(db_record_get(db, NULL, c->id, &got, &err) == 0);
+	CHECK(got && gb_record_same_content(got, c));
+	gb_record_free(got);
+	db_close(db);
+	gb_record_free(c2);
+	gb_record_free(c);
+	gb_record_free(e);
+}
+
+/*
  * The clock of a file never wraps and is never dragged out of bounds
  * (SPEC §4): a pulled version of 2^64 - 1 is not taken, one two years
  * ahead is kept without moving the clock, a file whose clock stands at
@@ -1992,11 +2117,13 @@ int main(void)
 	test_hlc_bounds();
 	test_rollback(db);
 	test_remote(db);
+	test_remote_new();
 	test_list(db);
 	test_unique_key(db);
 	test_resolve(db, ent_id);
 	test_lookup(db, ent_id);
 	test_merge(seeds);
+	test_migrate_enterprise(seeds);
 	/* A file with records is not loaded with another grid's seeds. */
 	CHECK(db_load_seeds(db, seeds, "S09-G2", &err) == -1);
 	CHECK(err.code == GB_EINVAL);

@@ -119,6 +119,8 @@ struct fake {
 	size_t ngot;
 	/* The seq= of the last get_changes. */
 	uint64_t get_seq;
+	/* get_changes number get_fail_at (from 1) fails; gets counts them. */
+	size_t get_fail_at, gets;
 	/* As a newer HQ: compact acks with device_seq to a batch that reads
 	 * them, and "renumber" instead of 409. */
 	int compact;
@@ -420,6 +422,8 @@ static int fake_get(void *arg, const char *cursor, uint64_t seq,
 	size_t i = f->next_page;
 
 	f->get_seq = seq;
+	if (++f->gets == f->get_fail_at)
+		return gb_error(err, GB_EIO, "connection reset");
 	if (!f->npages) {
 		/* No pages set: an empty last page. */
 		struct wire_page p;
@@ -950,6 +954,96 @@ static void test_pull(void)
 	CHECK(sync_pull(db, &io, &o, &res, &err) == 0);
 	CHECK(f->next_page == 2);
 	gb_record_free(recs[0]);
+	fake_release(f);
+	db_close(db);
+}
+
+static int count_commit(void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+/*
+ * Pages are stored a group at a time, in one transaction: four pages of
+ * records, one commit.  A page that cannot be fetched fails the pull
+ * after the pages fetched before it are stored with their cursor, and
+ * the next pull goes on from there.
+ */
+static void test_pull_group(void)
+{
+	struct gb_db *db = grid_new("pullgroup.grid");
+	const struct gb_kind *k = gb_kind_find("patrol");
+	struct sync_opts o = {0};
+	struct sync_result res = {0};
+	struct gb_record *recs[4];
+	struct sync_io io;
+	struct fake *f = fake_new(&io);
+	struct gb_uuidgen g;
+	struct gb_err err;
+	char dev[GB_ID_LEN];
+	char *cur;
+	int commits = 0;
+
+	gb_uuidgen_init(&g);
+	gb_uuid7(&g, gb_now_ms(), dev);
+	for (int i = 0; i < 4; i++) {
+		struct wire_page p;
+		struct gb_record *r = gb_record_new(k);
+
+		gb_uuid7(&g, gb_now_ms(), r->id);
+		snprintf(r->grid, GB_CODE_LEN, "S01-G1");
+		memcpy(r->device, dev, GB_ID_LEN);
+		snprintf(r->staff, GB_CODE_LEN, "J0002");
+		r->created_at = gb_now_ms();
+		r->updated_at = r->created_at;
+		r->version = gb_hlc_next(0, r->created_at) + (uint64_t)i;
+		gb_record_set_name(r, "area", "PA-01");
+		gb_record_set_name(r, "start", "1767268800000");
+		gb_record_set_name(r, "end", "1767276000000");
+		gb_record_set_name(r, "leader", "J0002");
+		gb_record_set_name(r, "guards", "B0001,B0002");
+		gb_record_set_name(r, "mode", "foot");
+		gb_record_set_name(r, "incidents", "0");
+		recs[i] = r;
+		wire_page_init(&p);
+		p.recs = &recs[i];
+		p.n = 1;
+		snprintf(p.next_cursor, WIRE_CURSOR_LEN, "r1.s%d", 20 + i);
+		p.more = i < 3;
+		page_add(f, &p);
+	}
+
+	sqlite3_commit_hook(db_sqlite(db), count_commit, &commits);
+	CHECK(sync_pull(db, &io, &o, &res, &err) == 0);
+	sqlite3_commit_hook(db_sqlite(db), NULL, NULL);
+	CHECK(res.received == 4 && res.applied == 4);
+	CHECK(f->gets == 4);
+	CHECK(commits == 1);
+	cur = db_meta_get(db, "sync_cursor");
+	CHECK_STR(cur, "r1.s23");
+	free(cur);
+	db_close(db);
+
+	/* The third page fails: the first two are kept, then the rest. */
+	db = grid_new("pullgroup2.grid");
+	f->gets = 0;
+	f->get_fail_at = 3;
+	memset(&res, 0, sizeof(res));
+	CHECK(sync_pull(db, &io, &o, &res, &err) == -1);
+	CHECK(err.code == GB_EIO);
+	CHECK(res.received == 2 && res.applied == 2);
+	CHECK(count(db, "SELECT count(*) FROM record") == 2);
+	cur = db_meta_get(db, "sync_cursor");
+	CHECK_STR(cur, "r1.s21");
+	free(cur);
+	f->get_fail_at = 0;
+	memset(&res, 0, sizeof(res));
+	CHECK(sync_pull(db, &io, &o, &res, &err) == 0);
+	CHECK(res.received == 2 && res.applied == 2);
+	CHECK(count(db, "SELECT count(*) FROM record") == 4);
+	for (int i = 0; i < 4; i++)
+		gb_record_free(recs[i]);
 	fake_release(f);
 	db_close(db);
 }
@@ -2079,6 +2173,7 @@ int main(void)
 	test_renumber();
 	test_stop();
 	test_pull();
+	test_pull_group();
 	test_round_state();
 	test_device_set();
 	test_two_processes();
