@@ -159,16 +159,48 @@ int gb_tz_parse(const char *tz, int *offset_min)
 
 /*
  * GRIDBOOK_TZ is configuration, read on each call so that tests can change
- * it between calls.  A value we cannot read falls back to Asia/Shanghai,
- * the zone every deployment uses.
+ * it between calls (and HQ sets it to its store's zone when it names
+ * none).  A value we cannot read falls back to Asia/Shanghai, the zone
+ * every deployment uses.  Turning a date into a day asks for the offset
+ * several times a record, so each thread keeps the last value it parsed
+ * and parses again only when the variable's text differs from it: the
+ * cache is keyed on the text, not on where getenv found it.  Values too
+ * long to keep are parsed every time.
  */
-int gb_tz_offset_min(void)
+#define TZ_CACHE_LEN 48
+
+static _Thread_local struct {
+	int set;		 /* the cache holds a value */
+	int off;		 /* its offset, the fallback included */
+	char text[TZ_CACHE_LEN]; /* the value, "" for unset */
+} tz_cache;
+
+/* What gb_tz_offset_min gives for the variable's value tz (NULL: unset). */
+static int offset_of(const char *tz)
 {
 	int off;
 
-	if (gb_tz_parse(getenv("GRIDBOOK_TZ"), &off) == 0)
+	if (gb_tz_parse(tz, &off) == 0)
 		return off;
 	return DEFAULT_OFFSET_MIN;
+}
+
+int gb_tz_offset_min(void)
+{
+	const char *tz = getenv("GRIDBOOK_TZ");
+	const char *key = tz ? tz : "";
+	size_t n;
+
+	/* Unset and "" both fall back: one key for the two. */
+	if (tz_cache.set && strcmp(tz_cache.text, key) == 0)
+		return tz_cache.off;
+	n = strlen(key);
+	if (n >= sizeof(tz_cache.text))
+		return offset_of(tz);
+	memcpy(tz_cache.text, key, n + 1);
+	tz_cache.off = offset_of(tz);
+	tz_cache.set = 1;
+	return tz_cache.off;
 }
 
 int64_t gb_now_ms(void)

@@ -3,6 +3,7 @@
  * working days.  Most checks are exact examples; a few sweep every date
  * we accept and compare against a plain independent computation.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,117 @@ static void test_offsets(void)
 	CHECK(gb_tz_offset_min() == 480);
 	setenv("GRIDBOOK_TZ", "+08:", 1);
 	CHECK(gb_tz_offset_min() == 480);
+	unsetenv("GRIDBOOK_TZ");
+}
+
+/* The offset as gbtime.c first found it: GRIDBOOK_TZ read and parsed at
+ * every call, Asia/Shanghai for what it cannot read. */
+static int ref_offset(void)
+{
+	int off;
+
+	if (gb_tz_parse(getenv("GRIDBOOK_TZ"), &off) == 0)
+		return off;
+	return 480;
+}
+
+static void *offset_in_thread(void *arg)
+{
+	*(int *)arg = gb_tz_offset_min();
+	return NULL;
+}
+
+/*
+ * The kept offset against a fresh reading: every form a zone is named
+ * in, bad ones, unset and empty, values longer than the cache keeps
+ * (one that begins like the value kept before it), a value changed in
+ * place under the pointer getenv returns (putenv), in a seeded random
+ * order with repeats, and a second thread after a change.
+ */
+static void test_offsets_kept(void)
+{
+	static const char *const zones[] = {
+	    "UTC",
+	    "Z",
+	    "GMT",
+	    "Etc/UTC",
+	    "Asia/Shanghai",
+	    "PRC",
+	    "Asia/Chongqing",
+	    "Asia/Harbin",
+	    "+08:00",
+	    "-05:30",
+	    "+0545",
+	    "+05",
+	    "-12",
+	    "+23:59",
+	    "-00:00",
+	    "+00",
+	    "UTC+03:00",
+	    "UTC-0930",
+	    "UTC+05",
+	    "UTC+5",
+	    "UTC",
+	    "utc",
+	    "+24:00",
+	    "+08:60",
+	    "+8:00",
+	    "+08:",
+	    "+08:0",
+	    "+08:000",
+	    "08:00",
+	    "+08:00 ",
+	    " +08:00",
+	    "Asia/Shanghai ",
+	    "Asia/Shangha",
+	    "nowhere",
+	    "",
+	    NULL,
+	    "+05:30xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	    "+05:30xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	    "+05:30xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	    "UTCxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
+	size_t nz = sizeof(zones) / sizeof(zones[0]);
+	static char inplace[] = "GRIDBOOK_TZ=+05:30";
+	uint64_t x = 88172645463325252u;
+	int bad = 0, off = 0;
+	pthread_t th;
+
+	for (int i = 0; i < 4000; i++) {
+		const char *z;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		z = zones[x % nz];
+		if (z)
+			setenv("GRIDBOOK_TZ", z, 1);
+		else
+			unsetenv("GRIDBOOK_TZ");
+		for (int k = 0; k < 1 + (int)(x >> 60) % 3; k++)
+			bad += gb_tz_offset_min() != ref_offset();
+	}
+	CHECK(bad == 0);
+
+	/* The same pointer, other contents. */
+	unsetenv("GRIDBOOK_TZ");
+	CHECK(putenv(inplace) == 0);
+	CHECK(gb_tz_offset_min() == 330);
+	memcpy(inplace + 12, "-05:30", 6);
+	CHECK(gb_tz_offset_min() == -330);
+	memcpy(inplace + 12, "UTC\0\0\0", 6);
+	CHECK(gb_tz_offset_min() == 0);
+	unsetenv("GRIDBOOK_TZ");
+	CHECK(gb_tz_offset_min() == 480);
+
+	/* Each thread keeps its own; a change is seen by all. */
+	setenv("GRIDBOOK_TZ", "UTC", 1);
+	CHECK(gb_tz_offset_min() == 0);
+	setenv("GRIDBOOK_TZ", "+05:45", 1);
+	CHECK(pthread_create(&th, NULL, offset_in_thread, &off) == 0);
+	CHECK(pthread_join(th, NULL) == 0);
+	CHECK(off == 345);
+	CHECK(gb_tz_offset_min() == 345);
 	unsetenv("GRIDBOOK_TZ");
 }
 
@@ -496,6 +608,7 @@ int main(void)
 {
 	test_input();
 	test_offsets();
+	test_offsets_kept();
 	test_dates();
 	test_date_sweep();
 	test_times();
