@@ -11,7 +11,6 @@
  * device and on the server.  Defaults live here too, since the request
  * deadline is a rule about other fields.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,20 +45,31 @@ static void show(const char *s, char *out)
 }
 
 /* Parses a canonical TIME or INT: an optional '-' and decimal digits.
- * Returns 0, or -1 when s is anything else or out of range. */
+ * Returns 0, or -1 when s is anything else or out of range (what strtoll
+ * would refuse with ERANGE): one pass, as every TIME of every version
+ * comes through here. */
 static int parse_num(const char *s, int64_t *out)
 {
 	const char *p = s + (*s == '-');
-	char *end;
-	long long n;
+	uint64_t lim =
+	    *s == '-' ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	uint64_t v = 0;
 
-	if (!*p || strspn(p, "0123456789") != strlen(p))
+	if (!*p)
 		return -1;
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno == ERANGE)
-		return -1;
-	*out = (int64_t)n;
+	for (; *p; p++) {
+		unsigned d = (unsigned)(unsigned char)*p - '0';
+
+		if (d > 9 || v > (lim - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (*s != '-')
+		*out = (int64_t)v;
+	else if (v > (uint64_t)INT64_MAX)
+		*out = INT64_MIN;
+	else
+		*out = -(int64_t)v;
 	return 0;
 }
 
