@@ -184,6 +184,46 @@ static void test_offsets_kept(void)
 	unsetenv("GRIDBOOK_TZ");
 }
 
+/*
+ * The instants at the ends of int64_t, which a TIME value from the wire
+ * may hold: shifting them into local time wraps around instead of
+ * overflowing (undefined, and fatal under UBSan), and the text and day
+ * are those the wrapped instant always gave.
+ */
+static void test_extreme_instants(void)
+{
+	static const struct {
+		const char *tz, *max_text, *min_text;
+		int32_t max_day, min_day;
+	} cases[] = {
+	    {NULL, "0000-05-17 00:47:04", "0000-05-17 00:47:04", 622191233,
+	     622191233},
+	    {"UTC", "9999-08-17 07:12:55", "0000-05-16 16:47:04", -622191233,
+	     622191232},
+	    {"-05:30", "9999-08-17 01:42:55", "9999-08-17 01:42:55", -622191233,
+	     -622191233},
+	    {"+05:45", "0000-05-16 22:32:04", "0000-05-16 22:32:04", 622191232,
+	     622191232},
+	    {"+23:59", "0000-05-17 16:46:04", "0000-05-17 16:46:04", 622191233,
+	     622191233},
+	    {"-23:59", "9999-08-16 07:13:55", "9999-08-16 07:13:55", -622191234,
+	     -622191234},
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].tz)
+			setenv("GRIDBOOK_TZ", cases[i].tz, 1);
+		else
+			unsetenv("GRIDBOOK_TZ");
+		CHECK_STR(time_str(INT64_MAX, buf), cases[i].max_text);
+		CHECK_STR(time_str(INT64_MIN, buf), cases[i].min_text);
+		CHECK(gb_local_day(INT64_MAX) == cases[i].max_day);
+		CHECK(gb_local_day(INT64_MIN) == cases[i].min_day);
+	}
+	unsetenv("GRIDBOOK_TZ");
+}
+
 static void test_dates(void)
 {
 	struct gb_err err;
@@ -609,6 +649,7 @@ int main(void)
 	test_input();
 	test_offsets();
 	test_offsets_kept();
+	test_extreme_instants();
 	test_dates();
 	test_date_sweep();
 	test_times();

@@ -483,6 +483,8 @@ static void test_time_numbers(void)
 				     "a time (milliseconds since 1970)"},
 	    {"-9223372036854775808",
 	     "start: 0000-05-17 00:47:04 is before 2000-01-01"},
+	    {"9223372036854775807",
+	     "start: 0000-05-17 00:47:04 is more than two years ahead"},
 	    {"-0", "start: 1970-01-01 08:00 is before 2000-01-01"},
 	    {"-1", "start: 1970-01-01 07:59:59 is before 2000-01-01"},
 	    {"-", "start: \"-\" is not a time (milliseconds since 1970)"},
