@@ -67,9 +67,15 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return q;
 }
 
+/* The remainder taken as it is rather than as a - floor_div(a, b) * b,
+ * whose product overflows for a within a day of INT64_MIN. */
 static int64_t floor_mod(int64_t a, int64_t b)
 {
-	return a - floor_div(a, b) * b;
+	int64_t r = a % b;
+
+	if (r != 0 && ((r < 0) != (b < 0)))
+		r += b;
+	return r;
 }
 
 static int is_leap(int64_t y)
@@ -159,16 +165,48 @@ int gb_tz_parse(const char *tz, int *offset_min)
 
 /*
  * GRIDBOOK_TZ is configuration, read on each call so that tests can change
- * it between calls.  A value we cannot read falls back to Asia/Shanghai,
- * the zone every deployment uses.
+ * it between calls (and HQ sets it to its store's zone when it names
+ * none).  A value we cannot read falls back to Asia/Shanghai, the zone
+ * every deployment uses.  Turning a date into a day asks for the offset
+ * several times a record, so each thread keeps the last value it parsed
+ * and parses again only when the variable's text differs from it: the
+ * cache is keyed on the text, not on where getenv found it.  Values too
+ * long to keep are parsed every time.
  */
-int gb_tz_offset_min(void)
+#define TZ_CACHE_LEN 48
+
+static _Thread_local struct {
+	int set;		 /* the cache holds a value */
+	int off;		 /* its offset, the fallback included */
+	char text[TZ_CACHE_LEN]; /* the value, "" for unset */
+} tz_cache;
+
+/* What gb_tz_offset_min gives for the variable's value tz (NULL: unset). */
+static int offset_of(const char *tz)
 {
 	int off;
 
-	if (gb_tz_parse(getenv("GRIDBOOK_TZ"), &off) == 0)
+	if (gb_tz_parse(tz, &off) == 0)
 		return off;
 	return DEFAULT_OFFSET_MIN;
+}
+
+int gb_tz_offset_min(void)
+{
+	const char *tz = getenv("GRIDBOOK_TZ");
+	const char *key = tz ? tz : "";
+	size_t n;
+
+	/* Unset and "" both fall back: one key for the two. */
+	if (tz_cache.set && strcmp(tz_cache.text, key) == 0)
+		return tz_cache.off;
+	n = strlen(key);
+	if (n >= sizeof(tz_cache.text))
+		return offset_of(tz);
+	memcpy(tz_cache.text, key, n + 1);
+	tz_cache.off = offset_of(tz);
+	tz_cache.set = 1;
+	return tz_cache.off;
 }
 
 int64_t gb_now_ms(void)
@@ -379,11 +417,22 @@ bad_form:
 			SHOWN(s));
 }
 
+/*
+ * ms shifted by off minutes into local time.  An instant within 10^7
+ * minutes of the ends of int64_t (none a date we accept, but a TIME value
+ * from the wire may be one) wraps around as two's complement does instead
+ * of overflowing, which is undefined; every other instant is as before.
+ */
+static int64_t to_local(int64_t ms, int off)
+{
+	return (int64_t)((uint64_t)ms + (uint64_t)((int64_t)off * MS_PER_MIN));
+}
+
 /* Splits an instant, shifted by off minutes, into date and time of day. */
 static void split(int64_t ms, int off, int64_t *y, int *mo, int *d, int *h,
 		  int *mi, int *s, int *frac)
 {
-	int64_t local = ms + off * MS_PER_MIN;
+	int64_t local = to_local(ms, off);
 	int64_t tod = floor_mod(local, GB_MS_PER_DAY);
 
 	civil_from_days(floor_div(local, GB_MS_PER_DAY), y, mo, d);
@@ -434,7 +483,7 @@ void gb_time_format_utc(int64_t ms, char *out)
 
 int32_t gb_local_day(int64_t ms)
 {
-	return (int32_t)floor_div(ms + gb_tz_offset_min() * MS_PER_MIN,
+	return (int32_t)floor_div(to_local(ms, gb_tz_offset_min()),
 				  GB_MS_PER_DAY);
 }
 

@@ -89,60 +89,70 @@ void gb_uuid_text(const void *blob, int len, char *out)
 	out[o] = '\0';
 }
 
+/* The value of each byte as a hex digit, either case; -1 for any other
+ * byte, NUL among them.  Written out by the preprocessor from the test
+ * each byte once went through. */
+#define HEX1(c)                                                                \
+	((c) >= '0' && (c) <= '9'   ? (c) - '0'                                \
+	 : (c) >= 'a' && (c) <= 'f' ? (c) - 'a' + 10                           \
+	 : (c) >= 'A' && (c) <= 'F' ? (c) - 'A' + 10                           \
+				    : -1)
+#define HEX4(c) HEX1(c), HEX1((c) + 1), HEX1((c) + 2), HEX1((c) + 3)
+#define HEX16(c) HEX4(c), HEX4((c) + 4), HEX4((c) + 8), HEX4((c) + 12)
+#define HEX64(c) HEX16(c), HEX16((c) + 16), HEX16((c) + 32), HEX16((c) + 48)
+static const signed char hex_digit[256] = {HEX64(0), HEX64(64), HEX64(128),
+					   HEX64(192)};
+#undef HEX64
+#undef HEX16
+#undef HEX4
+#undef HEX1
+
+/* Where the 16 bytes of an id start in its text: two hex digits each,
+ * the four dashes at 8, 13, 18 and 23 between them. */
+static const unsigned char byte_at[16] = {0,  2,  4,  6,  9,  11, 14, 16,
+					  19, 21, 24, 26, 28, 30, 32, 34};
+
 static int hex_value(char ch)
 {
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
+	return hex_digit[(unsigned char)ch];
 }
 
-/* One pass, in the order of the text (a short string ends at its NUL,
- * which is no hex digit): the server converts every id it binds. */
+/*
+ * The server converts every id it binds, and HQ's acks and the laptops'
+ * pushes carry them too, so this is a table look-up a digit.  One pass in
+ * the order of the text, each byte read only after the one before it
+ * passed: a short string ends at its NUL, which is no hex digit and no
+ * dash, and nothing past it is read.  On a bad id out holds the bytes
+ * before the first bad character.
+ */
 int gb_uuid_bytes(const char *s, unsigned char *out)
 {
-	int n = 0;
+	const unsigned char *u = (const unsigned char *)s;
 
 	if (!s)
 		return -1;
-	for (int i = 0; i < 36; i += 2) {
+	for (int i = 0; i < 16; i++) {
+		int at = byte_at[i];
 		int hi, lo;
 
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return -1;
-			i--;
-			continue;
-		}
-		hi = hex_value(s[i]);
+		if ((i == 4 || i == 6 || i == 8 || i == 10) && u[at - 1] != '-')
+			return -1;
+		hi = hex_digit[u[at]];
 		if (hi < 0)
 			return -1;
-		lo = hex_value(s[i + 1]);
+		lo = hex_digit[u[at + 1]];
 		if (lo < 0)
 			return -1;
-		out[n++] = (unsigned char)(hi << 4 | lo);
+		out[i] = (unsigned char)(hi << 4 | lo);
 	}
-	return s[36] == '\0' ? 0 : -1;
+	return u[36] == '\0' ? 0 : -1;
 }
 
 int gb_uuid_valid(const char *s)
 {
-	int i;
+	unsigned char b[16];
 
-	if (!s)
-		return 0;
-	for (i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (hex_value(s[i]) < 0) {
-			return 0;
-		}
-	}
-	return s[36] == '\0';
+	return gb_uuid_bytes(s, b) == 0;
 }
 
 int64_t gb_uuid7_ms(const char *s)

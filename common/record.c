@@ -127,28 +127,138 @@ int gb_record_same_content(const struct gb_record *a, const struct gb_record *b)
 	return 1;
 }
 
+/*
+ * The values' JSON is made for every version HQ takes in and every record
+ * a laptop stores or exports, so it is written into a chunk on the stack
+ * and handed to the buffer a chunk at a time rather than a few bytes per
+ * call.  The text is what gb_json_str and gb_buf_add would write, byte
+ * for byte; past the buffer's cap the whole fails, as they would.
+ */
+struct chunk {
+	struct gb_buf *out;
+	struct gb_err *err;
+	size_t n;
+	char b[2048];
+};
+
+static int chunk_flush(struct chunk *c)
+{
+	size_t n = c->n;
+
+	c->n = 0;
+	return gb_buf_add(c->out, c->b, n, c->err);
+}
+
+/* n bytes that do not fit what is left of the chunk. */
+static int chunk_put_slow(struct chunk *c, const char *p, size_t n)
+{
+	if (chunk_flush(c))
+		return -1;
+	if (n > sizeof(c->b))
+		return gb_buf_add(c->out, p, n, c->err);
+	memcpy(c->b, p, n);
+	c->n = n;
+	return 0;
+}
+
+static inline int chunk_put(struct chunk *c, const char *p, size_t n)
+{
+	if (n > sizeof(c->b) - c->n)
+		return chunk_put_slow(c, p, n);
+	memcpy(c->b + c->n, p, n);
+	c->n += n;
+	return 0;
+}
+
+static inline int chunk_putc(struct chunk *c, char ch)
+{
+	if (c->n == sizeof(c->b) && chunk_flush(c))
+		return -1;
+	c->b[c->n++] = ch;
+	return 0;
+}
+
+/* s as a JSON string (null for NULL), escaped as gb_json_str escapes. */
+static int chunk_json_str(struct chunk *c, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p;
+	const char *run;
+
+	if (!s)
+		return chunk_put(c, "null", 4);
+	if (chunk_putc(c, '"'))
+		return -1;
+	run = s;
+	p = (const unsigned char *)s;
+	for (;;) {
+		char esc[6];
+		const char *e = esc;
+		size_t n = 2;
+
+		while (*p >= 0x20 && *p != '"' && *p != '\\')
+			p++;
+		if (chunk_put(c, run, (size_t)((const char *)p - run)))
+			return -1;
+		if (!*p)
+			break;
+		switch (*p) {
+		case '"':
+			e = "\\\"";
+			break;
+		case '\\':
+			e = "\\\\";
+			break;
+		case '\n':
+			e = "\\n";
+			break;
+		case '\r':
+			e = "\\r";
+			break;
+		case '\t':
+			e = "\\t";
+			break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 0xf];
+			n = 6;
+		}
+		if (chunk_put(c, e, n))
+			return -1;
+		run = (const char *)++p;
+	}
+	return chunk_putc(c, '"');
+}
+
 int gb_record_values_json(const struct gb_record *r, struct gb_buf *out,
 			  struct gb_err *err)
 {
 	const struct gb_kind *k = r->kind;
+	struct chunk c;
 
-	if (gb_buf_add(out, "{", 1, err))
+	c.out = out;
+	c.err = err;
+	c.n = 0;
+	if (chunk_putc(&c, '{'))
 		return -1;
 	for (int i = 0; i < k->nfields; i++) {
 		const char *v = r->val[i];
 
-		if ((i && gb_buf_add(out, ",", 1, err)) ||
-		    gb_json_str(out, k->fields[i].name, err) ||
-		    gb_buf_add(out, ":", 1, err))
+		if ((i && chunk_putc(&c, ',')) ||
+		    chunk_json_str(&c, k->fields[i].name) ||
+		    chunk_putc(&c, ':'))
 			return -1;
 		if (v && k->fields[i].type == GB_T_INT) {
-			if (gb_buf_adds(out, v, err))
+			if (chunk_put(&c, v, strlen(v)))
 				return -1;
-		} else if (gb_json_str(out, v, err)) {
+		} else if (chunk_json_str(&c, v)) {
 			return -1;
 		}
 	}
-	return gb_buf_add(out, "}", 1, err);
+	if (chunk_putc(&c, '}'))
+		return -1;
+	return chunk_flush(&c);
 }
 
 int gb_record_json(const struct gb_record *r, struct gb_buf *b,

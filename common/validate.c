@@ -11,7 +11,6 @@
  * device and on the server.  Defaults live here too, since the request
  * deadline is a rule about other fields.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,20 +45,31 @@ static void show(const char *s, char *out)
 }
 
 /* Parses a canonical TIME or INT: an optional '-' and decimal digits.
- * Returns 0, or -1 when s is anything else or out of range. */
+ * Returns 0, or -1 when s is anything else or out of range (what strtoll
+ * would refuse with ERANGE): one pass, as every TIME of every version
+ * comes through here. */
 static int parse_num(const char *s, int64_t *out)
 {
 	const char *p = s + (*s == '-');
-	char *end;
-	long long n;
+	uint64_t lim =
+	    *s == '-' ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	uint64_t v = 0;
 
-	if (!*p || strspn(p, "0123456789") != strlen(p))
+	if (!*p)
 		return -1;
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	if (errno == ERANGE)
-		return -1;
-	*out = (int64_t)n;
+	for (; *p; p++) {
+		unsigned d = (unsigned)(unsigned char)*p - '0';
+
+		if (d > 9 || v > (lim - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (*s != '-')
+		*out = (int64_t)v;
+	else if (v > (uint64_t)INT64_MAX)
+		*out = INT64_MIN;
+	else
+		*out = -(int64_t)v;
 	return 0;
 }
 
@@ -161,14 +171,65 @@ static int check_type(const struct gb_field *f, const char *v, char **canon,
 	return 0;
 }
 
+/* The bounds of a record's DATE and TIME values against one clock
+ * reading, each worked out (in the zone, gbtime.h) when a field first
+ * needs it: a record has several such fields. */
+struct bounds {
+	int64_t now_ms;
+	unsigned have;	     /* which of the below are worked out */
+	int64_t start_2000;  /* 2000-01-01 00:00 local, ms */
+	int32_t horizon_day; /* the local day two years from now */
+	int32_t today;
+};
+
+#define HAVE_START 1u
+#define HAVE_HORIZON 2u
+#define HAVE_TODAY 4u
+
+static void bounds_init(struct bounds *b, int64_t now_ms)
+{
+	b->now_ms = now_ms;
+	b->have = 0;
+	b->start_2000 = 0;
+	b->horizon_day = b->today = 0;
+}
+
+static int64_t start_2000(struct bounds *b)
+{
+	if (!(b->have & HAVE_START)) {
+		b->start_2000 = gb_day_start(EPOCH_2000);
+		b->have |= HAVE_START;
+	}
+	return b->start_2000;
+}
+
+static int32_t horizon_day(struct bounds *b)
+{
+	if (!(b->have & HAVE_HORIZON)) {
+		b->horizon_day = gb_local_day(b->now_ms + HORIZON_MS);
+		b->have |= HAVE_HORIZON;
+	}
+	return b->horizon_day;
+}
+
+static int32_t today(struct bounds *b)
+{
+	if (!(b->have & HAVE_TODAY)) {
+		b->today = gb_local_day(b->now_ms);
+		b->have |= HAVE_TODAY;
+	}
+	return b->today;
+}
+
 /*
  * DATE and TIME values lie between 2000-01-01 and two years from now; those
  * of things that happened (GB_F_PAST) not after now (a minute of skew
  * allowed) or, for dates, not after today.
  */
-static int check_when(const struct gb_field *f, const char *v, int64_t now_ms,
-		      struct gb_err *err)
+static int check_when(const struct gb_field *f, const char *v,
+		      struct bounds *bd, struct gb_err *err)
 {
+	int64_t now_ms = bd->now_ms;
 	char text[32];
 	int32_t day;
 	int64_t ms;
@@ -180,12 +241,12 @@ static int check_when(const struct gb_field *f, const char *v, int64_t now_ms,
 			return gb_error(err, GB_EINVAL,
 					_("%s: %s is before 2000-01-01"),
 					f->name, v);
-		if (day > gb_local_day(now_ms + HORIZON_MS))
+		if (day > horizon_day(bd))
 			return gb_error(err, GB_EINVAL,
 					_("%s: %s is more than two years "
 					  "ahead"),
 					f->name, v);
-		if ((f->flags & GB_F_PAST) && day > gb_local_day(now_ms))
+		if ((f->flags & GB_F_PAST) && day > today(bd))
 			return gb_error(err, GB_EINVAL,
 					_("%s: %s is in the future"), f->name,
 					v);
@@ -193,7 +254,7 @@ static int check_when(const struct gb_field *f, const char *v, int64_t now_ms,
 	}
 	if (parse_num(v, &ms) < 0)
 		return 0;
-	if (ms < gb_day_start(EPOCH_2000)) {
+	if (ms < start_2000(bd)) {
 		when(ms, text);
 		return gb_error(err, GB_EINVAL,
 				_("%s: %s is before 2000-01-01"), f->name,
@@ -360,7 +421,7 @@ static int check_invisible(const struct gb_field *f, const char *v,
 /* Every rule that concerns field i alone, in the order required, type,
  * dates, references. */
 static int check_field(const struct gb_record *r, int i,
-		       const struct gb_lookup *lk, int64_t now_ms,
+		       const struct gb_lookup *lk, struct bounds *bd,
 		       struct gb_err *err)
 {
 	const struct gb_field *f = &r->kind->fields[i];
@@ -384,7 +445,7 @@ static int check_field(const struct gb_record *r, int i,
 		goto out;
 	}
 	if ((f->type == GB_T_DATE || f->type == GB_T_TIME) &&
-	    check_when(f, canon, now_ms, err) < 0)
+	    check_when(f, canon, bd, err) < 0)
 		goto out;
 	if (lk && lk->find && f->type == GB_T_REF &&
 	    check_ref(f, canon, lk, err) < 0)
@@ -440,27 +501,38 @@ static int rule_follows_up(const struct gb_record *r, const struct gb_rule *u,
 }
 
 /* The value of DATE or TIME field name of r as a number to compare (days
- * or ms), and its text for a message (the date as typed, or the local
- * time).  Returns 0, or -1 when the field is empty or not a date. */
+ * or ms), and in *idx the field's index for moment_text.  Returns 0, or
+ * -1 when the field is empty or not a date. */
 static int moment(const struct gb_record *r, const char *name, int64_t *at,
-		  char *text)
+		  int *idx)
 {
 	int i = gb_kind_field(r->kind, name);
+	const char *v;
 	int32_t day;
 
 	if (i < 0)
 		return -1;
-	if (r->kind->fields[i].type == GB_T_TIME) {
-		if (get_ms(r, name, at) < 0)
-			return -1;
-		when(*at, text);
-		return 0;
-	}
-	if (get_day(r, name, &day) < 0)
+	v = r->val[i];
+	if (!v || !*v)
+		return -1;
+	*idx = i;
+	if (r->kind->fields[i].type == GB_T_TIME)
+		return parse_num(v, at);
+	if (gb_date_parse(v, &day, NULL) < 0)
 		return -1;
 	*at = day;
-	snprintf(text, 32, "%s", get(r, name));
 	return 0;
+}
+
+/* The text of a moment for a message (32 bytes): the date as typed, or
+ * the local time.  Made only for a rule that is broken. */
+static void moment_text(const struct gb_record *r, int idx, int64_t at,
+			char *text)
+{
+	if (r->kind->fields[idx].type == GB_T_TIME)
+		when(at, text);
+	else
+		snprintf(text, 32, "%s", r->val[idx]);
 }
 
 /* Whether ENUM field name of r holds choice is. */
@@ -498,9 +570,10 @@ __attribute__((format_arg(2))) static const char *rule_msg(const char *msg,
 static int check_rule(const struct gb_record *r, const struct gb_rule *u,
 		      const struct gb_lookup *lk, struct gb_err *err)
 {
-	const char *a = get(r, u->a), *b = u->b ? get(r, u->b) : NULL;
+	const char *a, *b;
 	char ta[32], tb[32], shown[SHOW_LEN];
 	int64_t x, y;
+	int ia, ib;
 
 	switch (u->op) {
 	case GB_RULE_AT_MOST:
@@ -514,8 +587,15 @@ static int check_rule(const struct gb_record *r, const struct gb_rule *u,
 	case GB_RULE_AFTER:
 	case GB_RULE_NOT_BEFORE:
 	case GB_RULE_WITHIN_DAY:
-		if (moment(r, u->a, &x, ta) < 0 || moment(r, u->b, &y, tb) < 0)
+		if (moment(r, u->a, &x, &ia) < 0 ||
+		    moment(r, u->b, &y, &ib) < 0)
 			return 0;
+		if (!(u->op == GB_RULE_AFTER && x <= y) &&
+		    !(u->op == GB_RULE_NOT_BEFORE && x < y) &&
+		    !(u->op == GB_RULE_WITHIN_DAY && x - y > 24 * HOUR_MS))
+			return 0;
+		moment_text(r, ia, x, ta);
+		moment_text(r, ib, y, tb);
 		if (u->op == GB_RULE_AFTER && x <= y)
 			return gb_error(err, GB_EINVAL,
 					_("%s: %s is not after %s %s"), u->a,
@@ -530,6 +610,19 @@ static int check_rule(const struct gb_record *r, const struct gb_rule *u,
 					  "%s %s"),
 					u->a, ta, u->b, tb);
 		return 0;
+	case GB_RULE_FOLLOWS_UP:
+		return rule_follows_up(r, u, lk, err);
+	case GB_RULE_END:
+		return 0;
+	default:
+		break;
+	}
+	/* The rules below compare values as they are. */
+	a = get(r, u->a);
+	b = a && u->b && (u->op == GB_RULE_DIFFERENT || u->op == GB_RULE_NOT_IN)
+		? get(r, u->b)
+		: NULL;
+	switch (u->op) {
 	case GB_RULE_REQUIRED_WHEN:
 		if (!a && holds(r, u->b, u->is))
 			return gb_error(err, GB_EINVAL,
@@ -559,9 +652,7 @@ static int check_rule(const struct gb_record *r, const struct gb_rule *u,
 			    shown);
 		}
 		return 0;
-	case GB_RULE_FOLLOWS_UP:
-		return rule_follows_up(r, u, lk, err);
-	case GB_RULE_END:
+	default:
 		break;
 	}
 	return 0;
@@ -586,10 +677,13 @@ static int check_rules(const struct gb_record *r, const struct gb_lookup *lk,
 int gb_validate(const struct gb_record *r, const struct gb_lookup *lk,
 		int64_t now_ms, struct gb_err *err)
 {
+	struct bounds bd;
+
 	if (!r || !r->kind)
 		return gb_error(err, GB_EINTERNAL, "record without a kind");
+	bounds_init(&bd, now_ms);
 	for (int i = 0; i < r->kind->nfields; i++)
-		if (check_field(r, i, lk, now_ms, err) < 0)
+		if (check_field(r, i, lk, &bd, err) < 0)
 			return -1;
 	return check_rules(r, lk, 0, err);
 }
@@ -636,14 +730,14 @@ int gb_validate_refs(const struct gb_record *r, const struct gb_lookup *lk,
 	return check_rules(r, lk, 1, err);
 }
 
-/* A record's own time (created_at, updated_at) between 2000-01-01 and a
- * day after now. */
-static int check_own_time(const char *name, int64_t ms, int64_t now_ms,
-			  struct gb_err *err)
+/* A record's own time (created_at, updated_at) between 2000-01-01
+ * (start_2000, local midnight) and a day after now. */
+static int check_own_time(const char *name, int64_t ms, int64_t start_2000,
+			  int64_t now_ms, struct gb_err *err)
 {
 	char text[32];
 
-	if (ms < gb_day_start(EPOCH_2000)) {
+	if (ms < start_2000) {
 		if (ms < 0 || !gb_time_sane(ms))
 			return gb_error(err, GB_EINVAL,
 					_("%s: %" PRId64 " ms is before "
@@ -668,23 +762,37 @@ static int check_own_time(const char *name, int64_t ms, int64_t now_ms,
 	return 0;
 }
 
+/* 1 when s holds only letters, digits, '-' and '_' (or nothing). */
+static int staff_code_ok(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+			return 0;
+	return 1;
+}
+
 int gb_validate_header(const struct gb_record *r, int64_t now_ms,
 		       struct gb_err *err)
 {
 	char shown[SHOW_LEN];
+	int64_t start_2000;
 
-	show(r->id, shown);
 	if (!gb_uuid_valid(r->id) || r->id[14] != '7' ||
-	    !strchr("89ab", r->id[19]))
+	    !strchr("89ab", r->id[19])) {
+		show(r->id, shown);
 		return gb_error(err, GB_EINVAL,
 				_("id: \"%s\" is not a UUIDv7 (version 7, "
 				  "variant 10)"),
 				shown);
-	if (check_own_time("created_at", r->created_at, now_ms, err) < 0 ||
-	    check_own_time("updated_at", r->updated_at, now_ms, err) < 0)
+	}
+	start_2000 = gb_day_start(EPOCH_2000);
+	if (check_own_time("created_at", r->created_at, start_2000, now_ms,
+			   err) < 0 ||
+	    check_own_time("updated_at", r->updated_at, start_2000, now_ms,
+			   err) < 0)
 		return -1;
-	if (strspn(r->staff, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv"
-			     "wxyz0123456789-_") != strlen(r->staff)) {
+	if (!staff_code_ok(r->staff)) {
 		show(r->staff, shown);
 		return gb_error(err, GB_EINVAL,
 				_("staff: \"%s\" is not a staff code (letters, "

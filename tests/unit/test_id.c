@@ -228,6 +228,168 @@ static void test_bytes(void)
 	CHECK_STR(back, "");
 }
 
+/* The reading of an id's text as id.c first wrote it, digit by digit
+ * with a test of each character's class: the reference the table-driven
+ * reading is compared against. */
+static int ref_hex(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+static int ref_uuid_bytes(const char *s, unsigned char *out)
+{
+	int n = 0;
+
+	if (!s)
+		return -1;
+	for (int i = 0; i < 36; i += 2) {
+		int hi, lo;
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return -1;
+			i--;
+			continue;
+		}
+		hi = ref_hex(s[i]);
+		if (hi < 0)
+			return -1;
+		lo = ref_hex(s[i + 1]);
+		if (lo < 0)
+			return -1;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+	}
+	return s[36] == '\0' ? 0 : -1;
+}
+
+static int ref_uuid_valid(const char *s)
+{
+	if (!s)
+		return 0;
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (ref_hex(s[i]) < 0) {
+			return 0;
+		}
+	}
+	return s[36] == '\0';
+}
+
+/* One input through both readings: the same answer, and the same 16
+ * bytes written (all of them for an id, those before the first bad
+ * character for anything else). */
+static int same_reading(const char *s)
+{
+	unsigned char a[16], b[16];
+	int ra, rb;
+
+	memset(a, 0xa5, sizeof(a));
+	memset(b, 0xa5, sizeof(b));
+	ra = gb_uuid_bytes(s, a);
+	rb = ref_uuid_bytes(s, b);
+	return ra == rb && memcmp(a, b, 16) == 0 &&
+	       gb_uuid_valid(s) == ref_uuid_valid(s) &&
+	       gb_uuid_valid(s) == (ra == 0);
+}
+
+/* xorshift64*, so that a failure can be replayed. */
+static uint64_t next_rand(uint64_t *x)
+{
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * UINT64_C(2685821657736338717);
+}
+
+/*
+ * gb_uuid_bytes and gb_uuid_valid against the reference on random ids in
+ * lower, upper and mixed case; with each byte of 0-255 put at each of the
+ * 37 positions (a digit, a dash, the end); cut to every length; and with
+ * bytes after the end.  Also the heap copy of a short id, so that ASan
+ * sees a reading past the NUL.
+ */
+static void test_bytes_reference(void)
+{
+	static const char hex[] = "0123456789abcdefABCDEF";
+	uint64_t x = UINT64_C(0x9e3779b97f4a7c15);
+	int bad = 0, valid = 0, n = 0;
+
+	for (int round = 0; round < 300; round++) {
+		char id[64];
+
+		for (int i = 0; i < 36; i++) {
+			uint64_t r = next_rand(&x);
+
+			if (i == 8 || i == 13 || i == 18 || i == 23)
+				id[i] = '-';
+			else if (round % 3 == 0)
+				id[i] = hex[r % 16];
+			else if (round % 3 == 1)
+				id[i] = hex[r % 10 ? 10 + r % 6 + 6 : 0];
+			else
+				id[i] = hex[r % 22];
+		}
+		id[36] = '\0';
+		valid += gb_uuid_valid(id);
+		bad += !same_reading(id);
+		n++;
+		/* Every byte at one position of this round's id. */
+		{
+			int at = round % 37;
+
+			for (int c = 1; c < 256; c++) {
+				char t[64];
+
+				memcpy(t, id, 37);
+				t[at] = (char)c;
+				t[37] = '\0';
+				bad += !same_reading(t);
+				n++;
+			}
+		}
+		/* Every length, on the heap exactly as long as it is. */
+		for (int len = 0; len <= 36; len++) {
+			char *t = malloc((size_t)len + 1);
+
+			memcpy(t, id, (size_t)len);
+			t[len] = '\0';
+			bad += !same_reading(t);
+			free(t);
+			n++;
+		}
+		/* Longer than an id. */
+		{
+			char t[64];
+
+			memcpy(t, id, 36);
+			t[36] = hex[round % 22];
+			t[37] = '\0';
+			bad += !same_reading(t);
+			n++;
+		}
+	}
+	CHECK(valid == 300);
+	CHECK(n == 300 * (1 + 255 + 37 + 1));
+	CHECK(bad == 0);
+	CHECK(same_reading(NULL));
+	CHECK(same_reading(""));
+	CHECK(same_reading("0195d2a8-3c4e-7b21-9f3a-6c1d2e4f5a6b"));
+	CHECK(same_reading("0195D2A8-3C4E-7B21-9F3A-6C1D2E4F5A6B"));
+	CHECK(same_reading("0195d2a8x3c4e-7b21-9f3a-6c1d2e4f5a6b"));
+	CHECK(same_reading("0195d2a83c4e-7b21-9f3a-6c1d2e4f5a6b0"));
+	CHECK(gb_uuid7_ms("0195D2A8-3C4E-7B21-9F3A-6C1D2E4F5A6B") ==
+	      INT64_C(0x0195d2a83c4e));
+	CHECK(gb_uuid7_ms("0195d2a8-3c4e-7b21-9f3a-6c1d2e4f5a6") == -1);
+}
+
 /* 2026-12-03T08:50:00Z, the clock the bounds are checked against. */
 #define NOW_MS INT64_C(1796287800000)
 #define V(ms) ((uint64_t)(ms) << 16)
@@ -312,6 +474,7 @@ int main(void)
 {
 	test_layout();
 	test_bytes();
+	test_bytes_reference();
 	test_valid();
 	test_order();
 	test_hlc();

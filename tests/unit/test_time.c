@@ -3,6 +3,7 @@
  * working days.  Most checks are exact examples; a few sweep every date
  * we accept and compare against a plain independent computation.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,157 @@ static void test_offsets(void)
 	CHECK(gb_tz_offset_min() == 480);
 	setenv("GRIDBOOK_TZ", "+08:", 1);
 	CHECK(gb_tz_offset_min() == 480);
+	unsetenv("GRIDBOOK_TZ");
+}
+
+/* The offset as gbtime.c first found it: GRIDBOOK_TZ read and parsed at
+ * every call, Asia/Shanghai for what it cannot read. */
+static int ref_offset(void)
+{
+	int off;
+
+	if (gb_tz_parse(getenv("GRIDBOOK_TZ"), &off) == 0)
+		return off;
+	return 480;
+}
+
+static void *offset_in_thread(void *arg)
+{
+	*(int *)arg = gb_tz_offset_min();
+	return NULL;
+}
+
+/*
+ * The kept offset against a fresh reading: every form a zone is named
+ * in, bad ones, unset and empty, values longer than the cache keeps
+ * (one that begins like the value kept before it), a value changed in
+ * place under the pointer getenv returns (putenv), in a seeded random
+ * order with repeats, and a second thread after a change.
+ */
+static void test_offsets_kept(void)
+{
+	static const char *const zones[] = {
+	    "UTC",
+	    "Z",
+	    "GMT",
+	    "Etc/UTC",
+	    "Asia/Shanghai",
+	    "PRC",
+	    "Asia/Chongqing",
+	    "Asia/Harbin",
+	    "+08:00",
+	    "-05:30",
+	    "+0545",
+	    "+05",
+	    "-12",
+	    "+23:59",
+	    "-00:00",
+	    "+00",
+	    "UTC+03:00",
+	    "UTC-0930",
+	    "UTC+05",
+	    "UTC+5",
+	    "UTC",
+	    "utc",
+	    "+24:00",
+	    "+08:60",
+	    "+8:00",
+	    "+08:",
+	    "+08:0",
+	    "+08:000",
+	    "08:00",
+	    "+08:00 ",
+	    " +08:00",
+	    "Asia/Shanghai ",
+	    "Asia/Shangha",
+	    "nowhere",
+	    "",
+	    NULL,
+	    "+05:30xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	    "+05:30xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	    "+05:30xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	    "UTCxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
+	size_t nz = sizeof(zones) / sizeof(zones[0]);
+	static char inplace[] = "GRIDBOOK_TZ=+05:30";
+	uint64_t x = 88172645463325252u;
+	int bad = 0, off = 0;
+	pthread_t th;
+
+	for (int i = 0; i < 4000; i++) {
+		const char *z;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		z = zones[x % nz];
+		if (z)
+			setenv("GRIDBOOK_TZ", z, 1);
+		else
+			unsetenv("GRIDBOOK_TZ");
+		for (int k = 0; k < 1 + (int)(x >> 60) % 3; k++)
+			bad += gb_tz_offset_min() != ref_offset();
+	}
+	CHECK(bad == 0);
+
+	/* The same pointer, other contents. */
+	unsetenv("GRIDBOOK_TZ");
+	CHECK(putenv(inplace) == 0);
+	CHECK(gb_tz_offset_min() == 330);
+	memcpy(inplace + 12, "-05:30", 6);
+	CHECK(gb_tz_offset_min() == -330);
+	memcpy(inplace + 12, "UTC\0\0\0", 6);
+	CHECK(gb_tz_offset_min() == 0);
+	unsetenv("GRIDBOOK_TZ");
+	CHECK(gb_tz_offset_min() == 480);
+
+	/* Each thread keeps its own; a change is seen by all. */
+	setenv("GRIDBOOK_TZ", "UTC", 1);
+	CHECK(gb_tz_offset_min() == 0);
+	setenv("GRIDBOOK_TZ", "+05:45", 1);
+	CHECK(pthread_create(&th, NULL, offset_in_thread, &off) == 0);
+	CHECK(pthread_join(th, NULL) == 0);
+	CHECK(off == 345);
+	CHECK(gb_tz_offset_min() == 345);
+	unsetenv("GRIDBOOK_TZ");
+}
+
+/*
+ * The instants at the ends of int64_t, which a TIME value from the wire
+ * may hold: shifting them into local time wraps around instead of
+ * overflowing (undefined, and fatal under UBSan), and the text and day
+ * are those the wrapped instant always gave.
+ */
+static void test_extreme_instants(void)
+{
+	static const struct {
+		const char *tz, *max_text, *min_text;
+		int32_t max_day, min_day;
+	} cases[] = {
+	    {NULL, "0000-05-17 00:47:04", "0000-05-17 00:47:04", 622191233,
+	     622191233},
+	    {"UTC", "9999-08-17 07:12:55", "0000-05-16 16:47:04", -622191233,
+	     622191232},
+	    {"-05:30", "9999-08-17 01:42:55", "9999-08-17 01:42:55", -622191233,
+	     -622191233},
+	    {"+05:45", "0000-05-16 22:32:04", "0000-05-16 22:32:04", 622191232,
+	     622191232},
+	    {"+23:59", "0000-05-17 16:46:04", "0000-05-17 16:46:04", 622191233,
+	     622191233},
+	    {"-23:59", "9999-08-16 07:13:55", "9999-08-16 07:13:55", -622191234,
+	     -622191234},
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].tz)
+			setenv("GRIDBOOK_TZ", cases[i].tz, 1);
+		else
+			unsetenv("GRIDBOOK_TZ");
+		CHECK_STR(time_str(INT64_MAX, buf), cases[i].max_text);
+		CHECK_STR(time_str(INT64_MIN, buf), cases[i].min_text);
+		CHECK(gb_local_day(INT64_MAX) == cases[i].max_day);
+		CHECK(gb_local_day(INT64_MIN) == cases[i].min_day);
+	}
 	unsetenv("GRIDBOOK_TZ");
 }
 
@@ -496,6 +648,8 @@ int main(void)
 {
 	test_input();
 	test_offsets();
+	test_offsets_kept();
+	test_extreme_instants();
 	test_dates();
 	test_date_sweep();
 	test_times();

@@ -464,6 +464,67 @@ static void test_patrol(void)
 	gb_record_free(r);
 }
 
+/*
+ * A TIME value is an optional '-' and digits that fit in 64 bits, nothing
+ * else: the edges of that range, signs, blanks and other spellings of a
+ * number, each with the message it has always had.  The patrol is
+ * 07:00-08:00 of the morning the tests run in.
+ */
+static void test_time_numbers(void)
+{
+	static const struct {
+		const char *start, *msg;
+	} cases[] = {
+	    {"9223372036854775808", "start: \"9223372036854775808\" is not a "
+				    "time (milliseconds since 1970)"},
+	    {"18446744073709551616", "start: \"18446744073709551616\" is not "
+				     "a time (milliseconds since 1970)"},
+	    {"-9223372036854775809", "start: \"-9223372036854775809\" is not "
+				     "a time (milliseconds since 1970)"},
+	    {"-9223372036854775808",
+	     "start: 0000-05-17 00:47:04 is before 2000-01-01"},
+	    {"9223372036854775807",
+	     "start: 0000-05-17 00:47:04 is more than two years ahead"},
+	    {"-0", "start: 1970-01-01 08:00 is before 2000-01-01"},
+	    {"-1", "start: 1970-01-01 07:59:59 is before 2000-01-01"},
+	    {"-", "start: \"-\" is not a time (milliseconds since 1970)"},
+	    {"--1", "start: \"--1\" is not a time (milliseconds since 1970)"},
+	    {"+1772406000000", "start: \"+1772406000000\" is not a time "
+			       "(milliseconds since 1970)"},
+	    {"1772406000000 ", "start: \"1772406000000 \" is not a time "
+			       "(milliseconds since 1970)"},
+	    {" 1772406000000", "start: \" 1772406000000\" is not a time "
+			       "(milliseconds since 1970)"},
+	    {"1e3", "start: \"1e3\" is not a time (milliseconds since 1970)"},
+	    {"0x1f", "start: \"0x1f\" is not a time (milliseconds since 1970)"},
+	    {"1772406000000a", "start: \"1772406000000a\" is not a time "
+			       "(milliseconds since 1970)"},
+	    {"１７７２４０６００００００",
+	     "start: \"１７７２４０６００００００\" "
+	     "is not a time (milliseconds since "
+	     "1970)"},
+	    {"1772409600000", "end: 2026-03-02 08:00 is not after start "
+			      "2026-03-02 08:00"},
+	    {"1772323140000", "end: 2026-03-02 08:00 is more than 24 hours "
+			      "after start 2026-03-01 07:59"},
+	};
+	struct gb_record *r =
+	    mk("patrol", "area", "PA-05", "start", "1772406000000", "end",
+	       "1772409600000", "leader", "P01", "mode", "foot", "incidents",
+	       "0", NULL);
+
+	VALID(r);
+	set(r, "start", "0001772406000000");
+	VALID(r);
+	set(r, "start", "1772323200000"); /* exactly 24 h */
+	VALID(r);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		set(r, "start", cases[i].start);
+		msg_is(r, cases[i].msg);
+	}
+	gb_record_free(r);
+}
+
 static void test_handover(void)
 {
 	struct gb_record *r =
@@ -884,6 +945,7 @@ int main(void)
 	test_dispute();
 	test_employment();
 	test_patrol();
+	test_time_numbers();
 	test_handover();
 	test_daily_reception();
 	test_request();
