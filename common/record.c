@@ -178,57 +178,16 @@ static inline int chunk_putc(struct chunk *c, char ch)
 	return 0;
 }
 
-/* s as a JSON string (null for NULL), escaped as gb_json_str escapes. */
+/* The chunk as a writer of gb_json_write. */
+static int chunk_sink(void *arg, const char *p, size_t n)
+{
+	return chunk_put(arg, p, n);
+}
+
+/* s as a JSON string (null for NULL), as gb_json_str writes it. */
 static int chunk_json_str(struct chunk *c, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p;
-	const char *run;
-
-	if (!s)
-		return chunk_put(c, "null", 4);
-	if (chunk_putc(c, '"'))
-		return -1;
-	run = s;
-	p = (const unsigned char *)s;
-	for (;;) {
-		char esc[6];
-		const char *e = esc;
-		size_t n = 2;
-
-		while (*p >= 0x20 && *p != '"' && *p != '\\')
-			p++;
-		if (chunk_put(c, run, (size_t)((const char *)p - run)))
-			return -1;
-		if (!*p)
-			break;
-		switch (*p) {
-		case '"':
-			e = "\\\"";
-			break;
-		case '\\':
-			e = "\\\\";
-			break;
-		case '\n':
-			e = "\\n";
-			break;
-		case '\r':
-			e = "\\r";
-			break;
-		case '\t':
-			e = "\\t";
-			break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hex[*p >> 4];
-			esc[5] = hex[*p & 0xf];
-			n = 6;
-		}
-		if (chunk_put(c, e, n))
-			return -1;
-		run = (const char *)++p;
-	}
-	return chunk_putc(c, '"');
+	return gb_json_write(s, chunk_sink, c);
 }
 
 int gb_record_values_json(const struct gb_record *r, struct gb_buf *out,
