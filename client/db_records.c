@@ -249,8 +249,10 @@ static int write_current(struct gb_db *db, enum stmt_id which,
 	db_bind_text(s, 20, record_enterprise(db, r));
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_DONE) {
-		if ((sqlite3_extended_errcode(db->sq) & 0xff) ==
-			SQLITE_CONSTRAINT &&
+		/* Only the id taken (record is WITHOUT ROWID: its key's
+		 * code): another constraint is a failure to store. */
+		if (sqlite3_extended_errcode(db->sq) ==
+			SQLITE_CONSTRAINT_PRIMARYKEY &&
 		    which == S_REC_INSERT)
 			gb_error(err, GB_EEXIST, _("record %s already exists"),
 				 r->id);

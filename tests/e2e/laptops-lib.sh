@@ -1,7 +1,9 @@
 # Sourced after lib.sh by the tests of many laptops on one PostgreSQL
-# (t0870, t0872), with PG the database's URL and LAPTOPS the grid files
-# of gridbook-gen (*-labour.db a coordinator's, *-police.db an
-# officer's):
+# (t0870, t0872), with top the checkout: sets SEEDS (the district) and B
+# (the build, where gridbook-gen is), the zone of the generated work, and
+# no store or clock from outside; then, with PG the database's URL and
+# LAPTOPS the grid files of gridbook-gen (*-labour.db a coordinator's,
+# *-police.db an officer's):
 #   laptops_enroll URL   enrols each laptop's device and sets its file up
 #                        to sync with URL; prints how many were
 #   laptops_records      how many records the laptops hold in all
@@ -12,6 +14,15 @@
 #                        pulled each other's), each grid's change numbers
 #                        and each device's batches unique and without a
 #                        gap, N devices' batches
+SEEDS=${GRIDBOOK_SEEDS:-$top/seeds}
+B=$(dirname "$(command -v gridbook-hq)")
+unset GRIDBOOK_DB GRIDBOOK_NOW GRIDBOOK_HQ_STORE
+if [ ! -x "$B/bench/gridbook-gen" ]; then
+	fail "no $B/bench/gridbook-gen: make all first"
+	exit 1
+fi
+export GRIDBOOK_TZ=Asia/Shanghai
+
 laptops_enroll() {
 	local f g role n=0
 	for f in "${LAPTOPS[@]}"; do

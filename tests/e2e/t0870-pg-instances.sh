@@ -16,14 +16,6 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 . "$top/tests/e2e/laptops-lib.sh"
-SEEDS=${GRIDBOOK_SEEDS:-$top/seeds}
-B=$(dirname "$(command -v gridbook-hq)")
-unset GRIDBOOK_DB GRIDBOOK_NOW GRIDBOOK_HQ_STORE
-if [ ! -x "$B/bench/gridbook-gen" ]; then
-	fail "no $B/bench/gridbook-gen: make all first"
-	exit 1
-fi
-export GRIDBOOK_TZ=Asia/Shanghai
 
 mkdir -p "$T/proxy"
 # A fresh database: on the run's cluster under tests/run-all, else on a

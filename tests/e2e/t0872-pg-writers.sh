@@ -13,14 +13,6 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/e2e/lib.sh"
 . "$top/tests/e2e/laptops-lib.sh"
-SEEDS=${GRIDBOOK_SEEDS:-$top/seeds}
-B=$(dirname "$(command -v gridbook-hq)")
-unset GRIDBOOK_DB GRIDBOOK_NOW GRIDBOOK_HQ_STORE
-if [ ! -x "$B/bench/gridbook-gen" ]; then
-	fail "no $B/bench/gridbook-gen: make all first"
-	exit 1
-fi
-export GRIDBOOK_TZ=Asia/Shanghai
 
 # ---- SQLite has one writer ---------------------------------------------------
 fails 2 "a SQLite store refuses --writers 2" gridbook-hq serve \

@@ -27,6 +27,7 @@
 #include "schema.h"
 #include "sync.h"
 #include "wire.h"
+#include "xalloc.h"
 
 #include "banned.h"
 
@@ -1950,6 +1951,7 @@ static void test_migrate_enterprise(const char *seeds)
 	path_in(p, sizeof(p), "schema5.grid");
 	CHECK(sqlite3_open(p, &sq) == SQLITE_OK);
 	CHECK(sqlite3_exec(sq,
+			   "DROP TRIGGER record_enterprise_fill; "
 			   "DROP INDEX record_enterprise_of; ALTER TABLE "
 			   "record DROP COLUMN enterprise; CREATE INDEX "
 			   "record_enterprise ON record (json_extract(body, "
@@ -1988,6 +1990,38 @@ static void test_migrate_enterprise(const char *seeds)
 	CHECK(db_record_get(db, NULL, c->id, &got, &err) == 0);
 	CHECK(got && gb_record_same_content(got, c));
 	gb_record_free(got);
+	db_close(db);
+	/* A gridbook of schema 5 still running on the file stores a row
+	 * without the column: the trigger gives it its enterprise. */
+	CHECK(sqlite3_open(p, &sq) == SQLITE_OK);
+	{
+		sqlite3_stmt *q = NULL;
+		char *cols = NULL, *ins = NULL;
+
+		CHECK(sqlite3_prepare_v2(sq,
+					 "SELECT group_concat(name, ', ') FROM "
+					 "pragma_table_info('record') WHERE "
+					 "name NOT IN ('id', 'enterprise')",
+					 -1, &q, NULL) == SQLITE_OK);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			cols = xstrdup((const char *)sqlite3_column_text(q, 0));
+		sqlite3_finalize(q);
+		CHECK(cols != NULL);
+		ins = xasprintf("INSERT INTO record (id, %s) SELECT "
+				"'0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f0a01', %s "
+				"FROM record WHERE id = '%s'",
+				cols ? cols : "", cols ? cols : "", c2->id);
+		CHECK(sqlite3_exec(sq, ins, NULL, NULL, NULL) == SQLITE_OK);
+		free(ins);
+		free(cols);
+	}
+	sqlite3_close(sq);
+	CHECK(db_open(&db, p, 0, &err) == 0);
+	CHECK(sql_int(
+		  db,
+		  "SELECT count(*) FROM record WHERE id = "
+		  "'0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f0a01' AND enterprise = ?1",
+		  e->id) == 1);
 	db_close(db);
 	gb_record_free(c2);
 	gb_record_free(c);
