@@ -191,6 +191,7 @@ struct http_server {
 	unsigned batches;	 /* under way, at most lim.batches */
 	int slots_closed;	 /* stopping: no more waiting for a slot */
 	pthread_cond_t slot_free;
+	unsigned slot_waiters;	   /* with slot_mu: batches in slot_wait */
 	int64_t turns_end;	   /* with slot_mu: ms, the last turn given */
 	unsigned turns_n;	   /* with slot_mu: turns given for turns_end */
 	struct request *admitted;  /* with slot_mu: those holding a slot */
@@ -536,14 +537,15 @@ static int64_t turn_next(struct http_server *h, int64_t now)
  * 1 when, with slot_mu held, the writer has no queue but that of device
  * id: none of the batches under way that slot_open() counts is another
  * device's, and no turn given is still to come.  Such a device competes
- * with no one, and its batches wait for its own only: its window of
+ * with no one (not even a client that waits here for a slot, one that
+ * does not take turns), and its batches wait for its own only: its window of
  * batches in flight (lim.device_batches) may be more than
  * batches_allowed() of a slow writer, and a turn would only send it away
  * from an HQ it alone is using.
  */
 static int device_alone(struct http_server *h, const char *id, int64_t now)
 {
-	if (h->turns_end > now)
+	if (h->turns_end > now || h->slot_waiters)
 		return 0;
 	for (const struct request *r = h->admitted; r; r = r->snext)
 		if ((r->whole || now - r->admitted < SLOW_BODY_MS) &&
@@ -588,7 +590,9 @@ static int batch_slot_take(struct request *r, int turns, int64_t *retry_ms)
 	*retry_ms = 0;
 	pthread_mutex_lock(&h->slot_mu);
 	if (!turns || !h->lim.queue_ms) {
+		h->slot_waiters++;
 		ok = slot_wait(h, now + (int64_t)h->lim.batch_wait_s * 1000);
+		h->slot_waiters--;
 		if (ok)
 			slot_take(r);
 		goto out;

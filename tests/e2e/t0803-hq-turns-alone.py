@@ -202,5 +202,42 @@ t.check("... it sent its records", "sent 300 records" in out, out[-400:])
 t.check("... and was never given a turn",
         "for its turn" not in hq.log_text(), hq.log_text()[-600:])
 proxy.close()
+
+# ---- a client that waits for a slot is someone to give way to ----
+# A client that takes no turns waits at HQ for a slot; while it waits, a
+# device with batches under way is not alone, and a batch more of it is
+# given a turn rather than let in past the one waiting.
+dev_c, tok_c = hq.enroll("coordinator")
+dev_w, tok_w = hq.enroll("coordinator")
+lock = lock_store()
+# Four batches under way fill what HQ lets in (at most four with
+# --max-batches 5), so that the client below waits.
+first = []
+for i in range(1, 5):
+    first.append(send(tok_c, hqtest.batch_body(dev_c, i, after=i - 1, n=1,
+                                               start=10 + i)))
+    if not under_way(i):
+        break
+t.check("the writer held: a device's four batches are let in",
+        hq.counts()[0] == 4, hq.counts())
+body_w = hqtest.batch_body(dev_w, 1, n=1, start=20)
+s_w = connect(port)
+s_w.sendall(post_head(tok_w, len(body_w)) + body_w)
+t.check("... a client that takes no turns waits for a slot (not let in)",
+        not wait_for(lambda: hq.counts()[0] > 4, 1) and
+        not readable(s_w, 0), hq.counts())
+s_c3 = send(tok_c, hqtest.batch_body(dev_c, 5, after=4, n=1, start=15))
+st3, hdrs3, text3 = answer(s_c3, STEP_S)
+s_c3.close()
+t.check("... the first device's next batch is given a turn, not let in "
+        "past it", st3 == 503 and int(hdrs3.get("retry-after-ms", "0")) >= 1,
+        (st3, hdrs3, text3[:200], hq.counts()))
+lock.rollback()
+lock.close()
+got = [answer(s, 30)[0] for s in first + [s_w]]
+for s in first + [s_w]:
+    s.close()
+t.check("... and once the writer is free all five are acknowledged",
+        got == [200] * 5, got)
 t.check("HQ stops cleanly", hq.stop() == 0)
 t.finish()
