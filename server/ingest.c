@@ -144,6 +144,7 @@ struct ingest {
 	 * (ingest_cost_us): applying one batch (the group's time to its
 	 * commit, over the batches in it), and the commit of a group. */
 	atomic_llong apply_us, commit_us;
+	atomic_int lanes_busy; /* lanes with grids bound (lanes_note) */
 	int stopping;
 	/* Other servers apply batches on the store (store_ops.watch). */
 	int watching;
@@ -1271,6 +1272,18 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Counts the lanes with grids bound into ing->lanes_busy, with ing->mu
+ * held. */
+static void lanes_note(struct ingest *ing)
+{
+	int busy[INGEST_WRITERS_MAX] = {0}, k = 0;
+
+	for (size_t i = 0; i < ing->nbound; i++)
+		if (!busy[ing->bound[i].lane]++)
+			k++;
+	atomic_store(&ing->lanes_busy, k);
+}
+
 /* The grid of request r: its batch's, or for a device caught up its
  * device's; NULL for an audit entry. */
 static const char *req_grid(const struct ingest_req *r)
@@ -1316,6 +1329,7 @@ static int lane_pick(struct ingest *ing, const struct ingest_req *r)
 	snprintf(b->grid, sizeof(b->grid), "%s", grid);
 	b->lane = best;
 	b->n = 1;
+	lanes_note(ing);
 	return best;
 }
 
@@ -1333,8 +1347,10 @@ static void lane_done(struct ingest *ing, struct ingest_req *r)
 
 		if (strcmp(b->grid, grid) != 0)
 			continue;
-		if (--b->n == 0)
+		if (--b->n == 0) {
 			*b = ing->bound[--ing->nbound];
+			lanes_note(ing);
+		}
 		return;
 	}
 }
@@ -1502,29 +1518,25 @@ static void cost_note(struct ingest *ing, struct ingest_req *const *group,
 	if (!batches)
 		return;
 	apply = (commit - start) / (int64_t)batches;
-	/* Under the lock: the lanes' groups end at once. */
-	pthread_mutex_lock(&ing->mu);
+	/* Two lanes ending groups at once may lose one's update: an
+	 * average of a few groups' does not mind. */
 	was = atomic_load(&ing->apply_us);
 	atomic_store(&ing->apply_us, was ? (3 * was + apply) / 4 : apply);
 	was = atomic_load(&ing->commit_us);
 	atomic_store(&ing->commit_us,
 		     was ? (3 * was + now - commit) / 4 : now - commit);
-	pthread_mutex_unlock(&ing->mu);
 }
 
 /* With several lanes, a batch costs the ingest a lane's time over the
- * lanes that have grids to apply: they apply theirs at once. */
+ * lanes that have grids to apply: they apply theirs at once.  Without
+ * ing->mu: the HTTP threads ask with their slot lock held, which the
+ * writer takes with ing->mu held (ingest_watch.held). */
 void ingest_cost_us(struct ingest *ing, int64_t *apply, int64_t *commit)
 {
-	int busy[INGEST_WRITERS_MAX] = {0}, k = 0;
+	int k = atomic_load(&ing->lanes_busy);
 
 	*apply = atomic_load(&ing->apply_us);
 	*commit = atomic_load(&ing->commit_us);
-	pthread_mutex_lock(&ing->mu);
-	for (size_t i = 0; i < ing->nbound; i++)
-		if (!busy[ing->bound[i].lane]++)
-			k++;
-	pthread_mutex_unlock(&ing->mu);
 	if (k > 1)
 		*apply /= k;
 }
@@ -1701,6 +1713,7 @@ int ingest_start(struct ingest **out, struct store *st, struct gb_err *err)
 	ing->hold_ms = HOLD_MS;
 	atomic_init(&ing->apply_us, 0);
 	atomic_init(&ing->commit_us, 0);
+	atomic_init(&ing->lanes_busy, 0);
 	pthread_mutex_init(&ing->mu, NULL);
 	pthread_cond_init(&ing->done, NULL);
 	if (lane_start(ing, 0, st, err) < 0) {
