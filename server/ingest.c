@@ -69,6 +69,7 @@
 #include "i18n.h"
 #include "id.h"
 #include "ingest.h"
+#include "kinds.h"
 #include "log.h"
 #include "merge.h"
 #include "record_cols.h"
@@ -261,6 +262,18 @@ static void content_hash(const struct gb_record *r, const char *body,
 	gb_hash_final(&h, out);
 }
 
+/* Where each kind of gb_kinds keeps its columns, by its index there:
+ * found once, not by a search of the field names per version. */
+static struct gb_colmap *colmaps;
+static pthread_once_t colmaps_once = PTHREAD_ONCE_INIT;
+
+static void colmaps_make(void)
+{
+	colmaps = xcalloc((size_t)gb_nkinds, sizeof(*colmaps));
+	for (int i = 0; i < gb_nkinds; i++)
+		gb_colmap_init(&colmaps[i], &gb_kinds[i]);
+}
+
 /* The report columns of r (record_cols.h): the local date of its date
  * field, kept in day when the kind keeps a time, and its community, staff
  * and status fields. */
@@ -268,8 +281,12 @@ static void derive(const struct gb_record *r, struct store_version *v,
 		   char day[11])
 {
 	struct gb_record_cols c;
+	const struct gb_colmap *m = NULL;
 
-	gb_record_cols(r, NULL, &c);
+	pthread_once(&colmaps_once, colmaps_make);
+	if (r->kind >= gb_kinds && r->kind < gb_kinds + gb_nkinds)
+		m = &colmaps[r->kind - gb_kinds];
+	gb_record_cols(r, m, &c);
 	v->day = c.day;
 	if (c.day == c.daybuf) {
 		memcpy(day, c.daybuf, sizeof(c.daybuf));
