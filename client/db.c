@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -337,9 +338,38 @@ fail:
 	return -1;
 }
 
+/*
+ * Whether a gridbook-syncd holds the lock of the grid file at path (its
+ * flock() on "<path>.syncd", syncd_main.c): 1, with its pid (from the
+ * file, "?" when it says none) in pid; 0 when none does.
+ */
+static int syncd_running(const char *path, char *pid, size_t n)
+{
+	char lock[4096];
+	ssize_t got;
+	int fd, held;
+
+	if ((size_t)snprintf(lock, sizeof(lock), "%s.syncd", path) >=
+	    sizeof(lock))
+		return 0;
+	fd = open(lock, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	got = held ? read(fd, pid, n - 1) : 0;
+	pid[got > 0 ? got : 0] = '\0';
+	pid[strcspn(pid, "\n")] = '\0';
+	if (held && !*pid)
+		snprintf(pid, n, "?");
+	close(fd);
+	return held;
+}
+
 /* Brings the schema up to date, or refuses a file of a newer program. */
 static int migrate(struct gb_db *db, struct gb_err *err)
 {
+	char pid[32];
+
 	int v;
 
 	if (user_version(db, &v, err))
@@ -361,6 +391,18 @@ static int migrate(struct gb_db *db, struct gb_err *err)
 					db->path);
 		return 0;
 	}
+	/* A daemon on the file that did not migrate it is older than this
+	 * program, and would store rows as its schema was (006: without
+	 * record.enterprise, so that they would not follow their
+	 * enterprise). */
+	if (v > 0 && v < gb_schema_client_n && !db->syncd &&
+	    syncd_running(db->path, pid, sizeof(pid)))
+		return gb_error(err, GB_EBUSY,
+				_("grid file %s needs upgrading, but an older "
+				  "gridbook-syncd (pid %s) is syncing it: "
+				  "restart gridbook-syncd (the new one "
+				  "upgrades it) and try again"),
+				db->path, pid);
 	for (; v < gb_schema_client_n; v++)
 		if (migrate_one(db, v, err))
 			return -1;
@@ -406,6 +448,7 @@ int db_open(struct gb_db **out, const char *path, unsigned flags,
 	*out = NULL;
 	db->path = xstrdup(path);
 	db->readonly = !!(flags & DB_READONLY);
+	db->syncd = !!(flags & DB_SYNCD);
 	gb_uuidgen_init(&db->ids);
 	gb_buf_init(&db->body, GB_BUF_NOLIMIT);
 	gb_buf_init(&db->wire, GB_BUF_NOLIMIT);

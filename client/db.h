@@ -20,7 +20,9 @@ struct gb_db; /* opaque */
 
 enum db_open_flags {
 	DB_CREATE = 1 << 0, /* make a new file; refuse if one exists */
-	DB_READONLY = 1 << 1
+	DB_READONLY = 1 << 1,
+	DB_SYNCD = 1 << 2 /* the caller is the file's gridbook-syncd and holds
+			     its lock (syncd_main.c) */
 };
 
 /*
@@ -29,8 +31,12 @@ enum db_open_flags {
  * On success *out is a handle the caller frees with db_close().  Fails
  * with GB_EEXIST when DB_CREATE finds a file there, GB_ENOTFOUND when
  * there is no file to open (none is created), and GB_EDB for a file that
- * is not a grid file or comes from a newer gridbook.  A new file gets its
- * device id here.  A handle is for one thread.
+ * is not a grid file or comes from a newer gridbook.  A file that needs
+ * migrating is not migrated while a gridbook-syncd other than the
+ * caller runs on it (GB_EBUSY): that one is older than this gridbook
+ * (it would have migrated the file itself), and would go on writing the
+ * file as its older schema was.  A new file gets its device id here.  A
+ * handle is for one thread.
  */
 int db_open(struct gb_db **out, const char *path, unsigned flags,
 	    struct gb_err *err);

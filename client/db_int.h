@@ -81,6 +81,7 @@ struct gb_db {
 	sqlite3 *sq;
 	char *path;
 	int readonly;
+	int syncd; /* opened by the file's gridbook-syncd (DB_SYNCD) */
 	sqlite3_stmt *st[S_COUNT];
 	/* db_record_find_key's statements, by kind (index in gb_kinds). */
 	sqlite3_stmt *key_st[DB_KEY_STMT_MAX];

@@ -508,7 +508,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (db_open(&db, db_path, 0, &err)) {
+	if (db_open(&db, db_path, DB_SYNCD, &err)) {
 		log_warnx("%s", err.msg);
 		return 1;
 	}

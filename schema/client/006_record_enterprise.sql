@@ -13,15 +13,3 @@ UPDATE record SET enterprise = json_extract(body, '$.enterprise')
 DROP INDEX record_enterprise;
 CREATE INDEX record_enterprise_of ON record (enterprise)
 	WHERE enterprise IS NOT NULL;
--- A gridbook of schema 5 still running on the file (a daemon that opened
--- it before another program migrated it) stores rows without the
--- column; they get it here, so that they follow their enterprise too.
--- This gridbook sets the column itself, so for its rows the condition
--- is false but for a dispute that names no enterprise.
-CREATE TRIGGER record_enterprise_fill AFTER INSERT ON record
-	WHEN NEW.enterprise IS NULL
-	 AND NEW.kind IN ('contract_check', 'dispute', 'employment')
-BEGIN
-	UPDATE record SET enterprise = json_extract(NEW.body, '$.enterprise')
-		WHERE id = NEW.id;
-END;
