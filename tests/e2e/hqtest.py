@@ -275,6 +275,12 @@ def post_head(token, length):
             (token, length)).encode()
 
 
+def turn_head(token, length):
+    """post_head of a client that takes turns (Gridbook-Admission)."""
+    return post_head(token, length).replace(
+        b"\r\n\r\n", b"\r\nGridbook-Admission: turn\r\n\r\n", 1)
+
+
 def batch_body(device, seq, after=0, n=1, ms=None, start=0):
     """A deflated Batch of n new enterprises of device, seq, after."""
     if ms is None:

@@ -19,7 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hqclient  # noqa: E402
 import hqtest  # noqa: E402
-from hqtest import answer, connect, post_head, wait_for  # noqa: E402
+from hqtest import answer, connect, post_head, turn_head, wait_for  # noqa: E402
 
 BODY_S = 8
 WAIT_S = 2
@@ -37,11 +37,6 @@ hq = hqtest.HQ(t, t.path("hq.db"), [
 t.check("seed", hq.seed())
 hq.start()
 port = hq.port
-
-
-def turn_head(token, length):
-    return post_head(token, length).replace(
-        b"\r\n\r\n", b"\r\nGridbook-Admission: turn\r\n\r\n", 1)
 
 
 def post(head, body, timeout=10):

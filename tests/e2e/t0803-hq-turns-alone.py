@@ -25,7 +25,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hqtest  # noqa: E402
-from hqtest import answer, connect, post_head, wait_for  # noqa: E402
+from hqtest import answer, connect, post_head, turn_head, wait_for  # noqa: E402
 
 # Each wait below ends as soon as what it waits for is there; the lock
 # is held for a few of them and must be let go before the writer's own
@@ -45,11 +45,6 @@ hq = hqtest.HQ(t, t.path("hq.db"), ["--max-batches", "5",
 t.check("seed", hq.seed())
 hq.start()
 port = hq.port
-
-
-def turn_head(token, length):
-    return post_head(token, length).replace(
-        b"\r\n\r\n", b"\r\nGridbook-Admission: turn\r\n\r\n", 1)
 
 
 def send(token, body):
